@@ -1,0 +1,52 @@
+// Controls: commands sent to a running trainer (from the browser, the API or an alert's remedy) and their results.
+import { Type, type Static } from 'typebox';
+
+export const NETS = ['G', 'E', 'D', 'D2'] as const;
+export const Net = Type.Union(NETS.map((n) => Type.Literal(n)));
+export type Net = (typeof NETS)[number];
+
+export const LAMBDAS = ['adv', 'cyc', 'latent', 'kl'] as const;
+export const LambdaName = Type.Union(LAMBDAS.map((n) => Type.Literal(n)));
+export type LambdaName = (typeof LAMBDAS)[number];
+
+const Positive = Type.Number({ exclusiveMinimum: 0, maximum: 1e6 });
+const Factor = Type.Number({ exclusiveMinimum: 0, maximum: 1000 });
+const NoArgs = Type.Object({}, { additionalProperties: false });
+
+function action<N extends string, A extends ReturnType<typeof Type.Object>>(name: N, args: A) {
+  return Type.Object({ action: Type.Literal(name), args }, { additionalProperties: false });
+}
+
+/** Every command a trainer understands, with its arguments. */
+export const ControlCommand = Type.Union([
+  action('set_lr', Type.Object({ net: Net, value: Positive }, { additionalProperties: false })),
+  action('scale_lr', Type.Object({ net: Net, factor: Factor }, { additionalProperties: false })),
+  action('set_lambda', Type.Object({ name: LambdaName, value: Type.Number({ minimum: 0, maximum: 1e6 }) }, { additionalProperties: false })),
+  action('scale_lambda', Type.Object({ name: LambdaName, factor: Factor }, { additionalProperties: false })),
+  /** max_norm 0 turns gradient clipping off. */
+  action('set_clip', Type.Object({ max_norm: Type.Number({ minimum: 0, maximum: 1e9 }) }, { additionalProperties: false })),
+  action('pause', NoArgs),
+  action('resume', NoArgs),
+  action('stop', NoArgs),
+  action('checkpoint', NoArgs),
+]);
+export type ControlCommand = Static<typeof ControlCommand>;
+export type ControlAction = ControlCommand['action'];
+
+export const CONTROL_STATUSES = ['pending', 'sent', 'applied', 'failed'] as const;
+export type ControlStatus = (typeof CONTROL_STATUSES)[number];
+
+export const Control = Type.Object({
+  id: Type.Integer(),
+  run: Type.String(),
+  action: Type.String(),
+  args: Type.Record(Type.String(), Type.Unknown()),
+  status: Type.Union(CONTROL_STATUSES.map((s) => Type.Literal(s))),
+  source: Type.String(),
+  created_at: Type.Number(),
+  sent_at: Type.Union([Type.Number(), Type.Null()]),
+  result_at: Type.Union([Type.Number(), Type.Null()]),
+  result_step: Type.Union([Type.Integer(), Type.Null()]),
+  message: Type.Union([Type.String(), Type.Null()]),
+});
+export type Control = Static<typeof Control>;

@@ -1,0 +1,71 @@
+// The one registry of user-facing errors: every code a user can see, its HTTP status and its message.
+// Search for a code (e.g. GW_ERR_RUN_NOT_FOUND) to find where it is raised. Add new errors here, never inline.
+
+type Format = (...args: string[]) => string;
+
+function def<F extends Format>(status: number, format: F) {
+  return { status, format };
+}
+
+export const ERRORS = {
+  // ---- requests (server) ----
+  GW_ERR_VALIDATION: def(400, (detail: string) => `Invalid request: ${detail}`),
+  GW_ERR_BAD_JSON: def(400, (detail: string) => `Body is not valid JSON: ${detail}`),
+  GW_ERR_BODY_TOO_LARGE: def(413, (limit: string) => `Body too large: the limit is ${limit} bytes`),
+  GW_ERR_UNSUPPORTED_MEDIA_TYPE: def(415, (type: string) => `Unsupported content type '${type}'`),
+  GW_ERR_NOT_PNG: def(400, () => 'Body is not a PNG image (it must start with the PNG signature)'),
+  GW_ERR_LATENT_SHAPE: def(400, (detail: string) => `Latent codes do not match their declared shape: ${detail}`),
+  GW_ERR_RANGE: def(400, (detail: string) => `Invalid range: ${detail}`),
+  GW_ERR_ROUTE_NOT_FOUND: def(404, (method: string, url: string) => `No route ${method} ${url}`),
+  GW_ERR_RUN_NOT_FOUND: def(404, (id: string) => `Run '${id}' does not exist`),
+  GW_ERR_MEDIA_NOT_FOUND: def(404, (id: string) => `Media item ${id} does not exist in this run`),
+  GW_ERR_LATENTS_NOT_FOUND: def(404, (epoch: string) => `No latent codes for epoch ${epoch} in this run`),
+  GW_ERR_METRIC_NOT_FOUND: def(404, (name: string) => `Metric '${name}' does not exist in this run`),
+  GW_ERR_UNAUTHORIZED: def(401, (what: string) => `Missing or wrong token: ${what} needs a valid token (Authorization: Bearer TOKEN, or ?token=TOKEN)`),
+  GW_ERR_RATE_LIMITED: def(429, () => 'Too many requests; retry later'),
+  GW_ERR_INTERNAL: def(500, () => 'Internal server error'),
+  // ---- WebSocket frames (server) ----
+  GW_ERR_FRAME_NOT_JSON: def(400, (detail: string) => `Frame is not valid JSON: ${detail}`),
+  GW_ERR_FRAME_BINARY: def(400, () => 'Binary frames are not accepted; send JSON text frames'),
+  GW_ERR_FRAME_INVALID: def(400, (detail: string) => `Invalid frame: ${detail}`),
+  GW_ERR_FRAME_TOO_LARGE: def(413, (limit: string) => `Frame too large: the limit is ${limit} bytes`),
+  GW_ERR_INGEST_RUN: def(400, (detail: string) => `Ingest socket: ${detail}`),
+  // ---- server start-up ----
+  GW_ERR_CONFIG: def(2, (detail: string) => `Invalid configuration: ${detail}`),
+  GW_ERR_DB_OPEN: def(2, (path: string, detail: string) => `Cannot open database '${path}': ${detail}`),
+  // ---- trainer ----
+  GW_ERR_BACKEND_MISSING: def(2, (backend: string, install: string) => `Backend '${backend}' is not available: ${install}`),
+  GW_ERR_DATASET_MISSING: def(2, (path: string) => `Dataset folder '${path}' does not exist`),
+  GW_ERR_DATASET_EMPTY: def(2, (path: string) => `Dataset folder '${path}' holds no .jpg, .jpeg or .png images`),
+  GW_ERR_IMAGE_CORRUPT: def(2, (file: string, detail: string) => `Cannot decode image '${file}': ${detail}`),
+  GW_ERR_IMAGE_SIZE: def(2, (file: string, detail: string) => `Image '${file}' has an unusable size: ${detail}`),
+  GW_ERR_OPTION: def(2, (detail: string) => `Invalid option: ${detail}`),
+  GW_ERR_CHECKPOINT: def(2, (path: string, detail: string) => `Checkpoint '${path}': ${detail}`),
+  GW_ERR_SERVER: def(2, (url: string, detail: string) => `Server ${url}: ${detail}`),
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+type ArgsOf<C extends ErrorCode> = Parameters<(typeof ERRORS)[C]['format']>;
+
+/** A user-facing error: a searchable code, a message, and the HTTP status (or process exit code) it maps to. */
+export class GanwatchError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  constructor(code: ErrorCode, message: string, status: number) {
+    super(message);
+    this.name = 'GanwatchError';
+    this.code = code;
+    this.status = status;
+  }
+}
+
+/** Builds the registered error `code` with its message arguments. */
+export function gwError<C extends ErrorCode>(code: C, ...args: ArgsOf<C>): GanwatchError {
+  const entry = ERRORS[code];
+  const message = (entry.format as (...a: string[]) => string)(...(args as string[]));
+  return new GanwatchError(code, message, entry.status);
+}
+
+export function isGanwatchError(err: unknown): err is GanwatchError {
+  return err instanceof GanwatchError;
+}

@@ -1,0 +1,13 @@
+// The one definition of ganwatch's v1 wire format, imported by the server, the trainer and the web dashboard.
+export * from './limits.js';
+export * from './values.js';
+export * from './points.js';
+export * from './runs.js';
+export * from './series.js';
+export * from './media.js';
+export * from './controls.js';
+export * from './ingest.js';
+export * from './live.js';
+export * from './errors.js';
+
+export const API_PREFIX = '/api/v1';

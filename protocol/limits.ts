@@ -1,0 +1,16 @@
+// Limits of the v1 wire format, shared by the server (which enforces them) and clients (which respect them).
+
+/** Most points one HTTP request or WS frame may carry. */
+export const MAX_POINTS_PER_BATCH = 10_000;
+/** Largest JSON body or WS text frame, in bytes. */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** Largest PNG accepted by the media route, in bytes. */
+export const MAX_MEDIA_BYTES = 16 * 1024 * 1024;
+/** Most latent codes one epoch may hold (larger sets are rejected by the client-side subsampler). */
+export const MAX_LATENT_CODES = 20_000;
+/** Largest latent dimension accepted. */
+export const MAX_LATENT_DIM = 1024;
+/** Most buckets a series request may ask for. */
+export const MAX_BUCKETS = 10_000;
+/** Metric names: letters, digits and `_ . / -`, 1 to 128 characters. */
+export const METRIC_NAME_PATTERN = '^[A-Za-z0-9_./-]{1,128}$';

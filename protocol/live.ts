@@ -1,0 +1,38 @@
+// The browser's WebSocket (/api/v1/live): subscribe to runs, receive what happens to them.
+import { Type, type Static } from 'typebox';
+import type { Control } from './controls.js';
+import type { Run } from './runs.js';
+import type { WireValue } from './values.js';
+
+export const SubscribeFrame = Type.Object(
+  {
+    type: Type.Literal('subscribe'),
+    /** Run ids, or ["*"] for every run. */
+    runs: Type.Array(Type.String({ pattern: '^([a-z0-9]{1,32}|\\*)$' }), { maxItems: 1000 }),
+  },
+  { additionalProperties: false },
+);
+export const UnsubscribeFrame = Type.Object(
+  { type: Type.Literal('unsubscribe'), runs: Type.Array(Type.String({ pattern: '^([a-z0-9]{1,32}|\\*)$' }), { maxItems: 1000 }) },
+  { additionalProperties: false },
+);
+export const LiveClientFrame = Type.Union([SubscribeFrame, UnsubscribeFrame]);
+export type LiveClientFrame = Static<typeof LiveClientFrame>;
+
+/** Points as pushed live: one entry per step, values already in wire form. */
+export interface LivePoint {
+  step: number;
+  wall: number;
+  values: Record<string, WireValue>;
+}
+
+export type LiveServerFrame =
+  | { type: 'points'; run: string; points: LivePoint[] }
+  | { type: 'run'; run: Run }
+  | { type: 'run_deleted'; run: string }
+  | { type: 'control'; run: string; control: Control }
+  | { type: 'media'; run: string; id: number; epoch: number; step: number; kind: string }
+  | { type: 'latents'; run: string; epoch: number }
+  | { type: 'alert'; run: string; alert: Record<string, unknown> }
+  | { type: 'error'; code: string; message: string }
+  | { type: 'subscribed'; runs: string[] };

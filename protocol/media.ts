@@ -1,0 +1,70 @@
+// Media (PNG sample grids) and latent codes, stored per run and validation epoch.
+import { Type, type Static } from 'typebox';
+import { MAX_LATENT_CODES, MAX_LATENT_DIM } from './limits.js';
+
+export const MediaKind = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' });
+
+export const MediaQuery = Type.Object(
+  {
+    epoch: Type.Integer({ minimum: 0 }),
+    step: Type.Integer({ minimum: 0 }),
+    kind: Type.Optional(MediaKind),
+    /** Optional JSON object describing the image (rows, columns, labels). */
+    meta: Type.Optional(Type.String({ maxLength: 10_000 })),
+  },
+  { additionalProperties: false },
+);
+export type MediaQuery = Static<typeof MediaQuery>;
+
+export const MediaItem = Type.Object({
+  id: Type.Integer(),
+  epoch: Type.Integer(),
+  step: Type.Integer(),
+  kind: Type.String(),
+  bytes: Type.Integer(),
+  meta: Type.Record(Type.String(), Type.Unknown()),
+  created_at: Type.Number(),
+  url: Type.String(),
+});
+export type MediaItem = Static<typeof MediaItem>;
+
+export const MediaListQuery = Type.Object(
+  { kind: Type.Optional(MediaKind), epoch: Type.Optional(Type.Integer({ minimum: 0 })) },
+  { additionalProperties: false },
+);
+export type MediaListQuery = Static<typeof MediaListQuery>;
+
+export const MediaParams = Type.Object(
+  { id: Type.String({ pattern: '^[a-z0-9]{1,32}$' }), mediaId: Type.Integer({ minimum: 1 }) },
+  { additionalProperties: false },
+);
+export type MediaParams = Static<typeof MediaParams>;
+
+export const LatentsBody = Type.Object(
+  {
+    epoch: Type.Integer({ minimum: 0 }),
+    step: Type.Optional(Type.Integer({ minimum: 0 })),
+    dim: Type.Integer({ minimum: 1, maximum: MAX_LATENT_DIM }),
+    codes: Type.Array(Type.Array(Type.Number()), { minItems: 1, maxItems: MAX_LATENT_CODES }),
+    labels: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 1_000_000 }), { maxItems: MAX_LATENT_CODES })),
+  },
+  { additionalProperties: false },
+);
+export type LatentsBody = Static<typeof LatentsBody>;
+
+export const LatentSet = Type.Object({
+  epoch: Type.Integer(),
+  step: Type.Union([Type.Integer(), Type.Null()]),
+  dim: Type.Integer(),
+  count: Type.Integer(),
+  codes: Type.Array(Type.Array(Type.Number())),
+  labels: Type.Union([Type.Array(Type.Integer()), Type.Null()]),
+  created_at: Type.Number(),
+});
+export type LatentSet = Static<typeof LatentSet>;
+
+export const LatentEpochParams = Type.Object(
+  { id: Type.String({ pattern: '^[a-z0-9]{1,32}$' }), epoch: Type.Integer({ minimum: 0 }) },
+  { additionalProperties: false },
+);
+export type LatentEpochParams = Static<typeof LatentEpochParams>;

@@ -1,0 +1,75 @@
+// Runs: one training run, its status and its descriptive fields.
+import { Type, type Static } from 'typebox';
+
+export const RUN_STATUSES = ['running', 'paused', 'finished', 'failed', 'disconnected'] as const;
+export const RunStatus = Type.Union(RUN_STATUSES.map((s) => Type.Literal(s)));
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const RunId = Type.String({ pattern: '^[a-z0-9]{1,32}$' });
+export const RunName = Type.String({ minLength: 1, maxLength: 200 });
+export const Tag = Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\u0000-\\u001f]+$' });
+export const Tags = Type.Array(Tag, { maxItems: 64, uniqueItems: true });
+export const Notes = Type.String({ maxLength: 20_000 });
+/** Free-form configuration (hyperparameters, flags): a JSON object. */
+export const RunConfig = Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), { maxProperties: 2000 });
+export const ShortText = Type.String({ maxLength: 200 });
+
+export const Run = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  status: RunStatus,
+  config: RunConfig,
+  tags: Type.Array(Type.String()),
+  notes: Type.String(),
+  backend: Type.Union([Type.String(), Type.Null()]),
+  device: Type.Union([Type.String(), Type.Null()]),
+  host: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.Number(),
+  updated_at: Type.Number(),
+  finished_at: Type.Union([Type.Number(), Type.Null()]),
+  last_step: Type.Union([Type.Integer(), Type.Null()]),
+  last_seen_at: Type.Union([Type.Number(), Type.Null()]),
+});
+export type Run = Static<typeof Run>;
+
+export const CreateRunBody = Type.Object(
+  {
+    name: RunName,
+    config: Type.Optional(RunConfig),
+    tags: Type.Optional(Tags),
+    notes: Type.Optional(Notes),
+    backend: Type.Optional(ShortText),
+    device: Type.Optional(ShortText),
+    host: Type.Optional(ShortText),
+  },
+  { additionalProperties: false },
+);
+export type CreateRunBody = Static<typeof CreateRunBody>;
+
+export const PatchRunBody = Type.Object(
+  {
+    name: Type.Optional(RunName),
+    tags: Type.Optional(Tags),
+    notes: Type.Optional(Notes),
+    status: Type.Optional(RunStatus),
+    config: Type.Optional(RunConfig),
+    backend: Type.Optional(ShortText),
+    device: Type.Optional(ShortText),
+    host: Type.Optional(ShortText),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type PatchRunBody = Static<typeof PatchRunBody>;
+
+export const ListRunsQuery = Type.Object(
+  {
+    status: Type.Optional(RunStatus),
+    tag: Type.Optional(Tag),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export type ListRunsQuery = Static<typeof ListRunsQuery>;
+
+export const RunParams = Type.Object({ id: RunId }, { additionalProperties: false });
+export type RunParams = Static<typeof RunParams>;
