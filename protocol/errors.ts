@@ -42,6 +42,9 @@ export const ERRORS = {
   GW_ERR_OPTION: def(2, (detail: string) => `Invalid option: ${detail}`),
   GW_ERR_CHECKPOINT: def(2, (path: string, detail: string) => `Checkpoint '${path}': ${detail}`),
   GW_ERR_SERVER: def(2, (url: string, detail: string) => `Server ${url}: ${detail}`),
+  // ---- trainer monitor client ----
+  GW_ERR_MONITOR_INPUT: def(2, (detail: string) => `Monitor client: ${detail}`),
+  GW_ERR_SPOOL: def(2, (dir: string, detail: string) => `Spool folder '${dir}': ${detail}`),
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
