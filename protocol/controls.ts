@@ -2,11 +2,11 @@
 import { Type, type Static } from 'typebox';
 
 export const NETS = ['G', 'E', 'D', 'D2'] as const;
-export const Net = Type.Union(NETS.map((n) => Type.Literal(n)));
+export const Net = Type.Union([Type.Literal('G'), Type.Literal('E'), Type.Literal('D'), Type.Literal('D2')]);
 export type Net = (typeof NETS)[number];
 
 export const LAMBDAS = ['adv', 'cyc', 'latent', 'kl'] as const;
-export const LambdaName = Type.Union(LAMBDAS.map((n) => Type.Literal(n)));
+export const LambdaName = Type.Union([Type.Literal('adv'), Type.Literal('cyc'), Type.Literal('latent'), Type.Literal('kl')]);
 export type LambdaName = (typeof LAMBDAS)[number];
 
 const Positive = Type.Number({ exclusiveMinimum: 0, maximum: 1e6 });
@@ -41,7 +41,7 @@ export const Control = Type.Object({
   run: Type.String(),
   action: Type.String(),
   args: Type.Record(Type.String(), Type.Unknown()),
-  status: Type.Union(CONTROL_STATUSES.map((s) => Type.Literal(s))),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('sent'), Type.Literal('applied'), Type.Literal('failed')]),
   source: Type.String(),
   created_at: Type.Number(),
   sent_at: Type.Union([Type.Number(), Type.Null()]),

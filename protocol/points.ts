@@ -13,6 +13,8 @@ export const Point = Type.Object(
     values: Type.Record(Type.String({ pattern: METRIC_NAME_PATTERN }), WireValue, {
       minProperties: 1,
       maxProperties: 1000,
+      // Without this, names that do not match the pattern would be let through unchecked.
+      additionalProperties: false,
     }),
   },
   { additionalProperties: false },

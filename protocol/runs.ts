@@ -2,7 +2,13 @@
 import { Type, type Static } from 'typebox';
 
 export const RUN_STATUSES = ['running', 'paused', 'finished', 'failed', 'disconnected'] as const;
-export const RunStatus = Type.Union(RUN_STATUSES.map((s) => Type.Literal(s)));
+export const RunStatus = Type.Union([
+  Type.Literal('running'),
+  Type.Literal('paused'),
+  Type.Literal('finished'),
+  Type.Literal('failed'),
+  Type.Literal('disconnected'),
+]);
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const RunId = Type.String({ pattern: '^[a-z0-9]{1,32}$' });

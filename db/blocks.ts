@@ -1,0 +1,141 @@
+// Block envelopes: the exact min/max/sum/count/last of every 16^L-step block (L = 1..4), kept current on every write.
+// Bucketed reads combine whole blocks, so a 1M-point series becomes a few thousand rows to read and no spike is lost.
+import type { Connection } from './connection.js';
+
+export const BLOCK_BITS = 4;
+export const BLOCK_FANOUT = 1 << BLOCK_BITS; // 16
+export const LEVELS = 4; // block sizes 16, 256, 4096, 65536 steps
+
+export function blockSize(level: number): number {
+  return BLOCK_FANOUT ** level;
+}
+
+/** Column order of a block row as read with .raw(): the same order as Envelope's fields. */
+export interface Envelope {
+  block: number;
+  cnt: number;
+  nonfinite: number;
+  vmin: number | null;
+  vmax: number | null;
+  vsum: number;
+  vlast: number | null;
+  lastStep: number;
+  wall: number;
+}
+
+export function emptyEnvelope(block: number): Envelope {
+  return { block, cnt: 0, nonfinite: 0, vmin: null, vmax: null, vsum: 0, vlast: null, lastStep: -1, wall: 0 };
+}
+
+/** Adds one raw point (value null = NaN) to an envelope; points must arrive in step order. */
+export function addPoint(env: Envelope, step: number, value: number | null, wall: number): void {
+  if (value === null || !Number.isFinite(value)) {
+    env.nonfinite++;
+  } else {
+    env.cnt++;
+    env.vsum += value;
+    if (env.vmin === null || value < env.vmin) env.vmin = value;
+    if (env.vmax === null || value > env.vmax) env.vmax = value;
+    env.vlast = value;
+  }
+  env.lastStep = step;
+  env.wall = wall;
+}
+
+/** Adds a finer envelope to a coarser one; children must arrive in step order. */
+export function addEnvelope(env: Envelope, child: Envelope): void {
+  env.cnt += child.cnt;
+  env.nonfinite += child.nonfinite;
+  env.vsum += child.vsum;
+  if (child.vmin !== null && (env.vmin === null || child.vmin < env.vmin)) env.vmin = child.vmin;
+  if (child.vmax !== null && (env.vmax === null || child.vmax > env.vmax)) env.vmax = child.vmax;
+  if (child.cnt > 0) env.vlast = child.vlast;
+  env.lastStep = child.lastStep;
+  env.wall = child.wall;
+}
+
+type RawBlock = [number, number, number, number | null, number | null, number, number | null, number, number];
+
+export function envelopeFromRow(r: RawBlock): Envelope {
+  return { block: r[0], cnt: r[1], nonfinite: r[2], vmin: r[3], vmax: r[4], vsum: r[5], vlast: r[6], lastStep: r[7], wall: r[8] };
+}
+
+/** Maintains the blocks table for the steps a write touched. */
+export class BlockIndex {
+  private readonly readPoints;
+  private readonly readBlocks;
+  private readonly upsert;
+
+  constructor(db: Connection) {
+    this.readPoints = db
+      .prepare<[number, number, number]>('SELECT step, value, wall FROM points WHERE mid = ? AND step BETWEEN ? AND ? ORDER BY step')
+      .raw(true);
+    this.readBlocks = db
+      .prepare<[number, number, number, number]>(
+        `SELECT block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall FROM blocks
+         WHERE mid = ? AND level = ? AND block BETWEEN ? AND ? ORDER BY block`,
+      )
+      .raw(true);
+    this.upsert = db.prepare(
+      `INSERT INTO blocks (mid, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (mid, level, block) DO UPDATE SET cnt = excluded.cnt, nonfinite = excluded.nonfinite,
+         vmin = excluded.vmin, vmax = excluded.vmax, vsum = excluded.vsum, vlast = excluded.vlast,
+         last_step = excluded.last_step, wall = excluded.wall`,
+    );
+  }
+
+  /** Recomputes every level for the given touched steps' level-1 blocks (sorted ascending, unique). Call inside the write's transaction. */
+  refresh(mid: number, level1Blocks: number[]): void {
+    let blocks = level1Blocks;
+    for (let level = 1; level <= LEVELS; level++) {
+      for (const [b0, b1] of consecutiveRanges(blocks)) this.recompute(mid, level, b0, b1);
+      blocks = parentsOf(blocks);
+    }
+  }
+
+  private recompute(mid: number, level: number, b0: number, b1: number): void {
+    const envs = new Map<number, Envelope>();
+    if (level === 1) {
+      for (const [step, value, wall] of this.readPoints.iterate(mid, b0 * BLOCK_FANOUT, b1 * BLOCK_FANOUT + BLOCK_FANOUT - 1) as Iterable<
+        [number, number | null, number]
+      >) {
+        const b = Math.floor(step / BLOCK_FANOUT);
+        let env = envs.get(b);
+        if (!env) envs.set(b, (env = emptyEnvelope(b)));
+        addPoint(env, step, value, wall);
+      }
+    } else {
+      for (const row of this.readBlocks.iterate(mid, level - 1, b0 * BLOCK_FANOUT, b1 * BLOCK_FANOUT + BLOCK_FANOUT - 1) as Iterable<RawBlock>) {
+        const child = envelopeFromRow(row);
+        const b = Math.floor(child.block / BLOCK_FANOUT);
+        let env = envs.get(b);
+        if (!env) envs.set(b, (env = emptyEnvelope(b)));
+        addEnvelope(env, child);
+      }
+    }
+    for (const e of envs.values()) {
+      this.upsert.run(mid, level, e.block, e.cnt, e.nonfinite, e.vmin, e.vmax, e.vsum, e.vlast, e.lastStep, e.wall);
+    }
+  }
+}
+
+function* consecutiveRanges(sorted: number[]): Generator<[number, number]> {
+  let i = 0;
+  while (i < sorted.length) {
+    const start = sorted[i]!;
+    let end = start;
+    while (i + 1 < sorted.length && sorted[i + 1] === end + 1) end = sorted[++i]!;
+    yield [start, end];
+    i++;
+  }
+}
+
+function parentsOf(sorted: number[]): number[] {
+  const out: number[] = [];
+  for (const b of sorted) {
+    const p = Math.floor(b / BLOCK_FANOUT);
+    if (out[out.length - 1] !== p) out.push(p);
+  }
+  return out;
+}

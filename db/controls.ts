@@ -1,0 +1,74 @@
+// Controls: commands queued for a run's trainer, when they were sent, and what the trainer answered.
+import type { Control, ControlCommand, ControlStatus } from '../protocol/index.js';
+import type { Connection } from './connection.js';
+import { now } from './runs.js';
+
+interface ControlRow {
+  id: number;
+  run: string;
+  action: string;
+  args: string;
+  status: ControlStatus;
+  source: string;
+  created_at: number;
+  sent_at: number | null;
+  result_at: number | null;
+  result_step: number | null;
+  message: string | null;
+}
+
+const SELECT = `SELECT c.id, r.id AS run, c.action, c.args, c.status, c.source, c.created_at, c.sent_at, c.result_at, c.result_step, c.message
+  FROM controls c JOIN runs r ON r.rid = c.rid`;
+
+function toControl(row: ControlRow): Control {
+  return { ...row, args: JSON.parse(row.args) as Record<string, unknown> };
+}
+
+export class ControlsRepo {
+  private readonly insertStmt;
+  private readonly getStmt;
+  private readonly listStmt;
+  private readonly pendingStmt;
+  private readonly sentStmt;
+  private readonly resultStmt;
+
+  constructor(db: Connection) {
+    this.insertStmt = db.prepare('INSERT INTO controls (rid, action, args, status, source, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+    this.getStmt = db.prepare<[number], ControlRow>(`${SELECT} WHERE c.id = ?`);
+    this.listStmt = db.prepare<[number], ControlRow>(`${SELECT} WHERE c.rid = ? ORDER BY c.id`);
+    this.pendingStmt = db.prepare<[number], ControlRow>(`${SELECT} WHERE c.rid = ? AND c.status IN ('pending', 'sent') ORDER BY c.id`);
+    this.sentStmt = db.prepare("UPDATE controls SET status = 'sent', sent_at = ? WHERE id = ? AND status IN ('pending', 'sent')");
+    this.resultStmt = db.prepare(
+      "UPDATE controls SET status = ?, result_at = ?, result_step = ?, message = ? WHERE id = ? AND rid = ? AND status IN ('pending', 'sent')",
+    );
+  }
+
+  create(rid: number, command: ControlCommand, source: string): Control {
+    const id = Number(this.insertStmt.run(rid, command.action, JSON.stringify(command.args), 'pending', source, now()).lastInsertRowid);
+    return this.get(id)!;
+  }
+
+  get(id: number): Control | null {
+    const row = this.getStmt.get(id);
+    return row ? toControl(row) : null;
+  }
+
+  list(rid: number): Control[] {
+    return this.listStmt.all(rid).map(toControl);
+  }
+
+  /** Controls not yet answered (pending, or sent to a trainer that went away before answering). */
+  unanswered(rid: number): Control[] {
+    return this.pendingStmt.all(rid).map(toControl);
+  }
+
+  markSent(id: number): void {
+    this.sentStmt.run(now(), id);
+  }
+
+  /** Records the trainer's answer; returns the updated control, or null if it was unknown or already answered. */
+  recordResult(rid: number, id: number, ok: boolean, step: number | null, message: string | null): Control | null {
+    const changed = this.resultStmt.run(ok ? 'applied' : 'failed', now(), step, message, id, rid).changes;
+    return changed ? this.get(id) : null;
+  }
+}

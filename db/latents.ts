@@ -1,0 +1,72 @@
+// Latent codes: the encoder's μ codes of the validation targets, with class labels, per run and epoch.
+import type { Connection } from './connection.js';
+import { now } from './runs.js';
+
+export interface LatentRecord {
+  epoch: number;
+  step: number | null;
+  dim: number;
+  count: number;
+  codes: Float32Array;
+  labels: Int32Array | null;
+  created_at: number;
+}
+
+interface LatentRow {
+  epoch: number;
+  step: number | null;
+  dim: number;
+  count: number;
+  codes: Buffer;
+  labels: Buffer | null;
+  created_at: number;
+}
+
+function viewOf<T extends Float32Array | Int32Array>(ctor: { new (b: ArrayBuffer, o: number, l: number): T }, buf: Buffer): T {
+  // Copy: a Buffer's offset into its pool need not be aligned to 4 bytes.
+  const copy = new Uint8Array(buf);
+  return new ctor(copy.buffer, 0, copy.byteLength / 4);
+}
+
+export class LatentsRepo {
+  private readonly upsert;
+  private readonly getStmt;
+  private readonly listStmt;
+
+  constructor(db: Connection) {
+    this.upsert = db.prepare(
+      `INSERT INTO latents (rid, epoch, step, dim, count, codes, labels, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (rid, epoch) DO UPDATE SET step = excluded.step, dim = excluded.dim, count = excluded.count,
+         codes = excluded.codes, labels = excluded.labels, created_at = excluded.created_at`,
+    );
+    this.getStmt = db.prepare<[number, number], LatentRow>('SELECT epoch, step, dim, count, codes, labels, created_at FROM latents WHERE rid = ? AND epoch = ?');
+    this.listStmt = db.prepare<[number], Omit<LatentRow, 'codes' | 'labels'> & { labelled: number }>(
+      'SELECT epoch, step, dim, count, labels IS NOT NULL AS labelled, created_at FROM latents WHERE rid = ? ORDER BY epoch',
+    );
+  }
+
+  put(rid: number, rec: { epoch: number; step: number | null; dim: number; codes: Float32Array; labels: Int32Array | null }): void {
+    const count = rec.codes.length / rec.dim;
+    const codes = Buffer.from(rec.codes.buffer, rec.codes.byteOffset, rec.codes.byteLength);
+    const labels = rec.labels ? Buffer.from(rec.labels.buffer, rec.labels.byteOffset, rec.labels.byteLength) : null;
+    this.upsert.run(rid, rec.epoch, rec.step, rec.dim, count, codes, labels, now());
+  }
+
+  get(rid: number, epoch: number): LatentRecord | null {
+    const row = this.getStmt.get(rid, epoch);
+    if (!row) return null;
+    return {
+      epoch: row.epoch,
+      step: row.step,
+      dim: row.dim,
+      count: row.count,
+      codes: viewOf(Float32Array, row.codes),
+      labels: row.labels ? viewOf(Int32Array, row.labels) : null,
+      created_at: row.created_at,
+    };
+  }
+
+  list(rid: number): Array<{ epoch: number; step: number | null; dim: number; count: number; labelled: boolean; created_at: number }> {
+    return this.listStmt.all(rid).map((r) => ({ ...r, labelled: r.labelled === 1 }));
+  }
+}

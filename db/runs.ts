@@ -1,0 +1,177 @@
+// Runs: create, read, list with filters, update, delete (with everything the run owns).
+import { randomBytes } from 'node:crypto';
+import type { CreateRunBody, ListRunsQuery, PatchRunBody, Run, RunStatus } from '../protocol/index.js';
+import type { Connection } from './connection.js';
+
+interface RunRow {
+  rid: number;
+  id: string;
+  name: string;
+  status: RunStatus;
+  config: string;
+  tags: string;
+  notes: string;
+  backend: string | null;
+  device: string | null;
+  host: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+  last_step: number | null;
+  last_seen_at: number | null;
+}
+
+export interface RunRef {
+  rid: number;
+  id: string;
+  status: RunStatus;
+}
+
+const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+function newRunId(): string {
+  const bytes = randomBytes(10);
+  let id = '';
+  for (const b of bytes) id += ID_ALPHABET[b % ID_ALPHABET.length];
+  return id;
+}
+
+function toRun(row: RunRow): Run {
+  return {
+    id: row.id,
+    name: row.name,
+    status: row.status,
+    config: JSON.parse(row.config) as Record<string, unknown>,
+    tags: JSON.parse(row.tags) as string[],
+    notes: row.notes,
+    backend: row.backend,
+    device: row.device,
+    host: row.host,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    finished_at: row.finished_at,
+    last_step: row.last_step,
+    last_seen_at: row.last_seen_at,
+  };
+}
+
+export const now = (): number => Date.now() / 1000;
+
+export class RunsRepo {
+  private readonly insertStmt;
+  private readonly byIdStmt;
+  private readonly refStmt;
+  private readonly touchStmt;
+  private readonly statusStmt;
+  private readonly deleteStmts;
+
+  constructor(private readonly db: Connection) {
+    this.insertStmt = db.prepare(
+      `INSERT INTO runs (id, name, status, config, tags, notes, backend, device, host, created_at, updated_at)
+       VALUES (@id, @name, 'running', @config, @tags, @notes, @backend, @device, @host, @now, @now)`,
+    );
+    this.byIdStmt = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?');
+    this.refStmt = db.prepare<[string], RunRef>('SELECT rid, id, status FROM runs WHERE id = ?');
+    this.touchStmt = db.prepare(
+      `UPDATE runs SET last_step = max(coalesce(last_step, -1), @step), last_seen_at = @now WHERE rid = @rid`,
+    );
+    this.statusStmt = db.prepare(
+      `UPDATE runs SET status = @status, updated_at = @now,
+         finished_at = CASE WHEN @status IN ('finished', 'failed') THEN @now ELSE NULL END
+       WHERE rid = @rid`,
+    );
+    this.deleteStmts = [
+      db.prepare('DELETE FROM points WHERE mid IN (SELECT mid FROM metrics WHERE rid = ?)'),
+      db.prepare('DELETE FROM blocks WHERE mid IN (SELECT mid FROM metrics WHERE rid = ?)'),
+      db.prepare('DELETE FROM runs WHERE rid = ?'), // metrics, media, latents, alerts, controls cascade
+    ];
+  }
+
+  create(body: CreateRunBody): Run {
+    const id = newRunId();
+    this.insertStmt.run({
+      id,
+      name: body.name,
+      config: JSON.stringify(body.config ?? {}),
+      tags: JSON.stringify(body.tags ?? []),
+      notes: body.notes ?? '',
+      backend: body.backend ?? null,
+      device: body.device ?? null,
+      host: body.host ?? null,
+      now: now(),
+    });
+    return this.get(id)!;
+  }
+
+  get(id: string): Run | null {
+    const row = this.byIdStmt.get(id);
+    return row ? toRun(row) : null;
+  }
+
+  ref(id: string): RunRef | null {
+    return this.refStmt.get(id) ?? null;
+  }
+
+  list(query: ListRunsQuery = {}): Run[] {
+    const where: string[] = [];
+    const params: Record<string, string> = {};
+    if (query.status) {
+      where.push('status = @status');
+      params.status = query.status;
+    }
+    if (query.tag) {
+      where.push('EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE json_each.value = @tag)');
+      params.tag = query.tag;
+    }
+    if (query.name) {
+      where.push("instr(lower(name), lower(@name)) > 0");
+      params.name = query.name;
+    }
+    const sql = `SELECT * FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, rid DESC`;
+    return this.db.prepare<Record<string, string>, RunRow>(sql).all(params).map(toRun);
+  }
+
+  update(id: string, patch: PatchRunBody): Run | null {
+    const ref = this.ref(id);
+    if (!ref) return null;
+    const sets: string[] = [];
+    const params: Record<string, unknown> = { rid: ref.rid, now: now() };
+    for (const key of ['name', 'notes', 'backend', 'device', 'host'] as const) {
+      if (patch[key] !== undefined) {
+        sets.push(`${key} = @${key}`);
+        params[key] = patch[key];
+      }
+    }
+    if (patch.tags !== undefined) {
+      sets.push('tags = @tags');
+      params.tags = JSON.stringify(patch.tags);
+    }
+    if (patch.config !== undefined) {
+      sets.push('config = @config');
+      params.config = JSON.stringify(patch.config);
+    }
+    this.db.transaction(() => {
+      if (sets.length) this.db.prepare(`UPDATE runs SET ${sets.join(', ')}, updated_at = @now WHERE rid = @rid`).run(params);
+      if (patch.status !== undefined) this.statusStmt.run({ rid: ref.rid, status: patch.status, now: now() });
+    })();
+    return this.get(id);
+  }
+
+  setStatus(rid: number, status: RunStatus): void {
+    this.statusStmt.run({ rid, status, now: now() });
+  }
+
+  /** Records that the trainer wrote up to `step` just now. */
+  touch(rid: number, step: number): void {
+    this.touchStmt.run({ rid, step, now: now() });
+  }
+
+  delete(id: string): boolean {
+    const ref = this.ref(id);
+    if (!ref) return false;
+    this.db.transaction(() => {
+      for (const stmt of this.deleteStmts) stmt.run(ref.rid);
+    })();
+    return true;
+  }
+}

@@ -1,0 +1,75 @@
+// Builds the Fastify application: validation, auth, error handling, the v1 routes, both sockets and the dashboard files.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { API_PREFIX, MAX_BODY_BYTES, gwError } from '../protocol/index.js';
+import type { Store } from '../db/store.js';
+import { allowed, tokenOf, type Access, type TokenConfig } from './auth.js';
+import { createContext, type ServerContext } from './context.js';
+import { installErrorHandlers } from './errors.js';
+import type { PointsListener } from './ingest.js';
+import { controlRoutes } from './routes/controls.js';
+import { healthRoutes } from './routes/health.js';
+import { mediaRoutes } from './routes/media.js';
+import { pointRoutes } from './routes/points.js';
+import { runRoutes } from './routes/runs.js';
+import { bodyAjv, textAjv } from './validation.js';
+import { ingestSocket } from './ws/ingest.js';
+import { liveSocket } from './ws/live.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Which token a route needs; by default GET/HEAD read and everything else writes. */
+    access?: Access;
+  }
+}
+
+export interface AppOptions extends TokenConfig {
+  store: Store;
+  logger?: FastifyServerOptions['logger'];
+  listeners?: PointsListener[];
+}
+
+const WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
+
+export async function buildApp(options: AppOptions): Promise<{ app: FastifyInstance; ctx: ServerContext }> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: MAX_BODY_BYTES,
+    // A frame or request body must never be able to poison prototypes.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+  });
+  const ctx = createContext(options.store, { token: options.token, readToken: options.readToken }, options.listeners ?? []);
+
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
+  installErrorHandlers(app);
+
+  app.addHook('onRequest', async (req) => {
+    const access: Access = req.routeOptions.config?.access ?? (req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write');
+    if (!allowed(ctx.tokens, access, tokenOf(req))) throw gwError('GW_ERR_UNAUTHORIZED', access === 'write' ? 'writing' : 'reading');
+  });
+
+  await app.register(fastifyWebsocket, { options: { maxPayload: MAX_BODY_BYTES * 2 } });
+  await app.register(
+    async (api) => {
+      await runRoutes(api, ctx);
+      await pointRoutes(api, ctx);
+      await mediaRoutes(api, ctx);
+      await controlRoutes(api, ctx);
+      await healthRoutes(api, ctx);
+      await ingestSocket(api, ctx);
+      await liveSocket(api, ctx);
+    },
+    { prefix: API_PREFIX },
+  );
+
+  // The built dashboard when there is one, else the placeholder page.
+  const webRoot = existsSync(WEB_ROOT + 'dist/index.html') ? WEB_ROOT + 'dist/' : WEB_ROOT + 'static/';
+  await app.register(fastifyStatic, { root: webRoot, prefix: '/', index: ['index.html'] });
+
+  return { app, ctx };
+}

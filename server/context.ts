@@ -1,0 +1,42 @@
+// What every route and socket handler shares: the store, the live hub, connected trainers, and the services over them.
+import type { Point, RunStatus } from '../protocol/index.js';
+import type { RunRef, Store } from '../db/store.js';
+import type { TokenConfig } from './auth.js';
+import { ControlService } from './controls.js';
+import { LiveHub } from './hub.js';
+import { IngestService, type PointsListener } from './ingest.js';
+import { TrainerRegistry } from './trainers.js';
+
+export interface ServerContext {
+  readonly store: Store;
+  readonly tokens: TokenConfig;
+  readonly hub: LiveHub;
+  readonly trainers: TrainerRegistry;
+  readonly ingest: IngestService;
+  readonly controls: ControlService;
+  readonly startedAt: number;
+  /** Sets a run's status and tells the live hub. */
+  setStatus(run: RunRef, status: RunStatus): void;
+}
+
+export function createContext(store: Store, tokens: TokenConfig, listeners: PointsListener[] = []): ServerContext {
+  const hub = new LiveHub();
+  const trainers = new TrainerRegistry();
+  const setStatus = (run: RunRef, status: RunStatus): void => {
+    store.runs.setStatus(run.rid, status);
+    const updated = store.runs.get(run.id);
+    if (updated) hub.publish(run.id, { type: 'run', run: updated });
+  };
+  return {
+    store,
+    tokens,
+    hub,
+    trainers,
+    ingest: new IngestService(store, hub, listeners),
+    controls: new ControlService(store, hub, trainers),
+    startedAt: Date.now(),
+    setStatus,
+  };
+}
+
+export type { Point };

@@ -1,0 +1,36 @@
+// Issuing controls to trainers: store, deliver now if the trainer is connected (else on its next connect), record results.
+import type { Control, ControlCommand } from '../protocol/index.js';
+import type { RunRef, Store } from '../db/store.js';
+import type { LiveHub } from './hub.js';
+import type { TrainerRegistry } from './trainers.js';
+
+export class ControlService {
+  constructor(
+    private readonly store: Store,
+    private readonly hub: LiveHub,
+    private readonly trainers: TrainerRegistry,
+  ) {}
+
+  issue(run: RunRef, command: ControlCommand, source: string): Control {
+    const control = this.store.controls.create(run.rid, command, source);
+    this.deliver(run, control);
+    return this.store.controls.get(control.id)!;
+  }
+
+  /** Sends every unanswered control of the run (called when its trainer connects). */
+  deliverPending(run: RunRef): void {
+    for (const control of this.store.controls.unanswered(run.rid)) this.deliver(run, control);
+  }
+
+  recordResult(run: RunRef, id: number, ok: boolean, step: number | null, message: string | null): Control | null {
+    const control = this.store.controls.recordResult(run.rid, id, ok, step, message);
+    if (control) this.hub.publish(run.id, { type: 'control', run: run.id, control });
+    return control;
+  }
+
+  private deliver(run: RunRef, control: Control): void {
+    const sent = this.trainers.sendControl(run.id, { type: 'control', id: control.id, action: control.action, args: control.args });
+    if (sent) this.store.controls.markSent(control.id);
+    this.hub.publish(run.id, { type: 'control', run: run.id, control: this.store.controls.get(control.id)! });
+  }
+}

@@ -1,0 +1,67 @@
+// The live hub: who watches which run, and fan-out of points, status changes, controls and alerts to them.
+import type { LiveServerFrame } from '../protocol/index.js';
+
+export interface LiveSocket {
+  send(data: string): void;
+  readonly bufferedAmount: number;
+  close(code?: number, reason?: string): void;
+}
+
+/** A browser that falls this far behind is dropped rather than allowed to grow the server's memory. */
+const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+
+export class LiveHub {
+  private readonly byRun = new Map<string, Set<LiveSocket>>();
+  private readonly everything = new Set<LiveSocket>();
+  private readonly subscriptions = new Map<LiveSocket, Set<string>>();
+
+  subscribe(socket: LiveSocket, runs: readonly string[]): void {
+    const mine = this.subscriptions.get(socket) ?? new Set<string>();
+    this.subscriptions.set(socket, mine);
+    for (const run of runs) {
+      mine.add(run);
+      if (run === '*') this.everything.add(socket);
+      else {
+        let set = this.byRun.get(run);
+        if (!set) this.byRun.set(run, (set = new Set()));
+        set.add(socket);
+      }
+    }
+  }
+
+  unsubscribe(socket: LiveSocket, runs?: readonly string[]): void {
+    const mine = this.subscriptions.get(socket);
+    if (!mine) return;
+    for (const run of runs ?? [...mine]) {
+      mine.delete(run);
+      if (run === '*') this.everything.delete(socket);
+      else this.byRun.get(run)?.delete(socket);
+    }
+    if (!runs || mine.size === 0) this.subscriptions.delete(socket);
+  }
+
+  get size(): number {
+    return this.subscriptions.size;
+  }
+
+  /** Sends a frame about `run` to everyone watching it or everything. */
+  publish(run: string, frame: LiveServerFrame): void {
+    const watchers = this.byRun.get(run);
+    if (!watchers?.size && !this.everything.size) return;
+    const text = JSON.stringify(frame);
+    const sent = new Set<LiveSocket>();
+    for (const set of [watchers, this.everything]) {
+      if (!set) continue;
+      for (const socket of set) {
+        if (sent.has(socket)) continue;
+        sent.add(socket);
+        if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+          this.unsubscribe(socket);
+          socket.close(1013, 'too far behind; reconnect');
+          continue;
+        }
+        socket.send(text);
+      }
+    }
+  }
+}

@@ -1,0 +1,32 @@
+// The write path shared by HTTP and the ingest socket: one transaction per batch, then the live hub and listeners.
+import type { LivePoint, Point } from '../protocol/index.js';
+import type { RunRef, Store } from '../db/store.js';
+import type { LiveHub } from './hub.js';
+
+/** Something that observes every committed batch (the alert engine, later). Must not throw and must be fast. */
+export interface PointsListener {
+  onPoints(run: RunRef, points: readonly LivePoint[]): void;
+}
+
+export class IngestService {
+  constructor(
+    private readonly store: Store,
+    private readonly hub: LiveHub,
+    private readonly listeners: PointsListener[],
+  ) {}
+
+  addListener(listener: PointsListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Commits a validated batch; returns the number of values stored. Only returns after the commit. */
+  write(run: RunRef, points: readonly Point[]): number {
+    const wall = Date.now() / 1000;
+    const { accepted, maxStep } = this.store.points.write(run.rid, points, wall);
+    this.store.runs.touch(run.rid, maxStep);
+    const live: LivePoint[] = points.map((p) => ({ step: p.step, wall: p.wall ?? wall, values: p.values }));
+    this.hub.publish(run.id, { type: 'points', run: run.id, points: live });
+    for (const l of this.listeners) l.onPoints(run, live);
+    return accepted;
+  }
+}

@@ -1,0 +1,66 @@
+// Routes: write points over HTTP, read a series (raw or bucketed), export everything.
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { ExportQuery, PointsBody, RunParams, SeriesQuery, gwError } from '../../protocol/index.js';
+import type { ServerContext } from '../context.js';
+import { requireRun } from './runs.js';
+
+export async function pointRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  app.post<{ Params: RunParams; Body: PointsBody }>('/runs/:id/points', { schema: { params: RunParams, body: PointsBody } }, async (req) => {
+    const run = requireRun(ctx, req.params.id);
+    return { accepted: ctx.ingest.write(run, req.body.points) };
+  });
+
+  app.get<{ Params: RunParams; Querystring: SeriesQuery }>(
+    '/runs/:id/series',
+    { schema: { params: RunParams, querystring: SeriesQuery } },
+    async (req) => {
+      const run = requireRun(ctx, req.params.id);
+      const { metric, buckets = 1000, from, to } = req.query;
+      if (from !== undefined && to !== undefined && from > to) throw gwError('GW_ERR_RANGE', `from (${from}) is after to (${to})`);
+      const mid = ctx.store.series.metricId(run.rid, metric);
+      if (mid === null) throw gwError('GW_ERR_METRIC_NOT_FOUND', metric);
+      return { metric, ...ctx.store.series.read(mid, buckets, from, to) };
+    },
+  );
+
+  app.get<{ Params: RunParams; Querystring: ExportQuery }>(
+    '/runs/:id/export',
+    { schema: { params: RunParams, querystring: ExportQuery } },
+    async (req, reply) => {
+      const run = requireRun(ctx, req.params.id);
+      const format = req.query.format ?? 'json';
+      const pages = ctx.store.series.exportRun(run.rid);
+      reply.header('content-disposition', `attachment; filename="ganwatch-${run.id}.${format}"`);
+      if (format === 'csv') {
+        reply.type('text/csv; charset=utf-8');
+        return reply.send(Readable.from(csvLines(pages)));
+      }
+      reply.type('application/json; charset=utf-8');
+      return reply.send(Readable.from(jsonChunks(run.id, pages)));
+    },
+  );
+}
+
+async function* csvLines(pages: AsyncGenerator<Array<{ metric: string; step: number; value: unknown; wall: number }>>): AsyncGenerator<string> {
+  yield 'metric,step,value,wall\n';
+  for await (const rows of pages) {
+    let chunk = '';
+    for (const r of rows) chunk += `${r.metric},${r.step},${r.value},${r.wall}\n`;
+    yield chunk;
+  }
+}
+
+async function* jsonChunks(run: string, pages: AsyncGenerator<unknown[]>): AsyncGenerator<string> {
+  yield `{"run":${JSON.stringify(run)},"points":[`;
+  let first = true;
+  for await (const rows of pages) {
+    let chunk = '';
+    for (const r of rows) {
+      chunk += (first ? '' : ',') + JSON.stringify(r);
+      first = false;
+    }
+    yield chunk;
+  }
+  yield ']}\n';
+}

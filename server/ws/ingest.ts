@@ -1,0 +1,90 @@
+// The trainer's socket: points in (acked after commit), status changes, control results; controls out.
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket, RawData } from 'ws';
+import { Type, type Static } from 'typebox';
+import { IngestClientFrame, MAX_BODY_BYTES, type IngestServerFrame, gwError, type GanwatchError } from '../../protocol/index.js';
+import type { RunRef } from '../../db/store.js';
+import type { ServerContext } from '../context.js';
+import { compileFrame } from '../validation.js';
+
+const IngestQuery = Type.Object(
+  { run: Type.String({ pattern: '^[a-z0-9]{1,32}$' }), token: Type.Optional(Type.String({ maxLength: 1000 })) },
+  { additionalProperties: false },
+);
+type IngestQuery = Static<typeof IngestQuery>;
+
+const checkFrame = compileFrame<IngestClientFrame>(IngestClientFrame);
+
+function send(socket: WebSocket, frame: IngestServerFrame): void {
+  if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
+}
+
+function errorFrame(seq: number | null, err: GanwatchError): IngestServerFrame {
+  return { type: 'error', seq, code: err.code, message: err.message };
+}
+
+/** The seq of a frame that failed validation, when it has a usable one, so the client can match the error. */
+function seqOf(data: unknown): number | null {
+  const seq = (data as { seq?: unknown } | null)?.seq;
+  return typeof seq === 'number' && Number.isInteger(seq) && seq >= 0 ? seq : null;
+}
+
+export async function ingestSocket(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  app.get<{ Querystring: IngestQuery }>(
+    '/ingest',
+    {
+      websocket: true,
+      config: { access: 'write' },
+      schema: { querystring: IngestQuery },
+      preHandler: async (req) => {
+        if (!ctx.store.runs.ref(req.query.run)) throw gwError('GW_ERR_RUN_NOT_FOUND', req.query.run);
+      },
+    },
+    (socket, req) => {
+      const run: RunRef = ctx.store.runs.ref(req.query.run)!;
+      ctx.trainers.attach(run.id, socket);
+      const current = ctx.store.runs.ref(run.id);
+      if (current && current.status === 'disconnected') ctx.setStatus(run, 'running');
+      ctx.controls.deliverPending(run);
+
+      socket.on('message', (data: RawData, isBinary: boolean) => handleFrame(ctx, run, socket, data, isBinary));
+      socket.on('close', () => {
+        if (ctx.trainers.detach(run.id, socket) > 0) return;
+        const now = ctx.store.runs.ref(run.id);
+        if (now && (now.status === 'running' || now.status === 'paused')) ctx.setStatus(run, 'disconnected');
+      });
+      socket.on('error', () => socket.terminate());
+    },
+  );
+}
+
+function handleFrame(ctx: ServerContext, run: RunRef, socket: WebSocket, data: RawData, isBinary: boolean): void {
+  if (isBinary) return send(socket, errorFrame(null, gwError('GW_ERR_FRAME_BINARY')));
+  const text = data.toString();
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) return send(socket, errorFrame(null, gwError('GW_ERR_FRAME_TOO_LARGE', String(MAX_BODY_BYTES))));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    return send(socket, errorFrame(null, gwError('GW_ERR_FRAME_NOT_JSON', (err as Error).message)));
+  }
+  const check = checkFrame(parsed);
+  if (!check.ok) return send(socket, errorFrame(seqOf(parsed), gwError('GW_ERR_FRAME_INVALID', check.message)));
+  const frame = check.value;
+  if (!ctx.store.runs.ref(run.id)) {
+    send(socket, errorFrame(seqOf(parsed), gwError('GW_ERR_RUN_NOT_FOUND', run.id)));
+    return void socket.close(1008, 'run deleted');
+  }
+  switch (frame.type) {
+    case 'points': {
+      const accepted = ctx.ingest.write(run, frame.points);
+      return send(socket, { type: 'ack', seq: frame.seq, accepted });
+    }
+    case 'status':
+      ctx.setStatus(run, frame.status);
+      return send(socket, { type: 'ack', seq: frame.seq, accepted: 0 });
+    case 'control_result':
+      ctx.controls.recordResult(run, frame.id, frame.ok, frame.step ?? null, frame.message ?? null);
+      return;
+  }
+}
