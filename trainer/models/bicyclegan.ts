@@ -1,0 +1,670 @@
+// BicycleGAN (cVAE-GAN + cLR-GAN) on TensorFlow.js: the four networks, their Adam optimizers, the training step in the
+// seed's order (D and D2 first on detached fakes, then G and E), the controls the trainer applies between steps
+// (lr, λ, clipping, lr decay) and the inference helpers used by validation. One step = one batch, split in halves.
+//
+// StepMetrics, all read back in one dataSync per step (losses are UNWEIGHTED unless named a total):
+//   D_real_acc, D_fake_acc   D on the encoded branch, in the D step (before D's update): fraction of patches, pooled
+//                            over both scales, with sigmoid(D(B1)) > 0.5 / sigmoid(D(fake_enc)) < 0.5 (lsgan: raw > / < 0.5)
+//   D2_real_acc, D2_fake_acc the same for D2 on B2 / fake_rand
+//   Cyc_error                mean |fake_enc − B1| (the cVAE-GAN image reconstruction; equals loss/L1)
+//   Latent_mse               mean (mu(E(fake_rand)) − z_rand)² (the cLR-GAN latent regression, as MSE)
+//   loss/D, loss/D2          Σ_scales [GAN(D(real), 1) + GAN(D(fake), 0)] in the D step (the update uses λ_adv × this)
+//   loss/G_GAN, loss/G_GAN2  Σ_scales GAN(D(fake_enc), 1), GAN(D2(fake_rand), 1) with the just-updated D, D2
+//   loss/L1                  mean |fake_enc − B1|
+//   loss/z_L1                mean |mu(E(fake_rand)) − z_rand| (updates G only)
+//   loss/KL                  −0.5 Σ_{batch, nz} (1 + logvar − mu² − e^logvar) of E(B1) (a sum, as the reference)
+//   loss/G_total             λ_adv(G_GAN + G_GAN2) + λ_cyc L1 + λ_kl KL + λ_latent z_L1
+//   grad_norm/G, /E, /D, /D2 global L2 norm of each network's gradient before clipping (G includes the z_L1 part)
+//   lr/G, lr/E, lr/D         learning rates used by this step (base × linear-decay factor); lr/D is D's (D2 alike
+//                            unless set apart)
+//   lambda/adv, /cyc, /latent, /kl and clip/max_norm (0 = off): the controls in force for this step
+import * as tf from '@tensorflow/tfjs';
+import { gwError } from '../../protocol/errors.js';
+import { Rng, type RngState } from '../rng.js';
+import type { Param, WeightSource } from './layers.js';
+import {
+  type Discriminator,
+  type Encoder,
+  type Generator,
+  type Net,
+  type WhereAdd,
+  countParams,
+  createDiscriminator,
+  createEncoder,
+  createGenerator,
+  disposeNet,
+} from './networks.js';
+
+export type GanMode = 'vanilla' | 'lsgan';
+export type NetName = 'G' | 'E' | 'D' | 'D2';
+export type LambdaName = 'adv' | 'cyc' | 'latent' | 'kl';
+export const NET_NAMES: readonly NetName[] = ['G', 'E', 'D', 'D2'];
+export const LAMBDA_NAMES: readonly LambdaName[] = ['adv', 'cyc', 'latent', 'kl'];
+
+export interface BicycleGANOptions {
+  size: number;
+  inputNc: number;
+  outputNc: number;
+  nz: number;
+  ngf: number;
+  nef: number;
+  ndf: number;
+  whereAdd: WhereAdd;
+  ganMode: GanMode;
+  lambdaAdv: number;
+  lambdaCyc: number;
+  lambdaLatent: number;
+  lambdaKl: number;
+  lrG: number;
+  lrE: number;
+  /** D and D2. */
+  lrD: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** Global-norm gradient clipping (G+E together; D and D2 each); 0 = off. */
+  clipMaxNorm: number;
+  useDropout: boolean;
+  /** Linear lr decay: constant for `niter` epochs, then linear over `niterDecay` epochs; niterDecay 0 = off. */
+  niter: number;
+  niterDecay: number;
+  seed: number;
+}
+
+/** The seed's defaults (DESIGN.md §1/§5) at the reference's widths. */
+export const DEFAULT_OPTIONS: Readonly<BicycleGANOptions> = Object.freeze({
+  size: 256,
+  inputNc: 3,
+  outputNc: 3,
+  nz: 8,
+  ngf: 64,
+  nef: 64,
+  ndf: 64,
+  whereAdd: 'all',
+  ganMode: 'vanilla',
+  lambdaAdv: 1.0,
+  lambdaCyc: 10,
+  lambdaLatent: 0.5,
+  lambdaKl: 0.01,
+  lrG: 2e-4,
+  lrE: 2e-4,
+  lrD: 1e-4,
+  beta1: 0.5,
+  beta2: 0.999,
+  epsilon: 1e-8,
+  clipMaxNorm: 0,
+  useDropout: true,
+  niter: 0,
+  niterDecay: 0,
+  seed: 0,
+});
+
+export const METRIC_NAMES = [
+  'D_real_acc',
+  'D_fake_acc',
+  'D2_real_acc',
+  'D2_fake_acc',
+  'Cyc_error',
+  'Latent_mse',
+  'loss/D',
+  'loss/D2',
+  'loss/G_GAN',
+  'loss/G_GAN2',
+  'loss/L1',
+  'loss/z_L1',
+  'loss/KL',
+  'loss/G_total',
+  'grad_norm/G',
+  'grad_norm/E',
+  'grad_norm/D',
+  'grad_norm/D2',
+  'lr/G',
+  'lr/E',
+  'lr/D',
+  'lambda/adv',
+  'lambda/cyc',
+  'lambda/latent',
+  'lambda/kl',
+  'clip/max_norm',
+] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
+export type StepMetrics = Record<string, number>;
+
+/** One float32 tensor as plain data (checkpoints). */
+export interface TensorRecord {
+  name: string;
+  shape: number[];
+  values: Float32Array;
+}
+
+export interface OptimizerRecord {
+  iterations: number;
+  /** Adam's running β1^t and β2^t, saved exactly (recomputing them with pow differs in the last bit). */
+  accBeta1: number;
+  accBeta2: number;
+  /** Number of parameters with moments (0 before the first step). */
+  moments: number;
+}
+
+/** Everything a resumed run needs besides the data: weights, Adam state, controls and the model's RNG. */
+export interface ModelState {
+  config: BicycleGANOptions;
+  steps: number;
+  epoch: number;
+  baseLr: Record<NetName, number>;
+  lambdas: Record<LambdaName, number>;
+  clipMaxNorm: number;
+  rngState: RngState;
+  optimizers: Record<NetName, OptimizerRecord>;
+  /** Weights by logical name (`G/b0/down/w`), then Adam moments as `opt/<net>/m/<param>` and `opt/<net>/v/<param>`. */
+  tensors: TensorRecord[];
+}
+
+// tfjs keeps Adam's lr and β-power accumulators in fields; these are the ones we read and write.
+interface AdamInternals {
+  learningRate: number;
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
+  accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
+}
+function internals(opt: tf.AdamOptimizer): AdamInternals {
+  return opt as unknown as AdamInternals;
+}
+
+function validateOptions(o: BicycleGANOptions): void {
+  const fail = (detail: string) => {
+    throw gwError('GW_ERR_OPTION', detail);
+  };
+  const log2 = Math.log2(o.size);
+  if (!Number.isInteger(log2) || o.size < 32 || o.size > 256) fail(`size must be 32, 64, 128 or 256, got ${o.size}`);
+  for (const k of ['inputNc', 'outputNc', 'nz', 'ngf', 'nef', 'ndf'] as const) {
+    if (!Number.isInteger(o[k]) || o[k] < 1) fail(`${k} must be a positive integer, got ${o[k]}`);
+  }
+  if (o.ndf < 2) fail(`ndf must be at least 2 (the half-scale discriminator uses ndf/2), got ${o.ndf}`);
+  if (o.whereAdd !== 'all' && o.whereAdd !== 'input') fail(`whereAdd must be 'all' or 'input', got ${String(o.whereAdd)}`);
+  if (o.ganMode !== 'vanilla' && o.ganMode !== 'lsgan') fail(`ganMode must be 'vanilla' or 'lsgan', got ${String(o.ganMode)}`);
+  for (const k of ['lambdaAdv', 'lambdaCyc', 'lambdaLatent', 'lambdaKl', 'lrG', 'lrE', 'lrD', 'clipMaxNorm'] as const) {
+    if (!Number.isFinite(o[k]) || o[k] < 0) fail(`${k} must be a finite number >= 0, got ${o[k]}`);
+  }
+  for (const k of ['beta1', 'beta2'] as const) {
+    if (!(o[k] >= 0 && o[k] < 1)) fail(`${k} must be in [0, 1), got ${o[k]}`);
+  }
+  if (!(o.epsilon > 0)) fail(`epsilon must be > 0, got ${o.epsilon}`);
+  for (const k of ['niter', 'niterDecay'] as const) {
+    if (!Number.isInteger(o[k]) || o[k] < 0) fail(`${k} must be an integer >= 0, got ${o[k]}`);
+  }
+  if (!Number.isInteger(o.seed)) fail(`seed must be an integer, got ${o.seed}`);
+}
+
+/** Linear decay factor for epoch e (from 1): 1 − max(0, e − niter)/(niterDecay + 1), never below 0. */
+export function lrDecayFactor(epoch: number, niter: number, niterDecay: number): number {
+  if (niterDecay <= 0) return 1;
+  return Math.max(0, 1 - Math.max(0, epoch - niter) / (niterDecay + 1));
+}
+
+function ganLoss(logits: tf.Tensor4D, target: 0 | 1, mode: GanMode): tf.Scalar {
+  if (mode === 'lsgan') return tf.mean(tf.square(target === 1 ? tf.sub(logits, 1) : logits));
+  // BCE-with-logits: −log σ(x) = softplus(−x); −log(1 − σ(x)) = softplus(x).
+  return tf.mean(tf.softplus(target === 1 ? tf.neg(logits) : logits));
+}
+
+function sumOverScales(maps: tf.Tensor4D[], target: 0 | 1, mode: GanMode): tf.Scalar {
+  return tf.addN(maps.map((m) => ganLoss(m, target, mode)));
+}
+
+/** Fraction of patches (all scales pooled) judged real (`real`) or fake (`!real`). */
+function patchAccuracy(maps: tf.Tensor4D[], real: boolean, mode: GanMode): tf.Scalar {
+  const threshold = mode === 'lsgan' ? 0.5 : 0; // sigmoid(x) > 0.5 ⇔ x > 0
+  const flat = tf.concat(maps.map((m) => tf.reshape(m, [-1])));
+  const hits = real ? tf.greater(flat, threshold) : tf.less(flat, threshold);
+  return tf.mean(tf.cast(hits, 'float32'));
+}
+
+function globalNorm(grads: tf.Tensor[]): tf.Scalar {
+  return tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+}
+
+/** PyTorch clip_grad_norm_: scale by max/(norm + 1e-6) when that is below 1. */
+function clipScale(norm: tf.Scalar, maxNorm: number): tf.Scalar {
+  return tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
+}
+
+function splitHalves(x: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
+  const half = x.shape[0] / 2;
+  return tf.split(x, [half, half], 0) as [tf.Tensor4D, tf.Tensor4D];
+}
+
+export class BicycleGAN {
+  readonly G: Generator;
+  readonly E: Encoder;
+  readonly D: Discriminator;
+  readonly D2: Discriminator;
+  private readonly opts: BicycleGANOptions;
+  private readonly rng: Rng;
+  private optimizers: Record<NetName, tf.AdamOptimizer>;
+  private baseLr: Record<NetName, number>;
+  private lambdas: Record<LambdaName, number>;
+  private clipMaxNorm: number;
+  private epoch = 0;
+  private steps = 0;
+  private disposed = false;
+
+  constructor(options: Partial<BicycleGANOptions> = {}) {
+    const o: BicycleGANOptions = { ...DEFAULT_OPTIONS, ...options };
+    validateOptions(o);
+    this.opts = o;
+    this.rng = new Rng(o.seed);
+    // Networks are initialised in a fixed order from one stream: a seed gives identical weights on any backend.
+    this.G = createGenerator(
+      { size: o.size, inputNc: o.inputNc, outputNc: o.outputNc, nz: o.nz, ngf: o.ngf, whereAdd: o.whereAdd, useDropout: o.useDropout },
+      this.rng,
+    );
+    this.E = createEncoder({ size: o.size, inputNc: o.outputNc, nz: o.nz, nef: o.nef }, this.rng);
+    this.D = createDiscriminator({ size: o.size, inputNc: o.outputNc, ndf: o.ndf }, this.rng, 'D');
+    this.D2 = createDiscriminator({ size: o.size, inputNc: o.outputNc, ndf: o.ndf }, this.rng, 'D2');
+    this.baseLr = { G: o.lrG, E: o.lrE, D: o.lrD, D2: o.lrD };
+    this.lambdas = { adv: o.lambdaAdv, cyc: o.lambdaCyc, latent: o.lambdaLatent, kl: o.lambdaKl };
+    this.clipMaxNorm = o.clipMaxNorm;
+    this.optimizers = this.freshOptimizers();
+  }
+
+  private freshOptimizers(): Record<NetName, tf.AdamOptimizer> {
+    const { beta1, beta2, epsilon } = this.opts;
+    const make = (net: NetName) => tf.train.adam(this.getLr(net), beta1, beta2, epsilon);
+    return { G: make('G'), E: make('E'), D: make('D'), D2: make('D2') };
+  }
+
+  // ------------------------------------------------------------ training step
+
+  /**
+   * One BicycleGAN step on a batch (a: inputs A, b: targets B, both [N, size, size, C], N even, values in [-1, 1]).
+   * A1/B1 = first half (cVAE-GAN, z from E(B1)); B2 = second half (D2's real images); fake_rand is made from A1,
+   * as in the reference. A2 is unused.
+   */
+  trainStep(a: tf.Tensor4D, b: tf.Tensor4D): StepMetrics {
+    this.checkBatch(a, b);
+    const o = this.opts;
+    const half = a.shape[0] / 2;
+    // One fork per step: the step's noise depends only on the model RNG state, which checkpoints keep.
+    const stepRng = this.rng.fork();
+    const epsValues = stepRng.fillNormal(new Float32Array(half * o.nz));
+    const zValues = stepRng.fillNormal(new Float32Array(half * o.nz));
+    const dropoutSeed = stepRng.nextUint32();
+    const lam = { ...this.lambdas };
+    const clip = this.clipMaxNorm;
+    const kept: tf.Tensor[] = [];
+
+    const metricTensor = tf.tidy(() => {
+      const [A1] = splitHalves(a);
+      const [B1, B2] = splitHalves(b);
+      const eps = tf.tensor2d(epsValues, [half, o.nz]);
+      const zRand = tf.tensor2d(zValues, [half, o.nz]);
+      const A1x2 = tf.concat([A1, A1], 0);
+
+      // The cVAE-GAN and cLR-GAN fakes share one batched G pass (instance norm is per sample, so this is exact).
+      const forward = (eWeights?: WeightSource) => {
+        const { mu, logvar } = this.E.apply(B1, eWeights);
+        const zEnc = tf.add(mu, tf.mul(tf.exp(tf.mul(logvar, 0.5)), eps));
+        const fake = this.G.apply(A1x2, tf.concat([zEnc, zRand], 0) as tf.Tensor2D, {
+          training: true,
+          dropoutRng: new Rng(dropoutSeed),
+        });
+        const [fakeEnc, fakeRand] = splitHalves(fake);
+        return { mu, logvar, fakeEnc, fakeRand };
+      };
+
+      // ---- 1. D and D2 on real vs fakes from the current G (no tape here, so the fakes are detached).
+      const pre = forward();
+      const dStats = this.discriminatorStep('D', this.D, B1, pre.fakeEnc, lam.adv, clip, kept);
+      const d2Stats = this.discriminatorStep('D2', this.D2, B2, pre.fakeRand, lam.adv, clip, kept);
+
+      // ---- 2. G and E. The same forward again (same noise and dropout masks) on the tape, with the updated D, D2.
+      // The latent path runs E on detached copies of E's weights: z_L1 then reaches G through E but gives E nothing.
+      const frozenE = new Map<Param, tf.Tensor>(this.E.params.map((p) => [p, tf.clone(p.variable)]));
+      const frozen: WeightSource = (p) => frozenE.get(p) as tf.Tensor;
+      const gVars = this.G.params.map((p) => p.variable);
+      const eVars = this.E.params.map((p) => p.variable);
+      let aux: tf.Tensor | undefined;
+      const { grads } = tf.variableGrads(() => {
+        const { mu, logvar, fakeEnc, fakeRand } = forward();
+        const ganG = sumOverScales(this.D.apply(fakeEnc), 1, o.ganMode);
+        const ganG2 = sumOverScales(this.D2.apply(fakeRand), 1, o.ganMode);
+        const l1 = tf.mean(tf.abs(tf.sub(fakeEnc, B1)));
+        const kl = tf.mul(-0.5, tf.sum(tf.sub(tf.sub(tf.add(1, logvar), tf.square(mu)), tf.exp(logvar))));
+        const mu2 = this.E.apply(fakeRand, frozen).mu;
+        const zDiff = tf.sub(mu2, zRand);
+        const zL1 = tf.mean(tf.abs(zDiff));
+        const latentMse = tf.mean(tf.square(zDiff));
+        const total = tf.addN([
+          tf.mul(lam.adv, tf.add(ganG, ganG2)),
+          tf.mul(lam.cyc, l1),
+          tf.mul(lam.kl, kl),
+          tf.mul(lam.latent, zL1),
+        ]) as tf.Scalar;
+        aux = tf.keep(tf.stack([ganG, ganG2, l1, zL1, kl, total, latentMse]));
+        kept.push(aux);
+        return total;
+      }, [...gVars, ...eVars]);
+      let gGrads = gVars.map((v) => grads[v.name] ?? tf.zerosLike(v));
+      let eGrads = eVars.map((v) => grads[v.name] ?? tf.zerosLike(v));
+      const gNorm = globalNorm(gGrads);
+      const eNorm = globalNorm(eGrads);
+      if (clip > 0) {
+        const scale = clipScale(tf.sqrt(tf.add(tf.square(gNorm), tf.square(eNorm))) as tf.Scalar, clip);
+        gGrads = gGrads.map((g) => tf.mul(g, scale));
+        eGrads = eGrads.map((g) => tf.mul(g, scale));
+      }
+      this.optimizers.E.applyGradients(eVars.map((v, i) => ({ name: v.name, tensor: eGrads[i] as tf.Tensor })));
+      this.optimizers.G.applyGradients(gVars.map((v, i) => ({ name: v.name, tensor: gGrads[i] as tf.Tensor })));
+
+      const [ganG, ganG2, l1, zL1, kl, total, latentMse] = tf.unstack(aux as unknown as tf.Tensor1D);
+      return tf.stack([
+        dStats.realAcc,
+        dStats.fakeAcc,
+        d2Stats.realAcc,
+        d2Stats.fakeAcc,
+        l1 as tf.Scalar,
+        latentMse as tf.Scalar,
+        dStats.loss,
+        d2Stats.loss,
+        ganG as tf.Scalar,
+        ganG2 as tf.Scalar,
+        l1 as tf.Scalar,
+        zL1 as tf.Scalar,
+        kl as tf.Scalar,
+        total as tf.Scalar,
+        gNorm,
+        eNorm,
+        dStats.gradNorm,
+        d2Stats.gradNorm,
+      ]);
+    });
+    let values: Float32Array;
+    try {
+      values = metricTensor.dataSync() as Float32Array;
+    } finally {
+      metricTensor.dispose();
+      tf.dispose(kept);
+    }
+    this.steps += 1;
+    const fromDevice = METRIC_NAMES.slice(0, 18);
+    const metrics: StepMetrics = {};
+    fromDevice.forEach((name, i) => (metrics[name] = values[i] as number));
+    metrics['lr/G'] = this.getLr('G');
+    metrics['lr/E'] = this.getLr('E');
+    metrics['lr/D'] = this.getLr('D');
+    metrics['lambda/adv'] = lam.adv;
+    metrics['lambda/cyc'] = lam.cyc;
+    metrics['lambda/latent'] = lam.latent;
+    metrics['lambda/kl'] = lam.kl;
+    metrics['clip/max_norm'] = clip;
+    return metrics;
+  }
+
+  /** Runs inside the step's tidy: one Adam update of `net` on λ_adv·(GAN(real,1) + GAN(fake,0)), summed over scales. */
+  private discriminatorStep(
+    name: 'D' | 'D2',
+    net: Discriminator,
+    real: tf.Tensor4D,
+    fake: tf.Tensor4D,
+    lambdaAdv: number,
+    clip: number,
+    kept: tf.Tensor[],
+  ): { loss: tf.Scalar; realAcc: tf.Scalar; fakeAcc: tf.Scalar; gradNorm: tf.Scalar } {
+    const mode = this.opts.ganMode;
+    const vars = net.params.map((p) => p.variable);
+    let aux: tf.Tensor | undefined;
+    const { grads } = tf.variableGrads(() => {
+      // Real and fake in one batched pass (instance norm is per sample).
+      const maps = net.apply(tf.concat([real, fake], 0));
+      const realMaps = maps.map((m) => splitHalves(m)[0]);
+      const fakeMaps = maps.map((m) => splitHalves(m)[1]);
+      const loss = tf.add(sumOverScales(realMaps, 1, mode), sumOverScales(fakeMaps, 0, mode)) as tf.Scalar;
+      aux = tf.keep(tf.stack([loss, patchAccuracy(realMaps, true, mode), patchAccuracy(fakeMaps, false, mode)]));
+      kept.push(aux);
+      return tf.mul(lambdaAdv, loss) as tf.Scalar;
+    }, vars);
+    let g = vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
+    const gradNorm = globalNorm(g);
+    if (clip > 0) {
+      const scale = clipScale(gradNorm, clip);
+      g = g.map((t) => tf.mul(t, scale));
+    }
+    this.optimizers[name].applyGradients(vars.map((v, i) => ({ name: v.name, tensor: g[i] as tf.Tensor })));
+    const [loss, realAcc, fakeAcc] = tf.unstack(aux as unknown as tf.Tensor1D) as [tf.Scalar, tf.Scalar, tf.Scalar];
+    return { loss, realAcc, fakeAcc, gradNorm };
+  }
+
+  private checkBatch(a: tf.Tensor4D, b: tf.Tensor4D): void {
+    if (this.disposed) throw new Error('BicycleGAN: used after dispose()');
+    const o = this.opts;
+    const n = a.shape[0];
+    const want = (x: tf.Tensor4D, c: number) => x.shape[1] === o.size && x.shape[2] === o.size && x.shape[3] === c;
+    if (!want(a, o.inputNc) || !want(b, o.outputNc) || b.shape[0] !== n) {
+      throw gwError(
+        'GW_ERR_OPTION',
+        `batch shapes A ${JSON.stringify(a.shape)} and B ${JSON.stringify(b.shape)} do not fit a ${o.size}px model with ` +
+          `${o.inputNc}→${o.outputNc} channels`,
+      );
+    }
+    if (n < 2 || n % 2 !== 0) throw gwError('GW_ERR_OPTION', `batch size must be even and at least 2, got ${n}`);
+  }
+
+  // ------------------------------------------------------------ controls
+
+  getLr(net: NetName): number {
+    return this.baseLr[net] * lrDecayFactor(this.epoch, this.opts.niter, this.opts.niterDecay);
+  }
+
+  /** Sets the base lr of one network (the decay factor still applies); Adam's moments are kept. */
+  setLr(net: NetName, value: number): void {
+    if (!Number.isFinite(value) || value < 0) throw gwError('GW_ERR_OPTION', `lr must be a finite number >= 0, got ${value}`);
+    this.baseLr[net] = value;
+    this.pushLr();
+  }
+
+  /** Multiplies a network's base lr; 'D' scales both discriminators (the remedy "lower the D lr"). */
+  scaleLr(net: NetName, factor: number): void {
+    if (!Number.isFinite(factor) || factor < 0) throw gwError('GW_ERR_OPTION', `lr factor must be >= 0, got ${factor}`);
+    const nets: NetName[] = net === 'D' ? ['D', 'D2'] : [net];
+    for (const n of nets) this.baseLr[n] *= factor;
+    this.pushLr();
+  }
+
+  getLambda(name: LambdaName): number {
+    return this.lambdas[name];
+  }
+
+  setLambda(name: LambdaName, value: number): void {
+    if (!LAMBDA_NAMES.includes(name)) throw gwError('GW_ERR_OPTION', `unknown lambda '${String(name)}'`);
+    if (!Number.isFinite(value) || value < 0) throw gwError('GW_ERR_OPTION', `lambda must be a finite number >= 0, got ${value}`);
+    this.lambdas[name] = value;
+  }
+
+  getClip(): number {
+    return this.clipMaxNorm;
+  }
+
+  /** Max global gradient norm; 0 turns clipping off. */
+  setClip(maxNorm: number): void {
+    if (!Number.isFinite(maxNorm) || maxNorm < 0) throw gwError('GW_ERR_OPTION', `clip must be a finite number >= 0, got ${maxNorm}`);
+    this.clipMaxNorm = maxNorm;
+  }
+
+  getEpoch(): number {
+    return this.epoch;
+  }
+
+  /** Tells the model which epoch (from 1) is running, for the linear lr decay. */
+  setEpoch(epoch: number): void {
+    this.epoch = epoch;
+    this.pushLr();
+  }
+
+  /** Number of training steps taken (restored by checkpoints). */
+  getSteps(): number {
+    return this.steps;
+  }
+
+  private pushLr(): void {
+    // Adam reads `learningRate` on every applyGradients, so assigning it takes effect at once and keeps the moments.
+    for (const net of NET_NAMES) internals(this.optimizers[net]).learningRate = this.getLr(net);
+  }
+
+  // ------------------------------------------------------------ inference
+
+  /** E(b) for validation: mu is the latent code pushed for t-SNE. The caller disposes both. */
+  encode(b: tf.Tensor4D): { mu: tf.Tensor2D; logvar: tf.Tensor2D } {
+    return tf.tidy(() => this.E.apply(b));
+  }
+
+  /** G(a, z) in eval mode (no dropout), as test.py. The caller disposes the result. */
+  generate(a: tf.Tensor4D, z: tf.Tensor2D): tf.Tensor4D {
+    return tf.tidy(() => this.G.apply(a, z, { training: false }));
+  }
+
+  /** A copy of the options the model was built with, plus the controls now in force (plain JSON). */
+  config(): BicycleGANOptions {
+    return {
+      ...this.opts,
+      lambdaAdv: this.lambdas.adv,
+      lambdaCyc: this.lambdas.cyc,
+      lambdaLatent: this.lambdas.latent,
+      lambdaKl: this.lambdas.kl,
+      lrG: this.baseLr.G,
+      lrE: this.baseLr.E,
+      lrD: this.baseLr.D,
+      clipMaxNorm: this.clipMaxNorm,
+    };
+  }
+
+  /** Parameter counts per network. */
+  paramCounts(): Record<NetName, number> {
+    return { G: countParams(this.G), E: countParams(this.E), D: countParams(this.D), D2: countParams(this.D2) };
+  }
+
+  net(name: NetName): Net {
+    return this[name];
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const n of NET_NAMES) {
+      this.optimizers[n].dispose();
+      disposeNet(this[n]);
+    }
+  }
+
+  // ------------------------------------------------------------ state (checkpoints)
+
+  /** Reads every weight, Adam moment and control into plain data. */
+  async exportState(): Promise<ModelState> {
+    const tensors: TensorRecord[] = [];
+    const read = async (name: string, t: tf.Tensor) =>
+      tensors.push({ name, shape: [...t.shape], values: new Float32Array((await t.data()) as Float32Array) });
+    for (const n of NET_NAMES) for (const p of this[n].params) await read(p.name, p.variable);
+    const optimizers = {} as Record<NetName, OptimizerRecord>;
+    for (const n of NET_NAMES) {
+      const opt = internals(this.optimizers[n]);
+      const params = this[n].params;
+      const m = opt.accumulatedFirstMoment;
+      const v = opt.accumulatedSecondMoment;
+      if (m.length !== 0 && (m.length !== params.length || v.length !== params.length)) {
+        throw new Error(`optimizer ${n} holds ${m.length} moments for ${params.length} parameters`);
+      }
+      for (let i = 0; i < m.length; i++) {
+        const p = params[i] as Param;
+        await read(`opt/${n}/m/${p.name}`, (m[i] as { variable: tf.Variable }).variable);
+        await read(`opt/${n}/v/${p.name}`, (v[i] as { variable: tf.Variable }).variable);
+      }
+      optimizers[n] = {
+        iterations: this.optimizers[n].iterations,
+        accBeta1: (await opt.accBeta1.data())[0] as number,
+        accBeta2: (await opt.accBeta2.data())[0] as number,
+        moments: m.length,
+      };
+    }
+    return {
+      config: this.config(),
+      steps: this.steps,
+      epoch: this.epoch,
+      baseLr: { ...this.baseLr },
+      lambdas: { ...this.lambdas },
+      clipMaxNorm: this.clipMaxNorm,
+      rngState: this.rng.getState(),
+      optimizers,
+      tensors,
+    };
+  }
+
+  /**
+   * Restores a state from exportState into this model (same architecture). Throws an Error naming the first
+   * mismatch; nothing is half-applied because every check runs before the first write.
+   */
+  async importState(state: ModelState): Promise<void> {
+    const byName = new Map(state.tensors.map((t) => [t.name, t]));
+    const need = (name: string, shape: readonly number[]): TensorRecord => {
+      const t = byName.get(name);
+      if (!t) throw new Error(`missing tensor ${name}`);
+      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+        throw new Error(`tensor ${name} has shape ${JSON.stringify(t.shape)}, the model needs ${JSON.stringify(shape)}`);
+      }
+      if (t.values.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`tensor ${name} has the wrong length`);
+      return t;
+    };
+    for (const key of ['size', 'inputNc', 'outputNc', 'nz', 'ngf', 'nef', 'ndf', 'whereAdd', 'useDropout'] as const) {
+      if (state.config[key] !== this.opts[key]) {
+        throw new Error(`checkpoint was made with ${key}=${String(state.config[key])}, this model has ${String(this.opts[key])}`);
+      }
+    }
+    const plan: { p: Param; t: TensorRecord }[] = [];
+    const momentPlan: Record<string, { m: TensorRecord[]; v: TensorRecord[] }> = {};
+    for (const n of NET_NAMES) {
+      for (const p of this[n].params) plan.push({ p, t: need(p.name, p.shape) });
+      const rec = state.optimizers[n];
+      if (!rec) throw new Error(`missing optimizer state for ${n}`);
+      const count = rec.moments;
+      if (count !== 0 && count !== this[n].params.length) throw new Error(`optimizer ${n}: ${count} moments, expected ${this[n].params.length}`);
+      momentPlan[n] = {
+        m: this[n].params.slice(0, count).map((p) => need(`opt/${n}/m/${p.name}`, p.shape)),
+        v: this[n].params.slice(0, count).map((p) => need(`opt/${n}/v/${p.name}`, p.shape)),
+      };
+    }
+    Rng.fromState(state.rngState); // validates
+
+    for (const { p, t } of plan) tf.tidy(() => p.variable.assign(tf.tensor(t.values, t.shape, 'float32')));
+    for (const n of NET_NAMES) this.optimizers[n].dispose();
+    this.baseLr = { ...state.baseLr };
+    this.lambdas = { ...state.lambdas };
+    this.clipMaxNorm = state.clipMaxNorm;
+    this.epoch = state.epoch;
+    this.steps = state.steps;
+    this.rng.setState(state.rngState);
+    this.optimizers = this.freshOptimizers();
+    for (const n of NET_NAMES) {
+      const rec = state.optimizers[n];
+      const plan = momentPlan[n] as { m: TensorRecord[]; v: TensorRecord[] };
+      const opt = this.optimizers[n];
+      if (rec.moments > 0) {
+        const params = this[n].params;
+        const named = [
+          { name: 'iter', tensor: tf.scalar(rec.iterations, 'int32') },
+          ...plan.m.map((t, i) => ({ name: `${(params[i] as Param).variable.name}/m`, tensor: tf.tensor(t.values, t.shape, 'float32') })),
+          ...plan.v.map((t, i) => ({ name: `${(params[i] as Param).variable.name}/v`, tensor: tf.tensor(t.values, t.shape, 'float32') })),
+        ];
+        await opt.setWeights(named);
+        tf.dispose(named.map((x) => x.tensor));
+      }
+      const inner = internals(opt);
+      tf.tidy(() => {
+        inner.accBeta1.assign(tf.scalar(rec.accBeta1));
+        inner.accBeta2.assign(tf.scalar(rec.accBeta2));
+      });
+      // An optimizer that never stepped may still have counted iterations; keep the count exact.
+      (opt as unknown as { iterations_: number }).iterations_ = rec.iterations;
+    }
+    this.pushLr();
+  }
+}
