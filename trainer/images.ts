@@ -84,7 +84,7 @@ function escapeXml(s: string): string {
   return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c);
 }
 
-function headerSvg(labels: readonly string[], width: number, opts: GridOptions): Buffer {
+function headerSvg(labels: readonly string[], width: number, opts: GridOptions, background: readonly number[]): Buffer {
   const pad = opts.padding ?? 2;
   const fontSize = 11;
   const texts = labels.slice(0, opts.columns).map((label, c) => {
@@ -98,6 +98,7 @@ function headerSvg(labels: readonly string[], width: number, opts: GridOptions):
   });
   return Buffer.from(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${GRID_HEADER_HEIGHT}">` +
+      `<rect width="100%" height="100%" fill="rgb(${background.join(',')})"/>` +
       `<g font-family="DejaVu Sans, Arial, sans-serif" font-size="${fontSize}" fill="#e0e0e0">${texts.join('')}</g></svg>`,
   );
 }
@@ -128,9 +129,10 @@ export async function encodeGridPng(tiles: ReadonlyArray<Float32Array | null>, o
       canvas.set(bytes.subarray(row * rowBytes, (row + 1) * rowBytes), ((y + row) * layout.width + x) * 3);
     }
   });
-  let image = sharp(canvas, { raw: { width: layout.width, height: layout.height, channels: 3 } });
   if (opts.labels !== undefined && opts.labels.length > 0) {
-    image = image.composite([{ input: headerSvg(opts.labels, layout.width, opts), top: 0, left: 0 }]);
+    // Rasterised on its own and copied in, so the grid stays a 3-channel PNG (compositing would add alpha).
+    const header = await sharp(headerSvg(opts.labels, layout.width, opts, [br, bg, bb])).removeAlpha().raw().toBuffer();
+    canvas.set(header.subarray(0, layout.width * GRID_HEADER_HEIGHT * 3), 0);
   }
-  return image.png().toBuffer();
+  return sharp(canvas, { raw: { width: layout.width, height: layout.height, channels: 3 } }).png().toBuffer();
 }
