@@ -96,7 +96,10 @@ async function activateTensorflow(name: 'tensorflow-gpu' | 'tensorflow'): Promis
     await import(specifier);
     loadedTensorflowPackage = pkg;
   } catch (err) {
-    throw new BackendUnavailable(name, `${pkg} is installed but failed to load (${firstLine(err)}); reinstall it: ${INSTALL[name]}`);
+    const hint = name === 'tensorflow-gpu'
+      ? 'check that the CUDA 11.2 and cuDNN 8.1 libraries are on the library path (LD_LIBRARY_PATH), else reinstall'
+      : 'reinstall it';
+    throw new BackendUnavailable(name, `${pkg} is installed but failed to load (${firstLine(err)}); ${hint}: ${INSTALL[name]}`);
   }
   await setBackendOrExplain(name, 'tensorflow');
   if (name === 'tensorflow') return 'tensorflow (libtensorflow on the CPU)';
