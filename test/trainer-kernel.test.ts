@@ -103,6 +103,22 @@ test('wasm filter gradient of a fused conv2d (bias + relu) equals cpu', async ()
   assert.ok(relativeError(run(), expected) <= TOLERANCE);
 });
 
+test('wasm filter gradient of a transposed conv (the U-Net up-conv) equals cpu', async () => {
+  // conv2dTranspose's filter gradient is Conv2DBackpropFilter with the roles of input and dy swapped.
+  const run = (outShape: Shape4, pad: 'same' | 'valid') => tf.tidy(() => {
+    const x = tf.tensor4d(randomValues(2 * 8 * 8 * 6, 31), [2, 8, 8, 6]);
+    const filter = tf.tensor4d(randomValues(4 * 4 * 3 * 6, 32), [4, 4, 3, 6]);
+    const r = tf.tensor4d(randomValues(size(outShape), 33), outShape);
+    return tf.grad((f: tf.Tensor) => tf.conv2dTranspose(x, f as tf.Tensor4D, outShape, 2, pad).mul(r).sum())(filter).dataSync() as Float32Array;
+  });
+  for (const [outShape, pad] of [[[2, 16, 16, 3], 'same'], [[2, 18, 18, 3], 'valid']] as Array<[Shape4, 'same' | 'valid']>) {
+    await initBackend('cpu');
+    const expected = run(outShape, pad);
+    await initBackend('wasm');
+    assert.ok(relativeError(run(outShape, pad), expected) <= TOLERANCE, `pad ${pad}`);
+  }
+});
+
 test('wasm filter gradient leaks no tensors or wasm memory across 20 calls', async () => {
   await initBackend('wasm');
   const backend = tf.backend() as unknown as { numDataIds(): number; wasm: { HEAPU8: Uint8Array } };
