@@ -74,3 +74,15 @@ test('switching between wasm and cpu repeatedly keeps conv filter gradients work
   });
   assert.deepEqual(grad, [4, 4, 4, 4]);
 });
+
+test('initialising wasm leaves no rethrowing process listeners behind (emscripten adds two)', async () => {
+  // Runs in its own process: earlier tests here may already have initialised wasm in this one.
+  const { execFileSync } = await import('node:child_process');
+  const script = [
+    `import { initBackend } from ${JSON.stringify(new URL('../trainer/backend.ts', import.meta.url).href)};`,
+    "await initBackend('wasm');",
+    "console.log(process.listenerCount('uncaughtException') + '/' + process.listenerCount('unhandledRejection'));",
+  ].join('\n');
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(out.trim().split('\n').pop(), '0/0');
+});

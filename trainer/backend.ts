@@ -2,6 +2,7 @@
 // The two tfjs-node packages download libtensorflow at install time and are often absent, so they are loaded
 // by a dynamic import under a name tsc does not resolve; 'auto' keeps the reason each better backend failed.
 import { execFileSync } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -124,11 +125,30 @@ async function activateWasm(): Promise<string> {
     wasm.setWasmPaths(dir + path.sep);
     wasmPathsSet = true;
   }
-  await setBackendOrExplain('wasm', 'wasm');
+  await keepingProcessListeners(() => setBackendOrExplain('wasm', 'wasm'));
   registerConv2DBackpropFilterWasm();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const threads = wasm.getThreadsCount();
   return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'})`;
+}
+
+/**
+ * The wasm module (emscripten) adds process listeners that rethrow every uncaught exception and unhandled
+ * rejection, which defeats handlers the trainer installs; removing them restores Node's own behaviour.
+ */
+async function keepingProcessListeners(fn: () => Promise<void>): Promise<void> {
+  const emitter: EventEmitter = process;
+  const events = ['uncaughtException', 'unhandledRejection'];
+  const before = events.map((e) => new Set(emitter.listeners(e)));
+  try {
+    await fn();
+  } finally {
+    events.forEach((e, i) => {
+      for (const l of emitter.listeners(e)) {
+        if (!before[i]!.has(l)) emitter.removeListener(e, l as (...args: unknown[]) => void);
+      }
+    });
+  }
 }
 
 /** tf.setBackend only logs why an init failed; catch that log so the reason can be reported. */
