@@ -129,8 +129,11 @@ export function avgPool3s2ExcludePad(x: tf.Tensor4D): tf.Tensor4D {
   return tf.div(sum, count);
 }
 
-/** z [B,nz] tiled to [B,H,W,nz]; broadcastTo (not tile) so the gradient is one sum, not H·W slices. */
+/**
+ * z [B,nz] tiled to [B,H,W,nz] by a broadcasting multiply with ones: its gradient is one sum. (tf.tile and
+ * tf.broadcastTo both run the Tile kernel, whose gradient adds H·W slices one by one.)
+ */
 export function tileZ(z: tf.Tensor2D, h: number, w: number): tf.Tensor4D {
   const [b, nz] = z.shape;
-  return tf.broadcastTo(tf.reshape(z, [b, 1, 1, nz]), [b, h, w, nz]);
+  return tf.mul(tf.reshape(z, [b, 1, 1, nz]), tf.ones([1, h, w, 1]));
 }
