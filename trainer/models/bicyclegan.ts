@@ -295,96 +295,99 @@ export class BicycleGAN {
     const clip = this.clipMaxNorm;
     const kept: tf.Tensor[] = [];
 
-    const metricTensor = tf.tidy(() => {
-      const [A1] = splitHalves(a);
-      const [B1, B2] = splitHalves(b);
-      const eps = tf.tensor2d(epsValues, [half, o.nz]);
-      const zRand = tf.tensor2d(zValues, [half, o.nz]);
-      const A1x2 = tf.concat([A1, A1], 0);
-
-      // The cVAE-GAN and cLR-GAN fakes share one batched G pass (instance norm is per sample, so this is exact).
-      const forward = (eWeights?: WeightSource) => {
-        const { mu, logvar } = this.E.apply(B1, eWeights);
-        const zEnc = tf.add(mu, tf.mul(tf.exp(tf.mul(logvar, 0.5)), eps));
-        const fake = this.G.apply(A1x2, tf.concat([zEnc, zRand], 0) as tf.Tensor2D, {
-          training: true,
-          dropoutRng: new Rng(dropoutSeed),
-        });
-        const [fakeEnc, fakeRand] = splitHalves(fake);
-        return { mu, logvar, fakeEnc, fakeRand };
-      };
-
-      // ---- 1. D and D2 on real vs fakes from the current G (no tape here, so the fakes are detached).
-      const pre = forward();
-      const dStats = this.discriminatorStep('D', this.D, B1, pre.fakeEnc, lam.adv, clip, kept);
-      const d2Stats = this.discriminatorStep('D2', this.D2, B2, pre.fakeRand, lam.adv, clip, kept);
-
-      // ---- 2. G and E. The same forward again (same noise and dropout masks) on the tape, with the updated D, D2.
-      // The latent path runs E on detached copies of E's weights: z_L1 then reaches G through E but gives E nothing.
-      const frozenE = new Map<Param, tf.Tensor>(this.E.params.map((p) => [p, tf.clone(p.variable)]));
-      const frozen: WeightSource = (p) => frozenE.get(p) as tf.Tensor;
-      const gVars = this.G.params.map((p) => p.variable);
-      const eVars = this.E.params.map((p) => p.variable);
-      let aux: tf.Tensor | undefined;
-      const { grads } = tf.variableGrads(() => {
-        const { mu, logvar, fakeEnc, fakeRand } = forward();
-        const ganG = sumOverScales(this.D.apply(fakeEnc), 1, o.ganMode);
-        const ganG2 = sumOverScales(this.D2.apply(fakeRand), 1, o.ganMode);
-        const l1 = tf.mean(tf.abs(tf.sub(fakeEnc, B1)));
-        const kl = tf.mul(-0.5, tf.sum(tf.sub(tf.sub(tf.add(1, logvar), tf.square(mu)), tf.exp(logvar))));
-        const mu2 = this.E.apply(fakeRand, frozen).mu;
-        const zDiff = tf.sub(mu2, zRand);
-        const zL1 = tf.mean(tf.abs(zDiff));
-        const latentMse = tf.mean(tf.square(zDiff));
-        const total = tf.addN([
-          tf.mul(lam.adv, tf.add(ganG, ganG2)),
-          tf.mul(lam.cyc, l1),
-          tf.mul(lam.kl, kl),
-          tf.mul(lam.latent, zL1),
-        ]) as tf.Scalar;
-        aux = tf.keep(tf.stack([ganG, ganG2, l1, zL1, kl, total, latentMse]));
-        kept.push(aux);
-        return total;
-      }, [...gVars, ...eVars]);
-      let gGrads = gVars.map((v) => grads[v.name] ?? tf.zerosLike(v));
-      let eGrads = eVars.map((v) => grads[v.name] ?? tf.zerosLike(v));
-      const gNorm = globalNorm(gGrads);
-      const eNorm = globalNorm(eGrads);
-      if (clip > 0) {
-        const scale = clipScale(tf.sqrt(tf.add(tf.square(gNorm), tf.square(eNorm))) as tf.Scalar, clip);
-        gGrads = gGrads.map((g) => tf.mul(g, scale));
-        eGrads = eGrads.map((g) => tf.mul(g, scale));
-      }
-      this.optimizers.E.applyGradients(eVars.map((v, i) => ({ name: v.name, tensor: eGrads[i] as tf.Tensor })));
-      this.optimizers.G.applyGradients(gVars.map((v, i) => ({ name: v.name, tensor: gGrads[i] as tf.Tensor })));
-
-      const [ganG, ganG2, l1, zL1, kl, total, latentMse] = tf.unstack(aux as unknown as tf.Tensor1D);
-      return tf.stack([
-        dStats.realAcc,
-        dStats.fakeAcc,
-        d2Stats.realAcc,
-        d2Stats.fakeAcc,
-        l1 as tf.Scalar,
-        latentMse as tf.Scalar,
-        dStats.loss,
-        d2Stats.loss,
-        ganG as tf.Scalar,
-        ganG2 as tf.Scalar,
-        l1 as tf.Scalar,
-        zL1 as tf.Scalar,
-        kl as tf.Scalar,
-        total as tf.Scalar,
-        gNorm,
-        eNorm,
-        dStats.gradNorm,
-        d2Stats.gradNorm,
-      ]);
-    });
+    let metricTensor: tf.Tensor | undefined;
     let values: Float32Array;
     try {
+      metricTensor = tf.tidy(() => {
+        const [A1] = splitHalves(a);
+        const [B1, B2] = splitHalves(b);
+        const eps = tf.tensor2d(epsValues, [half, o.nz]);
+        const zRand = tf.tensor2d(zValues, [half, o.nz]);
+        const A1x2 = tf.concat([A1, A1], 0);
+
+        // The cVAE-GAN and cLR-GAN fakes share one batched G pass (instance norm is per sample, so this is exact).
+        const forward = (eWeights?: WeightSource) => {
+          const { mu, logvar } = this.E.apply(B1, eWeights);
+          const zEnc = tf.add(mu, tf.mul(tf.exp(tf.mul(logvar, 0.5)), eps));
+          const fake = this.G.apply(A1x2, tf.concat([zEnc, zRand], 0) as tf.Tensor2D, {
+            training: true,
+            dropoutRng: new Rng(dropoutSeed),
+          });
+          const [fakeEnc, fakeRand] = splitHalves(fake);
+          return { mu, logvar, fakeEnc, fakeRand };
+        };
+
+        // ---- 1. D and D2 on real vs fakes from the current G (no tape here, so the fakes are detached).
+        const pre = forward();
+        const dStats = this.discriminatorStep('D', this.D, B1, pre.fakeEnc, lam.adv, clip, kept);
+        const d2Stats = this.discriminatorStep('D2', this.D2, B2, pre.fakeRand, lam.adv, clip, kept);
+
+        // ---- 2. G and E. The same forward again (same noise and dropout masks) on the tape, with the updated D, D2:
+        // tfjs records one tape per variableGrads call and D's update sits between, so the fakes are recomputed
+        // (about 12% of a step).
+        // The latent path runs E on detached copies of E's weights: z_L1 then reaches G through E but gives E nothing.
+        const frozenE = new Map<Param, tf.Tensor>(this.E.params.map((p) => [p, tf.clone(p.variable)]));
+        const frozen: WeightSource = (p) => frozenE.get(p) as tf.Tensor;
+        const gVars = this.G.params.map((p) => p.variable);
+        const eVars = this.E.params.map((p) => p.variable);
+        let aux: tf.Tensor | undefined;
+        const { grads } = tf.variableGrads(() => {
+          const { mu, logvar, fakeEnc, fakeRand } = forward();
+          const ganG = sumOverScales(this.D.apply(fakeEnc), 1, o.ganMode);
+          const ganG2 = sumOverScales(this.D2.apply(fakeRand), 1, o.ganMode);
+          const l1 = tf.mean(tf.abs(tf.sub(fakeEnc, B1)));
+          const kl = tf.mul(-0.5, tf.sum(tf.sub(tf.sub(tf.add(1, logvar), tf.square(mu)), tf.exp(logvar))));
+          const mu2 = this.E.apply(fakeRand, frozen).mu;
+          const zDiff = tf.sub(mu2, zRand);
+          const zL1 = tf.mean(tf.abs(zDiff));
+          const latentMse = tf.mean(tf.square(zDiff));
+          const total = tf.addN([
+            tf.mul(lam.adv, tf.add(ganG, ganG2)),
+            tf.mul(lam.cyc, l1),
+            tf.mul(lam.kl, kl),
+            tf.mul(lam.latent, zL1),
+          ]) as tf.Scalar;
+          aux = tf.keep(tf.stack([ganG, ganG2, l1, zL1, kl, total, latentMse]));
+          kept.push(aux);
+          return total;
+        }, [...gVars, ...eVars]);
+        let gGrads = gVars.map((v) => grads[v.name] ?? tf.zerosLike(v));
+        let eGrads = eVars.map((v) => grads[v.name] ?? tf.zerosLike(v));
+        const gNorm = globalNorm(gGrads);
+        const eNorm = globalNorm(eGrads);
+        if (clip > 0) {
+          const scale = clipScale(tf.sqrt(tf.add(tf.square(gNorm), tf.square(eNorm))) as tf.Scalar, clip);
+          gGrads = gGrads.map((g) => tf.mul(g, scale));
+          eGrads = eGrads.map((g) => tf.mul(g, scale));
+        }
+        this.optimizers.E.applyGradients(eVars.map((v, i) => ({ name: v.name, tensor: eGrads[i] as tf.Tensor })));
+        this.optimizers.G.applyGradients(gVars.map((v, i) => ({ name: v.name, tensor: gGrads[i] as tf.Tensor })));
+
+        const [ganG, ganG2, l1, zL1, kl, total, latentMse] = tf.unstack(aux as unknown as tf.Tensor1D);
+        return tf.stack([
+          dStats.realAcc,
+          dStats.fakeAcc,
+          d2Stats.realAcc,
+          d2Stats.fakeAcc,
+          l1 as tf.Scalar,
+          latentMse as tf.Scalar,
+          dStats.loss,
+          d2Stats.loss,
+          ganG as tf.Scalar,
+          ganG2 as tf.Scalar,
+          l1 as tf.Scalar,
+          zL1 as tf.Scalar,
+          kl as tf.Scalar,
+          total as tf.Scalar,
+          gNorm,
+          eNorm,
+          dStats.gradNorm,
+          d2Stats.gradNorm,
+        ]);
+      });
       values = metricTensor.dataSync() as Float32Array;
     } finally {
-      metricTensor.dispose();
+      metricTensor?.dispose();
       tf.dispose(kept);
     }
     this.steps += 1;
