@@ -53,6 +53,12 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     if (!allowed(ctx.tokens, access, tokenOf(req))) throw gwError('GW_ERR_UNAUTHORIZED', access === 'write' ? 'writing' : 'reading');
   });
 
+  // A refused WebSocket handshake (401, 404, 400) leaves a raw socket that no HTTP machinery owns; close it, or it
+  // lingers and holds up shutdown.
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.headers.upgrade && reply.statusCode !== 101 && !req.raw.socket.destroyed) req.raw.socket.end();
+  });
+
   await app.register(fastifyWebsocket, { options: { maxPayload: MAX_BODY_BYTES * 2 } });
   await app.register(
     async (api) => {

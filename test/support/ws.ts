@@ -18,7 +18,10 @@ export class FrameClient {
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(new FrameClient(socket)));
       socket.once('error', reject);
-      socket.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      socket.once('unexpected-response', (req, res) => {
+        req.destroy();
+        reject(new Error(`HTTP ${res.statusCode}`));
+      });
     });
   }
 
@@ -53,7 +56,10 @@ export function handshakeStatus(url: string, headers: Record<string, string> = {
       socket.close();
       resolve(101);
     });
-    socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    socket.once('unexpected-response', (req, res) => {
+      req.destroy();
+      resolve(res.statusCode ?? 0);
+    });
     socket.once('error', () => resolve(0));
   });
 }

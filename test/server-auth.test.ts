@@ -1,0 +1,73 @@
+// Specification of tokens: writes need the write token; reads need the read token only when one is set.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { api, startServer, type RunningServer } from './support/server.js';
+import { handshakeStatus } from './support/ws.js';
+
+describe('with a write token', () => {
+  let server: RunningServer;
+  before(async () => (server = await startServer({ token: 'sekrit' })));
+  after(async () => server.stop());
+
+  test('a write without the token is 401 and creates nothing', async () => {
+    const res = await api(server, 'POST', '/api/v1/runs', { name: 'nope' });
+    assert.equal(res.status, 401);
+    assert.equal(res.body.code, 'GW_ERR_UNAUTHORIZED');
+    assert.deepEqual((await api(server, 'GET', '/api/v1/runs')).body.runs, []);
+  });
+
+  test('a write with a wrong token is 401', async () => {
+    assert.equal((await api(server, 'POST', '/api/v1/runs', { name: 'nope' }, 'wrong')).status, 401);
+    assert.equal((await api(server, 'POST', '/api/v1/runs', { name: 'nope' }, 'sekrit-but-longer')).status, 401);
+  });
+
+  test('a write with the token succeeds, and reads stay open', async () => {
+    const res = await api(server, 'POST', '/api/v1/runs', { name: 'yes' }, 'sekrit');
+    assert.equal(res.status, 201);
+    assert.equal((await api(server, 'GET', `/api/v1/runs/${res.body.id}`)).status, 200);
+  });
+
+  test('every write route refuses without the token', async () => {
+    const id = (await api(server, 'POST', '/api/v1/runs', { name: 'w' }, 'sekrit')).body.id;
+    const writes: Array<[string, string, unknown]> = [
+      ['PATCH', `/api/v1/runs/${id}`, { name: 'x' }],
+      ['DELETE', `/api/v1/runs/${id}`, undefined],
+      ['POST', `/api/v1/runs/${id}/points`, { points: [{ step: 0, values: { a: 1 } }] }],
+      ['POST', `/api/v1/runs/${id}/latents`, { epoch: 0, dim: 1, codes: [[1]] }],
+      ['POST', `/api/v1/runs/${id}/controls`, { action: 'pause', args: {} }],
+      ['POST', `/api/v1/runs/${id}/media?epoch=0&step=0`, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])],
+    ];
+    for (const [method, path, body] of writes) assert.equal((await api(server, method, path, body)).status, 401, `${method} ${path}`);
+    assert.equal((await api(server, 'GET', `/api/v1/runs/${id}`)).body.name, 'w');
+  });
+
+  test('the ingest socket refuses a missing or wrong token and accepts the header or query token', async () => {
+    const id = (await api(server, 'POST', '/api/v1/runs', { name: 'ws' }, 'sekrit')).body.id;
+    const url = `${server.url.replace('http', 'ws')}/api/v1/ingest?run=${id}`;
+    assert.equal(await handshakeStatus(url), 401);
+    assert.equal(await handshakeStatus(url, { authorization: 'Bearer nope' }), 401);
+    assert.equal(await handshakeStatus(url, { authorization: 'Bearer sekrit' }), 101);
+    assert.equal(await handshakeStatus(`${url}&token=sekrit`), 101);
+  });
+});
+
+describe('with a read token', () => {
+  let server: RunningServer;
+  before(async () => (server = await startServer({ token: 'w', readToken: 'r' })));
+  after(async () => server.stop());
+
+  test('reads, the live socket and the dashboard need the read (or write) token', async () => {
+    assert.equal((await api(server, 'GET', '/api/v1/runs')).status, 401);
+    assert.equal((await api(server, 'GET', '/api/v1/runs', undefined, 'r')).status, 200);
+    assert.equal((await api(server, 'GET', '/api/v1/runs', undefined, 'w')).status, 200);
+    assert.equal((await fetch(server.url + '/')).status, 401);
+    assert.equal((await fetch(server.url + '/?token=r')).status, 200);
+    const live = `${server.url.replace('http', 'ws')}/api/v1/live`;
+    assert.equal(await handshakeStatus(live), 401);
+    assert.equal(await handshakeStatus(`${live}?token=r`), 101);
+  });
+
+  test('the read token does not allow writes', async () => {
+    assert.equal((await api(server, 'POST', '/api/v1/runs', { name: 'x' }, 'r')).status, 401);
+  });
+});
