@@ -108,9 +108,9 @@ export async function api<T = any>(
 ): Promise<{ status: number; body: T; headers: Headers }> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
-  let payload: string | Uint8Array | undefined;
+  let payload: string | Blob | undefined;
   if (Buffer.isBuffer(body)) {
-    payload = new Uint8Array(body);
+    payload = new Blob([new Uint8Array(body)]);
     headers['content-type'] = 'image/png';
   } else if (body !== undefined) {
     payload = JSON.stringify(body);
