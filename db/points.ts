@@ -1,6 +1,6 @@
 // Writing metric points: one transaction per batch, upsert per (run, metric, step), block envelopes kept current.
 import { decodeValue, type Point } from '../protocol/index.js';
-import { BLOCK_FANOUT, BlockIndex } from './blocks.js';
+import { BlockIndex, type WrittenPoint } from './blocks.js';
 import type { Connection } from './connection.js';
 
 export interface WriteResult {
@@ -14,8 +14,8 @@ export class PointsRepo {
   private readonly findMetric;
   private readonly insertMetric;
   private readonly blocks: BlockIndex;
-  /** (rid, name) → mid. Cleared whenever a write fails or a run is deleted, so it never holds a rolled-back id. */
-  private readonly metricIds = new Map<string, number>();
+  /** rid → name → mid. Cleared whenever a write fails or a run is deleted, so it never holds a rolled-back id. */
+  private readonly metricIds = new Map<number, Map<string, number>>();
   private readonly writeTx;
 
   constructor(private readonly db: Connection) {
@@ -27,24 +27,26 @@ export class PointsRepo {
     this.insertMetric = db.prepare('INSERT INTO metrics (rid, name) VALUES (?, ?)');
     this.blocks = new BlockIndex(db);
     this.writeTx = db.transaction((rid: number, points: readonly Point[], serverWall: number): WriteResult => {
-      const touched = new Map<number, number[]>();
+      const written = new Map<number, WrittenPoint[]>();
       let accepted = 0;
       let maxStep = -1;
+      let ids = this.metricIds.get(rid);
+      if (!ids) this.metricIds.set(rid, (ids = new Map()));
       for (const p of points) {
         const wall = p.wall ?? serverWall;
-        const block = Math.floor(p.step / BLOCK_FANOUT);
         if (p.step > maxStep) maxStep = p.step;
         for (const name in p.values) {
-          const mid = this.metricId(rid, name);
+          const mid = ids.get(name) ?? this.metricId(rid, name, ids);
           const v = decodeValue(p.values[name]!);
-          this.upsert.run(mid, p.step, Number.isNaN(v) ? null : v, wall);
-          let list = touched.get(mid);
-          if (!list) touched.set(mid, (list = []));
-          list.push(block);
+          const value = Number.isNaN(v) ? null : v;
+          this.upsert.run(mid, p.step, value, wall);
+          let list = written.get(mid);
+          if (!list) written.set(mid, (list = []));
+          list.push([p.step, value, wall]);
           accepted++;
         }
       }
-      for (const [mid, list] of touched) this.blocks.refresh(mid, uniqueSorted(list));
+      for (const [mid, list] of written) this.blocks.refresh(mid, list);
       return { accepted, maxStep };
     });
   }
@@ -63,22 +65,9 @@ export class PointsRepo {
     this.metricIds.clear();
   }
 
-  private metricId(rid: number, name: string): number {
-    const key = rid + '\u0000' + name;
-    let mid = this.metricIds.get(key);
-    if (mid === undefined) {
-      mid = this.findMetric.get(rid, name)?.mid ?? Number(this.insertMetric.run(rid, name).lastInsertRowid);
-      this.metricIds.set(key, mid);
-    }
+  private metricId(rid: number, name: string, ids: Map<string, number>): number {
+    const mid = this.findMetric.get(rid, name)?.mid ?? Number(this.insertMetric.run(rid, name).lastInsertRowid);
+    ids.set(name, mid);
     return mid;
   }
-}
-
-function uniqueSorted(list: number[]): number[] {
-  let sorted = true;
-  for (let i = 1; i < list.length; i++) if (list[i]! < list[i - 1]!) sorted = false;
-  if (!sorted) list.sort((a, b) => a - b);
-  const out: number[] = [];
-  for (const v of list) if (out[out.length - 1] !== v) out.push(v);
-  return out;
 }

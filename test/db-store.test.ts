@@ -49,3 +49,17 @@ test('a batch is atomic: a failure part-way stores nothing', () => {
   assert.equal(store.series.summaries(rid)[0]!.count, 1);
   store.close();
 });
+
+test('a step written twice in one batch keeps the last value, in the points and in the envelopes', () => {
+  const store = Store.open(join(tempDir(), 'd.db'));
+  const run = store.runs.create({ name: 'd' });
+  const { rid } = store.runs.ref(run.id)!;
+  store.points.write(rid, [
+    { step: 5, values: { v: 100 } },
+    { step: 3, values: { v: 1 } },
+    { step: 5, values: { v: 2 } },
+  ]);
+  const [m] = store.series.summaries(rid);
+  assert.deepEqual([m!.count, m!.max, m!.last_value], [2, 2, 2]);
+  store.close();
+});
