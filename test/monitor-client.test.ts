@@ -14,12 +14,28 @@ const TOKEN = 'test-token';
 const work = tempDir('gw-monitor-');
 let shared: RunningServer;
 let spools = 0;
+// Whatever a failing test leaves open is closed here, so a failure cannot hang the run.
+const servers: RunningServer[] = [];
+const clients: MonitorClient[] = [];
+
+async function server(opts: { dbPath?: string } = {}): Promise<RunningServer> {
+  const s = await startServer({ token: TOKEN, ...opts });
+  servers.push(s);
+  return s;
+}
+
+async function open(opts: Parameters<typeof MonitorClient.open>[0]): Promise<MonitorClient> {
+  const c = await MonitorClient.open(opts);
+  clients.push(c);
+  return c;
+}
 
 before(async () => {
-  shared = await startServer({ token: TOKEN });
+  shared = await server();
 });
 after(async () => {
-  await shared?.stop();
+  for (const c of clients) await c.close({ timeoutMs: 100 });
+  for (const s of servers) await s.stop();
   fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -64,9 +80,17 @@ function tinyPng(): Buffer {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(20);
+  }
+}
+
 test('20,000 pushed points are stored exactly once, non-finite values included', async () => {
   const errors: GanwatchError[] = [];
-  const client = await MonitorClient.open({
+  const client = await open({
     server: shared.url,
     token: TOKEN,
     create: { name: 'exactly once', config: { lr: 2e-4 } },
@@ -94,9 +118,9 @@ test('20,000 pushed points are stored exactly once, non-finite values included',
 });
 
 test('push() does not wait for the network while the server is down, and everything arrives after it returns', async () => {
-  const server = await startServer({ token: TOKEN });
-  const client = await MonitorClient.open({ server: server.url, token: TOKEN, create: { name: 'down' }, spoolDir: spoolDir() });
-  await server.kill();
+  const srv = await server();
+  const client = await open({ server: srv.url, token: TOKEN, create: { name: 'down' }, spoolDir: spoolDir() });
+  await srv.kill();
   const N = 30_000;
   let slowest = 0;
   const started = performance.now();
@@ -113,17 +137,17 @@ test('push() does not wait for the network while the server is down, and everyth
   assert.equal(client.stats().acked, 0);
   assert.match(client.stats().lastError ?? '', /GW_ERR_SERVER/);
 
-  await server.restart();
+  await srv.restart();
   assert.equal(await client.flush(20_000), true);
-  await assertAllStored(server, client.runId!, N);
+  await assertAllStored(srv, client.runId!, N);
   await client.close();
-  await server.stop();
+  await srv.stop();
 });
 
 test('a server killed with SIGKILL and restarted while the client pushes loses nothing', async () => {
-  const server = await startServer({ token: TOKEN });
-  const client = await MonitorClient.open({
-    server: server.url,
+  const srv = await server();
+  const client = await open({
+    server: srv.url,
     token: TOKEN,
     create: { name: 'sigkill' },
     spoolDir: spoolDir(),
@@ -139,28 +163,29 @@ test('a server killed with SIGKILL and restarted while the client pushes loses n
   };
   await pushFor(600);
   assert.ok(client.stats().acked > 0);
-  await server.kill();
+  await srv.kill();
   await pushFor(400);
-  await server.restart();
-  await pushFor(600);
-  await server.kill(); // once more, while batches are surely in flight
-  await server.restart();
+  await srv.restart();
+  await until(() => client.stats().connected, 10_000);
+  await pushFor(300);
+  await srv.kill(); // once more, while batches are surely in flight
+  await srv.restart();
   await pushFor(300);
   assert.equal(await client.flush(20_000), true);
   assert.ok(client.stats().reconnects >= 2, `reconnects: ${client.stats().reconnects}`);
-  await assertAllStored(server, client.runId!, step);
+  await assertAllStored(srv, client.runId!, step);
   await client.close();
-  await server.stop();
+  await srv.stop();
 });
 
 test('after setServer() to a server restarted on a new port, nothing is lost', async () => {
-  const first = await startServer({ token: TOKEN });
-  const client = await MonitorClient.open({ server: first.url, token: TOKEN, create: { name: 'moved' }, spoolDir: spoolDir() });
+  const first = await server();
+  const client = await open({ server: first.url, token: TOKEN, create: { name: 'moved' }, spoolDir: spoolDir() });
   for (let s = 0; s < 1000; s++) client.push(s, { loss: lossAt(s) });
   assert.equal(await client.flush(10_000), true);
   await first.kill();
   for (let s = 1000; s < 3000; s++) client.push(s, { loss: lossAt(s) });
-  const second = await startServer({ token: TOKEN, dbPath: first.dbPath });
+  const second = await server({ dbPath: first.dbPath });
   assert.notEqual(second.port, first.port);
   client.setServer(second.url);
   for (let s = 3000; s < 4000; s++) client.push(s, { loss: lossAt(s) });
@@ -172,28 +197,28 @@ test('after setServer() to a server restarted on a new port, nothing is lost', a
 });
 
 test('a run reopened after its trainer closed with unacked points resends them from the spool', async () => {
-  const server = await startServer({ token: TOKEN });
+  const srv = await server();
   const dir = spoolDir();
-  const first = await MonitorClient.open({ server: server.url, token: TOKEN, create: { name: 'resume' }, spoolDir: dir });
+  const first = await open({ server: srv.url, token: TOKEN, create: { name: 'resume' }, spoolDir: dir });
   const run = first.runId!;
   for (let s = 0; s < 500; s++) first.push(s, { loss: lossAt(s) });
   assert.equal(await first.flush(10_000), true);
-  await server.kill();
+  await srv.kill();
   for (let s = 500; s < 2500; s++) first.push(s, { loss: lossAt(s) });
   assert.equal(await first.close({ timeoutMs: 300 }), false);
 
-  await server.restart();
-  const second = await MonitorClient.open({ server: server.url, token: TOKEN, run, spoolDir: dir });
+  await srv.restart();
+  const second = await open({ server: srv.url, token: TOKEN, run, spoolDir: dir });
   assert.equal(second.runId, run);
   assert.ok(second.stats().unackedBatches > 0);
   assert.equal(await second.flush(10_000), true);
-  await assertAllStored(server, run, 2500);
+  await assertAllStored(srv, run, 2500);
   await second.close();
-  await server.stop();
+  await srv.stop();
 });
 
 test('media and latent codes pushed online are uploaded', async () => {
-  const client = await MonitorClient.open({ server: shared.url, token: TOKEN, create: { name: 'media' }, spoolDir: spoolDir() });
+  const client = await open({ server: shared.url, token: TOKEN, create: { name: 'media' }, spoolDir: spoolDir() });
   const png = tinyPng();
   client.pushMedia(5, 500, 'samples', png, { rows: 1, cols: 2 });
   const codes = new Float32Array([0.25, -1.5, 3, 0.1, 2, 4]);
@@ -212,7 +237,7 @@ test('media and latent codes pushed online are uploaded', async () => {
 });
 
 test('a control sent to the run reaches the client and its result is recorded as applied', async () => {
-  const client = await MonitorClient.open({ server: shared.url, token: TOKEN, create: { name: 'controls' }, spoolDir: spoolDir() });
+  const client = await open({ server: shared.url, token: TOKEN, create: { name: 'controls' }, spoolDir: spoolDir() });
   const received: Array<{ id: number; action: string; args: unknown }> = [];
   client.onControl((control) => {
     received.push(control);
@@ -237,7 +262,7 @@ test('a control sent to the run reaches the client and its result is recorded as
 });
 
 test('controls queue for takeControls() when no handler is registered', async () => {
-  const client = await MonitorClient.open({ server: shared.url, token: TOKEN, create: { name: 'take' }, spoolDir: spoolDir() });
+  const client = await open({ server: shared.url, token: TOKEN, create: { name: 'take' }, spoolDir: spoolDir() });
   assert.equal(await client.flush(5_000), true);
   await sleep(100); // the socket is open once the run has been created and the client connected
   await api(shared, 'POST', `/api/v1/runs/${client.runId}/controls`, { action: 'pause', args: {} }, TOKEN);
@@ -265,7 +290,7 @@ function runSync(args: string[]): Promise<{ code: number | null; stdout: string;
 
 test('a run recorded offline is created and uploaded by npm run sync', async () => {
   const dir = spoolDir();
-  const client = await MonitorClient.open({
+  const client = await open({
     server: 'http://127.0.0.1:9', // nothing may be contacted offline
     create: { name: 'offline run', tags: ['offline'] },
     spoolDir: dir,
@@ -305,7 +330,7 @@ test('a run recorded offline is created and uploaded by npm run sync', async () 
 
 test('npm run sync exits non-zero with a clear message when the server is unreachable', async () => {
   const dir = spoolDir();
-  const client = await MonitorClient.open({ server: shared.url, create: { name: 'x' }, spoolDir: dir, offline: true });
+  const client = await open({ server: shared.url, create: { name: 'x' }, spoolDir: dir, offline: true });
   client.push(0, { loss: 1 });
   await client.close();
   const sync = await runSync(['--spool', dir, '--server', 'http://127.0.0.1:59998']);
@@ -325,7 +350,7 @@ test('open() fails with GW_ERR_SERVER when the server is unreachable and the run
 });
 
 test('push() rejects input the server would refuse, before it can spoil a batch', async () => {
-  const client = await MonitorClient.open({ server: shared.url, create: { name: 'x' }, spoolDir: spoolDir(), offline: true });
+  const client = await open({ server: shared.url, create: { name: 'x' }, spoolDir: spoolDir(), offline: true });
   assert.throws(() => client.push(-1, { loss: 1 }), { code: 'GW_ERR_MONITOR_INPUT' });
   assert.throws(() => client.push(1.5, { loss: 1 }), { code: 'GW_ERR_MONITOR_INPUT' });
   assert.throws(() => client.push(1, { 'bad name': 1 }), { code: 'GW_ERR_MONITOR_INPUT' });
