@@ -1,0 +1,359 @@
+// The training loop: epochs of shuffled batches through BicycleGAN.trainStep, metrics pushed to the monitor, controls
+// applied at step boundaries, validation every few epochs, early stopping, and checkpoints that let a resumed run
+// reach exactly the result it would have reached without the stop (the trainer's RNG, the position inside the epoch
+// and the early-stopping state are saved beside the model).
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { ControlCommand, RunStatus } from '../protocol/index.js';
+import { saveCheckpoint, type CheckpointExtra } from './checkpoint.js';
+import { applyControl } from './controls.js';
+import type { PairDataset } from './data/index.js';
+import { hashSeed } from './data/random.js';
+import type { BicycleGAN, StepMetrics } from './models/bicyclegan.js';
+import type { MonitorClient, ReceivedControl } from './monitor/client.js';
+import type { TrainerOptions } from './options.js';
+import { formatNumber, type Progress } from './progress.js';
+import { Rng, type RngState } from './rng.js';
+import { EarlyStopping, type EarlyStopState, type ValidationOutput, type Validator } from './validate.js';
+
+export const PERF_METRICS = ['perf/step_ms', 'perf/images_per_s'] as const;
+
+/** Where a run is: what a checkpoint stores beside the model (as CheckpointExtra.trainer). */
+export interface LoopState {
+  /** The epoch in progress, or the next to start when batchInEpoch is 0 (from 1). */
+  epoch: number;
+  /** Batches of `epoch` already trained. */
+  batchInEpoch: number;
+  /** Steps trained in total. */
+  step: number;
+  /** The trainer's RNG now, and at the start of `epoch` (before its shuffle, to rebuild the epoch's order). */
+  rngState: RngState;
+  epochRngState: RngState;
+  earlyStop: EarlyStopState;
+  /** Step of the last validation (null: none yet). */
+  lastValStep: number | null;
+  runId: string | null;
+  spoolKey: string | null;
+  /** The trainer options the run was started with (minus the token). */
+  options: Record<string, unknown>;
+}
+
+export type StopReason = 'completed' | 'max-steps' | 'early-stop' | 'stopped' | 'interrupted';
+
+export interface LoopSetup {
+  options: TrainerOptions;
+  model: BicycleGAN;
+  dataset: PairDataset;
+  monitor: MonitorClient | null;
+  /** null: no validation (benchmarks). */
+  validator: Validator | null;
+  progress: Progress;
+  /** Holds latest/ and best/; null: no checkpoints. */
+  checkpointDir: string | null;
+  runId: string | null;
+  spoolKey: string | null;
+  /** What the run config records about the options (kept in checkpoints). */
+  recordedOptions: Record<string, unknown>;
+  /** Continue from a checkpoint's state (the model already loaded). */
+  resume?: LoopState;
+  /** Called after every step with its metrics (benchmarks). */
+  onStep?: (step: number, metrics: StepMetrics) => void;
+}
+
+export interface LoopResult {
+  reason: StopReason;
+  message: string;
+  step: number;
+  stepsThisRun: number;
+  /** Epochs completed. */
+  epochs: number;
+  elapsedMs: number;
+  earlyStop: EarlyStopState;
+  latestCheckpoint: string | null;
+  bestCheckpoint: string | null;
+  lastValidation: ValidationOutput | null;
+}
+
+/** Steps in one epoch: full batches of the training split, capped by --steps-per-epoch. */
+export function stepsPerEpoch(trainLength: number, batch: number, cap: number): number {
+  const full = Math.floor(trainLength / batch);
+  return cap > 0 ? Math.min(cap, full) : full;
+}
+
+/** The trainer's own RNG (data order, augmentation), independent of the model's. */
+export function trainerRng(seed: number): Rng {
+  return new Rng(hashSeed(seed, 0xda7a));
+}
+
+/** The seed of the fixed validation z. */
+export function validationSeed(seed: number): number {
+  return hashSeed(seed, 0x7a11d);
+}
+
+export class TrainingLoop {
+  private readonly o: TrainerOptions;
+  private readonly model: BicycleGAN;
+  private readonly rng: Rng;
+  private readonly early: EarlyStopping;
+  private readonly perEpoch: number;
+  private epoch: number;
+  private batchInEpoch: number;
+  private step: number;
+  private epochRngState: RngState;
+  private lastValStep: number | null;
+  private lastValidation: ValidationOutput | null = null;
+  private readonly controls: ReceivedControl[] = [];
+  private wake: (() => void) | null = null;
+  private paused = false;
+  private stopping: { reason: StopReason; message: string } | null = null;
+  private latestSaved: string | null = null;
+  private bestSaved: string | null = null;
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(private readonly setup: LoopSetup) {
+    this.o = setup.options;
+    this.model = setup.model;
+    this.perEpoch = stepsPerEpoch(setup.dataset.trainLength, this.o.batch, this.o.stepsPerEpoch);
+    const r = setup.resume;
+    this.rng = r ? Rng.fromState(r.rngState) : trainerRng(this.o.seed);
+    this.epoch = r?.epoch ?? 1;
+    this.batchInEpoch = r?.batchInEpoch ?? 0;
+    this.step = r?.step ?? 0;
+    this.epochRngState = r?.epochRngState ?? this.rng.getState();
+    this.lastValStep = r?.lastValStep ?? null;
+    this.early = new EarlyStopping(this.o.earlyStopMetric, this.o.patience, r?.earlyStop);
+    if (setup.checkpointDir !== null && r?.earlyStop.best != null) this.bestSaved = path.join(setup.checkpointDir, 'best');
+  }
+
+  /** Ends the run at the next step boundary (SIGINT): checkpoint, status finished, no final validation. */
+  requestStop(reason: StopReason = 'interrupted', message = 'interrupted'): void {
+    if (!this.stopping) this.stopping = { reason, message };
+    this.wake?.();
+  }
+
+  get steps(): number {
+    return this.step;
+  }
+
+  async run(): Promise<LoopResult> {
+    const { monitor, progress, dataset } = this.setup;
+    const t0 = performance.now();
+    const startStep = this.step;
+    if (this.perEpoch < 1) {
+      throw new Error(`the training split holds ${dataset.trainLength} items, fewer than one batch of ${this.o.batch}`);
+    }
+    if (monitor) {
+      this.unsubscribe = monitor.onControl((c) => {
+        this.controls.push(c);
+        this.wake?.();
+      });
+      monitor.setStatus('running');
+    }
+    try {
+      while (!this.stopping && this.epoch <= this.o.epochs) {
+        await this.trainEpoch();
+        if (this.batchInEpoch < this.perEpoch) break; // stopped inside the epoch
+        await this.endEpoch();
+      }
+      if (!this.stopping) this.stopping = { reason: 'completed', message: `completed ${this.o.epochs} epochs` };
+      await this.finish();
+    } finally {
+      this.unsubscribe?.();
+      progress.done();
+    }
+    return {
+      reason: this.stopping.reason,
+      message: this.stopping.message,
+      step: this.step,
+      stepsThisRun: this.step - startStep,
+      epochs: this.batchInEpoch === 0 ? this.epoch - 1 : this.epoch - 1,
+      elapsedMs: performance.now() - t0,
+      earlyStop: this.early.state(),
+      latestCheckpoint: this.latestSaved,
+      bestCheckpoint: this.bestSaved,
+      lastValidation: this.lastValidation,
+    };
+  }
+
+  private async trainEpoch(): Promise<void> {
+    const { dataset, monitor, progress } = this.setup;
+    const batch = this.o.batch;
+    let order: number[];
+    if (this.batchInEpoch === 0) {
+      this.epochRngState = this.rng.getState();
+      order = this.rng.shuffle(Array.from({ length: dataset.trainLength }, (_, i) => i));
+    } else {
+      // Resumed inside an epoch: rebuild its order from the RNG state at its start, then continue where it was.
+      const now = this.rng.getState();
+      this.rng.setState(this.epochRngState);
+      order = this.rng.shuffle(Array.from({ length: dataset.trainLength }, (_, i) => i));
+      this.rng.setState(now);
+    }
+    this.model.setEpoch(this.epoch);
+    while (this.batchInEpoch < this.perEpoch) {
+      await this.boundary();
+      if (this.stopping) return;
+      const t = performance.now();
+      const indices = order.slice(this.batchInEpoch * batch, (this.batchInEpoch + 1) * batch);
+      const data = await dataset.trainBatch(indices, () => this.rng.next());
+      const shape: [number, number, number, number] = [data.count, data.size, data.size, data.channels];
+      const a = tf.tensor4d(data.a, shape);
+      const b = tf.tensor4d(data.b, shape);
+      let metrics: StepMetrics;
+      try {
+        metrics = this.model.trainStep(a, b);
+      } finally {
+        tf.dispose([a, b]);
+      }
+      this.step++;
+      this.batchInEpoch++;
+      const ms = performance.now() - t;
+      metrics['perf/step_ms'] = ms;
+      metrics['perf/images_per_s'] = data.count / (ms / 1000);
+      if (monitor && this.step % this.o.pushEvery === 0) monitor.push(this.step, metrics);
+      this.setup.onStep?.(this.step, metrics);
+      progress.step({
+        epoch: this.epoch,
+        epochs: this.o.epochs,
+        batch: this.batchInEpoch,
+        batches: this.perEpoch,
+        step: this.step,
+        imagesPerSec: metrics['perf/images_per_s'] as number,
+        metrics,
+      });
+      if (this.o.maxSteps > 0 && this.step >= this.o.maxSteps) {
+        this.requestStop('max-steps', `reached --max-steps ${this.o.maxSteps}`);
+        return;
+      }
+    }
+  }
+
+  private async endEpoch(): Promise<void> {
+    const done = this.epoch;
+    const validate = this.setup.validator !== null && (done % this.o.valEvery === 0 || done === this.o.epochs);
+    this.epoch++;
+    this.batchInEpoch = 0;
+    this.epochRngState = this.rng.getState();
+    if (validate) await this.validate(done);
+    const every = this.o.checkpointEvery;
+    if (every > 0 && done % every === 0 && done < this.o.epochs && !this.stopping) await this.saveLatest();
+  }
+
+  /** The end of the run, whatever ended it: a last validation if the model changed since, a checkpoint, the status. */
+  private async finish(): Promise<void> {
+    const reason = this.stopping?.reason;
+    if (reason !== 'interrupted' && this.setup.validator !== null && this.lastValStep !== this.step && this.step > 0) {
+      await this.validate(this.batchInEpoch === 0 ? this.epoch - 1 : this.epoch);
+    }
+    if (this.setup.checkpointDir !== null && this.step > 0) await this.saveLatest();
+    if (reason === 'early-stop' && this.bestSaved) {
+      this.setup.progress.log(`early stop: the best checkpoint is kept in ${this.bestSaved}`);
+    }
+    this.setStatus('finished');
+  }
+
+  /** Between two steps: let the event loop run (socket I/O, timers), apply controls, wait while paused. */
+  private async boundary(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await this.applyControls();
+    while (this.paused && !this.stopping) {
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        if (this.controls.length > 0 || this.stopping) resolve();
+      });
+      this.wake = null;
+      await this.applyControls();
+    }
+  }
+
+  private async applyControls(): Promise<void> {
+    const { monitor, progress } = this.setup;
+    while (this.controls.length > 0) {
+      const control = this.controls.shift() as ReceivedControl;
+      const { id, ...command } = control;
+      const outcome = applyControl(this.model, command as ControlCommand, { step: this.step, paused: this.paused });
+      let message = outcome.message;
+      switch (outcome.effect) {
+        case 'pause':
+          this.paused = true;
+          this.setStatus('paused');
+          progress.paused(true);
+          break;
+        case 'resume':
+          this.paused = false;
+          this.setStatus('running');
+          progress.paused(false);
+          break;
+        case 'stop':
+          this.paused = false;
+          this.requestStop('stopped', `stopped by control #${id} after step ${this.step}`);
+          break;
+        case 'checkpoint':
+          if (this.setup.checkpointDir === null) {
+            monitor?.controlResult(id, false, this.step, 'this run has no checkpoint folder');
+            continue;
+          }
+          message = `saved ${await this.saveLatest()} after step ${this.step}`;
+          break;
+        default:
+          break;
+      }
+      progress.log(`control #${id} ${command.action}: ${outcome.ok ? message : `refused: ${message}`}`);
+      monitor?.controlResult(id, outcome.ok, outcome.step, message);
+    }
+  }
+
+  private setStatus(status: RunStatus): void {
+    this.setup.monitor?.setStatus(status);
+  }
+
+  private async validate(epoch: number): Promise<void> {
+    const { validator, monitor, progress } = this.setup;
+    if (!validator) return;
+    const out = await validator.run(this.model);
+    this.lastValidation = out;
+    this.lastValStep = this.step;
+    if (monitor) {
+      monitor.push(this.step, { ...out.metrics, 'perf/val_ms': out.ms });
+      monitor.pushMedia(epoch, this.step, 'samples', out.png, { ...out.meta, epoch, step: this.step });
+      if (out.latents) monitor.pushLatents(epoch, this.step, out.latents.dim, out.latents.codes, out.latents.labels ?? undefined);
+    }
+    const { improved, stop } = this.early.observe(out.metrics[this.early.metric], epoch, this.step);
+    const shown = Object.entries(out.metrics).map(([k, v]) => `${k} ${formatNumber(v)}`).join('  ');
+    progress.log(`validation epoch ${epoch} (step ${this.step}, ${(out.ms / 1000).toFixed(1)} s): ${shown}${improved ? '  (best)' : ''}`);
+    if (improved && this.setup.checkpointDir !== null) {
+      this.bestSaved = path.join(this.setup.checkpointDir, 'best');
+      await saveCheckpoint(this.bestSaved, this.model, this.extra());
+    }
+    if (stop && !this.stopping) {
+      const s = this.early.state();
+      this.requestStop(
+        'early-stop',
+        `early stop: ${s.metric} did not improve for ${s.sinceBest} validation checks (best ${formatNumber(s.best ?? Number.NaN)} at epoch ${s.bestEpoch}, step ${s.bestStep})`,
+      );
+    }
+  }
+
+  private extra(): CheckpointExtra {
+    const state: LoopState = {
+      epoch: this.epoch,
+      batchInEpoch: this.batchInEpoch,
+      step: this.step,
+      rngState: this.rng.getState(),
+      epochRngState: this.epochRngState,
+      earlyStop: this.early.state(),
+      lastValStep: this.lastValStep,
+      runId: this.setup.runId,
+      spoolKey: this.setup.spoolKey,
+      options: this.setup.recordedOptions,
+    };
+    return { epoch: this.epoch, step: this.step, rngState: state.rngState, trainer: state };
+  }
+
+  private async saveLatest(): Promise<string> {
+    const dir = path.join(this.setup.checkpointDir as string, 'latest');
+    await saveCheckpoint(dir, this.model, this.extra());
+    this.latestSaved = dir;
+    return dir;
+  }
+}

@@ -1,0 +1,327 @@
+// The trainer's command line: every flag of `npm run train`, its default, its environment variable, and the checks
+// that turn a bad value into one GW_ERR_OPTION line (exit code 2). Values are parsed as strings and checked here,
+// not by commander, so every message has the same shape and names the flag.
+import { Command, CommanderError, Option } from 'commander';
+import { gwError, type GanwatchError } from '../protocol/errors.js';
+import type { BicycleGANOptions, GanMode } from './models/bicyclegan.js';
+import type { BackendName } from './backend.js';
+import type { Direction } from './data/index.js';
+import type { WhereAdd } from './models/networks.js';
+
+export const EARLY_STOP_METRICS = ['val/L1', 'val/ssim', 'val/diversity', 'val/fid'] as const;
+export type EarlyStopMetric = (typeof EARLY_STOP_METRICS)[number];
+export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const SIZES = [32, 64, 128, 256] as const;
+
+/** Every resolved option of a training run (what the run's config records, minus the token). */
+export interface TrainerOptions {
+  server: string;
+  token: string | null;
+  name: string | null;
+  tags: string[];
+  dataset: string;
+  direction: Direction;
+  classes: number;
+  epochs: number;
+  size: number;
+  batch: number;
+  seed: number;
+  ngf: number;
+  nef: number;
+  ndf: number;
+  nz: number;
+  whereAdd: WhereAdd;
+  ganMode: GanMode;
+  lambdaAdv: number;
+  lambdaCyc: number;
+  lambdaLatent: number;
+  lambdaKl: number;
+  lrG: number;
+  lrE: number;
+  lrD: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  niter: number;
+  niterDecay: number;
+  clip: number;
+  dropout: boolean;
+  pushEvery: number;
+  valEvery: number;
+  valCount: number;
+  valZ: number;
+  latentCount: number;
+  patience: number;
+  earlyStopMetric: EarlyStopMetric;
+  /** null: `checkpoints/<run id>`. */
+  checkpointDir: string | null;
+  checkpointEvery: number;
+  resume: string | null;
+  offline: boolean;
+  spool: string;
+  /** 0: every full batch of the training split. */
+  stepsPerEpoch: number;
+  backend: BackendName | 'auto';
+  fidModel: string | null;
+  /** 0: no limit. */
+  maxSteps: number;
+}
+
+export interface ParsedArgs {
+  options: TrainerOptions;
+  /** Options the user set on the command line or through the environment (the rest are defaults). */
+  explicit: Set<keyof TrainerOptions>;
+}
+
+type Raw = Record<string, string | boolean | string[] | undefined>;
+
+/** The default server URL: GANWATCH_SERVER, else the local server on GANWATCH_PORT, else port 8080. */
+export function defaultServer(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.GANWATCH_SERVER) return env.GANWATCH_SERVER;
+  if (env.GANWATCH_PORT) return `http://127.0.0.1:${env.GANWATCH_PORT}`;
+  return 'http://127.0.0.1:8080';
+}
+
+function opt(flags: string, description: string, defaultValue?: string): Option {
+  const o = new Option(flags, description);
+  return defaultValue === undefined ? o : o.default(defaultValue);
+}
+
+/** The `npm run train` program (commander), without parsing. */
+export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
+  const program = new Command('npm run train --')
+    .description(
+      'Train BicycleGAN (multimodal image-to-image translation) and stream its metrics, samples and latent codes to a ganwatch server.',
+    )
+    .helpOption('-h, --help', 'show this help')
+    .addOption(opt('--server <url>', 'ganwatch server (env GANWATCH_SERVER; or http://127.0.0.1:$GANWATCH_PORT)', defaultServer(env)))
+    .addOption(new Option('--token <token>', 'write token of the server').env('GANWATCH_TOKEN'))
+    .addOption(opt('--name <name>', 'run name (default: dataset, size and time)'))
+    .addOption(opt('--tags <list>', 'comma-separated run tags', ''))
+    .addOption(opt('--dataset <synthetic|path>', "'synthetic' (made in code) or a folder in the pix2pix aligned format (train/, val/)", 'synthetic'))
+    .addOption(opt('--direction <AtoB|BtoA>', 'aligned data: which half is the input', 'AtoB'))
+    .addOption(opt('--classes <k>', 'synthetic data: number of palettes (classes), 2-8', '4'))
+    .addOption(opt('--epochs <n>', 'epochs to train', '200'))
+    .addOption(opt('--size <px>', 'image side: 32, 64, 128 or 256', '256'))
+    .addOption(opt('--batch <n>', 'batch size (even: it splits in halves for the two branches)', '16'))
+    .addOption(opt('--seed <n>', 'seed of weights, noise, data order and the synthetic shapes', '0'))
+    .addOption(opt('--ngf <n>', 'generator base width', '64'))
+    .addOption(opt('--nef <n>', 'encoder base width', '64'))
+    .addOption(opt('--ndf <n>', 'discriminator base width', '64'))
+    .addOption(opt('--nz <n>', 'latent code size', '8'))
+    .addOption(opt('--where-add <all|input>', 'inject z into every down-conv of G, or the input only', 'all'))
+    .addOption(opt('--gan-mode <vanilla|lsgan>', 'GAN loss: log loss (the seed) or least squares (the official code)', 'vanilla'))
+    .addOption(opt('--lambda-adv <x>', 'weight of the adversarial losses', '1'))
+    .addOption(opt('--lambda-cyc <x>', 'weight of the image L1 (Cyc_error)', '10'))
+    .addOption(opt('--lambda-latent <x>', 'weight of the latent regression |z - E(G(A,z))|', '0.5'))
+    .addOption(opt('--lambda-kl <x>', 'weight of the KL term', '0.01'))
+    .addOption(opt('--lr-g <x>', 'generator learning rate', '0.0002'))
+    .addOption(opt('--lr-e <x>', 'encoder learning rate', '0.0002'))
+    .addOption(opt('--lr-d <x>', 'discriminators learning rate', '0.0001'))
+    .addOption(opt('--beta1 <x>', 'Adam beta1', '0.5'))
+    .addOption(opt('--beta2 <x>', 'Adam beta2', '0.999'))
+    .addOption(opt('--epsilon <x>', 'Adam epsilon', '1e-8'))
+    .addOption(opt('--niter <n>', 'epochs at the initial learning rates before the linear decay', '0'))
+    .addOption(opt('--niter-decay <n>', 'epochs of linear learning-rate decay to 0 (0: no decay)', '0'))
+    .addOption(opt('--clip <maxnorm>', 'clip each gradient to this global norm (0: off)', '0'))
+    .addOption(new Option('--no-dropout', 'no dropout in the generator'))
+    .addOption(opt('--push-every <k>', 'push metrics every k steps', '1'))
+    .addOption(opt('--val-every <n>', 'validate every n epochs (and at the end)', '5'))
+    .addOption(opt('--val-count <n>', 'fixed validation inputs in the sample grid', '8'))
+    .addOption(opt('--val-z <k>', 'random z per validation input (grid columns and diversity)', '4'))
+    .addOption(opt('--latent-count <n>', 'validation targets whose codes are pushed for t-SNE', '256'))
+    .addOption(opt('--patience <p>', 'early stopping: validation checks without improvement (0: off)', '20'))
+    .addOption(opt('--early-stop-metric <name>', `${EARLY_STOP_METRICS.join(', ')}`, 'val/L1'))
+    .addOption(opt('--checkpoint-dir <dir>', 'checkpoint folder (holds latest/ and best/; default checkpoints/RUN_ID)'))
+    .addOption(opt('--checkpoint-every <n>', 'save latest/ every n epochs (0: only at the end)', '5'))
+    .addOption(opt('--resume <dir>', 'continue the run saved in this checkpoint folder (its latest/ or best/, or a folder holding manifest.json)'))
+    .addOption(new Option('--offline', 'no server: record into the spool for a later `npm run sync`'))
+    .addOption(opt('--spool <dir>', 'monitor spool folder (unacknowledged data survives crashes here)', '.spool'))
+    .addOption(opt('--steps-per-epoch <n>', 'cap on steps per epoch (0: the whole training split)', '0'))
+    .addOption(opt('--backend <name>', `${BACKEND_CHOICES.join(', ')}`, 'auto'))
+    .addOption(opt('--fid-model <path|url>', 'Inception-style feature model for val/fid (none: no FID)'))
+    .addOption(opt('--max-steps <n>', 'stop after n steps in total (0: no limit)', '0'))
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined });
+  return program;
+}
+
+/** Flag name of an option key, for messages: lrD → --lr-d. */
+export function flagOf(key: string): string {
+  if (key === 'dropout') return '--no-dropout';
+  if (key === 'clip') return '--clip';
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+function bad(flag: string, must: string, got: unknown): GanwatchError {
+  return gwError('GW_ERR_OPTION', `${flag} ${must}, got '${String(got)}'`);
+}
+
+function int(raw: Raw, key: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const s = String(raw[key]);
+  const n = Number(s);
+  if (s.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+    throw bad(flagOf(key), `must be ${range}`, s);
+  }
+  return n;
+}
+
+function num(raw: Raw, key: string, check: (n: number) => boolean, must: string): number {
+  const s = String(raw[key]);
+  const n = Number(s);
+  if (s.trim() === '' || !Number.isFinite(n) || !check(n)) throw bad(flagOf(key), `must be ${must}`, s);
+  return n;
+}
+
+function choice<T extends string>(raw: Raw, key: string, choices: readonly T[]): T {
+  const s = String(raw[key]);
+  if (!(choices as readonly string[]).includes(s)) throw bad(flagOf(key), `must be one of ${choices.join(', ')}`, s);
+  return s as T;
+}
+
+function str(raw: Raw, key: string): string | null {
+  const v = raw[key];
+  if (v === undefined) return null;
+  const s = String(v);
+  if (s.trim() === '') throw bad(flagOf(key), 'must not be empty', s);
+  return s;
+}
+
+/** Turns a commander failure (unknown flag, missing value) into GW_ERR_OPTION. */
+function fromCommander(err: CommanderError): GanwatchError {
+  const text = err.message.replace(/^error:\s*/, '').split('\n')[0] ?? err.message;
+  return gwError('GW_ERR_OPTION', `${text} (see --help)`);
+}
+
+/**
+ * Parses the trainer's arguments (without node and the script). Returns null when --help was shown.
+ * Throws GW_ERR_OPTION naming the flag for any bad value.
+ */
+export function parseTrainerArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, out: (s: string) => void = (s) => process.stdout.write(s)): ParsedArgs | null {
+  const program = buildProgram(env);
+  program.configureOutput({ writeOut: out, writeErr: () => undefined });
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return null;
+      throw fromCommander(err);
+    }
+    throw err;
+  }
+  const raw = program.opts<Raw>();
+  const explicit = new Set<keyof TrainerOptions>();
+  for (const key of Object.keys(raw)) {
+    const source = program.getOptionValueSource(key);
+    if (source === 'cli' || source === 'env') explicit.add(key as keyof TrainerOptions);
+  }
+  if (env.GANWATCH_SERVER || env.GANWATCH_PORT) explicit.add('server');
+
+  const tags = String(raw.tags ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
+  if (tags.some((t) => t.length > 64)) throw bad('--tags', 'must hold tags of at most 64 characters', raw.tags);
+  const server = String(raw.server);
+  if (!/^https?:\/\/[^\s/]+/.test(server)) throw bad('--server', 'must be an http:// or https:// URL', server);
+  const name = str(raw, 'name');
+  if (name !== null && name.length > 200) throw bad('--name', 'must be at most 200 characters', `${name.slice(0, 20)}…`);
+
+  const options: TrainerOptions = {
+    server: server.replace(/\/+$/, ''),
+    token: typeof raw.token === 'string' && raw.token !== '' ? raw.token : null,
+    name,
+    tags: [...new Set(tags)],
+    dataset: str(raw, 'dataset') ?? 'synthetic',
+    direction: choice(raw, 'direction', ['AtoB', 'BtoA'] as const),
+    classes: int(raw, 'classes', 2, 8),
+    epochs: int(raw, 'epochs', 1),
+    size: Number(choice(raw, 'size', SIZES.map(String))),
+    batch: int(raw, 'batch', 2, 4096),
+    seed: int(raw, 'seed', 0, 0xffffffff),
+    ngf: int(raw, 'ngf', 1, 4096),
+    nef: int(raw, 'nef', 1, 4096),
+    ndf: int(raw, 'ndf', 2, 4096),
+    nz: int(raw, 'nz', 1, 1024),
+    whereAdd: choice(raw, 'whereAdd', ['all', 'input'] as const),
+    ganMode: choice(raw, 'ganMode', ['vanilla', 'lsgan'] as const),
+    lambdaAdv: num(raw, 'lambdaAdv', (n) => n >= 0, 'a number >= 0'),
+    lambdaCyc: num(raw, 'lambdaCyc', (n) => n >= 0, 'a number >= 0'),
+    lambdaLatent: num(raw, 'lambdaLatent', (n) => n >= 0, 'a number >= 0'),
+    lambdaKl: num(raw, 'lambdaKl', (n) => n >= 0, 'a number >= 0'),
+    lrG: num(raw, 'lrG', (n) => n >= 0, 'a number >= 0'),
+    lrE: num(raw, 'lrE', (n) => n >= 0, 'a number >= 0'),
+    lrD: num(raw, 'lrD', (n) => n >= 0, 'a number >= 0'),
+    beta1: num(raw, 'beta1', (n) => n >= 0 && n < 1, 'in [0, 1)'),
+    beta2: num(raw, 'beta2', (n) => n >= 0 && n < 1, 'in [0, 1)'),
+    epsilon: num(raw, 'epsilon', (n) => n > 0, 'a number > 0'),
+    niter: int(raw, 'niter', 0),
+    niterDecay: int(raw, 'niterDecay', 0),
+    clip: num(raw, 'clip', (n) => n >= 0, 'a number >= 0 (0: off)'),
+    dropout: raw.dropout !== false,
+    pushEvery: int(raw, 'pushEvery', 1),
+    valEvery: int(raw, 'valEvery', 1),
+    valCount: int(raw, 'valCount', 1, 64),
+    valZ: int(raw, 'valZ', 1, 16),
+    latentCount: int(raw, 'latentCount', 0, 5000),
+    patience: int(raw, 'patience', 0),
+    earlyStopMetric: choice(raw, 'earlyStopMetric', EARLY_STOP_METRICS),
+    checkpointDir: str(raw, 'checkpointDir'),
+    checkpointEvery: int(raw, 'checkpointEvery', 0),
+    resume: str(raw, 'resume'),
+    offline: raw.offline === true,
+    spool: str(raw, 'spool') ?? '.spool',
+    stepsPerEpoch: int(raw, 'stepsPerEpoch', 0),
+    backend: choice(raw, 'backend', BACKEND_CHOICES),
+    fidModel: str(raw, 'fidModel'),
+    maxSteps: int(raw, 'maxSteps', 0),
+  };
+  if (options.batch % 2 !== 0) throw bad('--batch', 'must be even (the batch splits in halves for the two branches)', options.batch);
+  if (options.earlyStopMetric === 'val/fid' && options.fidModel === null && options.patience > 0) {
+    throw gwError('GW_ERR_OPTION', '--early-stop-metric val/fid needs --fid-model (no FID is computed without one)');
+  }
+  return { options, explicit };
+}
+
+/** The model's options from the trainer's. */
+export function modelOptions(o: TrainerOptions): Partial<BicycleGANOptions> {
+  return {
+    size: o.size,
+    nz: o.nz,
+    ngf: o.ngf,
+    nef: o.nef,
+    ndf: o.ndf,
+    whereAdd: o.whereAdd,
+    ganMode: o.ganMode,
+    lambdaAdv: o.lambdaAdv,
+    lambdaCyc: o.lambdaCyc,
+    lambdaLatent: o.lambdaLatent,
+    lambdaKl: o.lambdaKl,
+    lrG: o.lrG,
+    lrE: o.lrE,
+    lrD: o.lrD,
+    beta1: o.beta1,
+    beta2: o.beta2,
+    epsilon: o.epsilon,
+    clipMaxNorm: o.clip,
+    useDropout: o.dropout,
+    niter: o.niter,
+    niterDecay: o.niterDecay,
+    seed: o.seed,
+  };
+}
+
+/** What the run's config records: every option except the token. */
+export function recordedOptions(o: TrainerOptions): Record<string, unknown> {
+  const { token: _token, ...rest } = o;
+  return { ...rest, token: o.token === null ? null : '(set)' };
+}
+
+/** Options that decide the data or the architecture: a resumed run keeps them from its checkpoint. */
+export const FIXED_ON_RESUME: readonly (keyof TrainerOptions)[] = [
+  'dataset', 'direction', 'classes', 'size', 'batch', 'seed', 'ngf', 'nef', 'ndf', 'nz', 'whereAdd', 'ganMode',
+  'dropout', 'beta1', 'beta2', 'epsilon', 'niter', 'niterDecay', 'stepsPerEpoch', 'valCount', 'valZ', 'latentCount',
+  'earlyStopMetric', 'offline',
+];

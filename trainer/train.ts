@@ -1,0 +1,263 @@
+// `npm run train -- [flags]`: trains BicycleGAN on the chosen backend and dataset and streams everything to a
+// ganwatch server (or the spool with --offline). A user error prints one line `train: CODE: message` and exits 2;
+// Ctrl-C stops at the next step boundary (checkpoint, status finished, flush); a second Ctrl-C exits at once.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { gwError, isGanwatchError, type GanwatchError } from '../protocol/errors.js';
+import { initBackend, type BackendInfo } from './backend.js';
+import { loadCheckpoint, readCheckpointInfo, MANIFEST_FILE } from './checkpoint.js';
+import { openDataset, type PairDataset } from './data/index.js';
+import { stepsPerEpoch, TrainingLoop, validationSeed, type LoopResult, type LoopState } from './loop.js';
+import { BicycleGAN, type NetName, type LambdaName } from './models/bicyclegan.js';
+import { MonitorClient } from './monitor/client.js';
+import {
+  FIXED_ON_RESUME,
+  flagOf,
+  modelOptions,
+  parseTrainerArgs,
+  recordedOptions,
+  type TrainerOptions,
+} from './options.js';
+import { Progress, formatSummary } from './progress.js';
+import { Validator } from './validate.js';
+
+/** The folder holding a checkpoint: DIR itself when it has a manifest, else DIR/latest. */
+export function resolveResumeDir(dir: string): string {
+  if (existsSync(path.join(dir, MANIFEST_FILE))) return dir;
+  const latest = path.join(dir, 'latest');
+  if (existsSync(path.join(latest, MANIFEST_FILE))) return latest;
+  throw gwError('GW_ERR_CHECKPOINT', dir, `no ${MANIFEST_FILE} here nor in ${latest} (no checkpoint was saved here)`);
+}
+
+/**
+ * A resumed run keeps the options it was started with; flags given now override them, except those that decide
+ * the data or the architecture, which must match.
+ */
+export function mergeResumeOptions(saved: Record<string, unknown>, now: TrainerOptions, explicit: Set<keyof TrainerOptions>): TrainerOptions {
+  const merged = { ...now } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(saved)) {
+    if (!(key in now) || key === 'token' || key === 'resume') continue;
+    const k = key as keyof TrainerOptions;
+    if (explicit.has(k)) {
+      if (FIXED_ON_RESUME.includes(k) && JSON.stringify(value) !== JSON.stringify(now[k])) {
+        throw gwError('GW_ERR_OPTION', `${flagOf(k)} ${JSON.stringify(now[k])} differs from the checkpoint's ${JSON.stringify(value)}; a resumed run keeps its data and architecture`);
+      }
+      continue;
+    }
+    merged[k] = value;
+  }
+  return merged as unknown as TrainerOptions;
+}
+
+/** Model controls given explicitly on a resume replace those the checkpoint restored. */
+function applyExplicitControls(model: BicycleGAN, o: TrainerOptions, explicit: Set<keyof TrainerOptions>, log: (s: string) => void): void {
+  const lrs: [keyof TrainerOptions, NetName[]][] = [['lrG', ['G']], ['lrE', ['E']], ['lrD', ['D', 'D2']]];
+  for (const [key, nets] of lrs) {
+    if (!explicit.has(key)) continue;
+    for (const n of nets) model.setLr(n, o[key] as number);
+    log(`resume: ${flagOf(key)} ${String(o[key])} replaces the checkpoint's`);
+  }
+  const lambdas: [keyof TrainerOptions, LambdaName][] = [['lambdaAdv', 'adv'], ['lambdaCyc', 'cyc'], ['lambdaLatent', 'latent'], ['lambdaKl', 'kl']];
+  for (const [key, name] of lambdas) {
+    if (!explicit.has(key)) continue;
+    model.setLambda(name, o[key] as number);
+    log(`resume: ${flagOf(key)} ${String(o[key])} replaces the checkpoint's`);
+  }
+  if (explicit.has('clip')) {
+    model.setClip(o.clip);
+    log(`resume: --clip ${o.clip} replaces the checkpoint's`);
+  }
+}
+
+function defaultName(o: TrainerOptions, dataset: PairDataset): string {
+  const d = new Date();
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const when = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return `${dataset.name} ${o.size}px ${when}`;
+}
+
+function describeBackend(info: BackendInfo): string[] {
+  const lines = [`backend: ${info.name} on ${info.device}`];
+  for (const f of info.fallbacks) lines.push(`  skipped ${f}`);
+  if (info.name === 'wasm' || info.name === 'cpu') {
+    lines.push('  (no GPU backend: small models train best here, e.g. --size 64 --ngf 16 --nef 16 --ndf 16 as `npm run demo` uses)');
+  }
+  return lines;
+}
+
+export function dashboardUrl(server: string, runId: string): string {
+  return `${server}/#/runs/${runId}`;
+}
+
+/** Runs the trainer with `argv` (flags only); resolves to the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const parsed = parseTrainerArgs(argv);
+  if (parsed === null) return 0;
+  let { options } = parsed;
+  const { explicit } = parsed;
+  const out = (s: string) => console.log(s);
+
+  let resumeDir: string | null = null;
+  let resumeState: LoopState | undefined;
+  if (options.resume !== null) {
+    resumeDir = resolveResumeDir(options.resume);
+    const info = await readCheckpointInfo(resumeDir);
+    const state = info.extra.trainer as LoopState | undefined;
+    if (!state || typeof state !== 'object' || !Array.isArray(state.rngState)) {
+      throw gwError('GW_ERR_CHECKPOINT', resumeDir, 'it holds no trainer state (was it saved by `npm run train`?)');
+    }
+    resumeState = state;
+    options = mergeResumeOptions(state.options, options, explicit);
+  }
+
+  const backend = await initBackend(options.backend);
+  for (const line of describeBackend(backend)) out(line);
+
+  const dataset = await openDataset(options.dataset, {
+    size: options.size,
+    direction: options.direction,
+    classes: options.classes,
+    seed: options.seed,
+  });
+  const perEpoch = stepsPerEpoch(dataset.trainLength, options.batch, options.stepsPerEpoch);
+  if (perEpoch < 1) {
+    throw gwError('GW_ERR_OPTION', `--batch ${options.batch} is larger than the training split of ${options.dataset} (${dataset.trainLength} items)`);
+  }
+  out(`dataset: ${dataset.name}, ${dataset.trainLength} train / ${dataset.valLength} val pairs at ${dataset.size}px; ${perEpoch} steps per epoch`);
+
+  const model = new BicycleGAN(modelOptions(options));
+  const progress = new Progress();
+  let monitor: MonitorClient | null = null;
+  try {
+    if (resumeDir !== null && resumeState) {
+      await loadCheckpoint(resumeDir, model);
+      applyExplicitControls(model, options, explicit, out);
+    }
+    const counts = model.paramCounts();
+    out(`model: BicycleGAN ${options.size}px, parameters G ${counts.G}, E ${counts.E}, D ${counts.D}, D2 ${counts.D2}`);
+
+    const recorded = recordedOptions(options);
+    const config: Record<string, unknown> = {
+      ...recorded,
+      model: model.config(),
+      data: dataset.describe(),
+      params: counts,
+      stepsPerEpoch: perEpoch,
+    };
+    const resumeRun = resumeState ? (resumeState.runId ?? resumeState.spoolKey ?? undefined) : undefined;
+    monitor = await MonitorClient.open({
+      server: options.server,
+      ...(options.token ? { token: options.token } : {}),
+      spoolDir: options.spool,
+      offline: options.offline,
+      ...(resumeRun
+        ? { run: resumeRun }
+        : {
+            create: {
+              name: options.name ?? defaultName(options, dataset),
+              config,
+              tags: options.tags,
+              backend: backend.name,
+              device: backend.device.slice(0, 200),
+            },
+          }),
+      onError: (err: GanwatchError) => progress.log(`monitor: ${err.code}: ${err.message}`),
+    });
+    const runId = monitor.runId;
+    const checkpointDir = options.checkpointDir ?? path.join('checkpoints', runId ?? monitor.spoolKey);
+    if (runId !== null) out(`run ${runId}: ${dashboardUrl(monitor.serverUrl, runId)}`);
+    else out(`run ${monitor.spoolKey} (offline): recorded in ${path.join(options.spool, monitor.spoolKey)}`);
+    if (resumeState) out(`resuming from ${resumeDir} at step ${resumeState.step} (epoch ${resumeState.epoch}, batch ${resumeState.batchInEpoch})`);
+
+    const validator = await Validator.create(dataset, options.nz, {
+      valCount: options.valCount,
+      valZ: options.valZ,
+      latentCount: options.latentCount,
+      seed: validationSeed(options.seed),
+    });
+    const loop = new TrainingLoop({
+      options,
+      model,
+      dataset,
+      monitor,
+      validator,
+      progress,
+      checkpointDir,
+      runId,
+      spoolKey: monitor.spoolKey,
+      recordedOptions: recorded,
+      ...(resumeState ? { resume: resumeState } : {}),
+    });
+
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        progress.log(`${signal} again: exiting now (what was not sent stays in ${options.spool})`);
+        process.exit(130);
+      }
+      progress.log(`${signal}: stopping after this step (checkpoint, then status finished); press Ctrl-C again to exit at once`);
+      loop.requestStop('interrupted', `interrupted by ${signal}`);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+
+    const result: LoopResult = await loop.run();
+    const settled = await monitor.close({ timeoutMs: 15_000 });
+    const stats = monitor.stats();
+    monitor = null;
+    let spoolNote: string | null = null;
+    if (options.offline) {
+      spoolNote = `offline: upload with  npm run sync -- --spool ${options.spool} --server URL`;
+    } else if (!settled) {
+      spoolNote = `not all data reached the server (${stats.unackedBatches} batches, ${stats.pendingUploads} uploads): they stay in ${options.spool}; send them with  npm run sync -- --spool ${options.spool} --server ${options.server}`;
+    }
+    const es = result.earlyStop;
+    console.log(
+      formatSummary({
+        steps: result.step,
+        stepsThisRun: result.stepsThisRun,
+        epochs: result.epochs,
+        elapsedMs: result.elapsedMs,
+        reason: result.reason === 'completed' ? 'finished' : `${result.reason === 'early-stop' ? 'stopped early' : 'stopped'}: ${result.message}`,
+        best: es.best !== null ? { metric: es.metric, value: es.best, epoch: es.bestEpoch ?? 0, step: es.bestStep ?? 0 } : null,
+        checkpointDir: result.latestCheckpoint ? path.dirname(result.latestCheckpoint) : null,
+        bestCheckpoint: result.bestCheckpoint,
+        dashboardUrl: runId !== null ? dashboardUrl(options.server, runId) : null,
+        spoolNote,
+      }),
+    );
+    return 0;
+  } catch (err) {
+    if (monitor) {
+      // Tell the server the run failed, then keep whatever is unsent in the spool.
+      try {
+        monitor.setStatus('failed');
+        await monitor.close({ timeoutMs: 5_000 });
+      } catch {
+        // The original error matters more.
+      }
+    }
+    throw err;
+  } finally {
+    model.dispose();
+  }
+}
+
+function reportFatal(err: unknown): number {
+  if (isGanwatchError(err)) {
+    const hint = err.code === 'GW_ERR_SERVER' ? ' (start a server with `npm start`, or train with --offline)' : '';
+    console.error(`train: ${err.code}: ${err.message}${hint}`);
+    return err.status >= 100 ? 2 : err.status;
+  }
+  console.error('train: unexpected error (a bug; please report it with this trace):');
+  console.error(err);
+  return 1;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => process.exit(reportFatal(err)),
+  );
+}

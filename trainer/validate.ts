@@ -1,0 +1,275 @@
+// Validation of a BicycleGAN run: the same validation inputs and the same z every time, so grids and metrics of
+// different epochs compare. Produces the sample grid (per row: input, target, encoded-z output, K random-z outputs),
+// val/* metrics, and the μ codes of validation targets for t-SNE. Early stopping on one val/* metric lives here too.
+//
+// Extension point: a metric is a ValidationMetric (names + compute over ValidationSamples). Add one to the list
+// defaultMetrics() returns, or pass your own to Validator.create; each value it returns is pushed as is.
+import * as tf from '@tensorflow/tfjs';
+import type { PairDataset } from './data/index.js';
+import { encodeGridPng } from './images.js';
+import type { BicycleGAN } from './models/bicyclegan.js';
+import type { EarlyStopMetric } from './options.js';
+import { Rng } from './rng.js';
+
+/** Everything one validation generated, as plain [-1, 1] images (size × size × 3 each). */
+export interface ValidationSamples {
+  size: number;
+  /** Fixed validation inputs A, their targets B, and G(A, μ(E(B))). */
+  inputs: Float32Array[];
+  targets: Float32Array[];
+  encoded: Float32Array[];
+  /** random[i][k] = G(A_i, z_k) with the fixed z of row i. */
+  random: Float32Array[][];
+  /** Class of each target (synthetic: palette index), or null. */
+  labels: Int32Array | null;
+  numClasses: number | null;
+}
+
+export interface ValidationMetric {
+  /** The metric names compute() returns (it may return fewer when a value cannot be computed). */
+  readonly names: readonly string[];
+  compute(samples: ValidationSamples): Promise<Record<string, number>> | Record<string, number>;
+}
+
+export interface ValidatorOptions {
+  /** Fixed inputs in the grid (the first valCount of the val split). */
+  valCount: number;
+  /** Random z per input. */
+  valZ: number;
+  /** Validation targets encoded for the latent plot (the first latentCount of the val split; 0: none). */
+  latentCount: number;
+  /** Seed of the fixed z. */
+  seed: number;
+}
+
+export interface ValidationOutput {
+  metrics: Record<string, number>;
+  png: Buffer;
+  meta: Record<string, unknown>;
+  latents: { dim: number; codes: Float32Array; labels: Int32Array | null } | null;
+  samples: ValidationSamples;
+  ms: number;
+}
+
+/** Largest batch given to G or E during validation (bounds memory at 256 px). */
+const CHUNK = 16;
+
+function split(flat: Float32Array, per: number): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (let i = 0; i < flat.length / per; i++) out.push(flat.slice(i * per, (i + 1) * per));
+  return out;
+}
+
+/** Mean absolute difference of two images: val/L1. */
+export function meanAbs(x: Float32Array, y: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += Math.abs((x[i] as number) - (y[i] as number));
+  return s / x.length;
+}
+
+/** val/L1: the encoded-z output against its target, averaged over the fixed inputs. */
+export const l1Metric: ValidationMetric = {
+  names: ['val/L1'],
+  compute: (s) => ({ 'val/L1': s.encoded.reduce((acc, img, i) => acc + meanAbs(img, s.targets[i] as Float32Array), 0) / s.encoded.length }),
+};
+
+/** The metrics every validation computes. */
+export function defaultMetrics(): ValidationMetric[] {
+  return [l1Metric];
+}
+
+export class Validator {
+  private constructor(
+    private readonly dataset: PairDataset,
+    private readonly opts: ValidatorOptions,
+    private readonly metrics: ValidationMetric[],
+    private readonly a: Float32Array,
+    private readonly b: Float32Array,
+    private readonly labels: Int32Array | null,
+    private readonly z: Float32Array,
+    private readonly nz: number,
+  ) {}
+
+  /** Loads the fixed validation inputs and draws the fixed z (nz from the model). */
+  static async create(dataset: PairDataset, nz: number, opts: ValidatorOptions, metrics = defaultMetrics()): Promise<Validator> {
+    const count = Math.min(opts.valCount, dataset.valLength);
+    const batch = await dataset.valBatch(Array.from({ length: count }, (_, i) => i));
+    const z = new Rng(opts.seed).fillNormal(new Float32Array(count * opts.valZ * nz));
+    return new Validator(
+      dataset,
+      { ...opts, valCount: count, latentCount: Math.min(opts.latentCount, dataset.valLength) },
+      metrics,
+      batch.a,
+      batch.b,
+      batch.labels,
+      z,
+      nz,
+    );
+  }
+
+  get rows(): number {
+    return this.opts.valCount;
+  }
+
+  get latentCount(): number {
+    return this.opts.latentCount;
+  }
+
+  /** Grid column labels. */
+  get columns(): string[] {
+    return ['input', 'target', 'encoded', ...Array.from({ length: this.opts.valZ }, (_, k) => `z${k + 1}`)];
+  }
+
+  async run(model: BicycleGAN): Promise<ValidationOutput> {
+    const t0 = performance.now();
+    const s = this.dataset.size;
+    const per = s * s * 3;
+    const n = this.opts.valCount;
+    const K = this.opts.valZ;
+    const nz = this.nz;
+
+    // Encoded-z outputs: z = μ(E(B)), no sampling, so the grid is deterministic.
+    const encoded = new Float32Array(n * per);
+    for (let i = 0; i < n; i += CHUNK) {
+      const m = Math.min(CHUNK, n - i);
+      const out = tf.tidy(() => {
+        const a = tf.tensor4d(this.a.subarray(i * per, (i + m) * per), [m, s, s, 3]);
+        const b = tf.tensor4d(this.b.subarray(i * per, (i + m) * per), [m, s, s, 3]);
+        const { mu, logvar } = model.encode(b);
+        logvar.dispose();
+        return model.generate(a, mu);
+      });
+      encoded.set((await out.data()) as Float32Array, i * per);
+      out.dispose();
+    }
+
+    // Random-z outputs, items ordered (input i, z k).
+    const total = n * K;
+    const random = new Float32Array(total * per);
+    for (let j = 0; j < total; j += CHUNK) {
+      const m = Math.min(CHUNK, total - j);
+      const out = tf.tidy(() => {
+        const rows = Array.from({ length: m }, (_, t) => Math.floor((j + t) / K));
+        const a = tf.concat(rows.map((r) => tf.tensor4d(this.a.subarray(r * per, (r + 1) * per), [1, s, s, 3])));
+        const z = tf.tensor2d(this.z.subarray(j * nz, (j + m) * nz), [m, nz]);
+        return model.generate(a as tf.Tensor4D, z);
+      });
+      random.set((await out.data()) as Float32Array, j * per);
+      out.dispose();
+    }
+
+    const randomImages = split(random, per);
+    const samples: ValidationSamples = {
+      size: s,
+      inputs: split(this.a, per),
+      targets: split(this.b, per),
+      encoded: split(encoded, per),
+      random: Array.from({ length: n }, (_, i) => randomImages.slice(i * K, (i + 1) * K)),
+      labels: this.labels,
+      numClasses: this.dataset.numClasses,
+    };
+
+    const metrics: Record<string, number> = {};
+    for (const metric of this.metrics) Object.assign(metrics, await metric.compute(samples));
+
+    const tiles: Float32Array[] = [];
+    for (let i = 0; i < n; i++) {
+      tiles.push(samples.inputs[i]!, samples.targets[i]!, samples.encoded[i]!, ...samples.random[i]!);
+    }
+    const columns = this.columns;
+    const png = await encodeGridPng(tiles, { size: s, columns: columns.length, labels: columns });
+    const meta: Record<string, unknown> = {
+      rows: n,
+      columns: columns.length,
+      labels: columns,
+      tile: s,
+      row_labels: this.labels ? Array.from(this.labels) : null,
+      z: 'fixed per row and column across validations; encoded uses z = mu(E(target))',
+    };
+
+    const latents = await this.encodeLatents(model);
+    return { metrics, png, meta, latents, samples, ms: performance.now() - t0 };
+  }
+
+  /** μ of E(B) for the first latentCount validation targets, with their class labels. */
+  private async encodeLatents(model: BicycleGAN): Promise<ValidationOutput['latents']> {
+    const count = this.opts.latentCount;
+    if (count === 0) return null;
+    const s = this.dataset.size;
+    const nz = this.nz;
+    const codes = new Float32Array(count * nz);
+    const labels = this.dataset.numClasses === null ? null : new Int32Array(count);
+    for (let i = 0; i < count; i += CHUNK) {
+      const m = Math.min(CHUNK, count - i);
+      const batch = await this.dataset.valBatch(Array.from({ length: m }, (_, t) => i + t));
+      const mu = tf.tidy(() => {
+        const { mu, logvar } = model.encode(tf.tensor4d(batch.b, [m, s, s, 3]));
+        logvar.dispose();
+        return mu;
+      });
+      codes.set((await mu.data()) as Float32Array, i * nz);
+      mu.dispose();
+      if (labels && batch.labels) labels.set(batch.labels, i);
+    }
+    return { dim: nz, codes, labels };
+  }
+}
+
+// ------------------------------------------------------------------ early stopping
+
+export type MetricMode = 'min' | 'max';
+
+/** Whether smaller or larger is better, per early-stop metric. */
+export const METRIC_MODES: Readonly<Record<EarlyStopMetric, MetricMode>> = {
+  'val/L1': 'min',
+  'val/ssim': 'max',
+  'val/diversity': 'max',
+  'val/fid': 'min',
+};
+
+export interface EarlyStopState {
+  metric: EarlyStopMetric;
+  mode: MetricMode;
+  patience: number;
+  best: number | null;
+  bestEpoch: number | null;
+  bestStep: number | null;
+  /** Validation checks seen, and checks since the best one. */
+  checks: number;
+  sinceBest: number;
+}
+
+/** Counts validation checks (not epochs) without improvement of one metric; patience 0 never stops. */
+export class EarlyStopping {
+  private s: EarlyStopState;
+
+  constructor(metric: EarlyStopMetric, patience: number, state?: EarlyStopState) {
+    this.s = state && state.metric === metric
+      ? { ...state, patience }
+      : { metric, mode: METRIC_MODES[metric], patience, best: null, bestEpoch: null, bestStep: null, checks: 0, sinceBest: 0 };
+  }
+
+  get metric(): EarlyStopMetric {
+    return this.s.metric;
+  }
+
+  /** Records one validation; a missing or non-finite value counts as no improvement. */
+  observe(value: number | undefined, epoch: number, step: number): { improved: boolean; stop: boolean } {
+    this.s.checks++;
+    const v = value ?? Number.NaN;
+    const improved = Number.isFinite(v) && (this.s.best === null || (this.s.mode === 'min' ? v < this.s.best : v > this.s.best));
+    if (improved) {
+      this.s.best = v;
+      this.s.bestEpoch = epoch;
+      this.s.bestStep = step;
+      this.s.sinceBest = 0;
+    } else {
+      this.s.sinceBest++;
+    }
+    return { improved, stop: this.s.patience > 0 && this.s.sinceBest >= this.s.patience };
+  }
+
+  state(): EarlyStopState {
+    return { ...this.s };
+  }
+}
