@@ -1,11 +1,14 @@
 // The store: the one writer connection and the repositories over it. Everything that speaks SQL is in db/.
 import { checkpointWal, openConnection, type Connection, type OpenOptions } from './connection.js';
+import { AlertsRepo } from './alerts.js';
 import { ControlsRepo } from './controls.js';
 import { LatentsRepo } from './latents.js';
+import { MarkersRepo } from './markers.js';
 import { MediaRepo } from './media.js';
 import { PointsRepo } from './points.js';
 import { RunsRepo } from './runs.js';
 import { SeriesRepo } from './series.js';
+import { SettingsRepo } from './settings.js';
 
 export class Store {
   readonly runs: RunsRepo;
@@ -14,6 +17,9 @@ export class Store {
   readonly media: MediaRepo;
   readonly latents: LatentsRepo;
   readonly controls: ControlsRepo;
+  readonly alerts: AlertsRepo;
+  readonly markers: MarkersRepo;
+  readonly settings: SettingsRepo;
 
   private constructor(readonly db: Connection, readonly path: string) {
     this.runs = new RunsRepo(db);
@@ -22,6 +28,9 @@ export class Store {
     this.media = new MediaRepo(db);
     this.latents = new LatentsRepo(db);
     this.controls = new ControlsRepo(db);
+    this.alerts = new AlertsRepo(db, this.controls);
+    this.markers = new MarkersRepo(db);
+    this.settings = new SettingsRepo(db);
   }
 
   static open(path: string, options: OpenOptions = {}): Store {
@@ -51,3 +60,4 @@ export type { RunRef } from './runs.js';
 export type { SeriesResult, ExportRow } from './series.js';
 export type { MediaRow } from './media.js';
 export type { LatentRecord } from './latents.js';
+export type { NewAlert } from './alerts.js';

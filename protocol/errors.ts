@@ -22,6 +22,9 @@ export const ERRORS = {
   GW_ERR_LATENTS_NOT_FOUND: def(404, (epoch: string) => `No latent codes for epoch ${epoch} in this run`),
   GW_ERR_METRIC_NOT_FOUND: def(404, (name: string) => `Metric '${name}' does not exist in this run`),
   GW_ERR_UNAUTHORIZED: def(401, (what: string) => `Missing or wrong token: ${what} needs a valid token (Authorization: Bearer TOKEN, or ?token=TOKEN)`),
+  GW_ERR_ALERT_NOT_FOUND: def(404, (id: string) => `Alert ${id} does not exist`),
+  GW_ERR_NO_REMEDY: def(409, (id: string) => `Alert ${id} has no remedy that can be applied`),
+  GW_ERR_UNKNOWN_RULE: def(400, (rule: string, known: string) => `Unknown alert rule '${rule}'; known rules: ${known}`),
   GW_ERR_RATE_LIMITED: def(429, () => 'Too many requests; retry later'),
   GW_ERR_INTERNAL: def(500, () => 'Internal server error'),
   // ---- WebSocket frames (server) ----

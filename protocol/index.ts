@@ -9,5 +9,6 @@ export * from './controls.js';
 export * from './ingest.js';
 export * from './live.js';
 export * from './errors.js';
+export * from './alerts.js';
 
 export const API_PREFIX = '/api/v1';

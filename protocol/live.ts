@@ -1,5 +1,6 @@
 // The browser's WebSocket (/api/v1/live): subscribe to runs, receive what happens to them.
 import { Type, type Static } from 'typebox';
+import type { Alert, MarkerRecord } from './alerts.js';
 import type { Control } from './controls.js';
 import type { Run } from './runs.js';
 import type { WireValue } from './values.js';
@@ -33,6 +34,7 @@ export type LiveServerFrame =
   | { type: 'control'; run: string; control: Control }
   | { type: 'media'; run: string; id: number; epoch: number; step: number; kind: string }
   | { type: 'latents'; run: string; epoch: number }
-  | { type: 'alert'; run: string; alert: Record<string, unknown> }
+  | { type: 'alert'; run: string; alert: Alert }
+  | { type: 'marker'; run: string; marker: MarkerRecord }
   | { type: 'error'; code: string; message: string }
   | { type: 'subscribed'; runs: string[] };

@@ -1,0 +1,37 @@
+// Markers on a run's curves (change points found by the CUSUM detector).
+import type { MarkerRecord } from '../protocol/index.js';
+import type { Connection } from './connection.js';
+import { now } from './runs.js';
+
+interface MarkerRow extends Omit<MarkerRecord, 'evidence'> {
+  evidence: string;
+}
+
+const SELECT = 'SELECT m.id, r.id AS run, m.metric, m.step, m.change_at, m.kind, m.evidence, m.created_at FROM markers m JOIN runs r ON r.rid = m.rid';
+
+export class MarkersRepo {
+  private readonly insertStmt;
+  private readonly getStmt;
+  private readonly byRun;
+  private readonly byMetric;
+
+  constructor(db: Connection) {
+    this.insertStmt = db.prepare('INSERT INTO markers (rid, metric, step, change_at, kind, evidence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.getStmt = db.prepare<[number], MarkerRow>(`${SELECT} WHERE m.id = ?`);
+    this.byRun = db.prepare<[number], MarkerRow>(`${SELECT} WHERE m.rid = ? ORDER BY m.metric, m.step`);
+    this.byMetric = db.prepare<[number, string], MarkerRow>(`${SELECT} WHERE m.rid = ? AND m.metric = ? ORDER BY m.step`);
+  }
+
+  add(rid: number, m: { metric: string; step: number; changeAt: number | null; kind: string; evidence: Record<string, unknown> }): MarkerRecord {
+    const id = Number(this.insertStmt.run(rid, m.metric, m.step, m.changeAt, m.kind, JSON.stringify(m.evidence), now()).lastInsertRowid);
+    return toMarker(this.getStmt.get(id)!);
+  }
+
+  list(rid: number, metric?: string): MarkerRecord[] {
+    return (metric === undefined ? this.byRun.all(rid) : this.byMetric.all(rid, metric)).map(toMarker);
+  }
+}
+
+function toMarker(row: MarkerRow): MarkerRecord {
+  return { ...row, evidence: JSON.parse(row.evidence) as Record<string, unknown> };
+}
