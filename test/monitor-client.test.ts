@@ -119,7 +119,8 @@ test('20,000 pushed points are stored exactly once, non-finite values included',
 
 test('push() does not wait for the network while the server is down, and everything arrives after it returns', async () => {
   const srv = await server();
-  const client = await open({ server: srv.url, token: TOKEN, create: { name: 'down' }, spoolDir: spoolDir() });
+  // A small memory cap: most unacked batches must be re-read from the spool when they are resent.
+  const client = await open({ server: srv.url, token: TOKEN, create: { name: 'down' }, spoolDir: spoolDir(), memoryCapBytes: 256 * 1024 });
   await srv.kill();
   const N = 30_000;
   let slowest = 0;
@@ -277,9 +278,30 @@ test('controls queue for takeControls() when no handler is registered', async ()
   await client.close();
 });
 
-function runSync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+test('a refused token is reported once and loses nothing: the points go out once the token is right', async () => {
+  const dir = spoolDir();
+  const first = await open({ server: shared.url, token: TOKEN, create: { name: 'token' }, spoolDir: dir });
+  const run = first.runId!;
+  await first.close();
+  const errors: string[] = [];
+  const wrong = await open({ server: shared.url, token: 'wrong', run, spoolDir: dir, onError: (e) => errors.push(e.message) });
+  for (let s = 0; s < 100; s++) wrong.push(s, { loss: lossAt(s) });
+  assert.equal(await wrong.flush(1_500), false);
+  assert.equal(errors.length, 1, errors.join('\n'));
+  assert.match(errors[0]!, /401.*token is missing or wrong/);
+  assert.equal(await wrong.close({ timeoutMs: 100 }), false);
+
+  const right = await open({ server: shared.url, token: TOKEN, run, spoolDir: dir });
+  assert.equal(await right.flush(5_000), true);
+  await assertAllStored(shared, run, 100);
+  await right.close();
+});
+
+/** Runs the sync CLI as `npx tsx trainer/sync.ts` (as npm run sync does), or straight through node (faster). */
+function runSync(args: string[], via: 'npx' | 'node' = 'node'): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn('npx', ['tsx', 'trainer/sync.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, prefix] = via === 'npx' ? ['npx', ['tsx']] : [process.execPath, ['--import', 'tsx']];
+    const child = spawn(command, [...prefix, 'trainer/sync.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -307,7 +329,7 @@ test('a run recorded offline is created and uploaded by npm run sync', async () 
   // Offline, flush and close report success once everything is safely in the spool.
   assert.equal(await client.close(), true);
 
-  const sync = await runSync(['--spool', dir, '--server', shared.url, '--token', TOKEN, '--json']);
+  const sync = await runSync(['--spool', dir, '--server', shared.url, '--token', TOKEN, '--json'], 'npx');
   assert.equal(sync.code, 0, sync.stderr + sync.stdout);
   const summary = JSON.parse(sync.stdout) as { runs: Array<{ key: string; run: string; outcome: string; points: number; created: boolean }> };
   assert.equal(summary.runs.length, 1);

@@ -47,7 +47,7 @@ export interface MonitorOptions {
   offline?: boolean;
   /** How often the point buffer becomes a batch (ms). Default 200. */
   flushIntervalMs?: number;
-  /** A batch is cut as soon as the buffer holds this many points. Default and maximum 10,000. */
+  /** A batch is cut as soon as the buffer holds this many points. Default 2,000; at most 10,000. */
   maxBatchPoints?: number;
   /** Unacknowledged frame text kept in memory; beyond it frames are re-read from the spool. Default 64 MiB. */
   memoryCapBytes?: number;
@@ -93,6 +93,8 @@ interface PendingFrame {
 }
 
 const DEFAULT_FLUSH_MS = 200;
+// Keeps the rare cut inside push() (a tight loop that outruns the timer) to a few milliseconds.
+const DEFAULT_MAX_BATCH_POINTS = 2_000;
 const DEFAULT_MEMORY_CAP = 64 * 1024 * 1024;
 const DEFAULT_COMPACT_BYTES = 4 * 1024 * 1024;
 const SEND_WINDOW_BYTES = 16 * 1024 * 1024;
@@ -305,7 +307,7 @@ export class MonitorClient {
     this.offline = opts.offline === true;
     this.spool = spool;
     this.onErrorCallback = opts.onError;
-    this.maxBatchPoints = Math.max(1, Math.min(MAX_POINTS_PER_BATCH, Math.floor(opts.maxBatchPoints ?? MAX_POINTS_PER_BATCH)));
+    this.maxBatchPoints = Math.max(1, Math.min(MAX_POINTS_PER_BATCH, Math.floor(opts.maxBatchPoints ?? DEFAULT_MAX_BATCH_POINTS)));
     this.memoryCap = opts.memoryCapBytes ?? DEFAULT_MEMORY_CAP;
     this.compactBytes = opts.compactBytes ?? DEFAULT_COMPACT_BYTES;
 
@@ -684,7 +686,9 @@ export class MonitorClient {
       let opened = false;
       try {
         if (this.spool.run.server === null) await this.bindRun();
-        opened = await this.connectOnce(this.spool.run.server as string);
+        const run = this.spool.run.server;
+        if (run === null || this.closed) break;
+        opened = await this.connectOnce(run);
       } catch (err) {
         this.reportConnection(isGanwatchError(err) ? err : gwError('GW_ERR_SERVER', this.server, String(err)));
       }
@@ -725,7 +729,12 @@ export class MonitorClient {
         this.alive = true;
       });
       ws.on('error', (err: Error) => {
-        this.reportConnection(gwError('GW_ERR_SERVER', this.server, `ingest socket: ${err.message}`));
+        const hint = /\b401\b/.test(err.message)
+          ? ' (the token is missing or wrong)'
+          : /\b404\b/.test(err.message)
+            ? ` (run '${run}' does not exist on this server)`
+            : '';
+        this.reportConnection(gwError('GW_ERR_SERVER', this.server, `ingest socket: ${err.message}${hint}`));
       });
       ws.on('close', () => {
         if (this.ws === ws) {
