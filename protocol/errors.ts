@@ -48,6 +48,8 @@ export const ERRORS = {
   // ---- trainer monitor client ----
   GW_ERR_MONITOR_INPUT: def(2, (detail: string) => `Monitor client: ${detail}`),
   GW_ERR_SPOOL: def(2, (dir: string, detail: string) => `Spool folder '${dir}': ${detail}`),
+  // ---- trainer evaluation (SSIM, FID, diversity, latent statistics) ----
+  GW_ERR_EVAL_INPUT: def(2, (detail: string) => `Evaluation: ${detail}`),
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
