@@ -1,0 +1,190 @@
+// Rule `color_distortion` (reference/detectors.md §5, WARN), one alert (key '').
+// C1, at each completed block of 50 points after W0: L̂ = EWMA over 20 block means of loss/L1 (unweighted), best =
+// running min of L̂ since W0. Enters when L̂ ≥ 1.15·best, Mann-Kendall Z ≥ 2.33 on the last 40 block means, and
+// loss/G_GAN is not trending up (its Z ≤ 0 on the same blocks), on 3 consecutive evaluations; leaves at L̂ ≤ 1.05·best.
+// C2, per validation record with `val/ssim`: SSIM ≤ best − 0.02 on 2 consecutive validations; leaves when
+// SSIM ≥ best − 0.01.
+// Labels: C1 with SSIM steady (|SSIM − best| < 0.01) → "colour/tone shift"; C1 and C2 → "fidelity loss"; C2 alone →
+// "SSIM drop"; C1 without SSIM data → "reconstruction drift". Both parts keep their own persistence, so the rule's
+// `for` and `clear` default to 1. A re-baseline (λ or lr change) restarts the blocks, the EWMA and `best` after 300
+// points of relearn time; a firing C1 then resolves against the new best (the remedy was applied).
+import type { ControlCommand } from '../../../protocol/index.js';
+import { BlockMeans, Ewma, mannKendallZ } from '../stats.js';
+import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, StepValues } from '../types.js';
+import { evaluation, finite, fmt, num, paramsOf } from './common.js';
+
+const RULE = 'color_distortion';
+
+const DEFAULTS: RuleSettings = {
+  enabled: true,
+  for: 1,
+  clear: 1,
+  cooldown: 2000,
+  params: {
+    warmup: 1000,
+    blockSize: 50,
+    /** EWMA span, in blocks. */
+    span: 20,
+    rise: 1.15,
+    exitRatio: 1.05,
+    mkBlocks: 40,
+    mkZ: 2.33,
+    /** G_GAN must not trend up: its Mann-Kendall Z ≤ this. */
+    ganZMax: 0,
+    c1Evals: 3,
+    ssimDrop: 0.02,
+    ssimExit: 0.01,
+    ssimSteady: 0.01,
+    c2Epochs: 2,
+    /** λ_cyc above which raising it further is not offered (two ×1.5 steps from 10). */
+    lambdaCap: 22.5,
+    relearn: 300,
+  },
+};
+
+class ColorDistortionDetector implements Detector {
+  readonly rule = RULE;
+  private readonly p: Readonly<Record<string, number>>;
+  private readonly l1Blocks: BlockMeans;
+  private readonly ganBlocks: BlockMeans;
+  private readonly lHat: Ewma;
+  private readonly scratch: Float64Array;
+  private n = 0;
+  private relearnUntil = 0;
+  private best = Infinity;
+  private c1Run = 0;
+  private c1 = false;
+  private l1Z = 0;
+  private ganZ: number | null = null;
+  // C2
+  private ssimBest = -Infinity;
+  private ssimLast = Number.NaN;
+  private c2Run = 0;
+  private c2 = false;
+  private lambdaCyc = Number.NaN;
+
+  constructor(env: DetectorEnv) {
+    const p = (this.p = paramsOf(env, DEFAULTS));
+    this.l1Blocks = new BlockMeans(p.blockSize as number, p.mkBlocks as number);
+    this.ganBlocks = new BlockMeans(p.blockSize as number, p.mkBlocks as number);
+    this.lHat = new Ewma(p.span as number);
+    this.scratch = new Float64Array(p.mkBlocks as number);
+  }
+
+  rebaseline(_step: number): void {
+    this.l1Blocks.clear();
+    this.ganBlocks.clear();
+    this.lHat.reset();
+    this.best = Infinity;
+    this.c1Run = 0;
+    this.relearnUntil = this.n + (this.p.relearn as number);
+  }
+
+  observe(point: StepValues): DetectorOutput | null {
+    const p = this.p;
+    const lam = finite(point, 'lambda/cyc');
+    if (lam !== undefined) this.lambdaCyc = lam;
+    let evaluate = false;
+
+    const ssim = finite(point, 'val/ssim');
+    if (ssim !== undefined) {
+      this.validation(ssim);
+      evaluate = true;
+    }
+
+    const l1 = finite(point, 'loss/L1');
+    if (l1 !== undefined) {
+      const n = ++this.n;
+      if (n > this.relearnUntil) {
+        const gan = finite(point, 'loss/G_GAN');
+        if (gan !== undefined) this.ganBlocks.push(gan);
+        const block = this.l1Blocks.push(l1);
+        if (block !== null) {
+          const lh = this.lHat.push(block);
+          if (n > (p.warmup as number)) {
+            this.best = Math.min(this.best, lh);
+            this.blockCheck(lh);
+            evaluate = true;
+          }
+        }
+      }
+    }
+    if (!evaluate) return null;
+
+    const enter = this.c1 || this.c2;
+    const steady = Number.isFinite(this.ssimLast) && Math.abs(this.ssimLast - this.ssimBest) < (p.ssimSteady as number);
+    const label = this.c1 && this.c2 ? 'fidelity loss' : this.c1 ? (steady ? 'colour/tone shift' : Number.isFinite(this.ssimLast) ? 'reconstruction drift' : 'reconstruction drift (no SSIM)') : 'SSIM drop';
+    const lh = this.lHat.value;
+    const parts = [
+      this.c1 ? `L1 ${fmt(lh)} ≥ ${fmt(p.rise)}× its best ${fmt(this.best)} and rising (Z ${fmt(this.l1Z)}) while G_GAN is not (Z ${fmt(this.ganZ)})` : '',
+      this.c2 ? `SSIM ${fmt(this.ssimLast)} ≤ best ${fmt(this.ssimBest)} − ${fmt(p.ssimDrop)}` : '',
+    ].filter(Boolean);
+    const capped = this.lambdaCyc >= (p.lambdaCap as number);
+    const action: ControlCommand | null = capped ? null : { action: 'scale_lambda', args: { name: 'cyc', factor: 1.5 } };
+    const lamText = Number.isFinite(this.lambdaCyc) ? ` (${fmt(this.lambdaCyc)} → ${fmt(this.lambdaCyc * 1.5)})` : ' (10 → 15)';
+    return {
+      evaluations: [
+        evaluation(
+          '',
+          enter,
+          !enter,
+          'warn',
+          enter ? `Colour distortion (${label}): ${parts.join('; ')}` : `No colour distortion (L1 ${fmt(lh)}, best ${fmt(this.best)})`,
+          {
+            label: enter ? label : null,
+            c1: this.c1,
+            c2: this.c2,
+            l1_ewma: num(lh),
+            l1_best: num(this.best),
+            l1_ratio: num(lh / this.best),
+            l1_mann_kendall_z: num(this.l1Z),
+            g_gan_mann_kendall_z: num(this.ganZ),
+            ssim: num(this.ssimLast),
+            ssim_best: num(this.ssimBest),
+            lambda_cyc: num(this.lambdaCyc),
+          },
+          enter
+            ? {
+                text: capped
+                  ? `Reconstruction error up while adversarial loss improves, and λ_L1 is already ${fmt(this.lambdaCyc)} (cap ${fmt(p.lambdaCap)}): ` +
+                    'more L1 weight would blur the outputs; consider restoring an earlier checkpoint.'
+                  : `Reconstruction error up >${fmt(((p.rise as number) - 1) * 100)}% while adversarial loss improves: raise λ_L1 (cycle/L1 weight) ×1.5${lamText}. At most 2 steps; more L1 means blurrier output.`,
+                action,
+              }
+            : null,
+        ),
+      ],
+    };
+  }
+
+  private blockCheck(lh: number): void {
+    const p = this.p;
+    const full = this.l1Blocks.blocks.full;
+    this.l1Z = full ? mannKendallZ(this.scratch, this.l1Blocks.blocks.copyTo(this.scratch)) : 0;
+    this.ganZ = this.ganBlocks.blocks.full ? mannKendallZ(this.scratch, this.ganBlocks.blocks.copyTo(this.scratch)) : null;
+    const ganOk = this.ganZ === null || this.ganZ <= (p.ganZMax as number);
+    const cond = full && lh >= (p.rise as number) * this.best && this.l1Z >= (p.mkZ as number) && ganOk;
+    this.c1Run = cond ? this.c1Run + 1 : 0;
+    if (this.c1Run >= (p.c1Evals as number)) this.c1 = true;
+    if (this.c1 && lh <= (p.exitRatio as number) * this.best) this.c1 = false;
+  }
+
+  private validation(ssim: number): void {
+    const p = this.p;
+    this.ssimLast = ssim;
+    const low = Number.isFinite(this.ssimBest) && ssim <= this.ssimBest - (p.ssimDrop as number);
+    this.ssimBest = Math.max(this.ssimBest, ssim);
+    this.c2Run = low ? this.c2Run + 1 : 0;
+    if (this.c2Run >= (p.c2Epochs as number)) this.c2 = true;
+    if (this.c2 && ssim >= this.ssimBest - (p.ssimExit as number)) this.c2 = false;
+  }
+}
+
+export const colorDistortion: DetectorFactory = {
+  rule: RULE,
+  description:
+    'Colour distortion: loss/L1 up ≥ 15% from its best and trending up while G_GAN is not (C1), or validation SSIM ≥ 0.02 below ' +
+    'its best on 2 validations (C2). Remedy: raise λ_L1 ×1.5.',
+  defaults: DEFAULTS,
+  create: (env) => new ColorDistortionDetector(env),
+};

@@ -1,0 +1,95 @@
+// Small pieces every detector uses: reading parameters, finite metric values, number formatting for messages,
+// a frozen baseline of a series (median, MAD, quantiles over a fixed span of points), and relearn windows after a
+// re-baseline (reference/detectors.md §0).
+import type { ControlCommand } from '../../../protocol/index.js';
+import { medianMadInPlace, quantileInPlace, Ring } from '../stats.js';
+import type { DetectorEnv, Evaluation, RuleSettings, Severity, StepValues } from '../types.js';
+
+/** Points of relearn time after a re-baseline (§0). */
+export const RELEARN_POINTS = 300;
+
+/** The rule's params with any missing entry taken from its defaults. */
+export function paramsOf(env: DetectorEnv, defaults: RuleSettings): Readonly<Record<string, number>> {
+  return { ...defaults.params, ...env.settings.params };
+}
+
+/** A finite value of `name` in this step, else undefined. */
+export function finite(point: StepValues, name: string): number | undefined {
+  const v = point.values.get(name);
+  return v !== undefined && Number.isFinite(v) ? v : undefined;
+}
+
+/** Four significant digits, for messages. */
+export function fmt(x: number | null | undefined): string {
+  if (x === null || x === undefined || Number.isNaN(x)) return 'n/a';
+  if (!Number.isFinite(x)) return x > 0 ? '∞' : '−∞';
+  if (x !== 0 && (Math.abs(x) >= 1e5 || Math.abs(x) < 1e-3)) return x.toExponential(2);
+  return String(Number(x.toPrecision(4)));
+}
+
+/** A number for an evidence record: rounded to 6 significant digits, non-finite as null. */
+export function num(x: number | null | undefined): number | null {
+  if (x === null || x === undefined || !Number.isFinite(x)) return null;
+  return Number(x.toPrecision(6));
+}
+
+/** Builds an evaluation; `remedy` is omitted (null) when there is nothing to suggest. */
+export function evaluation(
+  key: string,
+  enter: boolean,
+  exit: boolean,
+  severity: Severity,
+  message: string,
+  evidence: Evaluation['evidence'],
+  remedy: { text: string; action: ControlCommand | null } | null,
+): Evaluation {
+  return { key, enter, exit, severity, message, evidence, remedy };
+}
+
+/**
+ * Median/MAD/quantiles of a series over `span` points starting when `start()` is called (or from the first point),
+ * then frozen. Used for §0's baseline window B = [W0, W0+1000) and for re-learned baselines after a re-baseline.
+ */
+export class FrozenBaseline {
+  private readonly ring: Ring;
+  private collecting = false;
+  median = Number.NaN;
+  mad = Number.NaN;
+  p90 = Number.NaN;
+  p99 = Number.NaN;
+  frozen = false;
+
+  constructor(readonly span: number) {
+    this.ring = new Ring(span);
+  }
+
+  /** Starts (or restarts) collecting; forgets a frozen baseline. */
+  start(): void {
+    this.ring.clear();
+    this.collecting = true;
+    this.frozen = false;
+  }
+
+  /** Keeps the current baseline but stops any collection. */
+  get isCollecting(): boolean {
+    return this.collecting;
+  }
+
+  push(x: number): void {
+    if (!this.collecting || !Number.isFinite(x)) return;
+    this.ring.push(x);
+    if (this.ring.full) this.freeze();
+  }
+
+  private freeze(): void {
+    const a = new Float64Array(this.ring.size);
+    const n = this.ring.copyTo(a);
+    this.p90 = quantileInPlace(a, n, 0.9);
+    this.p99 = quantileInPlace(a, n, 0.99);
+    const mm = medianMadInPlace(a, n);
+    this.median = mm.median;
+    this.mad = mm.mad;
+    this.frozen = true;
+    this.collecting = false;
+  }
+}

@@ -1,0 +1,163 @@
+// Rule `d_overpowering` (reference/detectors.md §2, WARN; CRITICAL when G is starved of gradient), one alert per
+// discriminator (keys 'D' and 'D2'): a_t = min(real acc, fake acc), A = EWMA span 200 of a_t, D_loss_n = D loss / D_eq
+// (D_eq = the loss when D outputs 0.5 everywhere: BCE 2·ln2, LSGAN 0.5, per scale, summed over `numScales`).
+// Enter: A ≥ 0.95 and EWMA200(D_loss_n) ≤ 0.1, after W0; `for` 20 evaluations of 25 points = 500 points. Exit: A ≤ 0.85
+// (`clear` 8 evaluations = 200 points). CRITICAL when the median ‖∇G‖ of the last 200 points is below 0.1× its
+// baseline median (B = the 1000 points after W0).
+import type { ControlCommand } from '../../../protocol/index.js';
+import { Ewma, medianInPlace, Ring } from '../stats.js';
+import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, Evaluation, RuleSettings, StepValues } from '../types.js';
+import { evaluation, FrozenBaseline, finite, fmt, num, paramsOf } from './common.js';
+
+const RULE = 'd_overpowering';
+
+const DEFAULTS: RuleSettings = {
+  enabled: true,
+  for: 20,
+  clear: 8,
+  cooldown: 2000,
+  params: {
+    warmup: 1000,
+    span: 200,
+    accEnter: 0.95,
+    lossEnter: 0.1,
+    accExit: 0.85,
+    /** GAN loss: 0 = vanilla (BCE on logits), 1 = LSGAN; the engine sets it from the run's ganMode. */
+    lsgan: 0,
+    numScales: 2,
+    /** CRITICAL when median ‖∇G‖ (last `starveWindow` points) < starve × its baseline median. */
+    starve: 0.1,
+    starveWindow: 200,
+    baselinePoints: 1000,
+    evalEvery: 25,
+    relearn: 300,
+  },
+};
+
+const LOWER_LR_D: ControlCommand = { action: 'scale_lr', args: { net: 'D', factor: 0.5 } };
+
+interface Disc {
+  key: 'D' | 'D2';
+  real: string;
+  fake: string;
+  loss: string;
+  acc: Ewma;
+  loss_n: Ewma;
+  seen: boolean;
+}
+
+class DOverpoweringDetector implements Detector {
+  readonly rule = RULE;
+  private readonly p: Readonly<Record<string, number>>;
+  private readonly dEq: number;
+  private readonly discs: Disc[];
+  private readonly gRecent: Ring;
+  private readonly gScratch: Float64Array;
+  private readonly gBaseline: FrozenBaseline;
+  private n = 0;
+  private relearnUntil = 0;
+
+  constructor(env: DetectorEnv) {
+    const p = (this.p = paramsOf(env, DEFAULTS));
+    this.dEq = (p.numScales as number) * (p.lsgan ? 0.5 : 2 * Math.LN2);
+    const span = p.span as number;
+    const disc = (key: 'D' | 'D2'): Disc => ({
+      key,
+      real: `${key}_real_acc`,
+      fake: `${key}_fake_acc`,
+      loss: `loss/${key}`,
+      acc: new Ewma(span),
+      loss_n: new Ewma(span),
+      seen: false,
+    });
+    this.discs = [disc('D'), disc('D2')];
+    this.gRecent = new Ring(p.starveWindow as number);
+    this.gScratch = new Float64Array(p.starveWindow as number);
+    this.gBaseline = new FrozenBaseline(p.baselinePoints as number);
+  }
+
+  rebaseline(_step: number): void {
+    for (const d of this.discs) {
+      d.acc.reset();
+      d.loss_n.reset();
+    }
+    this.gRecent.clear();
+    this.relearnUntil = this.n + (this.p.relearn as number);
+    if (this.n > (this.p.warmup as number)) this.gBaseline.start();
+  }
+
+  observe(point: StepValues): DetectorOutput | null {
+    let any = false;
+    for (const d of this.discs) {
+      const real = finite(point, d.real);
+      const fake = finite(point, d.fake);
+      const loss = finite(point, d.loss);
+      if (real === undefined || fake === undefined) continue;
+      any = d.seen = true;
+      d.acc.push(Math.min(real, fake));
+      if (loss !== undefined) d.loss_n.push(loss / this.dEq);
+    }
+    if (!any) return null;
+    const n = ++this.n;
+    const p = this.p;
+    const g = finite(point, 'grad_norm/G');
+    if (g !== undefined) this.gRecent.push(g);
+    if (n > (p.warmup as number) && !this.gBaseline.frozen && !this.gBaseline.isCollecting) this.gBaseline.start();
+    if (g !== undefined) this.gBaseline.push(g);
+    if (n <= (p.warmup as number) || n <= this.relearnUntil || n % (p.evalEvery as number) !== 0) return null;
+
+    let gMedian = Number.NaN;
+    const evals: Evaluation[] = [];
+    for (const d of this.discs) {
+      if (!d.seen) continue;
+      const A = d.acc.value;
+      const L = d.loss_n.value;
+      const enter = A >= (p.accEnter as number) && (d.loss_n.count === 0 || L <= (p.lossEnter as number));
+      const exit = A <= (p.accExit as number);
+      let starved = false;
+      if (enter && this.gBaseline.frozen && this.gRecent.size > 0) {
+        if (Number.isNaN(gMedian)) gMedian = medianInPlace(this.gScratch, this.gRecent.copyTo(this.gScratch));
+        starved = gMedian < (p.starve as number) * this.gBaseline.median;
+      }
+      const lrD = finite(point, 'lr/D');
+      const lrText = lrD !== undefined ? ` (${fmt(lrD)} → ${fmt(lrD * 0.5)})` : '';
+      const what = `accuracy ${fmt(A)} ≥ ${fmt(p.accEnter)} and D loss ${fmt(L)}×D_eq ≤ ${fmt(p.lossEnter)}`;
+      evals.push(
+        evaluation(
+          d.key,
+          enter,
+          exit,
+          starved ? 'critical' : 'warn',
+          enter
+            ? `Discriminator ${d.key} dominates: ${what}${starved ? `; G is starved of gradient (median ‖∇G‖ ${fmt(gMedian)} < ${fmt(p.starve)}× baseline ${fmt(this.gBaseline.median)})` : ''}`
+            : `Discriminator ${d.key} balanced: accuracy ${fmt(A)}, D loss ${fmt(L)}×D_eq`,
+          {
+            accuracy_ewma: num(A),
+            d_loss_n_ewma: num(L),
+            d_eq: num(this.dEq),
+            grad_G_median: num(gMedian),
+            grad_G_baseline: num(this.gBaseline.median),
+          },
+          enter
+            ? {
+            text:
+              `Discriminator ${d.key} dominates (accuracy ≥ 95%, D loss ≈ 0): lower lr_D ×0.5${lrText}. ` +
+              'Alternatives: instance noise σ = 0.1 decayed to 0, or one-sided label smoothing of real targets to 0.9.',
+            action: LOWER_LR_D,
+          }
+            : null,
+        ),
+      );
+    }
+    return evals.length > 0 ? { evaluations: evals } : null;
+  }
+}
+
+export const dOverpowering: DetectorFactory = {
+  rule: RULE,
+  description:
+    'Discriminator overpowering (D and D2): min(real, fake) accuracy EWMA ≥ 0.95 and normalised D loss ≤ 0.1 for 500 steps. ' +
+    'Remedy: lower lr_D ×0.5.',
+  defaults: DEFAULTS,
+  create: (env) => new DOverpoweringDetector(env),
+};

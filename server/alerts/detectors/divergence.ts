@@ -1,0 +1,286 @@
+// Rule `divergence` (reference/detectors.md §1, CRITICAL): three alerts, keyed
+//   'nonfinite'  any step metric (not val/*) is NaN or ±Infinity: fires at that step, no warm-up, no pending;
+//   'blowup'     log10 of a gradient norm (G, E, D, D2) more than 6 robust σ above its rolling median/MAD (500 points)
+//                for 3 consecutive points, or loss/L1 or loss/z_L1 above 10× its rolling median for 3 points
+//                (CRITICAL); a gradient norm above `gradAbsWarn` (100, ganhacks) for 3 points alone is a WARN;
+//   'slow'       an upward alarm of the §8 CUSUM on ln(loss/L1) within the last `slowLatch` points, confirmed by
+//                Mann-Kendall Z > 3.09 on the last 50 block means (b = 20).
+// Exits: 'nonfinite' and 'blowup' after 200 points with every value finite, every gradient z < 3 (and ≤ gradAbsWarn)
+// and every loss < 3× its median; 'slow' when the Mann-Kendall Z falls below 1.64 (no upward trend left).
+// A step with `skipped_step` = 1 (an optimizer step skipped by a loss scaler) is ignored entirely.
+import type { ControlCommand } from '../../../protocol/index.js';
+import { BlockMeans, MODIFIED_Z, madFloor, mannKendallZ, Ring, ringMedianMad } from '../stats.js';
+import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, Evaluation, RuleSettings, Severity, StepValues } from '../types.js';
+import { RobustCusum } from './cusum.js';
+import { evaluation, FrozenBaseline, fmt, num, paramsOf } from './common.js';
+
+const RULE = 'divergence';
+
+const DEFAULTS: RuleSettings = {
+  enabled: true,
+  for: 0,
+  clear: 1,
+  cooldown: 2000,
+  params: {
+    /** W0: silent (except the non-finite check) for this many points. */
+    warmup: 1000,
+    /** Rolling window of the median/MAD, in points. */
+    window: 500,
+    zEnter: 6,
+    zExit: 3,
+    /** Consecutive points a blow-up must last. */
+    consecutive: 3,
+    /** Clean points needed to resolve 'nonfinite' and 'blowup'. */
+    exitPoints: 200,
+    /** Absolute gradient-norm WARN level (0 = off). */
+    gradAbsWarn: 100,
+    lossRatio: 10,
+    lossExitRatio: 3,
+    mkZ: 3.09,
+    mkExitZ: 1.64,
+    blockSize: 20,
+    blocks: 50,
+    /** Points an upward CUSUM alarm stays eligible for confirmation by the trend test. */
+    slowLatch: 1000,
+    evalEvery: 25,
+    relearn: 300,
+    /** Baseline window B (after W0) for the clipping level suggested in the remedy. */
+    baselinePoints: 1000,
+  },
+};
+
+const GRADS = ['grad_norm/G', 'grad_norm/E', 'grad_norm/D', 'grad_norm/D2'] as const;
+const LOSSES = ['loss/L1', 'loss/z_L1'] as const;
+
+const PAUSE: ControlCommand = { action: 'pause', args: {} };
+
+/** One watched series: rolling window, refreshed median/MAD, run length above the enter level. */
+class Watched {
+  readonly ring: Ring;
+  median = Number.NaN;
+  mad = Number.NaN;
+  refreshedAt = -Infinity;
+  run = 0;
+  absRun = 0;
+  last = Number.NaN;
+  lastScore = Number.NaN;
+
+  constructor(
+    readonly name: string,
+    readonly isGrad: boolean,
+    window: number,
+  ) {
+    this.ring = new Ring(window);
+  }
+
+  reset(): void {
+    this.ring.clear();
+    this.median = this.mad = Number.NaN;
+    this.refreshedAt = -Infinity;
+    this.run = this.absRun = 0;
+  }
+}
+
+class DivergenceDetector implements Detector {
+  readonly rule = RULE;
+  private readonly p: Readonly<Record<string, number>>;
+  private readonly watched: Watched[];
+  private readonly scratch: Float64Array;
+  private readonly cusum = new RobustCusum();
+  private readonly blocks: BlockMeans;
+  private readonly mkScratch: Float64Array;
+  private readonly gBaseline: FrozenBaseline;
+  private n = 0;
+  private relearnUntil = 0;
+  private lastNonfinite = -Infinity;
+  private nonfiniteNames: string[] = [];
+  private lastBad = -Infinity;
+  private blowupWas = false;
+  private blowupCause = '';
+  private blowupSeverity: Severity = 'critical';
+  private slowAlarmAt = -Infinity;
+  private slowAlarmStep = -1;
+  private slowZ = 0;
+
+  constructor(env: DetectorEnv) {
+    this.p = paramsOf(env, DEFAULTS);
+    const window = this.p.window as number;
+    this.watched = [...GRADS.map((g) => new Watched(g, true, window)), ...LOSSES.map((l) => new Watched(l, false, window))];
+    this.scratch = new Float64Array(window);
+    this.blocks = new BlockMeans(this.p.blockSize as number, this.p.blocks as number);
+    this.mkScratch = new Float64Array(this.p.blocks as number);
+    this.gBaseline = new FrozenBaseline(this.p.baselinePoints as number);
+  }
+
+  rebaseline(_step: number): void {
+    for (const w of this.watched) w.reset();
+    this.cusum.reset();
+    this.blocks.clear();
+    this.slowAlarmAt = -Infinity;
+    this.relearnUntil = this.n + (this.p.relearn as number);
+  }
+
+  observe(point: StepValues): DetectorOutput | null {
+    const vals = point.values;
+    if (vals.get('skipped_step') === 1) return null;
+    const p = this.p;
+    // Non-finite check: always on.
+    let nonfinite: string[] | null = null;
+    let any = false;
+    for (const [name, v] of vals) {
+      if (name.startsWith('val/')) continue;
+      any = true;
+      if (!Number.isFinite(v)) (nonfinite ??= []).push(`${name} = ${fmt(v)}`);
+    }
+    if (!any) return null; // a validation-only record is not a step point
+    const n = ++this.n;
+    if (nonfinite) {
+      this.lastNonfinite = n;
+      this.nonfiniteNames = nonfinite;
+    }
+
+    const warm = n > (p.warmup as number);
+    const active = warm && n > this.relearnUntil;
+    if (warm && !this.gBaseline.frozen && !this.gBaseline.isCollecting) this.gBaseline.start();
+    const g = vals.get('grad_norm/G');
+    if (g !== undefined && g > 0) this.gBaseline.push(g);
+
+    // Blow-up: z (gradients) or ratio (losses) against the window before this point, then the point joins the window.
+    let blowupNow = false;
+    let critical = false;
+    for (const w of this.watched) {
+      const raw = vals.get(w.name);
+      if (raw === undefined || !Number.isFinite(raw) || (w.isGrad && raw <= 0)) continue;
+      const x = w.isGrad ? Math.log10(raw) : raw;
+      w.last = raw;
+      if (active && w.ring.size >= Math.min(p.relearn as number, p.window as number)) {
+        if (n - w.refreshedAt >= (p.evalEvery as number)) {
+          const mm = ringMedianMad(w.ring, this.scratch);
+          w.median = mm.median;
+          w.mad = mm.mad;
+          w.refreshedAt = n;
+        }
+        if (w.isGrad) {
+          const z = (MODIFIED_Z * (x - w.median)) / madFloor(w.mad, w.median);
+          w.lastScore = z;
+          w.run = z > (p.zEnter as number) ? w.run + 1 : 0;
+          const absWarn = (p.gradAbsWarn as number) > 0 && raw > (p.gradAbsWarn as number);
+          w.absRun = absWarn ? w.absRun + 1 : 0;
+          if (z >= (p.zExit as number) || absWarn) this.lastBad = n;
+          if (w.run >= (p.consecutive as number)) {
+            blowupNow = critical = true;
+            this.blowupCause = `gradient norm ‖∇${w.name.slice(10)}‖ = ${fmt(raw)} is ${fmt(z)} robust σ above its rolling median ${fmt(Math.pow(10, w.median))} (log10) for ${w.run} steps`;
+          } else if (w.absRun >= (p.consecutive as number) && !critical) {
+            blowupNow = true;
+            this.blowupCause = `gradient norm ‖∇${w.name.slice(10)}‖ = ${fmt(raw)} > ${fmt(p.gradAbsWarn)} for ${w.absRun} steps`;
+          }
+        } else {
+          const ratio = raw / Math.max(w.median, 1e-12);
+          w.lastScore = ratio;
+          w.run = ratio > (p.lossRatio as number) ? w.run + 1 : 0;
+          if (ratio >= (p.lossExitRatio as number)) this.lastBad = n;
+          if (w.run >= (p.consecutive as number)) {
+            blowupNow = critical = true;
+            this.blowupCause = `${w.name} = ${fmt(raw)} is ${fmt(ratio)}× its rolling median ${fmt(w.median)} for ${w.run} steps`;
+          }
+        }
+      }
+      w.ring.push(x);
+    }
+    if (blowupNow) this.blowupSeverity = critical ? 'critical' : 'warn';
+
+    // Slow divergence: CUSUM on ln(L1), confirmed by the trend of block means.
+    const l1 = vals.get('loss/L1');
+    if (l1 !== undefined && Number.isFinite(l1) && l1 > 0) {
+      const y = Math.log(l1);
+      const alarm = this.cusum.push(y, point.step);
+      if (alarm && alarm.direction === 'up' && active) {
+        this.slowAlarmAt = n;
+        this.slowAlarmStep = alarm.step;
+      }
+      this.blocks.push(y);
+    }
+
+    const evals: Evaluation[] = [];
+    const due = n % (p.evalEvery as number) === 0;
+    if (nonfinite || due) evals.push(this.nonfiniteEval(n, point.step, nonfinite !== null));
+    if (active && ((blowupNow && !this.blowupWas) || due)) evals.push(this.blowupEval(n, point.step, blowupNow));
+    this.blowupWas = blowupNow;
+    if (active && due) evals.push(this.slowEval(n, point.step));
+    return evals.length > 0 ? { evaluations: evals } : null;
+  }
+
+  private remedy(step: number, why: string): { text: string; action: ControlCommand } {
+    const clip = this.gBaseline.frozen ? ` and enable gradient clipping at the baseline p99 of ‖∇G‖ (max_norm ≈ ${fmt(this.gBaseline.p99)})` : ' and enable gradient clipping';
+    return {
+      text:
+        `Training diverged at step ${step} (${why}). Pause, restore the last checkpoint from before step ${step}, ` +
+        `multiply every lr by 0.5${clip}, then resume. Repeat ×0.5 at most twice, then stop.`,
+      action: PAUSE,
+    };
+  }
+
+  private nonfiniteEval(n: number, step: number, now: boolean): Evaluation {
+    const clean = n - this.lastNonfinite;
+    const names = this.nonfiniteNames;
+    const what = names.slice(0, 3).join(', ') + (names.length > 3 ? ` (and ${names.length - 3} more)` : '');
+    const message = now ? `Non-finite values at step ${step}: ${what}` : `All step metrics finite for ${Math.min(clean, n)} steps`;
+    return evaluation(
+      'nonfinite',
+      now,
+      clean >= (this.p.exitPoints as number),
+      'critical',
+      message,
+      { nonfinite: now ? names.join(', ') : null, finite_steps: Math.min(clean, n) },
+      now ? this.remedy(step, 'non-finite values') : null,
+    );
+  }
+
+  private blowupEval(n: number, step: number, now: boolean): Evaluation {
+    const evidence: Evaluation['evidence'] = { clean_steps: num(Math.min(n - this.lastBad, n)) };
+    for (const w of this.watched) {
+      if (!Number.isFinite(w.last)) continue;
+      evidence[w.name] = num(w.last);
+      evidence[`${w.name}:${w.isGrad ? 'z' : 'ratio'}`] = num(w.lastScore);
+    }
+    const severity = now ? this.blowupSeverity : 'critical';
+    return evaluation(
+      'blowup',
+      now,
+      n - this.lastBad >= (this.p.exitPoints as number),
+      severity,
+      now ? `Blow-up at step ${step}: ${this.blowupCause}` : `No blow-up: gradient z and loss ratios back to normal for ${Math.min(n - this.lastBad, n)} steps`,
+      evidence,
+      now ? this.remedy(step, this.blowupCause) : null,
+    );
+  }
+
+  private slowEval(n: number, step: number): Evaluation {
+    const p = this.p;
+    const full = this.blocks.blocks.full;
+    const z = full ? mannKendallZ(this.mkScratch, this.blocks.blocks.copyTo(this.mkScratch)) : 0;
+    this.slowZ = z;
+    const latched = n - this.slowAlarmAt <= (p.slowLatch as number);
+    const enter = full && latched && z > (p.mkZ as number);
+    const span = (p.blocks as number) * (p.blockSize as number);
+    const why = `ln(loss/L1) rose: CUSUM alarm at step ${this.slowAlarmStep}, Mann-Kendall Z = ${fmt(z)} > ${fmt(p.mkZ)} over the last ${span} steps`;
+    return evaluation(
+      'slow',
+      enter,
+      full && z < (p.mkExitZ as number),
+      'critical',
+      enter ? `Slow divergence at step ${step}: ${why}` : `No upward trend in loss/L1 (Mann-Kendall Z = ${fmt(z)})`,
+      { mann_kendall_z: num(z), cusum_alarm_step: latched ? this.slowAlarmStep : null, block_size: p.blockSize as number, blocks: this.blocks.blocks.size },
+      enter ? this.remedy(step, 'slow divergence of loss/L1') : null,
+    );
+  }
+}
+
+export const divergence: DetectorFactory = {
+  rule: RULE,
+  description:
+    'Divergence: non-finite metrics (at once), gradient-norm or loss blow-up (robust z > 6 or 10× the rolling median for 3 steps), ' +
+    'or slow divergence of loss/L1 (CUSUM + Mann-Kendall). Remedy: pause, restore a checkpoint, halve the lrs, clip.',
+  defaults: DEFAULTS,
+  create: (env) => new DivergenceDetector(env),
+};

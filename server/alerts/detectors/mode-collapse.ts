@@ -1,0 +1,196 @@
+// Rule `mode_collapse` (reference/detectors.md §3, WARN; CRITICAL when M1 and M2 both hold), one alert (key '').
+// M1, per validation record with `val/diversity`: div_max = running max from validation epoch E0 = 3 (0-indexed
+// epochs 0..2 are not counted: outputs near initialisation are noise and look diverse). M1 enters when div < 0.5·div_max
+// on 2 consecutive epochs and leaves when div ≥ 0.7·div_max. When `val/mode_coverage` (fraction of the K modes the
+// samples cover) is pushed, it goes into the evidence and M1 also enters when coverage ≤ 0.5× its running max (from
+// E0) on 2 consecutive epochs; leaving then also needs coverage ≥ 0.7× its max. A relative rule, like diversity's,
+// because K is not known here and a nearly unimodal dataset has low but steady coverage.
+// M2, every 25 points after W0: r = EWMA500(loss/z_L1)/0.798 (0.798 = E|z| for z ~ N(0,1): the error when G ignores z).
+// Enters when r ≥ 0.9, or r − min(r) ≥ 0.2 with Mann-Kendall Z ≥ 3.09 on the last 50 block means (b = 20), held for
+// 500 points; leaves when r < 0.75. M3 (KL) is evidence only.
+// Both parts keep their own persistence (epochs and points), so the rule's `for` and `clear` default to 1.
+import type { ControlCommand } from '../../../protocol/index.js';
+import { BlockMeans, Ewma, mannKendallZ } from '../stats.js';
+import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, StepValues } from '../types.js';
+import { evaluation, finite, fmt, num, paramsOf } from './common.js';
+
+const RULE = 'mode_collapse';
+
+const DEFAULTS: RuleSettings = {
+  enabled: true,
+  for: 1,
+  clear: 1,
+  cooldown: 2000,
+  params: {
+    /** Validation epochs before div_max starts. */
+    e0: 3,
+    m1Enter: 0.5,
+    m1Exit: 0.7,
+    m1Epochs: 2,
+    warmup: 1000,
+    span: 500,
+    /** E|z| for z ~ N(0, 1): the latent L1 when z is not recoverable. */
+    zIgnored: 0.798,
+    rEnter: 0.9,
+    rRise: 0.2,
+    mkZ: 3.09,
+    blockSize: 20,
+    blocks: 50,
+    /** Points the M2 enter condition must hold. */
+    m2Points: 500,
+    rExit: 0.75,
+    /** λ_latent above which raising it further is not offered (cap 2.0). */
+    lambdaCap: 2,
+    evalEvery: 25,
+    relearn: 300,
+  },
+};
+
+class ModeCollapseDetector implements Detector {
+  readonly rule = RULE;
+  private readonly p: Readonly<Record<string, number>>;
+  // M1
+  private epochs = 0;
+  private divMax = Number.NaN;
+  private covMax = Number.NaN;
+  private lowRun = 0;
+  private m1 = false;
+  private lastDiv = Number.NaN;
+  private lastCov = Number.NaN;
+  // M2
+  private n = 0;
+  private relearnUntil = 0;
+  private readonly zl1: Ewma;
+  private readonly blocks: BlockMeans;
+  private readonly mkScratch: Float64Array;
+  private rMin = Infinity;
+  private condSince = -1;
+  private m2 = false;
+  private r = Number.NaN;
+  private mk = 0;
+  private readonly kl = new Ewma(500);
+  private lambdaLatent = Number.NaN;
+
+  constructor(env: DetectorEnv) {
+    this.p = paramsOf(env, DEFAULTS);
+    this.zl1 = new Ewma(this.p.span as number);
+    this.blocks = new BlockMeans(this.p.blockSize as number, this.p.blocks as number);
+    this.mkScratch = new Float64Array(this.p.blocks as number);
+  }
+
+  rebaseline(_step: number): void {
+    this.zl1.reset();
+    this.blocks.clear();
+    this.rMin = Infinity;
+    this.condSince = -1;
+    this.relearnUntil = this.n + (this.p.relearn as number);
+  }
+
+  observe(point: StepValues): DetectorOutput | null {
+    const p = this.p;
+    const lam = finite(point, 'lambda/latent');
+    if (lam !== undefined) this.lambdaLatent = lam;
+    let evaluate = false;
+
+    const div = finite(point, 'val/diversity');
+    if (div !== undefined) {
+      this.validation(div, finite(point, 'val/mode_coverage'));
+      evaluate = true;
+    }
+
+    const z = finite(point, 'loss/z_L1');
+    if (z !== undefined) {
+      const n = ++this.n;
+      this.zl1.push(z);
+      this.blocks.push(z);
+      const klv = finite(point, 'loss/KL');
+      if (klv !== undefined) this.kl.push(klv);
+      if (n > (p.warmup as number) && n > this.relearnUntil && n % (p.evalEvery as number) === 0) {
+        this.stepCheck(n);
+        evaluate = true;
+      }
+    }
+    if (!evaluate) return null;
+
+    const enter = this.m1 || this.m2;
+    const both = this.m1 && this.m2;
+    const parts = [
+      this.m1 ? `validation diversity ${fmt(this.lastDiv)} < ${fmt(p.m1Enter)}× its best ${fmt(this.divMax)}` : '',
+      this.m2 ? `latent error ratio r = ${fmt(this.r)} (1 = z ignored)` : '',
+    ].filter(Boolean);
+    const capped = this.lambdaLatent >= (p.lambdaCap as number);
+    const latentAction: ControlCommand | null = capped ? null : { action: 'scale_lambda', args: { name: 'latent', factor: 2 } };
+    const lamText = Number.isFinite(this.lambdaLatent) ? ` (${fmt(this.lambdaLatent)} → ${fmt(this.lambdaLatent * 2)})` : ' (0.5 → 1.0)';
+    return {
+      evaluations: [
+        evaluation(
+          '',
+          enter,
+          !enter,
+          both ? 'critical' : 'warn',
+          enter ? `Mode collapse: ${parts.join('; ')}` : `No mode collapse (diversity ${fmt(this.lastDiv)}, r = ${fmt(this.r)})`,
+          {
+            m1: this.m1,
+            m2: this.m2,
+            diversity: num(this.lastDiv),
+            diversity_max: num(this.divMax),
+            mode_coverage: num(this.lastCov),
+            mode_coverage_max: num(this.covMax),
+            r: num(this.r),
+            r_min: num(this.rMin),
+            mann_kendall_z: num(this.mk),
+            kl: num(this.kl.value),
+            lambda_latent: num(this.lambdaLatent),
+          },
+          enter
+            ? {
+                text: capped
+                  ? `Outputs no longer vary with z, and lambda_latent is already ${fmt(this.lambdaLatent)} (cap ${fmt(p.lambdaCap)}): ` +
+                    'add a mode-seeking term (maximise image distance over latent distance, MSGAN).'
+                  : `Outputs no longer vary with z: raise lambda_latent (λ_z) ×2${lamText}. If it persists, add a mode-seeking term (MSGAN).`,
+                action: latentAction,
+              }
+            : null,
+        ),
+      ],
+    };
+  }
+
+  private validation(div: number, cov: number | undefined): void {
+    const p = this.p;
+    const e = this.epochs++;
+    this.lastDiv = div;
+    if (cov !== undefined) this.lastCov = cov;
+    if (e < (p.e0 as number)) return;
+    this.divMax = Number.isNaN(this.divMax) ? div : Math.max(this.divMax, div);
+    if (cov !== undefined) this.covMax = Number.isNaN(this.covMax) ? cov : Math.max(this.covMax, cov);
+    const covLow = cov !== undefined && cov <= (p.m1Enter as number) * this.covMax;
+    const low = div < (p.m1Enter as number) * this.divMax || covLow;
+    this.lowRun = low ? this.lowRun + 1 : 0;
+    if (this.lowRun >= (p.m1Epochs as number)) this.m1 = true;
+    const covOk = cov === undefined || cov >= (p.m1Exit as number) * this.covMax;
+    if (this.m1 && div >= (p.m1Exit as number) * this.divMax && covOk) this.m1 = false;
+  }
+
+  private stepCheck(n: number): void {
+    const p = this.p;
+    const r = (this.r = this.zl1.value / (p.zIgnored as number));
+    this.rMin = Math.min(this.rMin, r);
+    const full = this.blocks.blocks.full;
+    this.mk = full ? mannKendallZ(this.mkScratch, this.blocks.blocks.copyTo(this.mkScratch)) : 0;
+    const cond = r >= (p.rEnter as number) || (r - this.rMin >= (p.rRise as number) && full && this.mk >= (p.mkZ as number));
+    if (!cond) this.condSince = -1;
+    else if (this.condSince < 0) this.condSince = n;
+    if (cond && n - this.condSince >= (p.m2Points as number)) this.m2 = true;
+    if (this.m2 && r < (p.rExit as number)) this.m2 = false;
+  }
+}
+
+export const modeCollapse: DetectorFactory = {
+  rule: RULE,
+  description:
+    'Mode collapse: validation diversity below 0.5× its best on 2 validations (M1), or the latent error near the "z ignored" level ' +
+    'for 500 steps (M2); CRITICAL when both. Remedy: raise lambda_latent ×2.',
+  defaults: DEFAULTS,
+  create: (env) => new ModeCollapseDetector(env),
+};

@@ -1,0 +1,210 @@
+// Rule `training_stall` (reference/detectors.md §6), one alert (key ''), evaluated at each completed block of 50 points
+// over the last 3000 points (60 block means) of loss/L1 and loss/z_L1 (those the run pushes).
+// S1 plateau: I = (median(first 12 blocks) − median(last 12))/median(first 12) < 0.01 and |Mann-Kendall Z| < 1.64, for
+// every series. S2 on ‖∇G‖ over the same 3000 points: spiky when p99/median > 10 or ≥ 3 points have robust z > 6
+// (log10, against the window's median/MAD); vanishing when its median < 0.1× the baseline median (B = the 1000
+// points after W0). S1 + vanishing → WARN "stall with vanishing gradients" (no clipping remedy: see d_overpowering);
+// S1 + spiky → WARN "stall" with gradient clipping at the baseline p90 of ‖∇G‖; S1 alone → INFO "plateau" (left to early
+// stopping). Exit: I ≥ 0.02 for a series (it improves again).
+// Gates: after W0; skipped (no evaluation) while lr/G < 0.5·lr0 (lr0 = the largest lr/G seen) and while the window
+// holds an lr/G change (linear decay, a remedy), because plateaus are expected then.
+import type { ControlCommand } from '../../../protocol/index.js';
+import { BlockMeans, MODIFIED_Z, madFloor, mannKendallZ, medianInPlace, medianMadInPlace, quantileInPlace, Ring } from '../stats.js';
+import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, Severity, StepValues } from '../types.js';
+import { evaluation, FrozenBaseline, finite, fmt, num, paramsOf } from './common.js';
+
+const RULE = 'training_stall';
+
+const DEFAULTS: RuleSettings = {
+  enabled: true,
+  for: 1,
+  clear: 1,
+  cooldown: 2000,
+  params: {
+    warmup: 1000,
+    blockSize: 50,
+    blocks: 60,
+    edgeBlocks: 12,
+    plateauRel: 0.01,
+    mkZ: 1.64,
+    exitRel: 0.02,
+    spikeRatio: 10,
+    spikeZ: 6,
+    spikeCount: 3,
+    vanish: 0.1,
+    lrGate: 0.5,
+    baselinePoints: 1000,
+    relearn: 300,
+  },
+};
+
+const SERIES = ['loss/L1', 'loss/z_L1'] as const;
+
+interface Series {
+  name: string;
+  blocks: BlockMeans;
+  seen: boolean;
+}
+
+class StallDetector implements Detector {
+  readonly rule = RULE;
+  private readonly p: Readonly<Record<string, number>>;
+  private readonly series: Series[];
+  private readonly grads: Ring;
+  private readonly gScratch: Float64Array;
+  private readonly bScratch: Float64Array;
+  private readonly edge: Float64Array;
+  private readonly gBaseline: FrozenBaseline;
+  private readonly window: number;
+  private n = 0;
+  private relearnUntil = 0;
+  private lr0 = 0;
+  private lr = Number.NaN;
+  private lrChangedAt = -Infinity;
+
+  constructor(env: DetectorEnv) {
+    const p = (this.p = paramsOf(env, DEFAULTS));
+    this.window = (p.blocks as number) * (p.blockSize as number);
+    this.series = SERIES.map((name) => ({ name, blocks: new BlockMeans(p.blockSize as number, p.blocks as number), seen: false }));
+    this.grads = new Ring(this.window);
+    this.gScratch = new Float64Array(this.window);
+    this.bScratch = new Float64Array(p.blocks as number);
+    this.edge = new Float64Array(p.edgeBlocks as number);
+    this.gBaseline = new FrozenBaseline(p.baselinePoints as number);
+  }
+
+  rebaseline(_step: number): void {
+    for (const s of this.series) s.blocks.clear();
+    this.grads.clear();
+    this.relearnUntil = this.n + (this.p.relearn as number);
+    if (this.n > (this.p.warmup as number)) this.gBaseline.start();
+  }
+
+  observe(point: StepValues): DetectorOutput | null {
+    const p = this.p;
+    const lr = finite(point, 'lr/G');
+    if (lr !== undefined) {
+      if (Number.isFinite(this.lr) && lr !== this.lr) this.lrChangedAt = this.n;
+      this.lr = lr;
+      this.lr0 = Math.max(this.lr0, lr);
+    }
+    // The block clock is loss/L1, or loss/z_L1 when the run pushes no L1.
+    let completedL1 = false;
+    let completedZ = false;
+    let any = false;
+    const relearning = this.n < this.relearnUntil;
+    for (const s of this.series) {
+      const v = finite(point, s.name);
+      if (v === undefined) continue;
+      any = s.seen = true;
+      if (!relearning && s.blocks.push(v) !== null) {
+        if (s.name === 'loss/L1') completedL1 = true;
+        else completedZ = true;
+      }
+    }
+    if (!any) return null;
+    const n = ++this.n;
+    const g = finite(point, 'grad_norm/G');
+    if (n > (p.warmup as number) && !this.gBaseline.frozen && !this.gBaseline.isCollecting) this.gBaseline.start();
+    if (g !== undefined && g > 0) {
+      this.gBaseline.push(g);
+      if (!relearning) this.grads.push(g);
+    }
+    const completed = this.series[0]?.seen === true ? completedL1 : completedZ;
+    if (!completed || n <= (p.warmup as number)) return null;
+    // Gates: lr decaying or changed within the window.
+    if (Number.isFinite(this.lr) && (this.lr < (p.lrGate as number) * this.lr0 || n - this.lrChangedAt <= this.window)) return null;
+    const present = this.series.filter((s) => s.seen);
+    if (present.some((s) => !s.blocks.blocks.full)) return null;
+
+    let plateau = true;
+    let improving = false;
+    const evidence: Record<string, number | string | boolean | null> = {};
+    for (const s of present) {
+      const { I, Z } = this.trend(s);
+      evidence[`${s.name}:improvement`] = num(I);
+      evidence[`${s.name}:mann_kendall_z`] = num(Z);
+      if (!(I < (p.plateauRel as number) && Math.abs(Z) < (p.mkZ as number))) plateau = false;
+      if (I >= (p.exitRel as number)) improving = true;
+    }
+
+    let severity: Severity = 'info';
+    let message = `No plateau: ${present.map((s) => s.name).join(' and ')} still moving`;
+    let remedy: { text: string; action: ControlCommand | null } | null = null;
+    if (plateau) {
+      const s2 = this.gradients();
+      Object.assign(evidence, {
+        grad_G_median: num(s2.median),
+        grad_G_p99_over_median: num(s2.ratio),
+        grad_G_spikes: s2.spikes,
+        grad_G_baseline_median: num(this.gBaseline.median),
+        grad_G_baseline_p90: num(this.gBaseline.p90),
+      });
+      const span = `${this.window} steps`;
+      if (s2.vanishing) {
+        severity = 'warn';
+        message = `Stall with vanishing gradients: no improvement in ${span}, median ‖∇G‖ ${fmt(s2.median)} < ${fmt(p.vanish)}× baseline ${fmt(this.gBaseline.median)}`;
+        remedy = {
+          text: 'No improvement and G receives almost no gradient: clipping will not help. Check discriminator overpowering (d_overpowering): lower lr_D.',
+          action: null,
+        };
+      } else if (s2.spiky) {
+        severity = 'warn';
+        const maxNorm = Number.isFinite(this.gBaseline.p90) ? this.gBaseline.p90 : s2.p90;
+        message = `Stall: no improvement in ${span} with gradient spikes (p99/median ‖∇G‖ ${fmt(s2.ratio)}, ${s2.spikes} points with z > ${fmt(p.spikeZ)})`;
+        remedy = {
+          text:
+            `No improvement in ${span} with gradient spikes: enable gradient clipping on G and E at max_norm = ${fmt(maxNorm)} ` +
+            '(the baseline p90 of ‖∇G‖, about 10% of steps clipped); lower it to p75 if spikes persist.',
+          action: { action: 'set_clip', args: { max_norm: Number(maxNorm.toPrecision(4)) } },
+        };
+      } else {
+        message = `Plateau: no improvement in ${span} (gradients smooth; early stopping decides)`;
+        remedy = { text: 'Loss plateau with healthy gradients: nothing to apply; early stopping on the validation metric decides when to stop.', action: null };
+      }
+      evidence.label = severity === 'info' ? 'plateau' : s2.vanishing ? 'stall with vanishing gradients' : 'stall';
+    }
+    return { evaluations: [evaluation('', plateau, improving, severity, message, evidence, remedy)] };
+  }
+
+  /** Relative improvement I (first 12 blocks vs last 12) and Mann-Kendall Z over the window. */
+  private trend(s: Series): { I: number; Z: number } {
+    const k = this.p.edgeBlocks as number;
+    const ring = s.blocks.blocks;
+    const m = ring.size;
+    for (let i = 0; i < k; i++) this.edge[i] = ring.get(i);
+    const first = medianInPlace(this.edge, k);
+    for (let i = 0; i < k; i++) this.edge[i] = ring.get(m - k + i);
+    const last = medianInPlace(this.edge, k);
+    const I = (first - last) / Math.max(Math.abs(first), 1e-12);
+    const Z = mannKendallZ(this.bScratch, ring.copyTo(this.bScratch));
+    return { I, Z };
+  }
+
+  private gradients(): { median: number; p90: number; ratio: number; spikes: number; spiky: boolean; vanishing: boolean } {
+    const p = this.p;
+    const m = this.grads.copyTo(this.gScratch);
+    if (m === 0) return { median: Number.NaN, p90: Number.NaN, ratio: Number.NaN, spikes: 0, spiky: false, vanishing: false };
+    const p99 = quantileInPlace(this.gScratch, m, 0.99);
+    const p90 = quantileInPlace(this.gScratch, m, 0.9);
+    const median = quantileInPlace(this.gScratch, m, 0.5);
+    for (let i = 0; i < m; i++) this.gScratch[i] = Math.log10(this.grads.get(i));
+    const logs = medianMadInPlace(this.gScratch, m);
+    const cut = logs.median + ((p.spikeZ as number) * madFloor(logs.mad, logs.median)) / MODIFIED_Z;
+    let spikes = 0;
+    for (let i = 0; i < m; i++) if (Math.log10(this.grads.get(i)) > cut) spikes++;
+    const ratio = p99 / median;
+    const spiky = ratio > (p.spikeRatio as number) || spikes >= (p.spikeCount as number);
+    const vanishing = this.gBaseline.frozen && median < (p.vanish as number) * this.gBaseline.median;
+    return { median, p90, ratio, spikes, spiky, vanishing };
+  }
+}
+
+export const trainingStall: DetectorFactory = {
+  rule: RULE,
+  description:
+    'Training stall: loss/L1 and loss/z_L1 flat over 3000 steps; WARN with gradient spikes (remedy: gradient clipping at the ' +
+    'baseline p90 of ‖∇G‖) or vanishing gradients, INFO "plateau" otherwise. Skipped while the lr decays.',
+  defaults: DEFAULTS,
+  create: (env) => new StallDetector(env),
+};

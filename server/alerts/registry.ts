@@ -1,0 +1,30 @@
+// The alert rules ganwatch knows, keyed by rule name (reference/detectors.md §1–§8). The engine creates one detector
+// per (run, enabled rule) from these factories; the order is the order of the README and the API listing.
+import { changePoint } from './detectors/change-point.js';
+import { colorDistortion } from './detectors/color-distortion.js';
+import { dOverpowering } from './detectors/d-overpowering.js';
+import { divergence } from './detectors/divergence.js';
+import { earlyStop } from './detectors/early-stop.js';
+import { gradientOscillation } from './detectors/gradient-oscillation.js';
+import { modeCollapse } from './detectors/mode-collapse.js';
+import { trainingStall } from './detectors/training-stall.js';
+import { templateKlCollapse } from './template-detector.js';
+import type { DetectorFactory } from './types.js';
+
+export const DETECTOR_FACTORIES: readonly DetectorFactory[] = [
+  divergence,
+  dOverpowering,
+  modeCollapse,
+  gradientOscillation,
+  colorDistortion,
+  trainingStall,
+  changePoint,
+  earlyStop,
+  templateKlCollapse,
+];
+
+export const DETECTORS: ReadonlyMap<string, DetectorFactory> = new Map(DETECTOR_FACTORIES.map((f) => [f.rule, f]));
+
+export function detectorFactory(rule: string): DetectorFactory | undefined {
+  return DETECTORS.get(rule);
+}

@@ -1,0 +1,97 @@
+// Template for a new alert rule (like pytorch-CycleGAN-and-pix2pix's template_model.py): a real, minimal detector,
+// registered in registry.ts but disabled by default (enable it per run or server-wide with settings.enabled = true).
+//
+// What it watches: posterior collapse of the encoder (reference/detectors.md §3 M3): the KL term per latent dimension,
+// KL_dim = loss/KL / ((B/2)·nz) (the trainer pushes the reference's sum over half a batch × nz), falls below 0.01 nats,
+// meaning E ignores its input. The doc says M3 should never alert alone; that is why this rule is off by default and
+// INFO only, and why it makes a good template.
+//
+// How to add a rule:
+//   1. Copy this file to server/alerts/detectors/<rule-name>.ts (one rule per module, named for what it detects).
+//   2. Choose a rule name (snake_case, stable: it is stored with every alert) and write its DEFAULTS: `for` and `clear`
+//      count evaluations (not points), `cooldown` counts points, `params` are numbers only (windows in points,
+//      thresholds; document each one). Read them with paramsOf(env, DEFAULTS) so that partial overrides work.
+//   3. In observe(): read metrics with finite(point, name) (NaN/±Infinity are divergence's business), keep O(1) or
+//      O(window) state (stats.ts has rings, EWMAs, block means, median/MAD, Mann-Kendall, periodogram), stay silent
+//      during your warm-up and after rebaseline() for the relearn time, and return evaluations only every k points.
+//      An evaluation says `enter` (the condition holds now) and `exit` (the stricter condition that clears it; make it
+//      stricter than !enter, or the alert flaps), with a one-line message, evidence numbers, and the remedy text plus
+//      the ControlCommand that applies it (or null).
+//   4. rebaseline(step): forget level-dependent baselines (an lr or λ just changed) and be quiet for RELEARN_POINTS.
+//   5. Register the factory in registry.ts, and add a must-fire stream, a must-not-fire stream and a resolving stream
+//      to test/alerts-detectors.test.ts (test/support/detector-harness.ts runs a detector with the state machine).
+import { Ewma } from './stats.js';
+import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, StepValues } from './types.js';
+import { evaluation, finite, fmt, num, paramsOf } from './detectors/common.js';
+
+const RULE = 'template_kl_collapse';
+
+const DEFAULTS: RuleSettings = {
+  enabled: false,
+  for: 4,
+  clear: 4,
+  cooldown: 2000,
+  params: {
+    /** Silent for this many points (W0). */
+    warmup: 1000,
+    /** EWMA span of KL_dim, in points. */
+    span: 200,
+    /** (B/2)·nz: the number of terms loss/KL sums (batch 16, nz 8 → 64). */
+    terms: 64,
+    /** Enter below this KL per dimension (nats); exit above `exitAbove`. */
+    enterBelow: 0.01,
+    exitAbove: 0.02,
+    evalEvery: 25,
+    relearn: 300,
+  },
+};
+
+class TemplateKlCollapse implements Detector {
+  readonly rule = RULE;
+  private readonly p: Readonly<Record<string, number>>;
+  private readonly kl: Ewma;
+  private n = 0;
+  private quietUntil = 0;
+
+  constructor(env: DetectorEnv) {
+    this.p = paramsOf(env, DEFAULTS);
+    this.kl = new Ewma(this.p.span as number);
+  }
+
+  rebaseline(_step: number): void {
+    this.kl.reset();
+    this.quietUntil = this.n + (this.p.relearn as number);
+  }
+
+  observe(point: StepValues): DetectorOutput | null {
+    const kl = finite(point, 'loss/KL');
+    if (kl === undefined) return null;
+    const n = ++this.n;
+    const p = this.p;
+    const perDim = this.kl.push(kl / (p.terms as number));
+    if (n <= (p.warmup as number) || n <= this.quietUntil || n % (p.evalEvery as number) !== 0) return null;
+    const enter = perDim < (p.enterBelow as number);
+    return {
+      evaluations: [
+        evaluation(
+          '',
+          enter,
+          perDim > (p.exitAbove as number),
+          'info',
+          enter
+            ? `Encoder posterior collapse: KL per dimension ${fmt(perDim)} < ${fmt(p.enterBelow)} nats (E ignores B)`
+            : `KL per dimension ${fmt(perDim)} nats`,
+          { kl_per_dim: num(perDim), terms: p.terms as number },
+          enter ? { text: 'The encoder ignores its input (KL ≈ 0): lower lambda_kl, e.g. ×0.5.', action: { action: 'scale_lambda', args: { name: 'kl', factor: 0.5 } } } : null,
+        ),
+      ],
+    };
+  }
+}
+
+export const templateKlCollapse: DetectorFactory = {
+  rule: RULE,
+  description: 'Template rule (disabled by default): encoder posterior collapse, KL per latent dimension below 0.01 nats. INFO only.',
+  defaults: DEFAULTS,
+  create: (env) => new TemplateKlCollapse(env),
+};

@@ -1,0 +1,100 @@
+// Test support: runs a stream of StepValues through one detector and one AlertStateMachine per key, the way the alert
+// engine does (re-baseline on a change of a pushed lr/* or lambda/*, cooldown after a remedy when asked), and records
+// every transition and marker.
+import { AlertStateMachine, type AlertState, type Transition } from '../../server/alerts/state.js';
+import type { DetectorFactory, Marker, RuleSettings, StepValues } from '../../server/alerts/types.js';
+
+export interface HarnessOptions {
+  /** Overrides of the rule's defaults (params merged key by key). */
+  settings?: Partial<Omit<RuleSettings, 'params'>> & { params?: Record<string, number> };
+  /** Call rebaseline(step) when a pushed lr/* or lambda/* changes, as the engine does (default true). */
+  rebaselineOnChange?: boolean;
+  /** Start the rule's cooldown on every key when an alert fires, as if its remedy were applied at once (default false). */
+  cooldownOnFire?: boolean;
+}
+
+export interface KeyedTransition extends Transition {
+  key: string;
+}
+
+export interface HarnessResult {
+  transitions: KeyedTransition[];
+  markers: Marker[];
+  evaluations: number;
+  rebaselines: number[];
+  /** Final state per key. */
+  states: Map<string, AlertState>;
+  /** Transitions into `to` (optionally for one key). */
+  into(to: AlertState, key?: string): KeyedTransition[];
+  /** The first transition into firing (optionally for one key). */
+  firstFiring(key?: string): KeyedTransition | undefined;
+}
+
+export function settingsFor(factory: DetectorFactory, opts: HarnessOptions = {}): RuleSettings {
+  const d = factory.defaults;
+  const o = opts.settings ?? {};
+  return {
+    enabled: o.enabled ?? d.enabled,
+    for: o.for ?? d.for,
+    clear: o.clear ?? d.clear,
+    cooldown: o.cooldown ?? d.cooldown,
+    params: { ...d.params, ...(o.params ?? {}) },
+  };
+}
+
+export function runDetector(factory: DetectorFactory, stream: Iterable<StepValues>, opts: HarnessOptions = {}): HarnessResult {
+  const settings = settingsFor(factory, opts);
+  const detector = factory.create({ settings });
+  const machines = new Map<string, AlertStateMachine>();
+  const transitions: KeyedTransition[] = [];
+  const markers: Marker[] = [];
+  const rebaselines: number[] = [];
+  const controls = new Map<string, number>();
+  const rebaselineOnChange = opts.rebaselineOnChange ?? true;
+  let evaluations = 0;
+
+  for (const point of stream) {
+    let changed = false;
+    for (const [name, v] of point.values) {
+      if (!name.startsWith('lr/') && !name.startsWith('lambda/')) continue;
+      const before = controls.get(name);
+      if (before !== undefined && before !== v) changed = true;
+      controls.set(name, v);
+    }
+    if (changed && rebaselineOnChange) {
+      detector.rebaseline(point.step);
+      rebaselines.push(point.step);
+    }
+    const out = detector.observe(point);
+    if (!out) continue;
+    if (out.markers) markers.push(...out.markers);
+    for (const ev of out.evaluations) {
+      evaluations++;
+      let m = machines.get(ev.key);
+      if (!m) machines.set(ev.key, (m = new AlertStateMachine(settings)));
+      const tr = m.feed(ev, point.step);
+      if (!tr) continue;
+      transitions.push({ ...tr, key: ev.key });
+      if (opts.cooldownOnFire && tr.to === 'firing' && tr.from !== 'firing') {
+        for (const other of machines.values()) other.startCooldown(point.step + settings.cooldown);
+      }
+    }
+  }
+
+  const states = new Map<string, AlertState>();
+  for (const [k, m] of machines) states.set(k, m.state);
+  return {
+    transitions,
+    markers,
+    evaluations,
+    rebaselines,
+    states,
+    into: (to, key) => transitions.filter((t) => t.to === to && (key === undefined || t.key === key)),
+    firstFiring: (key) => transitions.find((t) => t.to === 'firing' && (key === undefined || t.key === key)),
+  };
+}
+
+/** A compact description of transitions for assertion messages. */
+export function describe(r: HarnessResult): string {
+  return r.transitions.map((t) => `${t.key || '·'}:${t.from}→${t.to}@${t.step}(${t.evaluation.severity})`).join(' ') || '(no transitions)';
+}

@@ -1,0 +1,116 @@
+// Test support: seeded synthetic metric streams for the alert detectors (reference/detectors.md §8 tests):
+// mulberry32 + Box–Muller normals, Student-t(3), lognormal, AR(1), sines and ramps, and StepValues builders.
+import type { StepValues } from '../../server/alerts/types.js';
+
+/** mulberry32: a 32-bit seeded PRNG with uniform output in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class Rng {
+  private readonly u: () => number;
+  private spare: number | null = null;
+
+  constructor(seed: number) {
+    this.u = mulberry32(seed);
+  }
+
+  uniform(): number {
+    return this.u();
+  }
+
+  /** Standard normal by Box–Muller (both values used). */
+  normal(): number {
+    if (this.spare !== null) {
+      const s = this.spare;
+      this.spare = null;
+      return s;
+    }
+    let u1 = this.u();
+    while (u1 <= 0) u1 = this.u();
+    const u2 = this.u();
+    const r = Math.sqrt(-2 * Math.log(u1));
+    this.spare = r * Math.sin(2 * Math.PI * u2);
+    return r * Math.cos(2 * Math.PI * u2);
+  }
+
+  /** N(mu, sigma²). */
+  gauss(mu: number, sigma: number): number {
+    return mu + sigma * this.normal();
+  }
+
+  /** Student-t with ν degrees of freedom (ν integer): Z / √(χ²_ν/ν). */
+  studentT(nu = 3): number {
+    let chi = 0;
+    for (let i = 0; i < nu; i++) chi += this.normal() ** 2;
+    return this.normal() / Math.sqrt(chi / nu);
+  }
+
+  /** Lognormal with median `median` and σ of log10 equal to `sigmaLog10`. */
+  lognormal10(median: number, sigmaLog10: number): number {
+    return median * Math.pow(10, sigmaLog10 * this.normal());
+  }
+}
+
+/** AR(1) noise x_t = φ·x_{t−1} + e_t with marginal standard deviation `sd`, started in its stationary law. */
+export function ar1(rng: Rng, n: number, phi: number, sd = 1): Float64Array {
+  const out = new Float64Array(n);
+  const innov = sd * Math.sqrt(1 - phi * phi);
+  let x = sd * rng.normal();
+  for (let t = 0; t < n; t++) {
+    out[t] = x;
+    x = phi * x + innov * rng.normal();
+  }
+  return out;
+}
+
+/** amp·sin(2πt/period). */
+export function sine(t: number, amp: number, period: number): number {
+  return amp * Math.sin((2 * Math.PI * t) / period);
+}
+
+/** Piecewise-linear: `from` before t0, `to` after t1, linear between. */
+export function ramp(t: number, t0: number, t1: number, from: number, to: number): number {
+  if (t <= t0) return from;
+  if (t >= t1) return to;
+  return from + ((to - from) * (t - t0)) / (t1 - t0);
+}
+
+/** n step records 0..n−1 (step = t·stride + start), each with the metrics `f(t)` returns (undefined entries dropped). */
+export function* steps(n: number, f: (t: number) => Record<string, number | undefined>, start = 0, stride = 1): Generator<StepValues> {
+  for (let t = 0; t < n; t++) {
+    const rec = f(t);
+    const values = new Map<string, number>();
+    for (const k in rec) {
+      const v = rec[k];
+      if (v !== undefined) values.set(k, v);
+    }
+    yield { step: start + t * stride, wall: 1_700_000_000 + t, values };
+  }
+}
+
+/** Validation records: one per entry, at steps `step(e)`, with the metrics of `f(e)`. */
+export function* epochs(values: ReadonlyArray<Record<string, number>>, step: (e: number) => number): Generator<StepValues> {
+  for (let e = 0; e < values.length; e++) {
+    yield { step: step(e), wall: 1_700_000_000 + e, values: new Map(Object.entries(values[e] as Record<string, number>)) };
+  }
+}
+
+/** The trainer's lr/λ/clip metrics at their defaults, to add to a step record. */
+export const CONTROLS_AT_DEFAULTS: Readonly<Record<string, number>> = {
+  'lr/G': 2e-4,
+  'lr/E': 2e-4,
+  'lr/D': 1e-4,
+  'lambda/adv': 1,
+  'lambda/cyc': 10,
+  'lambda/latent': 0.5,
+  'lambda/kl': 0.01,
+  'clip/max_norm': 0,
+};
