@@ -65,6 +65,8 @@ export interface TrainerOptions {
   fidModel: string | null;
   /** 0: no limit. */
   maxSteps: number;
+  /** Seconds to wait for the server to answer at start (0: fail at once). */
+  waitServer: number;
 }
 
 export interface ParsedArgs {
@@ -141,6 +143,7 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     .addOption(opt('--backend <name>', `${BACKEND_CHOICES.join(', ')}`, 'auto'))
     .addOption(opt('--fid-model <path|url>', 'Inception-style feature model for val/fid (none: no FID)'))
     .addOption(opt('--max-steps <n>', 'stop after n steps in total (0: no limit)', '0'))
+    .addOption(opt('--wait-server <s>', 'wait up to s seconds for the server to answer at start (0: fail at once)', '0'))
     .allowExcessArguments(false)
     .exitOverride()
     .configureOutput({ writeErr: () => undefined });
@@ -277,6 +280,7 @@ export function parseTrainerArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     backend: choice(raw, 'backend', BACKEND_CHOICES),
     fidModel: str(raw, 'fidModel'),
     maxSteps: int(raw, 'maxSteps', 0),
+    waitServer: num(raw, 'waitServer', (n) => n >= 0 && n <= 3600, 'a number of seconds from 0 to 3600'),
   };
   if (options.batch % 2 !== 0) throw bad('--batch', 'must be even (the batch splits in halves for the two branches)', options.batch);
   if (options.earlyStopMetric === 'val/fid' && options.fidModel === null && options.patience > 0) {

@@ -80,9 +80,24 @@ function describeBackend(info: BackendInfo): string[] {
   const lines = [`backend: ${info.name} on ${info.device}`];
   for (const f of info.fallbacks) lines.push(`  skipped ${f}`);
   if (info.name === 'wasm' || info.name === 'cpu') {
-    lines.push('  (no GPU backend: small models train best here, e.g. --size 64 --ngf 16 --nef 16 --ndf 16 as `npm run demo` uses)');
+    lines.push('  (no GPU backend: small models train best here, e.g. --size 32 --ngf 16 --nef 16 --ndf 16 as `npm run demo` uses)');
   }
   return lines;
+}
+
+/** Polls the server's health route until it answers or `ms` pass (the open that follows reports a failure). */
+async function waitForServer(server: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${server}/api/v1/health`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      if (res.ok) return;
+    } catch {
+      // Not up yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 export function dashboardUrl(server: string, runId: string): string {
@@ -144,6 +159,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       params: counts,
       stepsPerEpoch: perEpoch,
     };
+    if (!options.offline && options.waitServer > 0) await waitForServer(options.server, options.waitServer * 1000);
     const resumeRun = resumeState ? (resumeState.runId ?? resumeState.spoolKey ?? undefined) : undefined;
     monitor = await MonitorClient.open({
       server: options.server,
