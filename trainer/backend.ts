@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { gwError } from '../protocol/errors.js';
 import { registerConv2DBackpropFilterWasm } from './kernels/conv2d-backprop-filter.js';
+import { registerConv2DBackpropInputWasm } from './kernels/conv2d-backprop-input.js';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -127,6 +128,7 @@ async function activateWasm(): Promise<string> {
   }
   await keepingProcessListeners(() => setBackendOrExplain('wasm', 'wasm'));
   registerConv2DBackpropFilterWasm();
+  registerConv2DBackpropInputWasm();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const threads = wasm.getThreadsCount();
   return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'})`;
