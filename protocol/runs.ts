@@ -1,5 +1,6 @@
 // Runs: one training run, its status and its descriptive fields.
 import { Type, type Static } from 'typebox';
+import { AlertConfig } from './alerts.js';
 
 export const RUN_STATUSES = ['running', 'paused', 'finished', 'failed', 'disconnected'] as const;
 export const RunStatus = Type.Union([
@@ -47,6 +48,8 @@ export const CreateRunBody = Type.Object(
     backend: Type.Optional(ShortText),
     device: Type.Optional(ShortText),
     host: Type.Optional(ShortText),
+    /** Alert settings for this run (rule overrides, auto_apply); changeable later at /runs/:id/alerts/config. */
+    alerts: Type.Optional(AlertConfig),
   },
   { additionalProperties: false },
 );

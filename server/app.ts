@@ -7,9 +7,12 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { API_PREFIX, MAX_BODY_BYTES, gwError } from '../protocol/index.js';
 import type { Store } from '../db/store.js';
 import { allowed, tokenOf, type Access, type TokenConfig } from './auth.js';
+import { DETECTOR_FACTORIES } from './alerts/registry.js';
+import type { DetectorFactory } from './alerts/types.js';
 import { createContext, type ServerContext } from './context.js';
 import { installErrorHandlers } from './errors.js';
 import type { PointsListener } from './ingest.js';
+import { alertRoutes } from './routes/alerts.js';
 import { controlRoutes } from './routes/controls.js';
 import { healthRoutes } from './routes/health.js';
 import { mediaRoutes } from './routes/media.js';
@@ -30,6 +33,11 @@ export interface AppOptions extends TokenConfig {
   store: Store;
   logger?: FastifyServerOptions['logger'];
   listeners?: PointsListener[];
+  /** Alert rules to run (default: every registered detector). */
+  detectors?: readonly DetectorFactory[];
+  webhooks?: readonly string[];
+  /** Base URL for links in alert messages. */
+  publicUrl?: string;
 }
 
 const WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
@@ -43,7 +51,18 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
   });
-  const ctx = createContext(options.store, { token: options.token, readToken: options.readToken }, options.listeners ?? []);
+  const ctx = createContext(
+    options.store,
+    { token: options.token, readToken: options.readToken },
+    {
+      detectors: options.detectors ?? DETECTOR_FACTORIES,
+      webhooks: options.webhooks ?? [],
+      publicUrl: options.publicUrl ?? 'http://127.0.0.1:8080',
+      listeners: options.listeners,
+      log: (msg, err) => app.log.error({ err }, msg),
+    },
+  );
+  app.addHook('onClose', async () => ctx.webhooks.close());
 
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
   installErrorHandlers(app);
@@ -66,6 +85,7 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
       await pointRoutes(api, ctx);
       await mediaRoutes(api, ctx);
       await controlRoutes(api, ctx);
+      await alertRoutes(api, ctx, ctx.alerts);
       await healthRoutes(api, ctx);
       await ingestSocket(api, ctx);
       await liveSocket(api, ctx);

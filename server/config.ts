@@ -9,6 +9,8 @@ export interface ServerConfig {
   readToken: string | null;
   durable: boolean;
   logLevel: string;
+  webhooks: string[];
+  publicUrl: string | null;
 }
 
 export function parseServerArgs(argv: string[]): ServerConfig {
@@ -20,11 +22,31 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .addOption(new Option('--token <token>', 'require this token for every write (HTTP and the ingest socket)').env('GANWATCH_TOKEN'))
     .addOption(new Option('--read-token <token>', 'require this token for reads too (API, live socket, dashboard)').env('GANWATCH_READ_TOKEN'))
     .addOption(new Option('--durable', 'fsync every commit (survives power loss, slower); default survives process crashes').env('GANWATCH_DURABLE'))
+    .addOption(
+      new Option('--webhook <url>', 'POST every alert to this URL (JSON with a Slack-compatible "text"); repeatable')
+        .env('GANWATCH_WEBHOOK')
+        .argParser((value: string, previous: string[] = []) => [...previous, ...value.split(',').filter(Boolean)]),
+    )
+    .addOption(new Option('--public-url <url>', 'the dashboard address people use, for links in alert messages').env('GANWATCH_PUBLIC_URL'))
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug').env('GANWATCH_LOG_LEVEL').default('warn'))
     .showHelpAfterError()
     .exitOverride();
   program.parse(argv, { from: 'user' });
-  const o = program.opts<{ host: string; port: string; db: string; token?: string; readToken?: string; durable?: boolean; logLevel: string }>();
+  const o = program.opts<{
+    host: string;
+    port: string;
+    db: string;
+    token?: string;
+    readToken?: string;
+    durable?: boolean;
+    logLevel: string;
+    webhook?: string[] | string;
+    publicUrl?: string;
+  }>();
+  const webhooks = typeof o.webhook === 'string' ? o.webhook.split(',').filter(Boolean) : (o.webhook ?? []);
+  for (const url of webhooks) {
+    if (!/^https?:\/\/[^\s]+$/.test(url)) program.error(`error: --webhook must be an http(s) URL (got '${url}')`, { exitCode: 2 });
+  }
   const port = Number(o.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     program.error(`error: --port must be an integer from 0 to 65535 (got '${o.port}')`, { exitCode: 2 });
@@ -37,5 +59,7 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     readToken: o.readToken || null,
     durable: Boolean(o.durable),
     logLevel: o.logLevel,
+    webhooks,
+    publicUrl: o.publicUrl ?? null,
   };
 }

@@ -2,6 +2,9 @@
 import type { Point, RunStatus } from '../protocol/index.js';
 import type { RunRef, Store } from '../db/store.js';
 import type { TokenConfig } from './auth.js';
+import { AlertEngine } from './alerts/engine.js';
+import type { DetectorFactory } from './alerts/types.js';
+import { WebhookSender } from './alerts/webhooks.js';
 import { ControlService } from './controls.js';
 import { LiveHub } from './hub.js';
 import { IngestService, type PointsListener } from './ingest.js';
@@ -14,14 +17,31 @@ export interface ServerContext {
   readonly trainers: TrainerRegistry;
   readonly ingest: IngestService;
   readonly controls: ControlService;
+  readonly alerts: AlertEngine;
+  readonly webhooks: WebhookSender;
   readonly startedAt: number;
   /** Sets a run's status and tells the live hub. */
   setStatus(run: RunRef, status: RunStatus): void;
 }
 
-export function createContext(store: Store, tokens: TokenConfig, listeners: PointsListener[] = []): ServerContext {
+export interface ContextOptions {
+  detectors: readonly DetectorFactory[];
+  webhooks: readonly string[];
+  publicUrl: string;
+  listeners?: PointsListener[];
+  log?: (msg: string, err?: unknown) => void;
+}
+
+export function createContext(store: Store, tokens: TokenConfig, options: ContextOptions): ServerContext {
   const hub = new LiveHub();
   const trainers = new TrainerRegistry();
+  const controls = new ControlService(store, hub, trainers);
+  const webhooks = new WebhookSender({
+    urls: options.webhooks,
+    publicUrl: options.publicUrl,
+    onGiveUp: (url, error) => options.log?.(`webhook ${url} gave up: ${error}`),
+  });
+  const alerts = new AlertEngine({ store, hub, controls, factories: options.detectors, webhooks, log: options.log });
   const setStatus = (run: RunRef, status: RunStatus): void => {
     store.runs.setStatus(run.rid, status);
     const updated = store.runs.get(run.id);
@@ -32,8 +52,10 @@ export function createContext(store: Store, tokens: TokenConfig, listeners: Poin
     tokens,
     hub,
     trainers,
-    ingest: new IngestService(store, hub, listeners),
-    controls: new ControlService(store, hub, trainers),
+    ingest: new IngestService(store, hub, [alerts, ...(options.listeners ?? [])]),
+    controls,
+    alerts,
+    webhooks,
     startedAt: Date.now(),
     setStatus,
   };

@@ -5,6 +5,8 @@ import type { LiveHub } from './hub.js';
 import type { TrainerRegistry } from './trainers.js';
 
 export class ControlService {
+  private readonly resultListeners: Array<(control: Control) => void> = [];
+
   constructor(
     private readonly store: Store,
     private readonly hub: LiveHub,
@@ -24,8 +26,16 @@ export class ControlService {
 
   recordResult(run: RunRef, id: number, ok: boolean, step: number | null, message: string | null): Control | null {
     const control = this.store.controls.recordResult(run.rid, id, ok, step, message);
-    if (control) this.hub.publish(run.id, { type: 'control', run: run.id, control });
+    if (control) {
+      this.hub.publish(run.id, { type: 'control', run: run.id, control });
+      for (const listener of this.resultListeners) listener(control);
+    }
     return control;
+  }
+
+  /** Calls `listener` whenever a trainer answers a control. */
+  onResult(listener: (control: Control) => void): void {
+    this.resultListeners.push(listener);
   }
 
   private deliver(run: RunRef, control: Control): void {

@@ -7,7 +7,15 @@ import { parseServerArgs, type ServerConfig } from './config.js';
 
 export async function startServer(config: ServerConfig): Promise<{ url: string; close: () => Promise<void> }> {
   const store = Store.open(config.db, { synchronous: config.durable ? 'full' : 'normal' });
-  const { app } = await buildApp({ store, token: config.token, readToken: config.readToken, logger: { level: config.logLevel } });
+  const publicUrl = config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+  const { app } = await buildApp({
+    store,
+    token: config.token,
+    readToken: config.readToken,
+    logger: { level: config.logLevel },
+    webhooks: config.webhooks,
+    publicUrl,
+  });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {

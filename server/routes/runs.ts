@@ -12,7 +12,11 @@ export function requireRun(ctx: ServerContext, id: string): RunRef {
 
 export async function runRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.post<{ Body: CreateRunBody }>('/runs', { schema: { body: CreateRunBody } }, async (req, reply) => {
-    const run = ctx.store.runs.create(req.body);
+    const { alerts, ...body } = req.body;
+    if (alerts) ctx.alerts.checkConfig(alerts);
+    const created = ctx.store.runs.create(body);
+    if (alerts) ctx.alerts.setRunConfig(ctx.store.runs.ref(created.id)!, alerts);
+    const run = ctx.store.runs.get(created.id)!;
     ctx.hub.publish(run.id, { type: 'run', run });
     return reply.code(201).send(run);
   });
@@ -36,6 +40,7 @@ export async function runRoutes(app: FastifyInstance, ctx: ServerContext): Promi
 
   app.delete<{ Params: RunParams }>('/runs/:id', { schema: { params: RunParams } }, async (req, reply) => {
     if (!ctx.store.deleteRun(req.params.id)) throw gwError('GW_ERR_RUN_NOT_FOUND', req.params.id);
+    ctx.alerts.forgetRun(req.params.id);
     ctx.hub.publish(req.params.id, { type: 'run_deleted', run: req.params.id });
     return reply.code(204).send();
   });
