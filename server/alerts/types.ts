@@ -1,0 +1,83 @@
+// The contract between detectors and the alert engine. A detector turns a run's stream of points into evaluations;
+// the engine owns the state machine (pending → firing → resolved), warm-up, hysteresis counts, cooldown and delivery.
+import type { ControlCommand } from '../../protocol/index.js';
+
+export type Severity = 'info' | 'warn' | 'critical';
+
+/** One step of one run as detectors see it: decoded numbers (NaN and ±Infinity included). */
+export interface StepValues {
+  step: number;
+  wall: number;
+  values: ReadonlyMap<string, number>;
+}
+
+/** What a detector concluded at one evaluation, for one key (e.g. 'D' or 'D2', or a metric name). */
+export interface Evaluation {
+  /** Distinguishes independent alerts of one rule in one run (e.g. 'D' vs 'D2'); '' when there is only one. */
+  key: string;
+  /** The enter condition holds now. */
+  enter: boolean;
+  /** The (stricter) exit condition holds now. An alert resolves only after `exit` held `clear` evaluations in a row. */
+  exit: boolean;
+  severity: Severity;
+  /** One line for people, e.g. "Discriminator D dominates: accuracy 0.97 ≥ 0.95 and D loss 0.04 ≤ 0.1 for 500 steps". */
+  message: string;
+  /** The numbers that tripped it (or that it watched), for the alert's evidence. */
+  evidence: Record<string, number | string | boolean | null>;
+  /** The seed's remedy in words, and the concrete command that applies it (null when there is nothing to apply). */
+  remedy: { text: string; action: ControlCommand | null } | null;
+}
+
+/** A marker on a curve (change points): stored and shown, never an alert. */
+export interface Marker {
+  metric: string;
+  step: number;
+  /** Where the change began (the CUSUM's last reset), when known. */
+  changeAt: number | null;
+  direction: 'up' | 'down' | 'nonfinite';
+  evidence: Record<string, number | string>;
+}
+
+export interface DetectorOutput {
+  evaluations: Evaluation[];
+  markers?: Marker[];
+}
+
+/** Per-rule settings, all optional; defaults live with each detector. */
+export interface RuleSettings {
+  enabled: boolean;
+  /** Consecutive evaluations the enter condition must hold before pending becomes firing (0 = fire at once). */
+  for: number;
+  /** Consecutive evaluations the exit condition must hold before firing becomes resolved. */
+  clear: number;
+  /** Points after a remedy was applied during which the rule stays quiet and re-learns its baselines. */
+  cooldown: number;
+  /** Detector-specific thresholds and windows (documented in each detector). */
+  params: Record<string, number>;
+}
+
+/** What a detector is told about the run besides its points. */
+export interface DetectorEnv {
+  /** Settings of this rule for this run (defaults merged with server-wide and per-run overrides). */
+  settings: RuleSettings;
+}
+
+/**
+ * A detector: a small stateful object per (run, rule). `observe` is called for every ingested step of the run, in
+ * step order as the trainer sends them; it must cost O(1) or O(window) and return the evaluations it made at this
+ * step (most detectors evaluate every k points, so usually an empty list).
+ */
+export interface Detector {
+  readonly rule: string;
+  observe(point: StepValues): DetectorOutput | null;
+  /** Forget baselines and re-learn (after an lr or λ change, or a remedy). */
+  rebaseline(step: number): void;
+}
+
+export interface DetectorFactory {
+  readonly rule: string;
+  /** A short description for the README and the API. */
+  readonly description: string;
+  readonly defaults: RuleSettings;
+  create(env: DetectorEnv): Detector;
+}
