@@ -70,16 +70,19 @@ export class Ring {
   }
 }
 
-/** Rearranges a[0..n) so that a[k] is the k-th smallest (Hoare selection, median-of-three pivot); returns a[k]. */
+/**
+ * Rearranges a[0..n) so that a[k] is the k-th smallest (Hoare selection); returns a[k]. The pivot is the median of the
+ * values at 1/4, 1/2 and 3/4 of the range, which stays O(n) on sorted input and on the V-shaped |x − median| arrays
+ * a MAD selects from (a median of the ends and the middle degrades there).
+ */
 export function select(a: Float64Array, n: number, k: number): number {
   let lo = 0;
   let hi = n - 1;
   while (hi > lo) {
-    const mid = (lo + hi) >> 1;
-    // Median of three as the pivot keeps sorted and constant input O(n).
-    let x = a[lo] as number;
-    let y = a[mid] as number;
-    let z = a[hi] as number;
+    const q = (hi - lo) >> 2;
+    let x = a[lo + q] as number;
+    let y = a[(lo + hi) >> 1] as number;
+    let z = a[hi - q] as number;
     if (x > y) [x, y] = [y, x];
     if (y > z) [y, z] = [z, y];
     if (x > y) [x, y] = [y, x];

@@ -78,20 +78,21 @@ class ChangePointDetector implements Detector {
   observe(point: StepValues): DetectorOutput | null {
     if (point.values.get('skipped_step') === 1) return null;
     let markers: Marker[] | null = null;
-    for (const [name, raw] of point.values) {
+    // forEach, because entry destructuring allocates per metric.
+    point.values.forEach((raw, name) => {
       let w = this.watches.get(name);
       if (w === undefined) {
         w = skipped(name) ? null : { cusum: new RobustCusum(this.opts), log: this.logGrad && name.startsWith('grad_norm/') };
         this.watches.set(name, w);
       }
-      if (w === null) continue;
+      if (w === null) return;
       let x = raw;
       if (w.log) {
-        if (raw === 0) continue; // a zero norm (nothing to update) has no log; not a change in itself
+        if (raw === 0) return; // a zero norm (nothing to update) has no log; not a change in itself
         x = raw > 0 ? Math.log10(raw) : Number.NaN;
       }
       const alarm = w.cusum.push(x, point.step);
-      if (!alarm) continue;
+      if (!alarm) return;
       (markers ??= []).push({
         metric: name,
         step: alarm.step,
@@ -107,7 +108,7 @@ class ChangePointDetector implements Detector {
                 block: w.cusum.blockSize,
               },
       });
-    }
+    });
     return markers ? { evaluations: [], markers } : null;
   }
 }

@@ -27,10 +27,9 @@ export function fmt(x: number | null | undefined): string {
   return String(Number(x.toPrecision(4)));
 }
 
-/** A number for an evidence record: rounded to 6 significant digits, non-finite as null. */
+/** A number for an evidence record: non-finite (or missing) as null. */
 export function num(x: number | null | undefined): number | null {
-  if (x === null || x === undefined || !Number.isFinite(x)) return null;
-  return Number(x.toPrecision(6));
+  return x === null || x === undefined || !Number.isFinite(x) ? null : x;
 }
 
 /** Builds an evaluation; `remedy` is omitted (null) when there is nothing to suggest. */

@@ -9,7 +9,7 @@
 // and every loss < 3× its median; 'slow' when the Mann-Kendall Z falls below 1.64 (no upward trend left).
 // A step with `skipped_step` = 1 (an optimizer step skipped by a loss scaler) is ignored entirely.
 import type { ControlCommand } from '../../../protocol/index.js';
-import { BlockMeans, MODIFIED_Z, madFloor, mannKendallZ, Ring, ringMedianMad } from '../stats.js';
+import { BlockMeans, MODIFIED_Z, madFloor, mannKendallZ, medianInPlace, Ring, ringMedianMad } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, Evaluation, RuleSettings, Severity, StepValues } from '../types.js';
 import { RobustCusum } from './cusum.js';
 import { evaluation, FrozenBaseline, fmt, num, paramsOf } from './common.js';
@@ -64,6 +64,8 @@ class Watched {
   absRun = 0;
   last = Number.NaN;
   lastScore = Number.NaN;
+  /** Evidence key of the score: `<metric>:z` (gradients) or `<metric>:ratio` (losses). */
+  readonly scoreKey: string;
 
   constructor(
     readonly name: string,
@@ -71,6 +73,7 @@ class Watched {
     window: number,
   ) {
     this.ring = new Ring(window);
+    this.scoreKey = `${name}:${isGrad ? 'z' : 'ratio'}`;
   }
 
   reset(): void {
@@ -100,7 +103,6 @@ class DivergenceDetector implements Detector {
   private blowupSeverity: Severity = 'critical';
   private slowAlarmAt = -Infinity;
   private slowAlarmStep = -1;
-  private slowZ = 0;
 
   constructor(env: DetectorEnv) {
     this.p = paramsOf(env, DEFAULTS);
@@ -124,14 +126,15 @@ class DivergenceDetector implements Detector {
     const vals = point.values;
     if (vals.get('skipped_step') === 1) return null;
     const p = this.p;
-    // Non-finite check: always on.
+    // Non-finite check: always on. forEach, because entry destructuring allocates per metric.
     let nonfinite: string[] | null = null;
     let any = false;
-    for (const [name, v] of vals) {
-      if (name.startsWith('val/')) continue;
+    vals.forEach((v, name) => {
+      const isVal = name.charCodeAt(0) === 118 && name.startsWith('val/');
+      if (isVal) return;
       any = true;
       if (!Number.isFinite(v)) (nonfinite ??= []).push(`${name} = ${fmt(v)}`);
-    }
+    });
     if (!any) return null; // a validation-only record is not a step point
     const n = ++this.n;
     if (nonfinite) {
@@ -155,9 +158,14 @@ class DivergenceDetector implements Detector {
       w.last = raw;
       if (active && w.ring.size >= Math.min(p.relearn as number, p.window as number)) {
         if (n - w.refreshedAt >= (p.evalEvery as number)) {
-          const mm = ringMedianMad(w.ring, this.scratch);
-          w.median = mm.median;
-          w.mad = mm.mad;
+          // Losses need only the median (ratio test); the MAD is a second selection, the dominant cost here.
+          if (w.isGrad) {
+            const mm = ringMedianMad(w.ring, this.scratch);
+            w.median = mm.median;
+            w.mad = mm.mad;
+          } else {
+            w.median = medianInPlace(this.scratch, w.ring.copyTo(this.scratch));
+          }
           w.refreshedAt = n;
         }
         if (w.isGrad) {
@@ -241,7 +249,7 @@ class DivergenceDetector implements Detector {
     for (const w of this.watched) {
       if (!Number.isFinite(w.last)) continue;
       evidence[w.name] = num(w.last);
-      evidence[`${w.name}:${w.isGrad ? 'z' : 'ratio'}`] = num(w.lastScore);
+      evidence[w.scoreKey] = num(w.lastScore);
     }
     const severity = now ? this.blowupSeverity : 'critical';
     return evaluation(
@@ -259,7 +267,6 @@ class DivergenceDetector implements Detector {
     const p = this.p;
     const full = this.blocks.blocks.full;
     const z = full ? mannKendallZ(this.mkScratch, this.blocks.blocks.copyTo(this.mkScratch)) : 0;
-    this.slowZ = z;
     const latched = n - this.slowAlarmAt <= (p.slowLatch as number);
     const enter = full && latched && z > (p.mkZ as number);
     const span = (p.blocks as number) * (p.blockSize as number);

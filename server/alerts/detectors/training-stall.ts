@@ -9,7 +9,7 @@
 // Gates: after W0; skipped (no evaluation) while lr/G < 0.5·lr0 (lr0 = the largest lr/G seen) and while the window
 // holds an lr/G change (linear decay, a remedy), because plateaus are expected then.
 import type { ControlCommand } from '../../../protocol/index.js';
-import { BlockMeans, MODIFIED_Z, madFloor, mannKendallZ, medianInPlace, medianMadInPlace, quantileInPlace, Ring } from '../stats.js';
+import { BlockMeans, MODIFIED_Z, madFloor, mannKendallZ, medianInPlace, quantileInPlace, Ring } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, Severity, StepValues } from '../types.js';
 import { evaluation, FrozenBaseline, finite, fmt, num, paramsOf } from './common.js';
 
@@ -50,7 +50,7 @@ class StallDetector implements Detector {
   readonly rule = RULE;
   private readonly p: Readonly<Record<string, number>>;
   private readonly series: Series[];
-  private readonly grads: Ring;
+  private readonly logGrads: Ring;
   private readonly gScratch: Float64Array;
   private readonly bScratch: Float64Array;
   private readonly edge: Float64Array;
@@ -66,7 +66,7 @@ class StallDetector implements Detector {
     const p = (this.p = paramsOf(env, DEFAULTS));
     this.window = (p.blocks as number) * (p.blockSize as number);
     this.series = SERIES.map((name) => ({ name, blocks: new BlockMeans(p.blockSize as number, p.blocks as number), seen: false }));
-    this.grads = new Ring(this.window);
+    this.logGrads = new Ring(this.window);
     this.gScratch = new Float64Array(this.window);
     this.bScratch = new Float64Array(p.blocks as number);
     this.edge = new Float64Array(p.edgeBlocks as number);
@@ -75,7 +75,7 @@ class StallDetector implements Detector {
 
   rebaseline(_step: number): void {
     for (const s of this.series) s.blocks.clear();
-    this.grads.clear();
+    this.logGrads.clear();
     this.relearnUntil = this.n + (this.p.relearn as number);
     if (this.n > (this.p.warmup as number)) this.gBaseline.start();
   }
@@ -108,7 +108,7 @@ class StallDetector implements Detector {
     if (n > (p.warmup as number) && !this.gBaseline.frozen && !this.gBaseline.isCollecting) this.gBaseline.start();
     if (g !== undefined && g > 0) {
       this.gBaseline.push(g);
-      if (!relearning) this.grads.push(g);
+      if (!relearning) this.logGrads.push(Math.log10(g));
     }
     const completed = this.series[0]?.seen === true ? completedL1 : completedZ;
     if (!completed || n <= (p.warmup as number)) return null;
@@ -181,22 +181,25 @@ class StallDetector implements Detector {
     return { I, Z };
   }
 
+  /** S2 on the window's log10 ‖∇G‖ (quantiles of the logs are the logs of the quantiles). */
   private gradients(): { median: number; p90: number; ratio: number; spikes: number; spiky: boolean; vanishing: boolean } {
     const p = this.p;
-    const m = this.grads.copyTo(this.gScratch);
+    const a = this.gScratch;
+    const m = this.logGrads.copyTo(a);
     if (m === 0) return { median: Number.NaN, p90: Number.NaN, ratio: Number.NaN, spikes: 0, spiky: false, vanishing: false };
-    const p99 = quantileInPlace(this.gScratch, m, 0.99);
-    const p90 = quantileInPlace(this.gScratch, m, 0.9);
-    const median = quantileInPlace(this.gScratch, m, 0.5);
-    for (let i = 0; i < m; i++) this.gScratch[i] = Math.log10(this.grads.get(i));
-    const logs = medianMadInPlace(this.gScratch, m);
-    const cut = logs.median + ((p.spikeZ as number) * madFloor(logs.mad, logs.median)) / MODIFIED_Z;
+    const lp99 = quantileInPlace(a, m, 0.99);
+    const lp90 = quantileInPlace(a, m, 0.9);
+    const lmed = quantileInPlace(a, m, 0.5);
+    for (let i = 0; i < m; i++) a[i] = Math.abs((a[i] as number) - lmed);
+    const lmad = medianInPlace(a, m);
+    const cut = lmed + ((p.spikeZ as number) * madFloor(lmad, lmed)) / MODIFIED_Z;
     let spikes = 0;
-    for (let i = 0; i < m; i++) if (Math.log10(this.grads.get(i)) > cut) spikes++;
-    const ratio = p99 / median;
+    for (let i = 0; i < m; i++) if (this.logGrads.get(i) > cut) spikes++;
+    const median = Math.pow(10, lmed);
+    const ratio = Math.pow(10, lp99 - lmed);
     const spiky = ratio > (p.spikeRatio as number) || spikes >= (p.spikeCount as number);
     const vanishing = this.gBaseline.frozen && median < (p.vanish as number) * this.gBaseline.median;
-    return { median, p90, ratio, spikes, spiky, vanishing };
+    return { median, p90: Math.pow(10, lp90), ratio, spikes, spiky, vanishing };
   }
 }
 
