@@ -69,118 +69,87 @@ export function pivotedCholesky(a: Float64Array, n: number, tol?: number): Pivot
 
 /**
  * M = Fᵀ·S·F (rank × rank, symmetric) for a pivoted Cholesky factor F of another matrix and a symmetric S
- * (n × n). Uses F's trapezoidal zeros; 2 × 2 register blocks keep loads per multiply-add low.
+ * (n × n). Cache-tiled products that skip F's trapezoidal zeros.
  */
 export function congruence(chol: PivotedCholesky, s: Float64Array, n: number): Float64Array {
   checkSquare(s, n, 'matrix');
   const { factorT: ft, perm, rank: r } = chol;
-  // S permuted into pivot order, so that row k of Fᵀ·(·) lines up with Fᵀ's columns.
+  // S permuted into pivot order, so that its columns line up with Fᵀ's.
   const sp = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     const src = perm[i]! * n;
     const dst = i * n;
     for (let k = 0; k < n; k++) sp[dst + k] = s[src + perm[k]!]!;
   }
-  // Wᵀ = Fᵀ·S (r × n): Wᵀ[j][i] = Σ_{k≥j} Fᵀ[j][k]·S[i][k] (S symmetric).
-  const wt = new Float64Array(r * n);
-  for (let j = 0; j < r; j += 2) {
-    const j2 = j + 1 < r ? j + 1 : j;
-    const fj = j * n;
-    const fj2 = j2 * n;
-    let i = 0;
-    for (; i + 1 < n; i += 2) {
-      const b = dot2x2(ft, fj, fj2, sp, i * n, (i + 1) * n, j, n);
-      wt[fj + i] = b[0]!;
-      wt[fj + i + 1] = b[1]!;
-      wt[fj2 + i] = b[2]!;
-      wt[fj2 + i + 1] = b[3]!;
-    }
-    if (i < n) {
-      wt[fj + i] = dot(ft, fj + j, sp, i * n + j, n - j);
-      wt[fj2 + i] = dot(ft, fj2 + j, sp, i * n + j, n - j);
-    }
-  }
-  // M[i][j] = Σ_{k≥i} Fᵀ[i][k]·Wᵀ[j][k]; fill the lower triangle from the upper.
-  const m = new Float64Array(r * r);
-  for (let i = 0; i < r; i += 2) {
-    const i2 = i + 1 < r ? i + 1 : i;
-    const fi = i * n;
-    const fi2 = i2 * n;
-    for (let j = i; j < r; j += 2) {
-      const j2 = j + 1 < r ? j + 1 : j;
-      const b = dot2x2(ft, fi, fi2, wt, j * n, j2 * n, i, n);
-      m[i * r + j] = b[0]!;
-      m[i * r + j2] = b[1]!;
-      m[i2 * r + j] = b[2]!;
-      m[i2 * r + j2] = b[3]!;
-    }
-  }
-  for (let i = 0; i < r; i++) for (let j = 0; j < i; j++) m[i * r + j] = m[j * r + i]!;
-  return m;
+  // Wᵀ = Fᵀ·S (r × n; S symmetric, so its rows serve as columns), then M = Fᵀ·W = Fᵀ·(Wᵀ)ᵀ.
+  const wt = tiledProducts(ft, r, sp, n, n, false, true);
+  return tiledProducts(ft, r, wt, r, n, true, true);
 }
 
 /**
  * All eigenvalues (ascending) of a symmetric n × n matrix (only its lower triangle is read): Householder
  * reduction to tridiagonal form without forming the eigenvectors, then the implicit QL iteration (tqli).
+ * Each reduction step's rank-2 update is fused with the next step's matrix-vector product, so the shrinking
+ * lower triangle is streamed once per step rather than twice (the step is memory-bound at FID sizes).
  */
 export function symmetricEigenvalues(a: Float64Array, n: number): Float64Array {
   checkSquare(a, n, 'matrix');
   const A = Float64Array.from(a);
   const d = new Float64Array(n);
   const e = new Float64Array(n); // e[i] couples d[i] and d[i + 1]
-  const v = new Float64Array(n);
-  const w = new Float64Array(n);
-  for (let k = 0; k < n - 2; k++) {
-    d[k] = A[k * n + k]!;
-    let alpha2 = 0;
-    for (let i = k + 1; i < n; i++) alpha2 += A[i * n + k]! * A[i * n + k]!;
-    if (alpha2 === 0) {
-      e[k] = 0;
-      continue;
-    }
-    const alpha = Math.sqrt(alpha2);
-    const x0 = A[(k + 1) * n + k]!;
-    const sgn = x0 >= 0 ? 1 : -1;
-    e[k] = -sgn * alpha;
-    for (let i = k + 2; i < n; i++) v[i] = A[i * n + k]!;
-    v[k + 1] = x0 + sgn * alpha;
-    const beta = 1 / (alpha2 + Math.abs(x0) * alpha); // 2 / vᵀv
-    // w = β·A₂₂·v over the lower triangle (each stored entry serves A[i][j] and A[j][i]).
-    w.fill(0, k + 1);
-    for (let i = k + 1; i < n; i++) {
+  if (n >= 3) {
+    let v = new Float64Array(n);
+    let u = new Float64Array(n); // the next step's Householder vector
+    const w = new Float64Array(n);
+    const p = new Float64Array(n);
+    d[0] = A[0]!;
+    let beta = reflector(A, n, 0, v, e);
+    // Step 0's product p = A₁₁·v over the lower triangle of rows/columns 1..n−1.
+    for (let i = 1; i < n; i++) {
       const ri = i * n;
       const vi = v[i]!;
-      let s0 = 0;
-      let s1 = 0;
-      let j = k + 1;
-      for (; j + 1 < i; j += 2) {
-        const a0 = A[ri + j]!;
-        const a1 = A[ri + j + 1]!;
-        s0 += a0 * v[j]!;
-        s1 += a1 * v[j + 1]!;
-        w[j] = w[j]! + a0 * vi;
-        w[j + 1] = w[j + 1]! + a1 * vi;
+      let s = 0;
+      for (let j = 1; j < i; j++) {
+        const aij = A[ri + j]!;
+        s += aij * v[j]!;
+        p[j] = p[j]! + aij * vi;
       }
-      for (; j < i; j++) {
-        const a0 = A[ri + j]!;
-        s0 += a0 * v[j]!;
-        w[j] = w[j]! + a0 * vi;
+      p[i] = p[i]! + s + A[ri + i]! * vi;
+    }
+    toUpdateVector(p, v, beta, 1, n, w);
+    for (let k = 0; k < n - 2; k++) {
+      // Step k subtracts v·wᵀ + w·vᵀ from rows/columns k+1..n−1. Column k+1 first: it defines step k+1.
+      const c = k + 1;
+      for (let i = c; i < n; i++) A[i * n + c] = A[i * n + c]! - v[i]! * w[c]! - w[i]! * v[c]!;
+      if (k === n - 3) {
+        A[(n - 1) * n + n - 1] = A[(n - 1) * n + n - 1]! - 2 * v[n - 1]! * w[n - 1]!;
+        break;
       }
-      w[i] = w[i]! + s0 + s1 + A[ri + i]! * vi;
-    }
-    let wv = 0;
-    for (let i = k + 1; i < n; i++) {
-      w[i] = beta * w[i]!;
-      wv += w[i]! * v[i]!;
-    }
-    const c = 0.5 * beta * wv;
-    for (let i = k + 1; i < n; i++) w[i] = w[i]! - c * v[i]!;
-    // A₂₂ −= v·wᵀ + w·vᵀ, lower triangle only.
-    for (let i = k + 1; i < n; i++) {
-      const ri = i * n;
-      const vi = v[i]!;
-      const wi = w[i]!;
-      for (let j = k + 1; j <= i; j++) A[ri + j] = A[ri + j]! - vi * w[j]! - wi * v[j]!;
+      d[c] = A[c * n + c]!;
+      beta = reflector(A, n, c, u, e);
+      // Rows/columns k+2..: apply step k's update and accumulate step k+1's product A·u in the same pass.
+      const f = k + 2;
+      p.fill(0, f);
+      for (let i = f; i < n; i++) {
+        const ri = i * n;
+        const vi = v[i]!;
+        const wi = w[i]!;
+        const ui = u[i]!;
+        let s = 0;
+        for (let j = f; j < i; j++) {
+          const aij = A[ri + j]! - vi * w[j]! - wi * v[j]!;
+          A[ri + j] = aij;
+          s += aij * u[j]!;
+          p[j] = p[j]! + aij * ui;
+        }
+        const aii = A[ri + i]! - 2 * vi * wi;
+        A[ri + i] = aii;
+        p[i] = p[i]! + s + aii * ui;
+      }
+      toUpdateVector(p, u, beta, f, n, w);
+      const t = v;
+      v = u;
+      u = t;
     }
   }
   if (n >= 2) {
@@ -192,15 +161,53 @@ export function symmetricEigenvalues(a: Float64Array, n: number): Float64Array {
   return d.sort();
 }
 
-/** Eigenvalues of the symmetric tridiagonal (d, e) in place into d (implicit QL with Wilkinson-like shifts). */
+/**
+ * The Householder vector (into v, entries k+1..n−1) that zeroes column k of A below its subdiagonal; writes the
+ * resulting subdiagonal into e[k] and returns β = 2/vᵀv (0, with v = 0, when the column is already zero).
+ */
+function reflector(A: Float64Array, n: number, k: number, v: Float64Array, e: Float64Array): number {
+  let alpha2 = 0;
+  for (let i = k + 1; i < n; i++) alpha2 += A[i * n + k]! * A[i * n + k]!;
+  if (alpha2 === 0) {
+    e[k] = 0;
+    v.fill(0, k + 1);
+    return 0;
+  }
+  const alpha = Math.sqrt(alpha2);
+  const x0 = A[(k + 1) * n + k]!;
+  const sgn = x0 >= 0 ? 1 : -1;
+  e[k] = -sgn * alpha;
+  for (let i = k + 2; i < n; i++) v[i] = A[i * n + k]!;
+  v[k + 1] = x0 + sgn * alpha;
+  return 1 / (alpha2 + Math.abs(x0) * alpha);
+}
+
+/** From p = A·v: w = β·p − (β²/2)(pᵀv)·v, so that the step is A − v·wᵀ − w·vᵀ (entries from..n−1). */
+function toUpdateVector(p: Float64Array, v: Float64Array, beta: number, from: number, n: number, w: Float64Array): void {
+  let pv = 0;
+  for (let i = from; i < n; i++) pv += p[i]! * v[i]!;
+  const c = 0.5 * beta * beta * pv;
+  for (let i = from; i < n; i++) w[i] = beta * p[i]! - c * v[i]!;
+}
+
+/**
+ * Eigenvalues of the symmetric tridiagonal (d, e) in place into d (implicit QL with Wilkinson-like shifts).
+ * An off-diagonal splits the matrix when it is below ε times its neighbours or below ε·‖T‖: the second test
+ * matters for blocks of near-zero eigenvalues (rank-deficient Gram matrices), where the relative test alone may
+ * never be met; it costs nothing in accuracy, since the reduction to T already carries ε·‖A‖ errors.
+ */
 function tridiagonalQl(d: Float64Array, e: Float64Array, n: number): void {
+  let norm = 0;
+  for (let i = 0; i < n; i++) norm = Math.max(norm, Math.abs(d[i]!) + Math.abs(e[i]!) + (i > 0 ? Math.abs(e[i - 1]!) : 0));
+  const floor = Number.EPSILON * norm;
   for (let l = 0; l < n; l++) {
     let iter = 0;
     for (;;) {
       let m = l;
       for (; m < n - 1; m++) {
         const dd = Math.abs(d[m]!) + Math.abs(d[m + 1]!);
-        if (Math.abs(e[m]!) <= Number.EPSILON * dd) break;
+        const em = Math.abs(e[m]!);
+        if (em <= Number.EPSILON * dd || em <= floor) break;
       }
       if (m === l) break;
       if (++iter > 100) throw new Error(`tridiagonal QL did not converge for eigenvalue ${l}`);
@@ -290,31 +297,38 @@ function checkSquare(a: Float64Array, n: number, what: string): void {
  */
 export function crossProducts(a: Float64Array, ra: number, b: Float64Array, rb: number, len: number): Float64Array {
   if (a.length !== ra * len || b.length !== rb * len) throw new RangeError(`crossProducts: ${a.length} and ${b.length} values for ${ra}×${len} and ${rb}×${len}`);
-  return tiledProducts(a, ra, b, rb, len, false);
+  return tiledProducts(a, ra, b, rb, len, false, false);
 }
 
 /** C = A·Aᵀ (r × r, symmetric) for row-major A (r × len); computes one triangle and mirrors it. */
 export function selfProducts(a: Float64Array, r: number, len: number): Float64Array {
   if (a.length !== r * len) throw new RangeError(`selfProducts: ${a.length} values for ${r}×${len}`);
-  return tiledProducts(a, r, a, r, len, true);
+  return tiledProducts(a, r, a, r, len, true, false);
 }
 
 const TILE_ROWS = 32;
 const TILE_COLS = 512;
 
-function tiledProducts(a: Float64Array, ra: number, b: Float64Array, rb: number, len: number, symmetric: boolean): Float64Array {
+/**
+ * A·Bᵀ by 32 × 32 output tiles over 512-column slices. `symmetric`: the product is known to be symmetric
+ * (A·Aᵀ, or Fᵀ·S·F), so only the upper tiles are computed and then mirrored.
+ * `upperA`: row i of A is zero before column i (a trapezoidal factor), so each row tile starts there.
+ */
+function tiledProducts(a: Float64Array, ra: number, b: Float64Array, rb: number, len: number, symmetric: boolean, upperA: boolean): Float64Array {
   const c = new Float64Array(ra * rb);
   for (let k0 = 0; k0 < len; k0 += TILE_COLS) {
     const k1 = Math.min(len, k0 + TILE_COLS);
     for (let i0 = 0; i0 < ra; i0 += TILE_ROWS) {
       const i1 = Math.min(ra, i0 + TILE_ROWS);
+      const from = upperA ? Math.max(k0, i0) : k0;
+      if (from >= k1) continue;
       for (let j0 = symmetric ? i0 : 0; j0 < rb; j0 += TILE_ROWS) {
         const j1 = Math.min(rb, j0 + TILE_ROWS);
         for (let i = i0; i < i1; i += 2) {
           const i2 = i + 1 < i1 ? i + 1 : i;
           for (let j = j0; j < j1; j += 2) {
             const j2 = j + 1 < j1 ? j + 1 : j;
-            const s = dot2x2(a, i * len, i2 * len, b, j * len, j2 * len, k0, k1);
+            const s = dot2x2(a, i * len, i2 * len, b, j * len, j2 * len, from, k1);
             // i2 === i (or j2 === j) on an odd edge: the duplicate lane adds its sum a second time, so skip it.
             c[i * rb + j] = c[i * rb + j]! + s[0]!;
             if (j2 !== j) c[i * rb + j2] = c[i * rb + j2]! + s[1]!;
