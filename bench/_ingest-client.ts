@@ -2,19 +2,32 @@
 // frames in flight, and prints the elapsed time once the last frame is acked.
 import WebSocket from 'ws';
 
+// METRICS is a count (names m0/loss, m1/loss, ...) or a comma-separated list of metric names.
 const [url, metricsArg, stepsArg, perFrameArg, windowArg] = process.argv.slice(2);
-const metrics = Number(metricsArg);
+const listed = /^\d+$/.test(metricsArg!) ? null : metricsArg!.split(',');
+const metrics = listed ? listed.length : Number(metricsArg);
 const steps = Number(stepsArg);
 const stepsPerFrame = Number(perFrameArg);
 const window = Number(windowArg);
-const names = Array.from({ length: metrics }, (_, i) => `m${i}/loss`);
+const names = listed ?? Array.from({ length: metrics }, (_, i) => `m${i}/loss`);
+
+/** Trainer-like values for trainer metric names (so the alert detectors do real work), a sine wave otherwise. */
+function valueOf(name: string, s: number, m: number): number {
+  const noise = Math.sin(s * 12.9898 + m * 78.233) * 0.5;
+  if (name.startsWith('lr/')) return 2e-4;
+  if (name.startsWith('lambda/') || name.startsWith('clip/')) return 1;
+  if (name.endsWith('_acc')) return 0.7 + 0.1 * noise;
+  if (name.startsWith('grad_norm/')) return Math.exp(noise);
+  if (name.startsWith('loss/') || name === 'Cyc_error' || name === 'Latent_mse') return 1 + 0.1 * noise;
+  return s === 654_321 && m === 0 ? 1e6 : Math.sin(s / 1000 + m);
+}
 
 function frame(seq: number): string {
   const points = [];
   const from = seq * stepsPerFrame;
   for (let s = from; s < Math.min(steps, from + stepsPerFrame); s++) {
     const values: Record<string, number> = {};
-    for (let m = 0; m < metrics; m++) values[names[m]!] = s === 654_321 && m === 0 ? 1e6 : Math.sin(s / 1000 + m);
+    for (let m = 0; m < metrics; m++) values[names[m]!] = valueOf(names[m]!, s, m);
     points.push({ step: s, wall: 1_700_000_000 + s / 100, values });
   }
   return JSON.stringify({ type: 'points', seq, points });
