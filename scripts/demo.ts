@@ -7,6 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
+/** tsx's loader by absolute URL, so the children start from any working folder. */
+const TSX = import.meta.resolve('tsx');
 
 /**
  * What the demo trains unless overridden by flags after `--`: 32 px images, narrow networks and one validation per
@@ -63,7 +65,7 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: n
 /** Starts `tsx server/main.ts` and resolves with its URL once it listens. */
 function startServer(): Promise<{ child: ChildProcess; url: string }> {
   // Its own process group: a terminal's Ctrl-C reaches only the demo, which stops the trainer before the server.
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/main.ts')], {
+  const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'server/main.ts')], {
     cwd: process.cwd(),
     env: process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -97,7 +99,7 @@ async function main(): Promise<number> {
     spawn(
       process.execPath,
       [
-        '--import', 'tsx', path.join(ROOT, 'trainer/train.ts'),
+        '--import', TSX, path.join(ROOT, 'trainer/train.ts'),
         '--server', url, '--wait-server', '60', '--name', 'demo: synthetic palettes', ...DEMO_FLAGS, ...extra,
       ],
       { cwd: process.cwd(), env: process.env, stdio: 'inherit', detached: true },
