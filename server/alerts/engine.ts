@@ -12,8 +12,19 @@ import type { Detector, DetectorFactory, Evaluation, RuleSettings, StepValues } 
 import type { AlertEvent, WebhookSender } from './webhooks.js';
 
 const SERVER_CONFIG_KEY = 'alerts.defaults';
-/** Pushed values whose change means "the trainer's hyperparameters changed": every detector re-learns its baselines. */
+/**
+ * Pushed hyperparameters. A λ change, or an lr change of more than `LR_REBASELINE_RATIO`, means "the trainer's
+ * hyperparameters changed": every detector re-learns its baselines. Smaller lr changes are a schedule's per-epoch
+ * decay steps; re-learning on each would blind the detectors for the whole decay phase.
+ */
 const CONTROL_PREFIXES = ['lr/', 'lambda/'];
+const LR_REBASELINE_RATIO = 0.25;
+
+function significantChange(name: string, before: number, now: number): boolean {
+  if (before === now) return false;
+  if (!name.startsWith('lr/')) return true;
+  return !(before > 0) || Math.abs(now / before - 1) > LR_REBASELINE_RATIO;
+}
 
 interface RuleState {
   factory: DetectorFactory;
@@ -121,7 +132,7 @@ export class AlertEngine implements PointsListener {
       // An alert that was firing when the server stopped stays open and can still resolve.
       for (const a of firing.filter((x) => x.rule === factory.rule)) {
         rule.open.set(a.key, a.id);
-        rule.machines.set(a.key, AlertStateMachine.firing(settings));
+        rule.machines.set(a.key, AlertStateMachine.firing(settings, a.step_opened ?? -1, a.severity));
       }
       state.rules.set(factory.rule, rule);
     }
@@ -137,8 +148,10 @@ export class AlertEngine implements PointsListener {
       values.set(name, v);
       if (CONTROL_PREFIXES.some((prefix) => name.startsWith(prefix))) {
         const before = state.controls.get(name);
-        if (before !== undefined && before !== v) changed = true;
-        state.controls.set(name, v);
+        if (before === undefined || significantChange(name, before, v)) {
+          if (before !== undefined) changed = true;
+          state.controls.set(name, v); // the reference value moves only on a significant change, so decay steps add up
+        }
       }
     }
     if (changed) for (const r of state.rules.values()) r.detector.rebaseline(p.step);
