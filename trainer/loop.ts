@@ -234,7 +234,7 @@ export class TrainingLoop {
     this.epoch++;
     this.batchInEpoch = 0;
     this.epochRngState = this.rng.getState();
-    if (validate) await this.validate(done);
+    if (validate) await this.validate(done, true);
     const every = this.o.checkpointEvery;
     if (every > 0 && done % every === 0 && done < this.o.epochs && !this.stopping) await this.saveLatest();
   }
@@ -243,7 +243,7 @@ export class TrainingLoop {
   private async finish(): Promise<void> {
     const reason = this.stopping?.reason;
     if (reason !== 'interrupted' && this.setup.validator !== null && this.lastValStep !== this.step && this.step > 0) {
-      await this.validate(this.batchInEpoch === 0 ? this.epoch - 1 : this.epoch);
+      await this.validate(this.batchInEpoch === 0 ? this.epoch - 1 : this.epoch, false);
     }
     if (this.setup.checkpointDir !== null && this.step > 0) await this.saveLatest();
     if (reason === 'early-stop' && this.bestSaved) {
@@ -307,7 +307,11 @@ export class TrainingLoop {
     this.setup.monitor?.setStatus(status);
   }
 
-  private async validate(epoch: number): Promise<void> {
+  /**
+   * Validates and pushes the results. Only scheduled validations (every --val-every epochs) count for early stopping:
+   * the extra one at the end of a stopped run would otherwise make a resumed run count differently.
+   */
+  private async validate(epoch: number, scheduled: boolean): Promise<void> {
     const { validator, monitor, progress } = this.setup;
     if (!validator) return;
     const out = await validator.run(this.model);
@@ -318,7 +322,7 @@ export class TrainingLoop {
       monitor.pushMedia(epoch, this.step, 'samples', out.png, { ...out.meta, epoch, step: this.step });
       if (out.latents) monitor.pushLatents(epoch, this.step, out.latents.dim, out.latents.codes, out.latents.labels ?? undefined);
     }
-    const { improved, stop } = this.early.observe(out.metrics[this.early.metric], epoch, this.step);
+    const { improved, stop } = scheduled ? this.early.observe(out.metrics[this.early.metric], epoch, this.step) : { improved: false, stop: false };
     const shown = Object.entries(out.metrics).map(([k, v]) => `${k} ${formatNumber(v)}`).join('  ');
     progress.log(`validation epoch ${epoch} (step ${this.step}, ${(out.ms / 1000).toFixed(1)} s): ${shown}${improved ? '  (best)' : ''}`);
     if (improved && this.setup.checkpointDir !== null) {

@@ -4,12 +4,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { gwError, isGanwatchError, type GanwatchError } from '../protocol/errors.js';
-import { initBackend, type BackendInfo } from './backend.js';
+import type { BackendInfo } from './backend.js';
 import { loadCheckpoint, readCheckpointInfo, MANIFEST_FILE } from './checkpoint.js';
-import { openDataset, type PairDataset } from './data/index.js';
-import { stepsPerEpoch, TrainingLoop, validationSeed, type LoopResult, type LoopState } from './loop.js';
-import { BicycleGAN, type NetName, type LambdaName } from './models/bicyclegan.js';
-import { MonitorClient } from './monitor/client.js';
+import type { PairDataset } from './data/index.js';
+import type { LoopResult, LoopState } from './loop.js';
+import type { BicycleGAN, NetName, LambdaName } from './models/bicyclegan.js';
+import type { MonitorClient } from './monitor/client.js';
 import {
   FIXED_ON_RESUME,
   flagOf,
@@ -19,7 +19,28 @@ import {
   type TrainerOptions,
 } from './options.js';
 import { Progress, formatSummary } from './progress.js';
-import { Validator } from './validate.js';
+
+/** tfjs, sharp and the socket client load only once the flags are known good, so --help and flag errors are quick. */
+async function loadTrainingModules() {
+  const [backend, data, loop, model, monitor, validate] = await Promise.all([
+    import('./backend.js'),
+    import('./data/index.js'),
+    import('./loop.js'),
+    import('./models/bicyclegan.js'),
+    import('./monitor/client.js'),
+    import('./validate.js'),
+  ]);
+  return {
+    initBackend: backend.initBackend,
+    openDataset: data.openDataset,
+    stepsPerEpoch: loop.stepsPerEpoch,
+    TrainingLoop: loop.TrainingLoop,
+    validationSeed: loop.validationSeed,
+    BicycleGAN: model.BicycleGAN,
+    MonitorClient: monitor.MonitorClient,
+    Validator: validate.Validator,
+  };
+}
 
 /** The folder holding a checkpoint: DIR itself when it has a manifest, else DIR/latest. */
 export function resolveResumeDir(dir: string): string {
@@ -125,6 +146,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     options = mergeResumeOptions(state.options, options, explicit);
   }
 
+  const { initBackend, openDataset, stepsPerEpoch, TrainingLoop, validationSeed, BicycleGAN, MonitorClient, Validator } =
+    await loadTrainingModules();
   const backend = await initBackend(options.backend);
   for (const line of describeBackend(backend)) out(line);
 

@@ -1,0 +1,179 @@
+// The trainer's command line as a user meets it: --help lists every flag; bad values, unusable dataset folders and
+// an unreachable server each give one line naming the problem and exit code 2 (no stack trace); --resume continues
+// the same run at the right step and reaches the values an uninterrupted run reaches.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { api, ROOT, startServer, tempDir, type RunningServer } from './support/server.js';
+
+const TSX = import.meta.resolve('tsx');
+let dir: string;
+
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function train(args: string[], timeoutMs = 60_000): Promise<Outcome> {
+  const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'trainer/train.ts'), ...args], {
+    cwd: dir,
+    env: { ...process.env, GANWATCH_TOKEN: '', GANWATCH_SERVER: '', GANWATCH_PORT: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
+
+/** Exit code 2 and exactly one stderr line holding the code and every `names`, with no stack trace. */
+function assertOneLineError(out: Outcome, code: string, ...names: string[]): void {
+  assert.equal(out.code, 2, `exit code ${out.code}; stderr: ${out.stderr}`);
+  const lines = out.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line expected, got:\n${out.stderr}`);
+  const line = lines[0]!;
+  assert.match(line, new RegExp(`^train: ${code}: `));
+  for (const n of names) assert.ok(line.includes(n), `"${line}" should name ${n}`);
+  assert.doesNotMatch(out.stderr, /\n\s+at /, 'no stack trace');
+}
+
+const TINY = ['--backend', 'wasm', '--size', '32', '--ngf', '8', '--nef', '8', '--ndf', '8', '--batch', '4'];
+
+before(async () => {
+  dir = tempDir('ganwatch-cli-');
+});
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('--help lists every flag and exits 0', async () => {
+  const out = await train(['--help']);
+  assert.equal(out.code, 0, out.stderr);
+  const flags = [
+    '--server', '--token', '--name', '--tags', '--dataset', '--direction', '--classes', '--epochs', '--size', '--batch',
+    '--seed', '--ngf', '--nef', '--ndf', '--nz', '--where-add', '--gan-mode', '--lambda-adv', '--lambda-cyc',
+    '--lambda-latent', '--lambda-kl', '--lr-g', '--lr-e', '--lr-d', '--beta1', '--beta2', '--epsilon', '--niter',
+    '--niter-decay', '--clip', '--no-dropout', '--push-every', '--val-every', '--val-count', '--val-z', '--patience',
+    '--early-stop-metric', '--checkpoint-dir', '--checkpoint-every', '--resume', '--offline', '--spool',
+    '--steps-per-epoch', '--backend', '--fid-model', '--max-steps',
+  ];
+  for (const f of flags) assert.match(out.stdout, new RegExp(`${f}\\b`), `--help should list ${f}`);
+});
+
+describe('bad option values give one GW_ERR_OPTION line naming the flag, exit code 2', () => {
+  const cases: [string[], string[]][] = [
+    [['--batch', '3'], ['--batch', 'even']],
+    [['--size', '48'], ['--size', '32, 64, 128, 256']],
+    [['--gan-mode', 'wgan'], ['--gan-mode', 'vanilla, lsgan']],
+    [['--lr-d', '-0.1'], ['--lr-d']],
+    [['--epochs', 'many'], ['--epochs', 'many']],
+    [['--early-stop-metric', 'val/foo'], ['--early-stop-metric', 'val/L1']],
+    [['--backend', 'tpu'], ['--backend', 'wasm']],
+    [['--bogus'], ['--bogus']],
+    [['--early-stop-metric', 'val/fid'], ['--fid-model']],
+  ];
+  for (const [args, names] of cases) {
+    test(args.join(' '), async () => assertOneLineError(await train(args), 'GW_ERR_OPTION', ...names));
+  }
+});
+
+describe('unusable dataset folders give one line naming the problem, exit code 2', () => {
+  test('a missing folder', async () => {
+    const missing = join(dir, 'no-such-dataset');
+    assertOneLineError(await train([...TINY, '--offline', '--dataset', missing]), 'GW_ERR_DATASET_MISSING', missing);
+  });
+
+  test('an empty folder', async () => {
+    const empty = join(dir, 'empty');
+    await mkdir(join(empty, 'train'), { recursive: true });
+    await mkdir(join(empty, 'val'), { recursive: true });
+    assertOneLineError(await train([...TINY, '--offline', '--dataset', empty]), 'GW_ERR_DATASET_EMPTY', join(empty, 'train'));
+  });
+
+  test('a corrupt image', async () => {
+    const corrupt = join(dir, 'corrupt');
+    await mkdir(join(corrupt, 'train'), { recursive: true });
+    await mkdir(join(corrupt, 'val'), { recursive: true });
+    await writeFile(join(corrupt, 'train', '1.png'), Buffer.from('this is not a png at all'));
+    await writeFile(join(corrupt, 'val', '1.png'), Buffer.from('neither is this'));
+    assertOneLineError(await train([...TINY, '--offline', '--dataset', corrupt]), 'GW_ERR_IMAGE_CORRUPT', '1.png');
+  });
+});
+
+test('an unreachable server gives one GW_ERR_SERVER line with what to do, exit code 2', async () => {
+  const out = await train([...TINY, '--server', 'http://127.0.0.1:9', '--spool', join(dir, 'spool-unreachable')]);
+  assertOneLineError(out, 'GW_ERR_SERVER', 'http://127.0.0.1:9', '--offline');
+});
+
+describe('--resume', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer();
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  const args = (ck: string) => [
+    ...TINY, '--server', server.url, '--steps-per-epoch', '2', '--val-every', '1', '--val-count', '2', '--val-z', '1',
+    '--latent-count', '4', '--checkpoint-dir', ck, '--spool', join(dir, 'spool'),
+  ];
+
+  async function values(run: string, metric: string): Promise<Map<number, number>> {
+    const r = await api<{ points: [number, number, number][] }>(server, 'GET', `/api/v1/runs/${run}/series?metric=${encodeURIComponent(metric)}&buckets=10000`);
+    return new Map(r.body.points.map(([s, v]) => [s, v]));
+  }
+
+  test('continues the same run at the right step and matches an uninterrupted run', async () => {
+    const ckA = join(dir, 'ck-a');
+    const first = await train([...args(ckA), '--max-steps', '3']);
+    assert.equal(first.code, 0, first.stderr);
+    const run = /^run ([a-z0-9]+): /m.exec(first.stdout)![1]!;
+    assert.ok(existsSync(join(ckA, 'latest', 'manifest.json')));
+
+    // Only what must change: the rest (model, data, validation, checkpoint folder) comes from the checkpoint.
+    const resumed = await train(['--server', server.url, '--spool', join(dir, 'spool'), '--resume', ckA, '--max-steps', '5']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, new RegExp(`^run ${run}: `, 'm'), 'the same run id');
+    assert.match(resumed.stdout, /resuming from .* at step 3 \(epoch 2, batch 1\)/);
+    const info = await api<{ last_step: number; status: string }>(server, 'GET', `/api/v1/runs/${run}`);
+    assert.equal(info.body.last_step, 5);
+    assert.equal(info.body.status, 'finished');
+
+    const straight = await train([...args(join(dir, 'ck-b')), '--max-steps', '5']);
+    assert.equal(straight.code, 0, straight.stderr);
+    const other = /^run ([a-z0-9]+): /m.exec(straight.stdout)![1]!;
+    assert.notEqual(other, run);
+    for (const metric of ['Cyc_error', 'loss/D', 'Latent_mse', 'val/L1']) {
+      const a = await values(run, metric);
+      const b = await values(other, metric);
+      for (const step of [4, 5]) {
+        assert.ok(b.has(step), `${metric} at step ${step} in the straight run`);
+        assert.equal(a.get(step), b.get(step), `${metric} at step ${step}: resumed vs uninterrupted`);
+      }
+    }
+  });
+
+  test('a folder without a checkpoint is one GW_ERR_CHECKPOINT line', async () => {
+    const nothing = join(dir, 'not-a-checkpoint');
+    await mkdir(nothing, { recursive: true });
+    assertOneLineError(await train([...TINY, '--offline', '--resume', nothing]), 'GW_ERR_CHECKPOINT', nothing);
+  });
+
+  test('changing the architecture on resume is refused naming the flag', async () => {
+    const out = await train([...TINY, '--offline', '--resume', join(dir, 'ck-a'), '--ngf', '16']);
+    assertOneLineError(out, 'GW_ERR_OPTION', '--ngf');
+  });
+});
