@@ -1,7 +1,7 @@
 // Specification of FID: the Fréchet distance in float64 (closed forms, scipy references, both routes agree),
 // and the feature-model evaluator (loading from disk or URL, features, FID, and saying why when it cannot).
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -12,7 +12,7 @@ import { initBackend } from '../trainer/backend.js';
 import { FidEvaluator, frechetDistance, frechetDistanceOfFeatures, isFidUnavailable, meanAndCov } from '../trainer/eval/fid.js';
 import type { FeatureSet } from '../trainer/eval/fid.js';
 import { frechetRoute } from '../trainer/eval/frechet.js';
-import { symmetricEigenvalues } from '../trainer/eval/linalg.js';
+import { crossProducts, selfProducts, symmetricEigenvalues } from '../trainer/eval/linalg.js';
 import { fileModelSaver } from '../trainer/eval/model-files.js';
 
 /** Park–Miller: x ← 48271·x mod (2³¹ − 1), yielding x / (2³¹ − 1); the same stream as fid_fixtures.py's park(). */
@@ -104,6 +104,21 @@ test('the offset option is pytorch-fid\'s Σ + ε·I on both sides', () => {
   const eps = 0.01;
   const plus = (s: Float64Array) => s.map((v, k) => (Math.floor(k / d) === k % d ? v + eps : v));
   close(frechetDistance(mu, s1, mu, s2, { offset: eps }), frechetDistance(mu, plus(s1), mu, plus(s2)), 1e-12);
+});
+
+test('tiled products equal plain dot products at odd sizes and across column tiles', () => {
+  const [ra, rb, len] = [37, 29, 530];
+  const a = take(81, ra * len).map((v) => v - 0.5);
+  const b = take(82, rb * len).map((v) => v - 0.5);
+  const naive = (x: Float64Array, i: number, y: Float64Array, j: number) => {
+    let s = 0;
+    for (let k = 0; k < len; k++) s += x[i * len + k]! * y[j * len + k]!;
+    return s;
+  };
+  const c = crossProducts(a, ra, b, rb, len);
+  for (let i = 0; i < ra; i++) for (let j = 0; j < rb; j++) close(c[i * rb + j]!, naive(a, i, b, j), 1e-12);
+  const g = selfProducts(a, ra, len);
+  for (let i = 0; i < ra; i++) for (let j = 0; j < ra; j++) close(g[i * ra + j]!, naive(a, i, a, j), 1e-12);
 });
 
 test('symmetric eigenvalues: a known spectrum comes back from Q·diag·Qᵀ', () => {
@@ -288,6 +303,59 @@ test('a 4-D feature map output is average-pooled to one vector per image', async
   assert.ok(f.features.every(Number.isFinite));
   x.dispose();
   ev.dispose();
+});
+
+/** A hand-written graph model (the format tensorflowjs_converter gives Inception): conv 3×3/2 → tanh → spatial mean. */
+async function saveTinyGraphModel(dir: string): Promise<void> {
+  const b64 = (x: string) => Buffer.from(x).toString('base64');
+  const dims = (...d: number[]) => ({ dim: d.map((size) => ({ size: String(size) })) });
+  const T = { type: 'DT_FLOAT' };
+  const json = {
+    format: 'graph-model',
+    generatedBy: 'ganwatch test',
+    modelTopology: {
+      node: [
+        { name: 'images', op: 'Placeholder', attr: { dtype: T, shape: { shape: dims(-1, 20, 20, 3) } } },
+        { name: 'w', op: 'Const', attr: { dtype: T, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(3, 3, 3, 4) } } } },
+        {
+          name: 'conv', op: 'Conv2D', input: ['images', 'w'],
+          attr: { T, strides: { list: { i: ['1', '2', '2', '1'] } }, padding: { s: b64('VALID') }, data_format: { s: b64('NHWC') }, dilations: { list: { i: ['1', '1', '1', '1'] } } },
+        },
+        { name: 'act', op: 'Tanh', input: ['conv'], attr: { T } },
+        { name: 'axes', op: 'Const', attr: { dtype: { type: 'DT_INT32' }, value: { tensor: { dtype: 'DT_INT32', tensorShape: dims(2) } } } },
+        { name: 'features', op: 'Mean', input: ['act', 'axes'], attr: { T, Tidx: { type: 'DT_INT32' }, keep_dims: { b: false } } },
+      ],
+      library: {},
+      versions: { producer: 1 },
+    },
+    weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [{ name: 'w', shape: [3, 3, 3, 4], dtype: 'float32' }, { name: 'axes', shape: [2], dtype: 'int32' }] }],
+  };
+  const w = Float32Array.from({ length: 108 }, (_, i) => Math.sin(i * 0.7) * 0.3);
+  const axes = Int32Array.from([1, 2]);
+  const bin = Buffer.concat([Buffer.from(w.buffer), Buffer.from(axes.buffer)]);
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'model.json'), JSON.stringify(json));
+  await writeFile(path.join(dir, 'group1-shard1of1.bin'), bin);
+}
+
+test('a graph model (converter format) loads from disk; its feature size comes from a forward pass', async () => {
+  const dir = path.join(tmp, 'graph');
+  await saveTinyGraphModel(dir);
+  const ev = await FidEvaluator.load(dir, { output: 'features' });
+  assert.ok(!isFidUnavailable(ev), isFidUnavailable(ev) ? ev.unavailable : '');
+  assert.equal(ev.kind, 'graph-model');
+  assert.equal(ev.featureDim, 4);
+  assert.equal(ev.inputHeight, 20);
+  const gen = images(6, 32, 3, 6);
+  const real = images(7, 32, 8, 7);
+  const res = await ev.fid(gen, real);
+  assert.ok(Number.isFinite(res.fid) && res.fid > 0, `fid ${res.fid}`);
+  assert.equal(res.featureDim, 4);
+  tf.dispose([gen, real]);
+  ev.dispose();
+  const wrong = await FidEvaluator.load(dir, { output: 'logits' });
+  assert.ok(isFidUnavailable(wrong));
+  assert.match(wrong.unavailable, /test forward pass failed.*logits/);
 });
 
 test('features and FID leave no tensors behind', async () => {
