@@ -7,6 +7,9 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../trainer/backend.js';
+import { fileModelSaver } from '../trainer/eval/model-files.js';
 import { METRIC_NAMES } from '../trainer/models/bicyclegan.js';
 import { api, ROOT, startServer, tempDir, type RunningServer } from './support/server.js';
 
@@ -67,6 +70,13 @@ async function series(metric: string): Promise<[number, number, number][]> {
 before(async () => {
   server = await startServer();
   dir = tempDir('ganwatch-smoke-');
+  // A tiny image → feature model stands in for Inception-v3 (no real weights here): FID runs end to end.
+  await initBackend('wasm');
+  const features = tf.sequential({
+    layers: [tf.layers.conv2d({ inputShape: [32, 32, 3], filters: 8, kernelSize: 3, activation: 'relu' }), tf.layers.globalAveragePooling2d({})],
+  });
+  await features.save(fileModelSaver(join(dir, 'fid-model')));
+  features.dispose();
   child = spawn(
     process.execPath,
     [
@@ -74,7 +84,7 @@ before(async () => {
       '--server', server.url, '--backend', 'wasm', '--name', 'smoke', '--tags', 'test,smoke',
       '--size', '32', '--ngf', '8', '--nef', '8', '--ndf', '8', '--batch', '4',
       '--epochs', '1000', '--steps-per-epoch', '4', '--val-every', '1', '--val-count', '3', '--val-z', '2', '--latent-count', '24',
-      '--patience', '0', '--checkpoint-dir', join(dir, 'ck'), '--spool', join(dir, 'spool'),
+      '--patience', '0', '--checkpoint-dir', join(dir, 'ck'), '--spool', join(dir, 'spool'), '--fid-model', join(dir, 'fid-model'),
     ],
     { cwd: dir, env: { ...process.env, GANWATCH_TOKEN: '', GANWATCH_SERVER: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -119,7 +129,7 @@ test('the run records its options, the model config, the backend, the device and
   assert.equal(c.token, null);
 });
 
-test('validation pushes val/L1, a sample grid with its layout, and labelled latent codes', async () => {
+test('validation pushes val/L1, val/ssim, val/diversity, val/mode_coverage, val/fid with val/fid_n, a sample grid with its layout, and labelled latent codes', async () => {
   const media = await until('a sample grid', async () => {
     const r = await api<{ media: { kind: string; meta: Record<string, any>; url: string; epoch: number }[] }>(server, 'GET', `/api/v1/runs/${run}/media`);
     return r.body.media.length > 0 ? r.body.media : null;
@@ -140,7 +150,12 @@ test('validation pushes val/L1, a sample grid with its layout, and labelled late
   assert.equal(set.body.dim, 8);
   assert.equal(set.body.count, 24);
   assert.deepEqual(set.body.labels!.slice(0, 5), [0, 1, 2, 3, 0]);
-  await until('val/L1', async () => (await series('val/L1')).length > 0);
+  for (const metric of ['val/L1', 'val/ssim', 'val/diversity', 'val/mode_coverage', 'val/fid']) {
+    await until(metric, async () => (await series(metric)).length > 0);
+  }
+  const n = await series('val/fid_n');
+  assert.equal(n[0]?.[1], 64, 'FID over the 64 validation items');
+  assert.match(stdout, /val\/fid: .*fid-model \(8 features\)/);
 });
 
 test('set_lr on D is applied at the next step boundary and the pushed lr/D shows it from the reported step', async () => {

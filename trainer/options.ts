@@ -286,6 +286,9 @@ export function parseTrainerArgs(argv: readonly string[], env: NodeJS.ProcessEnv
   if (options.earlyStopMetric === 'val/fid' && options.fidModel === null && options.patience > 0) {
     throw gwError('GW_ERR_OPTION', '--early-stop-metric val/fid needs --fid-model (no FID is computed without one)');
   }
+  if (options.earlyStopMetric === 'val/diversity' && options.valZ < 2 && options.patience > 0) {
+    throw gwError('GW_ERR_OPTION', '--early-stop-metric val/diversity needs --val-z 2 or more (diversity compares outputs of different z)');
+  }
   return { options, explicit };
 }
 

@@ -33,6 +33,7 @@ export function formatNumber(v: number | undefined): string {
   if (v === undefined) return '-';
   if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
+  if (Number.isInteger(v) && a < 1e5) return String(v);
   if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
   return v.toFixed(a >= 100 ? 1 : a >= 10 ? 2 : 3);
 }

@@ -22,13 +22,14 @@ import { Progress, formatSummary } from './progress.js';
 
 /** tfjs, sharp and the socket client load only once the flags are known good, so --help and flag errors are quick. */
 async function loadTrainingModules() {
-  const [backend, data, loop, model, monitor, validate] = await Promise.all([
+  const [backend, data, loop, model, monitor, validate, random] = await Promise.all([
     import('./backend.js'),
     import('./data/index.js'),
     import('./loop.js'),
     import('./models/bicyclegan.js'),
     import('./monitor/client.js'),
     import('./validate.js'),
+    import('./data/random.js'),
   ]);
   return {
     initBackend: backend.initBackend,
@@ -39,6 +40,12 @@ async function loadTrainingModules() {
     BicycleGAN: model.BicycleGAN,
     MonitorClient: monitor.MonitorClient,
     Validator: validate.Validator,
+    standardMetrics: validate.standardMetrics,
+    loadFid: validate.loadFid,
+    isFidUnavailable: validate.isFidUnavailable,
+    FidMetric: validate.FidMetric,
+    FID_COUNT: validate.FID_COUNT,
+    hashSeed: random.hashSeed,
   };
 }
 
@@ -146,8 +153,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     options = mergeResumeOptions(state.options, options, explicit);
   }
 
-  const { initBackend, openDataset, stepsPerEpoch, TrainingLoop, validationSeed, BicycleGAN, MonitorClient, Validator } =
-    await loadTrainingModules();
+  const m = await loadTrainingModules();
+  const { initBackend, openDataset, stepsPerEpoch, TrainingLoop, validationSeed, BicycleGAN, MonitorClient, Validator } = m;
   const backend = await initBackend(options.backend);
   for (const line of describeBackend(backend)) out(line);
 
@@ -208,12 +215,25 @@ export async function main(argv: readonly string[]): Promise<number> {
     else out(`run ${monitor.spoolKey} (offline): recorded in ${path.join(options.spool, monitor.spoolKey)}`);
     if (resumeState) out(`resuming from ${resumeDir} at step ${resumeState.step} (epoch ${resumeState.epoch}, batch ${resumeState.batchInEpoch})`);
 
-    const validator = await Validator.create(dataset, options.nz, {
-      valCount: options.valCount,
-      valZ: options.valZ,
-      latentCount: options.latentCount,
-      seed: validationSeed(options.seed),
-    });
+    const metrics = m.standardMetrics();
+    const fid = await m.loadFid(options.fidModel);
+    if (m.isFidUnavailable(fid)) {
+      if (options.earlyStopMetric === 'val/fid' && options.patience > 0) {
+        throw gwError('GW_ERR_OPTION', `--early-stop-metric val/fid, but there is no FID: ${fid.unavailable}`);
+      }
+      out(`val/fid: not computed: ${fid.unavailable}`);
+    } else {
+      const n = Math.min(m.FID_COUNT, dataset.valLength);
+      metrics.push(new m.FidMetric(fid, n, options.nz, m.hashSeed(options.seed, 0xf1d)));
+      out(`val/fid: ${fid.source} (${fid.featureDim} features), ${n} generated vs ${n} real validation images`);
+    }
+    const validator = await Validator.create(
+      dataset,
+      options.nz,
+      { valCount: options.valCount, valZ: options.valZ, latentCount: options.latentCount, seed: validationSeed(options.seed) },
+      metrics,
+      (problem) => progress.log(`validation: ${problem}`),
+    );
     const loop = new TrainingLoop({
       options,
       model,

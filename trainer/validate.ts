@@ -2,10 +2,16 @@
 // different epochs compare. Produces the sample grid (per row: input, target, encoded-z output, K random-z outputs),
 // val/* metrics, and the μ codes of validation targets for t-SNE. Early stopping on one val/* metric lives here too.
 //
-// Extension point: a metric is a ValidationMetric (names + compute over ValidationSamples). Add one to the list
-// defaultMetrics() returns, or pass your own to Validator.create; each value it returns is pushed as is.
+// Extension point: a metric is a ValidationMetric (names + compute over ValidationSamples, with the model and the
+// dataset at hand for metrics that generate more). Add one to the list standardMetrics() returns, or pass your
+// own to Validator.create; each value it returns is pushed under its name. A metric that throws is reported once
+// through onProblem and skipped; the others still count.
 import * as tf from '@tensorflow/tfjs';
+import { isGanwatchError } from '../protocol/errors.js';
 import type { PairDataset } from './data/index.js';
+import { diversity, modeCoverage } from './eval/diversity.js';
+import { FidEvaluator, frechetDistanceOfFeatures, isFidUnavailable, type FeatureSet, type FidUnavailable } from './eval/fid.js';
+import { meanSsim } from './eval/ssim.js';
 import { encodeGridPng } from './images.js';
 import type { BicycleGAN } from './models/bicyclegan.js';
 import type { EarlyStopMetric } from './options.js';
@@ -23,12 +29,20 @@ export interface ValidationSamples {
   /** Class of each target (synthetic: palette index), or null. */
   labels: Int32Array | null;
   numClasses: number | null;
+  /** μ(E(B)) of the first latentCount validation targets, with their classes (null when latentCount is 0). */
+  latents: { dim: number; codes: Float32Array; labels: Int32Array | null } | null;
+}
+
+/** What a metric may use besides the samples (to generate more images, e.g. FID). */
+export interface ValidationContext {
+  model: BicycleGAN;
+  dataset: PairDataset;
 }
 
 export interface ValidationMetric {
   /** The metric names compute() returns (it may return fewer when a value cannot be computed). */
   readonly names: readonly string[];
-  compute(samples: ValidationSamples): Promise<Record<string, number>> | Record<string, number>;
+  compute(samples: ValidationSamples, ctx: ValidationContext): Promise<Record<string, number>> | Record<string, number>;
 }
 
 export interface ValidatorOptions {
@@ -73,10 +87,129 @@ export const l1Metric: ValidationMetric = {
   compute: (s) => ({ 'val/L1': s.encoded.reduce((acc, img, i) => acc + meanAbs(img, s.targets[i] as Float32Array), 0) / s.encoded.length }),
 };
 
-/** The metrics every validation computes. */
-export function defaultMetrics(): ValidationMetric[] {
-  return [l1Metric];
+function stackImages(images: readonly Float32Array[], size: number): tf.Tensor4D {
+  const flat = new Float32Array(images.length * size * size * 3);
+  images.forEach((img, i) => flat.set(img, i * img.length));
+  return tf.tensor4d(flat, [images.length, size, size, 3]);
 }
+
+/** val/ssim: SSIM of the encoded-z output against its target (data range 2 for [-1, 1]), mean over the inputs. */
+export const ssimMetric: ValidationMetric = {
+  names: ['val/ssim'],
+  compute: (s) => {
+    const x = stackImages(s.encoded, s.size);
+    const y = stackImages(s.targets, s.size);
+    try {
+      return { 'val/ssim': meanSsim(x, y, 2) };
+    } finally {
+      tf.dispose([x, y]);
+    }
+  },
+};
+
+/** val/diversity: mean pairwise L1 between the random-z outputs of each input (needs 2+ z per input). */
+export const diversityMetric: ValidationMetric = {
+  names: ['val/diversity'],
+  compute: (s): Record<string, number> => {
+    if ((s.random[0]?.length ?? 0) < 2) return {};
+    const groups = s.random.map((outs) => stackImages(outs, s.size));
+    try {
+      return { 'val/diversity': diversity(groups) };
+    } finally {
+      tf.dispose(groups);
+    }
+  },
+};
+
+/** val/mode_coverage (labelled data only): fraction of the classes each input's random-z outputs reach. */
+export const modeCoverageMetric: ValidationMetric = {
+  names: ['val/mode_coverage'],
+  compute: (s): Record<string, number> => {
+    if (s.numClasses === null) return {};
+    const perInput = s.random.map((outs) => {
+      const flat = new Float32Array(outs.length * s.size * s.size * 3);
+      outs.forEach((img, k) => flat.set(img, k * img.length));
+      return flat;
+    });
+    return { 'val/mode_coverage': modeCoverage(perInput, s.numClasses, s.size) };
+  },
+};
+
+/**
+ * val/fid and val/fid_n: FID between G(A, z) (one fixed random z per item) and the targets B, over the first
+ * `count` validation items. The real features are computed once: the validation targets never change.
+ */
+export class FidMetric implements ValidationMetric {
+  readonly names = ['val/fid', 'val/fid_n'];
+  private real: FeatureSet | null = null;
+  private readonly z: Float32Array;
+
+  constructor(private readonly evaluator: FidEvaluator, private readonly count: number, nz: number, seed: number) {
+    this.z = new Rng(seed).fillNormal(new Float32Array(count * nz));
+  }
+
+  async compute(s: ValidationSamples, ctx: ValidationContext): Promise<Record<string, number>> {
+    const n = Math.min(this.count, ctx.dataset.valLength);
+    if (n < 2) return {};
+    const nz = this.z.length / this.count;
+    const size = s.size;
+    const gen: FeatureSet[] = [];
+    const real: FeatureSet[] = [];
+    for (let i = 0; i < n; i += CHUNK) {
+      const m = Math.min(CHUNK, n - i);
+      const batch = await ctx.dataset.valBatch(Array.from({ length: m }, (_, t) => i + t));
+      const fake = tf.tidy(() =>
+        ctx.model.generate(tf.tensor4d(batch.a, [m, size, size, 3]), tf.tensor2d(this.z.subarray(i * nz, (i + m) * nz), [m, nz])),
+      );
+      try {
+        gen.push(await this.evaluator.features(fake));
+      } finally {
+        fake.dispose();
+      }
+      if (!this.real) {
+        const b = tf.tensor4d(batch.b, [m, size, size, 3]);
+        try {
+          real.push(await this.evaluator.features(b));
+        } finally {
+          b.dispose();
+        }
+      }
+    }
+    this.real ??= concatFeatures(real);
+    return { 'val/fid': frechetDistanceOfFeatures(concatFeatures(gen), this.real), 'val/fid_n': n };
+  }
+
+  dispose(): void {
+    this.evaluator.dispose();
+  }
+}
+
+function concatFeatures(parts: FeatureSet[]): FeatureSet {
+  const d = parts[0]?.d ?? 0;
+  const n = parts.reduce((a, p) => a + p.n, 0);
+  const features = new Float64Array(n * d);
+  let at = 0;
+  for (const p of parts) {
+    features.set(p.features, at);
+    at += p.features.length;
+  }
+  return { features, n, d };
+}
+
+/** Items FID compares per validation (FID is biased at small n: val/fid_n travels with every value). */
+export const FID_COUNT = 256;
+
+/** The metrics every validation computes (FID is added by the caller when a feature model loaded). */
+export function standardMetrics(): ValidationMetric[] {
+  return [l1Metric, ssimMetric, diversityMetric, modeCoverageMetric];
+}
+
+/** Loads the FID feature model; `unavailable` says why there is no FID (no model given, or it failed to load). */
+export function loadFid(path: string | null): Promise<FidEvaluator | FidUnavailable> {
+  return FidEvaluator.load(path ?? undefined);
+}
+
+export { isFidUnavailable };
 
 export class Validator {
   private constructor(
@@ -88,10 +221,19 @@ export class Validator {
     private readonly labels: Int32Array | null,
     private readonly z: Float32Array,
     private readonly nz: number,
+    private readonly onProblem: (message: string) => void,
   ) {}
 
+  private readonly reported = new Set<string>();
+
   /** Loads the fixed validation inputs and draws the fixed z (nz from the model). */
-  static async create(dataset: PairDataset, nz: number, opts: ValidatorOptions, metrics = defaultMetrics()): Promise<Validator> {
+  static async create(
+    dataset: PairDataset,
+    nz: number,
+    opts: ValidatorOptions,
+    metrics = standardMetrics(),
+    onProblem: (message: string) => void = () => undefined,
+  ): Promise<Validator> {
     const count = Math.min(opts.valCount, dataset.valLength);
     const batch = await dataset.valBatch(Array.from({ length: count }, (_, i) => i));
     const z = new Rng(opts.seed).fillNormal(new Float32Array(count * opts.valZ * nz));
@@ -104,6 +246,7 @@ export class Validator {
       batch.labels,
       z,
       nz,
+      onProblem,
     );
   }
 
@@ -167,10 +310,22 @@ export class Validator {
       random: Array.from({ length: n }, (_, i) => randomImages.slice(i * K, (i + 1) * K)),
       labels: this.labels,
       numClasses: this.dataset.numClasses,
+      latents: await this.encodeLatents(model),
     };
 
     const metrics: Record<string, number> = {};
-    for (const metric of this.metrics) Object.assign(metrics, await metric.compute(samples));
+    for (const metric of this.metrics) {
+      try {
+        Object.assign(metrics, await metric.compute(samples, { model, dataset: this.dataset }));
+      } catch (err) {
+        const key = metric.names.join(', ');
+        if (!this.reported.has(key)) {
+          this.reported.add(key);
+          const why = isGanwatchError(err) || err instanceof Error ? err.message : String(err);
+          this.onProblem(`${key} not computed: ${why}`);
+        }
+      }
+    }
 
     const tiles: Float32Array[] = [];
     for (let i = 0; i < n; i++) {
@@ -187,8 +342,7 @@ export class Validator {
       z: 'fixed per row and column across validations; encoded uses z = mu(E(target))',
     };
 
-    const latents = await this.encodeLatents(model);
-    return { metrics, png, meta, latents, samples, ms: performance.now() - t0 };
+    return { metrics, png, meta, latents: samples.latents, samples, ms: performance.now() - t0 };
   }
 
   /** μ of E(B) for the first latentCount validation targets, with their class labels. */
