@@ -135,7 +135,7 @@ async function main(): Promise<number> {
     stopping = true;
     log(`${why}: stopping the trainer (it saves a checkpoint and flushes its data)`);
     await stopChild(theTrainer, 'SIGINT', 60_000);
-    if (server) {
+    if (server && server.exitCode === null && server.signalCode === null) {
       log('stopping the server');
       await stopChild(server, 'SIGINT', 15_000);
     }

@@ -262,7 +262,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.on('SIGTERM', onSignal);
 
     const result: LoopResult = await loop.run();
-    const settled = await monitor.close({ timeoutMs: 15_000 });
+    // A server that is gone will not ack: do not keep the user waiting for it (the spool keeps everything).
+    const settled = await monitor.close({ timeoutMs: monitor.stats().connected ? 15_000 : 2_000 });
     const stats = monitor.stats();
     monitor = null;
     let spoolNote: string | null = null;

@@ -1,0 +1,132 @@
+// `npm run bench -- train`: the demo-width BicycleGAN at 64×64, batch 16, through the real training loop.
+// Figures, each next to a baseline measured in this run: the wasm step time against one step of the same model on
+// tfjs's pure-JS cpu backend (goal ≥ 100× faster), images/s, peak RSS against the RSS before the model existed,
+// and the monitor client's overhead: steps with the client pushing every step to a real server against steps
+// without a client (goal ≤ 2%), measured in alternating blocks because this machine is shared and noisy.
+// `npm run bench -- train --quick`: fewer steps and no cpu step (a smoke run of the benchmark itself).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import * as tf from '@tensorflow/tfjs';
+import { startServer } from '../test/support/server.js';
+import { initBackend } from '../trainer/backend.js';
+import { SyntheticDataset } from '../trainer/data/index.js';
+import { TrainingLoop } from '../trainer/loop.js';
+import { BicycleGAN } from '../trainer/models/bicyclegan.js';
+import { MonitorClient } from '../trainer/monitor/client.js';
+import { modelOptions, parseTrainerArgs, recordedOptions, type TrainerOptions } from '../trainer/options.js';
+import { Progress } from '../trainer/progress.js';
+
+const SIZE = 64;
+const BATCH = 16;
+const WIDTH = 16;
+
+function options(maxSteps: number): TrainerOptions {
+  const parsed = parseTrainerArgs([
+    '--size', String(SIZE), '--batch', String(BATCH), '--ngf', String(WIDTH), '--nef', String(WIDTH), '--ndf', String(WIDTH),
+    '--max-steps', String(maxSteps), '--epochs', '1000', '--checkpoint-every', '0', '--patience', '0',
+  ], {});
+  return parsed!.options;
+}
+
+const silent = () => new Progress({ stream: new Writable({ write: (_c, _e, cb) => cb() }), tty: false });
+
+/** Runs `steps` steps through the training loop; returns wall ms per step. */
+async function block(model: BicycleGAN, dataset: SyntheticDataset, steps: number, monitor: MonitorClient | null): Promise<number> {
+  const o = options(steps);
+  const loop = new TrainingLoop({
+    options: o,
+    model,
+    dataset,
+    monitor,
+    validator: null,
+    progress: silent(),
+    checkpointDir: null,
+    runId: monitor?.runId ?? null,
+    spoolKey: monitor?.spoolKey ?? null,
+    recordedOptions: recordedOptions(o),
+  });
+  const t = performance.now();
+  await loop.run();
+  return (performance.now() - t) / steps;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function rssMb(): number {
+  return process.memoryUsage().rss / 1024 / 1024;
+}
+
+function line(label: string, value: string, baselineLabel: string, baseline: string, ratio: string): void {
+  console.log(`${label.padEnd(34)} ${value.padStart(12)}   vs ${baselineLabel.padEnd(30)} ${baseline.padStart(12)}   ${ratio}`);
+}
+
+export async function run(args: string[] = []): Promise<void> {
+  const quick = args.includes('--quick');
+  const stepsPerBlock = quick ? 2 : 5;
+  const blocks = quick ? 1 : 3;
+  const rssBefore = rssMb();
+
+  const info = await initBackend('wasm');
+  console.log(`model: BicycleGAN ${SIZE}×${SIZE}, batch ${BATCH}, ngf=nef=ndf=${WIDTH}; ${info.device}`);
+  const dataset = new SyntheticDataset({ size: SIZE });
+  const model = new BicycleGAN(modelOptions(options(0)));
+  await block(model, dataset, 2, null); // warm-up: kernel set-up and first-use allocations
+
+  const dir = mkdtempSync(join(tmpdir(), 'ganwatch-bench-train-'));
+  const server = await startServer({ dbPath: join(dir, 'bench.db') });
+  const monitor = await MonitorClient.open({
+    server: server.url,
+    spoolDir: join(dir, 'spool'),
+    create: { name: 'bench-train', config: {}, backend: info.name, device: info.device },
+  });
+  const without: number[] = [];
+  const withClient: number[] = [];
+  try {
+    for (let b = 0; b < blocks; b++) {
+      without.push(await block(model, dataset, stepsPerBlock, null));
+      withClient.push(await block(model, dataset, stepsPerBlock, monitor));
+    }
+    await monitor.close({ timeoutMs: 10_000 });
+  } finally {
+    await server.stop();
+  }
+  const stats = monitor.stats();
+  const wasmMs = median(without);
+  const clientMs = median(withClient);
+  const peak = process.resourceUsage().maxRSS / 1024;
+  model.dispose();
+
+  let cpuMs: number | null = null;
+  if (!quick) {
+    await initBackend('cpu');
+    const cpuModel = new BicycleGAN(modelOptions(options(0)));
+    const batch = await dataset.trainBatch(Array.from({ length: BATCH }, (_, i) => i), () => 0.5);
+    const a = tf.tensor4d(batch.a, [BATCH, SIZE, SIZE, 3]);
+    const bt = tf.tensor4d(batch.b, [BATCH, SIZE, SIZE, 3]);
+    const t = performance.now();
+    cpuModel.trainStep(a, bt);
+    cpuMs = performance.now() - t;
+    tf.dispose([a, bt]);
+    cpuModel.dispose();
+  }
+  rmSync(dir, { recursive: true, force: true });
+
+  const ips = (ms: number) => BATCH / (ms / 1000);
+  console.log(`steps: ${blocks} alternating blocks of ${stepsPerBlock} (median of block means); ${stats.acked} points acked by the server`);
+  if (cpuMs !== null) {
+    line('step time, wasm', `${wasmMs.toFixed(0)} ms`, 'same step, cpu backend (1 step)', `${(cpuMs / 1000).toFixed(1)} s`, `${(cpuMs / wasmMs).toFixed(0)}× faster (goal ≥ 100×)`);
+    line('images/s, wasm', ips(wasmMs).toFixed(1), 'images/s, cpu backend', ips(cpuMs).toFixed(3), `${(ips(wasmMs) / ips(cpuMs)).toFixed(0)}×`);
+  } else {
+    line('step time, wasm', `${wasmMs.toFixed(0)} ms`, 'cpu backend', 'skipped', '(--quick)');
+  }
+  line('step time with the monitor client', `${clientMs.toFixed(0)} ms`, 'without a client', `${wasmMs.toFixed(0)} ms`, `${(clientMs / wasmMs).toFixed(3)}× (overhead ${((clientMs / wasmMs - 1) * 100).toFixed(1)}%, goal ≤ 2%)`);
+  line('peak RSS (wasm training)', `${peak.toFixed(0)} MB`, 'RSS before the model', `${rssBefore.toFixed(0)} MB`, `${(peak / rssBefore).toFixed(1)}×`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run(process.argv.slice(2));
