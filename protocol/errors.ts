@@ -50,6 +50,12 @@ export const ERRORS = {
   GW_ERR_SPOOL: def(2, (dir: string, detail: string) => `Spool folder '${dir}': ${detail}`),
   // ---- trainer evaluation (SSIM, FID, diversity, latent statistics) ----
   GW_ERR_EVAL_INPUT: def(2, (detail: string) => `Evaluation: ${detail}`),
+  // ---- operations (ganwatch CLI: serve, backup, prune) ----
+  GW_ERR_INSECURE_BIND: def(2, (host: string) => `--host ${host} is reachable from other machines: give a --token (or GANWATCH_TOKEN), or --insecure to serve without one`),
+  GW_ERR_BACKUP: def(2, (file: string, detail: string) => `Backup '${file}': ${detail}`),
+  GW_ERR_DB_IN_USE: def(2, (path: string) => `Database '${path}' seems to be in use by a running server (its -shm file exists): stop the server, or prune through it with --server URL (--force to go ahead anyway)`),
+  // ---- latent projections (server) ----
+  GW_ERR_PROJECTION_METHOD: def(400, (method: string, known: string) => `Unknown projection method '${method}'; known methods: ${known}`),
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -18,6 +18,7 @@ import { healthRoutes } from './routes/health.js';
 import { mediaRoutes } from './routes/media.js';
 import { pointRoutes } from './routes/points.js';
 import { runRoutes } from './routes/runs.js';
+import { DEFAULT_RATE_LIMIT, registerSecurity } from './security.js';
 import { bodyAjv, textAjv } from './validation.js';
 import { ingestSocket } from './ws/ingest.js';
 import { liveSocket } from './ws/live.js';
@@ -38,6 +39,12 @@ export interface AppOptions extends TokenConfig {
   webhooks?: readonly string[];
   /** Base URL for links in alert messages. */
   publicUrl?: string;
+  /** Origins allowed to call the API cross-origin (default none: no CORS). */
+  corsOrigins?: readonly string[];
+  /** Writes per minute per client (HTTP per IP, ingest frames per socket); 0: no limit. Default 6000. */
+  rateLimit?: number;
+  /** Client addresses from X-Forwarded-For (behind a reverse proxy). */
+  trustProxy?: boolean;
 }
 
 const WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
@@ -50,6 +57,7 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    trustProxy: options.trustProxy ?? false,
   });
   const ctx = createContext(
     options.store,
@@ -67,7 +75,14 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
   installErrorHandlers(app);
 
+  // Before the token check: CORS preflights carry no credentials and must be answered first.
+  const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
+  // The built dashboard when there is one, else the placeholder page.
+  const webRoot = existsSync(WEB_ROOT + 'dist/index.html') ? WEB_ROOT + 'dist/' : WEB_ROOT + 'static/';
+  await registerSecurity(app, { corsOrigins: options.corsOrigins ?? [], rateLimit, dashboardIndex: webRoot + 'index.html' });
+
   app.addHook('onRequest', async (req) => {
+    if (req.method === 'OPTIONS') return;
     const access: Access = req.routeOptions.config?.access ?? (req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write');
     if (!allowed(ctx.tokens, access, tokenOf(req))) throw gwError('GW_ERR_UNAUTHORIZED', access === 'write' ? 'writing' : 'reading');
   });
@@ -87,14 +102,12 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
       await controlRoutes(api, ctx);
       await alertRoutes(api, ctx, ctx.alerts);
       await healthRoutes(api, ctx);
-      await ingestSocket(api, ctx);
+      await ingestSocket(api, ctx, { frameRateLimit: rateLimit });
       await liveSocket(api, ctx);
     },
     { prefix: API_PREFIX },
   );
 
-  // The built dashboard when there is one, else the placeholder page.
-  const webRoot = existsSync(WEB_ROOT + 'dist/index.html') ? WEB_ROOT + 'dist/' : WEB_ROOT + 'static/';
   await app.register(fastifyStatic, { root: webRoot, prefix: '/', index: ['index.html'] });
 
   return { app, ctx };

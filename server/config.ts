@@ -1,5 +1,11 @@
 // Server configuration: command-line flags over environment variables over defaults.
 import { Command, Option } from 'commander';
+import { DEFAULT_RATE_LIMIT } from './security.js';
+
+/** A yes/no environment variable: only 1, true or yes turn it on (an empty `GANWATCH_INSECURE=` line does not). */
+const envFlag = (name: string): boolean => /^(1|true|yes|on)$/i.test(process.env[name]?.trim() ?? '');
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, ...value.split(',').filter(Boolean)];
 
 export interface ServerConfig {
   host: string;
@@ -11,11 +17,21 @@ export interface ServerConfig {
   logLevel: string;
   webhooks: string[];
   publicUrl: string | null;
+  /** Origins allowed to call the API cross-origin (none: no CORS headers at all). */
+  cors: string[];
+  /** Writes per minute per client (HTTP per IP, ingest frames per socket); 0: no limit. */
+  rateLimit: number;
+  /** Serve a non-loopback address without a token. */
+  insecure: boolean;
+  /** Delete runs that finished or failed more than this many days ago, at start-up and daily; null: keep everything. */
+  retentionDays: number | null;
+  /** Take the client address from X-Forwarded-For (behind a reverse proxy), for rate limits. */
+  trustProxy: boolean;
 }
 
-export function parseServerArgs(argv: string[]): ServerConfig {
-  const program = new Command('ganwatch-server')
-    .description('ganwatch: the server that stores training metrics in SQLite and serves the dashboard')
+/** The server's flags on `program` (used by `npm start` and by `ganwatch serve`). */
+export function addServerOptions(program: Command): Command {
+  return program
     .addOption(new Option('--host <host>', 'address to bind').env('GANWATCH_HOST').default('127.0.0.1'))
     .addOption(new Option('--port <port>', 'port to listen on (0 picks a free one)').env('GANWATCH_PORT').default('8080'))
     .addOption(new Option('--db <path>', 'SQLite database file (created on first start)').env('GANWATCH_DB').default('./data/ganwatch.db'))
@@ -29,9 +45,37 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     )
     .addOption(new Option('--public-url <url>', 'the dashboard address people use, for links in alert messages').env('GANWATCH_PUBLIC_URL'))
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug').env('GANWATCH_LOG_LEVEL').default('warn'))
+    .addOption(
+      new Option('--cors <origin>', 'let pages from this origin (e.g. https://lab.example.org) call the API; repeatable; default: no CORS')
+        .env('GANWATCH_CORS')
+        .argParser(collect),
+    )
+    .addOption(
+      new Option('--rate-limit <n>', 'writes per minute per client: HTTP per IP, ingest frames per socket (0: no limit)')
+        .env('GANWATCH_RATE_LIMIT')
+        .default(String(DEFAULT_RATE_LIMIT)),
+    )
+    .addOption(new Option('--insecure', 'allow a non-loopback --host without a token (env GANWATCH_INSECURE=1)'))
+    .addOption(
+      new Option('--retention-days <n>', 'delete runs that finished or failed more than n days ago (at start-up, then daily)').env(
+        'GANWATCH_RETENTION_DAYS',
+      ),
+    )
+    .addOption(new Option('--trust-proxy', 'behind a reverse proxy: client addresses from X-Forwarded-For (env GANWATCH_TRUST_PROXY=1)'));
+}
+
+export function parseServerArgs(argv: string[]): ServerConfig {
+  const program = addServerOptions(
+    new Command('ganwatch-server').description('ganwatch: the server that stores training metrics in SQLite and serves the dashboard'),
+  )
     .showHelpAfterError()
     .exitOverride();
   program.parse(argv, { from: 'user' });
+  return serverConfigOf(program);
+}
+
+/** Checks and converts the parsed flags of a program built with addServerOptions (exit code 2 on a bad value). */
+export function serverConfigOf(program: Command): ServerConfig {
   const o = program.opts<{
     host: string;
     port: string;
@@ -42,6 +86,11 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     logLevel: string;
     webhook?: string[] | string;
     publicUrl?: string;
+    cors?: string[] | string;
+    rateLimit: string;
+    insecure?: boolean;
+    retentionDays?: string;
+    trustProxy?: boolean;
   }>();
   const webhooks = typeof o.webhook === 'string' ? o.webhook.split(',').filter(Boolean) : (o.webhook ?? []);
   for (const url of webhooks) {
@@ -50,6 +99,28 @@ export function parseServerArgs(argv: string[]): ServerConfig {
   const port = Number(o.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     program.error(`error: --port must be an integer from 0 to 65535 (got '${o.port}')`, { exitCode: 2 });
+  }
+  const cors = typeof o.cors === 'string' ? o.cors.split(',').filter(Boolean) : (o.cors ?? []);
+  for (const origin of cors) {
+    let ok = false;
+    try {
+      const u = new URL(origin);
+      ok = (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === origin;
+    } catch {
+      ok = false;
+    }
+    if (!ok) program.error(`error: --cors takes an origin like https://lab.example.org (scheme, host, optional port; got '${origin}')`, { exitCode: 2 });
+  }
+  const rateLimit = Number(o.rateLimit);
+  if (!Number.isInteger(rateLimit) || rateLimit < 0) {
+    program.error(`error: --rate-limit must be a whole number of writes per minute, 0 for no limit (got '${o.rateLimit}')`, { exitCode: 2 });
+  }
+  let retentionDays: number | null = null;
+  if (o.retentionDays !== undefined && o.retentionDays !== '') {
+    retentionDays = Number(o.retentionDays);
+    if (!Number.isFinite(retentionDays) || retentionDays <= 0) {
+      program.error(`error: --retention-days must be a positive number of days (got '${o.retentionDays}')`, { exitCode: 2 });
+    }
   }
   return {
     host: o.host,
@@ -61,5 +132,10 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     logLevel: o.logLevel,
     webhooks,
     publicUrl: o.publicUrl ?? null,
+    cors,
+    rateLimit,
+    insecure: Boolean(o.insecure) || envFlag('GANWATCH_INSECURE'),
+    retentionDays,
+    trustProxy: Boolean(o.trustProxy) || envFlag('GANWATCH_TRUST_PROXY'),
   };
 }

@@ -4,21 +4,34 @@ import { isGanwatchError } from '../protocol/index.js';
 import { Store } from '../db/store.js';
 import { buildApp } from './app.js';
 import { parseServerArgs, type ServerConfig } from './config.js';
+import { markOrphanedRuns } from './gaps.js';
+import { startRetention } from './retention.js';
+import { checkBind } from './security.js';
 
 export async function startServer(config: ServerConfig): Promise<{ url: string; close: () => Promise<void> }> {
+  checkBind(config.host, config.token, config.insecure);
   const store = Store.open(config.db, { synchronous: config.durable ? 'full' : 'normal' });
   const publicUrl = config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
-  const { app } = await buildApp({
+  const { app, ctx } = await buildApp({
     store,
     token: config.token,
     readToken: config.readToken,
     logger: { level: config.logLevel },
     webhooks: config.webhooks,
     publicUrl,
+    corsOrigins: config.cors,
+    rateLimit: config.rateLimit,
+    trustProxy: config.trustProxy,
   });
+  // A server that was stopped or killed left its trainers' runs `running`; none is connected to this one yet.
+  markOrphanedRuns(ctx);
+  const stopRetention =
+    config.retentionDays === null ? () => undefined : startRetention(ctx, config.retentionDays, (msg) => app.log.warn(msg));
+  app.addHook('onClose', async () => stopRetention());
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
+    stopRetention();
     store.close();
     throw err;
   }
@@ -34,14 +47,8 @@ export async function startServer(config: ServerConfig): Promise<{ url: string; 
   return { url: `http://${host}:${port}`, close };
 }
 
-async function main(): Promise<void> {
-  let config: ServerConfig;
-  try {
-    config = parseServerArgs(process.argv.slice(2));
-  } catch (err) {
-    if (err instanceof CommanderError) process.exit(err.exitCode);
-    throw err;
-  }
+/** Starts the server, prints where it listens, and closes it cleanly on SIGINT/SIGTERM (exit 0). */
+export async function serve(config: ServerConfig): Promise<void> {
   const server = await startServer(config);
   console.log(`ganwatch listening on ${server.url} (database ${config.db}${config.token ? ', writes need a token' : ''})`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -55,11 +62,25 @@ async function main(): Promise<void> {
   }
 }
 
+/** One line on stderr for a server that could not start, and exit code 2. */
+export function exitOnStartFailure(err: unknown): never {
+  if (isGanwatchError(err)) console.error(`ganwatch: ${err.code}: ${err.message}`);
+  else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') console.error(`ganwatch: ${(err as Error).message} (is another server running? use --port)`);
+  else console.error('ganwatch: failed to start:', err);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let config: ServerConfig;
+  try {
+    config = parseServerArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode);
+    throw err;
+  }
+  await serve(config);
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((err: unknown) => {
-    if (isGanwatchError(err)) console.error(`ganwatch: ${err.code}: ${err.message}`);
-    else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') console.error(`ganwatch: ${(err as Error).message} (is another server running? use --port)`);
-    else console.error('ganwatch: failed to start:', err);
-    process.exit(2);
-  });
+  main().catch(exitOnStartFailure);
 }

@@ -5,7 +5,14 @@ import { Type, type Static } from 'typebox';
 import { IngestClientFrame, MAX_BODY_BYTES, type IngestServerFrame, gwError, type GanwatchError } from '../../protocol/index.js';
 import type { RunRef } from '../../db/store.js';
 import type { ServerContext } from '../context.js';
+import { trainerConnected } from '../gaps.js';
+import { FrameRateLimiter } from '../security.js';
 import { compileFrame } from '../validation.js';
+
+export interface IngestSocketOptions {
+  /** Frames per minute per socket (0: no limit); a frame over the limit gets GW_ERR_RATE_LIMITED and is resent later. */
+  frameRateLimit?: number;
+}
 
 const IngestQuery = Type.Object(
   { run: Type.String({ pattern: '^[a-z0-9]{1,32}$' }), token: Type.Optional(Type.String({ maxLength: 1000 })) },
@@ -29,7 +36,7 @@ function seqOf(data: unknown): number | null {
   return typeof seq === 'number' && Number.isInteger(seq) && seq >= 0 ? seq : null;
 }
 
-export async function ingestSocket(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+export async function ingestSocket(app: FastifyInstance, ctx: ServerContext, options: IngestSocketOptions = {}): Promise<void> {
   app.get<{ Querystring: IngestQuery }>(
     '/ingest',
     {
@@ -43,11 +50,14 @@ export async function ingestSocket(app: FastifyInstance, ctx: ServerContext): Pr
     (socket, req) => {
       const run: RunRef = ctx.store.runs.ref(req.query.run)!;
       ctx.trainers.attach(run.id, socket);
-      const current = ctx.store.runs.ref(run.id);
-      if (current && current.status === 'disconnected') ctx.setStatus(run, 'running');
+      trainerConnected(ctx, run);
       ctx.controls.deliverPending(run);
 
-      socket.on('message', (data: RawData, isBinary: boolean) => handleFrame(ctx, run, socket, data, isBinary));
+      const limiter = new FrameRateLimiter(options.frameRateLimit ?? 0);
+      socket.on('message', (data: RawData, isBinary: boolean) => {
+        if (!limiter.take()) return send(socket, errorFrame(isBinary ? null : seqOfText(data), gwError('GW_ERR_RATE_LIMITED')));
+        handleFrame(ctx, run, socket, data, isBinary);
+      });
       socket.on('close', () => {
         if (ctx.trainers.detach(run.id, socket) > 0) return;
         const now = ctx.store.runs.ref(run.id);
@@ -56,6 +66,14 @@ export async function ingestSocket(app: FastifyInstance, ctx: ServerContext): Pr
       socket.on('error', () => socket.terminate());
     },
   );
+}
+
+/** The seq of a frame refused before parsing (rate limit), read cheaply from its start, so the client resends it. */
+function seqOfText(data: RawData): number | null {
+  const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+  const head = buf.subarray(0, 200).toString();
+  const m = /"seq"\s*:\s*(\d{1,15})[,}\s]/.exec(head);
+  return m ? Number(m[1]) : null;
 }
 
 function handleFrame(ctx: ServerContext, run: RunRef, socket: WebSocket, data: RawData, isBinary: boolean): void {

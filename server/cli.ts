@@ -1,0 +1,150 @@
+// The `ganwatch` command (bin/ganwatch.js): `serve` (what `npm start` does), `backup FILE` (an online, consistent
+// copy of a live database), `prune` (retention by hand), `check` (integrity). Errors are one line and exit code 2.
+import { existsSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { API_PREFIX, gwError, isGanwatchError, type Run } from '../protocol/index.js';
+import { backupDatabase } from '../db/backup.js';
+import { endedRunsBefore, integrityCheck } from '../db/maintenance.js';
+import { Store } from '../db/store.js';
+import { addServerOptions, serverConfigOf } from './config.js';
+import { exitOnStartFailure, serve } from './main.js';
+
+const DEFAULT_DB = './data/ganwatch.db';
+const DAY_S = 86_400;
+
+function dbOption(): Option {
+  return new Option('--db <path>', 'SQLite database file').env('GANWATCH_DB').default(DEFAULT_DB);
+}
+
+function days(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw gwError('GW_ERR_CONFIG', `--retention-days must be a positive number of days (got '${value}')`);
+  return n;
+}
+
+interface PruneOptions {
+  retentionDays: string;
+  db: string;
+  server?: string;
+  token?: string;
+  dryRun?: boolean;
+  force?: boolean;
+}
+
+/** Retention through a running server's API: list ended runs, DELETE the old ones (the server keeps its caches right). */
+async function pruneThroughServer(server: string, token: string | undefined, cutoff: number, dryRun: boolean): Promise<string[]> {
+  const base = `${server.replace(/\/+$/, '')}${API_PREFIX}`;
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const call = async (method: string, path: string): Promise<Response> => {
+    try {
+      return await fetch(base + path, { method, headers, signal: AbortSignal.timeout(30_000) });
+    } catch (err) {
+      throw gwError('GW_ERR_SERVER', server, `unreachable (${(err as Error).message})`);
+    }
+  };
+  const old: string[] = [];
+  for (const status of ['finished', 'failed']) {
+    const res = await call('GET', `/runs?status=${status}`);
+    if (!res.ok) throw gwError('GW_ERR_SERVER', server, `listing runs answered HTTP ${res.status}: ${await res.text()}`);
+    const { runs } = (await res.json()) as { runs: Run[] };
+    for (const r of runs) if (r.finished_at !== null && r.finished_at < cutoff) old.push(r.id);
+  }
+  if (dryRun) return old;
+  const deleted: string[] = [];
+  for (const id of old) {
+    const res = await call('DELETE', `/runs/${encodeURIComponent(id)}`);
+    if (res.status === 204 || res.status === 404) deleted.push(id);
+    else throw gwError('GW_ERR_SERVER', server, `deleting run ${id} answered HTTP ${res.status}: ${await res.text()}`);
+  }
+  return deleted;
+}
+
+/** Retention on a database file that no server is using. */
+function pruneFile(path: string, cutoff: number, dryRun: boolean, force: boolean): string[] {
+  if (!existsSync(path)) throw gwError('GW_ERR_DB_OPEN', path, 'no such file');
+  // A server keeps run and metric ids in memory; deleting behind its back could make it write into reused ids.
+  if (existsSync(`${path}-shm`) && !force) throw gwError('GW_ERR_DB_IN_USE', path);
+  const store = Store.open(path);
+  try {
+    const ids = endedRunsBefore(store.db, cutoff);
+    if (!dryRun) for (const id of ids) store.deleteRun(id);
+    return ids;
+  } finally {
+    store.close();
+  }
+}
+
+export function buildCli(): Command {
+  const program = new Command('ganwatch')
+    .description('ganwatch: live monitoring of BicycleGAN training (server, backups, retention)')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const serveCmd = addServerOptions(program.command('serve').description('run the server: API, sockets and dashboard (what `npm start` does)'));
+  serveCmd.exitOverride().action(async () => {
+    await serve(serverConfigOf(serveCmd)).catch(exitOnStartFailure);
+  });
+
+  program
+    .command('backup')
+    .description('write a consistent copy of the database to FILE, safely while a server is writing it (SQLite online backup)')
+    .argument('<file>', 'the backup file to write (a single SQLite file)')
+    .addOption(dbOption())
+    .option('--force', 'replace FILE if it exists')
+    .option('--no-verify', 'skip PRAGMA integrity_check of the copy')
+    .exitOverride()
+    .action(async (file: string, o: { db: string; force?: boolean; verify: boolean }) => {
+      const r = await backupDatabase(o.db, file, { overwrite: Boolean(o.force), verify: o.verify });
+      console.log(
+        `backup: ${o.db} → ${r.file}: ${(r.bytes / 1e6).toFixed(1)} MB, ${r.pages} pages in ${(r.ms / 1000).toFixed(2)} s; integrity ${r.integrity}`,
+      );
+    });
+
+  program
+    .command('prune')
+    .description('delete runs that finished or failed more than N days ago (what serve --retention-days does daily)')
+    .requiredOption('--retention-days <n>', 'age in days past which ended runs are deleted')
+    .addOption(dbOption())
+    .addOption(new Option('--server <url>', 'prune through this running server instead of the file').env('GANWATCH_SERVER'))
+    .addOption(new Option('--token <token>', 'the server\'s write token').env('GANWATCH_TOKEN'))
+    .option('--dry-run', 'list the runs that would be deleted, delete nothing')
+    .option('--force', 'prune the file even though it looks in use by a server')
+    .exitOverride()
+    .action(async (o: PruneOptions) => {
+      const cutoff = Date.now() / 1000 - days(o.retentionDays) * DAY_S;
+      const ids = o.server
+        ? await pruneThroughServer(o.server, o.token || undefined, cutoff, Boolean(o.dryRun))
+        : pruneFile(o.db, cutoff, Boolean(o.dryRun), Boolean(o.force));
+      const verb = o.dryRun ? 'would delete' : 'deleted';
+      console.log(`prune: ${verb} ${ids.length} run(s) that ended more than ${o.retentionDays} days ago${ids.length ? ': ' + ids.join(', ') : ''}`);
+    });
+
+  program
+    .command('check')
+    .description('PRAGMA integrity_check of the database (read-only; safe while a server runs)')
+    .addOption(dbOption())
+    .exitOverride()
+    .action((o: { db: string }) => {
+      const result = integrityCheck(o.db);
+      console.log(`check: ${o.db}: ${result}`);
+      if (result !== 'ok') process.exitCode = 1;
+    });
+
+  return program;
+}
+
+/** Runs the CLI with `argv` (arguments after the program name). */
+export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2);
+    if (isGanwatchError(err)) {
+      console.error(`ganwatch: ${err.code}: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) void main(process.argv.slice(2));

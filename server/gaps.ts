@@ -1,0 +1,43 @@
+// Connection gaps: a run whose trainer could not reach the server (socket closed, server down or restarted) is
+// `disconnected`; when the trainer is back the run is `running` again and the gap is kept as a marker, so the
+// dashboard can shade the stretch of wall time that the curves bridged from the trainer's spool.
+import type { RunRef } from '../db/store.js';
+import { liveRunIds } from '../db/maintenance.js';
+import type { ServerContext } from './context.js';
+
+/** Gaps shorter than this are ordinary reconnects (a restarted socket) and leave no marker. */
+export const MIN_GAP_SECONDS = 5;
+
+/** The metric name of gap markers: they concern the whole run, not one curve. */
+export const GAP_METRIC = '*';
+
+/**
+ * At start-up no trainer is connected: every run left `running` or `paused` by a server that stopped (or was killed)
+ * becomes `disconnected` until its trainer reconnects.
+ */
+export function markOrphanedRuns(ctx: ServerContext): number {
+  const ids = liveRunIds(ctx.store.db);
+  for (const id of ids) {
+    const ref = ctx.store.runs.ref(id);
+    if (ref) ctx.setStatus(ref, 'disconnected');
+  }
+  return ids.length;
+}
+
+/** A trainer socket opened for `run`: a disconnected run goes back to running, and a long enough gap is recorded. */
+export function trainerConnected(ctx: ServerContext, run: RunRef): void {
+  const current = ctx.store.runs.get(run.id);
+  if (!current || current.status !== 'disconnected') return;
+  ctx.setStatus(run, 'running');
+  const since = current.last_seen_at ?? current.updated_at;
+  const until = Date.now() / 1000;
+  if (until - since < MIN_GAP_SECONDS) return;
+  const marker = ctx.store.markers.add(run.rid, {
+    metric: GAP_METRIC,
+    step: current.last_step ?? 0,
+    changeAt: null,
+    kind: 'gap',
+    evidence: { from: since, to: until, seconds: Math.round((until - since) * 10) / 10, last_step: current.last_step, disconnected_at: current.updated_at },
+  });
+  ctx.hub.publish(run.id, { type: 'marker', run: run.id, marker });
+}
