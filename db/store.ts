@@ -6,6 +6,7 @@ import { LatentsRepo } from './latents.js';
 import { MarkersRepo } from './markers.js';
 import { MediaRepo } from './media.js';
 import { PointsRepo } from './points.js';
+import { ProjectionsRepo } from './projections.js';
 import { RunsRepo } from './runs.js';
 import { SeriesRepo } from './series.js';
 import { SettingsRepo } from './settings.js';
@@ -20,6 +21,7 @@ export class Store {
   readonly alerts: AlertsRepo;
   readonly markers: MarkersRepo;
   readonly settings: SettingsRepo;
+  readonly projections: ProjectionsRepo;
 
   private constructor(readonly db: Connection, readonly path: string) {
     this.runs = new RunsRepo(db);
@@ -31,6 +33,7 @@ export class Store {
     this.alerts = new AlertsRepo(db, this.controls);
     this.markers = new MarkersRepo(db);
     this.settings = new SettingsRepo(db);
+    this.projections = new ProjectionsRepo(db);
   }
 
   static open(path: string, options: OpenOptions = {}): Store {
@@ -60,4 +63,5 @@ export type { RunRef } from './runs.js';
 export type { SeriesResult, ExportRow } from './series.js';
 export type { MediaRow } from './media.js';
 export type { LatentRecord } from './latents.js';
+export type { PendingWork, ProjectionRecord, ProjectionSummaryRecord, SeparationRecord } from './projections.js';
 export type { NewAlert } from './alerts.js';

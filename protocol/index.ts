@@ -10,5 +10,6 @@ export * from './ingest.js';
 export * from './live.js';
 export * from './errors.js';
 export * from './alerts.js';
+export * from './projections.js';
 
 export const API_PREFIX = '/api/v1';

@@ -2,6 +2,7 @@
 import { Type, type Static } from 'typebox';
 import type { Alert, MarkerRecord } from './alerts.js';
 import type { Control } from './controls.js';
+import type { ProjectionMethod } from './projections.js';
 import type { Run } from './runs.js';
 import type { WireValue } from './values.js';
 
@@ -34,6 +35,8 @@ export type LiveServerFrame =
   | { type: 'control'; run: string; control: Control }
   | { type: 'media'; run: string; id: number; epoch: number; step: number; kind: string }
   | { type: 'latents'; run: string; epoch: number }
+  /** A projection of the epoch's latent codes is ready: GET /runs/:id/projections?epoch=&method= */
+  | { type: 'projection'; run: string; epoch: number; method: ProjectionMethod }
   | { type: 'alert'; run: string; alert: Alert }
   | { type: 'marker'; run: string; marker: MarkerRecord }
   | { type: 'error'; code: string; message: string }

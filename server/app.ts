@@ -17,6 +17,7 @@ import { controlRoutes } from './routes/controls.js';
 import { healthRoutes } from './routes/health.js';
 import { mediaRoutes } from './routes/media.js';
 import { pointRoutes } from './routes/points.js';
+import { projectionRoutes } from './routes/projections.js';
 import { runRoutes } from './routes/runs.js';
 import { DEFAULT_RATE_LIMIT, registerSecurity } from './security.js';
 import { bodyAjv, textAjv } from './validation.js';
@@ -99,6 +100,7 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
       await runRoutes(api, ctx);
       await pointRoutes(api, ctx);
       await mediaRoutes(api, ctx);
+      await projectionRoutes(api, ctx);
       await controlRoutes(api, ctx);
       await alertRoutes(api, ctx, ctx.alerts);
       await healthRoutes(api, ctx);

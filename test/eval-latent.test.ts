@@ -2,7 +2,7 @@
 // scikit-learn, and the deterministic stratified subsample used above 5,000 codes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fisherRatio, silhouette, stratifiedSubsample } from '../trainer/eval/latent-stats.js';
+import { fisherRatio, silhouette, stratifiedSubsample } from '../server/projections/latent-stats.js';
 
 function close(actual: number, expected: number, tol: number): void {
   assert.ok(Math.abs(actual - expected) <= tol, `got ${actual}, expected ${expected}`);

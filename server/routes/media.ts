@@ -11,6 +11,7 @@ import {
   gwError,
 } from '../../protocol/index.js';
 import type { ServerContext } from '../context.js';
+import { projectionsOf } from '../projections/service.js';
 import { requireRun } from './runs.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -74,6 +75,8 @@ export async function mediaRoutes(app: FastifyInstance, ctx: ServerContext): Pro
     if (labels && labels.length !== codes.length) throw gwError('GW_ERR_LATENT_SHAPE', `${labels.length} labels for ${codes.length} codes`);
     ctx.store.latents.put(run.rid, { epoch, step: step ?? null, dim, codes: flat, labels: labels ? Int32Array.from(labels) : null });
     ctx.hub.publish(run.id, { type: 'latents', run: run.id, epoch });
+    // Separation figures and projections are computed off the request path, in the projection worker.
+    projectionsOf(ctx).latentsStored(run, { epoch, step: step ?? null, count: codes.length, labelled: labels !== undefined });
     return reply.code(201).send({ epoch, count: codes.length, dim });
   });
 

@@ -1,0 +1,236 @@
+// Projections of latent codes (per run, epoch and method) and the class separation of each epoch's codes: the
+// cache the projection service fills from its worker and the projections route reads.
+import type { Connection } from './connection.js';
+import { now } from './runs.js';
+
+export type StoredProjectionStatus = 'pending' | 'ready' | 'failed';
+export type StoredSeparationStatus = 'pending' | 'ready' | 'skipped' | 'failed';
+
+export interface ProjectionRecord {
+  epoch: number;
+  method: string;
+  status: StoredProjectionStatus;
+  sourceCount: number;
+  count: number;
+  stratified: boolean;
+  /** count × 2, row-major (null unless ready). */
+  xy: Float32Array | null;
+  indices: Int32Array | null;
+  labels: Int32Array | null;
+  params: Record<string, unknown>;
+  ms: number | null;
+  error: string | null;
+  requestedAt: number;
+  finishedAt: number | null;
+}
+
+export type ProjectionSummaryRecord = Omit<ProjectionRecord, 'xy' | 'indices' | 'labels' | 'params'>;
+
+export interface SeparationRecord {
+  epoch: number;
+  status: StoredSeparationStatus;
+  step: number | null;
+  silhouette: number | null;
+  fisher: number | null;
+  reason: string | null;
+  ms: number | null;
+}
+
+/** A job the service must (re)start, e.g. after a restart left it pending. */
+export interface PendingWork {
+  rid: number;
+  runId: string;
+  epoch: number;
+  /** A projection method, or 'separation'. */
+  kind: string;
+}
+
+interface ProjectionRow {
+  epoch: number;
+  method: string;
+  status: StoredProjectionStatus;
+  source_count: number;
+  count: number;
+  stratified: number;
+  xy?: Buffer | null;
+  indices?: Buffer | null;
+  labels?: Buffer | null;
+  params?: string;
+  ms: number | null;
+  error: string | null;
+  requested_at: number;
+  finished_at: number | null;
+}
+
+function view<T extends Float32Array | Int32Array>(ctor: { new (b: ArrayBuffer, o: number, l: number): T }, buf: Buffer | null | undefined): T | null {
+  if (!buf) return null;
+  // Copy: a Buffer's offset into its pool need not be aligned to 4 bytes.
+  const copy = new Uint8Array(buf);
+  return new ctor(copy.buffer, 0, copy.byteLength / 4);
+}
+
+const blob = (a: Float32Array | Int32Array | null): Buffer | null => (a ? Buffer.from(a.buffer, a.byteOffset, a.byteLength) : null);
+
+function toRecord(row: ProjectionRow): ProjectionRecord {
+  return {
+    epoch: row.epoch,
+    method: row.method,
+    status: row.status,
+    sourceCount: row.source_count,
+    count: row.count,
+    stratified: row.stratified === 1,
+    xy: view(Float32Array, row.xy),
+    indices: view(Int32Array, row.indices),
+    labels: view(Int32Array, row.labels),
+    params: row.params ? (JSON.parse(row.params) as Record<string, unknown>) : {},
+    ms: row.ms,
+    error: row.error,
+    requestedAt: row.requested_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+export class ProjectionsRepo {
+  private readonly pendingStmt;
+  private readonly readyStmt;
+  private readonly failedStmt;
+  private readonly getStmt;
+  private readonly listStmt;
+  private readonly previousStmt;
+  private readonly forgetStmt;
+  private readonly allPendingStmt;
+  private readonly sepPendingStmt;
+  private readonly sepPutStmt;
+  private readonly sepGetStmt;
+  private readonly sepListStmt;
+  private readonly sepAllPendingStmt;
+
+  constructor(db: Connection) {
+    this.pendingStmt = db.prepare(
+      `INSERT INTO projections (rid, epoch, method, status, source_count, count, stratified, requested_at)
+       VALUES (@rid, @epoch, @method, 'pending', @source_count, @count, @stratified, @now)
+       ON CONFLICT (rid, epoch, method) DO UPDATE SET status = 'pending', source_count = excluded.source_count,
+         count = excluded.count, stratified = excluded.stratified, xy = NULL, indices = NULL, labels = NULL,
+         params = '{}', ms = NULL, error = NULL, requested_at = excluded.requested_at, finished_at = NULL`,
+    );
+    this.readyStmt = db.prepare(
+      `UPDATE projections SET status = 'ready', count = @count, stratified = @stratified, xy = @xy, indices = @indices,
+         labels = @labels, params = @params, ms = @ms, error = NULL, finished_at = @now
+       WHERE rid = @rid AND epoch = @epoch AND method = @method`,
+    );
+    this.failedStmt = db.prepare(
+      `UPDATE projections SET status = 'failed', xy = NULL, ms = @ms, error = @error, finished_at = @now
+       WHERE rid = @rid AND epoch = @epoch AND method = @method`,
+    );
+    this.getStmt = db.prepare<[number, number, string], ProjectionRow>('SELECT * FROM projections WHERE rid = ? AND epoch = ? AND method = ?');
+    this.listStmt = db.prepare<[number], ProjectionRow>(
+      `SELECT epoch, method, status, source_count, count, stratified, ms, error, requested_at, finished_at
+       FROM projections WHERE rid = ? ORDER BY epoch, method`,
+    );
+    this.previousStmt = db.prepare<[number, string, number], ProjectionRow>(
+      `SELECT * FROM projections WHERE rid = ? AND method = ? AND epoch < ? AND status = 'ready' ORDER BY epoch DESC LIMIT 1`,
+    );
+    this.forgetStmt = db.prepare('DELETE FROM projections WHERE rid = ? AND epoch = ? AND method = ?');
+    this.allPendingStmt = db.prepare<[], PendingWork>(
+      `SELECT p.rid AS rid, r.id AS runId, p.epoch AS epoch, p.method AS kind FROM projections p JOIN runs r ON r.rid = p.rid
+       WHERE p.status = 'pending' ORDER BY p.requested_at`,
+    );
+    this.sepPendingStmt = db.prepare(
+      `INSERT INTO latent_separation (rid, epoch, status, step, updated_at) VALUES (?, ?, 'pending', ?, ?)
+       ON CONFLICT (rid, epoch) DO UPDATE SET status = 'pending', step = excluded.step, silhouette = NULL, fisher = NULL,
+         reason = NULL, ms = NULL, updated_at = excluded.updated_at`,
+    );
+    this.sepPutStmt = db.prepare(
+      `UPDATE latent_separation SET status = @status, silhouette = @silhouette, fisher = @fisher, reason = @reason, ms = @ms,
+         updated_at = @now WHERE rid = @rid AND epoch = @epoch`,
+    );
+    this.sepGetStmt = db.prepare<[number, number], SeparationRecord>(
+      'SELECT epoch, status, step, silhouette, fisher, reason, ms FROM latent_separation WHERE rid = ? AND epoch = ?',
+    );
+    this.sepListStmt = db.prepare<[number], SeparationRecord>(
+      'SELECT epoch, status, step, silhouette, fisher, reason, ms FROM latent_separation WHERE rid = ? ORDER BY epoch',
+    );
+    this.sepAllPendingStmt = db.prepare<[], PendingWork>(
+      `SELECT s.rid AS rid, r.id AS runId, s.epoch AS epoch, 'separation' AS kind FROM latent_separation s JOIN runs r ON r.rid = s.rid
+       WHERE s.status = 'pending' ORDER BY s.updated_at`,
+    );
+  }
+
+  /** Marks (run, epoch, method) as being computed, dropping any earlier result. */
+  markPending(rid: number, epoch: number, method: string, sizes: { sourceCount: number; count: number; stratified: boolean }): void {
+    this.pendingStmt.run({ rid, epoch, method, source_count: sizes.sourceCount, count: sizes.count, stratified: sizes.stratified ? 1 : 0, now: now() });
+  }
+
+  putReady(
+    rid: number,
+    epoch: number,
+    method: string,
+    result: { xy: Float32Array; indices: Int32Array | null; labels: Int32Array | null; stratified: boolean; params: Record<string, unknown>; ms: number },
+  ): void {
+    this.readyStmt.run({
+      rid,
+      epoch,
+      method,
+      count: result.xy.length / 2,
+      stratified: result.stratified ? 1 : 0,
+      xy: blob(result.xy),
+      indices: blob(result.indices),
+      labels: blob(result.labels),
+      params: JSON.stringify(result.params),
+      ms: result.ms,
+      now: now(),
+    });
+  }
+
+  putFailed(rid: number, epoch: number, method: string, error: string, ms: number | null): void {
+    this.failedStmt.run({ rid, epoch, method, error, ms, now: now() });
+  }
+
+  get(rid: number, epoch: number, method: string): ProjectionRecord | null {
+    const row = this.getStmt.get(rid, epoch, method);
+    return row ? toRecord(row) : null;
+  }
+
+  /** The newest ready projection by `method` of an epoch before `epoch` (what a new one is aligned with). */
+  previous(rid: number, method: string, epoch: number): ProjectionRecord | null {
+    const row = this.previousStmt.get(rid, method, epoch);
+    return row ? toRecord(row) : null;
+  }
+
+  list(rid: number): ProjectionSummaryRecord[] {
+    return this.listStmt.all(rid).map((row) => {
+      const { xy: _x, indices: _i, labels: _l, params: _p, ...rest } = toRecord(row);
+      return rest;
+    });
+  }
+
+  forget(rid: number, epoch: number, method: string): void {
+    this.forgetStmt.run(rid, epoch, method);
+  }
+
+  /** Every pending projection and separation in the database, oldest request first. */
+  pendingWork(): PendingWork[] {
+    return [...this.sepAllPendingStmt.all(), ...this.allPendingStmt.all()];
+  }
+
+  markSeparationPending(rid: number, epoch: number, step: number | null): void {
+    this.sepPendingStmt.run(rid, epoch, step, now());
+  }
+
+  putSeparation(
+    rid: number,
+    epoch: number,
+    result: { status: Exclude<StoredSeparationStatus, 'pending'>; silhouette: number | null; fisher: number | null; reason: string | null; ms: number | null },
+  ): void {
+    const finite = (x: number | null): number | null => (x === null || !Number.isFinite(x) ? null : x);
+    this.sepPutStmt.run({ rid, epoch, ...result, silhouette: finite(result.silhouette), fisher: finite(result.fisher), now: now() });
+  }
+
+  separation(rid: number, epoch: number): SeparationRecord | null {
+    return this.sepGetStmt.get(rid, epoch) ?? null;
+  }
+
+  separations(rid: number): SeparationRecord[] {
+    return this.sepListStmt.all(rid);
+  }
+}

@@ -1,0 +1,306 @@
+// The projection service: when a latent set is stored it queues the class-separation figures and the eager
+// projections (t-SNE and PCA; UMAP on first request) of that epoch, runs them one at a time in a single worker
+// thread (the machine has 2 cores: the event loop keeps the other), caches the results in the database, writes
+// val/latent_silhouette and val/latent_fisher as points of the run, and announces ready projections on the live
+// socket. Jobs run in arrival order, so an epoch's t-SNE can start from the previous epoch's layout; one a user is
+// waiting for (requested, never computed) jumps the queue. Pending work survives a restart: it is in the database.
+import { Worker } from 'node:worker_threads';
+import { PROJECTION_METHODS, encodeValue, gwError, type ProjectionMethod } from '../../protocol/index.js';
+import type { ProjectionRecord, RunRef, Store } from '../../db/store.js';
+import type { LiveHub } from '../hub.js';
+import type { IngestService } from '../ingest.js';
+import { PROJECTION_LIMITS, type PreviousProjection } from './compute.js';
+import type { JobReply, JobRequest } from './jobs.js';
+
+export const DEFAULT_EAGER: readonly ProjectionMethod[] = ['tsne', 'pca'];
+
+/** Metric names of the separation figures, as written to the run. */
+export const SILHOUETTE_METRIC = 'val/latent_silhouette';
+export const FISHER_METRIC = 'val/latent_fisher';
+
+type JobKind = ProjectionMethod | 'separation';
+
+interface Job {
+  rid: number;
+  runId: string;
+  epoch: number;
+  kind: JobKind;
+  /** The latent set's generation when queued; a newer POST of the epoch makes the job stale. */
+  gen: number;
+  urgent: boolean;
+  seq: number;
+}
+
+export interface ProjectionServiceOptions {
+  store: Store;
+  hub: LiveHub;
+  ingest: IngestService;
+  /** Methods computed as soon as a latent set arrives (default t-SNE and PCA). */
+  eager?: readonly ProjectionMethod[];
+  seed?: number;
+  log?: (msg: string, err?: unknown) => void;
+}
+
+const key = (rid: number, epoch: number): string => `${rid}:${epoch}`;
+const jobKey = (rid: number, epoch: number, kind: JobKind): string => `${rid}:${epoch}:${kind}`;
+
+function startWorker(): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here));
+  // Running from TypeScript sources (tsx): a worker does not inherit the loader, so register it first.
+  const target = new URL('./worker.ts', here).href;
+  const api = import.meta.resolve('tsx/esm/api');
+  return new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); });`, { eval: true });
+}
+
+export class ProjectionService {
+  readonly eager: readonly ProjectionMethod[];
+  private readonly store: Store;
+  private readonly hub: LiveHub;
+  private readonly ingest: IngestService;
+  private readonly seed: number;
+  private readonly log: (msg: string, err?: unknown) => void;
+  private readonly queue: Job[] = [];
+  private readonly queued = new Set<string>();
+  private readonly gens = new Map<string, number>();
+  private running: Job | null = null;
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private seq = 0;
+  private closed = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(options: ProjectionServiceOptions) {
+    this.store = options.store;
+    this.hub = options.hub;
+    this.ingest = options.ingest;
+    this.eager = options.eager ?? DEFAULT_EAGER;
+    this.seed = options.seed ?? 1;
+    this.log = options.log ?? ((msg, err) => console.error(`ganwatch projections: ${msg}`, err ?? ''));
+    // Work left pending by a stop or crash.
+    for (const w of this.store.projections.pendingWork()) this.enqueue({ rid: w.rid, id: w.runId }, w.epoch, w.kind as JobKind, false);
+  }
+
+  /** Called after a latent set is stored (or replaced): queues its separation figures and projections. */
+  latentsStored(run: Pick<RunRef, 'rid' | 'id'>, set: { epoch: number; step: number | null; count: number; labelled: boolean }): void {
+    if (this.closed) return;
+    const k = key(run.rid, set.epoch);
+    this.gens.set(k, (this.gens.get(k) ?? 0) + 1);
+    const step = set.step ?? this.store.runs.get(run.id)?.last_step ?? 0;
+    this.store.projections.markSeparationPending(run.rid, set.epoch, step);
+    if (!set.labelled) {
+      this.store.projections.putSeparation(run.rid, set.epoch, { status: 'skipped', silhouette: null, fisher: null, reason: 'the latent set has no class labels', ms: 0 });
+    } else this.enqueue(run, set.epoch, 'separation', false);
+    for (const method of PROJECTION_METHODS) {
+      // Lazy methods are recomputed too if someone has asked for this epoch before.
+      if (!this.eager.includes(method) && !this.store.projections.get(run.rid, set.epoch, method)) continue;
+      this.store.projections.markPending(run.rid, set.epoch, method, sizes(method, set.count, set.labelled));
+      this.enqueue(run, set.epoch, method, false);
+    }
+  }
+
+  /**
+   * The projection of (run, epoch, method): as stored, or a new pending one queued first when it was never
+   * computed. GW_ERR_LATENTS_NOT_FOUND when the epoch has no latent codes.
+   */
+  request(run: Pick<RunRef, 'rid' | 'id'>, epoch: number, method: ProjectionMethod): ProjectionRecord {
+    const rec = this.store.projections.get(run.rid, epoch, method);
+    if (rec) {
+      // Pending but not queued: its job was lost (it cannot be, short of a bug; do not leave the client waiting).
+      if (rec.status === 'pending' && !this.queued.has(jobKey(run.rid, epoch, method)) && !this.isRunning(run.rid, epoch, method)) {
+        this.enqueue(run, epoch, method, true);
+      }
+      return rec;
+    }
+    const set = this.store.latents.list(run.rid).find((s) => s.epoch === epoch);
+    if (!set) throw gwError('GW_ERR_LATENTS_NOT_FOUND', String(epoch));
+    this.store.projections.markPending(run.rid, epoch, method, sizes(method, set.count, set.labelled));
+    this.enqueue(run, epoch, method, true);
+    return this.store.projections.get(run.rid, epoch, method)!;
+  }
+
+  /** Resolves when nothing is queued or running. */
+  idle(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Jobs queued or running. */
+  get backlog(): number {
+    return this.queue.length + (this.running ? 1 : 0);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.queue.length = 0;
+    this.queued.clear();
+    const worker = this.worker;
+    this.worker = null;
+    this.running = null;
+    if (worker) await worker.terminate();
+    this.settleIdle();
+  }
+
+  private isRunning(rid: number, epoch: number, kind: JobKind): boolean {
+    return this.running !== null && this.running.rid === rid && this.running.epoch === epoch && this.running.kind === kind;
+  }
+
+  private enqueue(run: Pick<RunRef, 'rid' | 'id'>, epoch: number, kind: JobKind, urgent: boolean): void {
+    if (this.closed) return;
+    const jk = jobKey(run.rid, epoch, kind);
+    const gen = this.gens.get(key(run.rid, epoch)) ?? 0;
+    const existing = this.queue.find((j) => j.rid === run.rid && j.epoch === epoch && j.kind === kind);
+    if (existing) {
+      existing.gen = gen;
+      existing.urgent ||= urgent;
+    } else {
+      this.queue.push({ rid: run.rid, runId: run.id, epoch, kind, gen, urgent, seq: this.seq++ });
+      this.queued.add(jk);
+    }
+    this.pump();
+  }
+
+  private next(): Job | undefined {
+    let best = -1;
+    for (let i = 0; i < this.queue.length; i++) {
+      const j = this.queue[i]!;
+      const b = this.queue[best];
+      if (!b || (j.urgent && !b.urgent) || (j.urgent === b.urgent && j.seq < b.seq)) best = i;
+    }
+    if (best < 0) return undefined;
+    const [job] = this.queue.splice(best, 1);
+    this.queued.delete(jobKey(job!.rid, job!.epoch, job!.kind));
+    return job;
+  }
+
+  private pump(): void {
+    while (!this.running && !this.closed) {
+      const job = this.next();
+      if (!job) {
+        this.settleIdle();
+        return;
+      }
+      if (job.gen !== (this.gens.get(key(job.rid, job.epoch)) ?? 0)) continue; // replaced by a newer latent set
+      const request = this.prepare(job);
+      if (!request) continue;
+      this.running = job;
+      this.send(request);
+    }
+  }
+
+  private prepare(job: Job): JobRequest | null {
+    const set = this.store.latents.get(job.rid, job.epoch);
+    if (!set) return null; // the run was deleted
+    const id = this.nextId++;
+    if (job.kind === 'separation') return { id, kind: 'separation', codes: set.codes, dim: set.dim, labels: set.labels };
+    const prev = this.store.projections.previous(job.rid, job.kind, job.epoch);
+    const previous: PreviousProjection | null =
+      prev && prev.xy ? { epoch: prev.epoch, sourceCount: prev.sourceCount, xy: prev.xy, indices: prev.indices, labels: prev.labels, params: prev.params } : null;
+    return { id, kind: 'project', method: job.kind, codes: set.codes, dim: set.dim, labels: set.labels, previous, seed: this.seed };
+  }
+
+  private send(request: JobRequest): void {
+    if (!this.worker) {
+      const worker = startWorker();
+      worker.unref();
+      worker.on('message', (reply: JobReply) => {
+        if (worker === this.worker) this.finish(reply);
+      });
+      worker.on('error', (err) => {
+        if (worker !== this.worker) return;
+        this.log('worker failed', err);
+        this.worker = null;
+        this.fail(this.running, `the projection worker failed: ${err.message}`);
+      });
+      worker.on('exit', (code) => {
+        if (worker !== this.worker) return;
+        this.worker = null;
+        this.fail(this.running, `the projection worker exited (code ${code})`);
+      });
+      this.worker = worker;
+    }
+    const transfer = [request.codes.buffer, ...(request.kind === 'project' && request.previous ? [request.previous.xy.buffer] : [])];
+    this.worker.postMessage(request, transfer as ArrayBuffer[]);
+  }
+
+  private fail(job: Job | null, error: string): void {
+    if (!job) return;
+    this.finish({ id: -1, ok: false, error }, job);
+  }
+
+  private finish(reply: JobReply, job: Job | null = this.running): void {
+    this.running = null;
+    if (!job || this.closed) return;
+    const stale = job.gen !== (this.gens.get(key(job.rid, job.epoch)) ?? 0);
+    try {
+      if (!stale) this.store_(job, reply);
+    } catch (err) {
+      this.log(`storing ${job.kind} of run ${job.runId} epoch ${job.epoch}`, err);
+    }
+    this.pump();
+  }
+
+  private store_(job: Job, reply: JobReply): void {
+    const { rid, runId, epoch } = job;
+    if (job.kind === 'separation') {
+      if (!reply.ok) {
+        this.store.projections.putSeparation(rid, epoch, { status: 'failed', silhouette: null, fisher: null, reason: reply.error, ms: null });
+        return;
+      }
+      if (reply.kind !== 'separation') return;
+      const r = reply.result;
+      this.store.projections.putSeparation(rid, epoch, r);
+      const step = this.store.projections.separation(rid, epoch)?.step ?? 0;
+      const run = this.store.runs.ref(runId);
+      if (run && r.status === 'ready' && r.silhouette !== null && r.fisher !== null) {
+        this.ingest.write(run, [
+          { step, values: { [SILHOUETTE_METRIC]: encodeValue(r.silhouette), [FISHER_METRIC]: encodeValue(r.fisher) } },
+        ]);
+      }
+      return;
+    }
+    if (!reply.ok) {
+      this.store.projections.putFailed(rid, epoch, job.kind, reply.error, null);
+      return;
+    }
+    if (reply.kind !== 'project') return;
+    const r = reply.result;
+    this.store.projections.putReady(rid, epoch, job.kind, {
+      xy: r.xy,
+      indices: r.indices,
+      labels: r.labels,
+      stratified: r.stratified,
+      params: { ...r.params, aligned: r.aligned },
+      ms: r.ms,
+    });
+    this.hub.publish(runId, { type: 'projection', run: runId, epoch, method: job.kind });
+  }
+
+  private settleIdle(): void {
+    if (this.running || this.queue.length > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/** The sizes a projection of `count` codes will have: projected count and whether it is a stratified subsample. */
+function sizes(method: ProjectionMethod, count: number, labelled: boolean): { sourceCount: number; count: number; stratified: boolean } {
+  const limit = PROJECTION_LIMITS[method];
+  return { sourceCount: count, count: Math.min(count, limit), stratified: count > limit && labelled };
+}
+
+const services = new WeakMap<object, ProjectionService>();
+
+/**
+ * The one projection service of a server context, created on first use (by the projections routes at start-up,
+ * which also close it with the app).
+ */
+export function projectionsOf(ctx: { store: Store; hub: LiveHub; ingest: IngestService }): ProjectionService {
+  let service = services.get(ctx);
+  if (!service) {
+    service = new ProjectionService({ store: ctx.store, hub: ctx.hub, ingest: ctx.ingest });
+    services.set(ctx, service);
+  }
+  return service;
+}
