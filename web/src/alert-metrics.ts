@@ -1,0 +1,69 @@
+// Which curves an alert belongs on: metrics named in its evidence, else its rule's usual metrics.
+import type { Alert, MarkerRecord } from '../../protocol/index.js';
+import { CHANGE_COLOR, SEVERITY_COLORS } from './charts/colors.js';
+import type { MarkerOnMetric } from './charts/chart-grid.js';
+import { fmtValue } from './format.js';
+
+const RULE_METRICS: Record<string, readonly string[]> = {
+  divergence: ['loss/L1', 'loss/D', 'loss/G_GAN', 'grad_norm/G', 'grad_norm/D'],
+  d_overpowering: ['loss/D', 'D_real_acc', 'D_fake_acc'],
+  mode_collapse: ['val/diversity', 'val/mode_coverage', 'loss/z_L1', 'Latent_mse'],
+  gradient_oscillation: ['grad_norm/D', 'loss/D'],
+  color_distortion: ['Cyc_error', 'loss/L1', 'val/ssim'],
+  training_stall: ['loss/G_GAN', 'Cyc_error', 'grad_norm/G'],
+  early_stop: ['val/fid', 'val/L1', 'val/ssim'],
+};
+
+/** The step an alert began at: step_opened, else a `step` in its evidence. */
+export function alertStep(alert: Alert): number | null {
+  if (alert.step_opened !== null && alert.step_opened >= 0) return alert.step_opened;
+  const s = alert.evidence.step;
+  return typeof s === 'number' ? s : null;
+}
+
+export function alertMetrics(alert: Alert, known: ReadonlySet<string>): string[] {
+  const out = new Set<string>();
+  const consider = (name: string): void => {
+    if (known.has(name)) out.add(name);
+  };
+  for (const [k, v] of Object.entries(alert.evidence)) {
+    consider(k.split(':')[0]!);
+    if (typeof v === 'string') for (const part of v.split(/,\s*/)) consider(part);
+  }
+  if (out.size === 0) {
+    for (const m of RULE_METRICS[alert.rule] ?? []) {
+      // Rules keyed by discriminator (key 'D2') watch that discriminator's metrics.
+      consider(alert.key === 'D2' ? m.replace(/^loss\/D$/, 'loss/D2').replace(/^D_/, 'D2_') : m);
+    }
+  }
+  return [...out];
+}
+
+export function alertMarkers(alerts: readonly Alert[], known: ReadonlySet<string>): MarkerOnMetric[] {
+  const out: MarkerOnMetric[] = [];
+  for (const a of alerts) {
+    const step = alertStep(a);
+    if (step === null) continue;
+    const text = `alert: ${a.rule}${a.key ? ` (${a.key})` : ''}, ${a.severity}, ${a.state} — ${a.message}`;
+    for (const metric of alertMetrics(a, known)) {
+      out.push({ run: a.run, metric, step, kind: 'alert', text, color: SEVERITY_COLORS[a.severity] ?? '#b35900' });
+    }
+  }
+  return out;
+}
+
+export function changeMarkers(markers: readonly MarkerRecord[]): MarkerOnMetric[] {
+  return markers.map((m) => {
+    const level = typeof m.evidence.level === 'number' ? `, new level ≈ ${fmtValue(m.evidence.level)}` : '';
+    const dir = m.kind ? ` (${m.kind})` : '';
+    const from = m.change_at !== null ? ` (began ≈ step ${m.change_at})` : '';
+    return {
+      run: m.run,
+      metric: m.metric,
+      step: m.change_at ?? m.step,
+      kind: 'change' as const,
+      text: `change point${dir} at step ${m.step}${from}${level}`,
+      color: CHANGE_COLOR,
+    };
+  });
+}

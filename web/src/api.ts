@@ -1,0 +1,165 @@
+// The HTTP API client: every fetch the dashboard makes, with the read token as a Bearer header when there is one.
+import type {
+  Alert,
+  Control,
+  ControlCommand,
+  LatentSet,
+  MarkerRecord,
+  MediaItem,
+  MetricSummary,
+  PatchRunBody,
+  Run,
+  SeriesResponse,
+} from '../../protocol/index.js';
+
+const PREFIX = '/api/v1';
+const TOKEN_KEY = 'ganwatch.token';
+
+let token: string | null = readInitialToken();
+
+function readInitialToken(): string | null {
+  const fromUrl = new URLSearchParams(location.search).get('token');
+  if (fromUrl) {
+    try {
+      localStorage.setItem(TOKEN_KEY, fromUrl);
+    } catch {
+      /* storage may be disabled */
+    }
+    return fromUrl;
+  }
+  try {
+    return localStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function getToken(): string | null {
+  return token;
+}
+
+/** Uses a token entered by the user from now on (null forgets it). */
+export function setToken(value: string | null): void {
+  token = value && value.trim() ? value.trim() : null;
+  try {
+    if (token) localStorage.setItem(TOKEN_KEY, token);
+    else localStorage.removeItem(TOKEN_KEY);
+  } catch {
+    /* storage may be disabled */
+  }
+}
+
+/** A URL for things the browser fetches by itself (images, links): the token must ride in the query string. */
+export function withToken(url: string): string {
+  if (!token) return url;
+  return `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Query = Record<string, string | number | boolean | undefined | null>;
+
+function url(path: string, query?: Query): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== null) params.set(k, String(v));
+  const qs = params.toString();
+  return `${PREFIX}${path}${qs ? `?${qs}` : ''}`;
+}
+
+async function call<T>(method: string, path: string, options: { query?: Query; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(url(path, options.query), {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: options.signal,
+    });
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
+    throw new ApiError(0, 'NETWORK', 'The server did not answer (is it running?)');
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = text;
+  }
+  if (!res.ok) {
+    const b = (body ?? {}) as { code?: string; message?: string };
+    if (res.status === 401) unauthorizedListeners.forEach((fn) => fn());
+    throw new ApiError(res.status, b.code ?? `HTTP_${res.status}`, b.message ?? `${method} ${path} failed with HTTP ${res.status}`);
+  }
+  return body as T;
+}
+
+const unauthorizedListeners = new Set<() => void>();
+/** Called whenever the server answers 401 (no or wrong read token). */
+export function onUnauthorized(fn: () => void): () => void {
+  unauthorizedListeners.add(fn);
+  return () => unauthorizedListeners.delete(fn);
+}
+
+export interface SeriesRequest {
+  buckets: number;
+  from?: number;
+  to?: number;
+}
+
+export type ProjectionMethod = 'tsne' | 'pca' | 'umap';
+
+/** GET /runs/:id/projections: 2-D coordinates of one epoch's latent codes, computed by the server (cached). */
+export interface Projection {
+  epoch: number;
+  method: ProjectionMethod;
+  status: 'ready' | 'pending' | 'failed';
+  points: Array<[number, number]>;
+  labels: number[] | null;
+  subsampled?: unknown;
+  message?: string;
+}
+
+export interface LatentEpoch {
+  epoch: number;
+  step?: number | null;
+  count: number;
+  dim?: number;
+}
+
+export const api = {
+  runs: (signal?: AbortSignal) => call<{ runs: Run[] }>('GET', '/runs', { signal }).then((r) => r.runs),
+  run: (id: string, signal?: AbortSignal) => call<Run>('GET', `/runs/${id}`, { signal }),
+  patchRun: (id: string, body: PatchRunBody) => call<Run>('PATCH', `/runs/${id}`, { body }),
+  deleteRun: (id: string) => call<void>('DELETE', `/runs/${id}`),
+  metrics: (id: string, signal?: AbortSignal) => call<{ metrics: MetricSummary[] }>('GET', `/runs/${id}/metrics`, { signal }).then((r) => r.metrics),
+  series: (id: string, metric: string, req: SeriesRequest, signal?: AbortSignal) =>
+    call<SeriesResponse>('GET', `/runs/${id}/series`, { query: { metric, buckets: req.buckets, from: req.from, to: req.to }, signal }),
+  markers: (id: string, signal?: AbortSignal) => call<{ markers: MarkerRecord[] }>('GET', `/runs/${id}/markers`, { signal }).then((r) => r.markers),
+  alerts: (query: { run?: string; state?: 'firing' | 'resolved'; limit?: number } = {}, signal?: AbortSignal) =>
+    call<{ alerts: Alert[] }>('GET', '/alerts', { query, signal }).then((r) => r.alerts),
+  ackAlert: (id: number) => call<Alert>('POST', `/alerts/${id}/ack`),
+  muteAlert: (id: number, muted: boolean) => call<Alert>('POST', `/alerts/${id}/mute`, { body: { muted } }),
+  applyAlert: (id: number) => call<{ alert: Alert; control: Control }>('POST', `/alerts/${id}/apply`),
+  controls: (id: string, signal?: AbortSignal) =>
+    call<{ controls: Control[]; trainer_connected?: boolean }>('GET', `/runs/${id}/controls`, { signal }),
+  issueControl: (id: string, command: ControlCommand) => call<Control>('POST', `/runs/${id}/controls`, { body: command }),
+  media: (id: string, kind = 'samples', signal?: AbortSignal) =>
+    call<{ media: MediaItem[] }>('GET', `/runs/${id}/media`, { query: { kind }, signal }).then((r) => r.media),
+  latentEpochs: (id: string, signal?: AbortSignal) => call<{ epochs: LatentEpoch[] }>('GET', `/runs/${id}/latents`, { signal }).then((r) => r.epochs),
+  latents: (id: string, epoch: number, signal?: AbortSignal) => call<LatentSet>('GET', `/runs/${id}/latents/${epoch}`, { signal }),
+  projection: (id: string, epoch: number, method: ProjectionMethod, signal?: AbortSignal) =>
+    call<Projection>('GET', `/runs/${id}/projections`, { query: { epoch, method }, signal }),
+};

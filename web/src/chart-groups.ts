@@ -1,0 +1,141 @@
+// Which charts the run and compare pages draw, in which group and order: one declarative table.
+// To add a group, see template-chart-group.ts (a worked example) and add an entry to CHART_GROUPS below.
+
+/** A chart computed in the browser from other metrics of the same run (e.g. a ratio of two losses). */
+export interface DerivedChart {
+  /** Unique among derived charts; the chart's key is `derived:<id>`. */
+  id: string;
+  title: string;
+  /** The stored metrics it is computed from; the chart appears when the run has all of them. */
+  inputs: readonly string[];
+  /** Combines the inputs' values at one step (raw points) or one bucket (bucket means), in `inputs` order. */
+  combine: (values: readonly number[]) => number;
+  description?: string;
+}
+
+export interface ChartGroup {
+  id: string;
+  title: string;
+  description?: string;
+  /**
+   * Which metrics belong here: exact names, or patterns with `*` (any characters, `/` included).
+   * A metric goes to the FIRST group in CHART_GROUPS that matches it.
+   */
+  match: readonly string[];
+  /** Charts listed here come first, in this order; the other matches follow alphabetically. */
+  order?: readonly string[];
+  derived?: readonly DerivedChart[];
+  /** Small charts, more per row: for metrics with few points (one per validation epoch). */
+  compact?: boolean;
+  /** Start these charts on a log y axis. */
+  log?: boolean;
+}
+
+const ratio = (values: readonly number[]): number => values[0]! / values[1]!;
+
+export const CHART_GROUPS: readonly ChartGroup[] = [
+  {
+    id: 'losses',
+    title: 'Losses',
+    match: ['loss/*'],
+    order: ['loss/D', 'loss/G_GAN', 'loss/D2', 'loss/G_GAN2', 'loss/L1', 'loss/z_L1', 'loss/KL', 'loss/G_total'],
+  },
+  {
+    id: 'ratio',
+    title: 'G/D loss ratio',
+    description: 'Computed in the browser from the same points or buckets as the loss charts: mean G loss ÷ mean D loss.',
+    match: [],
+    derived: [
+      { id: 'gd_ratio', title: 'loss/G_GAN ÷ loss/D', inputs: ['loss/G_GAN', 'loss/D'], combine: ratio },
+      { id: 'gd2_ratio', title: 'loss/G_GAN2 ÷ loss/D2', inputs: ['loss/G_GAN2', 'loss/D2'], combine: ratio },
+    ],
+  },
+  {
+    id: 'monitor',
+    title: 'Monitor metrics',
+    description: 'The seed specification’s monitoring metrics: discriminator accuracies, cycle (image L1) and latent errors.',
+    match: ['D_real_acc', 'D_fake_acc', 'D2_*', 'Cyc_error', 'Latent_mse'],
+    order: ['D_real_acc', 'D_fake_acc', 'D2_real_acc', 'D2_fake_acc', 'Cyc_error', 'Latent_mse'],
+  },
+  {
+    id: 'quality',
+    title: 'Quality (validation epochs)',
+    match: ['val/fid', 'val/ssim', 'val/diversity', 'val/mode_coverage', 'val/latent_silhouette'],
+    order: ['val/fid', 'val/ssim', 'val/diversity', 'val/mode_coverage', 'val/latent_silhouette'],
+    compact: true,
+  },
+  { id: 'validation', title: 'Validation metrics', match: ['val/*'], compact: true },
+  { id: 'gradients', title: 'Gradient norms', match: ['grad_norm/*'] },
+  {
+    id: 'schedule',
+    title: 'Learning rates, λs and clipping',
+    match: ['lr/*', 'lambda/*', 'clip/*'],
+    compact: true,
+  },
+  { id: 'perf', title: 'Performance', match: ['perf/*'], compact: true },
+  { id: 'other', title: 'Other metrics', match: ['*'] },
+];
+
+const compiled = new Map<string, RegExp>();
+/** Whether `metric` matches a pattern of a group's `match` list. */
+export function matches(pattern: string, metric: string): boolean {
+  if (!pattern.includes('*')) return pattern === metric;
+  let re = compiled.get(pattern);
+  if (!re) {
+    re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    compiled.set(pattern, re);
+  }
+  return re.test(metric);
+}
+
+export function groupOf(metric: string, groups: readonly ChartGroup[] = CHART_GROUPS): ChartGroup | null {
+  return groups.find((g) => g.match.some((p) => matches(p, metric))) ?? null;
+}
+
+/** One chart to draw: a stored metric, or a derived chart. */
+export interface ChartPlan {
+  key: string;
+  title: string;
+  metric: string | null;
+  derived: DerivedChart | null;
+  compact: boolean;
+  log: boolean;
+}
+
+export interface GroupPlan {
+  group: ChartGroup;
+  charts: ChartPlan[];
+}
+
+/** Lays out the charts for a set of metric names: groups in table order, each with its charts in order. */
+export function planCharts(metrics: Iterable<string>, groups: readonly ChartGroup[] = CHART_GROUPS): GroupPlan[] {
+  const names = new Set(metrics);
+  const byGroup = new Map<ChartGroup, string[]>();
+  for (const m of names) {
+    const g = groupOf(m, groups);
+    if (!g) continue;
+    let list = byGroup.get(g);
+    if (!list) byGroup.set(g, (list = []));
+    list.push(m);
+  }
+  const plans: GroupPlan[] = [];
+  for (const group of groups) {
+    const members = byGroup.get(group) ?? [];
+    const order = group.order ?? [];
+    members.sort((a, b) => {
+      const ia = order.indexOf(a);
+      const ib = order.indexOf(b);
+      if (ia !== -1 || ib !== -1) return (ia === -1 ? Infinity : ia) - (ib === -1 ? Infinity : ib);
+      return a.localeCompare(b);
+    });
+    const charts: ChartPlan[] = [];
+    for (const d of group.derived ?? []) {
+      if (d.inputs.every((i) => names.has(i))) {
+        charts.push({ key: `derived:${d.id}`, title: d.title, metric: null, derived: d, compact: !!group.compact, log: !!group.log });
+      }
+    }
+    for (const m of members) charts.push({ key: m, title: m, metric: m, derived: null, compact: !!group.compact, log: !!group.log });
+    if (charts.length) plans.push({ group, charts });
+  }
+  return plans;
+}

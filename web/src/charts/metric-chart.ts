@@ -1,0 +1,695 @@
+// One chart: a metric (or a derived curve) for one or more runs. Draws each run's min–max band and mean line from the
+// server's buckets (or its raw points), the smoothed curve, NaN/Inf markers and change-point/alert markers; handles
+// zoom and pan; folds live points in; re-queries finer buckets for the visible step range.
+import type { SeriesResponse } from '../../../protocol/index.js';
+import type { ChartPlan } from '../chart-groups.js';
+import { h, uid } from '../dom.js';
+import { fmtClock, fmtDuration, fmtStep, fmtValue, type WireValue } from '../format.js';
+import { Chart, datasetInfo, nearestIndex, registerCharts, type DatasetInfo, type GwDataset, type GwPoint } from './chart-setup.js';
+import { NONFINITE_COLOR, withAlpha } from './colors.js';
+import { deriveEntries } from './derived.js';
+import { SeriesBuffer, type Entry } from './series-buffer.js';
+import { smoothEntries } from './smoothing.js';
+
+export type XAxis = 'step' | 'wall' | 'relative';
+
+export interface StepRange {
+  from: number;
+  to: number;
+}
+
+export interface RunRef {
+  id: string;
+  name: string;
+  color: string;
+  /** Wall time (s) that relative time counts from. */
+  start: number;
+}
+
+export interface ChartMarker {
+  run: string;
+  step: number;
+  kind: 'change' | 'alert';
+  text: string;
+  color: string;
+}
+
+export interface LivePointLike {
+  step: number;
+  wall: number;
+  values: Record<string, WireValue>;
+}
+
+/** What a chart needs from the page that holds it (shared settings, data access, zoom). */
+export interface ChartHost {
+  readonly runs: readonly RunRef[];
+  readonly smoothing: number;
+  readonly xAxis: XAxis;
+  /** The zoomed step range, shared by every chart of the page; null when not zoomed. */
+  readonly range: StepRange | null;
+  /** Steps covered by the page's runs, so every chart's x axis lines up when not zoomed. */
+  readonly extent: StepRange | null;
+  readonly budget: number;
+  readonly compare: boolean;
+  hasMetric(run: string, metric: string): boolean;
+  markers(run: string, metrics: readonly string[]): readonly ChartMarker[];
+  fetchSeries(run: string, metric: string, req: { buckets: number; from?: number; to?: number }, signal: AbortSignal): Promise<SeriesResponse>;
+  /** The wall time of a run's first point seen (relative time counts from the earliest of these and its creation). */
+  noteStart(run: string, wall: number): void;
+  zoom(range: StepRange | null): void;
+  drawn(chart: MetricChart): void;
+}
+
+export interface ChartSnapshot {
+  key: string;
+  title: string;
+  drawn: boolean;
+  loading: boolean;
+  error: string | null;
+  log: boolean;
+  xMin: number | null;
+  xMax: number | null;
+  sources: Array<{ run: string; metric: string; mode: 'raw' | 'buckets'; entries: number }>;
+  datasets: Array<{ role: string; run: string; label: string; points: Array<[number, number]>; texts?: string[] }>;
+}
+
+const RELOAD_THROTTLE_MS = 3000;
+const bufferKey = (run: string, metric: string): string => `${run}\u0000${metric}`;
+
+export class MetricChart {
+  readonly el: HTMLElement;
+  readonly inputs: readonly string[];
+  private readonly canvasBox: HTMLDivElement;
+  private readonly canvas: HTMLCanvasElement;
+  private readonly statusEl: HTMLElement;
+  private readonly summaryEl: HTMLElement;
+  private readonly selection: HTMLDivElement;
+  private chart: Chart<'line', GwPoint[]> | null = null;
+  private buffers = new Map<string, SeriesBuffer>();
+  private queued: Array<{ run: string; points: readonly LivePointLike[] }> | null = null;
+  private abort: AbortController | null = null;
+  private loadSeq = 0;
+  private reloadTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastLoadAt = 0;
+  private loading = false;
+  private error: string | null = null;
+  log: boolean;
+  active = false;
+  visible = false;
+  dirty = false;
+  /** The range changed while the chart was off screen: load when it is next seen. */
+  needsLoad = false;
+  /** performance.now() when the chart first drew its loaded data. */
+  drawnAt: number | null = null;
+
+  constructor(
+    readonly plan: ChartPlan,
+    private readonly host: ChartHost,
+  ) {
+    this.inputs = plan.metric ? [plan.metric] : [...(plan.derived?.inputs ?? [])];
+    this.log = plan.log;
+    const titleId = uid('chart-title');
+    const summaryId = uid('chart-summary');
+    this.canvas = h('canvas', { 'aria-hidden': 'true' });
+    this.selection = h('div', { class: 'zoom-selection', hidden: true });
+    this.canvasBox = h(
+      'div',
+      {
+        class: 'chart-canvas',
+        tabindex: 0,
+        role: 'img',
+        'aria-labelledby': titleId,
+        'aria-describedby': summaryId,
+      },
+      this.canvas,
+      this.selection,
+    );
+    this.statusEl = h('span', { class: 'chart-status' });
+    this.summaryEl = h('p', { class: 'visually-hidden', id: summaryId });
+    const logBox = h('input', { type: 'checkbox', checked: this.log, onchange: () => this.setLog(logBox.checked) });
+    this.el = h(
+      'article',
+      { class: `chart-card${plan.compact ? ' compact' : ''}`, 'data-chart': plan.key },
+      h(
+        'header',
+        null,
+        h('h4', { id: titleId, title: plan.derived?.description ?? plan.title }, plan.title),
+        this.statusEl,
+        h('label', { class: 'log-toggle' }, logBox, ' log'),
+      ),
+      this.canvasBox,
+      this.summaryEl,
+    );
+    this.attachInteractions();
+  }
+
+  /** First time on screen: create the chart and load the data. */
+  activate(): void {
+    if (this.active) return;
+    this.active = true;
+    registerCharts();
+    this.chart = new Chart<'line', GwPoint[]>(this.canvas, {
+      type: 'line',
+      data: { datasets: [] },
+      options: this.options(),
+    });
+    void this.load();
+  }
+
+  destroy(): void {
+    this.abort?.abort();
+    if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    this.chart?.destroy();
+    this.chart = null;
+  }
+
+  /** Re-reads the chart's series for the current range (on activation, zoom, reconnect, or an overflowing buffer). */
+  async load(): Promise<void> {
+    if (!this.active) return;
+    this.needsLoad = false;
+    if (this.reloadTimer) {
+      clearTimeout(this.reloadTimer);
+      this.reloadTimer = null;
+    }
+    const seq = ++this.loadSeq;
+    this.abort?.abort();
+    const ctrl = new AbortController();
+    this.abort = ctrl;
+    this.lastLoadAt = performance.now();
+    this.queued = [];
+    this.loading = true;
+    this.setStatus(this.buffers.size ? '' : 'loading…');
+    const range = this.host.range;
+    const req = { buckets: this.host.budget, from: range?.from, to: range?.to };
+    try {
+      const jobs: Array<Promise<[string, string, SeriesResponse]>> = [];
+      for (const run of this.host.runs) {
+        for (const metric of this.inputs) {
+          if (!this.host.hasMetric(run.id, metric)) continue;
+          jobs.push(this.host.fetchSeries(run.id, metric, req, ctrl.signal).then((res) => [run.id, metric, res]));
+        }
+      }
+      const results = await Promise.all(jobs);
+      if (seq !== this.loadSeq) return;
+      const buffers = new Map<string, SeriesBuffer>();
+      for (const [run, metric, res] of results) {
+        const buf = SeriesBuffer.fromResponse(res, this.host.budget, range?.from ?? null, range?.to ?? null);
+        buffers.set(bufferKey(run, metric), buf);
+        if (!range && buf.entries[0]) this.host.noteStart(run, buf.entries[0].wall);
+      }
+      this.buffers = buffers;
+      const queued = this.queued ?? [];
+      this.queued = null;
+      this.loading = false;
+      for (const q of queued) this.applyPoints(q.run, q.points, true);
+      this.error = null;
+      this.setStatus('');
+      this.render();
+    } catch (err) {
+      if (seq !== this.loadSeq || (err as Error).name === 'AbortError') return;
+      this.loading = false;
+      this.queued = null;
+      this.error = (err as Error).message;
+      this.setStatus('could not load');
+      this.summaryEl.textContent = `${this.plan.title}: ${this.error}`;
+      this.el.classList.add('has-error');
+    }
+  }
+
+  /** Folds live points of `run` in; returns whether anything this chart shows changed. */
+  livePoints(run: string, points: readonly LivePointLike[]): boolean {
+    if (!this.active) return false;
+    if (this.queued) {
+      this.queued.push({ run, points });
+      return false;
+    }
+    return this.applyPoints(run, points, false);
+  }
+
+  private applyPoints(run: string, points: readonly LivePointLike[], skipKnown: boolean): boolean {
+    if (!this.host.runs.some((r) => r.id === run)) return false;
+    let changed = false;
+    let reload = false;
+    const range = this.host.range;
+    for (const metric of this.inputs) {
+      const key = bufferKey(run, metric);
+      let buf = this.buffers.get(key);
+      for (const p of points) {
+        const v = p.values[metric];
+        if (v === undefined) continue;
+        if (!buf) this.buffers.set(key, (buf = new SeriesBuffer(this.host.budget, range?.from ?? null, range?.to ?? null)));
+        if (skipKnown && buf.lastStep !== null && p.step <= buf.lastStep) continue;
+        const r = buf.append(p.step, v, p.wall);
+        if (r !== 'ignored') changed = true;
+        if (r === 'stale' || r === 'overflow') reload = true;
+      }
+    }
+    if (reload) this.scheduleReload();
+    if (changed) this.dirty = true;
+    return changed;
+  }
+
+  private scheduleReload(): void {
+    if (this.reloadTimer || this.loading) return;
+    const wait = Math.max(0, this.lastLoadAt + RELOAD_THROTTLE_MS - performance.now());
+    this.reloadTimer = setTimeout(() => {
+      this.reloadTimer = null;
+      void this.load();
+    }, wait);
+  }
+
+  setLog(log: boolean): void {
+    this.log = log;
+    this.dirty = true;
+    if (this.chart) {
+      this.chart.options = this.options();
+      this.render();
+    }
+  }
+
+  /** The entries a run draws on this chart: its metric's buffer, or the derived join of its inputs. */
+  private entriesFor(run: string): { entries: readonly Entry[]; raw: boolean } | null {
+    if (this.plan.metric) {
+      const buf = this.buffers.get(bufferKey(run, this.plan.metric));
+      return buf ? { entries: buf.entries, raw: buf.raw } : null;
+    }
+    const derived = this.plan.derived!;
+    const inputs = derived.inputs.map((m) => this.buffers.get(bufferKey(run, m)));
+    if (inputs.some((b) => !b)) return null;
+    return deriveEntries(inputs as SeriesBuffer[], derived.combine, this.host.budget);
+  }
+
+  private xOf(run: RunRef, raw: boolean): (e: Entry) => number {
+    switch (this.host.xAxis) {
+      case 'step':
+        return raw ? (e) => e.start : (e) => (e.start + e.end) / 2;
+      case 'wall':
+        return (e) => e.wall;
+      case 'relative':
+        return (e) => e.wall - run.start;
+    }
+  }
+
+  /** Rebuilds the datasets from the buffers and redraws (no animation). */
+  render(): void {
+    const chart = this.chart;
+    if (!chart) return;
+    this.dirty = false;
+    const datasets: GwDataset[] = [];
+    const markerPoints: Array<{ ds: GwDataset; points: GwPoint[] }> = [];
+    const smoothing = this.host.smoothing;
+    const log = this.log;
+    const ok = (y: number | null): y is number => y !== null && Number.isFinite(y) && (!log || y > 0);
+    let top = -Infinity;
+    let bottom = Infinity;
+    const summary: string[] = [];
+    const add = (ds: GwDataset, info: DatasetInfo): void => {
+      datasetInfo.set(ds, info);
+      datasets.push(ds);
+    };
+    for (const run of this.host.runs) {
+      const got = this.entriesFor(run.id);
+      if (!got || got.entries.length === 0) continue;
+      const { entries, raw } = got;
+      const x = this.xOf(run, raw);
+      const base = { run: run.id, runName: run.name };
+      const few = entries.length < 80;
+      const hasBand = !raw && this.plan.metric !== null;
+      if (hasBand) {
+        const lo: GwPoint[] = [];
+        const hi: GwPoint[] = [];
+        for (const e of entries) {
+          if (!ok(e.min) || !ok(e.max)) continue;
+          const xv = x(e);
+          lo.push({ x: xv, y: e.min, e });
+          hi.push({ x: xv, y: e.max, e });
+          if (e.max > top) top = e.max;
+          if (e.min < bottom) bottom = e.min;
+        }
+        add({ label: `${run.name} min`, data: lo, borderWidth: 0, pointRadius: 0, pointHoverRadius: 0, fill: false, backgroundColor: 'transparent', borderColor: 'transparent' }, { ...base, role: 'band-lo' });
+        add(
+          { label: `${run.name} max`, data: hi, borderWidth: 0, pointRadius: 0, pointHoverRadius: 0, fill: '-1', backgroundColor: withAlpha(run.color, this.host.compare ? 0.14 : 0.22), borderColor: 'transparent' },
+          { ...base, role: 'band-hi' },
+        );
+      }
+      const smoothed = smoothing > 0 ? smoothEntries(entries, smoothing) : null;
+      const line: GwPoint[] = [];
+      const smooth: GwPoint[] = [];
+      const bad: GwPoint[] = [];
+      entries.forEach((e, i) => {
+        const xv = x(e);
+        if (ok(e.mean)) {
+          const p: GwPoint = { x: xv, y: e.mean, e };
+          if (smoothed) p.s = smoothed[i];
+          line.push(p);
+          if (!hasBand) {
+            if (e.mean > top) top = e.mean;
+            if (e.mean < bottom) bottom = e.mean;
+          }
+        }
+        if (smoothed && ok(smoothed[i]!)) smooth.push({ x: xv, y: smoothed[i]!, e, s: smoothed[i] });
+        if (e.nonfinite > 0) {
+          const text = e.bad
+            ? `${e.bad} at step ${e.start}`
+            : `${e.nonfinite} non-finite value${e.nonfinite > 1 ? 's' : ''} in steps ${fmtStep(e.start)}–${fmtStep(e.end)}`;
+          bad.push({ x: xv, y: 0, e, text: this.host.compare ? `${run.name}: ${text}` : text });
+        }
+      });
+      add(
+        {
+          label: run.name,
+          data: line,
+          borderColor: smoothed ? withAlpha(run.color, 0.4) : run.color,
+          backgroundColor: run.color,
+          borderWidth: smoothed ? 1 : 1.5,
+          pointRadius: few ? 2 : 0,
+          pointHoverRadius: 3,
+          fill: false,
+          tension: 0,
+        },
+        { ...base, role: 'line' },
+      );
+      if (smoothed) {
+        add(
+          { label: `${run.name} (smoothed)`, data: smooth, borderColor: run.color, backgroundColor: run.color, borderWidth: 2, pointRadius: 0, pointHoverRadius: 0, fill: false, tension: 0 },
+          { ...base, role: 'smooth' },
+        );
+      }
+      if (bad.length) {
+        const ds: GwDataset = {
+          label: `${run.name} non-finite`,
+          data: bad,
+          showLine: false,
+          pointStyle: 'triangle',
+          pointRadius: 5,
+          pointHoverRadius: 7,
+          borderColor: NONFINITE_COLOR,
+          backgroundColor: NONFINITE_COLOR,
+        };
+        add(ds, { ...base, role: 'nonfinite', color: NONFINITE_COLOR });
+        markerPoints.push({ ds, points: bad });
+      }
+      const markers = this.host.markers(run.id, this.inputs);
+      if (markers.length) {
+        const byStep = entries;
+        const pts: GwPoint[] = [];
+        for (const m of markers) {
+          const xv = this.markerX(run, m.step, byStep, raw);
+          if (xv === null) continue;
+          pts.push({ x: xv, y: 0, text: this.host.compare ? `${run.name}: ${m.text}` : m.text });
+        }
+        pts.sort((a, b) => a.x - b.x);
+        if (pts.length) {
+          const color = markers[0]!.color;
+          const ds: GwDataset = {
+            label: `${run.name} markers`,
+            data: pts,
+            showLine: false,
+            pointStyle: 'rectRot',
+            pointRadius: 5,
+            pointHoverRadius: 7,
+            borderColor: color,
+            backgroundColor: markers.map((m) => m.color),
+          };
+          add(ds, { ...base, role: 'event', color });
+          markerPoints.push({ ds, points: pts });
+        }
+      }
+      const last = entries[entries.length - 1]!;
+      summary.push(
+        `${this.host.compare ? `${run.name}: ` : ''}${raw ? `${entries.length} points` : `${entries.length} buckets`} over steps ${fmtStep(entries[0]!.start)}–${fmtStep(last.end)}, last ${fmtValue(last.last ?? last.mean)}${Number.isFinite(top) ? `, highest ${fmtValue(top)}` : ''}${bad.length ? `, ${bad.length} with non-finite values` : ''}`,
+      );
+    }
+    // Markers sit on the top edge of the data (the y of a NaN has no meaning).
+    const markerY = Number.isFinite(top) ? top : log ? 1 : 0;
+    for (const { points } of markerPoints) for (const p of points) p.y = markerY;
+    chart.data.datasets = datasets;
+    const xs = chart.options.scales!.x!;
+    const bounds = this.xBounds();
+    xs.min = bounds?.min;
+    xs.max = bounds?.max;
+    chart.update('none');
+    this.summaryEl.textContent = `${this.plan.title}. ${summary.join('. ') || 'No data yet'}.`;
+    this.el.classList.toggle('is-empty', datasets.length === 0);
+    if (datasets.length === 0 && !this.loading && !this.error) this.setStatus('no data yet');
+    else if (!this.loading && !this.error) this.setStatus('');
+    if (this.drawnAt === null && !this.loading) {
+      this.drawnAt = performance.now();
+      this.el.dataset.drawn = 'true';
+      this.host.drawn(this);
+    }
+    void bottom;
+  }
+
+  /** Where a marker at `step` goes on the x axis (time axes need the wall time of that step). */
+  private markerX(run: RunRef, step: number, entries: readonly Entry[], raw: boolean): number | null {
+    if (this.host.xAxis === 'step') return step;
+    if (!entries.length) return null;
+    let lo = 0;
+    let hi = entries.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (entries[mid]!.end < step) lo = mid + 1;
+      else hi = mid;
+    }
+    const e = entries[lo]!;
+    return this.xOf(run, raw)(e);
+  }
+
+  private xBounds(): { min: number; max: number } | null {
+    if (this.host.xAxis !== 'step') return null;
+    const r = this.host.range ?? this.host.extent;
+    if (!r || r.to <= r.from) return null;
+    return { min: r.from, max: r.to };
+  }
+
+  private options(): NonNullable<ConstructorParameters<typeof Chart<'line', GwPoint[]>>[1]['options']> {
+    const xAxis = (): XAxis => this.host.xAxis;
+    return {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      parsing: false,
+      normalized: true,
+      events: ['mousemove', 'mouseout', 'click', 'touchstart', 'touchmove'],
+      interaction: { mode: 'gwCurves', intersect: false },
+      plugins: {
+        tooltip: {
+          animation: false,
+          callbacks: {
+            title: (items) => {
+              const p = items[0]?.raw as GwPoint | undefined;
+              if (!p) return '';
+              const e = p.e;
+              const where = xAxis() === 'step' ? '' : ` (${formatX(xAxis(), p.x)})`;
+              if (!e) return formatX(xAxis(), p.x);
+              return e.start === e.end ? `step ${e.start}${where}` : `steps ${e.start}–${e.end}${where}`;
+            },
+            label: (item) => {
+              const info = datasetInfo.get(item.dataset);
+              const p = item.raw as GwPoint;
+              if (!info) return '';
+              if (info.role === 'nonfinite' || info.role === 'event') return p.text ?? '';
+              const who = this.host.compare ? `${info.runName}: ` : '';
+              const e = p.e;
+              const sm = p.s !== undefined && Number.isFinite(p.s) ? ` · smoothed ${fmtValue(p.s)}` : '';
+              if (!e) return `${who}${fmtValue(p.y)}`;
+              if (e.start === e.end || this.plan.metric === null) return `${who}${fmtValue(e.mean)}${sm}`;
+              const nf = e.nonfinite ? `, ${e.nonfinite} non-finite` : '';
+              return `${who}mean ${fmtValue(e.mean)} · min ${fmtValue(e.min)} · max ${fmtValue(e.max)} (${e.count} pts${nf})${sm}`;
+            },
+          },
+        },
+      },
+      scales: {
+        x: {
+          type: 'linear',
+          ticks: { maxTicksLimit: 7, maxRotation: 0, callback: (v) => formatX(xAxis(), Number(v)) },
+          grid: { color: '#eceef2' },
+        },
+        y: {
+          type: this.log ? 'logarithmic' : 'linear',
+          ticks: { maxTicksLimit: 6, callback: (v) => fmtValue(Number(v)) },
+          grid: { color: '#eceef2' },
+        },
+      },
+    };
+  }
+
+  private setStatus(text: string): void {
+    this.statusEl.textContent = text;
+    if (!this.error) this.el.classList.remove('has-error');
+  }
+
+  /** Step at an x value of the current axis (exact on the step axis, via the nearest drawn entry on time axes). */
+  private stepAt(x: number, edge: 'start' | 'end'): number {
+    if (this.host.xAxis === 'step') return edge === 'start' ? Math.floor(x) : Math.ceil(x);
+    const line = this.chart?.data.datasets.find((d) => datasetInfo.get(d)?.role === 'line');
+    const data = (line?.data ?? []) as GwPoint[];
+    const i = nearestIndex(data, x);
+    const e = data[i]?.e;
+    if (!e) return 0;
+    return edge === 'start' ? e.start : e.end;
+  }
+
+  /** Zooms to the x interval [x0, x1] (axis units). */
+  private zoomX(x0: number, x1: number): void {
+    let from = Math.max(0, this.stepAt(Math.min(x0, x1), 'start'));
+    let to = this.stepAt(Math.max(x0, x1), 'end');
+    if (to - from < 4) {
+      const mid = (from + to) / 2;
+      from = Math.max(0, Math.floor(mid - 2));
+      to = from + 4;
+    }
+    const ext = this.host.extent;
+    if (ext && from <= ext.from && to >= ext.to) this.host.zoom(null);
+    else this.host.zoom({ from, to });
+  }
+
+  private currentX(): { min: number; max: number } | null {
+    const s = this.chart?.scales.x;
+    return s ? { min: s.min, max: s.max } : null;
+  }
+
+  private attachInteractions(): void {
+    const box = this.canvasBox;
+    let drag: { x0: number; mode: 'select' | 'pan'; min: number; max: number } | null = null;
+    const localX = (ev: PointerEvent | WheelEvent): number => ev.clientX - this.canvas.getBoundingClientRect().left;
+    box.addEventListener('pointerdown', (ev) => {
+      if (ev.button !== 0 || !this.chart) return;
+      const cur = this.currentX();
+      if (!cur) return;
+      drag = { x0: localX(ev), mode: ev.shiftKey ? 'pan' : 'select', min: cur.min, max: cur.max };
+      box.setPointerCapture(ev.pointerId);
+      if (drag.mode === 'pan') box.classList.add('panning');
+    });
+    box.addEventListener('pointermove', (ev) => {
+      if (!drag || !this.chart) return;
+      const x = localX(ev);
+      const area = this.chart.chartArea;
+      if (drag.mode === 'select') {
+        const a = Math.max(area.left, Math.min(drag.x0, x));
+        const b = Math.min(area.right, Math.max(drag.x0, x));
+        Object.assign(this.selection.style, { left: `${a}px`, width: `${Math.max(0, b - a)}px`, top: `${area.top}px`, height: `${area.bottom - area.top}px` });
+        this.selection.hidden = b - a < 3;
+      } else {
+        const perPx = (drag.max - drag.min) / Math.max(1, area.right - area.left);
+        const shift = -(x - drag.x0) * perPx;
+        const xs = this.chart.options.scales!.x!;
+        xs.min = drag.min + shift;
+        xs.max = drag.max + shift;
+        this.chart.update('none');
+      }
+    });
+    const end = (ev: PointerEvent): void => {
+      if (!drag || !this.chart) return;
+      const d = drag;
+      drag = null;
+      box.classList.remove('panning');
+      this.selection.hidden = true;
+      const x = localX(ev);
+      if (Math.abs(x - d.x0) < 6) return;
+      const scale = this.chart.scales.x!;
+      if (d.mode === 'select') {
+        this.zoomX(scale.getValueForPixel(d.x0) ?? d.min, scale.getValueForPixel(x) ?? d.max);
+      } else {
+        const perPx = (d.max - d.min) / Math.max(1, this.chart.chartArea.right - this.chart.chartArea.left);
+        const shift = -(x - d.x0) * perPx;
+        this.zoomX(d.min + shift, d.max + shift);
+      }
+    };
+    box.addEventListener('pointerup', end);
+    box.addEventListener('pointercancel', () => {
+      drag = null;
+      this.selection.hidden = true;
+    });
+    box.addEventListener('dblclick', () => this.host.zoom(null));
+    box.addEventListener(
+      'wheel',
+      (ev) => {
+        // Plain wheel scrolls the page (a page of charts must stay scrollable); Ctrl/Alt/⌘ + wheel zooms.
+        if (!(ev.ctrlKey || ev.altKey || ev.metaKey) || !this.chart) return;
+        ev.preventDefault();
+        const cur = this.currentX();
+        if (!cur) return;
+        const at = this.chart.scales.x!.getValueForPixel(localX(ev)) ?? (cur.min + cur.max) / 2;
+        const f = ev.deltaY > 0 ? 1.5 : 1 / 1.5;
+        this.zoomX(at - (at - cur.min) * f, at + (cur.max - at) * f);
+      },
+      { passive: false },
+    );
+    box.addEventListener('keydown', (ev) => {
+      const cur = this.currentX();
+      if (!cur) return;
+      const span = cur.max - cur.min;
+      const mid = (cur.min + cur.max) / 2;
+      switch (ev.key) {
+        case '+':
+        case '=':
+          this.zoomX(mid - span / 4, mid + span / 4);
+          break;
+        case '-':
+        case '_':
+          this.zoomX(mid - span, mid + span);
+          break;
+        case 'ArrowLeft':
+          this.zoomX(cur.min - span / 4, cur.max - span / 4);
+          break;
+        case 'ArrowRight':
+          this.zoomX(cur.min + span / 4, cur.max + span / 4);
+          break;
+        case '0':
+        case 'Escape':
+          this.host.zoom(null);
+          break;
+        default:
+          return;
+      }
+      ev.preventDefault();
+    });
+  }
+
+  /** Whether a dataset of `role` currently draws the point (x, y). */
+  hasPoint(role: string, x: number, y: number): boolean {
+    return (this.chart?.data.datasets ?? []).some((ds) => datasetInfo.get(ds)?.role === role && (ds.data as GwPoint[]).some((p) => p.x === x && p.y === y));
+  }
+
+  snapshot(): ChartSnapshot {
+    const sources: ChartSnapshot['sources'] = [];
+    for (const [key, buf] of this.buffers) {
+      const [run, metric] = key.split('\u0000') as [string, string];
+      sources.push({ run, metric, mode: buf.raw ? 'raw' : 'buckets', entries: buf.entries.length });
+    }
+    const datasets = (this.chart?.data.datasets ?? []).map((ds) => {
+      const info = datasetInfo.get(ds);
+      const pts = ds.data as GwPoint[];
+      const out: ChartSnapshot['datasets'][number] = {
+        role: info?.role ?? 'unknown',
+        run: info?.run ?? '',
+        label: ds.label ?? '',
+        points: pts.map((p) => [p.x, p.y]),
+      };
+      if (info?.role === 'event' || info?.role === 'nonfinite') out.texts = pts.map((p) => p.text ?? '');
+      return out;
+    });
+    const xs = this.chart?.scales.x;
+    return {
+      key: this.plan.key,
+      title: this.plan.title,
+      drawn: this.drawnAt !== null,
+      loading: this.loading,
+      error: this.error,
+      log: this.log,
+      xMin: xs ? xs.min : null,
+      xMax: xs ? xs.max : null,
+      sources,
+      datasets,
+    };
+  }
+}
+
+export function formatX(axis: XAxis, x: number): string {
+  if (axis === 'step') return fmtStep(x);
+  if (axis === 'wall') return fmtClock(x);
+  return fmtDuration(x);
+}

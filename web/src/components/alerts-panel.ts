@@ -1,0 +1,207 @@
+// Alerts: open and resolved, each with its evidence, the remedy, Apply (sends the remedy as a control and follows its
+// result live), acknowledge and mute. Used on the run page and in the global #/alerts view.
+import type { Alert, Control } from '../../../protocol/index.js';
+import { api } from '../api.js';
+import { h, kvTable, notice, uid } from '../dom.js';
+import { fmtAge, fmtAny } from '../format.js';
+import { hrefFor } from '../router.js';
+import { SEVERITY_RANK, severityBadge } from './status-badge.js';
+
+type Filter = 'firing' | 'resolved' | 'all';
+
+export interface AlertsPanelOptions {
+  /** Show which run each alert belongs to (the global view). */
+  showRun: boolean;
+  runName?: (id: string) => string;
+  /** Shown when there is no alert at all. */
+  emptyText?: string;
+}
+
+export function describeControl(c: Control): string {
+  const args = Object.entries(c.args)
+    .map(([k, v]) => `${k}=${fmtAny(v)}`)
+    .join(', ');
+  const result = c.status === 'applied' || c.status === 'failed' ? `${c.status}${c.result_step !== null ? ` at step ${c.result_step}` : ''}` : c.status;
+  return `${c.action}(${args}) — ${result}${c.message ? `: ${c.message}` : ''}`;
+}
+
+export class AlertsPanel {
+  readonly el: HTMLElement;
+  private readonly list: HTMLElement;
+  private readonly tabs: Record<Filter, HTMLButtonElement>;
+  private readonly live: HTMLElement;
+  private alerts = new Map<number, Alert>();
+  private filter: Filter = 'firing';
+  private readonly busy = new Set<number>();
+  private readonly errors = new Map<number, string>();
+  private readonly changeListeners = new Set<(alerts: Alert[]) => void>();
+
+  constructor(private readonly options: AlertsPanelOptions) {
+    this.list = h('div', { class: 'alert-list' });
+    this.live = h('p', { class: 'visually-hidden', 'aria-live': 'polite' });
+    const tab = (f: Filter, text: string): HTMLButtonElement =>
+      h('button', { type: 'button', class: 'tab', 'aria-pressed': String(f === this.filter), 'data-filter': f, onclick: () => this.setFilter(f) }, text);
+    this.tabs = { firing: tab('firing', 'Open'), resolved: tab('resolved', 'Resolved'), all: tab('all', 'All') };
+    this.el = h(
+      'div',
+      { class: 'alerts-panel' },
+      h('div', { class: 'tabs', role: 'group', 'aria-label': 'Which alerts' }, this.tabs.firing, this.tabs.resolved, this.tabs.all),
+      this.list,
+      this.live,
+    );
+    this.render();
+  }
+
+  setAlerts(alerts: readonly Alert[]): void {
+    this.alerts = new Map(alerts.map((a) => [a.id, a]));
+    this.render();
+  }
+
+  /** A new or changed alert (live frame or an action's answer). */
+  upsert(alert: Alert): void {
+    const before = this.alerts.get(alert.id);
+    this.alerts.set(alert.id, alert);
+    if (!before && alert.state === 'firing') this.live.textContent = `New ${alert.severity} alert: ${alert.rule}. ${alert.message}`;
+    this.render();
+  }
+
+  /** A control's progress (live frame): updates the alert that sent it. */
+  controlUpdate(control: Control): void {
+    let changed = false;
+    for (const a of this.alerts.values()) {
+      if (a.control?.id === control.id) {
+        this.alerts.set(a.id, { ...a, control });
+        changed = true;
+        this.live.textContent = `Remedy for ${a.rule}: ${control.status}${control.message ? `, ${control.message}` : ''}`;
+      }
+    }
+    if (changed) this.render();
+  }
+
+  removeRun(run: string): void {
+    for (const [id, a] of this.alerts) if (a.run === run) this.alerts.delete(id);
+    this.render();
+  }
+
+  all(): Alert[] {
+    return [...this.alerts.values()];
+  }
+
+  onChange(fn: (alerts: Alert[]) => void): void {
+    this.changeListeners.add(fn);
+  }
+
+  setFilter(filter: Filter): void {
+    this.filter = filter;
+    for (const [f, b] of Object.entries(this.tabs)) b.setAttribute('aria-pressed', String(f === filter));
+    this.render();
+  }
+
+  private render(): void {
+    const all = [...this.alerts.values()];
+    const firing = all.filter((a) => a.state === 'firing').length;
+    this.tabs.firing.textContent = `Open (${firing})`;
+    this.tabs.resolved.textContent = `Resolved (${all.length - firing})`;
+    this.tabs.all.textContent = `All (${all.length})`;
+    const shown = all
+      .filter((a) => this.filter === 'all' || a.state === this.filter)
+      .sort(
+        (a, b) =>
+          Number(b.state === 'firing') - Number(a.state === 'firing') ||
+          SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
+          b.updated_at - a.updated_at,
+      );
+    // Keep keyboard focus on the same button across re-renders.
+    const focused = document.activeElement instanceof HTMLElement && this.list.contains(document.activeElement) ? document.activeElement.dataset.focusKey : undefined;
+    if (shown.length === 0) {
+      const text = all.length === 0 ? (this.options.emptyText ?? 'No alerts.') : this.filter === 'firing' ? 'No open alerts.' : 'No resolved alerts.';
+      this.list.replaceChildren(notice('empty', text));
+    } else {
+      this.list.replaceChildren(...shown.map((a) => this.card(a)));
+    }
+    if (focused) (this.list.querySelector(`[data-focus-key="${focused}"]`) as HTMLElement | null)?.focus();
+    for (const fn of this.changeListeners) fn(all);
+  }
+
+  private card(a: Alert): HTMLElement {
+    const titleId = uid('alert');
+    const when = a.state === 'firing' ? `firing since step ${a.step_opened ?? '?'}` : `resolved at step ${a.step_closed ?? '?'}`;
+    const time = a.state === 'firing' ? (a.firing_at ?? a.created_at) : (a.resolved_at ?? a.updated_at);
+    const evidence = Object.entries(a.evidence).map(([k, v]) => [k, fmtAny(v)] as [string, string]);
+    const action = a.remedy?.action ?? null;
+    const busy = this.busy.has(a.id);
+    const error = this.errors.get(a.id);
+    const control = a.control;
+    const applyLabel = control ? 'Apply again' : 'Apply';
+    const applyBtn = action
+      ? h(
+          'button',
+          {
+            type: 'button',
+            class: 'primary',
+            'data-focus-key': `apply-${a.id}`,
+            disabled: busy,
+            'aria-describedby': titleId,
+            onclick: () => void this.act(a.id, () => api.applyAlert(a.id).then((r) => r.alert)),
+          },
+          `${applyLabel}: ${action.action}${Object.keys(action.args).length ? `(${Object.entries(action.args).map(([k, v]) => `${k}=${fmtAny(v)}`).join(', ')})` : ''}`,
+        )
+      : null;
+    return h(
+      'article',
+      { class: `alert-card severity-${a.severity} state-${a.state}${a.muted ? ' muted' : ''}`, 'aria-labelledby': titleId, 'data-alert': a.id },
+      h(
+        'header',
+        null,
+        severityBadge(a.severity),
+        h('h4', { id: titleId }, `${a.rule}${a.key ? ` (${a.key})` : ''}`),
+        this.options.showRun ? h('a', { href: hrefFor({ view: 'run', id: a.run }), class: 'alert-run' }, this.options.runName?.(a.run) ?? a.run) : null,
+        h('span', { class: 'alert-when' }, `${when} · ${fmtAge(time)}`),
+        a.acknowledged ? h('span', { class: 'pill' }, 'acknowledged') : null,
+        a.muted ? h('span', { class: 'pill' }, 'muted') : null,
+      ),
+      h('p', { class: 'alert-message' }, a.message),
+      evidence.length ? h('details', { class: 'evidence' }, h('summary', null, `Evidence (${evidence.length})`), kvTable(evidence)) : null,
+      a.remedy
+        ? h(
+            'div',
+            { class: 'remedy' },
+            h('h5', null, 'Remedy'),
+            h('p', null, a.remedy.text),
+            applyBtn,
+            control
+              ? h('p', { class: `control-status control-${control.status}`, role: 'status', 'data-control': control.id }, `Control #${control.id}: ${describeControl(control)}`)
+              : null,
+          )
+        : null,
+      error ? h('p', { class: 'notice notice-error', role: 'alert' }, error) : null,
+      h(
+        'footer',
+        null,
+        a.acknowledged
+          ? null
+          : h('button', { type: 'button', 'data-focus-key': `ack-${a.id}`, disabled: busy, onclick: () => void this.act(a.id, () => api.ackAlert(a.id)) }, 'Acknowledge'),
+        h(
+          'button',
+          { type: 'button', 'data-focus-key': `mute-${a.id}`, 'aria-pressed': String(a.muted), disabled: busy, onclick: () => void this.act(a.id, () => api.muteAlert(a.id, !a.muted)) },
+          a.muted ? 'Unmute' : 'Mute',
+        ),
+      ),
+    );
+  }
+
+  private async act(id: number, fn: () => Promise<Alert>): Promise<void> {
+    this.busy.add(id);
+    this.errors.delete(id);
+    this.render();
+    try {
+      const alert = await fn();
+      this.alerts.set(alert.id, alert);
+    } catch (err) {
+      this.errors.set(id, (err as Error).message);
+    } finally {
+      this.busy.delete(id);
+      this.render();
+    }
+  }
+}

@@ -1,0 +1,307 @@
+// The latent space: a 2-D scatter of the encoder's μ codes at one validation epoch, coloured by class label, from the
+// server's projection (t-SNE, PCA or UMAP; cached there) or, when the server cannot project, a PCA computed here.
+// The axes only ever grow across the epochs viewed, so moving the slider shows the codes move, not the axes.
+import { api, ApiError, type ProjectionMethod } from '../api.js';
+import { Chart, datasetInfo, registerCharts, type GwDataset, type GwPoint } from '../charts/chart-setup.js';
+import { RUN_COLORS } from '../charts/colors.js';
+import { h, notice, uid } from '../dom.js';
+import { fmtValue } from '../format.js';
+import { pca2 } from '../pca.js';
+
+const METHODS: Array<[ProjectionMethod, string]> = [
+  ['tsne', 't-SNE'],
+  ['pca', 'PCA'],
+  ['umap', 'UMAP'],
+];
+const PENDING_RETRY_MS = 1500;
+
+interface Box {
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+}
+
+export interface LatentSnapshot {
+  epochs: number[];
+  epoch: number | null;
+  method: ProjectionMethod;
+  source: 'server' | 'browser-pca' | null;
+  status: string;
+  points: number;
+  classes: number[];
+  bounds: Box | null;
+}
+
+export class LatentPanel {
+  readonly el: HTMLElement;
+  private epochs: number[] = [];
+  private index = -1;
+  private method: ProjectionMethod = 'tsne';
+  /** Whether GET /runs/:id/projections exists on this server (unknown until first asked). */
+  private serverProjects: boolean | null = null;
+  private source: 'server' | 'browser-pca' | null = null;
+  private chart: Chart<'line', GwPoint[]> | null = null;
+  private readonly boxes = new Map<string, Box>();
+  private readonly slider: HTMLInputElement;
+  private readonly output: HTMLOutputElement;
+  private readonly statusEl: HTMLElement;
+  private readonly legend: HTMLElement;
+  private readonly canvas: HTMLCanvasElement;
+  private readonly body: HTMLElement;
+  private empty: HTMLElement;
+  private seq = 0;
+  private retry: ReturnType<typeof setTimeout> | null = null;
+  private readonly cache = new Map<string, { points: Array<[number, number]>; labels: number[] | null; source: 'server' | 'browser-pca'; note: string }>();
+  private disposed = false;
+  private pointCount = 0;
+  private classes: number[] = [];
+
+  constructor(private readonly runId: string) {
+    const sliderId = uid('latent-epoch');
+    this.slider = h('input', { id: sliderId, type: 'range', min: 0, max: 0, step: 1, value: 0 });
+    this.output = h('output', { for: sliderId, 'aria-live': 'polite' });
+    this.slider.addEventListener('input', () => this.show(Number(this.slider.value)));
+    const name = uid('method');
+    const radios = METHODS.map(([m, label]) => {
+      const id = uid('method');
+      const input = h('input', { type: 'radio', name, id, value: m, checked: m === this.method });
+      input.addEventListener('change', () => {
+        if (input.checked) {
+          this.method = m;
+          void this.draw();
+        }
+      });
+      return h('span', { class: 'radio' }, input, h('label', { for: id }, label));
+    });
+    this.statusEl = h('p', { class: 'latent-status', role: 'status' });
+    this.legend = h('ul', { class: 'legend', 'aria-label': 'Classes' });
+    this.canvas = h('canvas', { role: 'img', 'aria-label': 'Scatter plot of the latent codes' });
+    this.empty = notice('loading', 'Loading latent codes…');
+    this.body = h(
+      'div',
+      { class: 'latent-body' },
+      h(
+        'div',
+        { class: 'slider-row' },
+        h('label', { for: sliderId }, 'Epoch'),
+        this.slider,
+        this.output,
+        h('fieldset', { class: 'method' }, h('legend', { class: 'visually-hidden' }, 'Projection'), radios),
+      ),
+      this.statusEl,
+      h('div', { class: 'latent-plot' }, h('div', { class: 'latent-canvas' }, this.canvas), this.legend),
+    );
+    this.body.hidden = true;
+    this.el = h('div', { class: 'latent-panel' }, this.empty, this.body);
+  }
+
+  async load(): Promise<void> {
+    try {
+      const epochs = await api.latentEpochs(this.runId);
+      this.setEpochs(epochs.map((e) => e.epoch), true);
+    } catch (err) {
+      this.empty.replaceWith((this.empty = notice('error', `Could not load the latent codes: ${(err as Error).message}`)));
+    }
+  }
+
+  /** A live `latents` frame: a new epoch to show (followed if the newest was shown). */
+  latentsAdded(epoch: number): void {
+    const atEnd = this.index === this.epochs.length - 1;
+    for (const k of [...this.cache.keys()]) if (k.startsWith(`${epoch}:`)) this.cache.delete(k);
+    this.setEpochs([...new Set([...this.epochs, epoch])], atEnd);
+  }
+
+  /** A live `projection` frame: the server finished one. */
+  projectionReady(epoch: number, method: string): void {
+    this.cache.delete(`${epoch}:${method}`);
+    if (this.epochs[this.index] === epoch && this.method === method) void this.draw();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    if (this.retry) clearTimeout(this.retry);
+    this.chart?.destroy();
+  }
+
+  private setEpochs(epochs: number[], toLatest: boolean): void {
+    const current = this.epochs[this.index];
+    this.epochs = epochs.sort((a, b) => a - b);
+    if (this.epochs.length === 0) {
+      this.empty.replaceWith((this.empty = notice('empty', 'No latent codes yet: the trainer uploads the encoder’s codes every validation epoch.')));
+      return;
+    }
+    this.empty.hidden = true;
+    this.body.hidden = false;
+    this.slider.max = String(this.epochs.length - 1);
+    const keep = current === undefined ? -1 : this.epochs.indexOf(current);
+    this.show(toLatest || keep < 0 ? this.epochs.length - 1 : keep);
+  }
+
+  private show(index: number): void {
+    this.index = Math.max(0, Math.min(this.epochs.length - 1, index));
+    this.slider.value = String(this.index);
+    const epoch = this.epochs[this.index]!;
+    this.output.textContent = `epoch ${epoch} (${this.index + 1} of ${this.epochs.length})`;
+    this.slider.setAttribute('aria-valuetext', `epoch ${epoch}`);
+    void this.draw();
+  }
+
+  private async fetchProjection(epoch: number): Promise<{ points: Array<[number, number]>; labels: number[] | null; source: 'server' | 'browser-pca'; note: string } | 'pending'> {
+    const key = `${epoch}:${this.method}`;
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    if (this.serverProjects !== false) {
+      try {
+        const p = await api.projection(this.runId, epoch, this.method);
+        this.serverProjects = true;
+        if (p.status === 'pending') return 'pending';
+        if (p.status === 'ready') {
+          const got = { points: p.points, labels: p.labels, source: 'server' as const, note: `${label(this.method)} computed by the server` };
+          this.cache.set(key, got);
+          return got;
+        }
+        throw new Error(p.message ?? `the server could not compute ${label(this.method)}`);
+      } catch (err) {
+        // A 404 that is not about this run's codes means the server has no projection route: project here.
+        const missingRoute = err instanceof ApiError && err.status === 404 && (err.code === 'GW_ERR_ROUTE_NOT_FOUND' || !err.code.startsWith('GW_ERR_'));
+        if (!missingRoute) throw err;
+        this.serverProjects = false;
+      }
+    }
+    const codesKey = `${epoch}:browser-pca`;
+    const local = this.cache.get(codesKey);
+    if (local) return local;
+    const set = await api.latents(this.runId, epoch);
+    const got = {
+      points: pca2(set.codes),
+      labels: set.labels,
+      source: 'browser-pca' as const,
+      note: this.method === 'pca' ? 'PCA computed in the browser' : `PCA computed in the browser (this server has no ${label(this.method)} projections)`,
+    };
+    this.cache.set(codesKey, got);
+    return got;
+  }
+
+  private async draw(): Promise<void> {
+    if (this.retry) clearTimeout(this.retry);
+    const seq = ++this.seq;
+    const epoch = this.epochs[this.index];
+    if (epoch === undefined) return;
+    this.statusEl.textContent = `Loading ${label(this.method)} for epoch ${epoch}…`;
+    let got: Awaited<ReturnType<LatentPanel['fetchProjection']>>;
+    try {
+      got = await this.fetchProjection(epoch);
+    } catch (err) {
+      if (seq === this.seq) this.statusEl.textContent = `Could not project epoch ${epoch}: ${(err as Error).message}`;
+      return;
+    }
+    if (seq !== this.seq || this.disposed) return;
+    if (got === 'pending') {
+      this.statusEl.textContent = `Computing ${label(this.method)} for epoch ${epoch} on the server…`;
+      this.retry = setTimeout(() => void this.draw(), PENDING_RETRY_MS);
+      return;
+    }
+    this.source = got.source;
+    this.render(got.points, got.labels, got.source === 'server' ? this.method : 'browser-pca');
+    this.statusEl.textContent = `${got.note}: ${got.points.length} codes at epoch ${epoch}.`;
+  }
+
+  private render(points: Array<[number, number]>, labels: number[] | null, boxKey: string): void {
+    registerCharts();
+    const groups = new Map<number, GwPoint[]>();
+    let box = this.boxes.get(boxKey) ?? null;
+    points.forEach(([x, y], i) => {
+      if (!Number.isFinite(x) || !Number.isFinite(y)) return;
+      const c = labels?.[i] ?? -1;
+      let g = groups.get(c);
+      if (!g) groups.set(c, (g = []));
+      g.push({ x, y });
+      box = box ? { x0: Math.min(box.x0, x), x1: Math.max(box.x1, x), y0: Math.min(box.y0, y), y1: Math.max(box.y1, y) } : { x0: x, x1: x, y0: y, y1: y };
+    });
+    if (box) this.boxes.set(boxKey, box);
+    const classes = [...groups.keys()].sort((a, b) => a - b);
+    this.classes = classes;
+    this.pointCount = points.length;
+    const datasets: GwDataset[] = classes.map((c, i) => {
+      const color = RUN_COLORS[(c < 0 ? i : c) % RUN_COLORS.length]!;
+      const ds: GwDataset = {
+        label: c < 0 ? 'codes' : `class ${c}`,
+        data: groups.get(c)!,
+        showLine: false,
+        pointRadius: points.length > 3000 ? 1.5 : 2.5,
+        pointHoverRadius: 4,
+        borderWidth: 0,
+        backgroundColor: color,
+        borderColor: color,
+      };
+      datasetInfo.set(ds, { role: 'scatter', run: this.runId, runName: ds.label! });
+      return ds;
+    });
+    const pad = (a: number, b: number): [number, number] => {
+      const p = (b - a) * 0.05 || 1;
+      return [a - p, b + p];
+    };
+    const b = box as Box | null;
+    const [xMin, xMax] = b ? pad(b.x0, b.x1) : [-1, 1];
+    const [yMin, yMax] = b ? pad(b.y0, b.y1) : [-1, 1];
+    if (!this.chart) {
+      this.chart = new Chart<'line', GwPoint[]>(this.canvas, {
+        type: 'line',
+        data: { datasets },
+        options: {
+          animation: false,
+          responsive: true,
+          maintainAspectRatio: false,
+          parsing: false,
+          normalized: true,
+          interaction: { mode: 'gwCurves', intersect: false },
+          plugins: {
+            tooltip: {
+              callbacks: {
+                title: () => '',
+                label: (item) => `${item.dataset.label}: (${fmtValue((item.raw as GwPoint).x)}, ${fmtValue((item.raw as GwPoint).y)})`,
+              },
+            },
+          },
+          scales: {
+            x: { type: 'linear', min: xMin, max: xMax, ticks: { maxTicksLimit: 6, callback: (v) => fmtValue(Number(v)) } },
+            y: { type: 'linear', min: yMin, max: yMax, ticks: { maxTicksLimit: 6, callback: (v) => fmtValue(Number(v)) } },
+          },
+        },
+      });
+    } else {
+      this.chart.data.datasets = datasets;
+      Object.assign(this.chart.options.scales!.x!, { min: xMin, max: xMax });
+      Object.assign(this.chart.options.scales!.y!, { min: yMin, max: yMax });
+      this.chart.update('none');
+    }
+    this.legend.replaceChildren(
+      ...classes.map((c, i) =>
+        h(
+          'li',
+          null,
+          h('span', { class: 'swatch', style: `background:${RUN_COLORS[(c < 0 ? i : c) % RUN_COLORS.length]}`, 'aria-hidden': 'true' }),
+          ` ${c < 0 ? 'unlabelled' : `class ${c}`} (${groups.get(c)!.length})`,
+        ),
+      ),
+    );
+  }
+
+  snapshot(): LatentSnapshot {
+    return {
+      epochs: [...this.epochs],
+      epoch: this.epochs[this.index] ?? null,
+      method: this.method,
+      source: this.source,
+      status: this.statusEl.textContent ?? '',
+      points: this.pointCount,
+      classes: [...this.classes],
+      bounds: this.boxes.get(this.source === 'server' ? this.method : 'browser-pca') ?? null,
+    };
+  }
+}
+
+function label(method: ProjectionMethod): string {
+  return METHODS.find(([m]) => m === method)![1];
+}

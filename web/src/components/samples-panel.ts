@@ -1,0 +1,156 @@
+// Validation sample grids: every epoch reachable with a slider (not only the last few), column labels from the
+// image's meta, a full-size view; with several runs, the grids of the same epoch side by side.
+import type { MediaItem } from '../../../protocol/index.js';
+import { api, withToken } from '../api.js';
+import { h, notice, uid } from '../dom.js';
+import type { RunRef } from '../charts/metric-chart.js';
+
+export interface SamplesSnapshot {
+  epochs: number[];
+  index: number;
+  epoch: number | null;
+  images: Array<{ run: string; src: string | null }>;
+}
+
+export class SamplesPanel {
+  readonly el: HTMLElement;
+  private readonly byRun = new Map<string, Map<number, MediaItem>>();
+  private epochs: number[] = [];
+  private index = -1;
+  private readonly slider: HTMLInputElement;
+  private readonly output: HTMLOutputElement;
+  private readonly grids: HTMLElement;
+  private status: HTMLElement;
+  private readonly controls: HTMLElement;
+  private readonly dialog: HTMLDialogElement;
+  private refetchTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly runs: readonly RunRef[],
+    private readonly kind = 'samples',
+  ) {
+    const sliderId = uid('epoch-slider');
+    this.slider = h('input', { id: sliderId, type: 'range', min: 0, max: 0, step: 1, value: 0, class: 'epoch-slider' });
+    this.output = h('output', { for: sliderId, class: 'epoch-output', 'aria-live': 'polite' });
+    this.slider.addEventListener('input', () => this.show(Number(this.slider.value)));
+    const first = h('button', { type: 'button', 'aria-label': 'First epoch', onclick: () => this.show(0) }, '|◀');
+    const prev = h('button', { type: 'button', 'aria-label': 'Previous epoch', onclick: () => this.show(this.index - 1) }, '◀');
+    const next = h('button', { type: 'button', 'aria-label': 'Next epoch', onclick: () => this.show(this.index + 1) }, '▶');
+    const last = h('button', { type: 'button', 'aria-label': 'Latest epoch', onclick: () => this.show(this.epochs.length - 1) }, '▶|');
+    this.controls = h('div', { class: 'slider-row' }, h('label', { for: sliderId }, 'Validation epoch'), first, prev, this.slider, next, last, this.output);
+    this.grids = h('div', { class: `sample-grids${runs.length > 1 ? ' multi' : ''}` });
+    this.status = notice('loading', 'Loading sample grids…');
+    this.dialog = h('dialog', { class: 'lightbox', 'aria-label': 'Sample grid, full size' });
+    this.dialog.addEventListener('click', (ev) => {
+      if (ev.target === this.dialog) this.dialog.close();
+    });
+    this.el = h('div', { class: 'samples-panel' }, this.status, this.controls, this.grids, this.dialog);
+    this.controls.hidden = true;
+  }
+
+  async load(): Promise<void> {
+    try {
+      await Promise.all(this.runs.map((r) => this.loadRun(r.id)));
+      this.rebuild(true);
+    } catch (err) {
+      this.status.replaceWith((this.status = notice('error', `Could not load the sample grids: ${(err as Error).message}`)));
+    }
+  }
+
+  private async loadRun(run: string): Promise<void> {
+    const items = await api.media(run, this.kind);
+    const byEpoch = new Map<number, MediaItem>();
+    // Several images of one epoch (a resumed run re-validating): keep the latest step.
+    for (const m of items) {
+      const had = byEpoch.get(m.epoch);
+      if (!had || m.step >= had.step) byEpoch.set(m.epoch, m);
+    }
+    this.byRun.set(run, byEpoch);
+  }
+
+  /** A live `media` frame: re-reads that run's list (for the meta) and follows the newest epoch if it was shown. */
+  mediaAdded(run: string, kind: string): void {
+    if (kind !== this.kind || !this.runs.some((r) => r.id === run)) return;
+    if (this.refetchTimer) return;
+    this.refetchTimer = setTimeout(() => {
+      this.refetchTimer = null;
+      const atEnd = this.index === this.epochs.length - 1;
+      void this.loadRun(run)
+        .then(() => this.rebuild(atEnd))
+        .catch(() => undefined);
+    }, 150);
+  }
+
+  private rebuild(toLatest: boolean): void {
+    const current = this.epochs[this.index];
+    const all = new Set<number>();
+    for (const m of this.byRun.values()) for (const e of m.keys()) all.add(e);
+    this.epochs = [...all].sort((a, b) => a - b);
+    if (this.epochs.length === 0) {
+      this.status.replaceWith((this.status = notice('empty', 'No sample grids yet: the trainer uploads one every validation epoch.')));
+      this.controls.hidden = true;
+      this.grids.replaceChildren();
+      return;
+    }
+    this.status.hidden = true;
+    this.controls.hidden = false;
+    this.slider.max = String(this.epochs.length - 1);
+    const keep = current === undefined ? -1 : this.epochs.indexOf(current);
+    this.show(toLatest || keep < 0 ? this.epochs.length - 1 : keep);
+  }
+
+  private show(index: number): void {
+    if (this.epochs.length === 0) return;
+    this.index = Math.max(0, Math.min(this.epochs.length - 1, index));
+    this.slider.value = String(this.index);
+    const epoch = this.epochs[this.index]!;
+    const steps = [...this.byRun.values()].map((m) => m.get(epoch)?.step).filter((s): s is number => s !== undefined);
+    this.output.textContent = `epoch ${epoch}${steps.length ? ` · step ${Math.max(...steps)}` : ''} · ${this.index + 1} of ${this.epochs.length}`;
+    this.slider.setAttribute('aria-valuetext', `epoch ${epoch}`);
+    this.grids.replaceChildren(...this.runs.map((r) => this.figure(r, this.byRun.get(r.id)?.get(epoch) ?? null, epoch)));
+  }
+
+  private figure(run: RunRef, item: MediaItem | null, epoch: number): HTMLElement {
+    const caption = this.runs.length > 1 ? h('figcaption', null, h('span', { class: 'swatch', style: `background:${run.color}`, 'aria-hidden': 'true' }), ' ', run.name) : null;
+    if (!item) return h('figure', { class: 'sample-figure missing' }, caption, notice('empty', `No grid at epoch ${epoch}.`));
+    const labels = Array.isArray(item.meta.labels) ? (item.meta.labels as unknown[]).map(String) : [];
+    const rows = typeof item.meta.rows === 'number' ? item.meta.rows : null;
+    const src = withToken(item.url);
+    const alt = `Sample grid of ${run.name} at epoch ${item.epoch}, step ${item.step}${labels.length ? `; columns: ${labels.join(', ')}` : ''}${rows ? `; ${rows} rows` : ''}`;
+    const img = h('img', { src, alt, loading: 'lazy', decoding: 'async', 'data-epoch': item.epoch });
+    const open = h('button', { type: 'button', class: 'sample-open', 'aria-label': `Open full size: ${alt}`, onclick: () => this.openFull(src, alt) }, img);
+    return h(
+      'figure',
+      { class: 'sample-figure' },
+      caption,
+      labels.length
+        ? h('div', { class: 'col-labels', style: `grid-template-columns: repeat(${labels.length}, 1fr)`, 'aria-hidden': 'true' }, labels.map((l) => h('span', null, l)))
+        : null,
+      open,
+    );
+  }
+
+  private openFull(src: string, alt: string): void {
+    this.dialog.replaceChildren(
+      h(
+        'div',
+        { class: 'lightbox-bar' },
+        h('span', null, alt),
+        h('a', { href: src, target: '_blank', rel: 'noopener' }, 'Open in a new tab'),
+        h('button', { type: 'button', onclick: () => this.dialog.close(), 'aria-label': 'Close full-size view' }, 'Close'),
+      ),
+      h('div', { class: 'lightbox-body' }, h('img', { src, alt })),
+    );
+    this.dialog.showModal();
+  }
+
+  snapshot(): SamplesSnapshot {
+    const epoch = this.epochs[this.index] ?? null;
+    return {
+      epochs: [...this.epochs],
+      index: this.index,
+      epoch,
+      images: this.runs.map((r) => ({ run: r.id, src: epoch === null ? null : (this.byRun.get(r.id)?.get(epoch)?.url ?? null) })),
+    };
+  }
+}

@@ -1,0 +1,64 @@
+// window.__ganwatch: what the page currently shows, as plain data, for the browser tests and the benchmark.
+import type { ChartGrid } from './charts/chart-grid.js';
+import type { ChartSnapshot } from './charts/metric-chart.js';
+import type { LatentPanel, LatentSnapshot } from './components/latent-panel.js';
+import type { SamplesPanel, SamplesSnapshot } from './components/samples-panel.js';
+import { live, type LiveState } from './live.js';
+
+export interface GanwatchDebug {
+  /** Every chart of the current view: drawn or not, its sources and its datasets' points. */
+  charts(): ChartSnapshot[];
+  /** One chart's snapshot (cheaper than all of them), or null. */
+  chart(key: string): ChartSnapshot | null;
+  /**
+   * Resolves with Date.now() at the first animation frame where chart `key` draws a point (x, y) in a dataset of
+   * `role` (checked every frame, so the time is within a frame of the drawing); rejects after `timeoutMs`.
+   */
+  whenDrawn(key: string, x: number, y: number, role?: string, timeoutMs?: number): Promise<number>;
+  /** performance.now() at which each chart first drew its data. */
+  drawnTimes(): Record<string, number>;
+  samples(): SamplesSnapshot | null;
+  latent(): LatentSnapshot | null;
+  liveState(): LiveState;
+  view(): string;
+}
+
+export const current: { grid: ChartGrid | null; samples: SamplesPanel | null; latent: LatentPanel | null; view: string } = {
+  grid: null,
+  samples: null,
+  latent: null,
+  view: '',
+};
+
+declare global {
+  interface Window {
+    __ganwatch: GanwatchDebug;
+  }
+}
+
+export function installDebug(): void {
+  window.__ganwatch = {
+    charts: () => current.grid?.snapshot() ?? [],
+    chart: (key) => current.grid?.chartList().find((c) => c.plan.key === key)?.snapshot() ?? null,
+    whenDrawn: (key, x, y, role = 'line', timeoutMs = 10_000) =>
+      new Promise((resolve, reject) => {
+        const end = performance.now() + timeoutMs;
+        const check = (): void => {
+          const chart = current.grid?.chartList().find((c) => c.plan.key === key);
+          if (chart?.hasPoint(role, x, y)) return resolve(Date.now());
+          if (performance.now() > end) return reject(new Error(`chart ${key} did not draw (${x}, ${y}) in ${timeoutMs} ms`));
+          requestAnimationFrame(check);
+        };
+        check();
+      }),
+    drawnTimes: () => {
+      const out: Record<string, number> = {};
+      for (const c of current.grid?.chartList() ?? []) if (c.drawnAt !== null) out[c.plan.key] = c.drawnAt;
+      return out;
+    },
+    samples: () => current.samples?.snapshot() ?? null,
+    latent: () => current.latent?.snapshot() ?? null,
+    liveState: () => live.state,
+    view: () => current.view,
+  };
+}

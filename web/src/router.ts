@@ -1,0 +1,56 @@
+// A tiny hash router: #/ (runs), #/runs/ID (one run), #/compare?runs=A,B (side by side), #/alerts (every alert).
+
+export type Route =
+  | { view: 'runs' }
+  | { view: 'run'; id: string }
+  | { view: 'compare'; runs: string[] }
+  | { view: 'alerts' }
+  | { view: 'missing'; path: string };
+
+export function parseRoute(hash: string): Route {
+  const raw = hash.replace(/^#/, '') || '/';
+  const [path = '/', query = ''] = raw.split('?');
+  const params = new URLSearchParams(query);
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  if (parts.length === 0) return { view: 'runs' };
+  if (parts[0] === 'runs' && parts.length === 2) return { view: 'run', id: parts[1]! };
+  if (parts[0] === 'compare' && parts.length === 1) {
+    const runs = (params.get('runs') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    return { view: 'compare', runs: [...new Set(runs)] };
+  }
+  if (parts[0] === 'alerts' && parts.length === 1) return { view: 'alerts' };
+  return { view: 'missing', path };
+}
+
+export function hrefFor(route: Route): string {
+  switch (route.view) {
+    case 'runs':
+      return '#/';
+    case 'run':
+      return `#/runs/${encodeURIComponent(route.id)}`;
+    case 'compare':
+      return `#/compare?runs=${route.runs.map(encodeURIComponent).join(',')}`;
+    case 'alerts':
+      return '#/alerts';
+    case 'missing':
+      return `#${route.path}`;
+  }
+}
+
+/** Calls `render` with the current route now and on every hash change; hashes not starting with #/ (in-page anchors) are ignored. */
+export function startRouter(render: (route: Route) => void): void {
+  let last = '';
+  const go = (): void => {
+    const hash = location.hash;
+    if (hash && !hash.startsWith('#/')) return;
+    if (hash === last) return;
+    last = hash;
+    render(parseRoute(hash));
+  };
+  window.addEventListener('hashchange', go);
+  go();
+}
+
+export function navigate(route: Route): void {
+  location.hash = hrefFor(route);
+}

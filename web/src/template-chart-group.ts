@@ -1,0 +1,33 @@
+// A worked example of a chart group, NOT registered: copy the object into CHART_GROUPS in chart-groups.ts to use it.
+//
+// How a chart group works
+// - `match` lists metric names or `*` patterns. Every metric lands in the FIRST group (in CHART_GROUPS order) that
+//   matches it, so put a new specific group BEFORE the broad ones it would otherwise fall into (e.g. before
+//   'validation', which takes every `val/*`, and always before 'other', which takes everything).
+// - Each matched metric gets one chart: the server's min–max band with the mean line (or the raw points when there are
+//   few), smoothing, log scale, zoom, NaN and alert markers. `order` puts charts first in the given order.
+// - `derived` charts are computed in the browser from other metrics of the same run, at matching steps (raw points) or
+//   matching buckets (bucket means). They appear only when the run has every input. Their keys must be unique.
+// - `compact: true` draws small charts, several per row (good for once-per-epoch metrics); `log: true` starts on a
+//   log y axis (the user can still toggle it per chart).
+// Nothing else is needed: the run page and the compare view read CHART_GROUPS.
+import type { ChartGroup } from './chart-groups.js';
+
+export const EXAMPLE_DISCRIMINATOR_GROUP: ChartGroup = {
+  id: 'discriminator',
+  title: 'Discriminator balance',
+  description: 'Accuracy gap and the two discriminators’ losses side by side.',
+  // Takes D_real_acc/D_fake_acc away from 'monitor' if placed before it in CHART_GROUPS.
+  match: ['D_real_acc', 'D_fake_acc', 'loss/D2'],
+  order: ['D_real_acc', 'D_fake_acc'],
+  derived: [
+    {
+      id: 'd_acc_gap',
+      title: 'D_real_acc − D_fake_acc',
+      inputs: ['D_real_acc', 'D_fake_acc'],
+      combine: ([real, fake]) => real! - fake!,
+      description: 'Near 0 when D treats real and fake alike; a persistent gap means one side is easy for D.',
+    },
+  ],
+  compact: true,
+};
