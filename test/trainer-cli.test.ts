@@ -117,6 +117,22 @@ test('an unreachable server gives one GW_ERR_SERVER line with what to do, exit c
   assertOneLineError(out, 'GW_ERR_SERVER', 'http://127.0.0.1:9', '--offline');
 });
 
+test('early stopping counts validation checks without improvement and keeps the best checkpoint', async () => {
+  // Learning rates 0: the model never changes, so val/L1 is best at the first check and never improves after it.
+  const ck = join(dir, 'ck-early');
+  const out = await train([
+    ...TINY, '--offline', '--spool', join(dir, 'spool-early'), '--checkpoint-dir', ck, '--epochs', '50', '--steps-per-epoch', '1',
+    '--val-every', '1', '--val-count', '2', '--val-z', '2', '--latent-count', '4', '--patience', '2',
+    '--lr-g', '0', '--lr-e', '0', '--lr-d', '0',
+  ]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdout, /stopped early: early stop: val\/L1 did not improve for 2 validation checks \(best [0-9.]+ at epoch 1, step 1\)/);
+  assert.match(out.stdout, /steps +3, 3 epochs/);
+  assert.match(out.stdout, new RegExp(`the best checkpoint is kept in ${join(ck, 'best').replace(/[.]/g, '\\.')}`));
+  assert.ok(existsSync(join(ck, 'best', 'manifest.json')));
+  assert.ok(existsSync(join(ck, 'latest', 'manifest.json')));
+});
+
 describe('--resume', () => {
   let server: RunningServer;
   before(async () => {

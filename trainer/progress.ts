@@ -59,6 +59,8 @@ export class Progress {
   private lastPlain = 0;
   private shown = false;
   private last: StepReport | null = null;
+  /** Images/s smoothed over recent steps (one step's rate jumps with the machine's load). */
+  private rate: number | null = null;
 
   constructor(opts: ProgressOptions = {}) {
     this.stream = opts.stream ?? process.stdout;
@@ -67,7 +69,10 @@ export class Progress {
   }
 
   /** One step done: redraws the bar (at most ~8 times a second) or prints a plain line every interval. */
-  step(r: StepReport): void {
+  step(report: StepReport): void {
+    const x = report.imagesPerSec;
+    this.rate = this.rate === null || !Number.isFinite(this.rate) ? x : 0.8 * this.rate + 0.2 * x;
+    const r = { ...report, imagesPerSec: this.rate };
     this.last = r;
     const now = Date.now();
     if (this.tty) {
