@@ -43,7 +43,7 @@ export type ProjectionAlignment =
   | 'procrustes'
   /** the same, fitted on class centroids (the codes do not correspond one to one). */
   | 'centroids'
-  /** PCA: each axis's sign chosen to agree with the previous epoch's axis. */
+  /** PCA: each axis's sign chosen to agree with the previous epoch's picture (or its axes, when the codes do not correspond). */
   | 'sign';
 
 export type SeparationStatus = 'pending' | 'ready' | 'skipped' | 'failed';

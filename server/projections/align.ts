@@ -151,3 +151,19 @@ export function fixAxisSigns(axes: number[][], previousAxes: readonly number[][]
     return true;
   });
 }
+
+/**
+ * The same for corresponding points: flips coordinate c of every point of Y (and axis c) when it anti-correlates
+ * with coordinate c of the previous layout, so the picture keeps its orientation whatever the codes did.
+ */
+export function fixCoordinateSigns(Y: Float64Array, previous: ArrayLike<number>, axes: number[][]): boolean[] {
+  return [0, 1].map((c) => {
+    let dot = 0;
+    for (let i = c; i < Y.length; i += 2) dot += Y[i]! * previous[i]!;
+    if (dot >= 0) return false;
+    for (let i = c; i < Y.length; i += 2) Y[i] = -Y[i]!;
+    const axis = axes[c];
+    if (axis) for (let t = 0; t < axis.length; t++) axis[t] = -axis[t]!;
+    return true;
+  });
+}

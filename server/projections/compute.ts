@@ -2,7 +2,7 @@
 // directly): a 2-D projection by one method, subsampled above the method's working limit and aligned with the
 // previous epoch's, and the class separation (silhouette, Fisher ratio) of the codes.
 import type { ProjectionAlignment, ProjectionMethod } from '../../protocol/index.js';
-import { applySimilarity, fixAxisSigns, procrustes, sharedCentroids } from './align.js';
+import { applySimilarity, fixAxisSigns, fixCoordinateSigns, procrustes, sharedCentroids } from './align.js';
 import { fisherRatio, silhouette, stratifiedSubsample } from './latent-stats.js';
 import { pca2d, principalComponents } from './pca.js';
 import { tsne } from './tsne.js';
@@ -102,8 +102,13 @@ export function projectCodes(input: ProjectInput): ProjectOutput {
     xy = r.xy;
     params.explained = r.explained;
     params.axes = r.axes;
+    // An axis's sign is arbitrary: take the one that agrees with the previous epoch's picture (on the
+    // corresponding points when there are, else on the axes themselves).
     const prevAxes = prev?.params.axes;
-    if (Array.isArray(prevAxes)) {
+    if (corresponds) {
+      params.flipped = fixCoordinateSigns(xy, prev.xy, r.axes);
+      aligned = 'sign';
+    } else if (Array.isArray(prevAxes)) {
       params.flipped = fixAxisSigns(r.axes, prevAxes as number[][], xy);
       aligned = 'sign';
     }
