@@ -189,6 +189,7 @@ test('the log toggle puts one chart on a log y axis', { skip }, async () => {
 });
 
 test('the x axis can show wall time or time since the run started', { skip }, async () => {
+  await drawnChart(page, 'val/fid');
   await page.selectOption('.chart-toolbar select', 'relative');
   const rel = await until(async () => {
     const c = (await charts(page)).find((x) => x.key === 'val/fid');
@@ -265,6 +266,7 @@ test('when the server goes away a reconnecting banner shows; after it returns, l
   await screenshot(page, 'web-run-page-reconnecting');
   await server.restart();
   await until(async () => (await page.evaluate(() => window.__ganwatch.liveState())) === 'open', 15_000, 'the socket to reopen');
+  await drawnChart(page, 'val/fid');
   await pushPoints(server, run, [{ step: 2200, values: { 'val/fid': 41 } }]);
   await until(async () => {
     const c = (await charts(page)).find((x) => x.key === 'val/fid');

@@ -8,6 +8,8 @@ import type {
   MediaItem,
   MetricSummary,
   PatchRunBody,
+  Projection,
+  ProjectionMethod,
   Run,
   SeriesResponse,
 } from '../../protocol/index.js';
@@ -119,18 +121,7 @@ export interface SeriesRequest {
   to?: number;
 }
 
-export type ProjectionMethod = 'tsne' | 'pca' | 'umap';
-
-/** GET /runs/:id/projections: 2-D coordinates of one epoch's latent codes, computed by the server (cached). */
-export interface Projection {
-  epoch: number;
-  method: ProjectionMethod;
-  status: 'ready' | 'pending' | 'failed';
-  points: Array<[number, number]>;
-  labels: number[] | null;
-  subsampled?: unknown;
-  message?: string;
-}
+export type { Projection, ProjectionMethod };
 
 export interface LatentEpoch {
   epoch: number;

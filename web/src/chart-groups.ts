@@ -60,8 +60,8 @@ export const CHART_GROUPS: readonly ChartGroup[] = [
   {
     id: 'quality',
     title: 'Quality (validation epochs)',
-    match: ['val/fid', 'val/ssim', 'val/diversity', 'val/mode_coverage', 'val/latent_silhouette'],
-    order: ['val/fid', 'val/ssim', 'val/diversity', 'val/mode_coverage', 'val/latent_silhouette'],
+    match: ['val/fid', 'val/ssim', 'val/diversity', 'val/mode_coverage', 'val/latent_silhouette', 'val/latent_fisher'],
+    order: ['val/fid', 'val/ssim', 'val/diversity', 'val/mode_coverage', 'val/latent_silhouette', 'val/latent_fisher'],
     compact: true,
   },
   { id: 'validation', title: 'Validation metrics', match: ['val/*'], compact: true },

@@ -326,9 +326,11 @@ export class MetricChart {
           if (e.max > top) top = e.max;
           if (e.min < bottom) bottom = e.min;
         }
-        add({ label: `${run.name} min`, data: lo, borderWidth: 0, pointRadius: 0, pointHoverRadius: 0, fill: false, backgroundColor: 'transparent', borderColor: 'transparent' }, { ...base, role: 'band-lo' });
+        // The envelope's edges are stroked, not only filled: a one-bucket spike is a 1-px sliver of fill but a clear line.
+        const edge = withAlpha(run.color, this.host.compare ? 0.45 : 0.6);
+        add({ label: `${run.name} min`, data: lo, borderWidth: 1, borderColor: edge, pointRadius: 0, pointHoverRadius: 0, fill: false, backgroundColor: 'transparent' }, { ...base, role: 'band-lo' });
         add(
-          { label: `${run.name} max`, data: hi, borderWidth: 0, pointRadius: 0, pointHoverRadius: 0, fill: '-1', backgroundColor: withAlpha(run.color, this.host.compare ? 0.14 : 0.22), borderColor: 'transparent' },
+          { label: `${run.name} max`, data: hi, borderWidth: 1, borderColor: edge, pointRadius: 0, pointHoverRadius: 0, fill: '-1', backgroundColor: withAlpha(run.color, this.host.compare ? 0.14 : 0.22) },
           { ...base, role: 'band-hi' },
         );
       }
@@ -547,6 +549,9 @@ export class MetricChart {
   }
 
   private currentX(): { min: number; max: number } | null {
+    // On the step axis the shared range is ahead of the drawn scale (keys pressed faster than frames are drawn).
+    const bounds = this.xBounds();
+    if (bounds) return bounds;
     const s = this.chart?.scales.x;
     return s ? { min: s.min, max: s.max } : null;
   }
@@ -677,7 +682,8 @@ export class MetricChart {
       key: this.plan.key,
       title: this.plan.title,
       drawn: this.drawnAt !== null,
-      loading: this.loading,
+      // A reload that is due (zoom, reconnect) counts as loading: the drawn data is about to be replaced.
+      loading: this.loading || this.needsLoad,
       error: this.error,
       log: this.log,
       xMin: xs ? xs.min : null,

@@ -34,6 +34,7 @@ export class AlertsPanel {
   private filter: Filter = 'firing';
   private readonly busy = new Set<number>();
   private readonly errors = new Map<number, string>();
+  private readonly evidenceOpen = new Map<number, boolean>();
   private readonly changeListeners = new Set<(alerts: Alert[]) => void>();
 
   constructor(private readonly options: AlertsPanelOptions) {
@@ -149,7 +150,7 @@ export class AlertsPanel {
       : null;
     return h(
       'article',
-      { class: `alert-card severity-${a.severity} state-${a.state}${a.muted ? ' muted' : ''}`, 'aria-labelledby': titleId, 'data-alert': a.id },
+      { class: `alert-card alert-${a.severity} state-${a.state}${a.muted ? ' muted' : ''}`, 'aria-labelledby': titleId, 'data-alert': a.id },
       h(
         'header',
         null,
@@ -161,7 +162,7 @@ export class AlertsPanel {
         a.muted ? h('span', { class: 'pill' }, 'muted') : null,
       ),
       h('p', { class: 'alert-message' }, a.message),
-      evidence.length ? h('details', { class: 'evidence' }, h('summary', null, `Evidence (${evidence.length})`), kvTable(evidence)) : null,
+      evidence.length ? this.evidence(a, evidence) : null,
       a.remedy
         ? h(
             'div',
@@ -188,6 +189,14 @@ export class AlertsPanel {
         ),
       ),
     );
+  }
+
+  /** Evidence starts open on open alerts and closed on resolved ones; a user's choice survives live re-renders. */
+  private evidence(a: Alert, rows: Array<[string, string]>): HTMLElement {
+    const open = this.evidenceOpen.get(a.id) ?? a.state === 'firing';
+    const el = h('details', { class: 'evidence', open }, h('summary', null, `Evidence (${rows.length})`), kvTable(rows));
+    el.addEventListener('toggle', () => this.evidenceOpen.set(a.id, el.open));
+    return el;
   }
 
   private async act(id: number, fn: () => Promise<Alert>): Promise<void> {

@@ -45,7 +45,7 @@ export function configTable(run: Run): HTMLElement {
 
 /** Several runs' hyperparameters in columns; `differences only` (on by default) hides rows where all runs agree. */
 export function compareConfigTable(runs: readonly Run[], colors: readonly string[]): HTMLElement {
-  const columns = runs.map((r) => new Map([...runFacts(r), ...flattenConfig(r.config)].map(([k, v]) => [k, fmtAny(v)])));
+  const columns = runs.map((r) => new Map([...runFacts(r).filter(([, v]) => v !== null), ...flattenConfig(r.config)].map(([k, v]) => [k, fmtAny(v)])));
   const keys = [...new Set(columns.flatMap((c) => [...c.keys()]))].sort((a, b) => a.localeCompare(b));
   const differs = (k: string): boolean => new Set(columns.map((c) => c.get(k) ?? '–')).size > 1;
   const diffCount = keys.filter(differs).length;

@@ -156,12 +156,16 @@ export class LatentPanel {
         const p = await api.projection(this.runId, epoch, this.method);
         this.serverProjects = true;
         if (p.status === 'pending') return 'pending';
-        if (p.status === 'ready') {
-          const got = { points: p.points, labels: p.labels, source: 'server' as const, note: `${label(this.method)} computed by the server` };
+        if (p.status === 'ready' && p.points) {
+          const notes = [`${label(this.method)} computed by the server`];
+          if (p.subsampled) notes.push(`${p.subsampled.to} of ${p.subsampled.from} codes${p.subsampled.stratified ? ', stratified by class' : ''}`);
+          const sep = p.separation;
+          if (sep?.status === 'ready' && sep.silhouette !== null) notes.push(`silhouette ${fmtValue(sep.silhouette)}${sep.fisher !== null ? `, Fisher ratio ${fmtValue(sep.fisher)}` : ''}`);
+          const got = { points: p.points, labels: p.labels, source: 'server' as const, note: notes.join('; ') };
           this.cache.set(key, got);
           return got;
         }
-        throw new Error(p.message ?? `the server could not compute ${label(this.method)}`);
+        throw new Error(p.error ?? `the server could not compute ${label(this.method)}`);
       } catch (err) {
         // A 404 that is not about this run's codes means the server has no projection route: project here.
         const missingRoute = err instanceof ApiError && err.status === 404 && (err.code === 'GW_ERR_ROUTE_NOT_FOUND' || !err.code.startsWith('GW_ERR_'));
@@ -204,7 +208,7 @@ export class LatentPanel {
     }
     this.source = got.source;
     this.render(got.points, got.labels, got.source === 'server' ? this.method : 'browser-pca');
-    this.statusEl.textContent = `${got.note}: ${got.points.length} codes at epoch ${epoch}.`;
+    this.statusEl.textContent = `Epoch ${epoch}: ${got.points.length} codes · ${got.note}.`;
   }
 
   private render(points: Array<[number, number]>, labels: number[] | null, boxKey: string): void {
