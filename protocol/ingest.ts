@@ -5,22 +5,22 @@ import { RunStatus } from './runs.js';
 
 // ---- trainer → server ----
 export const PointsFrame = Type.Object(
-  { type: Type.Literal('points'), seq: Type.Integer({ minimum: 0 }), points: PointBatch },
+  { type: Type.Literal('points'), seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), points: PointBatch },
   { additionalProperties: false },
 );
 export const ControlResultFrame = Type.Object(
   {
     type: Type.Literal('control_result'),
-    id: Type.Integer({ minimum: 1 }),
+    id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
     ok: Type.Boolean(),
-    step: Type.Optional(Type.Integer({ minimum: 0 })),
+    step: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
     message: Type.Optional(Type.String({ maxLength: 2000 })),
   },
   { additionalProperties: false },
 );
 /** The trainer reports a status change (finished, failed, paused, running) on the same socket. */
 export const StatusFrame = Type.Object(
-  { type: Type.Literal('status'), seq: Type.Integer({ minimum: 0 }), status: RunStatus },
+  { type: Type.Literal('status'), seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), status: RunStatus },
   { additionalProperties: false },
 );
 export const IngestClientFrame = Type.Union([PointsFrame, ControlResultFrame, StatusFrame]);

@@ -6,8 +6,8 @@ export const MediaKind = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' });
 
 export const MediaQuery = Type.Object(
   {
-    epoch: Type.Integer({ minimum: 0 }),
-    step: Type.Integer({ minimum: 0 }),
+    epoch: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    step: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
     kind: Type.Optional(MediaKind),
     /** Optional JSON object describing the image (rows, columns, labels). */
     meta: Type.Optional(Type.String({ maxLength: 10_000 })),
@@ -29,21 +29,21 @@ export const MediaItem = Type.Object({
 export type MediaItem = Static<typeof MediaItem>;
 
 export const MediaListQuery = Type.Object(
-  { kind: Type.Optional(MediaKind), epoch: Type.Optional(Type.Integer({ minimum: 0 })) },
+  { kind: Type.Optional(MediaKind), epoch: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })) },
   { additionalProperties: false },
 );
 export type MediaListQuery = Static<typeof MediaListQuery>;
 
 export const MediaParams = Type.Object(
-  { id: Type.String({ pattern: '^[a-z0-9]{1,32}$' }), mediaId: Type.Integer({ minimum: 1 }) },
+  { id: Type.String({ pattern: '^[a-z0-9]{1,32}$' }), mediaId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) },
   { additionalProperties: false },
 );
 export type MediaParams = Static<typeof MediaParams>;
 
 export const LatentsBody = Type.Object(
   {
-    epoch: Type.Integer({ minimum: 0 }),
-    step: Type.Optional(Type.Integer({ minimum: 0 })),
+    epoch: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    step: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
     dim: Type.Integer({ minimum: 1, maximum: MAX_LATENT_DIM }),
     codes: Type.Array(Type.Array(Type.Number()), { minItems: 1, maxItems: MAX_LATENT_CODES }),
     labels: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 1_000_000 }), { maxItems: MAX_LATENT_CODES })),
@@ -64,7 +64,7 @@ export const LatentSet = Type.Object({
 export type LatentSet = Static<typeof LatentSet>;
 
 export const LatentEpochParams = Type.Object(
-  { id: Type.String({ pattern: '^[a-z0-9]{1,32}$' }), epoch: Type.Integer({ minimum: 0 }) },
+  { id: Type.String({ pattern: '^[a-z0-9]{1,32}$' }), epoch: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) },
   { additionalProperties: false },
 );
 export type LatentEpochParams = Static<typeof LatentEpochParams>;

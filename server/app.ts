@@ -19,8 +19,8 @@ import { mediaRoutes } from './routes/media.js';
 import { pointRoutes } from './routes/points.js';
 import { projectionRoutes } from './routes/projections.js';
 import { runRoutes } from './routes/runs.js';
-import { DEFAULT_RATE_LIMIT, registerSecurity } from './security.js';
-import { bodyAjv, textAjv } from './validation.js';
+import { DEFAULT_RATE_LIMIT, installJsonParser, registerSecurity } from './security.js';
+import { bodyAjv, compileText } from './validation.js';
 import { ingestSocket } from './ws/ingest.js';
 import { liveSocket } from './ws/live.js';
 
@@ -73,8 +73,9 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
   );
   app.addHook('onClose', async () => ctx.webhooks.close());
 
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv.compile(schema) : compileText(schema)));
   installErrorHandlers(app);
+  installJsonParser(app);
 
   // Before the token check: CORS preflights carry no credentials and must be answered first.
   const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
@@ -94,7 +95,17 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     if (req.headers.upgrade && reply.statusCode !== 101 && !req.raw.socket.destroyed) req.raw.socket.end();
   });
 
-  await app.register(fastifyWebsocket, { options: { maxPayload: MAX_BODY_BYTES * 2 } });
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: MAX_BODY_BYTES * 2 },
+    // A client breaking the WebSocket protocol (invalid UTF-8, oversized frame) is the client's error: ws has already
+    // closed with the right code (1007, 1009); note it quietly instead of logging a server error.
+    errorHandler: (error, socket, req) => {
+      const code = (error as Error & { code?: string }).code;
+      if (typeof code === 'string' && code.startsWith('WS_ERR_')) req.log.info({ code }, error.message);
+      else req.log.error({ err: error }, 'websocket handler failed');
+      socket.terminate();
+    },
+  });
   await app.register(
     async (api) => {
       await runRoutes(api, ctx);

@@ -8,8 +8,9 @@ import type { IncomingMessage } from 'node:http';
 import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { gwError } from '../protocol/index.js';
+import { MAX_BODY_BYTES, gwError } from '../protocol/index.js';
 
 export interface SecurityOptions {
   /** The dashboard's index.html: its inline scripts and styles are allowed by hash, nothing else inline is. */
@@ -45,6 +46,7 @@ export function inlineHashes(htmlPath: string | undefined): { scripts: string[];
 }
 
 export async function registerSecurity(app: FastifyInstance, options: SecurityOptions): Promise<void> {
+  drainRefusedBodies(app);
   // Hashed once at start-up: the dashboard's files do not change under a running server.
   const inline = inlineHashes(options.dashboardIndex);
   await app.register(fastifyHelmet, {
@@ -93,6 +95,82 @@ export async function registerSecurity(app: FastifyInstance, options: SecurityOp
       errorResponseBuilder: () => gwError('GW_ERR_RATE_LIMITED'),
     });
   }
+}
+
+/** Deepest nesting of arrays and objects a JSON body may have: far beyond any real config, far below a stack's depth. */
+export const MAX_JSON_DEPTH = 64;
+
+/** The nesting depth of JSON text, counting brackets outside strings; stops counting past `limit`. */
+export function jsonDepth(text: Buffer, limit = MAX_JSON_DEPTH): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max && (max = depth) > limit) return max;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+/**
+ * The JSON body parser: Fastify's own (prototype poisoning refused), after two checks a string parser cannot make:
+ * the bytes are valid UTF-8 (JSON must be; otherwise bad bytes would be stored as U+FFFD), and nesting is at most
+ * MAX_JSON_DEPTH (a deeply nested config would otherwise blow the stack when stored).
+ */
+export function installJsonParser(app: FastifyInstance): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (req, body, done) => {
+    const bytes = body as Buffer;
+    if (!isUtf8(bytes)) return done(gwError('GW_ERR_BAD_JSON', 'the body is not valid UTF-8'), undefined);
+    if (jsonDepth(bytes) > MAX_JSON_DEPTH) {
+      return done(gwError('GW_ERR_BAD_JSON', `arrays and objects are nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+    }
+    parse(req, bytes.toString('utf8'), done);
+  });
+}
+
+/** Most of a refused body the server reads (and drops) so that its 413 reaches the client; beyond, it cuts. */
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+const DRAIN_TIMEOUT_MS = 10_000;
+
+/**
+ * A body refused as too large is read to its end (up to 64 MiB or 10 s) before the 413 goes out. Closing a connection
+ * with unread bytes in it makes the kernel reset it, and the client then sees a broken pipe instead of the answer.
+ */
+export function drainRefusedBodies(app: FastifyInstance): void {
+  app.addHook('onSend', async (req, reply, payload) => {
+    const raw = req.raw;
+    if (reply.statusCode !== 413 || raw.complete || raw.destroyed) return payload;
+    await new Promise<void>((resolve) => {
+      let read = 0;
+      const done = (): void => {
+        clearTimeout(timer);
+        raw.off('data', onData);
+        raw.off('end', done);
+        raw.off('close', done);
+        raw.off('error', done);
+        resolve();
+      };
+      const onData = (chunk: Buffer): void => {
+        read += chunk.length;
+        if (read > DRAIN_LIMIT_BYTES) done();
+      };
+      const timer = setTimeout(done, DRAIN_TIMEOUT_MS);
+      raw.on('data', onData);
+      raw.once('end', done);
+      raw.once('close', done);
+      raw.once('error', done);
+      raw.resume();
+    });
+    return payload;
+  });
 }
 
 /**

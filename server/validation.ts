@@ -5,7 +5,8 @@ import type { TSchema } from 'typebox';
 
 function makeAjv(coerce: boolean): Ajv {
   // Bodies are checked strictly (no coercion, unknown fields rejected); query strings and params arrive as text.
-  const ajv = new Ajv({ coerceTypes: coerce ? 'array' : false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false, verbose: true });
+  // strictNumbers: a number that overflowed to Infinity (1e400, in JSON or a query string) is not a number here.
+  const ajv = new Ajv({ coerceTypes: coerce ? 'array' : false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false, strictNumbers: true, verbose: true });
   (addFormats as unknown as (a: Ajv) => Ajv)(ajv);
   return ajv;
 }
@@ -34,4 +35,27 @@ export type FrameCheck<T> = (data: unknown) => { ok: true; value: T } | { ok: fa
 export function compileFrame<T>(schema: TSchema): FrameCheck<T> {
   const validate: ValidateFunction = bodyAjv.compile(schema as object);
   return (data) => (validate(data) ? { ok: true, value: data as T } : { ok: false, message: describeAjvError('frame', validate.errors) });
+}
+
+/**
+ * Compiles a validator for query strings and path parameters. Coercion turns '1e400' into Infinity without asking
+ * whether it is finite, so coerced values are checked again: a non-finite number fails like any invalid field.
+ */
+export function compileText(schema: object): ValidateFunction {
+  const validate = textAjv.compile(schema);
+  const check = ((data: unknown) => {
+    const ok = validate(data);
+    check.errors = validate.errors;
+    if (!ok || data === null || typeof data !== 'object') return ok;
+    for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
+      const values = Array.isArray(value) ? value : [value];
+      if (values.some((v) => typeof v === 'number' && !Number.isFinite(v))) {
+        check.errors = [{ instancePath: `/${key}`, schemaPath: '#', keyword: 'type', params: {}, message: 'must be a finite number' }];
+        return false;
+      }
+    }
+    return true;
+  }) as ValidateFunction;
+  check.schema = validate.schema;
+  return check;
 }

@@ -68,10 +68,13 @@ describe('the dashboard under the content security policy', { skip: CHROMIUM ? f
   test('the dashboard loads and runs without a single violation, and without CSP complaints on the console', async () => {
     for (const path of ['/?token=r', `/?token=r#/runs/${run}`]) {
       const { page, violations, console } = await open(browser, server.url + path);
+      if (path.includes('#/runs/') && existsSync(join(ROOT, 'web/dist/index.html'))) {
+        // The built dashboard ran its script: the run page names the run (and draws its charts).
+        await page.getByText('csp', { exact: true }).first().waitFor({ timeout: 10_000 });
+      }
       await page.waitForTimeout(1000);
       assert.deepEqual(await violations(), [], `violations on ${path}`);
       assert.deepEqual(console.filter((m) => /Content Security Policy|Refused to/i.test(m)), [], `console on ${path}`);
-      assert.ok((await page.content()).length > 200, 'the page rendered something');
       await page.close();
     }
   });

@@ -16,6 +16,8 @@ export const SIZES = [32, 64, 128, 256] as const;
 /** Every resolved option of a training run (what the run's config records, minus the token). */
 export interface TrainerOptions {
   server: string;
+  /** A file holding the server URL, followed while training (null: none). */
+  serverFile: string | null;
   token: string | null;
   name: string | null;
   tags: string[];
@@ -97,6 +99,11 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     )
     .helpOption('-h, --help', 'show this help')
     .addOption(opt('--server <url>', 'ganwatch server (env GANWATCH_SERVER; or http://127.0.0.1:$GANWATCH_PORT)', defaultServer(env)))
+    .addOption(
+      new Option('--server-file <path>', 'file holding the server URL; when it changes (or on SIGHUP) the trainer moves to that server').env(
+        'GANWATCH_SERVER_FILE',
+      ),
+    )
     .addOption(new Option('--token <token>', 'write token of the server').env('GANWATCH_TOKEN'))
     .addOption(opt('--name <name>', 'run name (default: dataset, size and time)'))
     .addOption(opt('--tags <list>', 'comma-separated run tags', ''))
@@ -234,6 +241,7 @@ export function parseTrainerArgs(argv: readonly string[], env: NodeJS.ProcessEnv
 
   const options: TrainerOptions = {
     server: server.replace(/\/+$/, ''),
+    serverFile: str(raw, 'serverFile'),
     token: typeof raw.token === 'string' && raw.token !== '' ? raw.token : null,
     name,
     tags: [...new Set(tags)],

@@ -10,6 +10,7 @@ import type { PairDataset } from './data/index.js';
 import type { LoopResult, LoopState } from './loop.js';
 import type { BicycleGAN, NetName, LambdaName } from './models/bicyclegan.js';
 import type { MonitorClient } from './monitor/client.js';
+import { readServerFile, watchServerFile, type ServerFileWatch } from './monitor/server-file.js';
 import {
   FIXED_ON_RESUME,
   flagOf,
@@ -173,6 +174,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const model = new BicycleGAN(modelOptions(options));
   const progress = new Progress();
   let monitor: MonitorClient | null = null;
+  let serverWatch: ServerFileWatch | null = null;
   try {
     if (resumeDir !== null && resumeState) {
       await loadCheckpoint(resumeDir, model);
@@ -189,6 +191,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       params: counts,
       stepsPerEpoch: perEpoch,
     };
+    // A server file, when it names a server, wins over --server: it is where the user says the server is now.
+    const filed = options.serverFile !== null ? readServerFile(options.serverFile) : null;
+    if (filed !== null) options = { ...options, server: filed };
     if (!options.offline && options.waitServer > 0) await waitForServer(options.server, options.waitServer * 1000);
     const resumeRun = resumeState ? (resumeState.runId ?? resumeState.spoolKey ?? undefined) : undefined;
     monitor = await MonitorClient.open({
@@ -209,6 +214,17 @@ export async function main(argv: readonly string[]): Promise<number> {
           }),
       onError: (err: GanwatchError) => progress.log(`monitor: ${err.code}: ${err.message}`),
     });
+    const followed = monitor;
+    if (options.serverFile !== null && !options.offline) {
+      serverWatch = watchServerFile(options.serverFile, options.server, (url) => {
+        try {
+          followed.setServer(url);
+          progress.log(`monitor: server is now ${url} (from ${options.serverFile}); unacknowledged data is resent there`);
+        } catch (err) {
+          progress.log(`monitor: ignoring ${options.serverFile}: ${isGanwatchError(err) ? err.message : String(err)}`);
+        }
+      });
+    }
     const runId = monitor.runId;
     const checkpointDir = options.checkpointDir ?? path.join('checkpoints', runId ?? monitor.spoolKey);
     if (runId !== null) out(`run ${runId}: ${dashboardUrl(monitor.serverUrl, runId)}`);
@@ -300,6 +316,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw err;
   } finally {
+    serverWatch?.stop();
     model.dispose();
   }
 }
