@@ -21,6 +21,8 @@ export interface TrainerOptions {
   token: string | null;
   name: string | null;
   tags: string[];
+  /** Alert settings sent with the new run (rule overrides, auto_apply), as the server's AlertConfig; null: server defaults. */
+  alerts: Record<string, unknown> | null;
   dataset: string;
   direction: Direction;
   classes: number;
@@ -107,6 +109,9 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     .addOption(new Option('--token <token>', 'write token of the server').env('GANWATCH_TOKEN'))
     .addOption(opt('--name <name>', 'run name (default: dataset, size and time)'))
     .addOption(opt('--tags <list>', 'comma-separated run tags', ''))
+    .addOption(
+      new Option('--alerts <json>', 'alert settings for the new run, e.g. \'{"auto_apply":true,"rules":{"training_stall":{"enabled":false}}}\''),
+    )
     .addOption(opt('--dataset <synthetic|path>', "'synthetic' (made in code) or a folder in the pix2pix aligned format (train/, val/)", 'synthetic'))
     .addOption(opt('--direction <AtoB|BtoA>', 'aligned data: which half is the input', 'AtoB'))
     .addOption(opt('--classes <k>', 'synthetic data: number of palettes (classes), 2-8', '4'))
@@ -236,6 +241,16 @@ export function parseTrainerArgs(argv: readonly string[], env: NodeJS.ProcessEnv
   if (tags.some((t) => t.length > 64)) throw bad('--tags', 'must hold tags of at most 64 characters', raw.tags);
   const server = String(raw.server);
   if (!/^https?:\/\/[^\s/]+/.test(server)) throw bad('--server', 'must be an http:// or https:// URL', server);
+  const alertsText = str(raw, 'alerts');
+  let alerts: Record<string, unknown> | null = null;
+  if (alertsText !== null) {
+    try {
+      alerts = JSON.parse(alertsText) as Record<string, unknown>;
+    } catch (err) {
+      throw bad('--alerts', `must be JSON (${(err as Error).message})`, alertsText);
+    }
+    if (alerts === null || typeof alerts !== 'object' || Array.isArray(alerts)) throw bad('--alerts', 'must be a JSON object', alertsText);
+  }
   const name = str(raw, 'name');
   if (name !== null && name.length > 200) throw bad('--name', 'must be at most 200 characters', `${name.slice(0, 20)}…`);
 
@@ -245,6 +260,7 @@ export function parseTrainerArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     token: typeof raw.token === 'string' && raw.token !== '' ? raw.token : null,
     name,
     tags: [...new Set(tags)],
+    alerts,
     dataset: str(raw, 'dataset') ?? 'synthetic',
     direction: choice(raw, 'direction', ['AtoB', 'BtoA'] as const),
     classes: int(raw, 'classes', 2, 8),

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { gwError, isGanwatchError, type GanwatchError } from '../protocol/errors.js';
+import type { CreateRunBody } from '../protocol/runs.js';
 import type { BackendInfo } from './backend.js';
 import { loadCheckpoint, readCheckpointInfo, MANIFEST_FILE } from './checkpoint.js';
 import type { PairDataset } from './data/index.js';
@@ -208,6 +209,7 @@ export async function main(argv: readonly string[]): Promise<number> {
               name: options.name ?? defaultName(options, dataset),
               config,
               tags: options.tags,
+              ...(options.alerts ? { alerts: options.alerts as CreateRunBody['alerts'] } : {}),
               backend: backend.name,
               device: backend.device.slice(0, 200),
             },
