@@ -193,7 +193,7 @@ test('the x axis can show wall time or time since the run started', { skip }, as
   await page.selectOption('.chart-toolbar select', 'relative');
   const rel = await until(async () => {
     const c = (await charts(page)).find((x) => x.key === 'val/fid');
-    return c && dataset(c, 'line')!.points[0]![0] < 1000 ? c : null;
+    return c && dataset(c, 'line')!.points[1]![0] === 100 ? c : null;
   }, 3000, 'relative time');
   assert.deepEqual(dataset(rel, 'line')!.points.slice(0, 3).map((p) => p[0]), [0, 100, 200]);
   await page.selectOption('.chart-toolbar select', 'wall');
@@ -257,6 +257,25 @@ test('the control form sends a control to the trainer and lists it', { skip }, a
   const control = await until(async () => (await api(server, 'GET', `/api/v1/runs/${run}/controls`)).body.controls.find((c: any) => c.action === 'set_clip'), 5000, 'the control');
   assert.deepEqual(control.args, { max_norm: 2.5 });
   await until(async () => (await page.locator(`.controls-table tr[data-control="${control.id}"]`).count()) === 1, 3000, 'the control row');
+});
+
+test('every control has an accessible name, and the page fits 1024 px without sideways scrolling', { skip }, async () => {
+  const unnamed = await page.evaluate(() =>
+    Array.from(document.querySelectorAll('input, select, textarea, button'))
+      .filter((el) => {
+        const e = el as HTMLInputElement;
+        if (e.type === 'hidden' || e.closest('[hidden]')) return false;
+        const labelled = (e.labels?.length ?? 0) > 0 || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') || e.title;
+        return !labelled && !(el.tagName === 'BUTTON' && el.textContent!.trim());
+      })
+      .map((el) => el.outerHTML.slice(0, 120)),
+  );
+  assert.deepEqual(unnamed, []);
+  await page.setViewportSize({ width: 1024, height: 2600 });
+  await page.waitForTimeout(300);
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 1024), 'no horizontal page scroll at 1024 px');
+  await screenshot(page, 'web-run-page-1024');
+  await page.setViewportSize({ width: 1280, height: 2600 });
 });
 
 test('when the server goes away a reconnecting banner shows; after it returns, live points flow again', { skip }, async () => {

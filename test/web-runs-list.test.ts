@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { api, startServer, type RunningServer } from './support/server.js';
-import { browserMissing, createRun, launchBrowser, pushPoints, screenshot, until, type Browser } from './support/browser.js';
+import { browserMissing, createRun, launchBrowser, pushPng, pushPoints, screenshot, tinyPng, until, type Browser } from './support/browser.js';
 
 const skip = browserMissing() ?? false;
 let server: RunningServer;
@@ -136,4 +136,33 @@ test('ticking runs and pressing Compare opens the compare view with the selectio
   await page.waitForURL(/#\/compare\?runs=/);
   const runs = new URL(page.url()).hash.split('runs=')[1]!.split(',');
   assert.deepEqual(runs.sort(), [ids.a, ids.c].sort());
+});
+
+test('a read token in the page URL is sent on every fetch, image and the live socket', { skip }, async () => {
+  const guarded = await startServer({ readToken: 'r3ad-t0ken' });
+  try {
+    const first = await createRun(guarded, { name: 'behind-a-token' });
+    await pushPng(guarded, first, 0, 0, tinyPng(1));
+    assert.equal((await api(guarded, 'GET', '/api/v1/runs')).status, 401, 'reads need the token');
+    const { page: p, errors: errs } = await browser.open(`${guarded.url}/?token=r3ad-t0ken#/`);
+    await p.locator(`tr[data-run="${first}"]`).waitFor({ timeout: 5000 });
+    const second = await createRun(guarded, { name: 'pushed-live' });
+    await p.locator(`tr[data-run="${second}"]`).waitFor({ timeout: 3000 });
+    await p.goto(`${guarded.url}/?token=r3ad-t0ken#/runs/${first}`);
+    const img = p.locator('.samples-panel img');
+    await until(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0), 5000, 'the sample image');
+    assert.deepEqual(errs, []);
+    await p.close();
+  } finally {
+    await guarded.stop();
+  }
+});
+
+test('at 1024 px wide nothing spills sideways: wide tables scroll inside their box', { skip }, async () => {
+  await page.setViewportSize({ width: 1024, height: 800 });
+  await page.goto(`${server.url}/#/`);
+  await row(ids.a).waitFor();
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 1024), 'no horizontal page scroll');
+  await screenshot(page, 'web-runs-list-1024');
+  await page.setViewportSize({ width: 1280, height: 900 });
 });

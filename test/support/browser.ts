@@ -102,11 +102,12 @@ export async function drawnChart(page: Page, key: string, timeoutMs = 10_000): P
 }
 
 /**
- * Runs `push` and measures, in the page, how long until chart `key` draws (x, y): from just before the push to the
+ * Runs `push` and measures, in the page, how long until chart `key` draws (x, y) (x null: anywhere) in a dataset of
+ * one of `roles`: from just before the push to the
  * first animation frame that shows the point.
  */
-export async function drawLatency(page: Page, key: string, x: number, y: number, push: () => Promise<void>, role = 'line'): Promise<number> {
-  const seen = page.evaluate(([k, px, py, r]) => window.__ganwatch.whenDrawn(k as string, px as number, py as number, r as string), [key, x, y, role] as const);
+export async function drawLatency(page: Page, key: string, x: number | null, y: number, push: () => Promise<void>, roles: readonly string[] = ['line']): Promise<number> {
+  const seen = page.evaluate(([k, px, py, r]) => window.__ganwatch.whenDrawn(k as string, px as number | null, py as number, r as string[]), [key, x, y, [...roles]] as const);
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
   const t0 = Date.now();
   await push();

@@ -11,10 +11,10 @@ export interface GanwatchDebug {
   /** One chart's snapshot (cheaper than all of them), or null. */
   chart(key: string): ChartSnapshot | null;
   /**
-   * Resolves with Date.now() at the first animation frame where chart `key` draws a point (x, y) in a dataset of
-   * `role` (checked every frame, so the time is within a frame of the drawing); rejects after `timeoutMs`.
+   * Resolves with Date.now() at the first animation frame where chart `key` draws a point (x, y) (x null: at any x) in a dataset of
+   * one of `roles` (checked every frame, so the time is within a frame of the drawing); rejects after `timeoutMs`.
    */
-  whenDrawn(key: string, x: number, y: number, role?: string, timeoutMs?: number): Promise<number>;
+  whenDrawn(key: string, x: number | null, y: number, roles?: readonly string[], timeoutMs?: number): Promise<number>;
   /** performance.now() at which each chart first drew its data. */
   drawnTimes(): Record<string, number>;
   samples(): SamplesSnapshot | null;
@@ -40,13 +40,13 @@ export function installDebug(): void {
   window.__ganwatch = {
     charts: () => current.grid?.snapshot() ?? [],
     chart: (key) => current.grid?.chartList().find((c) => c.plan.key === key)?.snapshot() ?? null,
-    whenDrawn: (key, x, y, role = 'line', timeoutMs = 10_000) =>
+    whenDrawn: (key, x, y, roles = ['line'], timeoutMs = 10_000) =>
       new Promise((resolve, reject) => {
         const end = performance.now() + timeoutMs;
         const check = (): void => {
           const chart = current.grid?.chartList().find((c) => c.plan.key === key);
-          if (chart?.hasPoint(role, x, y)) return resolve(Date.now());
-          if (performance.now() > end) return reject(new Error(`chart ${key} did not draw (${x}, ${y}) in ${timeoutMs} ms`));
+          if (roles.some((role) => chart?.hasPoint(role, x, y))) return resolve(Date.now());
+          if (performance.now() > end) return reject(new Error(`chart ${key} did not draw (${x ?? 'any x'}, ${y}) in ${timeoutMs} ms`));
           requestAnimationFrame(check);
         };
         check();

@@ -13,6 +13,10 @@ export class LiveConnection {
   private socket: WebSocket | null = null;
   private readonly wants = new Map<string, string[]>();
   private subscribed = new Set<string>();
+  /** Runs the server has acknowledged (a `subscribed` frame): from then on nothing pushed for them is missed. */
+  private confirmed = new Set<string>();
+  private readyWaiters: Array<{ runs: string[]; resolve: () => void }> = [];
+  private reopenPending = false;
   private readonly frameListeners = new Set<FrameListener>();
   private readonly stateListeners = new Set<(state: LiveState, retryInMs: number) => void>();
   private readonly reopenListeners = new Set<() => void>();
@@ -31,11 +35,12 @@ export class LiveConnection {
     socket.onopen = () => {
       this.backoff = MIN_BACKOFF_MS;
       this.subscribed = new Set();
-      this.sync();
-      const reopened = this.everOpened;
+      this.confirmed = new Set();
+      this.reopenPending = this.everOpened;
       this.everOpened = true;
+      this.sync();
       this.setState('open', 0);
-      if (reopened) this.reopenListeners.forEach((fn) => fn());
+      this.settle();
     };
     socket.onmessage = (event: MessageEvent<string>) => {
       let frame: LiveServerFrame;
@@ -44,11 +49,17 @@ export class LiveConnection {
       } catch {
         return;
       }
+      if (frame.type === 'subscribed') {
+        for (const r of frame.runs) if (this.subscribed.has(r)) this.confirmed.add(r);
+        this.settle();
+        return;
+      }
       for (const fn of this.frameListeners) fn(frame);
     };
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.confirmed = new Set();
       if (this.closedByUs) return;
       const wait = this.backoff * (0.75 + Math.random() * 0.5);
       this.backoff = Math.min(MAX_BACKOFF_MS, this.backoff * 2);
@@ -80,6 +91,39 @@ export class LiveConnection {
     this.sync();
   }
 
+  /**
+   * Resolves once the server has confirmed the subscription to `runs` (so reading data after it misses nothing pushed
+   * meanwhile), or after `timeoutMs` when the server cannot be reached (the reads then fail on their own).
+   */
+  ready(runs: readonly string[], timeoutMs = 2000): Promise<void> {
+    if (this.covers(runs)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = { runs: [...runs], resolve };
+      this.readyWaiters.push(waiter);
+      setTimeout(() => {
+        this.readyWaiters = this.readyWaiters.filter((w) => w !== waiter);
+        resolve();
+      }, timeoutMs);
+    });
+  }
+
+  private covers(runs: readonly string[]): boolean {
+    return runs.every((r) => this.confirmed.has(r) || this.confirmed.has('*'));
+  }
+
+  /** Wakes ready() waiters whose runs are confirmed; after a reconnect, tells views to reload once all are. */
+  private settle(): void {
+    this.readyWaiters = this.readyWaiters.filter((w) => {
+      if (!this.covers(w.runs)) return true;
+      w.resolve();
+      return false;
+    });
+    if (this.reopenPending && this.covers([...this.subscribed])) {
+      this.reopenPending = false;
+      this.reopenListeners.forEach((fn) => fn());
+    }
+  }
+
   onFrame(fn: FrameListener): () => void {
     this.frameListeners.add(fn);
     return () => this.frameListeners.delete(fn);
@@ -90,7 +134,7 @@ export class LiveConnection {
     return () => this.stateListeners.delete(fn);
   }
 
-  /** Called after the socket came back: anything pushed meanwhile was missed, so views reload. */
+  /** Called after the socket came back and its subscriptions are confirmed: anything pushed meanwhile was missed, so views reload. */
   onReopen(fn: () => void): () => void {
     this.reopenListeners.add(fn);
     return () => this.reopenListeners.delete(fn);
@@ -110,6 +154,7 @@ export class LiveConnection {
     const drop = [...this.subscribed].filter((r) => !needed.has(r));
     if (add.length) socket.send(JSON.stringify({ type: 'subscribe', runs: add }));
     if (drop.length) socket.send(JSON.stringify({ type: 'unsubscribe', runs: drop }));
+    for (const r of drop) this.confirmed.delete(r);
     this.subscribed = needed;
   }
 }

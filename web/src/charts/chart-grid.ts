@@ -19,6 +19,8 @@ export interface MarkerOnMetric extends ChartMarker {
 }
 
 const ZOOM_LOAD_DELAY_MS = 120;
+/** How often charts without new points are redrawn to follow a growing x extent. */
+const EXTENT_REDRAW_MS = 1000;
 
 export class ChartGrid implements ChartHost {
   readonly el: HTMLElement;
@@ -41,6 +43,7 @@ export class ChartGrid implements ChartHost {
   private frame = 0;
   private replanTimer: ReturnType<typeof setTimeout> | null = null;
   private zoomTimer: ReturnType<typeof setTimeout> | null = null;
+  private stretchTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly drawnListeners = new Set<(chart: MetricChart) => void>();
   private readonly rangeListeners = new Set<(range: StepRange | null) => void>();
 
@@ -111,11 +114,13 @@ export class ChartGrid implements ChartHost {
   setMetrics(run: string, summaries: readonly MetricSummary[]): void {
     const names = this.metricsByRun.get(run) ?? new Set<string>();
     this.metricsByRun.set(run, names);
+    const added = new Set<string>();
     for (const s of summaries) {
+      if (!names.has(s.name)) added.add(s.name);
       names.add(s.name);
       this.growExtent(s.first_step, s.last_step);
     }
-    this.replan();
+    this.replan(added);
   }
 
   setMarkers(markers: MarkerOnMetric[]): void {
@@ -153,7 +158,9 @@ export class ChartGrid implements ChartHost {
         for (const chart of this.byMetric.get(metric) ?? []) touched.add(chart);
       }
     }
-    if (this.growExtent(lo, hi)) this.markAll();
+    // Charts that got points redraw at once; the others only need their x axis stretched to the new extent, which
+    // can wait a little (redrawing every chart on every live step is what would make a page of charts sluggish).
+    if (this.growExtent(lo, hi)) this.stretchSoon();
     for (const chart of touched) chart.livePoints(run, points);
     if (newMetric) this.replanSoon();
     this.schedule();
@@ -181,6 +188,7 @@ export class ChartGrid implements ChartHost {
     if (this.frame) cancelAnimationFrame(this.frame);
     if (this.replanTimer) clearTimeout(this.replanTimer);
     if (this.zoomTimer) clearTimeout(this.zoomTimer);
+    if (this.stretchTimer) clearTimeout(this.stretchTimer);
     for (const chart of this.charts.values()) chart.destroy();
     this.charts.clear();
   }
@@ -193,6 +201,14 @@ export class ChartGrid implements ChartHost {
     if (e && lo >= e.from && hi <= e.to) return false;
     this.extent = { from: Math.min(lo, e?.from ?? lo), to: Math.max(hi, e?.to ?? hi) };
     return true;
+  }
+
+  private stretchSoon(): void {
+    if (this.stretchTimer) return;
+    this.stretchTimer = setTimeout(() => {
+      this.stretchTimer = null;
+      this.markAll();
+    }, EXTENT_REDRAW_MS);
   }
 
   private markAll(): void {
@@ -219,7 +235,8 @@ export class ChartGrid implements ChartHost {
     }, 200);
   }
 
-  private replan(): void {
+  /** Lays out charts for every known metric; charts already showing that gained a stored input (`added`) re-read. */
+  private replan(added: ReadonlySet<string> = new Set()): void {
     const all = new Set<string>();
     for (const names of this.metricsByRun.values()) for (const n of names) all.add(n);
     const plans = planCharts(all, this.groups);
@@ -239,7 +256,7 @@ export class ChartGrid implements ChartHost {
             list.push(chart);
           }
           this.observer.observe(chart.el);
-        } else if (chart.active) {
+        } else if (chart.active && chart.inputs.some((m) => added.has(m))) {
           // A run gained this metric: fetch it.
           chart.needsLoad = true;
           if (chart.visible) void chart.load();

@@ -654,9 +654,11 @@ export class MetricChart {
     });
   }
 
-  /** Whether a dataset of `role` currently draws the point (x, y). */
-  hasPoint(role: string, x: number, y: number): boolean {
-    return (this.chart?.data.datasets ?? []).some((ds) => datasetInfo.get(ds)?.role === role && (ds.data as GwPoint[]).some((p) => p.x === x && p.y === y));
+  /** Whether a dataset of `role` currently draws the point (x, y); x null matches any x. */
+  hasPoint(role: string, x: number | null, y: number): boolean {
+    return (this.chart?.data.datasets ?? []).some(
+      (ds) => datasetInfo.get(ds)?.role === role && (ds.data as GwPoint[]).some((p) => (x === null || p.x === x) && p.y === y),
+    );
   }
 
   snapshot(): ChartSnapshot {

@@ -35,7 +35,6 @@ export function mountAlertsView(root: HTMLElement): () => void {
       fill(state, notice('error', `Could not load the alerts: ${(err as Error).message}`));
     }
   };
-  void load();
   const offFrame = live.onFrame((frame) => {
     if (frame.type === 'alert') panel.upsert(frame.alert);
     else if (frame.type === 'control') panel.controlUpdate(frame.control);
@@ -43,6 +42,7 @@ export function mountAlertsView(root: HTMLElement): () => void {
     else if (frame.type === 'run_deleted') panel.removeRun(frame.run);
   });
   live.want('alerts-view', ['*']);
+  void live.ready(['*']).then(load);
   const offReopen = live.onReopen(() => void load());
   return () => {
     disposed = true;

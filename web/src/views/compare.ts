@@ -107,8 +107,13 @@ function build(root: HTMLElement, head: HTMLElement, initialRuns: Run[], missing
     for (const { run, metrics } of all) grid.setMetrics(run, metrics);
     grid.setMarkers(changeMarkers(all.flatMap((a) => a.markers)));
   };
-  void load().catch((err: Error) => grid.el.prepend(notice('error', `Could not load the runs’ metrics: ${err.message}`)));
-  void samples.load();
+  live.want('compare', runs.map((r) => r.id));
+  let alive = true;
+  void live.ready(runs.map((r) => r.id)).then(() => {
+    if (!alive) return;
+    void load().catch((err: Error) => grid.el.prepend(notice('error', `Could not load the runs’ metrics: ${err.message}`)));
+    void samples.load();
+  });
 
   const offFrame = live.onFrame((frame) => {
     switch (frame.type) {
@@ -130,13 +135,13 @@ function build(root: HTMLElement, head: HTMLElement, initialRuns: Run[], missing
         break;
     }
   });
-  live.want('compare', runs.map((r) => r.id));
   const offReopen = live.onReopen(() => {
     void load().then(() => grid.reloadAll());
     void samples.load();
   });
 
   return () => {
+    alive = false;
     offFrame();
     offReopen();
     live.want('compare', []);

@@ -149,9 +149,15 @@ function build(root: HTMLElement, initial: Run): () => void {
     alertsPanel.setAlerts(alerts);
     controlsPanel.setControls(controls.controls, controls.trainer_connected);
   };
-  void loadData().catch((err: Error) => grid.el.prepend(notice('error', `Could not load this run’s metrics: ${err.message}`)));
-  void samples.load();
-  void latent.load();
+  // Subscribe first and read after the server confirmed it: a point pushed in between is then in one or the other.
+  live.want('run-page', [id]);
+  let alive = true;
+  void live.ready([id]).then(() => {
+    if (!alive) return;
+    void loadData().catch((err: Error) => grid.el.prepend(notice('error', `Could not load this run’s metrics: ${err.message}`)));
+    void samples.load();
+    void latent.load();
+  });
 
   let stepPaint = 0;
   const offFrame = live.onFrame((frame) => {
@@ -212,7 +218,6 @@ function build(root: HTMLElement, initial: Run): () => void {
       }
     }
   });
-  live.want('run-page', [id]);
   const offReopen = live.onReopen(() => {
     void api.run(id).then((r) => {
       run = r;
@@ -225,6 +230,7 @@ function build(root: HTMLElement, initial: Run): () => void {
   (document.getElementById('run-title') as HTMLElement | null)?.focus({ preventScroll: true });
 
   return () => {
+    alive = false;
     offFrame();
     offReopen();
     live.want('run-page', []);

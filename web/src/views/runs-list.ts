@@ -339,7 +339,7 @@ export function mountRunsList(root: HTMLElement): () => void {
   const ages = setInterval(() => {
     for (const row of rows.values()) fill(row.cells.age, h('span', { title: fmtDate(row.run.created_at) }, fmtAge(row.run.created_at)));
   }, 30_000);
-  void loadAll();
+  void live.ready(['*']).then(loadAll);
 
   return () => {
     disposed = true;
