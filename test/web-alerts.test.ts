@@ -138,3 +138,18 @@ test('with notifications switched on, a new alert raises a browser notification'
   assert.match(shown.title, /fresh-divergence/);
   assert.match(shown.body, /Non-finite/);
 });
+
+test('a remedy the trainer applies at once (before the Apply answer arrives) still shows as applied', { skip }, async () => {
+  const trainer = await FrameClient.connect(`${server.url.replace('http', 'ws')}/api/v1/ingest?run=${diverged}`);
+  // Answer every control the moment it arrives, as a trainer between steps does.
+  trainer.socket.on('message', (data) => {
+    const f = JSON.parse(data.toString());
+    if (f.type === 'control') trainer.send({ type: 'control_result', id: f.id, ok: true, step: 51, message: 'paused after step 51' });
+  });
+  await page.goto(`${server.url}/#/runs/${diverged}`);
+  await card('divergence (nonfinite)').getByRole('button', { name: /^Apply/ }).click();
+  const status = card('divergence (nonfinite)').locator('.control-status');
+  await until(async () => /applied at step 51: paused after step 51/.test(await status.innerText()), 3000, 'applied');
+  await until(async () => /applied/.test(await page.locator('.controls-table .control-chip').first().innerText()), 3000, 'applied in the controls table');
+  await trainer.close();
+});

@@ -134,6 +134,20 @@ test('a point pushed after the page opened is drawn within one second', { skip }
   assert.ok((await charts(page)).find((c) => c.key === 'loss/D')!.xMax! >= 2100, 'the x axis grew to the new step');
 });
 
+test('hovering a chart shows the exact step range and the bucket’s mean, min and max', { skip }, async () => {
+  const loss = await drawnChart(page, 'loss/D');
+  const box = (await page.locator('.chart-card[data-chart="loss/D"] .chart-canvas').boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5);
+  const tip = await until(async () => (await charts(page)).find((c) => c.key === 'loss/D')?.tooltip, 3000, 'the tooltip');
+  assert.match(tip.title[0]!, /^steps \d+–\d+$/);
+  const [, from, to] = /steps (\d+)–(\d+)/.exec(tip.title[0]!)!.map(Number) as [number, number, number];
+  const bucket = (await api(server, 'GET', `/api/v1/runs/${run}/series?metric=loss/D&buckets=1000`)).body.buckets.find((b: any) => b.start === from && b.end === to);
+  assert.ok(bucket, `a bucket ${from}–${to}`);
+  assert.match(tip.lines[0]!, new RegExp(`mean .* · min .* · max .* \\(${bucket.count} pts\\)`));
+  assert.ok(loss);
+  await page.mouse.move(0, 0);
+});
+
 test('smoothing draws TensorBoard’s debiased EMA of the drawn points, the raw curve stays visible', { skip }, async () => {
   await page.locator('.chart-toolbar input[type=range]').fill('0.9');
   const fid = await until(async () => {

@@ -70,6 +70,8 @@ export interface ChartSnapshot {
   xMin: number | null;
   xMax: number | null;
   sources: Array<{ run: string; metric: string; mode: 'raw' | 'buckets'; entries: number }>;
+  /** The hover tooltip's title and lines while it is shown. */
+  tooltip: { title: string[]; lines: string[] } | null;
   datasets: Array<{ role: string; run: string; label: string; points: Array<[number, number]>; texts?: string[] }>;
 }
 
@@ -680,6 +682,11 @@ export class MetricChart {
       return out;
     });
     const xs = this.chart?.scales.x;
+    const tip = this.chart?.tooltip;
+    const tooltip =
+      tip && tip.opacity > 0 && tip.getActiveElements().length
+        ? { title: [...(tip.title ?? [])], lines: (tip.body ?? []).flatMap((b) => b.lines) }
+        : null;
     return {
       key: this.plan.key,
       title: this.plan.title,
@@ -691,6 +698,7 @@ export class MetricChart {
       xMin: xs ? xs.min : null,
       xMax: xs ? xs.max : null,
       sources,
+      tooltip,
       datasets,
     };
   }

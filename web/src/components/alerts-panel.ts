@@ -2,6 +2,7 @@
 // result live), acknowledge and mute. Used on the run page and in the global #/alerts view.
 import type { Alert, Control } from '../../../protocol/index.js';
 import { api } from '../api.js';
+import { newerControl } from './controls-panel.js';
 import { h, kvTable, notice, uid } from '../dom.js';
 import { fmtAge, fmtAny } from '../format.js';
 import { hrefFor } from '../router.js';
@@ -35,6 +36,8 @@ export class AlertsPanel {
   private readonly busy = new Set<number>();
   private readonly errors = new Map<number, string>();
   private readonly evidenceOpen = new Map<number, boolean>();
+  /** Latest state of every control seen, so an alert that arrives after its control's result still shows it. */
+  private readonly controls = new Map<number, Control>();
   private readonly changeListeners = new Set<(alerts: Alert[]) => void>();
 
   constructor(private readonly options: AlertsPanelOptions) {
@@ -54,12 +57,21 @@ export class AlertsPanel {
   }
 
   setAlerts(alerts: readonly Alert[]): void {
-    this.alerts = new Map(alerts.map((a) => [a.id, a]));
+    this.alerts = new Map(alerts.map((a) => [a.id, this.withLatestControl(a)]));
     this.render();
   }
 
+  private withLatestControl(a: Alert): Alert {
+    if (!a.control) return a;
+    const known = this.controls.get(a.control.id);
+    const control = known ? newerControl(a.control, known) : a.control;
+    this.controls.set(control.id, control);
+    return control === a.control ? a : { ...a, control };
+  }
+
   /** A new or changed alert (live frame or an action's answer). */
-  upsert(alert: Alert): void {
+  upsert(incoming: Alert): void {
+    const alert = this.withLatestControl(incoming);
     const before = this.alerts.get(alert.id);
     this.alerts.set(alert.id, alert);
     if (!before && alert.state === 'firing') this.live.textContent = `New ${alert.severity} alert: ${alert.rule}. ${alert.message}`;
@@ -67,10 +79,13 @@ export class AlertsPanel {
   }
 
   /** A control's progress (live frame): updates the alert that sent it. */
-  controlUpdate(control: Control): void {
+  controlUpdate(incoming: Control): void {
+    const known = this.controls.get(incoming.id);
+    const control = known ? newerControl(known, incoming) : incoming;
+    this.controls.set(control.id, control);
     let changed = false;
     for (const a of this.alerts.values()) {
-      if (a.control?.id === control.id) {
+      if (a.control?.id === control.id && a.control !== control) {
         this.alerts.set(a.id, { ...a, control });
         changed = true;
         this.live.textContent = `Remedy for ${a.rule}: ${control.status}${control.message ? `, ${control.message}` : ''}`;
@@ -204,7 +219,7 @@ export class AlertsPanel {
     this.errors.delete(id);
     this.render();
     try {
-      const alert = await fn();
+      const alert = this.withLatestControl(await fn());
       this.alerts.set(alert.id, alert);
     } catch (err) {
       this.errors.set(id, (err as Error).message);

@@ -19,6 +19,15 @@ const ACTIONS: Record<ControlCommand['action'], { label: string; fields: Field[]
   checkpoint: { label: 'Save a checkpoint', fields: [] },
 };
 
+const CONTROL_RANK: Record<Control['status'], number> = { pending: 0, sent: 1, applied: 2, failed: 2 };
+
+/** The later of two states of one control: live frames and HTTP answers can arrive in either order. */
+export function newerControl(a: Control, b: Control): Control {
+  const ra = CONTROL_RANK[a.status];
+  const rb = CONTROL_RANK[b.status];
+  return rb > ra || (rb === ra && (b.result_at ?? 0) > (a.result_at ?? 0)) ? b : a;
+}
+
 export class ControlsPanel {
   readonly el: HTMLElement;
   private readonly tbody: HTMLTableSectionElement;
@@ -60,7 +69,8 @@ export class ControlsPanel {
   }
 
   upsert(control: Control): void {
-    this.controls.set(control.id, control);
+    const known = this.controls.get(control.id);
+    this.controls.set(control.id, known ? newerControl(known, control) : control);
     this.render();
   }
 

@@ -123,7 +123,8 @@ export class SamplesPanel {
       'figure',
       { class: 'sample-figure' },
       caption,
-      labels.length
+      // Shown above the image unless the image says it already has them drawn in (meta.labels_drawn).
+      labels.length && item.meta.labels_drawn !== true
         ? h('div', { class: 'col-labels', style: `grid-template-columns: repeat(${labels.length}, 1fr)`, 'aria-hidden': 'true' }, labels.map((l) => h('span', null, l)))
         : null,
       open,
