@@ -116,8 +116,10 @@ export function projectCodes(input: ProjectInput): ProjectOutput {
     const space = neighbourSpace(codes, n, dim);
     if (space.reduced) params.pca_dims = space.dim;
     if (method === 'tsne') {
-      const init = corresponds ? Float64Array.from(prev.xy) : 'pca';
-      const r = tsne(space.data, space.dim, { seed: input.seed, init, iterations: input.iterations });
+      // Continuing from the previous epoch's converged layout (its scale kept, no early exaggeration, which would
+      // shuffle the clusters again) keeps the picture still where the codes did not change, and costs no quality.
+      const opts = corresponds ? { init: Float64Array.from(prev.xy), rescaleInit: false, exaggerationIterations: 0 } : { init: 'pca' as const };
+      const r = tsne(space.data, space.dim, { seed: input.seed, iterations: input.iterations, ...opts });
       xy = r.xy;
       Object.assign(params, {
         perplexity: r.perplexity,
@@ -125,7 +127,7 @@ export function projectCodes(input: ProjectInput): ProjectOutput {
         iterations: r.iterations,
         learning_rate: r.learningRate,
         exaggeration: 12,
-        exaggeration_iterations: 250,
+        exaggeration_iterations: corresponds ? 0 : 250,
         theta: 0.5,
         init: corresponds ? `epoch ${prev.epoch}` : 'pca',
         kl: r.kl,

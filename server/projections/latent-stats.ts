@@ -1,5 +1,6 @@
 // How well encoder latent codes separate by class (the synthetic set's palette): the mean silhouette and the
-// Fisher ratio. Plain TypeScript with no tfjs, so that the server can compute the same numbers from stored codes.
+// Fisher ratio. The projection worker computes them from each stored latent set (val/latent_silhouette,
+// val/latent_fisher); plain TypeScript, no tfjs.
 // Codes are row-major: code i is codes[i·dim .. (i+1)·dim). Labels are any integers (not necessarily 0..C−1).
 import { gwError } from '../../protocol/errors.js';
 
