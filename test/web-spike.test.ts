@@ -69,3 +69,16 @@ test('zooming in around the spike re-queries finer buckets and the spike stays t
   }
   assert.ok(requested.some((u) => new URL(u).searchParams.has('from')), 'the zoom re-queried a range');
 });
+
+test('a run with 100 metrics only creates the charts on screen, and the rest as they scroll into view', { skip }, async () => {
+  const many = await createRun(server, { name: 'hundred-metrics' });
+  const metrics = Array.from({ length: 100 }, (_, i) => `custom/m${String(i).padStart(3, '0')}`);
+  await pushSeries(server, many, metrics, 300, (m, s) => Math.sin(s / 20 + m.length));
+  await page.goto(`${server.url}/#/runs/${many}`);
+  await until(async () => (await charts(page)).length === 100, 10_000, '100 chart cards');
+  await until(async () => (await charts(page)).filter((c) => c.drawn).length > 0, 10_000, 'the first charts');
+  const early = (await charts(page)).filter((c) => c.drawn).length;
+  assert.ok(early < 30, `${early} of 100 charts drawn before scrolling`);
+  const last = await drawnChart(page, 'custom/m099');
+  assert.equal(dataset(last, 'line')!.points.length, 300);
+});
