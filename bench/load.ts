@@ -1,4 +1,4 @@
-// `npm run bench -- load [--seconds N]`: 32 simulated trainers (real ingest sockets, in 4 client processes) each push
+// `npm run bench -- load [--seconds=N]`: 32 simulated trainers (real ingest sockets, in 4 client processes) each push
 // 20 metrics at 100 steps/s in 200 ms batches, while 20 live subscribers (2 processes) watch every run, for 60 s on
 // loopback. Reports points lost (goal 0), p50/p99 ack latency (goal p99 ≤ 100 ms), p50/p99 live-push latency, and the
 // server's RSS (goal ≤ 500 MB). Baseline in the same run: the same trainers' ack latency with no subscribers, 10 s.
@@ -176,8 +176,9 @@ function loadAverage(): string {
 const ms = (v: number): string => `${v.toFixed(1)} ms`;
 
 export async function run(args: string[] = []): Promise<void> {
-  const i = args.indexOf('--seconds');
-  const seconds = i >= 0 ? Number(args[i + 1]) : 60;
+  // `--seconds=N` (npm run bench takes bare words for benchmark names).
+  const given = args.find((a) => a.startsWith('--seconds='));
+  const seconds = given ? Number(given.split('=')[1]) : 60;
   const baseline = await runLoad({ trainers: 32, subscribers: 0, seconds: 10 });
   const r = await runLoad({ trainers: 32, subscribers: 20, seconds });
   const rate = (r.sent / r.seconds).toFixed(0);

@@ -1,4 +1,4 @@
-// `npm run bench -- outage [--seconds N]`: a real trainer (wasm, tiny model) keeps training through a server outage of
+// `npm run bench -- outage [--seconds=N]`: a real trainer (wasm, tiny model) keeps training through a server outage of
 // N seconds (default 60): the server is killed with SIGKILL, started again on a new port on the same database, and the
 // user tells the trainer the new address by rewriting its --server-file. Reports steps trained during the outage, the
 // run's status through it, the gap marker, and whether every step arrived. `test/reliability-outage.test.ts` runs the
@@ -146,8 +146,9 @@ export async function outageScenario(outageSeconds: number): Promise<OutageResul
 }
 
 export async function run(args: string[] = []): Promise<void> {
-  const i = args.indexOf('--seconds');
-  const seconds = i >= 0 ? Number(args[i + 1]) : 60;
+  // `--seconds=N` (npm run bench takes bare words for benchmark names).
+  const given = args.find((a) => a.startsWith('--seconds='));
+  const seconds = given ? Number(given.split('=')[1]) : 60;
   const r = await outageScenario(seconds);
   const ok = r.noGap && r.statusBeforeMove === 'disconnected' && r.statusAfterMove === 'running' && r.gapMarker !== null && r.trainerExit === 0;
   console.log(`outage:                       ${r.outageSeconds} s with the server killed (SIGKILL), restarted on a new port, trainer told through --server-file`);
