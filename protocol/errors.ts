@@ -56,8 +56,6 @@ export const ERRORS = {
   GW_ERR_DB_IN_USE: def(2, (path: string) => `Database '${path}' seems to be in use by a running server (its -shm file exists): stop the server, or prune through it with --server URL (--force to go ahead anyway)`),
   // ---- latent projections (server) ----
   GW_ERR_PROJECTION_METHOD: def(400, (method: string, known: string) => `Unknown projection method '${method}'; known methods: ${known}`),
-  // ---- latent projections (server) ----
-  GW_ERR_PROJECTION_METHOD: def(400, (method: string, known: string) => `Unknown projection method '${method}'; known methods: ${known}`),
   GW_ERR_NO_LATENTS: def(404, () => 'This run has no latent codes yet (POST /api/v1/runs/:id/latents)'),
 } as const;
 
