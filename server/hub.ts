@@ -2,7 +2,8 @@
 import type { LiveServerFrame } from '../protocol/index.js';
 
 export interface LiveSocket {
-  send(data: string): void;
+  /** A text frame; `data` may be the frame's UTF-8 bytes, encoded once for every watcher. */
+  send(data: Buffer, options: { binary: boolean }): void;
   readonly bufferedAmount: number;
   close(code?: number, reason?: string): void;
 }
@@ -48,7 +49,8 @@ export class LiveHub {
   publish(run: string, frame: LiveServerFrame): void {
     const watchers = this.byRun.get(run);
     if (!watchers?.size && !this.everything.size) return;
-    const text = JSON.stringify(frame);
+    // Encoded once: sending a string would make the socket library encode it again for every watcher.
+    const bytes = Buffer.from(JSON.stringify(frame));
     const sent = new Set<LiveSocket>();
     for (const set of [watchers, this.everything]) {
       if (!set) continue;
@@ -60,7 +62,7 @@ export class LiveHub {
           socket.close(1013, 'too far behind; reconnect');
           continue;
         }
-        socket.send(text);
+        socket.send(bytes, { binary: false });
       }
     }
   }

@@ -19,11 +19,15 @@ export class IngestService {
     this.listeners.push(listener);
   }
 
-  /** Commits a validated batch; returns the number of values stored. Only returns after the commit. */
-  write(run: RunRef, points: readonly Point[]): number {
+  /**
+   * Commits a validated batch; returns the number of values stored. Only returns after the commit. `onCommitted`
+   * runs right after the commit, before the live pushes and the detectors: the trainer's ack need not wait for them.
+   */
+  write(run: RunRef, points: readonly Point[], onCommitted?: (accepted: number) => void): number {
     const wall = Date.now() / 1000;
     const { accepted, maxStep } = this.store.points.write(run.rid, points, wall);
     this.store.runs.touch(run.rid, maxStep);
+    onCommitted?.(accepted);
     const live: LivePoint[] = points.map((p) => ({ step: p.step, wall: p.wall ?? wall, values: p.values }));
     this.hub.publish(run.id, { type: 'points', run: run.id, points: live });
     for (const l of this.listeners) l.onPoints(run, live);

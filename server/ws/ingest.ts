@@ -95,8 +95,9 @@ function handleFrame(ctx: ServerContext, run: RunRef, socket: WebSocket, data: R
   }
   switch (frame.type) {
     case 'points': {
-      const accepted = ctx.ingest.write(run, frame.points);
-      return send(socket, { type: 'ack', seq: frame.seq, accepted });
+      // Acked as soon as the batch is committed; live pushes and detectors follow.
+      ctx.ingest.write(run, frame.points, (accepted) => send(socket, { type: 'ack', seq: frame.seq, accepted }));
+      return;
     }
     case 'status':
       ctx.setStatus(run, frame.status);
