@@ -11,20 +11,10 @@ import { integrityCheck, tableDigests } from '../db/maintenance.js';
 import { MonitorClient } from '../trainer/monitor/client.js';
 import { METRIC_NAMES } from '../trainer/models/bicyclegan.js';
 import { ROOT, api, startServer, tempDir, type RunningServer } from './support/server.js';
+import { mulberry32 } from './support/streams.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A small seeded generator (mulberry32), so a failing schedule of kills can be replayed from the seed it prints. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface ExportRow {
   metric: string;
@@ -66,7 +56,7 @@ function valueAt(m: number, s: number): number {
 
 test('200,000 values pushed by a monitor client survive 6 SIGKILLs of the server at random moments, exactly once and exact', async () => {
   const seed = Number(process.env.GANWATCH_TEST_SEED ?? Date.now() % 100_000);
-  const random = rng(seed);
+  const random = mulberry32(seed);
   const server = await startServer();
   servers.push(server);
   const dir = tempDir('ganwatch-crash-');
