@@ -14,6 +14,7 @@ import {
   setPlanChooser,
   type BackpropInputPlan,
 } from '../trainer/kernels/conv2d-backprop-input.js';
+import { randomValues, size } from './support/kernels.js';
 
 type Shape4 = [number, number, number, number];
 type Strides = number | [number, number];
@@ -24,19 +25,6 @@ const EXPLICIT: Pad = [[0, 0], [1, 2], [2, 1], [0, 0]];
 
 after(() => setPlanChooser(null));
 
-/** Deterministic standard-normal-ish values (LCG + Box–Muller), so a failure reproduces. */
-function randomValues(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s + 1) / 4294967297;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next());
-  return out;
-}
-
-const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 function relativeError(actual: Float32Array, expected: Float32Array): number {
   assert.equal(actual.length, expected.length);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../trainer/backend.js';
+import { randomValues, size } from './support/kernels.js';
 
 type Shape4 = [number, number, number, number];
 type Strides = number | [number, number];
@@ -13,19 +14,6 @@ type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [num
 const TOLERANCE = 1e-4;
 const EXPLICIT: Pad = [[0, 0], [1, 2], [2, 1], [0, 0]];
 
-/** Deterministic standard-normal-ish values (LCG + Box–Muller), so a failure reproduces. */
-function randomValues(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s + 1) / 4294967297;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next());
-  return out;
-}
-
-const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 /** d/dfilter of sum(conv2d(x, filter) · r) on the active backend; r makes dy non-uniform. */
 function filterGradient(xShape: Shape4, fShape: Shape4, strides: Strides, pad: Pad, seed: number): Float32Array {

@@ -7,7 +7,7 @@
 // 10k points on raw heavy tails is the reason). Block size b is automatic from each metric's warm-up φ̂.
 // A step flagged skipped_step = 1 is ignored; a re-baseline sends every CUSUM back to its warm-up.
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, Marker, RuleSettings, StepValues } from '../types.js';
-import { RobustCusum, type CusumOptions } from './cusum.js';
+import { CUSUM_DEFAULTS, RobustCusum, type CusumOptions } from './cusum.js';
 import { num, paramsOf } from './common.js';
 
 const RULE = 'change_point';
@@ -18,17 +18,17 @@ const DEFAULTS: RuleSettings = {
   clear: 1,
   cooldown: 0,
   params: {
-    lambdaM: 0.01,
-    lambdaS: 0.01,
-    k: 0.5,
-    h: 8,
-    c: 4,
-    warm: 300,
-    hold: 100,
-    /** 0 = automatic block size from the warm-up φ̂; ≥ 1 = fixed. */
-    block: 0,
-    bMax: 100,
-    minBlocks: 30,
+    // The CUSUM's own defaults (detectors.md §8; block 0 = automatic block size from the warm-up φ̂).
+    lambdaM: CUSUM_DEFAULTS.lambdaM,
+    lambdaS: CUSUM_DEFAULTS.lambdaS,
+    k: CUSUM_DEFAULTS.k,
+    h: CUSUM_DEFAULTS.h,
+    c: CUSUM_DEFAULTS.c,
+    warm: CUSUM_DEFAULTS.warm,
+    hold: CUSUM_DEFAULTS.hold,
+    block: CUSUM_DEFAULTS.block,
+    bMax: CUSUM_DEFAULTS.bMax,
+    minBlocks: CUSUM_DEFAULTS.minBlocks,
     /** 1 = watch grad_norm/* on log10. */
     logGrad: 1,
   },
