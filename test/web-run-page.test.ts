@@ -30,11 +30,12 @@ let page: Page;
 let errors: string[];
 const STEPS = 2000;
 const WALL0 = 1_700_000_000;
-const METRICS = ['loss/D', 'loss/G_GAN', 'D_real_acc', 'Cyc_error', 'grad_norm/D', 'lr/D', 'perf/step_ms', 'weird/other'];
+const METRICS = ['loss/D', 'loss/G_GAN', 'D_real_acc', 'D_fake_acc', 'Cyc_error', 'grad_norm/D', 'lr/D', 'perf/step_ms', 'weird/other'];
 const valueOf = (m: string, s: number): number | 'NaN' => {
   if (m === 'Cyc_error' && s === 1500) return 'NaN';
   if (m === 'loss/D') return 1 + 0.5 * Math.sin(s / 50) + (s === 1234 ? 20 : 0);
   if (m === 'loss/G_GAN') return 2 + Math.cos(s / 70);
+  if (m === 'D_fake_acc') return 0.6;
   return 1 / (1 + s / 500) + m.length * 0.01;
 };
 const EPOCHS = [0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50];
@@ -121,6 +122,13 @@ test('NaN values are drawn as markers on their curve', { skip }, async () => {
   assert.equal(marks.points.length, 1);
   assert.ok(Math.abs(marks.points[0]![0] - 1500) <= 2, `marker near step 1500, at ${marks.points[0]![0]}`);
   assert.match(marks.texts![0]!, /non-finite/);
+});
+
+test('a constant series is drawn flat in the middle of an axis around its value, not across its rounding noise', { skip }, async () => {
+  const flat = await drawnChart(page, 'D_fake_acc');
+  assert.ok(dataset(flat, 'smooth'), 'smoothing is on (its EMA of a constant differs from it in the last bits)');
+  assert.ok(flat.yMin! <= 0.55 && flat.yMax! >= 0.65, `y axis ${flat.yMin}–${flat.yMax} around 0.6`);
+  assert.ok(dataset(flat, 'line')!.points.every(([, y]) => y === 0.6));
 });
 
 test('a point pushed after the page opened is drawn within one second', { skip }, async () => {

@@ -1,8 +1,9 @@
-// Which curves an alert belongs on: metrics named in its evidence, else its rule's usual metrics.
+// Which curves an alert belongs on (metrics named in its evidence, else its rule's usual metrics), and the chart
+// markers of stored markers: change points on their metric, connection gaps on every chart of the run.
 import type { Alert, MarkerRecord } from '../../protocol/index.js';
-import { CHANGE_COLOR, SEVERITY_COLORS } from './charts/colors.js';
-import type { MarkerOnMetric } from './charts/chart-grid.js';
-import { fmtValue } from './format.js';
+import { CHANGE_COLOR, GAP_COLOR, SEVERITY_COLORS } from './charts/colors.js';
+import { WHOLE_RUN, type MarkerOnMetric } from './charts/chart-grid.js';
+import { fmtClock, fmtDuration, fmtStep, fmtValue } from './format.js';
 
 const RULE_METRICS: Record<string, readonly string[]> = {
   divergence: ['loss/L1', 'loss/D', 'loss/G_GAN', 'grad_norm/G', 'grad_norm/D'],
@@ -52,18 +53,33 @@ export function alertMarkers(alerts: readonly Alert[], known: ReadonlySet<string
   return out;
 }
 
-export function changeMarkers(markers: readonly MarkerRecord[]): MarkerOnMetric[] {
-  return markers.map((m) => {
-    const level = typeof m.evidence.level === 'number' ? `, new level ≈ ${fmtValue(m.evidence.level)}` : '';
-    const dir = m.kind ? ` (${m.kind})` : '';
-    const from = m.change_at !== null ? ` (began ≈ step ${m.change_at})` : '';
-    return {
-      run: m.run,
-      metric: m.metric,
-      step: m.change_at ?? m.step,
-      kind: 'change' as const,
-      text: `change point${dir} at step ${m.step}${from}${level}`,
-      color: CHANGE_COLOR,
-    };
-  });
+/** Chart markers of the markers the server stored: change points and connection gaps. */
+export function storedMarkers(markers: readonly MarkerRecord[]): MarkerOnMetric[] {
+  return markers.map((m) => (m.kind === 'gap' ? gapMarker(m) : changeMarker(m)));
+}
+
+function changeMarker(m: MarkerRecord): MarkerOnMetric {
+  const level = typeof m.evidence.level === 'number' ? `, new level ≈ ${fmtValue(m.evidence.level)}` : '';
+  const dir = m.kind ? ` (${m.kind})` : '';
+  const from = m.change_at !== null ? ` (began ≈ step ${m.change_at})` : '';
+  return {
+    run: m.run,
+    metric: m.metric,
+    step: m.change_at ?? m.step,
+    kind: 'change',
+    text: `change point${dir} at step ${m.step}${from}${level}`,
+    color: CHANGE_COLOR,
+  };
+}
+
+/** A gap: the trainer could not reach the server for a while; its spooled steps were sent when it came back. */
+export function gapText(m: MarkerRecord): string {
+  const { from, to, seconds } = m.evidence;
+  const span = typeof from === 'number' && typeof to === 'number' ? ` (${fmtClock(from)}–${fmtClock(to)})` : '';
+  const long = typeof seconds === 'number' ? `${fmtDuration(seconds)} ` : '';
+  return `connection gap: ${long}without the server after step ${fmtStep(m.step)}${span}; the steps trained meanwhile were resent`;
+}
+
+function gapMarker(m: MarkerRecord): MarkerOnMetric {
+  return { run: m.run, metric: WHOLE_RUN, step: m.step, kind: 'gap', text: gapText(m), color: GAP_COLOR };
 }

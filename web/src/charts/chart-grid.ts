@@ -14,6 +14,9 @@ export interface GridOptions {
   groups?: readonly ChartGroup[];
 }
 
+/** The metric of markers that concern the whole run (the server's connection gaps): drawn on every chart of it. */
+export const WHOLE_RUN = '*';
+
 export interface MarkerOnMetric extends ChartMarker {
   metric: string;
 }
@@ -64,7 +67,8 @@ export class ChartGrid implements ChartHost {
   }
 
   markers(run: string, metrics: readonly string[]): readonly ChartMarker[] {
-    return this.markerList.filter((m) => m.run === run && metrics.includes(m.metric));
+    // Markers on '*' (connection gaps) concern the whole run: every chart of it shows them.
+    return this.markerList.filter((m) => m.run === run && (m.metric === WHOLE_RUN || metrics.includes(m.metric)));
   }
 
   fetchSeries(run: string, metric: string, req: { buckets: number; from?: number; to?: number }, signal: AbortSignal): Promise<SeriesResponse> {

@@ -26,7 +26,7 @@ declare module 'chart.js' {
 }
 
 /** What a dataset draws; kept beside Chart.js's own dataset objects. */
-export type DatasetRole = 'band-lo' | 'band-hi' | 'line' | 'smooth' | 'nonfinite' | 'event' | 'scatter';
+export type DatasetRole = 'band-lo' | 'band-hi' | 'line' | 'smooth' | 'nonfinite' | 'event' | 'gap' | 'scatter';
 
 export interface DatasetInfo {
   role: DatasetRole;
@@ -51,7 +51,7 @@ export const datasetInfo = new WeakMap<object, DatasetInfo>();
 
 export type GwDataset = ChartDataset<'line', GwPoint[]>;
 
-const MARKER_ROLES: ReadonlySet<DatasetRole> = new Set(['nonfinite', 'event']);
+export const MARKER_ROLES: ReadonlySet<DatasetRole> = new Set(['nonfinite', 'event', 'gap']);
 const CURVE_ROLES: ReadonlySet<DatasetRole> = new Set(['line', 'scatter']);
 
 /** Index of the point whose x is nearest `x` in data sorted by x. */
@@ -118,9 +118,10 @@ const markerLines: Plugin<'line'> = {
       if (!info || !MARKER_ROLES.has(info.role) || !chart.isDatasetVisible(i)) return;
       ctx.save();
       ctx.strokeStyle = info.color ?? '#b00020';
+      // A connection gap concerns the whole run, not a value: a wider, longer-dashed line than a NaN or an event.
       ctx.globalAlpha = 0.55;
-      ctx.lineWidth = 1;
-      ctx.setLineDash(info.role === 'event' ? [4, 3] : [2, 2]);
+      ctx.lineWidth = info.role === 'gap' ? 2 : 1;
+      ctx.setLineDash(info.role === 'gap' ? [8, 4] : info.role === 'event' ? [4, 3] : [2, 2]);
       for (const el of chart.getDatasetMeta(i).data) {
         if (!Number.isFinite(el.x)) continue;
         ctx.beginPath();

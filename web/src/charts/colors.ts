@@ -3,6 +3,7 @@
 export const RUN_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 export const NONFINITE_COLOR = '#c0001a';
 export const CHANGE_COLOR = '#6a3d9a';
+export const GAP_COLOR = '#5f6b7a';
 export const SEVERITY_COLORS: Record<string, string> = { info: '#1f6fb4', warn: '#b35900', critical: '#c0001a' };
 
 export function runColor(index: number): string {

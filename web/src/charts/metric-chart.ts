@@ -5,7 +5,7 @@ import type { SeriesResponse } from '../../../protocol/index.js';
 import type { ChartPlan } from '../chart-groups.js';
 import { h, uid } from '../dom.js';
 import { fmtClock, fmtDuration, fmtStep, fmtValue, type WireValue } from '../format.js';
-import { Chart, datasetInfo, nearestIndex, registerCharts, type DatasetInfo, type GwDataset, type GwPoint } from './chart-setup.js';
+import { Chart, MARKER_ROLES, datasetInfo, nearestIndex, registerCharts, type DatasetInfo, type GwDataset, type GwPoint } from './chart-setup.js';
 import { NONFINITE_COLOR, withAlpha } from './colors.js';
 import { deriveEntries } from './derived.js';
 import { SeriesBuffer, type Entry } from './series-buffer.js';
@@ -29,7 +29,7 @@ export interface RunRef {
 export interface ChartMarker {
   run: string;
   step: number;
-  kind: 'change' | 'alert';
+  kind: 'change' | 'alert' | 'gap';
   text: string;
   color: string;
 }
@@ -69,6 +69,9 @@ export interface ChartSnapshot {
   log: boolean;
   xMin: number | null;
   xMax: number | null;
+  /** The y axis's drawn range. */
+  yMin: number | null;
+  yMax: number | null;
   sources: Array<{ run: string; metric: string; mode: 'raw' | 'buckets'; entries: number }>;
   /** The hover tooltip's title and lines while it is shown. */
   tooltip: { title: string[]; lines: string[] } | null;
@@ -394,30 +397,16 @@ export class MetricChart {
         markerPoints.push({ ds, points: bad });
       }
       const markers = this.host.markers(run.id, this.inputs);
-      if (markers.length) {
-        const byStep = entries;
-        const pts: GwPoint[] = [];
-        for (const m of markers) {
-          const xv = this.markerX(run, m.step, byStep, raw);
-          if (xv === null) continue;
-          pts.push({ x: xv, y: 0, text: this.host.compare ? `${run.name}: ${m.text}` : m.text });
-        }
-        pts.sort((a, b) => a.x - b.x);
-        if (pts.length) {
-          const color = markers[0]!.color;
-          const ds: GwDataset = {
-            label: `${run.name} markers`,
-            data: pts,
-            showLine: false,
-            pointStyle: 'rectRot',
-            pointRadius: 5,
-            pointHoverRadius: 7,
-            borderColor: color,
-            backgroundColor: markers.map((m) => m.color),
-          };
-          add(ds, { ...base, role: 'event', color });
-          markerPoints.push({ ds, points: pts });
-        }
+      const gaps = markers.filter((m) => m.kind === 'gap');
+      const events = markers.filter((m) => m.kind !== 'gap');
+      for (const [list, role, pointStyle] of [
+        [events, 'event', 'rectRot'],
+        [gaps, 'gap', 'rect'],
+      ] as const) {
+        const ds = this.markerDataset(run, list, role, pointStyle, entries, raw);
+        if (!ds) continue;
+        add(ds.ds, { ...base, role, color: list[0]!.color });
+        markerPoints.push(ds);
       }
       const last = entries[entries.length - 1]!;
       summary.push(
@@ -432,6 +421,13 @@ export class MetricChart {
     const bounds = this.xBounds();
     xs.min = bounds?.min;
     xs.max = bounds?.max;
+    // A constant series (an accuracy pinned at 0.6) would otherwise get an axis spanning the rounding noise of its
+    // smoothed curve, drawing a flat line as wild jumps: give it a range around its value instead.
+    const ys = chart.options.scales!.y!;
+    const flat = !log && Number.isFinite(top) && top - bottom <= 1e-9 * Math.max(Math.abs(top), Math.abs(bottom), 1e-300);
+    const pad = flat ? Math.abs(top) * 0.1 || 1 : 0;
+    ys.suggestedMin = flat ? bottom - pad : undefined;
+    ys.suggestedMax = flat ? top + pad : undefined;
     chart.update('none');
     this.summaryEl.textContent = `${this.plan.title}. ${summary.join('. ') || 'No data yet'}.`;
     this.el.classList.toggle('is-empty', datasets.length === 0);
@@ -442,7 +438,36 @@ export class MetricChart {
       this.el.dataset.drawn = 'true';
       this.host.drawn(this);
     }
-    void bottom;
+  }
+
+  /** One dataset of markers (one point each, on the top edge later), or null when none falls on this x axis. */
+  private markerDataset(
+    run: RunRef,
+    markers: readonly ChartMarker[],
+    role: 'event' | 'gap',
+    pointStyle: 'rectRot' | 'rect',
+    entries: readonly Entry[],
+    raw: boolean,
+  ): { ds: GwDataset; points: GwPoint[] } | null {
+    const points: GwPoint[] = [];
+    for (const m of markers) {
+      const xv = this.markerX(run, m.step, entries, raw);
+      if (xv === null) continue;
+      points.push({ x: xv, y: 0, text: this.host.compare ? `${run.name}: ${m.text}` : m.text });
+    }
+    if (!points.length) return null;
+    points.sort((a, b) => a.x - b.x);
+    const ds: GwDataset = {
+      label: `${run.name} ${role === 'gap' ? 'connection gaps' : 'markers'}`,
+      data: points,
+      showLine: false,
+      pointStyle,
+      pointRadius: 5,
+      pointHoverRadius: 7,
+      borderColor: markers[0]!.color,
+      backgroundColor: markers.map((m) => m.color),
+    };
+    return { ds, points };
   }
 
   /** Where a marker at `step` goes on the x axis (time axes need the wall time of that step). */
@@ -493,7 +518,7 @@ export class MetricChart {
               const info = datasetInfo.get(item.dataset);
               const p = item.raw as GwPoint;
               if (!info) return '';
-              if (info.role === 'nonfinite' || info.role === 'event') return p.text ?? '';
+              if (MARKER_ROLES.has(info.role)) return p.text ?? '';
               const who = this.host.compare ? `${info.runName}: ` : '';
               const e = p.e;
               const sm = p.s !== undefined && Number.isFinite(p.s) ? ` · smoothed ${fmtValue(p.s)}` : '';
@@ -678,10 +703,11 @@ export class MetricChart {
         label: ds.label ?? '',
         points: pts.map((p) => [p.x, p.y]),
       };
-      if (info?.role === 'event' || info?.role === 'nonfinite') out.texts = pts.map((p) => p.text ?? '');
+      if (info && MARKER_ROLES.has(info.role)) out.texts = pts.map((p) => p.text ?? '');
       return out;
     });
     const xs = this.chart?.scales.x;
+    const ys = this.chart?.scales.y;
     const tip = this.chart?.tooltip;
     const tooltip =
       tip && tip.opacity > 0 && tip.getActiveElements().length
@@ -697,6 +723,8 @@ export class MetricChart {
       log: this.log,
       xMin: xs ? xs.min : null,
       xMax: xs ? xs.max : null,
+      yMin: ys ? ys.min : null,
+      yMax: ys ? ys.max : null,
       sources,
       tooltip,
       datasets,

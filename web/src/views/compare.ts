@@ -1,7 +1,7 @@
 // #/compare?runs=A,B,... — 2 to 10 runs side by side: one colour per run, the same chart groups with synced x axes
 // and zoom, the hyperparameters (differences only by default), and the sample grids of the same epoch.
 import type { MarkerRecord, Run } from '../../../protocol/index.js';
-import { changeMarkers } from '../alert-metrics.js';
+import { storedMarkers } from '../alert-metrics.js';
 import { api } from '../api.js';
 import { ChartGrid } from '../charts/chart-grid.js';
 import { chartToolbar } from '../charts/chart-toolbar.js';
@@ -105,7 +105,7 @@ function build(root: HTMLElement, head: HTMLElement, initialRuns: Run[], missing
       }),
     );
     for (const { run, metrics } of all) grid.setMetrics(run, metrics);
-    grid.setMarkers(changeMarkers(all.flatMap((a) => a.markers)));
+    grid.setMarkers(storedMarkers(all.flatMap((a) => a.markers)));
   };
   live.want('compare', runs.map((r) => r.id));
   let alive = true;

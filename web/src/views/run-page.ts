@@ -1,6 +1,6 @@
 // #/runs/ID — one run, live: alerts, chart groups, sample grids, the latent space, controls, configuration.
 import type { Alert, MarkerRecord, Run } from '../../../protocol/index.js';
-import { alertMarkers, changeMarkers } from '../alert-metrics.js';
+import { alertMarkers, gapText, storedMarkers } from '../alert-metrics.js';
 import { api, ApiError } from '../api.js';
 import { ChartGrid } from '../charts/chart-grid.js';
 import { chartToolbar } from '../charts/chart-toolbar.js';
@@ -13,7 +13,7 @@ import { SamplesPanel } from '../components/samples-panel.js';
 import { statusBadge, tagChips } from '../components/status-badge.js';
 import { current } from '../debug.js';
 import { fill, h, kvTable, notice } from '../dom.js';
-import { fmtAge, fmtDate } from '../format.js';
+import { fmtAge, fmtDate, fmtDuration } from '../format.js';
 import { live } from '../live.js';
 import { hrefFor } from '../router.js';
 
@@ -57,7 +57,7 @@ function build(root: HTMLElement, initial: Run): () => void {
   const known = new Set<string>();
   let markers: MarkerRecord[] = [];
 
-  const refreshMarkers = (): void => grid.setMarkers([...changeMarkers(markers), ...alertMarkers(alertsPanel.all(), known)]);
+  const refreshMarkers = (): void => grid.setMarkers([...storedMarkers(markers), ...alertMarkers(alertsPanel.all(), known)]);
   alertsPanel.onChange(() => {
     refreshMarkers();
     paintAlertCount();
@@ -82,11 +82,19 @@ function build(root: HTMLElement, initial: Run): () => void {
         ['Started', h('span', { title: fmtDate(run.created_at) }, fmtAge(run.created_at))],
         ['Last step', run.last_step === null ? '–' : String(run.last_step)],
         ['Last seen', run.last_seen_at === null ? '–' : fmtAge(run.last_seen_at)],
+        ['Connection gaps', gapsFact()],
       ]),
     );
     notes.textContent = run.notes;
     notes.hidden = !run.notes;
     document.title = `${run.name} · ganwatch`;
+  };
+  // Times the trainer could not reach the server (the curves are complete: it resent what it trained meanwhile).
+  const gapsFact = (): Node | string => {
+    const gaps = markers.filter((m) => m.kind === 'gap');
+    if (!gaps.length) return 'none';
+    const longest = Math.max(...gaps.map((m) => (typeof m.evidence.seconds === 'number' ? m.evidence.seconds : 0)));
+    return h('span', { class: 'run-gaps', title: gaps.map(gapText).join('\n') }, `${gaps.length}, longest ${fmtDuration(longest)}`);
   };
   const paintAlertCount = (): void => {
     const open = alertsPanel.all().filter((a) => a.state === 'firing').length;
@@ -146,6 +154,7 @@ function build(root: HTMLElement, initial: Run): () => void {
     for (const m of metrics) known.add(m.name);
     grid.setMetrics(id, metrics);
     markers = markerList;
+    paintHeader();
     alertsPanel.setAlerts(alerts);
     controlsPanel.setControls(controls.controls, controls.trainer_connected);
   };
@@ -200,6 +209,7 @@ function build(root: HTMLElement, initial: Run): () => void {
       case 'marker':
         markers = [...markers, frame.marker];
         refreshMarkers();
+        if (frame.marker.kind === 'gap') paintHeader();
         break;
       case 'control':
         controlsPanel.upsert(frame.control);
