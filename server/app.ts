@@ -20,6 +20,7 @@ import { pointRoutes } from './routes/points.js';
 import { projectionRoutes } from './routes/projections.js';
 import { runRoutes } from './routes/runs.js';
 import { DEFAULT_RATE_LIMIT, installJsonParser, registerSecurity } from './security.js';
+import { tokenPage, wantsTokenPage } from './token-page.js';
 import { bodyAjv, compileText } from './validation.js';
 import { ingestSocket } from './ws/ingest.js';
 import { liveSocket } from './ws/live.js';
@@ -83,10 +84,14 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
   const webRoot = existsSync(WEB_ROOT + 'dist/index.html') ? WEB_ROOT + 'dist/' : WEB_ROOT + 'static/';
   await registerSecurity(app, { corsOrigins: options.corsOrigins ?? [], rateLimit, dashboardIndex: webRoot + 'index.html' });
 
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     if (req.method === 'OPTIONS') return;
     const access: Access = req.routeOptions.config?.access ?? (req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write');
-    if (!allowed(ctx.tokens, access, tokenOf(req))) throw gwError('GW_ERR_UNAUTHORIZED', access === 'write' ? 'writing' : 'reading');
+    const given = tokenOf(req);
+    if (allowed(ctx.tokens, access, given)) return;
+    // A person opening the dashboard gets a form asking for the token; everything else gets the JSON error.
+    if (wantsTokenPage(req)) return reply.code(401).type('text/html; charset=utf-8').send(tokenPage(given !== null));
+    throw gwError('GW_ERR_UNAUTHORIZED', access === 'write' ? 'writing' : 'reading');
   });
 
   // A refused WebSocket handshake (401, 404, 400) leaves a raw socket that no HTTP machinery owns; close it, or it

@@ -126,6 +126,24 @@ describe('with --read-token', () => {
     assert.equal((await app.inject({ method: 'GET', url: '/' })).statusCode, 401, 'the dashboard page');
   });
 
+  test('a browser opening the dashboard without the read token gets a form asking for it, API clients the JSON error', async () => {
+    const html = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+    const page = await app.inject({ method: 'GET', url: '/', headers: html });
+    assert.equal(page.statusCode, 401);
+    assert.match(String(page.headers['content-type']), /^text\/html/);
+    assert.match(page.body, /<form method="get" action="\/">[\s\S]*name="token"/);
+    assert.match(page.body, /--read-token/);
+    assert.doesNotMatch(page.body, /<script|style=/, 'nothing the content security policy would refuse');
+    const wrong = await app.inject({ method: 'GET', url: '/?token=wrong', headers: html });
+    assert.equal(wrong.statusCode, 401);
+    assert.match(wrong.body, /That token was refused/);
+    for (const url of ['/api/v1/runs', '/app.js']) {
+      const api = await app.inject({ method: 'GET', url, headers: html });
+      assert.equal(api.statusCode, 401, url);
+      assert.equal(api.json().code, 'GW_ERR_UNAUTHORIZED', `${url} answers JSON even to a browser`);
+    }
+  });
+
   test('the read token and the write token both open reads; only the write token writes', async () => {
     for (const token of ['read-secret', 'write-secret']) {
       assert.equal((await app.inject({ method: 'GET', url: '/api/v1/runs', headers: { authorization: `Bearer ${token}` } })).statusCode, 200);

@@ -79,6 +79,19 @@ describe('the dashboard under the content security policy', { skip: CHROMIUM ? f
     }
   });
 
+  test('opening the dashboard without the token shows a form; entering the token opens the dashboard', async () => {
+    const { page, violations } = await open(browser, server.url + '/');
+    await page.getByLabel('Read token').fill('wrong');
+    await page.getByRole('button', { name: 'Open the dashboard' }).click();
+    await page.getByText('That token was refused').waitFor({ timeout: 5000 });
+    await page.getByLabel('Read token').fill('r');
+    await page.getByRole('button', { name: 'Open the dashboard' }).click();
+    await page.waitForURL(/\/\?token=r$/);
+    if (existsSync(join(ROOT, 'web/dist/index.html'))) await page.getByText('csp', { exact: true }).first().waitFor({ timeout: 10_000 });
+    assert.deepEqual(await violations(), []);
+    await page.close();
+  });
+
   test('a live socket to the page\'s own origin connects under the policy', async () => {
     const { page, violations } = await open(browser, server.url + '/?token=r');
     const frame = await page.evaluate(

@@ -138,6 +138,13 @@ test('ticking runs and pressing Compare opens the compare view with the selectio
   assert.deepEqual(runs.sort(), [ids.a, ids.c].sort());
 });
 
+test('the server\'s bare address (no #/ in it) opens the runs list', { skip }, async () => {
+  const { page: p, errors: errs } = await browser.open(`${server.url}/`);
+  await p.locator(`tr[data-run="${ids.a}"]`).waitFor({ timeout: 5000 });
+  assert.deepEqual(errs, []);
+  await p.close();
+});
+
 test('a read token in the page URL is sent on every fetch, image and the live socket', { skip }, async () => {
   const guarded = await startServer({ readToken: 'r3ad-t0ken' });
   try {

@@ -39,7 +39,8 @@ export function hrefFor(route: Route): string {
 
 /** Calls `render` with the current route now and on every hash change; hashes not starting with #/ (in-page anchors) are ignored. */
 export function startRouter(render: (route: Route) => void): void {
-  let last = '';
+  // null, not '': the first call must render even when the address has no hash at all (http://host:8080/).
+  let last: string | null = null;
   const go = (): void => {
     const hash = location.hash;
     if (hash && !hash.startsWith('#/')) return;
