@@ -5,7 +5,7 @@ import type { ServerContext } from './context.js';
 
 const DAY_S = 86_400;
 
-/** Deletes one run the way DELETE /runs/:id does: storage, alert state, and a run_deleted frame to live watchers. */
+/** Deletes one run (DELETE /runs/:id and retention): storage, alert state, and a run_deleted frame to live watchers. */
 export function deleteRun(ctx: ServerContext, id: string): boolean {
   if (!ctx.store.deleteRun(id)) return false;
   ctx.alerts.forgetRun(id);

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { CreateRunBody, ListRunsQuery, PatchRunBody, RunParams, gwError } from '../../protocol/index.js';
 import type { RunRef } from '../../db/store.js';
 import type { ServerContext } from '../context.js';
+import { deleteRun } from '../retention.js';
 
 export function requireRun(ctx: ServerContext, id: string): RunRef {
   const ref = ctx.store.runs.ref(id);
@@ -39,9 +40,7 @@ export async function runRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   });
 
   app.delete<{ Params: RunParams }>('/runs/:id', { schema: { params: RunParams } }, async (req, reply) => {
-    if (!ctx.store.deleteRun(req.params.id)) throw gwError('GW_ERR_RUN_NOT_FOUND', req.params.id);
-    ctx.alerts.forgetRun(req.params.id);
-    ctx.hub.publish(req.params.id, { type: 'run_deleted', run: req.params.id });
+    if (!deleteRun(ctx, req.params.id)) throw gwError('GW_ERR_RUN_NOT_FOUND', req.params.id);
     return reply.code(204).send();
   });
 
