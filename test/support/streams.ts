@@ -1,18 +1,10 @@
 // Test support: seeded synthetic metric streams for the alert detectors (reference/detectors.md §8 tests):
 // mulberry32 + Box–Muller normals, Student-t(3), lognormal, AR(1), sines and ramps, and StepValues builders.
 import type { StepValues } from '../../server/alerts/types.js';
+// mulberry32: a 32-bit seeded PRNG with uniform output in [0, 1), the one the trainer's datasets use.
+import { makeRng as mulberry32 } from '../../trainer/data/random.js';
 
-/** mulberry32: a 32-bit seeded PRNG with uniform output in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 export class Rng {
   private readonly u: () => number;
