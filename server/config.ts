@@ -41,7 +41,7 @@ export function addServerOptions(program: Command): Command {
     .addOption(
       new Option('--webhook <url>', 'POST every alert to this URL (JSON with a Slack-compatible "text"); repeatable')
         .env('GANWATCH_WEBHOOK')
-        .argParser((value: string, previous: string[] = []) => [...previous, ...value.split(',').filter(Boolean)]),
+        .argParser(collect),
     )
     .addOption(new Option('--public-url <url>', 'the dashboard address people use, for links in alert messages').env('GANWATCH_PUBLIC_URL'))
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug').env('GANWATCH_LOG_LEVEL').default('warn'))
