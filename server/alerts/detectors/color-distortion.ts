@@ -9,7 +9,7 @@
 // `for` and `clear` default to 1. A re-baseline (λ or lr change) restarts the blocks, the EWMA and `best` after 300
 // points of relearn time; a firing C1 then resolves against the new best (the remedy was applied).
 import type { ControlCommand } from '../../../protocol/index.js';
-import { BlockMeans, Ewma, mannKendallZ } from '../stats.js';
+import { BlockMeans, Ewma, ringMannKendallZ } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, StepValues } from '../types.js';
 import { evaluation, finite, fmt, num, paramsOf } from './common.js';
 
@@ -160,8 +160,8 @@ class ColorDistortionDetector implements Detector {
   private blockCheck(lh: number): void {
     const p = this.p;
     const full = this.l1Blocks.blocks.full;
-    this.l1Z = full ? mannKendallZ(this.scratch, this.l1Blocks.blocks.copyTo(this.scratch)) : 0;
-    this.ganZ = this.ganBlocks.blocks.full ? mannKendallZ(this.scratch, this.ganBlocks.blocks.copyTo(this.scratch)) : null;
+    this.l1Z = full ? ringMannKendallZ(this.l1Blocks.blocks, this.scratch) : 0;
+    this.ganZ = this.ganBlocks.blocks.full ? ringMannKendallZ(this.ganBlocks.blocks, this.scratch) : null;
     const ganOk = this.ganZ === null || this.ganZ <= (p.ganZMax as number);
     const cond = full && lh >= (p.rise as number) * this.best && this.l1Z >= (p.mkZ as number) && ganOk;
     this.c1Run = cond ? this.c1Run + 1 : 0;

@@ -9,7 +9,7 @@
 // and every loss < 3× its median; 'slow' when the Mann-Kendall Z falls below 1.64 (no upward trend left).
 // A step with `skipped_step` = 1 (an optimizer step skipped by a loss scaler) is ignored entirely.
 import type { ControlCommand } from '../../../protocol/index.js';
-import { BlockMeans, MODIFIED_Z, madFloor, mannKendallZ, medianInPlace, Ring, ringMedianMad } from '../stats.js';
+import { BlockMeans, medianInPlace, Ring, ringMannKendallZ, ringMedianMad, robustZ } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, Evaluation, RuleSettings, Severity, StepValues } from '../types.js';
 import { RobustCusum } from './cusum.js';
 import { evaluation, FrozenBaseline, fmt, num, paramsOf } from './common.js';
@@ -169,7 +169,7 @@ class DivergenceDetector implements Detector {
           w.refreshedAt = n;
         }
         if (w.isGrad) {
-          const z = (MODIFIED_Z * (x - w.median)) / madFloor(w.mad, w.median);
+          const z = robustZ(x, w.median, w.mad);
           w.lastScore = z;
           w.run = z > (p.zEnter as number) ? w.run + 1 : 0;
           const absWarn = (p.gradAbsWarn as number) > 0 && raw > (p.gradAbsWarn as number);
@@ -266,7 +266,7 @@ class DivergenceDetector implements Detector {
   private slowEval(n: number, step: number): Evaluation {
     const p = this.p;
     const full = this.blocks.blocks.full;
-    const z = full ? mannKendallZ(this.mkScratch, this.blocks.blocks.copyTo(this.mkScratch)) : 0;
+    const z = full ? ringMannKendallZ(this.blocks.blocks, this.mkScratch) : 0;
     const latched = n - this.slowAlarmAt <= (p.slowLatch as number);
     const enter = full && latched && z > (p.mkZ as number);
     const span = (p.blocks as number) * (p.blockSize as number);

@@ -10,7 +10,7 @@
 // 500 points; leaves when r < 0.75. M3 (KL) is evidence only.
 // Both parts keep their own persistence (epochs and points), so the rule's `for` and `clear` default to 1.
 import type { ControlCommand } from '../../../protocol/index.js';
-import { BlockMeans, Ewma, mannKendallZ } from '../stats.js';
+import { BlockMeans, Ewma, ringMannKendallZ } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, StepValues } from '../types.js';
 import { evaluation, finite, fmt, num, paramsOf } from './common.js';
 
@@ -177,7 +177,7 @@ class ModeCollapseDetector implements Detector {
     const r = (this.r = this.zl1.value / (p.zIgnored as number));
     this.rMin = Math.min(this.rMin, r);
     const full = this.blocks.blocks.full;
-    this.mk = full ? mannKendallZ(this.mkScratch, this.blocks.blocks.copyTo(this.mkScratch)) : 0;
+    this.mk = full ? ringMannKendallZ(this.blocks.blocks, this.mkScratch) : 0;
     const cond = r >= (p.rEnter as number) || (r - this.rMin >= (p.rRise as number) && full && this.mk >= (p.mkZ as number));
     if (!cond) this.condSince = -1;
     else if (this.condSince < 0) this.condSince = n;

@@ -9,7 +9,7 @@
 // Gates: after W0; skipped (no evaluation) while lr/G < 0.5·lr0 (lr0 = the largest lr/G seen) and while the window
 // holds an lr/G change (linear decay, a remedy), because plateaus are expected then.
 import type { ControlCommand } from '../../../protocol/index.js';
-import { BlockMeans, MODIFIED_Z, madFloor, mannKendallZ, medianInPlace, quantileInPlace, Ring } from '../stats.js';
+import { BlockMeans, MODIFIED_Z, madFloor, medianInPlace, quantileInPlace, Ring, ringMannKendallZ } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, Severity, StepValues } from '../types.js';
 import { evaluation, FrozenBaseline, finite, fmt, num, paramsOf } from './common.js';
 
@@ -177,7 +177,7 @@ class StallDetector implements Detector {
     for (let i = 0; i < k; i++) this.edge[i] = ring.get(m - k + i);
     const last = medianInPlace(this.edge, k);
     const I = (first - last) / Math.max(Math.abs(first), 1e-12);
-    const Z = mannKendallZ(this.bScratch, ring.copyTo(this.bScratch));
+    const Z = ringMannKendallZ(ring, this.bScratch);
     return { I, Z };
   }
 
