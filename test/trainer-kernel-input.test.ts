@@ -14,28 +14,9 @@ import {
   setPlanChooser,
   type BackpropInputPlan,
 } from '../trainer/kernels/conv2d-backprop-input.js';
-import { randomValues, size } from './support/kernels.js';
-
-type Shape4 = [number, number, number, number];
-type Strides = number | [number, number];
-type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
-
-const TOLERANCE = 1e-4;
-const EXPLICIT: Pad = [[0, 0], [1, 2], [2, 1], [0, 0]];
+import { EXPLICIT, TOLERANCE, convGradient, randomValues, relativeError, size, type Pad, type Shape4, type Strides } from './support/kernels.js';
 
 after(() => setPlanChooser(null));
-
-
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  assert.equal(actual.length, expected.length);
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]!));
-  }
-  return maxRef === 0 ? maxDiff : maxDiff / maxRef;
-}
 
 function describePlan(p: BackpropInputPlan): string {
   if (p.kind !== 'phases') return p.kind;
@@ -43,17 +24,9 @@ function describePlan(p: BackpropInputPlan): string {
   return `rows ${axis(p.rows)}; cols ${axis(p.cols)}`;
 }
 
-/** d/dx of sum(conv2d(x, filter) · r) on the active backend; r makes dy non-uniform. */
+/** d/dx of sum(conv2d(x, filter) · r) on the active backend. */
 function inputGradient(xShape: Shape4, fShape: Shape4, strides: Strides, pad: Pad, seed: number): Float32Array {
-  return tf.tidy(() => {
-    const x = tf.tensor4d(randomValues(size(xShape), seed), xShape);
-    const filter = tf.tensor4d(randomValues(size(fShape), seed + 1), fShape);
-    const yShape = tf.conv2d(x, filter, strides, pad).shape;
-    const r = tf.tensor(randomValues(size(yShape), seed + 2), yShape);
-    const grad = tf.grad((v: tf.Tensor) => tf.conv2d(v as tf.Tensor4D, filter, strides, pad).mul(r).sum())(x);
-    assert.deepEqual(grad.shape, xShape);
-    return grad.dataSync() as Float32Array;
-  });
+  return convGradient('x', xShape, fShape, strides, pad, seed);
 }
 
 /**

@@ -5,38 +5,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../trainer/backend.js';
-import { randomValues, size } from './support/kernels.js';
+import { EXPLICIT, TOLERANCE, convGradient, randomValues, relativeError, size, type Pad, type Shape4, type Strides } from './support/kernels.js';
 
-type Shape4 = [number, number, number, number];
-type Strides = number | [number, number];
-type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
-
-const TOLERANCE = 1e-4;
-const EXPLICIT: Pad = [[0, 0], [1, 2], [2, 1], [0, 0]];
-
-
-/** d/dfilter of sum(conv2d(x, filter) · r) on the active backend; r makes dy non-uniform. */
+/** d/dfilter of sum(conv2d(x, filter) · r) on the active backend. */
 function filterGradient(xShape: Shape4, fShape: Shape4, strides: Strides, pad: Pad, seed: number): Float32Array {
-  return tf.tidy(() => {
-    const x = tf.tensor4d(randomValues(size(xShape), seed), xShape);
-    const filter = tf.tensor4d(randomValues(size(fShape), seed + 1), fShape);
-    const yShape = tf.conv2d(x, filter, strides, pad).shape;
-    const r = tf.tensor(randomValues(size(yShape), seed + 2), yShape);
-    const grad = tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, strides, pad).mul(r).sum())(filter);
-    assert.deepEqual(grad.shape, fShape);
-    return grad.dataSync() as Float32Array;
-  });
-}
-
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  assert.equal(actual.length, expected.length);
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]!));
-  }
-  return maxRef === 0 ? maxDiff : maxDiff / maxRef;
+  return convGradient('filter', xShape, fShape, strides, pad, seed);
 }
 
 async function compareWithCpu(xShape: Shape4, fShape: Shape4, strides: Strides, pad: Pad, seed = 7): Promise<void> {
