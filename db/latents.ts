@@ -1,4 +1,5 @@
 // Latent codes: the encoder's μ codes of the validation targets, with class labels, per run and epoch.
+import { fromBlob, toBlob } from './blobs.js';
 import type { Connection } from './connection.js';
 import { now } from './runs.js';
 
@@ -22,12 +23,6 @@ interface LatentRow {
   created_at: number;
 }
 
-function viewOf<T extends Float32Array | Int32Array>(ctor: { new (b: ArrayBuffer, o: number, l: number): T }, buf: Buffer): T {
-  // Copy: a Buffer's offset into its pool need not be aligned to 4 bytes.
-  const copy = new Uint8Array(buf);
-  return new ctor(copy.buffer, 0, copy.byteLength / 4);
-}
-
 export class LatentsRepo {
   private readonly upsert;
   private readonly getStmt;
@@ -47,9 +42,7 @@ export class LatentsRepo {
 
   put(rid: number, rec: { epoch: number; step: number | null; dim: number; codes: Float32Array; labels: Int32Array | null }): void {
     const count = rec.codes.length / rec.dim;
-    const codes = Buffer.from(rec.codes.buffer, rec.codes.byteOffset, rec.codes.byteLength);
-    const labels = rec.labels ? Buffer.from(rec.labels.buffer, rec.labels.byteOffset, rec.labels.byteLength) : null;
-    this.upsert.run(rid, rec.epoch, rec.step, rec.dim, count, codes, labels, now());
+    this.upsert.run(rid, rec.epoch, rec.step, rec.dim, count, toBlob(rec.codes), toBlob(rec.labels), now());
   }
 
   get(rid: number, epoch: number): LatentRecord | null {
@@ -60,8 +53,8 @@ export class LatentsRepo {
       step: row.step,
       dim: row.dim,
       count: row.count,
-      codes: viewOf(Float32Array, row.codes),
-      labels: row.labels ? viewOf(Int32Array, row.labels) : null,
+      codes: fromBlob(Float32Array, row.codes),
+      labels: fromBlob(Int32Array, row.labels),
       created_at: row.created_at,
     };
   }

@@ -1,5 +1,6 @@
 // Projections of latent codes (per run, epoch and method) and the class separation of each epoch's codes: the
 // cache the projection service fills from its worker and the projections route reads.
+import { fromBlob, toBlob } from './blobs.js';
 import type { Connection } from './connection.js';
 import { now } from './runs.js';
 
@@ -62,15 +63,6 @@ interface ProjectionRow {
   finished_at: number | null;
 }
 
-function view<T extends Float32Array | Int32Array>(ctor: { new (b: ArrayBuffer, o: number, l: number): T }, buf: Buffer | null | undefined): T | null {
-  if (!buf) return null;
-  // Copy: a Buffer's offset into its pool need not be aligned to 4 bytes.
-  const copy = new Uint8Array(buf);
-  return new ctor(copy.buffer, 0, copy.byteLength / 4);
-}
-
-const blob = (a: Float32Array | Int32Array | null): Buffer | null => (a ? Buffer.from(a.buffer, a.byteOffset, a.byteLength) : null);
-
 function toRecord(row: ProjectionRow): ProjectionRecord {
   return {
     epoch: row.epoch,
@@ -79,9 +71,9 @@ function toRecord(row: ProjectionRow): ProjectionRecord {
     sourceCount: row.source_count,
     count: row.count,
     stratified: row.stratified === 1,
-    xy: view(Float32Array, row.xy),
-    indices: view(Int32Array, row.indices),
-    labels: view(Int32Array, row.labels),
+    xy: fromBlob(Float32Array, row.xy),
+    indices: fromBlob(Int32Array, row.indices),
+    labels: fromBlob(Int32Array, row.labels),
     params: row.params ? (JSON.parse(row.params) as Record<string, unknown>) : {},
     ms: row.ms,
     error: row.error,
@@ -173,9 +165,9 @@ export class ProjectionsRepo {
       method,
       count: result.xy.length / 2,
       stratified: result.stratified ? 1 : 0,
-      xy: blob(result.xy),
-      indices: blob(result.indices),
-      labels: blob(result.labels),
+      xy: toBlob(result.xy),
+      indices: toBlob(result.indices),
+      labels: toBlob(result.labels),
       params: JSON.stringify(result.params),
       ms: result.ms,
       now: now(),
