@@ -7,24 +7,12 @@ import type { ControlService } from '../controls.js';
 import type { LiveHub } from '../hub.js';
 import type { PointsListener } from '../ingest.js';
 import { autoApplyCap, checkRules, effectiveSettings } from './config.js';
+import { ControlWatch } from './control-watch.js';
 import { AlertStateMachine, type Transition } from './state.js';
 import type { Detector, DetectorFactory, Evaluation, RuleSettings, StepValues } from './types.js';
 import type { AlertEvent, WebhookSender } from './webhooks.js';
 
 const SERVER_CONFIG_KEY = 'alerts.defaults';
-/**
- * Pushed hyperparameters. A λ change, or an lr change of more than `LR_REBASELINE_RATIO`, means "the trainer's
- * hyperparameters changed": every detector re-learns its baselines. Smaller lr changes are a schedule's per-epoch
- * decay steps; re-learning on each would blind the detectors for the whole decay phase.
- */
-const CONTROL_PREFIXES = ['lr/', 'lambda/'];
-const LR_REBASELINE_RATIO = 0.25;
-
-function significantChange(name: string, before: number, now: number): boolean {
-  if (before === now) return false;
-  if (!name.startsWith('lr/')) return true;
-  return !(before > 0) || Math.abs(now / before - 1) > LR_REBASELINE_RATIO;
-}
 
 interface RuleState {
   factory: DetectorFactory;
@@ -37,7 +25,7 @@ interface RuleState {
 
 interface RunState {
   rules: Map<string, RuleState>;
-  controls: Map<string, number>;
+  controls: ControlWatch;
   lastStep: number;
 }
 
@@ -123,7 +111,7 @@ export class AlertEngine implements PointsListener {
     const firing = this.store.alerts.firing(run.rid);
     // Detectors that normalise the D loss need to know which GAN loss the trainer uses (it is in the run's config).
     const lsgan = this.store.runs.get(run.id)?.config.ganMode === 'lsgan';
-    state = { rules: new Map(), controls: new Map(), lastStep: -1 };
+    state = { rules: new Map(), controls: new ControlWatch(), lastStep: -1 };
     for (const factory of this.factories) {
       const settings = effectiveSettings(factory, server, own);
       if (!settings.enabled) continue;
@@ -146,13 +134,7 @@ export class AlertEngine implements PointsListener {
     for (const name in p.values) {
       const v = decodeValue(p.values[name]!);
       values.set(name, v);
-      if (CONTROL_PREFIXES.some((prefix) => name.startsWith(prefix))) {
-        const before = state.controls.get(name);
-        if (before === undefined || significantChange(name, before, v)) {
-          if (before !== undefined) changed = true;
-          state.controls.set(name, v); // the reference value moves only on a significant change, so decay steps add up
-        }
-      }
+      if (state.controls.see(name, v)) changed = true;
     }
     if (changed) for (const r of state.rules.values()) r.detector.rebaseline(p.step);
     state.lastStep = Math.max(state.lastStep, p.step);

@@ -1,13 +1,16 @@
 // Test support: runs a stream of StepValues through one detector and one AlertStateMachine per key, the way the alert
-// engine does (re-baseline on a change of a pushed lr/* or lambda/*, cooldown after a remedy when asked), and records
-// every transition and marker.
+// engine does (settings merged and re-baselines decided by the engine's own code, cooldown after a remedy when asked),
+// and records every transition and marker.
+import type { RuleOverride } from '../../protocol/index.js';
+import { mergeSettings } from '../../server/alerts/config.js';
+import { ControlWatch } from '../../server/alerts/control-watch.js';
 import { AlertStateMachine, type AlertState, type Transition } from '../../server/alerts/state.js';
-import type { DetectorFactory, Marker, RuleSettings, StepValues } from '../../server/alerts/types.js';
+import type { DetectorFactory, Marker, StepValues } from '../../server/alerts/types.js';
 
 export interface HarnessOptions {
   /** Overrides of the rule's defaults (params merged key by key). */
-  settings?: Partial<Omit<RuleSettings, 'params'>> & { params?: Record<string, number> };
-  /** Call rebaseline(step) when a pushed lr/* or lambda/* changes, as the engine does (default true). */
+  settings?: RuleOverride;
+  /** Call rebaseline(step) when a pushed lr/* or lambda/* changes significantly, as the engine does (default true). */
   rebaselineOnChange?: boolean;
   /** Start the rule's cooldown on every key when an alert fires, as if its remedy were applied at once (default false). */
   cooldownOnFire?: boolean;
@@ -21,7 +24,6 @@ export interface HarnessResult {
   transitions: KeyedTransition[];
   markers: Marker[];
   evaluations: number;
-  rebaselines: number[];
   /** Final state per key. */
   states: Map<string, AlertState>;
   /** Transitions into `to` (optionally for one key). */
@@ -30,41 +32,20 @@ export interface HarnessResult {
   firstFiring(key?: string): KeyedTransition | undefined;
 }
 
-export function settingsFor(factory: DetectorFactory, opts: HarnessOptions = {}): RuleSettings {
-  const d = factory.defaults;
-  const o = opts.settings ?? {};
-  return {
-    enabled: o.enabled ?? d.enabled,
-    for: o.for ?? d.for,
-    clear: o.clear ?? d.clear,
-    cooldown: o.cooldown ?? d.cooldown,
-    params: { ...d.params, ...(o.params ?? {}) },
-  };
-}
-
 export function runDetector(factory: DetectorFactory, stream: Iterable<StepValues>, opts: HarnessOptions = {}): HarnessResult {
-  const settings = settingsFor(factory, opts);
+  const settings = mergeSettings(factory.defaults, opts.settings);
   const detector = factory.create({ settings });
   const machines = new Map<string, AlertStateMachine>();
   const transitions: KeyedTransition[] = [];
   const markers: Marker[] = [];
-  const rebaselines: number[] = [];
-  const controls = new Map<string, number>();
+  const controls = new ControlWatch();
   const rebaselineOnChange = opts.rebaselineOnChange ?? true;
   let evaluations = 0;
 
   for (const point of stream) {
     let changed = false;
-    for (const [name, v] of point.values) {
-      if (!name.startsWith('lr/') && !name.startsWith('lambda/')) continue;
-      const before = controls.get(name);
-      if (before !== undefined && before !== v) changed = true;
-      controls.set(name, v);
-    }
-    if (changed && rebaselineOnChange) {
-      detector.rebaseline(point.step);
-      rebaselines.push(point.step);
-    }
+    for (const [name, v] of point.values) if (controls.see(name, v)) changed = true;
+    if (changed && rebaselineOnChange) detector.rebaseline(point.step);
     const out = detector.observe(point);
     if (!out) continue;
     if (out.markers) markers.push(...out.markers);
@@ -87,7 +68,6 @@ export function runDetector(factory: DetectorFactory, stream: Iterable<StepValue
     transitions,
     markers,
     evaluations,
-    rebaselines,
     states,
     into: (to, key) => transitions.filter((t) => t.to === to && (key === undefined || t.key === key)),
     firstFiring: (key) => transitions.find((t) => t.to === 'firing' && (key === undefined || t.key === key)),
