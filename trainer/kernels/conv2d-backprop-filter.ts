@@ -10,30 +10,13 @@
 import {
   backend_util,
   Conv2DBackpropFilter,
-  getKernel,
   registerKernel,
   type Conv2DBackpropFilterAttrs,
   type KernelConfig,
   type NamedAttrMap,
-  type NamedTensorInfoMap,
   type TensorInfo,
 } from '@tensorflow/tfjs';
-
-const BACKEND = 'wasm';
-
-/** The slice of the wasm backend this kernel needs (its full type lives in tfjs-backend-wasm's internals). */
-interface WasmBackendLike {
-  disposeData(dataId: object, force?: boolean): boolean;
-}
-
-type KernelArgs = { inputs: NamedTensorInfoMap; backend: {}; attrs?: NamedAttrMap };
-
-/** Runs another registered wasm kernel directly on the backend: returns a backend-owned TensorInfo, no engine Tensor. */
-function run(kernelName: string, args: KernelArgs): TensorInfo {
-  const out = getKernel(kernelName, BACKEND).kernelFunc(args);
-  if (Array.isArray(out)) throw new Error(`${kernelName}: expected one output, got ${out.length}`);
-  return out;
-}
+import { BACKEND, registeredKernel, run, type KernelArgs, type WasmBackendLike } from './wasm-kernel.js';
 
 function pair(v: [number, number] | number): [number, number] {
   return typeof v === 'number' ? [v, v] : v;
@@ -99,12 +82,7 @@ export const conv2DBackpropFilterWasmConfig: KernelConfig = {
 
 /** Registers the kernel for the wasm backend; safe to call any number of times. Returns true if it registered now. */
 export function registerConv2DBackpropFilterWasm(): boolean {
-  if (hasKernel(Conv2DBackpropFilter, BACKEND)) return false;
+  if (registeredKernel(Conv2DBackpropFilter) !== undefined) return false;
   registerKernel(conv2DBackpropFilterWasmConfig);
   return true;
-}
-
-function hasKernel(kernelName: string, backendName: string): boolean {
-  // getKernel returns undefined when absent, though its declared type says otherwise.
-  return (getKernel(kernelName, backendName) as KernelConfig | undefined) !== undefined;
 }

@@ -19,34 +19,16 @@
 import {
   backend_util,
   Conv2DBackpropInput,
-  getKernel,
   registerKernel,
   unregisterKernel,
   type Conv2DBackpropInputAttrs,
   type KernelConfig,
   type NamedAttrMap,
-  type NamedTensorInfoMap,
   type TensorInfo,
 } from '@tensorflow/tfjs';
+import { BACKEND, registeredKernel, run, type KernelArgs, type WasmBackendLike } from './wasm-kernel.js';
 
-const BACKEND = 'wasm';
-
-/** The slice of the wasm backend this kernel needs (its full type lives in tfjs-backend-wasm's internals). */
-interface WasmBackendLike {
-  disposeData(dataId: object, force?: boolean): boolean;
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-}
-
-type KernelArgs = { inputs: NamedTensorInfoMap; backend: {}; attrs?: NamedAttrMap };
 type KernelFunc = (args: KernelArgs) => TensorInfo;
-
-/** Runs another registered wasm kernel directly on the backend: returns a backend-owned TensorInfo, no engine Tensor. */
-function run(kernelName: string, args: KernelArgs): TensorInfo {
-  const out = getKernel(kernelName, BACKEND).kernelFunc(args);
-  if (Array.isArray(out)) throw new Error(`${kernelName}: expected one output, got ${out.length}`);
-  return out;
-}
 
 /** Phases of one axis that one stride-1 conv computes (see the header). */
 export interface AxisGroup {
@@ -404,17 +386,12 @@ function fallback(args: KernelArgs): TensorInfo {
   return (original.kernelFunc as unknown as KernelFunc)(args);
 }
 
-function current(): KernelConfig | undefined {
-  // getKernel returns undefined when absent, though its declared type says otherwise.
-  return getKernel(Conv2DBackpropInput, BACKEND) as KernelConfig | undefined;
-}
-
 /**
  * Replaces wasm's Conv2DBackpropInput with this one (keeping the original for NCHW and empty tensors); safe to
  * call any number of times. Returns true if it registered now. Call after the wasm backend is imported.
  */
 export function registerConv2DBackpropInputWasm(): boolean {
-  const cur = current();
+  const cur = registeredKernel(Conv2DBackpropInput);
   if (cur?.kernelFunc === (conv2DBackpropInputWasm as unknown)) return false;
   if (cur !== undefined) {
     original = cur;
@@ -432,7 +409,7 @@ export function registerConv2DBackpropInputWasm(): boolean {
 
 /** Puts wasm's own Conv2DBackpropInput back (for comparisons). Returns true if it was replaced until now. */
 export function restoreOriginalConv2DBackpropInputWasm(): boolean {
-  const cur = current();
+  const cur = registeredKernel(Conv2DBackpropInput);
   if (cur?.kernelFunc !== (conv2DBackpropInputWasm as unknown) || original === undefined) return false;
   unregisterKernel(Conv2DBackpropInput, BACKEND);
   registerKernel(original);
