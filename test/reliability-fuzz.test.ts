@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { tableDigests } from '../db/maintenance.js';
 import { api, startServer, type RunningServer } from './support/server.js';
+import { mulberry32 } from './support/streams.js';
 
 const SEED = Number(process.env.GANWATCH_FUZZ_SEED ?? 20261127);
 const HTTP_CASES = 7_500;
@@ -20,14 +21,7 @@ const TOKEN = 'fuzz-token';
 
 // ------------------------------------------------------------------ seeded randomness
 
-let state = SEED >>> 0;
-function random(): number {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const random = mulberry32(SEED);
 const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
 const chance = (p: number): boolean => random() < p;
 function pick<T>(items: readonly T[]): T {

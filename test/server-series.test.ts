@@ -2,20 +2,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { api, startServer, type RunningServer } from './support/server.js';
+import { mulberry32 } from './support/streams.js';
 
 let server: RunningServer;
 before(async () => (server = await startServer()));
 after(async () => server.stop());
-
-/** A seeded PRNG (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function push(id: string, points: Array<{ step: number; values: Record<string, unknown> }>): Promise<void> {
   for (let i = 0; i < points.length; i += 10_000) {
@@ -52,7 +43,7 @@ test('a single spike among a million points survives in the max of its bucket', 
 });
 
 test('bucket envelopes equal a brute-force computation on sparse random data and random ranges', async () => {
-  const rand = rng(7);
+  const rand = mulberry32(7);
   const id = (await api(server, 'POST', '/api/v1/runs', { name: 'exact' })).body.id;
   const truth = new Map<number, number | string>();
   let step = 0;
