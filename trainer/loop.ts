@@ -166,7 +166,7 @@ export class TrainingLoop {
       message: this.stopping.message,
       step: this.step,
       stepsThisRun: this.step - startStep,
-      epochs: this.batchInEpoch === 0 ? this.epoch - 1 : this.epoch - 1,
+      epochs: this.epoch - 1, // epoch is the one in progress, or the next to start
       elapsedMs: performance.now() - t0,
       earlyStop: this.early.state(),
       latestCheckpoint: this.latestSaved,
