@@ -92,9 +92,7 @@ function startServer(): Promise<{ child: ChildProcess; url: string }> {
 
 async function main(): Promise<number> {
   const extra = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
-  const { url: expected } = serverAddress(process.env);
-
-  const { port } = serverAddress(process.env);
+  const { url: expected, port } = serverAddress(process.env);
   const startTrainer = (url: string): ChildProcess =>
     spawn(
       process.execPath,
