@@ -8,10 +8,9 @@
 // "SSIM drop"; C1 without SSIM data → "reconstruction drift". Both parts keep their own persistence, so the rule's
 // `for` and `clear` default to 1. A re-baseline (λ or lr change) restarts the blocks, the EWMA and `best` after 300
 // points of relearn time; a firing C1 then resolves against the new best (the remedy was applied).
-import type { ControlCommand } from '../../../protocol/index.js';
 import { BlockMeans, Ewma, ringMannKendallZ } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, StepValues } from '../types.js';
-import { evaluation, finite, fmt, num, paramsOf } from './common.js';
+import { evaluation, finite, fmt, LambdaStep, num, paramsOf } from './common.js';
 
 const RULE = 'color_distortion';
 
@@ -61,7 +60,7 @@ class ColorDistortionDetector implements Detector {
   private ssimLast = Number.NaN;
   private c2Run = 0;
   private c2 = false;
-  private lambdaCyc = Number.NaN;
+  private readonly lambdaCyc: LambdaStep;
 
   constructor(env: DetectorEnv) {
     const p = (this.p = paramsOf(env, DEFAULTS));
@@ -69,6 +68,7 @@ class ColorDistortionDetector implements Detector {
     this.ganBlocks = new BlockMeans(p.blockSize as number, p.mkBlocks as number);
     this.lHat = new Ewma(p.span as number);
     this.scratch = new Float64Array(p.mkBlocks as number);
+    this.lambdaCyc = new LambdaStep('cyc', 1.5, p.lambdaCap as number, ' (10 → 15)');
   }
 
   rebaseline(_step: number): void {
@@ -82,8 +82,7 @@ class ColorDistortionDetector implements Detector {
 
   observe(point: StepValues): DetectorOutput | null {
     const p = this.p;
-    const lam = finite(point, 'lambda/cyc');
-    if (lam !== undefined) this.lambdaCyc = lam;
+    this.lambdaCyc.see(point);
     let evaluate = false;
 
     const ssim = finite(point, 'val/ssim');
@@ -119,9 +118,7 @@ class ColorDistortionDetector implements Detector {
       this.c1 ? `L1 ${fmt(lh)} ≥ ${fmt(p.rise)}× its best ${fmt(this.best)} and rising (Z ${fmt(this.l1Z)}) while G_GAN is not (Z ${fmt(this.ganZ)})` : '',
       this.c2 ? `SSIM ${fmt(this.ssimLast)} ≤ best ${fmt(this.ssimBest)} − ${fmt(p.ssimDrop)}` : '',
     ].filter(Boolean);
-    const capped = this.lambdaCyc >= (p.lambdaCap as number);
-    const action: ControlCommand | null = capped ? null : { action: 'scale_lambda', args: { name: 'cyc', factor: 1.5 } };
-    const lamText = Number.isFinite(this.lambdaCyc) ? ` (${fmt(this.lambdaCyc)} → ${fmt(this.lambdaCyc * 1.5)})` : ' (10 → 15)';
+    const lam = this.lambdaCyc;
     return {
       evaluations: [
         evaluation(
@@ -141,15 +138,15 @@ class ColorDistortionDetector implements Detector {
             g_gan_mann_kendall_z: num(this.ganZ),
             ssim: num(this.ssimLast),
             ssim_best: num(this.ssimBest),
-            lambda_cyc: num(this.lambdaCyc),
+            lambda_cyc: num(lam.value),
           },
           enter
             ? {
-                text: capped
-                  ? `Reconstruction error up while adversarial loss improves, and λ_L1 is already ${fmt(this.lambdaCyc)} (cap ${fmt(p.lambdaCap)}): ` +
+                text: lam.capped
+                  ? `Reconstruction error up while adversarial loss improves, and λ_L1 is already ${fmt(lam.value)} (cap ${fmt(p.lambdaCap)}): ` +
                     'more L1 weight would blur the outputs; consider restoring an earlier checkpoint.'
-                  : `Reconstruction error up >${fmt(((p.rise as number) - 1) * 100)}% while adversarial loss improves: raise λ_L1 (cycle/L1 weight) ×1.5${lamText}. At most 2 steps; more L1 means blurrier output.`,
-                action,
+                  : `Reconstruction error up >${fmt(((p.rise as number) - 1) * 100)}% while adversarial loss improves: raise λ_L1 (cycle/L1 weight) ×1.5${lam.change()}. At most 2 steps; more L1 means blurrier output.`,
+                action: lam.action(),
               }
             : null,
         ),

@@ -1,7 +1,7 @@
 // Small pieces every detector uses: reading parameters, finite metric values, number formatting for messages,
-// a frozen baseline of a series (median, MAD, quantiles over a fixed span of points), and relearn windows after a
-// re-baseline (reference/detectors.md §0).
-import type { ControlCommand } from '../../../protocol/index.js';
+// a frozen baseline of a series (median, MAD, quantiles over a fixed span of points), relearn windows after a
+// re-baseline (reference/detectors.md §0), and the remedies several rules offer.
+import type { ControlCommand, LambdaName } from '../../../protocol/index.js';
 import { medianMadInPlace, quantileInPlace, Ring } from '../stats.js';
 import type { DetectorEnv, Evaluation, RuleSettings, Severity, StepValues } from '../types.js';
 
@@ -90,5 +90,47 @@ export class FrozenBaseline {
     this.mad = mm.mad;
     this.frozen = true;
     this.collecting = false;
+  }
+}
+
+/** The remedy "lower lr_D ×0.5" (d_overpowering, gradient_oscillation). */
+export const LOWER_LR_D: ControlCommand = { action: 'scale_lr', args: { net: 'D', factor: 0.5 } };
+
+/**
+ * The remedy "scale λ_name by `factor`" (colour distortion, mode collapse): remembers the value the trainer last pushed
+ * as lambda/<name>, and offers no command once that reached `cap`.
+ */
+export class LambdaStep {
+  /** The last pushed λ; NaN before any. */
+  value = Number.NaN;
+  private readonly metric: string;
+
+  constructor(
+    readonly name: LambdaName,
+    readonly factor: number,
+    readonly cap: number,
+    /** The change in words while no λ was pushed, e.g. ' (10 → 15)' for the trainer's default. */
+    private readonly defaultChange: string,
+  ) {
+    this.metric = `lambda/${name}`;
+  }
+
+  see(point: StepValues): void {
+    const v = finite(point, this.metric);
+    if (v !== undefined) this.value = v;
+  }
+
+  get capped(): boolean {
+    return this.value >= this.cap;
+  }
+
+  /** The command that applies the step; null at the cap. */
+  action(): ControlCommand | null {
+    return this.capped ? null : { action: 'scale_lambda', args: { name: this.name, factor: this.factor } };
+  }
+
+  /** The change in words for a remedy text, e.g. ' (10 → 15)'. */
+  change(): string {
+    return Number.isFinite(this.value) ? ` (${fmt(this.value)} → ${fmt(this.value * this.factor)})` : this.defaultChange;
   }
 }

@@ -4,10 +4,9 @@
 // Enter: A ≥ 0.95 and EWMA200(D_loss_n) ≤ 0.1, after W0; `for` 20 evaluations of 25 points = 500 points. Exit: A ≤ 0.85
 // (`clear` 8 evaluations = 200 points). CRITICAL when the median ‖∇G‖ of the last 200 points is below 0.1× its
 // baseline median (B = the 1000 points after W0).
-import type { ControlCommand } from '../../../protocol/index.js';
 import { Ewma, medianInPlace, Ring } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, Evaluation, RuleSettings, StepValues } from '../types.js';
-import { evaluation, FrozenBaseline, finite, fmt, num, paramsOf } from './common.js';
+import { evaluation, FrozenBaseline, finite, fmt, LOWER_LR_D, num, paramsOf } from './common.js';
 
 const RULE = 'd_overpowering';
 
@@ -33,8 +32,6 @@ const DEFAULTS: RuleSettings = {
     relearn: 300,
   },
 };
-
-const LOWER_LR_D: ControlCommand = { action: 'scale_lr', args: { net: 'D', factor: 0.5 } };
 
 interface Disc {
   key: 'D' | 'D2';

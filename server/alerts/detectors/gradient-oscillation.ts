@@ -8,10 +8,9 @@
 // cadence (`knownPeriod`, `knownPeriod2`: epoch length, D/D2 logging order, a cyclic lr; 0 = none) are left out of g.
 // A re-baseline restarts the window; the healthy baseline (φ̂, std) is kept, because an lr change does not change
 // what healthy noise looks like on log norms, and a baseline re-learned during an oscillation would hide it.
-import type { ControlCommand } from '../../../protocol/index.js';
 import { detrendLinear, fisherG, lag1Autocorr, medianInPlace, Periodogram, Ring, std } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, Evaluation, RuleSettings, StepValues } from '../types.js';
-import { evaluation, finite, fmt, num, paramsOf } from './common.js';
+import { evaluation, finite, fmt, LOWER_LR_D, num, paramsOf } from './common.js';
 
 const RULE = 'gradient_oscillation';
 
@@ -36,8 +35,6 @@ const DEFAULTS: RuleSettings = {
     relearn: 300,
   },
 };
-
-const LOWER_LR_D: ControlCommand = { action: 'scale_lr', args: { net: 'D', factor: 0.5 } };
 
 const SERIES: ReadonlyArray<{ key: string; log: boolean }> = [
   { key: 'grad_norm/D', log: true },

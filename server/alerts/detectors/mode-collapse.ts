@@ -9,10 +9,9 @@
 // Enters when r ≥ 0.9, or r − min(r) ≥ 0.2 with Mann-Kendall Z ≥ 3.09 on the last 50 block means (b = 20), held for
 // 500 points; leaves when r < 0.75. M3 (KL) is evidence only.
 // Both parts keep their own persistence (epochs and points), so the rule's `for` and `clear` default to 1.
-import type { ControlCommand } from '../../../protocol/index.js';
 import { BlockMeans, Ewma, ringMannKendallZ } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, StepValues } from '../types.js';
-import { evaluation, finite, fmt, num, paramsOf } from './common.js';
+import { evaluation, finite, fmt, LambdaStep, num, paramsOf } from './common.js';
 
 const RULE = 'mode_collapse';
 
@@ -69,13 +68,14 @@ class ModeCollapseDetector implements Detector {
   private r = Number.NaN;
   private mk = 0;
   private readonly kl = new Ewma(500);
-  private lambdaLatent = Number.NaN;
+  private readonly lambdaLatent: LambdaStep;
 
   constructor(env: DetectorEnv) {
     this.p = paramsOf(env, DEFAULTS);
     this.zl1 = new Ewma(this.p.span as number);
     this.blocks = new BlockMeans(this.p.blockSize as number, this.p.blocks as number);
     this.mkScratch = new Float64Array(this.p.blocks as number);
+    this.lambdaLatent = new LambdaStep('latent', 2, this.p.lambdaCap as number, ' (0.5 → 1.0)');
   }
 
   rebaseline(_step: number): void {
@@ -88,8 +88,7 @@ class ModeCollapseDetector implements Detector {
 
   observe(point: StepValues): DetectorOutput | null {
     const p = this.p;
-    const lam = finite(point, 'lambda/latent');
-    if (lam !== undefined) this.lambdaLatent = lam;
+    this.lambdaLatent.see(point);
     let evaluate = false;
 
     const div = finite(point, 'val/diversity');
@@ -118,9 +117,7 @@ class ModeCollapseDetector implements Detector {
       this.m1 ? `validation diversity ${fmt(this.lastDiv)} < ${fmt(p.m1Enter)}× its best ${fmt(this.divMax)}` : '',
       this.m2 ? `latent error ratio r = ${fmt(this.r)} (1 = z ignored)` : '',
     ].filter(Boolean);
-    const capped = this.lambdaLatent >= (p.lambdaCap as number);
-    const latentAction: ControlCommand | null = capped ? null : { action: 'scale_lambda', args: { name: 'latent', factor: 2 } };
-    const lamText = Number.isFinite(this.lambdaLatent) ? ` (${fmt(this.lambdaLatent)} → ${fmt(this.lambdaLatent * 2)})` : ' (0.5 → 1.0)';
+    const lam = this.lambdaLatent;
     return {
       evaluations: [
         evaluation(
@@ -140,15 +137,15 @@ class ModeCollapseDetector implements Detector {
             r_min: num(this.rMin),
             mann_kendall_z: num(this.mk),
             kl: num(this.kl.value),
-            lambda_latent: num(this.lambdaLatent),
+            lambda_latent: num(lam.value),
           },
           enter
             ? {
-                text: capped
-                  ? `Outputs no longer vary with z, and lambda_latent is already ${fmt(this.lambdaLatent)} (cap ${fmt(p.lambdaCap)}): ` +
+                text: lam.capped
+                  ? `Outputs no longer vary with z, and lambda_latent is already ${fmt(lam.value)} (cap ${fmt(p.lambdaCap)}): ` +
                     'add a mode-seeking term (maximise image distance over latent distance, MSGAN).'
-                  : `Outputs no longer vary with z: raise lambda_latent (λ_z) ×2${lamText}. If it persists, add a mode-seeking term (MSGAN).`,
-                action: latentAction,
+                  : `Outputs no longer vary with z: raise lambda_latent (λ_z) ×2${lam.change()}. If it persists, add a mode-seeking term (MSGAN).`,
+                action: lam.action(),
               }
             : null,
         ),
