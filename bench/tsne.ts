@@ -9,27 +9,15 @@
 import { tsneJs } from './_tsne-js.js';
 import { pca2d } from '../server/projections/pca.js';
 import { knnAccuracy, trustworthiness } from '../server/projections/quality.js';
-import { gaussian, seededRandom } from '../server/projections/random.js';
 import { TSNE_DEFAULTS, tsne } from '../server/projections/tsne.js';
 import { umap2d } from '../server/projections/umap.js';
+import { clusters } from '../test/support/clusters.js';
 
 const DIM = 8;
 const CLASSES = 6;
 const ITERATIONS = TSNE_DEFAULTS.iterations;
 /** Above this many codes, trustworthiness is estimated on this many evenly spaced query points. */
 const TRUST_QUERIES = 2000;
-
-function clusters(n: number, seed: number): { codes: Float32Array; labels: Int32Array } {
-  const r = seededRandom(seed);
-  const centres = Array.from({ length: CLASSES }, () => Array.from({ length: DIM }, () => 2 * gaussian(r)));
-  const codes = new Float32Array(n * DIM);
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = i % CLASSES;
-    for (let t = 0; t < DIM; t++) codes[i * DIM + t] = centres[i % CLASSES]![t]! + gaussian(r);
-  }
-  return { codes, labels };
-}
 
 interface Quality {
   trust: number;
@@ -66,7 +54,7 @@ export async function run(args: string[] = []): Promise<void> {
   const ratios: Record<number, { ratio: number; measured: boolean }> = {};
   let jsAt1000: Timing | null = null;
   for (const n of [500, 1000, 2000, 10_000]) {
-    const { codes, labels } = clusters(n, n);
+    const { codes, labels } = clusters(n, DIM, CLASSES, 2, n);
     // Ours: best of 3 (of 1 at 10,000), as the machine is shared.
     const times: Timing[] = [];
     let xy: Float64Array = new Float64Array(0);

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { applySimilarity, fixAxisSigns, procrustes, rmsDistance, sharedCentroids } from '../server/projections/align.js';
 import { projectCodes, separationOf, type PreviousProjection } from '../server/projections/compute.js';
 import { gaussian, seededRandom } from '../server/projections/random.js';
+import { clusters } from './support/clusters.js';
 
 function cloud(n: number, seed: number): Float64Array {
   const r = seededRandom(seed);
@@ -22,18 +23,6 @@ function transform(X: Float64Array, phi: number, s: number, t: [number, number],
     out[i + 1] = s * (Math.sin(phi) * x + Math.cos(phi) * y) + t[1];
   }
   return out;
-}
-
-function clusters(n: number, dim: number, C: number, separation: number, seed: number): { codes: Float32Array; labels: Int32Array } {
-  const r = seededRandom(seed);
-  const centres = Array.from({ length: C }, () => Array.from({ length: dim }, () => separation * gaussian(r)));
-  const codes = new Float32Array(n * dim);
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = i % C;
-    for (let t = 0; t < dim; t++) codes[i * dim + t] = centres[i % C]![t]! + gaussian(r);
-  }
-  return { codes, labels };
 }
 
 test('Procrustes maps a rotated, scaled and shifted copy back onto the original (error ≈ 0)', () => {

@@ -5,21 +5,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { tsneJs } from '../bench/_tsne-js.js';
 import { knnAccuracy, trustworthiness } from '../server/projections/quality.js';
-import { gaussian, seededRandom } from '../server/projections/random.js';
 import { TSNE_DEFAULTS, exactKnn, tsne } from '../server/projections/tsne.js';
-
-/** n codes of dimension dim around C class centres drawn with spread `separation` (unit noise), classes i mod C. */
-function clusters(n: number, dim: number, C: number, separation: number, seed: number): { codes: Float32Array; labels: Int32Array } {
-  const r = seededRandom(seed);
-  const centres = Array.from({ length: C }, () => Array.from({ length: dim }, () => separation * gaussian(r)));
-  const codes = new Float32Array(n * dim);
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = i % C;
-    for (let t = 0; t < dim; t++) codes[i * dim + t] = centres[i % C]![t]! + gaussian(r);
-  }
-  return { codes, labels };
-}
+import { clusters } from './support/clusters.js';
 
 test('well-separated Gaussian clusters land in separate 2-D clusters (k-NN class accuracy ≥ 0.95)', () => {
   const { codes, labels } = clusters(1000, 8, 5, 4, 3);
