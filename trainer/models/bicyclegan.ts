@@ -21,13 +21,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { gwError } from '../../protocol/errors.js';
 import { Rng, type RngState } from '../rng.js';
+import { DEFAULT_OPTIONS, type BicycleGANOptions, type GanMode } from './bicyclegan-options.js';
 import type { Param, WeightSource } from './layers.js';
 import {
   type Discriminator,
   type Encoder,
   type Generator,
   type Net,
-  type WhereAdd,
   countParams,
   createDiscriminator,
   createEncoder,
@@ -35,69 +35,11 @@ import {
   disposeNet,
 } from './networks.js';
 
-export type GanMode = 'vanilla' | 'lsgan';
 export type NetName = 'G' | 'E' | 'D' | 'D2';
 export type LambdaName = 'adv' | 'cyc' | 'latent' | 'kl';
+export { DEFAULT_OPTIONS, type BicycleGANOptions, type GanMode };
 export const NET_NAMES: readonly NetName[] = ['G', 'E', 'D', 'D2'];
 export const LAMBDA_NAMES: readonly LambdaName[] = ['adv', 'cyc', 'latent', 'kl'];
-
-export interface BicycleGANOptions {
-  size: number;
-  inputNc: number;
-  outputNc: number;
-  nz: number;
-  ngf: number;
-  nef: number;
-  ndf: number;
-  whereAdd: WhereAdd;
-  ganMode: GanMode;
-  lambdaAdv: number;
-  lambdaCyc: number;
-  lambdaLatent: number;
-  lambdaKl: number;
-  lrG: number;
-  lrE: number;
-  /** D and D2. */
-  lrD: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  /** Global-norm gradient clipping (G+E together; D and D2 each); 0 = off. */
-  clipMaxNorm: number;
-  useDropout: boolean;
-  /** Linear lr decay: constant for `niter` epochs, then linear over `niterDecay` epochs; niterDecay 0 = off. */
-  niter: number;
-  niterDecay: number;
-  seed: number;
-}
-
-/** The seed's defaults (DESIGN.md §1/§5) at the reference's widths. */
-export const DEFAULT_OPTIONS: Readonly<BicycleGANOptions> = Object.freeze({
-  size: 256,
-  inputNc: 3,
-  outputNc: 3,
-  nz: 8,
-  ngf: 64,
-  nef: 64,
-  ndf: 64,
-  whereAdd: 'all',
-  ganMode: 'vanilla',
-  lambdaAdv: 1.0,
-  lambdaCyc: 10,
-  lambdaLatent: 0.5,
-  lambdaKl: 0.01,
-  lrG: 2e-4,
-  lrE: 2e-4,
-  lrD: 1e-4,
-  beta1: 0.5,
-  beta2: 0.999,
-  epsilon: 1e-8,
-  clipMaxNorm: 0,
-  useDropout: true,
-  niter: 0,
-  niterDecay: 0,
-  seed: 0,
-});
 
 export const METRIC_NAMES = [
   'D_real_acc',
