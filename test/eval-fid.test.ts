@@ -14,15 +14,7 @@ import type { FeatureSet } from '../trainer/eval/fid.js';
 import { frechetRoute } from '../trainer/eval/frechet.js';
 import { crossProducts, selfProducts, symmetricEigenvalues } from '../trainer/eval/linalg.js';
 import { fileModelSaver } from '../trainer/eval/model-files.js';
-
-/** Park–Miller: x ← 48271·x mod (2³¹ − 1), yielding x / (2³¹ − 1); the same stream as fid_fixtures.py's park(). */
-function park(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x = (x * 48271) % 2147483647;
-    return x / 2147483647;
-  };
-}
+import { park } from './support/streams.js';
 
 function take(seed: number, count: number): Float64Array {
   const r = park(seed);

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fisherRatio, silhouette, stratifiedSubsample } from '../server/projections/latent-stats.js';
+import { park } from './support/streams.js';
 
 function close(actual: number, expected: number, tol: number): void {
   assert.ok(Math.abs(actual - expected) <= tol, `got ${actual}, expected ${expected}`);
@@ -40,14 +41,6 @@ test('Fisher ratio is 0 when the class means coincide, and unchanged by relabell
 // Printed by test/fixtures/eval/latent_fixtures.py (`/usr/bin/python3 test/fixtures/eval/latent_fixtures.py`) with
 // Debian 12's python3-sklearn 1.2.1: silhouette_score(X, y, metric='euclidean') and calinski_harabasz_score(X, y),
 // fisher = CH·(C − 1)/(n − C), on the codes regenerated below (same Park–Miller stream, rounded to float32).
-
-function park(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x = (x * 48271) % 2147483647;
-    return x / 2147483647;
-  };
-}
 
 function codesOf(n: number, dim: number, values: readonly number[], spread: number, seed: number): { codes: Float32Array; labels: Int32Array } {
   const r = park(seed);

@@ -1,10 +1,23 @@
 // Test support: seeded synthetic metric streams for the alert detectors (reference/detectors.md §8 tests):
-// mulberry32 + Box–Muller normals, Student-t(3), lognormal, AR(1), sines and ramps, and StepValues builders.
+// mulberry32 + Box–Muller normals, Student-t(3), lognormal, AR(1), sines and ramps, and StepValues builders;
+// also Park–Miller, the stream the Python fixture scripts of the eval tests regenerate.
 import type { StepValues } from '../../server/alerts/types.js';
 // mulberry32: a 32-bit seeded PRNG with uniform output in [0, 1), the one the trainer's datasets use.
 import { makeRng as mulberry32 } from '../../trainer/data/random.js';
 
 export { mulberry32 };
+
+/**
+ * Park–Miller: x ← 48271·x mod (2³¹ − 1), yielding x / (2³¹ − 1); the stream the Python fixture scripts
+ * (test/fixtures/eval/*.py, their park()) regenerate, so fixtures computed there match inputs made here.
+ */
+export function park(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x = (x * 48271) % 2147483647;
+    return x / 2147483647;
+  };
+}
 
 export class Rng {
   private readonly u: () => number;
