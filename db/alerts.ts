@@ -1,29 +1,16 @@
 // Alerts as stored: opened when a detector's alert starts firing, updated as it escalates and resolves.
-import type { Alert, AlertSeverity, AlertState, AlertsQuery, ControlCommand } from '../protocol/index.js';
+import type { Alert, AlertSeverity, AlertsQuery, ControlCommand } from '../protocol/index.js';
 import type { Connection } from './connection.js';
 import type { ControlsRepo } from './controls.js';
 import { now } from './runs.js';
 
-interface AlertRow {
-  id: number;
-  run: string;
-  rule: string;
-  key: string;
-  severity: AlertSeverity;
-  state: AlertState;
-  step_opened: number | null;
-  step_closed: number | null;
-  message: string;
+interface AlertRow extends Omit<Alert, 'evidence' | 'remedy' | 'acknowledged' | 'muted' | 'control'> {
   evidence: string;
   remedy_text: string | null;
   remedy_action: string | null;
   acknowledged: number;
   muted: number;
   control_id: number | null;
-  created_at: number;
-  updated_at: number;
-  firing_at: number | null;
-  resolved_at: number | null;
 }
 
 export interface NewAlert {

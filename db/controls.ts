@@ -1,20 +1,10 @@
 // Controls: commands queued for a run's trainer, when they were sent, and what the trainer answered.
-import type { Control, ControlCommand, ControlStatus } from '../protocol/index.js';
+import type { Control, ControlCommand } from '../protocol/index.js';
 import type { Connection } from './connection.js';
 import { now } from './runs.js';
 
-interface ControlRow {
-  id: number;
-  run: string;
-  action: string;
+interface ControlRow extends Omit<Control, 'args'> {
   args: string;
-  status: ControlStatus;
-  source: string;
-  created_at: number;
-  sent_at: number | null;
-  result_at: number | null;
-  result_step: number | null;
-  message: string | null;
 }
 
 const SELECT = `SELECT c.id, r.id AS run, c.action, c.args, c.status, c.source, c.created_at, c.sent_at, c.result_at, c.result_step, c.message
