@@ -46,8 +46,9 @@ export function evaluation(
 }
 
 /**
- * Median/MAD/quantiles of a series over `span` points starting when `start()` is called (or from the first point),
- * then frozen. Used for §0's baseline window B = [W0, W0+1000) and for re-learned baselines after a re-baseline.
+ * Median/MAD/quantiles of a series over its first `span` finite values after the warm-up W0 (the detector's point
+ * `after`), then frozen: §0's baseline window B = [W0, W0+span). restart() learns it again after a re-baseline; until
+ * the new one is frozen, the old numbers stay readable but `frozen` is false.
  */
 export class FrozenBaseline {
   private readonly ring: Ring;
@@ -58,23 +59,27 @@ export class FrozenBaseline {
   p99 = Number.NaN;
   frozen = false;
 
-  constructor(readonly span: number) {
+  constructor(
+    readonly span: number,
+    private readonly after: number,
+  ) {
     this.ring = new Ring(span);
   }
 
-  /** Starts (or restarts) collecting; forgets a frozen baseline. */
-  start(): void {
+  /** Collects a new baseline, if one had begun (before W0 there is nothing to forget). */
+  restart(): void {
+    if (this.collecting || this.frozen) this.start();
+  }
+
+  private start(): void {
     this.ring.clear();
     this.collecting = true;
     this.frozen = false;
   }
 
-  /** Keeps the current baseline but stops any collection. */
-  get isCollecting(): boolean {
-    return this.collecting;
-  }
-
-  push(x: number): void {
+  /** Feeds the value at the detector's n-th point. */
+  push(x: number, n: number): void {
+    if (n > this.after && !this.collecting && !this.frozen) this.start();
     if (!this.collecting || !Number.isFinite(x)) return;
     this.ring.push(x);
     if (this.ring.full) this.freeze();

@@ -70,7 +70,7 @@ class DOverpoweringDetector implements Detector {
     this.discs = [disc('D'), disc('D2')];
     this.gRecent = new Ring(p.starveWindow as number);
     this.gScratch = new Float64Array(p.starveWindow as number);
-    this.gBaseline = new FrozenBaseline(p.baselinePoints as number);
+    this.gBaseline = new FrozenBaseline(p.baselinePoints as number, p.warmup as number);
   }
 
   rebaseline(_step: number): void {
@@ -80,7 +80,7 @@ class DOverpoweringDetector implements Detector {
     }
     this.gRecent.clear();
     this.relearnUntil = this.n + (this.p.relearn as number);
-    if (this.n > (this.p.warmup as number)) this.gBaseline.start();
+    this.gBaseline.restart();
   }
 
   observe(point: StepValues): DetectorOutput | null {
@@ -98,9 +98,10 @@ class DOverpoweringDetector implements Detector {
     const n = ++this.n;
     const p = this.p;
     const g = finite(point, 'grad_norm/G');
-    if (g !== undefined) this.gRecent.push(g);
-    if (n > (p.warmup as number) && !this.gBaseline.frozen && !this.gBaseline.isCollecting) this.gBaseline.start();
-    if (g !== undefined) this.gBaseline.push(g);
+    if (g !== undefined) {
+      this.gRecent.push(g);
+      this.gBaseline.push(g, n);
+    }
     if (n <= (p.warmup as number) || n <= this.relearnUntil || n % (p.evalEvery as number) !== 0) return null;
 
     let gMedian = Number.NaN;

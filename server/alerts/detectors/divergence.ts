@@ -111,7 +111,7 @@ class DivergenceDetector implements Detector {
     this.scratch = new Float64Array(window);
     this.blocks = new BlockMeans(this.p.blockSize as number, this.p.blocks as number);
     this.mkScratch = new Float64Array(this.p.blocks as number);
-    this.gBaseline = new FrozenBaseline(this.p.baselinePoints as number);
+    this.gBaseline = new FrozenBaseline(this.p.baselinePoints as number, this.p.warmup as number);
   }
 
   rebaseline(_step: number): void {
@@ -144,9 +144,8 @@ class DivergenceDetector implements Detector {
 
     const warm = n > (p.warmup as number);
     const active = warm && n > this.relearnUntil;
-    if (warm && !this.gBaseline.frozen && !this.gBaseline.isCollecting) this.gBaseline.start();
     const g = vals.get('grad_norm/G');
-    if (g !== undefined && g > 0) this.gBaseline.push(g);
+    if (g !== undefined && g > 0) this.gBaseline.push(g, n);
 
     // Blow-up: z (gradients) or ratio (losses) against the window before this point, then the point joins the window.
     let blowupNow = false;

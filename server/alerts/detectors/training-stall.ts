@@ -70,14 +70,14 @@ class StallDetector implements Detector {
     this.gScratch = new Float64Array(this.window);
     this.bScratch = new Float64Array(p.blocks as number);
     this.edge = new Float64Array(p.edgeBlocks as number);
-    this.gBaseline = new FrozenBaseline(p.baselinePoints as number);
+    this.gBaseline = new FrozenBaseline(p.baselinePoints as number, p.warmup as number);
   }
 
   rebaseline(_step: number): void {
     for (const s of this.series) s.blocks.clear();
     this.logGrads.clear();
     this.relearnUntil = this.n + (this.p.relearn as number);
-    if (this.n > (this.p.warmup as number)) this.gBaseline.start();
+    this.gBaseline.restart();
   }
 
   observe(point: StepValues): DetectorOutput | null {
@@ -105,9 +105,8 @@ class StallDetector implements Detector {
     if (!any) return null;
     const n = ++this.n;
     const g = finite(point, 'grad_norm/G');
-    if (n > (p.warmup as number) && !this.gBaseline.frozen && !this.gBaseline.isCollecting) this.gBaseline.start();
     if (g !== undefined && g > 0) {
-      this.gBaseline.push(g);
+      this.gBaseline.push(g, n);
       if (!relearning) this.logGrads.push(Math.log10(g));
     }
     const completed = this.series[0]?.seen === true ? completedL1 : completedZ;
