@@ -10,7 +10,7 @@ export function blockSize(level: number): number {
   return BLOCK_FANOUT ** level;
 }
 
-/** Column order of a block row as read with .raw(): the same order as Envelope's fields. */
+/** The exact summary of the points of one block (or of a bucket assembled from blocks). */
 export interface Envelope {
   block: number;
   cnt: number;
@@ -54,7 +54,9 @@ export function addEnvelope(env: Envelope, child: Envelope): void {
   env.wall = child.wall;
 }
 
-type RawBlock = [number, number, number, number | null, number | null, number, number | null, number, number];
+/** A block row's columns in Envelope's field order: what envelopeFromRow reads from a .raw() row. */
+export const ENVELOPE_COLUMNS = 'block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall';
+export type RawBlock = [number, number, number, number | null, number | null, number, number | null, number, number];
 
 export function envelopeFromRow(r: RawBlock): Envelope {
   return { block: r[0], cnt: r[1], nonfinite: r[2], vmin: r[3], vmax: r[4], vsum: r[5], vlast: r[6], lastStep: r[7], wall: r[8] };
@@ -76,7 +78,7 @@ export class BlockIndex {
       .raw(true);
     this.readBlocks = db
       .prepare<[number, number, number, number]>(
-        `SELECT block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall FROM blocks
+        `SELECT ${ENVELOPE_COLUMNS} FROM blocks
          WHERE mid = ? AND level = ? AND block BETWEEN ? AND ? ORDER BY block`,
       )
       .raw(true);

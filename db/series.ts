@@ -1,6 +1,6 @@
 // Reading metrics back: per-metric summaries, raw points, bucketed envelopes, and the full export.
 import { encodeValue, type Bucket, type MetricSummary, type RawPoint, type WireValue } from '../protocol/index.js';
-import { LEVELS, addEnvelope, addPoint, blockSize, emptyEnvelope, envelopeFromRow, type Envelope } from './blocks.js';
+import { ENVELOPE_COLUMNS, LEVELS, addEnvelope, addPoint, blockSize, emptyEnvelope, envelopeFromRow, type Envelope, type RawBlock } from './blocks.js';
 import type { Connection } from './connection.js';
 
 export type SeriesResult = { mode: 'raw'; points: RawPoint[] } | { mode: 'buckets'; buckets: Bucket[] };
@@ -13,7 +13,6 @@ export interface ExportRow {
 }
 
 type RawRow = [number, number | null, number];
-type RawBlock = Parameters<typeof envelopeFromRow>[0];
 
 const wire = (v: number | null): WireValue => encodeValue(v === null ? Number.NaN : v);
 
@@ -41,13 +40,13 @@ export class SeriesRepo {
     this.lastStmt = db.prepare<[number], { step: number; value: number | null }>('SELECT step, value FROM points WHERE mid = ? ORDER BY step DESC LIMIT 1');
     this.blocksStmt = db
       .prepare<[number, number, number, number]>(
-        `SELECT block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall FROM blocks
+        `SELECT ${ENVELOPE_COLUMNS} FROM blocks
          WHERE mid = ? AND level = ? AND block BETWEEN ? AND ? ORDER BY block`,
       )
       .raw(true);
     this.topBlocks = db
       .prepare<[number, number]>(
-        'SELECT block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall FROM blocks WHERE mid = ? AND level = ? ORDER BY block',
+        `SELECT ${ENVELOPE_COLUMNS} FROM blocks WHERE mid = ? AND level = ? ORDER BY block`,
       )
       .raw(true);
     this.exportPage = db
