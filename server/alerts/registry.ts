@@ -24,7 +24,3 @@ export const DETECTOR_FACTORIES: readonly DetectorFactory[] = [
 ];
 
 export const DETECTORS: ReadonlyMap<string, DetectorFactory> = new Map(DETECTOR_FACTORIES.map((f) => [f.rule, f]));
-
-export function detectorFactory(rule: string): DetectorFactory | undefined {
-  return DETECTORS.get(rule);
-}

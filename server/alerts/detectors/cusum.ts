@@ -63,7 +63,6 @@ export class RobustCusum {
   private warmSteps: Float64Array;
   private warmN = 0;
   private warmNeed: number;
-  private phiHat = 0;
   private ready = false;
   private m = 0;
   private s = 1;
@@ -91,23 +90,6 @@ export class RobustCusum {
   /** Block size in use (known once the warm-up has seen `warm` points). */
   get blockSize(): number {
     return this.b;
-  }
-
-  /** φ̂ of the warm-up (detrended), 0 before it is known. */
-  get phi(): number {
-    return this.phiHat;
-  }
-
-  get isReady(): boolean {
-    return this.ready;
-  }
-
-  get level(): number {
-    return this.m;
-  }
-
-  get scale(): number {
-    return this.s;
   }
 
   /** Back to the warm-up (or to the known level and scale). */
@@ -166,8 +148,7 @@ export class RobustCusum {
     if (this.warmN === this.opts.warm && this.opts.block < 1) {
       const detrended = new Float64Array(this.warmN);
       detrendLinear(this.warmBuf, this.warmN, detrended);
-      this.phiHat = lag1Autocorr(detrended, this.warmN);
-      const phi = Math.min(this.phiHat, 0.999);
+      const phi = Math.min(lag1Autocorr(detrended, this.warmN), 0.999);
       this.b = phi > 0 ? Math.min(this.opts.bMax, Math.max(1, Math.ceil((10 * phi) / (1 - phi)))) : 1;
       this.warmNeed = Math.max(this.opts.warm, this.b > 1 ? this.opts.minBlocks * this.b : 0);
     }
