@@ -73,8 +73,6 @@ export const AlertConfig = Type.Object(
 );
 export type AlertConfig = Static<typeof AlertConfig>;
 
-export const ApplyResult = Type.Object({ alert: Type.Unknown(), control: Type.Unknown() });
-
 export interface MarkerRecord {
   id: number;
   run: string;

@@ -25,6 +25,3 @@ export const PointBatch = Type.Array(Point, { minItems: 1, maxItems: MAX_POINTS_
 
 export const PointsBody = Type.Object({ points: PointBatch }, { additionalProperties: false });
 export type PointsBody = Static<typeof PointsBody>;
-
-export const PointsAccepted = Type.Object({ accepted: Type.Integer() });
-export type PointsAccepted = Static<typeof PointsAccepted>;
