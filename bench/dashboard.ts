@@ -4,8 +4,8 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { Store } from '../db/store.js';
-import { browserMissing, drawLatency, launchBrowser, pushPoints } from '../test/support/browser.js';
-import { startServer, tempDir } from '../test/support/server.js';
+import { browserMissing, drawLatency, launchBrowser, pushPoints, startDashboardServer } from '../test/support/browser.js';
+import { tempDir } from '../test/support/server.js';
 
 const METRICS = [
   'loss/D',
@@ -71,7 +71,7 @@ export async function run(): Promise<void> {
   store.close();
   console.log(`wrote 12 × ${BIG.toLocaleString('en')} + 12 × ${SMALL.toLocaleString('en')} points in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-  const server = await startServer({ dbPath });
+  const server = await startDashboardServer({ dbPath });
   const browser = await launchBrowser();
   try {
     const { page } = await browser.open('about:blank', { width: 1280, height: 3200 });

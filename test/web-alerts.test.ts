@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { api, startServer, type RunningServer } from './support/server.js';
+import { api, type RunningServer } from './support/server.js';
 import { FrameClient } from './support/ws.js';
-import { browserMissing, createRun, dataset, drawnChart, launchBrowser, pushPoints, screenshot, until, type Browser } from './support/browser.js';
+import { browserMissing, createRun, dataset, drawnChart, launchBrowser, pushPoints, screenshot, startDashboardServer, until, type Browser } from './support/browser.js';
 
 const skip = browserMissing() ?? false;
 let server: RunningServer;
@@ -30,7 +30,7 @@ const card = (rule: string) => page.locator(`.alert-card:has(h4:text-is("${rule}
 
 before(async () => {
   if (skip) return;
-  server = await startServer();
+  server = await startDashboardServer();
   overpowered = await createRun(server, { name: 'overpowered' });
   await pushPoints(server, overpowered, overpoweringStream(3600));
   diverged = await createRun(server, { name: 'diverged' });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { startServer, type RunningServer } from './support/server.js';
+import type { RunningServer } from './support/server.js';
 import {
   browserMissing,
   charts,
@@ -16,6 +16,7 @@ import {
   pushPoints,
   pushSeries,
   screenshot,
+  startDashboardServer,
   tinyPng,
   until,
   type Browser,
@@ -33,7 +34,7 @@ const lossB = (s: number): number => 2 - s / 1000;
 
 before(async () => {
   if (skip) return;
-  server = await startServer();
+  server = await startDashboardServer();
   a = await createRun(server, { name: 'lr-1e-4', config: { lr_d: 1e-4, batch_size: 16, dataset: 'facades' } });
   b = await createRun(server, { name: 'lr-2e-4', config: { lr_d: 2e-4, batch_size: 16, dataset: 'facades' } });
   await pushSeries(server, a, ['loss/D', 'D_real_acc'], 500, (m, s) => (m === 'loss/D' ? lossA(s) : 0.6));

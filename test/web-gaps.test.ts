@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { MIN_GAP_SECONDS } from '../server/gaps.js';
-import { startServer, type RunningServer } from './support/server.js';
-import { browserMissing, charts, createRun, dataset, drawnChart, launchBrowser, screenshot, until, type Browser } from './support/browser.js';
+import type { RunningServer } from './support/server.js';
+import { browserMissing, charts, createRun, dataset, drawnChart, launchBrowser, screenshot, startDashboardServer, until, type Browser } from './support/browser.js';
 import { FrameClient } from './support/ws.js';
 
 const skip = browserMissing() ?? false;
@@ -30,7 +30,7 @@ async function trainerSession(from: number, to: number): Promise<FrameClient> {
 
 before(async () => {
   if (skip) return;
-  server = await startServer();
+  server = await startDashboardServer();
   run = await createRun(server, { name: 'gappy' });
   const first = await trainerSession(1, 50);
   browser = await launchBrowser();

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { api, startServer, type RunningServer } from './support/server.js';
+import { api, type RunningServer } from './support/server.js';
 import {
   browserMissing,
   charts,
@@ -17,6 +17,7 @@ import {
   pushPoints,
   pushSeries,
   screenshot,
+  startDashboardServer,
   tinyPng,
   until,
   type Browser,
@@ -42,7 +43,7 @@ const EPOCHS = [0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50];
 
 before(async () => {
   if (skip) return;
-  server = await startServer();
+  server = await startDashboardServer();
   run = await createRun(server, {
     name: 'page-run',
     config: { lr_d: 1e-4, lr_g: 2e-4, batch_size: 16, lambda: { cyc: 10, latent: 0.5 } },

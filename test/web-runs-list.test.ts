@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { api, startServer, type RunningServer } from './support/server.js';
-import { browserMissing, createRun, launchBrowser, pushPng, pushPoints, screenshot, tinyPng, until, type Browser } from './support/browser.js';
+import { browserMissing, createRun, launchBrowser, pushPng, pushPoints, screenshot, startDashboardServer, tinyPng, until, type Browser } from './support/browser.js';
 
 const skip = browserMissing() ?? false;
 let server: RunningServer;
@@ -18,7 +18,7 @@ const cellTexts = async (id: string): Promise<string[]> => (await row(id).locato
 
 before(async () => {
   if (skip) return;
-  server = await startServer();
+  server = await startDashboardServer();
   ids.a = await createRun(server, { name: 'facades-lr1e-4', tags: ['facades', 'sweep'], config: { lr_d: 1e-4 } });
   ids.b = await createRun(server, { name: 'edges-baseline', tags: ['edges'] });
   ids.c = await createRun(server, { name: 'facades-diverged', tags: ['facades'] });

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { startServer, type RunningServer } from './support/server.js';
-import { browserMissing, charts, createRun, dataset, drawnChart, launchBrowser, pushSeries, screenshot, until, type Browser } from './support/browser.js';
+import type { RunningServer } from './support/server.js';
+import { browserMissing, charts, createRun, dataset, drawnChart, launchBrowser, pushSeries, screenshot, startDashboardServer, until, type Browser } from './support/browser.js';
 
 const skip = browserMissing() ?? false;
 const N = 1_000_000;
@@ -19,7 +19,7 @@ const requested: string[] = [];
 
 before(async () => {
   if (skip) return;
-  server = await startServer();
+  server = await startDashboardServer();
   run = await createRun(server, { name: 'million' });
   // 10,000 points per request, as a trainer without the socket client would push them.
   await pushSeries(server, run, ['loss/D'], N, (_, s) => (s === SPIKE_STEP ? SPIKE : 1 + 0.01 * Math.sin(s / 100)));

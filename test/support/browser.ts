@@ -7,7 +7,7 @@ import { deflateSync } from 'node:zlib';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { buildWeb } from '../../scripts/build-web.js';
 import type { ChartSnapshot } from '../../web/src/charts/metric-chart.js';
-import { ROOT, api } from './server.js';
+import { ROOT, api, startServer, type RunningServer, type ServerOptions } from './server.js';
 
 export const CHROMIUM_PATH = process.env.GANWATCH_CHROMIUM ?? '/usr/bin/chromium';
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -62,6 +62,12 @@ export async function launchBrowser(): Promise<Browser> {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** Starts the server after building the dashboard: the server picks web/dist (or, while it is missing, its placeholder page) as it starts. */
+export async function startDashboardServer(options: ServerOptions = {}): Promise<RunningServer> {
+  await buildWeb();
+  return startServer(options);
 }
 
 export async function screenshot(page: Page, name: string, options: { fullPage?: boolean; selector?: string } = {}): Promise<string> {
