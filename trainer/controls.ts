@@ -4,7 +4,7 @@
 // new value (its pushed lr/*, lambda/*, clip/max_norm show it); for a run control, the steps completed when it acted.
 import { isGanwatchError } from '../protocol/errors.js';
 import type { ControlCommand } from '../protocol/controls.js';
-import type { BicycleGAN, LambdaName, NetName } from './models/bicyclegan.js';
+import { lrTargets, type BicycleGAN, type LambdaName } from './models/bicyclegan.js';
 
 export type RunEffect = 'pause' | 'resume' | 'stop' | 'checkpoint';
 
@@ -25,11 +25,6 @@ export interface ControlContext {
 
 const fmt = (n: number): string => (Number.isInteger(n) ? String(n) : Number(n.toPrecision(6)).toString());
 
-/** The networks an lr control on `net` changes: D means both discriminators (D and D2 share lr/D). */
-function lrTargets(net: NetName): NetName[] {
-  return net === 'D' ? ['D', 'D2'] : [net];
-}
-
 /**
  * Applies `command` to `model` if it is a model control, or says which run effect it asks for. Never throws:
  * an invalid or unsupported command comes back as ok=false with the reason.
@@ -41,7 +36,7 @@ export function applyControl(model: BicycleGAN, command: ControlCommand, ctx: Co
     switch (command.action) {
       case 'set_lr': {
         const { net, value } = command.args;
-        for (const n of lrTargets(net)) model.setLr(n, value);
+        model.setLr(net, value); // setLr('D') sets D2 too
         return { ok: true, step: next, message: `lr ${lrTargets(net).join(' and ')} = ${fmt(value)} from step ${next}` };
       }
       case 'scale_lr': {

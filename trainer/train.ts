@@ -81,10 +81,10 @@ export function mergeResumeOptions(saved: Record<string, unknown>, now: TrainerO
 
 /** Model controls given explicitly on a resume replace those the checkpoint restored. */
 function applyExplicitControls(model: BicycleGAN, o: TrainerOptions, explicit: Set<keyof TrainerOptions>, log: (s: string) => void): void {
-  const lrs: [keyof TrainerOptions, NetName[]][] = [['lrG', ['G']], ['lrE', ['E']], ['lrD', ['D', 'D2']]];
-  for (const [key, nets] of lrs) {
+  const lrs: [keyof TrainerOptions, NetName][] = [['lrG', 'G'], ['lrE', 'E'], ['lrD', 'D']]; // setLr('D') sets D2 too
+  for (const [key, net] of lrs) {
     if (!explicit.has(key)) continue;
-    for (const n of nets) model.setLr(n, o[key] as number);
+    model.setLr(net, o[key] as number);
     log(`resume: ${flagOf(key)} ${String(o[key])} replaces the checkpoint's`);
   }
   const lambdas: [keyof TrainerOptions, LambdaName][] = [['lambdaAdv', 'adv'], ['lambdaCyc', 'cyc'], ['lambdaLatent', 'latent'], ['lambdaKl', 'kl']];

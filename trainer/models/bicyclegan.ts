@@ -139,6 +139,11 @@ function validateOptions(o: BicycleGANOptions): void {
   if (!Number.isInteger(o.seed)) fail(`seed must be an integer, got ${o.seed}`);
 }
 
+/** The networks an lr setting of `net` changes: 'D' means both discriminators (they share lr/D and --lr-d). */
+export function lrTargets(net: NetName): NetName[] {
+  return net === 'D' ? ['D', 'D2'] : [net];
+}
+
 /** Linear decay factor for epoch e (from 1): 1 − max(0, e − niter)/(niterDecay + 1), never below 0. */
 export function lrDecayFactor(epoch: number, niter: number, niterDecay: number): number {
   if (niterDecay <= 0) return 1;
@@ -402,18 +407,17 @@ export class BicycleGAN {
     return this.baseLr[net] * lrDecayFactor(this.epoch, this.opts.niter, this.opts.niterDecay);
   }
 
-  /** Sets the base lr of one network (the decay factor still applies); Adam's moments are kept. */
+  /** Sets the base lr of `net` (the decay factor still applies; 'D' sets both discriminators); Adam's moments are kept. */
   setLr(net: NetName, value: number): void {
     if (!Number.isFinite(value) || value < 0) throw gwError('GW_ERR_OPTION', `lr must be a finite number >= 0, got ${value}`);
-    this.baseLr[net] = value;
+    for (const n of lrTargets(net)) this.baseLr[n] = value;
     this.pushLr();
   }
 
-  /** Multiplies a network's base lr; 'D' scales both discriminators (the remedy "lower the D lr"). */
+  /** Multiplies the base lr of `net`; 'D' scales both discriminators (the remedy "lower the D lr"). */
   scaleLr(net: NetName, factor: number): void {
     if (!Number.isFinite(factor) || factor < 0) throw gwError('GW_ERR_OPTION', `lr factor must be >= 0, got ${factor}`);
-    const nets: NetName[] = net === 'D' ? ['D', 'D2'] : [net];
-    for (const n of nets) this.baseLr[n] *= factor;
+    for (const n of lrTargets(net)) this.baseLr[n] *= factor;
     this.pushLr();
   }
 
