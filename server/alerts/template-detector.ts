@@ -12,17 +12,20 @@
 //      count evaluations (not points), `cooldown` counts points, `params` are numbers only (windows in points,
 //      thresholds; document each one). Read them with paramsOf(env, DEFAULTS) so that partial overrides work.
 //   3. In observe(): read metrics with finite(point, name) (NaN/±Infinity are divergence's business), keep O(1) or
-//      O(window) state (stats.ts has rings, EWMAs, block means, median/MAD, Mann-Kendall, periodogram), stay silent
-//      during your warm-up and after rebaseline() for the relearn time, and return evaluations only every k points.
+//      O(window) state (stats.ts has rings, EWMAs, block means, median/MAD, Mann-Kendall, periodogram;
+//      detectors/common.ts has FrozenBaseline, a series' baseline window after W0), stay silent during your warm-up and
+//      after rebaseline() for the relearn time, and return evaluations only every k points.
 //      An evaluation says `enter` (the condition holds now) and `exit` (the stricter condition that clears it; make it
 //      stricter than !enter, or the alert flaps), with a one-line message, evidence numbers, and the remedy text plus
-//      the ControlCommand that applies it (or null).
-//   4. rebaseline(step): forget level-dependent baselines (an lr or λ just changed) and be quiet for RELEARN_POINTS.
+//      the ControlCommand that applies it (or null). Remedies other rules offer are in detectors/common.ts (LOWER_LR_D,
+//      LambdaStep for a λ step with a cap); use them rather than writing the command again.
+//   4. rebaseline(step): forget level-dependent baselines (an lr or λ just changed) and be quiet for `relearn` points
+//      (default RELEARN_POINTS).
 //   5. Register the factory in registry.ts, and add a must-fire stream, a must-not-fire stream and a resolving stream
 //      to test/alerts-detectors.test.ts (test/support/detector-harness.ts runs a detector with the state machine).
 import { Ewma } from './stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, StepValues } from './types.js';
-import { evaluation, finite, fmt, num, paramsOf } from './detectors/common.js';
+import { evaluation, finite, fmt, num, paramsOf, RELEARN_POINTS } from './detectors/common.js';
 
 const RULE = 'template_kl_collapse';
 
@@ -42,7 +45,7 @@ const DEFAULTS: RuleSettings = {
     enterBelow: 0.01,
     exitAbove: 0.02,
     evalEvery: 25,
-    relearn: 300,
+    relearn: RELEARN_POINTS,
   },
 };
 

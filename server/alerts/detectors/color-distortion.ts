@@ -10,7 +10,7 @@
 // points of relearn time; a firing C1 then resolves against the new best (the remedy was applied).
 import { BlockMeans, Ewma, ringMannKendallZ } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, StepValues } from '../types.js';
-import { evaluation, finite, fmt, LambdaStep, num, paramsOf } from './common.js';
+import { evaluation, finite, fmt, LambdaStep, num, paramsOf, RELEARN_POINTS } from './common.js';
 
 const RULE = 'color_distortion';
 
@@ -37,7 +37,7 @@ const DEFAULTS: RuleSettings = {
     c2Epochs: 2,
     /** λ_cyc above which raising it further is not offered (two ×1.5 steps from 10). */
     lambdaCap: 22.5,
-    relearn: 300,
+    relearn: RELEARN_POINTS,
   },
 };
 

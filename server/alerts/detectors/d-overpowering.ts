@@ -6,7 +6,7 @@
 // baseline median (B = the 1000 points after W0).
 import { Ewma, medianInPlace, Ring } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, Evaluation, RuleSettings, StepValues } from '../types.js';
-import { evaluation, FrozenBaseline, finite, fmt, LOWER_LR_D, num, paramsOf } from './common.js';
+import { evaluation, finite, fmt, FrozenBaseline, LOWER_LR_D, num, paramsOf, RELEARN_POINTS } from './common.js';
 
 const RULE = 'd_overpowering';
 
@@ -29,7 +29,7 @@ const DEFAULTS: RuleSettings = {
     starveWindow: 200,
     baselinePoints: 1000,
     evalEvery: 25,
-    relearn: 300,
+    relearn: RELEARN_POINTS,
   },
 };
 

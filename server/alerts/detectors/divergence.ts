@@ -12,7 +12,7 @@ import type { ControlCommand } from '../../../protocol/index.js';
 import { BlockMeans, medianInPlace, Ring, ringMannKendallZ, ringMedianMad, robustZ } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, Evaluation, RuleSettings, Severity, StepValues } from '../types.js';
 import { RobustCusum } from './cusum.js';
-import { evaluation, FrozenBaseline, fmt, num, paramsOf } from './common.js';
+import { evaluation, fmt, FrozenBaseline, num, paramsOf, RELEARN_POINTS } from './common.js';
 
 const RULE = 'divergence';
 
@@ -43,7 +43,7 @@ const DEFAULTS: RuleSettings = {
     /** Points an upward CUSUM alarm stays eligible for confirmation by the trend test. */
     slowLatch: 1000,
     evalEvery: 25,
-    relearn: 300,
+    relearn: RELEARN_POINTS,
     /** Baseline window B (after W0) for the clipping level suggested in the remedy. */
     baselinePoints: 1000,
   },

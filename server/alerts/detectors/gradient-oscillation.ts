@@ -10,7 +10,7 @@
 // what healthy noise looks like on log norms, and a baseline re-learned during an oscillation would hide it.
 import { detrendLinear, fisherG, lag1Autocorr, medianInPlace, Periodogram, Ring, std } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, Evaluation, RuleSettings, StepValues } from '../types.js';
-import { evaluation, finite, fmt, LOWER_LR_D, num, paramsOf } from './common.js';
+import { evaluation, finite, fmt, LOWER_LR_D, num, paramsOf, RELEARN_POINTS } from './common.js';
 
 const RULE = 'gradient_oscillation';
 
@@ -32,7 +32,7 @@ const DEFAULTS: RuleSettings = {
     /** Periods (in points) to ignore; 0 = none. */
     knownPeriod: 0,
     knownPeriod2: 0,
-    relearn: 300,
+    relearn: RELEARN_POINTS,
   },
 };
 

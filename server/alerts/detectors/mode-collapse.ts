@@ -11,7 +11,7 @@
 // Both parts keep their own persistence (epochs and points), so the rule's `for` and `clear` default to 1.
 import { BlockMeans, Ewma, ringMannKendallZ } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, StepValues } from '../types.js';
-import { evaluation, finite, fmt, LambdaStep, num, paramsOf } from './common.js';
+import { evaluation, finite, fmt, LambdaStep, num, paramsOf, RELEARN_POINTS } from './common.js';
 
 const RULE = 'mode_collapse';
 
@@ -41,7 +41,7 @@ const DEFAULTS: RuleSettings = {
     /** λ_latent above which raising it further is not offered (cap 2.0). */
     lambdaCap: 2,
     evalEvery: 25,
-    relearn: 300,
+    relearn: RELEARN_POINTS,
   },
 };
 

@@ -11,7 +11,7 @@
 import type { ControlCommand } from '../../../protocol/index.js';
 import { BlockMeans, MODIFIED_Z, madFloor, medianInPlace, quantileInPlace, Ring, ringMannKendallZ } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, Severity, StepValues } from '../types.js';
-import { evaluation, FrozenBaseline, finite, fmt, num, paramsOf } from './common.js';
+import { evaluation, finite, fmt, FrozenBaseline, num, paramsOf, RELEARN_POINTS } from './common.js';
 
 const RULE = 'training_stall';
 
@@ -34,7 +34,7 @@ const DEFAULTS: RuleSettings = {
     vanish: 0.1,
     lrGate: 0.5,
     baselinePoints: 1000,
-    relearn: 300,
+    relearn: RELEARN_POINTS,
   },
 };
 
