@@ -14,9 +14,7 @@ export class ControlService {
   ) {}
 
   issue(run: RunRef, command: ControlCommand, source: string): Control {
-    const control = this.store.controls.create(run.rid, command, source);
-    this.deliver(run, control);
-    return this.store.controls.get(control.id)!;
+    return this.deliver(run, this.store.controls.create(run.rid, command, source));
   }
 
   /** Sends every unanswered control of the run (called when its trainer connects). */
@@ -38,9 +36,12 @@ export class ControlService {
     this.resultListeners.push(listener);
   }
 
-  private deliver(run: RunRef, control: Control): void {
+  /** Sends the control to the run's trainer if one is connected, tells the live hub, and returns it as now stored. */
+  private deliver(run: RunRef, control: Control): Control {
     const sent = this.trainers.sendControl(run.id, { type: 'control', id: control.id, action: control.action, args: control.args });
     if (sent) this.store.controls.markSent(control.id);
-    this.hub.publish(run.id, { type: 'control', run: run.id, control: this.store.controls.get(control.id)! });
+    const stored = this.store.controls.get(control.id)!;
+    this.hub.publish(run.id, { type: 'control', run: run.id, control: stored });
+    return stored;
   }
 }
