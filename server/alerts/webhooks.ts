@@ -31,8 +31,7 @@ export class WebhookSender {
   private readonly retries: number;
   private readonly baseDelayMs: number;
   private readonly timeoutMs: number;
-  private inFlight = 0;
-  /** Deliveries started but not finished (for tests and clean shutdown). */
+  /** Deliveries started but not finished (for the queue cap, tests and clean shutdown). */
   private readonly pending = new Set<Promise<void>>();
   private closed = false;
 
@@ -50,7 +49,7 @@ export class WebhookSender {
     if (!this.enabled || this.closed) return;
     const body = JSON.stringify({ event, alert, run: { id: alert.run, name: runName }, text: alertText(event, alert, runName, this.options.publicUrl) });
     for (const url of this.options.urls) {
-      if (this.inFlight > 1000) {
+      if (this.pending.size > 1000) {
         this.options.onGiveUp?.(url, 'more than 1000 deliveries queued; dropping');
         continue;
       }
@@ -69,30 +68,25 @@ export class WebhookSender {
   }
 
   private async deliver(url: string, body: string): Promise<void> {
-    this.inFlight++;
-    try {
-      let lastError = '';
-      for (let attempt = 0; attempt <= this.retries && !this.closed; attempt++) {
-        if (attempt > 0) await sleep(this.baseDelayMs * 2 ** (attempt - 1) * (0.75 + Math.random() / 2));
-        try {
-          const res = await fetch(url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body,
-            signal: AbortSignal.timeout(this.timeoutMs),
-          });
-          await res.arrayBuffer().catch(() => undefined);
-          if (res.ok) return;
-          lastError = `HTTP ${res.status}`;
-          if (res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 408) break; // will not get better
-        } catch (err) {
-          lastError = (err as Error).message;
-        }
+    let lastError = '';
+    for (let attempt = 0; attempt <= this.retries && !this.closed; attempt++) {
+      if (attempt > 0) await sleep(this.baseDelayMs * 2 ** (attempt - 1) * (0.75 + Math.random() / 2));
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.ok) return;
+        lastError = `HTTP ${res.status}`;
+        if (res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 408) break; // will not get better
+      } catch (err) {
+        lastError = (err as Error).message;
       }
-      this.options.onGiveUp?.(url, lastError);
-    } finally {
-      this.inFlight--;
     }
+    this.options.onGiveUp?.(url, lastError);
   }
 }
 
