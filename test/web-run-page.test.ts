@@ -60,6 +60,10 @@ before(async () => {
     const res = await api(server, 'POST', `/api/v1/runs/${run}/latents`, { epoch, dim: 8, codes, labels: codes.map((_, i) => i % 4) });
     assert.equal(res.status, 201);
   }
+  // The server writes the codes' class separation (val/latent_*) in the background: wait for it, or its two charts may
+  // arrive live and push the charts below them off screen between the tests.
+  const metricNames = async (): Promise<string[]> => (await api(server, 'GET', `/api/v1/runs/${run}/metrics`)).body.metrics.map((m: { name: string }) => m.name);
+  await until(async () => (await metricNames()).includes('val/latent_fisher'), 30_000, 'the latent separation metrics');
   browser = await launchBrowser();
   ({ page, errors } = await browser.open(`${server.url}/#/runs/${run}`, { width: 1280, height: 2600 }));
 });
