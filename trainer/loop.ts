@@ -16,8 +16,6 @@ import { formatNumber, type Progress } from './progress.js';
 import { Rng, type RngState } from './rng.js';
 import { EarlyStopping, type EarlyStopState, type ValidationOutput, type Validator } from './validate.js';
 
-export const PERF_METRICS = ['perf/step_ms', 'perf/images_per_s'] as const;
-
 /** Where a run is: what a checkpoint stores beside the model (as CheckpointExtra.trainer). */
 export interface LoopState {
   /** The epoch in progress, or the next to start when batchInEpoch is 0 (from 1). */

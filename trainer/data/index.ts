@@ -17,9 +17,6 @@ const DATASETS: Record<string, (opts: DatasetOptions) => Promise<PairDataset>> =
   template: async (opts) => new TemplateDataset(opts),
 };
 
-/** The names openDataset accepts besides folder paths. */
-export const DATASET_NAMES: readonly string[] = Object.keys(DATASETS);
-
 /**
  * `spec` is a registered name or a folder path (pix2pix aligned format). Throws GW_ERR_OPTION for bad options,
  * GW_ERR_DATASET_* and GW_ERR_IMAGE_* for a folder that cannot be used.
