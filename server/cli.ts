@@ -6,11 +6,9 @@ import { API_PREFIX, gwError, isGanwatchError, type Run } from '../protocol/inde
 import { backupDatabase } from '../db/backup.js';
 import { endedRunsBefore, integrityCheck } from '../db/maintenance.js';
 import { Store } from '../db/store.js';
-import { addServerOptions, serverConfigOf } from './config.js';
+import { DEFAULT_DB, addServerOptions, serverConfigOf } from './config.js';
 import { exitOnStartFailure, serve } from './main.js';
-
-const DEFAULT_DB = './data/ganwatch.db';
-const DAY_S = 86_400;
+import { DAY_S } from './retention.js';
 
 function dbOption(): Option {
   return new Option('--db <path>', 'SQLite database file').env('GANWATCH_DB').default(DEFAULT_DB);

@@ -5,6 +5,9 @@ import { DEFAULT_RATE_LIMIT } from './security.js';
 /** A yes/no environment variable: only 1, true or yes turn it on (an empty `GANWATCH_INSECURE=` line does not). */
 const envFlag = (name: string): boolean => /^(1|true|yes|on)$/i.test(process.env[name]?.trim() ?? '');
 
+/** The database file when neither --db nor GANWATCH_DB names one. */
+export const DEFAULT_DB = './data/ganwatch.db';
+
 const collect = (value: string, previous: string[] = []): string[] => [...previous, ...value.split(',').filter(Boolean)];
 
 export interface ServerConfig {
@@ -34,7 +37,7 @@ export function addServerOptions(program: Command): Command {
   return program
     .addOption(new Option('--host <host>', 'address to bind').env('GANWATCH_HOST').default('127.0.0.1'))
     .addOption(new Option('--port <port>', 'port to listen on (0 picks a free one)').env('GANWATCH_PORT').default('8080'))
-    .addOption(new Option('--db <path>', 'SQLite database file (created on first start)').env('GANWATCH_DB').default('./data/ganwatch.db'))
+    .addOption(new Option('--db <path>', 'SQLite database file (created on first start)').env('GANWATCH_DB').default(DEFAULT_DB))
     .addOption(new Option('--token <token>', 'require this token for every write (HTTP and the ingest socket)').env('GANWATCH_TOKEN'))
     .addOption(new Option('--read-token <token>', 'require this token for reads too (API, live socket, dashboard)').env('GANWATCH_READ_TOKEN'))
     .addOption(new Option('--durable', 'fsync every commit (survives power loss, slower); default survives process crashes').env('GANWATCH_DURABLE'))

@@ -3,7 +3,7 @@
 import { endedRunsBefore } from '../db/maintenance.js';
 import type { ServerContext } from './context.js';
 
-const DAY_S = 86_400;
+export const DAY_S = 86_400;
 
 /** Deletes one run (DELETE /runs/:id and retention): storage, alert state, and a run_deleted frame to live watchers. */
 export function deleteRun(ctx: ServerContext, id: string): boolean {
