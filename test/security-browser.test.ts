@@ -2,39 +2,19 @@
 // content security policy: no violation while it loads and runs, its live socket connects, and the policy is in force
 // (a foreign socket and an inline script are refused). Skipped when no Chromium is installed.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ROOT, api, startServer, type RunningServer } from './support/server.js';
-
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-
-type Browser = import('playwright-core').Browser;
-type Page = import('playwright-core').Page;
+import type { Page } from 'playwright-core';
+import { browserMissing, launchBrowser, startDashboardServer, type Browser } from './support/browser.js';
+import { api, type RunningServer } from './support/server.js';
 
 interface Violation {
   directive: string;
   blocked: string;
 }
 
-/**
- * Builds the dashboard when the build script is there (web/dist is what the server serves when it exists). A failing
- * build is the dashboard's own tests' business: the page then checked is whatever the server serves.
- */
-async function buildDashboard(): Promise<void> {
-  const script = join(ROOT, 'scripts/build-web.ts');
-  if (!existsSync(script)) return;
-  try {
-    const mod = (await import(script)) as { buildWeb?: (opts?: unknown) => Promise<unknown> };
-    await mod.buildWeb?.();
-  } catch (err) {
-    console.log(`# dashboard build failed, checking the page the server serves: ${(err as Error).message.split('\n')[0]}`);
-  }
-}
-
 /** Opens `url` with a recorder of CSP violations installed before any page script runs. */
 async function open(browser: Browser, url: string): Promise<{ page: Page; violations: () => Promise<Violation[]>; console: string[] }> {
-  const page = await browser.newPage();
+  const page = await browser.context.newPage();
   const messages: string[] = [];
   page.on('console', (m) => messages.push(m.text()));
   page.on('pageerror', (e) => messages.push(`pageerror: ${e.message}`));
@@ -47,18 +27,16 @@ async function open(browser: Browser, url: string): Promise<{ page: Page; violat
   return { page, violations: () => page.evaluate(() => (window as unknown as { __csp: Violation[] }).__csp), console: messages };
 }
 
-describe('the dashboard under the content security policy', { skip: CHROMIUM ? false : 'no Chromium installed (apt-get install chromium)' }, () => {
+describe('the dashboard under the content security policy', { skip: browserMissing() ?? false }, () => {
   let server: RunningServer;
   let browser: Browser;
   let run: string;
 
   before(async () => {
-    await buildDashboard();
-    server = await startServer({ token: 'w', readToken: 'r' });
+    server = await startDashboardServer({ token: 'w', readToken: 'r' });
     run = (await api(server, 'POST', '/api/v1/runs', { name: 'csp' }, 'w')).body.id;
     await api(server, 'POST', `/api/v1/runs/${run}/points`, { points: [{ step: 0, values: { 'loss/D': 1 } }, { step: 1, values: { 'loss/D': 0.5 } }] }, 'w');
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM!, args: ['--no-sandbox', '--disable-gpu'] });
+    browser = await launchBrowser();
   });
   after(async () => {
     await browser?.close();
@@ -68,7 +46,7 @@ describe('the dashboard under the content security policy', { skip: CHROMIUM ? f
   test('the dashboard loads and runs without a single violation, and without CSP complaints on the console', async () => {
     for (const path of ['/?token=r', `/?token=r#/runs/${run}`]) {
       const { page, violations, console } = await open(browser, server.url + path);
-      if (path.includes('#/runs/') && existsSync(join(ROOT, 'web/dist/index.html'))) {
+      if (path.includes('#/runs/')) {
         // The built dashboard ran its script: the run page names the run (and draws its charts).
         await page.getByText('csp', { exact: true }).first().waitFor({ timeout: 10_000 });
       }
@@ -87,7 +65,7 @@ describe('the dashboard under the content security policy', { skip: CHROMIUM ? f
     await page.getByLabel('Read token').fill('r');
     await page.getByRole('button', { name: 'Open the dashboard' }).click();
     await page.waitForURL(/\/\?token=r$/);
-    if (existsSync(join(ROOT, 'web/dist/index.html'))) await page.getByText('csp', { exact: true }).first().waitFor({ timeout: 10_000 });
+    await page.getByText('csp', { exact: true }).first().waitFor({ timeout: 10_000 });
     assert.deepEqual(await violations(), []);
     await page.close();
   });
