@@ -4,6 +4,7 @@
 import type { StepValues } from '../../server/alerts/types.js';
 // mulberry32: a 32-bit seeded PRNG with uniform output in [0, 1), the one the trainer's datasets use.
 import { makeRng as mulberry32 } from '../../trainer/data/random.js';
+import { DEFAULT_OPTIONS as MODEL } from '../../trainer/models/bicyclegan-options.js';
 
 export { mulberry32 };
 
@@ -110,12 +111,12 @@ export function* epochs(values: ReadonlyArray<Record<string, number>>, step: (e:
 
 /** The trainer's lr/λ/clip metrics at their defaults, to add to a step record. */
 export const CONTROLS_AT_DEFAULTS: Readonly<Record<string, number>> = {
-  'lr/G': 2e-4,
-  'lr/E': 2e-4,
-  'lr/D': 1e-4,
-  'lambda/adv': 1,
-  'lambda/cyc': 10,
-  'lambda/latent': 0.5,
-  'lambda/kl': 0.01,
-  'clip/max_norm': 0,
+  'lr/G': MODEL.lrG,
+  'lr/E': MODEL.lrE,
+  'lr/D': MODEL.lrD,
+  'lambda/adv': MODEL.lambdaAdv,
+  'lambda/cyc': MODEL.lambdaCyc,
+  'lambda/latent': MODEL.lambdaLatent,
+  'lambda/kl': MODEL.lambdaKl,
+  'clip/max_norm': MODEL.clipMaxNorm,
 };
