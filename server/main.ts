@@ -11,7 +11,9 @@ import { checkBind } from './security.js';
 export async function startServer(config: ServerConfig): Promise<{ url: string; close: () => Promise<void> }> {
   checkBind(config.host, config.token, config.insecure);
   const store = Store.open(config.db, { synchronous: config.durable ? 'full' : 'normal' });
-  const publicUrl = config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+  // An IPv6 address goes in brackets in a URL.
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const publicUrl = config.publicUrl ?? `http://${host}:${config.port}`;
   const { app, ctx } = await buildApp({
     store,
     token: config.token,
@@ -37,7 +39,6 @@ export async function startServer(config: ServerConfig): Promise<{ url: string; 
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
