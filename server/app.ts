@@ -11,7 +11,6 @@ import { DETECTOR_FACTORIES } from './alerts/registry.js';
 import type { DetectorFactory } from './alerts/types.js';
 import { createContext, type ServerContext } from './context.js';
 import { installErrorHandlers } from './errors.js';
-import type { PointsListener } from './ingest.js';
 import { alertRoutes } from './routes/alerts.js';
 import { controlRoutes } from './routes/controls.js';
 import { healthRoutes } from './routes/health.js';
@@ -35,7 +34,6 @@ declare module 'fastify' {
 export interface AppOptions extends TokenConfig {
   store: Store;
   logger?: FastifyServerOptions['logger'];
-  listeners?: PointsListener[];
   /** Alert rules to run (default: every registered detector). */
   detectors?: readonly DetectorFactory[];
   webhooks?: readonly string[];
@@ -68,7 +66,6 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
       detectors: options.detectors ?? DETECTOR_FACTORIES,
       webhooks: options.webhooks ?? [],
       publicUrl: options.publicUrl ?? 'http://127.0.0.1:8080',
-      listeners: options.listeners,
       log: (msg, err) => app.log.error({ err }, msg),
     },
   );

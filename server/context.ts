@@ -1,5 +1,5 @@
 // What every route and socket handler shares: the store, the live hub, connected trainers, and the services over them.
-import type { Point, RunStatus } from '../protocol/index.js';
+import type { RunStatus } from '../protocol/index.js';
 import type { RunRef, Store } from '../db/store.js';
 import type { TokenConfig } from './auth.js';
 import { AlertEngine } from './alerts/engine.js';
@@ -7,7 +7,7 @@ import type { DetectorFactory } from './alerts/types.js';
 import { WebhookSender } from './alerts/webhooks.js';
 import { ControlService } from './controls.js';
 import { LiveHub } from './hub.js';
-import { IngestService, type PointsListener } from './ingest.js';
+import { IngestService } from './ingest.js';
 import { TrainerRegistry } from './trainers.js';
 
 export interface ServerContext {
@@ -28,7 +28,6 @@ export interface ContextOptions {
   detectors: readonly DetectorFactory[];
   webhooks: readonly string[];
   publicUrl: string;
-  listeners?: PointsListener[];
   log?: (msg: string, err?: unknown) => void;
 }
 
@@ -52,7 +51,7 @@ export function createContext(store: Store, tokens: TokenConfig, options: Contex
     tokens,
     hub,
     trainers,
-    ingest: new IngestService(store, hub, [alerts, ...(options.listeners ?? [])]),
+    ingest: new IngestService(store, hub, [alerts]),
     controls,
     alerts,
     webhooks,
@@ -60,5 +59,3 @@ export function createContext(store: Store, tokens: TokenConfig, options: Contex
     setStatus,
   };
 }
-
-export type { Point };

@@ -3,7 +3,7 @@ import type { LivePoint, Point } from '../protocol/index.js';
 import type { RunRef, Store } from '../db/store.js';
 import type { LiveHub } from './hub.js';
 
-/** Something that observes every committed batch (the alert engine, later). Must not throw and must be fast. */
+/** Something that observes every committed batch (the alert engine). Must not throw and must be fast. */
 export interface PointsListener {
   onPoints(run: RunRef, points: readonly LivePoint[]): void;
 }
@@ -12,12 +12,8 @@ export class IngestService {
   constructor(
     private readonly store: Store,
     private readonly hub: LiveHub,
-    private readonly listeners: PointsListener[],
+    private readonly listeners: readonly PointsListener[],
   ) {}
-
-  addListener(listener: PointsListener): void {
-    this.listeners.push(listener);
-  }
 
   /**
    * Commits a validated batch; returns the number of values stored. Only returns after the commit. `onCommitted`
