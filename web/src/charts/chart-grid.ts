@@ -66,6 +66,11 @@ export class ChartGrid implements ChartHost {
     return this.metricsByRun.get(run)?.has(metric) ?? false;
   }
 
+  /** The metrics a run is known to have (declared by setMetrics or seen in live points). */
+  metricsOf(run: string): ReadonlySet<string> {
+    return this.metricsByRun.get(run) ?? new Set();
+  }
+
   markers(run: string, metrics: readonly string[]): readonly ChartMarker[] {
     // Markers on '*' (connection gaps) concern the whole run: every chart of it shows them.
     return this.markerList.filter((m) => m.run === run && (m.metric === WHOLE_RUN || metrics.includes(m.metric)));
@@ -142,9 +147,9 @@ export class ChartGrid implements ChartHost {
     this.markAll();
   }
 
-  /** Live points of one run: new metrics get charts, existing charts fold the points in. */
-  livePoints(run: string, points: readonly LivePointLike[]): void {
-    if (!this.runs.some((r) => r.id === run) || points.length === 0) return;
+  /** Live points of one run: new metrics get charts, existing charts fold the points in. Returns whether a metric was new. */
+  livePoints(run: string, points: readonly LivePointLike[]): boolean {
+    if (!this.runs.some((r) => r.id === run) || points.length === 0) return false;
     let names = this.metricsByRun.get(run);
     if (!names) this.metricsByRun.set(run, (names = new Set()));
     const touched = new Set<MetricChart>();
@@ -168,6 +173,7 @@ export class ChartGrid implements ChartHost {
     for (const chart of touched) chart.livePoints(run, points);
     if (newMetric) this.replanSoon();
     this.schedule();
+    return newMetric;
   }
 
   /** After a reconnect: everything may have changed. */

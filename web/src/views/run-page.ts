@@ -54,10 +54,9 @@ function build(root: HTMLElement, initial: Run): () => void {
   current.grid = grid;
   current.samples = samples;
   current.latent = latent;
-  const known = new Set<string>();
   let markers: MarkerRecord[] = [];
 
-  const refreshMarkers = (): void => grid.setMarkers([...storedMarkers(markers), ...alertMarkers(alertsPanel.all(), known)]);
+  const refreshMarkers = (): void => grid.setMarkers([...storedMarkers(markers), ...alertMarkers(alertsPanel.all(), grid.metricsOf(id))]);
   alertsPanel.onChange(() => {
     refreshMarkers();
     paintAlertCount();
@@ -151,7 +150,6 @@ function build(root: HTMLElement, initial: Run): () => void {
       api.alerts({ run: id, limit: 2000 }).catch(() => [] as Alert[]),
       api.controls(id).catch(() => ({ controls: [], trainer_connected: undefined })),
     ]);
-    for (const m of metrics) known.add(m.name);
     grid.setMetrics(id, metrics);
     markers = markerList;
     paintHeader();
@@ -175,19 +173,10 @@ function build(root: HTMLElement, initial: Run): () => void {
     if (frameRun !== id) return;
     switch (frame.type) {
       case 'points': {
-        let newMetric = false;
         let last = run.last_step ?? -1;
-        for (const p of frame.points) {
-          last = Math.max(last, p.step);
-          for (const m of Object.keys(p.values)) {
-            if (!known.has(m)) {
-              known.add(m);
-              newMetric = true;
-            }
-          }
-        }
-        grid.livePoints(id, frame.points);
-        if (newMetric) refreshMarkers();
+        for (const p of frame.points) last = Math.max(last, p.step);
+        // A new metric may be where an open alert's marker goes.
+        if (grid.livePoints(id, frame.points)) refreshMarkers();
         if (last !== run.last_step) {
           run = { ...run, last_step: last, last_seen_at: Date.now() / 1000 };
           // The header is cheap, but not worth repainting more than a few times a second.
