@@ -89,4 +89,3 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       process.exit(1);
     });
 }
-export const WEB_DIST = DIST;
