@@ -68,7 +68,6 @@ export class ProjectionService {
   private nextId = 1;
   private seq = 0;
   private closed = false;
-  private idleWaiters: Array<() => void> = [];
 
   constructor(options: ProjectionServiceOptions) {
     this.store = options.store;
@@ -119,17 +118,6 @@ export class ProjectionService {
     return this.store.projections.get(run.rid, epoch, method)!;
   }
 
-  /** Resolves when nothing is queued or running. */
-  idle(): Promise<void> {
-    if (!this.running && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  /** Jobs queued or running. */
-  get backlog(): number {
-    return this.queue.length + (this.running ? 1 : 0);
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     this.queue.length = 0;
@@ -138,7 +126,6 @@ export class ProjectionService {
     this.worker = null;
     this.running = null;
     if (worker) await worker.terminate();
-    this.settleIdle();
   }
 
   private isRunning(rid: number, epoch: number, kind: JobKind): boolean {
@@ -176,10 +163,7 @@ export class ProjectionService {
   private pump(): void {
     while (!this.running && !this.closed) {
       const job = this.next();
-      if (!job) {
-        this.settleIdle();
-        return;
-      }
+      if (!job) return;
       if (job.gen !== (this.gens.get(key(job.rid, job.epoch)) ?? 0)) continue; // replaced by a newer latent set
       const request = this.prepare(job);
       if (!request) continue;
@@ -274,13 +258,6 @@ export class ProjectionService {
       ms: r.ms,
     });
     this.hub.publish(runId, { type: 'projection', run: runId, epoch, method: job.kind });
-  }
-
-  private settleIdle(): void {
-    if (this.running || this.queue.length > 0) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
   }
 }
 
