@@ -89,7 +89,6 @@ export class ProjectionsRepo {
   private readonly getStmt;
   private readonly listStmt;
   private readonly previousStmt;
-  private readonly forgetStmt;
   private readonly allPendingStmt;
   private readonly sepPendingStmt;
   private readonly sepPutStmt;
@@ -122,7 +121,6 @@ export class ProjectionsRepo {
     this.previousStmt = db.prepare<[number, string, number], ProjectionRow>(
       `SELECT * FROM projections WHERE rid = ? AND method = ? AND epoch < ? AND status = 'ready' ORDER BY epoch DESC LIMIT 1`,
     );
-    this.forgetStmt = db.prepare('DELETE FROM projections WHERE rid = ? AND epoch = ? AND method = ?');
     this.allPendingStmt = db.prepare<[], PendingWork>(
       `SELECT p.rid AS rid, r.id AS runId, p.epoch AS epoch, p.method AS kind FROM projections p JOIN runs r ON r.rid = p.rid
        WHERE p.status = 'pending' ORDER BY p.requested_at`,
@@ -194,10 +192,6 @@ export class ProjectionsRepo {
       const { xy: _x, indices: _i, labels: _l, params: _p, ...rest } = toRecord(row);
       return rest;
     });
-  }
-
-  forget(rid: number, epoch: number, method: string): void {
-    this.forgetStmt.run(rid, epoch, method);
   }
 
   /** Every pending projection and separation in the database, oldest request first. */
