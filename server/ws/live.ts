@@ -1,7 +1,7 @@
 // The browser's socket: subscribe to runs and receive their points, status changes, controls and alerts as they happen.
 import type { FastifyInstance } from 'fastify';
 import type { RawData } from 'ws';
-import { LiveClientFrame, gwError, type LiveServerFrame } from '../../protocol/index.js';
+import { LiveClientFrame, gwError, type GanwatchError, type LiveServerFrame } from '../../protocol/index.js';
 import type { ServerContext } from '../context.js';
 import { compileFrame } from '../validation.js';
 
@@ -13,22 +13,19 @@ export async function liveSocket(app: FastifyInstance, ctx: ServerContext): Prom
     const reply = (frame: LiveServerFrame): void => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
     };
-    const fail = (code: Parameters<typeof gwError>[0], ...args: string[]): void => {
-      const err = (gwError as (c: typeof code, ...a: string[]) => ReturnType<typeof gwError>)(code, ...args);
-      reply({ type: 'error', code: err.code, message: err.message });
-    };
+    const fail = (err: GanwatchError): void => reply({ type: 'error', code: err.code, message: err.message });
     socket.on('message', (data: RawData, isBinary: boolean) => {
-      if (isBinary) return fail('GW_ERR_FRAME_BINARY');
+      if (isBinary) return fail(gwError('GW_ERR_FRAME_BINARY'));
       const text = data.toString();
-      if (text.length > MAX_LIVE_FRAME) return fail('GW_ERR_FRAME_TOO_LARGE', String(MAX_LIVE_FRAME));
+      if (text.length > MAX_LIVE_FRAME) return fail(gwError('GW_ERR_FRAME_TOO_LARGE', String(MAX_LIVE_FRAME)));
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
       } catch (err) {
-        return fail('GW_ERR_FRAME_NOT_JSON', (err as Error).message);
+        return fail(gwError('GW_ERR_FRAME_NOT_JSON', (err as Error).message));
       }
       const check = checkFrame(parsed);
-      if (!check.ok) return fail('GW_ERR_FRAME_INVALID', check.message);
+      if (!check.ok) return fail(gwError('GW_ERR_FRAME_INVALID', check.message));
       if (check.value.type === 'subscribe') ctx.hub.subscribe(socket, check.value.runs);
       else ctx.hub.unsubscribe(socket, check.value.runs);
       reply({ type: 'subscribed', runs: check.value.runs });
