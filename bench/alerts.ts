@@ -1,10 +1,9 @@
 // `npm run bench -- alerts`: the cost of running every detector on every point, and ingest throughput with the
 // detectors on against off, each next to its baseline measured in the same run.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { DETECTOR_FACTORIES } from '../server/alerts/registry.js';
 import type { StepValues } from '../server/alerts/types.js';
-import { ROOT, api, startServer } from '../test/support/server.js';
+import { api, startServer } from '../test/support/server.js';
+import { runIngestClient } from './ingest.js';
 
 /** The metric names the BicycleGAN trainer pushes every step (trainer/models/bicyclegan.ts METRIC_NAMES + perf). */
 const TRAINER_METRICS = [
@@ -60,15 +59,9 @@ async function ingestRate(detectorsOn: boolean): Promise<number> {
   const id = (await api(server, 'POST', '/api/v1/runs', { name: `bench-alerts-${detectorsOn}` })).body.id;
   const url = `${server.url.replace('http', 'ws')}/api/v1/ingest?run=${id}`;
   const steps = 40_000;
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/_ingest-client.ts'), url, TRAINER_METRICS.join(','), String(steps), '250', '4'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  await new Promise((r) => child.once('exit', r));
+  const ms = await runIngestClient(url, TRAINER_METRICS.join(','), steps, 250, 4);
   await server.stop();
-  return (steps * TRAINER_METRICS.length) / (JSON.parse(out).ms / 1000);
+  return (steps * TRAINER_METRICS.length) / (ms / 1000);
 }
 
 export async function run(): Promise<void> {

@@ -14,8 +14,12 @@ function peakRssMb(pid: number): number {
   return Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
-async function runClient(url: string, stepsPerFrame: number, window: number): Promise<number> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/_ingest-client.ts'), url, String(METRICS), String(STEPS), String(stepsPerFrame), String(window)], {
+/**
+ * Runs bench/_ingest-client.ts in its own process: `metrics` (a count, or comma-separated names) × `steps` points
+ * pushed to `url` in frames of `stepsPerFrame` steps, `window` frames in flight. Resolves with its elapsed ms.
+ */
+export async function runIngestClient(url: string, metrics: string, steps: number, stepsPerFrame: number, window: number): Promise<number> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/_ingest-client.ts'), url, metrics, String(steps), String(stepsPerFrame), String(window)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -33,7 +37,7 @@ export async function run(): Promise<void> {
   const server = await startServer();
   const id = (await api(server, 'POST', '/api/v1/runs', { name: 'bench-ingest' })).body.id;
   const url = `${server.url.replace('http', 'ws')}/api/v1/ingest?run=${id}`;
-  const ms = await runClient(url, 1000, 4);
+  const ms = await runIngestClient(url, String(METRICS), STEPS, 1000, 4);
   const rate = total / (ms / 1000);
   const rss = peakRssMb(server.process.pid!);
   const metrics = (await api(server, 'GET', `/api/v1/runs/${id}/metrics`)).body.metrics as Array<{ count: number }>;
