@@ -217,7 +217,9 @@ export class ChartGrid implements ChartHost {
     if (this.stretchTimer) return;
     this.stretchTimer = setTimeout(() => {
       this.stretchTimer = null;
-      this.markAll();
+      // Charts that drew live points since the extent last grew already span it (growExtent makes a new object).
+      for (const chart of this.charts.values()) if (chart.active && chart.drawnExtent !== this.extent) chart.dirty = true;
+      this.schedule();
     }, EXTENT_REDRAW_MS);
   }
 

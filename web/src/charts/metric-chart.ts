@@ -106,6 +106,8 @@ export class MetricChart {
   needsLoad = false;
   /** performance.now() when the chart first drew its loaded data. */
   drawnAt: number | null = null;
+  /** The host's step extent at the last draw: a chart drawn since the extent last grew already spans it. */
+  drawnExtent: StepRange | null = null;
 
   constructor(
     readonly plan: ChartPlan,
@@ -300,6 +302,7 @@ export class MetricChart {
     const chart = this.chart;
     if (!chart) return;
     this.dirty = false;
+    this.drawnExtent = this.host.extent;
     const datasets: GwDataset[] = [];
     const markerPoints: Array<{ ds: GwDataset; points: GwPoint[] }> = [];
     const smoothing = this.host.smoothing;
