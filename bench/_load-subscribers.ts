@@ -4,18 +4,14 @@
 // a sample of latencies (ms).
 // argv: serverUrl count seconds
 import WebSocket from 'ws';
+import { record, type Histogram } from './_latency.js';
 
 const [url, countArg, secondsArg] = process.argv.slice(2);
 const count = Number(countArg);
 const seconds = Number(secondsArg);
 const nowMs = (): number => performance.timeOrigin + performance.now();
 
-/** Latencies as a sparse histogram of 0.1 ms buckets (exact enough for percentiles, small enough to print). */
-const latencies: Record<number, number> = {};
-const record = (ms: number): void => {
-  const b = Math.max(0, Math.round(ms * 10));
-  latencies[b] = (latencies[b] ?? 0) + 1;
-};
+const latencies: Histogram = {};
 const received: number[] = new Array<number>(count).fill(0);
 const sockets: WebSocket[] = [];
 let subscribed = 0;
@@ -34,7 +30,7 @@ for (let i = 0; i < count; i++) {
     received[i]! += frame.points.length;
     let wall = 0;
     for (const p of frame.points) if (p.wall > wall) wall = p.wall;
-    record(nowMs() - wall * 1000);
+    record(latencies, nowMs() - wall * 1000);
   });
   ws.on('error', (err) => process.stderr.write(`subscriber ${i}: ${err.message}\n`));
 }

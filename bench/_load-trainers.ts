@@ -4,6 +4,7 @@
 // acked per run and every ack latency (ms).
 // argv: serverUrl runIds(comma) metrics rate seconds flushMs
 import WebSocket from 'ws';
+import { record, type Histogram } from './_latency.js';
 
 const [url, runsArg, metricsArg, rateArg, secondsArg, flushArg] = process.argv.slice(2);
 const runs = runsArg!.split(',');
@@ -38,12 +39,7 @@ interface TrainerResult {
   errors: string[];
 }
 
-/** Latencies as a sparse histogram of 0.1 ms buckets (exact enough for percentiles, small enough to print). */
-const latencies: Record<number, number> = {};
-const record = (ms: number): void => {
-  const b = Math.max(0, Math.round(ms * 10));
-  latencies[b] = (latencies[b] ?? 0) + 1;
-};
+const latencies: Histogram = {};
 
 function trainer(run: string): Promise<TrainerResult> {
   return new Promise((resolve) => {
@@ -94,7 +90,7 @@ function trainer(run: string): Promise<TrainerResult> {
         const sent = sentAt.get(frame.seq);
         if (!sent) return;
         sentAt.delete(frame.seq);
-        record(performance.now() - sent.t);
+        record(latencies, performance.now() - sent.t);
         result.ackedSteps += sent.steps;
         if (timer === null && sentAt.size === 0 && result.steps >= Math.round(seconds * rate)) finish();
       } else if (frame.type === 'error') {

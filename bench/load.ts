@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, api, startServer } from '../test/support/server.js';
+import { summary, type Histogram } from './_latency.js';
 
 export interface LoadOptions {
   trainers: number;
@@ -46,22 +47,6 @@ function cpuSeconds(pid: number): number {
   } catch {
     return Number.NaN;
   }
-}
-
-/** Histograms from the clients: 0.1 ms bucket → count. */
-type Histogram = Record<string, number>;
-
-function summary(histograms: Histogram[]): { p50: number; p99: number; max: number; count: number } {
-  const merged = new Map<number, number>();
-  for (const h of histograms) for (const [b, n] of Object.entries(h)) merged.set(Number(b), (merged.get(Number(b)) ?? 0) + n);
-  const buckets = [...merged].sort((a, b) => a[0] - b[0]);
-  const count = buckets.reduce((n, [, c]) => n + c, 0);
-  const at = (q: number): number => {
-    let seen = 0;
-    for (const [b, c] of buckets) if ((seen += c) > q * count) return b / 10;
-    return Number.NaN;
-  };
-  return { p50: at(0.5), p99: at(0.99), max: buckets.length ? buckets[buckets.length - 1]![0] / 10 : Number.NaN, count };
 }
 
 function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
