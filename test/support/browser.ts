@@ -161,8 +161,7 @@ export async function pushSeries(
       for (const m of metrics) values[m] = value(m, step);
       points.push({ step, wall: wall0 + step * 0.5, values });
     }
-    const res = await api(server, 'POST', `/api/v1/runs/${run}/points`, { points });
-    if (res.status !== 200) throw new Error(`push points: ${res.status} ${JSON.stringify(res.body)}`);
+    await pushPoints(server, run, points);
   }
 }
 
