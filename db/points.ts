@@ -1,13 +1,9 @@
-// Writing metric points: one transaction per batch, upsert per (run, metric, step), block envelopes kept current.
+// Writing metric points: one transaction per batch, upsert per (run, metric, step), block envelopes kept current, and
+// the run's last step and last-seen time recorded in the same commit.
 import { decodeValue, type Point } from '../protocol/index.js';
 import { BlockIndex, type WrittenPoint } from './blocks.js';
 import type { Connection } from './connection.js';
-
-export interface WriteResult {
-  /** Values stored (one per metric per step). */
-  accepted: number;
-  maxStep: number;
-}
+import type { RunsRepo } from './runs.js';
 
 export class PointsRepo {
   private readonly upsert;
@@ -18,7 +14,10 @@ export class PointsRepo {
   private readonly metricIds = new Map<number, Map<string, number>>();
   private readonly writeTx;
 
-  constructor(private readonly db: Connection) {
+  constructor(
+    private readonly db: Connection,
+    private readonly runs: RunsRepo,
+  ) {
     this.upsert = db.prepare(
       `INSERT INTO points (mid, step, value, wall) VALUES (?, ?, ?, ?)
        ON CONFLICT (mid, step) DO UPDATE SET value = excluded.value, wall = excluded.wall`,
@@ -26,7 +25,7 @@ export class PointsRepo {
     this.findMetric = db.prepare<[number, string], { mid: number }>('SELECT mid FROM metrics WHERE rid = ? AND name = ?');
     this.insertMetric = db.prepare('INSERT INTO metrics (rid, name) VALUES (?, ?)');
     this.blocks = new BlockIndex(db);
-    this.writeTx = db.transaction((rid: number, points: readonly Point[], serverWall: number): WriteResult => {
+    this.writeTx = db.transaction((rid: number, points: readonly Point[], serverWall: number): number => {
       const written = new Map<number, WrittenPoint[]>();
       let accepted = 0;
       let maxStep = -1;
@@ -47,12 +46,17 @@ export class PointsRepo {
         }
       }
       for (const [mid, list] of written) this.blocks.refresh(mid, list);
-      return { accepted, maxStep };
+      // In the batch's own commit: a second one per batch would cost a second fsync on a --durable server.
+      this.runs.touch(rid, maxStep);
+      return accepted;
     });
   }
 
-  /** Stores a batch atomically: either every value is committed or none is. */
-  write(rid: number, points: readonly Point[], serverWall = Date.now() / 1000): WriteResult {
+  /**
+   * Stores a batch atomically (either every value is committed or none is) and touches the run (RunsRepo.touch);
+   * returns the number of values stored (one per metric per step).
+   */
+  write(rid: number, points: readonly Point[], serverWall = Date.now() / 1000): number {
     try {
       return this.writeTx(rid, points, serverWall);
     } catch (err) {

@@ -25,7 +25,7 @@ export class Store {
 
   private constructor(readonly db: Connection, readonly path: string) {
     this.runs = new RunsRepo(db);
-    this.points = new PointsRepo(db);
+    this.points = new PointsRepo(db, this.runs);
     this.series = new SeriesRepo(db);
     this.media = new MediaRepo(db);
     this.latents = new LatentsRepo(db);

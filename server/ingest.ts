@@ -21,8 +21,7 @@ export class IngestService {
    */
   write(run: RunRef, points: readonly Point[], onCommitted?: (accepted: number) => void): number {
     const wall = Date.now() / 1000;
-    const { accepted, maxStep } = this.store.points.write(run.rid, points, wall);
-    this.store.runs.touch(run.rid, maxStep);
+    const accepted = this.store.points.write(run.rid, points, wall);
     onCommitted?.(accepted);
     const live: LivePoint[] = points.map((p) => ({ step: p.step, wall: p.wall ?? wall, values: p.values }));
     this.hub.publish(run.id, { type: 'points', run: run.id, points: live });
