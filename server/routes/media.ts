@@ -1,6 +1,7 @@
 // Routes: PNG media (sample grids) and latent codes, per run and validation epoch.
 import type { FastifyInstance } from 'fastify';
 import {
+  API_PREFIX,
   LatentEpochParams,
   LatentsBody,
   MAX_MEDIA_BYTES,
@@ -15,6 +16,8 @@ import { projectionsOf } from '../projections/service.js';
 import { requireRun } from './runs.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+const mediaUrl = (run: string, id: number): string => `${API_PREFIX}/runs/${run}/media/${id}`;
 
 function parseMeta(text: string | undefined): Record<string, unknown> {
   if (text === undefined) return {};
@@ -43,7 +46,7 @@ export async function mediaRoutes(app: FastifyInstance, ctx: ServerContext): Pro
       const meta = parseMeta(req.query.meta);
       const id = ctx.store.media.put(run.rid, { epoch, step, kind, meta, png });
       ctx.hub.publish(run.id, { type: 'media', run: run.id, id, epoch, step, kind });
-      return reply.code(201).send({ id, epoch, step, kind, bytes: png.length, url: `/api/v1/runs/${run.id}/media/${id}` });
+      return reply.code(201).send({ id, epoch, step, kind, bytes: png.length, url: mediaUrl(run.id, id) });
     },
   );
 
@@ -52,7 +55,7 @@ export async function mediaRoutes(app: FastifyInstance, ctx: ServerContext): Pro
     { schema: { params: RunParams, querystring: MediaListQuery } },
     async (req) => {
       const run = requireRun(ctx, req.params.id);
-      const items = ctx.store.media.list(run.rid, req.query).map((m) => ({ ...m, url: `/api/v1/runs/${run.id}/media/${m.id}` }));
+      const items = ctx.store.media.list(run.rid, req.query).map((m) => ({ ...m, url: mediaUrl(run.id, m.id) }));
       return { media: items };
     },
   );
