@@ -1,6 +1,7 @@
 // Alerts: what the detectors raised, their evidence and remedies; per-run and server-wide alert settings; markers.
 import { Type, type Static } from 'typebox';
 import { ControlCommand, type Control } from './controls.js';
+import { RUN_ID_PATTERN } from './limits.js';
 
 export const ALERT_STATES = ['firing', 'resolved'] as const;
 export type AlertState = (typeof ALERT_STATES)[number];
@@ -34,7 +35,7 @@ const RuleName = Type.String({ pattern: '^[a-z0-9_]{1,64}$' });
 
 export const AlertsQuery = Type.Object(
   {
-    run: Type.Optional(Type.String({ pattern: '^[a-z0-9]{1,32}$' })),
+    run: Type.Optional(Type.String({ pattern: RUN_ID_PATTERN })),
     state: Type.Optional(Type.Union([Type.Literal('firing'), Type.Literal('resolved')])),
     rule: Type.Optional(RuleName),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 500 })),

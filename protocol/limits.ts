@@ -12,5 +12,10 @@ export const MAX_LATENT_CODES = 20_000;
 export const MAX_LATENT_DIM = 1024;
 /** Most buckets a series request may ask for. */
 export const MAX_BUCKETS = 10_000;
+/** Run ids: lowercase letters and digits, 1 to 32 characters (the server makes them 10 long). */
+const RUN_ID = '[a-z0-9]{1,32}';
+export const RUN_ID_PATTERN = `^${RUN_ID}$`;
+/** A run id, or `*` for every run (live subscriptions). */
+export const RUN_SELECTOR_PATTERN = `^(${RUN_ID}|\\*)$`;
 /** Metric names: letters, digits and `_ . / -`, 1 to 128 characters. */
 export const METRIC_NAME_PATTERN = '^[A-Za-z0-9_./-]{1,128}$';

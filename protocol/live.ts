@@ -4,20 +4,14 @@ import type { Alert, MarkerRecord } from './alerts.js';
 import type { Control } from './controls.js';
 import type { ProjectionMethod } from './projections.js';
 import type { Run } from './runs.js';
+import { RUN_SELECTOR_PATTERN } from './limits.js';
 import type { WireValue } from './values.js';
 
-export const SubscribeFrame = Type.Object(
-  {
-    type: Type.Literal('subscribe'),
-    /** Run ids, or ["*"] for every run. */
-    runs: Type.Array(Type.String({ pattern: '^([a-z0-9]{1,32}|\\*)$' }), { maxItems: 1000 }),
-  },
-  { additionalProperties: false },
-);
-export const UnsubscribeFrame = Type.Object(
-  { type: Type.Literal('unsubscribe'), runs: Type.Array(Type.String({ pattern: '^([a-z0-9]{1,32}|\\*)$' }), { maxItems: 1000 }) },
-  { additionalProperties: false },
-);
+/** Run ids, or ["*"] for every run. */
+const RunSelection = Type.Array(Type.String({ pattern: RUN_SELECTOR_PATTERN }), { maxItems: 1000 });
+
+export const SubscribeFrame = Type.Object({ type: Type.Literal('subscribe'), runs: RunSelection }, { additionalProperties: false });
+export const UnsubscribeFrame = Type.Object({ type: Type.Literal('unsubscribe'), runs: RunSelection }, { additionalProperties: false });
 export const LiveClientFrame = Type.Union([SubscribeFrame, UnsubscribeFrame]);
 export type LiveClientFrame = Static<typeof LiveClientFrame>;
 

@@ -1,6 +1,6 @@
 // Media (PNG sample grids) and latent codes, stored per run and validation epoch.
 import { Type, type Static } from 'typebox';
-import { MAX_LATENT_CODES, MAX_LATENT_DIM } from './limits.js';
+import { MAX_LATENT_CODES, MAX_LATENT_DIM, RUN_ID_PATTERN } from './limits.js';
 
 export const MediaKind = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' });
 
@@ -35,7 +35,7 @@ export const MediaListQuery = Type.Object(
 export type MediaListQuery = Static<typeof MediaListQuery>;
 
 export const MediaParams = Type.Object(
-  { id: Type.String({ pattern: '^[a-z0-9]{1,32}$' }), mediaId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) },
+  { id: Type.String({ pattern: RUN_ID_PATTERN }), mediaId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) },
   { additionalProperties: false },
 );
 export type MediaParams = Static<typeof MediaParams>;
@@ -64,7 +64,7 @@ export const LatentSet = Type.Object({
 export type LatentSet = Static<typeof LatentSet>;
 
 export const LatentEpochParams = Type.Object(
-  { id: Type.String({ pattern: '^[a-z0-9]{1,32}$' }), epoch: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) },
+  { id: Type.String({ pattern: RUN_ID_PATTERN }), epoch: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) },
   { additionalProperties: false },
 );
 export type LatentEpochParams = Static<typeof LatentEpochParams>;

@@ -1,6 +1,7 @@
 // Runs: one training run, its status and its descriptive fields.
 import { Type, type Static } from 'typebox';
 import { AlertConfig } from './alerts.js';
+import { RUN_ID_PATTERN } from './limits.js';
 
 export const RUN_STATUSES = ['running', 'paused', 'finished', 'failed', 'disconnected'] as const;
 export const RunStatus = Type.Union([
@@ -12,7 +13,7 @@ export const RunStatus = Type.Union([
 ]);
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-export const RunId = Type.String({ pattern: '^[a-z0-9]{1,32}$' });
+export const RunId = Type.String({ pattern: RUN_ID_PATTERN });
 export const RunName = Type.String({ minLength: 1, maxLength: 200 });
 export const Tag = Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\u0000-\\u001f]+$' });
 export const Tags = Type.Array(Tag, { maxItems: 64, uniqueItems: true });

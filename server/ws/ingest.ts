@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket, RawData } from 'ws';
 import { Type, type Static } from 'typebox';
-import { IngestClientFrame, MAX_BODY_BYTES, type IngestServerFrame, gwError, type GanwatchError } from '../../protocol/index.js';
+import { IngestClientFrame, MAX_BODY_BYTES, RunId, type IngestServerFrame, gwError, type GanwatchError } from '../../protocol/index.js';
 import type { RunRef } from '../../db/store.js';
 import type { ServerContext } from '../context.js';
 import { trainerConnected } from '../gaps.js';
@@ -15,7 +15,7 @@ export interface IngestSocketOptions {
 }
 
 const IngestQuery = Type.Object(
-  { run: Type.String({ pattern: '^[a-z0-9]{1,32}$' }), token: Type.Optional(Type.String({ maxLength: 1000 })) },
+  { run: RunId, token: Type.Optional(Type.String({ maxLength: 1000 })) },
   { additionalProperties: false },
 );
 type IngestQuery = Static<typeof IngestQuery>;
