@@ -18,7 +18,7 @@ export function toGanwatchError(err: FastifyError): GanwatchError {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return gwError('GW_ERR_BAD_JSON', err.message);
   }
-  if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return gwError('GW_ERR_BAD_JSON', err.message);
+  if (err instanceof SyntaxError) return gwError('GW_ERR_BAD_JSON', err.message);
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
     return new GanwatchError('GW_ERR_VALIDATION', `Invalid request: ${err.message}`, err.statusCode);
   }
