@@ -87,15 +87,16 @@ export function serverConfigOf(program: Command): ServerConfig {
     readToken?: string;
     durable?: boolean;
     logLevel: string;
-    webhook?: string[] | string;
+    webhook?: string[];
     publicUrl?: string;
-    cors?: string[] | string;
+    cors?: string[];
     rateLimit: string;
     insecure?: boolean;
     retentionDays?: string;
     trustProxy?: boolean;
   }>();
-  const webhooks = typeof o.webhook === 'string' ? o.webhook.split(',').filter(Boolean) : (o.webhook ?? []);
+  // Commander runs collect() on environment values too: both lists are already split.
+  const webhooks = o.webhook ?? [];
   for (const url of webhooks) {
     if (!/^https?:\/\/[^\s]+$/.test(url)) program.error(`error: --webhook must be an http(s) URL (got '${url}')`, { exitCode: 2 });
   }
@@ -103,7 +104,7 @@ export function serverConfigOf(program: Command): ServerConfig {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     program.error(`error: --port must be an integer from 0 to 65535 (got '${o.port}')`, { exitCode: 2 });
   }
-  const cors = typeof o.cors === 'string' ? o.cors.split(',').filter(Boolean) : (o.cors ?? []);
+  const cors = o.cors ?? [];
   for (const origin of cors) {
     let ok = false;
     try {
