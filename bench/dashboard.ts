@@ -6,6 +6,7 @@ import type { Page } from 'playwright-core';
 import { Store } from '../db/store.js';
 import { browserMissing, drawLatency, launchBrowser, pushPoints, startDashboardServer } from '../test/support/browser.js';
 import { tempDir } from '../test/support/server.js';
+import { upperMedian } from './_stats.js';
 
 const METRICS = [
   'loss/D',
@@ -25,11 +26,6 @@ const BIG = 1_000_000;
 const SMALL = 1_000;
 const ROUNDS = 5;
 const LIVE_ROUNDS = 10;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** Writes a run straight into the database file (the ingest path has its own benchmark). */
 function fill(store: Store, name: string, steps: number): string {
@@ -83,8 +79,8 @@ export async function run(): Promise<void> {
       smallTimes.push(await timeToDrawn(page, `${server.url}/#/runs/${small}`, charts));
       bigTimes.push(await timeToDrawn(page, `${server.url}/#/runs/${big}`, charts));
     }
-    const b = median(bigTimes);
-    const s = median(smallTimes);
+    const b = upperMedian(bigTimes);
+    const s = upperMedian(smallTimes);
     console.log(`navigation → all ${charts} charts drawn, 12 × 1,000,000 points: ${b.toFixed(0)} ms median of ${ROUNDS}`);
     console.log(`baseline, same page, 12 × 1,000 points:              ${s.toFixed(0)} ms median of ${ROUNDS}`);
     console.log(`ratio big / small:                                   ${(b / s).toFixed(2)}  (goal < 2)`);
@@ -104,7 +100,7 @@ export async function run(): Promise<void> {
         };
         drawn.push(await drawLatency(page, 'loss/D', null, value, push, ['line', 'band-hi']));
       }
-      return { drawn: median(drawn), http: median(http) };
+      return { drawn: upperMedian(drawn), http: upperMedian(http) };
     };
     const liveBig = await live(big, BIG + 10);
     const liveSmall = await live(small, SMALL + 10);

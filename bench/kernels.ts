@@ -11,6 +11,7 @@ import {
 } from '../trainer/kernels/conv2d-backprop-input.js';
 import { BicycleGAN } from '../trainer/models/bicyclegan.js';
 import { unetDepth, unetWidth } from '../trainer/models/networks.js';
+import { upperMedian } from './_stats.js';
 
 const SIZE = 64;
 const NGF = 16;
@@ -27,11 +28,6 @@ function use(kernel: Kernel): void {
   else restoreOriginalConv2DBackpropInputWasm();
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1] as number;
-}
-
 /** Median ms of fn under each kernel, alternating new/old each repetition, after one warm-up call of each. */
 function compare(fn: () => void, reps: number): Record<Kernel, number> {
   const times: Record<Kernel, number[]> = { new: [], old: [] };
@@ -44,7 +40,7 @@ function compare(fn: () => void, reps: number): Record<Kernel, number> {
     }
   }
   use('new');
-  return { new: median(times.new), old: median(times.old) };
+  return { new: upperMedian(times.new), old: upperMedian(times.old) };
 }
 
 function line(label: string, t: Record<Kernel, number>, note = ''): string {

@@ -17,6 +17,7 @@ import { BicycleGAN } from '../trainer/models/bicyclegan.js';
 import { MonitorClient } from '../trainer/monitor/client.js';
 import { modelOptions, parseTrainerArgs, recordedOptions, type TrainerOptions } from '../trainer/options.js';
 import { Progress } from '../trainer/progress.js';
+import { median } from './_stats.js';
 
 const SIZE = 64;
 const BATCH = 16;
@@ -54,12 +55,6 @@ async function block(model: BicycleGAN, dataset: SyntheticDataset, steps: number
   cpu.push((used.user + used.system) / 1000 / steps);
   return (performance.now() - t) / steps;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 function rssMb(): number {
   return process.memoryUsage().rss / 1024 / 1024;
