@@ -3,18 +3,23 @@
 // not by commander, so every message has the same shape and names the flag.
 import { Command, CommanderError, Option } from 'commander';
 import { gwError, type GanwatchError } from '../protocol/errors.js';
-import { DEFAULT_OPTIONS as MODEL, type BicycleGANOptions, type GanMode } from './models/bicyclegan-options.js';
+import { DEFAULT_OPTIONS as MODEL, type BicycleGANOptions } from './models/bicyclegan-options.js';
 import type { BackendName } from './backend.js';
 import type { Direction } from './data/index.js';
-import type { WhereAdd } from './models/networks.js';
 
 export const EARLY_STOP_METRICS = ['val/L1', 'val/ssim', 'val/diversity', 'val/fid'] as const;
 export type EarlyStopMetric = (typeof EARLY_STOP_METRICS)[number];
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export const SIZES = [32, 64, 128, 256] as const;
 
+/** The model's settings that are flags of their own, under the model's names. */
+type ModelFlags = Pick<
+  BicycleGANOptions,
+  'ngf' | 'nef' | 'ndf' | 'nz' | 'whereAdd' | 'ganMode' | 'lambdaAdv' | 'lambdaCyc' | 'lambdaLatent' | 'lambdaKl' | 'lrG' | 'lrE' | 'lrD' | 'beta1' | 'beta2' | 'epsilon'
+>;
+
 /** Every resolved option of a training run (what the run's config records, minus the token). */
-export interface TrainerOptions {
+export interface TrainerOptions extends ModelFlags {
   server: string;
   /** A file holding the server URL, followed while training (null: none). */
   serverFile: string | null;
@@ -30,22 +35,6 @@ export interface TrainerOptions {
   size: number;
   batch: number;
   seed: number;
-  ngf: number;
-  nef: number;
-  ndf: number;
-  nz: number;
-  whereAdd: WhereAdd;
-  ganMode: GanMode;
-  lambdaAdv: number;
-  lambdaCyc: number;
-  lambdaLatent: number;
-  lambdaKl: number;
-  lrG: number;
-  lrE: number;
-  lrD: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
   niter: number;
   niterDecay: number;
   clip: number;
