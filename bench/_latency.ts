@@ -11,7 +11,8 @@ export function record(h: Histogram, ms: number): void {
 
 export function summary(histograms: Histogram[]): { p50: number; p99: number; max: number; count: number } {
   const merged = new Map<number, number>();
-  for (const h of histograms) for (const [b, n] of Object.entries(h)) merged.set(Number(b), (merged.get(Number(b)) ?? 0) + n);
+  for (const h of histograms)
+    for (const [b, n] of Object.entries(h)) merged.set(Number(b), (merged.get(Number(b)) ?? 0) + n);
   const buckets = [...merged].sort((a, b) => a[0] - b[0]);
   const count = buckets.reduce((n, [, c]) => n + c, 0);
   const at = (q: number): number => {
@@ -19,5 +20,10 @@ export function summary(histograms: Histogram[]): { p50: number; p99: number; ma
     for (const [b, c] of buckets) if ((seen += c) > q * count) return b / 10;
     return Number.NaN;
   };
-  return { p50: at(0.5), p99: at(0.99), max: buckets.length ? buckets[buckets.length - 1]![0] / 10 : Number.NaN, count };
+  return {
+    p50: at(0.5),
+    p99: at(0.99),
+    max: buckets.length ? buckets[buckets.length - 1]![0] / 10 : Number.NaN,
+    count,
+  };
 }

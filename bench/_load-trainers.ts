@@ -14,9 +14,26 @@ const seconds = Number(secondsArg);
 const flushMs = Number(flushArg);
 
 const NAMES = [
-  'D_real_acc', 'D_fake_acc', 'D2_real_acc', 'D2_fake_acc', 'Cyc_error', 'Latent_mse', 'loss/D', 'loss/D2', 'loss/G_GAN',
-  'loss/G_GAN2', 'loss/L1', 'loss/z_L1', 'loss/KL', 'loss/G_total', 'grad_norm/G', 'grad_norm/E', 'grad_norm/D',
-  'grad_norm/D2', 'lr/G', 'lr/D',
+  'D_real_acc',
+  'D_fake_acc',
+  'D2_real_acc',
+  'D2_fake_acc',
+  'Cyc_error',
+  'Latent_mse',
+  'loss/D',
+  'loss/D2',
+  'loss/G_GAN',
+  'loss/G_GAN2',
+  'loss/L1',
+  'loss/z_L1',
+  'loss/KL',
+  'loss/G_total',
+  'grad_norm/G',
+  'grad_norm/E',
+  'grad_norm/D',
+  'grad_norm/D2',
+  'lr/G',
+  'lr/D',
 ];
 const names = Array.from({ length: metrics }, (_, i) => NAMES[i] ?? `extra/m${i}`);
 

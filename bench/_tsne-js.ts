@@ -17,7 +17,12 @@ const TSNE: TsneJsCtor = typeof required === 'function' ? required : required.de
  * tsne-js on n codes (row-major) for `iterations` iterations at perplexity 30, with the parameters of its README
  * (early exaggeration 4, learning rate 100); returns the layout (n × 2) and the time.
  */
-export function tsneJs(codes: Float32Array, dim: number, iterations: number, seed = 1): { xy: Float64Array; ms: number; iterations: number } {
+export function tsneJs(
+  codes: Float32Array,
+  dim: number,
+  iterations: number,
+  seed = 1,
+): { xy: Float64Array; ms: number; iterations: number } {
   const n = codes.length / dim;
   const rows: number[][] = [];
   for (let i = 0; i < n; i++) rows.push(Array.from(codes.subarray(i * dim, (i + 1) * dim)));
@@ -25,7 +30,14 @@ export function tsneJs(codes: Float32Array, dim: number, iterations: number, see
   Math.random = seededRandom(seed);
   try {
     const t0 = performance.now();
-    const model = new TSNE({ dim: 2, perplexity: 30, earlyExaggeration: 4, learningRate: 100, nIter: iterations, metric: 'euclidean' });
+    const model = new TSNE({
+      dim: 2,
+      perplexity: 30,
+      earlyExaggeration: 4,
+      learningRate: 100,
+      nIter: iterations,
+      metric: 'euclidean',
+    });
     model.init({ data: rows, type: 'dense' });
     const [, iter] = model.run();
     const ms = performance.now() - t0;

@@ -7,10 +7,34 @@ import { runIngestClient } from './ingest.js';
 
 /** The metric names the BicycleGAN trainer pushes every step (trainer/models/bicyclegan.ts METRIC_NAMES + perf). */
 const TRAINER_METRICS = [
-  'D_real_acc', 'D_fake_acc', 'D2_real_acc', 'D2_fake_acc', 'Cyc_error', 'Latent_mse', 'loss/D', 'loss/D2', 'loss/G_GAN',
-  'loss/G_GAN2', 'loss/L1', 'loss/z_L1', 'loss/KL', 'loss/G_total', 'grad_norm/G', 'grad_norm/E', 'grad_norm/D',
-  'grad_norm/D2', 'lr/G', 'lr/E', 'lr/D', 'lambda/adv', 'lambda/cyc', 'lambda/latent', 'lambda/kl', 'clip/max_norm',
-  'perf/step_ms', 'perf/images_per_s',
+  'D_real_acc',
+  'D_fake_acc',
+  'D2_real_acc',
+  'D2_fake_acc',
+  'Cyc_error',
+  'Latent_mse',
+  'loss/D',
+  'loss/D2',
+  'loss/G_GAN',
+  'loss/G_GAN2',
+  'loss/L1',
+  'loss/z_L1',
+  'loss/KL',
+  'loss/G_total',
+  'grad_norm/G',
+  'grad_norm/E',
+  'grad_norm/D',
+  'grad_norm/D2',
+  'lr/G',
+  'lr/E',
+  'lr/D',
+  'lambda/adv',
+  'lambda/cyc',
+  'lambda/latent',
+  'lambda/kl',
+  'clip/max_norm',
+  'perf/step_ms',
+  'perf/images_per_s',
 ];
 
 function stream(steps: number): StepValues[] {
@@ -70,8 +94,12 @@ export async function run(): Promise<void> {
   detectorCost(points.slice(0, 2000)); // warm up the JIT
   const { ms, baselineMs } = detectorCost(points);
   const values = steps * TRAINER_METRICS.length;
-  console.log(`all detectors, ${values.toLocaleString()} points (${steps.toLocaleString()} steps × ${TRAINER_METRICS.length} metrics): ${ms.toFixed(0)} ms (${((ms * 1000) / values).toFixed(2)} µs/point)  (goal < 1000 ms)`);
-  console.log(`baseline, reading every value once:                 ${baselineMs.toFixed(0)} ms; detectors cost ${(ms / baselineMs).toFixed(0)}× a bare read`);
+  console.log(
+    `all detectors, ${values.toLocaleString()} points (${steps.toLocaleString()} steps × ${TRAINER_METRICS.length} metrics): ${ms.toFixed(0)} ms (${((ms * 1000) / values).toFixed(2)} µs/point)  (goal < 1000 ms)`,
+  );
+  console.log(
+    `baseline, reading every value once:                 ${baselineMs.toFixed(0)} ms; detectors cost ${(ms / baselineMs).toFixed(0)}× a bare read`,
+  );
   // Alternate off/on twice so drift on a shared machine hits both.
   const off: number[] = [];
   const on: number[] = [];
@@ -80,7 +108,9 @@ export async function run(): Promise<void> {
     on.push(await ingestRate(true));
   }
   const best = (xs: number[]): number => Math.max(...xs);
-  console.log(`ingest with detectors on:  ${Math.round(best(on)).toLocaleString()} points/s (best of 2; 40,000 steps × ${TRAINER_METRICS.length} metrics)`);
+  console.log(
+    `ingest with detectors on:  ${Math.round(best(on)).toLocaleString()} points/s (best of 2; 40,000 steps × ${TRAINER_METRICS.length} metrics)`,
+  );
   console.log(`ingest with detectors off: ${Math.round(best(off)).toLocaleString()} points/s (best of 2, same run)`);
   console.log(`ratio on / off:            ${(best(on) / best(off)).toFixed(2)}  (goal ≥ 0.9)`);
 }

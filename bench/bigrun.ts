@@ -12,7 +12,9 @@ import { Store } from '../db/store.js';
 import type { Point } from '../protocol/index.js';
 import { api, startServer, tempDir, type RunningServer } from '../test/support/server.js';
 
-const METRICS = Array.from({ length: 20 }, (_, i) => (i < 6 ? ['D_real_acc', 'D_fake_acc', 'Cyc_error', 'Latent_mse', 'loss/D', 'loss/G_GAN'][i]! : `loss/m${i}`));
+const METRICS = Array.from({ length: 20 }, (_, i) =>
+  i < 6 ? ['D_real_acc', 'D_fake_acc', 'Cyc_error', 'Latent_mse', 'loss/D', 'loss/G_GAN'][i]! : `loss/m${i}`,
+);
 
 function fill(store: Store, rid: number, steps: number): number {
   const spikeAt = Math.floor((steps * 2) / 3);
@@ -22,7 +24,8 @@ function fill(store: Store, rid: number, steps: number): number {
     const batch: Point[] = [];
     for (let s = from; s < Math.min(steps, from + perBatch); s++) {
       const values: Record<string, number> = {};
-      for (let m = 0; m < METRICS.length; m++) values[METRICS[m]!] = Math.sin(s / 5000 + m) + (s === spikeAt && m === 4 ? 50 : 0);
+      for (let m = 0; m < METRICS.length; m++)
+        values[METRICS[m]!] = Math.sin(s / 5000 + m) + (s === spikeAt && m === 4 ? 50 : 0);
       batch.push({ step: s, wall: 1_700_000_000 + s * 0.05, values });
     }
     store.points.write(rid, batch);
@@ -54,13 +57,22 @@ async function reads(server: RunningServer, run: string, steps: number): Promise
   return {
     'metric summaries (20 metrics)': await timeIt(9, () => get(`${base}/metrics`)),
     '1,000 buckets over the whole run': await timeIt(9, () => get(`${base}/series?metric=loss/D&buckets=1000`)),
-    'zoomed window (1,000 raw points)': await timeIt(9, () => get(`${base}/series?metric=loss/D&buckets=1000&from=${mid}&to=${mid + 999}`)),
-    'all 20 charts, 1,000 buckets each': await timeIt(5, () => Promise.all(METRICS.map((m) => get(`${base}/series?metric=${encodeURIComponent(m)}&buckets=1000`)))),
+    'zoomed window (1,000 raw points)': await timeIt(9, () =>
+      get(`${base}/series?metric=loss/D&buckets=1000&from=${mid}&to=${mid + 999}`),
+    ),
+    'all 20 charts, 1,000 buckets each': await timeIt(5, () =>
+      Promise.all(METRICS.map((m) => get(`${base}/series?metric=${encodeURIComponent(m)}&buckets=1000`))),
+    ),
   };
 }
 
 /** Ack latency (median and worst of `frames`) of 20-step frames appended to a run over the ingest socket. */
-async function ingestLatency(server: RunningServer, run: string, fromStep: number, frames: number): Promise<{ median: number; max: number }> {
+async function ingestLatency(
+  server: RunningServer,
+  run: string,
+  fromStep: number,
+  frames: number,
+): Promise<{ median: number; max: number }> {
   const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/ingest?run=${run}`);
   await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
   const times: number[] = [];
@@ -103,9 +115,17 @@ export async function run(args: string[] = []): Promise<void> {
     const smallReads = await reads(server, small.id, 10_000);
     const ingestBig = await ingestLatency(server, big.id, steps, 50);
     const ingestSmall = await ingestLatency(server, small.id, 10_000, 50);
-    const count = (await api<{ metrics: Array<{ count: number; max: number }> }>(server, 'GET', `/api/v1/runs/${big.id}/metrics`)).body.metrics;
+    const count = (
+      await api<{ metrics: Array<{ count: number; max: number }> }>(server, 'GET', `/api/v1/runs/${big.id}/metrics`)
+    ).body.metrics;
     const stored = count.reduce((n, m) => n + m.count, 0);
-    const spike = (await api<{ buckets: Array<{ max: number }> }>(server, 'GET', `/api/v1/runs/${big.id}/series?metric=loss/D&buckets=1000`)).body.buckets.some((b) => b.max >= 50);
+    const spike = (
+      await api<{ buckets: Array<{ max: number }> }>(
+        server,
+        'GET',
+        `/api/v1/runs/${big.id}/series?metric=loss/D&buckets=1000`,
+      )
+    ).body.buckets.some((b) => b.max >= 50);
 
     const t0 = performance.now();
     const backup = await backupDatabase(dbPath, join(dir, 'backup.db'));
@@ -114,15 +134,25 @@ export async function run(args: string[] = []): Promise<void> {
     const integrity = integrityCheck(dbPath);
     const integrityMs = performance.now() - t1;
 
-    console.log(`big run:                    ${values.toLocaleString()} values (${METRICS.length} metrics × ${steps.toLocaleString()} steps) written in ${(writeMs / 1000).toFixed(1)} s (${Math.round(values / (writeMs / 1000)).toLocaleString()} values/s); stored ${(stored + 20 * 20 * 50).toLocaleString()} after the ingest below`);
-    console.log(`database file:              ${(statSync(dbPath).size / 1e9).toFixed(2)} GB (${(statSync(dbPath).size / values).toFixed(0)} bytes per value)`);
+    console.log(
+      `big run:                    ${values.toLocaleString()} values (${METRICS.length} metrics × ${steps.toLocaleString()} steps) written in ${(writeMs / 1000).toFixed(1)} s (${Math.round(values / (writeMs / 1000)).toLocaleString()} values/s); stored ${(stored + 20 * 20 * 50).toLocaleString()} after the ingest below`,
+    );
+    console.log(
+      `database file:              ${(statSync(dbPath).size / 1e9).toFixed(2)} GB (${(statSync(dbPath).size / values).toFixed(0)} bytes per value)`,
+    );
     for (const [name, ms] of Object.entries(bigReads)) {
       const base = smallReads[name]!;
-      console.log(`${(name + ':').padEnd(35)} ${ms.toFixed(1)} ms  (10,000-step run: ${base.toFixed(1)} ms, ratio ${(ms / base).toFixed(2)})`);
+      console.log(
+        `${(name + ':').padEnd(35)} ${ms.toFixed(1)} ms  (10,000-step run: ${base.toFixed(1)} ms, ratio ${(ms / base).toFixed(2)})`,
+      );
     }
     console.log(`spike kept in its bucket:           ${spike ? 'yes' : 'NO'}`);
-    console.log(`ingest ack into the big run:        median ${ingestBig.median.toFixed(1)} ms, max ${ingestBig.max.toFixed(1)} ms (20 steps × 20 metrics a frame; small run: median ${ingestSmall.median.toFixed(1)} ms)`);
-    console.log(`online backup of the database:      ${(backupMs / 1000).toFixed(1)} s for ${(backup.bytes / 1e9).toFixed(2)} GB (integrity of the copy: ${backup.integrity})`);
+    console.log(
+      `ingest ack into the big run:        median ${ingestBig.median.toFixed(1)} ms, max ${ingestBig.max.toFixed(1)} ms (20 steps × 20 metrics a frame; small run: median ${ingestSmall.median.toFixed(1)} ms)`,
+    );
+    console.log(
+      `online backup of the database:      ${(backupMs / 1000).toFixed(1)} s for ${(backup.bytes / 1e9).toFixed(2)} GB (integrity of the copy: ${backup.integrity})`,
+    );
     console.log(`PRAGMA integrity_check:             ${(integrityMs / 1000).toFixed(1)} s: ${integrity}`);
   } finally {
     await server.stop();

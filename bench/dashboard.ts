@@ -4,7 +4,13 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { Store } from '../db/store.js';
-import { browserMissing, drawLatency, launchBrowser, pushPoints, startDashboardServer } from '../test/support/browser.js';
+import {
+  browserMissing,
+  drawLatency,
+  launchBrowser,
+  pushPoints,
+  startDashboardServer,
+} from '../test/support/browser.js';
 import { tempDir } from '../test/support/server.js';
 import { upperMedian } from './_stats.js';
 
@@ -49,7 +55,10 @@ function fill(store: Store, name: string, steps: number): string {
 async function timeToDrawn(page: Page, url: string, charts: number): Promise<number> {
   await page.goto('about:blank');
   await page.goto(url);
-  await page.waitForFunction((n) => Object.keys(window.__ganwatch?.drawnTimes() ?? {}).length >= n, charts, { timeout: 60_000, polling: 50 });
+  await page.waitForFunction((n) => Object.keys(window.__ganwatch?.drawnTimes() ?? {}).length >= n, charts, {
+    timeout: 60_000,
+    polling: 50,
+  });
   return page.evaluate(() => Math.max(...Object.values(window.__ganwatch.drawnTimes())));
 }
 
@@ -65,7 +74,9 @@ export async function run(): Promise<void> {
   const big = fill(store, 'big-12x1M', BIG);
   const small = fill(store, 'small-12x1k', SMALL);
   store.close();
-  console.log(`wrote 12 × ${BIG.toLocaleString('en')} + 12 × ${SMALL.toLocaleString('en')} points in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `wrote 12 × ${BIG.toLocaleString('en')} + 12 × ${SMALL.toLocaleString('en')} points in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 
   const server = await startDashboardServer({ dbPath });
   const browser = await launchBrowser();
@@ -81,7 +92,9 @@ export async function run(): Promise<void> {
     }
     const b = upperMedian(bigTimes);
     const s = upperMedian(smallTimes);
-    console.log(`navigation → all ${charts} charts drawn, 12 × 1,000,000 points: ${b.toFixed(0)} ms median of ${ROUNDS}`);
+    console.log(
+      `navigation → all ${charts} charts drawn, 12 × 1,000,000 points: ${b.toFixed(0)} ms median of ${ROUNDS}`,
+    );
     console.log(`baseline, same page, 12 × 1,000 points:              ${s.toFixed(0)} ms median of ${ROUNDS}`);
     console.log(`ratio big / small:                                   ${(b / s).toFixed(2)}  (goal < 2)`);
 
@@ -104,9 +117,15 @@ export async function run(): Promise<void> {
     };
     const liveBig = await live(big, BIG + 10);
     const liveSmall = await live(small, SMALL + 10);
-    console.log(`live: HTTP push → point drawn, 1M-point run:         ${liveBig.drawn.toFixed(0)} ms median of ${LIVE_ROUNDS} (the push's own HTTP round trip: ${liveBig.http.toFixed(0)} ms)`);
-    console.log(`baseline, same on the 1k-point run:                  ${liveSmall.drawn.toFixed(0)} ms median of ${LIVE_ROUNDS} (HTTP round trip: ${liveSmall.http.toFixed(0)} ms)`);
-    console.log(`ratio big / small:                                   ${(liveBig.drawn / liveSmall.drawn).toFixed(2)}  (goal: both < 1,000 ms)`);
+    console.log(
+      `live: HTTP push → point drawn, 1M-point run:         ${liveBig.drawn.toFixed(0)} ms median of ${LIVE_ROUNDS} (the push's own HTTP round trip: ${liveBig.http.toFixed(0)} ms)`,
+    );
+    console.log(
+      `baseline, same on the 1k-point run:                  ${liveSmall.drawn.toFixed(0)} ms median of ${LIVE_ROUNDS} (HTTP round trip: ${liveSmall.http.toFixed(0)} ms)`,
+    );
+    console.log(
+      `ratio big / small:                                   ${(liveBig.drawn / liveSmall.drawn).toFixed(2)}  (goal: both < 1,000 ms)`,
+    );
   } finally {
     await browser.close();
     await server.stop();

@@ -18,11 +18,30 @@ function peakRssMb(pid: number): number {
  * Runs bench/_ingest-client.ts in its own process: `metrics` (a count, or comma-separated names) × `steps` points
  * pushed to `url` in frames of `stepsPerFrame` steps, `window` frames in flight. Resolves with its elapsed ms.
  */
-export async function runIngestClient(url: string, metrics: string, steps: number, stepsPerFrame: number, window: number): Promise<number> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/_ingest-client.ts'), url, metrics, String(steps), String(stepsPerFrame), String(window)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+export async function runIngestClient(
+  url: string,
+  metrics: string,
+  steps: number,
+  stepsPerFrame: number,
+  window: number,
+): Promise<number> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'bench/_ingest-client.ts'),
+      url,
+      metrics,
+      String(steps),
+      String(stepsPerFrame),
+      String(window),
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   await new Promise((r) => child.once('exit', r));
@@ -45,8 +64,12 @@ export async function run(): Promise<void> {
   await server.stop();
 
   console.log(`points stored:            ${stored.toLocaleString()} of ${total.toLocaleString()}`);
-  console.log(`ganwatch WS ingest:       ${Math.round(rate).toLocaleString()} points/s (${(ms / 1000).toFixed(2)} s, frames of 1,000 steps × 10 metrics, 4 in flight)`);
-  console.log(`baseline raw inserts:     ${Math.round(baseline).toLocaleString()} points/s (${(baselineMs / 1000).toFixed(2)} s, 10,000-row transactions)`);
+  console.log(
+    `ganwatch WS ingest:       ${Math.round(rate).toLocaleString()} points/s (${(ms / 1000).toFixed(2)} s, frames of 1,000 steps × 10 metrics, 4 in flight)`,
+  );
+  console.log(
+    `baseline raw inserts:     ${Math.round(baseline).toLocaleString()} points/s (${(baselineMs / 1000).toFixed(2)} s, 10,000-row transactions)`,
+  );
   console.log(`ratio ingest / baseline:  ${(rate / baseline).toFixed(2)}  (goal ≥ 0.5)`);
   console.log(`server peak RSS:          ${rss.toFixed(0)} MB  (goal < 300 MB)`);
 }

@@ -51,20 +51,32 @@ function line(label: string, t: Record<Kernel, number>, note = ''): string {
 const dims = (s: number[]) => s.slice(1).join('×');
 
 /** Times Conv2DBackpropInput(dy, w) → dx of shape xShape, as conv2dTranspose runs it. */
-function timeBackpropInput(label: string, dyShape: Shape4, filterShape: Shape4, xShape: Shape4, pad: 'same' | 'valid'): void {
+function timeBackpropInput(
+  label: string,
+  dyShape: Shape4,
+  filterShape: Shape4,
+  xShape: Shape4,
+  pad: 'same' | 'valid',
+): void {
   const dy = tf.randomNormal(dyShape) as tf.Tensor4D;
   const w = tf.mul(tf.randomNormal(filterShape), 0.05) as tf.Tensor4D;
   const t = compare(() => tf.conv2dTranspose(dy, w, xShape, 2, pad).dispose(), KERNEL_REPS);
   const plan = planConv2DBackpropInput(xShape, filterShape, 2, pad);
-  const how = plan.kind === 'phases' ? `${plan.rows.length * plan.cols.length} conv${plan.rows.length * plan.cols.length > 1 ? 's' : ''}`
-    : plan.kind === 'columns' ? '1×1 conv + col2im' : `${plan.kind} kernel`;
+  const how =
+    plan.kind === 'phases'
+      ? `${plan.rows.length * plan.cols.length} conv${plan.rows.length * plan.cols.length > 1 ? 's' : ''}`
+      : plan.kind === 'columns'
+        ? '1×1 conv + col2im'
+        : `${plan.kind} kernel`;
   console.log(line(label, t, `   [new: ${how}]`));
   tf.dispose([dy, w]);
 }
 
 export async function run(): Promise<void> {
   const backend = await initBackend('wasm');
-  console.log(`backend: ${backend.device}; U-Net ${SIZE} px, ngf ${NGF}, nz ${NZ}, batch ${BATCH}; medians of ${KERNEL_REPS} (kernels), ${STEP_REPS} (steps)`);
+  console.log(
+    `backend: ${backend.device}; U-Net ${SIZE} px, ngf ${NGF}, nz ${NZ}, batch ${BATCH}; medians of ${KERNEL_REPS} (kernels), ${STEP_REPS} (steps)`,
+  );
   const depth = unetDepth(SIZE);
 
   console.log('\nU-Net up-convs (conv2dTranspose 4×4 s2 same, forward = Conv2DBackpropInput):');
@@ -72,7 +84,13 @@ export async function run(): Promise<void> {
     const s = SIZE >> (i + 1); // the up-conv's input size
     const cin = i === depth - 1 ? unetWidth(NGF, i) : 2 * unetWidth(NGF, i);
     const cout = i === 0 ? 3 : unetWidth(NGF, i - 1);
-    timeBackpropInput(`  ${s}×${s}×${cin} → ${2 * s}×${2 * s}×${cout}`, [BATCH, s, s, cin], [4, 4, cout, cin], [BATCH, 2 * s, 2 * s, cout], 'same');
+    timeBackpropInput(
+      `  ${s}×${s}×${cin} → ${2 * s}×${2 * s}×${cout}`,
+      [BATCH, s, s, cin],
+      [4, 4, cout, cin],
+      [BATCH, 2 * s, 2 * s, cout],
+      'same',
+    );
   }
 
   console.log('\nU-Net down-convs, input gradient (conv2d 4×4 s2 on the zero-padded input, z concatenated):');

@@ -60,7 +60,10 @@ function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 
 /** Runs a client script in its own process; resolves with its last stdout line parsed as JSON. */
 function client<T>(script: string, args: string[], onReady?: () => void): Promise<T> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', script), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (c: Buffer) => {
     out += c.toString();
@@ -91,7 +94,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const server = await startServer();
   try {
     const runs: string[] = [];
-    for (let i = 0; i < o.trainers; i++) runs.push((await api<{ id: string }>(server, 'POST', '/api/v1/runs', { name: `load-${i}` })).body.id);
+    for (let i = 0; i < o.trainers; i++)
+      runs.push((await api<{ id: string }>(server, 'POST', '/api/v1/runs', { name: `load-${i}` })).body.id);
 
     // Subscribers first (they watch the whole time the trainers push, plus a margin for the last frames).
     const subscriberRuns: Array<Promise<{ received: number[]; latencies: Histogram }>> = [];
@@ -100,7 +104,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       if (subscriberProcs === 0) return allReady();
       for (let p = 0; p < subscriberProcs; p++) {
         const n = Math.floor(o.subscribers / subscriberProcs) + (p < o.subscribers % subscriberProcs ? 1 : 0);
-        subscriberRuns.push(client('_load-subscribers.ts', [server.url, String(n), String(o.seconds + 8)], () => ++ready === subscriberProcs && allReady()));
+        subscriberRuns.push(
+          client(
+            '_load-subscribers.ts',
+            [server.url, String(n), String(o.seconds + 8)],
+            () => ++ready === subscriberProcs && allReady(),
+          ),
+        );
       }
     });
 
@@ -109,10 +119,24 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid, 'VmRSS'))), 250);
     const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
-    const trainerRuns: Array<Promise<{ results: Array<{ run: string; steps: number; ackedSteps: number; errors: string[] }>; latencies: Histogram }>> = [];
+    const trainerRuns: Array<
+      Promise<{
+        results: Array<{ run: string; steps: number; ackedSteps: number; errors: string[] }>;
+        latencies: Histogram;
+      }>
+    > = [];
     for (let p = 0; p < trainerProcs; p++) {
       const mine = runs.filter((_, i) => i % trainerProcs === p);
-      trainerRuns.push(client('_load-trainers.ts', [server.url, mine.join(','), String(metrics), String(rate), String(o.seconds), String(flushMs)]));
+      trainerRuns.push(
+        client('_load-trainers.ts', [
+          server.url,
+          mine.join(','),
+          String(metrics),
+          String(rate),
+          String(o.seconds),
+          String(flushMs),
+        ]),
+      );
     }
     const trained = await Promise.all(trainerRuns);
     const serverCpuPercent = ((cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
@@ -123,7 +147,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
     let stored = 0;
     for (const id of runs) {
-      const list = (await api<{ metrics: Array<{ count: number }> }>(server, 'GET', `/api/v1/runs/${id}/metrics`)).body.metrics;
+      const list = (await api<{ metrics: Array<{ count: number }> }>(server, 'GET', `/api/v1/runs/${id}/metrics`)).body
+        .metrics;
       stored += list.reduce((n, m) => n + m.count, 0);
     }
     const results = trained.flatMap((t) => t.results);
@@ -167,14 +192,30 @@ export async function run(args: string[] = []): Promise<void> {
   const baseline = await runLoad({ trainers: 32, subscribers: 0, seconds: 10 });
   const r = await runLoad({ trainers: 32, subscribers: 20, seconds });
   const rate = (r.sent / r.seconds).toFixed(0);
-  console.log(`load:                  ${r.trainers} trainers × 20 metrics × 100 steps/s (200 ms batches, 4 processes), ${r.subscribers} live subscribers on '*' (2 processes), ${r.seconds} s, loopback`);
-  console.log(`values sent / stored:  ${r.sent.toLocaleString()} / ${r.stored.toLocaleString()} (${rate} values/s); lost ${r.lost} (goal 0)${r.errors.length ? `; errors: ${r.errors.join(' | ')}` : ''}`);
-  console.log(`ack latency:           p50 ${ms(r.ackMs.p50)}, p99 ${ms(r.ackMs.p99)}, max ${ms(r.ackMs.max)} over ${r.ackMs.count} frames (goal p99 ≤ 100 ms)`);
-  console.log(`  baseline, no live:   p50 ${ms(baseline.ackMs.p50)}, p99 ${ms(baseline.ackMs.p99)} (10 s, same trainers); ratio p99 ${(r.ackMs.p99 / baseline.ackMs.p99).toFixed(2)}`);
-  console.log(`live-push latency:     p50 ${ms(r.liveMs.p50)}, p99 ${ms(r.liveMs.p99)}, max ${ms(r.liveMs.max)} over ${r.liveMs.count} frames (batch sent → subscriber received)`);
-  console.log(`live points delivered: fewest to one subscriber ${r.livePointsPerSubscriber.min.toLocaleString()} of ${r.livePointsPerSubscriber.expected.toLocaleString()} steps`);
-  console.log(`server CPU:            ${r.serverCpuPercent.toFixed(0)}% of one core during the push (baseline without subscribers: ${baseline.serverCpuPercent.toFixed(0)}%)`);
+  console.log(
+    `load:                  ${r.trainers} trainers × 20 metrics × 100 steps/s (200 ms batches, 4 processes), ${r.subscribers} live subscribers on '*' (2 processes), ${r.seconds} s, loopback`,
+  );
+  console.log(
+    `values sent / stored:  ${r.sent.toLocaleString()} / ${r.stored.toLocaleString()} (${rate} values/s); lost ${r.lost} (goal 0)${r.errors.length ? `; errors: ${r.errors.join(' | ')}` : ''}`,
+  );
+  console.log(
+    `ack latency:           p50 ${ms(r.ackMs.p50)}, p99 ${ms(r.ackMs.p99)}, max ${ms(r.ackMs.max)} over ${r.ackMs.count} frames (goal p99 ≤ 100 ms)`,
+  );
+  console.log(
+    `  baseline, no live:   p50 ${ms(baseline.ackMs.p50)}, p99 ${ms(baseline.ackMs.p99)} (10 s, same trainers); ratio p99 ${(r.ackMs.p99 / baseline.ackMs.p99).toFixed(2)}`,
+  );
+  console.log(
+    `live-push latency:     p50 ${ms(r.liveMs.p50)}, p99 ${ms(r.liveMs.p99)}, max ${ms(r.liveMs.max)} over ${r.liveMs.count} frames (batch sent → subscriber received)`,
+  );
+  console.log(
+    `live points delivered: fewest to one subscriber ${r.livePointsPerSubscriber.min.toLocaleString()} of ${r.livePointsPerSubscriber.expected.toLocaleString()} steps`,
+  );
+  console.log(
+    `server CPU:            ${r.serverCpuPercent.toFixed(0)}% of one core during the push (baseline without subscribers: ${baseline.serverCpuPercent.toFixed(0)}%)`,
+  );
   console.log(`machine load:          ${loadAverage()} (1-minute load average at the end; 2 cores)`);
-  console.log(`server RSS:            peak ${r.rssMb.peak.toFixed(0)} MB, at the end ${r.rssMb.end.toFixed(0)} MB (goal ≤ 500 MB)`);
+  console.log(
+    `server RSS:            peak ${r.rssMb.peak.toFixed(0)} MB, at the end ${r.rssMb.end.toFixed(0)} MB (goal ≤ 500 MB)`,
+  );
   if (r.lost !== 0) process.exitCode = 1;
 }

@@ -36,7 +36,12 @@ export interface OutageResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, fn: () => Promise<T | null | false | undefined>, timeoutMs: number, log: () => string): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | null | false | undefined>,
+  timeoutMs: number,
+  log: () => string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -61,13 +66,53 @@ export async function outageScenario(outageSeconds: number): Promise<OutageResul
   const trainer: ChildProcess = spawn(
     process.execPath,
     [
-      '--import', import.meta.resolve('tsx'), join(ROOT, 'trainer/train.ts'),
-      '--server', first.url, '--server-file', serverFile, '--backend', 'wasm', '--name', 'outage',
-      '--size', '32', '--ngf', '8', '--nef', '8', '--ndf', '8', '--batch', '4', '--epochs', '100000', '--steps-per-epoch', '8',
-      '--val-every', '100000', '--val-count', '2', '--val-z', '2', '--latent-count', '8', '--patience', '0',
-      '--checkpoint-every', '0', '--checkpoint-dir', join(dir, 'ck'), '--spool', join(dir, 'spool'),
+      '--import',
+      import.meta.resolve('tsx'),
+      join(ROOT, 'trainer/train.ts'),
+      '--server',
+      first.url,
+      '--server-file',
+      serverFile,
+      '--backend',
+      'wasm',
+      '--name',
+      'outage',
+      '--size',
+      '32',
+      '--ngf',
+      '8',
+      '--nef',
+      '8',
+      '--ndf',
+      '8',
+      '--batch',
+      '4',
+      '--epochs',
+      '100000',
+      '--steps-per-epoch',
+      '8',
+      '--val-every',
+      '100000',
+      '--val-count',
+      '2',
+      '--val-z',
+      '2',
+      '--latent-count',
+      '8',
+      '--patience',
+      '0',
+      '--checkpoint-every',
+      '0',
+      '--checkpoint-dir',
+      join(dir, 'ck'),
+      '--spool',
+      join(dir, 'spool'),
     ],
-    { cwd: dir, env: { ...process.env, GANWATCH_TOKEN: '', GANWATCH_SERVER: '', GANWATCH_SERVER_FILE: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: dir,
+      env: { ...process.env, GANWATCH_TOKEN: '', GANWATCH_SERVER: '', GANWATCH_SERVER_FILE: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   trainer.stdout!.on('data', (c: Buffer) => (log += c.toString()));
   trainer.stderr!.on('data', (c: Buffer) => (log += c.toString()));
@@ -83,7 +128,8 @@ export async function outageScenario(outageSeconds: number): Promise<OutageResul
     );
     const lastStep = async (s: RunningServer): Promise<number> =>
       (await api<{ last_step: number | null }>(s, 'GET', `/api/v1/runs/${run}`)).body.last_step ?? 0;
-    const status = async (s: RunningServer): Promise<string> => (await api<{ status: string }>(s, 'GET', `/api/v1/runs/${run}`)).body.status;
+    const status = async (s: RunningServer): Promise<string> =>
+      (await api<{ status: string }>(s, 'GET', `/api/v1/runs/${run}`)).body.status;
     await until('training to run', async () => (await lastStep(first)) >= 5, 120_000, trainerLog);
 
     const stepAtKill = await lastStep(first);
@@ -98,16 +144,30 @@ export async function outageScenario(outageSeconds: number): Promise<OutageResul
     const statusBeforeMove = await status(srv);
     const moved = Date.now();
     writeServerFile(serverFile, srv.url);
-    await until('the run to be running again on the new server', async () => (await status(srv)) === 'running', 60_000, trainerLog);
+    await until(
+      'the run to be running again on the new server',
+      async () => (await status(srv)) === 'running',
+      60_000,
+      trainerLog,
+    );
     const reconnectSeconds = (Date.now() - moved) / 1000;
     // Let it train a little on the new server, then stop it from the API (it finishes and flushes).
     const resumedFrom = await lastStep(srv);
     await until('training to go on', async () => (await lastStep(srv)) >= resumedFrom + 3, 60_000, trainerLog);
     const statusAfterMove = await status(srv);
     await api(srv, 'POST', `/api/v1/runs/${run}/controls`, { action: 'stop', args: {} });
-    const trainerExit = await Promise.race([exit, new Promise<number>((r) => setTimeout(() => r(-1), 120_000).unref())]);
+    const trainerExit = await Promise.race([
+      exit,
+      new Promise<number>((r) => setTimeout(() => r(-1), 120_000).unref()),
+    ]);
 
-    const rows = (await api<{ points: Array<{ metric: string; step: number; wall: number }> }>(srv, 'GET', `/api/v1/runs/${run}/export?format=json`)).body.points;
+    const rows = (
+      await api<{ points: Array<{ metric: string; step: number; wall: number }> }>(
+        srv,
+        'GET',
+        `/api/v1/runs/${run}/export?format=json`,
+      )
+    ).body.points;
     const finalStep = Math.max(...rows.map((r) => r.step));
     const missing: string[] = [];
     for (const metric of METRIC_NAMES) {
@@ -116,8 +176,16 @@ export async function outageScenario(outageSeconds: number): Promise<OutageResul
       for (let s = 1; s <= finalStep; s++) if (!steps.has(s)) missing.push(`${metric}@${s}`);
       if (count !== steps.size) missing.push(`${metric}: duplicates`);
     }
-    const duringOutage = new Set(rows.filter((r) => r.metric === 'loss/D' && r.wall > killedAt && r.wall < restartedAt).map((r) => r.step));
-    const markers = (await api<{ markers: Array<{ kind: string; evidence: { from: number; to: number; seconds: number } }> }>(srv, 'GET', `/api/v1/runs/${run}/markers`)).body.markers;
+    const duringOutage = new Set(
+      rows.filter((r) => r.metric === 'loss/D' && r.wall > killedAt && r.wall < restartedAt).map((r) => r.step),
+    );
+    const markers = (
+      await api<{ markers: Array<{ kind: string; evidence: { from: number; to: number; seconds: number } }> }>(
+        srv,
+        'GET',
+        `/api/v1/runs/${run}/markers`,
+      )
+    ).body.markers;
     const gap = markers.find((m) => m.kind === 'gap');
     return {
       run,
@@ -150,12 +218,27 @@ export async function run(args: string[] = []): Promise<void> {
   const given = args.find((a) => a.startsWith('--seconds='));
   const seconds = given ? Number(given.split('=')[1]) : 60;
   const r = await outageScenario(seconds);
-  const ok = r.noGap && r.statusBeforeMove === 'disconnected' && r.statusAfterMove === 'running' && r.gapMarker !== null && r.trainerExit === 0;
-  console.log(`outage:                       ${r.outageSeconds} s with the server killed (SIGKILL), restarted on a new port, trainer told through --server-file`);
-  console.log(`trainer steps:                ${r.stepAtKill} at the kill, ${r.finalStep} at the end; ${r.stepsDuringOutage} steps trained during the outage`);
-  console.log(`run status on the new server: ${r.statusBeforeMove} → ${r.statusAfterMove} (${r.reconnectSeconds.toFixed(1)} s after the file changed) → ${r.finalStatus}`);
-  console.log(`gap marker:                   ${r.gapMarker ? `${r.gapMarker.seconds} s (from the last write before the kill to the reconnect)` : 'none'}`);
-  console.log(`every step 1..${r.finalStep} stored:    ${r.noGap ? 'yes, each exactly once' : `NO: missing ${r.missing.join(', ')}`}`);
+  const ok =
+    r.noGap &&
+    r.statusBeforeMove === 'disconnected' &&
+    r.statusAfterMove === 'running' &&
+    r.gapMarker !== null &&
+    r.trainerExit === 0;
+  console.log(
+    `outage:                       ${r.outageSeconds} s with the server killed (SIGKILL), restarted on a new port, trainer told through --server-file`,
+  );
+  console.log(
+    `trainer steps:                ${r.stepAtKill} at the kill, ${r.finalStep} at the end; ${r.stepsDuringOutage} steps trained during the outage`,
+  );
+  console.log(
+    `run status on the new server: ${r.statusBeforeMove} → ${r.statusAfterMove} (${r.reconnectSeconds.toFixed(1)} s after the file changed) → ${r.finalStatus}`,
+  );
+  console.log(
+    `gap marker:                   ${r.gapMarker ? `${r.gapMarker.seconds} s (from the last write before the kill to the reconnect)` : 'none'}`,
+  );
+  console.log(
+    `every step 1..${r.finalStep} stored:    ${r.noGap ? 'yes, each exactly once' : `NO: missing ${r.missing.join(', ')}`}`,
+  );
   console.log(`result:                       ${ok ? 'nothing lost' : 'FAILED'}`);
   if (!ok) {
     console.log(r.trainerLog.slice(-3000));

@@ -14,7 +14,8 @@ export async function run(): Promise<void> {
   const spikeAt = 777_777;
   for (let from = 0; from < N; from += 10_000) {
     const points = [];
-    for (let s = from; s < from + 10_000; s++) points.push({ step: s, values: { 'loss/D': s === spikeAt ? 1e6 : Math.sin(s / 1000) } });
+    for (let s = from; s < from + 10_000; s++)
+      points.push({ step: s, values: { 'loss/D': s === spikeAt ? 1e6 : Math.sin(s / 1000) } });
     store.points.write(rid, points);
   }
   const mid = store.series.metricId(rid, 'loss/D')!;
@@ -41,7 +42,9 @@ export async function run(): Promise<void> {
   store.close();
   const b = upperMedian(bucketTimes);
   const raw = upperMedian(rawTimes);
-  console.log(`1,000 buckets over 1,000,000 points: ${b.toFixed(1)} ms median of 7 (${buckets} buckets; spike kept: ${spikeKept ? 'yes' : 'NO'})`);
+  console.log(
+    `1,000 buckets over 1,000,000 points: ${b.toFixed(1)} ms median of 7 (${buckets} buckets; spike kept: ${spikeKept ? 'yes' : 'NO'})`,
+  );
   console.log(`baseline raw read of the series:     ${raw.toFixed(1)} ms median of 7`);
   console.log(`ratio raw / buckets:                 ${(raw / b).toFixed(0)}× faster  (goal ≥ 20×)`);
   console.log(`zoom: 1,000 buckets over 100,000:    ${upperMedian(zoomTimes).toFixed(1)} ms`);

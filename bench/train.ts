@@ -24,17 +24,42 @@ const BATCH = 16;
 const WIDTH = 16;
 
 function options(maxSteps: number): TrainerOptions {
-  const parsed = parseTrainerArgs([
-    '--size', String(SIZE), '--batch', String(BATCH), '--ngf', String(WIDTH), '--nef', String(WIDTH), '--ndf', String(WIDTH),
-    '--max-steps', String(maxSteps), '--epochs', '1000', '--checkpoint-every', '0', '--patience', '0',
-  ], {});
+  const parsed = parseTrainerArgs(
+    [
+      '--size',
+      String(SIZE),
+      '--batch',
+      String(BATCH),
+      '--ngf',
+      String(WIDTH),
+      '--nef',
+      String(WIDTH),
+      '--ndf',
+      String(WIDTH),
+      '--max-steps',
+      String(maxSteps),
+      '--epochs',
+      '1000',
+      '--checkpoint-every',
+      '0',
+      '--patience',
+      '0',
+    ],
+    {},
+  );
   return parsed!.options;
 }
 
 const silent = () => new Progress({ stream: new Writable({ write: (_c, _e, cb) => cb() }), tty: false });
 
 /** Runs `steps` steps through the training loop; returns wall ms per step (and records CPU ms per step in `cpu`). */
-async function block(model: BicycleGAN, dataset: SyntheticDataset, steps: number, monitor: MonitorClient | null, cpu: number[] = []): Promise<number> {
+async function block(
+  model: BicycleGAN,
+  dataset: SyntheticDataset,
+  steps: number,
+  monitor: MonitorClient | null,
+  cpu: number[] = [],
+): Promise<number> {
   const o = options(steps);
   const loop = new TrainingLoop({
     options: o,
@@ -61,7 +86,9 @@ function rssMb(): number {
 }
 
 function line(label: string, value: string, baselineLabel: string, baseline: string, ratio: string): void {
-  console.log(`${label.padEnd(34)} ${value.padStart(12)}   vs ${baselineLabel.padEnd(30)} ${baseline.padStart(12)}   ${ratio}`);
+  console.log(
+    `${label.padEnd(34)} ${value.padStart(12)}   vs ${baselineLabel.padEnd(30)} ${baseline.padStart(12)}   ${ratio}`,
+  );
 }
 
 export async function run(args: string[] = []): Promise<void> {
@@ -107,7 +134,10 @@ export async function run(args: string[] = []): Promise<void> {
   if (!noCpu) {
     await initBackend('cpu');
     const cpuModel = new BicycleGAN(modelOptions(options(0)));
-    const batch = await dataset.trainBatch(Array.from({ length: BATCH }, (_, i) => i), () => 0.5);
+    const batch = await dataset.trainBatch(
+      Array.from({ length: BATCH }, (_, i) => i),
+      () => 0.5,
+    );
     const a = tf.tensor4d(batch.a, [BATCH, SIZE, SIZE, 3]);
     const bt = tf.tensor4d(batch.b, [BATCH, SIZE, SIZE, 3]);
     const t = performance.now();
@@ -119,19 +149,53 @@ export async function run(args: string[] = []): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 
   const ips = (ms: number) => BATCH / (ms / 1000);
-  console.log(`steps: ${blocks} alternating blocks of ${stepsPerBlock} (median of block means); ${stats.acked} points acked by the server`);
-  console.log(`  ms/step per block without a client: ${without.map((x) => x.toFixed(0)).join(' ')}; with: ${withClient.map((x) => x.toFixed(0)).join(' ')}`);
+  console.log(
+    `steps: ${blocks} alternating blocks of ${stepsPerBlock} (median of block means); ${stats.acked} points acked by the server`,
+  );
+  console.log(
+    `  ms/step per block without a client: ${without.map((x) => x.toFixed(0)).join(' ')}; with: ${withClient.map((x) => x.toFixed(0)).join(' ')}`,
+  );
   if (cpuMs !== null) {
-    line('step time, wasm', `${wasmMs.toFixed(0)} ms`, 'same step, cpu backend (1 step)', `${(cpuMs / 1000).toFixed(1)} s`, `${(cpuMs / wasmMs).toFixed(0)}× faster (goal ≥ 100×)`);
-    line('images/s, wasm', ips(wasmMs).toFixed(1), 'images/s, cpu backend', ips(cpuMs).toFixed(3), `${(ips(wasmMs) / ips(cpuMs)).toFixed(0)}×`);
+    line(
+      'step time, wasm',
+      `${wasmMs.toFixed(0)} ms`,
+      'same step, cpu backend (1 step)',
+      `${(cpuMs / 1000).toFixed(1)} s`,
+      `${(cpuMs / wasmMs).toFixed(0)}× faster (goal ≥ 100×)`,
+    );
+    line(
+      'images/s, wasm',
+      ips(wasmMs).toFixed(1),
+      'images/s, cpu backend',
+      ips(cpuMs).toFixed(3),
+      `${(ips(wasmMs) / ips(cpuMs)).toFixed(0)}×`,
+    );
   } else {
     line('step time, wasm', `${wasmMs.toFixed(0)} ms`, 'cpu backend', 'skipped', '(--quick / --no-cpu)');
   }
-  line('step time with the monitor client', `${clientMs.toFixed(0)} ms`, 'without a client', `${wasmMs.toFixed(0)} ms`, `${(clientMs / wasmMs).toFixed(3)}× (overhead ${((clientMs / wasmMs - 1) * 100).toFixed(1)}%, goal ≤ 2%)`);
+  line(
+    'step time with the monitor client',
+    `${clientMs.toFixed(0)} ms`,
+    'without a client',
+    `${wasmMs.toFixed(0)} ms`,
+    `${(clientMs / wasmMs).toFixed(3)}× (overhead ${((clientMs / wasmMs - 1) * 100).toFixed(1)}%, goal ≤ 2%)`,
+  );
   const cw = median(cpuWith);
   const cwo = median(cpuWithout);
-  line('CPU time/step with the client', `${cw.toFixed(0)} ms`, 'without a client', `${cwo.toFixed(0)} ms`, `${(cw / cwo).toFixed(3)}× (this process only: robust to other load)`);
-  line('peak RSS (wasm training)', `${peak.toFixed(0)} MB`, 'RSS before the model', `${rssBefore.toFixed(0)} MB`, `${(peak / rssBefore).toFixed(1)}×`);
+  line(
+    'CPU time/step with the client',
+    `${cw.toFixed(0)} ms`,
+    'without a client',
+    `${cwo.toFixed(0)} ms`,
+    `${(cw / cwo).toFixed(3)}× (this process only: robust to other load)`,
+  );
+  line(
+    'peak RSS (wasm training)',
+    `${peak.toFixed(0)} MB`,
+    'RSS before the model',
+    `${rssBefore.toFixed(0)} MB`,
+    `${(peak / rssBefore).toFixed(1)}×`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run(process.argv.slice(2));

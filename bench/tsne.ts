@@ -26,7 +26,10 @@ interface Quality {
 
 function quality(codes: Float32Array, labels: Int32Array, xy: Float64Array): Quality {
   const n = labels.length;
-  return { trust: trustworthiness(codes, DIM, xy, 10, n > TRUST_QUERIES ? TRUST_QUERIES : undefined), acc: knnAccuracy(xy, labels, 10) };
+  return {
+    trust: trustworthiness(codes, DIM, xy, 10, n > TRUST_QUERIES ? TRUST_QUERIES : undefined),
+    acc: knnAccuracy(xy, labels, 10),
+  };
 }
 
 interface Timing {
@@ -49,7 +52,9 @@ const fmtQ = (q: Quality | null): string => (q ? `T ${q.trust.toFixed(4)}  acc $
 export async function run(args: string[] = []): Promise<void> {
   const full = args.includes('--full');
   console.log(`t-SNE of ${DIM}-d codes in ${CLASSES} Gaussian classes, ${ITERATIONS} iterations, perplexity 30 (both)`);
-  console.log('ours: Barnes-Hut, θ 0.5 (bhtsne: half-width / distance), exaggeration 12 × 250, lr max(200, N/12), PCA start; tsne-js: exact, its README parameters');
+  console.log(
+    'ours: Barnes-Hut, θ 0.5 (bhtsne: half-width / distance), exaggeration 12 × 250, lr max(200, N/12), PCA start; tsne-js: exact, its README parameters',
+  );
   const rows: string[] = [];
   const ratios: Record<number, { ratio: number; measured: boolean }> = {};
   let jsAt1000: Timing | null = null;
@@ -71,10 +76,13 @@ export async function run(args: string[] = []): Promise<void> {
       const r = timed(() => tsneJs(codes, DIM, ITERATIONS));
       js = { time: r.time, q: quality(codes, labels, r.value.xy), measured: true };
       if (n === 1000) jsAt1000 = r.time;
-    } else if (n === 2000 && jsAt1000 !== null) js = { time: { cpu: jsAt1000.cpu * 4, wall: jsAt1000.wall * 4 }, q: null, measured: false };
+    } else if (n === 2000 && jsAt1000 !== null)
+      js = { time: { cpu: jsAt1000.cpu * 4, wall: jsAt1000.wall * 4 }, q: null, measured: false };
     if (js) ratios[n] = { ratio: js.time.cpu / ours.cpu, measured: js.measured };
     const t = (x: Timing): string => `${fmtS(x.cpu)} cpu (${fmtS(x.wall)} wall)`;
-    const jsText = js ? `${t(js.time)}${js.measured ? '' : ' EXTRAPOLATED as 4 × the 1,000-code time (--full measures it)'}` : 'not run';
+    const jsText = js
+      ? `${t(js.time)}${js.measured ? '' : ' EXTRAPOLATED as 4 × the 1,000-code time (--full measures it)'}`
+      : 'not run';
     rows.push(
       `${String(n).padStart(6)} codes  ours ${t(ours)}  ${fmtQ(oursQ)}  |  tsne-js ${jsText}  ${fmtQ(js?.q ?? null)}` +
         (js ? `  |  ${(js.time.cpu / ours.cpu).toFixed(0)}× faster` : ''),
@@ -82,13 +90,22 @@ export async function run(args: string[] = []): Promise<void> {
     console.log(rows.at(-1));
     if (n === 2000) {
       const r = ratios[n];
-      console.log(`        goal at 2,000: ≤ 2 s → ${ours.cpu <= 2000 ? 'met' : 'NOT met'} (${fmtS(ours.cpu)} cpu); ≥ 30× tsne-js → ${r && r.ratio >= 30 ? 'met' : 'NOT met'}${r && !r.measured ? ' (on the extrapolated time)' : ''}`);
+      console.log(
+        `        goal at 2,000: ≤ 2 s → ${ours.cpu <= 2000 ? 'met' : 'NOT met'} (${fmtS(ours.cpu)} cpu); ≥ 30× tsne-js → ${r && r.ratio >= 30 ? 'met' : 'NOT met'}${r && !r.measured ? ' (on the extrapolated time)' : ''}`,
+      );
       const fine = timed(() => tsne(codes, DIM, { theta: 0.25 }));
-      console.log(`        θ 0.25 (half-width; = scikit-learn/openTSNE's full-width θ 0.5): ${t(fine.time)}  ${fmtQ(quality(codes, labels, fine.value.xy))}`);
+      console.log(
+        `        θ 0.25 (half-width; = scikit-learn/openTSNE's full-width θ 0.5): ${t(fine.time)}  ${fmtQ(quality(codes, labels, fine.value.xy))}`,
+      );
       const pca = timed(() => pca2d(codes, n, DIM)).time;
       const umap = timed(() => umap2d(codes, n, DIM)).time;
-      console.log(`        for reference at 2,000: PCA (ml-pca) ${t(pca)}; UMAP (umap-js, exact neighbours) ${t(umap)}`);
+      console.log(
+        `        for reference at 2,000: PCA (ml-pca) ${t(pca)}; UMAP (umap-js, exact neighbours) ${t(umap)}`,
+      );
     }
-    if (n === 10_000) console.log(`        trustworthiness at 10,000 estimated on ${TRUST_QUERIES} evenly spaced query codes (ranks against all 10,000)`);
+    if (n === 10_000)
+      console.log(
+        `        trustworthiness at 10,000 estimated on ${TRUST_QUERIES} evenly spaced query codes (ranks against all 10,000)`,
+      );
   }
 }

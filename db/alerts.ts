@@ -50,10 +50,16 @@ export class AlertsRepo {
        VALUES (?, ?, ?, ?, 'firing', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.getStmt = db.prepare<[number], AlertRow>(`${SELECT} WHERE a.id = ?`);
-    this.updateStmt = db.prepare('UPDATE alerts SET severity = ?, message = ?, evidence = ?, remedy_text = ?, remedy_action = ?, updated_at = ? WHERE id = ?');
-    this.resolveStmt = db.prepare("UPDATE alerts SET state = 'resolved', step_closed = ?, evidence = ?, updated_at = ?, resolved_at = ? WHERE id = ?");
+    this.updateStmt = db.prepare(
+      'UPDATE alerts SET severity = ?, message = ?, evidence = ?, remedy_text = ?, remedy_action = ?, updated_at = ? WHERE id = ?',
+    );
+    this.resolveStmt = db.prepare(
+      "UPDATE alerts SET state = 'resolved', step_closed = ?, evidence = ?, updated_at = ?, resolved_at = ? WHERE id = ?",
+    );
     this.openStmt = db.prepare<[number], AlertRow>(`${SELECT} WHERE a.rid = ? AND a.state = 'firing' ORDER BY a.id`);
-    this.lastStmt = db.prepare<[number, string, string], AlertRow>(`${SELECT} WHERE a.rid = ? AND a.rule = ? AND a.key = ? ORDER BY a.id DESC LIMIT 1`);
+    this.lastStmt = db.prepare<[number, string, string], AlertRow>(
+      `${SELECT} WHERE a.rid = ? AND a.rule = ? AND a.key = ? ORDER BY a.id DESC LIMIT 1`,
+    );
     this.ackStmt = db.prepare('UPDATE alerts SET acknowledged = 1, updated_at = ? WHERE id = ?');
     this.muteStmt = db.prepare('UPDATE alerts SET muted = ?, updated_at = ? WHERE id = ?');
     this.controlStmt = db.prepare('UPDATE alerts SET control_id = ?, updated_at = ? WHERE id = ?');
@@ -92,7 +98,15 @@ export class AlertsRepo {
 
   /** Escalation or new evidence while firing. */
   update(id: number, a: Pick<NewAlert, 'severity' | 'message' | 'evidence' | 'remedy'>): Alert {
-    this.updateStmt.run(a.severity, a.message, JSON.stringify(a.evidence), a.remedy?.text ?? null, a.remedy?.action ? JSON.stringify(a.remedy.action) : null, now(), id);
+    this.updateStmt.run(
+      a.severity,
+      a.message,
+      JSON.stringify(a.evidence),
+      a.remedy?.text ?? null,
+      a.remedy?.action ? JSON.stringify(a.remedy.action) : null,
+      now(),
+      id,
+    );
     return this.get(id)!;
   }
 
@@ -129,7 +143,10 @@ export class AlertsRepo {
       params.rule = query.rule;
     }
     const sql = `${SELECT} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY a.id DESC LIMIT @limit`;
-    return this.db.prepare<Record<string, unknown>, AlertRow>(sql).all(params).map((r) => this.toAlert(r));
+    return this.db
+      .prepare<Record<string, unknown>, AlertRow>(sql)
+      .all(params)
+      .map((r) => this.toAlert(r));
   }
 
   acknowledge(id: number): Alert | null {
@@ -170,7 +187,13 @@ export class AlertsRepo {
       step_closed: row.step_closed,
       message: row.message,
       evidence: JSON.parse(row.evidence) as Record<string, unknown>,
-      remedy: row.remedy_text === null ? null : { text: row.remedy_text, action: row.remedy_action ? (JSON.parse(row.remedy_action) as ControlCommand) : null },
+      remedy:
+        row.remedy_text === null
+          ? null
+          : {
+              text: row.remedy_text,
+              action: row.remedy_action ? (JSON.parse(row.remedy_action) as ControlCommand) : null,
+            },
       acknowledged: row.acknowledged === 1,
       muted: row.muted === 1,
       control: row.control_id === null ? null : this.controls.get(row.control_id),

@@ -28,13 +28,18 @@ export interface BackupOptions {
  * WAL mode (one self-contained file), checked, and only then renamed to `target`, so a failed or interrupted backup
  * never leaves a half-written file under the target's name.
  */
-export async function backupDatabase(source: string, target: string, options: BackupOptions = {}): Promise<BackupResult> {
+export async function backupDatabase(
+  source: string,
+  target: string,
+  options: BackupOptions = {},
+): Promise<BackupResult> {
   const from = resolve(source);
   const to = resolve(target);
   if (from === to) throw gwError('GW_ERR_BACKUP', to, 'the backup file must differ from the database');
   if (!existsSync(from)) throw gwError('GW_ERR_DB_OPEN', from, 'no such file');
   if (!existsSync(dirname(to))) throw gwError('GW_ERR_BACKUP', to, `folder ${dirname(to)} does not exist`);
-  if (existsSync(to) && !options.overwrite) throw gwError('GW_ERR_BACKUP', to, 'the file exists (use --force to replace it)');
+  if (existsSync(to) && !options.overwrite)
+    throw gwError('GW_ERR_BACKUP', to, 'the file exists (use --force to replace it)');
 
   const tmp = `${to}.partial-${process.pid}`;
   const t0 = performance.now();
@@ -61,7 +66,8 @@ export async function backupDatabase(source: string, target: string, options: Ba
     } finally {
       copy.close();
     }
-    if (integrity !== 'ok' && integrity !== 'skipped') throw new Error(`the copy failed PRAGMA integrity_check: ${integrity.split('\n')[0]}`);
+    if (integrity !== 'ok' && integrity !== 'skipped')
+      throw new Error(`the copy failed PRAGMA integrity_check: ${integrity.split('\n')[0]}`);
     renameSync(tmp, to);
   } catch (err) {
     for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`]) rmSync(f, { force: true });

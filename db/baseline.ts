@@ -5,10 +5,13 @@ import { openConnection } from './connection.js';
 /** Inserts `metrics × steps` rows into the points table in transactions of `batch` rows; returns the elapsed ms. */
 export function rawInsert(path: string, metrics: number, steps: number, batch = 10_000): number {
   const db: Connection = openConnection(path);
-  db.exec("INSERT INTO runs (id, name, status, created_at, updated_at) VALUES ('baseline', 'baseline', 'running', 0, 0)");
+  db.exec(
+    "INSERT INTO runs (id, name, status, created_at, updated_at) VALUES ('baseline', 'baseline', 'running', 0, 0)",
+  );
   const rid = (db.prepare("SELECT rid FROM runs WHERE id = 'baseline'").get() as { rid: number }).rid;
   const mids: number[] = [];
-  for (let m = 0; m < metrics; m++) mids.push(Number(db.prepare('INSERT INTO metrics (rid, name) VALUES (?, ?)').run(rid, `m${m}`).lastInsertRowid));
+  for (let m = 0; m < metrics; m++)
+    mids.push(Number(db.prepare('INSERT INTO metrics (rid, name) VALUES (?, ?)').run(rid, `m${m}`).lastInsertRowid));
   const insert = db.prepare('INSERT INTO points (mid, step, value, wall) VALUES (?, ?, ?, ?)');
   const perTx = Math.max(1, Math.floor(batch / metrics));
   const tx = db.transaction((from: number, to: number) => {

@@ -11,8 +11,14 @@ export function toBlob(a: Float32Array | Int32Array | null): Buffer | null {
 
 /** A BLOB read back as a typed array. */
 export function fromBlob<T extends Float32Array | Int32Array>(ctor: TypedCtor<T>, buf: Buffer): T;
-export function fromBlob<T extends Float32Array | Int32Array>(ctor: TypedCtor<T>, buf: Buffer | null | undefined): T | null;
-export function fromBlob<T extends Float32Array | Int32Array>(ctor: TypedCtor<T>, buf: Buffer | null | undefined): T | null {
+export function fromBlob<T extends Float32Array | Int32Array>(
+  ctor: TypedCtor<T>,
+  buf: Buffer | null | undefined,
+): T | null;
+export function fromBlob<T extends Float32Array | Int32Array>(
+  ctor: TypedCtor<T>,
+  buf: Buffer | null | undefined,
+): T | null {
   if (!buf) return null;
   // Copy: a Buffer's offset into its pool need not be aligned to 4 bytes.
   const copy = new Uint8Array(buf);

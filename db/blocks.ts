@@ -59,7 +59,17 @@ export const ENVELOPE_COLUMNS = 'block, cnt, nonfinite, vmin, vmax, vsum, vlast,
 export type RawBlock = [number, number, number, number | null, number | null, number, number | null, number, number];
 
 export function envelopeFromRow(r: RawBlock): Envelope {
-  return { block: r[0], cnt: r[1], nonfinite: r[2], vmin: r[3], vmax: r[4], vsum: r[5], vlast: r[6], lastStep: r[7], wall: r[8] };
+  return {
+    block: r[0],
+    cnt: r[1],
+    nonfinite: r[2],
+    vmin: r[3],
+    vmax: r[4],
+    vsum: r[5],
+    vlast: r[6],
+    lastStep: r[7],
+    wall: r[8],
+  };
 }
 
 /** One value as written: step, value (null = NaN), wall time. */
@@ -74,7 +84,9 @@ export class BlockIndex {
 
   constructor(db: Connection) {
     this.readPoints = db
-      .prepare<[number, number, number]>('SELECT step, value, wall FROM points WHERE mid = ? AND step BETWEEN ? AND ? ORDER BY step')
+      .prepare<[number, number, number]>(
+        'SELECT step, value, wall FROM points WHERE mid = ? AND step BETWEEN ? AND ? ORDER BY step',
+      )
       .raw(true);
     this.readBlocks = db
       .prepare<[number, number, number, number]>(
@@ -83,7 +95,9 @@ export class BlockIndex {
       )
       .raw(true);
     this.existingBlocks = db
-      .prepare<[number, number, number]>('SELECT block FROM blocks WHERE mid = ? AND level = 1 AND block BETWEEN ? AND ?')
+      .prepare<[number, number, number]>(
+        'SELECT block FROM blocks WHERE mid = ? AND level = 1 AND block BETWEEN ? AND ?',
+      )
       .pluck(true);
     this.upsert = db.prepare(
       `INSERT INTO blocks (mid, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall)
@@ -134,14 +148,23 @@ export class BlockIndex {
   private recompute(mid: number, level: number, b0: number, b1: number): void {
     const envs = new Map<number, Envelope>();
     if (level === 1) {
-      for (const [step, value, wall] of this.readPoints.iterate(mid, b0 * BLOCK_FANOUT, b1 * BLOCK_FANOUT + BLOCK_FANOUT - 1) as Iterable<WrittenPoint>) {
+      for (const [step, value, wall] of this.readPoints.iterate(
+        mid,
+        b0 * BLOCK_FANOUT,
+        b1 * BLOCK_FANOUT + BLOCK_FANOUT - 1,
+      ) as Iterable<WrittenPoint>) {
         const b = Math.floor(step / BLOCK_FANOUT);
         let env = envs.get(b);
         if (!env) envs.set(b, (env = emptyEnvelope(b)));
         addPoint(env, step, value, wall);
       }
     } else {
-      for (const row of this.readBlocks.iterate(mid, level - 1, b0 * BLOCK_FANOUT, b1 * BLOCK_FANOUT + BLOCK_FANOUT - 1) as Iterable<RawBlock>) {
+      for (const row of this.readBlocks.iterate(
+        mid,
+        level - 1,
+        b0 * BLOCK_FANOUT,
+        b1 * BLOCK_FANOUT + BLOCK_FANOUT - 1,
+      ) as Iterable<RawBlock>) {
         const child = envelopeFromRow(row);
         const b = Math.floor(child.block / BLOCK_FANOUT);
         let env = envs.get(b);

@@ -23,18 +23,26 @@ export class ControlsRepo {
   private readonly resultStmt;
 
   constructor(db: Connection) {
-    this.insertStmt = db.prepare('INSERT INTO controls (rid, action, args, status, source, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+    this.insertStmt = db.prepare(
+      'INSERT INTO controls (rid, action, args, status, source, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
     this.getStmt = db.prepare<[number], ControlRow>(`${SELECT} WHERE c.id = ?`);
     this.listStmt = db.prepare<[number], ControlRow>(`${SELECT} WHERE c.rid = ? ORDER BY c.id`);
-    this.pendingStmt = db.prepare<[number], ControlRow>(`${SELECT} WHERE c.rid = ? AND c.status IN ('pending', 'sent') ORDER BY c.id`);
-    this.sentStmt = db.prepare("UPDATE controls SET status = 'sent', sent_at = ? WHERE id = ? AND status IN ('pending', 'sent')");
+    this.pendingStmt = db.prepare<[number], ControlRow>(
+      `${SELECT} WHERE c.rid = ? AND c.status IN ('pending', 'sent') ORDER BY c.id`,
+    );
+    this.sentStmt = db.prepare(
+      "UPDATE controls SET status = 'sent', sent_at = ? WHERE id = ? AND status IN ('pending', 'sent')",
+    );
     this.resultStmt = db.prepare(
       "UPDATE controls SET status = ?, result_at = ?, result_step = ?, message = ? WHERE id = ? AND rid = ? AND status IN ('pending', 'sent')",
     );
   }
 
   create(rid: number, command: ControlCommand, source: string): Control {
-    const id = Number(this.insertStmt.run(rid, command.action, JSON.stringify(command.args), 'pending', source, now()).lastInsertRowid);
+    const id = Number(
+      this.insertStmt.run(rid, command.action, JSON.stringify(command.args), 'pending', source, now()).lastInsertRowid,
+    );
     return this.get(id)!;
   }
 

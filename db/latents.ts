@@ -34,13 +34,18 @@ export class LatentsRepo {
        ON CONFLICT (rid, epoch) DO UPDATE SET step = excluded.step, dim = excluded.dim, count = excluded.count,
          codes = excluded.codes, labels = excluded.labels, created_at = excluded.created_at`,
     );
-    this.getStmt = db.prepare<[number, number], LatentRow>('SELECT epoch, step, dim, count, codes, labels, created_at FROM latents WHERE rid = ? AND epoch = ?');
+    this.getStmt = db.prepare<[number, number], LatentRow>(
+      'SELECT epoch, step, dim, count, codes, labels, created_at FROM latents WHERE rid = ? AND epoch = ?',
+    );
     this.listStmt = db.prepare<[number], Omit<LatentRow, 'codes' | 'labels'> & { labelled: number }>(
       'SELECT epoch, step, dim, count, labels IS NOT NULL AS labelled, created_at FROM latents WHERE rid = ? ORDER BY epoch',
     );
   }
 
-  put(rid: number, rec: { epoch: number; step: number | null; dim: number; codes: Float32Array; labels: Int32Array | null }): void {
+  put(
+    rid: number,
+    rec: { epoch: number; step: number | null; dim: number; codes: Float32Array; labels: Int32Array | null },
+  ): void {
     const count = rec.codes.length / rec.dim;
     this.upsert.run(rid, rec.epoch, rec.step, rec.dim, count, toBlob(rec.codes), toBlob(rec.labels), now());
   }
@@ -59,7 +64,9 @@ export class LatentsRepo {
     };
   }
 
-  list(rid: number): Array<{ epoch: number; step: number | null; dim: number; count: number; labelled: boolean; created_at: number }> {
+  list(
+    rid: number,
+  ): Array<{ epoch: number; step: number | null; dim: number; count: number; labelled: boolean; created_at: number }> {
     return this.listStmt.all(rid).map((r) => ({ ...r, labelled: r.labelled === 1 }));
   }
 }

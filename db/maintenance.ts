@@ -65,7 +65,10 @@ export function digestOf(db: Connection): Record<string, TableDigest> {
   const real = Buffer.alloc(8);
   for (const { name } of objects.filter((o) => o.type === 'table')) {
     const info = db.pragma(`table_info("${name.replace(/"/g, '""')}")`) as Array<{ name: string; pk: number }>;
-    const pk = info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => `"${c.name.replace(/"/g, '""')}"`);
+    const pk = info
+      .filter((c) => c.pk > 0)
+      .sort((a, b) => a.pk - b.pk)
+      .map((c) => `"${c.name.replace(/"/g, '""')}"`);
     // Every table has a primary key (WITHOUT ROWID tables must); a table without one is read in rowid order.
     const order = pk.length ? pk.join(', ') : 'rowid';
     const hash = createHash('sha256');

@@ -7,7 +7,8 @@ interface MarkerRow extends Omit<MarkerRecord, 'evidence'> {
   evidence: string;
 }
 
-const SELECT = 'SELECT m.id, r.id AS run, m.metric, m.step, m.change_at, m.kind, m.evidence, m.created_at FROM markers m JOIN runs r ON r.rid = m.rid';
+const SELECT =
+  'SELECT m.id, r.id AS run, m.metric, m.step, m.change_at, m.kind, m.evidence, m.created_at FROM markers m JOIN runs r ON r.rid = m.rid';
 
 export class MarkersRepo {
   private readonly insertStmt;
@@ -16,14 +17,23 @@ export class MarkersRepo {
   private readonly byMetric;
 
   constructor(db: Connection) {
-    this.insertStmt = db.prepare('INSERT INTO markers (rid, metric, step, change_at, kind, evidence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.insertStmt = db.prepare(
+      'INSERT INTO markers (rid, metric, step, change_at, kind, evidence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
     this.getStmt = db.prepare<[number], MarkerRow>(`${SELECT} WHERE m.id = ?`);
     this.byRun = db.prepare<[number], MarkerRow>(`${SELECT} WHERE m.rid = ? ORDER BY m.metric, m.step`);
-    this.byMetric = db.prepare<[number, string], MarkerRow>(`${SELECT} WHERE m.rid = ? AND m.metric = ? ORDER BY m.step`);
+    this.byMetric = db.prepare<[number, string], MarkerRow>(
+      `${SELECT} WHERE m.rid = ? AND m.metric = ? ORDER BY m.step`,
+    );
   }
 
-  add(rid: number, m: { metric: string; step: number; changeAt: number | null; kind: string; evidence: Record<string, unknown> }): MarkerRecord {
-    const id = Number(this.insertStmt.run(rid, m.metric, m.step, m.changeAt, m.kind, JSON.stringify(m.evidence), now()).lastInsertRowid);
+  add(
+    rid: number,
+    m: { metric: string; step: number; changeAt: number | null; kind: string; evidence: Record<string, unknown> },
+  ): MarkerRecord {
+    const id = Number(
+      this.insertStmt.run(rid, m.metric, m.step, m.changeAt, m.kind, JSON.stringify(m.evidence), now()).lastInsertRowid,
+    );
     return toMarker(this.getStmt.get(id)!);
   }
 

@@ -25,11 +25,16 @@ export class MediaRepo {
     this.idStmt = db.prepare<[number, string, number, number], { id: number }>(
       'SELECT id FROM media WHERE rid = ? AND kind = ? AND epoch = ? AND step = ?',
     );
-    this.fetchStmt = db.prepare<[number, number], { bytes: Buffer }>('SELECT bytes FROM media WHERE rid = ? AND id = ?');
+    this.fetchStmt = db.prepare<[number, number], { bytes: Buffer }>(
+      'SELECT bytes FROM media WHERE rid = ? AND id = ?',
+    );
   }
 
   /** Stores (or replaces) one image; returns its id. */
-  put(rid: number, item: { epoch: number; step: number; kind: string; meta: Record<string, unknown>; png: Buffer }): number {
+  put(
+    rid: number,
+    item: { epoch: number; step: number; kind: string; meta: Record<string, unknown>; png: Buffer },
+  ): number {
     this.upsert.run(rid, item.epoch, item.step, item.kind, JSON.stringify(item.meta), item.png, now());
     return this.idStmt.get(rid, item.kind, item.epoch, item.step)!.id;
   }

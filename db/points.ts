@@ -35,7 +35,9 @@ export class PointsRepo {
   ) {
     this.upsert = db.prepare(upsertSql(1));
     this.upsertChunk = db.prepare(upsertSql(UPSERT_CHUNK));
-    this.findMetric = db.prepare<[number, string], { mid: number }>('SELECT mid FROM metrics WHERE rid = ? AND name = ?');
+    this.findMetric = db.prepare<[number, string], { mid: number }>(
+      'SELECT mid FROM metrics WHERE rid = ? AND name = ?',
+    );
     this.insertMetric = db.prepare('INSERT INTO metrics (rid, name) VALUES (?, ?)');
     this.blocks = new BlockIndex(db);
     this.writeTx = db.transaction((rid: number, points: readonly Point[], serverWall: number): number => {

@@ -113,7 +113,9 @@ export class ProjectionsRepo {
       `UPDATE projections SET status = 'failed', xy = NULL, ms = @ms, error = @error, finished_at = @now
        WHERE rid = @rid AND epoch = @epoch AND method = @method`,
     );
-    this.getStmt = db.prepare<[number, number, string], ProjectionRow>('SELECT * FROM projections WHERE rid = ? AND epoch = ? AND method = ?');
+    this.getStmt = db.prepare<[number, number, string], ProjectionRow>(
+      'SELECT * FROM projections WHERE rid = ? AND epoch = ? AND method = ?',
+    );
     this.listStmt = db.prepare<[number], ProjectionRow>(
       `SELECT epoch, method, status, source_count, count, stratified, ms, error, requested_at, finished_at
        FROM projections WHERE rid = ? ORDER BY epoch, method`,
@@ -147,15 +149,35 @@ export class ProjectionsRepo {
   }
 
   /** Marks (run, epoch, method) as being computed, dropping any earlier result. */
-  markPending(rid: number, epoch: number, method: string, sizes: { sourceCount: number; count: number; stratified: boolean }): void {
-    this.pendingStmt.run({ rid, epoch, method, source_count: sizes.sourceCount, count: sizes.count, stratified: sizes.stratified ? 1 : 0, now: now() });
+  markPending(
+    rid: number,
+    epoch: number,
+    method: string,
+    sizes: { sourceCount: number; count: number; stratified: boolean },
+  ): void {
+    this.pendingStmt.run({
+      rid,
+      epoch,
+      method,
+      source_count: sizes.sourceCount,
+      count: sizes.count,
+      stratified: sizes.stratified ? 1 : 0,
+      now: now(),
+    });
   }
 
   putReady(
     rid: number,
     epoch: number,
     method: string,
-    result: { xy: Float32Array; indices: Int32Array | null; labels: Int32Array | null; stratified: boolean; params: Record<string, unknown>; ms: number },
+    result: {
+      xy: Float32Array;
+      indices: Int32Array | null;
+      labels: Int32Array | null;
+      stratified: boolean;
+      params: Record<string, unknown>;
+      ms: number;
+    },
   ): void {
     this.readyStmt.run({
       rid,
@@ -206,10 +228,23 @@ export class ProjectionsRepo {
   putSeparation(
     rid: number,
     epoch: number,
-    result: { status: Exclude<StoredSeparationStatus, 'pending'>; silhouette: number | null; fisher: number | null; reason: string | null; ms: number | null },
+    result: {
+      status: Exclude<StoredSeparationStatus, 'pending'>;
+      silhouette: number | null;
+      fisher: number | null;
+      reason: string | null;
+      ms: number | null;
+    },
   ): void {
     const finite = (x: number | null): number | null => (x === null || !Number.isFinite(x) ? null : x);
-    this.sepPutStmt.run({ rid, epoch, ...result, silhouette: finite(result.silhouette), fisher: finite(result.fisher), now: now() });
+    this.sepPutStmt.run({
+      rid,
+      epoch,
+      ...result,
+      silhouette: finite(result.silhouette),
+      fisher: finite(result.fisher),
+      now: now(),
+    });
   }
 
   separation(rid: number, epoch: number): SeparationRecord | null {

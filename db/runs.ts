@@ -124,7 +124,7 @@ export class RunsRepo {
       params.tag = query.tag;
     }
     if (query.name) {
-      where.push("instr(lower(name), lower(@name)) > 0");
+      where.push('instr(lower(name), lower(@name)) > 0');
       params.name = query.name;
     }
     const sql = `SELECT * FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, rid DESC`;
@@ -151,7 +151,8 @@ export class RunsRepo {
       params.config = JSON.stringify(patch.config);
     }
     this.db.transaction(() => {
-      if (sets.length) this.db.prepare(`UPDATE runs SET ${sets.join(', ')}, updated_at = @now WHERE rid = @rid`).run(params);
+      if (sets.length)
+        this.db.prepare(`UPDATE runs SET ${sets.join(', ')}, updated_at = @now WHERE rid = @rid`).run(params);
       if (patch.status !== undefined) this.statusStmt.run({ rid: ref.rid, status: patch.status, now: now() });
     })();
     return this.get(id);

@@ -1,6 +1,16 @@
 // Reading metrics back: per-metric summaries, raw points, bucketed envelopes, and the full export.
 import { encodeValue, type Bucket, type MetricSummary, type RawPoint, type WireValue } from '../protocol/index.js';
-import { ENVELOPE_COLUMNS, LEVELS, addEnvelope, addPoint, blockSize, emptyEnvelope, envelopeFromRow, type Envelope, type RawBlock } from './blocks.js';
+import {
+  ENVELOPE_COLUMNS,
+  LEVELS,
+  addEnvelope,
+  addPoint,
+  blockSize,
+  emptyEnvelope,
+  envelopeFromRow,
+  type Envelope,
+  type RawBlock,
+} from './blocks.js';
 import type { Connection } from './connection.js';
 
 export type SeriesResult = { mode: 'raw'; points: RawPoint[] } | { mode: 'buckets'; buckets: Bucket[] };
@@ -28,16 +38,26 @@ export class SeriesRepo {
   private readonly exportPage;
 
   constructor(db: Connection) {
-    this.metricStmt = db.prepare<[number, string], { mid: number }>('SELECT mid FROM metrics WHERE rid = ? AND name = ?');
-    this.metricsOfRun = db.prepare<[number], { mid: number; name: string }>('SELECT mid, name FROM metrics WHERE rid = ? ORDER BY name');
+    this.metricStmt = db.prepare<[number, string], { mid: number }>(
+      'SELECT mid FROM metrics WHERE rid = ? AND name = ?',
+    );
+    this.metricsOfRun = db.prepare<[number], { mid: number; name: string }>(
+      'SELECT mid, name FROM metrics WHERE rid = ? ORDER BY name',
+    );
     this.rangeStmt = db
-      .prepare<[number, number, number, number]>('SELECT step, value, wall FROM points WHERE mid = ? AND step BETWEEN ? AND ? ORDER BY step LIMIT ?')
+      .prepare<[number, number, number, number]>(
+        'SELECT step, value, wall FROM points WHERE mid = ? AND step BETWEEN ? AND ? ORDER BY step LIMIT ?',
+      )
       .raw(true);
     this.lastInRange = db.prepare<[number, number, number], { step: number }>(
       'SELECT step FROM points WHERE mid = ? AND step BETWEEN ? AND ? ORDER BY step DESC LIMIT 1',
     );
-    this.firstStmt = db.prepare<[number], { step: number; value: number | null }>('SELECT step, value FROM points WHERE mid = ? ORDER BY step LIMIT 1');
-    this.lastStmt = db.prepare<[number], { step: number; value: number | null }>('SELECT step, value FROM points WHERE mid = ? ORDER BY step DESC LIMIT 1');
+    this.firstStmt = db.prepare<[number], { step: number; value: number | null }>(
+      'SELECT step, value FROM points WHERE mid = ? ORDER BY step LIMIT 1',
+    );
+    this.lastStmt = db.prepare<[number], { step: number; value: number | null }>(
+      'SELECT step, value FROM points WHERE mid = ? ORDER BY step DESC LIMIT 1',
+    );
     this.blocksStmt = db
       .prepare<[number, number, number, number]>(
         `SELECT ${ENVELOPE_COLUMNS} FROM blocks
@@ -45,12 +65,12 @@ export class SeriesRepo {
       )
       .raw(true);
     this.topBlocks = db
-      .prepare<[number, number]>(
-        `SELECT ${ENVELOPE_COLUMNS} FROM blocks WHERE mid = ? AND level = ? ORDER BY block`,
-      )
+      .prepare<[number, number]>(`SELECT ${ENVELOPE_COLUMNS} FROM blocks WHERE mid = ? AND level = ? ORDER BY block`)
       .raw(true);
     this.exportPage = db
-      .prepare<[number, number, number]>('SELECT step, value, wall FROM points WHERE mid = ? AND step > ? ORDER BY step LIMIT ?')
+      .prepare<[number, number, number]>(
+        'SELECT step, value, wall FROM points WHERE mid = ? AND step > ? ORDER BY step LIMIT ?',
+      )
       .raw(true);
   }
 
@@ -62,7 +82,8 @@ export class SeriesRepo {
   summaries(rid: number): MetricSummary[] {
     return this.metricsOfRun.all(rid).map(({ mid, name }) => {
       const total = emptyEnvelope(0);
-      for (const row of this.topBlocks.iterate(mid, LEVELS) as Iterable<RawBlock>) addEnvelope(total, envelopeFromRow(row));
+      for (const row of this.topBlocks.iterate(mid, LEVELS) as Iterable<RawBlock>)
+        addEnvelope(total, envelopeFromRow(row));
       const first = this.firstStmt.get(mid);
       const last = this.lastStmt.get(mid);
       return {
@@ -105,7 +126,8 @@ export class SeriesRepo {
     };
     const addRaw = (a: number, b: number): void => {
       if (a > b) return;
-      for (const [s, v, w] of this.rangeStmt.iterate(mid, a, b, Number.MAX_SAFE_INTEGER) as Iterable<RawRow>) addPoint(bucketOf(s), s, v, w);
+      for (const [s, v, w] of this.rangeStmt.iterate(mid, a, b, Number.MAX_SAFE_INTEGER) as Iterable<RawRow>)
+        addPoint(bucketOf(s), s, v, w);
     };
 
     const firstFull = Math.ceil(lo / size);

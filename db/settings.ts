@@ -9,7 +9,9 @@ export class SettingsRepo {
 
   constructor(db: Connection) {
     this.getStmt = db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?');
-    this.putStmt = db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    this.putStmt = db.prepare(
+      'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
     this.runConfigStmt = db.prepare<[number], { alert_config: string }>('SELECT alert_config FROM runs WHERE rid = ?');
     this.setRunConfigStmt = db.prepare('UPDATE runs SET alert_config = ? WHERE rid = ?');
   }

@@ -23,7 +23,10 @@ export class Store {
   readonly settings: SettingsRepo;
   readonly projections: ProjectionsRepo;
 
-  private constructor(readonly db: Connection, readonly path: string) {
+  private constructor(
+    readonly db: Connection,
+    readonly path: string,
+  ) {
     this.runs = new RunsRepo(db);
     this.points = new PointsRepo(db, this.runs);
     this.series = new SeriesRepo(db);

@@ -57,7 +57,9 @@ export const RuleOverride = Type.Object(
     for: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
     clear: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     cooldown: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000_000 })),
-    params: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9_]{1,64}$' }), Type.Number(), { additionalProperties: false })),
+    params: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9_]{1,64}$' }), Type.Number(), { additionalProperties: false }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -68,7 +70,9 @@ export const AlertConfig = Type.Object(
     rules: Type.Optional(Type.Record(RuleName, RuleOverride, { additionalProperties: false })),
     /** Apply remedies without a click (opt-in), at most `auto_apply_caps[rule]` times per rule in the run. */
     auto_apply: Type.Optional(Type.Boolean()),
-    auto_apply_caps: Type.Optional(Type.Record(RuleName, Type.Integer({ minimum: 0, maximum: 100 }), { additionalProperties: false })),
+    auto_apply_caps: Type.Optional(
+      Type.Record(RuleName, Type.Integer({ minimum: 0, maximum: 100 }), { additionalProperties: false }),
+    ),
   },
   { additionalProperties: false },
 );

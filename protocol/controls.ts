@@ -6,7 +6,12 @@ export const Net = Type.Union([Type.Literal('G'), Type.Literal('E'), Type.Litera
 export type Net = (typeof NETS)[number];
 
 export const LAMBDAS = ['adv', 'cyc', 'latent', 'kl'] as const;
-export const LambdaName = Type.Union([Type.Literal('adv'), Type.Literal('cyc'), Type.Literal('latent'), Type.Literal('kl')]);
+export const LambdaName = Type.Union([
+  Type.Literal('adv'),
+  Type.Literal('cyc'),
+  Type.Literal('latent'),
+  Type.Literal('kl'),
+]);
 export type LambdaName = (typeof LAMBDAS)[number];
 
 const Positive = Type.Number({ exclusiveMinimum: 0, maximum: 1e6 });
@@ -21,10 +26,19 @@ function action<N extends string, A extends ReturnType<typeof Type.Object>>(name
 export const ControlCommand = Type.Union([
   action('set_lr', Type.Object({ net: Net, value: Positive }, { additionalProperties: false })),
   action('scale_lr', Type.Object({ net: Net, factor: Factor }, { additionalProperties: false })),
-  action('set_lambda', Type.Object({ name: LambdaName, value: Type.Number({ minimum: 0, maximum: 1e6 }) }, { additionalProperties: false })),
+  action(
+    'set_lambda',
+    Type.Object(
+      { name: LambdaName, value: Type.Number({ minimum: 0, maximum: 1e6 }) },
+      { additionalProperties: false },
+    ),
+  ),
   action('scale_lambda', Type.Object({ name: LambdaName, factor: Factor }, { additionalProperties: false })),
   /** max_norm 0 turns gradient clipping off. */
-  action('set_clip', Type.Object({ max_norm: Type.Number({ minimum: 0, maximum: 1e9 }) }, { additionalProperties: false })),
+  action(
+    'set_clip',
+    Type.Object({ max_norm: Type.Number({ minimum: 0, maximum: 1e9 }) }, { additionalProperties: false }),
+  ),
   action('pause', NoArgs),
   action('resume', NoArgs),
   action('stop', NoArgs),

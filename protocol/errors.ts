@@ -21,7 +21,11 @@ export const ERRORS = {
   GW_ERR_MEDIA_NOT_FOUND: def(404, (id: string) => `Media item ${id} does not exist in this run`),
   GW_ERR_LATENTS_NOT_FOUND: def(404, (epoch: string) => `No latent codes for epoch ${epoch} in this run`),
   GW_ERR_METRIC_NOT_FOUND: def(404, (name: string) => `Metric '${name}' does not exist in this run`),
-  GW_ERR_UNAUTHORIZED: def(401, (what: string) => `Missing or wrong token: ${what} needs a valid token (Authorization: Bearer TOKEN, or ?token=TOKEN)`),
+  GW_ERR_UNAUTHORIZED: def(
+    401,
+    (what: string) =>
+      `Missing or wrong token: ${what} needs a valid token (Authorization: Bearer TOKEN, or ?token=TOKEN)`,
+  ),
   GW_ERR_ALERT_NOT_FOUND: def(404, (id: string) => `Alert ${id} does not exist`),
   GW_ERR_NO_REMEDY: def(409, (id: string) => `Alert ${id} has no remedy that can be applied`),
   GW_ERR_UNKNOWN_RULE: def(400, (rule: string, known: string) => `Unknown alert rule '${rule}'; known rules: ${known}`),
@@ -37,7 +41,10 @@ export const ERRORS = {
   GW_ERR_CONFIG: def(2, (detail: string) => `Invalid configuration: ${detail}`),
   GW_ERR_DB_OPEN: def(2, (path: string, detail: string) => `Cannot open database '${path}': ${detail}`),
   // ---- trainer ----
-  GW_ERR_BACKEND_MISSING: def(2, (backend: string, install: string) => `Backend '${backend}' is not available: ${install}`),
+  GW_ERR_BACKEND_MISSING: def(
+    2,
+    (backend: string, install: string) => `Backend '${backend}' is not available: ${install}`,
+  ),
   GW_ERR_DATASET_MISSING: def(2, (path: string) => `Dataset folder '${path}' does not exist`),
   GW_ERR_DATASET_EMPTY: def(2, (path: string) => `Dataset folder '${path}' holds no .jpg, .jpeg or .png images`),
   GW_ERR_IMAGE_CORRUPT: def(2, (file: string, detail: string) => `Cannot decode image '${file}': ${detail}`),
@@ -51,11 +58,22 @@ export const ERRORS = {
   // ---- trainer evaluation (SSIM, FID, diversity, latent statistics) ----
   GW_ERR_EVAL_INPUT: def(2, (detail: string) => `Evaluation: ${detail}`),
   // ---- operations (ganwatch CLI: serve, backup, prune) ----
-  GW_ERR_INSECURE_BIND: def(2, (host: string) => `--host ${host} is reachable from other machines: give a --token (or GANWATCH_TOKEN), or --insecure to serve without one`),
+  GW_ERR_INSECURE_BIND: def(
+    2,
+    (host: string) =>
+      `--host ${host} is reachable from other machines: give a --token (or GANWATCH_TOKEN), or --insecure to serve without one`,
+  ),
   GW_ERR_BACKUP: def(2, (file: string, detail: string) => `Backup '${file}': ${detail}`),
-  GW_ERR_DB_IN_USE: def(2, (path: string) => `Database '${path}' seems to be in use by a running server (its -shm file exists): stop the server, or prune through it with --server URL (--force to go ahead anyway)`),
+  GW_ERR_DB_IN_USE: def(
+    2,
+    (path: string) =>
+      `Database '${path}' seems to be in use by a running server (its -shm file exists): stop the server, or prune through it with --server URL (--force to go ahead anyway)`,
+  ),
   // ---- latent projections (server) ----
-  GW_ERR_PROJECTION_METHOD: def(400, (method: string, known: string) => `Unknown projection method '${method}'; known methods: ${known}`),
+  GW_ERR_PROJECTION_METHOD: def(
+    400,
+    (method: string, known: string) => `Unknown projection method '${method}'; known methods: ${known}`,
+  ),
   GW_ERR_NO_LATENTS: def(404, () => 'This run has no latent codes yet (POST /api/v1/runs/:id/latents)'),
 } as const;
 

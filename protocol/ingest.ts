@@ -5,7 +5,11 @@ import { RunStatus } from './runs.js';
 
 // ---- trainer → server ----
 export const PointsFrame = Type.Object(
-  { type: Type.Literal('points'), seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), points: PointBatch },
+  {
+    type: Type.Literal('points'),
+    seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    points: PointBatch,
+  },
   { additionalProperties: false },
 );
 export const ControlResultFrame = Type.Object(
@@ -20,7 +24,11 @@ export const ControlResultFrame = Type.Object(
 );
 /** The trainer reports a status change (finished, failed, paused, running) on the same socket. */
 export const StatusFrame = Type.Object(
-  { type: Type.Literal('status'), seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), status: RunStatus },
+  {
+    type: Type.Literal('status'),
+    seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    status: RunStatus,
+  },
   { additionalProperties: false },
 );
 export const IngestClientFrame = Type.Union([PointsFrame, ControlResultFrame, StatusFrame]);

@@ -10,8 +10,14 @@ import type { WireValue } from './values.js';
 /** Run ids, or ["*"] for every run. */
 const RunSelection = Type.Array(Type.String({ pattern: RUN_SELECTOR_PATTERN }), { maxItems: 1000 });
 
-export const SubscribeFrame = Type.Object({ type: Type.Literal('subscribe'), runs: RunSelection }, { additionalProperties: false });
-export const UnsubscribeFrame = Type.Object({ type: Type.Literal('unsubscribe'), runs: RunSelection }, { additionalProperties: false });
+export const SubscribeFrame = Type.Object(
+  { type: Type.Literal('subscribe'), runs: RunSelection },
+  { additionalProperties: false },
+);
+export const UnsubscribeFrame = Type.Object(
+  { type: Type.Literal('unsubscribe'), runs: RunSelection },
+  { additionalProperties: false },
+);
 export const LiveClientFrame = Type.Union([SubscribeFrame, UnsubscribeFrame]);
 export type LiveClientFrame = Static<typeof LiveClientFrame>;
 

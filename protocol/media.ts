@@ -29,13 +29,19 @@ export const MediaItem = Type.Object({
 export type MediaItem = Static<typeof MediaItem>;
 
 export const MediaListQuery = Type.Object(
-  { kind: Type.Optional(MediaKind), epoch: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })) },
+  {
+    kind: Type.Optional(MediaKind),
+    epoch: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+  },
   { additionalProperties: false },
 );
 export type MediaListQuery = Static<typeof MediaListQuery>;
 
 export const MediaParams = Type.Object(
-  { id: Type.String({ pattern: RUN_ID_PATTERN }), mediaId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) },
+  {
+    id: Type.String({ pattern: RUN_ID_PATTERN }),
+    mediaId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+  },
   { additionalProperties: false },
 );
 export type MediaParams = Static<typeof MediaParams>;
@@ -64,7 +70,10 @@ export const LatentSet = Type.Object({
 export type LatentSet = Static<typeof LatentSet>;
 
 export const LatentEpochParams = Type.Object(
-  { id: Type.String({ pattern: RUN_ID_PATTERN }), epoch: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }) },
+  {
+    id: Type.String({ pattern: RUN_ID_PATTERN }),
+    epoch: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  },
   { additionalProperties: false },
 );
 export type LatentEpochParams = Static<typeof LatentEpochParams>;

@@ -20,7 +20,10 @@ export const Tags = Type.Array(Tag, { maxItems: 64, uniqueItems: true });
 export const Notes = Type.String({ maxLength: 20_000 });
 /** Free-form configuration (hyperparameters, flags): a JSON object. */
 // TypeBox turns a string-keyed Record into patternProperties and drops the key limit: propertyNames keeps it.
-export const RunConfig = Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), { maxProperties: 2000, propertyNames: { maxLength: 200 } });
+export const RunConfig = Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), {
+  maxProperties: 2000,
+  propertyNames: { maxLength: 200 },
+});
 export const ShortText = Type.String({ maxLength: 200 });
 
 export const Run = Type.Object({

@@ -38,7 +38,11 @@ function sizes(path: string): { bytes: number; gzip: number } {
 function upToDate(): boolean {
   if (!existsSync(INDEX)) return false;
   const built = statSync(INDEX).mtimeMs;
-  const inputs = [newestMtime(SRC), newestMtime(join(ROOT, 'protocol')), statSync(fileURLToPath(import.meta.url)).mtimeMs];
+  const inputs = [
+    newestMtime(SRC),
+    newestMtime(join(ROOT, 'protocol')),
+    statSync(fileURLToPath(import.meta.url)).mtimeMs,
+  ];
   const chart = join(ROOT, 'node_modules/chart.js/package.json');
   if (existsSync(chart)) inputs.push(statSync(chart).mtimeMs);
   return inputs.every((t) => t <= built);
@@ -82,7 +86,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   buildWeb({ force, dev })
     .then((r) => {
       const what = r.skipped ? 'web/dist is up to date' : `built web/dist in ${r.ms.toFixed(0)} ms`;
-      console.log(`${what}: app.js ${kb(r.js.bytes)} (${kb(r.js.gzip)} gzipped), app.css ${kb(r.css.bytes)} (${kb(r.css.gzip)} gzipped)`);
+      console.log(
+        `${what}: app.js ${kb(r.js.bytes)} (${kb(r.js.gzip)} gzipped), app.css ${kb(r.css.bytes)} (${kb(r.css.gzip)} gzipped)`,
+      );
     })
     .catch((err: unknown) => {
       console.error(err instanceof Error ? err.message : err);

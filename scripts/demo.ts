@@ -15,16 +15,26 @@ const TSX = import.meta.resolve('tsx');
  * epoch (64 steps of 16 images, about 35 s on 2 cores with wasm).
  */
 export const DEMO_FLAGS: readonly string[] = [
-  '--dataset', 'synthetic',
-  '--size', '32',
-  '--ngf', '16',
-  '--nef', '16',
-  '--ndf', '16',
-  '--batch', '16',
-  '--epochs', '200',
-  '--val-every', '1',
-  '--checkpoint-every', '5',
-  '--tags', 'demo',
+  '--dataset',
+  'synthetic',
+  '--size',
+  '32',
+  '--ngf',
+  '16',
+  '--nef',
+  '16',
+  '--ndf',
+  '16',
+  '--batch',
+  '16',
+  '--epochs',
+  '200',
+  '--val-every',
+  '1',
+  '--checkpoint-every',
+  '5',
+  '--tags',
+  'demo',
 ];
 
 const log = (msg: string) => console.log(`demo: ${msg}`);
@@ -84,7 +94,8 @@ function startServer(): Promise<{ child: ChildProcess; url: string }> {
         resolve({ child, url: m[1]!.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://127.0.0.1:') });
       }
     };
-    const onExit = (code: number | null) => reject(new Error(`the server exited (code ${code}) before listening${out ? `: ${out.trim()}` : ''}`));
+    const onExit = (code: number | null) =>
+      reject(new Error(`the server exited (code ${code}) before listening${out ? `: ${out.trim()}` : ''}`));
     child.stdout!.on('data', onData);
     child.once('exit', onExit);
   });
@@ -97,8 +108,17 @@ async function main(): Promise<number> {
     spawn(
       process.execPath,
       [
-        '--import', TSX, path.join(ROOT, 'trainer/train.ts'),
-        '--server', url, '--wait-server', '60', '--name', 'demo: synthetic palettes', ...DEMO_FLAGS, ...extra,
+        '--import',
+        TSX,
+        path.join(ROOT, 'trainer/train.ts'),
+        '--server',
+        url,
+        '--wait-server',
+        '60',
+        '--name',
+        'demo: synthetic palettes',
+        ...DEMO_FLAGS,
+        ...extra,
       ],
       { cwd: process.cwd(), env: process.env, stdio: 'inherit', detached: true },
     );
@@ -149,7 +169,9 @@ async function main(): Promise<number> {
     server?.once('exit', (code, signal) => {
       if (stopping) return;
       serverDied = true;
-      console.error(`demo: the ganwatch server exited unexpectedly (${signal ?? `code ${code}`}); stopping the trainer`);
+      console.error(
+        `demo: the ganwatch server exited unexpectedly (${signal ?? `code ${code}`}); stopping the trainer`,
+      );
       void shutdown('server gone').then(() => resolve(1));
     });
     theTrainer.once('exit', (code, signal) => {

@@ -71,7 +71,9 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
   );
   app.addHook('onClose', async () => ctx.webhooks.close());
 
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv.compile(schema) : compileText(schema)));
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    httpPart === 'body' ? bodyAjv.compile(schema) : compileText(schema),
+  );
   installErrorHandlers(app);
   installJsonParser(app);
 
@@ -79,15 +81,24 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
   const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
   // The built dashboard when there is one, else the placeholder page.
   const webRoot = existsSync(WEB_ROOT + 'dist/index.html') ? WEB_ROOT + 'dist/' : WEB_ROOT + 'static/';
-  await registerSecurity(app, { corsOrigins: options.corsOrigins ?? [], rateLimit, dashboardIndex: webRoot + 'index.html' });
+  await registerSecurity(app, {
+    corsOrigins: options.corsOrigins ?? [],
+    rateLimit,
+    dashboardIndex: webRoot + 'index.html',
+  });
 
   app.addHook('onRequest', async (req, reply) => {
     if (req.method === 'OPTIONS') return;
-    const access: Access = req.routeOptions.config?.access ?? (req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write');
+    const access: Access =
+      req.routeOptions.config?.access ?? (req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write');
     const given = tokenOf(req);
     if (allowed(ctx.tokens, access, given)) return;
     // A person opening the dashboard gets a form asking for the token; everything else gets the JSON error.
-    if (wantsTokenPage(req)) return reply.code(401).type('text/html; charset=utf-8').send(tokenPage(given !== null));
+    if (wantsTokenPage(req))
+      return reply
+        .code(401)
+        .type('text/html; charset=utf-8')
+        .send(tokenPage(given !== null));
     throw gwError('GW_ERR_UNAUTHORIZED', access === 'write' ? 'writing' : 'reading');
   });
 

@@ -29,5 +29,8 @@ export type Access = 'read' | 'write';
 export function allowed(config: TokenConfig, access: Access, given: string | null): boolean {
   if (access === 'write') return config.token === null || (given !== null && tokensEqual(given, config.token));
   if (config.readToken === null) return true;
-  return given !== null && (tokensEqual(given, config.readToken) || (config.token !== null && tokensEqual(given, config.token)));
+  return (
+    given !== null &&
+    (tokensEqual(given, config.readToken) || (config.token !== null && tokensEqual(given, config.token)))
+  );
 }

@@ -16,7 +16,8 @@ function dbOption(): Option {
 
 function days(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw gwError('GW_ERR_CONFIG', `--retention-days must be a positive number of days (got '${value}')`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw gwError('GW_ERR_CONFIG', `--retention-days must be a positive number of days (got '${value}')`);
   return n;
 }
 
@@ -30,7 +31,12 @@ interface PruneOptions {
 }
 
 /** Retention through a running server's API: list ended runs, DELETE the old ones (the server keeps its caches right). */
-async function pruneThroughServer(server: string, token: string | undefined, cutoff: number, dryRun: boolean): Promise<string[]> {
+async function pruneThroughServer(
+  server: string,
+  token: string | undefined,
+  cutoff: number,
+  dryRun: boolean,
+): Promise<string[]> {
   const base = `${server.replace(/\/+$/, '')}${API_PREFIX}`;
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const call = async (method: string, path: string): Promise<Response> => {
@@ -43,7 +49,8 @@ async function pruneThroughServer(server: string, token: string | undefined, cut
   const old: string[] = [];
   for (const status of ['finished', 'failed']) {
     const res = await call('GET', `/runs?status=${status}`);
-    if (!res.ok) throw gwError('GW_ERR_SERVER', server, `listing runs answered HTTP ${res.status}: ${await res.text()}`);
+    if (!res.ok)
+      throw gwError('GW_ERR_SERVER', server, `listing runs answered HTTP ${res.status}: ${await res.text()}`);
     const { runs } = (await res.json()) as { runs: Run[] };
     for (const r of runs) if (r.finished_at !== null && r.finished_at < cutoff) old.push(r.id);
   }
@@ -78,14 +85,18 @@ export function buildCli(): Command {
     .showHelpAfterError()
     .exitOverride();
 
-  const serveCmd = addServerOptions(program.command('serve').description('run the server: API, sockets and dashboard (what `npm start` does)'));
+  const serveCmd = addServerOptions(
+    program.command('serve').description('run the server: API, sockets and dashboard (what `npm start` does)'),
+  );
   serveCmd.exitOverride().action(async () => {
     await serve(serverConfigOf(serveCmd)).catch(exitOnStartFailure);
   });
 
   program
     .command('backup')
-    .description('write a consistent copy of the database to FILE, safely while a server is writing it (SQLite online backup)')
+    .description(
+      'write a consistent copy of the database to FILE, safely while a server is writing it (SQLite online backup)',
+    )
     .argument('<file>', 'the backup file to write (a single SQLite file)')
     .addOption(dbOption())
     .option('--force', 'replace FILE if it exists')
@@ -103,8 +114,10 @@ export function buildCli(): Command {
     .description('delete runs that finished or failed more than N days ago (what serve --retention-days does daily)')
     .requiredOption('--retention-days <n>', 'age in days past which ended runs are deleted')
     .addOption(dbOption())
-    .addOption(new Option('--server <url>', 'prune through this running server instead of the file').env('GANWATCH_SERVER'))
-    .addOption(new Option('--token <token>', 'the server\'s write token').env('GANWATCH_TOKEN'))
+    .addOption(
+      new Option('--server <url>', 'prune through this running server instead of the file').env('GANWATCH_SERVER'),
+    )
+    .addOption(new Option('--token <token>', "the server's write token").env('GANWATCH_TOKEN'))
     .option('--dry-run', 'list the runs that would be deleted, delete nothing')
     .option('--force', 'prune the file even though it looks in use by a server')
     .exitOverride()
@@ -114,7 +127,9 @@ export function buildCli(): Command {
         ? await pruneThroughServer(o.server, o.token || undefined, cutoff, Boolean(o.dryRun))
         : pruneFile(o.db, cutoff, Boolean(o.dryRun), Boolean(o.force));
       const verb = o.dryRun ? 'would delete' : 'deleted';
-      console.log(`prune: ${verb} ${ids.length} run(s) that ended more than ${o.retentionDays} days ago${ids.length ? ': ' + ids.join(', ') : ''}`);
+      console.log(
+        `prune: ${verb} ${ids.length} run(s) that ended more than ${o.retentionDays} days ago${ids.length ? ': ' + ids.join(', ') : ''}`,
+      );
     });
 
   program
@@ -136,7 +151,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     await buildCli().parseAsync([...argv], { from: 'user' });
   } catch (err) {
-    if (err instanceof CommanderError) process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2);
+    if (err instanceof CommanderError)
+      process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2);
     if (isGanwatchError(err)) {
       console.error(`ganwatch: ${err.code}: ${err.message}`);
       process.exit(2);

@@ -8,7 +8,10 @@ const envFlag = (name: string): boolean => /^(1|true|yes|on)$/i.test(process.env
 /** The database file when neither --db nor GANWATCH_DB names one. */
 export const DEFAULT_DB = './data/ganwatch.db';
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, ...value.split(',').filter(Boolean)];
+const collect = (value: string, previous: string[] = []): string[] => [
+  ...previous,
+  ...value.split(',').filter(Boolean),
+];
 
 export interface ServerConfig {
   host: string;
@@ -36,40 +39,76 @@ export interface ServerConfig {
 export function addServerOptions(program: Command): Command {
   return program
     .addOption(new Option('--host <host>', 'address to bind').env('GANWATCH_HOST').default('127.0.0.1'))
-    .addOption(new Option('--port <port>', 'port to listen on (0 picks a free one)').env('GANWATCH_PORT').default('8080'))
-    .addOption(new Option('--db <path>', 'SQLite database file (created on first start)').env('GANWATCH_DB').default(DEFAULT_DB))
-    .addOption(new Option('--token <token>', 'require this token for every write (HTTP and the ingest socket)').env('GANWATCH_TOKEN'))
-    .addOption(new Option('--read-token <token>', 'require this token for reads too (API, live socket, dashboard)').env('GANWATCH_READ_TOKEN'))
-    .addOption(new Option('--durable', 'fsync every commit (survives power loss, slower); default survives process crashes').env('GANWATCH_DURABLE'))
+    .addOption(
+      new Option('--port <port>', 'port to listen on (0 picks a free one)').env('GANWATCH_PORT').default('8080'),
+    )
+    .addOption(
+      new Option('--db <path>', 'SQLite database file (created on first start)').env('GANWATCH_DB').default(DEFAULT_DB),
+    )
+    .addOption(
+      new Option('--token <token>', 'require this token for every write (HTTP and the ingest socket)').env(
+        'GANWATCH_TOKEN',
+      ),
+    )
+    .addOption(
+      new Option('--read-token <token>', 'require this token for reads too (API, live socket, dashboard)').env(
+        'GANWATCH_READ_TOKEN',
+      ),
+    )
+    .addOption(
+      new Option('--durable', 'fsync every commit (survives power loss, slower); default survives process crashes').env(
+        'GANWATCH_DURABLE',
+      ),
+    )
     .addOption(
       new Option('--webhook <url>', 'POST every alert to this URL (JSON with a Slack-compatible "text"); repeatable')
         .env('GANWATCH_WEBHOOK')
         .argParser(collect),
     )
-    .addOption(new Option('--public-url <url>', 'the dashboard address people use, for links in alert messages').env('GANWATCH_PUBLIC_URL'))
-    .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug').env('GANWATCH_LOG_LEVEL').default('warn'))
     .addOption(
-      new Option('--cors <origin>', 'let pages from this origin (e.g. https://lab.example.org) call the API; repeatable; default: no CORS')
+      new Option('--public-url <url>', 'the dashboard address people use, for links in alert messages').env(
+        'GANWATCH_PUBLIC_URL',
+      ),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'fatal, error, warn, info, debug').env('GANWATCH_LOG_LEVEL').default('warn'),
+    )
+    .addOption(
+      new Option(
+        '--cors <origin>',
+        'let pages from this origin (e.g. https://lab.example.org) call the API; repeatable; default: no CORS',
+      )
         .env('GANWATCH_CORS')
         .argParser(collect),
     )
     .addOption(
-      new Option('--rate-limit <n>', 'writes per minute per client: HTTP per IP, ingest frames per socket (0: no limit)')
+      new Option(
+        '--rate-limit <n>',
+        'writes per minute per client: HTTP per IP, ingest frames per socket (0: no limit)',
+      )
         .env('GANWATCH_RATE_LIMIT')
         .default(String(DEFAULT_RATE_LIMIT)),
     )
     .addOption(new Option('--insecure', 'allow a non-loopback --host without a token (env GANWATCH_INSECURE=1)'))
     .addOption(
-      new Option('--retention-days <n>', 'delete runs that finished or failed more than n days ago (at start-up, then daily)').env(
-        'GANWATCH_RETENTION_DAYS',
-      ),
+      new Option(
+        '--retention-days <n>',
+        'delete runs that finished or failed more than n days ago (at start-up, then daily)',
+      ).env('GANWATCH_RETENTION_DAYS'),
     )
-    .addOption(new Option('--trust-proxy', 'behind a reverse proxy: client addresses from X-Forwarded-For (env GANWATCH_TRUST_PROXY=1)'));
+    .addOption(
+      new Option(
+        '--trust-proxy',
+        'behind a reverse proxy: client addresses from X-Forwarded-For (env GANWATCH_TRUST_PROXY=1)',
+      ),
+    );
 }
 
 export function parseServerArgs(argv: string[]): ServerConfig {
   const program = addServerOptions(
-    new Command('ganwatch-server').description('ganwatch: the server that stores training metrics in SQLite and serves the dashboard'),
+    new Command('ganwatch-server').description(
+      'ganwatch: the server that stores training metrics in SQLite and serves the dashboard',
+    ),
   )
     .showHelpAfterError()
     .exitOverride();
@@ -98,7 +137,8 @@ export function serverConfigOf(program: Command): ServerConfig {
   // Commander runs collect() on environment values too: both lists are already split.
   const webhooks = o.webhook ?? [];
   for (const url of webhooks) {
-    if (!/^https?:\/\/[^\s]+$/.test(url)) program.error(`error: --webhook must be an http(s) URL (got '${url}')`, { exitCode: 2 });
+    if (!/^https?:\/\/[^\s]+$/.test(url))
+      program.error(`error: --webhook must be an http(s) URL (got '${url}')`, { exitCode: 2 });
   }
   const port = Number(o.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -113,17 +153,26 @@ export function serverConfigOf(program: Command): ServerConfig {
     } catch {
       ok = false;
     }
-    if (!ok) program.error(`error: --cors takes an origin like https://lab.example.org (scheme, host, optional port; got '${origin}')`, { exitCode: 2 });
+    if (!ok)
+      program.error(
+        `error: --cors takes an origin like https://lab.example.org (scheme, host, optional port; got '${origin}')`,
+        { exitCode: 2 },
+      );
   }
   const rateLimit = Number(o.rateLimit);
   if (!Number.isInteger(rateLimit) || rateLimit < 0) {
-    program.error(`error: --rate-limit must be a whole number of writes per minute, 0 for no limit (got '${o.rateLimit}')`, { exitCode: 2 });
+    program.error(
+      `error: --rate-limit must be a whole number of writes per minute, 0 for no limit (got '${o.rateLimit}')`,
+      { exitCode: 2 },
+    );
   }
   let retentionDays: number | null = null;
   if (o.retentionDays !== undefined && o.retentionDays !== '') {
     retentionDays = Number(o.retentionDays);
     if (!Number.isFinite(retentionDays) || retentionDays <= 0) {
-      program.error(`error: --retention-days must be a positive number of days (got '${o.retentionDays}')`, { exitCode: 2 });
+      program.error(`error: --retention-days must be a positive number of days (got '${o.retentionDays}')`, {
+        exitCode: 2,
+      });
     }
   }
   return {

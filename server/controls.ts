@@ -38,7 +38,12 @@ export class ControlService {
 
   /** Sends the control to the run's trainer if one is connected, tells the live hub, and returns it as now stored. */
   private deliver(run: RunRef, control: Control): Control {
-    const sent = this.trainers.sendControl(run.id, { type: 'control', id: control.id, action: control.action, args: control.args });
+    const sent = this.trainers.sendControl(run.id, {
+      type: 'control',
+      id: control.id,
+      action: control.action,
+      args: control.args,
+    });
     if (sent) this.store.controls.markSent(control.id);
     const stored = this.store.controls.get(control.id)!;
     this.hub.publish(run.id, { type: 'control', run: run.id, control: stored });

@@ -6,7 +6,8 @@ import { describeAjvError } from './validation.js';
 /** Maps Fastify's own errors (body parsing, limits, validation) onto registry codes. */
 export function toGanwatchError(err: FastifyError): GanwatchError {
   if (isGanwatchError(err)) return err;
-  if (err.validation) return gwError('GW_ERR_VALIDATION', describeAjvError(err.validationContext ?? 'request', err.validation as never));
+  if (err.validation)
+    return gwError('GW_ERR_VALIDATION', describeAjvError(err.validationContext ?? 'request', err.validation as never));
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return gwError('GW_ERR_BODY_TOO_LARGE', String(MAX_BODY_BYTES));

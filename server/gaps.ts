@@ -37,7 +37,13 @@ export function trainerConnected(ctx: ServerContext, run: RunRef): void {
     step: current.last_step ?? 0,
     changeAt: null,
     kind: 'gap',
-    evidence: { from: since, to: until, seconds: Math.round((until - since) * 10) / 10, last_step: current.last_step, disconnected_at: current.updated_at },
+    evidence: {
+      from: since,
+      to: until,
+      seconds: Math.round((until - since) * 10) / 10,
+      last_step: current.last_step,
+      disconnected_at: current.updated_at,
+    },
   });
   ctx.hub.publish(run.id, { type: 'marker', run: run.id, marker });
 }

@@ -28,7 +28,9 @@ export async function startServer(config: ServerConfig): Promise<{ url: string; 
   // A server that was stopped or killed left its trainers' runs `running`; none is connected to this one yet.
   markOrphanedRuns(ctx);
   const stopRetention =
-    config.retentionDays === null ? () => undefined : startRetention(ctx, config.retentionDays, (msg) => app.log.warn(msg));
+    config.retentionDays === null
+      ? () => undefined
+      : startRetention(ctx, config.retentionDays, (msg) => app.log.warn(msg));
   app.addHook('onClose', async () => stopRetention());
   try {
     await app.listen({ host: config.host, port: config.port });
@@ -51,7 +53,9 @@ export async function startServer(config: ServerConfig): Promise<{ url: string; 
 /** Starts the server, prints where it listens, and closes it cleanly on SIGINT/SIGTERM (exit 0). */
 export async function serve(config: ServerConfig): Promise<void> {
   const server = await startServer(config);
-  console.log(`ganwatch listening on ${server.url} (database ${config.db}${config.token ? ', writes need a token' : ''})`);
+  console.log(
+    `ganwatch listening on ${server.url} (database ${config.db}${config.token ? ', writes need a token' : ''})`,
+  );
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       console.log(`ganwatch: ${signal}, closing sockets and checkpointing the database`);
@@ -66,7 +70,8 @@ export async function serve(config: ServerConfig): Promise<void> {
 /** One line on stderr for a server that could not start, and exit code 2. */
 export function exitOnStartFailure(err: unknown): never {
   if (isGanwatchError(err)) console.error(`ganwatch: ${err.code}: ${err.message}`);
-  else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') console.error(`ganwatch: ${(err as Error).message} (is another server running? use --port)`);
+  else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+    console.error(`ganwatch: ${(err as Error).message} (is another server running? use --port)`);
   else console.error('ganwatch: failed to start:', err);
   process.exit(2);
 }

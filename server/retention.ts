@@ -20,11 +20,17 @@ export function pruneEndedRuns(ctx: ServerContext, days: number, now = Date.now(
 }
 
 /** Prunes now and every `everyMs` (default a day); returns a function that stops the timer. */
-export function startRetention(ctx: ServerContext, days: number, log: (msg: string) => void, everyMs = DAY_S * 1000): () => void {
+export function startRetention(
+  ctx: ServerContext,
+  days: number,
+  log: (msg: string) => void,
+  everyMs = DAY_S * 1000,
+): () => void {
   const prune = (): void => {
     try {
       const ids = pruneEndedRuns(ctx, days);
-      if (ids.length) log(`retention: deleted ${ids.length} run(s) that ended more than ${days} days ago: ${ids.join(', ')}`);
+      if (ids.length)
+        log(`retention: deleted ${ids.length} run(s) that ended more than ${days} days ago: ${ids.join(', ')}`);
     } catch (err) {
       log(`retention: pruning failed: ${(err as Error).message}`);
     }

@@ -108,7 +108,8 @@ export function jsonDepth(text: Buffer, limit = MAX_JSON_DEPTH): number {
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
@@ -130,7 +131,10 @@ export function installJsonParser(app: FastifyInstance): void {
     const bytes = body as Buffer;
     if (!isUtf8(bytes)) return done(gwError('GW_ERR_BAD_JSON', 'the body is not valid UTF-8'), undefined);
     if (jsonDepth(bytes) > MAX_JSON_DEPTH) {
-      return done(gwError('GW_ERR_BAD_JSON', `arrays and objects are nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      return done(
+        gwError('GW_ERR_BAD_JSON', `arrays and objects are nested deeper than ${MAX_JSON_DEPTH} levels`),
+        undefined,
+      );
     }
     parse(req, bytes.toString('utf8'), done);
   });

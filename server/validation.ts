@@ -6,7 +6,15 @@ import type { TSchema } from 'typebox';
 function makeAjv(coerce: boolean): Ajv {
   // Bodies are checked strictly (no coercion, unknown fields rejected); query strings and params arrive as text.
   // strictNumbers: a number that overflowed to Infinity (1e400, in JSON or a query string) is not a number here.
-  const ajv = new Ajv({ coerceTypes: coerce ? 'array' : false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false, strictNumbers: true, verbose: true });
+  const ajv = new Ajv({
+    coerceTypes: coerce ? 'array' : false,
+    useDefaults: true,
+    removeAdditional: false,
+    allErrors: false,
+    strict: false,
+    strictNumbers: true,
+    verbose: true,
+  });
   (addFormats as unknown as (a: Ajv) => Ajv)(ajv);
   return ajv;
 }
@@ -21,8 +29,11 @@ export function describeAjvError(context: string, errors: ErrorObject[] | null |
   const where = `${context}${e.instancePath}`;
   const extra = e.params as Record<string, unknown>;
   if (e.keyword === 'additionalProperties') {
-    const patterns = Object.keys((e.parentSchema as { patternProperties?: object } | undefined)?.patternProperties ?? {});
-    if (patterns.length) return `${where} has key '${String(extra.additionalProperty)}', which does not match ${patterns.join(' or ')}`;
+    const patterns = Object.keys(
+      (e.parentSchema as { patternProperties?: object } | undefined)?.patternProperties ?? {},
+    );
+    if (patterns.length)
+      return `${where} has key '${String(extra.additionalProperty)}', which does not match ${patterns.join(' or ')}`;
     return `${where} has unknown property '${String(extra.additionalProperty)}'`;
   }
   if (e.keyword === 'required') return `${where} must have property '${String(extra.missingProperty)}'`;
@@ -34,7 +45,10 @@ export type FrameCheck<T> = (data: unknown) => { ok: true; value: T } | { ok: fa
 /** Compiles a validator for a WS frame schema. */
 export function compileFrame<T>(schema: TSchema): FrameCheck<T> {
   const validate: ValidateFunction = bodyAjv.compile(schema as object);
-  return (data) => (validate(data) ? { ok: true, value: data as T } : { ok: false, message: describeAjvError('frame', validate.errors) });
+  return (data) =>
+    validate(data)
+      ? { ok: true, value: data as T }
+      : { ok: false, message: describeAjvError('frame', validate.errors) };
 }
 
 /**
@@ -50,7 +64,9 @@ export function compileText(schema: object): ValidateFunction {
     for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
       const values = Array.isArray(value) ? value : [value];
       if (values.some((v) => typeof v === 'number' && !Number.isFinite(v))) {
-        check.errors = [{ instancePath: `/${key}`, schemaPath: '#', keyword: 'type', params: {}, message: 'must be a finite number' }];
+        check.errors = [
+          { instancePath: `/${key}`, schemaPath: '#', keyword: 'type', params: {}, message: 'must be a finite number' },
+        ];
         return false;
       }
     }

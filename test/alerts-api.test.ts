@@ -57,7 +57,16 @@ function overpoweringStream(n: number, from = 0): Array<{ step: number; values: 
     const loss = dEq * (1 - 0.95 * f);
     out.push({
       step: t,
-      values: { D_real_acc: acc, D_fake_acc: acc, 'loss/D': loss, D2_real_acc: 0.7, D2_fake_acc: 0.7, 'loss/D2': dEq, 'grad_norm/G': 1, 'lr/D': 1e-4 },
+      values: {
+        D_real_acc: acc,
+        D_fake_acc: acc,
+        'loss/D': loss,
+        D2_real_acc: 0.7,
+        D2_fake_acc: 0.7,
+        'loss/D2': dEq,
+        'grad_norm/G': 1,
+        'lr/D': 1e-4,
+      },
     });
   }
   return out;
@@ -82,7 +91,16 @@ async function waitFor<T>(get: () => Promise<T | undefined | null | false>, time
 
 test('the rule list names every detector with its defaults', async () => {
   const rules = (await api(server, 'GET', '/api/v1/alerts/rules')).body.rules.map((r: any) => r.rule);
-  for (const rule of ['divergence', 'd_overpowering', 'mode_collapse', 'gradient_oscillation', 'color_distortion', 'training_stall', 'change_point', 'early_stop']) {
+  for (const rule of [
+    'divergence',
+    'd_overpowering',
+    'mode_collapse',
+    'gradient_oscillation',
+    'color_distortion',
+    'training_stall',
+    'change_point',
+    'early_stop',
+  ]) {
     assert.ok(rules.includes(rule), rule);
   }
 });
@@ -108,7 +126,10 @@ test('a discriminator-overpowering stream raises a stored alert with evidence an
   assert.match(delivered.text, /http:\/\/dash\.example\/#\/runs\//);
   assert.ok(receiver.attempts >= 2, 'the first delivery failed and was retried');
   const listed = (await api(server, 'GET', `/api/v1/alerts?run=${run}&rule=d_overpowering`)).body.alerts;
-  assert.deepEqual(listed.map((a: any) => a.id), [alert.id]);
+  assert.deepEqual(
+    listed.map((a: any) => a.id),
+    [alert.id],
+  );
 });
 
 test('applying an alert sends its remedy as a control to the run and records it on the alert', async () => {
@@ -138,7 +159,10 @@ test('acknowledging and muting are stored; a muted rule stays muted for its next
   assert.equal((await api(server, 'POST', `/api/v1/alerts/${first.id}/ack`)).body.acknowledged, true);
   assert.equal((await api(server, 'POST', `/api/v1/alerts/${first.id}/mute`, { muted: true })).body.muted, true);
   // Recover (200 finite points resolve it), then diverge again.
-  await push(run, Array.from({ length: 260 }, (_, i) => ({ step: 1 + i, values: { 'loss/L1': 0.2 } })));
+  await push(
+    run,
+    Array.from({ length: 260 }, (_, i) => ({ step: 1 + i, values: { 'loss/L1': 0.2 } })),
+  );
   await push(run, [{ step: 300, values: { 'loss/L1': 'Infinity' } }]);
   const alerts = (await api(server, 'GET', `/api/v1/runs/${run}/alerts`)).body.alerts;
   assert.equal(alerts.length, 2, JSON.stringify(alerts.map((a: any) => [a.id, a.state])));
@@ -149,7 +173,12 @@ test('acknowledging and muting are stored; a muted rule stays muted for its next
 });
 
 test('a rule disabled in the run configuration does not fire', async () => {
-  const run = (await api(server, 'POST', '/api/v1/runs', { name: 'quiet', alerts: { rules: { d_overpowering: { enabled: false } } } })).body.id;
+  const run = (
+    await api(server, 'POST', '/api/v1/runs', {
+      name: 'quiet',
+      alerts: { rules: { d_overpowering: { enabled: false } } },
+    })
+  ).body.id;
   await push(run, overpoweringStream(3600));
   assert.deepEqual((await api(server, 'GET', `/api/v1/runs/${run}/alerts?rule=d_overpowering`)).body.alerts, []);
   const cfg = (await api(server, 'GET', `/api/v1/runs/${run}/alerts/config`)).body;
@@ -159,10 +188,14 @@ test('a rule disabled in the run configuration does not fire', async () => {
 
 test('thresholds are changeable per run over the API and unknown rules are refused', async () => {
   const run = (await api(server, 'POST', '/api/v1/runs', { name: 'cfg' })).body.id;
-  const bad = await api(server, 'PUT', `/api/v1/runs/${run}/alerts/config`, { rules: { d_overpowerin: { enabled: false } } });
+  const bad = await api(server, 'PUT', `/api/v1/runs/${run}/alerts/config`, {
+    rules: { d_overpowerin: { enabled: false } },
+  });
   assert.equal(bad.status, 400);
   assert.equal(bad.body.code, 'GW_ERR_UNKNOWN_RULE');
-  const ok = await api(server, 'PUT', `/api/v1/runs/${run}/alerts/config`, { rules: { d_overpowering: { params: { accEnter: 0.99 } } } });
+  const ok = await api(server, 'PUT', `/api/v1/runs/${run}/alerts/config`, {
+    rules: { d_overpowering: { params: { accEnter: 0.99 } } },
+  });
   assert.equal(ok.status, 200);
   assert.equal(ok.body.effective.d_overpowering.params.accEnter, 0.99);
   assert.equal((await api(server, 'POST', '/api/v1/runs', { name: 'x', alerts: { rules: { nope: {} } } })).status, 400);
@@ -171,7 +204,10 @@ test('thresholds are changeable per run over the API and unknown rules are refus
 test('server-wide defaults apply to every run unless the run overrides them', async () => {
   await api(server, 'PUT', '/api/v1/alerts/config', { rules: { change_point: { params: { h: 12 } } } });
   const run = (await api(server, 'POST', '/api/v1/runs', { name: 'defaults' })).body.id;
-  assert.equal((await api(server, 'GET', `/api/v1/runs/${run}/alerts/config`)).body.effective.change_point.params.h, 12);
+  assert.equal(
+    (await api(server, 'GET', `/api/v1/runs/${run}/alerts/config`)).body.effective.change_point.params.h,
+    12,
+  );
   await api(server, 'PUT', '/api/v1/alerts/config', {});
 });
 
@@ -180,7 +216,10 @@ test('with auto_apply the remedy is sent without a click, at most the cap times 
   const alerts0 = { auto_apply: true, auto_apply_caps: { divergence: 1 }, rules: { divergence: { cooldown: 0 } } };
   const run = (await api(server, 'POST', '/api/v1/runs', { name: 'auto', alerts: alerts0 })).body.id;
   await push(run, [{ step: 0, values: { 'loss/L1': 'NaN' } }]);
-  await push(run, Array.from({ length: 260 }, (_, i) => ({ step: 1 + i, values: { 'loss/L1': 0.2 } })));
+  await push(
+    run,
+    Array.from({ length: 260 }, (_, i) => ({ step: 1 + i, values: { 'loss/L1': 0.2 } })),
+  );
   await push(run, [{ step: 300, values: { 'loss/L1': 'NaN' } }]);
   const alerts = (await api(server, 'GET', `/api/v1/runs/${run}/alerts?rule=divergence`)).body.alerts;
   assert.equal(alerts.length, 2);
@@ -197,8 +236,14 @@ test('a jump in a curve is stored as a change-point marker, not an alert', async
     seed = (seed * 16807) % 2147483647;
     return (seed / 2147483647 - 0.5) * 0.2;
   };
-  await push(run, Array.from({ length: 2000 }, (_, t) => ({ step: t, values: { Cyc_error: (t < 1500 ? 1 : 2) + noise() } })));
+  await push(
+    run,
+    Array.from({ length: 2000 }, (_, t) => ({ step: t, values: { Cyc_error: (t < 1500 ? 1 : 2) + noise() } })),
+  );
   const markers = (await api(server, 'GET', `/api/v1/runs/${run}/markers?metric=Cyc_error`)).body.markers;
-  assert.ok(markers.some((m: any) => m.step >= 1500 && m.step < 1530 && m.kind === 'up'), JSON.stringify(markers));
+  assert.ok(
+    markers.some((m: any) => m.step >= 1500 && m.step < 1530 && m.kind === 'up'),
+    JSON.stringify(markers),
+  );
   assert.deepEqual((await api(server, 'GET', `/api/v1/runs/${run}/alerts?rule=change_point`)).body.alerts, []);
 });

@@ -85,7 +85,11 @@ function delays(size: number, seeds: number): { median: number; misses: number; 
   }
   d.sort((a, b) => a - b);
   err.sort((a, b) => a - b);
-  return { median: d[Math.floor(d.length / 2)] ?? Infinity, misses: misses / seeds, changeAtErr: err[Math.floor(err.length / 2)] ?? Infinity };
+  return {
+    median: d[Math.floor(d.length / 2)] ?? Infinity,
+    misses: misses / seeds,
+    changeAtErr: err[Math.floor(err.length / 2)] ?? Infinity,
+  };
 }
 
 // 200 seeds as the doc, except 2000 for 1σ: its true miss rate is ≈ 2.5% (5000-seed simulation), so close to the 3% limit
@@ -117,7 +121,11 @@ test('change_point marks a jump on loss/L1 at its start and never emits an alert
   const rng = new Rng(5);
   const r = runDetector(
     changePoint,
-    steps(4000, (t) => ({ 'loss/L1': 0.2 + 0.01 * rng.normal() + (t >= 3000 ? 0.05 : 0), 'lr/G': 2e-4, 'grad_norm/D': rng.lognormal10(1, 0.09) })),
+    steps(4000, (t) => ({
+      'loss/L1': 0.2 + 0.01 * rng.normal() + (t >= 3000 ? 0.05 : 0),
+      'lr/G': 2e-4,
+      'grad_norm/D': rng.lognormal10(1, 0.09),
+    })),
   );
   assert.equal(r.evaluations, 0);
   assert.equal(r.transitions.length, 0);
@@ -131,7 +139,10 @@ test('change_point marks a jump on loss/L1 at its start and never emits an alert
 
 test('change_point watches grad_norm/* on log10 and marks a ×3 jump', () => {
   const rng = new Rng(9);
-  const r = runDetector(changePoint, steps(3000, (t) => ({ 'grad_norm/G': rng.lognormal10(2, 0.09) * (t >= 2000 ? 3 : 1) })));
+  const r = runDetector(
+    changePoint,
+    steps(3000, (t) => ({ 'grad_norm/G': rng.lognormal10(2, 0.09) * (t >= 2000 ? 3 : 1) })),
+  );
   // A stray marker earlier (iid false-alarm rate ≈ 0.5 per 10k points) is allowed; the jump must be marked once.
   const m = r.markers.filter((x) => x.metric === 'grad_norm/G' && x.step >= 2000);
   assert.equal(m.length, 1, JSON.stringify(r.markers));
@@ -143,7 +154,10 @@ test('change_point watches grad_norm/* on log10 and marks a ×3 jump', () => {
 test('change_point re-learns after a re-baseline instead of marking the change a remedy made', () => {
   const rng = new Rng(11);
   const stream = () =>
-    steps(5000, (t) => ({ 'loss/L1': 0.2 + 0.01 * rng.normal() + (t >= 3000 ? 0.05 : 0), 'lambda/cyc': t >= 3000 ? 15 : 10 }));
+    steps(5000, (t) => ({
+      'loss/L1': 0.2 + 0.01 * rng.normal() + (t >= 3000 ? 0.05 : 0),
+      'lambda/cyc': t >= 3000 ? 15 : 10,
+    }));
   const withRebaseline = runDetector(changePoint, stream());
   assert.equal(withRebaseline.markers.filter((m) => m.metric === 'loss/L1').length, 0);
   const without = runDetector(changePoint, stream(), { rebaselineOnChange: false });

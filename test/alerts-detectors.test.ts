@@ -38,7 +38,10 @@ function assertWithin(value: number, lo: number, hi: number, what: string): void
 test('divergence: NaN in loss/L1 at t = 2000 fires at exactly 2000, and resolves after 200 finite points', () => {
   for (const seed of SEEDS) {
     const rng = new Rng(seed);
-    const r = runDetector(divergence, steps(3000, (t) => ({ 'loss/L1': t === 2000 ? Number.NaN : rng.gauss(0.2, 0.01) })));
+    const r = runDetector(
+      divergence,
+      steps(3000, (t) => ({ 'loss/L1': t === 2000 ? Number.NaN : rng.gauss(0.2, 0.01) })),
+    );
     assert.equal(firingStep(r, 'nonfinite'), 2000);
     assert.equal(r.firstFiring('nonfinite')?.from, 'ok', 'no pending state');
     assert.equal(r.firstFiring('nonfinite')?.evaluation.severity, 'critical');
@@ -50,7 +53,10 @@ test('divergence: NaN in loss/L1 at t = 2000 fires at exactly 2000, and resolves
 });
 
 test('divergence: non-finite values fire during the warm-up too (the NaN check is always on)', () => {
-  const r = runDetector(divergence, steps(400, (t) => ({ 'grad_norm/G': t === 30 ? Number.POSITIVE_INFINITY : 1 })));
+  const r = runDetector(
+    divergence,
+    steps(400, (t) => ({ 'grad_norm/G': t === 30 ? Number.POSITIVE_INFINITY : 1 })),
+  );
   assert.equal(firingStep(r, 'nonfinite'), 30);
 });
 
@@ -88,7 +94,10 @@ test('divergence: isolated 20× gradient spikes every 300 points and Student-t(3
 test('divergence: a gradient blow-up that subsides resolves after 200 points with all z < 3', () => {
   for (const seed of FEW_SEEDS) {
     const rng = new Rng(seed);
-    const r = runDetector(divergence, steps(4000, (t) => ({ 'grad_norm/D': rng.lognormal10(1, 0.09) * (t >= 2500 && t < 2600 ? 50 : 1) })));
+    const r = runDetector(
+      divergence,
+      steps(4000, (t) => ({ 'grad_norm/D': rng.lognormal10(1, 0.09) * (t >= 2500 && t < 2600 ? 50 : 1) })),
+    );
     assertWithin(firingStep(r, 'blowup'), 2502, 2510, `seed ${seed}: fires on the 3rd point`);
     const resolved = r.into('resolved', 'blowup')[0];
     assert.ok(resolved, describe(r));
@@ -99,20 +108,34 @@ test('divergence: a gradient blow-up that subsides resolves after 200 points wit
 
 test('divergence: loss/L1 above 10× its rolling median for 3 points fires', () => {
   const rng = new Rng(4);
-  const r = runDetector(divergence, steps(3000, (t) => ({ 'loss/L1': rng.gauss(0.2, 0.01) * (t >= 2200 ? 15 : 1) })));
+  const r = runDetector(
+    divergence,
+    steps(3000, (t) => ({ 'loss/L1': rng.gauss(0.2, 0.01) * (t >= 2200 ? 15 : 1) })),
+  );
   assert.equal(firingStep(r, 'blowup'), 2202);
 });
 
 test('divergence: slow exponential growth of loss/L1 fires (CUSUM alarm confirmed by Mann-Kendall) within 400 points', () => {
   for (const seed of SEEDS) {
     const rng = new Rng(seed);
-    const r = runDetector(divergence, steps(6000, (t) => ({ 'loss/L1': 0.2 * Math.exp(t > 3000 ? 0.0005 * (t - 3000) : 0) * Math.exp(0.05 * rng.normal()) })));
+    const r = runDetector(
+      divergence,
+      steps(6000, (t) => ({
+        'loss/L1': 0.2 * Math.exp(t > 3000 ? 0.0005 * (t - 3000) : 0) * Math.exp(0.05 * rng.normal()),
+      })),
+    );
     assertWithin(firingStep(r, 'slow'), 3000, 3400, `seed ${seed}`);
   }
 });
 
 test('divergence: an infinite gradient on a step flagged skipped_step = 1 is ignored', () => {
-  const r = runDetector(divergence, steps(3000, (t) => ({ 'grad_norm/G': t === 2000 ? Number.POSITIVE_INFINITY : 1, skipped_step: t === 2000 ? 1 : 0 })));
+  const r = runDetector(
+    divergence,
+    steps(3000, (t) => ({
+      'grad_norm/G': t === 2000 ? Number.POSITIVE_INFINITY : 1,
+      skipped_step: t === 2000 ? 1 : 0,
+    })),
+  );
   assertNoFiring(r, 'skipped step');
 });
 
@@ -127,7 +150,10 @@ test('divergence: an lr change that shifts loss/L1 up 30% does not fire (re-base
         'grad_norm/G': rng.lognormal10(t >= 4000 ? 2 : 1, 0.09),
       }));
     assertNoFiring(runDetector(divergence, stream()), `seed ${seed}`);
-    assert.ok(runDetector(divergence, stream(), { rebaselineOnChange: false }).firstFiring('slow'), 'control: the shift alone fires');
+    assert.ok(
+      runDetector(divergence, stream(), { rebaselineOnChange: false }).firstFiring('slow'),
+      'control: the shift alone fires',
+    );
   }
 });
 
@@ -140,7 +166,13 @@ function acc(rng: Rng, level: number): number {
   return Math.min(1, Math.max(0, level + 0.05 * Math.sqrt((level * (1 - level)) / 0.21) * rng.normal()));
 }
 
-function dStream(rng: Rng, n: number, level: (t: number) => number, lossN: (t: number) => number, g?: (t: number) => number) {
+function dStream(
+  rng: Rng,
+  n: number,
+  level: (t: number) => number,
+  lossN: (t: number) => number,
+  g?: (t: number) => number,
+) {
   return steps(n, (t) => ({
     D_real_acc: acc(rng, level(t)),
     D_fake_acc: acc(rng, level(t)),
@@ -151,7 +183,15 @@ function dStream(rng: Rng, n: number, level: (t: number) => number, lossN: (t: n
 
 test('d_overpowering: accuracies ramping 0.7 → 0.99 (D loss 1.0 → 0.05 D_eq) fire ≈ 680 points after the ramp ends ± 60', () => {
   for (const seed of SEEDS) {
-    const r = runDetector(dOverpowering, dStream(new Rng(seed), 4000, (t) => ramp(t, 2000, 2300, 0.7, 0.99), (t) => ramp(t, 2000, 2300, 1, 0.05)));
+    const r = runDetector(
+      dOverpowering,
+      dStream(
+        new Rng(seed),
+        4000,
+        (t) => ramp(t, 2000, 2300, 0.7, 0.99),
+        (t) => ramp(t, 2000, 2300, 1, 0.05),
+      ),
+    );
     assertWithin(firingStep(r, 'D') - 2300, 620, 740, `seed ${seed}`);
     const f = r.firstFiring('D');
     assert.equal(f?.from, 'pending');
@@ -162,10 +202,26 @@ test('d_overpowering: accuracies ramping 0.7 → 0.99 (D loss 1.0 → 0.05 D_eq)
 
 test('d_overpowering: accuracies wandering in 0.6–0.9, and a 300-point excursion to 0.97, do not fire', () => {
   for (const seed of SEEDS) {
-    const wander = runDetector(dOverpowering, dStream(new Rng(seed), 8000, (t) => 0.75 + 0.15 * Math.sin((2 * Math.PI * t) / 1500), () => 0.6));
+    const wander = runDetector(
+      dOverpowering,
+      dStream(
+        new Rng(seed),
+        8000,
+        (t) => 0.75 + 0.15 * Math.sin((2 * Math.PI * t) / 1500),
+        () => 0.6,
+      ),
+    );
     assertNoFiring(wander, `wander, seed ${seed}`);
     const ex = (t: number): boolean => t >= 3000 && t < 3300;
-    const excursion = runDetector(dOverpowering, dStream(new Rng(seed), 6000, (t) => (ex(t) ? 0.97 : 0.7), (t) => (ex(t) ? 0.05 : 0.6)));
+    const excursion = runDetector(
+      dOverpowering,
+      dStream(
+        new Rng(seed),
+        6000,
+        (t) => (ex(t) ? 0.97 : 0.7),
+        (t) => (ex(t) ? 0.05 : 0.6),
+      ),
+    );
     assertNoFiring(excursion, `excursion, seed ${seed}`);
   }
 });
@@ -201,7 +257,13 @@ test('d_overpowering: D2 is watched on its own key', () => {
 test('d_overpowering: CRITICAL when ‖∇G‖ falls below 0.1× its baseline (G starved)', () => {
   const r = runDetector(
     dOverpowering,
-    dStream(new Rng(3), 4000, (t) => ramp(t, 2000, 2300, 0.7, 0.99), (t) => ramp(t, 2000, 2300, 1, 0.05), (t) => ramp(t, 2000, 2300, 1, 0.02)),
+    dStream(
+      new Rng(3),
+      4000,
+      (t) => ramp(t, 2000, 2300, 0.7, 0.99),
+      (t) => ramp(t, 2000, 2300, 1, 0.05),
+      (t) => ramp(t, 2000, 2300, 1, 0.02),
+    ),
   );
   assert.equal(r.firstFiring('D')?.evaluation.severity, 'critical', describe(r));
 });
@@ -209,7 +271,8 @@ test('d_overpowering: CRITICAL when ‖∇G‖ falls below 0.1× its baseline (G
 test('d_overpowering: D_eq is 4·ln2 for vanilla BCE and 1.0 for LSGAN (2 scales)', () => {
   const level = (t: number): number => ramp(t, 2000, 2300, 0.7, 0.99);
   // A D loss of 0.08 is ≤ 0.1·D_eq for BCE (0.277) but not for LSGAN (0.1).
-  const stream = () => steps(4000, (t) => ({ D_real_acc: level(t), D_fake_acc: level(t), 'loss/D': t < 2000 ? 0.7 : 0.12 }));
+  const stream = () =>
+    steps(4000, (t) => ({ D_real_acc: level(t), D_fake_acc: level(t), 'loss/D': t < 2000 ? 0.7 : 0.12 }));
   const bce = runDetector(dOverpowering, stream());
   const ls = runDetector(dOverpowering, stream(), { settings: { params: { lsgan: 1 } } });
   assert.equal(bce.firstFiring('D')?.evaluation.evidence.d_eq, 4 * Math.LN2);
@@ -221,25 +284,52 @@ test('d_overpowering: D_eq is 4·ln2 for vanilla BCE and 1.0 for LSGAN (2 scales
 const DIVERSITY = [0.3, 0.2, 0.12, 0.11, 0.115, 0.05, 0.04];
 
 test('mode_collapse M1: diversity [0.30, 0.20, 0.12, 0.11, 0.115, 0.05, 0.04] fires at the 7th validation epoch', () => {
-  const r = runDetector(modeCollapse, epochs(DIVERSITY.map((d) => ({ 'val/diversity': d })), (e) => (e + 1) * 500));
+  const r = runDetector(
+    modeCollapse,
+    epochs(
+      DIVERSITY.map((d) => ({ 'val/diversity': d })),
+      (e) => (e + 1) * 500,
+    ),
+  );
   assert.equal(firingStep(r), 7 * 500);
   assert.equal(r.firstFiring()?.evaluation.evidence.m1, true);
-  assert.deepEqual(r.firstFiring()?.evaluation.remedy?.action, { action: 'scale_lambda', args: { name: 'latent', factor: 2 } });
+  assert.deepEqual(r.firstFiring()?.evaluation.remedy?.action, {
+    action: 'scale_lambda',
+    args: { name: 'latent', factor: 2 },
+  });
 });
 
 test('mode_collapse M1: the same diversity without the last two values does not fire', () => {
-  const r = runDetector(modeCollapse, epochs(DIVERSITY.slice(0, 5).map((d) => ({ 'val/diversity': d })), (e) => (e + 1) * 500));
+  const r = runDetector(
+    modeCollapse,
+    epochs(
+      DIVERSITY.slice(0, 5).map((d) => ({ 'val/diversity': d })),
+      (e) => (e + 1) * 500,
+    ),
+  );
   assertNoFiring(r, 'M1 no trigger');
 });
 
 test('mode_collapse M1: resolves at the first epoch with diversity ≥ 0.7× its best', () => {
-  const r = runDetector(modeCollapse, epochs([...DIVERSITY, 0.07, 0.09].map((d) => ({ 'val/diversity': d })), (e) => (e + 1) * 500));
+  const r = runDetector(
+    modeCollapse,
+    epochs(
+      [...DIVERSITY, 0.07, 0.09].map((d) => ({ 'val/diversity': d })),
+      (e) => (e + 1) * 500,
+    ),
+  );
   assert.equal(r.into('resolved')[0]?.step, 9 * 500, describe(r)); // 0.07 < 0.0805, 0.09 ≥ 0.0805
 });
 
 test('mode_collapse M1: mode coverage halving on 2 validations also enters', () => {
   const cov = [0.2, 0.5, 0.8, 1, 1, 0.9, 0.4, 0.3];
-  const r = runDetector(modeCollapse, epochs(cov.map((c) => ({ 'val/diversity': 0.2, 'val/mode_coverage': c })), (e) => (e + 1) * 500));
+  const r = runDetector(
+    modeCollapse,
+    epochs(
+      cov.map((c) => ({ 'val/diversity': 0.2, 'val/mode_coverage': c })),
+      (e) => (e + 1) * 500,
+    ),
+  );
   assert.equal(firingStep(r), 8 * 500);
   assert.equal(r.firstFiring()?.evaluation.evidence.mode_coverage, 0.3);
 });
@@ -247,7 +337,10 @@ test('mode_collapse M1: mode coverage halving on 2 validations also enters', () 
 test('mode_collapse M2: latent L1 ramping 0.35 → 0.78 over t = 3000..4000 fires between 3900 and 4400', () => {
   for (const seed of SEEDS) {
     const rng = new Rng(seed);
-    const r = runDetector(modeCollapse, steps(6000, (t) => ({ 'loss/z_L1': ramp(t, 3000, 4000, 0.35, 0.78) + rng.gauss(0, 0.03) })));
+    const r = runDetector(
+      modeCollapse,
+      steps(6000, (t) => ({ 'loss/z_L1': ramp(t, 3000, 4000, 0.35, 0.78) + rng.gauss(0, 0.03) })),
+    );
     assertWithin(firingStep(r), 3900, 4400, `seed ${seed}`);
     assert.equal(r.firstFiring()?.evaluation.evidence.m2, true);
   }
@@ -256,7 +349,13 @@ test('mode_collapse M2: latent L1 ramping 0.35 → 0.78 over t = 3000..4000 fire
 test('mode_collapse M2: latent L1 falling 0.5 → 0.3 with noise does not fire', () => {
   for (const seed of SEEDS) {
     const rng = new Rng(seed);
-    assertNoFiring(runDetector(modeCollapse, steps(8000, (t) => ({ 'loss/z_L1': ramp(t, 0, 8000, 0.5, 0.3) + rng.gauss(0, 0.03) }))), `seed ${seed}`);
+    assertNoFiring(
+      runDetector(
+        modeCollapse,
+        steps(8000, (t) => ({ 'loss/z_L1': ramp(t, 0, 8000, 0.5, 0.3) + rng.gauss(0, 0.03) })),
+      ),
+      `seed ${seed}`,
+    );
   }
 });
 
@@ -265,7 +364,9 @@ test('mode_collapse M2: resolves when r falls below 0.75 again', () => {
     const rng = new Rng(seed);
     const r = runDetector(
       modeCollapse,
-      steps(9000, (t) => ({ 'loss/z_L1': ramp(t, 3000, 4000, 0.35, 0.78) - ramp(t, 5000, 5500, 0, 0.43) + rng.gauss(0, 0.03) })),
+      steps(9000, (t) => ({
+        'loss/z_L1': ramp(t, 3000, 4000, 0.35, 0.78) - ramp(t, 5000, 5500, 0, 0.43) + rng.gauss(0, 0.03),
+      })),
     );
     const resolved = r.into('resolved')[0];
     assert.ok(resolved, describe(r));
@@ -288,7 +389,13 @@ test('mode_collapse: CRITICAL when M1 and M2 both hold', () => {
 });
 
 test('mode_collapse: no λ_latent action once λ_latent reached its cap of 2.0', () => {
-  const r = runDetector(modeCollapse, epochs(DIVERSITY.map((d) => ({ 'val/diversity': d, 'lambda/latent': 2 })), (e) => (e + 1) * 500));
+  const r = runDetector(
+    modeCollapse,
+    epochs(
+      DIVERSITY.map((d) => ({ 'val/diversity': d, 'lambda/latent': 2 })),
+      (e) => (e + 1) * 500,
+    ),
+  );
   assert.equal(r.firstFiring()?.evaluation.remedy?.action, null);
 });
 
@@ -300,11 +407,17 @@ function oscStream(rng: Rng, n: number, extra: (t: number) => number, sd = (_t: 
 
 test('gradient_oscillation: 0.3·sin(2πt/20) on log10 ‖∇D‖ from t = 3000 fires by t = 3400 (3 evaluations once the window is mostly oscillating) and reports period ≈ 20', () => {
   for (const seed of SEEDS) {
-    const r = runDetector(gradientOscillation, oscStream(new Rng(seed), 4000, (t) => (t >= 3000 ? sine(t, 0.3, 20) : 0)));
+    const r = runDetector(
+      gradientOscillation,
+      oscStream(new Rng(seed), 4000, (t) => (t >= 3000 ? sine(t, 0.3, 20) : 0)),
+    );
     assertWithin(firingStep(r, 'grad_norm/D'), 3150, 3400, `seed ${seed}`);
     const period = r.firstFiring('grad_norm/D')?.evaluation.evidence.period as number;
     assertWithin(period, 18, 22, 'period');
-    assert.deepEqual(r.firstFiring()?.evaluation.remedy?.action, { action: 'scale_lr', args: { net: 'D', factor: 0.5 } });
+    assert.deepEqual(r.firstFiring()?.evaluation.remedy?.action, {
+      action: 'scale_lr',
+      args: { net: 'D', factor: 0.5 },
+    });
   }
 });
 
@@ -312,16 +425,42 @@ test('gradient_oscillation: AR(1) φ = 0.9 noise, a ×4 variance step and a sine
   for (const seed of SEEDS) {
     const rng = new Rng(seed);
     const red = ar1(rng, 20_000, 0.9, 0.1);
-    assertNoFiring(runDetector(gradientOscillation, steps(20_000, (t) => ({ 'grad_norm/D': Math.pow(10, red[t] as number) }))), `AR(1), seed ${seed}`);
-    assertNoFiring(runDetector(gradientOscillation, oscStream(rng, 8000, () => 0, (t) => (t >= 3000 ? 0.2 : 0.1))), `variance ×4, seed ${seed}`);
+    assertNoFiring(
+      runDetector(
+        gradientOscillation,
+        steps(20_000, (t) => ({ 'grad_norm/D': Math.pow(10, red[t] as number) })),
+      ),
+      `AR(1), seed ${seed}`,
+    );
+    assertNoFiring(
+      runDetector(
+        gradientOscillation,
+        oscStream(
+          rng,
+          8000,
+          () => 0,
+          (t) => (t >= 3000 ? 0.2 : 0.1),
+        ),
+      ),
+      `variance ×4, seed ${seed}`,
+    );
     // rms of a sine = amplitude/√2: 0.0707/√2 = 0.05 = 0.5 × 0.1
-    assertNoFiring(runDetector(gradientOscillation, oscStream(rng, 8000, (t) => (t >= 3000 ? sine(t, 0.0707, 20) : 0))), `small sine, seed ${seed}`);
+    assertNoFiring(
+      runDetector(
+        gradientOscillation,
+        oscStream(rng, 8000, (t) => (t >= 3000 ? sine(t, 0.0707, 20) : 0)),
+      ),
+      `small sine, seed ${seed}`,
+    );
   }
 });
 
 test('gradient_oscillation: resolves after the oscillation stops', () => {
   for (const seed of FEW_SEEDS) {
-    const r = runDetector(gradientOscillation, oscStream(new Rng(seed), 6000, (t) => (t >= 3000 && t < 4000 ? sine(t, 0.3, 20) : 0)));
+    const r = runDetector(
+      gradientOscillation,
+      oscStream(new Rng(seed), 6000, (t) => (t >= 3000 && t < 4000 ? sine(t, 0.3, 20) : 0)),
+    );
     const resolved = r.into('resolved', 'grad_norm/D')[0];
     assert.ok(resolved, describe(r));
     assertWithin(resolved.step, 4000, 4400, `seed ${seed}`);
@@ -330,16 +469,23 @@ test('gradient_oscillation: resolves after the oscillation stops', () => {
 
 test('gradient_oscillation: a period equal to a known cadence is suppressed', () => {
   for (const seed of FEW_SEEDS) {
-    const r = runDetector(gradientOscillation, oscStream(new Rng(seed), 8000, (t) => (t >= 3000 ? sine(t, 0.3, 32) : 0)), {
-      settings: { params: { knownPeriod: 32 } },
-    });
+    const r = runDetector(
+      gradientOscillation,
+      oscStream(new Rng(seed), 8000, (t) => (t >= 3000 ? sine(t, 0.3, 32) : 0)),
+      {
+        settings: { params: { knownPeriod: 32 } },
+      },
+    );
     assertNoFiring(r, `seed ${seed}`);
   }
 });
 
 test('gradient_oscillation: the D loss is watched as a secondary series', () => {
   const rng = new Rng(6);
-  const r = runDetector(gradientOscillation, steps(4000, (t) => ({ 'loss/D': 1.2 + rng.gauss(0, 0.05) + (t >= 3000 ? sine(t, 0.15, 40) : 0) })));
+  const r = runDetector(
+    gradientOscillation,
+    steps(4000, (t) => ({ 'loss/D': 1.2 + rng.gauss(0, 0.05) + (t >= 3000 ? sine(t, 0.15, 40) : 0) })),
+  );
   assertWithin(firingStep(r, 'loss/D'), 3150, 3450, 'loss/D');
 });
 
@@ -353,7 +499,10 @@ test('color_distortion C1: L1 back up 0.15 → 0.20 while G_GAN falls fires at �
     const rng = new Rng(seed);
     const r = runDetector(
       colorDistortion,
-      steps(7000, (t) => ({ 'loss/L1': l1Path(t) + rng.gauss(0, 0.01), 'loss/G_GAN': ramp(t, 4000, 6000, 1, 0.7) + rng.gauss(0, 0.05) })),
+      steps(7000, (t) => ({
+        'loss/L1': l1Path(t) + rng.gauss(0, 0.01),
+        'loss/G_GAN': ramp(t, 4000, 6000, 1, 0.7) + rng.gauss(0, 0.05),
+      })),
     );
     assertWithin(firingStep(r), 5650, 5950, `seed ${seed}`);
     const ev = r.firstFiring()?.evaluation;
@@ -380,12 +529,18 @@ test('color_distortion: flat L1 with spikes, and a 10% rise, do not fire', () =>
     const rng = new Rng(seed);
     const flat = runDetector(
       colorDistortion,
-      steps(10_000, (t) => ({ 'loss/L1': 0.15 + rng.gauss(0, 0.01) + (t % 250 === 0 ? 0.5 : 0), 'loss/G_GAN': 1 + rng.gauss(0, 0.05) })),
+      steps(10_000, (t) => ({
+        'loss/L1': 0.15 + rng.gauss(0, 0.01) + (t % 250 === 0 ? 0.5 : 0),
+        'loss/G_GAN': 1 + rng.gauss(0, 0.05),
+      })),
     );
     assertNoFiring(flat, `flat, seed ${seed}`);
     const rise = runDetector(
       colorDistortion,
-      steps(10_000, (t) => ({ 'loss/L1': ramp(t, 4000, 6000, 0.15, 0.165) + rng.gauss(0, 0.01), 'loss/G_GAN': ramp(t, 4000, 6000, 1, 0.7) + rng.gauss(0, 0.05) })),
+      steps(10_000, (t) => ({
+        'loss/L1': ramp(t, 4000, 6000, 0.15, 0.165) + rng.gauss(0, 0.01),
+        'loss/G_GAN': ramp(t, 4000, 6000, 1, 0.7) + rng.gauss(0, 0.05),
+      })),
     );
     assertNoFiring(rise, `10% rise, seed ${seed}`);
   }
@@ -418,13 +573,22 @@ test('color_distortion: a λ change that lifts L1 by 30% does not fire (re-basel
         'loss/G_GAN': (t >= 5000 ? 0.9 : 1) + rng.gauss(0, 0.05),
       }));
     assertNoFiring(runDetector(colorDistortion, stream()), `seed ${seed}`);
-    assert.ok(runDetector(colorDistortion, stream(), { rebaselineOnChange: false }).firstFiring(), 'control: the shift alone fires');
+    assert.ok(
+      runDetector(colorDistortion, stream(), { rebaselineOnChange: false }).firstFiring(),
+      'control: the shift alone fires',
+    );
   }
 });
 
 test('color_distortion C2: SSIM ≥ 0.02 below its best on 2 validations fires, and resolves when it recovers', () => {
   const ssim = [0.5, 0.6, 0.65, 0.66, 0.63, 0.63, 0.64, 0.66];
-  const r = runDetector(colorDistortion, epochs(ssim.map((s) => ({ 'val/ssim': s })), (e) => e * 500));
+  const r = runDetector(
+    colorDistortion,
+    epochs(
+      ssim.map((s) => ({ 'val/ssim': s })),
+      (e) => e * 500,
+    ),
+  );
   assert.equal(firingStep(r), 2500);
   assert.equal(r.firstFiring()?.evaluation.evidence.label, 'SSIM drop');
   assert.equal(r.into('resolved')[0]?.step, 3500);
@@ -444,7 +608,10 @@ const spikyG = (rng: Rng, t: number): number => rng.lognormal10(1, 0.09) * (t % 
 test('training_stall: flat L1 after an initial fall with 30× ‖∇G‖ spikes fires WARN "stall" with clipping at the baseline p90, once the window is flat (4600–5100)', () => {
   for (const seed of SEEDS) {
     const rng = new Rng(seed);
-    const r = runDetector(trainingStall, steps(6000, (t) => ({ ...stallBase(rng, t), 'grad_norm/G': spikyG(rng, t) })));
+    const r = runDetector(
+      trainingStall,
+      steps(6000, (t) => ({ ...stallBase(rng, t), 'grad_norm/G': spikyG(rng, t) })),
+    );
     assertWithin(firingStep(r), 4600, 5100, `seed ${seed}`);
     const ev = r.firstFiring()?.evaluation;
     assert.equal(ev?.severity, 'warn');
@@ -459,7 +626,10 @@ test('training_stall: flat L1 after an initial fall with 30× ‖∇G‖ spikes 
 test('training_stall: flat with smooth gradients is an INFO plateau only', () => {
   for (const seed of SEEDS) {
     const rng = new Rng(seed);
-    const r = runDetector(trainingStall, steps(6000, (t) => ({ ...stallBase(rng, t), 'grad_norm/G': rng.lognormal10(1, 0.09) })));
+    const r = runDetector(
+      trainingStall,
+      steps(6000, (t) => ({ ...stallBase(rng, t), 'grad_norm/G': rng.lognormal10(1, 0.09) })),
+    );
     assert.ok(r.firstFiring(), describe(r));
     assert.deepEqual(new Set(r.into('firing').map((x) => x.evaluation.severity)), new Set(['info']));
     assert.equal(r.firstFiring()?.evaluation.remedy?.action, null);
@@ -468,7 +638,10 @@ test('training_stall: flat with smooth gradients is an INFO plateau only', () =>
 
 test('training_stall: flat with vanishing gradients is a WARN without the clipping remedy', () => {
   const rng = new Rng(4);
-  const r = runDetector(trainingStall, steps(6000, (t) => ({ ...stallBase(rng, t), 'grad_norm/G': rng.lognormal10(t < 2500 ? 1 : 0.05, 0.09) })));
+  const r = runDetector(
+    trainingStall,
+    steps(6000, (t) => ({ ...stallBase(rng, t), 'grad_norm/G': rng.lognormal10(t < 2500 ? 1 : 0.05, 0.09) })),
+  );
   const ev = r.firstFiring()?.evaluation;
   assert.equal(ev?.severity, 'warn', describe(r));
   assert.equal(ev?.evidence.label, 'stall with vanishing gradients');
@@ -498,7 +671,11 @@ test('training_stall: checks are skipped while the lr decays to 0 (with or witho
       const rng = new Rng(seed);
       const r = runDetector(
         trainingStall,
-        steps(9000, (t) => ({ ...stallBase(rng, t), 'lr/G': ramp(t, 2000, 9000, 2e-4, 0), 'grad_norm/G': spikyG(rng, t) })),
+        steps(9000, (t) => ({
+          ...stallBase(rng, t),
+          'lr/G': ramp(t, 2000, 9000, 2e-4, 0),
+          'grad_norm/G': spikyG(rng, t),
+        })),
         { rebaselineOnChange },
       );
       assert.equal(r.evaluations, 0, `seed ${seed}, rebaseline ${rebaselineOnChange}`);
@@ -513,7 +690,9 @@ test('training_stall: resolves when L1 improves again by ≥ 2%', () => {
       trainingStall,
       steps(9000, (t) => ({
         ...stallBase(rng, t),
-        'loss/L1': (t < 2000 ? ramp(t, 0, 2000, 0.3, 0.18) : t < 7000 ? 0.18 : ramp(t, 7000, 9000, 0.18, 0.14)) + rng.gauss(0, 0.01),
+        'loss/L1':
+          (t < 2000 ? ramp(t, 0, 2000, 0.3, 0.18) : t < 7000 ? 0.18 : ramp(t, 7000, 9000, 0.18, 0.14)) +
+          rng.gauss(0, 0.01),
         'grad_norm/G': spikyG(rng, t),
       })),
     );
@@ -526,7 +705,11 @@ test('training_stall: resolves when L1 improves again by ≥ 2%', () => {
 
 // ------------------------------------------------------------------ §7 early stopping
 
-const fidRecords = (fids: number[]): Iterable<StepValues> => epochs(fids.map((f) => ({ 'val/fid': f, 'val/L1': 0.2 })), (e) => (e + 1) * 500);
+const fidRecords = (fids: number[]): Iterable<StepValues> =>
+  epochs(
+    fids.map((f) => ({ 'val/fid': f, 'val/L1': 0.2 })),
+    (e) => (e + 1) * 500,
+  );
 
 test('early_stop: FID [100, 90, 80, 70, 60, 59.7, then 60.2 forever] stops at validation epoch 24 (59.7 is within min_delta)', () => {
   const fids = [100, 90, 80, 70, 60, 59.7, ...Array.from({ length: 30 }, () => 60.2)];
@@ -574,7 +757,13 @@ test('early_stop: a non-finite FID stops at once; an improvement afterwards reso
 test('early_stop: without FID it watches val/L1; an epoch with collapsed diversity is not accepted as best', () => {
   const l1 = [0.3, 0.25, 0.2, 0.19, 0.18, 0.1, ...Array.from({ length: 25 }, () => 0.18)];
   const div = [0.3, 0.3, 0.3, 0.3, 0.3, 0.05, ...Array.from({ length: 25 }, () => 0.3)];
-  const r = runDetector(earlyStop, epochs(l1.map((v, e) => ({ 'val/L1': v, 'val/diversity': div[e] as number })), (e) => (e + 1) * 100));
+  const r = runDetector(
+    earlyStop,
+    epochs(
+      l1.map((v, e) => ({ 'val/L1': v, 'val/diversity': div[e] as number })),
+      (e) => (e + 1) * 100,
+    ),
+  );
   const ev = r.firstFiring()?.evaluation;
   assert.equal(ev?.evidence.metric, 'val/L1');
   assert.equal(ev?.evidence.best_epoch, 4, 'epoch 5 (L1 0.1 with diversity 0.05) is not the best');
@@ -584,9 +773,13 @@ test('early_stop: without FID it watches val/L1; an epoch with collapsed diversi
 // ------------------------------------------------------------------ registry, template, a healthy run
 
 test('registry: every rule is keyed by its name, with complete defaults; the template rule is registered but disabled', () => {
-  assert.deepEqual([...DETECTORS.keys()], DETECTOR_FACTORIES.map((f) => f.rule));
+  assert.deepEqual(
+    [...DETECTORS.keys()],
+    DETECTOR_FACTORIES.map((f) => f.rule),
+  );
   for (const f of DETECTOR_FACTORIES) {
-    for (const k of ['enabled', 'for', 'clear', 'cooldown', 'params'] as const) assert.ok(k in f.defaults, `${f.rule}.${k}`);
+    for (const k of ['enabled', 'for', 'clear', 'cooldown', 'params'] as const)
+      assert.ok(k in f.defaults, `${f.rule}.${k}`);
     assert.ok(f.description.length > 20, f.rule);
   }
   assert.equal(DETECTORS.get('template_kl_collapse')?.defaults.enabled, false);
@@ -595,7 +788,10 @@ test('registry: every rule is keyed by its name, with complete defaults; the tem
 
 test('template rule: KL per dimension falling below 0.01 nats fires INFO when enabled', () => {
   const rng = new Rng(1);
-  const r = runDetector(templateKlCollapse, steps(4000, (t) => ({ 'loss/KL': 64 * (t < 2000 ? 0.5 : 0.002) * Math.exp(0.1 * rng.normal()) })));
+  const r = runDetector(
+    templateKlCollapse,
+    steps(4000, (t) => ({ 'loss/KL': 64 * (t < 2000 ? 0.5 : 0.002) * Math.exp(0.1 * rng.normal()) })),
+  );
   assertWithin(firingStep(r), 2000, 2600, 'fires');
   assert.equal(r.firstFiring()?.evaluation.severity, 'info');
 });

@@ -15,11 +15,39 @@ before(async () => {
   trainer = spawn(
     process.execPath,
     [
-      '--import', 'tsx', join(ROOT, 'trainer/train.ts'),
-      '--server', server.url, '--backend', 'wasm', '--name', 'e2e-alert',
-      '--size', '32', '--ngf', '8', '--nef', '8', '--ndf', '8', '--batch', '4',
-      '--epochs', '1000', '--steps-per-epoch', '1000', '--val-every', '1000', '--patience', '0',
-      '--lr-d', '0.0004', '--checkpoint-dir', join(dir, 'ck'), '--spool', join(dir, 'spool'),
+      '--import',
+      'tsx',
+      join(ROOT, 'trainer/train.ts'),
+      '--server',
+      server.url,
+      '--backend',
+      'wasm',
+      '--name',
+      'e2e-alert',
+      '--size',
+      '32',
+      '--ngf',
+      '8',
+      '--nef',
+      '8',
+      '--ndf',
+      '8',
+      '--batch',
+      '4',
+      '--epochs',
+      '1000',
+      '--steps-per-epoch',
+      '1000',
+      '--val-every',
+      '1000',
+      '--patience',
+      '0',
+      '--lr-d',
+      '0.0004',
+      '--checkpoint-dir',
+      join(dir, 'ck'),
+      '--spool',
+      join(dir, 'spool'),
     ],
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -33,7 +61,11 @@ after(async () => {
   await server.stop();
 });
 
-async function waitFor<T>(get: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 60_000): Promise<T> {
+async function waitFor<T>(
+  get: () => Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await get();
@@ -54,19 +86,30 @@ function overpowering(from: number, n: number): Array<{ step: number; values: Re
 }
 
 test('an alert tripped by a synthetic stream is applied by a real trainer, whose pushed lr/D halves', async () => {
-  const run = await waitFor(async () => (await api(server, 'GET', '/api/v1/runs?name=e2e-alert')).body.runs[0]?.id as string, 'the trainer run');
+  const run = await waitFor(
+    async () => (await api(server, 'GET', '/api/v1/runs?name=e2e-alert')).body.runs[0]?.id as string,
+    'the trainer run',
+  );
   const lrD = async (): Promise<number | undefined> => {
-    const m = (await api(server, 'GET', `/api/v1/runs/${run}/metrics`)).body.metrics?.find((x: any) => x.name === 'lr/D');
+    const m = (await api(server, 'GET', `/api/v1/runs/${run}/metrics`)).body.metrics?.find(
+      (x: any) => x.name === 'lr/D',
+    );
     return m?.last_value;
   };
   assert.equal(await waitFor(lrD, 'the first lr/D'), 0.0004);
 
   const stream = overpowering(10_000_000, 3600);
   for (let i = 0; i < stream.length; i += 1200) {
-    assert.equal((await api(server, 'POST', `/api/v1/runs/${run}/points`, { points: stream.slice(i, i + 1200) })).status, 200);
+    assert.equal(
+      (await api(server, 'POST', `/api/v1/runs/${run}/points`, { points: stream.slice(i, i + 1200) })).status,
+      200,
+    );
   }
   const alert = await waitFor(
-    async () => (await api(server, 'GET', `/api/v1/runs/${run}/alerts?rule=d_overpowering`)).body.alerts.find((a: any) => a.key === 'D'),
+    async () =>
+      (await api(server, 'GET', `/api/v1/runs/${run}/alerts?rule=d_overpowering`)).body.alerts.find(
+        (a: any) => a.key === 'D',
+      ),
     'the d_overpowering alert',
   );
   assert.deepEqual(alert.remedy.action, { action: 'scale_lr', args: { net: 'D', factor: 0.5 } });

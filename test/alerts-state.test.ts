@@ -38,7 +38,12 @@ test('for 0 (and 1) fires at the first enter, without a pending state', () => {
 
 test('pending falls back to ok when enter stops holding before `for`', () => {
   const m = new AlertStateMachine({ for: 3, clear: 1 });
-  assert.deepEqual(run(m, [E, E, N, E, E, E]), ['ok→pending@0', 'pending→ok@50', 'ok→pending@75', 'pending→firing@125']);
+  assert.deepEqual(run(m, [E, E, N, E, E, E]), [
+    'ok→pending@0',
+    'pending→ok@50',
+    'ok→pending@75',
+    'pending→firing@125',
+  ]);
 });
 
 test('firing resolves only after exit held `clear` consecutive evaluations', () => {
@@ -55,7 +60,13 @@ test('enter false but exit false keeps firing (hysteresis)', () => {
 
 test('a resolved alert opens a new one through pending later', () => {
   const m = new AlertStateMachine({ for: 2, clear: 1 });
-  assert.deepEqual(run(m, [E, E, X, N, E, E]), ['ok→pending@0', 'pending→firing@25', 'firing→resolved@50', 'resolved→pending@100', 'pending→firing@125']);
+  assert.deepEqual(run(m, [E, E, X, N, E, E]), [
+    'ok→pending@0',
+    'pending→firing@25',
+    'firing→resolved@50',
+    'resolved→pending@100',
+    'pending→firing@125',
+  ]);
   assert.equal(m.openedAt, 100);
 });
 
@@ -81,7 +92,13 @@ test('cooldown lets a firing alert resolve and drops a pending one', () => {
 test('severity escalates while firing (firing → firing) and never goes down', () => {
   const m = new AlertStateMachine({ for: 1, clear: 1 });
   const t: string[] = [];
-  for (const [i, e] of [ev(true, false, 'warn'), ev(true, false, 'warn'), ev(true, false, 'critical'), ev(true, false, 'warn'), ev(true, false, 'critical')].entries()) {
+  for (const [i, e] of [
+    ev(true, false, 'warn'),
+    ev(true, false, 'warn'),
+    ev(true, false, 'critical'),
+    ev(true, false, 'warn'),
+    ev(true, false, 'critical'),
+  ].entries()) {
     const tr = m.feed(e, i);
     if (tr) t.push(`${tr.from}→${tr.to}:${tr.evaluation.severity}`);
   }

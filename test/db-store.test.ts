@@ -24,7 +24,10 @@ test('overwriting points keeps every level of block envelopes exact', () => {
   const store = Store.open(join(tempDir(), 'b.db'));
   const run = store.runs.create({ name: 'b' });
   const { rid } = store.runs.ref(run.id)!;
-  store.points.write(rid, Array.from({ length: 70_000 }, (_, i) => ({ step: i, values: { v: 1 } })));
+  store.points.write(
+    rid,
+    Array.from({ length: 70_000 }, (_, i) => ({ step: i, values: { v: 1 } })),
+  );
   store.points.write(rid, [{ step: 66_000, values: { v: 500 } }]); // raise a max
   store.points.write(rid, [{ step: 66_000, values: { v: 2 } }]); // and lower it again: the old max must go
   store.points.write(rid, [{ step: 123, values: { v: 'NaN' } }]);
@@ -42,7 +45,10 @@ test('a batch is atomic: a failure part-way stores nothing', () => {
   const run = store.runs.create({ name: 'a' });
   const { rid } = store.runs.ref(run.id)!;
   // The second point's wall time cannot be bound (validation normally stops this earlier), so the write fails mid-batch.
-  const bad = [{ step: 0, values: { v: 1 } }, { step: 1, wall: {} as never, values: { v: 2 } }];
+  const bad = [
+    { step: 0, values: { v: 1 } },
+    { step: 1, wall: {} as never, values: { v: 2 } },
+  ];
   assert.throws(() => store.points.write(rid, bad));
   assert.deepEqual(store.series.summaries(rid), []);
   store.points.write(rid, [{ step: 0, values: { v: 1 } }]);

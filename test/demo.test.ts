@@ -57,7 +57,22 @@ test('points appear within 10 s and SIGINT stops the trainer and the server clea
   // A tiny model keeps the test light; the demo's own defaults are what a user gets without these flags.
   demo = spawn(
     process.execPath,
-    ['--import', import.meta.resolve('tsx'), join(ROOT, 'scripts/demo.ts'), '--', '--ngf', '4', '--nef', '4', '--ndf', '4', '--batch', '4', '--latent-count', '16'],
+    [
+      '--import',
+      import.meta.resolve('tsx'),
+      join(ROOT, 'scripts/demo.ts'),
+      '--',
+      '--ngf',
+      '4',
+      '--nef',
+      '4',
+      '--ndf',
+      '4',
+      '--batch',
+      '4',
+      '--latent-count',
+      '16',
+    ],
     {
       cwd: dir,
       env: demoEnv(),

@@ -14,7 +14,10 @@ before(async () => {
 /** k constant images (h × w × c) with the given values. */
 function constants(values: number[], h = 2, w = 2, c = 1): tf.Tensor4D {
   const per = h * w * c;
-  return tf.tensor4d(Float32Array.from({ length: values.length * per }, (_, i) => values[Math.floor(i / per)]!), [values.length, h, w, c]);
+  return tf.tensor4d(
+    Float32Array.from({ length: values.length * per }, (_, i) => values[Math.floor(i / per)]!),
+    [values.length, h, w, c],
+  );
 }
 
 test('identical outputs have diversity 0', () => {
@@ -67,7 +70,7 @@ const SIZE = 32;
 const K = 4;
 const data = new SyntheticDataset({ size: SIZE, classes: K, seed: 3, valCount: 8 });
 
-test('outputs that are exactly the K palettes\' targets cover every mode', () => {
+test("outputs that are exactly the K palettes' targets cover every mode", () => {
   const inputs = [0, 1, 2].map((i) => data.variants('val', i).b);
   assert.equal(modeCoverage(inputs, K, SIZE), 1);
   const t = tf.tensor5d(Float32Array.from(inputs.flatMap((x) => [...x])), [3, K, SIZE, SIZE, 3]);

@@ -9,7 +9,13 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../trainer/backend.js';
-import { FidEvaluator, frechetDistance, frechetDistanceOfFeatures, isFidUnavailable, meanAndCov } from '../trainer/eval/fid.js';
+import {
+  FidEvaluator,
+  frechetDistance,
+  frechetDistanceOfFeatures,
+  isFidUnavailable,
+  meanAndCov,
+} from '../trainer/eval/fid.js';
 import type { FeatureSet } from '../trainer/eval/fid.js';
 import { frechetRoute } from '../trainer/eval/frechet.js';
 import { crossProducts, selfProducts, symmetricEigenvalues } from '../trainer/eval/linalg.js';
@@ -47,7 +53,10 @@ function diag(values: number[]): Float64Array {
 }
 
 function close(actual: number, expected: number, relTol: number, what = ''): void {
-  assert.ok(Math.abs(actual - expected) <= relTol * Math.max(1, Math.abs(expected)), `${what} got ${actual}, expected ${expected}`);
+  assert.ok(
+    Math.abs(actual - expected) <= relTol * Math.max(1, Math.abs(expected)),
+    `${what} got ${actual}, expected ${expected}`,
+  );
 }
 
 // ---------- Fréchet distance: closed forms ----------
@@ -85,10 +94,14 @@ test('singular covariances are exact: rank-1 Σ1 = aaᵀ, Σ2 = bbᵀ give ‖a�
   const zero = new Float64Array(d);
   close(frechetDistance(zero, outer(a), zero, outer(b)), expected, 1e-9);
   // A zero covariance on either side leaves the other one's trace.
-  close(frechetDistance(zero, new Float64Array(d * d), zero, outer(b)), b.reduce((s, v) => s + v * v, 0), 1e-12);
+  close(
+    frechetDistance(zero, new Float64Array(d * d), zero, outer(b)),
+    b.reduce((s, v) => s + v * v, 0),
+    1e-12,
+  );
 });
 
-test('the offset option is pytorch-fid\'s Σ + ε·I on both sides', () => {
+test("the offset option is pytorch-fid's Σ + ε·I on both sides", () => {
   const d = 16;
   const s1 = wishart(d, 19, 1);
   const s2 = wishart(d, 19, 2);
@@ -121,7 +134,9 @@ test('symmetric eigenvalues: a known spectrum comes back from Q·diag·Qᵀ', ()
   const lambdas = [-3, 0, 0.5, 1, 1, 2, 10];
   const q = (i: number, j: number) => (i === j ? 1 : 0) - (2 * u[i]! * u[j]!) / uu;
   const m = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) for (let k = 0; k < d; k++) m[i * d + j] = m[i * d + j]! + q(i, k) * lambdas[k]! * q(j, k);
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j < d; j++)
+      for (let k = 0; k < d; k++) m[i * d + j] = m[i * d + j]! + q(i, k) * lambdas[k]! * q(j, k);
   const got = symmetricEigenvalues(m, d);
   lambdas.forEach((l, i) => close(got[i]!, l, 1e-12, `eigenvalue ${i}`));
 });
@@ -133,10 +148,16 @@ test('symmetric eigenvalues converge on a rank-deficient Gram matrix: rank-many 
   const r = 31;
   const g = take(5, n * r).map((v) => v - 0.5);
   const m = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < r; k++) m[i * n + j] = m[i * n + j]! + g[i * r + k]! * g[j * r + k]!;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++)
+      for (let k = 0; k < r; k++) m[i * n + j] = m[i * n + j]! + g[i * r + k]! * g[j * r + k]!;
   const ev = symmetricEigenvalues(m, n);
   const trace = Array.from({ length: n }, (_, i) => m[i * n + i]!).reduce((a, b) => a + b, 0);
-  close(ev.reduce((a, b) => a + b, 0), trace, 1e-12);
+  close(
+    ev.reduce((a, b) => a + b, 0),
+    trace,
+    1e-12,
+  );
   assert.equal(ev.filter((l) => l > 1e-10 * ev[n - 1]!).length, r);
 });
 
@@ -233,7 +254,16 @@ after(async () => {
 /** A tiny conv net standing in for Inception: 24×24×3 → 6 features (pooled, or left 4-D for the evaluator to pool). */
 async function saveTinyModel(dir: string, pooled: boolean): Promise<void> {
   const model = tf.sequential();
-  model.add(tf.layers.conv2d({ inputShape: [24, 24, 3], filters: 6, kernelSize: 3, strides: 2, activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }));
+  model.add(
+    tf.layers.conv2d({
+      inputShape: [24, 24, 3],
+      filters: 6,
+      kernelSize: 3,
+      strides: 2,
+      activation: 'tanh',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+    }),
+  );
   if (pooled) model.add(tf.layers.globalAveragePooling2d({}));
   await model.save(fileModelSaver(dir));
   model.dispose();
@@ -308,19 +338,48 @@ async function saveTinyGraphModel(dir: string): Promise<void> {
     modelTopology: {
       node: [
         { name: 'images', op: 'Placeholder', attr: { dtype: T, shape: { shape: dims(-1, 20, 20, 3) } } },
-        { name: 'w', op: 'Const', attr: { dtype: T, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(3, 3, 3, 4) } } } },
         {
-          name: 'conv', op: 'Conv2D', input: ['images', 'w'],
-          attr: { T, strides: { list: { i: ['1', '2', '2', '1'] } }, padding: { s: b64('VALID') }, data_format: { s: b64('NHWC') }, dilations: { list: { i: ['1', '1', '1', '1'] } } },
+          name: 'w',
+          op: 'Const',
+          attr: { dtype: T, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(3, 3, 3, 4) } } },
+        },
+        {
+          name: 'conv',
+          op: 'Conv2D',
+          input: ['images', 'w'],
+          attr: {
+            T,
+            strides: { list: { i: ['1', '2', '2', '1'] } },
+            padding: { s: b64('VALID') },
+            data_format: { s: b64('NHWC') },
+            dilations: { list: { i: ['1', '1', '1', '1'] } },
+          },
         },
         { name: 'act', op: 'Tanh', input: ['conv'], attr: { T } },
-        { name: 'axes', op: 'Const', attr: { dtype: { type: 'DT_INT32' }, value: { tensor: { dtype: 'DT_INT32', tensorShape: dims(2) } } } },
-        { name: 'features', op: 'Mean', input: ['act', 'axes'], attr: { T, Tidx: { type: 'DT_INT32' }, keep_dims: { b: false } } },
+        {
+          name: 'axes',
+          op: 'Const',
+          attr: { dtype: { type: 'DT_INT32' }, value: { tensor: { dtype: 'DT_INT32', tensorShape: dims(2) } } },
+        },
+        {
+          name: 'features',
+          op: 'Mean',
+          input: ['act', 'axes'],
+          attr: { T, Tidx: { type: 'DT_INT32' }, keep_dims: { b: false } },
+        },
       ],
       library: {},
       versions: { producer: 1 },
     },
-    weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [{ name: 'w', shape: [3, 3, 3, 4], dtype: 'float32' }, { name: 'axes', shape: [2], dtype: 'int32' }] }],
+    weightsManifest: [
+      {
+        paths: ['group1-shard1of1.bin'],
+        weights: [
+          { name: 'w', shape: [3, 3, 3, 4], dtype: 'float32' },
+          { name: 'axes', shape: [2], dtype: 'int32' },
+        ],
+      },
+    ],
   };
   const w = Float32Array.from({ length: 108 }, (_, i) => Math.sin(i * 0.7) * 0.3);
   const axes = Int32Array.from([1, 2]);

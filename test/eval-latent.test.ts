@@ -42,17 +42,32 @@ test('Fisher ratio is 0 when the class means coincide, and unchanged by relabell
 // Debian 12's python3-sklearn 1.2.1: silhouette_score(X, y, metric='euclidean') and calinski_harabasz_score(X, y),
 // fisher = CH·(C − 1)/(n − C), on the codes regenerated below (same Park–Miller stream, rounded to float32).
 
-function codesOf(n: number, dim: number, values: readonly number[], spread: number, seed: number): { codes: Float32Array; labels: Int32Array } {
+function codesOf(
+  n: number,
+  dim: number,
+  values: readonly number[],
+  spread: number,
+  seed: number,
+): { codes: Float32Array; labels: Int32Array } {
   const r = park(seed);
   const C = values.length;
   const codes = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) codes[i * dim + k] = (k === i % C ? 2 : 0) + spread * (r() - 0.5);
+  for (let i = 0; i < n; i++)
+    for (let k = 0; k < dim; k++) codes[i * dim + k] = (k === i % C ? 2 : 0) + spread * (r() - 0.5);
   return { codes, labels: Int32Array.from({ length: n }, (_, i) => values[i % C]!) };
 }
 
 const SKLEARN = [
   { n: 60, dim: 4, values: [0, 1, 2], spread: 1.0, seed: 7, silhouette: 0.7188725012508353, fisher: 8.526798054264288 },
-  { n: 45, dim: 3, values: [5, 9, 12], spread: 4.0, seed: 8, silhouette: 0.25056628619263344, fisher: 1.0151027408613957 },
+  {
+    n: 45,
+    dim: 3,
+    values: [5, 9, 12],
+    spread: 4.0,
+    seed: 8,
+    silhouette: 0.25056628619263344,
+    fisher: 1.0151027408613957,
+  },
   { n: 31, dim: 2, values: [3, 1], spread: 6.0, seed: 9, silhouette: 0.15895045606748973, fisher: 0.2762853654663794 },
 ] as const;
 
@@ -74,7 +89,10 @@ test('the stratified subsample keeps class shares, at least one code per class, 
   const count = (c: number) => [...idx].filter((i) => labels[i] === c).length;
   assert.deepEqual([count(0), count(1), count(2)], [90, 9, 1]);
   assert.deepEqual([...stratifiedSubsample(labels, 100)], [...idx]);
-  assert.deepEqual([...idx], [...idx].sort((a, b) => a - b));
+  assert.deepEqual(
+    [...idx],
+    [...idx].sort((a, b) => a - b),
+  );
   const rare = Int32Array.from({ length: 1000 }, (_, i) => (i === 500 ? 7 : 0));
   assert.ok([...stratifiedSubsample(rare, 10)].includes(500));
 });
@@ -86,7 +104,15 @@ test('above maxSamples the silhouette is that of the stated subsample, and close
   const idx = stratifiedSubsample(labels, 200);
   const subCodes = new Float32Array(idx.length * 4);
   idx.forEach((i, j) => subCodes.set(codes.subarray(i * 4, i * 4 + 4), j * 4));
-  close(sub, silhouette(subCodes, 4, Int32Array.from(idx, (i) => labels[i]!)), 1e-12);
+  close(
+    sub,
+    silhouette(
+      subCodes,
+      4,
+      Int32Array.from(idx, (i) => labels[i]!),
+    ),
+    1e-12,
+  );
   close(sub, full, 0.03);
 });
 

@@ -56,7 +56,7 @@ before(async () => {
   }
 });
 
-test('the window is scipy.ndimage\'s normalised Gaussian for σ = 1.5 and radius 5', () => {
+test("the window is scipy.ndimage's normalised Gaussian for σ = 1.5 and radius 5", () => {
   const g = gaussianWindow();
   assert.equal(g.length, SSIM_WINDOW);
   assert.ok(Math.abs(g.reduce((s, v) => s + v, 0) - 1) < 1e-6);

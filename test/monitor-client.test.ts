@@ -55,7 +55,13 @@ interface ExportedPoint {
 
 /** Every stored point of `metric`, by step, read back through the export route. */
 async function stored(server: RunningServer, run: string, metric: string): Promise<Map<number, number | string>> {
-  const res = await api<{ points: ExportedPoint[] }>(server, 'GET', `/api/v1/runs/${run}/export?format=json`, undefined, TOKEN);
+  const res = await api<{ points: ExportedPoint[] }>(
+    server,
+    'GET',
+    `/api/v1/runs/${run}/export?format=json`,
+    undefined,
+    TOKEN,
+  );
   assert.equal(res.status, 200);
   const byStep = new Map<number, number | string>();
   for (const p of res.body.points) {
@@ -120,7 +126,13 @@ test('20,000 pushed points are stored exactly once, non-finite values included',
 test('push() does not wait for the network while the server is down, and everything arrives after it returns', async () => {
   const srv = await server();
   // A small memory cap: most unacked batches must be re-read from the spool when they are resent.
-  const client = await open({ server: srv.url, token: TOKEN, create: { name: 'down' }, spoolDir: spoolDir(), memoryCapBytes: 256 * 1024 });
+  const client = await open({
+    server: srv.url,
+    token: TOKEN,
+    create: { name: 'down' },
+    spoolDir: spoolDir(),
+    memoryCapBytes: 256 * 1024,
+  });
   await srv.kill();
   const N = 30_000;
   for (let s = 0; s < N; s++) {
@@ -220,12 +232,21 @@ test('media and latent codes pushed online are uploaded', async () => {
   const codes = new Float32Array([0.25, -1.5, 3, 0.1, 2, 4]);
   client.pushLatents(5, 500, 2, codes, [0, 1, 1]);
   assert.equal(await client.flush(10_000), true);
-  const media = await api<{ media: Array<{ epoch: number; step: number; kind: string; bytes: number; meta: unknown }> }>(
-    shared, 'GET', `/api/v1/runs/${client.runId}/media`, undefined, TOKEN);
-  assert.deepEqual(media.body.media.map((m) => [m.epoch, m.step, m.kind, m.bytes]), [[5, 500, 'samples', png.length]]);
+  const media = await api<{
+    media: Array<{ epoch: number; step: number; kind: string; bytes: number; meta: unknown }>;
+  }>(shared, 'GET', `/api/v1/runs/${client.runId}/media`, undefined, TOKEN);
+  assert.deepEqual(
+    media.body.media.map((m) => [m.epoch, m.step, m.kind, m.bytes]),
+    [[5, 500, 'samples', png.length]],
+  );
   assert.deepEqual(media.body.media[0]!.meta, { rows: 1, cols: 2 });
   const latents = await api<{ dim: number; codes: number[][]; labels: number[] }>(
-    shared, 'GET', `/api/v1/runs/${client.runId}/latents/5`, undefined, TOKEN);
+    shared,
+    'GET',
+    `/api/v1/runs/${client.runId}/latents/5`,
+    undefined,
+    TOKEN,
+  );
   assert.equal(latents.body.dim, 2);
   assert.deepEqual(latents.body.codes.flat(), Array.from(codes));
   assert.deepEqual(latents.body.labels, [0, 1, 1]);
@@ -241,13 +262,24 @@ test('a control sent to the run reaches the client and its result is recorded as
   });
   client.push(0, { loss: 1 });
   assert.equal(await client.flush(5_000), true);
-  const issued = await api<{ id: number }>(shared, 'POST', `/api/v1/runs/${client.runId}/controls`,
-    { action: 'set_lr', args: { net: 'D', value: 1e-5 } }, TOKEN);
+  const issued = await api<{ id: number }>(
+    shared,
+    'POST',
+    `/api/v1/runs/${client.runId}/controls`,
+    { action: 'set_lr', args: { net: 'D', value: 1e-5 } },
+    TOKEN,
+  );
   assert.equal(issued.status, 201);
   let control: { id: number; status: string; result_step: number | null; message: string | null } | undefined;
   for (let i = 0; i < 100 && control?.status !== 'applied'; i++) {
     await sleep(50);
-    const list = await api<{ controls: Array<NonNullable<typeof control>> }>(shared, 'GET', `/api/v1/runs/${client.runId}/controls`, undefined, TOKEN);
+    const list = await api<{ controls: Array<NonNullable<typeof control>> }>(
+      shared,
+      'GET',
+      `/api/v1/runs/${client.runId}/controls`,
+      undefined,
+      TOKEN,
+    );
     control = list.body.controls.find((c) => c.id === issued.body.id);
   }
   assert.deepEqual(received, [{ id: issued.body.id, action: 'set_lr', args: { net: 'D', value: 1e-5 } }]);
@@ -262,13 +294,22 @@ test('controls queue for takeControls() when no handler is registered', async ()
   assert.equal(await client.flush(5_000), true);
   await sleep(100); // the socket is open once the run has been created and the client connected
   await api(shared, 'POST', `/api/v1/runs/${client.runId}/controls`, { action: 'pause', args: {} }, TOKEN);
-  await api(shared, 'POST', `/api/v1/runs/${client.runId}/controls`, { action: 'scale_lambda', args: { name: 'latent', factor: 2 } }, TOKEN);
+  await api(
+    shared,
+    'POST',
+    `/api/v1/runs/${client.runId}/controls`,
+    { action: 'scale_lambda', args: { name: 'latent', factor: 2 } },
+    TOKEN,
+  );
   let taken: ReturnType<MonitorClient['takeControls']> = [];
   for (let i = 0; i < 100 && taken.length < 2; i++) {
     await sleep(30);
     taken = taken.concat(client.takeControls());
   }
-  assert.deepEqual(taken.map((c) => c.action), ['pause', 'scale_lambda']);
+  assert.deepEqual(
+    taken.map((c) => c.action),
+    ['pause', 'scale_lambda'],
+  );
   assert.deepEqual(client.takeControls(), []);
   await client.close();
 });
@@ -279,7 +320,13 @@ test('a refused token is reported once and loses nothing: the points go out once
   const run = first.runId!;
   await first.close();
   const errors: string[] = [];
-  const wrong = await open({ server: shared.url, token: 'wrong', run, spoolDir: dir, onError: (e) => errors.push(e.message) });
+  const wrong = await open({
+    server: shared.url,
+    token: 'wrong',
+    run,
+    spoolDir: dir,
+    onError: (e) => errors.push(e.message),
+  });
   for (let s = 0; s < 100; s++) wrong.push(s, { loss: lossAt(s) });
   assert.equal(await wrong.flush(1_500), false);
   assert.equal(errors.length, 1, errors.join('\n'));
@@ -293,10 +340,16 @@ test('a refused token is reported once and loses nothing: the points go out once
 });
 
 /** Runs the sync CLI as `npx tsx trainer/sync.ts` (as npm run sync does), or straight through node (faster). */
-function runSync(args: string[], via: 'npx' | 'node' = 'node'): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runSync(
+  args: string[],
+  via: 'npx' | 'node' = 'node',
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const [command, prefix] = via === 'npx' ? ['npx', ['tsx']] : [process.execPath, ['--import', 'tsx']];
-    const child = spawn(command, [...prefix, 'trainer/sync.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, [...prefix, 'trainer/sync.ts', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -317,7 +370,16 @@ test('a run recorded offline is created and uploaded by npm run sync', async () 
   assert.match(client.spoolKey, /^local[a-z0-9]+$/);
   for (let s = 0; s < 3000; s++) client.push(s, { loss: lossAt(s) });
   client.pushMedia(0, 2999, 'samples', tinyPng());
-  client.pushLatents(0, undefined, 3, [[1, 2, 3], [4, 5, 6]], [0, 1]);
+  client.pushLatents(
+    0,
+    undefined,
+    3,
+    [
+      [1, 2, 3],
+      [4, 5, 6],
+    ],
+    [0, 1],
+  );
   client.setStatus('finished');
   assert.equal(await client.flush(1_000), true);
   assert.equal(client.stats().connected, false);
@@ -326,18 +388,38 @@ test('a run recorded offline is created and uploaded by npm run sync', async () 
 
   const sync = await runSync(['--spool', dir, '--server', shared.url, '--token', TOKEN, '--json'], 'npx');
   assert.equal(sync.code, 0, sync.stderr + sync.stdout);
-  const summary = JSON.parse(sync.stdout) as { runs: Array<{ key: string; run: string; outcome: string; points: number; created: boolean }> };
+  const summary = JSON.parse(sync.stdout) as {
+    runs: Array<{ key: string; run: string; outcome: string; points: number; created: boolean }>;
+  };
   assert.equal(summary.runs.length, 1);
   const result = summary.runs[0]!;
-  assert.deepEqual([result.key, result.outcome, result.points, result.created], [client.spoolKey, 'synced', 3000, true]);
+  assert.deepEqual(
+    [result.key, result.outcome, result.points, result.created],
+    [client.spoolKey, 'synced', 3000, true],
+  );
 
   await assertAllStored(shared, result.run, 3000);
-  const run = await api<{ name: string; status: string; tags: string[] }>(shared, 'GET', `/api/v1/runs/${result.run}`, undefined, TOKEN);
+  const run = await api<{ name: string; status: string; tags: string[] }>(
+    shared,
+    'GET',
+    `/api/v1/runs/${result.run}`,
+    undefined,
+    TOKEN,
+  );
   assert.deepEqual([run.body.name, run.body.status, run.body.tags], ['offline run', 'finished', ['offline']]);
   const media = await api<{ media: unknown[] }>(shared, 'GET', `/api/v1/runs/${result.run}/media`, undefined, TOKEN);
   assert.equal(media.body.media.length, 1);
-  const latents = await api<{ codes: number[][] }>(shared, 'GET', `/api/v1/runs/${result.run}/latents/0`, undefined, TOKEN);
-  assert.deepEqual(latents.body.codes, [[1, 2, 3], [4, 5, 6]]);
+  const latents = await api<{ codes: number[][] }>(
+    shared,
+    'GET',
+    `/api/v1/runs/${result.run}/latents/0`,
+    undefined,
+    TOKEN,
+  );
+  assert.deepEqual(latents.body.codes, [
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
 
   // A second sync finds nothing left to send and creates no second run.
   const again = await runSync(['--spool', dir, '--server', shared.url, '--token', TOKEN]);

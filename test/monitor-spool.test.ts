@@ -20,7 +20,11 @@ function runInfo(key: string, server: string | null = key): SpoolRunInfo {
 }
 
 function pointsFrame(seq: number, steps: number[]): string {
-  return JSON.stringify({ type: 'points', seq, points: steps.map((step) => ({ step, wall: 1, values: { loss: step / 10 } })) });
+  return JSON.stringify({
+    type: 'points',
+    seq,
+    points: steps.map((step) => ({ step, wall: 1, values: { loss: step / 10 } })),
+  });
 }
 
 function appendPoints(spool: Spool, steps: number[]): number {
@@ -40,14 +44,20 @@ test('replay ignores a torn last line and later appends start on a fresh line', 
   fs.appendFileSync(log, pointsFrame(2, [4, 5]).slice(0, 25));
 
   const reopened = Spool.open(dir, 'r1');
-  assert.deepEqual(reopened.pendingFrames().map((f) => f.seq), [0, 1]);
+  assert.deepEqual(
+    reopened.pendingFrames().map((f) => f.seq),
+    [0, 1],
+  );
   assert.equal(reopened.replay.tornBytes, 25);
   assert.equal(reopened.nextSeq, 2);
   const seq = appendPoints(reopened, [4, 5]);
   reopened.close();
 
   const again = Spool.open(dir, 'r1');
-  assert.deepEqual(again.pendingFrames().map((f) => f.seq), [0, 1, seq]);
+  assert.deepEqual(
+    again.pendingFrames().map((f) => f.seq),
+    [0, 1, seq],
+  );
   assert.equal(again.replay.corruptLines, 0);
   assert.equal(again.readFrame(again.pendingFrames()[2]!), pointsFrame(seq, [4, 5]));
   again.close();
@@ -65,7 +75,10 @@ test('a garbled line in the middle of the log is skipped and the rest replays', 
   reopened.close();
 
   const again = Spool.open(dir, 'r2');
-  assert.deepEqual(again.pendingFrames().map((f) => f.seq), [0, 1]);
+  assert.deepEqual(
+    again.pendingFrames().map((f) => f.seq),
+    [0, 1],
+  );
   assert.equal(again.replay.corruptLines, 1);
   again.close();
 });
@@ -81,11 +94,17 @@ test('after interleaved appends, acks and rejections exactly the unsettled frame
   spool.appendReject(seqs[7]!, 'GW_ERR_FRAME_INVALID', 'bad point');
   spool.appendAck([seqs[9]!, 999]);
   const expected = [2, 4, 5, 6, 8, status];
-  assert.deepEqual(spool.pendingFrames().map((f) => f.seq), expected);
+  assert.deepEqual(
+    spool.pendingFrames().map((f) => f.seq),
+    expected,
+  );
   spool.close();
 
   const reopened = Spool.open(dir, 'r3');
-  assert.deepEqual(reopened.pendingFrames().map((f) => f.seq), expected);
+  assert.deepEqual(
+    reopened.pendingFrames().map((f) => f.seq),
+    expected,
+  );
   assert.deepEqual(
     reopened.pendingFrames().map((f) => [f.kind, f.points]),
     expected.map((s) => (s === status ? ['status', 0] : ['points', 1])),
@@ -107,7 +126,10 @@ test('uploads stay pending until settled and their payloads read back byte for b
 
   const reopened = Spool.open(dir, 'r4');
   const pending = reopened.pendingUploads();
-  assert.deepEqual(pending.map((u) => u.id), [latents.id]);
+  assert.deepEqual(
+    pending.map((u) => u.id),
+    [latents.id],
+  );
   assert.equal(reopened.readUploadPayload(pending[0]!).toString(), '{"epoch":5,"dim":1,"codes":[[0.5]]}');
   assert.equal(fs.existsSync(path.join(dir, 'r4', media.file)), false);
   reopened.close();
@@ -136,7 +158,10 @@ test('compaction waits until nothing is pending, then leaves one header line tha
   assert.equal(text.trimEnd().split('\n').length, 2);
   const reopened = Spool.open(dir, 'local1');
   assert.equal(reopened.run.server, 'abc123');
-  assert.deepEqual(reopened.pendingFrames().map((f) => f.seq), [c]);
+  assert.deepEqual(
+    reopened.pendingFrames().map((f) => f.seq),
+    [c],
+  );
   assert.equal(c, 2);
   assert.equal(reopened.nextSeq, 3);
   const next = reopened.appendUpload({ kind: 'latents', epoch: 1, count: 1 }, '{}');
@@ -168,7 +193,10 @@ test('a folder in use by a live process cannot be opened; a stale lock is taken 
   const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
   try {
     fs.writeFileSync(path.join(dir, 'r5', 'lock'), String(child.pid));
-    assert.throws(() => Spool.open(dir, 'r5'), (err: Error) => /GW_ERR_SPOOL|in use by process/.test(`${(err as { code?: string }).code} ${err.message}`));
+    assert.throws(
+      () => Spool.open(dir, 'r5'),
+      (err: Error) => /GW_ERR_SPOOL|in use by process/.test(`${(err as { code?: string }).code} ${err.message}`),
+    );
   } finally {
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -189,7 +217,10 @@ test('frames larger than the replay read chunk come back intact', () => {
   spool.close();
   const reopened = Spool.open(dir, 'r6');
   const frames = reopened.pendingFrames();
-  assert.deepEqual(frames.map((f) => f.points), [1, steps.length, 1]);
+  assert.deepEqual(
+    frames.map((f) => f.points),
+    [1, steps.length, 1],
+  );
   assert.ok(frames[1]!.length > 2 * 1024 * 1024);
   assert.equal(reopened.readFrame(frames[1]!), pointsFrame(big, steps));
   assert.equal(reopened.replay.corruptLines, 0);

@@ -3,7 +3,13 @@
 // and of when the class-separation figures are skipped.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applySimilarity, fixAxisSigns, procrustes, rmsDistance, sharedCentroids } from '../server/projections/align.js';
+import {
+  applySimilarity,
+  fixAxisSigns,
+  procrustes,
+  rmsDistance,
+  sharedCentroids,
+} from '../server/projections/align.js';
 import { projectCodes, separationOf, type PreviousProjection } from '../server/projections/compute.js';
 import { gaussian, seededRandom } from '../server/projections/random.js';
 import { clusters } from './support/clusters.js';
@@ -50,11 +56,20 @@ test('with noise, Procrustes is the least-squares fit: no other angle or scale d
   const fit = Float64Array.from(noisy);
   applySimilarity(fit, procrustes(noisy, ref));
   const best = rmsDistance(fit, ref);
-  for (const [dphi, ds] of [[0.02, 1], [-0.02, 1], [0, 1.02], [0, 0.98]] as const) {
+  for (const [dphi, ds] of [
+    [0.02, 1],
+    [-0.02, 1],
+    [0, 1.02],
+    [0, 0.98],
+  ] as const) {
     const t = procrustes(noisy, ref);
     const phi = Math.atan2(t.q[2], t.q[0]) + dphi;
     const other = Float64Array.from(noisy);
-    applySimilarity(other, { ...t, q: [Math.cos(phi), -Math.sin(phi), Math.sin(phi), Math.cos(phi)], scale: t.scale * ds });
+    applySimilarity(other, {
+      ...t,
+      q: [Math.cos(phi), -Math.sin(phi), Math.sin(phi), Math.cos(phi)],
+      scale: t.scale * ds,
+    });
     assert.ok(rmsDistance(other, ref) >= best - 1e-12);
   }
 });
@@ -68,7 +83,11 @@ test('class centroids carry the fit when the points do not correspond one to one
   const c = sharedCentroids(moved, labels, ref, labels)!;
   applySimilarity(moved, procrustes(c.current, c.previous, c.weights));
   assert.ok(rmsDistance(moved, ref) < 1e-9);
-  assert.equal(sharedCentroids(moved, new Int32Array(90), ref, new Int32Array(90)), null, 'one shared class: nothing to fit');
+  assert.equal(
+    sharedCentroids(moved, new Int32Array(90), ref, new Int32Array(90)),
+    null,
+    'one shared class: nothing to fit',
+  );
 });
 
 test('PCA axes take the sign of the previous epoch’s axes, and the points follow', () => {
@@ -77,7 +96,14 @@ test('PCA axes take the sign of the previous epoch’s axes, and the points foll
     [-0.8, 0.6],
   ];
   const Y = Float64Array.from([1, 2, 3, 4]);
-  const flipped = fixAxisSigns(axes, [[-0.6, -0.8], [-0.8, 0.6]], Y);
+  const flipped = fixAxisSigns(
+    axes,
+    [
+      [-0.6, -0.8],
+      [-0.8, 0.6],
+    ],
+    Y,
+  );
   assert.deepEqual(flipped, [true, false]);
   assert.deepEqual(axes[0], [-0.6, -0.8]);
   assert.deepEqual(Array.from(Y), [-1, 2, -3, 4]);
@@ -86,7 +112,14 @@ test('PCA axes take the sign of the previous epoch’s axes, and the points foll
 test('PCA of an epoch whose codes flipped sign is drawn the same way round as the previous epoch', () => {
   const { codes, labels } = clusters(300, 6, 3, 3, 6);
   const first = projectCodes({ method: 'pca', codes, dim: 6, labels });
-  const previous: PreviousProjection = { epoch: 5, sourceCount: 300, xy: first.xy, indices: null, labels, params: first.params };
+  const previous: PreviousProjection = {
+    epoch: 5,
+    sourceCount: 300,
+    xy: first.xy,
+    indices: null,
+    labels,
+    params: first.params,
+  };
   const negated = codes.map((v) => -v);
   const second = projectCodes({ method: 'pca', codes: negated, dim: 6, labels, previous });
   assert.equal(second.aligned, 'sign');
@@ -99,7 +132,14 @@ test('PCA of a set that does not correspond to the previous one takes the previo
   const first = projectCodes({ method: 'pca', codes, dim: 6, labels });
   // As if the previous epoch's solver had returned the first axis the other way round (and had other codes).
   const axes = (first.params.axes as number[][]).map((a, c) => (c === 0 ? a.map((v) => -v) : a));
-  const previous: PreviousProjection = { epoch: 5, sourceCount: 999, xy: new Float32Array(2 * 999), indices: null, labels: null, params: { axes } };
+  const previous: PreviousProjection = {
+    epoch: 5,
+    sourceCount: 999,
+    xy: new Float32Array(2 * 999),
+    indices: null,
+    labels: null,
+    params: { axes },
+  };
   const second = projectCodes({ method: 'pca', codes, dim: 6, labels, previous });
   assert.deepEqual(second.params.flipped, [true, false]);
   for (let i = 0; i < 300; i++) {
@@ -111,7 +151,14 @@ test('PCA of a set that does not correspond to the previous one takes the previo
 test('t-SNE of the next epoch continues from the previous layout and stays much closer to it than a fresh one', () => {
   const { codes, labels } = clusters(500, 8, 4, 3, 7);
   const first = projectCodes({ method: 'tsne', codes, dim: 8, labels });
-  const previous: PreviousProjection = { epoch: 5, sourceCount: 500, xy: first.xy, indices: null, labels, params: first.params };
+  const previous: PreviousProjection = {
+    epoch: 5,
+    sourceCount: 500,
+    xy: first.xy,
+    indices: null,
+    labels,
+    params: first.params,
+  };
   const r = seededRandom(8);
   const next = codes.map((v) => v + 0.1 * gaussian(r));
   const second = projectCodes({ method: 'tsne', codes: next, dim: 8, labels, previous });
@@ -138,7 +185,10 @@ test('above the working limit the codes are subsampled, stratified by class and 
   assert.equal(a.stratified, true);
   const count = (c: number) => Array.from(a.labels!).filter((l) => l === c).length;
   assert.deepEqual([count(0), count(1), count(2)], [250, 38, 12]);
-  assert.deepEqual(Array.from(a.labels!), Array.from(a.indices!, (i) => labels[i]!));
+  assert.deepEqual(
+    Array.from(a.labels!),
+    Array.from(a.indices!, (i) => labels[i]!),
+  );
   const b = projectCodes({ method: 'pca', codes, dim: 4, labels, limit: 300 });
   assert.deepEqual(b.indices, a.indices);
   assert.deepEqual(b.xy, a.xy);
@@ -150,7 +200,11 @@ test('separation is skipped, with the reason, without labels or with a single cl
   const single = separationOf(codes, 2, new Int32Array(20).fill(3));
   assert.equal(single.status, 'skipped');
   assert.match(single.reason!, /same class label \(3\)/);
-  const two = separationOf(codes, 2, Int32Array.from({ length: 20 }, (_, i) => (i < 10 ? 0 : 1)));
+  const two = separationOf(
+    codes,
+    2,
+    Int32Array.from({ length: 20 }, (_, i) => (i < 10 ? 0 : 1)),
+  );
   assert.equal(two.status, 'ready');
   assert.ok(two.silhouette! > 0.5 && two.fisher! > 1);
 });

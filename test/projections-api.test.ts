@@ -38,9 +38,16 @@ async function settle(id: string, query: string, timeoutMs = 30_000): Promise<{ 
 test('a labelled latent set gets val/latent_silhouette and val/latent_fisher at its step', async () => {
   const id = await newRun();
   const { codes, labels } = codesOf(200, 8, 4, 1);
-  assert.equal((await api(server, 'POST', `/api/v1/runs/${id}/latents`, { epoch: 5, step: 1200, dim: 8, codes, labels })).status, 201);
+  assert.equal(
+    (await api(server, 'POST', `/api/v1/runs/${id}/latents`, { epoch: 5, step: 1200, dim: 8, codes, labels })).status,
+    201,
+  );
   await settle(id, 'epoch=5&method=tsne');
-  const metrics = (await api(server, 'GET', `/api/v1/runs/${id}/metrics`)).body.metrics as Array<{ name: string; last_step: number; last_value: number }>;
+  const metrics = (await api(server, 'GET', `/api/v1/runs/${id}/metrics`)).body.metrics as Array<{
+    name: string;
+    last_step: number;
+    last_value: number;
+  }>;
   const sil = metrics.find((m) => m.name === 'val/latent_silhouette');
   const fisher = metrics.find((m) => m.name === 'val/latent_fisher');
   assert.ok(sil && fisher, JSON.stringify(metrics));
@@ -48,7 +55,12 @@ test('a labelled latent set gets val/latent_silhouette and val/latent_fisher at 
   assert.ok(sil.last_value > 0.5 && sil.last_value <= 1, `silhouette ${sil.last_value}`);
   assert.ok(fisher.last_value > 1, `fisher ${fisher.last_value}`);
   const list = (await api(server, 'GET', `/api/v1/runs/${id}/projections`)).body;
-  assert.deepEqual(list.epochs[0].separation, { status: 'ready', silhouette: sil.last_value, fisher: fisher.last_value, step: 1200 });
+  assert.deepEqual(list.epochs[0].separation, {
+    status: 'ready',
+    silhouette: sil.last_value,
+    fisher: fisher.last_value,
+    step: 1200,
+  });
 });
 
 test('t-SNE goes from pending (202) to ready (200), is served with labels, and is announced on the live socket', async () => {

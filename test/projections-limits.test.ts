@@ -21,7 +21,10 @@ test('an epoch above the t-SNE working limit is projected on a stratified subsam
   // Three classes in unequal shares: 70%, 20%, 10%.
   const labels = Array.from({ length: n }, (_, i) => (i % 10 < 7 ? 0 : i % 10 < 9 ? 1 : 2));
   const codes = labels.map((l) => [4 * l + gaussian(r), gaussian(r)].map((v) => Math.round(v * 1000) / 1000));
-  assert.equal((await api(server, 'POST', `/api/v1/runs/${id}/latents`, { epoch: 20, step: 9000, dim: 2, codes, labels })).status, 201);
+  assert.equal(
+    (await api(server, 'POST', `/api/v1/runs/${id}/latents`, { epoch: 20, step: 9000, dim: 2, codes, labels })).status,
+    201,
+  );
 
   const pending = await api(server, 'GET', `/api/v1/runs/${id}/projections?epoch=20&method=tsne`);
   assert.equal(pending.status, 202);
@@ -37,7 +40,7 @@ test('an epoch above the t-SNE working limit is projected on a stratified subsam
   await server.stop();
   await server.restart();
   let res = await api(server, 'GET', `/api/v1/runs/${id}/projections?epoch=20&method=tsne`);
-  for (const t1 = Date.now(); res.status === 202 && Date.now() - t1 < 45_000; ) {
+  for (const t1 = Date.now(); res.status === 202 && Date.now() - t1 < 45_000;) {
     await new Promise((done) => setTimeout(done, 200));
     res = await api(server, 'GET', `/api/v1/runs/${id}/projections?epoch=20&method=tsne`);
   }
@@ -46,9 +49,15 @@ test('an epoch above the t-SNE working limit is projected on a stratified subsam
   assert.deepEqual(body.subsampled, { from: n, to: TSNE_LIMIT, stratified: true });
   assert.equal(body.points.length, TSNE_LIMIT);
   assert.equal(body.indices.length, TSNE_LIMIT);
-  assert.deepEqual(body.labels, body.indices.map((i: number) => labels[i]));
+  assert.deepEqual(
+    body.labels,
+    body.indices.map((i: number) => labels[i]),
+  );
   const share = (c: number): number => body.labels.filter((l: number) => l === c).length / TSNE_LIMIT;
-  assert.deepEqual([share(0), share(1), share(2)].map((s) => Math.round(s * 100) / 100), [0.7, 0.2, 0.1]);
+  assert.deepEqual(
+    [share(0), share(1), share(2)].map((s) => Math.round(s * 100) / 100),
+    [0.7, 0.2, 0.1],
+  );
 
   // PCA's limit is the largest set accepted: it projects every code.
   const pca = (await api(server, 'GET', `/api/v1/runs/${id}/projections?epoch=20&method=pca`)).body;

@@ -79,10 +79,19 @@ test('exact neighbours: each row holds the k nearest other codes, nearest first'
   const k = 7;
   const knn = exactKnn(codes, 200, 3, k);
   for (const i of [0, 57, 199]) {
-    const d = Array.from({ length: 200 }, (_, j) => ({ j, d: (codes[3 * i]! - codes[3 * j]!) ** 2 + (codes[3 * i + 1]! - codes[3 * j + 1]!) ** 2 + (codes[3 * i + 2]! - codes[3 * j + 2]!) ** 2 }))
+    const d = Array.from({ length: 200 }, (_, j) => ({
+      j,
+      d:
+        (codes[3 * i]! - codes[3 * j]!) ** 2 +
+        (codes[3 * i + 1]! - codes[3 * j + 1]!) ** 2 +
+        (codes[3 * i + 2]! - codes[3 * j + 2]!) ** 2,
+    }))
       .filter((e) => e.j !== i)
       .sort((a, b) => a.d - b.d);
-    assert.deepEqual(Array.from(knn.index.subarray(i * k, i * k + k)), d.slice(0, k).map((e) => e.j));
+    assert.deepEqual(
+      Array.from(knn.index.subarray(i * k, i * k + k)),
+      d.slice(0, k).map((e) => e.j),
+    );
   }
 });
 

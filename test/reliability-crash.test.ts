@@ -15,7 +15,6 @@ import { mulberry32 } from './support/streams.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 interface ExportRow {
   metric: string;
   step: number;
@@ -98,10 +97,16 @@ test('200,000 values pushed by a monitor client survive 6 SIGKILLs of the server
   const settled = await client.flush(60_000);
   const stats = client.stats();
   await client.close();
-  assert.ok(settled, `client settled (seed ${seed}, stats ${JSON.stringify(stats)}, errors ${errors.slice(-3).join(' | ')})`);
+  assert.ok(
+    settled,
+    `client settled (seed ${seed}, stats ${JSON.stringify(stats)}, errors ${errors.slice(-3).join(' | ')})`,
+  );
   assert.equal(stats.acked, STEPS, `every step acked (seed ${seed})`);
   assert.equal(stats.rejected, 0);
-  assert.ok(kills.filter((a) => a < STEPS).length >= 3, `at least 3 kills landed mid-stream (acked at kills: ${kills.join(', ')}; seed ${seed})`);
+  assert.ok(
+    kills.filter((a) => a < STEPS).length >= 3,
+    `at least 3 kills landed mid-stream (acked at kills: ${kills.join(', ')}; seed ${seed})`,
+  );
 
   const rows = await exportRun(server, run);
   assert.equal(rows.length, METRICS * STEPS, `stored values (seed ${seed})`);
@@ -130,22 +135,60 @@ test('a trainer killed twice with SIGKILL and resumed from its checkpoint leaves
   const EPOCHS = 12;
   const PER_EPOCH = 4;
   const args = [
-    '--server', server.url, '--backend', 'wasm', '--size', '32', '--ngf', '8', '--nef', '8', '--ndf', '8', '--batch', '4',
-    '--epochs', String(EPOCHS), '--steps-per-epoch', String(PER_EPOCH), '--val-every', '1000', '--val-count', '2', '--val-z', '2',
-    '--latent-count', '8', '--patience', '0', '--checkpoint-every', '1', '--checkpoint-dir', ck, '--spool', join(dir, 'spool'),
+    '--server',
+    server.url,
+    '--backend',
+    'wasm',
+    '--size',
+    '32',
+    '--ngf',
+    '8',
+    '--nef',
+    '8',
+    '--ndf',
+    '8',
+    '--batch',
+    '4',
+    '--epochs',
+    String(EPOCHS),
+    '--steps-per-epoch',
+    String(PER_EPOCH),
+    '--val-every',
+    '1000',
+    '--val-count',
+    '2',
+    '--val-z',
+    '2',
+    '--latent-count',
+    '8',
+    '--patience',
+    '0',
+    '--checkpoint-every',
+    '1',
+    '--checkpoint-dir',
+    ck,
+    '--spool',
+    join(dir, 'spool'),
   ];
   let log = '';
   const launch = (extra: string[]): ChildProcess => {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(ROOT, 'trainer/train.ts'), ...args, ...extra], {
-      cwd: dir,
-      env: { ...process.env, GANWATCH_TOKEN: '', GANWATCH_SERVER: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', import.meta.resolve('tsx'), join(ROOT, 'trainer/train.ts'), ...args, ...extra],
+      {
+        cwd: dir,
+        env: { ...process.env, GANWATCH_TOKEN: '', GANWATCH_SERVER: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child.stdout!.on('data', (c: Buffer) => (log += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
     return child;
   };
-  const exited = (c: ChildProcess) => new Promise<number | null>((r) => (c.exitCode !== null || c.signalCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));
+  const exited = (c: ChildProcess) =>
+    new Promise<number | null>((r) =>
+      c.exitCode !== null || c.signalCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code)),
+    );
 
   let run: string | null = null;
   const lastStep = async (): Promise<number> => {
@@ -170,7 +213,9 @@ test('a trainer killed twice with SIGKILL and resumed from its checkpoint leaves
     }
     child.kill('SIGKILL');
     await exited(child);
-    const manifest = JSON.parse(readFileSync(join(ck, 'latest', 'manifest.json'), 'utf8')) as { extra: { step: number } };
+    const manifest = JSON.parse(readFileSync(join(ck, 'latest', 'manifest.json'), 'utf8')) as {
+      extra: { step: number };
+    };
     resumes.push({ at: Date.now() / 1000, killedAfter: await lastStep(), checkpointStep: manifest.extra.step });
     child = launch(['--resume', ck]);
   }
@@ -180,15 +225,25 @@ test('a trainer killed twice with SIGKILL and resumed from its checkpoint leaves
   const rows = await exportRun(server, run);
   const total = EPOCHS * PER_EPOCH;
   for (const metric of METRIC_NAMES) {
-    const steps = rows.filter((r) => r.metric === metric).map((r) => r.step).sort((a, b) => a - b);
-    assert.deepEqual(steps, Array.from({ length: total }, (_, i) => i + 1), `${metric}: every step 1..${total} exactly once`);
+    const steps = rows
+      .filter((r) => r.metric === metric)
+      .map((r) => r.step)
+      .sort((a, b) => a - b);
+    assert.deepEqual(
+      steps,
+      Array.from({ length: total }, (_, i) => i + 1),
+      `${metric}: every step 1..${total} exactly once`,
+    );
   }
   // The resume restarts from the checkpoint: the steps after it that the killed trainer had already stored were
   // trained twice, and what is stored for them must come from the resumed process (pushed after the resume).
   let redone = 0;
   for (const { at, killedAfter, checkpointStep } of resumes) {
     for (const r of rows.filter((x) => x.step > checkpointStep && x.step <= killedAfter)) {
-      assert.ok(r.wall >= at, `${r.metric} step ${r.step} was overwritten by the resumed trainer (wall ${r.wall} ≥ resume ${at})`);
+      assert.ok(
+        r.wall >= at,
+        `${r.metric} step ${r.step} was overwritten by the resumed trainer (wall ${r.wall} ≥ resume ${at})`,
+      );
       redone++;
     }
   }

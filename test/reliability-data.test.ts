@@ -13,12 +13,20 @@ import { ROOT, api, startServer, tempDir, type RunningServer } from './support/s
 
 const GANWATCH = join(ROOT, 'bin/ganwatch.js');
 const cli = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [GANWATCH, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, GANWATCH_DB: '', GANWATCH_SERVER: '', GANWATCH_TOKEN: '', ...env } });
+  spawnSync(process.execPath, [GANWATCH, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, GANWATCH_DB: '', GANWATCH_SERVER: '', GANWATCH_TOKEN: '', ...env },
+  });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The CLI without blocking this process (the test's own sockets keep working meanwhile). */
 function cliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [GANWATCH, ...args], { cwd: ROOT, env: { ...process.env, GANWATCH_DB: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [GANWATCH, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, GANWATCH_DB: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -28,7 +36,10 @@ function cliAsync(args: string[]): Promise<{ status: number | null; stdout: stri
 
 test('ganwatch serve starts the server like npm start, and SIGTERM stops it cleanly', async () => {
   const dir = tempDir('ganwatch-cli-');
-  const child = spawn(process.execPath, [GANWATCH, 'serve', '--port', '0', '--db', join(dir, 'g.db')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [GANWATCH, 'serve', '--port', '0', '--db', join(dir, 'g.db')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (c: Buffer) => {
@@ -64,7 +75,10 @@ async function backupWhileWriting(server: RunningServer): Promise<void> {
   let acked = 0;
   const writer = (async () => {
     for (let seq = 0; writing; seq++) {
-      const points = Array.from({ length: 50 }, () => ({ step: step++, values: Object.fromEntries(Array.from({ length: 8 }, (_, m) => [`m${m}`, step * m])) }));
+      const points = Array.from({ length: 50 }, () => ({
+        step: step++,
+        values: Object.fromEntries(Array.from({ length: 8 }, (_, m) => [`m${m}`, step * m])),
+      }));
       await new Promise<void>((resolve) => {
         ws.once('message', () => resolve());
         ws.send(JSON.stringify({ type: 'points', seq, points }));
@@ -161,7 +175,8 @@ test('ganwatch prune works through a running server, refuses its file while it r
 
 async function pruneScenario(server: RunningServer): Promise<void> {
   const ids: Record<string, string> = {};
-  for (const name of ['old-finished', 'running']) ids[name] = (await api(server, 'POST', '/api/v1/runs', { name }, 'w')).body.id;
+  for (const name of ['old-finished', 'running'])
+    ids[name] = (await api(server, 'POST', '/api/v1/runs', { name }, 'w')).body.id;
   await api(server, 'PATCH', `/api/v1/runs/${ids['old-finished']}`, { status: 'finished' }, 'w');
   await sleep(1500);
 
@@ -169,7 +184,9 @@ async function pruneScenario(server: RunningServer): Promise<void> {
   assert.equal(busy.status, 2);
   assert.match(busy.stderr, /GW_ERR_DB_IN_USE/);
 
-  const dry = cli(['prune', '--retention-days', '0.00001', '--server', server.url, '--dry-run'], { GANWATCH_TOKEN: 'w' });
+  const dry = cli(['prune', '--retention-days', '0.00001', '--server', server.url, '--dry-run'], {
+    GANWATCH_TOKEN: 'w',
+  });
   assert.equal(dry.status, 0, dry.stderr);
   assert.match(dry.stdout, new RegExp(`would delete 1 run\\(s\\).*${ids['old-finished']}`));
   assert.equal((await names(server)).length, 2);

@@ -22,32 +22,57 @@ function composeDir(): string {
   return dir;
 }
 
-test('docker-compose.yml is valid: a server with a health check and a named volume, a GPU trainer pointed at it', { skip: hasCompose ? false : 'docker-compose is not installed (apt-get install docker-compose)' }, () => {
-  const dir = composeDir();
-  const out = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: dir, encoding: 'utf8' });
-  assert.equal(out.status, 0, out.stderr);
-  const config = out.stdout;
-  assert.deepEqual(spawnSync('docker-compose', ['config', '--services'], { cwd: dir, encoding: 'utf8' }).stdout.trim().split('\n').sort(), ['server', 'trainer']);
-  assert.match(config, /GANWATCH_TOKEN: change-me/, 'the token comes from the env file');
-  assert.match(config, /ganwatch-data:\/data:rw/, 'the database is on a named volume');
-  assert.match(config, /\/api\/v1\/health/);
-  assert.match(config, /condition: service_healthy/);
-  assert.match(config, /driver: nvidia/);
-  assert.match(config, /- gpu/);
-  assert.match(config, /- --server\n\s+- http:\/\/server:8080/);
-  assert.match(config, /- --backend\n\s+- tensorflow-gpu/);
-});
+test(
+  'docker-compose.yml is valid: a server with a health check and a named volume, a GPU trainer pointed at it',
+  { skip: hasCompose ? false : 'docker-compose is not installed (apt-get install docker-compose)' },
+  () => {
+    const dir = composeDir();
+    const out = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: dir, encoding: 'utf8' });
+    assert.equal(out.status, 0, out.stderr);
+    const config = out.stdout;
+    assert.deepEqual(
+      spawnSync('docker-compose', ['config', '--services'], { cwd: dir, encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .sort(),
+      ['server', 'trainer'],
+    );
+    assert.match(config, /GANWATCH_TOKEN: change-me/, 'the token comes from the env file');
+    assert.match(config, /ganwatch-data:\/data:rw/, 'the database is on a named volume');
+    assert.match(config, /\/api\/v1\/health/);
+    assert.match(config, /condition: service_healthy/);
+    assert.match(config, /driver: nvidia/);
+    assert.match(config, /- gpu/);
+    assert.match(config, /- --server\n\s+- http:\/\/server:8080/);
+    assert.match(config, /- --backend\n\s+- tensorflow-gpu/);
+  },
+);
 
 test('the compose health check passes against a real server with a token, and fails when nothing answers', async () => {
-  const script = /- -e\n\s+- >-\n([\s\S]*?)\n\s+interval:/.exec(COMPOSE)![1]!.split('\n').map((l) => l.trim()).join(' ');
+  const script = /- -e\n\s+- >-\n([\s\S]*?)\n\s+interval:/
+    .exec(COMPOSE)![1]!
+    .split('\n')
+    .map((l) => l.trim())
+    .join(' ');
   const server = await startServer({ token: 'w', readToken: 'r', port: 0 });
   const port = new URL(server.url).port;
   const run = (env: Record<string, string>, url: string) =>
-    spawnSync(process.execPath, ['-e', script.replace('http://127.0.0.1:8080', url)], { encoding: 'utf8', env: { ...process.env, ...env } }).status;
+    spawnSync(process.execPath, ['-e', script.replace('http://127.0.0.1:8080', url)], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    }).status;
   try {
     assert.equal(run({ GANWATCH_TOKEN: 'w', GANWATCH_READ_TOKEN: 'r' }, `http://127.0.0.1:${port}`), 0);
-    assert.equal(run({ GANWATCH_TOKEN: 'w', GANWATCH_READ_TOKEN: '' }, `http://127.0.0.1:${port}`), 0, 'the write token reads too');
-    assert.equal(run({ GANWATCH_TOKEN: '', GANWATCH_READ_TOKEN: '' }, `http://127.0.0.1:${port}`), 1, 'a wrong token is unhealthy');
+    assert.equal(
+      run({ GANWATCH_TOKEN: 'w', GANWATCH_READ_TOKEN: '' }, `http://127.0.0.1:${port}`),
+      0,
+      'the write token reads too',
+    );
+    assert.equal(
+      run({ GANWATCH_TOKEN: '', GANWATCH_READ_TOKEN: '' }, `http://127.0.0.1:${port}`),
+      1,
+      'a wrong token is unhealthy',
+    );
   } finally {
     await server.stop();
   }
@@ -55,14 +80,20 @@ test('the compose health check passes against a real server with a token, and fa
 });
 
 test('every file the Dockerfiles copy from the repository exists and is in the build context', () => {
-  const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#') && !l.startsWith('!'));
+  const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#') && !l.startsWith('!'));
   for (const file of ['deploy/Dockerfile.server', 'deploy/Dockerfile.trainer']) {
     const text = readFileSync(join(ROOT, file), 'utf8');
     for (const m of text.matchAll(/^COPY (?!--from)(.+)$/gm)) {
       const parts = m[1]!.trim().split(/\s+/);
       for (const src of parts.slice(0, -1)) {
         assert.ok(existsSync(join(ROOT, src)), `${file}: ${src} exists`);
-        assert.ok(!ignored.includes(src) && !ignored.includes(src.split('/')[0]!), `${file}: ${src} is not in .dockerignore`);
+        assert.ok(
+          !ignored.includes(src) && !ignored.includes(src.split('/')[0]!),
+          `${file}: ${src} is not in .dockerignore`,
+        );
       }
     }
   }
@@ -73,8 +104,12 @@ test('every file the Dockerfiles copy from the repository exists and is in the b
 });
 
 test('the example env file sets the token and names only variables the server knows', () => {
-  const help = spawnSync(process.execPath, [join(ROOT, 'bin/ganwatch.js'), 'serve', '--help'], { cwd: ROOT, encoding: 'utf8' }).stdout;
+  const help = spawnSync(process.execPath, [join(ROOT, 'bin/ganwatch.js'), 'serve', '--help'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  }).stdout;
   const example = readFileSync(join(ROOT, 'deploy/ganwatch.env.example'), 'utf8');
   assert.match(example, /^GANWATCH_TOKEN=\S+$/m, 'the token is set, not commented out');
-  for (const [, name] of example.matchAll(/^#?\s*(GANWATCH_[A-Z_]+)=/gm)) assert.ok(help.includes(name!), `${name} is a server setting`);
+  for (const [, name] of example.matchAll(/^#?\s*(GANWATCH_[A-Z_]+)=/gm))
+    assert.ok(help.includes(name!), `${name} is a server setting`);
 });

@@ -74,7 +74,9 @@ function junk(depth = 0): unknown {
     case 6:
       return Array.from({ length: int(0, 4) }, () => junk(depth + 1));
     default:
-      return Object.fromEntries(Array.from({ length: int(0, 4) }, () => [pick(NASTY_STRINGS) + int(0, 9), junk(depth + 1)]));
+      return Object.fromEntries(
+        Array.from({ length: int(0, 4) }, () => [pick(NASTY_STRINGS) + int(0, 9), junk(depth + 1)]),
+      );
   }
 }
 
@@ -83,10 +85,23 @@ const notString = (): unknown => pick<unknown>([42, -1, 1e308, true, null, [], [
 const notInteger = (): unknown => pick<unknown>([-1, 1.5, '3', null, true, [], {}, 1e300, 2 ** 53 + 2, -1e-9, 'NaN']);
 const notObject = (): unknown => pick<unknown>([[], [1], 'x', 42, null, true]);
 const notArray = (): unknown => pick<unknown>([{}, 'x', 42, null, true, { 0: 'a' }]);
-const badMetricName = (): string => pick(['', 'a b', "x';--", 'loss\u0000', 'ü', 'a'.repeat(129), 'a:b', 'a,b', 'a"b', '😀', '%2e%2e']);
+const badMetricName = (): string =>
+  pick(['', 'a b', "x';--", 'loss\u0000', 'ü', 'a'.repeat(129), 'a:b', 'a,b', 'a"b', '😀', '%2e%2e']);
 const badRunId = (): string =>
   // (Not '..' or '%2e%2e': URL parsers resolve those as dot segments before anything is sent.)
-  pick(['..%2F..%2Fetc%2Fpasswd', "1'%20OR%20'1'='1", 'A'.repeat(40), 'UPPER', '%00', '%F0%9F%98%80', 'a%20b', '-1', 'x'.repeat(33), '...', '.%2F.']);
+  pick([
+    '..%2F..%2Fetc%2Fpasswd',
+    "1'%20OR%20'1'='1",
+    'A'.repeat(40),
+    'UPPER',
+    '%00',
+    '%F0%9F%98%80',
+    'a%20b',
+    '-1',
+    'x'.repeat(33),
+    '...',
+    '.%2F.',
+  ]);
 
 /** Nested arrays deeper than any body may be (the server refuses past 64 levels). */
 function deepText(depth: number): string {
@@ -149,15 +164,24 @@ function breakPoints(body: Body): string {
   const breakers: Array<[string, () => void]> = [
     ['points not an array', () => (body.points = notArray())],
     ['points empty', () => (body.points = [])],
-    ['too many points', () => (body.points = Array.from({ length: 10_001 }, (_, i) => ({ step: i, values: { a: 1 } })))],
+    [
+      'too many points',
+      () => (body.points = Array.from({ length: 10_001 }, (_, i) => ({ step: i, values: { a: 1 } }))),
+    ],
     ['step not a non-negative integer', () => (target.step = notInteger())],
     ['step missing', () => delete target.step],
     ['values missing', () => delete target.values],
     ['values empty', () => (target.values = {})],
     ['values not an object', () => (target.values = notObject())],
     ['bad metric name', () => (target.values = { [badMetricName()]: 1 })],
-    ['value not a number', () => (target.values = { a: pick<unknown>(['high', 'nan', 'inf', '', null, true, [1], { v: 1 }, '1e3']) })],
-    ['too many metrics', () => (target.values = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`m${i}`, 1])))],
+    [
+      'value not a number',
+      () => (target.values = { a: pick<unknown>(['high', 'nan', 'inf', '', null, true, [1], { v: 1 }, '1e3']) }),
+    ],
+    [
+      'too many metrics',
+      () => (target.values = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`m${i}`, 1]))),
+    ],
     ['wall out of range', () => (target.wall = pick<unknown>([-1, 1e12, 'now', null, true]))],
     ['unknown point field', () => (target[pick(['run', 'metric', 'mid', '__proto__x'])] = junk())],
     ['unknown body field', () => (body.run = RUN)],
@@ -169,7 +193,15 @@ function breakPoints(body: Body): string {
 }
 
 function breakLatents(body: Body): string {
-  Object.assign(body, { epoch: 1, dim: 2, codes: [[0.1, 0.2], [0.3, 0.4]], labels: [0, 1] });
+  Object.assign(body, {
+    epoch: 1,
+    dim: 2,
+    codes: [
+      [0.1, 0.2],
+      [0.3, 0.4],
+    ],
+    labels: [0, 1],
+  });
   const breakers: Array<[string, () => void]> = [
     ['epoch bad', () => (body.epoch = notInteger())],
     ['dim zero', () => (body.dim = 0)],
@@ -223,14 +255,23 @@ function serialize(body: Body): { bytes: Buffer; damage: string } {
     case 0:
       return { bytes: Buffer.from(text.replace('{', '{"__proto__":{"polluted":true},')), damage: 'proto' };
     case 1:
-      return { bytes: Buffer.from(text.replace('{', '{"constructor":{"prototype":{"polluted":true}},')), damage: 'constructor' };
+      return {
+        bytes: Buffer.from(text.replace('{', '{"constructor":{"prototype":{"polluted":true}},')),
+        damage: 'constructor',
+      };
     case 2: {
       const at = text.indexOf('"') + 1;
       const bad = Buffer.from(pick([[0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0x80]]));
-      return { bytes: Buffer.concat([Buffer.from(text.slice(0, at)), bad, Buffer.from(text.slice(at))]), damage: 'invalid utf-8' };
+      return {
+        bytes: Buffer.concat([Buffer.from(text.slice(0, at)), bad, Buffer.from(text.slice(at))]),
+        damage: 'invalid utf-8',
+      };
     }
     case 3:
-      return { bytes: Buffer.from(text.replace('{', `{"deep":${deepText(pick([65, 500, 20_000]))},`)), damage: 'deep nesting' };
+      return {
+        bytes: Buffer.from(text.replace('{', `{"deep":${deepText(pick([65, 500, 20_000]))},`)),
+        damage: 'deep nesting',
+      };
     case 4:
       return { bytes: Buffer.from(text.slice(0, int(0, text.length - 1))), damage: 'truncated' };
     default:
@@ -243,7 +284,13 @@ function jsonCase(kind: string, method: string, path: string, body: Body): HttpC
   const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
   switch (int(0, 12)) {
     case 0:
-      headers['content-type'] = pick(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'image/png']);
+      headers['content-type'] = pick([
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/xml',
+        'image/png',
+      ]);
       break;
     case 1:
       break; // no content type at all
@@ -289,25 +336,64 @@ function httpCase(): HttpCase {
     case 9: {
       // Media: a bad query, a body that is not a PNG, or the wrong content type.
       const q = pick([
-        'epoch=-1&step=0', 'epoch=1.5&step=0', 'epoch=x&step=0', 'step=0', 'epoch=0', 'epoch=0&step=0&kind=bad%20kind',
-        'epoch=0&step=0&kind=..%2F..%2Fx', `epoch=0&step=0&meta=${'m'.repeat(10_001)}`, 'epoch=0&step=0&extra=1', 'epoch=1e400&step=0',
+        'epoch=-1&step=0',
+        'epoch=1.5&step=0',
+        'epoch=x&step=0',
+        'step=0',
+        'epoch=0',
+        'epoch=0&step=0&kind=bad%20kind',
+        'epoch=0&step=0&kind=..%2F..%2Fx',
+        `epoch=0&step=0&meta=${'m'.repeat(10_001)}`,
+        'epoch=0&step=0&extra=1',
+        'epoch=1e400&step=0',
       ]);
       const good = 'epoch=0&step=0&kind=samples';
       const [kind, query, body, type] = pick<[string, string, Buffer, string]>([
         ['media bad query', q, PNG, 'image/png'],
-        ['media not a PNG', good, Buffer.from(pick(['GIF89a', 'not an image', '\u0000\u0001', '{"png":true}'])), 'image/png'],
+        [
+          'media not a PNG',
+          good,
+          Buffer.from(pick(['GIF89a', 'not an image', '\u0000\u0001', '{"png":true}'])),
+          'image/png',
+        ],
         ['media empty', good, Buffer.alloc(0), 'image/png'],
         ['media wrong type', good, PNG, pick(['image/jpeg', 'application/json', 'text/plain'])],
       ]);
-      return { kind, method: 'POST', path: `/api/v1/runs/${RUN}/media?${query}`, headers: { ...auth, 'content-type': type }, body };
+      return {
+        kind,
+        method: 'POST',
+        path: `/api/v1/runs/${RUN}/media?${query}`,
+        headers: { ...auth, 'content-type': type },
+        body,
+      };
     }
     case 10: {
       // A malformed or unknown run id on every run route.
-      const tail = pick(['', '/points', '/metrics', '/series?metric=a', '/media', '/latents', '/controls', '/export', '/alerts', '/markers']);
+      const tail = pick([
+        '',
+        '/points',
+        '/metrics',
+        '/series?metric=a',
+        '/media',
+        '/latents',
+        '/controls',
+        '/export',
+        '/alerts',
+        '/markers',
+      ]);
       const method = tail === '' ? pick(['GET', 'PATCH', 'DELETE']) : pick(['GET', 'POST']);
       const id = chance(0.7) ? badRunId() : pick(['nosuchrun', 'zzzzzzzzzz', '0']);
-      const body = method === 'GET' || method === 'DELETE' ? undefined : Buffer.from(JSON.stringify({ name: 'x', points: [validPoint()] }));
-      return { kind: `run id ${id.slice(0, 20)}`, method, path: `/api/v1/runs/${id}${tail}`, headers: { ...auth, 'content-type': 'application/json' }, body };
+      const body =
+        method === 'GET' || method === 'DELETE'
+          ? undefined
+          : Buffer.from(JSON.stringify({ name: 'x', points: [validPoint()] }));
+      return {
+        kind: `run id ${id.slice(0, 20)}`,
+        method,
+        path: `/api/v1/runs/${id}${tail}`,
+        headers: { ...auth, 'content-type': 'application/json' },
+        body,
+      };
     }
     case 11: {
       // Reads with malformed queries.
@@ -333,27 +419,57 @@ function httpCase(): HttpCase {
       // Alert actions on alerts that do not exist or with bad bodies.
       const id = pick(['0', '-1', 'x', '999999', "1'--"]);
       const action = pick(['ack', 'apply', 'mute']);
-      const body = action === 'mute' ? Buffer.from(JSON.stringify({ muted: pick<unknown>(['yes', 1, null]) })) : undefined;
-      return { kind: `alert ${action}`, method: 'POST', path: `/api/v1/alerts/${id}/${action}`, headers: { ...auth, 'content-type': 'application/json' }, body };
+      const body =
+        action === 'mute' ? Buffer.from(JSON.stringify({ muted: pick<unknown>(['yes', 1, null]) })) : undefined;
+      return {
+        kind: `alert ${action}`,
+        method: 'POST',
+        path: `/api/v1/alerts/${id}/${action}`,
+        headers: { ...auth, 'content-type': 'application/json' },
+        body,
+      };
     }
     case 13: {
       // Unknown routes and methods, path tricks.
       const path = pick([
-        '/api/v2/runs', '/api/v1/run', '/api/v1/runs/../../etc/passwd', '/api/v1/%2e%2e/%2e%2e/etc/passwd', '/api/v1/runs%00',
-        '/api/v1/admin', '/api/v1/runs/' + RUN + '/points/../../../x', '/../../etc/passwd', '/api/v1/health/x', '/%ff%fe',
+        '/api/v2/runs',
+        '/api/v1/run',
+        '/api/v1/runs/../../etc/passwd',
+        '/api/v1/%2e%2e/%2e%2e/etc/passwd',
+        '/api/v1/runs%00',
+        '/api/v1/admin',
+        '/api/v1/runs/' + RUN + '/points/../../../x',
+        '/../../etc/passwd',
+        '/api/v1/health/x',
+        '/%ff%fe',
       ]);
       return { kind: 'unknown route', method: pick(['GET', 'POST', 'PUT', 'DELETE', 'PATCH']), path, headers: auth };
     }
     case 14: {
       const method = pick(['PUT', 'POST', 'DELETE']);
-      return { kind: 'wrong method', method, path: pick(['/api/v1/runs/' + RUN + '/metrics', '/api/v1/health', '/api/v1/alerts/rules']), headers: auth };
+      return {
+        kind: 'wrong method',
+        method,
+        path: pick(['/api/v1/runs/' + RUN + '/metrics', '/api/v1/health', '/api/v1/alerts/rules']),
+        headers: auth,
+      };
     }
     case 15:
     case 16: {
       // A valid write with a missing, wrong or malformed token.
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       // (Not the token with surrounding spaces: HTTP strips them from header values, so that is the token.)
-      const token = pick([null, 'wrong', TOKEN + 'x', TOKEN.slice(0, -1), TOKEN.toUpperCase(), `x${TOKEN}`, 'Bearer', "' OR 1=1 --", '']);
+      const token = pick([
+        null,
+        'wrong',
+        TOKEN + 'x',
+        TOKEN.slice(0, -1),
+        TOKEN.toUpperCase(),
+        `x${TOKEN}`,
+        'Bearer',
+        "' OR 1=1 --",
+        '',
+      ]);
       if (token !== null) headers.authorization = pick([`Bearer ${token}`, `Basic ${token}`, token, `bearer ${token}`]);
       const [path, method, body] = pick<[string, string, unknown]>([
         ['/api/v1/runs', 'POST', { name: 'sneaky' }],
@@ -362,20 +478,42 @@ function httpCase(): HttpCase {
         [`/api/v1/runs/${RUN}`, 'DELETE', undefined],
         [`/api/v1/runs/${RUN}/controls`, 'POST', { action: 'stop', args: {} }],
       ]);
-      return { kind: 'bad token', method, path, headers, body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)) };
+      return {
+        kind: 'bad token',
+        method,
+        path,
+        headers,
+        body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
+      };
     }
     case 17: {
       // Bodies that are JSON but not objects, or nothing at all.
       const body = Buffer.from(pick(['', 'null', '[]', '42', '"str"', 'true', '{}', '[{}]', ' ', '\u0000']));
-      return { kind: 'not an object', method: 'POST', path: pick(['/api/v1/runs', `/api/v1/runs/${RUN}/points`, `/api/v1/runs/${RUN}/controls`]), headers: { ...auth, 'content-type': 'application/json' }, body };
+      return {
+        kind: 'not an object',
+        method: 'POST',
+        path: pick(['/api/v1/runs', `/api/v1/runs/${RUN}/points`, `/api/v1/runs/${RUN}/controls`]),
+        headers: { ...auth, 'content-type': 'application/json' },
+        body,
+      };
     }
     case 18: {
       // Enormous values in otherwise plain bodies (a few are over the 4 MiB body limit).
       const over = chance(0.04);
       const filler = 'x'.repeat(over ? 4 * 1024 * 1024 + int(1, 500_000) : int(20_001, 900_000));
-      const body = pick<Body>([{ name: filler }, { points: [{ step: 0, values: { [filler.slice(0, 5000)]: 1 } }] }, { name: 'x', notes: filler }]);
+      const body = pick<Body>([
+        { name: filler },
+        { points: [{ step: 0, values: { [filler.slice(0, 5000)]: 1 } }] },
+        { name: 'x', notes: filler },
+      ]);
       const path = 'points' in body ? `/api/v1/runs/${RUN}/points` : '/api/v1/runs';
-      return { kind: over ? 'body over the limit' : 'enormous string', method: 'POST', path, headers: { ...auth, 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(body)) };
+      return {
+        kind: over ? 'body over the limit' : 'enormous string',
+        method: 'POST',
+        path,
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: Buffer.from(JSON.stringify(body)),
+      };
     }
     default: {
       // Valid shape, poisoned keys only (JSON.parse would happily build them).
@@ -385,7 +523,13 @@ function httpCase(): HttpCase {
         `{"points":[{"step":0,"values":{"a":1},"__proto__":{"x":1}}]}`,
       ]);
       const path = text.includes('points') ? `/api/v1/runs/${RUN}/points` : '/api/v1/runs';
-      return { kind: 'prototype poisoning', method: 'POST', path, headers: { ...auth, 'content-type': 'application/json' }, body: Buffer.from(text) };
+      return {
+        kind: 'prototype poisoning',
+        method: 'POST',
+        path,
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: Buffer.from(text),
+      };
     }
   }
 }
@@ -402,7 +546,11 @@ function ingestFrame(seq: number): Frame {
     case 1:
       return { kind: 'not JSON', data: pick(['{', 'points', '', '{"type":', 'undefined', '\u0000']) };
     case 2:
-      return { kind: 'invalid UTF-8', data: Buffer.concat([Buffer.from('{"type":"points","x":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]), closes: true };
+      return {
+        kind: 'invalid UTF-8',
+        data: Buffer.concat([Buffer.from('{"type":"points","x":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]),
+        closes: true,
+      };
     case 3:
       frame.type = pick<unknown>(['hello', 'POINTS', 'ack', 'control', 42, null, '']);
       return { kind: 'unknown type', data: JSON.stringify(frame) };
@@ -418,7 +566,10 @@ function ingestFrame(seq: number): Frame {
       return { kind: `points: ${kind}`, data: JSON.stringify({ type: 'points', seq, ...body }) };
     }
     case 7:
-      return { kind: 'status not a status', data: JSON.stringify({ type: 'status', seq, status: pick(['done', 'FINISHED', '', 'running ']) }) };
+      return {
+        kind: 'status not a status',
+        data: JSON.stringify({ type: 'status', seq, status: pick(['done', 'FINISHED', '', 'running ']) }),
+      };
     case 8:
       return {
         kind: 'bad control_result',
@@ -435,17 +586,32 @@ function ingestFrame(seq: number): Frame {
     case 9:
       return { kind: 'not an object', data: pick(['null', '[]', '42', '"points"', 'true', '[{"type":"points"}]']) };
     case 10:
-      return { kind: 'deep nesting', data: `{"type":"points","seq":${seq},"points":${deepText(pick([100, 5_000, 50_000]))}}` };
+      return {
+        kind: 'deep nesting',
+        data: `{"type":"points","seq":${seq},"points":${deepText(pick([100, 5_000, 50_000]))}}`,
+      };
     case 11:
       return { kind: 'extra field', data: JSON.stringify({ ...frame, run: "x'; DROP TABLE runs;--" }) };
     case 12:
-      return { kind: 'proto', data: `{"__proto__":{"x":1},"type":"points","seq":${seq},"points":[{"step":1,"values":{"a":1}}],"extra":1}` };
+      return {
+        kind: 'proto',
+        data: `{"__proto__":{"x":1},"type":"points","seq":${seq},"points":[{"step":1,"values":{"a":1}}],"extra":1}`,
+      };
     case 13:
-      return { kind: 'frame over the limit', data: JSON.stringify({ ...frame, pad: 'p'.repeat(4 * 1024 * 1024 + 10) }) };
+      return {
+        kind: 'frame over the limit',
+        data: JSON.stringify({ ...frame, pad: 'p'.repeat(4 * 1024 * 1024 + 10) }),
+      };
     case 14:
-      return { kind: 'enormous string', data: JSON.stringify({ type: 'points', seq, points: [{ step: 1, values: { [enormous()]: 1 } }] }) };
+      return {
+        kind: 'enormous string',
+        data: JSON.stringify({ type: 'points', seq, points: [{ step: 1, values: { [enormous()]: 1 } }] }),
+      };
     default:
-      return { kind: 'huge numbers', data: `{"type":"points","seq":${seq},"points":[{"step":${pick(['1e400', '-0.5', '9007199254740993', '1e20'])},"values":{"a":1}}]}` };
+      return {
+        kind: 'huge numbers',
+        data: `{"type":"points","seq":${seq},"points":[{"step":${pick(['1e400', '-0.5', '9007199254740993', '1e20'])},"values":{"a":1}}]}`,
+      };
   }
 }
 
@@ -460,15 +626,32 @@ function liveFrame(): Frame {
     case 3:
       return { kind: 'runs not an array', data: JSON.stringify({ type: 'subscribe', runs: notArray() }) };
     case 4:
-      return { kind: 'unknown type', data: JSON.stringify({ type: pick(['sub', 'points', 'SUBSCRIBE', 42]), runs: ['*'] }) };
+      return {
+        kind: 'unknown type',
+        data: JSON.stringify({ type: pick(['sub', 'points', 'SUBSCRIBE', 42]), runs: ['*'] }),
+      };
     case 5:
-      return { kind: 'too many runs', data: JSON.stringify({ type: 'subscribe', runs: Array.from({ length: 1001 }, () => RUN) }) };
+      return {
+        kind: 'too many runs',
+        data: JSON.stringify({ type: 'subscribe', runs: Array.from({ length: 1001 }, () => RUN) }),
+      };
     case 6:
-      return { kind: 'frame over 64 KiB', data: JSON.stringify({ type: 'subscribe', runs: ['*'], pad: 'p'.repeat(70_000) }) };
+      return {
+        kind: 'frame over 64 KiB',
+        data: JSON.stringify({ type: 'subscribe', runs: ['*'], pad: 'p'.repeat(70_000) }),
+      };
     case 7:
       return { kind: 'extra field', data: JSON.stringify({ type: 'unsubscribe', runs: ['*'], also: 1 }) };
     default:
-      return { kind: 'invalid UTF-8', data: Buffer.concat([Buffer.from('{"type":"subscribe","runs":["'), Buffer.from([0xc3, 0x28]), Buffer.from('"]}')]), closes: true };
+      return {
+        kind: 'invalid UTF-8',
+        data: Buffer.concat([
+          Buffer.from('{"type":"subscribe","runs":["'),
+          Buffer.from([0xc3, 0x28]),
+          Buffer.from('"]}'),
+        ]),
+        closes: true,
+      };
   }
 }
 
@@ -481,11 +664,21 @@ before(async () => {
   server = await startServer({ token: TOKEN, extraArgs: ['--rate-limit', '0', '--log-level', 'error'] });
   server.process.stdout!.on('data', (c: Buffer) => (serverLog += c.toString()));
   server.process.stderr!.on('data', (c: Buffer) => (serverLog += c.toString()));
-  RUN = (await api(server, 'POST', '/api/v1/runs', { name: 'target', config: { lr: 2e-4 }, tags: ['fuzz'] }, TOKEN)).body.id;
+  RUN = (await api(server, 'POST', '/api/v1/runs', { name: 'target', config: { lr: 2e-4 }, tags: ['fuzz'] }, TOKEN))
+    .body.id;
   FINISHED = (await api(server, 'POST', '/api/v1/runs', { name: 'finished' }, TOKEN)).body.id;
-  const points = Array.from({ length: 300 }, (_, s) => ({ step: s, values: { m0: Math.sin(s), m1: s === 7 ? 'NaN' : s, m2: 1 / (s + 1) } }));
+  const points = Array.from({ length: 300 }, (_, s) => ({
+    step: s,
+    values: { m0: Math.sin(s), m1: s === 7 ? 'NaN' : s, m2: 1 / (s + 1) },
+  }));
   await api(server, 'POST', `/api/v1/runs/${RUN}/points`, { points }, TOKEN);
-  await api(server, 'POST', `/api/v1/runs/${RUN}/latents`, { epoch: 1, dim: 2, codes: [[0.1, 0.2]], labels: [3] }, TOKEN);
+  await api(
+    server,
+    'POST',
+    `/api/v1/runs/${RUN}/latents`,
+    { epoch: 1, dim: 2, codes: [[0.1, 0.2]], labels: [3] },
+    TOKEN,
+  );
   await api(server, 'POST', `/api/v1/runs/${RUN}/controls`, { action: 'pause', args: {} }, TOKEN);
   await api(server, 'POST', `/api/v1/runs/${FINISHED}/points`, { points: points.slice(0, 10) }, TOKEN);
   await api(server, 'PATCH', `/api/v1/runs/${FINISHED}`, { status: 'finished' }, TOKEN);
@@ -520,7 +713,13 @@ interface Outcome {
 function sendOversized(c: HttpCase): Promise<Outcome> {
   return new Promise((resolve) => {
     const url = new URL(server.url + c.path);
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method: c.method, headers: { ...c.headers, 'content-length': String(c.body!.length) } });
+    const req = request({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname + url.search,
+      method: c.method,
+      headers: { ...c.headers, 'content-length': String(c.body!.length) },
+    });
     let settled = false;
     req.on('response', (res) => {
       let text = '';
@@ -528,11 +727,19 @@ function sendOversized(c: HttpCase): Promise<Outcome> {
       res.on('end', () => {
         settled = true;
         const ok = res.statusCode === 413 && /"message"/.test(text);
-        resolve({ kind: c.kind, status: res.statusCode ?? 0, detail: ok ? '' : `${c.method} ${c.path} → ${res.statusCode} ${text.slice(0, 200)}` });
+        resolve({
+          kind: c.kind,
+          status: res.statusCode ?? 0,
+          detail: ok ? '' : `${c.method} ${c.path} → ${res.statusCode} ${text.slice(0, 200)}`,
+        });
       });
     });
     req.on('error', (err) => {
-      if (!settled) setTimeout(() => !settled && resolve({ kind: c.kind, status: 'network error', detail: `${c.path}: ${err.message}` }), 2000);
+      if (!settled)
+        setTimeout(
+          () => !settled && resolve({ kind: c.kind, status: 'network error', detail: `${c.path}: ${err.message}` }),
+          2000,
+        );
     });
     req.end(c.body);
   });
@@ -553,19 +760,29 @@ async function sendHttp(c: HttpCase): Promise<Outcome> {
     else if (c.method !== 'HEAD') {
       try {
         const body = JSON.parse(text) as { code?: unknown; message?: unknown };
-        if (typeof body.code !== 'string' || typeof body.message !== 'string' || body.message.length === 0) detail = `no code/message: ${text.slice(0, 200)}`;
+        if (typeof body.code !== 'string' || typeof body.message !== 'string' || body.message.length === 0)
+          detail = `no code/message: ${text.slice(0, 200)}`;
       } catch {
         detail = `not JSON: ${text.slice(0, 200)}`;
       }
     }
     return { kind: c.kind, status: res.status, detail };
   } catch (err) {
-    return { kind: c.kind, status: 'network error', detail: `${c.method} ${c.path.slice(0, 120)}: ${(err as Error).message} ${String((err as { cause?: unknown }).cause ?? '')}` };
+    return {
+      kind: c.kind,
+      status: 'network error',
+      detail: `${c.method} ${c.path.slice(0, 120)}: ${(err as Error).message} ${String((err as { cause?: unknown }).cause ?? '')}`,
+    };
   }
 }
 
 /** Sends frames on one socket (reopening it after a protocol close) and checks that each got one error frame. */
-async function fuzzSocket(path: string, frames: () => Frame, count: number, deadline: number): Promise<{ sent: number; errors: number; closes: number; problems: string[] }> {
+async function fuzzSocket(
+  path: string,
+  frames: () => Frame,
+  count: number,
+  deadline: number,
+): Promise<{ sent: number; errors: number; closes: number; problems: string[] }> {
   const problems: string[] = [];
   let sent = 0;
   let errors = 0;
@@ -598,7 +815,8 @@ async function fuzzSocket(path: string, frames: () => Frame, count: number, dead
       for (const f of burst) ws.send(f.data, { binary: f.binary === true });
       sent += burst.length;
       const until = Date.now() + 30_000;
-      while (replies.length < expected && closed === null && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+      while (replies.length < expected && closed === null && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 2));
       if (closing) {
         while (closed === null && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
         if (closed !== 1007) problems.push(`invalid UTF-8 closed the socket with ${closed}, not 1007`);
@@ -613,7 +831,8 @@ async function fuzzSocket(path: string, frames: () => Frame, count: number, dead
       if (sent >= count || Date.now() > deadline) break;
     }
     for (const r of replies) {
-      if (r.type === 'error' && typeof r.code === 'string' && typeof r.message === 'string' && r.message.length > 0) errors++;
+      if (r.type === 'error' && typeof r.code === 'string' && typeof r.message === 'string' && r.message.length > 0)
+        errors++;
       else problems.push(`unexpected reply ${JSON.stringify(r).slice(0, 200)}`);
     }
     if (closed === null) {
@@ -645,18 +864,27 @@ test(`${HTTP_CASES + INGEST_FRAMES + LIVE_FRAMES} malformed requests and frames:
   const live = await fuzzSocket('/api/v1/live', liveFrame, LIVE_FRAMES, deadline);
   const totalMs = performance.now() - t0;
 
-  const bad = outcomes.filter((o) => typeof o.status !== 'number' || o.status < 400 || o.status >= 500 || o.detail !== '');
+  const bad = outcomes.filter(
+    (o) => typeof o.status !== 'number' || o.status < 400 || o.status >= 500 || o.detail !== '',
+  );
   const byStatus = new Map<string, number>();
   for (const o of outcomes) byStatus.set(String(o.status), (byStatus.get(String(o.status)) ?? 0) + 1);
   const summary = `seed ${SEED}: ${outcomes.length} HTTP in ${(httpMs / 1000).toFixed(1)} s (${[...byStatus].map(([s, n]) => `${s}×${n}`).join(' ')}), ingest frames ${ingest.sent} (${ingest.closes} protocol closes), live frames ${live.sent}; ${(totalMs / 1000).toFixed(1)} s`;
   console.log(`# ${summary}`);
 
-  assert.deepEqual(bad.slice(0, 10), [], `every request answered 4xx with a code and message (${bad.length} did not; ${summary})`);
+  assert.deepEqual(
+    bad.slice(0, 10),
+    [],
+    `every request answered 4xx with a code and message (${bad.length} did not; ${summary})`,
+  );
   assert.deepEqual(ingest.problems.slice(0, 10), [], summary);
   assert.deepEqual(live.problems.slice(0, 10), [], summary);
   assert.equal(ingest.errors + ingest.closes, ingest.sent, 'one error frame per ingest frame (or a protocol close)');
   assert.equal(live.errors + live.closes, live.sent, 'one error frame per live frame (or a protocol close)');
-  assert.ok(outcomes.length + ingest.sent + live.sent >= 10_000, `at least 10,000 sent within the time bound (${summary})`);
+  assert.ok(
+    outcomes.length + ingest.sent + live.sent >= 10_000,
+    `at least 10,000 sent within the time bound (${summary})`,
+  );
 
   assert.equal(server.process.pid, pid);
   assert.equal(server.process.exitCode, null, 'the server is still running');

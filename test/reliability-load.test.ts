@@ -16,7 +16,11 @@ test('32 trainers × 20 metrics × 100 steps/s and 20 live subscribers for 8 s: 
   assert.equal(r.acked, r.sent, 'every value acknowledged');
   assert.equal(r.stored, r.sent, 'every value stored');
   assert.equal(r.lost, 0);
-  assert.equal(r.livePointsPerSubscriber.min, r.livePointsPerSubscriber.expected, 'every subscriber received every point');
+  assert.equal(
+    r.livePointsPerSubscriber.min,
+    r.livePointsPerSubscriber.expected,
+    'every subscriber received every point',
+  );
   assert.ok(r.rssMb.peak < 500, `server RSS ${r.rssMb.peak} MB`);
   assert.ok(r.ackMs.p99 < 5000, `ack p99 ${r.ackMs.p99} ms is sane`);
 });

@@ -18,11 +18,18 @@ test('a trainer trains through an 8 s outage and a restart on a new port, and ev
   assert.ok(r.stepsDuringOutage >= 3, `steps trained while the server was down: ${r.stepsDuringOutage}${context}`);
   assert.ok(r.noGap, `missing: ${r.missing.join(', ')}${context}`);
   assert.ok(r.finalStep > r.stepAtRestart, context);
-  assert.equal(r.statusBeforeMove, 'disconnected', 'a restarted server shows the run disconnected until its trainer is back');
+  assert.equal(
+    r.statusBeforeMove,
+    'disconnected',
+    'a restarted server shows the run disconnected until its trainer is back',
+  );
   assert.equal(r.statusAfterMove, 'running');
   assert.equal(r.finalStatus, 'finished');
   assert.ok(r.gapMarker, `a gap marker was recorded${context}`);
-  assert.ok(r.gapMarker.from <= r.killedAt && r.gapMarker.to >= r.restartedAt, `the marker spans the outage: ${JSON.stringify(r.gapMarker)}`);
+  assert.ok(
+    r.gapMarker.from <= r.killedAt && r.gapMarker.to >= r.restartedAt,
+    `the marker spans the outage: ${JSON.stringify(r.gapMarker)}`,
+  );
   assert.ok(r.gapMarker.seconds >= OUTAGE_SECONDS);
   assert.match(r.trainerLog, /server is now http:\/\/127\.0\.0\.1:\d+/);
 });

@@ -26,7 +26,11 @@ function routesOf(app: FastifyInstance): Route[] {
     stack.length = depth;
     stack.push(m[2]);
     const path = stack.join('');
-    for (const method of (m[3] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) routes.push({ method, path });
+    for (const method of (m[3] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean))
+      routes.push({ method, path });
   }
   return routes;
 }
@@ -88,8 +92,20 @@ describe('with --token', () => {
     const writes = routes.filter(isWrite);
     assert.ok(writes.length >= 12, `found ${writes.length} write routes`);
     for (const r of writes) {
-      for (const auth of [undefined, 'Bearer nope', 'Bearer write-secreT', 'Bearer write-secret-and-more', 'Basic d3JpdGUtc2VjcmV0', 'Bearer ']) {
-        const res = await app.inject({ method: r.method as 'POST', url: concrete(r.path), headers: auth ? { authorization: auth } : {}, payload: r.method === 'GET' || r.method === 'DELETE' ? undefined : {} });
+      for (const auth of [
+        undefined,
+        'Bearer nope',
+        'Bearer write-secreT',
+        'Bearer write-secret-and-more',
+        'Basic d3JpdGUtc2VjcmV0',
+        'Bearer ',
+      ]) {
+        const res = await app.inject({
+          method: r.method as 'POST',
+          url: concrete(r.path),
+          headers: auth ? { authorization: auth } : {},
+          payload: r.method === 'GET' || r.method === 'DELETE' ? undefined : {},
+        });
         assert.equal(res.statusCode, 401, `${r.method} ${r.path} with ${auth ?? 'no token'}`);
         if (r.method !== 'HEAD') assert.equal(res.json().code, 'GW_ERR_UNAUTHORIZED');
       }
@@ -116,7 +132,10 @@ describe('with --read-token', () => {
 
   test('every read route, the live socket and the dashboard answer 401 without the read token or with a wrong one', async () => {
     const reads = routes.filter((r) => !isWrite(r));
-    assert.ok(reads.some((r) => r.path.endsWith('/live')) && reads.some((r) => r.path === '*'), 'live socket and dashboard files are listed');
+    assert.ok(
+      reads.some((r) => r.path.endsWith('/live')) && reads.some((r) => r.path === '*'),
+      'live socket and dashboard files are listed',
+    );
     for (const r of reads) {
       for (const headers of [{}, { authorization: 'Bearer read-secreT' }, { authorization: 'Bearer wrong' }]) {
         const res = await app.inject({ method: r.method as 'GET', url: concrete(r.path), headers });
@@ -146,17 +165,32 @@ describe('with --read-token', () => {
 
   test('the read token and the write token both open reads; only the write token writes', async () => {
     for (const token of ['read-secret', 'write-secret']) {
-      assert.equal((await app.inject({ method: 'GET', url: '/api/v1/runs', headers: { authorization: `Bearer ${token}` } })).statusCode, 200);
+      assert.equal(
+        (await app.inject({ method: 'GET', url: '/api/v1/runs', headers: { authorization: `Bearer ${token}` } }))
+          .statusCode,
+        200,
+      );
       assert.equal((await app.inject({ method: 'GET', url: `/?token=${token}` })).statusCode, 200);
     }
-    const asReader = await app.inject({ method: 'POST', url: '/api/v1/runs', headers: { authorization: 'Bearer read-secret' }, payload: { name: 'x' } });
+    const asReader = await app.inject({
+      method: 'POST',
+      url: '/api/v1/runs',
+      headers: { authorization: 'Bearer read-secret' },
+      payload: { name: 'x' },
+    });
     assert.equal(asReader.statusCode, 401);
-    const asWriter = await app.inject({ method: 'POST', url: '/api/v1/runs', headers: { authorization: 'Bearer write-secret' }, payload: { name: 'x' } });
+    const asWriter = await app.inject({
+      method: 'POST',
+      url: '/api/v1/runs',
+      headers: { authorization: 'Bearer write-secret' },
+      payload: { name: 'x' },
+    });
     assert.equal(asWriter.statusCode, 201);
   });
 });
 
 test('tokens compare equal only when identical, whatever their lengths', () => {
   assert.equal(tokensEqual('abc', 'abc'), true);
-  for (const other of ['', 'ab', 'abd', 'abcd', 'ABC', 'abc ', '\u0000abc']) assert.equal(tokensEqual(other, 'abc'), false, JSON.stringify(other));
+  for (const other of ['', 'ab', 'abd', 'abcd', 'ABC', 'abc ', '\u0000abc'])
+    assert.equal(tokensEqual(other, 'abc'), false, JSON.stringify(other));
 });

@@ -13,7 +13,10 @@ interface Violation {
 }
 
 /** Opens `url` with a recorder of CSP violations installed before any page script runs. */
-async function open(browser: Browser, url: string): Promise<{ page: Page; violations: () => Promise<Violation[]>; console: string[] }> {
+async function open(
+  browser: Browser,
+  url: string,
+): Promise<{ page: Page; violations: () => Promise<Violation[]>; console: string[] }> {
   const page = await browser.context.newPage();
   const messages: string[] = [];
   page.on('console', (m) => messages.push(m.text()));
@@ -21,10 +24,16 @@ async function open(browser: Browser, url: string): Promise<{ page: Page; violat
   await page.addInitScript(() => {
     const w = window as unknown as { __csp: Array<{ directive: string; blocked: string }> };
     w.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => w.__csp.push({ directive: e.effectiveDirective, blocked: e.blockedURI }));
+    document.addEventListener('securitypolicyviolation', (e) =>
+      w.__csp.push({ directive: e.effectiveDirective, blocked: e.blockedURI }),
+    );
   });
   await page.goto(url, { waitUntil: 'networkidle' });
-  return { page, violations: () => page.evaluate(() => (window as unknown as { __csp: Violation[] }).__csp), console: messages };
+  return {
+    page,
+    violations: () => page.evaluate(() => (window as unknown as { __csp: Violation[] }).__csp),
+    console: messages,
+  };
 }
 
 describe('the dashboard under the content security policy', { skip: browserMissing() ?? false }, () => {
@@ -35,7 +44,18 @@ describe('the dashboard under the content security policy', { skip: browserMissi
   before(async () => {
     server = await startDashboardServer({ token: 'w', readToken: 'r' });
     run = (await api(server, 'POST', '/api/v1/runs', { name: 'csp' }, 'w')).body.id;
-    await api(server, 'POST', `/api/v1/runs/${run}/points`, { points: [{ step: 0, values: { 'loss/D': 1 } }, { step: 1, values: { 'loss/D': 0.5 } }] }, 'w');
+    await api(
+      server,
+      'POST',
+      `/api/v1/runs/${run}/points`,
+      {
+        points: [
+          { step: 0, values: { 'loss/D': 1 } },
+          { step: 1, values: { 'loss/D': 0.5 } },
+        ],
+      },
+      'w',
+    );
     browser = await launchBrowser();
   });
   after(async () => {
@@ -52,7 +72,11 @@ describe('the dashboard under the content security policy', { skip: browserMissi
       }
       await page.waitForTimeout(1000);
       assert.deepEqual(await violations(), [], `violations on ${path}`);
-      assert.deepEqual(console.filter((m) => /Content Security Policy|Refused to/i.test(m)), [], `console on ${path}`);
+      assert.deepEqual(
+        console.filter((m) => /Content Security Policy|Refused to/i.test(m)),
+        [],
+        `console on ${path}`,
+      );
       await page.close();
     }
   });
@@ -70,7 +94,7 @@ describe('the dashboard under the content security policy', { skip: browserMissi
     await page.close();
   });
 
-  test('a live socket to the page\'s own origin connects under the policy', async () => {
+  test("a live socket to the page's own origin connects under the policy", async () => {
     const { page, violations } = await open(browser, server.url + '/?token=r');
     const frame = await page.evaluate(
       (id) =>
@@ -101,8 +125,14 @@ describe('the dashboard under the content security policy', { skip: browserMissi
     });
     await page.waitForTimeout(300);
     const seen = await violations();
-    assert.ok(seen.some((v) => v.directive === 'connect-src'), JSON.stringify(seen));
-    assert.ok(seen.some((v) => v.directive === 'script-src-elem' || v.directive === 'script-src'), JSON.stringify(seen));
+    assert.ok(
+      seen.some((v) => v.directive === 'connect-src'),
+      JSON.stringify(seen),
+    );
+    assert.ok(
+      seen.some((v) => v.directive === 'script-src-elem' || v.directive === 'script-src'),
+      JSON.stringify(seen),
+    );
     assert.equal(await page.evaluate(() => (window as unknown as { __injected?: boolean }).__injected ?? false), false);
     await page.close();
   });

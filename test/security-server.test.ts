@@ -18,10 +18,21 @@ describe('headers', () => {
     const res = await fetch(server.url + '/');
     assert.equal(res.status, 200);
     const csp = res.headers.get('content-security-policy') ?? '';
-    const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k!, v]));
+    const directives = new Map(
+      csp
+        .split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .map(([k, ...v]) => [k!, v]),
+    );
     assert.deepEqual(directives.get('default-src'), ["'self'"]);
-    assert.ok(directives.get('script-src')!.every((s) => s === "'self'" || s.startsWith("'sha256-")), `script-src ${directives.get('script-src')}`);
-    assert.ok(!csp.includes("'unsafe-eval'") && !/script-src[^;]*'unsafe-inline'/.test(csp), 'no unsafe script sources');
+    assert.ok(
+      directives.get('script-src')!.every((s) => s === "'self'" || s.startsWith("'sha256-")),
+      `script-src ${directives.get('script-src')}`,
+    );
+    assert.ok(
+      !csp.includes("'unsafe-eval'") && !/script-src[^;]*'unsafe-inline'/.test(csp),
+      'no unsafe script sources',
+    );
     const host = new URL(server.url).host;
     assert.deepEqual(directives.get('connect-src'), ["'self'", `ws://${host}`, `wss://${host}`]);
     assert.deepEqual(directives.get('img-src'), ["'self'", 'data:', 'blob:']);
@@ -47,7 +58,11 @@ describe('headers', () => {
     assert.equal(get.headers.get('access-control-allow-origin'), null);
     const pre = await fetch(server.url + '/api/v1/runs', {
       method: 'OPTIONS',
-      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
     });
     assert.equal(pre.headers.get('access-control-allow-origin'), null);
     assert.ok(pre.status >= 400 && pre.status < 500, `preflight answered ${pre.status}`);
@@ -57,14 +72,21 @@ describe('headers', () => {
 describe('with --cors and a token', () => {
   let server: RunningServer;
   const lab = 'https://lab.example.org';
-  before(async () => (server = await startServer({ token: 'w', extraArgs: ['--cors', lab, '--cors', 'http://127.0.0.1:5173'] })));
+  before(
+    async () =>
+      (server = await startServer({ token: 'w', extraArgs: ['--cors', lab, '--cors', 'http://127.0.0.1:5173'] })),
+  );
   after(async () => server.stop());
 
   test('a configured origin gets its preflight answered before any token check, with authorization allowed', async () => {
     for (const origin of [lab, 'http://127.0.0.1:5173']) {
       const pre = await fetch(server.url + '/api/v1/runs', {
         method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,content-type',
+        },
       });
       assert.equal(pre.status, 204, origin);
       assert.equal(pre.headers.get('access-control-allow-origin'), origin);
@@ -90,10 +112,22 @@ describe('with --cors and a token', () => {
   });
 
   test('a --cors value that is not an origin is refused with exit code 2', () => {
-    const out = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'server/main.ts'), '--cors', 'https://lab.example.org/path', '--db', join(tempDir(), 'x.db')], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
+    const out = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'server/main.ts'),
+        '--cors',
+        'https://lab.example.org/path',
+        '--db',
+        join(tempDir(), 'x.db'),
+      ],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+      },
+    );
     assert.equal(out.status, 2);
     assert.match(out.stderr, /--cors/);
   });
@@ -144,12 +178,16 @@ describe('rate limits', () => {
 
 describe('binding', () => {
   const serve = (args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'server/main.ts'), '--db', join(tempDir(), 'b.db'), '--port', '0', ...args], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, GANWATCH_TOKEN: '', GANWATCH_INSECURE: '', GANWATCH_HOST: '' },
-      timeout: 20_000,
-    });
+    spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'server/main.ts'), '--db', join(tempDir(), 'b.db'), '--port', '0', ...args],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, GANWATCH_TOKEN: '', GANWATCH_INSECURE: '', GANWATCH_HOST: '' },
+        timeout: 20_000,
+      },
+    );
 
   test('a non-loopback address without a token is refused in one line with exit code 2', () => {
     for (const host of ['0.0.0.0', '::']) {
@@ -170,8 +208,17 @@ describe('binding', () => {
   });
 
   test('loopback addresses need no token', () => {
-    for (const host of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', 'LOCALHOST', '::ffff:127.0.0.1']) assert.ok(isLoopbackHost(host), host);
-    for (const host of ['0.0.0.0', '::', '10.0.0.1', '192.168.1.5', 'example.org', '128.0.0.1', 'localhost.example.org']) {
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', 'LOCALHOST', '::ffff:127.0.0.1'])
+      assert.ok(isLoopbackHost(host), host);
+    for (const host of [
+      '0.0.0.0',
+      '::',
+      '10.0.0.1',
+      '192.168.1.5',
+      'example.org',
+      '128.0.0.1',
+      'localhost.example.org',
+    ]) {
       assert.ok(!isLoopbackHost(host), host);
     }
   });

@@ -35,9 +35,14 @@ describe('with a write token', () => {
       ['POST', `/api/v1/runs/${id}/points`, { points: [{ step: 0, values: { a: 1 } }] }],
       ['POST', `/api/v1/runs/${id}/latents`, { epoch: 0, dim: 1, codes: [[1]] }],
       ['POST', `/api/v1/runs/${id}/controls`, { action: 'pause', args: {} }],
-      ['POST', `/api/v1/runs/${id}/media?epoch=0&step=0`, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])],
+      [
+        'POST',
+        `/api/v1/runs/${id}/media?epoch=0&step=0`,
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      ],
     ];
-    for (const [method, path, body] of writes) assert.equal((await api(server, method, path, body)).status, 401, `${method} ${path}`);
+    for (const [method, path, body] of writes)
+      assert.equal((await api(server, method, path, body)).status, 401, `${method} ${path}`);
     assert.equal((await api(server, 'GET', `/api/v1/runs/${id}`)).body.name, 'w');
   });
 

@@ -61,10 +61,31 @@ const cases = (): Case[] => [
   ['value null', 'POST', '/api/v1/runs/RUN/points', pts([{ step: 1, values: { a: null } }]), json],
   ['value nested', 'POST', '/api/v1/runs/RUN/points', pts([{ step: 1, values: { a: { b: 1 } } }]), json],
   ['metric name with space', 'POST', '/api/v1/runs/RUN/points', pts([{ step: 1, values: { 'a b': 1 } }]), json],
-  ['metric name SQL-like', 'POST', '/api/v1/runs/RUN/points', pts([{ step: 1, values: { "x'; DROP TABLE points;--": 1 } }]), json],
-  ['metric name too long', 'POST', '/api/v1/runs/RUN/points', pts([{ step: 1, values: { ['m'.repeat(129)]: 1 } }]), json],
+  [
+    'metric name SQL-like',
+    'POST',
+    '/api/v1/runs/RUN/points',
+    pts([{ step: 1, values: { "x'; DROP TABLE points;--": 1 } }]),
+    json,
+  ],
+  [
+    'metric name too long',
+    'POST',
+    '/api/v1/runs/RUN/points',
+    pts([{ step: 1, values: { ['m'.repeat(129)]: 1 } }]),
+    json,
+  ],
   ['wall negative', 'POST', '/api/v1/runs/RUN/points', pts([{ step: 1, wall: -5, values: { a: 1 } }]), json],
-  ['one good point, one bad', 'POST', '/api/v1/runs/RUN/points', pts([{ step: 1, values: { a: 1 } }, { step: 2, values: { a: 'x' } }]), json],
+  [
+    'one good point, one bad',
+    'POST',
+    '/api/v1/runs/RUN/points',
+    pts([
+      { step: 1, values: { a: 1 } },
+      { step: 2, values: { a: 'x' } },
+    ]),
+    json,
+  ],
   ['deep nesting', 'POST', '/api/v1/runs/RUN/points', '{"points":' + '['.repeat(5000) + ']'.repeat(5000) + '}', json],
   ['points for unknown run', 'POST', '/api/v1/runs/nosuchrun/points', pts([{ step: 1, values: { a: 1 } }]), json],
   ['series without metric', 'GET', '/api/v1/runs/RUN/series'],
@@ -72,14 +93,32 @@ const cases = (): Case[] => [
   ['series with too many buckets', 'GET', '/api/v1/runs/RUN/series?metric=loss&buckets=99999999'],
   ['series with bad metric name', 'GET', '/api/v1/runs/RUN/series?metric=%00'],
   ['export with unknown format', 'GET', '/api/v1/runs/RUN/export?format=xml'],
-  ['media without epoch', 'POST', '/api/v1/runs/RUN/media?step=0', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), 'image/png'],
+  [
+    'media without epoch',
+    'POST',
+    '/api/v1/runs/RUN/media?step=0',
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    'image/png',
+  ],
   ['media not PNG', 'POST', '/api/v1/runs/RUN/media?epoch=0&step=0', Buffer.from('not an image at all'), 'image/png'],
   ['media wrong content type', 'POST', '/api/v1/runs/RUN/media?epoch=0&step=0', Buffer.from([1, 2, 3]), 'image/gif'],
-  ['media bad meta', 'POST', '/api/v1/runs/RUN/media?epoch=0&step=0&meta=%7Bnope', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0]), 'image/png'],
+  [
+    'media bad meta',
+    'POST',
+    '/api/v1/runs/RUN/media?epoch=0&step=0&meta=%7Bnope',
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0]),
+    'image/png',
+  ],
   ['media id not a number', 'GET', '/api/v1/runs/RUN/media/abc'],
   ['latents dim zero', 'POST', '/api/v1/runs/RUN/latents', '{"epoch":0,"dim":0,"codes":[[]]}', json],
   ['latents codes not numbers', 'POST', '/api/v1/runs/RUN/latents', '{"epoch":0,"dim":1,"codes":[["a"]]}', json],
-  ['latents negative label', 'POST', '/api/v1/runs/RUN/latents', '{"epoch":0,"dim":1,"codes":[[1]],"labels":[-1]}', json],
+  [
+    'latents negative label',
+    'POST',
+    '/api/v1/runs/RUN/latents',
+    '{"epoch":0,"dim":1,"codes":[[1]],"labels":[-1]}',
+    json,
+  ],
   ['control unknown action', 'POST', '/api/v1/runs/RUN/controls', '{"action":"explode","args":{}}', json],
   ['control lr zero', 'POST', '/api/v1/runs/RUN/controls', '{"action":"set_lr","args":{"net":"D","value":0}}', json],
   ['control missing args', 'POST', '/api/v1/runs/RUN/controls', '{"action":"set_clip"}', json],
@@ -112,9 +151,16 @@ test('at least 30 distinct malformed requests are each answered 4xx with a code 
 });
 
 test('a validation error names the offending field', async () => {
-  const res = await api(server, 'POST', `/api/v1/runs/${run}/points`, { points: [{ step: 1, values: { ok: 1 } }, { step: 2, values: { a: 'high' } }] });
+  const res = await api(server, 'POST', `/api/v1/runs/${run}/points`, {
+    points: [
+      { step: 1, values: { ok: 1 } },
+      { step: 2, values: { a: 'high' } },
+    ],
+  });
   assert.equal(res.status, 400);
   assert.match(res.body.message, /body\/points\/1\/values\/a/);
-  const name = await api(server, 'POST', `/api/v1/runs/${run}/points`, { points: [{ step: 1, values: { 'bad name': 1 } }] });
+  const name = await api(server, 'POST', `/api/v1/runs/${run}/points`, {
+    points: [{ step: 1, values: { 'bad name': 1 } }],
+  });
   assert.match(name.body.message, /'bad name'/);
 });

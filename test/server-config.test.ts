@@ -7,7 +7,15 @@ import { parseServerArgs } from '../server/config.js';
 import { ROOT, api, startServer, tempDir } from './support/server.js';
 
 const clearEnv = (): void => {
-  for (const k of ['GANWATCH_HOST', 'GANWATCH_PORT', 'GANWATCH_DB', 'GANWATCH_TOKEN', 'GANWATCH_READ_TOKEN', 'GANWATCH_DURABLE']) delete process.env[k];
+  for (const k of [
+    'GANWATCH_HOST',
+    'GANWATCH_PORT',
+    'GANWATCH_DB',
+    'GANWATCH_TOKEN',
+    'GANWATCH_READ_TOKEN',
+    'GANWATCH_DURABLE',
+  ])
+    delete process.env[k];
 };
 
 test('defaults are 127.0.0.1:8080 with the database in ./data/ganwatch.db and no token', () => {
@@ -23,22 +31,53 @@ test('environment variables override the defaults and flags override the environ
   process.env.GANWATCH_TOKEN = 'envtoken';
   process.env.GANWATCH_HOST = '127.0.0.2';
   const fromEnv = parseServerArgs([]);
-  assert.deepEqual([fromEnv.host, fromEnv.port, fromEnv.db, fromEnv.token], ['127.0.0.2', 9000, '/tmp/env.db', 'envtoken']);
-  const fromFlags = parseServerArgs(['--port', '9100', '--db', '/tmp/flag.db', '--token', 'flagtoken', '--host', '127.0.0.3']);
-  assert.deepEqual([fromFlags.host, fromFlags.port, fromFlags.db, fromFlags.token], ['127.0.0.3', 9100, '/tmp/flag.db', 'flagtoken']);
+  assert.deepEqual(
+    [fromEnv.host, fromEnv.port, fromEnv.db, fromEnv.token],
+    ['127.0.0.2', 9000, '/tmp/env.db', 'envtoken'],
+  );
+  const fromFlags = parseServerArgs([
+    '--port',
+    '9100',
+    '--db',
+    '/tmp/flag.db',
+    '--token',
+    'flagtoken',
+    '--host',
+    '127.0.0.3',
+  ]);
+  assert.deepEqual(
+    [fromFlags.host, fromFlags.port, fromFlags.db, fromFlags.token],
+    ['127.0.0.3', 9100, '/tmp/flag.db', 'flagtoken'],
+  );
   clearEnv();
 });
 
 test('--help lists every flag with its environment variable', () => {
-  const out = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'server/main.ts'), '--help'], { cwd: ROOT, encoding: 'utf8' });
+  const out = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'server/main.ts'), '--help'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   assert.equal(out.status, 0);
-  for (const flag of ['--host', '--port', '--db', '--token', '--read-token', 'GANWATCH_HOST', 'GANWATCH_PORT', 'GANWATCH_DB', 'GANWATCH_TOKEN']) {
+  for (const flag of [
+    '--host',
+    '--port',
+    '--db',
+    '--token',
+    '--read-token',
+    'GANWATCH_HOST',
+    'GANWATCH_PORT',
+    'GANWATCH_DB',
+    'GANWATCH_TOKEN',
+  ]) {
     assert.ok(out.stdout.includes(flag), `--help mentions ${flag}`);
   }
 });
 
 test('a bad port is refused with a message naming it and exit code 2, no stack trace', () => {
-  const out = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'server/main.ts'), '--port', 'eighty'], { cwd: ROOT, encoding: 'utf8' });
+  const out = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'server/main.ts'), '--port', 'eighty'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   assert.equal(out.status, 2);
   assert.match(out.stderr, /--port/);
   assert.doesNotMatch(out.stderr, /\n\s+at /);
@@ -52,7 +91,10 @@ test('the database file is created on first start, and a SIGTERM shuts down clea
   assert.equal(server.process.exitCode, 0);
   const { statSync, existsSync } = await import('node:fs');
   assert.ok(statSync(dbPath).size > 0);
-  assert.ok(!existsSync(dbPath + '-wal') || statSync(dbPath + '-wal').size === 0, 'WAL is empty after a clean shutdown');
+  assert.ok(
+    !existsSync(dbPath + '-wal') || statSync(dbPath + '-wal').size === 0,
+    'WAL is empty after a clean shutdown',
+  );
   await server.restart();
   assert.equal((await api(server, 'GET', `/api/v1/runs/${id}`)).body.name, 'persist');
   await server.stop();
@@ -60,10 +102,14 @@ test('the database file is created on first start, and a SIGTERM shuts down clea
 
 test('a port already in use gives a one-line error', async () => {
   const server = await startServer();
-  const out = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'server/main.ts'), '--port', String(server.port), '--db', join(tempDir(), 'x.db')], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
+  const out = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'server/main.ts'), '--port', String(server.port), '--db', join(tempDir(), 'x.db')],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+    },
+  );
   await server.stop();
   assert.equal(out.status, 2);
   assert.match(out.stderr, /EADDRINUSE|in use/);

@@ -18,7 +18,10 @@ test('a points frame is acked with its seq, and the points are readable when the
   const ack = await ws.next((f) => f.type === 'ack');
   assert.deepEqual(ack, { type: 'ack', seq: 7, accepted: 2 });
   const s = (await api(server, 'GET', `/api/v1/runs/${id}/series?metric=loss/D`)).body;
-  assert.deepEqual(s.points.map((p: any) => p[1]), ['NaN']);
+  assert.deepEqual(
+    s.points.map((p: any) => p[1]),
+    ['NaN'],
+  );
   await ws.close();
 });
 
@@ -26,14 +29,21 @@ test('acks arrive in order for many frames and every point is stored once', asyn
   const id = await newRun();
   const ws = await FrameClient.connect(wsUrl(id));
   for (let seq = 0; seq < 50; seq++) {
-    ws.send({ type: 'points', seq, points: Array.from({ length: 200 }, (_, i) => ({ step: seq * 200 + i, values: { a: i, b: seq } })) });
+    ws.send({
+      type: 'points',
+      seq,
+      points: Array.from({ length: 200 }, (_, i) => ({ step: seq * 200 + i, values: { a: i, b: seq } })),
+    });
   }
   ws.send({ type: 'points', seq: 49, points: [{ step: 9999, values: { a: 199, b: 49 } }] }); // a resend
   await ws.next((f) => f.type === 'ack' && f.seq === 49 && f.accepted === 2);
   const acks = ws.frames.filter((f) => f.type === 'ack').map((f) => f.seq);
   assert.deepEqual(acks, [...Array.from({ length: 50 }, (_, i) => i), 49]);
   const metrics = (await api(server, 'GET', `/api/v1/runs/${id}/metrics`)).body.metrics;
-  assert.deepEqual(metrics.map((m: any) => m.count), [10_000, 10_000]);
+  assert.deepEqual(
+    metrics.map((m: any) => m.count),
+    [10_000, 10_000],
+  );
   await ws.close();
 });
 
@@ -54,7 +64,10 @@ test('a bad frame gets an error frame naming the field, the socket stays open, a
   ws.send({ type: 'points', seq: 4, points: [{ step: 1, values: { ok: 1 } }] });
   assert.equal((await ws.next((f) => f.type === 'ack')).seq, 4);
   const metrics = (await api(server, 'GET', `/api/v1/runs/${id}/metrics`)).body.metrics;
-  assert.deepEqual(metrics.map((m: any) => m.name), ['ok']);
+  assert.deepEqual(
+    metrics.map((m: any) => m.name),
+    ['ok'],
+  );
   await ws.close();
 });
 
@@ -88,13 +101,18 @@ test('a status frame finishing the run is acked, and closing afterwards keeps it
 test('a control issued over HTTP reaches the connected trainer, and its result is recorded', async () => {
   const id = await newRun();
   const ws = await FrameClient.connect(wsUrl(id));
-  const issued = await api(server, 'POST', `/api/v1/runs/${id}/controls`, { action: 'set_lr', args: { net: 'D', value: 1e-5 } });
+  const issued = await api(server, 'POST', `/api/v1/runs/${id}/controls`, {
+    action: 'set_lr',
+    args: { net: 'D', value: 1e-5 },
+  });
   assert.equal(issued.status, 201);
   assert.equal(issued.body.status, 'sent');
   const control = await ws.next((f) => f.type === 'control');
   assert.deepEqual(control, { type: 'control', id: issued.body.id, action: 'set_lr', args: { net: 'D', value: 1e-5 } });
   ws.send({ type: 'control_result', id: control.id, ok: true, step: 120, message: 'lr/D = 1e-5' });
-  await waitFor(async () => (await api(server, 'GET', `/api/v1/runs/${id}/controls`)).body.controls[0].status === 'applied');
+  await waitFor(
+    async () => (await api(server, 'GET', `/api/v1/runs/${id}/controls`)).body.controls[0].status === 'applied',
+  );
   const [stored] = (await api(server, 'GET', `/api/v1/runs/${id}/controls`)).body.controls;
   assert.equal(stored.result_step, 120);
   assert.equal(stored.message, 'lr/D = 1e-5');
@@ -114,7 +132,10 @@ test('a control issued while no trainer is connected is delivered when one conne
 
 test('an invalid control is refused with 400 naming the field', async () => {
   const id = await newRun();
-  const res = await api(server, 'POST', `/api/v1/runs/${id}/controls`, { action: 'set_lr', args: { net: 'X', value: 1 } });
+  const res = await api(server, 'POST', `/api/v1/runs/${id}/controls`, {
+    action: 'set_lr',
+    args: { net: 'X', value: 1 },
+  });
   assert.equal(res.status, 400);
   assert.match(res.body.message, /body/);
   assert.deepEqual((await api(server, 'GET', `/api/v1/runs/${id}/controls`)).body.controls, []);

@@ -7,7 +7,8 @@ let server: RunningServer;
 before(async () => (server = await startServer()));
 after(async () => server.stop());
 
-const newRun = async (name = 'points'): Promise<string> => (await api(server, 'POST', '/api/v1/runs', { name })).body.id;
+const newRun = async (name = 'points'): Promise<string> =>
+  (await api(server, 'POST', '/api/v1/runs', { name })).body.id;
 const series = async (id: string, metric: string, q = '') =>
   (await api(server, 'GET', `/api/v1/runs/${id}/series?metric=${encodeURIComponent(metric)}${q}`)).body;
 
@@ -33,7 +34,13 @@ test('a retried batch is a no-op: the same points are stored once', async () => 
   await api(server, 'POST', `/api/v1/runs/${id}/points`, batch);
   await api(server, 'POST', `/api/v1/runs/${id}/points`, batch);
   const metrics = (await api(server, 'GET', `/api/v1/runs/${id}/metrics`)).body.metrics;
-  assert.deepEqual(metrics.map((m: any) => [m.name, m.count]), [['a', 50], ['b', 50]]);
+  assert.deepEqual(
+    metrics.map((m: any) => [m.name, m.count]),
+    [
+      ['a', 50],
+      ['b', 50],
+    ],
+  );
 });
 
 test('writing the same (run, metric, step) again replaces the value, as a resumed run does', async () => {
@@ -55,9 +62,15 @@ test('NaN, Infinity and -Infinity are stored and come back as the same strings',
       { step: 3, values: { x: 1.25 } },
     ],
   });
-  assert.deepEqual((await series(id, 'x')).points.map((p: any) => p[1]), ['NaN', 'Infinity', '-Infinity', 1.25]);
+  assert.deepEqual(
+    (await series(id, 'x')).points.map((p: any) => p[1]),
+    ['NaN', 'Infinity', '-Infinity', 1.25],
+  );
   const [m] = (await api(server, 'GET', `/api/v1/runs/${id}/metrics`)).body.metrics;
-  assert.deepEqual({ count: m.count, nonfinite: m.nonfinite, min: m.min, max: m.max }, { count: 4, nonfinite: 3, min: 1.25, max: 1.25 });
+  assert.deepEqual(
+    { count: m.count, nonfinite: m.nonfinite, min: m.min, max: m.max },
+    { count: 4, nonfinite: 3, min: 1.25, max: 1.25 },
+  );
 });
 
 test('metric summaries give count, first and last step, last value, min and max', async () => {
@@ -65,12 +78,26 @@ test('metric summaries give count, first and last step, last value, min and max'
   const points = Array.from({ length: 300 }, (_, i) => ({ step: 10 + i, values: { v: i === 150 ? 99 : i % 7 } }));
   await api(server, 'POST', `/api/v1/runs/${id}/points`, { points });
   const [m] = (await api(server, 'GET', `/api/v1/runs/${id}/metrics`)).body.metrics;
-  assert.deepEqual(m, { name: 'v', count: 300, first_step: 10, last_step: 309, last_value: 299 % 7, min: 0, max: 99, nonfinite: 0 });
+  assert.deepEqual(m, {
+    name: 'v',
+    count: 300,
+    first_step: 10,
+    last_step: 309,
+    last_value: 299 % 7,
+    min: 0,
+    max: 99,
+    nonfinite: 0,
+  });
 });
 
 test('a run records its last step', async () => {
   const id = await newRun();
-  await api(server, 'POST', `/api/v1/runs/${id}/points`, { points: [{ step: 41, values: { v: 1 } }, { step: 7, values: { v: 1 } }] });
+  await api(server, 'POST', `/api/v1/runs/${id}/points`, {
+    points: [
+      { step: 41, values: { v: 1 } },
+      { step: 7, values: { v: 1 } },
+    ],
+  });
   assert.equal((await api(server, 'GET', `/api/v1/runs/${id}`)).body.last_step, 41);
 });
 
@@ -82,7 +109,10 @@ test('10,000 points in one request are accepted; 10,001 are refused and nothing 
   const res = await api(server, 'POST', `/api/v1/runs/${id}/points`, tooMany);
   assert.equal(res.status, 400);
   assert.match(res.body.message, /body\/points/);
-  assert.deepEqual((await api(server, 'GET', `/api/v1/runs/${id}/metrics`)).body.metrics.map((m: any) => m.name), ['v']);
+  assert.deepEqual(
+    (await api(server, 'GET', `/api/v1/runs/${id}/metrics`)).body.metrics.map((m: any) => m.name),
+    ['v'],
+  );
 });
 
 test('a body over 4 MiB is refused with 413', async () => {
@@ -96,7 +126,11 @@ test('a body over 4 MiB is refused with 413', async () => {
 test('export streams every point as CSV and as JSON', async () => {
   const id = await newRun();
   await api(server, 'POST', `/api/v1/runs/${id}/points`, {
-    points: Array.from({ length: 12_000 }, (_, i) => ({ step: i, wall: 5, values: { a: i, b: i === 3 ? 'NaN' : 0 } })).slice(0, 10_000),
+    points: Array.from({ length: 12_000 }, (_, i) => ({
+      step: i,
+      wall: 5,
+      values: { a: i, b: i === 3 ? 'NaN' : 0 },
+    })).slice(0, 10_000),
   });
   const csv = await (await fetch(`${server.url}/api/v1/runs/${id}/export?format=csv`)).text();
   const lines = csv.trim().split('\n');

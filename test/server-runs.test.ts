@@ -32,13 +32,20 @@ test('listing filters by status, tag and name substring', async () => {
   assert.deepEqual(byTag, [a.id]);
   const byName = (await api(server, 'GET', '/api/v1/runs?name=FILTER-')).body.runs.map((r: any) => r.id).sort();
   assert.deepEqual(byName, [a.id, b.id].sort());
-  const finished = (await api(server, 'GET', '/api/v1/runs?status=finished&name=filter')).body.runs.map((r: any) => r.id);
+  const finished = (await api(server, 'GET', '/api/v1/runs?status=finished&name=filter')).body.runs.map(
+    (r: any) => r.id,
+  );
   assert.deepEqual(finished, [b.id]);
 });
 
 test('patching changes name, tags, notes and status, and finishing sets finished_at', async () => {
   const { body: run } = await api(server, 'POST', '/api/v1/runs', { name: 'patch-me' });
-  const res = await api(server, 'PATCH', `/api/v1/runs/${run.id}`, { name: 'patched', tags: ['x'], notes: 'hello', status: 'finished' });
+  const res = await api(server, 'PATCH', `/api/v1/runs/${run.id}`, {
+    name: 'patched',
+    tags: ['x'],
+    notes: 'hello',
+    status: 'finished',
+  });
   assert.equal(res.status, 200);
   assert.equal(res.body.name, 'patched');
   assert.deepEqual(res.body.tags, ['x']);

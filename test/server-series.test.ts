@@ -17,18 +17,27 @@ async function push(id: string, points: Array<{ step: number; values: Record<str
 
 test('a range holding no more points than buckets comes back raw', async () => {
   const id = (await api(server, 'POST', '/api/v1/runs', { name: 'raw' })).body.id;
-  await push(id, Array.from({ length: 100 }, (_, i) => ({ step: i * 3, values: { v: i } })));
+  await push(
+    id,
+    Array.from({ length: 100 }, (_, i) => ({ step: i * 3, values: { v: i } })),
+  );
   const s = (await api(server, 'GET', `/api/v1/runs/${id}/series?metric=v&buckets=100`)).body;
   assert.equal(s.mode, 'raw');
   assert.equal(s.points.length, 100);
   const sub = (await api(server, 'GET', `/api/v1/runs/${id}/series?metric=v&buckets=5&from=30&to=42`)).body;
-  assert.deepEqual(sub.points.map((p: any) => p[0]), [30, 33, 36, 39, 42]);
+  assert.deepEqual(
+    sub.points.map((p: any) => p[0]),
+    [30, 33, 36, 39, 42],
+  );
 });
 
 test('a single spike among a million points survives in the max of its bucket', async () => {
   const id = (await api(server, 'POST', '/api/v1/runs', { name: 'spike' })).body.id;
   const spikeAt = 654_321;
-  const points = Array.from({ length: 1_000_000 }, (_, i) => ({ step: i, values: { 'loss/D': i === spikeAt ? 50 : 0.5 + 0.1 * Math.sin(i / 500) } }));
+  const points = Array.from({ length: 1_000_000 }, (_, i) => ({
+    step: i,
+    values: { 'loss/D': i === spikeAt ? 50 : 0.5 + 0.1 * Math.sin(i / 500) },
+  }));
   await push(id, points);
   const s = (await api(server, 'GET', `/api/v1/runs/${id}/series?metric=loss/D&buckets=1000`)).body;
   assert.equal(s.mode, 'buckets');
@@ -36,9 +45,13 @@ test('a single spike among a million points survives in the max of its bucket', 
   const holder = s.buckets.find((b: any) => b.start <= spikeAt && spikeAt <= b.end);
   assert.equal(holder.max, 50);
   assert.equal(s.buckets.filter((b: any) => b.max === 50).length, 1);
-  assert.equal(s.buckets.reduce((n: number, b: any) => n + b.count, 0), 1_000_000);
+  assert.equal(
+    s.buckets.reduce((n: number, b: any) => n + b.count, 0),
+    1_000_000,
+  );
   // Zooming in re-buckets finer and still shows it.
-  const zoom = (await api(server, 'GET', `/api/v1/runs/${id}/series?metric=loss/D&buckets=50&from=650000&to=660000`)).body;
+  const zoom = (await api(server, 'GET', `/api/v1/runs/${id}/series?metric=loss/D&buckets=50&from=650000&to=660000`))
+    .body;
   assert.equal(Math.max(...zoom.buckets.map((b: any) => b.max)), 50);
 });
 
@@ -63,7 +76,10 @@ test('bucket envelopes equal a brute-force computation on sparse random data and
     const inRange = steps.filter((x) => x >= a && x <= b);
     if (s.mode === 'raw') {
       assert.ok(inRange.length <= n);
-      assert.deepEqual(s.points.map((p: any) => p[0]), inRange);
+      assert.deepEqual(
+        s.points.map((p: any) => p[0]),
+        inRange,
+      );
       continue;
     }
     assert.ok(s.buckets.length <= n, `${s.buckets.length} buckets for ${n}`);

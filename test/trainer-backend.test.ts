@@ -30,23 +30,41 @@ async function rejectsAsMissing(promise: Promise<unknown>, backend: string, pkg:
   });
 }
 
-test('auto picks wasm when tfjs-node is absent and says why each better backend was skipped', { skip: noTfjsNode }, async () => {
-  const info = await initBackend('auto');
-  assert.equal(info.name, 'wasm');
-  assert.equal(tf.getBackend(), 'wasm');
-  assert.equal(info.fallbacks.length, 2);
-  assert.match(info.fallbacks[0]!, /^tensorflow-gpu: .*@tensorflow\/tfjs-node-gpu is not installed.*npm install @tensorflow\/tfjs-node-gpu/);
-  assert.match(info.fallbacks[1]!, /^tensorflow: .*@tensorflow\/tfjs-node is not installed.*npm install @tensorflow\/tfjs-node/);
-});
+test(
+  'auto picks wasm when tfjs-node is absent and says why each better backend was skipped',
+  { skip: noTfjsNode },
+  async () => {
+    const info = await initBackend('auto');
+    assert.equal(info.name, 'wasm');
+    assert.equal(tf.getBackend(), 'wasm');
+    assert.equal(info.fallbacks.length, 2);
+    assert.match(
+      info.fallbacks[0]!,
+      /^tensorflow-gpu: .*@tensorflow\/tfjs-node-gpu is not installed.*npm install @tensorflow\/tfjs-node-gpu/,
+    );
+    assert.match(
+      info.fallbacks[1]!,
+      /^tensorflow: .*@tensorflow\/tfjs-node is not installed.*npm install @tensorflow\/tfjs-node/,
+    );
+  },
+);
 
-test('forcing tensorflow-gpu without its package throws GW_ERR_BACKEND_MISSING naming the package and CUDA', { skip: noTfjsNode }, async () => {
-  await rejectsAsMissing(initBackend('tensorflow-gpu'), 'tensorflow-gpu', NODE_GPU);
-  await assert.rejects(initBackend('tensorflow-gpu'), /CUDA 11\.2 and cuDNN 8\.1/);
-});
+test(
+  'forcing tensorflow-gpu without its package throws GW_ERR_BACKEND_MISSING naming the package and CUDA',
+  { skip: noTfjsNode },
+  async () => {
+    await rejectsAsMissing(initBackend('tensorflow-gpu'), 'tensorflow-gpu', NODE_GPU);
+    await assert.rejects(initBackend('tensorflow-gpu'), /CUDA 11\.2 and cuDNN 8\.1/);
+  },
+);
 
-test('forcing tensorflow without its package throws GW_ERR_BACKEND_MISSING naming the package', { skip: noTfjsNode }, async () => {
-  await rejectsAsMissing(initBackend('tensorflow'), 'tensorflow', NODE);
-});
+test(
+  'forcing tensorflow without its package throws GW_ERR_BACKEND_MISSING naming the package',
+  { skip: noTfjsNode },
+  async () => {
+    await rejectsAsMissing(initBackend('tensorflow'), 'tensorflow', NODE);
+  },
+);
 
 test('forcing cpu makes the pure-JS cpu backend active', async () => {
   const info = await initBackend('cpu');
@@ -70,7 +88,11 @@ test('switching between wasm and cpu repeatedly keeps conv filter gradients work
   const grad = tf.tidy(() => {
     const x = tf.ones([1, 4, 4, 1]) as tf.Tensor4D;
     const f = tf.ones([2, 2, 1, 1]) as tf.Tensor4D;
-    return Array.from(tf.grad((w: tf.Tensor) => tf.conv2d(x, w as tf.Tensor4D, 2, 'valid').sum())(f).dataSync());
+    return Array.from(
+      tf
+        .grad((w: tf.Tensor) => tf.conv2d(x, w as tf.Tensor4D, 2, 'valid').sum())(f)
+        .dataSync(),
+    );
   });
   assert.deepEqual(grad, [4, 4, 4, 4]);
 });
@@ -83,6 +105,8 @@ test('initialising wasm leaves no rethrowing process listeners behind (emscripte
     "await initBackend('wasm');",
     "console.log(process.listenerCount('uncaughtException') + '/' + process.listenerCount('unhandledRejection'));",
   ].join('\n');
-  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+  });
   assert.equal(out.trim().split('\n').pop(), '0/0');
 });

@@ -41,7 +41,9 @@ function step(m: BicycleGAN, i: number): StepMetrics {
 }
 
 function allWeights(m: BicycleGAN): Float32Array[] {
-  return (['G', 'E', 'D', 'D2'] as const).flatMap((n) => m.net(n).params.map((p) => new Float32Array(p.variable.dataSync())));
+  return (['G', 'E', 'D', 'D2'] as const).flatMap((n) =>
+    m.net(n).params.map((p) => new Float32Array(p.variable.dataSync())),
+  );
 }
 
 test('save after k steps, load into a fresh model, run m more: identical to an uninterrupted k+m step run', async () => {

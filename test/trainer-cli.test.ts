@@ -62,25 +62,83 @@ test('--help lists every flag and exits 0', async () => {
   const out = await train(['--help']);
   assert.equal(out.code, 0, out.stderr);
   const flags = [
-    '--server', '--token', '--name', '--tags', '--dataset', '--direction', '--classes', '--epochs', '--size', '--batch',
-    '--seed', '--ngf', '--nef', '--ndf', '--nz', '--where-add', '--gan-mode', '--lambda-adv', '--lambda-cyc',
-    '--lambda-latent', '--lambda-kl', '--lr-g', '--lr-e', '--lr-d', '--beta1', '--beta2', '--epsilon', '--niter',
-    '--niter-decay', '--clip', '--no-dropout', '--push-every', '--val-every', '--val-count', '--val-z', '--patience',
-    '--early-stop-metric', '--checkpoint-dir', '--checkpoint-every', '--resume', '--offline', '--spool',
-    '--steps-per-epoch', '--backend', '--fid-model', '--max-steps',
+    '--server',
+    '--token',
+    '--name',
+    '--tags',
+    '--dataset',
+    '--direction',
+    '--classes',
+    '--epochs',
+    '--size',
+    '--batch',
+    '--seed',
+    '--ngf',
+    '--nef',
+    '--ndf',
+    '--nz',
+    '--where-add',
+    '--gan-mode',
+    '--lambda-adv',
+    '--lambda-cyc',
+    '--lambda-latent',
+    '--lambda-kl',
+    '--lr-g',
+    '--lr-e',
+    '--lr-d',
+    '--beta1',
+    '--beta2',
+    '--epsilon',
+    '--niter',
+    '--niter-decay',
+    '--clip',
+    '--no-dropout',
+    '--push-every',
+    '--val-every',
+    '--val-count',
+    '--val-z',
+    '--patience',
+    '--early-stop-metric',
+    '--checkpoint-dir',
+    '--checkpoint-every',
+    '--resume',
+    '--offline',
+    '--spool',
+    '--steps-per-epoch',
+    '--backend',
+    '--fid-model',
+    '--max-steps',
   ];
   for (const f of flags) assert.match(out.stdout, new RegExp(`${f}\\b`), `--help should list ${f}`);
 });
 
 describe('bad option values give one GW_ERR_OPTION line naming the flag, exit code 2', () => {
   const cases: [string[], string[]][] = [
-    [['--batch', '3'], ['--batch', 'even']],
-    [['--size', '48'], ['--size', '32, 64, 128, 256']],
-    [['--gan-mode', 'wgan'], ['--gan-mode', 'vanilla, lsgan']],
+    [
+      ['--batch', '3'],
+      ['--batch', 'even'],
+    ],
+    [
+      ['--size', '48'],
+      ['--size', '32, 64, 128, 256'],
+    ],
+    [
+      ['--gan-mode', 'wgan'],
+      ['--gan-mode', 'vanilla, lsgan'],
+    ],
     [['--lr-d', '-0.1'], ['--lr-d']],
-    [['--epochs', 'many'], ['--epochs', 'many']],
-    [['--early-stop-metric', 'val/foo'], ['--early-stop-metric', 'val/L1']],
-    [['--backend', 'tpu'], ['--backend', 'wasm']],
+    [
+      ['--epochs', 'many'],
+      ['--epochs', 'many'],
+    ],
+    [
+      ['--early-stop-metric', 'val/foo'],
+      ['--early-stop-metric', 'val/L1'],
+    ],
+    [
+      ['--backend', 'tpu'],
+      ['--backend', 'wasm'],
+    ],
     [['--bogus'], ['--bogus']],
     [['--early-stop-metric', 'val/fid'], ['--fid-model']],
   ];
@@ -99,7 +157,11 @@ describe('unusable dataset folders give one line naming the problem, exit code 2
     const empty = join(dir, 'empty');
     await mkdir(join(empty, 'train'), { recursive: true });
     await mkdir(join(empty, 'val'), { recursive: true });
-    assertOneLineError(await train([...TINY, '--offline', '--dataset', empty]), 'GW_ERR_DATASET_EMPTY', join(empty, 'train'));
+    assertOneLineError(
+      await train([...TINY, '--offline', '--dataset', empty]),
+      'GW_ERR_DATASET_EMPTY',
+      join(empty, 'train'),
+    );
   });
 
   test('a corrupt image', async () => {
@@ -121,12 +183,38 @@ test('early stopping counts validation checks without improvement and keeps the 
   // Learning rates 0: the model never changes, so val/L1 is best at the first check and never improves after it.
   const ck = join(dir, 'ck-early');
   const out = await train([
-    ...TINY, '--offline', '--spool', join(dir, 'spool-early'), '--checkpoint-dir', ck, '--epochs', '50', '--steps-per-epoch', '1',
-    '--val-every', '1', '--val-count', '2', '--val-z', '2', '--latent-count', '4', '--patience', '2',
-    '--lr-g', '0', '--lr-e', '0', '--lr-d', '0',
+    ...TINY,
+    '--offline',
+    '--spool',
+    join(dir, 'spool-early'),
+    '--checkpoint-dir',
+    ck,
+    '--epochs',
+    '50',
+    '--steps-per-epoch',
+    '1',
+    '--val-every',
+    '1',
+    '--val-count',
+    '2',
+    '--val-z',
+    '2',
+    '--latent-count',
+    '4',
+    '--patience',
+    '2',
+    '--lr-g',
+    '0',
+    '--lr-e',
+    '0',
+    '--lr-d',
+    '0',
   ]);
   assert.equal(out.code, 0, out.stderr);
-  assert.match(out.stdout, /stopped early: early stop: val\/L1 did not improve for 2 validation checks \(best [0-9.]+ at epoch 1, step 1\)/);
+  assert.match(
+    out.stdout,
+    /stopped early: early stop: val\/L1 did not improve for 2 validation checks \(best [0-9.]+ at epoch 1, step 1\)/,
+  );
   assert.match(out.stdout, /steps +3, 3 epochs/);
   assert.match(out.stdout, new RegExp(`the best checkpoint is kept in ${join(ck, 'best').replace(/[.]/g, '\\.')}`));
   assert.ok(existsSync(join(ck, 'best', 'manifest.json')));
@@ -143,12 +231,31 @@ describe('--resume', () => {
   });
 
   const args = (ck: string) => [
-    ...TINY, '--server', server.url, '--steps-per-epoch', '2', '--val-every', '1', '--val-count', '2', '--val-z', '1',
-    '--latent-count', '4', '--checkpoint-dir', ck, '--spool', join(dir, 'spool'),
+    ...TINY,
+    '--server',
+    server.url,
+    '--steps-per-epoch',
+    '2',
+    '--val-every',
+    '1',
+    '--val-count',
+    '2',
+    '--val-z',
+    '1',
+    '--latent-count',
+    '4',
+    '--checkpoint-dir',
+    ck,
+    '--spool',
+    join(dir, 'spool'),
   ];
 
   async function values(run: string, metric: string): Promise<Map<number, number>> {
-    const r = await api<{ points: [number, number, number][] }>(server, 'GET', `/api/v1/runs/${run}/series?metric=${encodeURIComponent(metric)}&buckets=10000`);
+    const r = await api<{ points: [number, number, number][] }>(
+      server,
+      'GET',
+      `/api/v1/runs/${run}/series?metric=${encodeURIComponent(metric)}&buckets=10000`,
+    );
     return new Map(r.body.points.map(([s, v]) => [s, v]));
   }
 
@@ -160,7 +267,16 @@ describe('--resume', () => {
     assert.ok(existsSync(join(ckA, 'latest', 'manifest.json')));
 
     // Only what must change: the rest (model, data, validation, checkpoint folder) comes from the checkpoint.
-    const resumed = await train(['--server', server.url, '--spool', join(dir, 'spool'), '--resume', ckA, '--max-steps', '5']);
+    const resumed = await train([
+      '--server',
+      server.url,
+      '--spool',
+      join(dir, 'spool'),
+      '--resume',
+      ckA,
+      '--max-steps',
+      '5',
+    ]);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stdout, new RegExp(`^run ${run}: `, 'm'), 'the same run id');
     assert.match(resumed.stdout, /resuming from .* at step 3 \(epoch 2, batch 1\)/);

@@ -77,7 +77,8 @@ describe('synthetic dataset', () => {
       assert.deepEqual([...v.labels!], range(K));
       for (let k = 1; k < K; k++) {
         assert.ok(sameArray(item(v.a, 32, k), item(v.a, 32, 0)), 'every variant shares the input');
-        for (let j = 0; j < k; j++) assert.ok(!sameArray(item(v.b, 32, k), item(v.b, 32, j)), `targets ${j} and ${k} differ`);
+        for (let j = 0; j < k; j++)
+          assert.ok(!sameArray(item(v.b, 32, k), item(v.b, 32, j)), `targets ${j} and ${k} differ`);
       }
     }
   });
@@ -94,7 +95,10 @@ describe('synthetic dataset', () => {
     const ds = new SyntheticDataset({ size: 32, classes: 3, valCount: 10 });
     const v1 = await ds.valBatch(range(10));
     const v2 = await ds.valBatch(range(10));
-    assert.deepEqual([...v1.labels!], range(10).map((j) => j % 3));
+    assert.deepEqual(
+      [...v1.labels!],
+      range(10).map((j) => j % 3),
+    );
     assert.ok(sameArray(v1.a, v2.a) && sameArray(v1.b, v2.b));
   });
 
@@ -152,7 +156,11 @@ describe('synthetic dataset', () => {
   });
 
   test('classifyPalette recovers the palette of every clean target', () => {
-    for (const [size, K] of [[32, MAX_CLASSES], [64, 4], [128, 6]] as const) {
+    for (const [size, K] of [
+      [32, MAX_CLASSES],
+      [64, 4],
+      [128, 6],
+    ] as const) {
       const ds = new SyntheticDataset({ size, classes: K });
       let right = 0;
       let total = 0;
@@ -172,7 +180,9 @@ describe('synthetic dataset', () => {
     for (const index of range(20)) {
       const v = ds.variants('val', index);
       for (let k = 0; k < K; k++) {
-        const noisy = Float32Array.from(item(v.b, size, k), (x) => Math.max(-1, Math.min(1, x + 0.08 + (rng() - 0.5) * 0.3)));
+        const noisy = Float32Array.from(item(v.b, size, k), (x) =>
+          Math.max(-1, Math.min(1, x + 0.08 + (rng() - 0.5) * 0.3)),
+        );
         assert.equal(classifyPalette(noisy, size, K), k);
       }
     }
@@ -278,7 +288,10 @@ describe('aligned dataset', () => {
     assert.equal(ds.trainLength, 6);
     assert.equal(ds.valLength, 2);
     assert.equal(ds.valSplit, 'val');
-    assert.deepEqual(ds.trainFiles.map((f) => f.path.split('/').pop()), ['1.png', '2.png', '3.png', '4.png', '5.png', '10.png']);
+    assert.deepEqual(
+      ds.trainFiles.map((f) => f.path.split('/').pop()),
+      ['1.png', '2.png', '3.png', '4.png', '5.png', '10.png'],
+    );
     const batch = await ds.valBatch([0, 1]);
     assert.equal(channelMean(batch.a, 0, 2), leftConst(6));
     assert.ok(Math.abs(channelMean(batch.a, 1, 2) - leftConst(7)) <= 3, 'the JPEG pair reads back (lossy)');
@@ -400,9 +413,15 @@ describe('aligned dataset', () => {
     const ds = await AlignedDataset.open(dir, { size: SIZE });
     assert.equal(ds.valSplit, 'test', 'test/ stands in for a missing val/');
     const grey = await ds.trainBatch([0], makeRng(1));
-    assert.deepEqual([0, 1, 2].map((c) => channelMean(grey.a, 0, c)), [128, 128, 128]);
+    assert.deepEqual(
+      [0, 1, 2].map((c) => channelMean(grey.a, 0, c)),
+      [128, 128, 128],
+    );
     const red = await ds.valBatch([0]);
-    assert.deepEqual([0, 1, 2].map((c) => channelMean(red.b, 0, c)), [255, 0, 0]);
+    assert.deepEqual(
+      [0, 1, 2].map((c) => channelMean(red.b, 0, c)),
+      [255, 0, 0],
+    );
   });
 
   test('options out of range are GW_ERR_OPTION', async () => {
@@ -452,7 +471,9 @@ describe('aligned dataset', () => {
     test('a truncated JPEG is GW_ERR_IMAGE_CORRUPT naming it, when it is decoded', async () => {
       const dir = await mkSet('truncated', ['train', 'val']);
       await writeFixture(join(dir, 'val', '1.png'), 0);
-      const jpeg = await sharp(fixturePixels(0), { raw: { width: 2 * S, height: S, channels: 3 } }).jpeg().toBuffer();
+      const jpeg = await sharp(fixturePixels(0), { raw: { width: 2 * S, height: S, channels: 3 } })
+        .jpeg()
+        .toBuffer();
       await writeFile(join(dir, 'train', '1.jpg'), jpeg.subarray(0, Math.floor(jpeg.length / 2)));
       const ds = await openDataset(dir, { size: SIZE });
       await rejectsWith(ds.trainBatch([0], makeRng(1)), 'GW_ERR_IMAGE_CORRUPT', join(dir, 'train', '1.jpg'));
@@ -461,14 +482,18 @@ describe('aligned dataset', () => {
     test('an odd-width image is GW_ERR_IMAGE_SIZE naming it and its size', async () => {
       const dir = await mkSet('odd', ['train', 'val']);
       await writeFixture(join(dir, 'val', '1.png'), 0);
-      await sharp({ create: { width: 81, height: 40, channels: 3, background: '#123456' } }).png().toFile(join(dir, 'train', 'odd.png'));
+      await sharp({ create: { width: 81, height: 40, channels: 3, background: '#123456' } })
+        .png()
+        .toFile(join(dir, 'train', 'odd.png'));
       await rejectsWith(openDataset(dir, { size: SIZE }), 'GW_ERR_IMAGE_SIZE', join(dir, 'train', 'odd.png'), '81×40');
     });
 
     test('a too-small image is GW_ERR_IMAGE_SIZE naming it and its size', async () => {
       const dir = await mkSet('small', ['train', 'val']);
       await writeFixture(join(dir, 'train', '1.png'), 0);
-      await sharp({ create: { width: 20, height: 10, channels: 3, background: '#123456' } }).png().toFile(join(dir, 'val', 'tiny.png'));
+      await sharp({ create: { width: 20, height: 10, channels: 3, background: '#123456' } })
+        .png()
+        .toFile(join(dir, 'val', 'tiny.png'));
       await rejectsWith(openDataset(dir, { size: SIZE }), 'GW_ERR_IMAGE_SIZE', join(dir, 'val', 'tiny.png'), '20×10');
     });
   });
@@ -476,23 +501,33 @@ describe('aligned dataset', () => {
 
 const FACADES = '/work/shared/data/facades';
 
-test('facades BtoA maps label maps (mostly saturated blue) to photos', { skip: !existsSync(FACADES) && 'no facades sample here' }, async () => {
-  const ds = await openDataset(FACADES, { size: 64, direction: 'BtoA' });
-  assert.equal(ds.trainLength, 100);
-  assert.equal(ds.valLength, 20);
-  const batch = await ds.valBatch(range(20));
-  const blueShare = (x: Float32Array, i: number) => {
-    const im = item(x, 64, i);
-    let n = 0;
-    for (let p = 0; p < im.length; p += 3) if (im[p + 2]! > 0.5 && im[p]! < -0.5 && im[p + 1]! < 0.2) n++;
-    return n / (64 * 64);
-  };
-  const a = range(20).map((i) => blueShare(batch.a, i));
-  const b = range(20).map((i) => blueShare(batch.b, i));
-  assert.ok(a.reduce((s, v) => s + v) / 20 > 0.45, `inputs are label maps: blue shares ${a.map((v) => v.toFixed(2)).join(' ')}`);
-  assert.ok(a.every((v) => v > 0.25));
-  assert.ok(b.every((v) => v < 0.05), `targets are photos: blue shares ${b.map((v) => v.toFixed(2)).join(' ')}`);
-  const train = await ds.trainBatch([0, 1, 2, 3], makeRng(1));
-  assertInRange(train.a);
-  assertInRange(train.b);
-});
+test(
+  'facades BtoA maps label maps (mostly saturated blue) to photos',
+  { skip: !existsSync(FACADES) && 'no facades sample here' },
+  async () => {
+    const ds = await openDataset(FACADES, { size: 64, direction: 'BtoA' });
+    assert.equal(ds.trainLength, 100);
+    assert.equal(ds.valLength, 20);
+    const batch = await ds.valBatch(range(20));
+    const blueShare = (x: Float32Array, i: number) => {
+      const im = item(x, 64, i);
+      let n = 0;
+      for (let p = 0; p < im.length; p += 3) if (im[p + 2]! > 0.5 && im[p]! < -0.5 && im[p + 1]! < 0.2) n++;
+      return n / (64 * 64);
+    };
+    const a = range(20).map((i) => blueShare(batch.a, i));
+    const b = range(20).map((i) => blueShare(batch.b, i));
+    assert.ok(
+      a.reduce((s, v) => s + v) / 20 > 0.45,
+      `inputs are label maps: blue shares ${a.map((v) => v.toFixed(2)).join(' ')}`,
+    );
+    assert.ok(a.every((v) => v > 0.25));
+    assert.ok(
+      b.every((v) => v < 0.05),
+      `targets are photos: blue shares ${b.map((v) => v.toFixed(2)).join(' ')}`,
+    );
+    const train = await ds.trainBatch([0, 1, 2, 3], makeRng(1));
+    assertInRange(train.a);
+    assertInRange(train.b);
+  },
+);

@@ -2,7 +2,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { GRID_HEADER_HEIGHT, decodeRgb, encodeGridPng, encodePng, fromUint8Rgb, gridLayout, toUint8Rgb } from '../trainer/images.js';
+import {
+  GRID_HEADER_HEIGHT,
+  decodeRgb,
+  encodeGridPng,
+  encodePng,
+  fromUint8Rgb,
+  gridLayout,
+  toUint8Rgb,
+} from '../trainer/images.js';
 
 /** A size × size tile of one colour given in bytes. */
 function solid(size: number, rgb: readonly [number, number, number]): Float32Array {
@@ -17,7 +25,13 @@ function pixel(img: { data: Uint8Array; width: number }, x: number, y: number): 
 }
 
 const COLOURS: Array<[number, number, number]> = [
-  [255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0], [0, 255, 255], [255, 0, 255], [255, 255, 255],
+  [255, 0, 0],
+  [0, 255, 0],
+  [0, 0, 255],
+  [255, 255, 0],
+  [0, 255, 255],
+  [255, 0, 255],
+  [255, 255, 255],
 ];
 
 test('toUint8Rgb maps [-1, 1] to 0..255, clamps, and turns NaN into 0', () => {
@@ -35,7 +49,10 @@ test('fromUint8Rgb inverts toUint8Rgb on every byte value', () => {
 
 test('a grid PNG is columns × rows tiles with padding between and around them', async () => {
   const size = 8;
-  const png = await encodeGridPng(COLOURS.map((c) => solid(size, c)), { size, columns: 3, padding: 2 });
+  const png = await encodeGridPng(
+    COLOURS.map((c) => solid(size, c)),
+    { size, columns: 3, padding: 2 },
+  );
   const meta = await sharp(png).metadata();
   assert.equal(meta.format, 'png');
   assert.equal(meta.width, 3 * size + 4 * 2);
@@ -46,7 +63,10 @@ test('each tile lands in its cell, row-major, and the gaps keep the background',
   const size = 8;
   const pad = 3;
   const opts = { size, columns: 3, padding: pad, background: [10, 20, 30] as const };
-  const png = await encodeGridPng(COLOURS.map((c) => solid(size, c)), opts);
+  const png = await encodeGridPng(
+    COLOURS.map((c) => solid(size, c)),
+    opts,
+  );
   const img = await decodeRgb(png);
   COLOURS.forEach((colour, i) => {
     const col = i % 3;
@@ -107,7 +127,10 @@ test('column labels add a header band above the tiles', async () => {
 });
 
 test('a tile of the wrong length is refused', async () => {
-  await assert.rejects(encodeGridPng([new Float32Array(10)], { size: 4, columns: 1 }), /tile 0 holds 10 values, 48 expected/);
+  await assert.rejects(
+    encodeGridPng([new Float32Array(10)], { size: 4, columns: 1 }),
+    /tile 0 holds 10 values, 48 expected/,
+  );
 });
 
 test('encodePng writes one image that decodes to the same bytes', async () => {

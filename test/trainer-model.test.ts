@@ -5,7 +5,13 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../trainer/backend.js';
 import { BicycleGAN } from '../trainer/models/bicyclegan.js';
-import { createDiscriminator, createEncoder, createGenerator, disposeNet, type WhereAdd } from '../trainer/models/networks.js';
+import {
+  createDiscriminator,
+  createEncoder,
+  createGenerator,
+  disposeNet,
+  type WhereAdd,
+} from '../trainer/models/networks.js';
 import { Rng } from '../trainer/rng.js';
 
 before(async () => {
@@ -150,12 +156,18 @@ test('xavier init: weight std is 0.02·sqrt(2/(fan_in+fan_out)) and biases start
 });
 
 function weightsOf(m: BicycleGAN): Float32Array[] {
-  return (['G', 'E', 'D', 'D2'] as const).flatMap((n) => m.net(n).params.map((p) => p.variable.dataSync() as Float32Array));
+  return (['G', 'E', 'D', 'D2'] as const).flatMap((n) =>
+    m.net(n).params.map((p) => p.variable.dataSync() as Float32Array),
+  );
 }
 
 test('the same seed gives identical weights; another seed gives different ones', () => {
   const opts = { size: 32, ngf: 8, nef: 8, ndf: 8 };
-  const [m1, m2, m3] = [new BicycleGAN({ ...opts, seed: 11 }), new BicycleGAN({ ...opts, seed: 11 }), new BicycleGAN({ ...opts, seed: 12 })];
+  const [m1, m2, m3] = [
+    new BicycleGAN({ ...opts, seed: 11 }),
+    new BicycleGAN({ ...opts, seed: 11 }),
+    new BicycleGAN({ ...opts, seed: 12 }),
+  ];
   const [w1, w2, w3] = [weightsOf(m1), weightsOf(m2), weightsOf(m3)];
   assert.equal(w1.length, w2.length);
   w1.forEach((w, i) => assert.deepEqual(w, w2[i]));

@@ -29,7 +29,8 @@ async function until<T>(what: string, fn: () => Promise<T | null | undefined | f
     const v = await fn();
     if (v) return v;
     const early = child.exitCode !== null && what.startsWith('the run id');
-    if (Date.now() > deadline || early) assert.fail(`timed out waiting for ${what}\n--- trainer stdout\n${stdout}\n--- stderr\n${stderr}`);
+    if (Date.now() > deadline || early)
+      assert.fail(`timed out waiting for ${what}\n--- trainer stdout\n${stdout}\n--- stderr\n${stderr}`);
     await sleep(100);
   }
 }
@@ -63,7 +64,11 @@ async function runStatus(): Promise<string> {
 }
 
 async function series(metric: string): Promise<[number, number, number][]> {
-  const r = await api<{ points: [number, number, number][] }>(server, 'GET', `/api/v1/runs/${run}/series?metric=${encodeURIComponent(metric)}&buckets=10000`);
+  const r = await api<{ points: [number, number, number][] }>(
+    server,
+    'GET',
+    `/api/v1/runs/${run}/series?metric=${encodeURIComponent(metric)}&buckets=10000`,
+  );
   return r.body.points ?? [];
 }
 
@@ -73,18 +78,57 @@ before(async () => {
   // A tiny image → feature model stands in for Inception-v3 (no real weights here): FID runs end to end.
   await initBackend('wasm');
   const features = tf.sequential({
-    layers: [tf.layers.conv2d({ inputShape: [32, 32, 3], filters: 8, kernelSize: 3, activation: 'relu' }), tf.layers.globalAveragePooling2d({})],
+    layers: [
+      tf.layers.conv2d({ inputShape: [32, 32, 3], filters: 8, kernelSize: 3, activation: 'relu' }),
+      tf.layers.globalAveragePooling2d({}),
+    ],
   });
   await features.save(fileModelSaver(join(dir, 'fid-model')));
   features.dispose();
   child = spawn(
     process.execPath,
     [
-      '--import', import.meta.resolve('tsx'), join(ROOT, 'trainer/train.ts'),
-      '--server', server.url, '--backend', 'wasm', '--name', 'smoke', '--tags', 'test,smoke',
-      '--size', '32', '--ngf', '8', '--nef', '8', '--ndf', '8', '--batch', '4',
-      '--epochs', '1000', '--steps-per-epoch', '4', '--val-every', '1', '--val-count', '3', '--val-z', '2', '--latent-count', '24',
-      '--patience', '0', '--checkpoint-dir', join(dir, 'ck'), '--spool', join(dir, 'spool'), '--fid-model', join(dir, 'fid-model'),
+      '--import',
+      import.meta.resolve('tsx'),
+      join(ROOT, 'trainer/train.ts'),
+      '--server',
+      server.url,
+      '--backend',
+      'wasm',
+      '--name',
+      'smoke',
+      '--tags',
+      'test,smoke',
+      '--size',
+      '32',
+      '--ngf',
+      '8',
+      '--nef',
+      '8',
+      '--ndf',
+      '8',
+      '--batch',
+      '4',
+      '--epochs',
+      '1000',
+      '--steps-per-epoch',
+      '4',
+      '--val-every',
+      '1',
+      '--val-count',
+      '3',
+      '--val-z',
+      '2',
+      '--latent-count',
+      '24',
+      '--patience',
+      '0',
+      '--checkpoint-dir',
+      join(dir, 'ck'),
+      '--spool',
+      join(dir, 'spool'),
+      '--fid-model',
+      join(dir, 'fid-model'),
     ],
     { cwd: dir, env: { ...process.env, GANWATCH_TOKEN: '', GANWATCH_SERVER: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -111,9 +155,14 @@ test('every step metric (the model names and perf/*) arrives under its exact nam
 });
 
 test('the run records its options, the model config, the backend, the device and the host', async () => {
-  const r = await api<{ config: Record<string, any>; backend: string; device: string; host: string; tags: string[]; status: string }>(
-    server, 'GET', `/api/v1/runs/${run}`,
-  );
+  const r = await api<{
+    config: Record<string, any>;
+    backend: string;
+    device: string;
+    host: string;
+    tags: string[];
+    status: string;
+  }>(server, 'GET', `/api/v1/runs/${run}`);
   assert.equal(r.body.backend, 'wasm');
   assert.match(r.body.device, /wasm/);
   assert.ok(r.body.host.length > 0);
@@ -131,7 +180,11 @@ test('the run records its options, the model config, the backend, the device and
 
 test('validation pushes val/L1, val/ssim, val/diversity, val/mode_coverage, val/fid with val/fid_n, a sample grid with its layout, and labelled latent codes', async () => {
   const media = await until('a sample grid', async () => {
-    const r = await api<{ media: { kind: string; meta: Record<string, any>; url: string; epoch: number }[] }>(server, 'GET', `/api/v1/runs/${run}/media`);
+    const r = await api<{ media: { kind: string; meta: Record<string, any>; url: string; epoch: number }[] }>(
+      server,
+      'GET',
+      `/api/v1/runs/${run}/media`,
+    );
     return r.body.media.length > 0 ? r.body.media : null;
   });
   const m = media[0]!;
@@ -146,7 +199,11 @@ test('validation pushes val/L1, val/ssim, val/diversity, val/mode_coverage, val/
     const r = await api<{ epochs: { epoch: number }[] }>(server, 'GET', `/api/v1/runs/${run}/latents`);
     return r.body.epochs.length > 0 ? r.body.epochs : null;
   });
-  const set = await api<{ dim: number; count: number; labels: number[] | null }>(server, 'GET', `/api/v1/runs/${run}/latents/${latents[0]!.epoch}`);
+  const set = await api<{ dim: number; count: number; labels: number[] | null }>(
+    server,
+    'GET',
+    `/api/v1/runs/${run}/latents/${latents[0]!.epoch}`,
+  );
   assert.equal(set.body.dim, 8);
   assert.equal(set.body.count, 24);
   assert.deepEqual(set.body.labels!.slice(0, 5), [0, 1, 2, 3, 0]);
@@ -192,7 +249,10 @@ test('scale_lambda and set_clip show in lambda/latent and clip/max_norm; an inva
 test('pause stops stepping with status paused while controls are still answered; resume continues', async () => {
   const p = await control('pause');
   assert.equal(p.status, 'applied');
-  assert.equal(await until('status paused', async () => ((await runStatus()) === 'paused' ? 'paused' : null)), 'paused');
+  assert.equal(
+    await until('status paused', async () => ((await runStatus()) === 'paused' ? 'paused' : null)),
+    'paused',
+  );
   const at = await lastStep();
   assert.ok(at <= p.result_step!, `points after the pause step: ${at} > ${p.result_step}`);
   const ck = await control('checkpoint');

@@ -13,14 +13,17 @@ before(async () => {
 });
 
 /** A fixed batch with structure: A = white discs of different radii, B = the discs filled with one palette each. */
-function discBatch(n: number, size = 32): { a: Float32Array; b: Float32Array; shape: [number, number, number, number] } {
+function discBatch(
+  n: number,
+  size = 32,
+): { a: Float32Array; b: Float32Array; shape: [number, number, number, number] } {
   const a = new Float32Array(n * size * size * 3);
   const b = new Float32Array(n * size * size * 3);
   const palette = [0.8, -0.2, -0.6];
   for (let i = 0; i < n; i++) {
     for (let y = 0; y < size; y++) {
       for (let x = 0; x < size; x++) {
-        const inside = (x - size / 2) ** 2 + (y - size / 2) ** 2 < ((6 + 2 * i) * size / 32) ** 2;
+        const inside = (x - size / 2) ** 2 + (y - size / 2) ** 2 < (((6 + 2 * i) * size) / 32) ** 2;
         for (let c = 0; c < 3; c++) {
           const k = ((i * size + y) * size + x) * 3 + c;
           a[k] = inside ? 1 : -1;
@@ -94,7 +97,11 @@ test('one step on wasm equals the same step on cpu: metrics, gradients and the w
     let compared = 0;
     let total = 0;
     for (const p of moments.map((k) => k.slice(`opt/${net}/m/`.length))) {
-      const [x, y, g] = [cpu.tensors.get(p) as Float32Array, wasm.tensors.get(p) as Float32Array, cpu.tensors.get(`opt/${net}/m/${p}`) as Float32Array];
+      const [x, y, g] = [
+        cpu.tensors.get(p) as Float32Array,
+        wasm.tensors.get(p) as Float32Array,
+        cpu.tensors.get(`opt/${net}/m/${p}`) as Float32Array,
+      ];
       total += x.length;
       for (let i = 0; i < x.length; i++) {
         if (Math.abs(g[i] as number) < decisive) continue;
@@ -257,7 +264,8 @@ test('clipping caps the gradient Adam applies at max_norm (G+E together, D and D
   const state = await m.exportState();
   // After one step Adam's first moment is (1 − β1)·g_applied, so it reveals the applied gradient.
   const applied = (nets: NetName[]) =>
-    norm(state.tensors.filter((t) => nets.some((n) => t.name.startsWith(`opt/${n}/m/`))).map((t) => t.values)) / (1 - 0.5);
+    norm(state.tensors.filter((t) => nets.some((n) => t.name.startsWith(`opt/${n}/m/`))).map((t) => t.values)) /
+    (1 - 0.5);
   const preGE = Math.hypot(metrics['grad_norm/G']!, metrics['grad_norm/E']!);
   assert.ok(preGE > maxNorm && metrics['grad_norm/D']! > maxNorm && metrics['grad_norm/D2']! > maxNorm);
   assert.ok(Math.abs(applied(['G', 'E']) - maxNorm) < maxNorm * 1e-3, `G+E applied ${applied(['G', 'E'])}`);
@@ -270,7 +278,10 @@ test('clipping caps the gradient Adam applies at max_norm (G+E together, D and D
   const freeState = await free.exportState();
   const freeApplied =
     norm(freeState.tensors.filter((t) => t.name.startsWith('opt/D/m/')).map((t) => t.values)) / (1 - 0.5);
-  assert.ok(Math.abs(freeApplied - freeMetrics['grad_norm/D']!) < 1e-3 * freeApplied, 'without clipping the full gradient is applied');
+  assert.ok(
+    Math.abs(freeApplied - freeMetrics['grad_norm/D']!) < 1e-3 * freeApplied,
+    'without clipping the full gradient is applied',
+  );
   free.dispose();
   tf.dispose([a, b]);
 });
@@ -295,7 +306,10 @@ test('encode and generate serve validation: mu of size nz, eval-mode images, not
   const y1 = m.generate(a, mu);
   const y2 = m.generate(a, mu);
   assert.deepEqual(y1.shape, [2, 32, 32, 3]);
-  assert.equal(tf.tidy(() => tf.max(tf.abs(tf.sub(y1, y2))).dataSync()[0]), 0);
+  assert.equal(
+    tf.tidy(() => tf.max(tf.abs(tf.sub(y1, y2))).dataSync()[0]),
+    0,
+  );
   tf.dispose([mu, logvar, y1, y2]);
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([a, b]);

@@ -6,7 +6,18 @@ import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { api, type RunningServer } from './support/server.js';
 import { FrameClient } from './support/ws.js';
-import { browserMissing, createRun, dataset, drawnChart, launchBrowser, pushPoints, screenshot, startDashboardServer, until, type Browser } from './support/browser.js';
+import {
+  browserMissing,
+  createRun,
+  dataset,
+  drawnChart,
+  launchBrowser,
+  pushPoints,
+  screenshot,
+  startDashboardServer,
+  until,
+  type Browser,
+} from './support/browser.js';
 
 const skip = browserMissing() ?? false;
 let server: RunningServer;
@@ -22,7 +33,17 @@ function overpoweringStream(n: number): Array<{ step: number; values: Record<str
   return Array.from({ length: n }, (_, t) => {
     const f = t < 2000 ? 0 : Math.min(1, (t - 2000) / 300);
     const acc = 0.7 + 0.29 * f + 0.01 * Math.sin(t);
-    return { step: t, values: { D_real_acc: acc, D_fake_acc: acc, 'loss/D': dEq * (1 - 0.95 * f), 'loss/G_GAN': 1 + f, 'grad_norm/G': 1, 'lr/D': 1e-4 } };
+    return {
+      step: t,
+      values: {
+        D_real_acc: acc,
+        D_fake_acc: acc,
+        'loss/D': dEq * (1 - 0.95 * f),
+        'loss/G_GAN': 1 + f,
+        'grad_norm/G': 1,
+        'lr/D': 1e-4,
+      },
+    };
   });
 }
 
@@ -47,28 +68,34 @@ after(async () => {
   await server?.stop();
 });
 
-test('an alert raised by the detectors shows its evidence and remedy, and marks the curve it belongs to', { skip }, async () => {
-  const [alert] = (await api(server, 'GET', `/api/v1/runs/${overpowered}/alerts?state=firing`)).body.alerts;
-  assert.equal(alert.rule, 'd_overpowering');
-  await card('d_overpowering (D)').waitFor();
-  const text = await card('d_overpowering (D)').innerText();
-  assert.match(text, /WARN/i);
-  assert.match(text, new RegExp(alert.remedy.text.slice(0, 30).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
-  const evidenceKeys = await card('d_overpowering (D)').locator('.evidence th').allTextContents();
-  assert.deepEqual(evidenceKeys.sort(), Object.keys(alert.evidence).sort());
-  const loss = await drawnChart(page, 'loss/D');
-  const marks = dataset(loss, 'event');
-  assert.ok(marks, 'markers on loss/D');
-  const i = marks.texts!.findIndex((t) => /alert: d_overpowering/.test(t));
-  assert.ok(i >= 0, `an alert marker among ${JSON.stringify(marks.texts)}`);
-  assert.equal(marks.points[i]![0], alert.step_opened);
-  assert.deepEqual(errors, []);
-});
+test(
+  'an alert raised by the detectors shows its evidence and remedy, and marks the curve it belongs to',
+  { skip },
+  async () => {
+    const [alert] = (await api(server, 'GET', `/api/v1/runs/${overpowered}/alerts?state=firing`)).body.alerts;
+    assert.equal(alert.rule, 'd_overpowering');
+    await card('d_overpowering (D)').waitFor();
+    const text = await card('d_overpowering (D)').innerText();
+    assert.match(text, /WARN/i);
+    assert.match(text, new RegExp(alert.remedy.text.slice(0, 30).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    const evidenceKeys = await card('d_overpowering (D)').locator('.evidence th').allTextContents();
+    assert.deepEqual(evidenceKeys.sort(), Object.keys(alert.evidence).sort());
+    const loss = await drawnChart(page, 'loss/D');
+    const marks = dataset(loss, 'event');
+    assert.ok(marks, 'markers on loss/D');
+    const i = marks.texts!.findIndex((t) => /alert: d_overpowering/.test(t));
+    assert.ok(i >= 0, `an alert marker among ${JSON.stringify(marks.texts)}`);
+    assert.equal(marks.points[i]![0], alert.step_opened);
+    assert.deepEqual(errors, []);
+  },
+);
 
 test('Apply sends the remedy as a control; its status follows the trainer’s answer live', { skip }, async () => {
   const trainer = await FrameClient.connect(`${server.url.replace('http', 'ws')}/api/v1/ingest?run=${overpowered}`);
   await page.locator('#sec-alerts').scrollIntoViewIfNeeded();
-  await card('d_overpowering (D)').getByRole('button', { name: /^Apply/ }).click();
+  await card('d_overpowering (D)')
+    .getByRole('button', { name: /^Apply/ })
+    .click();
   const sent = await trainer.next((f) => f.type === 'control');
   assert.equal(sent.action, 'scale_lr');
   assert.deepEqual(sent.args, { net: 'D', factor: 0.5 });
@@ -131,7 +158,12 @@ test('with notifications switched on, a new alert raises a browser notification'
   const run = await createRun(server, { name: 'fresh-divergence' });
   await pushPoints(server, run, [{ step: 0, values: { 'loss/L1': 'Infinity' } }]);
   const shown = await until(
-    () => page.evaluate(() => (window as unknown as { __notifications: Array<{ title: string; body: string }> }).__notifications.find((n) => /divergence/.test(n.title))),
+    () =>
+      page.evaluate(() =>
+        (window as unknown as { __notifications: Array<{ title: string; body: string }> }).__notifications.find((n) =>
+          /divergence/.test(n.title),
+        ),
+      ),
     5000,
     'a notification',
   );
@@ -139,17 +171,28 @@ test('with notifications switched on, a new alert raises a browser notification'
   assert.match(shown.body, /Non-finite/);
 });
 
-test('a remedy the trainer applies at once (before the Apply answer arrives) still shows as applied', { skip }, async () => {
-  const trainer = await FrameClient.connect(`${server.url.replace('http', 'ws')}/api/v1/ingest?run=${diverged}`);
-  // Answer every control the moment it arrives, as a trainer between steps does.
-  trainer.socket.on('message', (data) => {
-    const f = JSON.parse(data.toString());
-    if (f.type === 'control') trainer.send({ type: 'control_result', id: f.id, ok: true, step: 51, message: 'paused after step 51' });
-  });
-  await page.goto(`${server.url}/#/runs/${diverged}`);
-  await card('divergence (nonfinite)').getByRole('button', { name: /^Apply/ }).click();
-  const status = card('divergence (nonfinite)').locator('.control-status');
-  await until(async () => /applied at step 51: paused after step 51/.test(await status.innerText()), 3000, 'applied');
-  await until(async () => /applied/.test(await page.locator('.controls-table .control-chip').first().innerText()), 3000, 'applied in the controls table');
-  await trainer.close();
-});
+test(
+  'a remedy the trainer applies at once (before the Apply answer arrives) still shows as applied',
+  { skip },
+  async () => {
+    const trainer = await FrameClient.connect(`${server.url.replace('http', 'ws')}/api/v1/ingest?run=${diverged}`);
+    // Answer every control the moment it arrives, as a trainer between steps does.
+    trainer.socket.on('message', (data) => {
+      const f = JSON.parse(data.toString());
+      if (f.type === 'control')
+        trainer.send({ type: 'control_result', id: f.id, ok: true, step: 51, message: 'paused after step 51' });
+    });
+    await page.goto(`${server.url}/#/runs/${diverged}`);
+    await card('divergence (nonfinite)')
+      .getByRole('button', { name: /^Apply/ })
+      .click();
+    const status = card('divergence (nonfinite)').locator('.control-status');
+    await until(async () => /applied at step 51: paused after step 51/.test(await status.innerText()), 3000, 'applied');
+    await until(
+      async () => /applied/.test(await page.locator('.controls-table .control-chip').first().innerText()),
+      3000,
+      'applied in the controls table',
+    );
+    await trainer.close();
+  },
+);

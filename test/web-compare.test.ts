@@ -63,7 +63,9 @@ test('both runs are drawn on the same chart, one colour each, named in a legend'
   assert.deepEqual(lineB.points[456], [456, lossB(456)]);
   const legend = page.locator('.compare-legend li');
   assert.deepEqual(await legend.locator('a').allTextContents(), ['lr-1e-4', 'lr-2e-4']);
-  const colours = await legend.locator('.swatch').evaluateAll((els) => els.map((e) => (e as HTMLElement).style.background));
+  const colours = await legend
+    .locator('.swatch')
+    .evaluateAll((els) => els.map((e) => (e as HTMLElement).style.background));
   assert.notEqual(colours[0], colours[1]);
   await screenshot(page, 'web-compare', { fullPage: true });
   assert.deepEqual(errors, []);
@@ -79,19 +81,29 @@ test('every chart shares one x range, and zooming one chart zooms them all', { s
   await page.mouse.down();
   await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 4 });
   await page.mouse.up();
-  const zoomed = await until(async () => {
-    const cs = (await charts(page)).filter((c) => c.drawn);
-    return cs.every((c) => c.xMax! < 799 && c.xMin! > 0 && !c.loading) ? cs : null;
-  }, 5000, 'every chart zoomed');
+  const zoomed = await until(
+    async () => {
+      const cs = (await charts(page)).filter((c) => c.drawn);
+      return cs.every((c) => c.xMax! < 799 && c.xMin! > 0 && !c.loading) ? cs : null;
+    },
+    5000,
+    'every chart zoomed',
+  );
   for (const c of zoomed) assert.deepEqual([c.xMin, c.xMax], [zoomed[0]!.xMin, zoomed[0]!.xMax], c.key);
   await page.getByRole('button', { name: 'Reset zoom' }).click();
   await until(async () => (await charts(page)).every((c) => !c.drawn || c.xMax === 799), 5000, 'the reset');
 });
 
 test('the hyperparameter table shows only the differing keys, and all of them on request', { skip }, async () => {
-  const keys = (): Promise<string[]> => page.locator('.compare-config tbody tr[data-key]').evaluateAll((trs) => trs.map((t) => (t as HTMLElement).dataset.key!));
+  const keys = (): Promise<string[]> =>
+    page
+      .locator('.compare-config tbody tr[data-key]')
+      .evaluateAll((trs) => trs.map((t) => (t as HTMLElement).dataset.key!));
   assert.deepEqual(await keys(), ['lr_d']);
-  assert.deepEqual(await page.locator('.compare-config tr[data-key="lr_d"] td').allTextContents(), ['1.000e-4', '2.000e-4']);
+  assert.deepEqual(await page.locator('.compare-config tr[data-key="lr_d"] td').allTextContents(), [
+    '1.000e-4',
+    '2.000e-4',
+  ]);
   await page.getByLabel('Differences only').uncheck();
   assert.deepEqual(await keys(), ['batch_size', 'dataset', 'lr_d']);
   await page.getByLabel('Differences only').check();
@@ -106,13 +118,18 @@ test('the sample grids of one epoch are shown side by side, with every epoch on 
   await page.keyboard.press('Home');
   const first = await page.evaluate(() => window.__ganwatch.samples()!);
   assert.equal(first.epoch, 0);
-  assert.ok(first.images.every((i) => i.src), 'both runs show epoch 0');
+  assert.ok(
+    first.images.every((i) => i.src),
+    'both runs show epoch 0',
+  );
   assert.equal(await page.locator('.sample-grids.multi figure img').count(), 2);
 });
 
 test('a point pushed to one of the runs is drawn live in its colour', { skip }, async () => {
   await drawnChart(page, 'loss/D');
-  const ms = await drawLatency(page, 'loss/D', 900, 0.5, () => pushPoints(server, b, [{ step: 900, values: { 'loss/D': 0.5 } }]));
+  const ms = await drawLatency(page, 'loss/D', 900, 0.5, () =>
+    pushPoints(server, b, [{ step: 900, values: { 'loss/D': 0.5 } }]),
+  );
   assert.ok(ms < 1000, `${ms} ms`);
   const loss = (await charts(page)).find((c) => c.key === 'loss/D')!;
   assert.ok(dataset(loss, 'line', b)!.points.some(([x, y]) => x === 900 && y === 0.5));

@@ -6,7 +6,18 @@ import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { MIN_GAP_SECONDS } from '../server/gaps.js';
 import type { RunningServer } from './support/server.js';
-import { browserMissing, charts, createRun, dataset, drawnChart, launchBrowser, screenshot, startDashboardServer, until, type Browser } from './support/browser.js';
+import {
+  browserMissing,
+  charts,
+  createRun,
+  dataset,
+  drawnChart,
+  launchBrowser,
+  screenshot,
+  startDashboardServer,
+  until,
+  type Browser,
+} from './support/browser.js';
 import { FrameClient } from './support/ws.js';
 
 const skip = browserMissing() ?? false;
@@ -17,7 +28,10 @@ let page: Page;
 let errors: string[];
 
 const points = (from: number, to: number): Array<{ step: number; values: Record<string, number> }> =>
-  Array.from({ length: to - from + 1 }, (_, i) => ({ step: from + i, values: { 'loss/D': 1 + Math.sin((from + i) / 9), D_real_acc: 0.6 } }));
+  Array.from({ length: to - from + 1 }, (_, i) => ({
+    step: from + i,
+    values: { 'loss/D': 1 + Math.sin((from + i) / 9), D_real_acc: 0.6 },
+  }));
 
 /** A trainer session: connect, say running, push steps from..to and wait for the ack. */
 async function trainerSession(from: number, to: number): Promise<FrameClient> {
@@ -47,21 +61,36 @@ after(async () => {
   await server?.stop();
 });
 
-test('a gap arriving live is drawn on every chart of the run at the last step before it, saying how long it was', { skip }, async () => {
-  for (const key of ['loss/D', 'D_real_acc']) {
-    const gap = await until(async () => {
-      const c = (await charts(page)).find((x) => x.key === key);
-      return c ? dataset(c, 'gap') : undefined;
-    }, 10_000, `a gap marker on ${key}`);
-    assert.deepEqual(gap.points.map(([x]) => x), [50], `${key}: the gap sits at step 50`);
-    assert.match(gap.texts![0]!, /^connection gap: \d+s without the server after step 50 \(.+–.+\); the steps trained meanwhile were resent$/);
-  }
-  // Nothing was lost: the curve runs on through the gap.
-  const loss = (await charts(page)).find((x) => x.key === 'loss/D')!;
-  const steps = dataset(loss, 'line')!.points.map(([x]) => x);
-  assert.equal(steps[steps.length - 1], 100);
-  assert.deepEqual(errors, []);
-});
+test(
+  'a gap arriving live is drawn on every chart of the run at the last step before it, saying how long it was',
+  { skip },
+  async () => {
+    for (const key of ['loss/D', 'D_real_acc']) {
+      const gap = await until(
+        async () => {
+          const c = (await charts(page)).find((x) => x.key === key);
+          return c ? dataset(c, 'gap') : undefined;
+        },
+        10_000,
+        `a gap marker on ${key}`,
+      );
+      assert.deepEqual(
+        gap.points.map(([x]) => x),
+        [50],
+        `${key}: the gap sits at step 50`,
+      );
+      assert.match(
+        gap.texts![0]!,
+        /^connection gap: \d+s without the server after step 50 \(.+–.+\); the steps trained meanwhile were resent$/,
+      );
+    }
+    // Nothing was lost: the curve runs on through the gap.
+    const loss = (await charts(page)).find((x) => x.key === 'loss/D')!;
+    const steps = dataset(loss, 'line')!.points.map(([x]) => x);
+    assert.equal(steps[steps.length - 1], 100);
+    assert.deepEqual(errors, []);
+  },
+);
 
 test('the run header counts the connection gaps and names the longest', { skip }, async () => {
   const cell = page.locator('.run-gaps');
@@ -74,12 +103,19 @@ test('the run header counts the connection gaps and names the longest', { skip }
 test('after a reload the stored gap is drawn again, also on a wall-time x axis', { skip }, async () => {
   await page.reload();
   const loss = await drawnChart(page, 'loss/D');
-  assert.deepEqual(dataset(loss, 'gap')?.points.map(([x]) => x), [50]);
+  assert.deepEqual(
+    dataset(loss, 'gap')?.points.map(([x]) => x),
+    [50],
+  );
   await page.getByLabel('X axis').selectOption('wall');
-  const onWall = await until(async () => {
-    const c = (await charts(page)).find((x) => x.key === 'loss/D');
-    const gap = c ? dataset(c, 'gap') : undefined;
-    return gap && gap.points[0]![0] > 1e9 ? gap : undefined;
-  }, 5000, 'the gap on the wall-time axis');
+  const onWall = await until(
+    async () => {
+      const c = (await charts(page)).find((x) => x.key === 'loss/D');
+      const gap = c ? dataset(c, 'gap') : undefined;
+      return gap && gap.points[0]![0] > 1e9 ? gap : undefined;
+    },
+    5000,
+    'the gap on the wall-time axis',
+  );
   assert.equal(onWall.points.length, 1);
 });

@@ -4,7 +4,18 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { api, startServer, type RunningServer } from './support/server.js';
-import { browserMissing, createRun, launchBrowser, pushPng, pushPoints, screenshot, startDashboardServer, tinyPng, until, type Browser } from './support/browser.js';
+import {
+  browserMissing,
+  createRun,
+  launchBrowser,
+  pushPng,
+  pushPoints,
+  screenshot,
+  startDashboardServer,
+  tinyPng,
+  until,
+  type Browser,
+} from './support/browser.js';
 
 const skip = browserMissing() ?? false;
 let server: RunningServer;
@@ -14,7 +25,8 @@ let errors: string[];
 const ids = { a: '', b: '', c: '', live: '' };
 
 const row = (id: string) => page.locator(`tr[data-run="${id}"]`);
-const cellTexts = async (id: string): Promise<string[]> => (await row(id).locator('td').allInnerTexts()).map((t) => t.trim());
+const cellTexts = async (id: string): Promise<string[]> =>
+  (await row(id).locator('td').allInnerTexts()).map((t) => t.trim());
 
 before(async () => {
   if (skip) return;
@@ -39,35 +51,47 @@ after(async () => {
   await server?.stop();
 });
 
-test('every run is listed, newest first, with status, tags, last step, key metrics and open alerts', { skip }, async () => {
-  const order = await page.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.run));
-  assert.deepEqual(order, [ids.c, ids.b, ids.a]);
-  const a = await until(async () => {
-    const t = await cellTexts(ids.a);
-    return t[7] !== '–' ? t : null;
-  }, 5000, 'the metrics of run a');
-  // select, status, name, tags, age, last step, loss/D, loss/G_GAN, Cyc_error, Latent_mse, alerts, actions
-  assert.match(a[1]!, /running/);
-  assert.equal(a[2], 'facades-lr1e-4');
-  assert.match(a[3]!, /facades/);
-  assert.match(a[3]!, /sweep/);
-  assert.match(a[4]!, /ago/);
-  assert.deepEqual(a.slice(5, 10), ['120', '0.6931', '1.25', '0.125', '0.5']);
-  assert.match((await cellTexts(ids.b))[1]!, /finished/);
-  const c = await until(async () => {
-    const t = await cellTexts(ids.c);
-    return /open/i.test(t[10]!) ? t : null;
-  }, 5000, 'the alert of run c');
-  assert.match(c[1]!, /failed/);
-  assert.equal(c[6], 'NaN');
-  assert.match(c[10]!, /1 open/i);
-  assert.equal(await row(ids.c).locator('.severity-critical').count(), 1, 'worst severity shown');
-  // Statuses differ by more than colour: each badge carries its own class, symbol and word.
-  const classes = await page.locator('tbody .status').evaluateAll((els) => els.map((e) => e.className));
-  assert.deepEqual(new Set(classes).size, 3);
-  await screenshot(page, 'web-runs-list');
-  assert.deepEqual(errors, []);
-});
+test(
+  'every run is listed, newest first, with status, tags, last step, key metrics and open alerts',
+  { skip },
+  async () => {
+    const order = await page.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.run));
+    assert.deepEqual(order, [ids.c, ids.b, ids.a]);
+    const a = await until(
+      async () => {
+        const t = await cellTexts(ids.a);
+        return t[7] !== '–' ? t : null;
+      },
+      5000,
+      'the metrics of run a',
+    );
+    // select, status, name, tags, age, last step, loss/D, loss/G_GAN, Cyc_error, Latent_mse, alerts, actions
+    assert.match(a[1]!, /running/);
+    assert.equal(a[2], 'facades-lr1e-4');
+    assert.match(a[3]!, /facades/);
+    assert.match(a[3]!, /sweep/);
+    assert.match(a[4]!, /ago/);
+    assert.deepEqual(a.slice(5, 10), ['120', '0.6931', '1.25', '0.125', '0.5']);
+    assert.match((await cellTexts(ids.b))[1]!, /finished/);
+    const c = await until(
+      async () => {
+        const t = await cellTexts(ids.c);
+        return /open/i.test(t[10]!) ? t : null;
+      },
+      5000,
+      'the alert of run c',
+    );
+    assert.match(c[1]!, /failed/);
+    assert.equal(c[6], 'NaN');
+    assert.match(c[10]!, /1 open/i);
+    assert.equal(await row(ids.c).locator('.severity-critical').count(), 1, 'worst severity shown');
+    // Statuses differ by more than colour: each badge carries its own class, symbol and word.
+    const classes = await page.locator('tbody .status').evaluateAll((els) => els.map((e) => e.className));
+    assert.deepEqual(new Set(classes).size, 3);
+    await screenshot(page, 'web-runs-list');
+    assert.deepEqual(errors, []);
+  },
+);
 
 test('filters narrow the list by name, tag and status', { skip }, async () => {
   const visible = async (): Promise<string[]> =>
@@ -89,7 +113,11 @@ test('a run created after the page opened appears, and its status and points fol
   await row(id).waitFor({ timeout: 3000 });
   assert.equal(await page.locator('tbody tr').first().getAttribute('data-run'), id, 'on top');
   await pushPoints(server, id, [{ step: 33, values: { 'loss/D': 0.25 } }]);
-  await until(async () => (await cellTexts(id))[6] === '0.25' && (await cellTexts(id))[5] === '33', 3000, 'live points in the row');
+  await until(
+    async () => (await cellTexts(id))[6] === '0.25' && (await cellTexts(id))[5] === '33',
+    3000,
+    'live points in the row',
+  );
   await api(server, 'PATCH', `/api/v1/runs/${id}`, { status: 'paused' });
   await until(async () => /paused/.test((await cellTexts(id))[1]!), 3000, 'the paused badge');
   ids.live = id;
@@ -138,7 +166,7 @@ test('ticking runs and pressing Compare opens the compare view with the selectio
   assert.deepEqual(runs.sort(), [ids.a, ids.c].sort());
 });
 
-test('the server\'s bare address (no #/ in it) opens the runs list', { skip }, async () => {
+test("the server's bare address (no #/ in it) opens the runs list", { skip }, async () => {
   const { page: p, errors: errs } = await browser.open(`${server.url}/`);
   await p.locator(`tr[data-run="${ids.a}"]`).waitFor({ timeout: 5000 });
   assert.deepEqual(errs, []);
@@ -157,7 +185,11 @@ test('a read token in the page URL is sent on every fetch, image and the live so
     await p.locator(`tr[data-run="${second}"]`).waitFor({ timeout: 3000 });
     await p.goto(`${guarded.url}/?token=r3ad-t0ken#/runs/${first}`);
     const img = p.locator('.samples-panel img');
-    await until(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0), 5000, 'the sample image');
+    await until(
+      () => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0),
+      5000,
+      'the sample image',
+    );
     assert.deepEqual(errs, []);
     await p.close();
   } finally {

@@ -4,7 +4,19 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { RunningServer } from './support/server.js';
-import { browserMissing, charts, createRun, dataset, drawnChart, launchBrowser, pushSeries, screenshot, startDashboardServer, until, type Browser } from './support/browser.js';
+import {
+  browserMissing,
+  charts,
+  createRun,
+  dataset,
+  drawnChart,
+  launchBrowser,
+  pushSeries,
+  screenshot,
+  startDashboardServer,
+  until,
+  type Browser,
+} from './support/browser.js';
 
 const skip = browserMissing() ?? false;
 const N = 1_000_000;
@@ -54,11 +66,18 @@ test('zooming in around the spike re-queries finer buckets and the spike stays t
   await canvas.focus();
   // Keyboard zoom: + halves the range around its centre, → pans by a quarter: [0, 1M] → [250k, 750k] → [375k, 875k] → [500k, 750k].
   for (const key of ['+', 'ArrowRight', '+']) await page.keyboard.press(key);
-  const zoomed = await until(async () => {
-    const c = (await charts(page)).find((x) => x.key === 'loss/D');
-    return c && !c.loading && c.xMax! - c.xMin! <= N / 4 + 2 ? c : null;
-  }, 10_000, 'the zoomed chart');
-  assert.ok(zoomed.xMin! <= SPIKE_STEP && zoomed.xMax! >= SPIKE_STEP, `range ${zoomed.xMin}–${zoomed.xMax} holds the spike`);
+  const zoomed = await until(
+    async () => {
+      const c = (await charts(page)).find((x) => x.key === 'loss/D');
+      return c && !c.loading && c.xMax! - c.xMin! <= N / 4 + 2 ? c : null;
+    },
+    10_000,
+    'the zoomed chart',
+  );
+  assert.ok(
+    zoomed.xMin! <= SPIKE_STEP && zoomed.xMax! >= SPIKE_STEP,
+    `range ${zoomed.xMin}–${zoomed.xMax} holds the spike`,
+  );
   const hi = dataset(zoomed, 'band-hi')!.points;
   assert.ok(hi.every(([x]) => x >= zoomed.xMin! && x <= zoomed.xMax!));
   assert.equal(Math.max(...hi.map((p) => p[1])), SPIKE);
@@ -67,18 +86,25 @@ test('zooming in around the spike re-queries finer buckets and the spike stays t
     const buckets = Number(new URL(url).searchParams.get('buckets'));
     assert.ok(buckets <= 2000, `asked for ${buckets} buckets`);
   }
-  assert.ok(requested.some((u) => new URL(u).searchParams.has('from')), 'the zoom re-queried a range');
+  assert.ok(
+    requested.some((u) => new URL(u).searchParams.has('from')),
+    'the zoom re-queried a range',
+  );
 });
 
-test('a run with 100 metrics only creates the charts on screen, and the rest as they scroll into view', { skip }, async () => {
-  const many = await createRun(server, { name: 'hundred-metrics' });
-  const metrics = Array.from({ length: 100 }, (_, i) => `custom/m${String(i).padStart(3, '0')}`);
-  await pushSeries(server, many, metrics, 300, (m, s) => Math.sin(s / 20 + m.length));
-  await page.goto(`${server.url}/#/runs/${many}`);
-  await until(async () => (await charts(page)).length === 100, 10_000, '100 chart cards');
-  await until(async () => (await charts(page)).filter((c) => c.drawn).length > 0, 10_000, 'the first charts');
-  const early = (await charts(page)).filter((c) => c.drawn).length;
-  assert.ok(early < 30, `${early} of 100 charts drawn before scrolling`);
-  const last = await drawnChart(page, 'custom/m099');
-  assert.equal(dataset(last, 'line')!.points.length, 300);
-});
+test(
+  'a run with 100 metrics only creates the charts on screen, and the rest as they scroll into view',
+  { skip },
+  async () => {
+    const many = await createRun(server, { name: 'hundred-metrics' });
+    const metrics = Array.from({ length: 100 }, (_, i) => `custom/m${String(i).padStart(3, '0')}`);
+    await pushSeries(server, many, metrics, 300, (m, s) => Math.sin(s / 20 + m.length));
+    await page.goto(`${server.url}/#/runs/${many}`);
+    await until(async () => (await charts(page)).length === 100, 10_000, '100 chart cards');
+    await until(async () => (await charts(page)).filter((c) => c.drawn).length > 0, 10_000, 'the first charts');
+    const early = (await charts(page)).filter((c) => c.drawn).length;
+    assert.ok(early < 30, `${early} of 100 charts drawn before scrolling`);
+    const last = await drawnChart(page, 'custom/m099');
+    assert.equal(dataset(last, 'line')!.points.length, 300);
+  },
+);

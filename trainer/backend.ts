@@ -40,7 +40,10 @@ const require = createRequire(import.meta.url);
 
 /** Raised inside this module when one backend cannot load; carries what the user should do about it. */
 class BackendUnavailable extends Error {
-  constructor(readonly backend: BackendName, readonly reason: string) {
+  constructor(
+    readonly backend: BackendName,
+    readonly reason: string,
+  ) {
     super(reason);
   }
 }
@@ -98,15 +101,21 @@ async function activateTensorflow(name: 'tensorflow-gpu' | 'tensorflow'): Promis
     await import(specifier);
     loadedTensorflowPackage = pkg;
   } catch (err) {
-    const hint = name === 'tensorflow-gpu'
-      ? 'check that the CUDA 11.2 and cuDNN 8.1 libraries are on the library path (LD_LIBRARY_PATH), else reinstall'
-      : 'reinstall it';
-    throw new BackendUnavailable(name, `${pkg} is installed but failed to load (${firstLine(err)}); ${hint}: ${INSTALL[name]}`);
+    const hint =
+      name === 'tensorflow-gpu'
+        ? 'check that the CUDA 11.2 and cuDNN 8.1 libraries are on the library path (LD_LIBRARY_PATH), else reinstall'
+        : 'reinstall it';
+    throw new BackendUnavailable(
+      name,
+      `${pkg} is installed but failed to load (${firstLine(err)}); ${hint}: ${INSTALL[name]}`,
+    );
   }
   await setBackendOrExplain(name, 'tensorflow');
   if (name === 'tensorflow') return 'tensorflow (libtensorflow on the CPU)';
   const gpu = nvidiaGpuName();
-  return gpu === null ? 'tensorflow-gpu (no NVIDIA GPU found by nvidia-smi; libtensorflow may run on the CPU)' : `${gpu} (CUDA)`;
+  return gpu === null
+    ? 'tensorflow-gpu (no NVIDIA GPU found by nvidia-smi; libtensorflow may run on the CPU)'
+    : `${gpu} (CUDA)`;
 }
 
 let loadedTensorflowPackage: string | undefined;
@@ -117,7 +126,10 @@ async function activateWasm(): Promise<string> {
   try {
     wasm = await import('@tensorflow/tfjs-backend-wasm');
   } catch (err) {
-    throw new BackendUnavailable('wasm', `@tensorflow/tfjs-backend-wasm failed to load (${firstLine(err)}): ${INSTALL.wasm}`);
+    throw new BackendUnavailable(
+      'wasm',
+      `@tensorflow/tfjs-backend-wasm failed to load (${firstLine(err)}): ${INSTALL.wasm}`,
+    );
   }
   if (!wasmPathsSet) {
     // Point at the package's own dist/ folder so the .wasm binaries are found even when this code is bundled
@@ -172,7 +184,10 @@ async function setBackendOrExplain(name: BackendName, tfName: string): Promise<v
   }
   if (!ok) {
     const why = warnings.map((w) => w.split('\n')[0]).filter((w) => !/^Initialization of backend/.test(w ?? ''));
-    throw new BackendUnavailable(name, `initialisation failed${why.length > 0 ? ` (${why.join('; ')})` : ''}: ${INSTALL[name]}`);
+    throw new BackendUnavailable(
+      name,
+      `initialisation failed${why.length > 0 ? ` (${why.join('; ')})` : ''}: ${INSTALL[name]}`,
+    );
   }
 }
 
@@ -188,9 +203,14 @@ function isInstalled(pkg: string): boolean {
 function nvidiaGpuName(): string | null {
   try {
     const out = execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], {
-      encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'],
+      encoding: 'utf8',
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'ignore'],
     });
-    const names = out.split('\n').map((s) => s.trim()).filter((s) => s.length > 0);
+    const names = out
+      .split('\n')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
     return names.length === 0 ? null : names.join(', ');
   } catch {
     return null;

@@ -89,7 +89,8 @@ export async function saveCheckpoint(dir: string, model: BicycleGAN, extra: Chec
   }
   // Only now is the previous tensor file unreferenced.
   for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
-    if (name !== weightsFile && /^weights-.*\.bin(\.tmp)?$/.test(name)) await fs.rm(path.join(dir, name), { force: true });
+    if (name !== weightsFile && /^weights-.*\.bin(\.tmp)?$/.test(name))
+      await fs.rm(path.join(dir, name), { force: true });
   }
   return { savedAt: manifest.savedAt, config: modelMeta.config, steps: modelMeta.steps, extra: manifest.extra };
 }
@@ -111,7 +112,11 @@ export async function loadCheckpoint(dir: string, model: BicycleGAN): Promise<Ch
     throw gwError('GW_ERR_CHECKPOINT', dir, `cannot read ${m.weightsFile}: ${message(err)}`);
   }
   if (payload.length !== m.bytes) {
-    throw gwError('GW_ERR_CHECKPOINT', dir, `${m.weightsFile} holds ${payload.length} bytes, the manifest says ${m.bytes}`);
+    throw gwError(
+      'GW_ERR_CHECKPOINT',
+      dir,
+      `${m.weightsFile} holds ${payload.length} bytes, the manifest says ${m.bytes}`,
+    );
   }
   if (createHash('sha256').update(payload).digest('hex') !== m.sha256) {
     throw gwError('GW_ERR_CHECKPOINT', dir, `${m.weightsFile} is corrupt (checksum mismatch)`);
@@ -140,7 +145,11 @@ async function readManifest(dir: string): Promise<Manifest> {
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw gwError('GW_ERR_CHECKPOINT', dir, missing ? `no ${MANIFEST_FILE} (no checkpoint was saved here)` : message(err));
+    throw gwError(
+      'GW_ERR_CHECKPOINT',
+      dir,
+      missing ? `no ${MANIFEST_FILE} (no checkpoint was saved here)` : message(err),
+    );
   }
   let m: unknown;
   try {
@@ -157,21 +166,33 @@ function manifestProblem(m: unknown): string | null {
   if (typeof m !== 'object' || m === null) return 'not an object';
   const r = m as Record<string, unknown>;
   if (r.format !== CHECKPOINT_FORMAT) return `format is ${JSON.stringify(r.format)}, expected ${CHECKPOINT_FORMAT}`;
-  if (r.version !== CHECKPOINT_VERSION) return `version ${String(r.version)} is not supported (this build reads ${CHECKPOINT_VERSION})`;
-  if (typeof r.weightsFile !== 'string' || !/^weights-[\w-]+\.bin$/.test(r.weightsFile)) return 'weightsFile is missing or invalid';
+  if (r.version !== CHECKPOINT_VERSION)
+    return `version ${String(r.version)} is not supported (this build reads ${CHECKPOINT_VERSION})`;
+  if (typeof r.weightsFile !== 'string' || !/^weights-[\w-]+\.bin$/.test(r.weightsFile))
+    return 'weightsFile is missing or invalid';
   if (r.dtype !== 'float32le') return `dtype ${String(r.dtype)} is not supported`;
   if (typeof r.bytes !== 'number' || typeof r.sha256 !== 'string') return 'bytes or sha256 missing';
   if (!Array.isArray(r.tensors)) return 'tensors missing';
   for (const t of r.tensors as unknown[]) {
     const e = t as Partial<TensorEntry>;
-    if (typeof e?.name !== 'string' || !Array.isArray(e.shape) || typeof e.offset !== 'number') return 'a tensor entry is malformed';
+    if (typeof e?.name !== 'string' || !Array.isArray(e.shape) || typeof e.offset !== 'number')
+      return 'a tensor entry is malformed';
   }
   const model = r.model as Partial<ModelState> | undefined;
-  if (!model || typeof model !== 'object' || !model.config || !model.optimizers || !model.baseLr || !model.lambdas || !Array.isArray(model.rngState)) {
+  if (
+    !model ||
+    typeof model !== 'object' ||
+    !model.config ||
+    !model.optimizers ||
+    !model.baseLr ||
+    !model.lambdas ||
+    !Array.isArray(model.rngState)
+  ) {
     return 'model state missing';
   }
   const extra = r.extra as Partial<CheckpointExtra> | undefined;
-  if (!extra || typeof extra.epoch !== 'number' || typeof extra.step !== 'number') return 'extra.epoch / extra.step missing';
+  if (!extra || typeof extra.epoch !== 'number' || typeof extra.step !== 'number')
+    return 'extra.epoch / extra.step missing';
   return null;
 }
 

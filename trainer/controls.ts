@@ -37,13 +37,21 @@ export function applyControl(model: BicycleGAN, command: ControlCommand, ctx: Co
       case 'set_lr': {
         const { net, value } = command.args;
         model.setLr(net, value); // setLr('D') sets D2 too
-        return { ok: true, step: next, message: `lr ${lrTargets(net).join(' and ')} = ${fmt(value)} from step ${next}` };
+        return {
+          ok: true,
+          step: next,
+          message: `lr ${lrTargets(net).join(' and ')} = ${fmt(value)} from step ${next}`,
+        };
       }
       case 'scale_lr': {
         const { net, factor } = command.args;
         model.scaleLr(net, factor); // scaleLr('D') already scales D2 too
         const now = model.getLr(net);
-        return { ok: true, step: next, message: `lr ${lrTargets(net).join(' and ')} ×${fmt(factor)} = ${fmt(now)} from step ${next}` };
+        return {
+          ok: true,
+          step: next,
+          message: `lr ${lrTargets(net).join(' and ')} ×${fmt(factor)} = ${fmt(now)} from step ${next}`,
+        };
       }
       case 'set_lambda': {
         const { name, value } = command.args;
@@ -62,7 +70,10 @@ export function applyControl(model: BicycleGAN, command: ControlCommand, ctx: Co
         return {
           ok: true,
           step: next,
-          message: maxNorm === 0 ? `gradient clipping off from step ${next}` : `gradient clipping at norm ${fmt(maxNorm)} from step ${next}`,
+          message:
+            maxNorm === 0
+              ? `gradient clipping off from step ${next}`
+              : `gradient clipping at norm ${fmt(maxNorm)} from step ${next}`,
         };
       }
       case 'pause':
@@ -72,7 +83,12 @@ export function applyControl(model: BicycleGAN, command: ControlCommand, ctx: Co
         if (!ctx.paused) return fail('the run is not paused');
         return { ok: true, step: ctx.step, message: `resumed after step ${ctx.step}`, effect: 'resume' };
       case 'stop':
-        return { ok: true, step: ctx.step, message: `stopping after step ${ctx.step}: checkpoint, then finished`, effect: 'stop' };
+        return {
+          ok: true,
+          step: ctx.step,
+          message: `stopping after step ${ctx.step}: checkpoint, then finished`,
+          effect: 'stop',
+        };
       case 'checkpoint':
         return { ok: true, step: ctx.step, message: `checkpoint after step ${ctx.step}`, effect: 'checkpoint' };
       default:

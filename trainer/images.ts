@@ -28,15 +28,22 @@ export function fromUint8Rgb(bytes: Uint8Array, out?: Float32Array, offset = 0):
 
 /** Decodes a PNG/JPEG (file path or bytes) to 8-bit RGB, dropping alpha and expanding grey. */
 export async function decodeRgb(input: string | Buffer): Promise<RgbImage> {
-  const { data, info } = await sharp(input).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(input)
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`decoded ${info.channels} channels, expected 3`);
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
 }
 
 /** Encodes a [-1, 1] float image (size × size × 3, or width × height × 3) as PNG. */
 export async function encodePng(img: Float32Array, width: number, height = width): Promise<Buffer> {
-  if (img.length !== width * height * 3) throw new RangeError(`image holds ${img.length} values, ${width * height * 3} expected`);
-  return sharp(toUint8Rgb(img), { raw: { width, height, channels: 3 } }).png().toBuffer();
+  if (img.length !== width * height * 3)
+    throw new RangeError(`image holds ${img.length} values, ${width * height * 3} expected`);
+  return sharp(toUint8Rgb(img), { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 export interface GridOptions {
@@ -56,7 +63,10 @@ export interface GridOptions {
 export const GRID_HEADER_HEIGHT = 16;
 
 /** Where tile i of a grid lands (its top-left pixel) and the grid's full size: the layout encodeGridPng draws. */
-export function gridLayout(count: number, opts: GridOptions): {
+export function gridLayout(
+  count: number,
+  opts: GridOptions,
+): {
   width: number;
   height: number;
   rows: number;
@@ -64,9 +74,12 @@ export function gridLayout(count: number, opts: GridOptions): {
 } {
   const { size, columns } = opts;
   const pad = opts.padding ?? 2;
-  if (!Number.isInteger(size) || size < 1) throw new RangeError(`grid tile size must be a positive integer, got ${size}`);
-  if (!Number.isInteger(columns) || columns < 1) throw new RangeError(`grid columns must be a positive integer, got ${columns}`);
-  if (!Number.isInteger(pad) || pad < 0) throw new RangeError(`grid padding must be a non-negative integer, got ${pad}`);
+  if (!Number.isInteger(size) || size < 1)
+    throw new RangeError(`grid tile size must be a positive integer, got ${size}`);
+  if (!Number.isInteger(columns) || columns < 1)
+    throw new RangeError(`grid columns must be a positive integer, got ${columns}`);
+  if (!Number.isInteger(pad) || pad < 0)
+    throw new RangeError(`grid padding must be a non-negative integer, got ${pad}`);
   const rows = Math.max(1, Math.ceil(count / columns));
   const header = opts.labels !== undefined && opts.labels.length > 0 ? GRID_HEADER_HEIGHT : 0;
   return {
@@ -81,7 +94,10 @@ export function gridLayout(count: number, opts: GridOptions): {
 }
 
 function escapeXml(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c);
+  return s.replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c,
+  );
 }
 
 function headerSvg(labels: readonly string[], width: number, opts: GridOptions, background: readonly number[]): Buffer {
@@ -131,8 +147,13 @@ export async function encodeGridPng(tiles: ReadonlyArray<Float32Array | null>, o
   });
   if (opts.labels !== undefined && opts.labels.length > 0) {
     // Rasterised on its own and copied in, so the grid stays a 3-channel PNG (compositing would add alpha).
-    const header = await sharp(headerSvg(opts.labels, layout.width, opts, [br, bg, bb])).removeAlpha().raw().toBuffer();
+    const header = await sharp(headerSvg(opts.labels, layout.width, opts, [br, bg, bb]))
+      .removeAlpha()
+      .raw()
+      .toBuffer();
     canvas.set(header.subarray(0, layout.width * GRID_HEADER_HEIGHT * 3), 0);
   }
-  return sharp(canvas, { raw: { width: layout.width, height: layout.height, channels: 3 } }).png().toBuffer();
+  return sharp(canvas, { raw: { width: layout.width, height: layout.height, channels: 3 } })
+    .png()
+    .toBuffer();
 }

@@ -120,7 +120,8 @@ export class TrainingLoop {
     this.epochRngState = r?.epochRngState ?? this.rng.getState();
     this.lastValStep = r?.lastValStep ?? null;
     this.early = new EarlyStopping(this.o.earlyStopMetric, this.o.patience, r?.earlyStop);
-    if (setup.checkpointDir !== null && r?.earlyStop.best != null) this.bestSaved = path.join(setup.checkpointDir, 'best');
+    if (setup.checkpointDir !== null && r?.earlyStop.best != null)
+      this.bestSaved = path.join(setup.checkpointDir, 'best');
   }
 
   /** Ends the run at the next step boundary (SIGINT): checkpoint, status finished, no final validation. */
@@ -318,11 +319,18 @@ export class TrainingLoop {
     if (monitor) {
       monitor.push(this.step, { ...out.metrics, 'perf/val_ms': out.ms });
       monitor.pushMedia(epoch, this.step, 'samples', out.png, { ...out.meta, epoch, step: this.step });
-      if (out.latents) monitor.pushLatents(epoch, this.step, out.latents.dim, out.latents.codes, out.latents.labels ?? undefined);
+      if (out.latents)
+        monitor.pushLatents(epoch, this.step, out.latents.dim, out.latents.codes, out.latents.labels ?? undefined);
     }
-    const { improved, stop } = scheduled ? this.early.observe(out.metrics[this.early.metric], epoch, this.step) : { improved: false, stop: false };
-    const shown = Object.entries(out.metrics).map(([k, v]) => `${k} ${formatNumber(v)}`).join('  ');
-    progress.log(`validation epoch ${epoch} (step ${this.step}, ${(out.ms / 1000).toFixed(1)} s): ${shown}${improved ? '  (best)' : ''}`);
+    const { improved, stop } = scheduled
+      ? this.early.observe(out.metrics[this.early.metric], epoch, this.step)
+      : { improved: false, stop: false };
+    const shown = Object.entries(out.metrics)
+      .map(([k, v]) => `${k} ${formatNumber(v)}`)
+      .join('  ');
+    progress.log(
+      `validation epoch ${epoch} (step ${this.step}, ${(out.ms / 1000).toFixed(1)} s): ${shown}${improved ? '  (best)' : ''}`,
+    );
     if (improved && this.setup.checkpointDir !== null) {
       this.bestSaved = path.join(this.setup.checkpointDir, 'best');
       await saveCheckpoint(this.bestSaved, this.model, this.extra());

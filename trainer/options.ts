@@ -15,7 +15,22 @@ export const SIZES = [32, 64, 128, 256] as const;
 /** The model's settings that are flags of their own, under the model's names. */
 type ModelFlags = Pick<
   BicycleGANOptions,
-  'ngf' | 'nef' | 'ndf' | 'nz' | 'whereAdd' | 'ganMode' | 'lambdaAdv' | 'lambdaCyc' | 'lambdaLatent' | 'lambdaKl' | 'lrG' | 'lrE' | 'lrD' | 'beta1' | 'beta2' | 'epsilon'
+  | 'ngf'
+  | 'nef'
+  | 'ndf'
+  | 'nz'
+  | 'whereAdd'
+  | 'ganMode'
+  | 'lambdaAdv'
+  | 'lambdaCyc'
+  | 'lambdaLatent'
+  | 'lambdaKl'
+  | 'lrG'
+  | 'lrE'
+  | 'lrD'
+  | 'beta1'
+  | 'beta2'
+  | 'epsilon'
 >;
 
 /** Every resolved option of a training run (what the run's config records, minus the token). */
@@ -89,19 +104,35 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
       'Train BicycleGAN (multimodal image-to-image translation) and stream its metrics, samples and latent codes to a ganwatch server.',
     )
     .helpOption('-h, --help', 'show this help')
-    .addOption(opt('--server <url>', 'ganwatch server (env GANWATCH_SERVER; or http://127.0.0.1:$GANWATCH_PORT)', defaultServer(env)))
     .addOption(
-      new Option('--server-file <path>', 'file holding the server URL; when it changes (or on SIGHUP) the trainer moves to that server').env(
-        'GANWATCH_SERVER_FILE',
+      opt(
+        '--server <url>',
+        'ganwatch server (env GANWATCH_SERVER; or http://127.0.0.1:$GANWATCH_PORT)',
+        defaultServer(env),
       ),
+    )
+    .addOption(
+      new Option(
+        '--server-file <path>',
+        'file holding the server URL; when it changes (or on SIGHUP) the trainer moves to that server',
+      ).env('GANWATCH_SERVER_FILE'),
     )
     .addOption(new Option('--token <token>', 'write token of the server').env('GANWATCH_TOKEN'))
     .addOption(opt('--name <name>', 'run name (default: dataset, size and time)'))
     .addOption(opt('--tags <list>', 'comma-separated run tags', ''))
     .addOption(
-      new Option('--alerts <json>', 'alert settings for the new run, e.g. \'{"auto_apply":true,"rules":{"training_stall":{"enabled":false}}}\''),
+      new Option(
+        '--alerts <json>',
+        'alert settings for the new run, e.g. \'{"auto_apply":true,"rules":{"training_stall":{"enabled":false}}}\'',
+      ),
     )
-    .addOption(opt('--dataset <synthetic|path>', "'synthetic' (made in code) or a folder in the pix2pix aligned format (train/, val/)", 'synthetic'))
+    .addOption(
+      opt(
+        '--dataset <synthetic|path>',
+        "'synthetic' (made in code) or a folder in the pix2pix aligned format (train/, val/)",
+        'synthetic',
+      ),
+    )
     .addOption(opt('--direction <AtoB|BtoA>', 'aligned data: which half is the input', 'AtoB'))
     .addOption(opt('--classes <k>', 'synthetic data: number of palettes (classes), 2-8', '4'))
     .addOption(opt('--epochs <n>', 'epochs to train', '200'))
@@ -113,10 +144,18 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     .addOption(opt('--ndf <n>', 'discriminator base width', String(MODEL.ndf)))
     .addOption(opt('--nz <n>', 'latent code size', String(MODEL.nz)))
     .addOption(opt('--where-add <all|input>', 'inject z into every down-conv of G, or the input only', MODEL.whereAdd))
-    .addOption(opt('--gan-mode <vanilla|lsgan>', 'GAN loss: log loss (the seed) or least squares (the official code)', MODEL.ganMode))
+    .addOption(
+      opt(
+        '--gan-mode <vanilla|lsgan>',
+        'GAN loss: log loss (the seed) or least squares (the official code)',
+        MODEL.ganMode,
+      ),
+    )
     .addOption(opt('--lambda-adv <x>', 'weight of the adversarial losses', String(MODEL.lambdaAdv)))
     .addOption(opt('--lambda-cyc <x>', 'weight of the image L1 (Cyc_error)', String(MODEL.lambdaCyc)))
-    .addOption(opt('--lambda-latent <x>', 'weight of the latent regression |z - E(G(A,z))|', String(MODEL.lambdaLatent)))
+    .addOption(
+      opt('--lambda-latent <x>', 'weight of the latent regression |z - E(G(A,z))|', String(MODEL.lambdaLatent)),
+    )
     .addOption(opt('--lambda-kl <x>', 'weight of the KL term', String(MODEL.lambdaKl)))
     .addOption(opt('--lr-g <x>', 'generator learning rate', String(MODEL.lrG)))
     .addOption(opt('--lr-e <x>', 'encoder learning rate', String(MODEL.lrE)))
@@ -125,7 +164,9 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     .addOption(opt('--beta2 <x>', 'Adam beta2', String(MODEL.beta2)))
     .addOption(opt('--epsilon <x>', 'Adam epsilon', String(MODEL.epsilon)))
     .addOption(opt('--niter <n>', 'epochs at the initial learning rates before the linear decay', String(MODEL.niter)))
-    .addOption(opt('--niter-decay <n>', 'epochs of linear learning-rate decay to 0 (0: no decay)', String(MODEL.niterDecay)))
+    .addOption(
+      opt('--niter-decay <n>', 'epochs of linear learning-rate decay to 0 (0: no decay)', String(MODEL.niterDecay)),
+    )
     .addOption(opt('--clip <maxnorm>', 'clip each gradient to this global norm (0: off)', String(MODEL.clipMaxNorm)))
     .addOption(new Option('--no-dropout', 'no dropout in the generator'))
     .addOption(opt('--push-every <k>', 'push metrics every k steps', '1'))
@@ -137,14 +178,21 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     .addOption(opt('--early-stop-metric <name>', `${EARLY_STOP_METRICS.join(', ')}`, 'val/L1'))
     .addOption(opt('--checkpoint-dir <dir>', 'checkpoint folder (holds latest/ and best/; default checkpoints/RUN_ID)'))
     .addOption(opt('--checkpoint-every <n>', 'save latest/ every n epochs (0: only at the end)', '5'))
-    .addOption(opt('--resume <dir>', 'continue the run saved in this checkpoint folder (its latest/ or best/, or a folder holding manifest.json)'))
+    .addOption(
+      opt(
+        '--resume <dir>',
+        'continue the run saved in this checkpoint folder (its latest/ or best/, or a folder holding manifest.json)',
+      ),
+    )
     .addOption(new Option('--offline', 'no server: record into the spool for a later `npm run sync`'))
     .addOption(opt('--spool <dir>', 'monitor spool folder (unacknowledged data survives crashes here)', '.spool'))
     .addOption(opt('--steps-per-epoch <n>', 'cap on steps per epoch (0: the whole training split)', '0'))
     .addOption(opt('--backend <name>', `${BACKEND_CHOICES.join(', ')}`, 'auto'))
     .addOption(opt('--fid-model <path|url>', 'Inception-style feature model for val/fid (none: no FID)'))
     .addOption(opt('--max-steps <n>', 'stop after n steps in total (0: no limit)', '0'))
-    .addOption(opt('--wait-server <s>', 'wait up to s seconds for the server to answer at start (0: fail at once)', '0'))
+    .addOption(
+      opt('--wait-server <s>', 'wait up to s seconds for the server to answer at start (0: fail at once)', '0'),
+    )
     .allowExcessArguments(false)
     .exitOverride()
     .configureOutput({ writeErr: () => undefined });
@@ -203,14 +251,19 @@ function fromCommander(err: CommanderError): GanwatchError {
  * Parses the trainer's arguments (without node and the script). Returns null when --help was shown.
  * Throws GW_ERR_OPTION naming the flag for any bad value.
  */
-export function parseTrainerArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, out: (s: string) => void = (s) => process.stdout.write(s)): ParsedArgs | null {
+export function parseTrainerArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  out: (s: string) => void = (s) => process.stdout.write(s),
+): ParsedArgs | null {
   const program = buildProgram(env);
   program.configureOutput({ writeOut: out, writeErr: () => undefined });
   try {
     program.parse([...argv], { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return null;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version')
+        return null;
       throw fromCommander(err);
     }
     throw err;
@@ -238,10 +291,12 @@ export function parseTrainerArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     } catch (err) {
       throw bad('--alerts', `must be JSON (${(err as Error).message})`, alertsText);
     }
-    if (alerts === null || typeof alerts !== 'object' || Array.isArray(alerts)) throw bad('--alerts', 'must be a JSON object', alertsText);
+    if (alerts === null || typeof alerts !== 'object' || Array.isArray(alerts))
+      throw bad('--alerts', 'must be a JSON object', alertsText);
   }
   const name = str(raw, 'name');
-  if (name !== null && name.length > 200) throw bad('--name', 'must be at most 200 characters', `${name.slice(0, 20)}…`);
+  if (name !== null && name.length > 200)
+    throw bad('--name', 'must be at most 200 characters', `${name.slice(0, 20)}…`);
 
   const options: TrainerOptions = {
     server: server.replace(/\/+$/, ''),
@@ -295,12 +350,16 @@ export function parseTrainerArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     maxSteps: int(raw, 'maxSteps', 0),
     waitServer: num(raw, 'waitServer', (n) => n >= 0 && n <= 3600, 'a number of seconds from 0 to 3600'),
   };
-  if (options.batch % 2 !== 0) throw bad('--batch', 'must be even (the batch splits in halves for the two branches)', options.batch);
+  if (options.batch % 2 !== 0)
+    throw bad('--batch', 'must be even (the batch splits in halves for the two branches)', options.batch);
   if (options.earlyStopMetric === 'val/fid' && options.fidModel === null && options.patience > 0) {
     throw gwError('GW_ERR_OPTION', '--early-stop-metric val/fid needs --fid-model (no FID is computed without one)');
   }
   if (options.earlyStopMetric === 'val/diversity' && options.valZ < 2 && options.patience > 0) {
-    throw gwError('GW_ERR_OPTION', '--early-stop-metric val/diversity needs --val-z 2 or more (diversity compares outputs of different z)');
+    throw gwError(
+      'GW_ERR_OPTION',
+      '--early-stop-metric val/diversity needs --val-z 2 or more (diversity compares outputs of different z)',
+    );
   }
   return { options, explicit };
 }
@@ -341,7 +400,28 @@ export function recordedOptions(o: TrainerOptions): Record<string, unknown> {
 
 /** Options that decide the data or the architecture: a resumed run keeps them from its checkpoint. */
 export const FIXED_ON_RESUME: readonly (keyof TrainerOptions)[] = [
-  'dataset', 'direction', 'classes', 'size', 'batch', 'seed', 'ngf', 'nef', 'ndf', 'nz', 'whereAdd', 'ganMode',
-  'dropout', 'beta1', 'beta2', 'epsilon', 'niter', 'niterDecay', 'stepsPerEpoch', 'valCount', 'valZ', 'latentCount',
-  'earlyStopMetric', 'offline',
+  'dataset',
+  'direction',
+  'classes',
+  'size',
+  'batch',
+  'seed',
+  'ngf',
+  'nef',
+  'ndf',
+  'nz',
+  'whereAdd',
+  'ganMode',
+  'dropout',
+  'beta1',
+  'beta2',
+  'epsilon',
+  'niter',
+  'niterDecay',
+  'stepsPerEpoch',
+  'valCount',
+  'valZ',
+  'latentCount',
+  'earlyStopMetric',
+  'offline',
 ];

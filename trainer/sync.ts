@@ -43,7 +43,11 @@ export async function checkServer(server: string, token?: string): Promise<void>
     });
     await res.arrayBuffer();
   } catch (err) {
-    throw gwError('GW_ERR_SERVER', server, `${describeFetchFailure(err)}; is it running (npm start) and is the URL right?`);
+    throw gwError(
+      'GW_ERR_SERVER',
+      server,
+      `${describeFetchFailure(err)}; is it running (npm start) and is the URL right?`,
+    );
   }
 }
 
@@ -156,8 +160,10 @@ function describe(r: RunSyncResult): string {
     case 'up-to-date':
       return `${name}: up to date`;
     case 'synced':
-      return `${name}: ${r.created ? 'created run, ' : ''}uploaded ${what} in ${r.seconds.toFixed(1)} s` +
-        (r.rejectedPoints > 0 ? `; the server rejected ${r.rejectedPoints} points: ${r.errors.join('; ')}` : '');
+      return (
+        `${name}: ${r.created ? 'created run, ' : ''}uploaded ${what} in ${r.seconds.toFixed(1)} s` +
+        (r.rejectedPoints > 0 ? `; the server rejected ${r.rejectedPoints} points: ${r.errors.join('; ')}` : '')
+      );
     case 'skipped':
       return `${name}: skipped: ${r.errors.join('; ')}`;
     case 'failed':
@@ -189,14 +195,27 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     throw err;
   }
-  const o = program.opts<{ spool: string; server: string; token?: string; run?: string[]; stall: number; json?: boolean }>();
+  const o = program.opts<{
+    spool: string;
+    server: string;
+    token?: string;
+    run?: string[];
+    stall: number;
+    json?: boolean;
+  }>();
   if (!fs.existsSync(o.spool)) {
     console.error(`sync: GW_ERR_SPOOL: ${gwError('GW_ERR_SPOOL', o.spool, 'does not exist').message}`);
     return 2;
   }
   try {
     const results = await syncSpool(
-      { spoolDir: o.spool, server: o.server, token: o.token ?? (process.env.GANWATCH_TOKEN || undefined), stallMs: o.stall * 1000, runs: o.run },
+      {
+        spoolDir: o.spool,
+        server: o.server,
+        token: o.token ?? (process.env.GANWATCH_TOKEN || undefined),
+        stallMs: o.stall * 1000,
+        runs: o.run,
+      },
       o.json ? () => {} : (line) => console.log(line),
     );
     const failed = results.filter((r) => r.outcome === 'failed' || r.outcome === 'skipped');
@@ -205,7 +224,10 @@ export async function main(argv: string[]): Promise<number> {
     } else {
       const points = results.reduce((n, r) => n + (r.outcome === 'synced' ? r.points : 0), 0);
       if (results.length === 0) console.log(`nothing to sync: no runs in ${o.spool}`);
-      else console.log(`${results.length - failed.length} of ${results.length} runs in sync (${points} points uploaded now)`);
+      else
+        console.log(
+          `${results.length - failed.length} of ${results.length} runs in sync (${points} points uploaded now)`,
+        );
     }
     return failed.length > 0 ? 1 : 0;
   } catch (err) {

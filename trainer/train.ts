@@ -63,14 +63,21 @@ export function resolveResumeDir(dir: string): string {
  * A resumed run keeps the options it was started with; flags given now override them, except those that decide
  * the data or the architecture, which must match.
  */
-export function mergeResumeOptions(saved: Record<string, unknown>, now: TrainerOptions, explicit: Set<keyof TrainerOptions>): TrainerOptions {
+export function mergeResumeOptions(
+  saved: Record<string, unknown>,
+  now: TrainerOptions,
+  explicit: Set<keyof TrainerOptions>,
+): TrainerOptions {
   const merged = { ...now } as Record<string, unknown>;
   for (const [key, value] of Object.entries(saved)) {
     if (!(key in now) || key === 'token' || key === 'resume') continue;
     const k = key as keyof TrainerOptions;
     if (explicit.has(k)) {
       if (FIXED_ON_RESUME.includes(k) && JSON.stringify(value) !== JSON.stringify(now[k])) {
-        throw gwError('GW_ERR_OPTION', `${flagOf(k)} ${JSON.stringify(now[k])} differs from the checkpoint's ${JSON.stringify(value)}; a resumed run keeps its data and architecture`);
+        throw gwError(
+          'GW_ERR_OPTION',
+          `${flagOf(k)} ${JSON.stringify(now[k])} differs from the checkpoint's ${JSON.stringify(value)}; a resumed run keeps its data and architecture`,
+        );
       }
       continue;
     }
@@ -80,14 +87,28 @@ export function mergeResumeOptions(saved: Record<string, unknown>, now: TrainerO
 }
 
 /** Model controls given explicitly on a resume replace those the checkpoint restored. */
-function applyExplicitControls(model: BicycleGAN, o: TrainerOptions, explicit: Set<keyof TrainerOptions>, log: (s: string) => void): void {
-  const lrs: [keyof TrainerOptions, NetName][] = [['lrG', 'G'], ['lrE', 'E'], ['lrD', 'D']]; // setLr('D') sets D2 too
+function applyExplicitControls(
+  model: BicycleGAN,
+  o: TrainerOptions,
+  explicit: Set<keyof TrainerOptions>,
+  log: (s: string) => void,
+): void {
+  const lrs: [keyof TrainerOptions, NetName][] = [
+    ['lrG', 'G'],
+    ['lrE', 'E'],
+    ['lrD', 'D'],
+  ]; // setLr('D') sets D2 too
   for (const [key, net] of lrs) {
     if (!explicit.has(key)) continue;
     model.setLr(net, o[key] as number);
     log(`resume: ${flagOf(key)} ${String(o[key])} replaces the checkpoint's`);
   }
-  const lambdas: [keyof TrainerOptions, LambdaName][] = [['lambdaAdv', 'adv'], ['lambdaCyc', 'cyc'], ['lambdaLatent', 'latent'], ['lambdaKl', 'kl']];
+  const lambdas: [keyof TrainerOptions, LambdaName][] = [
+    ['lambdaAdv', 'adv'],
+    ['lambdaCyc', 'cyc'],
+    ['lambdaLatent', 'latent'],
+    ['lambdaKl', 'kl'],
+  ];
   for (const [key, name] of lambdas) {
     if (!explicit.has(key)) continue;
     model.setLambda(name, o[key] as number);
@@ -110,7 +131,9 @@ function describeBackend(info: BackendInfo): string[] {
   const lines = [`backend: ${info.name} on ${info.device}`];
   for (const f of info.fallbacks) lines.push(`  skipped ${f}`);
   if (info.name === 'wasm' || info.name === 'cpu') {
-    lines.push('  (no GPU backend: small models train best here, e.g. --size 32 --ngf 16 --nef 16 --ndf 16 as `npm run demo` uses)');
+    lines.push(
+      '  (no GPU backend: small models train best here, e.g. --size 32 --ngf 16 --nef 16 --ndf 16 as `npm run demo` uses)',
+    );
   }
   return lines;
 }
@@ -156,7 +179,16 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 
   const m = await loadTrainingModules();
-  const { initBackend, openDataset, stepsPerEpoch, TrainingLoop, validationSeed, BicycleGAN, MonitorClient, Validator } = m;
+  const {
+    initBackend,
+    openDataset,
+    stepsPerEpoch,
+    TrainingLoop,
+    validationSeed,
+    BicycleGAN,
+    MonitorClient,
+    Validator,
+  } = m;
   const backend = await initBackend(options.backend);
   for (const line of describeBackend(backend)) out(line);
 
@@ -168,9 +200,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
   const perEpoch = stepsPerEpoch(dataset.trainLength, options.batch, options.stepsPerEpoch);
   if (perEpoch < 1) {
-    throw gwError('GW_ERR_OPTION', `--batch ${options.batch} is larger than the training split of ${options.dataset} (${dataset.trainLength} items)`);
+    throw gwError(
+      'GW_ERR_OPTION',
+      `--batch ${options.batch} is larger than the training split of ${options.dataset} (${dataset.trainLength} items)`,
+    );
   }
-  out(`dataset: ${dataset.name}, ${dataset.trainLength} train / ${dataset.valLength} val pairs at ${dataset.size}px; ${perEpoch} steps per epoch`);
+  out(
+    `dataset: ${dataset.name}, ${dataset.trainLength} train / ${dataset.valLength} val pairs at ${dataset.size}px; ${perEpoch} steps per epoch`,
+  );
 
   const model = new BicycleGAN(modelOptions(options));
   const progress = new Progress();
@@ -221,7 +258,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       serverWatch = watchServerFile(options.serverFile, options.server, (url) => {
         try {
           followed.setServer(url);
-          progress.log(`monitor: server is now ${url} (from ${options.serverFile}); unacknowledged data is resent there`);
+          progress.log(
+            `monitor: server is now ${url} (from ${options.serverFile}); unacknowledged data is resent there`,
+          );
         } catch (err) {
           progress.log(`monitor: ignoring ${options.serverFile}: ${isGanwatchError(err) ? err.message : String(err)}`);
         }
@@ -231,7 +270,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     const checkpointDir = options.checkpointDir ?? path.join('checkpoints', runId ?? monitor.spoolKey);
     if (runId !== null) out(`run ${runId}: ${dashboardUrl(monitor.serverUrl, runId)}`);
     else out(`run ${monitor.spoolKey} (offline): recorded in ${path.join(options.spool, monitor.spoolKey)}`);
-    if (resumeState) out(`resuming from ${resumeDir} at step ${resumeState.step} (epoch ${resumeState.epoch}, batch ${resumeState.batchInEpoch})`);
+    if (resumeState)
+      out(
+        `resuming from ${resumeDir} at step ${resumeState.step} (epoch ${resumeState.epoch}, batch ${resumeState.batchInEpoch})`,
+      );
 
     const metrics = m.standardMetrics();
     const fid = await m.loadFid(options.fidModel);
@@ -248,7 +290,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     const validator = await Validator.create(
       dataset,
       options.nz,
-      { valCount: options.valCount, valZ: options.valZ, latentCount: options.latentCount, seed: validationSeed(options.seed) },
+      {
+        valCount: options.valCount,
+        valZ: options.valZ,
+        latentCount: options.latentCount,
+        seed: validationSeed(options.seed),
+      },
       metrics,
       (problem) => progress.log(`validation: ${problem}`),
     );
@@ -273,7 +320,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         progress.log(`${signal} again: exiting now (what was not sent stays in ${options.spool})`);
         process.exit(130);
       }
-      progress.log(`${signal}: stopping after this step (checkpoint, then status finished); press Ctrl-C again to exit at once`);
+      progress.log(
+        `${signal}: stopping after this step (checkpoint, then status finished); press Ctrl-C again to exit at once`,
+      );
       loop.requestStop('interrupted', `interrupted by ${signal}`);
     };
     process.on('SIGINT', onSignal);
@@ -297,8 +346,14 @@ export async function main(argv: readonly string[]): Promise<number> {
         stepsThisRun: result.stepsThisRun,
         epochs: result.epochs,
         elapsedMs: result.elapsedMs,
-        reason: result.reason === 'completed' ? 'finished' : `${result.reason === 'early-stop' ? 'stopped early' : 'stopped'}: ${result.message}`,
-        best: es.best !== null ? { metric: es.metric, value: es.best, epoch: es.bestEpoch ?? 0, step: es.bestStep ?? 0 } : null,
+        reason:
+          result.reason === 'completed'
+            ? 'finished'
+            : `${result.reason === 'early-stop' ? 'stopped early' : 'stopped'}: ${result.message}`,
+        best:
+          es.best !== null
+            ? { metric: es.metric, value: es.best, epoch: es.bestEpoch ?? 0, step: es.bestStep ?? 0 }
+            : null,
         checkpointDir: result.latestCheckpoint ? path.dirname(result.latestCheckpoint) : null,
         bestCheckpoint: result.bestCheckpoint,
         dashboardUrl: runId !== null ? dashboardUrl(options.server, runId) : null,

@@ -10,7 +10,13 @@ import * as tf from '@tensorflow/tfjs';
 import { isGanwatchError } from '../protocol/errors.js';
 import type { PairDataset } from './data/index.js';
 import { diversity, modeCoverage } from './eval/diversity.js';
-import { FidEvaluator, frechetDistanceOfFeatures, isFidUnavailable, type FeatureSet, type FidUnavailable } from './eval/fid.js';
+import {
+  FidEvaluator,
+  frechetDistanceOfFeatures,
+  isFidUnavailable,
+  type FeatureSet,
+  type FidUnavailable,
+} from './eval/fid.js';
 import { meanSsim } from './eval/ssim.js';
 import { encodeGridPng } from './images.js';
 import type { BicycleGAN } from './models/bicyclegan.js';
@@ -84,7 +90,9 @@ export function meanAbs(x: Float32Array, y: Float32Array): number {
 /** val/L1: the encoded-z output against its target, averaged over the fixed inputs. */
 export const l1Metric: ValidationMetric = {
   names: ['val/L1'],
-  compute: (s) => ({ 'val/L1': s.encoded.reduce((acc, img, i) => acc + meanAbs(img, s.targets[i] as Float32Array), 0) / s.encoded.length }),
+  compute: (s) => ({
+    'val/L1': s.encoded.reduce((acc, img, i) => acc + meanAbs(img, s.targets[i] as Float32Array), 0) / s.encoded.length,
+  }),
 };
 
 function stackImages(images: readonly Float32Array[], size: number): tf.Tensor4D {
@@ -144,7 +152,12 @@ export class FidMetric implements ValidationMetric {
   private real: FeatureSet | null = null;
   private readonly z: Float32Array;
 
-  constructor(private readonly evaluator: FidEvaluator, private readonly count: number, nz: number, seed: number) {
+  constructor(
+    private readonly evaluator: FidEvaluator,
+    private readonly count: number,
+    nz: number,
+    seed: number,
+  ) {
     this.z = new Rng(seed).fillNormal(new Float32Array(count * nz));
   }
 
@@ -159,7 +172,10 @@ export class FidMetric implements ValidationMetric {
       const m = Math.min(CHUNK, n - i);
       const batch = await ctx.dataset.valBatch(Array.from({ length: m }, (_, t) => i + t));
       const fake = tf.tidy(() =>
-        ctx.model.generate(tf.tensor4d(batch.a, [m, size, size, 3]), tf.tensor2d(this.z.subarray(i * nz, (i + m) * nz), [m, nz])),
+        ctx.model.generate(
+          tf.tensor4d(batch.a, [m, size, size, 3]),
+          tf.tensor2d(this.z.subarray(i * nz, (i + m) * nz), [m, nz]),
+        ),
       );
       try {
         gen.push(await this.evaluator.features(fake));
@@ -398,9 +414,19 @@ export class EarlyStopping {
   private s: EarlyStopState;
 
   constructor(metric: EarlyStopMetric, patience: number, state?: EarlyStopState) {
-    this.s = state && state.metric === metric
-      ? { ...state, patience }
-      : { metric, mode: METRIC_MODES[metric], patience, best: null, bestEpoch: null, bestStep: null, checks: 0, sinceBest: 0 };
+    this.s =
+      state && state.metric === metric
+        ? { ...state, patience }
+        : {
+            metric,
+            mode: METRIC_MODES[metric],
+            patience,
+            best: null,
+            bestEpoch: null,
+            bestStep: null,
+            checks: 0,
+            sinceBest: 0,
+          };
   }
 
   get metric(): EarlyStopMetric {
@@ -411,7 +437,8 @@ export class EarlyStopping {
   observe(value: number | undefined, epoch: number, step: number): { improved: boolean; stop: boolean } {
     this.s.checks++;
     const v = value ?? Number.NaN;
-    const improved = Number.isFinite(v) && (this.s.best === null || (this.s.mode === 'min' ? v < this.s.best : v > this.s.best));
+    const improved =
+      Number.isFinite(v) && (this.s.best === null || (this.s.mode === 'min' ? v < this.s.best : v > this.s.best));
     if (improved) {
       this.s.best = v;
       this.s.bestEpoch = epoch;

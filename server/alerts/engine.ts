@@ -56,7 +56,12 @@ export class AlertEngine implements PointsListener {
 
   rules(): Array<{ rule: string; description: string; defaults: RuleSettings; effective: RuleSettings }> {
     const server = this.serverConfig();
-    return this.factories.map((f) => ({ rule: f.rule, description: f.description, defaults: f.defaults, effective: effectiveSettings(f, server, {}) }));
+    return this.factories.map((f) => ({
+      rule: f.rule,
+      description: f.description,
+      defaults: f.defaults,
+      effective: effectiveSettings(f, server, {}),
+    }));
   }
 
   serverConfig(): AlertConfig {
@@ -115,8 +120,15 @@ export class AlertEngine implements PointsListener {
     for (const factory of this.factories) {
       const settings = effectiveSettings(factory, server, own);
       if (!settings.enabled) continue;
-      if (lsgan && 'lsgan' in settings.params && own.rules?.[factory.rule]?.params?.lsgan === undefined) settings.params.lsgan = 1;
-      const rule: RuleState = { factory, settings, detector: factory.create({ settings }), machines: new Map(), open: new Map() };
+      if (lsgan && 'lsgan' in settings.params && own.rules?.[factory.rule]?.params?.lsgan === undefined)
+        settings.params.lsgan = 1;
+      const rule: RuleState = {
+        factory,
+        settings,
+        detector: factory.create({ settings }),
+        machines: new Map(),
+        open: new Map(),
+      };
       // An alert that was firing when the server stopped stays open and can still resolve.
       for (const a of firing.filter((x) => x.rule === factory.rule)) {
         rule.open.set(a.key, a.id);
@@ -144,7 +156,13 @@ export class AlertEngine implements PointsListener {
       if (!out) continue;
       for (const ev of out.evaluations) this.evaluate(run, r, ev, p.step);
       for (const m of out.markers ?? []) {
-        const marker = this.store.markers.add(run.rid, { metric: m.metric, step: m.step, changeAt: m.changeAt, kind: m.direction, evidence: m.evidence });
+        const marker = this.store.markers.add(run.rid, {
+          metric: m.metric,
+          step: m.step,
+          changeAt: m.changeAt,
+          kind: m.direction,
+          evidence: m.evidence,
+        });
         this.o.hub.publish(run.id, { type: 'marker', run: run.id, marker });
       }
     }
@@ -176,10 +194,18 @@ export class AlertEngine implements PointsListener {
       this.maybeAutoApply(run, alert);
     } else if (t.to === 'firing' && openId !== undefined) {
       const before = this.store.alerts.get(openId);
-      const alert = this.store.alerts.update(openId, { severity: ev.severity, message: ev.message, evidence: { ...ev.evidence, step: t.step }, remedy: ev.remedy });
+      const alert = this.store.alerts.update(openId, {
+        severity: ev.severity,
+        message: ev.message,
+        evidence: { ...ev.evidence, step: t.step },
+        remedy: ev.remedy,
+      });
       if (before && before.severity !== alert.severity) this.announce('escalated', alert);
     } else if (t.to === 'resolved' && openId !== undefined) {
-      const alert = this.store.alerts.resolve(openId, t.step, { ...(this.store.alerts.get(openId)?.evidence ?? {}), resolved_by: ev.evidence });
+      const alert = this.store.alerts.resolve(openId, t.step, {
+        ...(this.store.alerts.get(openId)?.evidence ?? {}),
+        resolved_by: ev.evidence,
+      });
       r.open.delete(ev.key);
       this.announce('resolved', alert);
     }

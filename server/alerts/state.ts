@@ -45,7 +45,11 @@ export class AlertStateMachine {
    * A machine already firing: an alert that was open when the server stopped, restored so it can still resolve (and
    * escalate above `severity` when given; without it, the first `enter` evaluation sets the severity silently).
    */
-  static firing(settings: Pick<RuleSettings, 'for' | 'clear'>, openedAt = -1, severity: Severity | null = null): AlertStateMachine {
+  static firing(
+    settings: Pick<RuleSettings, 'for' | 'clear'>,
+    openedAt = -1,
+    severity: Severity | null = null,
+  ): AlertStateMachine {
     const m = new AlertStateMachine(settings);
     m.s = 'firing';
     m.opened = openedAt;

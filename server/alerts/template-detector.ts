@@ -85,7 +85,12 @@ class TemplateKlCollapse implements Detector {
             ? `Encoder posterior collapse: KL per dimension ${fmt(perDim)} < ${fmt(p.enterBelow)} nats (E ignores B)`
             : `KL per dimension ${fmt(perDim)} nats`,
           { kl_per_dim: num(perDim), terms: p.terms as number },
-          enter ? { text: 'The encoder ignores its input (KL ≈ 0): lower lambda_kl, e.g. ×0.5.', action: { action: 'scale_lambda', args: { name: 'kl', factor: 0.5 } } } : null,
+          enter
+            ? {
+                text: 'The encoder ignores its input (KL ≈ 0): lower lambda_kl, e.g. ×0.5.',
+                action: { action: 'scale_lambda', args: { name: 'kl', factor: 0.5 } },
+              }
+            : null,
         ),
       ],
     };
@@ -94,7 +99,8 @@ class TemplateKlCollapse implements Detector {
 
 export const templateKlCollapse: DetectorFactory = {
   rule: RULE,
-  description: 'Template rule (disabled by default): encoder posterior collapse, KL per latent dimension below 0.01 nats. INFO only.',
+  description:
+    'Template rule (disabled by default): encoder posterior collapse, KL per latent dimension below 0.01 nats. INFO only.',
   defaults: DEFAULTS,
   create: (env) => new TemplateKlCollapse(env),
 };

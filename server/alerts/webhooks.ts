@@ -14,14 +14,25 @@ export interface WebhookOptions {
   onGiveUp?: (url: string, error: string) => void;
 }
 
-const ICON: Record<Alert['severity'], string> = { info: ':information_source:', warn: ':warning:', critical: ':rotating_light:' };
+const ICON: Record<Alert['severity'], string> = {
+  info: ':information_source:',
+  warn: ':warning:',
+  critical: ':rotating_light:',
+};
 
 /** The one line (plus remedy) a person reads in Slack or an e-mail. */
 export function alertText(event: AlertEvent, alert: Alert, runName: string, publicUrl: string): string {
-  const what = event === 'resolved' ? 'resolved' : event === 'escalated' ? `escalated to ${alert.severity.toUpperCase()}` : alert.severity.toUpperCase();
+  const what =
+    event === 'resolved'
+      ? 'resolved'
+      : event === 'escalated'
+        ? `escalated to ${alert.severity.toUpperCase()}`
+        : alert.severity.toUpperCase();
   const rule = alert.key ? `${alert.rule} (${alert.key})` : alert.rule;
   const step = event === 'resolved' ? alert.step_closed : alert.step_opened;
-  const lines = [`${ICON[alert.severity]} ganwatch ${what}: ${rule} on run "${runName}" at step ${step ?? '?'}: ${alert.message}`];
+  const lines = [
+    `${ICON[alert.severity]} ganwatch ${what}: ${rule} on run "${runName}" at step ${step ?? '?'}: ${alert.message}`,
+  ];
   if (event !== 'resolved' && alert.remedy) lines.push(`Remedy: ${alert.remedy.text}`);
   lines.push(`${publicUrl}/#/runs/${alert.run}`);
   return lines.join('\n');
@@ -47,7 +58,12 @@ export class WebhookSender {
 
   send(event: AlertEvent, alert: Alert, runName: string): void {
     if (!this.enabled || this.closed) return;
-    const body = JSON.stringify({ event, alert, run: { id: alert.run, name: runName }, text: alertText(event, alert, runName, this.options.publicUrl) });
+    const body = JSON.stringify({
+      event,
+      alert,
+      run: { id: alert.run, name: runName },
+      text: alertText(event, alert, runName, this.options.publicUrl),
+    });
     for (const url of this.options.urls) {
       if (this.pending.size > 1000) {
         this.options.onGiveUp?.(url, 'more than 1000 deliveries queued; dropping');

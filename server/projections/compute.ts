@@ -74,7 +74,11 @@ function sameInts(a: Int32Array | null, b: Int32Array | null): boolean {
 }
 
 /** The codes projected by t-SNE and UMAP: reduced by PCA when wider than NEIGHBOUR_SEARCH_DIM. */
-function neighbourSpace(codes: Float32Array, n: number, dim: number): { data: Float32Array | Float64Array; dim: number; reduced: boolean } {
+function neighbourSpace(
+  codes: Float32Array,
+  n: number,
+  dim: number,
+): { data: Float32Array | Float64Array; dim: number; reduced: boolean } {
   if (dim <= NEIGHBOUR_SEARCH_DIM || n <= NEIGHBOUR_SEARCH_DIM) return { data: codes, dim, reduced: false };
   const r = principalComponents(codes, n, dim, NEIGHBOUR_SEARCH_DIM);
   return { data: r.values, dim: r.components, reduced: true };
@@ -92,7 +96,12 @@ export function projectCodes(input: ProjectInput): ProjectOutput {
   const prev = input.previous ?? null;
   // The previous layout's points are these codes' points when it came from a latent set of the same size, with
   // the same labels, subsampled the same way: the trainer encodes the same validation targets each epoch.
-  const corresponds = prev !== null && prev.sourceCount === total && sameInts(prev.indices, indices) && sameInts(prev.labels, labels) && prev.xy.length === 2 * n;
+  const corresponds =
+    prev !== null &&
+    prev.sourceCount === total &&
+    sameInts(prev.indices, indices) &&
+    sameInts(prev.labels, labels) &&
+    prev.xy.length === 2 * n;
   const params: Record<string, unknown> = {};
   let xy: Float64Array;
   let aligned: ProjectionAlignment | null = null;
@@ -118,7 +127,9 @@ export function projectCodes(input: ProjectInput): ProjectOutput {
     if (method === 'tsne') {
       // Continuing from the previous epoch's converged layout (its scale kept, no early exaggeration, which would
       // shuffle the clusters again) keeps the picture still where the codes did not change, and costs no quality.
-      const opts = corresponds ? { init: Float64Array.from(prev.xy), rescaleInit: false, exaggerationIterations: 0 } : { init: 'pca' as const };
+      const opts = corresponds
+        ? { init: Float64Array.from(prev.xy), rescaleInit: false, exaggerationIterations: 0 }
+        : { init: 'pca' as const };
       const r = tsne(space.data, space.dim, { seed: input.seed, iterations: input.iterations, ...opts });
       xy = r.xy;
       Object.assign(params, {
@@ -153,7 +164,13 @@ export function projectCodes(input: ProjectInput): ProjectOutput {
 }
 
 /** Rotates/reflects, scales and shifts xy onto the previous layout; returns how, or null when it could not. */
-function alignOnto(xy: Float64Array, labels: Int32Array | null, prev: PreviousProjection, corresponds: boolean, initialised: boolean): ProjectionAlignment | null {
+function alignOnto(
+  xy: Float64Array,
+  labels: Int32Array | null,
+  prev: PreviousProjection,
+  corresponds: boolean,
+  initialised: boolean,
+): ProjectionAlignment | null {
   if (corresponds) {
     applySimilarity(xy, procrustes(xy, prev.xy));
     return initialised ? 'init+procrustes' : 'procrustes';
@@ -179,10 +196,17 @@ export interface SeparationOutput {
 /** Silhouette and Fisher ratio of the codes by class label, or why they cannot be computed. */
 export function separationOf(codes: Float32Array, dim: number, labels: Int32Array | null): SeparationOutput {
   const t0 = performance.now();
-  if (!labels) return { status: 'skipped', silhouette: null, fisher: null, reason: 'the latent set has no class labels', ms: 0 };
+  if (!labels)
+    return { status: 'skipped', silhouette: null, fisher: null, reason: 'the latent set has no class labels', ms: 0 };
   const classes = new Set(labels).size;
   if (classes < 2) {
-    return { status: 'skipped', silhouette: null, fisher: null, reason: `every code has the same class label (${labels[0] ?? 'none'}): separation needs two classes or more`, ms: 0 };
+    return {
+      status: 'skipped',
+      silhouette: null,
+      fisher: null,
+      reason: `every code has the same class label (${labels[0] ?? 'none'}): separation needs two classes or more`,
+      ms: 0,
+    };
   }
   const s = silhouette(codes, dim, labels);
   const f = fisherRatio(codes, dim, labels);

@@ -19,10 +19,16 @@ export interface SilhouetteOptions {
  * in [−1, 1] (1: tight, well-separated classes), or NaN when there are fewer than 2 classes (undefined).
  * Above maxSamples codes it is computed on stratifiedSubsample(labels, maxSamples), a fixed subset.
  */
-export function silhouette(codes: Float32Array | Float64Array, dim: number, labels: Int32Array, options: SilhouetteOptions = {}): number {
+export function silhouette(
+  codes: Float32Array | Float64Array,
+  dim: number,
+  labels: Int32Array,
+  options: SilhouetteOptions = {},
+): number {
   const n = checkCodes(codes, dim, labels, 'silhouette');
   const max = options.maxSamples ?? SILHOUETTE_MAX_SAMPLES;
-  if (!Number.isInteger(max) || max < 2) throw gwError('GW_ERR_EVAL_INPUT', `silhouette: maxSamples must be an integer ≥ 2, got ${max}`);
+  if (!Number.isInteger(max) || max < 2)
+    throw gwError('GW_ERR_EVAL_INPUT', `silhouette: maxSamples must be an integer ≥ 2, got ${max}`);
   const idx = n > max ? stratifiedSubsample(labels, max) : Int32Array.from({ length: n }, (_, i) => i);
   const m = idx.length;
   const { classOf, counts } = classIndex(labels, idx);
@@ -124,7 +130,8 @@ export function fisherRatio(codes: Float32Array | Float64Array, dim: number, lab
   for (let c = 0; c < C; c++) for (let k = 0; k < dim; k++) means[c * dim + k] = means[c * dim + k]! / counts[c]!;
   for (let k = 0; k < dim; k++) mean[k] = mean[k]! / n;
   let between = 0;
-  for (let c = 0; c < C; c++) for (let k = 0; k < dim; k++) between += counts[c]! * (means[c * dim + k]! - mean[k]!) ** 2;
+  for (let c = 0; c < C; c++)
+    for (let k = 0; k < dim; k++) between += counts[c]! * (means[c * dim + k]! - mean[k]!) ** 2;
   let within = 0;
   for (let i = 0; i < n; i++) {
     const c = classOf[i]!;
@@ -147,9 +154,13 @@ function classIndex(labels: Int32Array, idx: Int32Array): { classOf: Int32Array;
 }
 
 function checkCodes(codes: Float32Array | Float64Array, dim: number, labels: Int32Array, what: string): number {
-  if (!Number.isInteger(dim) || dim < 1) throw gwError('GW_ERR_EVAL_INPUT', `${what}: dim must be a positive integer, got ${dim}`);
+  if (!Number.isInteger(dim) || dim < 1)
+    throw gwError('GW_ERR_EVAL_INPUT', `${what}: dim must be a positive integer, got ${dim}`);
   if (codes.length !== labels.length * dim) {
-    throw gwError('GW_ERR_EVAL_INPUT', `${what}: ${codes.length} code values for ${labels.length} labels × ${dim} dimensions`);
+    throw gwError(
+      'GW_ERR_EVAL_INPUT',
+      `${what}: ${codes.length} code values for ${labels.length} labels × ${dim} dimensions`,
+    );
   }
   return labels.length;
 }

@@ -22,7 +22,12 @@ function rows(codes: Float32Array | Float64Array, n: number, dim: number): numbe
 }
 
 /** The codes (n × dim, row-major) on their first `components` principal axes, centred. */
-export function principalComponents(codes: Float32Array | Float64Array, n: number, dim: number, components: number): PcaResult {
+export function principalComponents(
+  codes: Float32Array | Float64Array,
+  n: number,
+  dim: number,
+  components: number,
+): PcaResult {
   const k = Math.max(1, Math.min(components, dim, n));
   const data = rows(codes, n, dim);
   const nipals = dim > COVARIANCE_MAX_DIM;
@@ -38,7 +43,11 @@ export function principalComponents(codes: Float32Array | Float64Array, n: numbe
 }
 
 /** The 2-D PCA picture: the first two components (the second is 0 for 1-d codes). */
-export function pca2d(codes: Float32Array | Float64Array, n: number, dim: number): { xy: Float64Array; axes: number[][]; explained: number[] } {
+export function pca2d(
+  codes: Float32Array | Float64Array,
+  n: number,
+  dim: number,
+): { xy: Float64Array; axes: number[][]; explained: number[] } {
   const r = principalComponents(codes, n, dim, 2);
   if (r.components === 2) return { xy: r.values, axes: r.axes, explained: r.explained };
   const xy = new Float64Array(2 * n);

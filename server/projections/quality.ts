@@ -18,7 +18,8 @@ export function trustworthiness(
 ): number {
   const n = Math.floor(X.length / dim);
   if (Y.length !== 2 * n) throw new RangeError(`trustworthiness: ${Y.length / 2} projected points for ${n} codes`);
-  if (!(k >= 1 && 2 * n - 3 * k - 1 > 0)) throw new RangeError(`trustworthiness: k = ${k} is too large for ${n} points`);
+  if (!(k >= 1 && 2 * n - 3 * k - 1 > 0))
+    throw new RangeError(`trustworthiness: k = ${k} is too large for ${n} points`);
   const q = Math.min(n, queries ?? n);
   const dx = new Float64Array(n);
   const dy = new Float64Array(n);

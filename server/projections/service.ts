@@ -50,7 +50,10 @@ function startWorker(): Worker {
   // Running from TypeScript sources (tsx): a worker does not inherit the loader, so register it first.
   const target = new URL('./worker.ts', here).href;
   const api = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); });`, { eval: true });
+  return new Worker(
+    `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); });`,
+    { eval: true },
+  );
 }
 
 export class ProjectionService {
@@ -77,18 +80,28 @@ export class ProjectionService {
     this.seed = options.seed ?? 1;
     this.log = options.log ?? ((msg, err) => console.error(`ganwatch projections: ${msg}`, err ?? ''));
     // Work left pending by a stop or crash.
-    for (const w of this.store.projections.pendingWork()) this.enqueue({ rid: w.rid, id: w.runId }, w.epoch, w.kind as JobKind, false);
+    for (const w of this.store.projections.pendingWork())
+      this.enqueue({ rid: w.rid, id: w.runId }, w.epoch, w.kind as JobKind, false);
   }
 
   /** Called after a latent set is stored (or replaced): queues its separation figures and projections. */
-  latentsStored(run: Pick<RunRef, 'rid' | 'id'>, set: { epoch: number; step: number | null; count: number; labelled: boolean }): void {
+  latentsStored(
+    run: Pick<RunRef, 'rid' | 'id'>,
+    set: { epoch: number; step: number | null; count: number; labelled: boolean },
+  ): void {
     if (this.closed) return;
     const k = key(run.rid, set.epoch);
     this.gens.set(k, (this.gens.get(k) ?? 0) + 1);
     const step = set.step ?? this.store.runs.get(run.id)?.last_step ?? 0;
     this.store.projections.markSeparationPending(run.rid, set.epoch, step);
     if (!set.labelled) {
-      this.store.projections.putSeparation(run.rid, set.epoch, { status: 'skipped', silhouette: null, fisher: null, reason: 'the latent set has no class labels', ms: 0 });
+      this.store.projections.putSeparation(run.rid, set.epoch, {
+        status: 'skipped',
+        silhouette: null,
+        fisher: null,
+        reason: 'the latent set has no class labels',
+        ms: 0,
+      });
     } else this.enqueue(run, set.epoch, 'separation', false);
     for (const method of PROJECTION_METHODS) {
       // Lazy methods are recomputed too if someone has asked for this epoch before.
@@ -106,7 +119,11 @@ export class ProjectionService {
     const rec = this.store.projections.get(run.rid, epoch, method);
     if (rec) {
       // Pending but not queued: its job was lost (it cannot be, short of a bug; do not leave the client waiting).
-      if (rec.status === 'pending' && !this.queued.has(jobKey(run.rid, epoch, method)) && !this.isRunning(run.rid, epoch, method)) {
+      if (
+        rec.status === 'pending' &&
+        !this.queued.has(jobKey(run.rid, epoch, method)) &&
+        !this.isRunning(run.rid, epoch, method)
+      ) {
         this.enqueue(run, epoch, method, true);
       }
       return rec;
@@ -129,7 +146,9 @@ export class ProjectionService {
   }
 
   private isRunning(rid: number, epoch: number, kind: JobKind): boolean {
-    return this.running !== null && this.running.rid === rid && this.running.epoch === epoch && this.running.kind === kind;
+    return (
+      this.running !== null && this.running.rid === rid && this.running.epoch === epoch && this.running.kind === kind
+    );
   }
 
   private enqueue(run: Pick<RunRef, 'rid' | 'id'>, epoch: number, kind: JobKind, urgent: boolean): void {
@@ -176,11 +195,30 @@ export class ProjectionService {
     const set = this.store.latents.get(job.rid, job.epoch);
     if (!set) return null; // the run was deleted
     const id = this.nextId++;
-    if (job.kind === 'separation') return { id, kind: 'separation', codes: set.codes, dim: set.dim, labels: set.labels };
+    if (job.kind === 'separation')
+      return { id, kind: 'separation', codes: set.codes, dim: set.dim, labels: set.labels };
     const prev = this.store.projections.previous(job.rid, job.kind, job.epoch);
     const previous: PreviousProjection | null =
-      prev && prev.xy ? { epoch: prev.epoch, sourceCount: prev.sourceCount, xy: prev.xy, indices: prev.indices, labels: prev.labels, params: prev.params } : null;
-    return { id, kind: 'project', method: job.kind, codes: set.codes, dim: set.dim, labels: set.labels, previous, seed: this.seed };
+      prev && prev.xy
+        ? {
+            epoch: prev.epoch,
+            sourceCount: prev.sourceCount,
+            xy: prev.xy,
+            indices: prev.indices,
+            labels: prev.labels,
+            params: prev.params,
+          }
+        : null;
+    return {
+      id,
+      kind: 'project',
+      method: job.kind,
+      codes: set.codes,
+      dim: set.dim,
+      labels: set.labels,
+      previous,
+      seed: this.seed,
+    };
   }
 
   private send(request: JobRequest): void {
@@ -203,7 +241,10 @@ export class ProjectionService {
       });
       this.worker = worker;
     }
-    const transfer = [request.codes.buffer, ...(request.kind === 'project' && request.previous ? [request.previous.xy.buffer] : [])];
+    const transfer = [
+      request.codes.buffer,
+      ...(request.kind === 'project' && request.previous ? [request.previous.xy.buffer] : []),
+    ];
     this.worker.postMessage(request, transfer as ArrayBuffer[]);
   }
 
@@ -228,7 +269,13 @@ export class ProjectionService {
     const { rid, runId, epoch } = job;
     if (job.kind === 'separation') {
       if (!reply.ok) {
-        this.store.projections.putSeparation(rid, epoch, { status: 'failed', silhouette: null, fisher: null, reason: reply.error, ms: null });
+        this.store.projections.putSeparation(rid, epoch, {
+          status: 'failed',
+          silhouette: null,
+          fisher: null,
+          reason: reply.error,
+          ms: null,
+        });
         return;
       }
       if (reply.kind !== 'separation') return;
@@ -262,7 +309,11 @@ export class ProjectionService {
 }
 
 /** The sizes a projection of `count` codes will have: projected count and whether it is a stratified subsample. */
-function sizes(method: ProjectionMethod, count: number, labelled: boolean): { sourceCount: number; count: number; stratified: boolean } {
+function sizes(
+  method: ProjectionMethod,
+  count: number,
+  labelled: boolean,
+): { sourceCount: number; count: number; stratified: boolean } {
   const limit = PROJECTION_LIMITS[method];
   return { sourceCount: count, count: Math.min(count, limit), stratified: count > limit && labelled };
 }

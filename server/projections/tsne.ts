@@ -65,7 +65,8 @@ export const TSNE_DEFAULTS = {
 /** Projects n = codes.length / dim points to 2-D. */
 export function tsne(codes: Float32Array | Float64Array, dim: number, options: TsneOptions = {}): TsneResult {
   const n = Math.floor(codes.length / dim);
-  if (n * dim !== codes.length || dim < 1) throw new RangeError(`tsne: ${codes.length} values are not a whole number of ${dim}-d codes`);
+  if (n * dim !== codes.length || dim < 1)
+    throw new RangeError(`tsne: ${codes.length} values are not a whole number of ${dim}-d codes`);
   const iterations = options.iterations ?? TSNE_DEFAULTS.iterations;
   const exaggeration = options.exaggeration ?? TSNE_DEFAULTS.exaggeration;
   const exaggerationIterations = options.exaggerationIterations ?? TSNE_DEFAULTS.exaggerationIterations;
@@ -283,7 +284,15 @@ function jointProbabilities(knn: Knn, n: number, k: number, perplexity: number):
 
 // ---------- initial layout ----------
 
-function initialLayout(Y: Float64Array, X: Float32Array | Float64Array, n: number, dim: number, init: NonNullable<TsneOptions['init']>, seed: number, rescale: boolean): void {
+function initialLayout(
+  Y: Float64Array,
+  X: Float32Array | Float64Array,
+  n: number,
+  dim: number,
+  init: NonNullable<TsneOptions['init']>,
+  seed: number,
+  rescale: boolean,
+): void {
   const random = seededRandom(seed);
   if (init === 'random') {
     for (let i = 0; i < 2 * n; i++) Y[i] = 1e-4 * gaussian(random);

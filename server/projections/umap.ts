@@ -13,7 +13,12 @@ export interface UmapOptions {
 }
 
 /** The codes (n × dim, row-major) in 2-D; returns n × 2 row-major and the parameters used. */
-export function umap2d(codes: Float32Array | Float64Array, n: number, dim: number, options: UmapOptions = {}): { xy: Float64Array; params: Record<string, unknown> } {
+export function umap2d(
+  codes: Float32Array | Float64Array,
+  n: number,
+  dim: number,
+  options: UmapOptions = {},
+): { xy: Float64Array; params: Record<string, unknown> } {
   const seed = options.seed ?? UMAP_DEFAULTS.seed;
   const minDist = options.minDist ?? UMAP_DEFAULTS.minDist;
   // umap-js counts the point itself among its neighbours.

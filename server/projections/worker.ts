@@ -9,9 +9,17 @@ if (!port) throw new Error('server/projections/worker.ts runs only as a worker t
 port.on('message', (job: JobRequest) => {
   let reply: JobReply;
   try {
-    if (job.kind === 'separation') reply = { id: job.id, ok: true, kind: 'separation', result: separationOf(job.codes, job.dim, job.labels) };
+    if (job.kind === 'separation')
+      reply = { id: job.id, ok: true, kind: 'separation', result: separationOf(job.codes, job.dim, job.labels) };
     else {
-      const result = projectCodes({ method: job.method, codes: job.codes, dim: job.dim, labels: job.labels, previous: job.previous, seed: job.seed });
+      const result = projectCodes({
+        method: job.method,
+        codes: job.codes,
+        dim: job.dim,
+        labels: job.labels,
+        previous: job.previous,
+        seed: job.seed,
+      });
       reply = { id: job.id, ok: true, kind: 'project', result };
     }
   } catch (err) {

@@ -40,17 +40,23 @@ export async function alertRoutes(app: FastifyInstance, ctx: ServerContext, engi
     return engine.serverConfig();
   });
 
-  app.get<{ Params: AlertParams }>('/alerts/:id', { schema: { params: AlertParams } }, async (req) => requireAlert(req.params.id));
+  app.get<{ Params: AlertParams }>('/alerts/:id', { schema: { params: AlertParams } }, async (req) =>
+    requireAlert(req.params.id),
+  );
 
   app.post<{ Params: AlertParams }>('/alerts/:id/ack', { schema: { params: AlertParams } }, async (req) => {
     requireAlert(req.params.id);
     return publish(ctx.store.alerts.acknowledge(req.params.id)!);
   });
 
-  app.post<{ Params: AlertParams; Body: MuteBody }>('/alerts/:id/mute', { schema: { params: AlertParams, body: MuteBody } }, async (req) => {
-    requireAlert(req.params.id);
-    return publish(ctx.store.alerts.setMuted(req.params.id, req.body.muted)!);
-  });
+  app.post<{ Params: AlertParams; Body: MuteBody }>(
+    '/alerts/:id/mute',
+    { schema: { params: AlertParams, body: MuteBody } },
+    async (req) => {
+      requireAlert(req.params.id);
+      return publish(ctx.store.alerts.setMuted(req.params.id, req.body.muted)!);
+    },
+  );
 
   app.post<{ Params: AlertParams }>('/alerts/:id/apply', { schema: { params: AlertParams } }, async (req, reply) => {
     const alert = engine.apply(req.params.id, 'user');
@@ -70,11 +76,15 @@ export async function alertRoutes(app: FastifyInstance, ctx: ServerContext, engi
     return engine.runConfig(requireRun(ctx, req.params.id));
   });
 
-  app.put<{ Params: RunParams; Body: AlertConfig }>('/runs/:id/alerts/config', { schema: { params: RunParams, body: AlertConfig } }, async (req) => {
-    const run = requireRun(ctx, req.params.id);
-    engine.setRunConfig(run, req.body);
-    return engine.runConfig(run);
-  });
+  app.put<{ Params: RunParams; Body: AlertConfig }>(
+    '/runs/:id/alerts/config',
+    { schema: { params: RunParams, body: AlertConfig } },
+    async (req) => {
+      const run = requireRun(ctx, req.params.id);
+      engine.setRunConfig(run, req.body);
+      return engine.runConfig(run);
+    },
+  );
 
   app.get<{ Params: RunParams; Querystring: MarkersQuery }>(
     '/runs/:id/markers',

@@ -6,10 +6,14 @@ import type { ServerContext } from '../context.js';
 import { requireRun } from './runs.js';
 
 export async function pointRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  app.post<{ Params: RunParams; Body: PointsBody }>('/runs/:id/points', { schema: { params: RunParams, body: PointsBody } }, async (req) => {
-    const run = requireRun(ctx, req.params.id);
-    return { accepted: ctx.ingest.write(run, req.body.points) };
-  });
+  app.post<{ Params: RunParams; Body: PointsBody }>(
+    '/runs/:id/points',
+    { schema: { params: RunParams, body: PointsBody } },
+    async (req) => {
+      const run = requireRun(ctx, req.params.id);
+      return { accepted: ctx.ingest.write(run, req.body.points) };
+    },
+  );
 
   app.get<{ Params: RunParams; Querystring: SeriesQuery }>(
     '/runs/:id/series',
@@ -17,7 +21,8 @@ export async function pointRoutes(app: FastifyInstance, ctx: ServerContext): Pro
     async (req) => {
       const run = requireRun(ctx, req.params.id);
       const { metric, buckets = 1000, from, to } = req.query;
-      if (from !== undefined && to !== undefined && from > to) throw gwError('GW_ERR_RANGE', `from (${from}) is after to (${to})`);
+      if (from !== undefined && to !== undefined && from > to)
+        throw gwError('GW_ERR_RANGE', `from (${from}) is after to (${to})`);
       const mid = ctx.store.series.metricId(run.rid, metric);
       if (mid === null) throw gwError('GW_ERR_METRIC_NOT_FOUND', metric);
       return { metric, ...ctx.store.series.read(mid, buckets, from, to) };
@@ -42,7 +47,9 @@ export async function pointRoutes(app: FastifyInstance, ctx: ServerContext): Pro
   );
 }
 
-async function* csvLines(pages: AsyncGenerator<Array<{ metric: string; step: number; value: unknown; wall: number }>>): AsyncGenerator<string> {
+async function* csvLines(
+  pages: AsyncGenerator<Array<{ metric: string; step: number; value: unknown; wall: number }>>,
+): AsyncGenerator<string> {
   yield 'metric,step,value,wall\n';
   for await (const rows of pages) {
     let chunk = '';

@@ -32,12 +32,16 @@ export async function runRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     return run;
   });
 
-  app.patch<{ Params: RunParams; Body: PatchRunBody }>('/runs/:id', { schema: { params: RunParams, body: PatchRunBody } }, async (req) => {
-    const run = ctx.store.runs.update(req.params.id, req.body);
-    if (!run) throw gwError('GW_ERR_RUN_NOT_FOUND', req.params.id);
-    ctx.hub.publish(run.id, { type: 'run', run });
-    return run;
-  });
+  app.patch<{ Params: RunParams; Body: PatchRunBody }>(
+    '/runs/:id',
+    { schema: { params: RunParams, body: PatchRunBody } },
+    async (req) => {
+      const run = ctx.store.runs.update(req.params.id, req.body);
+      if (!run) throw gwError('GW_ERR_RUN_NOT_FOUND', req.params.id);
+      ctx.hub.publish(run.id, { type: 'run', run });
+      return run;
+    },
+  );
 
   app.delete<{ Params: RunParams }>('/runs/:id', { schema: { params: RunParams } }, async (req, reply) => {
     if (!deleteRun(ctx, req.params.id)) throw gwError('GW_ERR_RUN_NOT_FOUND', req.params.id);

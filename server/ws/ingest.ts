@@ -2,7 +2,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket, RawData } from 'ws';
 import { Type, type Static } from 'typebox';
-import { IngestClientFrame, MAX_BODY_BYTES, RunId, type IngestServerFrame, gwError, type GanwatchError } from '../../protocol/index.js';
+import {
+  IngestClientFrame,
+  MAX_BODY_BYTES,
+  RunId,
+  type IngestServerFrame,
+  gwError,
+  type GanwatchError,
+} from '../../protocol/index.js';
 import type { RunRef } from '../../db/store.js';
 import type { ServerContext } from '../context.js';
 import { trainerConnected } from '../gaps.js';
@@ -36,7 +43,11 @@ function seqOf(data: unknown): number | null {
   return typeof seq === 'number' && Number.isInteger(seq) && seq >= 0 ? seq : null;
 }
 
-export async function ingestSocket(app: FastifyInstance, ctx: ServerContext, options: IngestSocketOptions = {}): Promise<void> {
+export async function ingestSocket(
+  app: FastifyInstance,
+  ctx: ServerContext,
+  options: IngestSocketOptions = {},
+): Promise<void> {
   app.get<{ Querystring: IngestQuery }>(
     '/ingest',
     {
@@ -55,7 +66,8 @@ export async function ingestSocket(app: FastifyInstance, ctx: ServerContext, opt
 
       const limiter = new FrameRateLimiter(options.frameRateLimit ?? 0);
       socket.on('message', (data: RawData, isBinary: boolean) => {
-        if (!limiter.take()) return send(socket, errorFrame(isBinary ? null : seqOfText(data), gwError('GW_ERR_RATE_LIMITED')));
+        if (!limiter.take())
+          return send(socket, errorFrame(isBinary ? null : seqOfText(data), gwError('GW_ERR_RATE_LIMITED')));
         handleFrame(ctx, run, socket, data, isBinary);
       });
       socket.on('close', () => {
@@ -79,7 +91,8 @@ function seqOfText(data: RawData): number | null {
 function handleFrame(ctx: ServerContext, run: RunRef, socket: WebSocket, data: RawData, isBinary: boolean): void {
   if (isBinary) return send(socket, errorFrame(null, gwError('GW_ERR_FRAME_BINARY')));
   const text = data.toString();
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) return send(socket, errorFrame(null, gwError('GW_ERR_FRAME_TOO_LARGE', String(MAX_BODY_BYTES))));
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES)
+    return send(socket, errorFrame(null, gwError('GW_ERR_FRAME_TOO_LARGE', String(MAX_BODY_BYTES))));
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

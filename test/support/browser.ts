@@ -25,7 +25,9 @@ const FLAGS = [
 
 /** A reason to skip browser tests (no Chromium here), or null. CI installs Debian's `chromium`, so it never skips. */
 export function browserMissing(): string | null {
-  return existsSync(CHROMIUM_PATH) ? null : `${CHROMIUM_PATH} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
+  return existsSync(CHROMIUM_PATH)
+    ? null
+    : `${CHROMIUM_PATH} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
 }
 
 export interface Browser {
@@ -52,7 +54,8 @@ export async function launchBrowser(): Promise<Browser> {
       const errors: string[] = [];
       page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
       page.on('console', (msg) => {
-        if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) errors.push(`console: ${msg.text()}`);
+        if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text()))
+          errors.push(`console: ${msg.text()}`);
       });
       await page.goto(url);
       return { page, errors };
@@ -70,7 +73,11 @@ export async function startDashboardServer(options: ServerOptions = {}): Promise
   return startServer(options);
 }
 
-export async function screenshot(page: Page, name: string, options: { fullPage?: boolean; selector?: string } = {}): Promise<string> {
+export async function screenshot(
+  page: Page,
+  name: string,
+  options: { fullPage?: boolean; selector?: string } = {},
+): Promise<string> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, `${name}.png`);
   if (options.selector) await page.locator(options.selector).first().screenshot({ path });
@@ -84,7 +91,11 @@ export function charts(page: Page): Promise<ChartSnapshot[]> {
 }
 
 /** Polls `fn` in Node until it returns a truthy value (or throws after `timeoutMs`). */
-export async function until<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function until<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -104,7 +115,11 @@ export async function drawnChart(page: Page, key: string, timeoutMs = 10_000): P
   const card = page.locator(`.chart-card[data-chart="${key}"]`);
   await card.waitFor({ timeout: timeoutMs });
   await card.scrollIntoViewIfNeeded();
-  return until(async () => (await charts(page)).find((c) => c.key === key && c.drawn && !c.loading), timeoutMs, `chart ${key} to draw`);
+  return until(
+    async () => (await charts(page)).find((c) => c.key === key && c.drawn && !c.loading),
+    timeoutMs,
+    `chart ${key} to draw`,
+  );
 }
 
 /**
@@ -112,15 +127,29 @@ export async function drawnChart(page: Page, key: string, timeoutMs = 10_000): P
  * one of `roles`: from just before the push to the
  * first animation frame that shows the point.
  */
-export async function drawLatency(page: Page, key: string, x: number | null, y: number, push: () => Promise<void>, roles: readonly string[] = ['line']): Promise<number> {
-  const seen = page.evaluate(([k, px, py, r]) => window.__ganwatch.whenDrawn(k as string, px as number | null, py as number, r as string[]), [key, x, y, [...roles]] as const);
+export async function drawLatency(
+  page: Page,
+  key: string,
+  x: number | null,
+  y: number,
+  push: () => Promise<void>,
+  roles: readonly string[] = ['line'],
+): Promise<number> {
+  const seen = page.evaluate(
+    ([k, px, py, r]) => window.__ganwatch.whenDrawn(k as string, px as number | null, py as number, r as string[]),
+    [key, x, y, [...roles]] as const,
+  );
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
   const t0 = Date.now();
   await push();
   return (await seen) - t0;
 }
 
-export function dataset(chart: ChartSnapshot, role: string, run?: string): ChartSnapshot['datasets'][number] | undefined {
+export function dataset(
+  chart: ChartSnapshot,
+  role: string,
+  run?: string,
+): ChartSnapshot['datasets'][number] | undefined {
   return chart.datasets.find((d) => d.role === role && (run === undefined || d.run === run));
 }
 
@@ -134,7 +163,11 @@ export async function createRun(server: { url: string }, body: Record<string, un
   return res.body.id as string;
 }
 
-export async function pushPoints(server: { url: string }, run: string, points: Array<{ step: number; wall?: number; values: Values }>): Promise<void> {
+export async function pushPoints(
+  server: { url: string },
+  run: string,
+  points: Array<{ step: number; wall?: number; values: Values }>,
+): Promise<void> {
   for (let i = 0; i < points.length; i += 10_000) {
     const res = await api(server, 'POST', `/api/v1/runs/${run}/points`, { points: points.slice(i, i + 10_000) });
     if (res.status !== 200) throw new Error(`push points: ${res.status} ${JSON.stringify(res.body)}`);
@@ -190,7 +223,12 @@ export function tinyPng(seed: number, w = 48, h = 16): Buffer {
   ihdr.writeUInt32BE(h, 4);
   ihdr[8] = 8;
   ihdr[9] = 2;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 let crcTable: Uint32Array | null = null;
@@ -208,7 +246,14 @@ function crc32(buf: Buffer): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-export async function pushPng(server: { url: string }, run: string, epoch: number, step: number, png: Buffer, meta?: Record<string, unknown>): Promise<void> {
+export async function pushPng(
+  server: { url: string },
+  run: string,
+  epoch: number,
+  step: number,
+  png: Buffer,
+  meta?: Record<string, unknown>,
+): Promise<void> {
   const q = `epoch=${epoch}&step=${step}&kind=samples${meta ? `&meta=${encodeURIComponent(JSON.stringify(meta))}` : ''}`;
   const res = await api(server, 'POST', `/api/v1/runs/${run}/media?${q}`, png);
   if (res.status !== 201) throw new Error(`push media: ${res.status} ${JSON.stringify(res.body)}`);

@@ -2,7 +2,13 @@
 import { gaussian, seededRandom } from '../../server/projections/random.js';
 
 /** n codes of dimension dim around C class centres drawn with spread `separation` (unit noise), classes i mod C. */
-export function clusters(n: number, dim: number, C: number, separation: number, seed: number): { codes: Float32Array; labels: Int32Array } {
+export function clusters(
+  n: number,
+  dim: number,
+  C: number,
+  separation: number,
+  seed: number,
+): { codes: Float32Array; labels: Int32Array } {
   const r = seededRandom(seed);
   const centres = Array.from({ length: C }, () => Array.from({ length: dim }, () => separation * gaussian(r)));
   const codes = new Float32Array(n * dim);

@@ -32,7 +32,11 @@ export interface HarnessResult {
   firstFiring(key?: string): KeyedTransition | undefined;
 }
 
-export function runDetector(factory: DetectorFactory, stream: Iterable<StepValues>, opts: HarnessOptions = {}): HarnessResult {
+export function runDetector(
+  factory: DetectorFactory,
+  stream: Iterable<StepValues>,
+  opts: HarnessOptions = {},
+): HarnessResult {
   const settings = mergeSettings(factory.defaults, opts.settings);
   const detector = factory.create({ settings });
   const machines = new Map<string, AlertStateMachine>();
@@ -76,5 +80,8 @@ export function runDetector(factory: DetectorFactory, stream: Iterable<StepValue
 
 /** A compact description of transitions for assertion messages. */
 export function describe(r: HarnessResult): string {
-  return r.transitions.map((t) => `${t.key || '·'}:${t.from}→${t.to}@${t.step}(${t.evaluation.severity})`).join(' ') || '(no transitions)';
+  return (
+    r.transitions.map((t) => `${t.key || '·'}:${t.from}→${t.to}@${t.step}(${t.evaluation.severity})`).join(' ') ||
+    '(no transitions)'
+  );
 }

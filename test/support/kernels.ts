@@ -10,7 +10,12 @@ export type Pad = 'same' | 'valid' | number | [[number, number], [number, number
 /** Largest relative error allowed between wasm and cpu. */
 export const TOLERANCE = 1e-4;
 /** Uneven explicit padding (top 1, bottom 2, left 2, right 1). */
-export const EXPLICIT: Pad = [[0, 0], [1, 2], [2, 1], [0, 0]];
+export const EXPLICIT: Pad = [
+  [0, 0],
+  [1, 2],
+  [2, 1],
+  [0, 0],
+];
 
 /** Deterministic standard-normal-ish values (LCG + Box–Muller). */
 export function randomValues(n: number, seed: number): Float32Array {
@@ -31,15 +36,33 @@ export const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
  * d/dx (Conv2DBackpropInput) or d/dfilter (Conv2DBackpropFilter) of sum(conv2d(x, filter) · r) on the active
  * backend, from seeded x, filter and r; r makes dy non-uniform.
  */
-export function convGradient(wrt: 'x' | 'filter', xShape: Shape4, fShape: Shape4, strides: Strides, pad: Pad, seed: number): Float32Array {
+export function convGradient(
+  wrt: 'x' | 'filter',
+  xShape: Shape4,
+  fShape: Shape4,
+  strides: Strides,
+  pad: Pad,
+  seed: number,
+): Float32Array {
   return tf.tidy(() => {
     const x = tf.tensor4d(randomValues(size(xShape), seed), xShape);
     const filter = tf.tensor4d(randomValues(size(fShape), seed + 1), fShape);
     const yShape = tf.conv2d(x, filter, strides, pad).shape;
     const r = tf.tensor(randomValues(size(yShape), seed + 2), yShape);
-    const grad = wrt === 'x'
-      ? tf.grad((v: tf.Tensor) => tf.conv2d(v as tf.Tensor4D, filter, strides, pad).mul(r).sum())(x)
-      : tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, strides, pad).mul(r).sum())(filter);
+    const grad =
+      wrt === 'x'
+        ? tf.grad((v: tf.Tensor) =>
+            tf
+              .conv2d(v as tf.Tensor4D, filter, strides, pad)
+              .mul(r)
+              .sum(),
+          )(x)
+        : tf.grad((f: tf.Tensor) =>
+            tf
+              .conv2d(x, f as tf.Tensor4D, strides, pad)
+              .mul(r)
+              .sum(),
+          )(filter);
     assert.deepEqual(grad.shape, wrt === 'x' ? xShape : fShape);
     return grad.dataSync() as Float32Array;
   });

@@ -58,14 +58,22 @@ function launch(args: string[], env: Record<string, string>): Promise<{ child: C
 }
 
 const exited = (child: ChildProcess): Promise<void> =>
-  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((r) => child.once('exit', () => r()));
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const dbPath = options.dbPath ?? join(tempDir(), 'ganwatch.db');
   const baseArgs = ['--host', '127.0.0.1', '--db', dbPath, ...(options.extraArgs ?? [])];
   if (options.token) baseArgs.push('--token', options.token);
   if (options.readToken) baseArgs.push('--read-token', options.readToken);
-  const env = { GANWATCH_TOKEN: '', GANWATCH_READ_TOKEN: '', GANWATCH_PORT: '', GANWATCH_DB: '', ...(options.env ?? {}) };
+  const env = {
+    GANWATCH_TOKEN: '',
+    GANWATCH_READ_TOKEN: '',
+    GANWATCH_PORT: '',
+    GANWATCH_DB: '',
+    ...(options.env ?? {}),
+  };
   let { child, url } = await launch([...baseArgs, '--port', String(options.port ?? 0)], env);
   const port = Number(new URL(url).port);
   const server: RunningServer = {

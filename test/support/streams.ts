@@ -90,7 +90,12 @@ export function ramp(t: number, t0: number, t1: number, from: number, to: number
 }
 
 /** n step records 0..n−1 (step = t·stride + start), each with the metrics `f(t)` returns (undefined entries dropped). */
-export function* steps(n: number, f: (t: number) => Record<string, number | undefined>, start = 0, stride = 1): Generator<StepValues> {
+export function* steps(
+  n: number,
+  f: (t: number) => Record<string, number | undefined>,
+  start = 0,
+  stride = 1,
+): Generator<StepValues> {
   for (let t = 0; t < n; t++) {
     const rec = f(t);
     const values = new Map<string, number>();
@@ -103,9 +108,16 @@ export function* steps(n: number, f: (t: number) => Record<string, number | unde
 }
 
 /** Validation records: one per entry, at steps `step(e)`, with the metrics of `f(e)`. */
-export function* epochs(values: ReadonlyArray<Record<string, number>>, step: (e: number) => number): Generator<StepValues> {
+export function* epochs(
+  values: ReadonlyArray<Record<string, number>>,
+  step: (e: number) => number,
+): Generator<StepValues> {
   for (let e = 0; e < values.length; e++) {
-    yield { step: step(e), wall: 1_700_000_000 + e, values: new Map(Object.entries(values[e] as Record<string, number>)) };
+    yield {
+      step: step(e),
+      wall: 1_700_000_000 + e,
+      values: new Map(Object.entries(values[e] as Record<string, number>)),
+    };
   }
 }
 

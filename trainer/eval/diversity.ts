@@ -65,8 +65,14 @@ export interface CoverageOptions {
  * samples as palettes, a generator that ignores z scores 1/K and one that reaches every palette scores 1.
  * `outputs`: tensors as for diversity, or per input one Float32Array of samples × size × size × 3.
  */
-export function modeCoverage(outputs: OutputsByInput | readonly Float32Array[], K: number, size: number, options: CoverageOptions = {}): number {
-  if (!Number.isInteger(K) || K < 1 || K > MAX_CLASSES) throw gwError('GW_ERR_EVAL_INPUT', `mode coverage: K must be 1..${MAX_CLASSES}, got ${K}`);
+export function modeCoverage(
+  outputs: OutputsByInput | readonly Float32Array[],
+  K: number,
+  size: number,
+  options: CoverageOptions = {},
+): number {
+  if (!Number.isInteger(K) || K < 1 || K > MAX_CLASSES)
+    throw gwError('GW_ERR_EVAL_INPUT', `mode coverage: K must be 1..${MAX_CLASSES}, got ${K}`);
   const per = size * size * 3;
   const inputs = imagesByInput(outputs, per);
   if (inputs.length === 0) throw gwError('GW_ERR_EVAL_INPUT', 'mode coverage of no inputs');
@@ -74,7 +80,10 @@ export function modeCoverage(outputs: OutputsByInput | readonly Float32Array[], 
   let total = 0;
   for (const samples of inputs) {
     if (samples.length === 0 || samples.length % per !== 0) {
-      throw gwError('GW_ERR_EVAL_INPUT', `mode coverage: an input holds ${samples.length} values, not a whole number of ${size}×${size}×3 images`);
+      throw gwError(
+        'GW_ERR_EVAL_INPUT',
+        `mode coverage: an input holds ${samples.length} values, not a whole number of ${size}×${size}×3 images`,
+      );
     }
     const seen = new Set<number>();
     for (let o = 0; o < samples.length; o += per) {
@@ -89,10 +98,14 @@ export function modeCoverage(outputs: OutputsByInput | readonly Float32Array[], 
 }
 
 function imagesByInput(outputs: OutputsByInput | readonly Float32Array[], per: number): Float32Array[] {
-  if (Array.isArray(outputs) && (outputs.length === 0 || outputs[0] instanceof Float32Array)) return [...(outputs as readonly Float32Array[])];
+  if (Array.isArray(outputs) && (outputs.length === 0 || outputs[0] instanceof Float32Array))
+    return [...(outputs as readonly Float32Array[])];
   const groups = groupsOf(outputs as OutputsByInput, 1, 'mode coverage', (shape) => {
     if (shape[3] !== 3 || shape[1]! * shape[2]! * 3 !== per) {
-      throw gwError('GW_ERR_EVAL_INPUT', `mode coverage: outputs of shape [${shape}] are not size × size × 3 images (${per} values each)`);
+      throw gwError(
+        'GW_ERR_EVAL_INPUT',
+        `mode coverage: outputs of shape [${shape}] are not size × size × 3 images (${per} values each)`,
+      );
     }
   });
   const arrays = groups.map((g) => g.dataSync() as Float32Array);
@@ -101,13 +114,29 @@ function imagesByInput(outputs: OutputsByInput | readonly Float32Array[], per: n
 }
 
 /** One [samples, H, W, C] tensor per input (views of a Tensor5D are new tensors: disposeGroups frees them). */
-function groupsOf(outputs: OutputsByInput, minSamples: number, what: string, check?: (shape: number[]) => void): tf.Tensor4D[] {
-  const shapes = outputs instanceof tf.Tensor ? (outputs.rank === 5 ? Array.from({ length: outputs.shape[0] }, () => outputs.shape.slice(1)) : null) : outputs.map((g) => g.shape);
-  if (shapes === null) throw gwError('GW_ERR_EVAL_INPUT', `${what}: expected [inputs, samples, H, W, C], got [${(outputs as tf.Tensor).shape}]`);
+function groupsOf(
+  outputs: OutputsByInput,
+  minSamples: number,
+  what: string,
+  check?: (shape: number[]) => void,
+): tf.Tensor4D[] {
+  const shapes =
+    outputs instanceof tf.Tensor
+      ? outputs.rank === 5
+        ? Array.from({ length: outputs.shape[0] }, () => outputs.shape.slice(1))
+        : null
+      : outputs.map((g) => g.shape);
+  if (shapes === null)
+    throw gwError(
+      'GW_ERR_EVAL_INPUT',
+      `${what}: expected [inputs, samples, H, W, C], got [${(outputs as tf.Tensor).shape}]`,
+    );
   if (shapes.length === 0) throw gwError('GW_ERR_EVAL_INPUT', `${what} of no inputs`);
   for (const shape of shapes) {
-    if (shape.length !== 4) throw gwError('GW_ERR_EVAL_INPUT', `${what}: expected [samples, H, W, C] per input, got [${shape}]`);
-    if (shape[0]! < minSamples) throw gwError('GW_ERR_EVAL_INPUT', `${what} needs at least ${minSamples} samples per input, got ${shape[0]}`);
+    if (shape.length !== 4)
+      throw gwError('GW_ERR_EVAL_INPUT', `${what}: expected [samples, H, W, C] per input, got [${shape}]`);
+    if (shape[0]! < minSamples)
+      throw gwError('GW_ERR_EVAL_INPUT', `${what} needs at least ${minSamples} samples per input, got ${shape[0]}`);
     check?.(shape);
   }
   return outputs instanceof tf.Tensor ? (tf.unstack(outputs) as tf.Tensor4D[]) : [...outputs];

@@ -90,8 +90,10 @@ export class FidEvaluator {
       return { unavailable: `FID model '${pathOrUrl}': ${why}` };
     };
     const inShape = model.inputs[0]?.shape ?? [];
-    if (model.inputs.length !== 1 || inShape.length !== 4) return fail(`expected one image input [batch, height, width, 3], got ${describeShapes(model.inputs)}`);
-    if (inShape[3] !== 3 && inShape[3] != null && inShape[3] !== -1) return fail(`its input has ${inShape[3]} channels, 3 (RGB) expected`);
+    if (model.inputs.length !== 1 || inShape.length !== 4)
+      return fail(`expected one image input [batch, height, width, 3], got ${describeShapes(model.inputs)}`);
+    if (inShape[3] !== 3 && inShape[3] != null && inShape[3] !== -1)
+      return fail(`its input has ${inShape[3]} channels, 3 (RGB) expected`);
     const declared = (i: number) => (typeof inShape[i] === 'number' && inShape[i]! > 0 ? inShape[i]! : undefined);
     const h = options.inputSize ?? declared(1) ?? DEFAULT_INCEPTION_SIZE;
     const w = options.inputSize ?? declared(2) ?? DEFAULT_INCEPTION_SIZE;
@@ -101,14 +103,22 @@ export class FidEvaluator {
       return fail(`bad options (inputRange [${range}], batchSize ${batchSize}, inputSize ${h})`);
     }
     const outShape = outputShape(model, options.output);
-    const declaredDim = outShape !== undefined && typeof outShape[outShape.length - 1] === 'number' && outShape[outShape.length - 1]! > 0 ? outShape[outShape.length - 1]! : undefined;
-    const ev = new FidEvaluator(model, kind, pathOrUrl, declaredDim ?? 0, h, w, { inputRange: range, batchSize, output: options.output });
+    const declaredDim =
+      outShape !== undefined && typeof outShape[outShape.length - 1] === 'number' && outShape[outShape.length - 1]! > 0
+        ? outShape[outShape.length - 1]!
+        : undefined;
+    const ev = new FidEvaluator(model, kind, pathOrUrl, declaredDim ?? 0, h, w, {
+      inputRange: range,
+      batchSize,
+      output: options.output,
+    });
     // One forward pass on a blank image: finds a missing kernel, a wrong output, or the feature size now.
     try {
       const probe = tf.zeros([1, 8, 8, 3]) as tf.Tensor4D;
       const out = await ev.run(probe).finally(() => probe.dispose());
       const dim = out.length;
-      if (declaredDim !== undefined && dim !== declaredDim) return fail(`it declares ${declaredDim} output features but produced ${dim}`);
+      if (declaredDim !== undefined && dim !== declaredDim)
+        return fail(`it declares ${declaredDim} output features but produced ${dim}`);
       return new FidEvaluator(model, kind, pathOrUrl, dim, h, w, ev.options);
     } catch (err) {
       return fail(`a test forward pass failed: ${(err as Error).message}`);
@@ -117,7 +127,8 @@ export class FidEvaluator {
 
   /** Feature vectors of a batch of images in [−1, 1] ([B, H, W, 3], any size: resized to the model's input). */
   async features(images: tf.Tensor4D): Promise<FeatureSet> {
-    if (images.rank !== 4 || images.shape[3] !== 3) throw gwError('GW_ERR_EVAL_INPUT', `FID needs [batch, height, width, 3] images, got [${images.shape}]`);
+    if (images.rank !== 4 || images.shape[3] !== 3)
+      throw gwError('GW_ERR_EVAL_INPUT', `FID needs [batch, height, width, 3] images, got [${images.shape}]`);
     const n = images.shape[0];
     const d = this.featureDim;
     const features = new Float64Array(n * d);
@@ -125,7 +136,8 @@ export class FidEvaluator {
       const size = Math.min(this.options.batchSize, n - start);
       const part = tf.slice(images, [start, 0, 0, 0], [size, -1, -1, -1]);
       const f = await this.run(part).finally(() => part.dispose());
-      if (f.length !== size * d) throw gwError('GW_ERR_EVAL_INPUT', `FID model produced ${f.length / size} features per image, ${d} expected`);
+      if (f.length !== size * d)
+        throw gwError('GW_ERR_EVAL_INPUT', `FID model produced ${f.length / size} features per image, ${d} expected`);
       features.set(f, start * d);
     }
     return { features, n, d };
@@ -138,10 +150,18 @@ export class FidEvaluator {
   async fid(generated: tf.Tensor4D, real: tf.Tensor4D | FeatureSet): Promise<FidResult> {
     const gen = await this.features(generated);
     const ref = real instanceof tf.Tensor ? await this.features(real as tf.Tensor4D) : real;
-    if (gen.n < 2 || ref.n < 2) throw gwError('GW_ERR_EVAL_INPUT', `FID needs at least 2 generated and 2 real images, got ${gen.n} and ${ref.n}`);
-    if (ref.d !== this.featureDim) throw gwError('GW_ERR_EVAL_INPUT', `real features have dimension ${ref.d}, this model gives ${this.featureDim}`);
+    if (gen.n < 2 || ref.n < 2)
+      throw gwError('GW_ERR_EVAL_INPUT', `FID needs at least 2 generated and 2 real images, got ${gen.n} and ${ref.n}`);
+    if (ref.d !== this.featureDim)
+      throw gwError('GW_ERR_EVAL_INPUT', `real features have dimension ${ref.d}, this model gives ${this.featureDim}`);
     const route = frechetRoute(gen.n, ref.n, this.featureDim);
-    return { fid: frechetDistanceOfFeatures(gen, ref, route), n: gen.n, nReal: ref.n, featureDim: this.featureDim, route };
+    return {
+      fid: frechetDistanceOfFeatures(gen, ref, route),
+      n: gen.n,
+      nReal: ref.n,
+      featureDim: this.featureDim,
+      route,
+    };
   }
 
   dispose(): void {
@@ -153,18 +173,27 @@ export class FidEvaluator {
     const [lo, hi] = this.options.inputRange;
     const input = tf.tidy(() => {
       const resized = tf.image.resizeBilinear(images.toFloat(), [this.inputHeight, this.inputWidth], false, true);
-      return resized.add(1).mul((hi - lo) / 2).add(lo) as tf.Tensor4D;
+      return resized
+        .add(1)
+        .mul((hi - lo) / 2)
+        .add(lo) as tf.Tensor4D;
     });
     let raw: tf.Tensor | tf.Tensor[];
     try {
-      raw = this.model instanceof tf.GraphModel ? await this.model.executeAsync(input, this.options.output) : this.model.predict(input);
+      raw =
+        this.model instanceof tf.GraphModel
+          ? await this.model.executeAsync(input, this.options.output)
+          : this.model.predict(input);
     } finally {
       input.dispose();
     }
     const outs = Array.isArray(raw) ? raw : [raw];
     try {
       const y = outs[0]!;
-      if (y.rank !== 2 && y.rank !== 4) throw new Error(`the model output has shape [${y.shape}]; expected [batch, features] or [batch, h, w, features]`);
+      if (y.rank !== 2 && y.rank !== 4)
+        throw new Error(
+          `the model output has shape [${y.shape}]; expected [batch, features] or [batch, h, w, features]`,
+        );
       const pooled = tf.tidy(() => (y.rank === 4 ? y.mean([1, 2]) : y.toFloat()));
       try {
         return (await pooled.data()) as Float32Array;
@@ -186,5 +215,7 @@ function outputShape(model: AnyModel, output: string | undefined): number[] | un
 }
 
 function describeShapes(inputs: ReadonlyArray<{ shape?: ReadonlyArray<number | null> }>): string {
-  return inputs.length === 0 ? 'no inputs' : inputs.map((i) => `[${(i.shape ?? []).map((d) => d ?? '?').join(', ')}]`).join(', ');
+  return inputs.length === 0
+    ? 'no inputs'
+    : inputs.map((i) => `[${(i.shape ?? []).map((d) => d ?? '?').join(', ')}]`).join(', ');
 }

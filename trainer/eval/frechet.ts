@@ -59,7 +59,10 @@ export function frechetDistance(
   const d = mu1.length;
   if (mu2.length !== d) throw gwError('GW_ERR_EVAL_INPUT', `Fréchet distance: means of lengths ${d} and ${mu2.length}`);
   if (sigma1.length !== d * d || sigma2.length !== d * d) {
-    throw gwError('GW_ERR_EVAL_INPUT', `Fréchet distance: covariances must be ${d}×${d} (${d * d} values), got ${sigma1.length} and ${sigma2.length}`);
+    throw gwError(
+      'GW_ERR_EVAL_INPUT',
+      `Fréchet distance: covariances must be ${d}×${d} (${d * d} values), got ${sigma1.length} and ${sigma2.length}`,
+    );
   }
   let s1 = sigma1;
   let s2 = sigma2;
@@ -99,7 +102,11 @@ export function frechetRoute(n1: number, n2: number, d: number): FrechetRoute {
 }
 
 /** Fréchet distance between Gaussians fitted to two feature sets (each n ≥ 2, same d). */
-export function frechetDistanceOfFeatures(a: FeatureSet, b: FeatureSet, route: FrechetRoute = frechetRoute(a.n, b.n, a.d)): number {
+export function frechetDistanceOfFeatures(
+  a: FeatureSet,
+  b: FeatureSet,
+  route: FrechetRoute = frechetRoute(a.n, b.n, a.d),
+): number {
   checkFeatures(a.features, a.n, a.d, 'first feature set');
   checkFeatures(b.features, b.n, b.d, 'second feature set');
   if (a.d !== b.d) throw gwError('GW_ERR_EVAL_INPUT', `Fréchet distance: feature sets of dimensions ${a.d} and ${b.d}`);
@@ -171,7 +178,9 @@ function allFinite(x: Float64Array | Float32Array): boolean {
 }
 
 function checkFeatures(x: Float64Array | Float32Array, n: number, d: number, what: string): void {
-  if (!Number.isInteger(n) || !Number.isInteger(d) || d < 1) throw gwError('GW_ERR_EVAL_INPUT', `${what}: bad sizes n=${n}, d=${d}`);
+  if (!Number.isInteger(n) || !Number.isInteger(d) || d < 1)
+    throw gwError('GW_ERR_EVAL_INPUT', `${what}: bad sizes n=${n}, d=${d}`);
   if (n < 2) throw gwError('GW_ERR_EVAL_INPUT', `${what}: a covariance needs at least 2 samples, got ${n}`);
-  if (x.length !== n * d) throw gwError('GW_ERR_EVAL_INPUT', `${what}: ${x.length} values for ${n} samples × ${d} dimensions`);
+  if (x.length !== n * d)
+    throw gwError('GW_ERR_EVAL_INPUT', `${what}: ${x.length} values for ${n} samples × ${d} dimensions`);
 }

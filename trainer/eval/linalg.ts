@@ -38,7 +38,7 @@ export function pivotedCholesky(a: Float64Array, n: number, tol?: number): Pivot
   for (let j = 0; j < n; j++) {
     let p = -1;
     let best = -Infinity;
-    for (let i = 0; i < n; i++) if (done[i] === 0 && rest[i]! > best) (best = rest[i]!), (p = i);
+    for (let i = 0; i < n; i++) if (done[i] === 0 && rest[i]! > best) ((best = rest[i]!), (p = i));
     if (p < 0 || !(best > stop)) break;
     done[p] = 1;
     perm[j] = p;
@@ -183,7 +183,14 @@ function reflector(A: Float64Array, n: number, k: number, v: Float64Array, e: Fl
 }
 
 /** From p = A·v: w = β·p − (β²/2)(pᵀv)·v, so that the step is A − v·wᵀ − w·vᵀ (entries from..n−1). */
-function toUpdateVector(p: Float64Array, v: Float64Array, beta: number, from: number, n: number, w: Float64Array): void {
+function toUpdateVector(
+  p: Float64Array,
+  v: Float64Array,
+  beta: number,
+  from: number,
+  n: number,
+  w: Float64Array,
+): void {
   let pv = 0;
   for (let i = from; i < n; i++) pv += p[i]! * v[i]!;
   const c = 0.5 * beta * beta * pv;
@@ -198,7 +205,8 @@ function toUpdateVector(p: Float64Array, v: Float64Array, beta: number, from: nu
  */
 function tridiagonalQl(d: Float64Array, e: Float64Array, n: number): void {
   let norm = 0;
-  for (let i = 0; i < n; i++) norm = Math.max(norm, Math.abs(d[i]!) + Math.abs(e[i]!) + (i > 0 ? Math.abs(e[i - 1]!) : 0));
+  for (let i = 0; i < n; i++)
+    norm = Math.max(norm, Math.abs(d[i]!) + Math.abs(e[i]!) + (i > 0 ? Math.abs(e[i - 1]!) : 0));
   const floor = Number.EPSILON * norm;
   for (let l = 0; l < n; l++) {
     let iter = 0;
@@ -265,7 +273,16 @@ function dot(a: Float64Array, ai: number, b: Float64Array, bi: number, len: numb
 const block = new Float64Array(4);
 
 /** The four dot products of rows (a0, a1) with rows (b0, b1) over columns from..end-1, sharing loads. */
-function dot2x2(a: Float64Array, a0: number, a1: number, b: Float64Array, b0: number, b1: number, from: number, end: number): Float64Array {
+function dot2x2(
+  a: Float64Array,
+  a0: number,
+  a1: number,
+  b: Float64Array,
+  b0: number,
+  b1: number,
+  from: number,
+  end: number,
+): Float64Array {
   let s00 = 0;
   let s01 = 0;
   let s10 = 0;
@@ -293,7 +310,16 @@ const block8 = new Float64Array(8);
  * The eight dot products of four consecutive rows of a (starting at a0, `stride` apart) with rows (b0, b1) over
  * columns from..end-1: six loads per eight multiply-adds, about 1.4× the rate of dot2x2 in V8.
  */
-function dot4x2(a: Float64Array, a0: number, stride: number, b: Float64Array, b0: number, b1: number, from: number, end: number): Float64Array {
+function dot4x2(
+  a: Float64Array,
+  a0: number,
+  stride: number,
+  b: Float64Array,
+  b0: number,
+  b1: number,
+  from: number,
+  end: number,
+): Float64Array {
   const a1 = a0 + stride;
   const a2 = a1 + stride;
   const a3 = a2 + stride;
@@ -333,7 +359,8 @@ function dot4x2(a: Float64Array, a0: number, stride: number, b: Float64Array, b0
 }
 
 function checkSquare(a: Float64Array, n: number, what: string): void {
-  if (!Number.isInteger(n) || n < 0 || a.length !== n * n) throw new RangeError(`${what} holds ${a.length} values, ${n}×${n} expected`);
+  if (!Number.isInteger(n) || n < 0 || a.length !== n * n)
+    throw new RangeError(`${what} holds ${a.length} values, ${n}×${n} expected`);
 }
 
 /**
@@ -341,7 +368,8 @@ function checkSquare(a: Float64Array, n: number, what: string): void {
  * Tiled (32 rows × 32 rows × 512 columns) so that the tiles stay in cache at FID sizes.
  */
 export function crossProducts(a: Float64Array, ra: number, b: Float64Array, rb: number, len: number): Float64Array {
-  if (a.length !== ra * len || b.length !== rb * len) throw new RangeError(`crossProducts: ${a.length} and ${b.length} values for ${ra}×${len} and ${rb}×${len}`);
+  if (a.length !== ra * len || b.length !== rb * len)
+    throw new RangeError(`crossProducts: ${a.length} and ${b.length} values for ${ra}×${len} and ${rb}×${len}`);
   return tiledProducts(a, ra, b, rb, len, false, false);
 }
 
@@ -359,7 +387,15 @@ const TILE_COLS = 512;
  * (A·Aᵀ, or Fᵀ·S·F), so only the upper tiles are computed and then mirrored.
  * `upperA`: row i of A is zero before column i (a trapezoidal factor), so each row tile starts there.
  */
-function tiledProducts(a: Float64Array, ra: number, b: Float64Array, rb: number, len: number, symmetric: boolean, upperA: boolean): Float64Array {
+function tiledProducts(
+  a: Float64Array,
+  ra: number,
+  b: Float64Array,
+  rb: number,
+  len: number,
+  symmetric: boolean,
+  upperA: boolean,
+): Float64Array {
   const c = new Float64Array(ra * rb);
   for (let k0 = 0; k0 < len; k0 += TILE_COLS) {
     const k1 = Math.min(len, k0 + TILE_COLS);

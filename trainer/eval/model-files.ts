@@ -11,7 +11,8 @@ export async function resolveModelJson(pathOrDir: string): Promise<string> {
   const st = await stat(p).catch(() => null);
   if (st === null) throw new Error(`'${p}' does not exist`);
   const file = st.isDirectory() ? path.join(p, 'model.json') : p;
-  if (st.isDirectory() && (await stat(file).catch(() => null)) === null) throw new Error(`folder '${p}' holds no model.json`);
+  if (st.isDirectory() && (await stat(file).catch(() => null)) === null)
+    throw new Error(`folder '${p}' holds no model.json`);
   return file;
 }
 
@@ -24,7 +25,12 @@ export async function readModelJson(file: string): Promise<tf.io.ModelJSON> {
   } catch (err) {
     throw new Error(`'${file}' is not valid JSON (${(err as Error).message})`);
   }
-  if (typeof json !== 'object' || json === null || !('modelTopology' in json) || (json as { modelTopology: unknown }).modelTopology == null) {
+  if (
+    typeof json !== 'object' ||
+    json === null ||
+    !('modelTopology' in json) ||
+    (json as { modelTopology: unknown }).modelTopology == null
+  ) {
     throw new Error(`'${file}' is not a TensorFlow.js model.json: it has no modelTopology`);
   }
   return json as tf.io.ModelJSON;
@@ -71,7 +77,8 @@ export function fileModelSaver(dir: string): tf.io.IOHandler {
   return {
     save: async (artifacts) => {
       await mkdir(dir, { recursive: true });
-      const weights = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+      const weights =
+        artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
       const json: tf.io.ModelJSON = {
         modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'],
         weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
@@ -90,13 +97,21 @@ export function fileModelSaver(dir: string): tf.io.IOHandler {
   };
 }
 
-const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };
+const DTYPE_BYTES: Record<string, number> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  uint8: 1,
+  uint16: 2,
+  float16: 2,
+  complex64: 8,
+};
 
 /** Bytes one manifest entry occupies in the weight data (quantised entries use their storage dtype). */
 function weightBytes(w: tf.io.WeightsManifestEntry): number {
   const count = w.shape.reduce((a, b) => a * b, 1);
   const q = w.quantization;
-  const per = q !== undefined ? DTYPE_BYTES[q.dtype] ?? 4 : DTYPE_BYTES[w.dtype] ?? 4;
+  const per = q !== undefined ? (DTYPE_BYTES[q.dtype] ?? 4) : (DTYPE_BYTES[w.dtype] ?? 4);
   if (w.dtype === 'string') return Number.NaN; // strings are length-prefixed; sizes cannot be checked up front
   return count * per;
 }

@@ -47,8 +47,19 @@ export function ssim(x: tf.Tensor4D, y: tf.Tensor4D, dataRange: number): tf.Tens
     const g = gaussianWindow();
     const rows = tf.tile(tf.tensor4d(g, [SSIM_WINDOW, 1, 1, 1]), [1, 1, 5 * c, 1]);
     const cols = tf.tile(tf.tensor4d(g, [1, SSIM_WINDOW, 1, 1]), [1, 1, 5 * c, 1]);
-    const f = tf.depthwiseConv2d(tf.depthwiseConv2d(stack, rows as tf.Tensor4D, 1, 'valid'), cols as tf.Tensor4D, 1, 'valid');
-    const [mx, my, mxx, myy, mxy] = tf.split(f, 5, 3) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+    const f = tf.depthwiseConv2d(
+      tf.depthwiseConv2d(stack, rows as tf.Tensor4D, 1, 'valid'),
+      cols as tf.Tensor4D,
+      1,
+      'valid',
+    );
+    const [mx, my, mxx, myy, mxy] = tf.split(f, 5, 3) as [
+      tf.Tensor4D,
+      tf.Tensor4D,
+      tf.Tensor4D,
+      tf.Tensor4D,
+      tf.Tensor4D,
+    ];
     const vx = mxx.sub(mx.square());
     const vy = myy.sub(my.square());
     const vxy = mxy.sub(mx.mul(my));
@@ -75,10 +86,20 @@ export function meanSsim(x: tf.Tensor4D, y: tf.Tensor4D, dataRange: number): num
 }
 
 function checkPair(x: tf.Tensor4D, y: tf.Tensor4D, dataRange: number): void {
-  if (x.rank !== 4 || y.rank !== 4) throw gwError('GW_ERR_EVAL_INPUT', `SSIM needs [batch, height, width, channels] tensors, got ranks ${x.rank} and ${y.rank}`);
-  if (x.shape.some((d, i) => d !== y.shape[i])) throw gwError('GW_ERR_EVAL_INPUT', `SSIM needs equal shapes, got [${x.shape}] and [${y.shape}]`);
+  if (x.rank !== 4 || y.rank !== 4)
+    throw gwError(
+      'GW_ERR_EVAL_INPUT',
+      `SSIM needs [batch, height, width, channels] tensors, got ranks ${x.rank} and ${y.rank}`,
+    );
+  if (x.shape.some((d, i) => d !== y.shape[i]))
+    throw gwError('GW_ERR_EVAL_INPUT', `SSIM needs equal shapes, got [${x.shape}] and [${y.shape}]`);
   const [b, h, w] = x.shape;
   if (b < 1) throw gwError('GW_ERR_EVAL_INPUT', 'SSIM of an empty batch');
-  if (h < SSIM_WINDOW || w < SSIM_WINDOW) throw gwError('GW_ERR_EVAL_INPUT', `SSIM needs images of at least ${SSIM_WINDOW}×${SSIM_WINDOW} pixels, got ${h}×${w}`);
-  if (!(dataRange > 0) || !Number.isFinite(dataRange)) throw gwError('GW_ERR_EVAL_INPUT', `SSIM data range must be a positive number, got ${dataRange}`);
+  if (h < SSIM_WINDOW || w < SSIM_WINDOW)
+    throw gwError(
+      'GW_ERR_EVAL_INPUT',
+      `SSIM needs images of at least ${SSIM_WINDOW}×${SSIM_WINDOW} pixels, got ${h}×${w}`,
+    );
+  if (!(dataRange > 0) || !Number.isFinite(dataRange))
+    throw gwError('GW_ERR_EVAL_INPUT', `SSIM data range must be a positive number, got ${dataRange}`);
 }

@@ -37,21 +37,37 @@ function conv2DBackpropFilterWasm(args: KernelArgs): TensorInfo {
   const [, outH, outW] = dy.shape as [number, number, number, number];
   // Only top/left come from the forward padding; bottom/right follow from the rows and columns dy actually covers.
   const { padInfo } = backend_util.computeConv2DInfo(
-    [batch, inH, inW, cin], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+    [batch, inH, inW, cin],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const spanH = kh + (outH - 1) * sh; // padded-input rows the forward conv read
   const spanW = kw + (outW - 1) * sw;
   const usedH = Math.min(inH, spanH - padInfo.top); // rows of x that reached dy
   const usedW = Math.min(inW, spanW - padInfo.left);
   if (usedH <= 0 || usedW <= 0 || outH === 0 || outW === 0) {
     // dy saw only padding: the filter gradient is zero.
-    return run('Fill', { inputs: {}, backend: args.backend, attrs: { shape: [kh, kw, cin, cout], value: 0, dtype: 'float32' } });
+    return run('Fill', {
+      inputs: {},
+      backend: args.backend,
+      attrs: { shape: [kh, kw, cin, cout], value: 0, dtype: 'float32' },
+    });
   }
 
   const temps: TensorInfo[] = [];
   try {
     let xUsed: TensorInfo = x;
     if (usedH < inH || usedW < inW) {
-      xUsed = run('Slice', { inputs: { x }, backend: args.backend, attrs: { begin: [0, 0, 0, 0], size: [batch, usedH, usedW, cin] } });
+      xUsed = run('Slice', {
+        inputs: { x },
+        backend: args.backend,
+        attrs: { begin: [0, 0, 0, 0], size: [batch, usedH, usedW, cin] },
+      });
       temps.push(xUsed);
     }
     const xT = run('Transpose', { inputs: { x: xUsed }, backend: args.backend, attrs: { perm: [3, 1, 2, 0] } });
@@ -59,7 +75,10 @@ function conv2DBackpropFilterWasm(args: KernelArgs): TensorInfo {
     const dyT = run('Transpose', { inputs: { x: dy }, backend: args.backend, attrs: { perm: [1, 2, 0, 3] } });
     temps.push(dyT);
     const pad: backend_util.ExplicitPadding = [
-      [0, 0], [padInfo.top, spanH - padInfo.top - usedH], [padInfo.left, spanW - padInfo.left - usedW], [0, 0],
+      [0, 0],
+      [padInfo.top, spanH - padInfo.top - usedH],
+      [padInfo.left, spanW - padInfo.left - usedW],
+      [0, 0],
     ];
     const grad = run('Conv2D', {
       inputs: { x: xT, filter: dyT },

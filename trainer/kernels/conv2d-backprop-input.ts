@@ -52,7 +52,15 @@ export interface AxisGroup {
  * The group computing `phases` (with shift `off`) for kernel size k, stride s, forward top padding p, dx size inSize
  * and dy size outSize; null when those dx rows read no dy row (they are zero).
  */
-export function axisGroup(k: number, s: number, p: number, inSize: number, outSize: number, phases: number[], off: number): AxisGroup | null {
+export function axisGroup(
+  k: number,
+  s: number,
+  p: number,
+  inSize: number,
+  outSize: number,
+  phases: number[],
+  off: number,
+): AxisGroup | null {
   let base = Infinity; // first dy row, relative to t, any phase reads
   let last = -Infinity; // and the last
   let rows = 0;
@@ -76,8 +84,16 @@ export function axisGroup(k: number, s: number, p: number, inSize: number, outSi
   const first = Math.max(0, padBefore - rows + 1);
   const end = Math.min(span, padBefore + hi - lo);
   return {
-    stride: s, phases, taps: end - first, c0: off + p - s * (base + first), rows, off, lo, hi,
-    padBefore: padBefore - first, padAfter: base + rows + span - 1 - hi - (span - end),
+    stride: s,
+    phases,
+    taps: end - first,
+    c0: off + p - s * (base + first),
+    rows,
+    off,
+    lo,
+    hi,
+    padBefore: padBefore - first,
+    padAfter: base + rows + span - 1 - hi - (span - end),
   };
 }
 
@@ -90,10 +106,12 @@ export function axisPlans(k: number, s: number, p: number, inSize: number, outSi
     plans.push(g === null ? [] : [g]);
   }
   if (s > 1) {
-    plans.push(all.flatMap((a) => {
-      const g = axisGroup(k, s, p, inSize, outSize, [a], 0);
-      return g === null ? [] : [g];
-    }));
+    plans.push(
+      all.flatMap((a) => {
+        const g = axisGroup(k, s, p, inSize, outSize, [a], 0);
+        return g === null ? [] : [g];
+      }),
+    );
   }
   return plans;
 }
@@ -112,8 +130,10 @@ function planCost(hs: AxisGroup[], ws: AxisGroup[], batch: number, cin: number, 
     for (const w of ws) {
       const channels = h.phases.length * w.phases.length * cin;
       const taps = h.taps * w.taps * cout;
-      cost += COST_PER_CALL + COST_PER_WEIGHT * taps * channels
-        + batch * h.rows * w.rows * taps * Math.ceil(channels / CHANNEL_TILE) * CHANNEL_TILE;
+      cost +=
+        COST_PER_CALL +
+        COST_PER_WEIGHT * taps * channels +
+        batch * h.rows * w.rows * taps * Math.ceil(channels / CHANNEL_TILE) * CHANNEL_TILE;
     }
   }
   return cost;
@@ -151,7 +171,16 @@ function fillPhaseFilter(src: Float32Array, srcShape: number[], h: AxisGroup, w:
 }
 
 /** Copies conv output y [B, h.rows, w.rows, blocks·Cin] to its places in dx [B, inH, inW, Cin], dropping overhang. */
-function scatterPhases(y: Float32Array, dx: Float32Array, h: AxisGroup, w: AxisGroup, batch: number, inH: number, inW: number, cin: number): void {
+function scatterPhases(
+  y: Float32Array,
+  dx: Float32Array,
+  h: AxisGroup,
+  w: AxisGroup,
+  batch: number,
+  inH: number,
+  inW: number,
+  cin: number,
+): void {
   const nw = w.phases.length;
   const pixel = h.phases.length * nw * cin;
   for (let bh = 0; bh < h.phases.length; bh++) {
@@ -165,7 +194,7 @@ function scatterPhases(y: Float32Array, dx: Float32Array, h: AxisGroup, w: AxisG
         for (let t = 0; t < h.rows; t++) {
           const i = t * h.stride + rowOff;
           if (i < 0 || i >= inH) continue;
-          const from = ((b * h.rows + t) * w.rows) * pixel + block;
+          const from = (b * h.rows + t) * w.rows * pixel + block;
           const to = (b * inH + i) * inW * cin;
           for (let u = tFirst; u < tEnd; u++) {
             const s = from + u * pixel;
@@ -208,24 +237,45 @@ function realPairs(k: number, s: number, p: number, inSize: number, outSize: num
  * [{ kind: 'zero' }] when dx is zero whatever dy is.
  */
 export function candidatePlans(
-  inputShape: [number, number, number, number], filterShape: [number, number, number, number],
-  strides: [number, number] | number, pad: Conv2DBackpropInputAttrs['pad'],
+  inputShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  strides: [number, number] | number,
+  pad: Conv2DBackpropInputAttrs['pad'],
   dimRoundingMode?: 'floor' | 'round' | 'ceil',
 ): BackpropInputPlan[] {
   const [batch, inH, inW, cin] = inputShape;
   const [kh, kw, , cout] = filterShape;
-  const info = backend_util.computeConv2DInfo(inputShape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+  const info = backend_util.computeConv2DInfo(
+    inputShape,
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const { strideHeight: sh, strideWidth: sw, outHeight: outH, outWidth: outW } = info;
   const { top, left } = info.padInfo;
-  const plans: BackpropInputPlan[] = [{
-    kind: 'original',
-    cost: ORIGINAL_COST_PER_MAC * batch * cin * cout * realPairs(kh, sh, top, inH, outH) * realPairs(kw, sw, left, inW, outW),
-  }];
+  const plans: BackpropInputPlan[] = [
+    {
+      kind: 'original',
+      cost:
+        ORIGINAL_COST_PER_MAC *
+        batch *
+        cin *
+        cout *
+        realPairs(kh, sh, top, inH, outH) *
+        realPairs(kw, sw, left, inW, outW),
+    },
+  ];
   const columns = kh * kw * cin;
   plans.push({
     kind: 'columns',
-    cost: COST_PER_CALL + COST_PER_WEIGHT * columns * cout
-      + batch * outH * outW * (cout * Math.ceil(columns / CHANNEL_TILE) * CHANNEL_TILE + COST_PER_COLUMN_ADD * columns),
+    cost:
+      COST_PER_CALL +
+      COST_PER_WEIGHT * columns * cout +
+      batch * outH * outW * (cout * Math.ceil(columns / CHANNEL_TILE) * CHANNEL_TILE + COST_PER_COLUMN_ADD * columns),
   });
   for (const rows of axisPlans(kh, sh, top, inH, outH)) {
     for (const cols of axisPlans(kw, sw, left, inW, outW)) {
@@ -260,11 +310,17 @@ function conv2DBackpropInputWasm(args: KernelArgs): TensorInfo {
   const backend = args.backend as WasmBackendLike;
   const dy = args.inputs['dy'];
   const filter = args.inputs['filter'];
-  if (dy === undefined || filter === undefined) throw new Error('Conv2DBackpropInput: inputs dy and filter are required');
+  if (dy === undefined || filter === undefined)
+    throw new Error('Conv2DBackpropInput: inputs dy and filter are required');
   const attrs = args.attrs as unknown as Conv2DBackpropInputAttrs;
   const xShape = attrs.inputShape;
   // NCHW (the original kernel handles it with strides) and empty tensors go to the original.
-  if (attrs.dataFormat !== 'NHWC' || dy.dtype !== 'float32' || filter.dtype !== 'float32' || xShape.some((d) => d === 0)) {
+  if (
+    attrs.dataFormat !== 'NHWC' ||
+    dy.dtype !== 'float32' ||
+    filter.dtype !== 'float32' ||
+    xShape.some((d) => d === 0)
+  ) {
     return fallback(args);
   }
   const [batch, inH, inW, cin] = xShape;
@@ -274,7 +330,11 @@ function conv2DBackpropInputWasm(args: KernelArgs): TensorInfo {
   const plan = planConv2DBackpropInput(xShape, fShape, attrs.strides, attrs.pad, attrs.dimRoundingMode);
   if (plan.kind === 'original') return fallback(args);
   if (plan.kind === 'zero') {
-    return run('Fill', { inputs: {}, backend: args.backend, attrs: { shape: [batch, inH, inW, cin], value: 0, dtype: 'float32' } });
+    return run('Fill', {
+      inputs: {},
+      backend: args.backend,
+      attrs: { shape: [batch, inH, inW, cin], value: 0, dtype: 'float32' },
+    });
   }
   if (plan.kind === 'columns') return byColumns(args, dy, filter, xShape);
   const { rows: hs, cols: ws } = plan;
@@ -294,22 +354,40 @@ function conv2DBackpropInputWasm(args: KernelArgs): TensorInfo {
         fillPhaseFilter(backend.typedArrayFromHeap(filter), filter.shape, h, w, backend.typedArrayFromHeap(pf));
         let src: TensorInfo = dy;
         if (h.lo > 0 || w.lo > 0 || h.hi < outH || w.hi < outW) {
-          src = keep(run('Slice', {
-            inputs: { x: dy }, backend: args.backend,
-            attrs: { begin: [0, h.lo, w.lo, 0], size: [batch, h.hi - h.lo, w.hi - w.lo, cout] },
-          }));
+          src = keep(
+            run('Slice', {
+              inputs: { x: dy },
+              backend: args.backend,
+              attrs: { begin: [0, h.lo, w.lo, 0], size: [batch, h.hi - h.lo, w.hi - w.lo, cout] },
+            }),
+          );
         }
-        const pad: backend_util.ExplicitPadding = [[0, 0], [h.padBefore, h.padAfter], [w.padBefore, w.padAfter], [0, 0]];
-        const y = keep(run('Conv2D', {
-          inputs: { x: src, filter: pf }, backend: args.backend,
-          attrs: { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] } as unknown as NamedAttrMap,
-        }));
+        const pad: backend_util.ExplicitPadding = [
+          [0, 0],
+          [h.padBefore, h.padAfter],
+          [w.padBefore, w.padAfter],
+          [0, 0],
+        ];
+        const y = keep(
+          run('Conv2D', {
+            inputs: { x: src, filter: pf },
+            backend: args.backend,
+            attrs: { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] } as unknown as NamedAttrMap,
+          }),
+        );
         parts.push({ h, w, y });
       }
     }
     const only = parts.length === 1 ? parts[0]! : undefined;
-    if (only && only.h.stride === 1 && only.w.stride === 1 && only.h.off === 0 && only.w.off === 0
-      && only.h.rows === inH && only.w.rows === inW) {
+    if (
+      only &&
+      only.h.stride === 1 &&
+      only.w.stride === 1 &&
+      only.h.off === 0 &&
+      only.w.off === 0 &&
+      only.h.rows === inH &&
+      only.w.rows === inW
+    ) {
       temps.splice(temps.indexOf(only.y), 1); // the conv output is dx
       return only.y;
     }
@@ -328,14 +406,27 @@ function conv2DBackpropInputWasm(args: KernelArgs): TensorInfo {
  * dx by columns: cols [B, OH, OW, KH·KW·Cin] = dy · wᵀ (a 1×1 conv), then dx[b, oh·s + kh − p, ow·s + kw − p, :] +=
  * cols[b, oh, ow, kh, kw, :]. Exactly the forward conv's multiply-adds, whatever the stride or padding.
  */
-function byColumns(args: KernelArgs, dy: TensorInfo, filter: TensorInfo, xShape: [number, number, number, number]): TensorInfo {
+function byColumns(
+  args: KernelArgs,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  xShape: [number, number, number, number],
+): TensorInfo {
   const backend = args.backend as WasmBackendLike;
   const attrs = args.attrs as unknown as Conv2DBackpropInputAttrs;
   const [batch, inH, inW, cin] = xShape;
   const [kh, kw, , cout] = filter.shape as [number, number, number, number];
   const [, outH, outW] = dy.shape as [number, number, number, number];
   const info = backend_util.computeConv2DInfo(
-    xShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+    xShape,
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const { strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
   const columns = kh * kw * cin;
@@ -349,7 +440,8 @@ function byColumns(args: KernelArgs, dy: TensorInfo, filter: TensorInfo, xShape:
     const t = backend.typedArrayFromHeap(wt);
     for (let r = 0; r < columns; r++) for (let co = 0; co < cout; co++) t[co * columns + r] = w[r * cout + co]!;
     const cols = run('Conv2D', {
-      inputs: { x: dy, filter: wt }, backend: args.backend,
+      inputs: { x: dy, filter: wt },
+      backend: args.backend,
       attrs: { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] } as unknown as NamedAttrMap,
     });
     temps.push(cols);

@@ -1,6 +1,12 @@
 // What the wasm kernels of this folder share: the slice of the wasm backend they use, running another registered
 // wasm kernel directly on the backend, and looking a kernel up.
-import { getKernel, type KernelConfig, type NamedAttrMap, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs';
+import {
+  getKernel,
+  type KernelConfig,
+  type NamedAttrMap,
+  type NamedTensorInfoMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs';
 
 export const BACKEND = 'wasm';
 

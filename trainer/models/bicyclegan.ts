@@ -124,8 +124,10 @@ function validateOptions(o: BicycleGANOptions): void {
     if (!Number.isInteger(o[k]) || o[k] < 1) fail(`${k} must be a positive integer, got ${o[k]}`);
   }
   if (o.ndf < 2) fail(`ndf must be at least 2 (the half-scale discriminator uses ndf/2), got ${o.ndf}`);
-  if (o.whereAdd !== 'all' && o.whereAdd !== 'input') fail(`whereAdd must be 'all' or 'input', got ${String(o.whereAdd)}`);
-  if (o.ganMode !== 'vanilla' && o.ganMode !== 'lsgan') fail(`ganMode must be 'vanilla' or 'lsgan', got ${String(o.ganMode)}`);
+  if (o.whereAdd !== 'all' && o.whereAdd !== 'input')
+    fail(`whereAdd must be 'all' or 'input', got ${String(o.whereAdd)}`);
+  if (o.ganMode !== 'vanilla' && o.ganMode !== 'lsgan')
+    fail(`ganMode must be 'vanilla' or 'lsgan', got ${String(o.ganMode)}`);
   for (const k of ['lambdaAdv', 'lambdaCyc', 'lambdaLatent', 'lambdaKl', 'lrG', 'lrE', 'lrD', 'clipMaxNorm'] as const) {
     if (!Number.isFinite(o[k]) || o[k] < 0) fail(`${k} must be a finite number >= 0, got ${o[k]}`);
   }
@@ -204,7 +206,15 @@ export class BicycleGAN {
     this.rng = new Rng(o.seed);
     // Networks are initialised in a fixed order from one stream: a seed gives identical weights on any backend.
     this.G = createGenerator(
-      { size: o.size, inputNc: o.inputNc, outputNc: o.outputNc, nz: o.nz, ngf: o.ngf, whereAdd: o.whereAdd, useDropout: o.useDropout },
+      {
+        size: o.size,
+        inputNc: o.inputNc,
+        outputNc: o.outputNc,
+        nz: o.nz,
+        ngf: o.ngf,
+        whereAdd: o.whereAdd,
+        useDropout: o.useDropout,
+      },
       this.rng,
     );
     this.E = createEncoder({ size: o.size, inputNc: o.outputNc, nz: o.nz, nef: o.nef }, this.rng);
@@ -409,7 +419,8 @@ export class BicycleGAN {
 
   /** Sets the base lr of `net` (the decay factor still applies; 'D' sets both discriminators); Adam's moments are kept. */
   setLr(net: NetName, value: number): void {
-    if (!Number.isFinite(value) || value < 0) throw gwError('GW_ERR_OPTION', `lr must be a finite number >= 0, got ${value}`);
+    if (!Number.isFinite(value) || value < 0)
+      throw gwError('GW_ERR_OPTION', `lr must be a finite number >= 0, got ${value}`);
     for (const n of lrTargets(net)) this.baseLr[n] = value;
     this.pushLr();
   }
@@ -427,7 +438,8 @@ export class BicycleGAN {
 
   setLambda(name: LambdaName, value: number): void {
     if (!LAMBDA_NAMES.includes(name)) throw gwError('GW_ERR_OPTION', `unknown lambda '${String(name)}'`);
-    if (!Number.isFinite(value) || value < 0) throw gwError('GW_ERR_OPTION', `lambda must be a finite number >= 0, got ${value}`);
+    if (!Number.isFinite(value) || value < 0)
+      throw gwError('GW_ERR_OPTION', `lambda must be a finite number >= 0, got ${value}`);
     this.lambdas[name] = value;
   }
 
@@ -437,7 +449,8 @@ export class BicycleGAN {
 
   /** Max global gradient norm; 0 turns clipping off. */
   setClip(maxNorm: number): void {
-    if (!Number.isFinite(maxNorm) || maxNorm < 0) throw gwError('GW_ERR_OPTION', `clip must be a finite number >= 0, got ${maxNorm}`);
+    if (!Number.isFinite(maxNorm) || maxNorm < 0)
+      throw gwError('GW_ERR_OPTION', `clip must be a finite number >= 0, got ${maxNorm}`);
     this.clipMaxNorm = maxNorm;
   }
 
@@ -558,14 +571,18 @@ export class BicycleGAN {
       const t = byName.get(name);
       if (!t) throw new Error(`missing tensor ${name}`);
       if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-        throw new Error(`tensor ${name} has shape ${JSON.stringify(t.shape)}, the model needs ${JSON.stringify(shape)}`);
+        throw new Error(
+          `tensor ${name} has shape ${JSON.stringify(t.shape)}, the model needs ${JSON.stringify(shape)}`,
+        );
       }
       if (t.values.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`tensor ${name} has the wrong length`);
       return t;
     };
     for (const key of ['size', 'inputNc', 'outputNc', 'nz', 'ngf', 'nef', 'ndf', 'whereAdd', 'useDropout'] as const) {
       if (state.config[key] !== this.opts[key]) {
-        throw new Error(`checkpoint was made with ${key}=${String(state.config[key])}, this model has ${String(this.opts[key])}`);
+        throw new Error(
+          `checkpoint was made with ${key}=${String(state.config[key])}, this model has ${String(this.opts[key])}`,
+        );
       }
     }
     const plan: { p: Param; t: TensorRecord }[] = [];
@@ -575,7 +592,8 @@ export class BicycleGAN {
       const rec = state.optimizers[n];
       if (!rec) throw new Error(`missing optimizer state for ${n}`);
       const count = rec.moments;
-      if (count !== 0 && count !== this[n].params.length) throw new Error(`optimizer ${n}: ${count} moments, expected ${this[n].params.length}`);
+      if (count !== 0 && count !== this[n].params.length)
+        throw new Error(`optimizer ${n}: ${count} moments, expected ${this[n].params.length}`);
       momentPlan[n] = {
         m: this[n].params.slice(0, count).map((p) => need(`opt/${n}/m/${p.name}`, p.shape)),
         v: this[n].params.slice(0, count).map((p) => need(`opt/${n}/v/${p.name}`, p.shape)),
@@ -600,8 +618,14 @@ export class BicycleGAN {
         const params = this[n].params;
         const named = [
           { name: 'iter', tensor: tf.scalar(rec.iterations, 'int32') },
-          ...plan.m.map((t, i) => ({ name: `${(params[i] as Param).variable.name}/m`, tensor: tf.tensor(t.values, t.shape, 'float32') })),
-          ...plan.v.map((t, i) => ({ name: `${(params[i] as Param).variable.name}/v`, tensor: tf.tensor(t.values, t.shape, 'float32') })),
+          ...plan.m.map((t, i) => ({
+            name: `${(params[i] as Param).variable.name}/m`,
+            tensor: tf.tensor(t.values, t.shape, 'float32'),
+          })),
+          ...plan.v.map((t, i) => ({
+            name: `${(params[i] as Param).variable.name}/v`,
+            tensor: tf.tensor(t.values, t.shape, 'float32'),
+          })),
         ];
         await opt.setWeights(named);
         tf.dispose(named.map((x) => x.tensor));

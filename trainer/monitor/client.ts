@@ -155,7 +155,10 @@ async function describeHttpError(res: Response): Promise<{ code: string | null; 
   let message = text.slice(0, 500);
   try {
     const body = JSON.parse(text) as Record<string, unknown>;
-    const inner = (typeof body.error === 'object' && body.error !== null ? body.error : body) as Record<string, unknown>;
+    const inner = (typeof body.error === 'object' && body.error !== null ? body.error : body) as Record<
+      string,
+      unknown
+    >;
     if (typeof inner.code === 'string') code = inner.code;
     if (typeof inner.message === 'string') message = inner.message;
   } catch {
@@ -171,7 +174,9 @@ function serverError(code: string, message: string): GanwatchError {
 }
 
 function localRunKey(): string {
-  const random = Math.floor(Math.random() * 36 ** 8).toString(36).padStart(8, '0');
+  const random = Math.floor(Math.random() * 36 ** 8)
+    .toString(36)
+    .padStart(8, '0');
   return `local${Date.now().toString(36)}${random}`;
 }
 
@@ -285,15 +290,30 @@ export class MonitorClient {
         spool = Spool.open(opts.spoolDir, key);
       } else {
         if (!opts.offline) await fetchRemoteRun(server, opts.token, opts.run);
-        spool = Spool.create(opts.spoolDir, { key: opts.run, server: opts.run, create: null, createdAt: Date.now() / 1000 });
+        spool = Spool.create(opts.spoolDir, {
+          key: opts.run,
+          server: opts.run,
+          create: null,
+          createdAt: Date.now() / 1000,
+        });
       }
     } else if (opts.create) {
       const body: CreateRunBody = { host: os.hostname().slice(0, 200), ...opts.create };
       if (opts.offline) {
-        spool = Spool.create(opts.spoolDir, { key: localRunKey(), server: null, create: body, createdAt: Date.now() / 1000 });
+        spool = Spool.create(opts.spoolDir, {
+          key: localRunKey(),
+          server: null,
+          create: body,
+          createdAt: Date.now() / 1000,
+        });
       } else {
         const run = await createRemoteRun(server, opts.token, body);
-        spool = Spool.create(opts.spoolDir, { key: run.id, server: run.id, create: body, createdAt: Date.now() / 1000 });
+        spool = Spool.create(opts.spoolDir, {
+          key: run.id,
+          server: run.id,
+          create: body,
+          createdAt: Date.now() / 1000,
+        });
       }
     } else {
       throw gwError('GW_ERR_OPTION', 'MonitorClient.open needs `create` (a new run) or `run` (resume a run)');
@@ -307,7 +327,10 @@ export class MonitorClient {
     this.offline = opts.offline === true;
     this.spool = spool;
     this.onErrorCallback = opts.onError;
-    this.maxBatchPoints = Math.max(1, Math.min(MAX_POINTS_PER_BATCH, Math.floor(opts.maxBatchPoints ?? DEFAULT_MAX_BATCH_POINTS)));
+    this.maxBatchPoints = Math.max(
+      1,
+      Math.min(MAX_POINTS_PER_BATCH, Math.floor(opts.maxBatchPoints ?? DEFAULT_MAX_BATCH_POINTS)),
+    );
     this.memoryCap = opts.memoryCapBytes ?? DEFAULT_MEMORY_CAP;
     this.compactBytes = opts.compactBytes ?? DEFAULT_COMPACT_BYTES;
 
@@ -381,8 +404,10 @@ export class MonitorClient {
   /** Queues a PNG sample grid for upload (epoch, step, kind e.g. 'samples', optional meta object). */
   pushMedia(epoch: number, step: number, kind: string, png: Uint8Array, meta?: Record<string, unknown>): void {
     if (this.closed) throw gwError('GW_ERR_MONITOR_INPUT', 'pushMedia() after close()');
-    if (!isCount(epoch) || !isCount(step)) throw gwError('GW_ERR_MONITOR_INPUT', 'media epoch and step must be non-negative integers');
-    if (!MEDIA_KIND.test(kind)) throw gwError('GW_ERR_MONITOR_INPUT', `media kind '${kind}' must match ${MEDIA_KIND.source}`);
+    if (!isCount(epoch) || !isCount(step))
+      throw gwError('GW_ERR_MONITOR_INPUT', 'media epoch and step must be non-negative integers');
+    if (!MEDIA_KIND.test(kind))
+      throw gwError('GW_ERR_MONITOR_INPUT', `media kind '${kind}' must match ${MEDIA_KIND.source}`);
     const bytes = Buffer.from(png.buffer, png.byteOffset, png.byteLength);
     if (bytes.length < 8 || !bytes.subarray(0, 8).equals(PNG_SIGNATURE)) {
       throw gwError('GW_ERR_MONITOR_INPUT', 'media must be PNG bytes (they must start with the PNG signature)');
@@ -393,7 +418,8 @@ export class MonitorClient {
     let metaText: string | undefined;
     if (meta !== undefined) {
       metaText = JSON.stringify(meta);
-      if (metaText.length > 10_000) throw gwError('GW_ERR_MONITOR_INPUT', 'media meta exceeds 10,000 characters of JSON');
+      if (metaText.length > 10_000)
+        throw gwError('GW_ERR_MONITOR_INPUT', 'media meta exceeds 10,000 characters of JSON');
     }
     this.queueUpload(
       metaText === undefined
@@ -423,7 +449,8 @@ export class MonitorClient {
     }
     let rows: number[][];
     if (codes instanceof Float32Array) {
-      if (codes.length % dim !== 0) throw gwError('GW_ERR_MONITOR_INPUT', `${codes.length} values do not split into rows of ${dim}`);
+      if (codes.length % dim !== 0)
+        throw gwError('GW_ERR_MONITOR_INPUT', `${codes.length} values do not split into rows of ${dim}`);
       rows = [];
       // 9 significant digits give back the same float32, in about half the JSON of a full double.
       for (let r = 0; r < codes.length / dim; r++) {
@@ -435,12 +462,17 @@ export class MonitorClient {
       rows = codes;
     }
     if (rows.length < 1 || rows.length > MAX_LATENT_CODES) {
-      throw gwError('GW_ERR_MONITOR_INPUT', `latent code count must be in [1, ${MAX_LATENT_CODES}], got ${rows.length}`);
+      throw gwError(
+        'GW_ERR_MONITOR_INPUT',
+        `latent code count must be in [1, ${MAX_LATENT_CODES}], got ${rows.length}`,
+      );
     }
     for (const [i, row] of rows.entries()) {
-      if (row.length !== dim) throw gwError('GW_ERR_MONITOR_INPUT', `latent code ${i} has ${row.length} values, expected ${dim}`);
+      if (row.length !== dim)
+        throw gwError('GW_ERR_MONITOR_INPUT', `latent code ${i} has ${row.length} values, expected ${dim}`);
       for (const v of row) {
-        if (typeof v !== 'number' || !Number.isFinite(v)) throw gwError('GW_ERR_MONITOR_INPUT', `latent code ${i} holds a non-finite value`);
+        if (typeof v !== 'number' || !Number.isFinite(v))
+          throw gwError('GW_ERR_MONITOR_INPUT', `latent code ${i} holds a non-finite value`);
       }
     }
     let labelList: number[] | undefined;
@@ -453,12 +485,23 @@ export class MonitorClient {
         throw gwError('GW_ERR_MONITOR_INPUT', 'latent labels must be integers in [0, 1000000]');
       }
     }
-    const body = JSON.stringify({ epoch, ...(step === undefined ? {} : { step }), dim, codes: rows, ...(labelList ? { labels: labelList } : {}) });
+    const body = JSON.stringify({
+      epoch,
+      ...(step === undefined ? {} : { step }),
+      dim,
+      codes: rows,
+      ...(labelList ? { labels: labelList } : {}),
+    });
     if (body.length > MAX_BODY_BYTES) {
-      throw gwError('GW_ERR_MONITOR_INPUT', `latents body of ${body.length} bytes exceeds ${MAX_BODY_BYTES}; subsample the codes`);
+      throw gwError(
+        'GW_ERR_MONITOR_INPUT',
+        `latents body of ${body.length} bytes exceeds ${MAX_BODY_BYTES}; subsample the codes`,
+      );
     }
     this.queueUpload(
-      step === undefined ? { kind: 'latents', epoch, count: rows.length } : { kind: 'latents', epoch, step, count: rows.length },
+      step === undefined
+        ? { kind: 'latents', epoch, count: rows.length }
+        : { kind: 'latents', epoch, step, count: rows.length },
       body,
     );
   }
@@ -632,7 +675,9 @@ export class MonitorClient {
     try {
       this.spool.appendUpload(upload, payload);
     } catch (err) {
-      this.report(gwError('GW_ERR_SPOOL', this.spool.dir, `cannot store ${upload.kind} for upload: ${(err as Error).message}`));
+      this.report(
+        gwError('GW_ERR_SPOOL', this.spool.dir, `cannot store ${upload.kind} for upload: ${(err as Error).message}`),
+      );
       return;
     }
     if (!this.offline) void this.uploadLoop();
@@ -780,7 +825,9 @@ export class MonitorClient {
         try {
           text = this.spool.readFrame(entry.frame);
         } catch (err) {
-          this.report(gwError('GW_ERR_SPOOL', this.spool.dir, `cannot re-read batch ${seq}: ${(err as Error).message}`));
+          this.report(
+            gwError('GW_ERR_SPOOL', this.spool.dir, `cannot re-read batch ${seq}: ${(err as Error).message}`),
+          );
           continue;
         }
       }
@@ -881,7 +928,12 @@ export class MonitorClient {
     this.seenControls.add(id);
     const command = { action, args };
     if (!Value.Check(ControlCommand, command)) {
-      this.controlResult(id, false, undefined, `this trainer does not understand control '${action}' with these arguments`);
+      this.controlResult(
+        id,
+        false,
+        undefined,
+        `this trainer does not understand control '${action}' with these arguments`,
+      );
       return;
     }
     const control = { id, ...(command as ControlCommand) } as ReceivedControl;
@@ -950,7 +1002,9 @@ export class MonitorClient {
         if (outcome === 'ok') {
           this.spoolWrite('an upload', () => this.spool.appendUploadDone(upload.id, true));
         } else {
-          this.spoolWrite('a rejected upload', () => this.spool.appendUploadDone(upload.id, false, outcome.code, outcome.message));
+          this.spoolWrite('a rejected upload', () =>
+            this.spool.appendUploadDone(upload.id, false, outcome.code, outcome.message),
+          );
           this.report(serverError(outcome.code, `${upload.kind} upload (epoch ${upload.epoch}): ${outcome.message}`));
         }
         this.maybeCompact();
@@ -961,7 +1015,10 @@ export class MonitorClient {
     }
   }
 
-  private async sendUpload(run: string, upload: SpooledUpload): Promise<'ok' | 'retry' | { code: string; message: string }> {
+  private async sendUpload(
+    run: string,
+    upload: SpooledUpload,
+  ): Promise<'ok' | 'retry' | { code: string; message: string }> {
     let payload: Buffer;
     try {
       payload = this.spool.readUploadPayload(upload);
@@ -992,7 +1049,9 @@ export class MonitorClient {
       });
     } catch (err) {
       if (!abort.signal.aborted) {
-        this.reportConnection(gwError('GW_ERR_SERVER', this.server, `${describeFetchFailure(err)} while uploading ${upload.kind}`));
+        this.reportConnection(
+          gwError('GW_ERR_SERVER', this.server, `${describeFetchFailure(err)} while uploading ${upload.kind}`),
+        );
       }
       return 'retry';
     } finally {

@@ -35,7 +35,12 @@ export interface ServerFileWatch {
  * Calls `onChange(url)` whenever the URL in `path` differs from the last one seen (starting from `current`), on every
  * poll of the file (each `intervalMs`) and on SIGHUP. A file that is missing or holds no URL changes nothing.
  */
-export function watchServerFile(path: string, current: string, onChange: (url: string) => void, intervalMs = 1000): ServerFileWatch {
+export function watchServerFile(
+  path: string,
+  current: string,
+  onChange: (url: string) => void,
+  intervalMs = 1000,
+): ServerFileWatch {
   let last = current.replace(/\/+$/, '');
   const check = (): void => {
     const url = readServerFile(path);

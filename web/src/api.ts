@@ -76,7 +76,11 @@ function url(path: string, query?: Query): string {
   return `${PREFIX}${path}${qs ? `?${qs}` : ''}`;
 }
 
-async function call<T>(method: string, path: string, options: { query?: Query; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+async function call<T>(
+  method: string,
+  path: string,
+  options: { query?: Query; body?: unknown; signal?: AbortSignal } = {},
+): Promise<T> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
@@ -103,7 +107,11 @@ async function call<T>(method: string, path: string, options: { query?: Query; b
   if (!res.ok) {
     const b = (body ?? {}) as { code?: string; message?: string };
     if (res.status === 401) unauthorizedListeners.forEach((fn) => fn());
-    throw new ApiError(res.status, b.code ?? `HTTP_${res.status}`, b.message ?? `${method} ${path} failed with HTTP ${res.status}`);
+    throw new ApiError(
+      res.status,
+      b.code ?? `HTTP_${res.status}`,
+      b.message ?? `${method} ${path} failed with HTTP ${res.status}`,
+    );
   }
   return body as T;
 }
@@ -135,10 +143,15 @@ export const api = {
   run: (id: string, signal?: AbortSignal) => call<Run>('GET', `/runs/${id}`, { signal }),
   patchRun: (id: string, body: PatchRunBody) => call<Run>('PATCH', `/runs/${id}`, { body }),
   deleteRun: (id: string) => call<void>('DELETE', `/runs/${id}`),
-  metrics: (id: string, signal?: AbortSignal) => call<{ metrics: MetricSummary[] }>('GET', `/runs/${id}/metrics`, { signal }).then((r) => r.metrics),
+  metrics: (id: string, signal?: AbortSignal) =>
+    call<{ metrics: MetricSummary[] }>('GET', `/runs/${id}/metrics`, { signal }).then((r) => r.metrics),
   series: (id: string, metric: string, req: SeriesRequest, signal?: AbortSignal) =>
-    call<SeriesResponse>('GET', `/runs/${id}/series`, { query: { metric, buckets: req.buckets, from: req.from, to: req.to }, signal }),
-  markers: (id: string, signal?: AbortSignal) => call<{ markers: MarkerRecord[] }>('GET', `/runs/${id}/markers`, { signal }).then((r) => r.markers),
+    call<SeriesResponse>('GET', `/runs/${id}/series`, {
+      query: { metric, buckets: req.buckets, from: req.from, to: req.to },
+      signal,
+    }),
+  markers: (id: string, signal?: AbortSignal) =>
+    call<{ markers: MarkerRecord[] }>('GET', `/runs/${id}/markers`, { signal }).then((r) => r.markers),
   alerts: (query: { run?: string; state?: 'firing' | 'resolved'; limit?: number } = {}, signal?: AbortSignal) =>
     call<{ alerts: Alert[] }>('GET', '/alerts', { query, signal }).then((r) => r.alerts),
   ackAlert: (id: number) => call<Alert>('POST', `/alerts/${id}/ack`),
@@ -146,11 +159,14 @@ export const api = {
   applyAlert: (id: number) => call<{ alert: Alert; control: Control }>('POST', `/alerts/${id}/apply`),
   controls: (id: string, signal?: AbortSignal) =>
     call<{ controls: Control[]; trainer_connected?: boolean }>('GET', `/runs/${id}/controls`, { signal }),
-  issueControl: (id: string, command: ControlCommand) => call<Control>('POST', `/runs/${id}/controls`, { body: command }),
+  issueControl: (id: string, command: ControlCommand) =>
+    call<Control>('POST', `/runs/${id}/controls`, { body: command }),
   media: (id: string, kind = 'samples', signal?: AbortSignal) =>
     call<{ media: MediaItem[] }>('GET', `/runs/${id}/media`, { query: { kind }, signal }).then((r) => r.media),
-  latentEpochs: (id: string, signal?: AbortSignal) => call<{ epochs: LatentEpoch[] }>('GET', `/runs/${id}/latents`, { signal }).then((r) => r.epochs),
-  latents: (id: string, epoch: number, signal?: AbortSignal) => call<LatentSet>('GET', `/runs/${id}/latents/${epoch}`, { signal }),
+  latentEpochs: (id: string, signal?: AbortSignal) =>
+    call<{ epochs: LatentEpoch[] }>('GET', `/runs/${id}/latents`, { signal }).then((r) => r.epochs),
+  latents: (id: string, epoch: number, signal?: AbortSignal) =>
+    call<LatentSet>('GET', `/runs/${id}/latents/${epoch}`, { signal }),
   projection: (id: string, epoch: number, method: ProjectionMethod, signal?: AbortSignal) =>
     call<Projection>('GET', `/runs/${id}/projections`, { query: { epoch, method }, signal }),
 };

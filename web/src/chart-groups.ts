@@ -43,7 +43,8 @@ export const CHART_GROUPS: readonly ChartGroup[] = [
   {
     id: 'ratio',
     title: 'G/D loss ratio',
-    description: 'Computed in the browser from the same points or buckets as the loss charts: mean G loss ÷ mean D loss.',
+    description:
+      'Computed in the browser from the same points or buckets as the loss charts: mean G loss ÷ mean D loss.',
     match: [],
     derived: [
       { id: 'gd_ratio', title: 'loss/G_GAN ÷ loss/D', inputs: ['loss/G_GAN', 'loss/D'], combine: ratio },
@@ -53,7 +54,8 @@ export const CHART_GROUPS: readonly ChartGroup[] = [
   {
     id: 'monitor',
     title: 'Monitor metrics',
-    description: 'The seed specification’s monitoring metrics: discriminator accuracies, cycle (image L1) and latent errors.',
+    description:
+      'The seed specification’s monitoring metrics: discriminator accuracies, cycle (image L1) and latent errors.',
     match: ['D_real_acc', 'D_fake_acc', 'D2_*', 'Cyc_error', 'Latent_mse'],
     order: ['D_real_acc', 'D_fake_acc', 'D2_real_acc', 'D2_fake_acc', 'Cyc_error', 'Latent_mse'],
   },
@@ -82,7 +84,12 @@ export function matches(pattern: string, metric: string): boolean {
   if (!pattern.includes('*')) return pattern === metric;
   let re = compiled.get(pattern);
   if (!re) {
-    re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    re = new RegExp(
+      `^${pattern
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    );
     compiled.set(pattern, re);
   }
   return re.test(metric);
@@ -131,10 +138,18 @@ export function planCharts(metrics: Iterable<string>, groups: readonly ChartGrou
     const charts: ChartPlan[] = [];
     for (const d of group.derived ?? []) {
       if (d.inputs.every((i) => names.has(i))) {
-        charts.push({ key: `derived:${d.id}`, title: d.title, metric: null, derived: d, compact: !!group.compact, log: !!group.log });
+        charts.push({
+          key: `derived:${d.id}`,
+          title: d.title,
+          metric: null,
+          derived: d,
+          compact: !!group.compact,
+          log: !!group.log,
+        });
       }
     }
-    for (const m of members) charts.push({ key: m, title: m, metric: m, derived: null, compact: !!group.compact, log: !!group.log });
+    for (const m of members)
+      charts.push({ key: m, title: m, metric: m, derived: null, compact: !!group.compact, log: !!group.log });
     if (charts.length) plans.push({ group, charts });
   }
   return plans;

@@ -23,7 +23,12 @@ export interface GanwatchDebug {
   view(): string;
 }
 
-export const current: { grid: ChartGrid | null; samples: SamplesPanel | null; latent: LatentPanel | null; view: string } = {
+export const current: {
+  grid: ChartGrid | null;
+  samples: SamplesPanel | null;
+  latent: LatentPanel | null;
+  view: string;
+} = {
   grid: null,
   samples: null,
   latent: null,
@@ -39,14 +44,19 @@ declare global {
 export function installDebug(): void {
   window.__ganwatch = {
     charts: () => current.grid?.snapshot() ?? [],
-    chart: (key) => current.grid?.chartList().find((c) => c.plan.key === key)?.snapshot() ?? null,
+    chart: (key) =>
+      current.grid
+        ?.chartList()
+        .find((c) => c.plan.key === key)
+        ?.snapshot() ?? null,
     whenDrawn: (key, x, y, roles = ['line'], timeoutMs = 10_000) =>
       new Promise((resolve, reject) => {
         const end = performance.now() + timeoutMs;
         const check = (): void => {
           const chart = current.grid?.chartList().find((c) => c.plan.key === key);
           if (roles.some((role) => chart?.hasPoint(role, x, y))) return resolve(Date.now());
-          if (performance.now() > end) return reject(new Error(`chart ${key} did not draw (${x ?? 'any x'}, ${y}) in ${timeoutMs} ms`));
+          if (performance.now() > end)
+            return reject(new Error(`chart ${key} did not draw (${x ?? 'any x'}, ${y}) in ${timeoutMs} ms`));
           requestAnimationFrame(check);
         };
         check();

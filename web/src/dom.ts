@@ -7,7 +7,11 @@ type Attrs = Record<string, string | number | boolean | null | undefined | Event
  * h('button', { class: 'x', onclick: fn, 'aria-label': 'Close' }, 'text', child)
  * Attributes whose value is false/null/undefined are left out; `on*` keys become event listeners.
  */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs | null = null, ...children: Array<Child | Child[]>): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs | null = null,
+  ...children: Array<Child | Child[]>
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   if (attrs) {
     for (const [key, value] of Object.entries(attrs)) {
@@ -46,7 +50,11 @@ export function kvTable(rows: Array<[string, Child]>, caption?: string): HTMLTab
     'table',
     { class: 'kv' },
     caption ? h('caption', null, caption) : null,
-    h('tbody', null, rows.map(([k, v]) => h('tr', null, h('th', { scope: 'row' }, k), h('td', null, v)))),
+    h(
+      'tbody',
+      null,
+      rows.map(([k, v]) => h('tr', null, h('th', { scope: 'row' }, k), h('td', null, v))),
+    ),
   );
 }
 

@@ -46,7 +46,12 @@ export function fmtAge(unixSeconds: number, now = Date.now() / 1000): string {
 /** Wall-clock time (seconds since the epoch) as local time; the date is added when it is not today. */
 export function fmtClock(unixSeconds: number): string {
   const d = new Date(unixSeconds * 1000);
-  const time = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  const time = d.toLocaleTimeString(undefined, {
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hour12: false,
+  });
   return d.toDateString() === new Date().toDateString() ? time : `${d.toLocaleDateString()} ${time}`;
 }
 

@@ -86,7 +86,11 @@ onUnauthorized(() => {
       'form',
       { method: 'dialog' },
       h('h2', { id: `${inputId}-title` }, 'This server needs a read token'),
-      h('p', null, 'Enter the token the server was started with (--read-token or --token). It is kept in this browser.'),
+      h(
+        'p',
+        null,
+        'Enter the token the server was started with (--read-token or --token). It is kept in this browser.',
+      ),
       h('p', { class: 'field-block' }, h('label', { for: inputId }, 'Token'), input),
       h('p', { class: 'dialog-buttons' }, h('button', { type: 'submit', class: 'primary' }, 'Use token')),
     ),
@@ -134,7 +138,18 @@ function render(route: Route): void {
       document.title = 'Alerts · ganwatch';
       break;
     case 'missing':
-      fill(main, h('h2', { tabindex: -1 }, 'Page not found'), h('p', null, 'There is nothing at ', h('code', null, route.path), '. ', h('a', { href: '#/' }, 'See all runs.')));
+      fill(
+        main,
+        h('h2', { tabindex: -1 }, 'Page not found'),
+        h(
+          'p',
+          null,
+          'There is nothing at ',
+          h('code', null, route.path),
+          '. ',
+          h('a', { href: '#/' }, 'See all runs.'),
+        ),
+      );
       break;
   }
   // Move focus to the new view's heading so screen readers announce the page change.

@@ -61,7 +61,10 @@ export function notificationToggle(runName: (id: string) => string): HTMLElement
     if (a.state !== 'firing' || a.muted || notified.has(a.id)) return;
     if (a.firing_at === null || Date.now() / 1000 - a.firing_at > FRESH_S) return;
     notified.add(a.id);
-    const n = new Notification(`${a.severity === 'critical' ? 'CRITICAL: ' : ''}${a.rule} on ${runName(a.run)}`, { body: a.message, tag: `ganwatch-alert-${a.id}` });
+    const n = new Notification(`${a.severity === 'critical' ? 'CRITICAL: ' : ''}${a.rule} on ${runName(a.run)}`, {
+      body: a.message,
+      tag: `ganwatch-alert-${a.id}`,
+    });
     n.onclick = () => {
       window.focus();
       location.hash = hrefFor({ view: 'run', id: a.run });

@@ -15,7 +15,10 @@ export function parseRoute(hash: string): Route {
   if (parts.length === 0) return { view: 'runs' };
   if (parts[0] === 'runs' && parts.length === 2) return { view: 'run', id: parts[1]! };
   if (parts[0] === 'compare' && parts.length === 1) {
-    const runs = (params.get('runs') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const runs = (params.get('runs') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     return { view: 'compare', runs: [...new Set(runs)] };
   }
   if (parts[0] === 'alerts' && parts.length === 1) return { view: 'alerts' };

@@ -6,7 +6,15 @@
 // grad_norm/* are watched on log10 (multiplicative, heavy-tailed; the doc's Student-t(3) rate of 5 false alarms per
 // 10k points on raw heavy tails is the reason). Block size b is automatic from each metric's warm-up φ̂.
 // A step flagged skipped_step = 1 is ignored; a re-baseline sends every CUSUM back to its warm-up.
-import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, Marker, RuleSettings, StepValues } from '../types.js';
+import type {
+  Detector,
+  DetectorEnv,
+  DetectorFactory,
+  DetectorOutput,
+  Marker,
+  RuleSettings,
+  StepValues,
+} from '../types.js';
 import { CUSUM_DEFAULTS, RobustCusum, type CusumOptions } from './cusum.js';
 import { num, paramsOf } from './common.js';
 
@@ -82,7 +90,9 @@ class ChangePointDetector implements Detector {
     point.values.forEach((raw, name) => {
       let w = this.watches.get(name);
       if (w === undefined) {
-        w = skipped(name) ? null : { cusum: new RobustCusum(this.opts), log: this.logGrad && name.startsWith('grad_norm/') };
+        w = skipped(name)
+          ? null
+          : { cusum: new RobustCusum(this.opts), log: this.logGrad && name.startsWith('grad_norm/') };
         this.watches.set(name, w);
       }
       if (w === null) return;

@@ -112,10 +112,21 @@ class ColorDistortionDetector implements Detector {
 
     const enter = this.c1 || this.c2;
     const steady = Number.isFinite(this.ssimLast) && Math.abs(this.ssimLast - this.ssimBest) < (p.ssimSteady as number);
-    const label = this.c1 && this.c2 ? 'fidelity loss' : this.c1 ? (steady ? 'colour/tone shift' : Number.isFinite(this.ssimLast) ? 'reconstruction drift' : 'reconstruction drift (no SSIM)') : 'SSIM drop';
+    const label =
+      this.c1 && this.c2
+        ? 'fidelity loss'
+        : this.c1
+          ? steady
+            ? 'colour/tone shift'
+            : Number.isFinite(this.ssimLast)
+              ? 'reconstruction drift'
+              : 'reconstruction drift (no SSIM)'
+          : 'SSIM drop';
     const lh = this.lHat.value;
     const parts = [
-      this.c1 ? `L1 ${fmt(lh)} ≥ ${fmt(p.rise)}× its best ${fmt(this.best)} and rising (Z ${fmt(this.l1Z)}) while G_GAN is not (Z ${fmt(this.ganZ)})` : '',
+      this.c1
+        ? `L1 ${fmt(lh)} ≥ ${fmt(p.rise)}× its best ${fmt(this.best)} and rising (Z ${fmt(this.l1Z)}) while G_GAN is not (Z ${fmt(this.ganZ)})`
+        : '',
       this.c2 ? `SSIM ${fmt(this.ssimLast)} ≤ best ${fmt(this.ssimBest)} − ${fmt(p.ssimDrop)}` : '',
     ].filter(Boolean);
     const lam = this.lambdaCyc;
@@ -126,7 +137,9 @@ class ColorDistortionDetector implements Detector {
           enter,
           !enter,
           'warn',
-          enter ? `Colour distortion (${label}): ${parts.join('; ')}` : `No colour distortion (L1 ${fmt(lh)}, best ${fmt(this.best)})`,
+          enter
+            ? `Colour distortion (${label}): ${parts.join('; ')}`
+            : `No colour distortion (L1 ${fmt(lh)}, best ${fmt(this.best)})`,
           {
             label: enter ? label : null,
             c1: this.c1,

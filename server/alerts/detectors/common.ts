@@ -136,6 +136,8 @@ export class LambdaStep {
 
   /** The change in words for a remedy text, e.g. ' (10 → 15)'. */
   change(): string {
-    return Number.isFinite(this.value) ? ` (${fmt(this.value)} → ${fmt(this.value * this.factor)})` : this.defaultChange;
+    return Number.isFinite(this.value)
+      ? ` (${fmt(this.value)} → ${fmt(this.value * this.factor)})`
+      : this.defaultChange;
   }
 }

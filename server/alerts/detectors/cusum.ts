@@ -196,7 +196,13 @@ export class RobustCusum {
     this.nResetPending = this.sn === 0;
     if (this.sp > h || this.sn > h) {
       const up = this.sp > h;
-      const alarm: CusumAlarm = { direction: up ? 'up' : 'down', step, changeAt: up ? this.changeP : this.changeN, level: this.m, scale: s };
+      const alarm: CusumAlarm = {
+        direction: up ? 'up' : 'down',
+        step,
+        changeAt: up ? this.changeP : this.changeN,
+        level: this.m,
+        scale: s,
+      };
       this.sp = this.sn = 0;
       this.pResetPending = this.nResetPending = true;
       this.m = x;

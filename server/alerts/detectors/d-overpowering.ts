@@ -5,7 +5,15 @@
 // (`clear` 8 evaluations = 200 points). CRITICAL when the median ‖∇G‖ of the last 200 points is below 0.1× its
 // baseline median (B = the 1000 points after W0).
 import { Ewma, medianInPlace, Ring } from '../stats.js';
-import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, Evaluation, RuleSettings, StepValues } from '../types.js';
+import type {
+  Detector,
+  DetectorEnv,
+  DetectorFactory,
+  DetectorOutput,
+  Evaluation,
+  RuleSettings,
+  StepValues,
+} from '../types.js';
 import { evaluation, finite, fmt, FrozenBaseline, LOWER_LR_D, num, paramsOf, RELEARN_POINTS } from './common.js';
 
 const RULE = 'd_overpowering';
@@ -138,11 +146,11 @@ class DOverpoweringDetector implements Detector {
           },
           enter
             ? {
-            text:
-              `Discriminator ${d.key} dominates (accuracy ≥ 95%, D loss ≈ 0): lower lr_D ×0.5${lrText}. ` +
-              'Alternatives: instance noise σ = 0.1 decayed to 0, or one-sided label smoothing of real targets to 0.9.',
-            action: LOWER_LR_D,
-          }
+                text:
+                  `Discriminator ${d.key} dominates (accuracy ≥ 95%, D loss ≈ 0): lower lr_D ×0.5${lrText}. ` +
+                  'Alternatives: instance noise σ = 0.1 decayed to 0, or one-sided label smoothing of real targets to 0.9.',
+                action: LOWER_LR_D,
+              }
             : null,
         ),
       );

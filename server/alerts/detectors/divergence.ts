@@ -10,7 +10,16 @@
 // A step with `skipped_step` = 1 (an optimizer step skipped by a loss scaler) is ignored entirely.
 import type { ControlCommand } from '../../../protocol/index.js';
 import { BlockMeans, medianInPlace, Ring, ringMannKendallZ, ringMedianMad, robustZ } from '../stats.js';
-import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, Evaluation, RuleSettings, Severity, StepValues } from '../types.js';
+import type {
+  Detector,
+  DetectorEnv,
+  DetectorFactory,
+  DetectorOutput,
+  Evaluation,
+  RuleSettings,
+  Severity,
+  StepValues,
+} from '../types.js';
 import { RobustCusum } from './cusum.js';
 import { evaluation, fmt, FrozenBaseline, num, paramsOf, RELEARN_POINTS } from './common.js';
 
@@ -107,7 +116,10 @@ class DivergenceDetector implements Detector {
   constructor(env: DetectorEnv) {
     this.p = paramsOf(env, DEFAULTS);
     const window = this.p.window as number;
-    this.watched = [...GRADS.map((g) => new Watched(g, true, window)), ...LOSSES.map((l) => new Watched(l, false, window))];
+    this.watched = [
+      ...GRADS.map((g) => new Watched(g, true, window)),
+      ...LOSSES.map((l) => new Watched(l, false, window)),
+    ];
     this.scratch = new Float64Array(window);
     this.blocks = new BlockMeans(this.p.blockSize as number, this.p.blocks as number);
     this.mkScratch = new Float64Array(this.p.blocks as number);
@@ -218,7 +230,9 @@ class DivergenceDetector implements Detector {
   }
 
   private remedy(step: number, why: string): { text: string; action: ControlCommand } {
-    const clip = this.gBaseline.frozen ? ` and enable gradient clipping at the baseline p99 of ‖∇G‖ (max_norm ≈ ${fmt(this.gBaseline.p99)})` : ' and enable gradient clipping';
+    const clip = this.gBaseline.frozen
+      ? ` and enable gradient clipping at the baseline p99 of ‖∇G‖ (max_norm ≈ ${fmt(this.gBaseline.p99)})`
+      : ' and enable gradient clipping';
     return {
       text:
         `Training diverged at step ${step} (${why}). Pause, restore the last checkpoint from before step ${step}, ` +
@@ -231,7 +245,9 @@ class DivergenceDetector implements Detector {
     const clean = n - this.lastNonfinite;
     const names = this.nonfiniteNames;
     const what = names.slice(0, 3).join(', ') + (names.length > 3 ? ` (and ${names.length - 3} more)` : '');
-    const message = now ? `Non-finite values at step ${step}: ${what}` : `All step metrics finite for ${Math.min(clean, n)} steps`;
+    const message = now
+      ? `Non-finite values at step ${step}: ${what}`
+      : `All step metrics finite for ${Math.min(clean, n)} steps`;
     return evaluation(
       'nonfinite',
       now,
@@ -256,7 +272,9 @@ class DivergenceDetector implements Detector {
       now,
       n - this.lastBad >= (this.p.exitPoints as number),
       severity,
-      now ? `Blow-up at step ${step}: ${this.blowupCause}` : `No blow-up: gradient z and loss ratios back to normal for ${Math.min(n - this.lastBad, n)} steps`,
+      now
+        ? `Blow-up at step ${step}: ${this.blowupCause}`
+        : `No blow-up: gradient z and loss ratios back to normal for ${Math.min(n - this.lastBad, n)} steps`,
       evidence,
       now ? this.remedy(step, this.blowupCause) : null,
     );
@@ -276,7 +294,12 @@ class DivergenceDetector implements Detector {
       full && z < (p.mkExitZ as number),
       'critical',
       enter ? `Slow divergence at step ${step}: ${why}` : `No upward trend in loss/L1 (Mann-Kendall Z = ${fmt(z)})`,
-      { mann_kendall_z: num(z), cusum_alarm_step: latched ? this.slowAlarmStep : null, block_size: p.blockSize as number, blocks: this.blocks.blocks.size },
+      {
+        mann_kendall_z: num(z),
+        cusum_alarm_step: latched ? this.slowAlarmStep : null,
+        block_size: p.blockSize as number,
+        blocks: this.blocks.blocks.size,
+      },
       enter ? this.remedy(step, 'slow divergence of loss/L1') : null,
     );
   }

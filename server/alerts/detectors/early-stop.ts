@@ -87,7 +87,8 @@ class EarlyStopDetector implements Detector {
     const p = this.p;
     const epoch = this.checks++;
     const isFinite = Number.isFinite(v);
-    const md = this.metric === 'val/fid' ? (p.minDelta as number) : (p.minDeltaRel as number) * Math.abs(this.best ?? v);
+    const md =
+      this.metric === 'val/fid' ? (p.minDelta as number) : (p.minDeltaRel as number) * Math.abs(this.best ?? v);
     const better = isFinite && (this.best === null || (this.mode === 'min' ? v < this.best - md : v > this.best + md));
     const improved = better && !collapsed;
     if (improved) {
@@ -98,21 +99,33 @@ class EarlyStopDetector implements Detector {
     } else {
       this.sinceBest++;
     }
-    const above = isFinite && this.mode === 'min' && this.best !== null && this.best > 0 && v > (p.divergenceFactor as number) * this.best;
+    const above =
+      isFinite &&
+      this.mode === 'min' &&
+      this.best !== null &&
+      this.best > 0 &&
+      v > (p.divergenceFactor as number) * this.best;
     this.aboveRun = above ? this.aboveRun + 1 : 0;
 
     const patienceOut = this.sinceBest >= (p.patience as number) && this.best !== null;
     const diverged = this.aboveRun >= (p.divergenceChecks as number);
     const enter = patienceOut || !isFinite || diverged;
     const name = this.metric;
-    const bestText = this.best !== null ? `best ${fmt(this.best)} at validation ${this.bestEpoch}, step ${this.bestStep}` : 'no best yet';
+    const bestText =
+      this.best !== null
+        ? `best ${fmt(this.best)} at validation ${this.bestEpoch}, step ${this.bestStep}`
+        : 'no best yet';
     let message: string;
     if (!isFinite) message = `Validation ${name} is ${fmt(v)} at step ${point.step}: stop (${bestText})`;
-    else if (diverged) message = `Validation ${name} ${fmt(v)} > ${fmt(p.divergenceFactor)}× the best for ${this.aboveRun} validations: stop (${bestText})`;
+    else if (diverged)
+      message = `Validation ${name} ${fmt(v)} > ${fmt(p.divergenceFactor)}× the best for ${this.aboveRun} validations: stop (${bestText})`;
     else if (patienceOut)
       message = `Validation ${name} has not improved by ≥ ${fmt(md)} for ${this.sinceBest} validations (${bestText})`;
     else message = `Validation ${name} ${fmt(v)}: ${this.sinceBest} validations since the best (${bestText})`;
-    const restore = this.best !== null ? ` Stop and restore the checkpoint of validation ${this.bestEpoch} (step ${this.bestStep}).` : ' Stop the run.';
+    const restore =
+      this.best !== null
+        ? ` Stop and restore the checkpoint of validation ${this.bestEpoch} (step ${this.bestStep}).`
+        : ' Stop the run.';
     return {
       evaluations: [
         evaluation(

@@ -9,7 +9,15 @@
 // A re-baseline restarts the window; the healthy baseline (φ̂, std) is kept, because an lr change does not change
 // what healthy noise looks like on log norms, and a baseline re-learned during an oscillation would hide it.
 import { detrendLinear, fisherG, lag1Autocorr, medianInPlace, Periodogram, Ring, std } from '../stats.js';
-import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, Evaluation, RuleSettings, StepValues } from '../types.js';
+import type {
+  Detector,
+  DetectorEnv,
+  DetectorFactory,
+  DetectorOutput,
+  Evaluation,
+  RuleSettings,
+  StepValues,
+} from '../types.js';
 import { evaluation, finite, fmt, LOWER_LR_D, num, paramsOf, RELEARN_POINTS } from './common.js';
 
 const RULE = 'gradient_oscillation';
@@ -164,7 +172,14 @@ class OscillationDetector implements Detector {
       enter
         ? `${name} oscillates with period ≈ ${fmt(period)} steps (Fisher's g ${fmt(g)} > ${fmt(p.gEnter)}, amplitude ${fmt(R)}× baseline)`
         : `${name}: no periodic component (g ${fmt(g)}, amplitude ${fmt(R)}× baseline)`,
-      { fisher_g: num(g), period: num(period), amplitude_ratio: num(R), phi: num(t.phi), baseline_std: num(t.baseStd), window: w },
+      {
+        fisher_g: num(g),
+        period: num(period),
+        amplitude_ratio: num(R),
+        phi: num(t.phi),
+        baseline_std: num(t.baseStd),
+        window: w,
+      },
       enter
         ? {
             text:

@@ -125,7 +125,9 @@ class ModeCollapseDetector implements Detector {
           enter,
           !enter,
           both ? 'critical' : 'warn',
-          enter ? `Mode collapse: ${parts.join('; ')}` : `No mode collapse (diversity ${fmt(this.lastDiv)}, r = ${fmt(this.r)})`,
+          enter
+            ? `Mode collapse: ${parts.join('; ')}`
+            : `No mode collapse (diversity ${fmt(this.lastDiv)}, r = ${fmt(this.r)})`,
           {
             m1: this.m1,
             m2: this.m2,
@@ -175,7 +177,8 @@ class ModeCollapseDetector implements Detector {
     this.rMin = Math.min(this.rMin, r);
     const full = this.blocks.blocks.full;
     this.mk = full ? ringMannKendallZ(this.blocks.blocks, this.mkScratch) : 0;
-    const cond = r >= (p.rEnter as number) || (r - this.rMin >= (p.rRise as number) && full && this.mk >= (p.mkZ as number));
+    const cond =
+      r >= (p.rEnter as number) || (r - this.rMin >= (p.rRise as number) && full && this.mk >= (p.mkZ as number));
     if (!cond) this.condSince = -1;
     else if (this.condSince < 0) this.condSince = n;
     if (cond && n - this.condSince >= (p.m2Points as number)) this.m2 = true;

@@ -10,7 +10,15 @@
 // holds an lr/G change (linear decay, a remedy), because plateaus are expected then.
 import type { ControlCommand } from '../../../protocol/index.js';
 import { BlockMeans, MODIFIED_Z, madFloor, medianInPlace, quantileInPlace, Ring, ringMannKendallZ } from '../stats.js';
-import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, Severity, StepValues } from '../types.js';
+import type {
+  Detector,
+  DetectorEnv,
+  DetectorFactory,
+  DetectorOutput,
+  RuleSettings,
+  Severity,
+  StepValues,
+} from '../types.js';
 import { evaluation, finite, fmt, FrozenBaseline, num, paramsOf, RELEARN_POINTS } from './common.js';
 
 const RULE = 'training_stall';
@@ -65,7 +73,11 @@ class StallDetector implements Detector {
   constructor(env: DetectorEnv) {
     const p = (this.p = paramsOf(env, DEFAULTS));
     this.window = (p.blocks as number) * (p.blockSize as number);
-    this.series = SERIES.map((name) => ({ name, blocks: new BlockMeans(p.blockSize as number, p.blocks as number), seen: false }));
+    this.series = SERIES.map((name) => ({
+      name,
+      blocks: new BlockMeans(p.blockSize as number, p.blocks as number),
+      seen: false,
+    }));
     this.logGrads = new Ring(this.window);
     this.gScratch = new Float64Array(this.window);
     this.bScratch = new Float64Array(p.blocks as number);
@@ -112,7 +124,8 @@ class StallDetector implements Detector {
     const completed = this.series[0]?.seen === true ? completedL1 : completedZ;
     if (!completed || n <= (p.warmup as number)) return null;
     // Gates: lr decaying or changed within the window.
-    if (Number.isFinite(this.lr) && (this.lr < (p.lrGate as number) * this.lr0 || n - this.lrChangedAt <= this.window)) return null;
+    if (Number.isFinite(this.lr) && (this.lr < (p.lrGate as number) * this.lr0 || n - this.lrChangedAt <= this.window))
+      return null;
     const present = this.series.filter((s) => s.seen);
     if (present.some((s) => !s.blocks.blocks.full)) return null;
 
@@ -159,7 +172,10 @@ class StallDetector implements Detector {
         };
       } else {
         message = `Plateau: no improvement in ${span} (gradients smooth; early stopping decides)`;
-        remedy = { text: 'Loss plateau with healthy gradients: nothing to apply; early stopping on the validation metric decides when to stop.', action: null };
+        remedy = {
+          text: 'Loss plateau with healthy gradients: nothing to apply; early stopping on the validation metric decides when to stop.',
+          action: null,
+        };
       }
       evidence.label = severity === 'info' ? 'plateau' : s2.vanishing ? 'stall with vanishing gradients' : 'stall';
     }
@@ -181,11 +197,19 @@ class StallDetector implements Detector {
   }
 
   /** S2 on the window's log10 ‖∇G‖ (quantiles of the logs are the logs of the quantiles). */
-  private gradients(): { median: number; p90: number; ratio: number; spikes: number; spiky: boolean; vanishing: boolean } {
+  private gradients(): {
+    median: number;
+    p90: number;
+    ratio: number;
+    spikes: number;
+    spiky: boolean;
+    vanishing: boolean;
+  } {
     const p = this.p;
     const a = this.gScratch;
     const m = this.logGrads.copyTo(a);
-    if (m === 0) return { median: Number.NaN, p90: Number.NaN, ratio: Number.NaN, spikes: 0, spiky: false, vanishing: false };
+    if (m === 0)
+      return { median: Number.NaN, p90: Number.NaN, ratio: Number.NaN, spikes: 0, spiky: false, vanishing: false };
     const lp99 = quantileInPlace(a, m, 0.99);
     const lp90 = quantileInPlace(a, m, 0.9);
     const lmed = quantileInPlace(a, m, 0.5);

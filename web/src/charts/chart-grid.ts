@@ -4,7 +4,16 @@ import type { MetricSummary, SeriesResponse } from '../../../protocol/index.js';
 import { api } from '../api.js';
 import { CHART_GROUPS, planCharts, type ChartGroup } from '../chart-groups.js';
 import { h, uid } from '../dom.js';
-import { MetricChart, type ChartHost, type ChartMarker, type ChartSnapshot, type LivePointLike, type RunRef, type StepRange, type XAxis } from './metric-chart.js';
+import {
+  MetricChart,
+  type ChartHost,
+  type ChartMarker,
+  type ChartSnapshot,
+  type LivePointLike,
+  type RunRef,
+  type StepRange,
+  type XAxis,
+} from './metric-chart.js';
 
 export interface GridOptions {
   runs: RunRef[];
@@ -55,7 +64,11 @@ export class ChartGrid implements ChartHost {
     this.compare = options.compare ?? false;
     this.budget = options.budget ?? Math.min(1000, Math.max(200, Math.floor(2000 / Math.max(1, this.runs.length))));
     this.groups = options.groups ?? CHART_GROUPS;
-    this.emptyEl = h('p', { class: 'notice notice-empty', role: 'status' }, 'No metrics yet: charts appear as soon as the trainer pushes points.');
+    this.emptyEl = h(
+      'p',
+      { class: 'notice notice-empty', role: 'status' },
+      'No metrics yet: charts appear as soon as the trainer pushes points.',
+    );
     this.el = h('div', { class: 'chart-groups' }, this.emptyEl);
     this.observer = new IntersectionObserver((entries) => this.onVisibility(entries), { rootMargin: '300px 0px' });
   }
@@ -76,7 +89,12 @@ export class ChartGrid implements ChartHost {
     return this.markerList.filter((m) => m.run === run && (m.metric === WHOLE_RUN || metrics.includes(m.metric)));
   }
 
-  fetchSeries(run: string, metric: string, req: { buckets: number; from?: number; to?: number }, signal: AbortSignal): Promise<SeriesResponse> {
+  fetchSeries(
+    run: string,
+    metric: string,
+    req: { buckets: number; from?: number; to?: number },
+    signal: AbortSignal,
+  ): Promise<SeriesResponse> {
     return api.series(run, metric, req, signal);
   }
 
@@ -218,7 +236,8 @@ export class ChartGrid implements ChartHost {
     this.stretchTimer = setTimeout(() => {
       this.stretchTimer = null;
       // Charts that drew live points since the extent last grew already span it (growExtent makes a new object).
-      for (const chart of this.charts.values()) if (chart.active && chart.drawnExtent !== this.extent) chart.dirty = true;
+      for (const chart of this.charts.values())
+        if (chart.active && chart.drawnExtent !== this.extent) chart.dirty = true;
       this.schedule();
     }, EXTENT_REDRAW_MS);
   }

@@ -73,6 +73,10 @@ export function chartToolbar(grid: ChartGrid): HTMLElement {
     select,
     h('span', { class: 'zoom-label' }, 'Showing ', zoomText),
     reset,
-    h('span', { class: 'hint' }, 'Drag on a chart to zoom · Shift+drag to pan · Ctrl+wheel zooms · double-click or 0 resets'),
+    h(
+      'span',
+      { class: 'hint' },
+      'Drag on a chart to zoom · Shift+drag to pan · Ctrl+wheel zooms · double-click or 0 resets',
+    ),
   );
 }

@@ -1,6 +1,17 @@
 // Run colours (Tableau 10, distinguishable for most colour-vision deficiencies) and marker colours.
 
-export const RUN_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+export const RUN_COLORS = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
 export const NONFINITE_COLOR = '#c0001a';
 export const CHANGE_COLOR = '#6a3d9a';
 export const GAP_COLOR = '#5f6b7a';

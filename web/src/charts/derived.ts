@@ -7,7 +7,11 @@ import { bucketGrid } from './series-buffer.js';
  * coarsest input's) and joined bucket by bucket, combining the bucket means. Entries carry only a mean: a ratio of
  * envelopes has no exact min/max, so derived charts draw no band.
  */
-export function deriveEntries(inputs: readonly SeriesBuffer[], combine: (values: readonly number[]) => number, budget: number): { entries: Entry[]; raw: boolean } {
+export function deriveEntries(
+  inputs: readonly SeriesBuffer[],
+  combine: (values: readonly number[]) => number,
+  budget: number,
+): { entries: Entry[]; raw: boolean } {
   if (inputs.length === 0 || inputs.some((b) => b.entries.length === 0)) return { entries: [], raw: true };
   if (inputs.every((b) => b.raw)) {
     const maps = inputs.slice(1).map((b) => new Map(b.entries.map((e) => [e.start, e])));
@@ -57,7 +61,17 @@ export function deriveEntries(inputs: readonly SeriesBuffer[], combine: (values:
     if (!Number.isFinite(v)) continue;
     const count = Math.min(...parts.map((p) => p!.count));
     const wall = Math.max(...parts.map((p) => p!.wall));
-    out.push({ start: first.start, end: Math.max(...parts.map((p) => p!.end)), min: v, max: v, mean: v, last: v, count, nonfinite: 0, wall });
+    out.push({
+      start: first.start,
+      end: Math.max(...parts.map((p) => p!.end)),
+      min: v,
+      max: v,
+      mean: v,
+      last: v,
+      count,
+      nonfinite: 0,
+      wall,
+    });
   }
   return { entries: out, raw: false };
 }

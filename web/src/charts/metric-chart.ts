@@ -5,7 +5,16 @@ import type { SeriesResponse } from '../../../protocol/index.js';
 import type { ChartPlan } from '../chart-groups.js';
 import { h, uid } from '../dom.js';
 import { fmtClock, fmtDuration, fmtStep, fmtValue, type WireValue } from '../format.js';
-import { Chart, MARKER_ROLES, datasetInfo, nearestIndex, registerCharts, type DatasetInfo, type GwDataset, type GwPoint } from './chart-setup.js';
+import {
+  Chart,
+  MARKER_ROLES,
+  datasetInfo,
+  nearestIndex,
+  registerCharts,
+  type DatasetInfo,
+  type GwDataset,
+  type GwPoint,
+} from './chart-setup.js';
 import { NONFINITE_COLOR, withAlpha } from './colors.js';
 import { deriveEntries } from './derived.js';
 import { SeriesBuffer, type Entry } from './series-buffer.js';
@@ -53,7 +62,12 @@ export interface ChartHost {
   readonly compare: boolean;
   hasMetric(run: string, metric: string): boolean;
   markers(run: string, metrics: readonly string[]): readonly ChartMarker[];
-  fetchSeries(run: string, metric: string, req: { buckets: number; from?: number; to?: number }, signal: AbortSignal): Promise<SeriesResponse>;
+  fetchSeries(
+    run: string,
+    metric: string,
+    req: { buckets: number; from?: number; to?: number },
+    signal: AbortSignal,
+  ): Promise<SeriesResponse>;
   /** The wall time of a run's first point seen (relative time counts from the earliest of these and its creation). */
   noteStart(run: string, wall: number): void;
   zoom(range: StepRange | null): void;
@@ -244,7 +258,8 @@ export class MetricChart {
       for (const p of points) {
         const v = p.values[metric];
         if (v === undefined) continue;
-        if (!buf) this.buffers.set(key, (buf = new SeriesBuffer(this.host.budget, range?.from ?? null, range?.to ?? null)));
+        if (!buf)
+          this.buffers.set(key, (buf = new SeriesBuffer(this.host.budget, range?.from ?? null, range?.to ?? null)));
         if (skipKnown && buf.lastStep !== null && p.step <= buf.lastStep) continue;
         const r = buf.append(p.step, v, p.wall);
         if (r !== 'ignored') changed = true;
@@ -336,9 +351,30 @@ export class MetricChart {
         }
         // The envelope's edges are stroked, not only filled: a one-bucket spike is a 1-px sliver of fill but a clear line.
         const edge = withAlpha(run.color, this.host.compare ? 0.45 : 0.6);
-        add({ label: `${run.name} min`, data: lo, borderWidth: 1, borderColor: edge, pointRadius: 0, pointHoverRadius: 0, fill: false, backgroundColor: 'transparent' }, { ...base, role: 'band-lo' });
         add(
-          { label: `${run.name} max`, data: hi, borderWidth: 1, borderColor: edge, pointRadius: 0, pointHoverRadius: 0, fill: '-1', backgroundColor: withAlpha(run.color, this.host.compare ? 0.14 : 0.22) },
+          {
+            label: `${run.name} min`,
+            data: lo,
+            borderWidth: 1,
+            borderColor: edge,
+            pointRadius: 0,
+            pointHoverRadius: 0,
+            fill: false,
+            backgroundColor: 'transparent',
+          },
+          { ...base, role: 'band-lo' },
+        );
+        add(
+          {
+            label: `${run.name} max`,
+            data: hi,
+            borderWidth: 1,
+            borderColor: edge,
+            pointRadius: 0,
+            pointHoverRadius: 0,
+            fill: '-1',
+            backgroundColor: withAlpha(run.color, this.host.compare ? 0.14 : 0.22),
+          },
           { ...base, role: 'band-hi' },
         );
       }
@@ -381,7 +417,17 @@ export class MetricChart {
       );
       if (smoothed) {
         add(
-          { label: `${run.name} (smoothed)`, data: smooth, borderColor: run.color, backgroundColor: run.color, borderWidth: 2, pointRadius: 0, pointHoverRadius: 0, fill: false, tension: 0 },
+          {
+            label: `${run.name} (smoothed)`,
+            data: smooth,
+            borderColor: run.color,
+            backgroundColor: run.color,
+            borderWidth: 2,
+            pointRadius: 0,
+            pointHoverRadius: 0,
+            fill: false,
+            tension: 0,
+          },
           { ...base, role: 'smooth' },
         );
       }
@@ -427,7 +473,8 @@ export class MetricChart {
     // A constant series (an accuracy pinned at 0.6) would otherwise get an axis spanning the rounding noise of its
     // smoothed curve, drawing a flat line as wild jumps: give it a range around its value instead.
     const ys = chart.options.scales!.y!;
-    const flat = !log && Number.isFinite(top) && top - bottom <= 1e-9 * Math.max(Math.abs(top), Math.abs(bottom), 1e-300);
+    const flat =
+      !log && Number.isFinite(top) && top - bottom <= 1e-9 * Math.max(Math.abs(top), Math.abs(bottom), 1e-300);
     const pad = flat ? Math.abs(top) * 0.1 || 1 : 0;
     ys.suggestedMin = flat ? bottom - pad : undefined;
     ys.suggestedMax = flat ? top + pad : undefined;
@@ -605,7 +652,12 @@ export class MetricChart {
       if (drag.mode === 'select') {
         const a = Math.max(area.left, Math.min(drag.x0, x));
         const b = Math.min(area.right, Math.max(drag.x0, x));
-        Object.assign(this.selection.style, { left: `${a}px`, width: `${Math.max(0, b - a)}px`, top: `${area.top}px`, height: `${area.bottom - area.top}px` });
+        Object.assign(this.selection.style, {
+          left: `${a}px`,
+          width: `${Math.max(0, b - a)}px`,
+          top: `${area.top}px`,
+          height: `${area.bottom - area.top}px`,
+        });
         this.selection.hidden = b - a < 3;
       } else {
         const perPx = (drag.max - drag.min) / Math.max(1, area.right - area.left);
@@ -687,7 +739,9 @@ export class MetricChart {
   /** Whether a dataset of `role` currently draws the point (x, y); x null matches any x. */
   hasPoint(role: string, x: number | null, y: number): boolean {
     return (this.chart?.data.datasets ?? []).some(
-      (ds) => datasetInfo.get(ds)?.role === role && (ds.data as GwPoint[]).some((p) => (x === null || p.x === x) && p.y === y),
+      (ds) =>
+        datasetInfo.get(ds)?.role === role &&
+        (ds.data as GwPoint[]).some((p) => (x === null || p.x === x) && p.y === y),
     );
   }
 

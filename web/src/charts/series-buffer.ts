@@ -34,13 +34,24 @@ export function bucketGrid(lo: number, hi: number, budget: number): { width: num
 
 function rawEntry(step: number, value: WireValue, wall: number): Entry {
   const v = decodeValue(value);
-  if (Number.isFinite(v)) return { start: step, end: step, min: v, max: v, mean: v, last: v, count: 1, nonfinite: 0, wall };
+  if (Number.isFinite(v))
+    return { start: step, end: step, min: v, max: v, mean: v, last: v, count: 1, nonfinite: 0, wall };
   const bad = Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
   return { start: step, end: step, min: null, max: null, mean: null, last: null, count: 0, nonfinite: 1, wall, bad };
 }
 
 function fromBucket(b: Bucket): Entry {
-  return { start: b.start, end: b.end, min: b.min, max: b.max, mean: b.mean, last: b.last, count: b.count, nonfinite: b.nonfinite, wall: b.wall };
+  return {
+    start: b.start,
+    end: b.end,
+    min: b.min,
+    max: b.max,
+    mean: b.mean,
+    last: b.last,
+    count: b.count,
+    nonfinite: b.nonfinite,
+    wall: b.wall,
+  };
 }
 
 /** Adds entry `e` (raw or bucket) into bucket `into`. */
@@ -77,7 +88,12 @@ export class SeriesBuffer {
     readonly to: number | null = null,
   ) {}
 
-  static fromResponse(res: SeriesResponse, budget: number, from: number | null = null, to: number | null = null): SeriesBuffer {
+  static fromResponse(
+    res: SeriesResponse,
+    budget: number,
+    from: number | null = null,
+    to: number | null = null,
+  ): SeriesBuffer {
     const buf = new SeriesBuffer(budget, from, to);
     if (res.mode === 'raw') {
       buf.entries = res.points.map(([s, v, w]) => rawEntry(s, v, w));

@@ -22,7 +22,10 @@ export function describeControl(c: Control): string {
   const args = Object.entries(c.args)
     .map(([k, v]) => `${k}=${fmtAny(v)}`)
     .join(', ');
-  const result = c.status === 'applied' || c.status === 'failed' ? `${c.status}${c.result_step !== null ? ` at step ${c.result_step}` : ''}` : c.status;
+  const result =
+    c.status === 'applied' || c.status === 'failed'
+      ? `${c.status}${c.result_step !== null ? ` at step ${c.result_step}` : ''}`
+      : c.status;
   return `${c.action}(${args}) — ${result}${c.message ? `: ${c.message}` : ''}`;
 }
 
@@ -44,12 +47,28 @@ export class AlertsPanel {
     this.list = h('div', { class: 'alert-list' });
     this.live = h('p', { class: 'visually-hidden', 'aria-live': 'polite' });
     const tab = (f: Filter, text: string): HTMLButtonElement =>
-      h('button', { type: 'button', class: 'tab', 'aria-pressed': String(f === this.filter), 'data-filter': f, onclick: () => this.setFilter(f) }, text);
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'tab',
+          'aria-pressed': String(f === this.filter),
+          'data-filter': f,
+          onclick: () => this.setFilter(f),
+        },
+        text,
+      );
     this.tabs = { firing: tab('firing', 'Open'), resolved: tab('resolved', 'Resolved'), all: tab('all', 'All') };
     this.el = h(
       'div',
       { class: 'alerts-panel' },
-      h('div', { class: 'tabs', role: 'group', 'aria-label': 'Which alerts' }, this.tabs.firing, this.tabs.resolved, this.tabs.all),
+      h(
+        'div',
+        { class: 'tabs', role: 'group', 'aria-label': 'Which alerts' },
+        this.tabs.firing,
+        this.tabs.resolved,
+        this.tabs.all,
+      ),
       this.list,
       this.live,
     );
@@ -74,7 +93,8 @@ export class AlertsPanel {
     const alert = this.withLatestControl(incoming);
     const before = this.alerts.get(alert.id);
     this.alerts.set(alert.id, alert);
-    if (!before && alert.state === 'firing') this.live.textContent = `New ${alert.severity} alert: ${alert.rule}. ${alert.message}`;
+    if (!before && alert.state === 'firing')
+      this.live.textContent = `New ${alert.severity} alert: ${alert.rule}. ${alert.message}`;
     this.render();
   }
 
@@ -128,9 +148,17 @@ export class AlertsPanel {
           b.updated_at - a.updated_at,
       );
     // Keep keyboard focus on the same button across re-renders.
-    const focused = document.activeElement instanceof HTMLElement && this.list.contains(document.activeElement) ? document.activeElement.dataset.focusKey : undefined;
+    const focused =
+      document.activeElement instanceof HTMLElement && this.list.contains(document.activeElement)
+        ? document.activeElement.dataset.focusKey
+        : undefined;
     if (shown.length === 0) {
-      const text = all.length === 0 ? (this.options.emptyText ?? 'No alerts.') : this.filter === 'firing' ? 'No open alerts.' : 'No resolved alerts.';
+      const text =
+        all.length === 0
+          ? (this.options.emptyText ?? 'No alerts.')
+          : this.filter === 'firing'
+            ? 'No open alerts.'
+            : 'No resolved alerts.';
       this.list.replaceChildren(notice('empty', text));
     } else {
       this.list.replaceChildren(...shown.map((a) => this.card(a)));
@@ -141,7 +169,8 @@ export class AlertsPanel {
 
   private card(a: Alert): HTMLElement {
     const titleId = uid('alert');
-    const when = a.state === 'firing' ? `firing since step ${a.step_opened ?? '?'}` : `resolved at step ${a.step_closed ?? '?'}`;
+    const when =
+      a.state === 'firing' ? `firing since step ${a.step_opened ?? '?'}` : `resolved at step ${a.step_closed ?? '?'}`;
     const time = a.state === 'firing' ? (a.firing_at ?? a.created_at) : (a.resolved_at ?? a.updated_at);
     const evidence = Object.entries(a.evidence).map(([k, v]) => [k, fmtAny(v)] as [string, string]);
     const action = a.remedy?.action ?? null;
@@ -160,18 +189,34 @@ export class AlertsPanel {
             'aria-describedby': titleId,
             onclick: () => void this.act(a.id, () => api.applyAlert(a.id).then((r) => r.alert)),
           },
-          `${applyLabel}: ${action.action}${Object.keys(action.args).length ? `(${Object.entries(action.args).map(([k, v]) => `${k}=${fmtAny(v)}`).join(', ')})` : ''}`,
+          `${applyLabel}: ${action.action}${
+            Object.keys(action.args).length
+              ? `(${Object.entries(action.args)
+                  .map(([k, v]) => `${k}=${fmtAny(v)}`)
+                  .join(', ')})`
+              : ''
+          }`,
         )
       : null;
     return h(
       'article',
-      { class: `alert-card alert-${a.severity} state-${a.state}${a.muted ? ' muted' : ''}`, 'aria-labelledby': titleId, 'data-alert': a.id },
+      {
+        class: `alert-card alert-${a.severity} state-${a.state}${a.muted ? ' muted' : ''}`,
+        'aria-labelledby': titleId,
+        'data-alert': a.id,
+      },
       h(
         'header',
         null,
         severityBadge(a.severity),
         h('h4', { id: titleId }, `${a.rule}${a.key ? ` (${a.key})` : ''}`),
-        this.options.showRun ? h('a', { href: hrefFor({ view: 'run', id: a.run }), class: 'alert-run' }, this.options.runName?.(a.run) ?? a.run) : null,
+        this.options.showRun
+          ? h(
+              'a',
+              { href: hrefFor({ view: 'run', id: a.run }), class: 'alert-run' },
+              this.options.runName?.(a.run) ?? a.run,
+            )
+          : null,
         h('span', { class: 'alert-when' }, `${when} · ${fmtAge(time)}`),
         a.acknowledged ? h('span', { class: 'pill' }, 'acknowledged') : null,
         a.muted ? h('span', { class: 'pill' }, 'muted') : null,
@@ -186,7 +231,11 @@ export class AlertsPanel {
             h('p', null, a.remedy.text),
             applyBtn,
             control
-              ? h('p', { class: `control-status control-${control.status}`, role: 'status', 'data-control': control.id }, `Control #${control.id}: ${describeControl(control)}`)
+              ? h(
+                  'p',
+                  { class: `control-status control-${control.status}`, role: 'status', 'data-control': control.id },
+                  `Control #${control.id}: ${describeControl(control)}`,
+                )
               : null,
           )
         : null,
@@ -196,10 +245,25 @@ export class AlertsPanel {
         null,
         a.acknowledged
           ? null
-          : h('button', { type: 'button', 'data-focus-key': `ack-${a.id}`, disabled: busy, onclick: () => void this.act(a.id, () => api.ackAlert(a.id)) }, 'Acknowledge'),
+          : h(
+              'button',
+              {
+                type: 'button',
+                'data-focus-key': `ack-${a.id}`,
+                disabled: busy,
+                onclick: () => void this.act(a.id, () => api.ackAlert(a.id)),
+              },
+              'Acknowledge',
+            ),
         h(
           'button',
-          { type: 'button', 'data-focus-key': `mute-${a.id}`, 'aria-pressed': String(a.muted), disabled: busy, onclick: () => void this.act(a.id, () => api.muteAlert(a.id, !a.muted)) },
+          {
+            type: 'button',
+            'data-focus-key': `mute-${a.id}`,
+            'aria-pressed': String(a.muted),
+            disabled: busy,
+            onclick: () => void this.act(a.id, () => api.muteAlert(a.id, !a.muted)),
+          },
           a.muted ? 'Unmute' : 'Mute',
         ),
       ),
@@ -209,7 +273,12 @@ export class AlertsPanel {
   /** Evidence starts open on open alerts and closed on resolved ones; a user's choice survives live re-renders. */
   private evidence(a: Alert, rows: Array<[string, string]>): HTMLElement {
     const open = this.evidenceOpen.get(a.id) ?? a.state === 'firing';
-    const el = h('details', { class: 'evidence', open }, h('summary', null, `Evidence (${rows.length})`), kvTable(rows));
+    const el = h(
+      'details',
+      { class: 'evidence', open },
+      h('summary', null, `Evidence (${rows.length})`),
+      kvTable(rows),
+    );
     el.addEventListener('toggle', () => this.evidenceOpen.set(a.id, el.open));
     return el;
   }

@@ -8,7 +8,8 @@ export function flattenConfig(config: Record<string, unknown>, prefix = ''): Arr
   const out: Array<[string, unknown]> = [];
   for (const [k, v] of Object.entries(config)) {
     const key = prefix ? `${prefix}.${k}` : k;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) out.push(...flattenConfig(v as Record<string, unknown>, key));
+    if (v !== null && typeof v === 'object' && !Array.isArray(v))
+      out.push(...flattenConfig(v as Record<string, unknown>, key));
     else out.push([key, v]);
   }
   return out.sort((a, b) => a[0].localeCompare(b[0]));
@@ -37,7 +38,9 @@ export function configTable(run: Run): HTMLElement {
       h(
         'tbody',
         null,
-        [...facts, ...rows].map(([k, v]) => h('tr', null, h('th', { scope: 'row' }, h('code', null, k)), h('td', null, fmtAny(v)))),
+        [...facts, ...rows].map(([k, v]) =>
+          h('tr', null, h('th', { scope: 'row' }, h('code', null, k)), h('td', null, fmtAny(v))),
+        ),
       ),
     ),
   );
@@ -45,7 +48,12 @@ export function configTable(run: Run): HTMLElement {
 
 /** Several runs' hyperparameters in columns; `differences only` (on by default) hides rows where all runs agree. */
 export function compareConfigTable(runs: readonly Run[], colors: readonly string[]): HTMLElement {
-  const columns = runs.map((r) => new Map([...runFacts(r).filter(([, v]) => v !== null), ...flattenConfig(r.config)].map(([k, v]) => [k, fmtAny(v)])));
+  const columns = runs.map(
+    (r) =>
+      new Map(
+        [...runFacts(r).filter(([, v]) => v !== null), ...flattenConfig(r.config)].map(([k, v]) => [k, fmtAny(v)]),
+      ),
+  );
   const keys = [...new Set(columns.flatMap((c) => [...c.keys()]))].sort((a, b) => a.localeCompare(b));
   const differs = (k: string): boolean => new Set(columns.map((c) => c.get(k) ?? '–')).size > 1;
   const diffCount = keys.filter(differs).length;
@@ -65,7 +73,17 @@ export function compareConfigTable(runs: readonly Run[], colors: readonly string
               columns.map((c) => h('td', null, c.get(k) ?? '–')),
             ),
           )
-        : [h('tr', null, h('td', { colspan: runs.length + 1 }, toggle.checked ? 'All runs have the same hyperparameters.' : 'No configuration recorded.'))]),
+        : [
+            h(
+              'tr',
+              null,
+              h(
+                'td',
+                { colspan: runs.length + 1 },
+                toggle.checked ? 'All runs have the same hyperparameters.' : 'No configuration recorded.',
+              ),
+            ),
+          ]),
     );
   };
   toggle.addEventListener('change', render);
@@ -88,7 +106,15 @@ export function compareConfigTable(runs: readonly Run[], colors: readonly string
             'tr',
             null,
             h('th', { scope: 'col' }, 'Key'),
-            runs.map((r, i) => h('th', { scope: 'col' }, h('span', { class: 'swatch', style: `background:${colors[i]}`, 'aria-hidden': 'true' }), ' ', r.name)),
+            runs.map((r, i) =>
+              h(
+                'th',
+                { scope: 'col' },
+                h('span', { class: 'swatch', style: `background:${colors[i]}`, 'aria-hidden': 'true' }),
+                ' ',
+                r.name,
+              ),
+            ),
           ),
         ),
         tbody,

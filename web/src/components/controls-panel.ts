@@ -46,14 +46,25 @@ export class ControlsPanel {
       h(
         'thead',
         null,
-        h('tr', null, ['#', 'Command', 'Source', 'Status', 'Result', 'Issued'].map((c) => h('th', { scope: 'col' }, c))),
+        h(
+          'tr',
+          null,
+          ['#', 'Command', 'Source', 'Status', 'Result', 'Issued'].map((c) => h('th', { scope: 'col' }, c)),
+        ),
       ),
       this.tbody,
     );
     this.empty = notice('empty', 'No controls issued yet.');
     this.connected = h('p', { class: 'trainer-connection' });
     this.formStatus = h('p', { class: 'form-status', role: 'status', 'aria-live': 'polite' });
-    this.el = h('div', { class: 'controls-panel' }, this.form(), this.connected, this.empty, h('div', { class: 'table-scroll' }, this.table));
+    this.el = h(
+      'div',
+      { class: 'controls-panel' },
+      this.form(),
+      this.connected,
+      this.empty,
+      h('div', { class: 'table-scroll' }, this.table),
+    );
     this.render();
   }
 
@@ -84,10 +95,24 @@ export class ControlsPanel {
           'tr',
           { 'data-control': c.id },
           h('td', null, String(c.id)),
-          h('td', null, h('code', null, `${c.action}(${Object.entries(c.args).map(([k, v]) => `${k}=${fmtAny(v)}`).join(', ')})`)),
+          h(
+            'td',
+            null,
+            h(
+              'code',
+              null,
+              `${c.action}(${Object.entries(c.args)
+                .map(([k, v]) => `${k}=${fmtAny(v)}`)
+                .join(', ')})`,
+            ),
+          ),
           h('td', null, c.source),
           h('td', null, h('span', { class: `control-chip control-${c.status}` }, c.status)),
-          h('td', null, [c.result_step !== null ? `step ${c.result_step}` : '', c.message ?? ''].filter(Boolean).join(': ') || '–'),
+          h(
+            'td',
+            null,
+            [c.result_step !== null ? `step ${c.result_step}` : '', c.message ?? ''].filter(Boolean).join(': ') || '–',
+          ),
           h('td', null, fmtAge(c.created_at)),
         ),
       ),
@@ -95,14 +120,60 @@ export class ControlsPanel {
   }
 
   private form(): HTMLElement {
-    const ids = { action: uid('ctl-action'), net: uid('ctl-net'), lambda: uid('ctl-lambda'), value: uid('ctl-value'), factor: uid('ctl-factor'), max: uid('ctl-max') };
-    const action = h('select', { id: ids.action, name: 'action' }, Object.entries(ACTIONS).map(([a, d]) => h('option', { value: a }, `${d.label} (${a})`)));
-    const net = h('select', { id: ids.net, name: 'net' }, ['G', 'E', 'D', 'D2'].map((n) => h('option', { value: n }, n === 'D' ? 'D (and D2)' : n)));
+    const ids = {
+      action: uid('ctl-action'),
+      net: uid('ctl-net'),
+      lambda: uid('ctl-lambda'),
+      value: uid('ctl-value'),
+      factor: uid('ctl-factor'),
+      max: uid('ctl-max'),
+    };
+    const action = h(
+      'select',
+      { id: ids.action, name: 'action' },
+      Object.entries(ACTIONS).map(([a, d]) => h('option', { value: a }, `${d.label} (${a})`)),
+    );
+    const net = h(
+      'select',
+      { id: ids.net, name: 'net' },
+      ['G', 'E', 'D', 'D2'].map((n) => h('option', { value: n }, n === 'D' ? 'D (and D2)' : n)),
+    );
     net.value = 'D';
-    const lambda = h('select', { id: ids.lambda, name: 'lambda' }, ['adv', 'cyc', 'latent', 'kl'].map((n) => h('option', { value: n }, `λ_${n}`)));
-    const value = h('input', { id: ids.value, name: 'value', type: 'number', step: 'any', min: 0, required: true, value: '0.0001', inputmode: 'decimal' });
-    const factor = h('input', { id: ids.factor, name: 'factor', type: 'number', step: 'any', min: 0, required: true, value: '0.5', inputmode: 'decimal' });
-    const maxNorm = h('input', { id: ids.max, name: 'max_norm', type: 'number', step: 'any', min: 0, required: true, value: '1', inputmode: 'decimal' });
+    const lambda = h(
+      'select',
+      { id: ids.lambda, name: 'lambda' },
+      ['adv', 'cyc', 'latent', 'kl'].map((n) => h('option', { value: n }, `λ_${n}`)),
+    );
+    const value = h('input', {
+      id: ids.value,
+      name: 'value',
+      type: 'number',
+      step: 'any',
+      min: 0,
+      required: true,
+      value: '0.0001',
+      inputmode: 'decimal',
+    });
+    const factor = h('input', {
+      id: ids.factor,
+      name: 'factor',
+      type: 'number',
+      step: 'any',
+      min: 0,
+      required: true,
+      value: '0.5',
+      inputmode: 'decimal',
+    });
+    const maxNorm = h('input', {
+      id: ids.max,
+      name: 'max_norm',
+      type: 'number',
+      step: 'any',
+      min: 0,
+      required: true,
+      value: '1',
+      inputmode: 'decimal',
+    });
     const fields: Record<Field, HTMLElement> = {
       net: h('span', { class: 'field' }, h('label', { for: ids.net }, 'Network'), net),
       lambda: h('span', { class: 'field' }, h('label', { for: ids.lambda }, 'Weight'), lambda),
@@ -152,7 +223,8 @@ export class ControlsPanel {
         default:
           command = { action: a, args: {} };
       }
-      if (a === 'stop' && !confirm('Stop this run’s training? The trainer finishes its current step and exits.')) return;
+      if (a === 'stop' && !confirm('Stop this run’s training? The trainer finishes its current step and exits.'))
+        return;
       submit.disabled = true;
       this.formStatus.className = 'form-status';
       this.formStatus.textContent = 'Sending…';

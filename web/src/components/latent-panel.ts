@@ -52,7 +52,10 @@ export class LatentPanel {
   private empty: HTMLElement;
   private seq = 0;
   private retry: ReturnType<typeof setTimeout> | null = null;
-  private readonly cache = new Map<string, { points: Array<[number, number]>; labels: number[] | null; source: 'server' | 'browser-pca'; note: string }>();
+  private readonly cache = new Map<
+    string,
+    { points: Array<[number, number]>; labels: number[] | null; source: 'server' | 'browser-pca'; note: string }
+  >();
   private disposed = false;
   private pointCount = 0;
   private classes: number[] = [];
@@ -99,9 +102,14 @@ export class LatentPanel {
   async load(): Promise<void> {
     try {
       const epochs = await api.latentEpochs(this.runId);
-      this.setEpochs(epochs.map((e) => e.epoch), true);
+      this.setEpochs(
+        epochs.map((e) => e.epoch),
+        true,
+      );
     } catch (err) {
-      this.empty.replaceWith((this.empty = notice('error', `Could not load the latent codes: ${(err as Error).message}`)));
+      this.empty.replaceWith(
+        (this.empty = notice('error', `Could not load the latent codes: ${(err as Error).message}`)),
+      );
     }
   }
 
@@ -128,7 +136,12 @@ export class LatentPanel {
     const current = this.epochs[this.index];
     this.epochs = epochs.sort((a, b) => a - b);
     if (this.epochs.length === 0) {
-      this.empty.replaceWith((this.empty = notice('empty', 'No latent codes yet: the trainer uploads the encoder’s codes every validation epoch.')));
+      this.empty.replaceWith(
+        (this.empty = notice(
+          'empty',
+          'No latent codes yet: the trainer uploads the encoder’s codes every validation epoch.',
+        )),
+      );
       return;
     }
     this.empty.hidden = true;
@@ -147,7 +160,12 @@ export class LatentPanel {
     void this.draw();
   }
 
-  private async fetchProjection(epoch: number): Promise<{ points: Array<[number, number]>; labels: number[] | null; source: 'server' | 'browser-pca'; note: string } | 'pending'> {
+  private async fetchProjection(
+    epoch: number,
+  ): Promise<
+    | { points: Array<[number, number]>; labels: number[] | null; source: 'server' | 'browser-pca'; note: string }
+    | 'pending'
+  > {
     const key = `${epoch}:${this.method}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
@@ -158,9 +176,15 @@ export class LatentPanel {
         if (p.status === 'pending') return 'pending';
         if (p.status === 'ready' && p.points) {
           const notes = [`${label(this.method)} computed by the server`];
-          if (p.subsampled) notes.push(`${p.subsampled.to} of ${p.subsampled.from} codes${p.subsampled.stratified ? ', stratified by class' : ''}`);
+          if (p.subsampled)
+            notes.push(
+              `${p.subsampled.to} of ${p.subsampled.from} codes${p.subsampled.stratified ? ', stratified by class' : ''}`,
+            );
           const sep = p.separation;
-          if (sep?.status === 'ready' && sep.silhouette !== null) notes.push(`silhouette ${fmtValue(sep.silhouette)}${sep.fisher !== null ? `, Fisher ratio ${fmtValue(sep.fisher)}` : ''}`);
+          if (sep?.status === 'ready' && sep.silhouette !== null)
+            notes.push(
+              `silhouette ${fmtValue(sep.silhouette)}${sep.fisher !== null ? `, Fisher ratio ${fmtValue(sep.fisher)}` : ''}`,
+            );
           const got = { points: p.points, labels: p.labels, source: 'server' as const, note: notes.join('; ') };
           this.cache.set(key, got);
           return got;
@@ -168,7 +192,10 @@ export class LatentPanel {
         throw new Error(p.error ?? `the server could not compute ${label(this.method)}`);
       } catch (err) {
         // A 404 that is not about this run's codes means the server has no projection route: project here.
-        const missingRoute = err instanceof ApiError && err.status === 404 && (err.code === 'GW_ERR_ROUTE_NOT_FOUND' || !err.code.startsWith('GW_ERR_'));
+        const missingRoute =
+          err instanceof ApiError &&
+          err.status === 404 &&
+          (err.code === 'GW_ERR_ROUTE_NOT_FOUND' || !err.code.startsWith('GW_ERR_'));
         if (!missingRoute) throw err;
         this.serverProjects = false;
       }
@@ -181,7 +208,10 @@ export class LatentPanel {
       points: pca2(set.codes),
       labels: set.labels,
       source: 'browser-pca' as const,
-      note: this.method === 'pca' ? 'PCA computed in the browser' : `PCA computed in the browser (this server has no ${label(this.method)} projections)`,
+      note:
+        this.method === 'pca'
+          ? 'PCA computed in the browser'
+          : `PCA computed in the browser (this server has no ${label(this.method)} projections)`,
     };
     this.cache.set(codesKey, got);
     return got;
@@ -221,7 +251,9 @@ export class LatentPanel {
       let g = groups.get(c);
       if (!g) groups.set(c, (g = []));
       g.push({ x, y });
-      box = box ? { x0: Math.min(box.x0, x), x1: Math.max(box.x1, x), y0: Math.min(box.y0, y), y1: Math.max(box.y1, y) } : { x0: x, x1: x, y0: y, y1: y };
+      box = box
+        ? { x0: Math.min(box.x0, x), x1: Math.max(box.x1, x), y0: Math.min(box.y0, y), y1: Math.max(box.y1, y) }
+        : { x0: x, x1: x, y0: y, y1: y };
     });
     if (box) this.boxes.set(boxKey, box);
     const classes = [...groups.keys()].sort((a, b) => a - b);
@@ -264,13 +296,24 @@ export class LatentPanel {
             tooltip: {
               callbacks: {
                 title: () => '',
-                label: (item) => `${item.dataset.label}: (${fmtValue((item.raw as GwPoint).x)}, ${fmtValue((item.raw as GwPoint).y)})`,
+                label: (item) =>
+                  `${item.dataset.label}: (${fmtValue((item.raw as GwPoint).x)}, ${fmtValue((item.raw as GwPoint).y)})`,
               },
             },
           },
           scales: {
-            x: { type: 'linear', min: xMin, max: xMax, ticks: { maxTicksLimit: 6, callback: (v) => fmtValue(Number(v)) } },
-            y: { type: 'linear', min: yMin, max: yMax, ticks: { maxTicksLimit: 6, callback: (v) => fmtValue(Number(v)) } },
+            x: {
+              type: 'linear',
+              min: xMin,
+              max: xMax,
+              ticks: { maxTicksLimit: 6, callback: (v) => fmtValue(Number(v)) },
+            },
+            y: {
+              type: 'linear',
+              min: yMin,
+              max: yMax,
+              ticks: { maxTicksLimit: 6, callback: (v) => fmtValue(Number(v)) },
+            },
           },
         },
       });
@@ -285,7 +328,11 @@ export class LatentPanel {
         h(
           'li',
           null,
-          h('span', { class: 'swatch', style: `background:${RUN_COLORS[(c < 0 ? i : c) % RUN_COLORS.length]}`, 'aria-hidden': 'true' }),
+          h('span', {
+            class: 'swatch',
+            style: `background:${RUN_COLORS[(c < 0 ? i : c) % RUN_COLORS.length]}`,
+            'aria-hidden': 'true',
+          }),
           ` ${c < 0 ? 'unlabelled' : `class ${c}`} (${groups.get(c)!.length})`,
         ),
       ),

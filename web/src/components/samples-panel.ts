@@ -34,10 +34,32 @@ export class SamplesPanel {
     this.output = h('output', { for: sliderId, class: 'epoch-output', 'aria-live': 'polite' });
     this.slider.addEventListener('input', () => this.show(Number(this.slider.value)));
     const first = h('button', { type: 'button', 'aria-label': 'First epoch', onclick: () => this.show(0) }, '|◀');
-    const prev = h('button', { type: 'button', 'aria-label': 'Previous epoch', onclick: () => this.show(this.index - 1) }, '◀');
-    const next = h('button', { type: 'button', 'aria-label': 'Next epoch', onclick: () => this.show(this.index + 1) }, '▶');
-    const last = h('button', { type: 'button', 'aria-label': 'Latest epoch', onclick: () => this.show(this.epochs.length - 1) }, '▶|');
-    this.controls = h('div', { class: 'slider-row' }, h('label', { for: sliderId }, 'Validation epoch'), first, prev, this.slider, next, last, this.output);
+    const prev = h(
+      'button',
+      { type: 'button', 'aria-label': 'Previous epoch', onclick: () => this.show(this.index - 1) },
+      '◀',
+    );
+    const next = h(
+      'button',
+      { type: 'button', 'aria-label': 'Next epoch', onclick: () => this.show(this.index + 1) },
+      '▶',
+    );
+    const last = h(
+      'button',
+      { type: 'button', 'aria-label': 'Latest epoch', onclick: () => this.show(this.epochs.length - 1) },
+      '▶|',
+    );
+    this.controls = h(
+      'div',
+      { class: 'slider-row' },
+      h('label', { for: sliderId }, 'Validation epoch'),
+      first,
+      prev,
+      this.slider,
+      next,
+      last,
+      this.output,
+    );
     this.grids = h('div', { class: `sample-grids${runs.length > 1 ? ' multi' : ''}` });
     this.status = notice('loading', 'Loading sample grids…');
     this.dialog = h('dialog', { class: 'lightbox', 'aria-label': 'Sample grid, full size' });
@@ -53,7 +75,9 @@ export class SamplesPanel {
       await Promise.all(this.runs.map((r) => this.loadRun(r.id)));
       this.rebuild(true);
     } catch (err) {
-      this.status.replaceWith((this.status = notice('error', `Could not load the sample grids: ${(err as Error).message}`)));
+      this.status.replaceWith(
+        (this.status = notice('error', `Could not load the sample grids: ${(err as Error).message}`)),
+      );
     }
   }
 
@@ -87,7 +111,9 @@ export class SamplesPanel {
     for (const m of this.byRun.values()) for (const e of m.keys()) all.add(e);
     this.epochs = [...all].sort((a, b) => a - b);
     if (this.epochs.length === 0) {
-      this.status.replaceWith((this.status = notice('empty', 'No sample grids yet: the trainer uploads one every validation epoch.')));
+      this.status.replaceWith(
+        (this.status = notice('empty', 'No sample grids yet: the trainer uploads one every validation epoch.')),
+      );
       this.controls.hidden = true;
       this.grids.replaceChildren();
       return;
@@ -107,25 +133,54 @@ export class SamplesPanel {
     const steps = [...this.byRun.values()].map((m) => m.get(epoch)?.step).filter((s): s is number => s !== undefined);
     this.output.textContent = `epoch ${epoch}${steps.length ? ` · step ${Math.max(...steps)}` : ''} · ${this.index + 1} of ${this.epochs.length}`;
     this.slider.setAttribute('aria-valuetext', `epoch ${epoch}`);
-    this.grids.replaceChildren(...this.runs.map((r) => this.figure(r, this.byRun.get(r.id)?.get(epoch) ?? null, epoch)));
+    this.grids.replaceChildren(
+      ...this.runs.map((r) => this.figure(r, this.byRun.get(r.id)?.get(epoch) ?? null, epoch)),
+    );
   }
 
   private figure(run: RunRef, item: MediaItem | null, epoch: number): HTMLElement {
-    const caption = this.runs.length > 1 ? h('figcaption', null, h('span', { class: 'swatch', style: `background:${run.color}`, 'aria-hidden': 'true' }), ' ', run.name) : null;
-    if (!item) return h('figure', { class: 'sample-figure missing' }, caption, notice('empty', `No grid at epoch ${epoch}.`));
+    const caption =
+      this.runs.length > 1
+        ? h(
+            'figcaption',
+            null,
+            h('span', { class: 'swatch', style: `background:${run.color}`, 'aria-hidden': 'true' }),
+            ' ',
+            run.name,
+          )
+        : null;
+    if (!item)
+      return h('figure', { class: 'sample-figure missing' }, caption, notice('empty', `No grid at epoch ${epoch}.`));
     const labels = Array.isArray(item.meta.labels) ? (item.meta.labels as unknown[]).map(String) : [];
     const rows = typeof item.meta.rows === 'number' ? item.meta.rows : null;
     const src = withToken(item.url);
     const alt = `Sample grid of ${run.name} at epoch ${item.epoch}, step ${item.step}${labels.length ? `; columns: ${labels.join(', ')}` : ''}${rows ? `; ${rows} rows` : ''}`;
     const img = h('img', { src, alt, loading: 'lazy', decoding: 'async', 'data-epoch': item.epoch });
-    const open = h('button', { type: 'button', class: 'sample-open', 'aria-label': `Open full size: ${alt}`, onclick: () => this.openFull(src, alt) }, img);
+    const open = h(
+      'button',
+      {
+        type: 'button',
+        class: 'sample-open',
+        'aria-label': `Open full size: ${alt}`,
+        onclick: () => this.openFull(src, alt),
+      },
+      img,
+    );
     return h(
       'figure',
       { class: 'sample-figure' },
       caption,
       // Shown above the image unless the image says it already has them drawn in (meta.labels_drawn).
       labels.length && item.meta.labels_drawn !== true
-        ? h('div', { class: 'col-labels', style: `grid-template-columns: repeat(${labels.length}, 1fr)`, 'aria-hidden': 'true' }, labels.map((l) => h('span', null, l)))
+        ? h(
+            'div',
+            {
+              class: 'col-labels',
+              style: `grid-template-columns: repeat(${labels.length}, 1fr)`,
+              'aria-hidden': 'true',
+            },
+            labels.map((l) => h('span', null, l)),
+          )
         : null,
       open,
     );
@@ -138,7 +193,11 @@ export class SamplesPanel {
         { class: 'lightbox-bar' },
         h('span', null, alt),
         h('a', { href: src, target: '_blank', rel: 'noopener' }, 'Open in a new tab'),
-        h('button', { type: 'button', onclick: () => this.dialog.close(), 'aria-label': 'Close full-size view' }, 'Close'),
+        h(
+          'button',
+          { type: 'button', onclick: () => this.dialog.close(), 'aria-label': 'Close full-size view' },
+          'Close',
+        ),
       ),
       h('div', { class: 'lightbox-body' }, h('img', { src, alt })),
     );
@@ -151,7 +210,10 @@ export class SamplesPanel {
       epochs: [...this.epochs],
       index: this.index,
       epoch,
-      images: this.runs.map((r) => ({ run: r.id, src: epoch === null ? null : (this.byRun.get(r.id)?.get(epoch)?.url ?? null) })),
+      images: this.runs.map((r) => ({
+        run: r.id,
+        src: epoch === null ? null : (this.byRun.get(r.id)?.get(epoch)?.url ?? null),
+      })),
     };
   }
 }

@@ -6,7 +6,11 @@ import { live } from '../live.js';
 
 export function mountAlertsView(root: HTMLElement): () => void {
   const names = new Map<string, string>();
-  const panel = new AlertsPanel({ showRun: true, runName: (id) => names.get(id) ?? id, emptyText: 'No alerts yet on any run.' });
+  const panel = new AlertsPanel({
+    showRun: true,
+    runName: (id) => names.get(id) ?? id,
+    emptyText: 'No alerts yet on any run.',
+  });
   const state = h('div', null, notice('loading', 'Loading alerts…'));
   fill(
     root,

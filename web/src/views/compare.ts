@@ -22,7 +22,16 @@ export function mountCompare(root: HTMLElement, requested: string[]): () => void
   let cleanup: (() => void) | null = null;
   const head = h('div', { class: 'view-head' }, h('h2', { id: 'compare-title', tabindex: -1 }, 'Compare runs'));
   if (requested.length < 2) {
-    fill(root, head, notice('empty', 'Pick 2 to 10 runs to compare: tick them in the ', h('a', { href: '#/' }, 'runs list'), ' and press “Compare selected”.'));
+    fill(
+      root,
+      head,
+      notice(
+        'empty',
+        'Pick 2 to 10 runs to compare: tick them in the ',
+        h('a', { href: '#/' }, 'runs list'),
+        ' and press “Compare selected”.',
+      ),
+    );
     return () => undefined;
   }
   const ids = requested.slice(0, MAX_RUNS);
@@ -42,7 +51,13 @@ export function mountCompare(root: HTMLElement, requested: string[]): () => void
   };
 }
 
-function build(root: HTMLElement, head: HTMLElement, initialRuns: Run[], missing: string[], truncated: boolean): () => void {
+function build(
+  root: HTMLElement,
+  head: HTMLElement,
+  initialRuns: Run[],
+  missing: string[],
+  truncated: boolean,
+): () => void {
   let runs = initialRuns;
   const refs: RunRef[] = runs.map((r, i) => ({ id: r.id, name: r.name, color: runColor(i), start: r.created_at }));
   const colors = refs.map((r) => r.color);
@@ -69,7 +84,13 @@ function build(root: HTMLElement, head: HTMLElement, initialRuns: Run[], missing
           runs.length > 2
             ? h(
                 'button',
-                { type: 'button', class: 'small', 'aria-label': `Remove ${r.name} from the comparison`, onclick: () => navigate({ view: 'compare', runs: runs.filter((x) => x.id !== r.id).map((x) => x.id) }) },
+                {
+                  type: 'button',
+                  class: 'small',
+                  'aria-label': `Remove ${r.name} from the comparison`,
+                  onclick: () =>
+                    navigate({ view: 'compare', runs: runs.filter((x) => x.id !== r.id).map((x) => x.id) }),
+                },
                 '×',
               )
             : null,
@@ -88,11 +109,29 @@ function build(root: HTMLElement, head: HTMLElement, initialRuns: Run[], missing
       head,
       missing.length ? notice('error', `Not found (deleted?): ${missing.join(', ')}`) : null,
       truncated ? notice('error', `At most ${MAX_RUNS} runs are compared; the first ${MAX_RUNS} are shown.`) : null,
-      runs.length < 2 ? notice('empty', 'Fewer than 2 of these runs exist.', ' ', h('a', { href: '#/' }, 'Pick runs')) : null,
+      runs.length < 2
+        ? notice('empty', 'Fewer than 2 of these runs exist.', ' ', h('a', { href: '#/' }, 'Pick runs'))
+        : null,
       legend,
-      h('section', { class: 'panel', id: 'cmp-charts', 'aria-labelledby': 'cmp-charts-h' }, h('h3', { id: 'cmp-charts-h' }, 'Charts'), h('div', { class: 'sticky-toolbar' }, chartToolbar(grid)), grid.el),
-      h('section', { class: 'panel', id: 'cmp-config', 'aria-labelledby': 'cmp-config-h' }, h('h3', { id: 'cmp-config-h' }, 'Hyperparameters'), config),
-      h('section', { class: 'panel', id: 'cmp-samples', 'aria-labelledby': 'cmp-samples-h' }, h('h3', { id: 'cmp-samples-h' }, 'Sample grids, same epoch'), samples.el),
+      h(
+        'section',
+        { class: 'panel', id: 'cmp-charts', 'aria-labelledby': 'cmp-charts-h' },
+        h('h3', { id: 'cmp-charts-h' }, 'Charts'),
+        h('div', { class: 'sticky-toolbar' }, chartToolbar(grid)),
+        grid.el,
+      ),
+      h(
+        'section',
+        { class: 'panel', id: 'cmp-config', 'aria-labelledby': 'cmp-config-h' },
+        h('h3', { id: 'cmp-config-h' }, 'Hyperparameters'),
+        config,
+      ),
+      h(
+        'section',
+        { class: 'panel', id: 'cmp-samples', 'aria-labelledby': 'cmp-samples-h' },
+        h('h3', { id: 'cmp-samples-h' }, 'Sample grids, same epoch'),
+        samples.el,
+      ),
     ),
   );
   document.title = `Compare ${runs.length} runs · ganwatch`;
@@ -100,18 +139,26 @@ function build(root: HTMLElement, head: HTMLElement, initialRuns: Run[], missing
   const load = async (): Promise<void> => {
     const all = await Promise.all(
       runs.map(async (r) => {
-        const [metrics, markers] = await Promise.all([api.metrics(r.id), api.markers(r.id).catch(() => [] as MarkerRecord[])]);
+        const [metrics, markers] = await Promise.all([
+          api.metrics(r.id),
+          api.markers(r.id).catch(() => [] as MarkerRecord[]),
+        ]);
         return { run: r.id, metrics, markers };
       }),
     );
     for (const { run, metrics } of all) grid.setMetrics(run, metrics);
     grid.setMarkers(storedMarkers(all.flatMap((a) => a.markers)));
   };
-  live.want('compare', runs.map((r) => r.id));
+  live.want(
+    'compare',
+    runs.map((r) => r.id),
+  );
   let alive = true;
   void live.ready(runs.map((r) => r.id)).then(() => {
     if (!alive) return;
-    void load().catch((err: Error) => grid.el.prepend(notice('error', `Could not load the runs’ metrics: ${err.message}`)));
+    void load().catch((err: Error) =>
+      grid.el.prepend(notice('error', `Could not load the runs’ metrics: ${err.message}`)),
+    );
     void samples.load();
   });
 

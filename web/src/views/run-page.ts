@@ -28,8 +28,15 @@ export function mountRunPage(root: HTMLElement, id: string): () => void {
       run = await api.run(id);
     } catch (err) {
       if (disposed) return;
-      const text = err instanceof ApiError && err.status === 404 ? `There is no run “${id}” (it may have been deleted).` : `Could not load run ${id}: ${(err as Error).message}`;
-      fill(root, h('div', { class: 'view-head' }, h('h2', { tabindex: -1 }, 'Run not found')), notice('error', text, ' ', h('a', { href: '#/' }, 'Back to all runs')));
+      const text =
+        err instanceof ApiError && err.status === 404
+          ? `There is no run “${id}” (it may have been deleted).`
+          : `Could not load run ${id}: ${(err as Error).message}`;
+      fill(
+        root,
+        h('div', { class: 'view-head' }, h('h2', { tabindex: -1 }, 'Run not found')),
+        notice('error', text, ' ', h('a', { href: '#/' }, 'Back to all runs')),
+      );
       return;
     }
     if (disposed) return;
@@ -56,7 +63,8 @@ function build(root: HTMLElement, initial: Run): () => void {
   current.latent = latent;
   let markers: MarkerRecord[] = [];
 
-  const refreshMarkers = (): void => grid.setMarkers([...storedMarkers(markers), ...alertMarkers(alertsPanel.all(), grid.metricsOf(id))]);
+  const refreshMarkers = (): void =>
+    grid.setMarkers([...storedMarkers(markers), ...alertMarkers(alertsPanel.all(), grid.metricsOf(id))]);
   alertsPanel.onChange(() => {
     refreshMarkers();
     paintAlertCount();
@@ -93,7 +101,11 @@ function build(root: HTMLElement, initial: Run): () => void {
     const gaps = markers.filter((m) => m.kind === 'gap');
     if (!gaps.length) return 'none';
     const longest = Math.max(...gaps.map((m) => (typeof m.evidence.seconds === 'number' ? m.evidence.seconds : 0)));
-    return h('span', { class: 'run-gaps', title: gaps.map(gapText).join('\n') }, `${gaps.length}, longest ${fmtDuration(longest)}`);
+    return h(
+      'span',
+      { class: 'run-gaps', title: gaps.map(gapText).join('\n') },
+      `${gaps.length}, longest ${fmtDuration(longest)}`,
+    );
   };
   const paintAlertCount = (): void => {
     const open = alertsPanel.all().filter((a) => a.state === 'firing').length;
@@ -105,7 +117,12 @@ function build(root: HTMLElement, initial: Run): () => void {
     target?.querySelector<HTMLElement>('h2, h3')?.focus({ preventScroll: true });
   };
   const section = (sid: string, heading: string | Node, ...body: Array<Node | null>): HTMLElement =>
-    h('section', { id: sid, class: 'panel', 'aria-labelledby': `${sid}-h` }, h('h3', { id: `${sid}-h`, tabindex: -1 }, heading), ...body);
+    h(
+      'section',
+      { id: sid, class: 'panel', 'aria-labelledby': `${sid}-h` },
+      h('h3', { id: `${sid}-h`, tabindex: -1 }, heading),
+      ...body,
+    );
 
   paintHeader();
   fill(
@@ -116,7 +133,12 @@ function build(root: HTMLElement, initial: Run): () => void {
       h(
         'header',
         { class: 'run-header' },
-        h('nav', { class: 'breadcrumb', 'aria-label': 'Breadcrumb' }, h('a', { href: hrefFor({ view: 'runs' }) }, 'Runs'), ' / '),
+        h(
+          'nav',
+          { class: 'breadcrumb', 'aria-label': 'Breadcrumb' },
+          h('a', { href: hrefFor({ view: 'runs' }) }, 'Runs'),
+          ' / ',
+        ),
         title,
         badges,
         notes,
@@ -161,7 +183,9 @@ function build(root: HTMLElement, initial: Run): () => void {
   let alive = true;
   void live.ready([id]).then(() => {
     if (!alive) return;
-    void loadData().catch((err: Error) => grid.el.prepend(notice('error', `Could not load this run’s metrics: ${err.message}`)));
+    void loadData().catch((err: Error) =>
+      grid.el.prepend(notice('error', `Could not load this run’s metrics: ${err.message}`)),
+    );
     void samples.load();
     void latent.load();
   });
@@ -187,7 +211,11 @@ function build(root: HTMLElement, initial: Run): () => void {
       case 'run':
         run = frame.run;
         paintHeader();
-        fill(configSection, h('h3', { id: 'sec-config-h', tabindex: -1 }, 'Configuration and hyperparameters'), configTable(run));
+        fill(
+          configSection,
+          h('h3', { id: 'sec-config-h', tabindex: -1 }, 'Configuration and hyperparameters'),
+          configTable(run),
+        );
         break;
       case 'run_deleted':
         root.prepend(notice('error', 'This run was deleted.', ' ', h('a', { href: '#/' }, 'Back to all runs')));
@@ -213,7 +241,8 @@ function build(root: HTMLElement, initial: Run): () => void {
       default: {
         // Frames this build does not know yet (e.g. `projection` from the projection worker).
         const f = frame as { type: string; epoch?: number; method?: string };
-        if (f.type === 'projection' && typeof f.epoch === 'number') latent.projectionReady(f.epoch, String(f.method ?? ''));
+        if (f.type === 'projection' && typeof f.epoch === 'number')
+          latent.projectionReady(f.epoch, String(f.method ?? ''));
       }
     }
   });

@@ -39,7 +39,12 @@ export function mountRunsList(root: HTMLElement): () => void {
   const ids = { name: uid('f-name'), tag: uid('f-tag'), status: uid('f-status') };
   const nameFilter = h('input', { id: ids.name, type: 'search', placeholder: 'part of a name', autocomplete: 'off' });
   const tagFilter = h('select', { id: ids.tag }, h('option', { value: '' }, 'any tag'));
-  const statusFilter = h('select', { id: ids.status }, h('option', { value: '' }, 'any status'), STATUSES.map((s) => h('option', { value: s }, s)));
+  const statusFilter = h(
+    'select',
+    { id: ids.status },
+    h('option', { value: '' }, 'any status'),
+    STATUSES.map((s) => h('option', { value: s }, s)),
+  );
   const countEl = h('p', { class: 'muted-text', role: 'status', 'aria-live': 'polite' });
   const compareBtn = h('button', { type: 'button', class: 'primary', disabled: true }, 'Compare selected');
   const clearBtn = h('button', { type: 'button', disabled: true }, 'Clear selection');
@@ -64,7 +69,14 @@ export function mountRunsList(root: HTMLElement): () => void {
         null,
         h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Select')),
         ['Status', 'Name', 'Tags', 'Age', 'Last step', ...KEY_METRICS, 'Alerts', 'Actions'].map((c) =>
-          h('th', { scope: 'col', class: KEY_METRICS.includes(c as (typeof KEY_METRICS)[number]) || c === 'Last step' ? 'num' : '' }, c),
+          h(
+            'th',
+            {
+              scope: 'col',
+              class: KEY_METRICS.includes(c as (typeof KEY_METRICS)[number]) || c === 'Last step' ? 'num' : '',
+            },
+            c,
+          ),
         ),
       ),
     ),
@@ -144,7 +156,9 @@ export function mountRunsList(root: HTMLElement): () => void {
     fill(
       row.cells.name,
       h('a', { href: hrefFor({ view: 'run', id: r.id }) }, r.name),
-      r.notes ? h('span', { class: 'notes', title: r.notes }, r.notes.length > 80 ? `${r.notes.slice(0, 80)}…` : r.notes) : null,
+      r.notes
+        ? h('span', { class: 'notes', title: r.notes }, r.notes.length > 80 ? `${r.notes.slice(0, 80)}…` : r.notes)
+        : null,
     );
     fill(row.cells.tags, tagChips(r.tags));
     fill(row.cells.age, h('span', { title: fmtDate(r.created_at) }, fmtAge(r.created_at)));
@@ -175,7 +189,11 @@ export function mountRunsList(root: HTMLElement): () => void {
       row.cells.alerts,
       h(
         'a',
-        { href: hrefFor({ view: 'run', id: row.run.id }), class: 'alert-count', title: mine.map((a) => `${a.rule}: ${a.message}`).join('\n') },
+        {
+          href: hrefFor({ view: 'run', id: row.run.id }),
+          class: 'alert-count',
+          title: mine.map((a) => `${a.rule}: ${a.message}`).join('\n'),
+        },
         severityBadge(worst.severity, `${mine.length} open`),
       ),
     );
@@ -198,7 +216,11 @@ export function mountRunsList(root: HTMLElement): () => void {
     const tags = new Set<string>();
     for (const r of rows.values()) for (const t of r.run.tags) tags.add(t);
     const chosen = tagFilter.value;
-    fill(tagFilter, h('option', { value: '' }, 'any tag'), [...tags].sort().map((t) => h('option', { value: t }, t)));
+    fill(
+      tagFilter,
+      h('option', { value: '' }, 'any tag'),
+      [...tags].sort().map((t) => h('option', { value: t }, t)),
+    );
     tagFilter.value = tags.has(chosen) ? chosen : '';
   }
 
@@ -208,13 +230,30 @@ export function mountRunsList(root: HTMLElement): () => void {
     const status = statusFilter.value;
     let shown = 0;
     for (const row of rows.values()) {
-      const ok = (!name || row.run.name.toLowerCase().includes(name)) && (!tag || row.run.tags.includes(tag)) && (!status || row.run.status === status);
+      const ok =
+        (!name || row.run.name.toLowerCase().includes(name)) &&
+        (!tag || row.run.tags.includes(tag)) &&
+        (!status || row.run.status === status);
       row.tr.hidden = !ok;
       if (ok) shown++;
     }
-    countEl.textContent = rows.size === 0 ? '' : shown === rows.size ? `${rows.size} run${rows.size === 1 ? '' : 's'}` : `Showing ${shown} of ${rows.size} runs`;
+    countEl.textContent =
+      rows.size === 0
+        ? ''
+        : shown === rows.size
+          ? `${rows.size} run${rows.size === 1 ? '' : 's'}`
+          : `Showing ${shown} of ${rows.size} runs`;
     table.hidden = rows.size === 0;
-    if (rows.size === 0) fill(state, notice('empty', 'No runs yet. Start one with ', h('code', null, 'npm run demo'), ', or create one over the API (POST /api/v1/runs).'));
+    if (rows.size === 0)
+      fill(
+        state,
+        notice(
+          'empty',
+          'No runs yet. Start one with ',
+          h('code', null, 'npm run demo'),
+          ', or create one over the API (POST /api/v1/runs).',
+        ),
+      );
     else if (shown === 0) fill(state, notice('empty', 'No run matches these filters.'));
     else state.replaceChildren();
   }
@@ -229,7 +268,12 @@ export function mountRunsList(root: HTMLElement): () => void {
   }
 
   async function remove(run: Run): Promise<void> {
-    if (!confirm(`Delete run "${run.name}" and everything it recorded (points, samples, latent codes, alerts)? This cannot be undone.`)) return;
+    if (
+      !confirm(
+        `Delete run "${run.name}" and everything it recorded (points, samples, latent codes, alerts)? This cannot be undone.`,
+      )
+    )
+      return;
     try {
       await api.deleteRun(run.id);
       drop(run.id);
@@ -262,7 +306,8 @@ export function mountRunsList(root: HTMLElement): () => void {
           try {
             const summaries = await api.metrics(run);
             const v = values.get(run) ?? new Map<string, WireValue>();
-            for (const s of summaries) if ((KEY_METRICS as readonly string[]).includes(s.name)) v.set(s.name, s.last_value);
+            for (const s of summaries)
+              if ((KEY_METRICS as readonly string[]).includes(s.name)) v.set(s.name, s.last_value);
             values.set(run, v);
             const row = rows.get(run);
             if (row) paintMetrics(row);
@@ -291,7 +336,15 @@ export function mountRunsList(root: HTMLElement): () => void {
       updateSelection();
       for (const run of runs) queueMetrics(run.id);
     } catch (err) {
-      fill(state, notice('error', `Could not load the runs: ${(err as Error).message}`, ' ', h('button', { type: 'button', onclick: () => void loadAll() }, 'Retry')));
+      fill(
+        state,
+        notice(
+          'error',
+          `Could not load the runs: ${(err as Error).message}`,
+          ' ',
+          h('button', { type: 'button', onclick: () => void loadAll() }, 'Retry'),
+        ),
+      );
     }
   }
 
@@ -337,7 +390,8 @@ export function mountRunsList(root: HTMLElement): () => void {
   live.want('runs-list', ['*']);
   const offReopen = live.onReopen(() => void loadAll());
   const ages = setInterval(() => {
-    for (const row of rows.values()) fill(row.cells.age, h('span', { title: fmtDate(row.run.created_at) }, fmtAge(row.run.created_at)));
+    for (const row of rows.values())
+      fill(row.cells.age, h('span', { title: fmtDate(row.run.created_at) }, fmtAge(row.run.created_at)));
   }, 30_000);
   void live.ready(['*']).then(loadAll);
 
@@ -351,7 +405,10 @@ export function mountRunsList(root: HTMLElement): () => void {
 }
 
 /** The rename / tags / notes dialog. */
-function editDialog(onSaved: (run: Run) => void): { el: HTMLDialogElement; open(run: Run, returnFocus: HTMLElement): void } {
+function editDialog(onSaved: (run: Run) => void): {
+  el: HTMLDialogElement;
+  open(run: Run, returnFocus: HTMLElement): void;
+} {
   const ids = { name: uid('e-name'), tags: uid('e-tags'), notes: uid('e-notes') };
   const name = h('input', { id: ids.name, required: true, maxlength: 200, autocomplete: 'off' });
   const tags = h('input', { id: ids.tags, autocomplete: 'off', 'aria-describedby': `${ids.tags}-help` });
@@ -368,7 +425,13 @@ function editDialog(onSaved: (run: Run) => void): { el: HTMLDialogElement; open(
       { method: 'dialog' },
       title,
       h('p', { class: 'field-block' }, h('label', { for: ids.name }, 'Name'), name),
-      h('p', { class: 'field-block' }, h('label', { for: ids.tags }, 'Tags'), tags, h('small', { id: `${ids.tags}-help` }, 'Comma-separated, e.g. facades, lr-sweep')),
+      h(
+        'p',
+        { class: 'field-block' },
+        h('label', { for: ids.tags }, 'Tags'),
+        tags,
+        h('small', { id: `${ids.tags}-help` }, 'Comma-separated, e.g. facades, lr-sweep'),
+      ),
       h('p', { class: 'field-block' }, h('label', { for: ids.notes }, 'Notes'), notes),
       error,
       h('p', { class: 'dialog-buttons' }, cancel, save),
@@ -381,7 +444,14 @@ function editDialog(onSaved: (run: Run) => void): { el: HTMLDialogElement; open(
   el.querySelector('form')!.addEventListener('submit', (ev) => {
     ev.preventDefault();
     if (!run) return;
-    const tagList = [...new Set(tags.value.split(',').map((t) => t.trim()).filter(Boolean))];
+    const tagList = [
+      ...new Set(
+        tags.value
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+      ),
+    ];
     save.disabled = true;
     error.textContent = '';
     api
