@@ -44,7 +44,7 @@ export async function backupDatabase(
   const tmp = `${to}.partial-${process.pid}`;
   const t0 = performance.now();
   const src = openReadOnly(from);
-  let pages = 0;
+  let pages: number;
   try {
     // Copy every remaining page in one step: one read transaction, so one consistent snapshot, however busy the
     // server is (smaller steps would restart whenever another connection commits).

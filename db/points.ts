@@ -45,7 +45,7 @@ export class PointsRepo {
       let accepted = 0;
       let maxStep = -1;
       let ids = this.metricIds.get(rid);
-      if (!ids) this.metricIds.set(rid, (ids = new Map()));
+      if (!ids) this.metricIds.set(rid, (ids = new Map<string, number>()));
       const rows = this.rows;
       rows.length = 0;
       for (const p of points) {

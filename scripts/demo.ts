@@ -81,22 +81,22 @@ function startServer(): Promise<{ child: ChildProcess; url: string }> {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`server: ${chunk.toString()}`));
+  child.stderr.on('data', (chunk: Buffer) => process.stderr.write(`server: ${chunk.toString()}`));
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) {
-        child.stdout!.off('data', onData);
-        child.stdout!.on('data', (c: Buffer) => process.stdout.write(`server: ${c.toString()}`));
+        child.stdout.off('data', onData);
+        child.stdout.on('data', (c: Buffer) => process.stdout.write(`server: ${c.toString()}`));
         child.off('exit', onExit);
         resolve({ child, url: m[1]!.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://127.0.0.1:') });
       }
     };
     const onExit = (code: number | null) =>
       reject(new Error(`the server exited (code ${code}) before listening${out ? `: ${out.trim()}` : ''}`));
-    child.stdout!.on('data', onData);
+    child.stdout.on('data', onData);
     child.once('exit', onExit);
   });
 }

@@ -146,7 +146,7 @@ export function serverConfigOf(program: Command): ServerConfig {
   }
   const cors = o.cors ?? [];
   for (const origin of cors) {
-    let ok = false;
+    let ok: boolean;
     try {
       const u = new URL(origin);
       ok = (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === origin;

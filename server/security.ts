@@ -136,7 +136,7 @@ export function installJsonParser(app: FastifyInstance): void {
         undefined,
       );
     }
-    parse(req, bytes.toString('utf8'), done);
+    void parse(req, bytes.toString('utf8'), done);
   });
 }
 

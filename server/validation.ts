@@ -44,7 +44,7 @@ export type FrameCheck<T> = (data: unknown) => { ok: true; value: T } | { ok: fa
 
 /** Compiles a validator for a WS frame schema. */
 export function compileFrame<T>(schema: TSchema): FrameCheck<T> {
-  const validate: ValidateFunction = bodyAjv.compile(schema as object);
+  const validate: ValidateFunction = bodyAjv.compile(schema);
   return (data) =>
     validate(data)
       ? { ok: true, value: data as T }

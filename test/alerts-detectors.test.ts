@@ -381,7 +381,7 @@ test('mode_collapse: CRITICAL when M1 and M2 both hold', () => {
     modeCollapse,
     steps(6000, (t) => ({
       'loss/z_L1': ramp(t, 3000, 4000, 0.35, 0.78) + rng.gauss(0, 0.03),
-      'val/diversity': t % 500 === 499 ? (div[Math.floor(t / 500)] as number) : undefined,
+      'val/diversity': t % 500 === 499 ? div[Math.floor(t / 500)] : undefined,
     })),
   );
   const severities = r.transitions.filter((t) => t.to === 'firing').map((t) => t.evaluation.severity);

@@ -181,8 +181,8 @@ test('a trainer killed twice with SIGKILL and resumed from its checkpoint leaves
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    child.stdout!.on('data', (c: Buffer) => (log += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
+    child.stdout.on('data', (c: Buffer) => (log += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (log += c.toString()));
     return child;
   };
   const exited = (c: ChildProcess) =>

@@ -771,7 +771,7 @@ async function sendHttp(c: HttpCase): Promise<Outcome> {
     return {
       kind: c.kind,
       status: 'network error',
-      detail: `${c.method} ${c.path.slice(0, 120)}: ${(err as Error).message} ${String((err as { cause?: unknown }).cause ?? '')}`,
+      detail: `${c.method} ${c.path.slice(0, 120)}: ${(err as Error).message} ${(err as { cause?: Error }).cause?.message ?? ''}`,
     };
   }
 }

@@ -224,7 +224,7 @@ test('set_lr on D is applied at the next step boundary and the pushed lr/D shows
     return p.some(([s]) => s >= c.result_step!) ? p : null;
   });
   for (const [step, value] of points) {
-    if (step >= c.result_step!) assert.equal(value, 0.0123, `lr/D at step ${step}`);
+    if (step >= c.result_step) assert.equal(value, 0.0123, `lr/D at step ${step}`);
     else assert.equal(value, 0.0001, `lr/D at step ${step}`);
   }
 });

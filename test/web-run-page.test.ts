@@ -450,7 +450,7 @@ test(
           if (e.type === 'hidden' || e.closest('[hidden]')) return false;
           const labelled =
             (e.labels?.length ?? 0) > 0 || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') || e.title;
-          return !labelled && !(el.tagName === 'BUTTON' && el.textContent!.trim());
+          return !labelled && !(el.tagName === 'BUTTON' && el.textContent.trim());
         })
         .map((el) => el.outerHTML.slice(0, 120)),
     );

@@ -4,7 +4,7 @@
 // new value (its pushed lr/*, lambda/*, clip/max_norm show it); for a run control, the steps completed when it acted.
 import { isGanwatchError } from '../protocol/errors.js';
 import type { ControlCommand } from '../protocol/controls.js';
-import { lrTargets, type BicycleGAN, type LambdaName } from './models/bicyclegan.js';
+import { lrTargets, type BicycleGAN } from './models/bicyclegan.js';
 
 export type RunEffect = 'pause' | 'resume' | 'stop' | 'checkpoint';
 
@@ -55,13 +55,13 @@ export function applyControl(model: BicycleGAN, command: ControlCommand, ctx: Co
       }
       case 'set_lambda': {
         const { name, value } = command.args;
-        model.setLambda(name as LambdaName, value);
+        model.setLambda(name, value);
         return { ok: true, step: next, message: `lambda ${name} = ${fmt(value)} from step ${next}` };
       }
       case 'scale_lambda': {
         const { name, factor } = command.args;
-        const value = model.getLambda(name as LambdaName) * factor;
-        model.setLambda(name as LambdaName, value);
+        const value = model.getLambda(name) * factor;
+        model.setLambda(name, value);
         return { ok: true, step: next, message: `lambda ${name} ×${fmt(factor)} = ${fmt(value)} from step ${next}` };
       }
       case 'set_clip': {

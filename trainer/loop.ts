@@ -4,7 +4,7 @@
 // and the early-stopping state are saved beside the model).
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { ControlCommand, RunStatus } from '../protocol/index.js';
+import type { RunStatus } from '../protocol/index.js';
 import { saveCheckpoint, type CheckpointExtra } from './checkpoint.js';
 import { applyControl } from './controls.js';
 import type { PairDataset } from './data/index.js';
@@ -217,7 +217,7 @@ export class TrainingLoop {
         batch: this.batchInEpoch,
         batches: this.perEpoch,
         step: this.step,
-        imagesPerSec: metrics['perf/images_per_s'] as number,
+        imagesPerSec: metrics['perf/images_per_s'],
         metrics,
       });
       if (this.o.maxSteps > 0 && this.step >= this.o.maxSteps) {
@@ -270,7 +270,7 @@ export class TrainingLoop {
     while (this.controls.length > 0) {
       const control = this.controls.shift() as ReceivedControl;
       const { id, ...command } = control;
-      const outcome = applyControl(this.model, command as ControlCommand, { step: this.step, paused: this.paused });
+      const outcome = applyControl(this.model, command, { step: this.step, paused: this.paused });
       let message = outcome.message;
       switch (outcome.effect) {
         case 'pause':

@@ -4,7 +4,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { gwError, isGanwatchError, type GanwatchError } from '../protocol/errors.js';
-import type { CreateRunBody } from '../protocol/runs.js';
 import type { BackendInfo } from './backend.js';
 import { loadCheckpoint, readCheckpointInfo, MANIFEST_FILE } from './checkpoint.js';
 import type { PairDataset } from './data/index.js';
@@ -100,8 +99,9 @@ function applyExplicitControls(
   ]; // setLr('D') sets D2 too
   for (const [key, net] of lrs) {
     if (!explicit.has(key)) continue;
-    model.setLr(net, o[key] as number);
-    log(`resume: ${flagOf(key)} ${String(o[key])} replaces the checkpoint's`);
+    const lr = o[key] as number;
+    model.setLr(net, lr);
+    log(`resume: ${flagOf(key)} ${lr} replaces the checkpoint's`);
   }
   const lambdas: [keyof TrainerOptions, LambdaName][] = [
     ['lambdaAdv', 'adv'],
@@ -111,8 +111,9 @@ function applyExplicitControls(
   ];
   for (const [key, name] of lambdas) {
     if (!explicit.has(key)) continue;
-    model.setLambda(name, o[key] as number);
-    log(`resume: ${flagOf(key)} ${String(o[key])} replaces the checkpoint's`);
+    const lambda = o[key] as number;
+    model.setLambda(name, lambda);
+    log(`resume: ${flagOf(key)} ${lambda} replaces the checkpoint's`);
   }
   if (explicit.has('clip')) {
     model.setClip(o.clip);
@@ -246,7 +247,7 @@ export async function main(argv: readonly string[]): Promise<number> {
               name: options.name ?? defaultName(options, dataset),
               config,
               tags: options.tags,
-              ...(options.alerts ? { alerts: options.alerts as CreateRunBody['alerts'] } : {}),
+              ...(options.alerts ? { alerts: options.alerts } : {}),
               backend: backend.name,
               device: backend.device.slice(0, 200),
             },

@@ -298,7 +298,7 @@ export class Validator {
         logvar.dispose();
         return model.generate(a, mu);
       });
-      encoded.set((await out.data()) as Float32Array, i * per);
+      encoded.set(await out.data(), i * per);
       out.dispose();
     }
 
@@ -311,9 +311,9 @@ export class Validator {
         const rows = Array.from({ length: m }, (_, t) => Math.floor((j + t) / K));
         const a = tf.concat(rows.map((r) => tf.tensor4d(this.a.subarray(r * per, (r + 1) * per), [1, s, s, 3])));
         const z = tf.tensor2d(this.z.subarray(j * nz, (j + m) * nz), [m, nz]);
-        return model.generate(a as tf.Tensor4D, z);
+        return model.generate(a, z);
       });
-      random.set((await out.data()) as Float32Array, j * per);
+      random.set(await out.data(), j * per);
       out.dispose();
     }
 
@@ -377,7 +377,7 @@ export class Validator {
         logvar.dispose();
         return mu;
       });
-      codes.set((await mu.data()) as Float32Array, i * nz);
+      codes.set(await mu.data(), i * nz);
       mu.dispose();
       if (labels && batch.labels) labels.set(batch.labels, i);
     }

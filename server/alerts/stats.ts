@@ -82,10 +82,10 @@ export function select(a: Float64Array, n: number, k: number): number {
     const q = (hi - lo) >> 2;
     let x = a[lo + q] as number;
     let y = a[(lo + hi) >> 1] as number;
-    let z = a[hi - q] as number;
+    const z = a[hi - q] as number;
     if (x > y) [x, y] = [y, x];
-    if (y > z) [y, z] = [z, y];
-    if (x > y) [x, y] = [y, x];
+    if (y > z) y = z;
+    if (x > y) y = x; // only the median of the three is needed
     const pivot = y;
     let i = lo;
     let j = hi;

@@ -16,7 +16,7 @@ export interface PcaResult {
 }
 
 function rows(codes: Float32Array | Float64Array, n: number, dim: number): number[][] {
-  const out: number[][] = new Array(n);
+  const out = new Array<number[]>(n);
   for (let i = 0; i < n; i++) out[i] = Array.from(codes.subarray(i * dim, (i + 1) * dim));
   return out;
 }

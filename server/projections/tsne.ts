@@ -397,7 +397,7 @@ function optimise(Y: Float64Array, P: SparseP, n: number, s: Schedule): number {
   const repulse = new Float64Array(2 * n);
   const tree = new QuadTree(n);
   const upper = upperTriangle(P, n);
-  let sumQ = 1;
+  let sumQ: number;
   for (let iter = 0; iter < s.iterations; iter++) {
     const early = iter < s.exaggerationIterations;
     const exag = early ? s.exaggeration : 1;

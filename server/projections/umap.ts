@@ -45,7 +45,7 @@ export function umap2d(
   }
   const model = new UMAP({ nComponents: 2, nNeighbors: k, minDist, random: seededRandom(seed) });
   model.setPrecomputedKNN(indices, distances);
-  const data: number[][] = new Array(n);
+  const data = new Array<number[]>(n);
   for (let i = 0; i < n; i++) data[i] = Array.from(codes.subarray(i * dim, (i + 1) * dim));
   const epochs = model.initializeFit(data);
   for (let e = 0; e < epochs; e++) model.step();

@@ -48,7 +48,7 @@ export async function pointRoutes(app: FastifyInstance, ctx: ServerContext): Pro
 }
 
 async function* csvLines(
-  pages: AsyncGenerator<Array<{ metric: string; step: number; value: unknown; wall: number }>>,
+  pages: AsyncGenerator<Array<{ metric: string; step: number; value: number | string | null; wall: number }>>,
 ): AsyncGenerator<string> {
   yield 'metric,step,value,wall\n';
   for await (const rows of pages) {

@@ -135,10 +135,12 @@ export async function drawLatency(
   push: () => Promise<void>,
   roles: readonly string[] = ['line'],
 ): Promise<number> {
-  const seen = page.evaluate(
-    ([k, px, py, r]) => window.__ganwatch.whenDrawn(k as string, px as number | null, py as number, r as string[]),
-    [key, x, y, [...roles]] as const,
-  );
+  const seen = page.evaluate(([k, px, py, r]) => window.__ganwatch.whenDrawn(k, px, py, r as string[]), [
+    key,
+    x,
+    y,
+    [...roles],
+  ] as const);
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
   const t0 = Date.now();
   await push();

@@ -45,14 +45,14 @@ function launch(args: string[], env: Record<string, string>): Promise<{ child: C
       out += chunk.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
+        child.stdout.off('data', onData);
+        child.stdout.resume();
         resolve({ child, url: m[1]! });
       }
     };
-    child.stdout!.on('data', onData);
+    child.stdout.on('data', onData);
     let err = '';
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening: ${err || out}`)));
   });
 }
@@ -74,7 +74,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     GANWATCH_DB: '',
     ...(options.env ?? {}),
   };
-  let { child, url } = await launch([...baseArgs, '--port', String(options.port ?? 0)], env);
+  const launched = await launch([...baseArgs, '--port', String(options.port ?? 0)], env);
+  const url = launched.url;
+  let child = launched.child;
   const port = Number(new URL(url).port);
   const server: RunningServer = {
     url,

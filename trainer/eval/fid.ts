@@ -94,7 +94,7 @@ export class FidEvaluator {
       return fail(`expected one image input [batch, height, width, 3], got ${describeShapes(model.inputs)}`);
     if (inShape[3] !== 3 && inShape[3] != null && inShape[3] !== -1)
       return fail(`its input has ${inShape[3]} channels, 3 (RGB) expected`);
-    const declared = (i: number) => (typeof inShape[i] === 'number' && inShape[i]! > 0 ? inShape[i]! : undefined);
+    const declared = (i: number) => (typeof inShape[i] === 'number' && inShape[i] > 0 ? inShape[i] : undefined);
     const h = options.inputSize ?? declared(1) ?? DEFAULT_INCEPTION_SIZE;
     const w = options.inputSize ?? declared(2) ?? DEFAULT_INCEPTION_SIZE;
     const range = options.inputRange ?? [-1, 1];
@@ -149,7 +149,7 @@ export class FidEvaluator {
    */
   async fid(generated: tf.Tensor4D, real: tf.Tensor4D | FeatureSet): Promise<FidResult> {
     const gen = await this.features(generated);
-    const ref = real instanceof tf.Tensor ? await this.features(real as tf.Tensor4D) : real;
+    const ref = real instanceof tf.Tensor ? await this.features(real) : real;
     if (gen.n < 2 || ref.n < 2)
       throw gwError('GW_ERR_EVAL_INPUT', `FID needs at least 2 generated and 2 real images, got ${gen.n} and ${ref.n}`);
     if (ref.d !== this.featureDim)

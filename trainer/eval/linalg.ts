@@ -38,7 +38,11 @@ export function pivotedCholesky(a: Float64Array, n: number, tol?: number): Pivot
   for (let j = 0; j < n; j++) {
     let p = -1;
     let best = -Infinity;
-    for (let i = 0; i < n; i++) if (done[i] === 0 && rest[i]! > best) ((best = rest[i]!), (p = i));
+    for (let i = 0; i < n; i++)
+      if (done[i] === 0 && rest[i]! > best) {
+        best = rest[i]!;
+        p = i;
+      }
     if (p < 0 || !(best > stop)) break;
     done[p] = 1;
     perm[j] = p;

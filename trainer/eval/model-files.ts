@@ -23,14 +23,9 @@ export async function readModelJson(file: string): Promise<tf.io.ModelJSON> {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new Error(`'${file}' is not valid JSON (${(err as Error).message})`);
+    throw new Error(`'${file}' is not valid JSON (${(err as Error).message})`, { cause: err });
   }
-  if (
-    typeof json !== 'object' ||
-    json === null ||
-    !('modelTopology' in json) ||
-    (json as { modelTopology: unknown }).modelTopology == null
-  ) {
+  if (typeof json !== 'object' || json === null || !('modelTopology' in json) || json.modelTopology == null) {
     throw new Error(`'${file}' is not a TensorFlow.js model.json: it has no modelTopology`);
   }
   return json as tf.io.ModelJSON;
@@ -57,7 +52,7 @@ export function fileModelLoader(modelJsonFile: string): tf.io.IOHandler {
             const bytes = await readFile(file).catch(() => {
               throw new Error(`weight file '${file}' listed in model.json is missing`);
             });
-            buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+            buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
           }
         }
         const specs = tf.io.getWeightSpecs(manifest);

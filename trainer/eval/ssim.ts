@@ -47,12 +47,7 @@ export function ssim(x: tf.Tensor4D, y: tf.Tensor4D, dataRange: number): tf.Tens
     const g = gaussianWindow();
     const rows = tf.tile(tf.tensor4d(g, [SSIM_WINDOW, 1, 1, 1]), [1, 1, 5 * c, 1]);
     const cols = tf.tile(tf.tensor4d(g, [1, SSIM_WINDOW, 1, 1]), [1, 1, 5 * c, 1]);
-    const f = tf.depthwiseConv2d(
-      tf.depthwiseConv2d(stack, rows as tf.Tensor4D, 1, 'valid'),
-      cols as tf.Tensor4D,
-      1,
-      'valid',
-    );
+    const f = tf.depthwiseConv2d(tf.depthwiseConv2d(stack, rows, 1, 'valid'), cols, 1, 'valid');
     const [mx, my, mxx, myy, mxy] = tf.split(f, 5, 3) as [
       tf.Tensor4D,
       tf.Tensor4D,

@@ -13,7 +13,6 @@ import {
   registerKernel,
   type Conv2DBackpropFilterAttrs,
   type KernelConfig,
-  type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs';
 import { BACKEND, registeredKernel, run, type KernelArgs, type WasmBackendLike } from './wasm-kernel.js';
@@ -83,7 +82,7 @@ function conv2DBackpropFilterWasm(args: KernelArgs): TensorInfo {
     const grad = run('Conv2D', {
       inputs: { x: xT, filter: dyT },
       backend: args.backend,
-      attrs: { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [sh, sw] } as unknown as NamedAttrMap,
+      attrs: { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [sh, sw] },
     });
     temps.push(grad);
     return run('Transpose', { inputs: { x: grad }, backend: args.backend, attrs: { perm: [1, 2, 0, 3] } });
@@ -96,7 +95,7 @@ function conv2DBackpropFilterWasm(args: KernelArgs): TensorInfo {
 export const conv2DBackpropFilterWasmConfig: KernelConfig = {
   kernelName: Conv2DBackpropFilter,
   backendName: BACKEND,
-  kernelFunc: conv2DBackpropFilterWasm as KernelConfig['kernelFunc'],
+  kernelFunc: conv2DBackpropFilterWasm,
 };
 
 /** Registers the kernel for the wasm backend; safe to call any number of times. Returns true if it registered now. */

@@ -23,7 +23,6 @@ import {
   unregisterKernel,
   type Conv2DBackpropInputAttrs,
   type KernelConfig,
-  type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs';
 import { BACKEND, registeredKernel, run, type KernelArgs, type WasmBackendLike } from './wasm-kernel.js';
@@ -372,7 +371,7 @@ function conv2DBackpropInputWasm(args: KernelArgs): TensorInfo {
           run('Conv2D', {
             inputs: { x: src, filter: pf },
             backend: args.backend,
-            attrs: { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] } as unknown as NamedAttrMap,
+            attrs: { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] },
           }),
         );
         parts.push({ h, w, y });
@@ -442,7 +441,7 @@ function byColumns(
     const cols = run('Conv2D', {
       inputs: { x: dy, filter: wt },
       backend: args.backend,
-      attrs: { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] } as unknown as NamedAttrMap,
+      attrs: { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] },
     });
     temps.push(cols);
     const dx = backend.makeOutput([batch, inH, inW, cin], 'float32');
@@ -494,7 +493,7 @@ export function registerConv2DBackpropInputWasm(): boolean {
     backendName: BACKEND,
     // The original's setup binds its wasm function; keep it so a re-initialised backend can still fall back.
     ...(original?.setupFunc ? { setupFunc: original.setupFunc } : {}),
-    kernelFunc: conv2DBackpropInputWasm as KernelConfig['kernelFunc'],
+    kernelFunc: conv2DBackpropInputWasm,
   });
   return true;
 }

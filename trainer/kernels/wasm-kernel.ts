@@ -17,7 +17,7 @@ export interface WasmBackendLike {
   typedArrayFromHeap(t: TensorInfo): Float32Array;
 }
 
-export type KernelArgs = { inputs: NamedTensorInfoMap; backend: {}; attrs?: NamedAttrMap };
+export type KernelArgs = { inputs: NamedTensorInfoMap; backend: object; attrs?: NamedAttrMap };
 
 /** Runs another registered wasm kernel directly on the backend: returns a backend-owned TensorInfo, no engine Tensor. */
 export function run(kernelName: string, args: KernelArgs): TensorInfo {
@@ -29,5 +29,5 @@ export function run(kernelName: string, args: KernelArgs): TensorInfo {
 /** The wasm kernel registered under `kernelName`, or undefined. */
 export function registeredKernel(kernelName: string): KernelConfig | undefined {
   // getKernel returns undefined when absent, though its declared type says otherwise.
-  return getKernel(kernelName, BACKEND) as KernelConfig | undefined;
+  return getKernel(kernelName, BACKEND);
 }

@@ -936,7 +936,7 @@ export class MonitorClient {
       );
       return;
     }
-    const control = { id, ...(command as ControlCommand) } as ReceivedControl;
+    const control = { id, ...(command as ControlCommand) };
     if (this.controlHandlers.size > 0) {
       for (const handler of [...this.controlHandlers]) {
         try {

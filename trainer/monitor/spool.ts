@@ -221,7 +221,7 @@ export class Spool {
     let spool: Spool | null = null;
     let corrupt = 0;
     let records = 0;
-    let end = 0;
+    let end: number;
     const size = fs.fstatSync(fd).size;
     try {
       end = scanLines(fd, size, (bytes, offset) => {
@@ -378,7 +378,7 @@ export class Spool {
     const id = this.uploadCounter++;
     const file = `u-${id}.${upload.kind === 'media' ? 'png' : 'json'}`;
     fs.writeFileSync(path.join(this.dir, file), payload);
-    const full = { ...upload, id, file } as SpooledUpload;
+    const full = { ...upload, id, file };
     this.write(JSON.stringify({ t: 'up', upload: full }) + '\n');
     this.uploads.set(id, full);
     return full;

@@ -75,7 +75,7 @@ class ChangePointDetector implements Detector {
       block: p.block,
       bMax: p.bMax,
       minBlocks: p.minBlocks,
-    } as Partial<CusumOptions>;
+    };
     this.logGrad = (p.logGrad as number) > 0;
   }
 

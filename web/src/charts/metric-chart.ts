@@ -393,7 +393,7 @@ export class MetricChart {
             if (e.mean < bottom) bottom = e.mean;
           }
         }
-        if (smoothed && ok(smoothed[i]!)) smooth.push({ x: xv, y: smoothed[i]!, e, s: smoothed[i] });
+        if (smoothed && ok(smoothed[i]!)) smooth.push({ x: xv, y: smoothed[i], e, s: smoothed[i] });
         if (e.nonfinite > 0) {
           const text = e.bad
             ? `${e.bad} at step ${e.start}`
@@ -604,7 +604,7 @@ export class MetricChart {
   private stepAt(x: number, edge: 'start' | 'end'): number {
     if (this.host.xAxis === 'step') return edge === 'start' ? Math.floor(x) : Math.ceil(x);
     const line = this.chart?.data.datasets.find((d) => datasetInfo.get(d)?.role === 'line');
-    const data = (line?.data ?? []) as GwPoint[];
+    const data = line?.data ?? [];
     const i = nearestIndex(data, x);
     const e = data[i]?.e;
     if (!e) return 0;
@@ -739,9 +739,7 @@ export class MetricChart {
   /** Whether a dataset of `role` currently draws the point (x, y); x null matches any x. */
   hasPoint(role: string, x: number | null, y: number): boolean {
     return (this.chart?.data.datasets ?? []).some(
-      (ds) =>
-        datasetInfo.get(ds)?.role === role &&
-        (ds.data as GwPoint[]).some((p) => (x === null || p.x === x) && p.y === y),
+      (ds) => datasetInfo.get(ds)?.role === role && ds.data.some((p) => (x === null || p.x === x) && p.y === y),
     );
   }
 
@@ -753,7 +751,7 @@ export class MetricChart {
     }
     const datasets = (this.chart?.data.datasets ?? []).map((ds) => {
       const info = datasetInfo.get(ds);
-      const pts = ds.data as GwPoint[];
+      const pts = ds.data;
       const out: ChartSnapshot['datasets'][number] = {
         role: info?.role ?? 'unknown',
         run: info?.run ?? '',

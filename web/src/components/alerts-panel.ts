@@ -163,7 +163,7 @@ export class AlertsPanel {
     } else {
       this.list.replaceChildren(...shown.map((a) => this.card(a)));
     }
-    if (focused) (this.list.querySelector(`[data-focus-key="${focused}"]`) as HTMLElement | null)?.focus();
+    if (focused) this.list.querySelector<HTMLElement>(`[data-focus-key="${focused}"]`)?.focus();
     for (const fn of this.changeListeners) fn(all);
   }
 

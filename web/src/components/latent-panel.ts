@@ -278,7 +278,7 @@ export class LatentPanel {
       const p = (b - a) * 0.05 || 1;
       return [a - p, b + p];
     };
-    const b = box as Box | null;
+    const b = box;
     const [xMin, xMax] = b ? pad(b.x0, b.x1) : [-1, 1];
     const [yMin, yMax] = b ? pad(b.y0, b.y1) : [-1, 1];
     if (!this.chart) {

@@ -255,7 +255,7 @@ function build(root: HTMLElement, initial: Run): () => void {
     void samples.load();
     void latent.load();
   });
-  (document.getElementById('run-title') as HTMLElement | null)?.focus({ preventScroll: true });
+  document.getElementById('run-title')?.focus({ preventScroll: true });
 
   return () => {
     alive = false;

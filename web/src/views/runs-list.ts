@@ -376,7 +376,7 @@ export function mountRunsList(root: HTMLElement): () => void {
         let last = row.run.last_step ?? -1;
         for (const p of frame.points) {
           last = Math.max(last, p.step);
-          for (const m of KEY_METRICS) if (p.values[m] !== undefined) v.set(m, p.values[m]!);
+          for (const m of KEY_METRICS) if (p.values[m] !== undefined) v.set(m, p.values[m]);
         }
         row.run = { ...row.run, last_step: last };
         row.cells.step.textContent = String(last);
