@@ -69,6 +69,13 @@ export const ERRORS = {
     (path: string) =>
       `Database '${path}' seems to be in use by a running server (its -shm file exists): stop the server, or prune through it with --server URL (--force to go ahead anyway)`,
   ),
+  // ---- TensorBoard import (ganwatch import tensorboard) ----
+  GW_ERR_TB_LOGDIR: def(2, (path: string, detail: string) => `TensorBoard log directory '${path}': ${detail}`),
+  GW_ERR_TB_RECORD: def(
+    2,
+    (file: string, offset: string, detail: string) => `Event file '${file}', record at byte ${offset}: ${detail}`,
+  ),
+  GW_ERR_TB_STATE: def(2, (path: string, detail: string) => `Import state '${path}': ${detail}`),
   // ---- latent projections (server) ----
   GW_ERR_PROJECTION_METHOD: def(
     400,

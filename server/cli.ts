@@ -1,9 +1,11 @@
 // The `ganwatch` command (bin/ganwatch.js): `serve` (what `npm start` does), `backup FILE` (an online, consistent
-// copy of a live database), `prune` (retention by hand), `check` (integrity). Errors are one line and exit code 2.
+// copy of a live database), `prune` (retention by hand), `check` (integrity), `import tensorboard LOGDIR` (a client of
+// a running server, in importers/). Errors are one line and exit code 2.
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { API_PREFIX, gwError, isGanwatchError, type Run } from '../protocol/index.js';
 import { backupDatabase } from '../db/backup.js';
+import { importCommand } from '../importers/cli.js';
 import { endedRunsBefore, integrityCheck } from '../db/maintenance.js';
 import { Store } from '../db/store.js';
 import { DEFAULT_DB, addServerOptions, serverConfigOf } from './config.js';
@@ -142,6 +144,8 @@ export function buildCli(): Command {
       console.log(`check: ${o.db}: ${result}`);
       if (result !== 'ok') process.exitCode = 1;
     });
+
+  program.addCommand(importCommand());
 
   return program;
 }
