@@ -2,8 +2,12 @@
 // ganwatch server through its API. Each importer's code is loaded only when its command runs.
 import { Command, Option } from 'commander';
 
+export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
+
 export function importCommand(): Command {
-  const cmd = new Command('import').description('import runs logged by other tools into a running server').exitOverride();
+  const cmd = new Command('import')
+    .description('import runs logged by other tools into a running server')
+    .exitOverride();
   cmd
     .command('tensorboard')
     .description(
@@ -11,9 +15,7 @@ export function importCommand(): Command {
     )
     .argument('<logdir>', 'the log directory (as given to tensorboard --logdir)')
     .option('--follow', 'keep importing what is written, like TensorBoard reloading (until Ctrl-C)')
-    .addOption(
-      new Option('--server <url>', 'the ganwatch server').env('GANWATCH_SERVER').default('http://127.0.0.1:8080'),
-    )
+    .addOption(new Option('--server <url>', 'the ganwatch server').env('GANWATCH_SERVER').default(DEFAULT_SERVER))
     .addOption(new Option('--token <token>', "the server's write token").env('GANWATCH_TOKEN'))
     .option('--tags <list>', 'comma-separated tags for the runs it creates (besides "tensorboard")')
     .option('--samples-tag <tag>', "this image tag's images become the run's sample grids (media kind 'samples')")

@@ -1,8 +1,10 @@
 // `ganwatch import tensorboard LOGDIR`: checks the options, runs one import (or follows the directory until SIGINT or
 // SIGTERM), and reports. Exit code 0; 1 when records were corrupt or truncated (the rest was imported); 2 for bad
 // options or an unreachable server (through the CLI's error handling).
-import { gwError, type GanwatchError } from '../../protocol/index.js';
+import Value from 'typebox/value';
+import { Tag, gwError, type GanwatchError } from '../../protocol/index.js';
 import { normalizeServer } from '../../trainer/monitor/client.js';
+import { DEFAULT_SERVER } from '../cli.js';
 import { follow } from './follow.js';
 import { TensorBoardImporter } from './import.js';
 import { jsonReporter, textReporter } from './report.js';
@@ -18,15 +20,14 @@ export interface TensorBoardCommandOptions {
   json?: boolean;
 }
 
-const TAG = /^[^\u0000-\u001f]{1,64}$/;
-
 function parseTags(list: string | undefined): string[] {
   const tags = (list ?? '')
     .split(',')
     .map((t) => t.trim())
     .filter((t) => t.length > 0);
   for (const t of tags) {
-    if (!TAG.test(t)) throw gwError('GW_ERR_OPTION', `--tags: '${t}' is not a tag (1 to 64 characters, no control characters)`);
+    if (!Value.Check(Tag, t))
+      throw gwError('GW_ERR_OPTION', `--tags: '${t}' is not a tag (1 to 64 characters, no control characters)`);
   }
   return tags;
 }
@@ -40,7 +41,7 @@ function parseInterval(value: string): number {
 }
 
 export async function importTensorBoard(logdir: string, o: TensorBoardCommandOptions): Promise<void> {
-  const server = normalizeServer(o.server);
+  const server = normalizeServer(o.server || DEFAULT_SERVER);
   const intervalMs = parseInterval(o.interval);
   const tags = parseTags(o.tags);
   const report = o.json ? jsonReporter(process.stdout) : textReporter(process.stdout, process.stderr);
@@ -62,7 +63,9 @@ export async function importTensorBoard(logdir: string, o: TensorBoardCommandOpt
   let failure: GanwatchError | null = null;
   try {
     if (o.follow) {
-      await follow(importer, intervalMs, controller.signal, () => report({ event: 'caught_up', totals: importer.summary }));
+      await follow(importer, intervalMs, controller.signal, () =>
+        report({ event: 'caught_up', totals: importer.summary }),
+      );
     } else {
       await importer.pass();
       if (importer.summary.runs === 0) {

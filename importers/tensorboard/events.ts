@@ -36,7 +36,8 @@ interface ValueMessage {
 interface EventMessage {
   wall_time: number;
   step: Int64;
-  what?: 'file_version' | 'graph_def' | 'summary' | 'log_message' | 'session_log' | 'tagged_run_metadata' | 'meta_graph_def';
+  what?:
+    'file_version' | 'graph_def' | 'summary' | 'log_message' | 'session_log' | 'tagged_run_metadata' | 'meta_graph_def';
   summary?: { value: ValueMessage[] } | null;
 }
 
@@ -140,14 +141,18 @@ function tensorItems(tag: string, plugin: string, t: TensorMessage): EventItem[]
     case 'scalars': {
       const value = scalarOf(t);
       if (value !== null) return [{ kind: 'scalar', tag, value }];
-      return [{ kind: 'skipped', tag, what: plugin ? 'scalar tensors of another shape or type' : 'tensors of no plugin' }];
+      return [
+        { kind: 'skipped', tag, what: plugin ? 'scalar tensors of another shape or type' : 'tensors of no plugin' },
+      ];
     }
     case 'images':
       // The images plugin's tensor: [width, height, PNG, PNG, ...] as strings.
-      if (t.dtype !== DT.STRING || t.string_val.length < 3) return [{ kind: 'skipped', tag, what: 'image tensors of another shape' }];
+      if (t.dtype !== DT.STRING || t.string_val.length < 3)
+        return [{ kind: 'skipped', tag, what: 'image tensors of another shape' }];
       return imageItems(tag, t.string_val.slice(2), 0);
     case 'text':
-      if (t.dtype !== DT.STRING || t.string_val.length === 0) return [{ kind: 'skipped', tag, what: 'text tensors of another type' }];
+      if (t.dtype !== DT.STRING || t.string_val.length === 0)
+        return [{ kind: 'skipped', tag, what: 'text tensors of another type' }];
       return [{ kind: 'text', tag, text: t.string_val.map((s) => Buffer.from(s).toString('utf8')).join('\n') }];
     case 'histograms':
       return [{ kind: 'skipped', tag, what: 'histograms' }];

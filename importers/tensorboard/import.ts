@@ -169,7 +169,11 @@ export class TensorBoardImporter {
   private async patchRun(id: string, body: Record<string, unknown>): Promise<void> {
     const res = await this.request('PATCH', `/runs/${encodeURIComponent(id)}`, body);
     if (!res.ok) {
-      throw gwError('GW_ERR_SERVER', this.opts.server, `updating run ${id} answered HTTP ${res.status}: ${await res.text()}`);
+      throw gwError(
+        'GW_ERR_SERVER',
+        this.opts.server,
+        `updating run ${id} answered HTTP ${res.status}: ${await res.text()}`,
+      );
     }
   }
 
@@ -196,7 +200,12 @@ export class TensorBoardImporter {
     this.totals.runs++;
     // Nothing can carry a control to a trainer that only writes files: answer instead of leaving it pending.
     client.onControl((c) =>
-      client.controlResult(c.id, false, undefined, 'this run is imported from TensorBoard logs; its trainer cannot be reached'),
+      client.controlResult(
+        c.id,
+        false,
+        undefined,
+        'this run is imported from TensorBoard logs; its trainer cannot be reached',
+      ),
     );
     if (this.opts.follow && run.status !== 'running') client.setStatus('running');
     if (found) await this.addMissingTags(found);
@@ -234,7 +243,9 @@ export class TensorBoardImporter {
     const start: FileCursor = run.state.files[file] ?? { offset: 0, resyncing: false };
     for await (const chunk of readChunks(path, start, this.opts.follow, this.opts.chunkBytes)) {
       if (chunk.restarted) {
-        this.warn(gwError('GW_ERR_TB_RECORD', path, String(start.offset), 'the file is now shorter: re-read from byte 0'));
+        this.warn(
+          gwError('GW_ERR_TB_RECORD', path, String(start.offset), 'the file is now shorter: re-read from byte 0'),
+        );
       }
       for (const p of chunk.problems) this.reportProblem(run, file, p.offset, p.detail);
       const counts = this.mapRecords(run, path, chunk.records);
@@ -278,7 +289,12 @@ export class TensorBoardImporter {
       try {
         event = decodeEvent(record.data, run.plugins);
       } catch (err) {
-        this.reportProblem(run, path.split('/').pop()!, record.offset, `not a TensorBoard event (${(err as Error).message})`);
+        this.reportProblem(
+          run,
+          path.split('/').pop()!,
+          record.offset,
+          `not a TensorBoard event (${(err as Error).message})`,
+        );
         continue;
       }
       this.mapEvent(run, event, counts);
@@ -337,7 +353,14 @@ export class TensorBoardImporter {
     return name;
   }
 
-  private pushImage(run: RunImport, step: number, wall: number | undefined, tag: string, index: number, png: Buffer): boolean {
+  private pushImage(
+    run: RunImport,
+    step: number,
+    wall: number | undefined,
+    tag: string,
+    index: number,
+    png: Buffer,
+  ): boolean {
     const meta: Record<string, unknown> = { tensorboard_tag: tag };
     if (index > 0) meta.index = index;
     if (wall !== undefined) meta.wall_time = wall;
@@ -362,7 +385,13 @@ export class TensorBoardImporter {
       this.skip('texts past the 20,000-character notes limit');
       if (!run.notesFullReported) {
         run.notesFullReported = true;
-        this.warn(gwError('GW_ERR_SERVER', this.opts.server, `run '${run.dir.name}': notes are full (20,000 characters); later texts are skipped`));
+        this.warn(
+          gwError(
+            'GW_ERR_SERVER',
+            this.opts.server,
+            `run '${run.dir.name}': notes are full (20,000 characters); later texts are skipped`,
+          ),
+        );
       }
       return false;
     }
@@ -395,7 +424,11 @@ export class TensorBoardImporter {
       if (!waiting) {
         waiting = true;
         this.warn(
-          gwError('GW_ERR_SERVER', this.opts.server, `waiting for acknowledgements (${run.client.stats().lastError ?? 'no answer yet'})`),
+          gwError(
+            'GW_ERR_SERVER',
+            this.opts.server,
+            `waiting for acknowledgements (${run.client.stats().lastError ?? 'no answer yet'})`,
+          ),
         );
       }
     }

@@ -90,7 +90,8 @@ export function frameRecords(buf: Buffer, base: number, opts: FramingOptions): F
   let resyncing = opts.resyncing === true;
   let at = 0;
   const stopAt = (needed: number): FramingResult => {
-    if (final && resyncing) return { records, problems, next: base + buf.length, incomplete: 0, needed: 0, resyncing: false };
+    if (final && resyncing)
+      return { records, problems, next: base + buf.length, incomplete: 0, needed: 0, resyncing: false };
     if (final) {
       problems.push({
         kind: 'truncated',
@@ -129,7 +130,11 @@ export function frameRecords(buf: Buffer, base: number, opts: FramingOptions): F
     if (buf.length - at < total) return stopAt(total);
     const data = buf.subarray(at + HEADER_BYTES, at + HEADER_BYTES + length);
     if (maskedCrc32c(data) !== buf.readUInt32LE(at + HEADER_BYTES + length)) {
-      problems.push({ kind: 'corrupt-data', offset: base + at, detail: `data CRC mismatch in a ${length}-byte record; skipped` });
+      problems.push({
+        kind: 'corrupt-data',
+        offset: base + at,
+        detail: `data CRC mismatch in a ${length}-byte record; skipped`,
+      });
     } else {
       records.push({ offset: base + at, data });
     }

@@ -36,7 +36,8 @@ export type ImportReport =
 
 export type Reporter = (report: ImportReport) => void;
 
-const plural = (n: number, one: string, many = `${one}s`): string => `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
+const plural = (n: number, one: string, many = `${one}s`): string =>
+  `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
 
 function describeSkipped(skipped: Record<string, number>): string {
   return Object.entries(skipped)
@@ -68,7 +69,10 @@ function describe(r: ImportReport): string[] {
     case 'warning':
       return [`ganwatch: warning: ${r.code}: ${r.message}`];
     case 'caught_up':
-      return [...describeTotals(r.totals), 'following: new records and runs are imported as they are written (Ctrl-C stops)'];
+      return [
+        ...describeTotals(r.totals),
+        'following: new records and runs are imported as they are written (Ctrl-C stops)',
+      ];
     case 'summary':
       return describeTotals(r.totals);
   }

@@ -54,7 +54,11 @@ export class ImportState {
       if (data.version !== 1 || typeof data.runs !== 'object' || data.runs === null) throw new Error('unknown format');
       return new ImportState(path, data);
     } catch (err) {
-      throw gwError('GW_ERR_TB_STATE', path, `unreadable (${(err as Error).message}); delete it to import from scratch`);
+      throw gwError(
+        'GW_ERR_TB_STATE',
+        path,
+        `unreadable (${(err as Error).message}); delete it to import from scratch`,
+      );
     }
   }
 
