@@ -76,6 +76,11 @@ export const ERRORS = {
     (file: string, offset: string, detail: string) => `Event file '${file}', record at byte ${offset}: ${detail}`,
   ),
   GW_ERR_TB_STATE: def(2, (path: string, detail: string) => `Import state '${path}': ${detail}`),
+  GW_ERR_TB_NAME_CLASH: def(
+    2,
+    (run: string, first: string, second: string, name: string) =>
+      `Run '${run}': tags '${first}' and '${second}' both map to metric '${name}'; their values share one series`,
+  ),
   // ---- latent projections (server) ----
   GW_ERR_PROJECTION_METHOD: def(
     400,

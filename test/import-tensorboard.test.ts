@@ -131,6 +131,7 @@ test('TF2 tensor scalars of each dtype arrive with their steps and wall times', 
     }
   }
   events.push(simpleScalars(40, WALL + 40, { 'Loss D (real)': 0.5, 'loss/G': Number.NaN }));
+  events.push(simpleScalar(41, WALL + 41, 'a_b', 1), simpleScalar(42, WALL + 42, 'a b', 2));
   writeEventFile(join(logdir, 'tf2', 'events.out.tfevents.1.host'), events);
   const result = await runImporter([logdir, '--server', server.url, '--json'], cwd);
   assert.equal(result.code, 0, result.stderr);
@@ -149,6 +150,20 @@ test('TF2 tensor scalars of each dtype arrive with their steps and wall times', 
   assert.ok(
     result.reports.some((r) => r.event === 'renamed' && r.tag === 'Loss D (real)' && r.metric === 'Loss_D__real_'),
   );
+  const clash = result.reports.filter((r) => r.event === 'warning');
+  assert.deepEqual(
+    clash.map((w) => [w.code, w.message]),
+    [
+      [
+        'GW_ERR_TB_NAME_CLASH',
+        "Run 'tf2': tags 'a_b' and 'a b' both map to metric 'a_b'; their values share one series",
+      ],
+    ],
+  );
+  assert.deepEqual(await rawSeries(run.id, 'a_b'), [
+    [41, 1, WALL + 41],
+    [42, 2, WALL + 42],
+  ]);
 });
 
 test('PNG images arrive as media by step, the --samples-tag images as the sample grids', async () => {

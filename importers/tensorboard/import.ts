@@ -12,7 +12,7 @@ import {
   type GanwatchError,
   type Run,
 } from '../../protocol/index.js';
-import { MonitorClient, describeFetchFailure } from '../../trainer/monitor/client.js';
+import { MonitorClient, describeFetchFailure, fetchRemoteRun } from '../../trainer/monitor/client.js';
 import { decodeEvent, type DecodedEvent } from './events.js';
 import { findRuns, resolveLogdir, type RunDir } from './logdir.js';
 import { mediaKindOf, metricNameOf } from './names.js';
@@ -56,7 +56,10 @@ interface RunImport {
   notes: string;
   notesDirty: boolean;
   notesFullReported: boolean;
-  renamed: Set<string>;
+  /** Tag → metric name, for the tags seen so far (a rename is reported when its tag is first seen). */
+  names: Map<string, string>;
+  /** Metric name → the first tag mapped to it (two tags on one name share a series: reported). */
+  tagOf: Map<string, string>;
 }
 
 interface BatchCounts {
@@ -183,7 +186,7 @@ export class TensorBoardImporter {
     const client = found
       ? await MonitorClient.open({ ...this.clientOptions(), run: found.id })
       : await MonitorClient.open({ ...this.clientOptions(), create: this.createBody(dir) });
-    const run = found ?? ((await (await this.request('GET', `/runs/${client.runId}`)).json()) as Run);
+    const run = found ?? (await fetchRemoteRun(this.opts.server, this.opts.token, client.runId!));
     const state = this.state.run(dir.name, run.id);
     const entry: RunImport = {
       dir,
@@ -194,7 +197,8 @@ export class TensorBoardImporter {
       notes: run.notes,
       notesDirty: false,
       notesFullReported: false,
-      renamed: new Set(),
+      names: new Map(),
+      tagOf: new Map(),
     };
     this.runs.set(dir.name, entry);
     this.totals.runs++;
@@ -307,48 +311,54 @@ export class TensorBoardImporter {
 
   private mapEvent(run: RunImport, event: DecodedEvent, counts: BatchCounts): void {
     const wall = isWall(event.wall) ? event.wall : undefined;
-    let values: Record<string, number> = {};
+    const step = event.step;
+    let values: Record<string, number> | null = null;
     let n = 0;
-    const pushValues = (step: number): void => {
-      if (n === 0) return;
-      run.client.push(step, values, wall);
-      counts.points += n;
-      values = {};
-      n = 0;
-    };
     for (const item of event.items) {
       if (item.kind === 'skipped') {
         this.skip(item.what);
-        continue;
-      }
-      if (event.step === null) {
+      } else if (step === null) {
         this.skip(`${item.kind}s at a step below 0 or above 2^53`);
-        continue;
-      }
-      switch (item.kind) {
-        case 'scalar': {
-          const name = this.metricName(run, item.tag);
-          if (!(name in values)) n++;
-          values[name] = item.value;
-          if (n >= MAX_VALUES_PER_POINT) pushValues(event.step);
-          break;
+      } else if (item.kind === 'scalar') {
+        values ??= {};
+        const name = this.metricName(run, item.tag);
+        if (!(name in values)) n++;
+        values[name] = item.value;
+        if (n === MAX_VALUES_PER_POINT) {
+          this.pushPoint(run, step, values, n, wall, counts);
+          values = null;
+          n = 0;
         }
-        case 'image':
-          if (this.pushImage(run, event.step, wall, item.tag, item.index, item.png)) counts.images++;
-          break;
-        case 'text':
-          if (this.addNote(run, event.step, item.tag, item.text)) counts.texts++;
-          break;
+      } else if (item.kind === 'image') {
+        if (this.pushImage(run, step, wall, item.tag, item.index, item.png)) counts.images++;
+      } else if (this.addNote(run, step, item.tag, item.text)) {
+        counts.texts++;
       }
     }
-    if (event.step !== null) pushValues(event.step);
+    if (values !== null && step !== null) this.pushPoint(run, step, values, n, wall, counts);
+  }
+
+  private pushPoint(
+    run: RunImport,
+    step: number,
+    values: Record<string, number>,
+    n: number,
+    wall: number | undefined,
+    counts: BatchCounts,
+  ): void {
+    run.client.push(step, values, wall);
+    counts.points += n;
   }
 
   private metricName(run: RunImport, tag: string): string {
-    const name = metricNameOf(tag);
-    if (name !== tag && !run.renamed.has(tag)) {
-      run.renamed.add(tag);
-      this.opts.report({ event: 'renamed', run: run.dir.name, tag, metric: name });
+    let name = run.names.get(tag);
+    if (name === undefined) {
+      name = metricNameOf(tag);
+      run.names.set(tag, name);
+      if (name !== tag) this.opts.report({ event: 'renamed', run: run.dir.name, tag, metric: name });
+      const other = run.tagOf.get(name);
+      if (other === undefined) run.tagOf.set(name, tag);
+      else this.warn(gwError('GW_ERR_TB_NAME_CLASH', run.dir.name, other, tag, name));
     }
     return name;
   }
