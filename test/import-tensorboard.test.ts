@@ -377,6 +377,7 @@ for (const [name, args, expected] of [
     [join(FIXTURES, 'lingvo/events.out.tfevents.test')],
     /GW_ERR_TB_LOGDIR: .*is a file/,
   ],
+  ['a LOGDIR without event files', [tempDir('ganwatch-tb-empty-')], /GW_ERR_TB_LOGDIR: .*holds no event files/],
   ['a bad --server URL', [FIXTURES, '--server', 'not a url'], /GW_ERR_OPTION: .*not a URL/],
   ['a --server that is not http', [FIXTURES, '--server', 'ftp://127.0.0.1:1'], /GW_ERR_OPTION: .*http/],
   ['an unreachable server', [FIXTURES, '--server', 'http://127.0.0.1:1'], /GW_ERR_SERVER: .*unreachable/],

@@ -2,7 +2,7 @@
 // SIGTERM), and reports. Exit code 0; 1 when records were corrupt or truncated (the rest was imported); 2 for bad
 // options or an unreachable server (through the CLI's error handling).
 import Value from 'typebox/value';
-import { Tag, gwError, type GanwatchError } from '../../protocol/index.js';
+import { Tag, gwError } from '../../protocol/index.js';
 import { normalizeServer } from '../../trainer/monitor/client.js';
 import { DEFAULT_SERVER } from '../cli.js';
 import { follow } from './follow.js';
@@ -60,7 +60,7 @@ export async function importTensorBoard(logdir: string, o: TensorBoardCommandOpt
   });
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  let failure: GanwatchError | null = null;
+  let completed = false;
   try {
     if (o.follow) {
       await follow(importer, intervalMs, controller.signal, () =>
@@ -68,16 +68,17 @@ export async function importTensorBoard(logdir: string, o: TensorBoardCommandOpt
       );
     } else {
       await importer.pass();
-      if (importer.summary.runs === 0) {
-        failure = gwError('GW_ERR_TB_LOGDIR', logdir, "holds no event files (files whose name contains 'tfevents')");
-      }
+      completed = true;
     }
   } finally {
-    await importer.close();
+    // A one-shot import that read everything marks its runs finished; one that failed or was stopped leaves them be.
+    await importer.close(completed && importer.summary.runs > 0);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
-  if (failure) throw failure;
+  if (completed && importer.summary.runs === 0) {
+    throw gwError('GW_ERR_TB_LOGDIR', logdir, "holds no event files (files whose name contains 'tfevents')");
+  }
   report({ event: 'summary', totals: importer.summary });
   if (importer.summary.problems > 0) process.exitCode = 1;
 }

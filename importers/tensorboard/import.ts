@@ -115,10 +115,10 @@ export class TensorBoardImporter {
     }
   }
 
-  /** Finishes every run's uploads and closes its client; a one-shot import marks its runs finished. */
-  async close(): Promise<void> {
+  /** Finishes every run's uploads and closes its client; `finished`: mark the runs finished (a complete import). */
+  async close(finished: boolean): Promise<void> {
     for (const run of this.runs.values()) {
-      if (!this.opts.follow && !this.stopped) run.client.setStatus('finished');
+      if (finished && !this.stopped) run.client.setStatus('finished');
       const settled = await run.client.close({ timeoutMs: this.stopped ? 5_000 : 60_000 });
       if (!settled) {
         this.warn(
