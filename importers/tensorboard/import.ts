@@ -3,7 +3,7 @@
 // at their step with the event's wall time, PNG images become media (epoch = step), text is appended to the run's
 // notes, and the rest is counted and skipped. Points and media travel through the monitor client (batching, spool,
 // resend); a file's cursor is saved only after the server has acknowledged everything read before it.
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import {
   API_PREFIX,
   gwError,
@@ -227,7 +227,7 @@ export class TensorBoardImporter {
   }
 
   private createBody(dir: RunDir): CreateRunBody {
-    const base = dir.name === '.' ? this.logdir.split('/').pop() || this.logdir : dir.name;
+    const base = dir.name === '.' ? basename(this.logdir) || this.logdir : dir.name;
     return {
       name: base.slice(0, 200),
       config: { [CONFIG_LOGDIR]: this.logdir, [CONFIG_RUN]: dir.name },
@@ -293,12 +293,7 @@ export class TensorBoardImporter {
       try {
         event = decodeEvent(record.data, run.plugins);
       } catch (err) {
-        this.reportProblem(
-          run,
-          path.split('/').pop()!,
-          record.offset,
-          `not a TensorBoard event (${(err as Error).message})`,
-        );
+        this.reportProblem(run, basename(path), record.offset, `not a TensorBoard event (${(err as Error).message})`);
         continue;
       }
       this.mapEvent(run, event, counts);
