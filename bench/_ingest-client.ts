@@ -1,6 +1,7 @@
 // Ingest benchmark client (a separate process): pushes METRICS × STEPS points over the ingest socket with a window of
 // frames in flight, and prints the elapsed time once the last frame is acked.
 import WebSocket from 'ws';
+import { METRIC, METRIC_PREFIX } from '../protocol/metric-names.js';
 
 // METRICS is a count (names m0/loss, m1/loss, ...) or a comma-separated list of metric names.
 const [url, metricsArg, stepsArg, perFrameArg, windowArg] = process.argv.slice(2);
@@ -14,11 +15,12 @@ const names = listed ?? Array.from({ length: metrics }, (_, i) => `m${i}/loss`);
 /** Trainer-like values for trainer metric names (so the alert detectors do real work), a sine wave otherwise. */
 function valueOf(name: string, s: number, m: number): number {
   const noise = Math.sin(s * 12.9898 + m * 78.233) * 0.5;
-  if (name.startsWith('lr/')) return 2e-4;
-  if (name.startsWith('lambda/') || name.startsWith('clip/')) return 1;
+  if (name.startsWith(METRIC_PREFIX.lr)) return 2e-4;
+  if (name.startsWith(METRIC_PREFIX.lambda) || name.startsWith(METRIC_PREFIX.clip)) return 1;
   if (name.endsWith('_acc')) return 0.7 + 0.1 * noise;
-  if (name.startsWith('grad_norm/')) return Math.exp(noise);
-  if (name.startsWith('loss/') || name === 'Cyc_error' || name === 'Latent_mse') return 1 + 0.1 * noise;
+  if (name.startsWith(METRIC_PREFIX.gradNorm)) return Math.exp(noise);
+  if (name.startsWith(METRIC_PREFIX.loss) || name === METRIC.cycError || name === METRIC.latentMse)
+    return 1 + 0.1 * noise;
   return s === 654_321 && m === 0 ? 1e6 : Math.sin(s / 1000 + m);
 }
 

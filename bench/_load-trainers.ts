@@ -4,6 +4,7 @@
 // acked per run and every ack latency (ms).
 // argv: serverUrl runIds(comma) metrics rate seconds flushMs
 import WebSocket from 'ws';
+import { METRIC, METRIC_PREFIX } from '../protocol/metric-names.js';
 import { record, type Histogram } from './_latency.js';
 
 const [url, runsArg, metricsArg, rateArg, secondsArg, flushArg] = process.argv.slice(2);
@@ -14,35 +15,35 @@ const seconds = Number(secondsArg);
 const flushMs = Number(flushArg);
 
 const NAMES = [
-  'D_real_acc',
-  'D_fake_acc',
-  'D2_real_acc',
-  'D2_fake_acc',
-  'Cyc_error',
-  'Latent_mse',
-  'loss/D',
-  'loss/D2',
-  'loss/G_GAN',
-  'loss/G_GAN2',
-  'loss/L1',
-  'loss/z_L1',
-  'loss/KL',
-  'loss/G_total',
-  'grad_norm/G',
-  'grad_norm/E',
-  'grad_norm/D',
-  'grad_norm/D2',
-  'lr/G',
-  'lr/D',
+  METRIC.dRealAcc,
+  METRIC.dFakeAcc,
+  METRIC.d2RealAcc,
+  METRIC.d2FakeAcc,
+  METRIC.cycError,
+  METRIC.latentMse,
+  METRIC.lossD,
+  METRIC.lossD2,
+  METRIC.lossGGan,
+  METRIC.lossGGan2,
+  METRIC.lossL1,
+  METRIC.lossZL1,
+  METRIC.lossKl,
+  METRIC.lossGTotal,
+  METRIC.gradNormG,
+  METRIC.gradNormE,
+  METRIC.gradNormD,
+  METRIC.gradNormD2,
+  METRIC.lrG,
+  METRIC.lrD,
 ];
 const names = Array.from({ length: metrics }, (_, i) => NAMES[i] ?? `extra/m${i}`);
 
 /** Trainer-like values, so the alert detectors do their ordinary work. */
 function valueOf(name: string, s: number, m: number): number {
   const noise = Math.sin(s * 12.9898 + m * 78.233) * 0.5;
-  if (name.startsWith('lr/')) return 2e-4;
+  if (name.startsWith(METRIC_PREFIX.lr)) return 2e-4;
   if (name.endsWith('_acc')) return 0.7 + 0.1 * noise;
-  if (name.startsWith('grad_norm/')) return Math.exp(noise);
+  if (name.startsWith(METRIC_PREFIX.gradNorm)) return Math.exp(noise);
   return 1 + 0.1 * noise + 1 / (1 + s / 1000);
 }
 

@@ -1,41 +1,13 @@
 // `npm run bench -- alerts`: the cost of running every detector on every point, and ingest throughput with the
 // detectors on against off, each next to its baseline measured in the same run.
+import { KNOWN_METRICS, METRIC_PREFIX, METRICS } from '../protocol/metric-names.js';
 import { DETECTOR_FACTORIES } from '../server/alerts/registry.js';
 import type { StepValues } from '../server/alerts/types.js';
 import { api, startServer } from '../test/support/server.js';
 import { runIngestClient } from './ingest.js';
 
-/** The metric names the BicycleGAN trainer pushes every step (trainer/models/bicyclegan.ts METRIC_NAMES + perf). */
-const TRAINER_METRICS = [
-  'D_real_acc',
-  'D_fake_acc',
-  'D2_real_acc',
-  'D2_fake_acc',
-  'Cyc_error',
-  'Latent_mse',
-  'loss/D',
-  'loss/D2',
-  'loss/G_GAN',
-  'loss/G_GAN2',
-  'loss/L1',
-  'loss/z_L1',
-  'loss/KL',
-  'loss/G_total',
-  'grad_norm/G',
-  'grad_norm/E',
-  'grad_norm/D',
-  'grad_norm/D2',
-  'lr/G',
-  'lr/E',
-  'lr/D',
-  'lambda/adv',
-  'lambda/cyc',
-  'lambda/latent',
-  'lambda/kl',
-  'clip/max_norm',
-  'perf/step_ms',
-  'perf/images_per_s',
-];
+/** The metric names the BicycleGAN trainer pushes every step. */
+const TRAINER_METRICS = KNOWN_METRICS.filter((name) => METRICS[name].source === 'step');
 
 function stream(steps: number): StepValues[] {
   let seed = 42;
@@ -49,10 +21,10 @@ function stream(steps: number): StepValues[] {
     for (const name of TRAINER_METRICS) {
       const noise = rand() - 0.5;
       let v = 1 + 0.1 * noise;
-      if (name.startsWith('lr/')) v = 2e-4;
-      else if (name.startsWith('lambda/') || name.startsWith('clip/')) v = 1;
+      if (name.startsWith(METRIC_PREFIX.lr)) v = 2e-4;
+      else if (name.startsWith(METRIC_PREFIX.lambda) || name.startsWith(METRIC_PREFIX.clip)) v = 1;
       else if (name.endsWith('_acc')) v = 0.7 + 0.2 * noise;
-      else if (name.startsWith('grad_norm/')) v = Math.exp(noise);
+      else if (name.startsWith(METRIC_PREFIX.gradNorm)) v = Math.exp(noise);
       values.set(name, v);
     }
     out.push({ step: s, wall: s, values });

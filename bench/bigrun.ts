@@ -9,11 +9,13 @@ import WebSocket from 'ws';
 import { backupDatabase } from '../db/backup.js';
 import { integrityCheck } from '../db/maintenance.js';
 import { Store } from '../db/store.js';
-import type { Point } from '../protocol/index.js';
+import { METRIC, type Point } from '../protocol/index.js';
 import { api, startServer, tempDir, type RunningServer } from '../test/support/server.js';
 
 const METRICS = Array.from({ length: 20 }, (_, i) =>
-  i < 6 ? ['D_real_acc', 'D_fake_acc', 'Cyc_error', 'Latent_mse', 'loss/D', 'loss/G_GAN'][i]! : `loss/m${i}`,
+  i < 6
+    ? [METRIC.dRealAcc, METRIC.dFakeAcc, METRIC.cycError, METRIC.latentMse, METRIC.lossD, METRIC.lossGGan][i]!
+    : `loss/m${i}`,
 );
 
 function fill(store: Store, rid: number, steps: number): number {
@@ -56,9 +58,11 @@ async function reads(server: RunningServer, run: string, steps: number): Promise
   const mid = Math.floor(steps / 2);
   return {
     'metric summaries (20 metrics)': await timeIt(9, () => get(`${base}/metrics`)),
-    '1,000 buckets over the whole run': await timeIt(9, () => get(`${base}/series?metric=loss/D&buckets=1000`)),
+    '1,000 buckets over the whole run': await timeIt(9, () =>
+      get(`${base}/series?metric=${METRIC.lossD}&buckets=1000`),
+    ),
     'zoomed window (1,000 raw points)': await timeIt(9, () =>
-      get(`${base}/series?metric=loss/D&buckets=1000&from=${mid}&to=${mid + 999}`),
+      get(`${base}/series?metric=${METRIC.lossD}&buckets=1000&from=${mid}&to=${mid + 999}`),
     ),
     'all 20 charts, 1,000 buckets each': await timeIt(5, () =>
       Promise.all(METRICS.map((m) => get(`${base}/series?metric=${encodeURIComponent(m)}&buckets=1000`))),
@@ -123,7 +127,7 @@ export async function run(args: string[] = []): Promise<void> {
       await api<{ buckets: Array<{ max: number }> }>(
         server,
         'GET',
-        `/api/v1/runs/${big.id}/series?metric=loss/D&buckets=1000`,
+        `/api/v1/runs/${big.id}/series?metric=${METRIC.lossD}&buckets=1000`,
       )
     ).body.buckets.some((b) => b.max >= 50);
 

@@ -13,20 +13,21 @@ import {
 } from '../test/support/browser.js';
 import { tempDir } from '../test/support/server.js';
 import { upperMedian } from './_stats.js';
+import { METRIC } from '../protocol/metric-names.js';
 
 const METRICS = [
-  'loss/D',
-  'loss/G_GAN',
-  'loss/L1',
-  'loss/KL',
-  'D_real_acc',
-  'D_fake_acc',
-  'Cyc_error',
-  'Latent_mse',
-  'grad_norm/G',
-  'grad_norm/D',
-  'lr/D',
-  'perf/step_ms',
+  METRIC.lossD,
+  METRIC.lossGGan,
+  METRIC.lossL1,
+  METRIC.lossKl,
+  METRIC.dRealAcc,
+  METRIC.dFakeAcc,
+  METRIC.cycError,
+  METRIC.latentMse,
+  METRIC.gradNormG,
+  METRIC.gradNormD,
+  METRIC.lrD,
+  METRIC.perfStepMs,
 ];
 const BIG = 1_000_000;
 const SMALL = 1_000;
@@ -108,10 +109,10 @@ export async function run(): Promise<void> {
         const value = 100 + i;
         const push = async (): Promise<void> => {
           const t = performance.now();
-          await pushPoints(server, runId, [{ step, values: { 'loss/D': value } }]);
+          await pushPoints(server, runId, [{ step, values: { [METRIC.lossD]: value } }]);
           http.push(performance.now() - t);
         };
-        drawn.push(await drawLatency(page, 'loss/D', null, value, push, ['line', 'band-hi']));
+        drawn.push(await drawLatency(page, METRIC.lossD, null, value, push, ['line', 'band-hi']));
       }
       return { drawn: upperMedian(drawn), http: upperMedian(http) };
     };

@@ -6,7 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { METRIC_NAMES } from '../trainer/models/bicyclegan.js';
+import { METRIC } from '../protocol/metric-names.js';
+import { MODEL_METRICS } from '../trainer/models/bicyclegan.js';
 import { ROOT, api, startServer, tempDir, type RunningServer } from '../test/support/server.js';
 
 export interface OutageResult {
@@ -170,14 +171,14 @@ export async function outageScenario(outageSeconds: number): Promise<OutageResul
     ).body.points;
     const finalStep = Math.max(...rows.map((r) => r.step));
     const missing: string[] = [];
-    for (const metric of METRIC_NAMES) {
+    for (const metric of MODEL_METRICS) {
       const steps = new Set(rows.filter((r) => r.metric === metric).map((r) => r.step));
       const count = rows.filter((r) => r.metric === metric).length;
       for (let s = 1; s <= finalStep; s++) if (!steps.has(s)) missing.push(`${metric}@${s}`);
       if (count !== steps.size) missing.push(`${metric}: duplicates`);
     }
     const duringOutage = new Set(
-      rows.filter((r) => r.metric === 'loss/D' && r.wall > killedAt && r.wall < restartedAt).map((r) => r.step),
+      rows.filter((r) => r.metric === METRIC.lossD && r.wall > killedAt && r.wall < restartedAt).map((r) => r.step),
     );
     const markers = (
       await api<{ markers: Array<{ kind: string; evidence: { from: number; to: number; seconds: number } }> }>(

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { rawRead } from '../db/baseline.js';
 import { Store } from '../db/store.js';
 import { tempDir } from '../test/support/server.js';
+import { METRIC } from '../protocol/metric-names.js';
 import { upperMedian } from './_stats.js';
 
 const N = 1_000_000;
@@ -15,10 +16,10 @@ export async function run(): Promise<void> {
   for (let from = 0; from < N; from += 10_000) {
     const points = [];
     for (let s = from; s < from + 10_000; s++)
-      points.push({ step: s, values: { 'loss/D': s === spikeAt ? 1e6 : Math.sin(s / 1000) } });
+      points.push({ step: s, values: { [METRIC.lossD]: s === spikeAt ? 1e6 : Math.sin(s / 1000) } });
     store.points.write(rid, points);
   }
-  const mid = store.series.metricId(rid, 'loss/D')!;
+  const mid = store.series.metricId(rid, METRIC.lossD)!;
   const bucketTimes: number[] = [];
   const rawTimes: number[] = [];
   let spikeKept = false;

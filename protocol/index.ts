@@ -11,5 +11,6 @@ export * from './live.js';
 export * from './errors.js';
 export * from './alerts.js';
 export * from './projections.js';
+export * from './metric-names.js';
 
 export const API_PREFIX = '/api/v1';

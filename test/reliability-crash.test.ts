@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { decodeValue, type WireValue } from '../protocol/index.js';
 import { integrityCheck, tableDigests } from '../db/maintenance.js';
 import { MonitorClient } from '../trainer/monitor/client.js';
-import { METRIC_NAMES } from '../trainer/models/bicyclegan.js';
+import { MODEL_METRICS } from '../trainer/models/bicyclegan.js';
 import { ROOT, api, startServer, tempDir, type RunningServer } from './support/server.js';
 import { mulberry32 } from './support/streams.js';
 
@@ -254,7 +254,7 @@ test('a trainer killed twice with SIGKILL and resumed from its checkpoint leaves
 
   const rows = await exportRun(server, run);
   const total = EPOCHS * PER_EPOCH;
-  for (const metric of METRIC_NAMES) {
+  for (const metric of MODEL_METRICS) {
     const steps = rows
       .filter((r) => r.metric === metric)
       .map((r) => r.step)

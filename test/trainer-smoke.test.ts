@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../trainer/backend.js';
 import { fileModelSaver } from '../trainer/eval/model-files.js';
-import { METRIC_NAMES } from '../trainer/models/bicyclegan.js';
+import { MODEL_METRICS } from '../trainer/models/bicyclegan.js';
 import { api, ROOT, startServer, tempDir, type RunningServer } from './support/server.js';
 
 let server: RunningServer;
@@ -145,7 +145,7 @@ after(async () => {
 });
 
 test('every step metric (the model names and perf/*) arrives under its exact name', async () => {
-  const wanted = [...METRIC_NAMES, 'perf/step_ms', 'perf/images_per_s'];
+  const wanted = [...MODEL_METRICS, 'perf/step_ms', 'perf/images_per_s'];
   const names = await until('all step metrics', async () => {
     const r = await api<{ metrics: { name: string }[] }>(server, 'GET', `/api/v1/runs/${run}/metrics`);
     const have = new Set(r.body.metrics.map((m) => m.name));

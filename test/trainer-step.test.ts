@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../trainer/backend.js';
-import { BicycleGAN, METRIC_NAMES, type BicycleGANOptions, type NetName } from '../trainer/models/bicyclegan.js';
+import { BicycleGAN, MODEL_METRICS, type BicycleGANOptions, type NetName } from '../trainer/models/bicyclegan.js';
 
 const SMALL: Partial<BicycleGANOptions> = { size: 32, ngf: 8, nef: 8, ndf: 8, seed: 7 };
 
@@ -72,8 +72,8 @@ test('one step on wasm equals the same step on cpu: metrics, gradients and the w
   };
   const cpu = await run('cpu');
   const wasm = await run('wasm');
-  for (const name of METRIC_NAMES) {
-    const [x, y] = [cpu.metrics[name] as number, wasm.metrics[name] as number];
+  for (const name of MODEL_METRICS) {
+    const [x, y] = [cpu.metrics[name], wasm.metrics[name]];
     assert.ok(Math.abs(x - y) <= 1e-3 * Math.max(Math.abs(x), Math.abs(y)) + 1e-6, `${name}: cpu ${x} vs wasm ${y}`);
   }
   for (const net of ['G', 'E', 'D', 'D2'] as const) {
@@ -118,9 +118,9 @@ test('one step on wasm equals the same step on cpu: metrics, gradients and the w
 test('on a fixed batch of 4, loss/L1 falls by at least 50% within 200 steps', () => {
   const m = new BicycleGAN(SMALL);
   const [a, b] = tensors(discBatch(4));
-  const first = m.trainStep(a, b)['loss/L1'] as number;
+  const first = m.trainStep(a, b)['loss/L1'];
   let best = first;
-  for (let i = 1; i < 200 && best > first / 2; i++) best = Math.min(best, m.trainStep(a, b)['loss/L1'] as number);
+  for (let i = 1; i < 200 && best > first / 2; i++) best = Math.min(best, m.trainStep(a, b)['loss/L1']);
   assert.ok(best <= first / 2, `loss/L1 went from ${first} to ${best} only`);
   tf.dispose([a, b]);
   m.dispose();
@@ -141,18 +141,18 @@ test('every metric is reported, finite, and nothing else', () => {
   const m = new BicycleGAN(SMALL);
   const [a, b] = tensors(discBatch(4));
   const metrics = m.trainStep(a, b);
-  assert.deepEqual(Object.keys(metrics).sort(), [...METRIC_NAMES].sort());
+  assert.deepEqual(Object.keys(metrics).sort(), [...MODEL_METRICS].sort());
   for (const [k, v] of Object.entries(metrics)) assert.ok(Number.isFinite(v), `${k} = ${v}`);
-  for (const k of ['D_real_acc', 'D_fake_acc', 'D2_real_acc', 'D2_fake_acc']) {
-    assert.ok((metrics[k] as number) >= 0 && (metrics[k] as number) <= 1, k);
+  for (const k of ['D_real_acc', 'D_fake_acc', 'D2_real_acc', 'D2_fake_acc'] as const) {
+    assert.ok(metrics[k] >= 0 && metrics[k] <= 1, k);
   }
   assert.equal(metrics.Cyc_error, metrics['loss/L1']);
   const total =
-    (metrics['loss/G_GAN']! + metrics['loss/G_GAN2']!) * 1.0 +
-    10 * metrics['loss/L1']! +
-    0.01 * metrics['loss/KL']! +
-    0.5 * metrics['loss/z_L1']!;
-  assert.ok(Math.abs(total - metrics['loss/G_total']!) < 1e-4 * total, 'G_total is the λ-weighted sum');
+    (metrics['loss/G_GAN'] + metrics['loss/G_GAN2']) * 1.0 +
+    10 * metrics['loss/L1'] +
+    0.01 * metrics['loss/KL'] +
+    0.5 * metrics['loss/z_L1'];
+  assert.ok(Math.abs(total - metrics['loss/G_total']) < 1e-4 * total, 'G_total is the λ-weighted sum');
   assert.deepEqual(
     [metrics['lr/G'], metrics['lr/E'], metrics['lr/D'], metrics['clip/max_norm']],
     [2e-4, 2e-4, 1e-4, 0],
@@ -170,11 +170,11 @@ test('the vanilla GAN loss of an untrained D is about 2·ln 2 per scale pair, an
   const vanilla = new BicycleGAN(SMALL);
   const mv = vanilla.trainStep(a, b);
   // Logits start near 0: each of the 2 scales contributes ln2 (real) + ln2 (fake).
-  assert.ok(Math.abs(mv['loss/D']! - 4 * Math.LN2) < 0.05, `loss/D = ${mv['loss/D']}`);
+  assert.ok(Math.abs(mv['loss/D'] - 4 * Math.LN2) < 0.05, `loss/D = ${mv['loss/D']}`);
   vanilla.dispose();
   const lsgan = new BicycleGAN({ ...SMALL, ganMode: 'lsgan' });
   const ml = lsgan.trainStep(a, b);
-  assert.ok(Number.isFinite(ml['loss/D']!) && Math.abs(ml['loss/D']! - 2) < 0.1, `lsgan loss/D = ${ml['loss/D']}`);
+  assert.ok(Number.isFinite(ml['loss/D']) && Math.abs(ml['loss/D'] - 2) < 0.1, `lsgan loss/D = ${ml['loss/D']}`);
   lsgan.dispose();
   tf.dispose([a, b]);
 });
@@ -184,7 +184,7 @@ test('the latent loss alone changes G and not E', () => {
   const [a, b] = tensors(discBatch(4));
   const [g0, e0] = [weightsOf(m, 'G'), weightsOf(m, 'E')];
   const metrics = m.trainStep(a, b);
-  assert.ok(metrics['loss/z_L1']! > 0);
+  assert.ok(metrics['loss/z_L1'] > 0);
   assert.equal(maxAbsDiff(e0, weightsOf(m, 'E')), 0, 'E moved');
   assert.ok(maxAbsDiff(g0, weightsOf(m, 'G')) > 0, 'G did not move');
   assert.equal(metrics['grad_norm/E'], 0);
@@ -266,8 +266,8 @@ test('clipping caps the gradient Adam applies at max_norm (G+E together, D and D
   const applied = (nets: NetName[]) =>
     norm(state.tensors.filter((t) => nets.some((n) => t.name.startsWith(`opt/${n}/m/`))).map((t) => t.values)) /
     (1 - 0.5);
-  const preGE = Math.hypot(metrics['grad_norm/G']!, metrics['grad_norm/E']!);
-  assert.ok(preGE > maxNorm && metrics['grad_norm/D']! > maxNorm && metrics['grad_norm/D2']! > maxNorm);
+  const preGE = Math.hypot(metrics['grad_norm/G'], metrics['grad_norm/E']);
+  assert.ok(preGE > maxNorm && metrics['grad_norm/D'] > maxNorm && metrics['grad_norm/D2'] > maxNorm);
   assert.ok(Math.abs(applied(['G', 'E']) - maxNorm) < maxNorm * 1e-3, `G+E applied ${applied(['G', 'E'])}`);
   assert.ok(Math.abs(applied(['D']) - maxNorm) < maxNorm * 1e-3, `D applied ${applied(['D'])}`);
   assert.ok(Math.abs(applied(['D2']) - maxNorm) < maxNorm * 1e-3, `D2 applied ${applied(['D2'])}`);
@@ -279,7 +279,7 @@ test('clipping caps the gradient Adam applies at max_norm (G+E together, D and D
   const freeApplied =
     norm(freeState.tensors.filter((t) => t.name.startsWith('opt/D/m/')).map((t) => t.values)) / (1 - 0.5);
   assert.ok(
-    Math.abs(freeApplied - freeMetrics['grad_norm/D']!) < 1e-3 * freeApplied,
+    Math.abs(freeApplied - freeMetrics['grad_norm/D']) < 1e-3 * freeApplied,
     'without clipping the full gradient is applied',
   );
   free.dispose();

@@ -4,7 +4,7 @@
 // and the early-stopping state are saved beside the model).
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { RunStatus } from '../protocol/index.js';
+import { METRIC, type RunStatus } from '../protocol/index.js';
 import { saveCheckpoint, type CheckpointExtra } from './checkpoint.js';
 import { applyControl } from './controls.js';
 import type { PairDataset } from './data/index.js';
@@ -15,6 +15,12 @@ import type { TrainerOptions } from './options.js';
 import { formatNumber, type Progress } from './progress.js';
 import { Rng, type RngState } from './rng.js';
 import { EarlyStopping, type EarlyStopState, type ValidationOutput, type Validator } from './validate.js';
+
+/** What each step pushes: the model's metrics and the step's timing. */
+export type LoopStepMetrics = StepMetrics & {
+  [METRIC.perfStepMs]: number;
+  [METRIC.perfImagesPerS]: number;
+};
 
 /** Where a run is: what a checkpoint stores beside the model (as CheckpointExtra.trainer). */
 export interface LoopState {
@@ -55,7 +61,7 @@ export interface LoopSetup {
   /** Continue from a checkpoint's state (the model already loaded). */
   resume?: LoopState;
   /** Called after every step with its metrics (benchmarks). */
-  onStep?: (step: number, metrics: StepMetrics) => void;
+  onStep?: (step: number, metrics: LoopStepMetrics) => void;
 }
 
 export interface LoopResult {
@@ -198,17 +204,20 @@ export class TrainingLoop {
       const shape: [number, number, number, number] = [data.count, data.size, data.size, data.channels];
       const a = tf.tensor4d(data.a, shape);
       const b = tf.tensor4d(data.b, shape);
-      let metrics: StepMetrics;
+      let model: StepMetrics;
       try {
-        metrics = this.model.trainStep(a, b);
+        model = this.model.trainStep(a, b);
       } finally {
         tf.dispose([a, b]);
       }
       this.step++;
       this.batchInEpoch++;
       const ms = performance.now() - t;
-      metrics['perf/step_ms'] = ms;
-      metrics['perf/images_per_s'] = data.count / (ms / 1000);
+      const metrics: LoopStepMetrics = {
+        ...model,
+        [METRIC.perfStepMs]: ms,
+        [METRIC.perfImagesPerS]: data.count / (ms / 1000),
+      };
       if (monitor && this.step % this.o.pushEvery === 0) monitor.push(this.step, metrics);
       this.setup.onStep?.(this.step, metrics);
       progress.step({
@@ -217,7 +226,7 @@ export class TrainingLoop {
         batch: this.batchInEpoch,
         batches: this.perEpoch,
         step: this.step,
-        imagesPerSec: metrics['perf/images_per_s'],
+        imagesPerSec: metrics[METRIC.perfImagesPerS],
         metrics,
       });
       if (this.o.maxSteps > 0 && this.step >= this.o.maxSteps) {
@@ -317,7 +326,7 @@ export class TrainingLoop {
     this.lastValidation = out;
     this.lastValStep = this.step;
     if (monitor) {
-      monitor.push(this.step, { ...out.metrics, 'perf/val_ms': out.ms });
+      monitor.push(this.step, { ...out.metrics, [METRIC.perfValMs]: out.ms });
       monitor.pushMedia(epoch, this.step, 'samples', out.png, { ...out.meta, epoch, step: this.step });
       if (out.latents)
         monitor.pushLatents(epoch, this.step, out.latents.dim, out.latents.codes, out.latents.labels ?? undefined);

@@ -3,11 +3,12 @@
 // not by commander, so every message has the same shape and names the flag.
 import { Command, CommanderError, Option } from 'commander';
 import { gwError, type GanwatchError } from '../protocol/errors.js';
+import { METRIC } from '../protocol/metric-names.js';
 import { DEFAULT_OPTIONS as MODEL, type BicycleGANOptions } from './models/bicyclegan-options.js';
 import type { BackendName } from './backend.js';
 import type { Direction } from './data/index.js';
 
-export const EARLY_STOP_METRICS = ['val/L1', 'val/ssim', 'val/diversity', 'val/fid'] as const;
+export const EARLY_STOP_METRICS = [METRIC.valL1, METRIC.valSsim, METRIC.valDiversity, METRIC.valFid] as const;
 export type EarlyStopMetric = (typeof EARLY_STOP_METRICS)[number];
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export const SIZES = [32, 64, 128, 256] as const;
@@ -175,7 +176,7 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     .addOption(opt('--val-z <k>', 'random z per validation input (grid columns and diversity)', '4'))
     .addOption(opt('--latent-count <n>', 'validation targets whose codes are pushed for t-SNE', '256'))
     .addOption(opt('--patience <p>', 'early stopping: validation checks without improvement (0: off)', '20'))
-    .addOption(opt('--early-stop-metric <name>', `${EARLY_STOP_METRICS.join(', ')}`, 'val/L1'))
+    .addOption(opt('--early-stop-metric <name>', `${EARLY_STOP_METRICS.join(', ')}`, METRIC.valL1))
     .addOption(opt('--checkpoint-dir <dir>', 'checkpoint folder (holds latest/ and best/; default checkpoints/RUN_ID)'))
     .addOption(opt('--checkpoint-every <n>', 'save latest/ every n epochs (0: only at the end)', '5'))
     .addOption(
@@ -352,10 +353,10 @@ export function parseTrainerArgs(
   };
   if (options.batch % 2 !== 0)
     throw bad('--batch', 'must be even (the batch splits in halves for the two branches)', options.batch);
-  if (options.earlyStopMetric === 'val/fid' && options.fidModel === null && options.patience > 0) {
+  if (options.earlyStopMetric === METRIC.valFid && options.fidModel === null && options.patience > 0) {
     throw gwError('GW_ERR_OPTION', '--early-stop-metric val/fid needs --fid-model (no FID is computed without one)');
   }
-  if (options.earlyStopMetric === 'val/diversity' && options.valZ < 2 && options.patience > 0) {
+  if (options.earlyStopMetric === METRIC.valDiversity && options.valZ < 2 && options.patience > 0) {
     throw gwError(
       'GW_ERR_OPTION',
       '--early-stop-metric val/diversity needs --val-z 2 or more (diversity compares outputs of different z)',

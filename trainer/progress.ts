@@ -1,5 +1,6 @@
 // What the trainer prints while it runs: a one-line progress bar redrawn in place on a terminal, plain lines every
 // few seconds otherwise (logs, CI), messages that never garble the bar, and the final summary.
+import { METRIC, type KnownMetric } from '../protocol/metric-names.js';
 
 export interface StepReport {
   epoch: number;
@@ -9,7 +10,7 @@ export interface StepReport {
   batches: number;
   step: number;
   imagesPerSec: number;
-  metrics: Record<string, number>;
+  metrics: Partial<Record<KnownMetric, number>>;
   paused?: boolean;
 }
 
@@ -22,11 +23,11 @@ export interface ProgressOptions {
 }
 
 /** The metrics the bar shows, with short labels. */
-const KEY_METRICS: readonly [string, string][] = [
-  ['loss/D', 'D'],
-  ['loss/G_GAN', 'G_GAN'],
-  ['Cyc_error', 'cyc'],
-  ['Latent_mse', 'lat'],
+const KEY_METRICS: readonly [KnownMetric, string][] = [
+  [METRIC.lossD, 'D'],
+  [METRIC.lossGGan, 'G_GAN'],
+  [METRIC.cycError, 'cyc'],
+  [METRIC.latentMse, 'lat'],
 ];
 
 export function formatNumber(v: number | undefined): string {

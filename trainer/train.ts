@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { gwError, isGanwatchError, type GanwatchError } from '../protocol/errors.js';
+import { METRIC } from '../protocol/metric-names.js';
 import type { BackendInfo } from './backend.js';
 import { loadCheckpoint, readCheckpointInfo, MANIFEST_FILE } from './checkpoint.js';
 import type { PairDataset } from './data/index.js';
@@ -279,7 +280,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const metrics = m.standardMetrics();
     const fid = await m.loadFid(options.fidModel);
     if (m.isFidUnavailable(fid)) {
-      if (options.earlyStopMetric === 'val/fid' && options.patience > 0) {
+      if (options.earlyStopMetric === METRIC.valFid && options.patience > 0) {
         throw gwError('GW_ERR_OPTION', `--early-stop-metric val/fid, but there is no FID: ${fid.unavailable}`);
       }
       out(`val/fid: not computed: ${fid.unavailable}`);

@@ -8,6 +8,7 @@
 // through onProblem and skipped; the others still count.
 import * as tf from '@tensorflow/tfjs';
 import { isGanwatchError } from '../protocol/errors.js';
+import { METRIC } from '../protocol/metric-names.js';
 import type { PairDataset } from './data/index.js';
 import { diversity, modeCoverage } from './eval/diversity.js';
 import {
@@ -89,9 +90,10 @@ export function meanAbs(x: Float32Array, y: Float32Array): number {
 
 /** val/L1: the encoded-z output against its target, averaged over the fixed inputs. */
 export const l1Metric: ValidationMetric = {
-  names: ['val/L1'],
+  names: [METRIC.valL1],
   compute: (s) => ({
-    'val/L1': s.encoded.reduce((acc, img, i) => acc + meanAbs(img, s.targets[i] as Float32Array), 0) / s.encoded.length,
+    [METRIC.valL1]:
+      s.encoded.reduce((acc, img, i) => acc + meanAbs(img, s.targets[i] as Float32Array), 0) / s.encoded.length,
   }),
 };
 
@@ -103,12 +105,12 @@ function stackImages(images: readonly Float32Array[], size: number): tf.Tensor4D
 
 /** val/ssim: SSIM of the encoded-z output against its target (data range 2 for [-1, 1]), mean over the inputs. */
 export const ssimMetric: ValidationMetric = {
-  names: ['val/ssim'],
+  names: [METRIC.valSsim],
   compute: (s) => {
     const x = stackImages(s.encoded, s.size);
     const y = stackImages(s.targets, s.size);
     try {
-      return { 'val/ssim': meanSsim(x, y, 2) };
+      return { [METRIC.valSsim]: meanSsim(x, y, 2) };
     } finally {
       tf.dispose([x, y]);
     }
@@ -117,12 +119,12 @@ export const ssimMetric: ValidationMetric = {
 
 /** val/diversity: mean pairwise L1 between the random-z outputs of each input (needs 2+ z per input). */
 export const diversityMetric: ValidationMetric = {
-  names: ['val/diversity'],
+  names: [METRIC.valDiversity],
   compute: (s): Record<string, number> => {
     if ((s.random[0]?.length ?? 0) < 2) return {};
     const groups = s.random.map((outs) => stackImages(outs, s.size));
     try {
-      return { 'val/diversity': diversity(groups) };
+      return { [METRIC.valDiversity]: diversity(groups) };
     } finally {
       tf.dispose(groups);
     }
@@ -131,7 +133,7 @@ export const diversityMetric: ValidationMetric = {
 
 /** val/mode_coverage (labelled data only): fraction of the classes each input's random-z outputs reach. */
 export const modeCoverageMetric: ValidationMetric = {
-  names: ['val/mode_coverage'],
+  names: [METRIC.valModeCoverage],
   compute: (s): Record<string, number> => {
     if (s.numClasses === null) return {};
     const perInput = s.random.map((outs) => {
@@ -139,7 +141,7 @@ export const modeCoverageMetric: ValidationMetric = {
       outs.forEach((img, k) => flat.set(img, k * img.length));
       return flat;
     });
-    return { 'val/mode_coverage': modeCoverage(perInput, s.numClasses, s.size) };
+    return { [METRIC.valModeCoverage]: modeCoverage(perInput, s.numClasses, s.size) };
   },
 };
 
@@ -148,7 +150,7 @@ export const modeCoverageMetric: ValidationMetric = {
  * `count` validation items. The real features are computed once: the validation targets never change.
  */
 export class FidMetric implements ValidationMetric {
-  readonly names = ['val/fid', 'val/fid_n'];
+  readonly names = [METRIC.valFid, METRIC.valFidN];
   private real: FeatureSet | null = null;
   private readonly z: Float32Array;
 
@@ -192,7 +194,7 @@ export class FidMetric implements ValidationMetric {
       }
     }
     this.real ??= concatFeatures(real);
-    return { 'val/fid': frechetDistanceOfFeatures(concatFeatures(gen), this.real), 'val/fid_n': n };
+    return { [METRIC.valFid]: frechetDistanceOfFeatures(concatFeatures(gen), this.real), [METRIC.valFidN]: n };
   }
 
   dispose(): void {
@@ -391,10 +393,10 @@ export type MetricMode = 'min' | 'max';
 
 /** Whether smaller or larger is better, per early-stop metric. */
 export const METRIC_MODES: Readonly<Record<EarlyStopMetric, MetricMode>> = {
-  'val/L1': 'min',
-  'val/ssim': 'max',
-  'val/diversity': 'max',
-  'val/fid': 'min',
+  [METRIC.valL1]: 'min',
+  [METRIC.valSsim]: 'max',
+  [METRIC.valDiversity]: 'max',
+  [METRIC.valFid]: 'min',
 };
 
 export interface EarlyStopState {

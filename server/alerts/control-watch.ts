@@ -1,6 +1,7 @@
 // Which pushed hyperparameters make the detectors re-learn their baselines. A λ change, or an lr change of more than
 // 25%, means "the trainer's hyperparameters changed"; smaller lr changes are a schedule's per-epoch decay steps, and
 // re-learning on each would blind the detectors for the whole decay phase.
+import { METRIC_PREFIX } from '../../protocol/index.js';
 
 const LR_REBASELINE_RATIO = 0.25;
 
@@ -13,8 +14,8 @@ export class ControlWatch {
    * reference moves only on such a change, so decay steps add up.
    */
   see(name: string, value: number): boolean {
-    const lr = name.startsWith('lr/');
-    if (!lr && !name.startsWith('lambda/')) return false;
+    const lr = name.startsWith(METRIC_PREFIX.lr);
+    if (!lr && !name.startsWith(METRIC_PREFIX.lambda)) return false;
     const before = this.reference.get(name);
     if (before === undefined) {
       this.reference.set(name, value);

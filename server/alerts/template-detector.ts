@@ -23,6 +23,7 @@
 //      (default RELEARN_POINTS).
 //   5. Register the factory in registry.ts, and add a must-fire stream, a must-not-fire stream and a resolving stream
 //      to test/alerts-detectors.test.ts (test/support/detector-harness.ts runs a detector with the state machine).
+import { METRIC } from '../../protocol/index.js';
 import { Ewma } from './stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, StepValues } from './types.js';
 import { evaluation, finite, fmt, num, paramsOf, RELEARN_POINTS } from './detectors/common.js';
@@ -67,7 +68,7 @@ class TemplateKlCollapse implements Detector {
   }
 
   observe(point: StepValues): DetectorOutput | null {
-    const kl = finite(point, 'loss/KL');
+    const kl = finite(point, METRIC.lossKl);
     if (kl === undefined) return null;
     const n = ++this.n;
     const p = this.p;

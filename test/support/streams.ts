@@ -1,6 +1,7 @@
 // Test support: seeded synthetic metric streams for the alert detectors (reference/detectors.md §8 tests):
 // mulberry32 + Box–Muller normals, Student-t(3), lognormal, AR(1), sines and ramps, and StepValues builders;
 // also Park–Miller, the stream the Python fixture scripts of the eval tests regenerate.
+import { METRIC } from '../../protocol/metric-names.js';
 import type { StepValues } from '../../server/alerts/types.js';
 // mulberry32: a 32-bit seeded PRNG with uniform output in [0, 1), the one the trainer's datasets use.
 import { makeRng as mulberry32 } from '../../trainer/data/random.js';
@@ -123,12 +124,12 @@ export function* epochs(
 
 /** The trainer's lr/λ/clip metrics at their defaults, to add to a step record. */
 export const CONTROLS_AT_DEFAULTS: Readonly<Record<string, number>> = {
-  'lr/G': MODEL.lrG,
-  'lr/E': MODEL.lrE,
-  'lr/D': MODEL.lrD,
-  'lambda/adv': MODEL.lambdaAdv,
-  'lambda/cyc': MODEL.lambdaCyc,
-  'lambda/latent': MODEL.lambdaLatent,
-  'lambda/kl': MODEL.lambdaKl,
-  'clip/max_norm': MODEL.clipMaxNorm,
+  [METRIC.lrG]: MODEL.lrG,
+  [METRIC.lrE]: MODEL.lrE,
+  [METRIC.lrD]: MODEL.lrD,
+  [METRIC.lambdaAdv]: MODEL.lambdaAdv,
+  [METRIC.lambdaCyc]: MODEL.lambdaCyc,
+  [METRIC.lambdaLatent]: MODEL.lambdaLatent,
+  [METRIC.lambdaKl]: MODEL.lambdaKl,
+  [METRIC.clipMaxNorm]: MODEL.clipMaxNorm,
 };

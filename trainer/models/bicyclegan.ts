@@ -20,6 +20,7 @@
 //   lambda/adv, /cyc, /latent, /kl and clip/max_norm (0 = off): the controls in force for this step
 import * as tf from '@tensorflow/tfjs';
 import { gwError } from '../../protocol/errors.js';
+import { LAMBDA_METRIC, LR_METRIC, METRIC } from '../../protocol/metric-names.js';
 import { Rng, type RngState } from '../rng.js';
 import { DEFAULT_OPTIONS, type BicycleGANOptions, type GanMode } from './bicyclegan-options.js';
 import type { Param, WeightSource } from './layers.js';
@@ -41,36 +42,46 @@ export { DEFAULT_OPTIONS, type BicycleGANOptions, type GanMode };
 export const NET_NAMES: readonly NetName[] = ['G', 'E', 'D', 'D2'];
 export const LAMBDA_NAMES: readonly LambdaName[] = ['adv', 'cyc', 'latent', 'kl'];
 
-export const METRIC_NAMES = [
-  'D_real_acc',
-  'D_fake_acc',
-  'D2_real_acc',
-  'D2_fake_acc',
-  'Cyc_error',
-  'Latent_mse',
-  'loss/D',
-  'loss/D2',
-  'loss/G_GAN',
-  'loss/G_GAN2',
-  'loss/L1',
-  'loss/z_L1',
-  'loss/KL',
-  'loss/G_total',
-  'grad_norm/G',
-  'grad_norm/E',
-  'grad_norm/D',
-  'grad_norm/D2',
-  'lr/G',
-  'lr/E',
-  'lr/D',
-  'lambda/adv',
-  'lambda/cyc',
-  'lambda/latent',
-  'lambda/kl',
-  'clip/max_norm',
+/** The names trainStep reports, one value each (their meanings: protocol/metric-names.ts). */
+export const MODEL_METRICS = [
+  METRIC.dRealAcc,
+  METRIC.dFakeAcc,
+  METRIC.d2RealAcc,
+  METRIC.d2FakeAcc,
+  METRIC.cycError,
+  METRIC.latentMse,
+  METRIC.lossD,
+  METRIC.lossD2,
+  METRIC.lossGGan,
+  METRIC.lossGGan2,
+  METRIC.lossL1,
+  METRIC.lossZL1,
+  METRIC.lossKl,
+  METRIC.lossGTotal,
+  METRIC.gradNormG,
+  METRIC.gradNormE,
+  METRIC.gradNormD,
+  METRIC.gradNormD2,
+  METRIC.lrG,
+  METRIC.lrE,
+  METRIC.lrD,
+  METRIC.lambdaAdv,
+  METRIC.lambdaCyc,
+  METRIC.lambdaLatent,
+  METRIC.lambdaKl,
+  METRIC.clipMaxNorm,
 ] as const;
-export type MetricName = (typeof METRIC_NAMES)[number];
-export type StepMetrics = Record<string, number>;
+export type ModelMetric = (typeof MODEL_METRICS)[number];
+export type StepMetrics = Record<ModelMetric, number>;
+
+/** Collects a step's (name, value) pairs; every name of MODEL_METRICS must be among them. */
+function stepMetrics(pairs: Iterable<readonly [ModelMetric, number]>): StepMetrics {
+  const out: Partial<StepMetrics> = {};
+  for (const [name, value] of pairs) out[name] = value;
+  const missing = MODEL_METRICS.filter((name) => out[name] === undefined);
+  if (missing.length > 0) throw new Error(`BicycleGAN.trainStep measured no ${missing.join(', ')}`);
+  return out as StepMetrics;
+}
 
 /** One float32 tensor as plain data (checkpoints). */
 export interface TensorRecord {
@@ -254,6 +265,7 @@ export class BicycleGAN {
 
     let metricTensor: tf.Tensor | undefined;
     let values: Float32Array;
+    let measured: ModelMetric[] = [];
     try {
       metricTensor = tf.tidy(() => {
         const [A1] = splitHalves(a);
@@ -320,27 +332,37 @@ export class BicycleGAN {
         this.optimizers.E.applyGradients(eVars.map((v, i) => ({ name: v.name, tensor: eGrads[i] as tf.Tensor })));
         this.optimizers.G.applyGradients(gVars.map((v, i) => ({ name: v.name, tensor: gGrads[i] as tf.Tensor })));
 
-        const [ganG, ganG2, l1, zL1, kl, total, latentMse] = tf.unstack(aux as unknown as tf.Tensor1D);
-        return tf.stack([
-          dStats.realAcc,
-          dStats.fakeAcc,
-          d2Stats.realAcc,
-          d2Stats.fakeAcc,
-          l1 as tf.Scalar,
-          latentMse as tf.Scalar,
-          dStats.loss,
-          d2Stats.loss,
-          ganG as tf.Scalar,
-          ganG2 as tf.Scalar,
-          l1 as tf.Scalar,
-          zL1 as tf.Scalar,
-          kl as tf.Scalar,
-          total as tf.Scalar,
-          gNorm,
-          eNorm,
-          dStats.gradNorm,
-          d2Stats.gradNorm,
-        ]);
+        const [ganG, ganG2, l1, zL1, kl, total, latentMse] = tf.unstack(aux as unknown as tf.Tensor1D) as [
+          tf.Scalar,
+          tf.Scalar,
+          tf.Scalar,
+          tf.Scalar,
+          tf.Scalar,
+          tf.Scalar,
+          tf.Scalar,
+        ];
+        const onDevice: Array<readonly [ModelMetric, tf.Scalar]> = [
+          [METRIC.dRealAcc, dStats.realAcc],
+          [METRIC.dFakeAcc, dStats.fakeAcc],
+          [METRIC.d2RealAcc, d2Stats.realAcc],
+          [METRIC.d2FakeAcc, d2Stats.fakeAcc],
+          [METRIC.cycError, l1],
+          [METRIC.latentMse, latentMse],
+          [METRIC.lossD, dStats.loss],
+          [METRIC.lossD2, d2Stats.loss],
+          [METRIC.lossGGan, ganG],
+          [METRIC.lossGGan2, ganG2],
+          [METRIC.lossL1, l1],
+          [METRIC.lossZL1, zL1],
+          [METRIC.lossKl, kl],
+          [METRIC.lossGTotal, total],
+          [METRIC.gradNormG, gNorm],
+          [METRIC.gradNormE, eNorm],
+          [METRIC.gradNormD, dStats.gradNorm],
+          [METRIC.gradNormD2, d2Stats.gradNorm],
+        ];
+        measured = onDevice.map(([name]) => name);
+        return tf.stack(onDevice.map(([, value]) => value));
       });
       values = metricTensor.dataSync() as Float32Array;
     } finally {
@@ -348,18 +370,15 @@ export class BicycleGAN {
       tf.dispose(kept);
     }
     this.steps += 1;
-    const fromDevice = METRIC_NAMES.slice(0, 18);
-    const metrics: StepMetrics = {};
-    fromDevice.forEach((name, i) => (metrics[name] = values[i] as number));
-    metrics['lr/G'] = this.getLr('G');
-    metrics['lr/E'] = this.getLr('E');
-    metrics['lr/D'] = this.getLr('D');
-    metrics['lambda/adv'] = lam.adv;
-    metrics['lambda/cyc'] = lam.cyc;
-    metrics['lambda/latent'] = lam.latent;
-    metrics['lambda/kl'] = lam.kl;
-    metrics['clip/max_norm'] = clip;
-    return metrics;
+    // One value per stacked tensor, in the order they were stacked; the host-side values follow by name.
+    return stepMetrics([
+      ...measured.map((name, i) => [name, values[i] as number] as const),
+      [LR_METRIC.G, this.getLr('G')],
+      [LR_METRIC.E, this.getLr('E')],
+      [LR_METRIC.D, this.getLr('D')],
+      ...LAMBDA_NAMES.map((name) => [LAMBDA_METRIC[name], lam[name]] as const),
+      [METRIC.clipMaxNorm, clip],
+    ]);
   }
 
   /** Runs inside the step's tidy: one Adam update of `net` on λ_adv·(GAN(real,1) + GAN(fake,0)), summed over scales. */

@@ -1,19 +1,26 @@
 // Which curves an alert belongs on (metrics named in its evidence, else its rule's usual metrics), and the chart
 // markers of stored markers: change points on their metric, connection gaps on every chart of the run.
 import type { Alert, MarkerRecord } from '../../protocol/index.js';
+import { DISCRIMINATOR_METRICS, METRIC, type AlertRuleName, type KnownMetric } from '../../protocol/metric-names.js';
 import { CHANGE_COLOR, GAP_COLOR, SEVERITY_COLORS } from './charts/colors.js';
 import { WHOLE_RUN, type MarkerOnMetric } from './charts/chart-grid.js';
 import { fmtClock, fmtDuration, fmtStep, fmtValue } from './format.js';
 
-const RULE_METRICS: Record<string, readonly string[]> = {
-  divergence: ['loss/L1', 'loss/D', 'loss/G_GAN', 'grad_norm/G', 'grad_norm/D'],
-  d_overpowering: ['loss/D', 'D_real_acc', 'D_fake_acc'],
-  mode_collapse: ['val/diversity', 'val/mode_coverage', 'loss/z_L1', 'Latent_mse'],
-  gradient_oscillation: ['grad_norm/D', 'loss/D'],
-  color_distortion: ['Cyc_error', 'loss/L1', 'val/ssim'],
-  training_stall: ['loss/G_GAN', 'Cyc_error', 'grad_norm/G'],
-  early_stop: ['val/fid', 'val/L1', 'val/ssim'],
-};
+/** The curves an alert of each rule belongs on when its evidence names none (for a key 'D2' alert, D2's twins). */
+const RULE_METRICS: Readonly<Record<string, readonly KnownMetric[]>> = {
+  divergence: [METRIC.lossL1, METRIC.lossD, METRIC.lossGGan, METRIC.gradNormG, METRIC.gradNormD],
+  d_overpowering: [METRIC.lossD, METRIC.dRealAcc, METRIC.dFakeAcc],
+  mode_collapse: [METRIC.valDiversity, METRIC.valModeCoverage, METRIC.lossZL1, METRIC.latentMse],
+  gradient_oscillation: [METRIC.gradNormD, METRIC.lossD],
+  color_distortion: [METRIC.cycError, METRIC.lossL1, METRIC.valSsim],
+  training_stall: [METRIC.lossGGan, METRIC.cycError, METRIC.gradNormG],
+  early_stop: [METRIC.valFid, METRIC.valL1, METRIC.valSsim],
+} satisfies Partial<Record<AlertRuleName, readonly KnownMetric[]>>;
+
+/** D's metric → the same metric of D2. */
+const D2_TWIN: ReadonlyMap<string, KnownMetric> = new Map(
+  (['realAcc', 'fakeAcc', 'loss'] as const).map((k) => [DISCRIMINATOR_METRICS.D[k], DISCRIMINATOR_METRICS.D2[k]]),
+);
 
 /** The step an alert began at: step_opened, else a `step` in its evidence. */
 export function alertStep(alert: Alert): number | null {
@@ -34,7 +41,7 @@ export function alertMetrics(alert: Alert, known: ReadonlySet<string>): string[]
   if (out.size === 0) {
     for (const m of RULE_METRICS[alert.rule] ?? []) {
       // Rules keyed by discriminator (key 'D2') watch that discriminator's metrics.
-      consider(alert.key === 'D2' ? m.replace(/^loss\/D$/, 'loss/D2').replace(/^D_/, 'D2_') : m);
+      consider(alert.key === 'D2' ? (D2_TWIN.get(m) ?? m) : m);
     }
   }
   return [...out];

@@ -1,5 +1,6 @@
 // Which charts the run and compare pages draw, in which group and order: one declarative table.
 // To add a group, see template-chart-group.ts (a worked example) and add an entry to CHART_GROUPS below.
+import { METRIC, METRIC_PREFIX } from '../../protocol/metric-names.js';
 
 /** A chart computed in the browser from other metrics of the same run (e.g. a ratio of two losses). */
 export interface DerivedChart {
@@ -33,12 +34,30 @@ export interface ChartGroup {
 
 const ratio = (values: readonly number[]): number => values[0]! / values[1]!;
 
+const QUALITY = [
+  METRIC.valFid,
+  METRIC.valSsim,
+  METRIC.valDiversity,
+  METRIC.valModeCoverage,
+  METRIC.valLatentSilhouette,
+  METRIC.valLatentFisher,
+];
+
 export const CHART_GROUPS: readonly ChartGroup[] = [
   {
     id: 'losses',
     title: 'Losses',
-    match: ['loss/*'],
-    order: ['loss/D', 'loss/G_GAN', 'loss/D2', 'loss/G_GAN2', 'loss/L1', 'loss/z_L1', 'loss/KL', 'loss/G_total'],
+    match: [`${METRIC_PREFIX.loss}*`],
+    order: [
+      METRIC.lossD,
+      METRIC.lossGGan,
+      METRIC.lossD2,
+      METRIC.lossGGan2,
+      METRIC.lossL1,
+      METRIC.lossZL1,
+      METRIC.lossKl,
+      METRIC.lossGTotal,
+    ],
   },
   {
     id: 'ratio',
@@ -47,8 +66,18 @@ export const CHART_GROUPS: readonly ChartGroup[] = [
       'Computed in the browser from the same points or buckets as the loss charts: mean G loss ÷ mean D loss.',
     match: [],
     derived: [
-      { id: 'gd_ratio', title: 'loss/G_GAN ÷ loss/D', inputs: ['loss/G_GAN', 'loss/D'], combine: ratio },
-      { id: 'gd2_ratio', title: 'loss/G_GAN2 ÷ loss/D2', inputs: ['loss/G_GAN2', 'loss/D2'], combine: ratio },
+      {
+        id: 'gd_ratio',
+        title: `${METRIC.lossGGan} ÷ ${METRIC.lossD}`,
+        inputs: [METRIC.lossGGan, METRIC.lossD],
+        combine: ratio,
+      },
+      {
+        id: 'gd2_ratio',
+        title: `${METRIC.lossGGan2} ÷ ${METRIC.lossD2}`,
+        inputs: [METRIC.lossGGan2, METRIC.lossD2],
+        combine: ratio,
+      },
     ],
   },
   {
@@ -56,25 +85,25 @@ export const CHART_GROUPS: readonly ChartGroup[] = [
     title: 'Monitor metrics',
     description:
       'The seed specification’s monitoring metrics: discriminator accuracies, cycle (image L1) and latent errors.',
-    match: ['D_real_acc', 'D_fake_acc', 'D2_*', 'Cyc_error', 'Latent_mse'],
-    order: ['D_real_acc', 'D_fake_acc', 'D2_real_acc', 'D2_fake_acc', 'Cyc_error', 'Latent_mse'],
+    match: [METRIC.dRealAcc, METRIC.dFakeAcc, 'D2_*', METRIC.cycError, METRIC.latentMse],
+    order: [METRIC.dRealAcc, METRIC.dFakeAcc, METRIC.d2RealAcc, METRIC.d2FakeAcc, METRIC.cycError, METRIC.latentMse],
   },
   {
     id: 'quality',
     title: 'Quality (validation epochs)',
-    match: ['val/fid', 'val/ssim', 'val/diversity', 'val/mode_coverage', 'val/latent_silhouette', 'val/latent_fisher'],
-    order: ['val/fid', 'val/ssim', 'val/diversity', 'val/mode_coverage', 'val/latent_silhouette', 'val/latent_fisher'],
+    match: QUALITY,
+    order: QUALITY,
     compact: true,
   },
-  { id: 'validation', title: 'Validation metrics', match: ['val/*'], compact: true },
-  { id: 'gradients', title: 'Gradient norms', match: ['grad_norm/*'] },
+  { id: 'validation', title: 'Validation metrics', match: [`${METRIC_PREFIX.val}*`], compact: true },
+  { id: 'gradients', title: 'Gradient norms', match: [`${METRIC_PREFIX.gradNorm}*`] },
   {
     id: 'schedule',
     title: 'Learning rates, λs and clipping',
-    match: ['lr/*', 'lambda/*', 'clip/*'],
+    match: [`${METRIC_PREFIX.lr}*`, `${METRIC_PREFIX.lambda}*`, `${METRIC_PREFIX.clip}*`],
     compact: true,
   },
-  { id: 'perf', title: 'Performance', match: ['perf/*'], compact: true },
+  { id: 'perf', title: 'Performance', match: [`${METRIC_PREFIX.perf}*`], compact: true },
   { id: 'other', title: 'Other metrics', match: ['*'] },
 ];
 

@@ -11,6 +11,7 @@
 // - `compact: true` draws small charts, several per row (good for once-per-epoch metrics); `log: true` starts on a
 //   log y axis (the user can still toggle it per chart).
 // Nothing else is needed: the run page and the compare view read CHART_GROUPS.
+import { METRIC } from '../../protocol/metric-names.js';
 import type { ChartGroup } from './chart-groups.js';
 
 export const EXAMPLE_DISCRIMINATOR_GROUP: ChartGroup = {
@@ -18,13 +19,13 @@ export const EXAMPLE_DISCRIMINATOR_GROUP: ChartGroup = {
   title: 'Discriminator balance',
   description: 'Accuracy gap and the two discriminators’ losses side by side.',
   // Takes D_real_acc/D_fake_acc away from 'monitor' if placed before it in CHART_GROUPS.
-  match: ['D_real_acc', 'D_fake_acc', 'loss/D2'],
-  order: ['D_real_acc', 'D_fake_acc'],
+  match: [METRIC.dRealAcc, METRIC.dFakeAcc, METRIC.lossD2],
+  order: [METRIC.dRealAcc, METRIC.dFakeAcc],
   derived: [
     {
       id: 'd_acc_gap',
-      title: 'D_real_acc − D_fake_acc',
-      inputs: ['D_real_acc', 'D_fake_acc'],
+      title: `${METRIC.dRealAcc} − ${METRIC.dFakeAcc}`,
+      inputs: [METRIC.dRealAcc, METRIC.dFakeAcc],
       combine: ([real, fake]) => real! - fake!,
       description: 'Near 0 when D treats real and fake alike; a persistent gap means one side is easy for D.',
     },

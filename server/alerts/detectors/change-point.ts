@@ -6,6 +6,7 @@
 // grad_norm/* are watched on log10 (multiplicative, heavy-tailed; the doc's Student-t(3) rate of 5 false alarms per
 // 10k points on raw heavy tails is the reason). Block size b is automatic from each metric's warm-up φ̂.
 // A step flagged skipped_step = 1 is ignored; a re-baseline sends every CUSUM back to its warm-up.
+import { METRIC, METRIC_PREFIX } from '../../../protocol/index.js';
 import type {
   Detector,
   DetectorEnv,
@@ -42,10 +43,16 @@ const DEFAULTS: RuleSettings = {
   },
 };
 
-const SKIP_PREFIXES = ['lr/', 'lambda/', 'clip/', 'perf/', 'val/'];
+const SKIP_PREFIXES = [
+  METRIC_PREFIX.lr,
+  METRIC_PREFIX.lambda,
+  METRIC_PREFIX.clip,
+  METRIC_PREFIX.perf,
+  METRIC_PREFIX.val,
+];
 
 function skipped(name: string): boolean {
-  if (name === 'skipped_step') return true;
+  if (name === METRIC.skippedStep) return true;
   for (const p of SKIP_PREFIXES) if (name.startsWith(p)) return true;
   return false;
 }
@@ -84,7 +91,7 @@ class ChangePointDetector implements Detector {
   }
 
   observe(point: StepValues): DetectorOutput | null {
-    if (point.values.get('skipped_step') === 1) return null;
+    if (point.values.get(METRIC.skippedStep) === 1) return null;
     let markers: Marker[] | null = null;
     // forEach, because entry destructuring allocates per metric.
     point.values.forEach((raw, name) => {
@@ -92,7 +99,7 @@ class ChangePointDetector implements Detector {
       if (w === undefined) {
         w = skipped(name)
           ? null
-          : { cusum: new RobustCusum(this.opts), log: this.logGrad && name.startsWith('grad_norm/') };
+          : { cusum: new RobustCusum(this.opts), log: this.logGrad && name.startsWith(METRIC_PREFIX.gradNorm) };
         this.watches.set(name, w);
       }
       if (w === null) return;

@@ -8,6 +8,7 @@
 // "SSIM drop"; C1 without SSIM data → "reconstruction drift". Both parts keep their own persistence, so the rule's
 // `for` and `clear` default to 1. A re-baseline (λ or lr change) restarts the blocks, the EWMA and `best` after 300
 // points of relearn time; a firing C1 then resolves against the new best (the remedy was applied).
+import { METRIC } from '../../../protocol/index.js';
 import { BlockMeans, Ewma, ringMannKendallZ } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, StepValues } from '../types.js';
 import { evaluation, finite, fmt, LambdaStep, num, paramsOf, RELEARN_POINTS } from './common.js';
@@ -85,17 +86,17 @@ class ColorDistortionDetector implements Detector {
     this.lambdaCyc.see(point);
     let evaluate = false;
 
-    const ssim = finite(point, 'val/ssim');
+    const ssim = finite(point, METRIC.valSsim);
     if (ssim !== undefined) {
       this.validation(ssim);
       evaluate = true;
     }
 
-    const l1 = finite(point, 'loss/L1');
+    const l1 = finite(point, METRIC.lossL1);
     if (l1 !== undefined) {
       const n = ++this.n;
       if (n > this.relearnUntil) {
-        const gan = finite(point, 'loss/G_GAN');
+        const gan = finite(point, METRIC.lossGGan);
         if (gan !== undefined) this.ganBlocks.push(gan);
         const block = this.l1Blocks.push(l1);
         if (block !== null) {

@@ -1,7 +1,7 @@
 // Small pieces every detector uses: reading parameters, finite metric values, number formatting for messages,
 // a frozen baseline of a series (median, MAD, quantiles over a fixed span of points), relearn windows after a
 // re-baseline (reference/detectors.md §0), and the remedies several rules offer.
-import type { ControlCommand, LambdaName } from '../../../protocol/index.js';
+import { LAMBDA_METRIC, type ControlCommand, type KnownMetric, type LambdaName } from '../../../protocol/index.js';
 import { medianMadInPlace, quantileInPlace, Ring } from '../stats.js';
 import type { DetectorEnv, Evaluation, RuleSettings, Severity, StepValues } from '../types.js';
 
@@ -13,8 +13,8 @@ export function paramsOf(env: DetectorEnv, defaults: RuleSettings): Readonly<Rec
   return { ...defaults.params, ...env.settings.params };
 }
 
-/** A finite value of `name` in this step, else undefined. */
-export function finite(point: StepValues, name: string): number | undefined {
+/** A finite value of `name` in this step, else undefined. Names are protocol/metric-names.ts's, so none is misspelt. */
+export function finite(point: StepValues, name: KnownMetric): number | undefined {
   const v = point.values.get(name);
   return v !== undefined && Number.isFinite(v) ? v : undefined;
 }
@@ -108,7 +108,7 @@ export const LOWER_LR_D: ControlCommand = { action: 'scale_lr', args: { net: 'D'
 export class LambdaStep {
   /** The last pushed λ; NaN before any. */
   value = Number.NaN;
-  private readonly metric: string;
+  private readonly metric: KnownMetric;
 
   constructor(
     readonly name: LambdaName,
@@ -117,7 +117,7 @@ export class LambdaStep {
     /** The change in words while no λ was pushed, e.g. ' (10 → 15)' for the trainer's default. */
     private readonly defaultChange: string,
   ) {
-    this.metric = `lambda/${name}`;
+    this.metric = LAMBDA_METRIC[name];
   }
 
   see(point: StepValues): void {

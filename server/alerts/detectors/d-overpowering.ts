@@ -4,6 +4,7 @@
 // Enter: A ≥ 0.95 and EWMA200(D_loss_n) ≤ 0.1, after W0; `for` 20 evaluations of 25 points = 500 points. Exit: A ≤ 0.85
 // (`clear` 8 evaluations = 200 points). CRITICAL when the median ‖∇G‖ of the last 200 points is below 0.1× its
 // baseline median (B = the 1000 points after W0).
+import { DISCRIMINATOR_METRICS, METRIC, type DiscriminatorKey, type KnownMetric } from '../../../protocol/index.js';
 import { Ewma, medianInPlace, Ring } from '../stats.js';
 import type {
   Detector,
@@ -42,10 +43,10 @@ const DEFAULTS: RuleSettings = {
 };
 
 interface Disc {
-  key: 'D' | 'D2';
-  real: string;
-  fake: string;
-  loss: string;
+  key: DiscriminatorKey;
+  real: KnownMetric;
+  fake: KnownMetric;
+  loss: KnownMetric;
   acc: Ewma;
   loss_n: Ewma;
   seen: boolean;
@@ -66,11 +67,11 @@ class DOverpoweringDetector implements Detector {
     const p = (this.p = paramsOf(env, DEFAULTS));
     this.dEq = (p.numScales as number) * (p.lsgan ? 0.5 : 2 * Math.LN2);
     const span = p.span as number;
-    const disc = (key: 'D' | 'D2'): Disc => ({
+    const disc = (key: DiscriminatorKey): Disc => ({
       key,
-      real: `${key}_real_acc`,
-      fake: `${key}_fake_acc`,
-      loss: `loss/${key}`,
+      real: DISCRIMINATOR_METRICS[key].realAcc,
+      fake: DISCRIMINATOR_METRICS[key].fakeAcc,
+      loss: DISCRIMINATOR_METRICS[key].loss,
       acc: new Ewma(span),
       loss_n: new Ewma(span),
       seen: false,
@@ -105,7 +106,7 @@ class DOverpoweringDetector implements Detector {
     if (!any) return null;
     const n = ++this.n;
     const p = this.p;
-    const g = finite(point, 'grad_norm/G');
+    const g = finite(point, METRIC.gradNormG);
     if (g !== undefined) {
       this.gRecent.push(g);
       this.gBaseline.push(g, n);
@@ -125,7 +126,7 @@ class DOverpoweringDetector implements Detector {
         if (Number.isNaN(gMedian)) gMedian = medianInPlace(this.gScratch, this.gRecent.copyTo(this.gScratch));
         starved = gMedian < (p.starve as number) * this.gBaseline.median;
       }
-      const lrD = finite(point, 'lr/D');
+      const lrD = finite(point, METRIC.lrD);
       const lrText = lrD !== undefined ? ` (${fmt(lrD)} → ${fmt(lrD * 0.5)})` : '';
       const what = `accuracy ${fmt(A)} ≥ ${fmt(p.accEnter)} and D loss ${fmt(L)}×D_eq ≤ ${fmt(p.lossEnter)}`;
       evals.push(

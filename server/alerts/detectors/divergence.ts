@@ -8,7 +8,13 @@
 // Exits: 'nonfinite' and 'blowup' after 200 points with every value finite, every gradient z < 3 (and ≤ gradAbsWarn)
 // and every loss < 3× its median; 'slow' when the Mann-Kendall Z falls below 1.64 (no upward trend left).
 // A step with `skipped_step` = 1 (an optimizer step skipped by a loss scaler) is ignored entirely.
-import type { ControlCommand } from '../../../protocol/index.js';
+import {
+  GRAD_NORM_METRIC,
+  METRIC,
+  METRIC_PREFIX,
+  type ControlCommand,
+  type KnownMetric,
+} from '../../../protocol/index.js';
 import { BlockMeans, medianInPlace, Ring, ringMannKendallZ, ringMedianMad, robustZ } from '../stats.js';
 import type {
   Detector,
@@ -58,8 +64,8 @@ const DEFAULTS: RuleSettings = {
   },
 };
 
-const GRADS = ['grad_norm/G', 'grad_norm/E', 'grad_norm/D', 'grad_norm/D2'] as const;
-const LOSSES = ['loss/L1', 'loss/z_L1'] as const;
+const GRADS = Object.values(GRAD_NORM_METRIC);
+const LOSSES = [METRIC.lossL1, METRIC.lossZL1] as const;
 
 const PAUSE: ControlCommand = { action: 'pause', args: {} };
 
@@ -77,7 +83,7 @@ class Watched {
   readonly scoreKey: string;
 
   constructor(
-    readonly name: string,
+    readonly name: KnownMetric,
     readonly isGrad: boolean,
     window: number,
   ) {
@@ -136,13 +142,13 @@ class DivergenceDetector implements Detector {
 
   observe(point: StepValues): DetectorOutput | null {
     const vals = point.values;
-    if (vals.get('skipped_step') === 1) return null;
+    if (vals.get(METRIC.skippedStep) === 1) return null;
     const p = this.p;
     // Non-finite check: always on. forEach, because entry destructuring allocates per metric.
     let nonfinite: string[] | null = null;
     let any = false;
     vals.forEach((v, name) => {
-      const isVal = name.charCodeAt(0) === 118 && name.startsWith('val/');
+      const isVal = name.charCodeAt(0) === 118 && name.startsWith(METRIC_PREFIX.val);
       if (isVal) return;
       any = true;
       if (!Number.isFinite(v)) (nonfinite ??= []).push(`${name} = ${fmt(v)}`);
@@ -156,7 +162,7 @@ class DivergenceDetector implements Detector {
 
     const warm = n > (p.warmup as number);
     const active = warm && n > this.relearnUntil;
-    const g = vals.get('grad_norm/G');
+    const g = vals.get(METRIC.gradNormG);
     if (g !== undefined && g > 0) this.gBaseline.push(g, n);
 
     // Blow-up: z (gradients) or ratio (losses) against the window before this point, then the point joins the window.
@@ -188,10 +194,10 @@ class DivergenceDetector implements Detector {
           if (z >= (p.zExit as number) || absWarn) this.lastBad = n;
           if (w.run >= (p.consecutive as number)) {
             blowupNow = critical = true;
-            this.blowupCause = `gradient norm ‖∇${w.name.slice(10)}‖ = ${fmt(raw)} is ${fmt(z)} robust σ above its rolling median ${fmt(Math.pow(10, w.median))} (log10) for ${w.run} steps`;
+            this.blowupCause = `gradient norm ‖∇${w.name.slice(METRIC_PREFIX.gradNorm.length)}‖ = ${fmt(raw)} is ${fmt(z)} robust σ above its rolling median ${fmt(Math.pow(10, w.median))} (log10) for ${w.run} steps`;
           } else if (w.absRun >= (p.consecutive as number) && !critical) {
             blowupNow = true;
-            this.blowupCause = `gradient norm ‖∇${w.name.slice(10)}‖ = ${fmt(raw)} > ${fmt(p.gradAbsWarn)} for ${w.absRun} steps`;
+            this.blowupCause = `gradient norm ‖∇${w.name.slice(METRIC_PREFIX.gradNorm.length)}‖ = ${fmt(raw)} > ${fmt(p.gradAbsWarn)} for ${w.absRun} steps`;
           }
         } else {
           const ratio = raw / Math.max(w.median, 1e-12);
@@ -209,7 +215,7 @@ class DivergenceDetector implements Detector {
     if (blowupNow) this.blowupSeverity = critical ? 'critical' : 'warn';
 
     // Slow divergence: CUSUM on ln(L1), confirmed by the trend of block means.
-    const l1 = vals.get('loss/L1');
+    const l1 = vals.get(METRIC.lossL1);
     if (l1 !== undefined && Number.isFinite(l1) && l1 > 0) {
       const y = Math.log(l1);
       const alarm = this.cusum.push(y, point.step);

@@ -9,7 +9,7 @@
 //   metric: 0 = auto (val/fid when the first validation carries it, else val/L1), 1 = val/fid, 2 = val/L1,
 //           3 = val/ssim, 4 = val/diversity;   mode: 0 = the metric's own (min for fid and L1, max for ssim and
 //           diversity), 1 = min, 2 = max.
-import type { ControlCommand } from '../../../protocol/index.js';
+import { METRIC, type ControlCommand, type KnownMetric } from '../../../protocol/index.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, StepValues } from '../types.js';
 import { evaluation, fmt, num, paramsOf } from './common.js';
 
@@ -33,11 +33,11 @@ const DEFAULTS: RuleSettings = {
   },
 };
 
-export const EARLY_STOP_METRIC_CODES: Readonly<Record<number, string>> = {
-  1: 'val/fid',
-  2: 'val/L1',
-  3: 'val/ssim',
-  4: 'val/diversity',
+export const EARLY_STOP_METRIC_CODES: Readonly<Record<number, KnownMetric>> = {
+  1: METRIC.valFid,
+  2: METRIC.valL1,
+  3: METRIC.valSsim,
+  4: METRIC.valDiversity,
 };
 
 const STOP: ControlCommand = { action: 'stop', args: {} };
@@ -45,7 +45,7 @@ const STOP: ControlCommand = { action: 'stop', args: {} };
 class EarlyStopDetector implements Detector {
   readonly rule = RULE;
   private readonly p: Readonly<Record<string, number>>;
-  private metric: string | null;
+  private metric: KnownMetric | null;
   private mode: 'min' | 'max' = 'min';
   private checks = 0;
   private best: number | null = null;
@@ -62,11 +62,11 @@ class EarlyStopDetector implements Detector {
     if (this.metric) this.mode = this.modeFor(this.metric);
   }
 
-  private modeFor(metric: string): 'min' | 'max' {
+  private modeFor(metric: KnownMetric): 'min' | 'max' {
     const m = this.p.mode as number;
     if (m === 1) return 'min';
     if (m === 2) return 'max';
-    return metric === 'val/ssim' || metric === 'val/diversity' ? 'max' : 'min';
+    return metric === METRIC.valSsim || metric === METRIC.valDiversity ? 'max' : 'min';
   }
 
   rebaseline(_step: number): void {
@@ -76,19 +76,19 @@ class EarlyStopDetector implements Detector {
   observe(point: StepValues): DetectorOutput | null {
     const vals = point.values;
     if (this.metric === null) {
-      if (vals.has('val/fid')) this.metric = 'val/fid';
-      else if (vals.has('val/L1')) this.metric = 'val/L1';
+      if (vals.has(METRIC.valFid)) this.metric = METRIC.valFid;
+      else if (vals.has(METRIC.valL1)) this.metric = METRIC.valL1;
       else return null;
       this.mode = this.modeFor(this.metric);
     }
-    const collapsed = this.diversityCollapsed(vals.get('val/diversity'));
+    const collapsed = this.diversityCollapsed(vals.get(METRIC.valDiversity));
     const v = vals.get(this.metric);
     if (v === undefined) return null;
     const p = this.p;
     const epoch = this.checks++;
     const isFinite = Number.isFinite(v);
     const md =
-      this.metric === 'val/fid' ? (p.minDelta as number) : (p.minDeltaRel as number) * Math.abs(this.best ?? v);
+      this.metric === METRIC.valFid ? (p.minDelta as number) : (p.minDeltaRel as number) * Math.abs(this.best ?? v);
     const better = isFinite && (this.best === null || (this.mode === 'min' ? v < this.best - md : v > this.best + md));
     const improved = better && !collapsed;
     if (improved) {
@@ -154,7 +154,7 @@ class EarlyStopDetector implements Detector {
 
   /** Whether this validation's diversity is below `collapse`× its running max (from E0); false without diversity. */
   private diversityCollapsed(div: number | undefined): boolean {
-    if (div === undefined || !Number.isFinite(div) || this.metric === 'val/diversity') return false;
+    if (div === undefined || !Number.isFinite(div) || this.metric === METRIC.valDiversity) return false;
     const e = this.divEpochs++;
     if (e < (this.p.e0 as number)) return false;
     this.divMax = Number.isNaN(this.divMax) ? div : Math.max(this.divMax, div);

@@ -8,6 +8,7 @@
 // cadence (`knownPeriod`, `knownPeriod2`: epoch length, D/D2 logging order, a cyclic lr; 0 = none) are left out of g.
 // A re-baseline restarts the window; the healthy baseline (φ̂, std) is kept, because an lr change does not change
 // what healthy noise looks like on log norms, and a baseline re-learned during an oscillation would hide it.
+import { METRIC, METRIC_PREFIX, type KnownMetric } from '../../../protocol/index.js';
 import { detrendLinear, fisherG, lag1Autocorr, medianInPlace, Periodogram, Ring, std } from '../stats.js';
 import type {
   Detector,
@@ -44,15 +45,15 @@ const DEFAULTS: RuleSettings = {
   },
 };
 
-const SERIES: ReadonlyArray<{ key: string; log: boolean }> = [
-  { key: 'grad_norm/D', log: true },
-  { key: 'grad_norm/D2', log: true },
-  { key: 'loss/D', log: false },
-  { key: 'loss/D2', log: false },
+const SERIES: ReadonlyArray<{ key: KnownMetric; log: boolean }> = [
+  { key: METRIC.gradNormD, log: true },
+  { key: METRIC.gradNormD2, log: true },
+  { key: METRIC.lossD, log: false },
+  { key: METRIC.lossD2, log: false },
 ];
 
 interface Track {
-  key: string;
+  key: KnownMetric;
   log: boolean;
   ring: Ring;
   /** Points since the window (re)started. */
@@ -163,7 +164,7 @@ class OscillationDetector implements Detector {
     const period = k > 0 ? w / k : Number.NaN;
     const enter = g > (p.gEnter as number) && R >= (p.rEnter as number);
     const exit = g < (p.gExit as number) || R < (p.rExit as number);
-    const name = t.log ? `log10 ‖∇${t.key.slice(10)}‖` : t.key;
+    const name = t.log ? `log10 ‖∇${t.key.slice(METRIC_PREFIX.gradNorm.length)}‖` : t.key;
     return evaluation(
       t.key,
       enter,

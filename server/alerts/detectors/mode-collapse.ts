@@ -9,6 +9,7 @@
 // Enters when r ≥ 0.9, or r − min(r) ≥ 0.2 with Mann-Kendall Z ≥ 3.09 on the last 50 block means (b = 20), held for
 // 500 points; leaves when r < 0.75. M3 (KL) is evidence only.
 // Both parts keep their own persistence (epochs and points), so the rule's `for` and `clear` default to 1.
+import { METRIC } from '../../../protocol/index.js';
 import { BlockMeans, Ewma, ringMannKendallZ } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, StepValues } from '../types.js';
 import { evaluation, finite, fmt, LambdaStep, num, paramsOf, RELEARN_POINTS } from './common.js';
@@ -91,18 +92,18 @@ class ModeCollapseDetector implements Detector {
     this.lambdaLatent.see(point);
     let evaluate = false;
 
-    const div = finite(point, 'val/diversity');
+    const div = finite(point, METRIC.valDiversity);
     if (div !== undefined) {
-      this.validation(div, finite(point, 'val/mode_coverage'));
+      this.validation(div, finite(point, METRIC.valModeCoverage));
       evaluate = true;
     }
 
-    const z = finite(point, 'loss/z_L1');
+    const z = finite(point, METRIC.lossZL1);
     if (z !== undefined) {
       const n = ++this.n;
       this.zl1.push(z);
       this.blocks.push(z);
-      const klv = finite(point, 'loss/KL');
+      const klv = finite(point, METRIC.lossKl);
       if (klv !== undefined) this.kl.push(klv);
       if (n > (p.warmup as number) && n > this.relearnUntil && n % (p.evalEvery as number) === 0) {
         this.stepCheck(n);

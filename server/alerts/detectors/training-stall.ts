@@ -8,7 +8,7 @@
 // stopping). Exit: I ≥ 0.02 for a series (it improves again).
 // Gates: after W0; skipped (no evaluation) while lr/G < 0.5·lr0 (lr0 = the largest lr/G seen) and while the window
 // holds an lr/G change (linear decay, a remedy), because plateaus are expected then.
-import type { ControlCommand } from '../../../protocol/index.js';
+import { METRIC, type ControlCommand, type KnownMetric } from '../../../protocol/index.js';
 import { BlockMeans, MODIFIED_Z, madFloor, medianInPlace, quantileInPlace, Ring, ringMannKendallZ } from '../stats.js';
 import type {
   Detector,
@@ -46,10 +46,10 @@ const DEFAULTS: RuleSettings = {
   },
 };
 
-const SERIES = ['loss/L1', 'loss/z_L1'] as const;
+const SERIES = [METRIC.lossL1, METRIC.lossZL1] as const;
 
 interface Series {
-  name: string;
+  name: KnownMetric;
   blocks: BlockMeans;
   seen: boolean;
 }
@@ -94,7 +94,7 @@ class StallDetector implements Detector {
 
   observe(point: StepValues): DetectorOutput | null {
     const p = this.p;
-    const lr = finite(point, 'lr/G');
+    const lr = finite(point, METRIC.lrG);
     if (lr !== undefined) {
       if (Number.isFinite(this.lr) && lr !== this.lr) this.lrChangedAt = this.n;
       this.lr = lr;
@@ -110,13 +110,13 @@ class StallDetector implements Detector {
       if (v === undefined) continue;
       any = s.seen = true;
       if (!relearning && s.blocks.push(v) !== null) {
-        if (s.name === 'loss/L1') completedL1 = true;
+        if (s.name === METRIC.lossL1) completedL1 = true;
         else completedZ = true;
       }
     }
     if (!any) return null;
     const n = ++this.n;
-    const g = finite(point, 'grad_norm/G');
+    const g = finite(point, METRIC.gradNormG);
     if (g !== undefined && g > 0) {
       this.gBaseline.push(g, n);
       if (!relearning) this.logGrads.push(Math.log10(g));

@@ -1,6 +1,7 @@
 // #/ — every run: status, name, tags, age, last step, key metrics and open alerts, updated live; filters; selection
 // for the compare view; rename / tag / note / delete.
 import type { Alert, Run, RunStatus } from '../../../protocol/index.js';
+import { METRIC } from '../../../protocol/metric-names.js';
 import { api } from '../api.js';
 import { SEVERITY_RANK, severityBadge, statusBadge, tagChips } from '../components/status-badge.js';
 import { fill, h, notice, uid } from '../dom.js';
@@ -8,7 +9,7 @@ import { decodeValue, fmtAge, fmtDate, fmtValue, type WireValue } from '../forma
 import { live } from '../live.js';
 import { hrefFor, navigate } from '../router.js';
 
-const KEY_METRICS = ['loss/D', 'loss/G_GAN', 'Cyc_error', 'Latent_mse'] as const;
+const KEY_METRICS = [METRIC.lossD, METRIC.lossGGan, METRIC.cycError, METRIC.latentMse] as const;
 const STATUSES: RunStatus[] = ['running', 'paused', 'finished', 'failed', 'disconnected'];
 const MAX_COMPARE = 10;
 const METRIC_FETCH_CONCURRENCY = 4;

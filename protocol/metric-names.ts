@@ -1,0 +1,373 @@
+// The metric names ganwatch's trainer pushes and its alert rules read: the contract any client (the trainer, Python,
+// a Node trainer, a TensorBoard import) meets to get the GAN alerts. Each name is declared once here with what it
+// means, who produces it and which rules read it (test/metric-names.test.ts holds the detectors and the README table
+// to it). No schema library here (type-only imports), so the web bundle imports this module directly.
+import type { LambdaName, Net } from './controls.js';
+
+/** Every metric name ganwatch produces or reads, by a constant name. */
+export const METRIC = {
+  // ---- the BicycleGAN step (trainer/models/bicyclegan.ts), every step
+  dRealAcc: 'D_real_acc',
+  dFakeAcc: 'D_fake_acc',
+  d2RealAcc: 'D2_real_acc',
+  d2FakeAcc: 'D2_fake_acc',
+  cycError: 'Cyc_error',
+  latentMse: 'Latent_mse',
+  lossD: 'loss/D',
+  lossD2: 'loss/D2',
+  lossGGan: 'loss/G_GAN',
+  lossGGan2: 'loss/G_GAN2',
+  lossL1: 'loss/L1',
+  lossZL1: 'loss/z_L1',
+  lossKl: 'loss/KL',
+  lossGTotal: 'loss/G_total',
+  gradNormG: 'grad_norm/G',
+  gradNormE: 'grad_norm/E',
+  gradNormD: 'grad_norm/D',
+  gradNormD2: 'grad_norm/D2',
+  lrG: 'lr/G',
+  lrE: 'lr/E',
+  lrD: 'lr/D',
+  lambdaAdv: 'lambda/adv',
+  lambdaCyc: 'lambda/cyc',
+  lambdaLatent: 'lambda/latent',
+  lambdaKl: 'lambda/kl',
+  clipMaxNorm: 'clip/max_norm',
+  // ---- the training loop (trainer/loop.ts)
+  perfStepMs: 'perf/step_ms',
+  perfImagesPerS: 'perf/images_per_s',
+  perfValMs: 'perf/val_ms',
+  // ---- validation (trainer/validate.ts)
+  valL1: 'val/L1',
+  valSsim: 'val/ssim',
+  valDiversity: 'val/diversity',
+  valModeCoverage: 'val/mode_coverage',
+  valFid: 'val/fid',
+  valFidN: 'val/fid_n',
+  // ---- derived by the server from the latent codes (server/projections)
+  valLatentSilhouette: 'val/latent_silhouette',
+  valLatentFisher: 'val/latent_fisher',
+  // ---- pushed by other trainers only
+  skippedStep: 'skipped_step',
+} as const;
+
+export type KnownMetric = (typeof METRIC)[keyof typeof METRIC];
+
+/** Name families: charts group by them, and the alert engine re-baselines on lr/* and lambda/* changes. */
+export const METRIC_PREFIX = {
+  loss: 'loss/',
+  gradNorm: 'grad_norm/',
+  lr: 'lr/',
+  lambda: 'lambda/',
+  clip: 'clip/',
+  perf: 'perf/',
+  val: 'val/',
+} as const;
+
+/** ‖∇‖ of each network's gradient, before clipping. */
+export const GRAD_NORM_METRIC = {
+  G: METRIC.gradNormG,
+  E: METRIC.gradNormE,
+  D: METRIC.gradNormD,
+  D2: METRIC.gradNormD2,
+} as const satisfies Record<Net, KnownMetric>;
+
+/** The learning rate in force for each optimizer (lr/D covers D2 unless set apart). */
+export const LR_METRIC = { G: METRIC.lrG, E: METRIC.lrE, D: METRIC.lrD } as const satisfies Partial<
+  Record<Net, KnownMetric>
+>;
+
+/** The λ weights in force. */
+export const LAMBDA_METRIC = {
+  adv: METRIC.lambdaAdv,
+  cyc: METRIC.lambdaCyc,
+  latent: METRIC.lambdaLatent,
+  kl: METRIC.lambdaKl,
+} as const satisfies Record<LambdaName, KnownMetric>;
+
+/** The metrics of each discriminator (D judges cVAE-GAN fakes, D2 cLR-GAN fakes), keyed as d_overpowering keys them. */
+export const DISCRIMINATOR_METRICS = {
+  D: { realAcc: METRIC.dRealAcc, fakeAcc: METRIC.dFakeAcc, loss: METRIC.lossD, gradNorm: METRIC.gradNormD },
+  D2: { realAcc: METRIC.d2RealAcc, fakeAcc: METRIC.d2FakeAcc, loss: METRIC.lossD2, gradNorm: METRIC.gradNormD2 },
+} as const;
+export type DiscriminatorKey = keyof typeof DISCRIMINATOR_METRICS;
+
+/** The alert rules (server/alerts/registry.ts registers exactly these), in the order of the README and the API. */
+export const ALERT_RULE_NAMES = [
+  'divergence',
+  'd_overpowering',
+  'mode_collapse',
+  'gradient_oscillation',
+  'color_distortion',
+  'training_stall',
+  'change_point',
+  'early_stop',
+  'template_kl_collapse',
+] as const;
+export type AlertRuleName = (typeof ALERT_RULE_NAMES)[number];
+
+/** Who produces a metric. */
+export type MetricSource =
+  /** ganwatch's trainer, every step it pushes. */
+  | 'step'
+  /** ganwatch's trainer, at every validation. */
+  | 'validation'
+  /** the server, derived from what a trainer sent (latent codes). */
+  | 'server'
+  /** no ganwatch component: other trainers may push it. */
+  | 'client';
+
+export interface MetricContract {
+  meaning: string;
+  source: MetricSource;
+  /** The alert rules that read it, each with what for; empty when only charts show it. */
+  readBy: Readonly<Partial<Record<AlertRuleName, string>>>;
+  /**
+   * For the alerts: required = a rule's main signal (without it the rule goes silent, or blind to part of the failure
+   * it names); optional = a second network's key, a stricter condition, a gate, evidence, a severity or a remedy's
+   * numbers. Always false for names no rule reads.
+   */
+  required: boolean;
+  /** A change of its value (λ: any; lr: more than 25%) makes every rule re-learn its baselines. */
+  rebaseline?: true;
+}
+
+/** What each name means, who pushes it and which rules read it. */
+export const METRICS: { readonly [N in KnownMetric]: MetricContract } = {
+  D_real_acc: {
+    meaning: 'fraction of D’s patches (both scales) that judge the real target B real (sigmoid > 0.5), in the D step',
+    source: 'step',
+    readBy: { d_overpowering: 'min(real, fake) accuracy of D (key D)' },
+    required: true,
+  },
+  D_fake_acc: {
+    meaning: 'fraction of D’s patches that judge the cVAE-GAN fake fake (sigmoid < 0.5), in the D step',
+    source: 'step',
+    readBy: { d_overpowering: 'min(real, fake) accuracy of D (key D)' },
+    required: true,
+  },
+  D2_real_acc: {
+    meaning: 'the same for the second discriminator D2 on its real half of the batch',
+    source: 'step',
+    readBy: { d_overpowering: 'key D2 (a second discriminator)' },
+    required: false,
+  },
+  D2_fake_acc: {
+    meaning: 'the same for D2 on the cLR-GAN fake (random z)',
+    source: 'step',
+    readBy: { d_overpowering: 'key D2 (a second discriminator)' },
+    required: false,
+  },
+  Cyc_error: {
+    meaning: 'the seed’s cycle error: the cVAE-GAN image reconstruction error, the same number as loss/L1',
+    source: 'step',
+    readBy: {},
+    required: false,
+  },
+  Latent_mse: {
+    meaning: 'the seed’s latent error: mean (μ(E(G(A, z))) − z)², the cLR-GAN latent regression as an MSE',
+    source: 'step',
+    readBy: {},
+    required: false,
+  },
+  'loss/D': {
+    meaning: 'D’s unweighted GAN loss, real vs detached fake, summed over scales (the update uses λ_adv × this)',
+    source: 'step',
+    readBy: {
+      d_overpowering: 'D loss ≈ 0 (≤ 0.1 of its 50/50 value) tightens the accuracy condition (key D)',
+      gradient_oscillation: 'secondary series (key loss/D)',
+    },
+    required: false,
+  },
+  'loss/D2': {
+    meaning: 'the same for D2',
+    source: 'step',
+    readBy: {
+      d_overpowering: 'the D loss condition of key D2',
+      gradient_oscillation: 'secondary series (key loss/D2)',
+    },
+    required: false,
+  },
+  'loss/G_GAN': {
+    meaning: 'G’s unweighted adversarial loss against D (cVAE-GAN fake), summed over scales',
+    source: 'step',
+    readBy: { color_distortion: 'the adversarial loss must not be rising while L1 rises (C1)' },
+    required: false,
+  },
+  'loss/G_GAN2': {
+    meaning: 'G’s unweighted adversarial loss against D2 (cLR-GAN fake)',
+    source: 'step',
+    readBy: {},
+    required: false,
+  },
+  'loss/L1': {
+    meaning: 'image L1 of the cVAE-GAN branch: mean absolute difference of G(A, z from E(B)) and B (unweighted)',
+    source: 'step',
+    readBy: {
+      divergence: 'blow-up (10× its rolling median) and slow divergence (CUSUM + Mann-Kendall)',
+      color_distortion: 'C1: 15% above its best and trending up',
+      training_stall: 'plateau over 3000 steps',
+    },
+    required: true,
+  },
+  'loss/z_L1': {
+    meaning: 'latent regression of the cLR-GAN branch: mean absolute difference of μ(E(G(A, z))) and z (unweighted)',
+    source: 'step',
+    readBy: {
+      divergence: 'blow-up (10× its rolling median)',
+      mode_collapse: 'M2: latent error near the “z ignored” level 0.798',
+      training_stall: 'plateau over 3000 steps',
+    },
+    required: true,
+  },
+  'loss/KL': {
+    meaning: 'KL of E(B) to N(0, I), summed over half a batch × nz (unweighted)',
+    source: 'step',
+    readBy: { mode_collapse: 'evidence', template_kl_collapse: 'KL per latent dimension' },
+    required: false,
+  },
+  'loss/G_total': { meaning: 'the weighted total G and E minimise', source: 'step', readBy: {}, required: false },
+  'grad_norm/G': {
+    meaning: 'global L2 norm of G’s gradient, before clipping',
+    source: 'step',
+    readBy: {
+      divergence: 'blow-up (6 robust σ); the clipping level of the remedy',
+      d_overpowering: 'G starved of gradient → critical',
+      training_stall: 'gradient spikes or vanishing gradients; the clipping level of the remedy',
+    },
+    required: true,
+  },
+  'grad_norm/E': {
+    meaning: 'global L2 norm of E’s gradient, before clipping',
+    source: 'step',
+    readBy: { divergence: 'blow-up (6 robust σ)' },
+    required: false,
+  },
+  'grad_norm/D': {
+    meaning: 'global L2 norm of D’s gradient, before clipping',
+    source: 'step',
+    readBy: { divergence: 'blow-up (6 robust σ)', gradient_oscillation: 'primary series (key grad_norm/D)' },
+    required: true,
+  },
+  'grad_norm/D2': {
+    meaning: 'global L2 norm of D2’s gradient, before clipping',
+    source: 'step',
+    readBy: { divergence: 'blow-up (6 robust σ)', gradient_oscillation: 'primary series (key grad_norm/D2)' },
+    required: false,
+  },
+  'lr/G': {
+    meaning: 'learning rate of G used by this step (base × linear-decay factor)',
+    source: 'step',
+    readBy: { training_stall: 'gate: no evaluation while the lr decays or just changed' },
+    required: false,
+    rebaseline: true,
+  },
+  'lr/E': {
+    meaning: 'learning rate of E used by this step',
+    source: 'step',
+    readBy: {},
+    required: false,
+    rebaseline: true,
+  },
+  'lr/D': {
+    meaning: 'learning rate of D (and D2) used by this step',
+    source: 'step',
+    readBy: { d_overpowering: 'the numbers of the remedy (lr → lr × 0.5)' },
+    required: false,
+    rebaseline: true,
+  },
+  'lambda/adv': { meaning: 'λ_adv in force', source: 'step', readBy: {}, required: false, rebaseline: true },
+  'lambda/cyc': {
+    meaning: 'λ_cyc (image L1 weight) in force',
+    source: 'step',
+    readBy: { color_distortion: 'the cap of the λ step in the remedy' },
+    required: false,
+    rebaseline: true,
+  },
+  'lambda/latent': {
+    meaning: 'λ_latent in force',
+    source: 'step',
+    readBy: { mode_collapse: 'the cap of the λ step in the remedy' },
+    required: false,
+    rebaseline: true,
+  },
+  'lambda/kl': { meaning: 'λ_kl in force', source: 'step', readBy: {}, required: false, rebaseline: true },
+  'clip/max_norm': {
+    meaning: 'gradient-clipping max norm in force (0 = off)',
+    source: 'step',
+    readBy: {},
+    required: false,
+  },
+  'perf/step_ms': { meaning: 'wall time of the step, in ms', source: 'step', readBy: {}, required: false },
+  'perf/images_per_s': {
+    meaning: 'training images per second of the step',
+    source: 'step',
+    readBy: {},
+    required: false,
+  },
+  'perf/val_ms': { meaning: 'wall time of the validation, in ms', source: 'validation', readBy: {}, required: false },
+  'val/L1': {
+    meaning: 'image L1 of the encoded-z outputs against their targets',
+    source: 'validation',
+    readBy: { early_stop: 'the watched metric when the run pushes no val/fid' },
+    required: true,
+  },
+  'val/ssim': {
+    meaning: 'SSIM of the encoded-z outputs against their targets',
+    source: 'validation',
+    readBy: {
+      color_distortion: 'C2: 0.02 below its best on 2 validations',
+      early_stop: 'the watched metric with params.metric = 3',
+    },
+    required: false,
+  },
+  'val/diversity': {
+    meaning: 'mean absolute pixel difference between outputs of different fixed z for the same input',
+    source: 'validation',
+    readBy: {
+      mode_collapse: 'M1: below half its best on 2 validations',
+      early_stop: 'an epoch whose diversity collapsed is never the best (or the watched metric, params.metric = 4)',
+    },
+    required: true,
+  },
+  'val/mode_coverage': {
+    meaning: 'fraction of the K palettes among an input’s K random-z outputs (synthetic data)',
+    source: 'validation',
+    readBy: { mode_collapse: 'M1 also enters when coverage halves' },
+    required: false,
+  },
+  'val/fid': {
+    meaning: 'FID between random-z outputs and validation targets (with --fid-model)',
+    source: 'validation',
+    readBy: { early_stop: 'the watched metric when the first validation carries it' },
+    required: false,
+  },
+  'val/fid_n': { meaning: 'the number of samples val/fid compared', source: 'validation', readBy: {}, required: false },
+  'val/latent_silhouette': {
+    meaning: 'mean silhouette of the latent codes by class label',
+    source: 'server',
+    readBy: {},
+    required: false,
+  },
+  'val/latent_fisher': {
+    meaning: 'between-class over within-class scatter of the latent codes',
+    source: 'server',
+    readBy: {},
+    required: false,
+  },
+  skipped_step: {
+    meaning: '1 when the optimizer step was skipped (a loss scaler found an overflow)',
+    source: 'client',
+    readBy: { divergence: 'the step is ignored', change_point: 'the step is ignored' },
+    required: false,
+  },
+};
+
+/** Every declared name, in declaration order. */
+// Pure: the dashboard bundle, which needs only the names, drops this and the table above.
+export const KNOWN_METRICS: readonly KnownMetric[] = /* @__PURE__ */ Object.values(METRIC);
+
+/** Whether `name` is a declared metric name. */
+export function isKnownMetric(name: string): name is KnownMetric {
+  return Object.hasOwn(METRICS, name);
+}
