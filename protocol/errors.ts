@@ -29,6 +29,11 @@ export const ERRORS = {
   GW_ERR_ALERT_NOT_FOUND: def(404, (id: string) => `Alert ${id} does not exist`),
   GW_ERR_NO_REMEDY: def(409, (id: string) => `Alert ${id} has no remedy that can be applied`),
   GW_ERR_UNKNOWN_RULE: def(400, (rule: string, known: string) => `Unknown alert rule '${rule}'; known rules: ${known}`),
+  GW_ERR_UNKNOWN_RULE_PARAM: def(
+    400,
+    (rule: string, param: string, known: string) =>
+      `Alert rule '${rule}' has no parameter '${param}'; its parameters: ${known}`,
+  ),
   GW_ERR_RATE_LIMITED: def(429, () => 'Too many requests; retry later'),
   GW_ERR_INTERNAL: def(500, () => 'Internal server error'),
   // ---- WebSocket frames (server) ----

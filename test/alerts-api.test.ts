@@ -201,6 +201,81 @@ test('thresholds are changeable per run over the API and unknown rules are refus
   assert.equal((await api(server, 'POST', '/api/v1/runs', { name: 'x', alerts: { rules: { nope: {} } } })).status, 400);
 });
 
+/** The three places alert settings are written: a run's settings, the server-wide defaults, a new run's body. */
+async function refusedEverywhere(
+  rules: Record<string, unknown>,
+  check: (body: { code: string; message: string }) => void,
+): Promise<void> {
+  const run = (await api(server, 'POST', '/api/v1/runs', { name: 'params-kept' })).body.id;
+  const good = { rules: { d_overpowering: { params: { accEnter: 0.99 } } } };
+  assert.equal((await api(server, 'PUT', `/api/v1/runs/${run}/alerts/config`, good)).status, 200);
+  const runBefore = (await api(server, 'GET', `/api/v1/runs/${run}/alerts/config`)).body;
+  const serverBefore = (await api(server, 'GET', '/api/v1/alerts/config')).body;
+  const runsBefore = (await api(server, 'GET', '/api/v1/runs')).body.runs.length;
+
+  for (const [method, path, body] of [
+    ['PUT', `/api/v1/runs/${run}/alerts/config`, { rules }],
+    ['PUT', '/api/v1/alerts/config', { rules }],
+    ['POST', '/api/v1/runs', { name: 'refused-run', alerts: { rules } }],
+  ] as const) {
+    const res = await api(server, method, path, body);
+    assert.equal(res.status, 400, `${method} ${path}: ${JSON.stringify(res.body)}`);
+    check(res.body);
+  }
+  assert.deepEqual((await api(server, 'GET', `/api/v1/runs/${run}/alerts/config`)).body, runBefore);
+  assert.deepEqual((await api(server, 'GET', '/api/v1/alerts/config')).body, serverBefore);
+  assert.equal((await api(server, 'GET', '/api/v1/runs')).body.runs.length, runsBefore, 'no run was created');
+}
+
+test('a misspelt parameter name is refused naming the rule, the name and the rule’s parameters; nothing is stored', async () => {
+  await refusedEverywhere({ d_overpowering: { params: { accEntr: 0.97 } } }, (body) => {
+    assert.equal(body.code, 'GW_ERR_UNKNOWN_RULE_PARAM');
+    assert.match(body.message, /'d_overpowering'/);
+    assert.match(body.message, /'accEntr'/);
+    assert.match(body.message, /accEnter, lossEnter, accExit/);
+  });
+});
+
+test('a parameter of another rule is refused for this one, even next to valid ones', async () => {
+  // `h` is change_point's; training_stall has no such parameter.
+  await refusedEverywhere(
+    { change_point: { params: { h: 12 } }, training_stall: { params: { plateauRel: 0.02, h: 12 } } },
+    (body) => {
+      assert.equal(body.code, 'GW_ERR_UNKNOWN_RULE_PARAM');
+      assert.match(body.message, /'training_stall' has no parameter 'h'/);
+    },
+  );
+});
+
+test('a parameter value that is not a number is refused naming the rule and the parameter; nothing is stored', async () => {
+  for (const value of ['0.97', true, null, [0.97], { v: 0.97 }]) {
+    await refusedEverywhere({ d_overpowering: { params: { accEnter: value } } }, (body) => {
+      assert.equal(body.code, 'GW_ERR_VALIDATION');
+      assert.match(body.message, /rules\/d_overpowering\/params\/accEnter must be number/);
+    });
+  }
+});
+
+test('the rule listing gives each rule’s parameters with their defaults, and a valid override takes effect', async () => {
+  const rules = (await api(server, 'GET', '/api/v1/alerts/rules')).body.rules as any[];
+  for (const r of rules) {
+    const names = Object.keys(r.defaults.params);
+    assert.ok(names.length > 0, `${r.rule} lists its params`);
+    for (const n of names) assert.equal(typeof r.defaults.params[n], 'number', `${r.rule}.${n}`);
+    assert.deepEqual(Object.keys(r.effective.params).sort(), [...names].sort(), `${r.rule}: effective params`);
+  }
+  assert.equal(rules.find((r) => r.rule === 'd_overpowering').defaults.params.accEnter, 0.95);
+  const run = (
+    await api(server, 'POST', '/api/v1/runs', {
+      name: 'every-param',
+      alerts: { rules: { training_stall: { params: { plateauRel: 0.02, spikeZ: 5 } } } },
+    })
+  ).body.id;
+  const effective = (await api(server, 'GET', `/api/v1/runs/${run}/alerts/config`)).body.effective;
+  assert.equal(effective.training_stall.params.plateauRel, 0.02);
+  assert.equal(effective.training_stall.params.spikeZ, 5);
+});
+
 test('server-wide defaults apply to every run unless the run overrides them', async () => {
   await api(server, 'PUT', '/api/v1/alerts/config', { rules: { change_point: { params: { h: 12 } } } });
   const run = (await api(server, 'POST', '/api/v1/runs', { name: 'defaults' })).body.id;

@@ -141,6 +141,10 @@ describe('bad option values give one GW_ERR_OPTION line naming the flag, exit co
     ],
     [['--bogus'], ['--bogus']],
     [['--early-stop-metric', 'val/fid'], ['--fid-model']],
+    [
+      ['--alerts', '{"rules":{"d_overpowering":{"params":{"accEnter":"0.97"}}}}'],
+      ['--alerts', 'rules/d_overpowering/params/accEnter must be number'],
+    ],
   ];
   for (const [args, names] of cases) {
     test(args.join(' '), async () => assertOneLineError(await train(args), 'GW_ERR_OPTION', ...names));
@@ -177,6 +181,26 @@ describe('unusable dataset folders give one line naming the problem, exit code 2
 test('an unreachable server gives one GW_ERR_SERVER line with what to do, exit code 2', async () => {
   const out = await train([...TINY, '--server', 'http://127.0.0.1:9', '--spool', join(dir, 'spool-unreachable')]);
   assertOneLineError(out, 'GW_ERR_SERVER', 'http://127.0.0.1:9', '--offline');
+});
+
+test('--alerts naming a parameter its rule does not have is refused by the server before training, and no run is made', async () => {
+  const server = await startServer();
+  try {
+    const alerts = JSON.stringify({ rules: { d_overpowering: { params: { accEntr: 0.97 } } } });
+    const out = await train([
+      ...TINY,
+      '--server',
+      server.url,
+      '--spool',
+      join(dir, 'spool-alerts'),
+      '--alerts',
+      alerts,
+    ]);
+    assertOneLineError(out, 'GW_ERR_SERVER', 'GW_ERR_UNKNOWN_RULE_PARAM', "'d_overpowering'", "'accEntr'", 'accEnter');
+    assert.deepEqual((await api<{ runs: unknown[] }>(server, 'GET', '/api/v1/runs')).body.runs, []);
+  } finally {
+    await server.stop();
+  }
 });
 
 test('early stopping counts validation checks without improvement and keeps the best checkpoint', async () => {

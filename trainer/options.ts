@@ -2,6 +2,8 @@
 // that turn a bad value into one GW_ERR_OPTION line (exit code 2). Values are parsed as strings and checked here,
 // not by commander, so every message has the same shape and names the flag.
 import { Command, CommanderError, Option } from 'commander';
+import Value from 'typebox/value';
+import { AlertConfig } from '../protocol/alerts.js';
 import { gwError, type GanwatchError } from '../protocol/errors.js';
 import { METRIC } from '../protocol/metric-names.js';
 import { DEFAULT_OPTIONS as MODEL, type BicycleGANOptions } from './models/bicyclegan-options.js';
@@ -43,7 +45,7 @@ export interface TrainerOptions extends ModelFlags {
   name: string | null;
   tags: string[];
   /** Alert settings sent with the new run (rule overrides, auto_apply), as the server's AlertConfig; null: server defaults. */
-  alerts: Record<string, unknown> | null;
+  alerts: AlertConfig | null;
   dataset: string;
   direction: Direction;
   classes: number;
@@ -207,6 +209,13 @@ export function flagOf(key: string): string {
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
+/** One schema error of --alerts in words, e.g. "rules/d_overpowering/params/accEnter must be number". */
+function describeSettingsError(e: { instancePath: string; keyword: string; message: string }): string {
+  const where = e.instancePath.replace(/^\//, '') || 'the settings';
+  // TypeBox reports a field the schema does not allow as the `false` schema.
+  return e.keyword === 'boolean' ? `${where} is not a known setting` : `${where} ${e.message}`;
+}
+
 function bad(flag: string, must: string, got: unknown): GanwatchError {
   return gwError('GW_ERR_OPTION', `${flag} ${must}, got '${String(got)}'`);
 }
@@ -285,15 +294,27 @@ export function parseTrainerArgs(
   const server = String(raw.server);
   if (!/^https?:\/\/[^\s/]+/.test(server)) throw bad('--server', 'must be an http:// or https:// URL', server);
   const alertsText = str(raw, 'alerts');
-  let alerts: Record<string, unknown> | null = null;
+  let alerts: AlertConfig | null = null;
   if (alertsText !== null) {
+    let parsed: unknown;
     try {
-      alerts = JSON.parse(alertsText) as Record<string, unknown>;
+      parsed = JSON.parse(alertsText);
     } catch (err) {
       throw bad('--alerts', `must be JSON (${(err as Error).message})`, alertsText);
     }
-    if (alerts === null || typeof alerts !== 'object' || Array.isArray(alerts))
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
       throw bad('--alerts', 'must be a JSON object', alertsText);
+    // The shape is checked here, before any training (an offline run would otherwise carry malformed settings to its
+    // sync); rule and parameter names are the server's to know: it refuses unknown ones when the run is created.
+    if (!Value.Check(AlertConfig, parsed)) {
+      const problem = Value.Errors(AlertConfig, parsed)[0];
+      throw bad(
+        '--alerts',
+        `must be alert settings: ${problem ? describeSettingsError(problem) : 'invalid'}`,
+        alertsText,
+      );
+    }
+    alerts = parsed;
   }
   const name = str(raw, 'name');
   if (name !== null && name.length > 200)

@@ -24,11 +24,20 @@ export function effectiveSettings(factory: DetectorFactory, server: AlertConfig,
   return mergeSettings(factory.defaults, server.rules?.[factory.rule], run.rules?.[factory.rule]);
 }
 
-/** Refuses a configuration naming rules that do not exist (a typo would otherwise silently do nothing). */
+/**
+ * Refuses a configuration naming rules, or parameters of a rule, that do not exist (a typo would otherwise silently do
+ * nothing). The schema (protocol/alerts.ts) has already refused parameter values that are not numbers.
+ */
 export function checkRules(config: AlertConfig, factories: readonly DetectorFactory[]): void {
   const known = factories.map((f) => f.rule);
   for (const rule of [...Object.keys(config.rules ?? {}), ...Object.keys(config.auto_apply_caps ?? {})]) {
     if (!known.includes(rule)) throw gwError('GW_ERR_UNKNOWN_RULE', rule, known.join(', '));
+  }
+  for (const factory of factories) {
+    const params = Object.keys(factory.defaults.params);
+    for (const param of Object.keys(config.rules?.[factory.rule]?.params ?? {})) {
+      if (!params.includes(param)) throw gwError('GW_ERR_UNKNOWN_RULE_PARAM', factory.rule, param, params.join(', '));
+    }
   }
 }
 

@@ -10,7 +10,9 @@
 //   1. Copy this file to server/alerts/detectors/<rule-name>.ts (one rule per module, named for what it detects).
 //   2. Choose a rule name (snake_case, stable: it is stored with every alert) and write its DEFAULTS: `for` and `clear`
 //      count evaluations (not points), `cooldown` counts points, `params` are numbers only (windows in points,
-//      thresholds; document each one). Read them with paramsOf(env, DEFAULTS) so that partial overrides work.
+//      thresholds; document each one). Declare them `satisfies RuleSettings` (not `: RuleSettings`, which would forget
+//      the names) and read them with paramsOf(env, DEFAULTS): partial overrides work, and the result is typed, so a
+//      misspelt parameter does not compile. Settings naming a parameter the rule does not declare are refused.
 //   3. In observe(): read metrics with finite(point, name) (NaN/±Infinity are divergence's business), keep O(1) or
 //      O(window) state (stats.ts has rings, EWMAs, block means, median/MAD, Mann-Kendall, periodogram;
 //      detectors/common.ts has FrozenBaseline, a series' baseline window after W0), stay silent during your warm-up and
@@ -30,7 +32,7 @@ import { evaluation, finite, fmt, num, paramsOf, RELEARN_POINTS } from './detect
 
 const RULE = 'template_kl_collapse';
 
-const DEFAULTS: RuleSettings = {
+const DEFAULTS = {
   enabled: false,
   for: 4,
   clear: 4,
@@ -48,23 +50,26 @@ const DEFAULTS: RuleSettings = {
     evalEvery: 25,
     relearn: RELEARN_POINTS,
   },
-};
+} satisfies RuleSettings;
+
+/** The rule's parameters, by name. */
+type Params = (typeof DEFAULTS)['params'];
 
 class TemplateKlCollapse implements Detector {
   readonly rule = RULE;
-  private readonly p: Readonly<Record<string, number>>;
+  private readonly p: Readonly<Params>;
   private readonly kl: Ewma;
   private n = 0;
   private quietUntil = 0;
 
   constructor(env: DetectorEnv) {
     this.p = paramsOf(env, DEFAULTS);
-    this.kl = new Ewma(this.p.span as number);
+    this.kl = new Ewma(this.p.span);
   }
 
   rebaseline(_step: number): void {
     this.kl.reset();
-    this.quietUntil = this.n + (this.p.relearn as number);
+    this.quietUntil = this.n + this.p.relearn;
   }
 
   observe(point: StepValues): DetectorOutput | null {
@@ -72,20 +77,20 @@ class TemplateKlCollapse implements Detector {
     if (kl === undefined) return null;
     const n = ++this.n;
     const p = this.p;
-    const perDim = this.kl.push(kl / (p.terms as number));
-    if (n <= (p.warmup as number) || n <= this.quietUntil || n % (p.evalEvery as number) !== 0) return null;
-    const enter = perDim < (p.enterBelow as number);
+    const perDim = this.kl.push(kl / p.terms);
+    if (n <= p.warmup || n <= this.quietUntil || n % p.evalEvery !== 0) return null;
+    const enter = perDim < p.enterBelow;
     return {
       evaluations: [
         evaluation(
           '',
           enter,
-          perDim > (p.exitAbove as number),
+          perDim > p.exitAbove,
           'info',
           enter
             ? `Encoder posterior collapse: KL per dimension ${fmt(perDim)} < ${fmt(p.enterBelow)} nats (E ignores B)`
             : `KL per dimension ${fmt(perDim)} nats`,
-          { kl_per_dim: num(perDim), terms: p.terms as number },
+          { kl_per_dim: num(perDim), terms: p.terms },
           enter
             ? {
                 text: 'The encoder ignores its input (KL ≈ 0): lower lambda_kl, e.g. ×0.5.',

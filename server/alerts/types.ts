@@ -43,8 +43,14 @@ export interface DetectorOutput {
   markers?: Marker[];
 }
 
-/** Per-rule settings, all optional; defaults live with each detector. */
-export interface RuleSettings {
+/** A rule's parameters: named numbers (windows in points, thresholds), each declared with its default by the rule. */
+export type RuleParams = Record<string, number>;
+
+/**
+ * Per-rule settings; defaults live with each detector, which declares them `satisfies RuleSettings` so that its own
+ * parameter names are a type (paramsOf returns them typed: a misspelt name does not compile).
+ */
+export interface RuleSettings<P extends RuleParams = RuleParams> {
   enabled: boolean;
   /** Consecutive evaluations the enter condition must hold before pending becomes firing (0 = fire at once). */
   for: number;
@@ -53,7 +59,7 @@ export interface RuleSettings {
   /** Points after a remedy was applied during which the rule stays quiet and re-learns its baselines. */
   cooldown: number;
   /** Detector-specific thresholds and windows (documented in each detector). */
-  params: Record<string, number>;
+  params: P;
 }
 
 /** What a detector is told about the run besides its points. */

@@ -21,7 +21,7 @@ import { num, paramsOf } from './common.js';
 
 const RULE = 'change_point';
 
-const DEFAULTS: RuleSettings = {
+const DEFAULTS = {
   enabled: true,
   for: 0,
   clear: 1,
@@ -41,7 +41,7 @@ const DEFAULTS: RuleSettings = {
     /** 1 = watch grad_norm/* on log10. */
     logGrad: 1,
   },
-};
+} satisfies RuleSettings;
 
 const SKIP_PREFIXES = [
   METRIC_PREFIX.lr,
@@ -83,7 +83,7 @@ class ChangePointDetector implements Detector {
       bMax: p.bMax,
       minBlocks: p.minBlocks,
     };
-    this.logGrad = (p.logGrad as number) > 0;
+    this.logGrad = p.logGrad > 0;
   }
 
   rebaseline(_step: number): void {

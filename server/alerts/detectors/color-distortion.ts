@@ -15,7 +15,7 @@ import { evaluation, finite, fmt, LambdaStep, num, paramsOf, RELEARN_POINTS } fr
 
 const RULE = 'color_distortion';
 
-const DEFAULTS: RuleSettings = {
+const DEFAULTS = {
   enabled: true,
   for: 1,
   clear: 1,
@@ -40,11 +40,14 @@ const DEFAULTS: RuleSettings = {
     lambdaCap: 22.5,
     relearn: RELEARN_POINTS,
   },
-};
+} satisfies RuleSettings;
+
+/** The rule's parameters, by name. */
+type Params = (typeof DEFAULTS)['params'];
 
 class ColorDistortionDetector implements Detector {
   readonly rule = RULE;
-  private readonly p: Readonly<Record<string, number>>;
+  private readonly p: Readonly<Params>;
   private readonly l1Blocks: BlockMeans;
   private readonly ganBlocks: BlockMeans;
   private readonly lHat: Ewma;
@@ -65,11 +68,11 @@ class ColorDistortionDetector implements Detector {
 
   constructor(env: DetectorEnv) {
     const p = (this.p = paramsOf(env, DEFAULTS));
-    this.l1Blocks = new BlockMeans(p.blockSize as number, p.mkBlocks as number);
-    this.ganBlocks = new BlockMeans(p.blockSize as number, p.mkBlocks as number);
-    this.lHat = new Ewma(p.span as number);
-    this.scratch = new Float64Array(p.mkBlocks as number);
-    this.lambdaCyc = new LambdaStep('cyc', 1.5, p.lambdaCap as number, ' (10 → 15)');
+    this.l1Blocks = new BlockMeans(p.blockSize, p.mkBlocks);
+    this.ganBlocks = new BlockMeans(p.blockSize, p.mkBlocks);
+    this.lHat = new Ewma(p.span);
+    this.scratch = new Float64Array(p.mkBlocks);
+    this.lambdaCyc = new LambdaStep('cyc', 1.5, p.lambdaCap, ' (10 → 15)');
   }
 
   rebaseline(_step: number): void {
@@ -78,7 +81,7 @@ class ColorDistortionDetector implements Detector {
     this.lHat.reset();
     this.best = Infinity;
     this.c1Run = 0;
-    this.relearnUntil = this.n + (this.p.relearn as number);
+    this.relearnUntil = this.n + this.p.relearn;
   }
 
   observe(point: StepValues): DetectorOutput | null {
@@ -101,7 +104,7 @@ class ColorDistortionDetector implements Detector {
         const block = this.l1Blocks.push(l1);
         if (block !== null) {
           const lh = this.lHat.push(block);
-          if (n > (p.warmup as number)) {
+          if (n > p.warmup) {
             this.best = Math.min(this.best, lh);
             this.blockCheck(lh);
             evaluate = true;
@@ -112,7 +115,7 @@ class ColorDistortionDetector implements Detector {
     if (!evaluate) return null;
 
     const enter = this.c1 || this.c2;
-    const steady = Number.isFinite(this.ssimLast) && Math.abs(this.ssimLast - this.ssimBest) < (p.ssimSteady as number);
+    const steady = Number.isFinite(this.ssimLast) && Math.abs(this.ssimLast - this.ssimBest) < p.ssimSteady;
     const label =
       this.c1 && this.c2
         ? 'fidelity loss'
@@ -159,7 +162,7 @@ class ColorDistortionDetector implements Detector {
                 text: lam.capped
                   ? `Reconstruction error up while adversarial loss improves, and λ_L1 is already ${fmt(lam.value)} (cap ${fmt(p.lambdaCap)}): ` +
                     'more L1 weight would blur the outputs; consider restoring an earlier checkpoint.'
-                  : `Reconstruction error up >${fmt(((p.rise as number) - 1) * 100)}% while adversarial loss improves: raise λ_L1 (cycle/L1 weight) ×1.5${lam.change()}. At most 2 steps; more L1 means blurrier output.`,
+                  : `Reconstruction error up >${fmt((p.rise - 1) * 100)}% while adversarial loss improves: raise λ_L1 (cycle/L1 weight) ×1.5${lam.change()}. At most 2 steps; more L1 means blurrier output.`,
                 action: lam.action(),
               }
             : null,
@@ -173,21 +176,21 @@ class ColorDistortionDetector implements Detector {
     const full = this.l1Blocks.blocks.full;
     this.l1Z = full ? ringMannKendallZ(this.l1Blocks.blocks, this.scratch) : 0;
     this.ganZ = this.ganBlocks.blocks.full ? ringMannKendallZ(this.ganBlocks.blocks, this.scratch) : null;
-    const ganOk = this.ganZ === null || this.ganZ <= (p.ganZMax as number);
-    const cond = full && lh >= (p.rise as number) * this.best && this.l1Z >= (p.mkZ as number) && ganOk;
+    const ganOk = this.ganZ === null || this.ganZ <= p.ganZMax;
+    const cond = full && lh >= p.rise * this.best && this.l1Z >= p.mkZ && ganOk;
     this.c1Run = cond ? this.c1Run + 1 : 0;
-    if (this.c1Run >= (p.c1Evals as number)) this.c1 = true;
-    if (this.c1 && lh <= (p.exitRatio as number) * this.best) this.c1 = false;
+    if (this.c1Run >= p.c1Evals) this.c1 = true;
+    if (this.c1 && lh <= p.exitRatio * this.best) this.c1 = false;
   }
 
   private validation(ssim: number): void {
     const p = this.p;
     this.ssimLast = ssim;
-    const low = Number.isFinite(this.ssimBest) && ssim <= this.ssimBest - (p.ssimDrop as number);
+    const low = Number.isFinite(this.ssimBest) && ssim <= this.ssimBest - p.ssimDrop;
     this.ssimBest = Math.max(this.ssimBest, ssim);
     this.c2Run = low ? this.c2Run + 1 : 0;
-    if (this.c2Run >= (p.c2Epochs as number)) this.c2 = true;
-    if (this.c2 && ssim >= this.ssimBest - (p.ssimExit as number)) this.c2 = false;
+    if (this.c2Run >= p.c2Epochs) this.c2 = true;
+    if (this.c2 && ssim >= this.ssimBest - p.ssimExit) this.c2 = false;
   }
 }
 

@@ -3,14 +3,23 @@
 // re-baseline (reference/detectors.md §0), and the remedies several rules offer.
 import { LAMBDA_METRIC, type ControlCommand, type KnownMetric, type LambdaName } from '../../../protocol/index.js';
 import { medianMadInPlace, quantileInPlace, Ring } from '../stats.js';
-import type { DetectorEnv, Evaluation, RuleSettings, Severity, StepValues } from '../types.js';
+import type { DetectorEnv, Evaluation, RuleParams, Severity, StepValues } from '../types.js';
 
 /** Points of relearn time after a re-baseline (§0). */
 export const RELEARN_POINTS = 300;
 
-/** The rule's params with any missing entry taken from its defaults. */
-export function paramsOf(env: DetectorEnv, defaults: RuleSettings): Readonly<Record<string, number>> {
-  return { ...defaults.params, ...env.settings.params };
+/**
+ * The rule's params, typed by its defaults: each one the settings give, else its default. Names the rule does not
+ * declare are left out (settings naming them are refused before they are stored: config.ts checkRules).
+ */
+export function paramsOf<P extends RuleParams>(env: DetectorEnv, defaults: { readonly params: P }): Readonly<P> {
+  const params: RuleParams = { ...defaults.params };
+  for (const name of Object.keys(params)) {
+    const value = env.settings.params[name];
+    if (value !== undefined) params[name] = value;
+  }
+  // Exactly P's names, each a number: the object P describes.
+  return params as Readonly<P>;
 }
 
 /** A finite value of `name` in this step, else undefined. Names are protocol/metric-names.ts's, so none is misspelt. */

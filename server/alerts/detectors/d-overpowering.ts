@@ -19,7 +19,7 @@ import { evaluation, finite, fmt, FrozenBaseline, LOWER_LR_D, num, paramsOf, REL
 
 const RULE = 'd_overpowering';
 
-const DEFAULTS: RuleSettings = {
+const DEFAULTS = {
   enabled: true,
   for: 20,
   clear: 8,
@@ -40,7 +40,10 @@ const DEFAULTS: RuleSettings = {
     evalEvery: 25,
     relearn: RELEARN_POINTS,
   },
-};
+} satisfies RuleSettings;
+
+/** The rule's parameters, by name. */
+type Params = (typeof DEFAULTS)['params'];
 
 interface Disc {
   key: DiscriminatorKey;
@@ -54,7 +57,7 @@ interface Disc {
 
 class DOverpoweringDetector implements Detector {
   readonly rule = RULE;
-  private readonly p: Readonly<Record<string, number>>;
+  private readonly p: Readonly<Params>;
   private readonly dEq: number;
   private readonly discs: Disc[];
   private readonly gRecent: Ring;
@@ -65,8 +68,8 @@ class DOverpoweringDetector implements Detector {
 
   constructor(env: DetectorEnv) {
     const p = (this.p = paramsOf(env, DEFAULTS));
-    this.dEq = (p.numScales as number) * (p.lsgan ? 0.5 : 2 * Math.LN2);
-    const span = p.span as number;
+    this.dEq = p.numScales * (p.lsgan ? 0.5 : 2 * Math.LN2);
+    const span = p.span;
     const disc = (key: DiscriminatorKey): Disc => ({
       key,
       real: DISCRIMINATOR_METRICS[key].realAcc,
@@ -77,9 +80,9 @@ class DOverpoweringDetector implements Detector {
       seen: false,
     });
     this.discs = [disc('D'), disc('D2')];
-    this.gRecent = new Ring(p.starveWindow as number);
-    this.gScratch = new Float64Array(p.starveWindow as number);
-    this.gBaseline = new FrozenBaseline(p.baselinePoints as number, p.warmup as number);
+    this.gRecent = new Ring(p.starveWindow);
+    this.gScratch = new Float64Array(p.starveWindow);
+    this.gBaseline = new FrozenBaseline(p.baselinePoints, p.warmup);
   }
 
   rebaseline(_step: number): void {
@@ -88,7 +91,7 @@ class DOverpoweringDetector implements Detector {
       d.loss_n.reset();
     }
     this.gRecent.clear();
-    this.relearnUntil = this.n + (this.p.relearn as number);
+    this.relearnUntil = this.n + this.p.relearn;
     this.gBaseline.restart();
   }
 
@@ -111,7 +114,7 @@ class DOverpoweringDetector implements Detector {
       this.gRecent.push(g);
       this.gBaseline.push(g, n);
     }
-    if (n <= (p.warmup as number) || n <= this.relearnUntil || n % (p.evalEvery as number) !== 0) return null;
+    if (n <= p.warmup || n <= this.relearnUntil || n % p.evalEvery !== 0) return null;
 
     let gMedian = Number.NaN;
     const evals: Evaluation[] = [];
@@ -119,12 +122,12 @@ class DOverpoweringDetector implements Detector {
       if (!d.seen) continue;
       const A = d.acc.value;
       const L = d.loss_n.value;
-      const enter = A >= (p.accEnter as number) && (d.loss_n.count === 0 || L <= (p.lossEnter as number));
-      const exit = A <= (p.accExit as number);
+      const enter = A >= p.accEnter && (d.loss_n.count === 0 || L <= p.lossEnter);
+      const exit = A <= p.accExit;
       let starved = false;
       if (enter && this.gBaseline.frozen && this.gRecent.size > 0) {
         if (Number.isNaN(gMedian)) gMedian = medianInPlace(this.gScratch, this.gRecent.copyTo(this.gScratch));
-        starved = gMedian < (p.starve as number) * this.gBaseline.median;
+        starved = gMedian < p.starve * this.gBaseline.median;
       }
       const lrD = finite(point, METRIC.lrD);
       const lrText = lrD !== undefined ? ` (${fmt(lrD)} → ${fmt(lrD * 0.5)})` : '';

@@ -31,7 +31,7 @@ import { evaluation, fmt, FrozenBaseline, num, paramsOf, RELEARN_POINTS } from '
 
 const RULE = 'divergence';
 
-const DEFAULTS: RuleSettings = {
+const DEFAULTS = {
   enabled: true,
   for: 0,
   clear: 1,
@@ -62,7 +62,10 @@ const DEFAULTS: RuleSettings = {
     /** Baseline window B (after W0) for the clipping level suggested in the remedy. */
     baselinePoints: 1000,
   },
-};
+} satisfies RuleSettings;
+
+/** The rule's parameters, by name. */
+type Params = (typeof DEFAULTS)['params'];
 
 const GRADS = Object.values(GRAD_NORM_METRIC);
 const LOSSES = [METRIC.lossL1, METRIC.lossZL1] as const;
@@ -101,7 +104,7 @@ class Watched {
 
 class DivergenceDetector implements Detector {
   readonly rule = RULE;
-  private readonly p: Readonly<Record<string, number>>;
+  private readonly p: Readonly<Params>;
   private readonly watched: Watched[];
   private readonly scratch: Float64Array;
   private readonly cusum = new RobustCusum();
@@ -121,15 +124,15 @@ class DivergenceDetector implements Detector {
 
   constructor(env: DetectorEnv) {
     this.p = paramsOf(env, DEFAULTS);
-    const window = this.p.window as number;
+    const window = this.p.window;
     this.watched = [
       ...GRADS.map((g) => new Watched(g, true, window)),
       ...LOSSES.map((l) => new Watched(l, false, window)),
     ];
     this.scratch = new Float64Array(window);
-    this.blocks = new BlockMeans(this.p.blockSize as number, this.p.blocks as number);
-    this.mkScratch = new Float64Array(this.p.blocks as number);
-    this.gBaseline = new FrozenBaseline(this.p.baselinePoints as number, this.p.warmup as number);
+    this.blocks = new BlockMeans(this.p.blockSize, this.p.blocks);
+    this.mkScratch = new Float64Array(this.p.blocks);
+    this.gBaseline = new FrozenBaseline(this.p.baselinePoints, this.p.warmup);
   }
 
   rebaseline(_step: number): void {
@@ -137,7 +140,7 @@ class DivergenceDetector implements Detector {
     this.cusum.reset();
     this.blocks.clear();
     this.slowAlarmAt = -Infinity;
-    this.relearnUntil = this.n + (this.p.relearn as number);
+    this.relearnUntil = this.n + this.p.relearn;
   }
 
   observe(point: StepValues): DetectorOutput | null {
@@ -160,7 +163,7 @@ class DivergenceDetector implements Detector {
       this.nonfiniteNames = nonfinite;
     }
 
-    const warm = n > (p.warmup as number);
+    const warm = n > p.warmup;
     const active = warm && n > this.relearnUntil;
     const g = vals.get(METRIC.gradNormG);
     if (g !== undefined && g > 0) this.gBaseline.push(g, n);
@@ -173,8 +176,8 @@ class DivergenceDetector implements Detector {
       if (raw === undefined || !Number.isFinite(raw) || (w.isGrad && raw <= 0)) continue;
       const x = w.isGrad ? Math.log10(raw) : raw;
       w.last = raw;
-      if (active && w.ring.size >= Math.min(p.relearn as number, p.window as number)) {
-        if (n - w.refreshedAt >= (p.evalEvery as number)) {
+      if (active && w.ring.size >= Math.min(p.relearn, p.window)) {
+        if (n - w.refreshedAt >= p.evalEvery) {
           // Losses need only the median (ratio test); the MAD is a second selection, the dominant cost here.
           if (w.isGrad) {
             const mm = ringMedianMad(w.ring, this.scratch);
@@ -188,23 +191,23 @@ class DivergenceDetector implements Detector {
         if (w.isGrad) {
           const z = robustZ(x, w.median, w.mad);
           w.lastScore = z;
-          w.run = z > (p.zEnter as number) ? w.run + 1 : 0;
-          const absWarn = (p.gradAbsWarn as number) > 0 && raw > (p.gradAbsWarn as number);
+          w.run = z > p.zEnter ? w.run + 1 : 0;
+          const absWarn = p.gradAbsWarn > 0 && raw > p.gradAbsWarn;
           w.absRun = absWarn ? w.absRun + 1 : 0;
-          if (z >= (p.zExit as number) || absWarn) this.lastBad = n;
-          if (w.run >= (p.consecutive as number)) {
+          if (z >= p.zExit || absWarn) this.lastBad = n;
+          if (w.run >= p.consecutive) {
             blowupNow = critical = true;
             this.blowupCause = `gradient norm ‖∇${w.name.slice(METRIC_PREFIX.gradNorm.length)}‖ = ${fmt(raw)} is ${fmt(z)} robust σ above its rolling median ${fmt(Math.pow(10, w.median))} (log10) for ${w.run} steps`;
-          } else if (w.absRun >= (p.consecutive as number) && !critical) {
+          } else if (w.absRun >= p.consecutive && !critical) {
             blowupNow = true;
             this.blowupCause = `gradient norm ‖∇${w.name.slice(METRIC_PREFIX.gradNorm.length)}‖ = ${fmt(raw)} > ${fmt(p.gradAbsWarn)} for ${w.absRun} steps`;
           }
         } else {
           const ratio = raw / Math.max(w.median, 1e-12);
           w.lastScore = ratio;
-          w.run = ratio > (p.lossRatio as number) ? w.run + 1 : 0;
-          if (ratio >= (p.lossExitRatio as number)) this.lastBad = n;
-          if (w.run >= (p.consecutive as number)) {
+          w.run = ratio > p.lossRatio ? w.run + 1 : 0;
+          if (ratio >= p.lossExitRatio) this.lastBad = n;
+          if (w.run >= p.consecutive) {
             blowupNow = critical = true;
             this.blowupCause = `${w.name} = ${fmt(raw)} is ${fmt(ratio)}× its rolling median ${fmt(w.median)} for ${w.run} steps`;
           }
@@ -227,7 +230,7 @@ class DivergenceDetector implements Detector {
     }
 
     const evals: Evaluation[] = [];
-    const due = n % (p.evalEvery as number) === 0;
+    const due = n % p.evalEvery === 0;
     if (nonfinite || due) evals.push(this.nonfiniteEval(n, point.step, nonfinite !== null));
     if (active && ((blowupNow && !this.blowupWas) || due)) evals.push(this.blowupEval(n, point.step, blowupNow));
     this.blowupWas = blowupNow;
@@ -257,7 +260,7 @@ class DivergenceDetector implements Detector {
     return evaluation(
       'nonfinite',
       now,
-      clean >= (this.p.exitPoints as number),
+      clean >= this.p.exitPoints,
       'critical',
       message,
       { nonfinite: now ? names.join(', ') : null, finite_steps: Math.min(clean, n) },
@@ -276,7 +279,7 @@ class DivergenceDetector implements Detector {
     return evaluation(
       'blowup',
       now,
-      n - this.lastBad >= (this.p.exitPoints as number),
+      n - this.lastBad >= this.p.exitPoints,
       severity,
       now
         ? `Blow-up at step ${step}: ${this.blowupCause}`
@@ -290,20 +293,20 @@ class DivergenceDetector implements Detector {
     const p = this.p;
     const full = this.blocks.blocks.full;
     const z = full ? ringMannKendallZ(this.blocks.blocks, this.mkScratch) : 0;
-    const latched = n - this.slowAlarmAt <= (p.slowLatch as number);
-    const enter = full && latched && z > (p.mkZ as number);
-    const span = (p.blocks as number) * (p.blockSize as number);
+    const latched = n - this.slowAlarmAt <= p.slowLatch;
+    const enter = full && latched && z > p.mkZ;
+    const span = p.blocks * p.blockSize;
     const why = `ln(loss/L1) rose: CUSUM alarm at step ${this.slowAlarmStep}, Mann-Kendall Z = ${fmt(z)} > ${fmt(p.mkZ)} over the last ${span} steps`;
     return evaluation(
       'slow',
       enter,
-      full && z < (p.mkExitZ as number),
+      full && z < p.mkExitZ,
       'critical',
       enter ? `Slow divergence at step ${step}: ${why}` : `No upward trend in loss/L1 (Mann-Kendall Z = ${fmt(z)})`,
       {
         mann_kendall_z: num(z),
         cusum_alarm_step: latched ? this.slowAlarmStep : null,
-        block_size: p.blockSize as number,
+        block_size: p.blockSize,
         blocks: this.blocks.blocks.size,
       },
       enter ? this.remedy(step, 'slow divergence of loss/L1') : null,

@@ -15,7 +15,7 @@ import { evaluation, fmt, num, paramsOf } from './common.js';
 
 const RULE = 'early_stop';
 
-const DEFAULTS: RuleSettings = {
+const DEFAULTS = {
   enabled: true,
   for: 0,
   clear: 1,
@@ -31,7 +31,10 @@ const DEFAULTS: RuleSettings = {
     e0: 3,
     collapse: 0.5,
   },
-};
+} satisfies RuleSettings;
+
+/** The rule's parameters, by name. */
+type Params = (typeof DEFAULTS)['params'];
 
 export const EARLY_STOP_METRIC_CODES: Readonly<Record<number, KnownMetric>> = {
   1: METRIC.valFid,
@@ -44,7 +47,7 @@ const STOP: ControlCommand = { action: 'stop', args: {} };
 
 class EarlyStopDetector implements Detector {
   readonly rule = RULE;
-  private readonly p: Readonly<Record<string, number>>;
+  private readonly p: Readonly<Params>;
   private metric: KnownMetric | null;
   private mode: 'min' | 'max' = 'min';
   private checks = 0;
@@ -58,12 +61,12 @@ class EarlyStopDetector implements Detector {
 
   constructor(env: DetectorEnv) {
     this.p = paramsOf(env, DEFAULTS);
-    this.metric = EARLY_STOP_METRIC_CODES[this.p.metric as number] ?? null;
+    this.metric = EARLY_STOP_METRIC_CODES[this.p.metric] ?? null;
     if (this.metric) this.mode = this.modeFor(this.metric);
   }
 
   private modeFor(metric: KnownMetric): 'min' | 'max' {
-    const m = this.p.mode as number;
+    const m = this.p.mode;
     if (m === 1) return 'min';
     if (m === 2) return 'max';
     return metric === METRIC.valSsim || metric === METRIC.valDiversity ? 'max' : 'min';
@@ -87,8 +90,7 @@ class EarlyStopDetector implements Detector {
     const p = this.p;
     const epoch = this.checks++;
     const isFinite = Number.isFinite(v);
-    const md =
-      this.metric === METRIC.valFid ? (p.minDelta as number) : (p.minDeltaRel as number) * Math.abs(this.best ?? v);
+    const md = this.metric === METRIC.valFid ? p.minDelta : p.minDeltaRel * Math.abs(this.best ?? v);
     const better = isFinite && (this.best === null || (this.mode === 'min' ? v < this.best - md : v > this.best + md));
     const improved = better && !collapsed;
     if (improved) {
@@ -100,15 +102,11 @@ class EarlyStopDetector implements Detector {
       this.sinceBest++;
     }
     const above =
-      isFinite &&
-      this.mode === 'min' &&
-      this.best !== null &&
-      this.best > 0 &&
-      v > (p.divergenceFactor as number) * this.best;
+      isFinite && this.mode === 'min' && this.best !== null && this.best > 0 && v > p.divergenceFactor * this.best;
     this.aboveRun = above ? this.aboveRun + 1 : 0;
 
-    const patienceOut = this.sinceBest >= (p.patience as number) && this.best !== null;
-    const diverged = this.aboveRun >= (p.divergenceChecks as number);
+    const patienceOut = this.sinceBest >= p.patience && this.best !== null;
+    const diverged = this.aboveRun >= p.divergenceChecks;
     const enter = patienceOut || !isFinite || diverged;
     const name = this.metric;
     const bestText =
@@ -142,7 +140,7 @@ class EarlyStopDetector implements Detector {
             best_epoch: this.bestEpoch >= 0 ? this.bestEpoch : null,
             best_step: this.bestStep >= 0 ? this.bestStep : null,
             since_best: this.sinceBest,
-            patience: p.patience as number,
+            patience: p.patience,
             min_delta: num(md),
             diversity_collapsed: collapsed,
           },
@@ -156,9 +154,9 @@ class EarlyStopDetector implements Detector {
   private diversityCollapsed(div: number | undefined): boolean {
     if (div === undefined || !Number.isFinite(div) || this.metric === METRIC.valDiversity) return false;
     const e = this.divEpochs++;
-    if (e < (this.p.e0 as number)) return false;
+    if (e < this.p.e0) return false;
     this.divMax = Number.isNaN(this.divMax) ? div : Math.max(this.divMax, div);
-    return div < (this.p.collapse as number) * this.divMax;
+    return div < this.p.collapse * this.divMax;
   }
 }
 

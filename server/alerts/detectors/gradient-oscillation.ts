@@ -23,7 +23,7 @@ import { evaluation, finite, fmt, LOWER_LR_D, num, paramsOf, RELEARN_POINTS } fr
 
 const RULE = 'gradient_oscillation';
 
-const DEFAULTS: RuleSettings = {
+const DEFAULTS = {
   enabled: true,
   for: 3,
   clear: 3,
@@ -43,7 +43,10 @@ const DEFAULTS: RuleSettings = {
     knownPeriod2: 0,
     relearn: RELEARN_POINTS,
   },
-};
+} satisfies RuleSettings;
+
+/** The rule's parameters, by name. */
+type Params = (typeof DEFAULTS)['params'];
 
 const SERIES: ReadonlyArray<{ key: KnownMetric; log: boolean }> = [
   { key: METRIC.gradNormD, log: true },
@@ -67,7 +70,7 @@ interface Track {
 
 class OscillationDetector implements Detector {
   readonly rule = RULE;
-  private readonly p: Readonly<Record<string, number>>;
+  private readonly p: Readonly<Params>;
   private readonly w: number;
   private readonly tracks: Track[];
   private readonly fft: Periodogram;
@@ -81,7 +84,7 @@ class OscillationDetector implements Detector {
 
   constructor(env: DetectorEnv) {
     const p = (this.p = paramsOf(env, DEFAULTS));
-    const w = (this.w = p.window as number);
+    const w = (this.w = p.window);
     this.fft = new Periodogram(w);
     this.tracks = SERIES.map((s) => ({
       ...s,
@@ -97,7 +100,7 @@ class OscillationDetector implements Detector {
     this.det = new Float64Array(w + 1);
     this.white = new Float64Array(w);
     this.pgram = new Float64Array(w / 2 + 1);
-    const known = [p.knownPeriod as number, p.knownPeriod2 as number].filter((k) => k > 0).map((period) => w / period);
+    const known = [p.knownPeriod, p.knownPeriod2].filter((k) => k > 0).map((period) => w / period);
     this.skip = (k) => known.some((kk) => Math.abs(k - kk) <= 1);
   }
 
@@ -106,7 +109,7 @@ class OscillationDetector implements Detector {
       t.ring.clear();
       t.count = 0;
     }
-    this.relearnUntil = this.n + (this.p.relearn as number);
+    this.relearnUntil = this.n + this.p.relearn;
   }
 
   observe(point: StepValues): DetectorOutput | null {
@@ -121,9 +124,9 @@ class OscillationDetector implements Detector {
     if (!any) return null;
     const n = ++this.n;
     const p = this.p;
-    const warm = p.warmup as number;
-    if (n <= warm || n % (p.evalEvery as number) !== 0) return null;
-    const inBaseline = n <= warm + (p.baselinePoints as number);
+    const warm = p.warmup;
+    if (n <= warm || n % p.evalEvery !== 0) return null;
+    const inBaseline = n <= warm + p.baselinePoints;
     const evals: Evaluation[] = [];
     for (const t of this.tracks) {
       if (t.ring.size < this.w + 1) continue;
@@ -162,8 +165,8 @@ class OscillationDetector implements Detector {
     const { g, k } = fisherG(this.pgram, 1, w / 2 - 1, this.skip);
     const R = std(det, w + 1) / Math.max(t.baseStd, 1e-12);
     const period = k > 0 ? w / k : Number.NaN;
-    const enter = g > (p.gEnter as number) && R >= (p.rEnter as number);
-    const exit = g < (p.gExit as number) || R < (p.rExit as number);
+    const enter = g > p.gEnter && R >= p.rEnter;
+    const exit = g < p.gExit || R < p.rExit;
     const name = t.log ? `log10 ‖∇${t.key.slice(METRIC_PREFIX.gradNorm.length)}‖` : t.key;
     return evaluation(
       t.key,

@@ -16,7 +16,7 @@ import { evaluation, finite, fmt, LambdaStep, num, paramsOf, RELEARN_POINTS } fr
 
 const RULE = 'mode_collapse';
 
-const DEFAULTS: RuleSettings = {
+const DEFAULTS = {
   enabled: true,
   for: 1,
   clear: 1,
@@ -44,11 +44,14 @@ const DEFAULTS: RuleSettings = {
     evalEvery: 25,
     relearn: RELEARN_POINTS,
   },
-};
+} satisfies RuleSettings;
+
+/** The rule's parameters, by name. */
+type Params = (typeof DEFAULTS)['params'];
 
 class ModeCollapseDetector implements Detector {
   readonly rule = RULE;
-  private readonly p: Readonly<Record<string, number>>;
+  private readonly p: Readonly<Params>;
   // M1
   private epochs = 0;
   private divMax = Number.NaN;
@@ -73,10 +76,10 @@ class ModeCollapseDetector implements Detector {
 
   constructor(env: DetectorEnv) {
     this.p = paramsOf(env, DEFAULTS);
-    this.zl1 = new Ewma(this.p.span as number);
-    this.blocks = new BlockMeans(this.p.blockSize as number, this.p.blocks as number);
-    this.mkScratch = new Float64Array(this.p.blocks as number);
-    this.lambdaLatent = new LambdaStep('latent', 2, this.p.lambdaCap as number, ' (0.5 → 1.0)');
+    this.zl1 = new Ewma(this.p.span);
+    this.blocks = new BlockMeans(this.p.blockSize, this.p.blocks);
+    this.mkScratch = new Float64Array(this.p.blocks);
+    this.lambdaLatent = new LambdaStep('latent', 2, this.p.lambdaCap, ' (0.5 → 1.0)');
   }
 
   rebaseline(_step: number): void {
@@ -84,7 +87,7 @@ class ModeCollapseDetector implements Detector {
     this.blocks.clear();
     this.rMin = Infinity;
     this.condSince = -1;
-    this.relearnUntil = this.n + (this.p.relearn as number);
+    this.relearnUntil = this.n + this.p.relearn;
   }
 
   observe(point: StepValues): DetectorOutput | null {
@@ -105,7 +108,7 @@ class ModeCollapseDetector implements Detector {
       this.blocks.push(z);
       const klv = finite(point, METRIC.lossKl);
       if (klv !== undefined) this.kl.push(klv);
-      if (n > (p.warmup as number) && n > this.relearnUntil && n % (p.evalEvery as number) === 0) {
+      if (n > p.warmup && n > this.relearnUntil && n % p.evalEvery === 0) {
         this.stepCheck(n);
         evaluate = true;
       }
@@ -161,29 +164,28 @@ class ModeCollapseDetector implements Detector {
     const e = this.epochs++;
     this.lastDiv = div;
     if (cov !== undefined) this.lastCov = cov;
-    if (e < (p.e0 as number)) return;
+    if (e < p.e0) return;
     this.divMax = Number.isNaN(this.divMax) ? div : Math.max(this.divMax, div);
     if (cov !== undefined) this.covMax = Number.isNaN(this.covMax) ? cov : Math.max(this.covMax, cov);
-    const covLow = cov !== undefined && cov <= (p.m1Enter as number) * this.covMax;
-    const low = div < (p.m1Enter as number) * this.divMax || covLow;
+    const covLow = cov !== undefined && cov <= p.m1Enter * this.covMax;
+    const low = div < p.m1Enter * this.divMax || covLow;
     this.lowRun = low ? this.lowRun + 1 : 0;
-    if (this.lowRun >= (p.m1Epochs as number)) this.m1 = true;
-    const covOk = cov === undefined || cov >= (p.m1Exit as number) * this.covMax;
-    if (this.m1 && div >= (p.m1Exit as number) * this.divMax && covOk) this.m1 = false;
+    if (this.lowRun >= p.m1Epochs) this.m1 = true;
+    const covOk = cov === undefined || cov >= p.m1Exit * this.covMax;
+    if (this.m1 && div >= p.m1Exit * this.divMax && covOk) this.m1 = false;
   }
 
   private stepCheck(n: number): void {
     const p = this.p;
-    const r = (this.r = this.zl1.value / (p.zIgnored as number));
+    const r = (this.r = this.zl1.value / p.zIgnored);
     this.rMin = Math.min(this.rMin, r);
     const full = this.blocks.blocks.full;
     this.mk = full ? ringMannKendallZ(this.blocks.blocks, this.mkScratch) : 0;
-    const cond =
-      r >= (p.rEnter as number) || (r - this.rMin >= (p.rRise as number) && full && this.mk >= (p.mkZ as number));
+    const cond = r >= p.rEnter || (r - this.rMin >= p.rRise && full && this.mk >= p.mkZ);
     if (!cond) this.condSince = -1;
     else if (this.condSince < 0) this.condSince = n;
-    if (cond && n - this.condSince >= (p.m2Points as number)) this.m2 = true;
-    if (this.m2 && r < (p.rExit as number)) this.m2 = false;
+    if (cond && n - this.condSince >= p.m2Points) this.m2 = true;
+    if (this.m2 && r < p.rExit) this.m2 = false;
   }
 }
 

@@ -23,7 +23,7 @@ import { evaluation, finite, fmt, FrozenBaseline, num, paramsOf, RELEARN_POINTS 
 
 const RULE = 'training_stall';
 
-const DEFAULTS: RuleSettings = {
+const DEFAULTS = {
   enabled: true,
   for: 1,
   clear: 1,
@@ -44,7 +44,10 @@ const DEFAULTS: RuleSettings = {
     baselinePoints: 1000,
     relearn: RELEARN_POINTS,
   },
-};
+} satisfies RuleSettings;
+
+/** The rule's parameters, by name. */
+type Params = (typeof DEFAULTS)['params'];
 
 const SERIES = [METRIC.lossL1, METRIC.lossZL1] as const;
 
@@ -56,7 +59,7 @@ interface Series {
 
 class StallDetector implements Detector {
   readonly rule = RULE;
-  private readonly p: Readonly<Record<string, number>>;
+  private readonly p: Readonly<Params>;
   private readonly series: Series[];
   private readonly logGrads: Ring;
   private readonly gScratch: Float64Array;
@@ -72,23 +75,23 @@ class StallDetector implements Detector {
 
   constructor(env: DetectorEnv) {
     const p = (this.p = paramsOf(env, DEFAULTS));
-    this.window = (p.blocks as number) * (p.blockSize as number);
+    this.window = p.blocks * p.blockSize;
     this.series = SERIES.map((name) => ({
       name,
-      blocks: new BlockMeans(p.blockSize as number, p.blocks as number),
+      blocks: new BlockMeans(p.blockSize, p.blocks),
       seen: false,
     }));
     this.logGrads = new Ring(this.window);
     this.gScratch = new Float64Array(this.window);
-    this.bScratch = new Float64Array(p.blocks as number);
-    this.edge = new Float64Array(p.edgeBlocks as number);
-    this.gBaseline = new FrozenBaseline(p.baselinePoints as number, p.warmup as number);
+    this.bScratch = new Float64Array(p.blocks);
+    this.edge = new Float64Array(p.edgeBlocks);
+    this.gBaseline = new FrozenBaseline(p.baselinePoints, p.warmup);
   }
 
   rebaseline(_step: number): void {
     for (const s of this.series) s.blocks.clear();
     this.logGrads.clear();
-    this.relearnUntil = this.n + (this.p.relearn as number);
+    this.relearnUntil = this.n + this.p.relearn;
     this.gBaseline.restart();
   }
 
@@ -122,10 +125,9 @@ class StallDetector implements Detector {
       if (!relearning) this.logGrads.push(Math.log10(g));
     }
     const completed = this.series[0]?.seen === true ? completedL1 : completedZ;
-    if (!completed || n <= (p.warmup as number)) return null;
+    if (!completed || n <= p.warmup) return null;
     // Gates: lr decaying or changed within the window.
-    if (Number.isFinite(this.lr) && (this.lr < (p.lrGate as number) * this.lr0 || n - this.lrChangedAt <= this.window))
-      return null;
+    if (Number.isFinite(this.lr) && (this.lr < p.lrGate * this.lr0 || n - this.lrChangedAt <= this.window)) return null;
     const present = this.series.filter((s) => s.seen);
     if (present.some((s) => !s.blocks.blocks.full)) return null;
 
@@ -136,8 +138,8 @@ class StallDetector implements Detector {
       const { I, Z } = this.trend(s);
       evidence[`${s.name}:improvement`] = num(I);
       evidence[`${s.name}:mann_kendall_z`] = num(Z);
-      if (!(I < (p.plateauRel as number) && Math.abs(Z) < (p.mkZ as number))) plateau = false;
-      if (I >= (p.exitRel as number)) improving = true;
+      if (!(I < p.plateauRel && Math.abs(Z) < p.mkZ)) plateau = false;
+      if (I >= p.exitRel) improving = true;
     }
 
     let severity: Severity = 'info';
@@ -184,7 +186,7 @@ class StallDetector implements Detector {
 
   /** Relative improvement I (first 12 blocks vs last 12) and Mann-Kendall Z over the window. */
   private trend(s: Series): { I: number; Z: number } {
-    const k = this.p.edgeBlocks as number;
+    const k = this.p.edgeBlocks;
     const ring = s.blocks.blocks;
     const m = ring.size;
     for (let i = 0; i < k; i++) this.edge[i] = ring.get(i);
@@ -215,13 +217,13 @@ class StallDetector implements Detector {
     const lmed = quantileInPlace(a, m, 0.5);
     for (let i = 0; i < m; i++) a[i] = Math.abs((a[i] as number) - lmed);
     const lmad = medianInPlace(a, m);
-    const cut = lmed + ((p.spikeZ as number) * madFloor(lmad, lmed)) / MODIFIED_Z;
+    const cut = lmed + (p.spikeZ * madFloor(lmad, lmed)) / MODIFIED_Z;
     let spikes = 0;
     for (let i = 0; i < m; i++) if (this.logGrads.get(i) > cut) spikes++;
     const median = Math.pow(10, lmed);
     const ratio = Math.pow(10, lp99 - lmed);
-    const spiky = ratio > (p.spikeRatio as number) || spikes >= (p.spikeCount as number);
-    const vanishing = this.gBaseline.frozen && median < (p.vanish as number) * this.gBaseline.median;
+    const spiky = ratio > p.spikeRatio || spikes >= p.spikeCount;
+    const vanishing = this.gBaseline.frozen && median < p.vanish * this.gBaseline.median;
     return { median, p90: Math.pow(10, lp90), ratio, spikes, spiky, vanishing };
   }
 }
