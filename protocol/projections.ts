@@ -35,16 +35,38 @@ export interface ProjectionSubsample {
   stratified: boolean;
 }
 
-/** How the picture was kept in place relative to the previous epoch's. */
+/** How the picture was kept in place relative to an earlier epoch's (never by scaling it: each method keeps its units). */
 export type ProjectionAlignment =
-  /** t-SNE started from the previous epoch's layout (same codes in the same order), then Procrustes. */
+  /** t-SNE started from the earlier epoch's layout (same codes in the same order), then Procrustes. */
   | 'init+procrustes'
-  /** rotated (reflection allowed), scaled and shifted onto the previous epoch's corresponding points. */
+  /** rotated (reflection allowed) and shifted onto the earlier epoch's corresponding points. */
   | 'procrustes'
   /** the same, fitted on class centroids (the codes do not correspond one to one). */
   | 'centroids'
-  /** PCA: each axis's sign chosen to agree with the previous epoch's picture (or its axes, when the codes do not correspond). */
+  /** PCA: each axis's sign chosen to agree with the earlier epoch's picture (or its axes, when the codes do not correspond). */
   | 'sign';
+
+/**
+ * How an epoch's projection builds on an earlier epoch's, in `params.continuity`: which epoch, whether the codes
+ * collapsed, and whether the t-SNE layout continued from the earlier one or started afresh, and why.
+ */
+export interface ProjectionContinuity {
+  /** The epoch aligned with: the newest earlier one projected by this method whose codes had not collapsed; null for the first. */
+  reference: number | null;
+  /** Root-mean-square distance of the projected codes from their mean, in code units. */
+  code_spread: number;
+  /** code_spread over the reference epoch's (null without a reference). */
+  spread_ratio: number | null;
+  /** The codes' spread fell below a tenth of the reference epoch's: projected afresh, and never a reference itself. */
+  collapsed: boolean;
+  /** 'continued': t-SNE started from the reference's layout; 'fresh': computed from scratch (always, for PCA and UMAP). */
+  start: 'continued' | 'fresh';
+  /** Why, in words. */
+  reason: string;
+  /** t-SNE, when it tried both: KL of the layout continued from the reference and of a fresh one. */
+  kl_continued?: number;
+  kl_fresh?: number;
+}
 
 export type SeparationStatus = 'pending' | 'ready' | 'skipped' | 'failed';
 

@@ -1,6 +1,9 @@
-// Keeping successive epochs' pictures in place: a new layout is rotated (reflection allowed), scaled and shifted onto
-// the previous epoch's, fitted on the points that correspond (the trainer encodes the same validation targets in the
-// same order every epoch) or, when they do not, on the class centroids. PCA axes only get their signs fixed.
+// Keeping successive epochs' pictures in place: a new layout is rotated (reflection allowed) and shifted onto an
+// earlier epoch's, fitted on the points that correspond (the trainer encodes the same validation targets in the same
+// order every epoch) or, when they do not, on the class centroids. PCA axes only get their signs fixed.
+// The projections are never scaled onto each other: the least-squares scale is the correlation of the two layouts,
+// so a layout that shares no structure with the earlier one (codes that collapsed) is shrunk towards a dot, and
+// every later epoch, fitted onto it, inherits the shrinking. t-SNE and UMAP layouts are in their method's own units.
 
 /** z = scale · Q·y + shift, with Q orthogonal (a rotation, or a reflection when reflected). */
 export interface Similarity {
@@ -12,13 +15,19 @@ export interface Similarity {
 }
 
 /**
- * The similarity transform that best maps Y onto ref in weighted least squares (orthogonal Procrustes with scaling;
- * Umeyama without the determinant constraint). Y and ref are n × 2 row-major; weights default to 1.
+ * The similarity transform that best maps Y onto ref in weighted least squares (orthogonal Procrustes, with scaling
+ * unless `scale` is false; Umeyama without the determinant constraint). Y and ref are n × 2 row-major; weights
+ * default to 1.
  * For 2 × 2 the best rotation and the best reflection have closed forms, so no SVD is needed: with
  * M = Σ w ỹ r̃ᵀ (centred), a rotation by φ scores cos φ·(m11 + m22) + sin φ·(m12 − m21), a reflection
  * cos φ·(m11 − m22) + sin φ·(m12 + m21); each is maximised at φ = atan2 of its two terms.
  */
-export function procrustes(Y: ArrayLike<number>, ref: ArrayLike<number>, weights?: ArrayLike<number>): Similarity {
+export function procrustes(
+  Y: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  weights?: ArrayLike<number>,
+  options: { scale?: boolean } = {},
+): Similarity {
   const n = Math.floor(Y.length / 2);
   if (ref.length !== Y.length) throw new RangeError(`procrustes: ${ref.length / 2} reference points for ${n}`);
   let W = 0;
@@ -72,7 +81,7 @@ export function procrustes(Y: ArrayLike<number>, ref: ArrayLike<number>, weights
     q = [Math.cos(phi), Math.sin(phi), Math.sin(phi), -Math.cos(phi)];
     best = ref2;
   }
-  const scale = yy > 0 ? best / yy : 1;
+  const scale = options.scale !== false && yy > 0 ? best / yy : 1;
   const shift: [number, number] = [mr0 - scale * (q[0] * my0 + q[1] * my1), mr1 - scale * (q[2] * my0 + q[3] * my1)];
   return { q, scale, shift, reflected };
 }

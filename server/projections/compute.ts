@@ -1,11 +1,11 @@
 // What the projection worker computes, as plain functions of the codes (so tests and the benchmark call them
 // directly): a 2-D projection by one method, subsampled above the method's working limit and aligned with the
 // previous epoch's, and the class separation (silhouette, Fisher ratio) of the codes.
-import type { ProjectionAlignment, ProjectionMethod } from '../../protocol/index.js';
+import type { ProjectionAlignment, ProjectionContinuity, ProjectionMethod } from '../../protocol/index.js';
 import { applySimilarity, fixAxisSigns, fixCoordinateSigns, procrustes, sharedCentroids } from './align.js';
+import { assessCodes, collapseReason, tsneWithContinuity } from './continuity.js';
 import { fisherRatio, silhouette, stratifiedSubsample } from './latent-stats.js';
 import { pca2d, principalComponents } from './pca.js';
-import { tsne } from './tsne.js';
 import { umap2d } from './umap.js';
 
 /**
@@ -18,7 +18,10 @@ export const PROJECTION_LIMITS: Record<ProjectionMethod, number> = { tsne: 10_00
 /** Codes wider than this are reduced to it by PCA before t-SNE and UMAP. */
 export const NEIGHBOUR_SEARCH_DIM = 50;
 
-/** The previous epoch's projection by the same method: what a new one is aligned with. */
+/**
+ * The earlier epoch's projection by the same method that a new one builds on (the newest whose codes had not
+ * collapsed: see ProjectionService).
+ */
 export interface PreviousProjection {
   epoch: number;
   sourceCount: number;
@@ -102,9 +105,17 @@ export function projectCodes(input: ProjectInput): ProjectOutput {
     sameInts(prev.indices, indices) &&
     sameInts(prev.labels, labels) &&
     prev.xy.length === 2 * n;
+  const codesNow = assessCodes(codes, n, dim, prev);
   const params: Record<string, unknown> = {};
   let xy: Float64Array;
   let aligned: ProjectionAlignment | null = null;
+  let continuity: ProjectionContinuity = {
+    ...codesNow,
+    start: 'fresh',
+    reason: codesNow.collapsed
+      ? collapseReason(codesNow)
+      : `${method === 'pca' ? 'PCA' : 'UMAP'} is computed afresh every epoch`,
+  };
 
   if (method === 'pca') {
     const r = pca2d(codes, n, dim);
@@ -126,31 +137,43 @@ export function projectCodes(input: ProjectInput): ProjectOutput {
     if (space.reduced) params.pca_dims = space.dim;
     if (method === 'tsne') {
       // Continuing from the previous epoch's converged layout (its scale kept, no early exaggeration, which would
-      // shuffle the clusters again) keeps the picture still where the codes did not change, and costs no quality.
-      const opts = corresponds
-        ? { init: Float64Array.from(prev.xy), rescaleInit: false, exaggerationIterations: 0 }
-        : { init: 'pca' as const };
-      const r = tsne(space.data, space.dim, { seed: input.seed, iterations: input.iterations, ...opts });
+      // shuffle the clusters again) keeps the picture still where the codes did not change; it is checked against
+      // a fresh start, so a layout that no longer fits the codes is never carried on.
+      const from = corresponds && !codesNow.collapsed ? { epoch: prev.epoch, xy: prev.xy } : null;
+      const why = !prev
+        ? 'the first t-SNE of this run'
+        : codesNow.collapsed
+          ? collapseReason(codesNow)
+          : `the codes are not those of epoch ${prev.epoch} (other codes, labels or subsample)`;
+      const c = tsneWithContinuity(space.data, space.dim, { seed: input.seed, iterations: input.iterations }, from, why);
+      const r = c.result;
       xy = r.xy;
+      continuity = {
+        ...codesNow,
+        start: c.continued ? 'continued' : 'fresh',
+        reason: c.reason,
+        ...(c.klContinued !== undefined ? { kl_continued: c.klContinued, kl_fresh: c.klFresh } : {}),
+      };
       Object.assign(params, {
         perplexity: r.perplexity,
         neighbours: r.neighbours,
         iterations: r.iterations,
         learning_rate: r.learningRate,
         exaggeration: 12,
-        exaggeration_iterations: corresponds ? 0 : 250,
+        exaggeration_iterations: c.continued ? 0 : 250,
         theta: 0.5,
-        init: corresponds ? `epoch ${prev.epoch}` : 'pca',
+        init: c.continued ? `epoch ${prev!.epoch}` : 'pca',
         kl: r.kl,
-        ms_affinities: Math.round(r.ms.affinities),
+        ms_affinities: Math.round(c.msAffinities),
       });
     } else {
       const r = umap2d(space.data, n, space.dim, { seed: input.seed });
       xy = r.xy;
       Object.assign(params, r.params);
     }
-    if (prev) aligned = alignOnto(xy, labels, prev, corresponds, method === 'tsne');
+    if (prev) aligned = alignOnto(xy, labels, prev, corresponds, continuity.start === 'continued');
   }
+  params.continuity = continuity;
   if (aligned && prev) params.aligned_to = prev.epoch;
   return {
     xy: Float32Array.from(xy),
@@ -163,7 +186,7 @@ export function projectCodes(input: ProjectInput): ProjectOutput {
   };
 }
 
-/** Rotates/reflects, scales and shifts xy onto the previous layout; returns how, or null when it could not. */
+/** Rotates/reflects and shifts xy onto the previous layout (never scales it); returns how, or null when it could not. */
 function alignOnto(
   xy: Float64Array,
   labels: Int32Array | null,
@@ -172,13 +195,13 @@ function alignOnto(
   initialised: boolean,
 ): ProjectionAlignment | null {
   if (corresponds) {
-    applySimilarity(xy, procrustes(xy, prev.xy));
+    applySimilarity(xy, procrustes(xy, prev.xy, undefined, { scale: false }));
     return initialised ? 'init+procrustes' : 'procrustes';
   }
   if (labels && prev.labels) {
     const c = sharedCentroids(xy, labels, prev.xy, prev.labels);
     if (c) {
-      applySimilarity(xy, procrustes(c.current, c.previous, c.weights));
+      applySimilarity(xy, procrustes(c.current, c.previous, c.weights, { scale: false }));
       return 'centroids';
     }
   }

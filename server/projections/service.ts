@@ -2,14 +2,16 @@
 // projections (t-SNE and PCA; UMAP on first request) of that epoch, runs them one at a time in a single worker
 // thread (the machine has 2 cores: the event loop keeps the other), caches the results in the database, writes
 // val/latent_silhouette and val/latent_fisher as points of the run, and announces ready projections on the live
-// socket. Jobs run in arrival order, so an epoch's t-SNE can start from the previous epoch's layout; one a user is
-// waiting for (requested, never computed) jumps the queue. Pending work survives a restart: it is in the database.
+// socket. Jobs run in arrival order, so an epoch's t-SNE can start from the previous epoch's layout (never from one
+// whose codes collapsed); one a user is waiting for (requested, never computed) jumps the queue. Pending work
+// survives a restart: it is in the database.
 import { Worker } from 'node:worker_threads';
 import { PROJECTION_METHODS, encodeValue, gwError, type ProjectionMethod } from '../../protocol/index.js';
 import type { ProjectionRecord, RunRef, Store } from '../../db/store.js';
 import type { LiveHub } from '../hub.js';
 import type { IngestService } from '../ingest.js';
 import { PROJECTION_LIMITS, type PreviousProjection } from './compute.js';
+import { continuityOf } from './continuity.js';
 import type { JobReply, JobRequest } from './jobs.js';
 
 export const DEFAULT_EAGER: readonly ProjectionMethod[] = ['tsne', 'pca'];
@@ -197,7 +199,7 @@ export class ProjectionService {
     const id = this.nextId++;
     if (job.kind === 'separation')
       return { id, kind: 'separation', codes: set.codes, dim: set.dim, labels: set.labels };
-    const prev = this.store.projections.previous(job.rid, job.kind, job.epoch);
+    const prev = this.referenceFor(job.rid, job.kind, job.epoch);
     const previous: PreviousProjection | null =
       prev && prev.xy
         ? {
@@ -219,6 +221,19 @@ export class ProjectionService {
       previous,
       seed: this.seed,
     };
+  }
+
+  /**
+   * The earlier projection a new one builds on: the newest ready one by the method, or, when that epoch's codes had
+   * collapsed, the epoch it was itself compared with (the newest before the collapse), so no later epoch starts from,
+   * or is aligned with, a collapsed one.
+   */
+  private referenceFor(rid: number, method: ProjectionMethod, epoch: number): ProjectionRecord | null {
+    const prev = this.store.projections.previous(rid, method, epoch);
+    const c = continuityOf(prev?.params);
+    if (!prev || !c?.collapsed || c.reference === null) return prev;
+    const ref = this.store.projections.get(rid, c.reference, method);
+    return ref?.status === 'ready' && ref.xy ? ref : prev;
   }
 
   private send(request: JobRequest): void {

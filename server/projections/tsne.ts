@@ -38,18 +38,22 @@ export interface TsneOptions {
    * for continuing from a converged layout (e.g. the previous epoch's) with exaggerationIterations 0.
    */
   rescaleInit?: boolean;
+  /** The affinities of an earlier call on the same codes with the same perplexity (its `affinities`), to skip recomputing them. */
+  affinities?: SparseP;
 }
 
 export interface TsneResult {
   /** N × 2, row-major. */
   xy: Float64Array;
-  /** KL(P‖Q) of the final layout (Q from the Barnes-Hut normaliser). */
+  /** KL(P‖Q) of the final layout, Q exact (see exactKl): ≥ 0. */
   kl: number;
   perplexity: number;
   neighbours: number;
   learningRate: number;
   iterations: number;
-  /** Milliseconds spent on neighbours + affinities, and on the optimisation. */
+  /** The joint probabilities P the layout was fitted to (reusable by another call on the same codes). */
+  affinities: SparseP;
+  /** Milliseconds spent on neighbours + affinities (0 when given), and on the optimisation. */
   ms: { affinities: number; optimise: number };
 }
 
@@ -82,13 +86,15 @@ export function tsne(codes: Float32Array | Float64Array, dim: number, options: T
     neighbours: k,
     learningRate,
     iterations,
+    affinities: { rowStart: new Int32Array(n + 1), col: new Int32Array(0), val: new Float64Array(0) },
     ms: { affinities: 0, optimise: 0 },
   };
   if (n <= 1) return result;
 
   const t0 = performance.now();
-  const knn = exactKnn(codes, n, dim, k);
-  const P = jointProbabilities(knn, n, k, perplexity);
+  const P = options.affinities ?? jointProbabilities(exactKnn(codes, n, dim, k), n, k, perplexity);
+  if (P.rowStart.length !== n + 1) throw new RangeError(`tsne: affinities for ${P.rowStart.length - 1} points, not ${n}`);
+  result.affinities = P;
   const t1 = performance.now();
 
   const Y = result.xy;
@@ -397,13 +403,12 @@ function optimise(Y: Float64Array, P: SparseP, n: number, s: Schedule): number {
   const repulse = new Float64Array(2 * n);
   const tree = new QuadTree(n);
   const upper = upperTriangle(P, n);
-  let sumQ: number;
   for (let iter = 0; iter < s.iterations; iter++) {
     const early = iter < s.exaggerationIterations;
     const exag = early ? s.exaggeration : 1;
     const momentum = early ? 0.5 : 0.8;
     tree.build(Y, n, s.theta);
-    sumQ = tree.repulsion(Y, n, repulse);
+    const sumQ = tree.repulsion(Y, n, repulse);
     attraction(Y, upper, n, exag, grad);
     const invQ = 1 / sumQ;
     let mx = 0;
@@ -429,20 +434,39 @@ function optimise(Y: Float64Array, P: SparseP, n: number, s: Schedule): number {
       Y[2 * i + 1] = Y[2 * i + 1]! - my;
     }
   }
-  // KL of the final layout.
-  tree.build(Y, n, s.theta);
-  sumQ = tree.repulsion(Y, n, repulse);
+  return exactKl(Y, P, n);
+}
+
+/**
+ * KL(P‖Q) of a layout with Q computed exactly: q_ij = (1 + |y_i − y_j|²)⁻¹ / Z with Z summed over every pair, O(n²)
+ * (about 0.2 s at 10,000 points, a few per cent of the optimisation). The optimisation's Barnes-Hut Z is off by a
+ * few per cent, enough to make the sum negative for a layout that fits well; with the exact Z, Σ q over P's
+ * support is at most 1 = Σ p, so the result is ≥ 0 (Gibbs' inequality).
+ */
+export function exactKl(Y: Float64Array, P: SparseP, n: number): number {
+  let sumW = 0;
+  for (let i = 0; i < n; i++) {
+    const xi = Y[2 * i]!;
+    const yi = Y[2 * i + 1]!;
+    for (let j = i + 1; j < n; j++) {
+      const dx = xi - Y[2 * j]!;
+      const dy = yi - Y[2 * j + 1]!;
+      sumW += 1 / (1 + dx * dx + dy * dy);
+    }
+  }
+  const logZ = Math.log(2 * sumW);
   let kl = 0;
   for (let i = 0; i < n; i++) {
     const xi = Y[2 * i]!;
     const yi = Y[2 * i + 1]!;
     for (let e = P.rowStart[i]!; e < P.rowStart[i + 1]!; e++) {
+      const p = P.val[e]!;
+      if (!(p > 0)) continue;
       const j = P.col[e]!;
       const dx = xi - Y[2 * j]!;
       const dy = yi - Y[2 * j + 1]!;
-      const q = 1 / (1 + dx * dx + dy * dy) / sumQ;
-      const p = P.val[e]!;
-      if (p > 0) kl += p * Math.log(p / Math.max(q, 1e-300));
+      // log(p / q) = log p + log(1 + d²) + log Z
+      kl += p * (Math.log(p) + Math.log1p(dx * dx + dy * dy) + logZ);
     }
   }
   return kl;

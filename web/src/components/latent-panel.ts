@@ -1,9 +1,12 @@
 // The latent space: a 2-D scatter of the encoder's μ codes at one validation epoch, coloured by class label, from the
 // server's projection (t-SNE, PCA or UMAP; cached there) or, when the server cannot project, a PCA computed here.
-// The axes only ever grow across the epochs viewed, so moving the slider shows the codes move, not the axes.
+// Both axes have the same units; they stay put while the epochs' layouts are of a similar size, so moving the slider
+// shows the codes move, and are fitted again when a layout's extent changes more than ×2 (see charts/scatter-view.ts).
+import type { ProjectionContinuity } from '../../../protocol/index.js';
 import { api, ApiError, type ProjectionMethod } from '../api.js';
 import { Chart, datasetInfo, registerCharts, type GwDataset, type GwPoint } from '../charts/chart-setup.js';
 import { RUN_COLORS } from '../charts/colors.js';
+import { boundsOf, equalUnitRanges, nextView, type Box, type ScatterView } from '../charts/scatter-view.js';
 import { h, notice, uid } from '../dom.js';
 import { fmtValue } from '../format.js';
 import { pca2 } from '../pca.js';
@@ -14,12 +17,15 @@ const METHODS: Array<[ProjectionMethod, string]> = [
   ['umap', 'UMAP'],
 ];
 const PENDING_RETRY_MS = 1500;
+/** Fixed axis sizes, so the plot area (and with it the units per pixel) does not depend on the tick labels. */
+const Y_AXIS_WIDTH = 64;
+const X_AXIS_HEIGHT = 30;
 
-interface Box {
-  x0: number;
-  x1: number;
-  y0: number;
-  y1: number;
+/** The axes as drawn: their ranges, and how many pixels one data unit takes along each. */
+export interface ScatterAxes {
+  x: [number, number];
+  y: [number, number];
+  pxPerUnit: { x: number; y: number };
 }
 
 export interface LatentSnapshot {
@@ -30,7 +36,9 @@ export interface LatentSnapshot {
   status: string;
   points: number;
   classes: number[];
+  /** The region the axes were fitted to show (before widening one axis for equal units). */
   bounds: Box | null;
+  axes: ScatterAxes | null;
 }
 
 export class LatentPanel {
@@ -42,7 +50,7 @@ export class LatentPanel {
   private serverProjects: boolean | null = null;
   private source: 'server' | 'browser-pca' | null = null;
   private chart: Chart<'line', GwPoint[]> | null = null;
-  private readonly boxes = new Map<string, Box>();
+  private readonly views = new Map<string, ScatterView>();
   private readonly slider: HTMLInputElement;
   private readonly output: HTMLOutputElement;
   private readonly statusEl: HTMLElement;
@@ -58,6 +66,8 @@ export class LatentPanel {
   >();
   private disposed = false;
   private pointCount = 0;
+  /** Which view (per method, or the browser's PCA) the chart shows. */
+  private viewKey = '';
   private classes: number[] = [];
 
   constructor(private readonly runId: string) {
@@ -176,6 +186,13 @@ export class LatentPanel {
         if (p.status === 'pending') return 'pending';
         if (p.status === 'ready' && p.points) {
           const notes = [`${label(this.method)} computed by the server`];
+          const continuity = p.params.continuity as ProjectionContinuity | undefined;
+          if (continuity?.collapsed && continuity.spread_ratio !== null)
+            notes.push(
+              `the codes collapsed: their spread is ${percent(continuity.spread_ratio)} of epoch ${continuity.reference}’s`,
+            );
+          else if (this.method === 'tsne' && continuity?.start === 'fresh' && continuity.reference !== null)
+            notes.push(`laid out afresh, not continued from epoch ${continuity.reference}`);
           if (p.subsampled)
             notes.push(
               `${p.subsampled.to} of ${p.subsampled.from} codes${p.subsampled.stratified ? ', stratified by class' : ''}`,
@@ -244,18 +261,16 @@ export class LatentPanel {
   private render(points: Array<[number, number]>, labels: number[] | null, boxKey: string): void {
     registerCharts();
     const groups = new Map<number, GwPoint[]>();
-    let box = this.boxes.get(boxKey) ?? null;
     points.forEach(([x, y], i) => {
       if (!Number.isFinite(x) || !Number.isFinite(y)) return;
       const c = labels?.[i] ?? -1;
       let g = groups.get(c);
       if (!g) groups.set(c, (g = []));
       g.push({ x, y });
-      box = box
-        ? { x0: Math.min(box.x0, x), x1: Math.max(box.x1, x), y0: Math.min(box.y0, y), y1: Math.max(box.y1, y) }
-        : { x0: x, x1: x, y0: y, y1: y };
     });
-    if (box) this.boxes.set(boxKey, box);
+    const bounds = boundsOf(points);
+    if (bounds) this.views.set(boxKey, nextView(this.views.get(boxKey) ?? null, bounds));
+    this.viewKey = boxKey;
     const classes = [...groups.keys()].sort((a, b) => a - b);
     this.classes = classes;
     this.pointCount = points.length;
@@ -274,13 +289,6 @@ export class LatentPanel {
       datasetInfo.set(ds, { role: 'scatter', run: this.runId, runName: ds.label! });
       return ds;
     });
-    const pad = (a: number, b: number): [number, number] => {
-      const p = (b - a) * 0.05 || 1;
-      return [a - p, b + p];
-    };
-    const b = box;
-    const [xMin, xMax] = b ? pad(b.x0, b.x1) : [-1, 1];
-    const [yMin, yMax] = b ? pad(b.y0, b.y1) : [-1, 1];
     if (!this.chart) {
       this.chart = new Chart<'line', GwPoint[]>(this.canvas, {
         type: 'line',
@@ -289,6 +297,9 @@ export class LatentPanel {
           animation: false,
           responsive: true,
           maintainAspectRatio: false,
+          // Room for the outer tick labels, which the fixed axis sizes below no longer make room for.
+          layout: { padding: { top: 8, right: 24 } },
+          onResize: () => requestAnimationFrame(() => this.fitAxes()),
           parsing: false,
           normalized: true,
           interaction: { mode: 'gwCurves', intersect: false },
@@ -304,25 +315,30 @@ export class LatentPanel {
           scales: {
             x: {
               type: 'linear',
-              min: xMin,
-              max: xMax,
-              ticks: { maxTicksLimit: 6, callback: (v) => fmtValue(Number(v)) },
+              ticks: { maxTicksLimit: 7, callback: (v) => fmtValue(Number(v)) },
+              afterFit: (scale) => {
+                scale.height = X_AXIS_HEIGHT;
+                scale.paddingLeft = 0;
+                scale.paddingRight = 0;
+              },
             },
             y: {
               type: 'linear',
-              min: yMin,
-              max: yMax,
-              ticks: { maxTicksLimit: 6, callback: (v) => fmtValue(Number(v)) },
+              ticks: { maxTicksLimit: 7, callback: (v) => fmtValue(Number(v)) },
+              afterFit: (scale) => {
+                scale.width = Y_AXIS_WIDTH;
+                scale.paddingTop = 0;
+                scale.paddingBottom = 0;
+              },
             },
           },
         },
       });
     } else {
       this.chart.data.datasets = datasets;
-      Object.assign(this.chart.options.scales!.x!, { min: xMin, max: xMax });
-      Object.assign(this.chart.options.scales!.y!, { min: yMin, max: yMax });
       this.chart.update('none');
     }
+    this.fitAxes();
     this.legend.replaceChildren(
       ...classes.map((c, i) =>
         h(
@@ -339,6 +355,43 @@ export class LatentPanel {
     );
   }
 
+  /**
+   * Sets the axis ranges to show the current view with equal units on both axes. The plot area is known only after a
+   * layout pass; with fixed axis sizes it does not change with the ranges, so one more pass settles it.
+   */
+  private fitAxes(): void {
+    const chart = this.chart;
+    const view = this.views.get(this.viewKey);
+    if (!chart || this.disposed) return;
+    for (let pass = 0; pass < 3; pass++) {
+      const area = chart.chartArea;
+      const want = view
+        ? equalUnitRanges(view.box, area.right - area.left, area.bottom - area.top)
+        : { x: [-1, 1] as [number, number], y: [-1, 1] as [number, number] };
+      const x = chart.options.scales!.x!;
+      const y = chart.options.scales!.y!;
+      const same = (a: unknown, b: number): boolean => typeof a === 'number' && Math.abs(a - b) <= 1e-9 * Math.abs(b);
+      if (same(x.min, want.x[0]) && same(x.max, want.x[1]) && same(y.min, want.y[0]) && same(y.max, want.y[1])) return;
+      Object.assign(x, { min: want.x[0], max: want.x[1] });
+      Object.assign(y, { min: want.y[0], max: want.y[1] });
+      chart.update('none');
+    }
+  }
+
+  private drawnAxes(): ScatterAxes | null {
+    const xs = this.chart?.scales.x;
+    const ys = this.chart?.scales.y;
+    if (!xs || !ys || !(xs.max > xs.min) || !(ys.max > ys.min)) return null;
+    return {
+      x: [xs.min, xs.max],
+      y: [ys.min, ys.max],
+      pxPerUnit: {
+        x: Math.abs(xs.getPixelForValue(xs.max) - xs.getPixelForValue(xs.min)) / (xs.max - xs.min),
+        y: Math.abs(ys.getPixelForValue(ys.max) - ys.getPixelForValue(ys.min)) / (ys.max - ys.min),
+      },
+    };
+  }
+
   snapshot(): LatentSnapshot {
     return {
       epochs: [...this.epochs],
@@ -348,9 +401,15 @@ export class LatentPanel {
       status: this.statusEl.textContent ?? '',
       points: this.pointCount,
       classes: [...this.classes],
-      bounds: this.boxes.get(this.source === 'server' ? this.method : 'browser-pca') ?? null,
+      bounds: this.views.get(this.viewKey)?.box ?? null,
+      axes: this.drawnAxes(),
     };
   }
+}
+
+function percent(ratio: number): string {
+  const p = ratio * 100;
+  return `${p < 1 ? p.toPrecision(1) : p.toFixed(0)}%`;
 }
 
 function label(method: ProjectionMethod): string {

@@ -1,0 +1,120 @@
+// Whether an epoch's projection may build on an earlier epoch's, so that the picture stays put from one epoch to the
+// next without ever carrying a degenerate state forward:
+//   - codes whose spread fell below a tenth of the reference epoch's have collapsed: they are projected afresh, and a
+//     later epoch takes its reference from before the collapse (the service looks past collapsed epochs);
+//   - a t-SNE layout continued from the reference's (no early exaggeration, so the clusters keep their places) is kept
+//     only when its KL divergence is within 10% (+ 0.01) of a fresh start's on the same affinities. Continuing from
+//     a layout of codes whose neighbourhoods have since changed, or running long without exaggeration on codes in a
+//     few tight clumps, fits the codes much worse (KL ×10 and more on a demo run's codes) while looking tidy.
+import type { ProjectionContinuity } from '../../protocol/index.js';
+import { tsne, type TsneResult } from './tsne.js';
+
+/** Codes whose spread is below this fraction of the reference epoch's have collapsed. */
+export const COLLAPSE_RATIO = 0.1;
+
+/** A continued t-SNE layout is kept when KL(continued) ≤ KL(fresh) · (1 + relative) + absolute. */
+export const KL_TOLERANCE = { relative: 0.1, absolute: 0.01 } as const;
+
+/**
+ * Iterations of a continued t-SNE (from a converged layout, without exaggeration). A third of a fresh run's: enough
+ * to follow codes that moved, and, since a fresh run is computed beside it, it keeps the cost at 4/3 of one run.
+ */
+export const CONTINUE_ITERATIONS = 250;
+
+/** Root-mean-square distance of the codes (n × dim, row-major) from their mean. */
+export function codeSpread(codes: ArrayLike<number>, n: number, dim: number): number {
+  if (n === 0) return 0;
+  const mean = new Float64Array(dim);
+  for (let i = 0; i < n; i++) for (let t = 0; t < dim; t++) mean[t] = mean[t]! + codes[i * dim + t]!;
+  for (let t = 0; t < dim; t++) mean[t] = mean[t]! / n;
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    for (let t = 0; t < dim; t++) {
+      const u = codes[i * dim + t]! - mean[t]!;
+      s += u * u;
+    }
+  }
+  return Math.sqrt(s / n);
+}
+
+/** The continuity record of an earlier projection, when it has one (projections stored before it existed do not). */
+export function continuityOf(params: Record<string, unknown> | undefined): ProjectionContinuity | null {
+  const c = params?.continuity;
+  return c && typeof c === 'object' && typeof (c as ProjectionContinuity).code_spread === 'number'
+    ? (c as ProjectionContinuity)
+    : null;
+}
+
+/** What the codes are, relative to the reference epoch's: their spread, and whether they collapsed. */
+export interface CodesAssessment {
+  reference: number | null;
+  code_spread: number;
+  spread_ratio: number | null;
+  collapsed: boolean;
+}
+
+export function assessCodes(
+  codes: ArrayLike<number>,
+  n: number,
+  dim: number,
+  reference: { epoch: number; params: Record<string, unknown> } | null,
+): CodesAssessment {
+  const spread = codeSpread(codes, n, dim);
+  const before = continuityOf(reference?.params)?.code_spread;
+  const ratio = before !== undefined && before > 0 ? spread / before : null;
+  return {
+    reference: reference?.epoch ?? null,
+    code_spread: spread,
+    spread_ratio: ratio,
+    collapsed: ratio !== null && ratio < COLLAPSE_RATIO,
+  };
+}
+
+/** Why the codes were projected afresh, when they collapsed. */
+export function collapseReason(a: CodesAssessment): string {
+  const pct = (a.spread_ratio ?? 0) * 100;
+  return `the codes collapsed: their spread is ${pct < 1 ? pct.toPrecision(1) : pct.toFixed(0)}% of epoch ${a.reference}'s`;
+}
+
+export interface TsneContinuity {
+  result: TsneResult;
+  continued: boolean;
+  reason: string;
+  klContinued?: number;
+  klFresh: number;
+  /** Time spent on the affinities (shared by both runs). */
+  msAffinities: number;
+}
+
+/**
+ * A fresh t-SNE of `data` and, when `from` is given (the reference epoch's layout of the same codes in the same
+ * order), one continued from it on the same affinities; the continued one is returned when it fits about as well.
+ */
+export function tsneWithContinuity(
+  data: Float32Array | Float64Array,
+  dim: number,
+  options: { seed?: number; iterations?: number },
+  from: { epoch: number; xy: Float32Array } | null,
+  noContinue: string,
+): TsneContinuity {
+  const fresh = tsne(data, dim, { seed: options.seed, iterations: options.iterations, init: 'pca' });
+  if (!from) return { result: fresh, continued: false, reason: noContinue, klFresh: fresh.kl, msAffinities: fresh.ms.affinities };
+  const continued = tsne(data, dim, {
+    seed: options.seed,
+    iterations: Math.min(CONTINUE_ITERATIONS, options.iterations ?? CONTINUE_ITERATIONS),
+    init: Float64Array.from(from.xy),
+    rescaleInit: false,
+    exaggerationIterations: 0,
+    affinities: fresh.affinities,
+  });
+  const kl = `KL ${continued.kl.toPrecision(3)} continued from epoch ${from.epoch}, ${fresh.kl.toPrecision(3)} from a fresh start`;
+  const keep = continued.kl <= fresh.kl * (1 + KL_TOLERANCE.relative) + KL_TOLERANCE.absolute;
+  return {
+    result: keep ? continued : fresh,
+    continued: keep,
+    reason: keep ? `continued: it fits as well (${kl})` : `a fresh start fits better (${kl})`,
+    klContinued: continued.kl,
+    klFresh: fresh.kl,
+    msAffinities: fresh.ms.affinities,
+  };
+}
