@@ -7,8 +7,10 @@
 // its time there is extrapolated from 1,000 as ×4 and marked so; at 10,000 it is not run (hours, and its dense
 // N × N matrices take gigabytes).
 import { tsneJs } from './_tsne-js.js';
+import { projectCodes } from '../server/projections/compute.js';
 import { pca2d } from '../server/projections/pca.js';
 import { knnAccuracy, trustworthiness } from '../server/projections/quality.js';
+import { gaussian, seededRandom } from '../server/projections/random.js';
 import { TSNE_DEFAULTS, tsne } from '../server/projections/tsne.js';
 import { umap2d } from '../server/projections/umap.js';
 import { clusters } from '../test/support/clusters.js';
@@ -96,6 +98,17 @@ export async function run(args: string[] = []): Promise<void> {
       const fine = timed(() => tsne(codes, DIM, { theta: 0.25 }));
       console.log(
         `        θ 0.25 (half-width; = scikit-learn/openTSNE's full-width θ 0.5): ${t(fine.time)}  ${fmtQ(quality(codes, labels, fine.value.xy))}`,
+      );
+      // The server's next epoch: the same codes moved a little, projected with the previous epoch's layout at hand,
+      // which means a fresh t-SNE and one continued from that layout (CONTINUE_ITERATIONS), the better kept.
+      const first = projectCodes({ method: 'tsne', codes, dim: DIM, labels });
+      const jitter = seededRandom(n + 1);
+      const moved = codes.map((v) => v + 0.1 * gaussian(jitter));
+      const previous = { epoch: 1, sourceCount: n, xy: first.xy, indices: null, labels, params: first.params };
+      const next = timed(() => projectCodes({ method: 'tsne', codes: moved, dim: DIM, labels, previous }));
+      const kept = next.value.params.continuity as { start: string };
+      console.log(
+        `        the next epoch as the server projects it (fresh + continued, ${kept.start} kept): ${t(next.time)} = ${(next.time.cpu / ours.cpu).toFixed(2)} × one t-SNE`,
       );
       const pca = timed(() => pca2d(codes, n, DIM)).time;
       const umap = timed(() => umap2d(codes, n, DIM)).time;

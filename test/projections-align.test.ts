@@ -74,6 +74,22 @@ test('with noise, Procrustes is the least-squares fit: no other angle or scale d
   }
 });
 
+test('without scaling, a layout fitted onto an unrelated one keeps its size (least squares would shrink it to a dot)', () => {
+  const ref = cloud(200, 10);
+  const other = cloud(200, 11);
+  const size = (Y: Float64Array): number => rmsDistance(Y, new Float64Array(Y.length));
+  assert.ok(procrustes(other, ref).scale < 0.2, 'the least-squares scale of two unrelated clouds is near 0');
+  const t = procrustes(other, ref, undefined, { scale: false });
+  assert.equal(t.scale, 1);
+  const moved = Float64Array.from(other);
+  applySimilarity(moved, t);
+  const centred = (Y: Float64Array): Float64Array => {
+    const m = [0, 1].map((c) => Y.filter((_, i) => i % 2 === c).reduce((s, v) => s + v, 0) / (Y.length / 2));
+    return Y.map((v, i) => v - m[i % 2]!);
+  };
+  assert.ok(Math.abs(size(centred(moved)) - size(centred(other))) < 1e-9 * size(other));
+});
+
 test('class centroids carry the fit when the points do not correspond one to one', () => {
   const ref = cloud(90, 5);
   const labels = Int32Array.from({ length: 90 }, (_, i) => i % 3);

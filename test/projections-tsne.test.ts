@@ -74,6 +74,28 @@ test('starting from a given layout keeps its arrangement of the clusters', () =>
   assert.ok(Math.abs(wrap(angle(first.xy) - angle(second.xy))) < 0.35, `${angle(first.xy)} vs ${angle(second.xy)}`);
 });
 
+test('the reported KL is KL(P‖Q) of the final layout with Q normalised over every pair, so it is ≥ 0', () => {
+  const n = 300;
+  const { codes } = clusters(n, 8, 4, 2, 9);
+  const r = tsne(codes, 8);
+  const d2 = (i: number, j: number): number =>
+    (r.xy[2 * i]! - r.xy[2 * j]!) ** 2 + (r.xy[2 * i + 1]! - r.xy[2 * j + 1]!) ** 2;
+  let Z = 0;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) Z += 1 / (1 + d2(i, j));
+  const { rowStart, col, val } = r.affinities;
+  let kl = 0;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    for (let e = rowStart[i]!; e < rowStart[i + 1]!; e++) {
+      kl += val[e]! * Math.log(val[e]! / (1 / (1 + d2(i, col[e]!)) / Z));
+      total += val[e]!;
+    }
+  }
+  assert.ok(Math.abs(total - 1) < 1e-12, `P sums to ${total}`);
+  assert.ok(Math.abs(r.kl - kl) < 1e-9 * kl, `reported ${r.kl}, direct ${kl}`);
+  assert.ok(r.kl > 0);
+});
+
 test('exact neighbours: each row holds the k nearest other codes, nearest first', () => {
   const { codes } = clusters(200, 3, 2, 1, 4);
   const k = 7;

@@ -145,7 +145,13 @@ export function projectCodes(input: ProjectInput): ProjectOutput {
         : codesNow.collapsed
           ? collapseReason(codesNow)
           : `the codes are not those of epoch ${prev.epoch} (other codes, labels or subsample)`;
-      const c = tsneWithContinuity(space.data, space.dim, { seed: input.seed, iterations: input.iterations }, from, why);
+      const c = tsneWithContinuity(
+        space.data,
+        space.dim,
+        { seed: input.seed, iterations: input.iterations },
+        from,
+        why,
+      );
       const r = c.result;
       xy = r.xy;
       continuity = {

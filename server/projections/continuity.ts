@@ -98,7 +98,14 @@ export function tsneWithContinuity(
   noContinue: string,
 ): TsneContinuity {
   const fresh = tsne(data, dim, { seed: options.seed, iterations: options.iterations, init: 'pca' });
-  if (!from) return { result: fresh, continued: false, reason: noContinue, klFresh: fresh.kl, msAffinities: fresh.ms.affinities };
+  if (!from)
+    return {
+      result: fresh,
+      continued: false,
+      reason: noContinue,
+      klFresh: fresh.kl,
+      msAffinities: fresh.ms.affinities,
+    };
   const continued = tsne(data, dim, {
     seed: options.seed,
     iterations: Math.min(CONTINUE_ITERATIONS, options.iterations ?? CONTINUE_ITERATIONS),

@@ -93,7 +93,8 @@ export function tsne(codes: Float32Array | Float64Array, dim: number, options: T
 
   const t0 = performance.now();
   const P = options.affinities ?? jointProbabilities(exactKnn(codes, n, dim, k), n, k, perplexity);
-  if (P.rowStart.length !== n + 1) throw new RangeError(`tsne: affinities for ${P.rowStart.length - 1} points, not ${n}`);
+  if (P.rowStart.length !== n + 1)
+    throw new RangeError(`tsne: affinities for ${P.rowStart.length - 1} points, not ${n}`);
   result.affinities = P;
   const t1 = performance.now();
 

@@ -1,7 +1,8 @@
-// The region a 2-D scatter shows: fitted to a layout, kept while later layouts are of a similar size (so that moving
-// between epochs shows the points move, not the axes), fitted again when a layout's extent changes by more than ×2
-// either way (a layout 300 times smaller than the axes is a dot, one twice as large is cut off), and drawn with equal
-// units on both axes, so that distances mean the same in every direction and a circle stays a circle.
+// The region a 2-D scatter shows: fitted to a layout, kept while later layouts are of a similar size and inside it (so
+// that moving between epochs shows the points move, not the axes), widened when a similar layout reaches past it,
+// fitted again when a layout's extent changes by more than ×2 either way (a layout 300 times smaller than the axes is
+// a dot), and drawn with equal units on both axes, so that distances mean the same in every direction and a circle
+// stays a circle.
 
 export interface Box {
   x0: number;
@@ -20,7 +21,10 @@ export interface ScatterView {
 /** A layout whose extent differs from the fitted one by more than this factor, either way, gets new axes. */
 export const REFIT_FACTOR = 2;
 
+/** Margin around a fitted layout, as a fraction of its extent. */
 const PAD = 0.05;
+/** Margin when the axes widen for a similar layout that reaches past them: room for the next one to grow too. */
+const GROW_PAD = 0.15;
 
 /** The bounding box of the finite points, or null when there is none. */
 export function boundsOf(points: ReadonlyArray<readonly [number, number]>): Box | null {
@@ -39,10 +43,10 @@ export function extentOf(b: Box): number {
   return Math.max(b.x1 - b.x0, b.y1 - b.y0);
 }
 
-function fit(b: Box): ScatterView {
+function fit(b: Box, pad = PAD): ScatterView {
   const extent = extentOf(b);
   // A single point (or points that coincide) still gets a region around it, proportionate to where it is.
-  const p = extent > 0 ? extent * PAD : Math.max(Math.abs(b.x0), Math.abs(b.y0), 1e-12) * PAD || 1;
+  const p = extent > 0 ? extent * pad : Math.max(Math.abs(b.x0), Math.abs(b.y0), 1e-12) * pad;
   return { box: { x0: b.x0 - p, x1: b.x1 + p, y0: b.y0 - p, y1: b.y1 + p }, extent };
 }
 
@@ -58,13 +62,16 @@ export function nextView(view: ScatterView | null, b: Box): ScatterView {
     return fit(b);
   const inside = b.x0 >= view.box.x0 && b.x1 <= view.box.x1 && b.y0 >= view.box.y0 && b.y1 <= view.box.y1;
   if (inside) return view;
-  // A similar layout that reaches past the axes: widen them to take it in (by at most the ×2 allowed).
-  const grown = fit({
-    x0: Math.min(view.box.x0, b.x0),
-    x1: Math.max(view.box.x1, b.x1),
-    y0: Math.min(view.box.y0, b.y0),
-    y1: Math.max(view.box.y1, b.y1),
-  });
+  // A similar layout that reaches past the axes: widen them to take it in, with room to spare.
+  const grown = fit(
+    {
+      x0: Math.min(view.box.x0, b.x0),
+      x1: Math.max(view.box.x1, b.x1),
+      y0: Math.min(view.box.y0, b.y0),
+      y1: Math.max(view.box.y1, b.y1),
+    },
+    GROW_PAD,
+  );
   return { box: grown.box, extent: view.extent };
 }
 

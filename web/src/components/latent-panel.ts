@@ -315,7 +315,7 @@ export class LatentPanel {
           scales: {
             x: {
               type: 'linear',
-              ticks: { maxTicksLimit: 7, callback: (v) => fmtValue(Number(v)) },
+              ticks: { maxTicksLimit: 7, includeBounds: false, callback: (v) => fmtValue(Number(v)) },
               afterFit: (scale) => {
                 scale.height = X_AXIS_HEIGHT;
                 scale.paddingLeft = 0;
@@ -324,7 +324,7 @@ export class LatentPanel {
             },
             y: {
               type: 'linear',
-              ticks: { maxTicksLimit: 7, callback: (v) => fmtValue(Number(v)) },
+              ticks: { maxTicksLimit: 7, includeBounds: false, callback: (v) => fmtValue(Number(v)) },
               afterFit: (scale) => {
                 scale.width = Y_AXIS_WIDTH;
                 scale.paddingTop = 0;
