@@ -3,9 +3,10 @@
 // previous epoch's, and the class separation (silhouette, Fisher ratio) of the codes.
 import type { ProjectionAlignment, ProjectionContinuity, ProjectionMethod } from '../../protocol/index.js';
 import { applySimilarity, fixAxisSigns, fixCoordinateSigns, procrustes, sharedCentroids } from './align.js';
-import { assessCodes, collapseReason, tsneWithContinuity } from './continuity.js';
+import { assessCodes, collapseReason, freshOrContinued, type CodesAssessment } from './continuity.js';
 import { fisherRatio, silhouette, stratifiedSubsample } from './latent-stats.js';
 import { pca2d, principalComponents } from './pca.js';
+import { TSNE_DEFAULTS, tsne, type TsneResult } from './tsne.js';
 import { umap2d } from './umap.js';
 
 /**
@@ -136,42 +137,10 @@ export function projectCodes(input: ProjectInput): ProjectOutput {
     const space = neighbourSpace(codes, n, dim);
     if (space.reduced) params.pca_dims = space.dim;
     if (method === 'tsne') {
-      // Continuing from the previous epoch's converged layout (its scale kept, no early exaggeration, which would
-      // shuffle the clusters again) keeps the picture still where the codes did not change; it is checked against
-      // a fresh start, so a layout that no longer fits the codes is never carried on.
-      const from = corresponds && !codesNow.collapsed ? { epoch: prev.epoch, xy: prev.xy } : null;
-      const why = !prev
-        ? 'the first t-SNE of this run'
-        : codesNow.collapsed
-          ? collapseReason(codesNow)
-          : `the codes are not those of epoch ${prev.epoch} (other codes, labels or subsample)`;
-      const c = tsneWithContinuity(
-        space.data,
-        space.dim,
-        { seed: input.seed, iterations: input.iterations },
-        from,
-        why,
-      );
-      const r = c.result;
+      const r = projectTsne(space, input, corresponds ? prev : null, codesNow);
       xy = r.xy;
-      continuity = {
-        ...codesNow,
-        start: c.continued ? 'continued' : 'fresh',
-        reason: c.reason,
-        ...(c.klContinued !== undefined ? { kl_continued: c.klContinued, kl_fresh: c.klFresh } : {}),
-      };
-      Object.assign(params, {
-        perplexity: r.perplexity,
-        neighbours: r.neighbours,
-        iterations: r.iterations,
-        learning_rate: r.learningRate,
-        exaggeration: 12,
-        exaggeration_iterations: c.continued ? 0 : 250,
-        theta: 0.5,
-        init: c.continued ? `epoch ${prev!.epoch}` : 'pca',
-        kl: r.kl,
-        ms_affinities: Math.round(c.msAffinities),
-      });
+      continuity = r.continuity;
+      Object.assign(params, r.params);
     } else {
       const r = umap2d(space.data, n, space.dim, { seed: input.seed });
       xy = r.xy;
@@ -189,6 +158,63 @@ export function projectCodes(input: ProjectInput): ProjectOutput {
     aligned,
     params,
     ms: performance.now() - t0,
+  };
+}
+
+/**
+ * t-SNE of an epoch. Continuing from the previous epoch's converged layout (its scale kept, no early exaggeration,
+ * which would shuffle the clusters again) keeps the picture still where the codes did not change; it is checked
+ * against a fresh start, so a layout that no longer fits the codes is never carried on. `from` is the previous
+ * epoch's projection when its points are these codes'.
+ */
+function projectTsne(
+  space: { data: Float32Array | Float64Array; dim: number },
+  input: ProjectInput,
+  from: PreviousProjection | null,
+  codes: CodesAssessment,
+): { xy: Float64Array; continuity: ProjectionContinuity; params: Record<string, unknown> } {
+  const options = { seed: input.seed, iterations: input.iterations };
+  let r: TsneResult;
+  let continuity: ProjectionContinuity;
+  let msAffinities: number;
+  if (from && !codes.collapsed) {
+    const c = freshOrContinued(space.data, space.dim, options, from);
+    r = c.result;
+    msAffinities = c.msAffinities;
+    continuity = {
+      ...codes,
+      start: c.continued ? 'continued' : 'fresh',
+      reason: c.reason,
+      kl_continued: c.klContinued,
+      kl_fresh: c.klFresh,
+    };
+  } else {
+    r = tsne(space.data, space.dim, { ...options, init: 'pca' });
+    msAffinities = r.ms.affinities;
+    const reason =
+      codes.reference === null
+        ? 'the first t-SNE of these codes'
+        : codes.collapsed
+          ? collapseReason(codes)
+          : `the codes are not those of epoch ${codes.reference} (other codes, labels or subsample)`;
+    continuity = { ...codes, start: 'fresh', reason };
+  }
+  const continued = continuity.start === 'continued';
+  return {
+    xy: r.xy,
+    continuity,
+    params: {
+      perplexity: r.perplexity,
+      neighbours: r.neighbours,
+      iterations: r.iterations,
+      learning_rate: r.learningRate,
+      exaggeration: TSNE_DEFAULTS.exaggeration,
+      exaggeration_iterations: continued ? 0 : TSNE_DEFAULTS.exaggerationIterations,
+      theta: TSNE_DEFAULTS.theta,
+      init: continued ? `epoch ${from!.epoch}` : 'pca',
+      kl: r.kl,
+      ms_affinities: Math.round(msAffinities),
+    },
   };
 }
 

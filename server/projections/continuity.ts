@@ -76,36 +76,28 @@ export function collapseReason(a: CodesAssessment): string {
   return `the codes collapsed: their spread is ${pct < 1 ? pct.toPrecision(1) : pct.toFixed(0)}% of epoch ${a.reference}'s`;
 }
 
-export interface TsneContinuity {
+/** A continued t-SNE and a fresh one of the same codes, and which of the two is served. */
+export interface TsneChoice {
   result: TsneResult;
   continued: boolean;
-  reason: string;
-  klContinued?: number;
+  klContinued: number;
   klFresh: number;
+  reason: string;
   /** Time spent on the affinities (shared by both runs). */
   msAffinities: number;
 }
 
 /**
- * A fresh t-SNE of `data` and, when `from` is given (the reference epoch's layout of the same codes in the same
- * order), one continued from it on the same affinities; the continued one is returned when it fits about as well.
+ * A fresh t-SNE of `data` and one continued from `from` (the reference epoch's layout of the same codes in the same
+ * order) on the same affinities; the continued one is chosen when it fits about as well.
  */
-export function tsneWithContinuity(
+export function freshOrContinued(
   data: Float32Array | Float64Array,
   dim: number,
   options: { seed?: number; iterations?: number },
-  from: { epoch: number; xy: Float32Array } | null,
-  noContinue: string,
-): TsneContinuity {
+  from: { epoch: number; xy: Float32Array },
+): TsneChoice {
   const fresh = tsne(data, dim, { seed: options.seed, iterations: options.iterations, init: 'pca' });
-  if (!from)
-    return {
-      result: fresh,
-      continued: false,
-      reason: noContinue,
-      klFresh: fresh.kl,
-      msAffinities: fresh.ms.affinities,
-    };
   const continued = tsne(data, dim, {
     seed: options.seed,
     iterations: Math.min(CONTINUE_ITERATIONS, options.iterations ?? CONTINUE_ITERATIONS),
@@ -119,9 +111,9 @@ export function tsneWithContinuity(
   return {
     result: keep ? continued : fresh,
     continued: keep,
-    reason: keep ? `continued: it fits as well (${kl})` : `a fresh start fits better (${kl})`,
     klContinued: continued.kl,
     klFresh: fresh.kl,
+    reason: keep ? `continued: it fits as well (${kl})` : `a fresh start fits better (${kl})`,
     msAffinities: fresh.ms.affinities,
   };
 }
