@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { projectCodes } from '../server/projections/compute.js';
+import { projectCodes, type PreviousProjection } from '../server/projections/compute.js';
+import { layoutSpread } from '../server/projections/continuity.js';
 import { knnAccuracy } from '../server/projections/quality.js';
 import { gaussian, seededRandom } from '../server/projections/random.js';
 import { clusters } from './support/clusters.js';
@@ -173,6 +174,32 @@ test('on a demo run’s codes, the layout continued across the epoch where the c
   assert.match(c.reason as string, /a fresh start fits better/);
   // Two clumps of two classes each: the picture shows them mixed, as the codes are (their own 5-NN accuracy ≈ 0.5).
   assert.ok(knnAccuracy(after.xy, Int32Array.from(e3.labels), 5) < 0.7);
+});
+
+test('on a demo run’s codes, epoch after epoch of continuing never lets the layout drift past ×2 a fresh start’s size', () => {
+  const reasons: string[] = [];
+  let previous: PreviousProjection | null = null;
+  for (const e of demo) {
+    const input = demoInput(e);
+    const chained = projectCodes({ method: 'tsne', ...input, previous });
+    const fresh = projectCodes({ method: 'tsne', ...input });
+    const size = layoutSpread(chained.xy) / layoutSpread(fresh.xy);
+    assert.ok(size >= 0.5 && size <= 2, `epoch ${e.epoch}: ${size.toFixed(2)} × a fresh layout's spread`);
+    reasons.push((chained.params.continuity as { reason: string }).reason);
+    previous = {
+      epoch: e.epoch,
+      sourceCount: 64,
+      xy: chained.xy,
+      indices: null,
+      labels: input.labels,
+      params: chained.params,
+    };
+  }
+  // The codes' clumps drift apart when continued: some epochs were laid out afresh for it.
+  assert.ok(
+    reasons.some((r) => /drifted to [\d.]+ × a fresh start's spread/.test(r)),
+    reasons.join('\n'),
+  );
 });
 
 test('on a demo run’s codes the reported KL is ≥ 0 at every epoch (the Barnes-Hut estimate went negative)', () => {
