@@ -6,8 +6,8 @@
 //     only when it fits the codes about as well as a fresh start on the same affinities (KL within 10% + 0.01) and is
 //     of about its size (spread within ×2). Continuing from a layout of codes whose neighbourhoods have since changed
 //     fits them much worse (KL ×7 and more on a demo run's codes) while looking tidy; and on codes in a few tight
-//     clumps, epoch after epoch of continuing drives the clumps apart (the spread grew ×7.5 in 7 epochs of a demo run) at almost no
-//     cost in KL, until each is a dot.
+//     clumps, epoch after epoch of continuing drives the clumps apart (the spread grew ×7.5 in 7 epochs of a demo
+//     run) at almost no cost in KL, until each is a dot.
 import type { ProjectionContinuity } from '../../protocol/index.js';
 import { tsne, type TsneResult } from './tsne.js';
 
