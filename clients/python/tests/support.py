@@ -105,11 +105,20 @@ class Server:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(60)
+        self._close_pipe()
 
     def kill(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.kill()
             self.process.wait(60)
+        self._close_pipe()
+
+    def _close_pipe(self) -> None:
+        if self.process and self.process.stdout:
+            try:
+                self.process.stdout.close()
+            except (OSError, ValueError):  # the reader thread may be mid-read
+                pass
 
     def restart(self) -> None:
         self.kill()
@@ -181,8 +190,15 @@ def export_points(server: Server, run_id: str) -> dict[tuple[str, int], Any]:
 def python_child(code: str, *args: str, env: dict | None = None) -> subprocess.Popen:
     """A Python process running ``code`` with this client importable; its stdout lines are its reports."""
     full_env = {**os.environ, "PYTHONPATH": str(CLIENT), "PYTHONUNBUFFERED": "1", **(env or {})}
-    return subprocess.Popen([sys.executable, "-c", code, *args], env=full_env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-c", code, *args], env=full_env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def tell(child: subprocess.Popen, line: str = "") -> None:
+    """Lets a child waiting on input() go on."""
+    assert child.stdin is not None
+    child.stdin.write(line + "\n")
+    child.stdin.flush()
 
 
 def read_report(child: subprocess.Popen, prefix: str) -> str:
@@ -193,6 +209,20 @@ def read_report(child: subprocess.Popen, prefix: str) -> str:
             return line[len(prefix):].strip()
     err = child.stderr.read() if child.stderr else ""
     raise AssertionError(f"the child exited without reporting {prefix!r}:\n{err}")
+
+
+def end_child(child: subprocess.Popen, kill: bool = False) -> str:
+    """Waits for (or kills) a child and closes its pipes; returns what it wrote on stderr."""
+    if kill and child.poll() is None:
+        child.kill()
+    if child.stdin:
+        try:
+            child.stdin.close()
+        except OSError:  # the child is gone: its end of the pipe is closed
+            pass
+        child.stdin = None
+    _, err = child.communicate(timeout=WAIT_TIMEOUT_S)
+    return err or ""
 
 
 def needs_torch(test: Any) -> Any:
