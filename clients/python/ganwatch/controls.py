@@ -82,10 +82,11 @@ def _optimizers_for(optimizers: Mapping | None, net: str) -> list[tuple[str, Any
         given = optimizers.get(name)
         if given is None:
             continue
-        for opt in given if isinstance(given, (list, tuple)) else [given]:
+        # A list under one name holds that net and its twins: 'D': [opt_D, opt_D2] names them D and D2.
+        for i, opt in enumerate(given if isinstance(given, (list, tuple)) else [given]):
             if not isinstance(getattr(opt, "param_groups", None), list):
                 raise ControlFailed(f"optimizers['{name}'] has no param_groups (expected a torch.optim optimizer)")
-            found.append((name, opt))
+            found.append((name if i == 0 else f"{name}{i + 1}", opt))
     if not found:
         raise ControlFailed(f"no optimizer for net {net} (apply_controls got {', '.join(sorted(optimizers)) or 'none'})")
     return found
