@@ -6,8 +6,9 @@ control is answered with its result and the step, as the Node trainer answers (t
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable
 
 NETS = ("G", "E", "D", "D2")
 LAMBDAS = ("adv", "cyc", "latent", "kl")
@@ -88,12 +89,15 @@ def _optimizers_for(optimizers: Mapping | None, net: str) -> list[tuple[str, Any
                 raise ControlFailed(f"optimizers['{name}'] has no param_groups (expected a torch.optim optimizer)")
             found.append((name if i == 0 else f"{name}{i + 1}", opt))
     if not found:
-        raise ControlFailed(f"no optimizer for net {net} (apply_controls got {', '.join(sorted(optimizers)) or 'none'})")
+        raise ControlFailed(
+            f"no optimizer for net {net} (apply_controls got {', '.join(sorted(optimizers)) or 'none'})"
+        )
     return found
 
 
-def change_lr(optimizers: Mapping | None, schedulers: Iterable | None, net: str, value: float | None,
-              factor: float | None) -> tuple[list[str], float, dict[str, float]]:
+def change_lr(
+    optimizers: Mapping | None, schedulers: Iterable | None, net: str, value: float | None, factor: float | None
+) -> tuple[list[str], float, dict[str, float]]:
     """Sets (value) or scales (factor) the lr of every param group of the net's optimizers. A scheduler over one of
     them has its base lrs changed by the same ratio, so its next step keeps the new level. Returns the nets changed,
     the new lr of the first group, and each net's new lr (for the lr/* metrics)."""

@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 import struct
 import zlib
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .errors import InputError
 from .wire import MAX_MEDIA_BYTES, PNG_SIGNATURE
@@ -57,9 +58,13 @@ def layout_of(shape: Sequence[int], dataformats: str | None) -> str:
     if dataformats is not None:
         letters = str(dataformats).upper()
         if len(set(letters)) != len(letters) or not set(letters) <= LAYOUT_LETTERS or not {"H", "W"} <= set(letters):
-            raise InputError(f"dataformats {dataformats!r} must name the axes with H, W and optionally C and N, e.g. 'CHW'")
+            raise InputError(
+                f"dataformats {dataformats!r} must name the axes with H, W and optionally C and N, e.g. 'CHW'"
+            )
         if len(letters) != ndim:
-            raise InputError(f"dataformats {dataformats!r} names {len(letters)} axes, the image has {ndim}: {tuple(shape)}")
+            raise InputError(
+                f"dataformats {dataformats!r} names {len(letters)} axes, the image has {ndim}: {tuple(shape)}"
+            )
         return letters
     if ndim == 2:
         return "HW"
@@ -132,7 +137,9 @@ def _as_numpy(np: Any, image: Any) -> Any:
         if array.dtype == object or array.dtype.kind in "USV":
             raise InputError("image pixels must be numbers")
         return array
-    raise InputError(f"an image must be PNG bytes, a numpy array, a torch tensor or nested lists, got {type(image).__name__}")
+    raise InputError(
+        f"an image must be PNG bytes, a numpy array, a torch tensor or nested lists, got {type(image).__name__}"
+    )
 
 
 def _encode_numpy(np: Any, array: Any, dataformats: str | None, value_range: str) -> tuple[bytes, dict]:
@@ -292,6 +299,11 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 def encode_png(filtered_rows: bytes, width: int, height: int, channels: int) -> bytes:
     """A PNG of 8-bit pixels from rows that already carry their filter byte."""
     header = struct.pack(">IIBBBBB", width, height, 8, COLOR_TYPE[channels], 0, 0, 0)
-    png = PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(filtered_rows, 6)) + _chunk(b"IEND", b"")
+    png = (
+        PNG_SIGNATURE
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(filtered_rows, 6))
+        + _chunk(b"IEND", b"")
+    )
     _check_size(len(png))
     return png

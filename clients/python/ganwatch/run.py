@@ -16,7 +16,8 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Callable
 
 from . import controls as ctl
 from .errors import GanwatchError, InputError, OptionError, RunNotFoundError, ServerError
@@ -86,7 +87,7 @@ def init(
     device: str | None = None,
     flush_interval: float = 0.2,
     poll_wait: float = 20.0,
-) -> "Run":
+) -> Run:
     """Starts (or, with ``resume=RUN_ID``, continues) a run and returns it.
 
     server: an address, a list of addresses or one comma-separated string of them (failover in that order); else
@@ -129,8 +130,17 @@ def init(
             known = created
     finally:
         http.close()
-    return Run(spool_obj, servers, token, offline, body, known, resumed=resume is not None,
-               flush_interval=flush_interval, poll_wait=poll_wait)
+    return Run(
+        spool_obj,
+        servers,
+        token,
+        offline,
+        body,
+        known,
+        resumed=resume is not None,
+        flush_interval=flush_interval,
+        poll_wait=poll_wait,
+    )
 
 
 def _create_body(name: Any, config: Any, tags: Any, notes: Any, alerts: Any, backend: Any, device: Any) -> dict:
@@ -218,8 +228,11 @@ def _each_server(http: HttpClient, attempt: Callable[[], Any], what: str) -> Any
         except Unreachable as err:
             failures.append(f"{err.url}: {err.reason}")
             http.servers.failed(err.url)
-    raise ServerError(", ".join(http.servers.urls), f"unreachable ({'; '.join(failures)}); cannot {what}. Is the "
-                      "server running (npm start)? Or pass offline=True and upload later with python -m ganwatch sync")
+    raise ServerError(
+        ", ".join(http.servers.urls),
+        f"unreachable ({'; '.join(failures)}); cannot {what}. Is the "
+        "server running (npm start)? Or pass offline=True and upload later with python -m ganwatch sync",
+    )
 
 
 def _create_run(http: HttpClient, body: dict) -> dict:
@@ -255,8 +268,18 @@ def _try_fetch(http: HttpClient, run_id: str) -> dict | None:
 class Run:
     """A run being recorded. Create it with ganwatch.init()."""
 
-    def __init__(self, spool: Spool, servers: Servers, token: str | None, offline: bool, body: dict,
-                 known: dict | None, resumed: bool, flush_interval: float, poll_wait: float) -> None:
+    def __init__(
+        self,
+        spool: Spool,
+        servers: Servers,
+        token: str | None,
+        offline: bool,
+        body: dict,
+        known: dict | None,
+        resumed: bool,
+        flush_interval: float,
+        poll_wait: float,
+    ) -> None:
         self.name: str = (known or {}).get("name") or (spool.create or body)["name"]
         self.config: dict = dict((known or {}).get("config") or (spool.create or body).get("config") or {})
         self.offline = offline
@@ -275,8 +298,9 @@ class Run:
         self._should_stop = False
         self._finished = False
         self._finish_result = False
-        self._sender = Sender(spool, servers, token, offline, self._receive_control,
-                              flush_interval=flush_interval, poll_wait=poll_wait)
+        self._sender = Sender(
+            spool, servers, token, offline, self._receive_control, flush_interval=flush_interval, poll_wait=poll_wait
+        )
         if resumed:
             self._sender.push_status("running")
         atexit.register(self._at_exit)
@@ -352,8 +376,17 @@ class Run:
         known.update(wire)
         self._sender.push(dumps({"step": step, "wall": wall, "values": wire}))
 
-    def log_image(self, image: Any, epoch: int | None = None, step: int | None = None, kind: str = "samples", *,
-                  meta: Mapping | None = None, dataformats: str | None = None, value_range: str = "auto") -> None:
+    def log_image(
+        self,
+        image: Any,
+        epoch: int | None = None,
+        step: int | None = None,
+        kind: str = "samples",
+        *,
+        meta: Mapping | None = None,
+        dataformats: str | None = None,
+        value_range: str = "auto",
+    ) -> None:
         """Records an image: PNG bytes, or an H×W×C / C×H×W (or H×W, or a batch tiled into a grid) uint8 or float
         array, numpy or torch; floats in [-1, 1] (when any is negative) or [0, 1]. ``dataformats`` ('CHW', 'HWC',
         'NCHW', ...) settles an ambiguous shape; value_range='tensorboard' reads every non-uint8 array as [0, 1], as
@@ -372,7 +405,9 @@ class Run:
         if info:
             upload["meta"] = dumps(info)
             if len(upload["meta"]) > MAX_META_CHARS:
-                raise InputError(f"image meta is {len(upload['meta'])} characters of JSON; the limit is {MAX_META_CHARS}")
+                raise InputError(
+                    f"image meta is {len(upload['meta'])} characters of JSON; the limit is {MAX_META_CHARS}"
+                )
         self._sender.push_upload(upload, png)
 
     def log_latents(self, codes: Any, labels: Any = None, epoch: int | None = None, *, step: int | None = None) -> None:
@@ -387,10 +422,13 @@ class Run:
             parts.append(',"labels":' + dumps(_latent_labels(labels, count)))
         text = "".join(parts) + "}"
         if len(text) > MAX_BODY_BYTES:
-            raise InputError(f"{count} latent codes make {len(text)} bytes of JSON; the limit is {MAX_BODY_BYTES}: "
-                             "subsample the codes")
-        self._sender.push_upload({"kind": "latents", "epoch": epoch_n, "step": step_n, "count": count},
-                                 text.encode("utf-8"))
+            raise InputError(
+                f"{count} latent codes make {len(text)} bytes of JSON; the limit is {MAX_BODY_BYTES}: "
+                "subsample the codes"
+            )
+        self._sender.push_upload(
+            {"kind": "latents", "epoch": epoch_n, "step": step_n, "count": count}, text.encode("utf-8")
+        )
 
     def update_config(self, values: Mapping) -> None:
         """Adds or replaces configuration keys of the run (e.g. hyperparameters known only later)."""
@@ -432,12 +470,17 @@ class Run:
         self._finish_result = ok
         atexit.unregister(self._at_exit)
         if not ok and not self.offline:
-            log.warning("ganwatch: run %s: not everything reached the server within %s s; it is kept in %s and sent "
-                        "by ganwatch.init(resume=%r) or python -m ganwatch sync", self.id, timeout, self.spool_dir,
-                        self.id)
+            log.warning(
+                "ganwatch: run %s: not everything reached the server within %s s; it is kept in %s and sent "
+                "by ganwatch.init(resume=%r) or python -m ganwatch sync",
+                self.id,
+                timeout,
+                self.spool_dir,
+                self.id,
+            )
         return ok
 
-    def __enter__(self) -> "Run":
+    def __enter__(self) -> Run:
         return self
 
     def __exit__(self, kind: type | None, value: BaseException | None, tb: Any) -> bool:
@@ -462,16 +505,23 @@ class Run:
         """From the poller thread: queue a control for the next apply_controls(), or refuse it at once."""
         reason = ctl.not_understood(control)
         if reason is not None:
-            self._answer(ctl.ControlResult(control["id"], str(control.get("action")), {}, False,
-                                           self._default_step(), reason))
+            self._answer(
+                ctl.ControlResult(control["id"], str(control.get("action")), {}, False, self._default_step(), reason)
+            )
             return
         with self._lock:
             self._controls.append(control)
             self._controls_cond.notify_all()
 
-    def apply_controls(self, optimizers: Mapping | None = None, lambdas: Any = None,
-                       on_checkpoint: Callable | None = None, *, schedulers: Iterable | None = None,
-                       step: int | None = None) -> list[ctl.ControlResult]:
+    def apply_controls(
+        self,
+        optimizers: Mapping | None = None,
+        lambdas: Any = None,
+        on_checkpoint: Callable | None = None,
+        *,
+        schedulers: Iterable | None = None,
+        step: int | None = None,
+    ) -> list[ctl.ControlResult]:
         """Applies the controls that arrived since the last call (call it once per step): set_lr/scale_lr on the
         param groups of ``optimizers`` ({'G': opt, 'E': opt, 'D': [opt_D, opt_D2]}; 'D' covers D and D2) and the
         base lrs of ``schedulers`` over them, set/scale_lambda on ``lambdas`` (a dict or an object: adv/cyc/latent/kl,
@@ -495,8 +545,9 @@ class Run:
             self._answer(result)
             results.append(result)
 
-    def _apply(self, control: dict, current: int, optimizers: Any, lambdas: Any, on_checkpoint: Any,
-               schedulers: Any) -> ctl.ControlResult:
+    def _apply(
+        self, control: dict, current: int, optimizers: Any, lambdas: Any, on_checkpoint: Any, schedulers: Any
+    ) -> ctl.ControlResult:
         action, args = control["action"], control["args"]
         step = current + 1 if action in ctl.MODEL_ACTIONS else current
         try:
@@ -508,11 +559,14 @@ class Run:
             ok, message = False, f"{type(err).__name__}: {err}"
         return ctl.ControlResult(control["id"], action, dict(args), ok, step, message)
 
-    def _carry_out(self, action: str, args: dict, current: int, optimizers: Any, lambdas: Any, on_checkpoint: Any,
-                   schedulers: Any) -> str:
+    def _carry_out(
+        self, action: str, args: dict, current: int, optimizers: Any, lambdas: Any, on_checkpoint: Any, schedulers: Any
+    ) -> str:
         nxt = current + 1
         if action in ("set_lr", "scale_lr"):
-            nets, lr, per_net = ctl.change_lr(optimizers, schedulers, args["net"], args.get("value"), args.get("factor"))
+            nets, lr, per_net = ctl.change_lr(
+                optimizers, schedulers, args["net"], args.get("value"), args.get("factor")
+            )
             self._record_quietly({f"lr/{net}": value for net, value in per_net.items()}, nxt)
             change = f"= {ctl.fmt(lr)}" if action == "set_lr" else f"×{ctl.fmt(args['factor'])} = {ctl.fmt(lr)}"
             return f"lr {' and '.join(nets)} {change} from step {nxt}"
@@ -520,7 +574,9 @@ class Run:
             keys, value = ctl.change_lambda(lambdas, args["name"], args.get("value"), args.get("factor"))
             self._record_quietly({f"lambda/{args['name']}": value}, nxt)
             where = f" ({', '.join(keys)})" if keys != [args["name"]] else ""
-            change = f"= {ctl.fmt(value)}" if action == "set_lambda" else f"×{ctl.fmt(args['factor'])} = {ctl.fmt(value)}"
+            change = (
+                f"= {ctl.fmt(value)}" if action == "set_lambda" else f"×{ctl.fmt(args['factor'])} = {ctl.fmt(value)}"
+            )
             return f"lambda {args['name']}{where} {change} from step {nxt}"
         if action == "set_clip":
             self.max_norm = float(args["max_norm"])
@@ -547,7 +603,11 @@ class Run:
                 self._sender.push_status("running")
             return f"stopping after step {current}"
         saved = ctl.call_checkpoint(on_checkpoint, current)
-        return f"saved {saved} after step {current}" if isinstance(saved, (str, os.PathLike)) else f"checkpoint saved after step {current}"
+        return (
+            f"saved {saved} after step {current}"
+            if isinstance(saved, (str, os.PathLike))
+            else f"checkpoint saved after step {current}"
+        )
 
     def _record_quietly(self, values: dict, step: int) -> None:
         """Logs the values a control changed (lr/*, lambda/*, clip/max_norm) without moving the run's step."""
@@ -588,7 +648,9 @@ def _latent_rows(codes: Any) -> tuple[str, int, int]:
             except ValueError:
                 raise InputError("latent codes must be rows of the same length (N×D)") from None
         else:
-            raise InputError(f"latent codes must be N×D rows (a list, numpy array or torch tensor), got {type(codes).__name__}")
+            raise InputError(
+                f"latent codes must be N×D rows (a list, numpy array or torch tensor), got {type(codes).__name__}"
+            )
     if np is not None:
         if codes.dtype.kind not in "uifb":
             raise InputError(f"latent codes must be numbers, got dtype {codes.dtype}")
@@ -616,7 +678,7 @@ def _latent_rows(codes: Any) -> tuple[str, int, int]:
         raise InputError(f"latent code count must be from 1 to {MAX_LATENT_CODES}, got {count}")
     if not 1 <= dim <= MAX_LATENT_DIM:
         raise InputError(f"latent dimension must be from 1 to {MAX_LATENT_DIM}, got {dim}")
-    text = ",".join("[" + ",".join(["%.9g" % v for v in row]) + "]" for row in rows)
+    text = ",".join("[" + ",".join([f"{v:.9g}" for v in row]) + "]" for row in rows)
     return text, count, dim
 
 

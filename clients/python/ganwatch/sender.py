@@ -12,7 +12,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 from .errors import GanwatchError, server_error_of
 from .spool import Spool, SpooledFrame
@@ -147,7 +147,11 @@ class Sender:
             start = 0
             while start < len(points):
                 end, size = start, FRAME_ENVELOPE_BYTES
-                while end < len(points) and end - start < self._max_batch and size + len(points[end]) + 1 <= MAX_BODY_BYTES:
+                while (
+                    end < len(points)
+                    and end - start < self._max_batch
+                    and size + len(points[end]) + 1 <= MAX_BODY_BYTES
+                ):
                     size += len(points[end]) + 1
                     end += 1
                 end = max(end, start + 1)
@@ -158,8 +162,13 @@ class Sender:
 
     def settled(self) -> bool:
         with self._state:
-            return (not self._buffer and not self._pending and not self.spool.uploads and not self._results
-                    and not self._patches)
+            return (
+                not self._buffer
+                and not self._pending
+                and not self.spool.uploads
+                and not self._results
+                and not self._patches
+            )
 
     def flush(self, timeout: float) -> bool:
         """Cuts the buffer and waits up to ``timeout`` s until everything so far is acknowledged (or refused for good).
@@ -263,7 +272,9 @@ class Sender:
                 else:
                     self.spool.append_reject(seq, code, message)
             except (OSError, GanwatchError) as err:
-                self._report(GanwatchError("GW_ERR_SPOOL", f"Spool folder '{self.spool.dir}': cannot record an ack: {err}"))
+                self._report(
+                    GanwatchError("GW_ERR_SPOOL", f"Spool folder '{self.spool.dir}': cannot record an ack: {err}")
+                )
 
     # ------------------------------------------------------------ the sender thread
 

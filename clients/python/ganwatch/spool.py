@@ -98,9 +98,7 @@ class Spool:
         """Folder names under ``spool_dir`` that hold a run log."""
         if not os.path.isdir(spool_dir):
             return []
-        return sorted(
-            name for name in os.listdir(spool_dir) if os.path.isfile(os.path.join(spool_dir, name, LOG))
-        )
+        return sorted(name for name in os.listdir(spool_dir) if os.path.isfile(os.path.join(spool_dir, name, LOG)))
 
     @staticmethod
     def find(spool_dir: str, run_id: str) -> str | None:
@@ -117,7 +115,7 @@ class Spool:
         return None
 
     @classmethod
-    def create(cls, spool_dir: str, key: str, server: str | None, create: dict | None, created_at: float) -> "Spool":
+    def create(cls, spool_dir: str, key: str, server: str | None, create: dict | None, created_at: float) -> Spool:
         """Starts a new run folder (fails if it already holds a log)."""
         folder = os.path.join(spool_dir, key)
         try:
@@ -126,8 +124,16 @@ class Spool:
             raise SpoolError(folder, f"cannot create the folder: {err.strerror or err}") from None
         if os.path.exists(os.path.join(folder, LOG)):
             raise SpoolError(folder, "a run log already exists here")
-        header = {"t": "run", "v": 1, "key": key, "server": server, "create": create, "createdAt": created_at,
-                  "nextSeq": 0, "nextUpload": 1}
+        header = {
+            "t": "run",
+            "v": 1,
+            "key": key,
+            "server": server,
+            "create": create,
+            "createdAt": created_at,
+            "nextSeq": 0,
+            "nextUpload": 1,
+        }
         spool = cls(folder, header)
         spool._lock()
         try:
@@ -139,7 +145,7 @@ class Spool:
         return spool
 
     @classmethod
-    def open(cls, spool_dir: str, key: str, read_only: bool = False) -> "Spool":
+    def open(cls, spool_dir: str, key: str, read_only: bool = False) -> Spool:
         """Opens an existing folder and replays its log. ``read_only`` neither locks nor repairs (for inspection)."""
         folder = os.path.join(spool_dir, key)
         path = os.path.join(folder, LOG)
@@ -193,18 +199,21 @@ class Spool:
         return spool
 
     @classmethod
-    def _from_header(cls, folder: str, record: dict) -> "Spool | None":
+    def _from_header(cls, folder: str, record: dict) -> Spool | None:
         if record.get("t") != "run" or not isinstance(record.get("key"), str):
             return None
         next_upload = record.get("nextUpload")
-        return cls(folder, {
-            "key": record["key"],
-            "server": record["server"] if isinstance(record.get("server"), str) else None,
-            "create": record["create"] if isinstance(record.get("create"), dict) else None,
-            "createdAt": record["createdAt"] if isinstance(record.get("createdAt"), (int, float)) else 0,
-            "nextSeq": record["nextSeq"] if _is_count(record.get("nextSeq")) else 0,
-            "nextUpload": next_upload if _is_count(next_upload) and next_upload > 0 else 1,
-        })
+        return cls(
+            folder,
+            {
+                "key": record["key"],
+                "server": record["server"] if isinstance(record.get("server"), str) else None,
+                "create": record["create"] if isinstance(record.get("create"), dict) else None,
+                "createdAt": record["createdAt"] if isinstance(record.get("createdAt"), (int, float)) else 0,
+                "nextSeq": record["nextSeq"] if _is_count(record.get("nextSeq")) else 0,
+                "nextUpload": next_upload if _is_count(next_upload) and next_upload > 0 else 1,
+            },
+        )
 
     def _apply(self, record: dict, offset: int, length: int) -> bool:
         kind = record.get("type")
@@ -225,7 +234,11 @@ class Spool:
             return True
         if mark == "up":
             upload = record.get("upload")
-            if not isinstance(upload, dict) or not _is_count(upload.get("id")) or not isinstance(upload.get("file"), str):
+            if (
+                not isinstance(upload, dict)
+                or not _is_count(upload.get("id"))
+                or not isinstance(upload.get("file"), str)
+            ):
                 return False
             self.uploads[upload["id"]] = upload
             self._upload = max(self._upload, upload["id"] + 1)
@@ -309,7 +322,9 @@ class Spool:
     def append_upload_done(self, upload_id: int, ok: bool, code: str | None = None, message: str | None = None) -> None:
         with self._guard:
             upload = self.uploads.pop(upload_id, None)
-            record = {"t": "upd", "id": upload_id} if ok else {"t": "upr", "id": upload_id, "code": code, "message": message}
+            record = (
+                {"t": "upd", "id": upload_id} if ok else {"t": "upr", "id": upload_id, "code": code, "message": message}
+            )
             self._write(self._record(record))
         if upload is not None:
             try:
@@ -342,8 +357,16 @@ class Spool:
         with self._guard:
             if self._closed or self.frames or self.uploads:
                 return False
-            header = {"t": "run", "v": 1, "key": self.key, "server": self.server, "create": self.create,
-                      "createdAt": self.created_at, "nextSeq": self._seq, "nextUpload": self._upload}
+            header = {
+                "t": "run",
+                "v": 1,
+                "key": self.key,
+                "server": self.server,
+                "create": self.create,
+                "createdAt": self.created_at,
+                "nextSeq": self._seq,
+                "nextUpload": self._upload,
+            }
             os.close(self._fd)
             self._fd = -1
             self._write_header_file(header)

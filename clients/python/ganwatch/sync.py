@@ -85,10 +85,15 @@ def sync_run(spool_dir: str, key: str, servers: Servers, token: str | None, stal
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ganwatch sync", description=__doc__.split("\n\n")[0])
     parser.add_argument("--spool", default=".ganwatch-spool", help="the spool folder (ganwatch.init's spool=)")
-    parser.add_argument("--server", default=None,
-                        help="server address(es), comma-separated (default: $GANWATCH_SERVER or http://127.0.0.1:8080)")
+    parser.add_argument(
+        "--server",
+        default=None,
+        help="server address(es), comma-separated (default: $GANWATCH_SERVER or http://127.0.0.1:8080)",
+    )
     parser.add_argument("--token", default=None, help="write token (default: $GANWATCH_TOKEN)")
-    parser.add_argument("--stall", type=float, default=30.0, help="give up on a run after this many seconds without progress")
+    parser.add_argument(
+        "--stall", type=float, default=30.0, help="give up on a run after this many seconds without progress"
+    )
     parser.add_argument("runs", nargs="*", help="only these spool folders (default: all)")
     args = parser.parse_args(argv)
     try:
@@ -101,8 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         probe.request("GET", "/health")
     except Unreachable as err:
-        print(f"ganwatch sync: GW_ERR_SERVER: Server {err.url}: unreachable ({err.reason}); is it running?",
-              file=sys.stderr)
+        print(
+            f"ganwatch sync: GW_ERR_SERVER: Server {err.url}: unreachable ({err.reason}); is it running?",
+            file=sys.stderr,
+        )
         return 2
     finally:
         probe.close()

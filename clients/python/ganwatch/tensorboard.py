@@ -14,7 +14,6 @@ import io
 import os
 import re
 import socket
-import time
 import warnings
 from datetime import datetime
 from typing import Any
@@ -30,8 +29,18 @@ NOT_KIND = re.compile(r"[^A-Za-z0-9_.-]")
 class SummaryWriter:
     """Records to a ganwatch run with the API of torch.utils.tensorboard.SummaryWriter."""
 
-    def __init__(self, log_dir=None, comment="", purge_step=None, max_queue=10, flush_secs=120, filename_suffix="",
-                 *, run: Run | None = None, **init_kwargs: Any):
+    def __init__(
+        self,
+        log_dir=None,
+        comment="",
+        purge_step=None,
+        max_queue=10,
+        flush_secs=120,
+        filename_suffix="",
+        *,
+        run: Run | None = None,
+        **init_kwargs: Any,
+    ):
         if not log_dir:
             stamp = datetime.now().strftime("%b%d_%H-%M-%S")
             log_dir = os.path.join("runs", stamp + "_" + socket.gethostname() + comment)
@@ -101,14 +110,22 @@ class SummaryWriter:
     def add_image(self, tag, img_tensor, global_step=None, walltime=None, dataformats="CHW"):
         kind = self._kind(tag)
         step = self._step("image:" + kind, global_step)
-        self.run.log_image(img_tensor, epoch=step, step=step, kind=kind, meta={"tag": str(tag)},
-                           dataformats=dataformats, value_range="tensorboard")
+        self.run.log_image(
+            img_tensor,
+            epoch=step,
+            step=step,
+            kind=kind,
+            meta={"tag": str(tag)},
+            dataformats=dataformats,
+            value_range="tensorboard",
+        )
 
     def add_images(self, tag, img_tensor, global_step=None, walltime=None, dataformats="NCHW"):
         self.add_image(tag, img_tensor, global_step, walltime, dataformats)
 
-    def add_image_with_boxes(self, tag, img_tensor, box_tensor, global_step=None, walltime=None, rescale=1,
-                             dataformats="CHW", labels=None):
+    def add_image_with_boxes(
+        self, tag, img_tensor, box_tensor, global_step=None, walltime=None, rescale=1, dataformats="CHW", labels=None
+    ):
         self._warn_once("boxes", "add_image_with_boxes() records the image without its boxes")
         self.add_image(tag, img_tensor, global_step, walltime, dataformats)
 
@@ -123,8 +140,13 @@ class SummaryWriter:
                 import matplotlib.pyplot as plt  # a figure implies matplotlib
 
                 plt.close(fig)
-            self.run.log_image(buffer.getvalue(), epoch=step, step=step, kind=kind if i == 0 else f"{kind}_{i}"[:64],
-                               meta={"tag": str(tag)})
+            self.run.log_image(
+                buffer.getvalue(),
+                epoch=step,
+                step=step,
+                kind=kind if i == 0 else f"{kind}_{i}"[:64],
+                meta={"tag": str(tag)},
+            )
 
     def add_text(self, tag, text_string, global_step=None, walltime=None):
         """Text goes to the run's notes (shown on its page), one line per call, newest last."""
@@ -185,7 +207,9 @@ class SummaryWriter:
 
     def __exit__(self, exc_type, exc_val, exc_tb):
         if self._owns_run:
-            self.run.finish("failed" if exc_type is not None and not issubclass(exc_type, KeyboardInterrupt) else "finished")
+            self.run.finish(
+                "failed" if exc_type is not None and not issubclass(exc_type, KeyboardInterrupt) else "finished"
+            )
         return False
 
     # ------------------------------------------------------------ accepted, not stored
@@ -193,8 +217,9 @@ class SummaryWriter:
     def add_histogram(self, tag, values, global_step=None, bins="tensorflow", walltime=None, max_bins=None):
         self._skip("add_histogram")
 
-    def add_histogram_raw(self, tag, min, max, num, sum, sum_squares, bucket_limits, bucket_counts, global_step=None,
-                          walltime=None):
+    def add_histogram_raw(
+        self, tag, min, max, num, sum, sum_squares, bucket_limits, bucket_counts, global_step=None, walltime=None
+    ):
         self._skip("add_histogram_raw")
 
     def add_video(self, tag, vid_tensor, global_step=None, fps=4, walltime=None):
@@ -209,13 +234,23 @@ class SummaryWriter:
     def add_graph(self, model, input_to_model=None, verbose=False, use_strict_trace=True):
         self._skip("add_graph")
 
-    def add_pr_curve(self, tag, labels, predictions, global_step=None, num_thresholds=127, weights=None,
-                     walltime=None):
+    def add_pr_curve(self, tag, labels, predictions, global_step=None, num_thresholds=127, weights=None, walltime=None):
         self._skip("add_pr_curve")
 
-    def add_pr_curve_raw(self, tag, true_positive_counts, false_positive_counts, true_negative_counts,
-                         false_negative_counts, precision, recall, global_step=None, num_thresholds=127, weights=None,
-                         walltime=None):
+    def add_pr_curve_raw(
+        self,
+        tag,
+        true_positive_counts,
+        false_positive_counts,
+        true_negative_counts,
+        false_negative_counts,
+        precision,
+        recall,
+        global_step=None,
+        num_thresholds=127,
+        weights=None,
+        walltime=None,
+    ):
         self._skip("add_pr_curve_raw")
 
     def add_custom_scalars_multilinechart(self, tags, category="default", title="untitled"):

@@ -10,8 +10,9 @@ import os
 import socket
 import ssl
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from .errors import OptionError
@@ -126,8 +127,14 @@ class HttpClient:
         self._conn_url: str | None = None
         self._lock = threading.Lock()
 
-    def request(self, method: str, path: str, body: bytes | None = None, content_type: str = "application/json",
-                timeout: float | None = None) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+        timeout: float | None = None,
+    ) -> Response:
         """Sends ``method`` ``/api/v1{path}`` to the current server. Raises Unreachable when no answer comes."""
         url = self.servers.current
         headers = {"accept": "application/json"}
@@ -147,8 +154,11 @@ class HttpClient:
             except (OSError, http.client.HTTPException) as err:
                 self.close()
                 # A kept-alive connection the server closed meanwhile fails on first use: try once on a fresh one.
-                if reused and attempt == 0 and isinstance(err, (http.client.RemoteDisconnected, ConnectionResetError,
-                                                               BrokenPipeError)):
+                if (
+                    reused
+                    and attempt == 0
+                    and isinstance(err, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError))
+                ):
                     continue
                 raise Unreachable(url, _describe(err)) from None
         raise Unreachable(url, "connection lost")  # not reached: the loop returns or raises

@@ -64,8 +64,19 @@ class Server:
         self.start()
 
     def _args(self) -> list[str]:
-        args = [NODE, "--import", "tsx", str(ROOT / "server" / "main.ts"), "--host", "127.0.0.1", "--db", self.db,
-                "--port", str(self.port), *self.extra]
+        args = [
+            NODE,
+            "--import",
+            "tsx",
+            str(ROOT / "server" / "main.ts"),
+            "--host",
+            "127.0.0.1",
+            "--db",
+            self.db,
+            "--port",
+            str(self.port),
+            *self.extra,
+        ]
         if self.token:
             args += ["--token", self.token]
         return args
@@ -73,8 +84,9 @@ class Server:
     def start(self) -> None:
         env = {**os.environ, "GANWATCH_TOKEN": "", "GANWATCH_READ_TOKEN": "", "GANWATCH_PORT": "", "GANWATCH_DB": ""}
         for attempt in range(20):
-            self.process = subprocess.Popen(self._args(), cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                            stderr=subprocess.STDOUT, text=True)
+            self.process = subprocess.Popen(
+                self._args(), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
             url = self._read_url(self.process)
             if url:
                 self.url = url
@@ -190,8 +202,14 @@ def export_points(server: Server, run_id: str) -> dict[tuple[str, int], Any]:
 def python_child(code: str, *args: str, env: dict | None = None) -> subprocess.Popen:
     """A Python process running ``code`` with this client importable; its stdout lines are its reports."""
     full_env = {**os.environ, "PYTHONPATH": str(CLIENT), "PYTHONUNBUFFERED": "1", **(env or {})}
-    return subprocess.Popen([sys.executable, "-c", code, *args], env=full_env, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        env=full_env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def tell(child: subprocess.Popen, line: str = "") -> None:
@@ -206,7 +224,7 @@ def read_report(child: subprocess.Popen, prefix: str) -> str:
     assert child.stdout is not None
     for line in child.stdout:
         if line.startswith(prefix):
-            return line[len(prefix):].strip()
+            return line[len(prefix) :].strip()
     err = child.stderr.read() if child.stderr else ""
     raise AssertionError(f"the child exited without reporting {prefix!r}:\n{err}")
 

@@ -12,7 +12,15 @@ import threading
 import unittest
 
 from support import (  # first: sys.path
-    HAVE_TORCH, Server, end_child, needs_torch, python_child, read_report, shared_server, temp_dir, until,
+    HAVE_TORCH,
+    Server,
+    end_child,
+    needs_torch,
+    python_child,
+    read_report,
+    shared_server,
+    temp_dir,
+    until,
 )
 
 import ganwatch
@@ -30,14 +38,16 @@ class Trainer:
         self.nets = {name: nn.Linear(4, 4) for name in ("G", "E", "D", "D2")}
         g = self.nets["G"]
         self.opts = {
-            "G": torch.optim.Adam([{"params": [g.weight]}, {"params": [g.bias], "lr": 1e-3}], lr=2e-4, betas=(0.5, 0.999)),
+            "G": torch.optim.Adam(
+                [{"params": [g.weight]}, {"params": [g.bias], "lr": 1e-3}], lr=2e-4, betas=(0.5, 0.999)
+            ),
             "E": torch.optim.Adam(self.nets["E"].parameters(), lr=2e-4, betas=(0.5, 0.999)),
             "D": torch.optim.Adam(self.nets["D"].parameters(), lr=1e-4, betas=(0.5, 0.999)),
             "D2": torch.optim.Adam(self.nets["D2"].parameters(), lr=1e-4, betas=(0.5, 0.999)),
         }
         self.steps = 0
 
-    def loss(self) -> "torch.Tensor":
+    def loss(self) -> torch.Tensor:
         x = torch.randn(8, 4)
         return sum((net(x) ** 2).mean() for net in self.nets.values())
 
@@ -191,9 +201,17 @@ class RunControlsTest(unittest.TestCase):
             self.handled += self.gw.apply_controls(optimizers=self.trainer.given)
 
     def control(self, control_id: int) -> dict:
-        return until(lambda: next((c for c in self.server.api("GET", f"/runs/{self.gw.id}/controls")[1]["controls"]
-                                   if c["id"] == control_id and c["status"] in ("applied", "failed")), None),
-                     f"control {control_id} to be answered")
+        return until(
+            lambda: next(
+                (
+                    c
+                    for c in self.server.api("GET", f"/runs/{self.gw.id}/controls")[1]["controls"]
+                    if c["id"] == control_id and c["status"] in ("applied", "failed")
+                ),
+                None,
+            ),
+            f"control {control_id} to be answered",
+        )
 
     def status(self) -> str:
         return self.server.api("GET", f"/runs/{self.gw.id}")[1]["status"]
@@ -261,8 +279,9 @@ class DeliveryTest(unittest.TestCase):
         run = ganwatch.init(name="alert-apply", server=server.url, spool=temp_dir())
         trainer = Trainer()
         run.log({"loss/D": float("nan")}, step=0)  # the divergence rule fires at once on a NaN
-        alert = until(lambda: next(iter(server.api("GET", f"/runs/{run.id}/alerts")[1]["alerts"]), None),
-                      "the divergence alert")
+        alert = until(
+            lambda: next(iter(server.api("GET", f"/runs/{run.id}/alerts")[1]["alerts"]), None), "the divergence alert"
+        )
         self.assertEqual((alert["rule"], alert["remedy"]["action"]["action"]), ("divergence", "pause"))
         status, applied = server.api("POST", f"/alerts/{alert['id']}/apply")
         self.assertEqual(status, 201, applied)
@@ -270,8 +289,13 @@ class DeliveryTest(unittest.TestCase):
         result = train_until_answered(run, trainer, applied["control"]["id"], optimizers=trainer.given)
         self.assertEqual((result.action, result.ok), ("pause", True))
         self.assertTrue(run.flush())
-        after = until(lambda: (a := server.api("GET", f"/runs/{run.id}/alerts")[1]["alerts"][0])["control"]["status"]
-                      == "applied" and a, "the alert to record the applied control")
+        after = until(
+            lambda: (
+                (a := server.api("GET", f"/runs/{run.id}/alerts")[1]["alerts"][0])["control"]["status"] == "applied"
+                and a
+            ),
+            "the alert to record the applied control",
+        )
         self.assertEqual(after["control"]["result_step"], result.step)
         run.finish()
 

@@ -11,7 +11,15 @@ import unittest
 import urllib.request
 
 from support import (  # first: sys.path
-    HERE, NODE, ROOT, end_child, needs_numpy, needs_torch, python_child, read_report, shared_server, temp_dir,
+    NODE,
+    ROOT,
+    end_child,
+    needs_numpy,
+    needs_torch,
+    python_child,
+    read_report,
+    shared_server,
+    temp_dir,
 )
 
 import ganwatch
@@ -23,8 +31,13 @@ def decode(png: bytes) -> tuple[int, int, list[tuple[int, int, int, int]]]:
     path = os.path.join(temp_dir(), "image.png")
     with open(path, "wb") as file:
         file.write(png)
-    out = subprocess.run([NODE, str(HERE / "decode_png.mjs"), path], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [NODE, "--import", "tsx", str(ROOT / "test" / "support" / "decode-png.ts"), path],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     body = json.loads(out)
     raw = base64.b64decode(body["rgba"])
     return body["width"], body["height"], [tuple(raw[i : i + 4]) for i in range(0, len(raw), 4)]
@@ -73,7 +86,9 @@ class EncodingTest(unittest.TestCase):
         import numpy as np
 
         image = np.array([[[float("nan")] * 3, [2.0] * 3, [0.5] * 3]])
-        self.assertEqual(decode(png_of(image, "HWC")[0])[2], [(0, 0, 0, 255), (255, 255, 255, 255), (128, 128, 128, 255)])
+        self.assertEqual(
+            decode(png_of(image, "HWC")[0])[2], [(0, 0, 0, 255), (255, 255, 255, 255), (128, 128, 128, 255)]
+        )
 
     @needs_numpy
     def test_grey_and_rgba_images_keep_their_channels(self):

@@ -104,8 +104,9 @@ class BadInputTest(unittest.TestCase):
         self.refused(self.gw.log_image, image, epoch=-1, step=0, mentions="epoch")
         self.refused(self.gw.log_image, image, epoch=0, step=0, dataformats="CHW", mentions="names 3 axes")
         self.refused(self.gw.log_image, image, epoch=0, step=0, dataformats="XY", mentions="dataformats")
-        self.refused(self.gw.log_image, [[[1, 2]] * 4] * 4, epoch=0, step=0, dataformats="HWC",
-                     mentions="1, 3 or 4 channels")
+        self.refused(
+            self.gw.log_image, [[[1, 2]] * 4] * 4, epoch=0, step=0, dataformats="HWC", mentions="1, 3 or 4 channels"
+        )
         self.refused(self.gw.log_image, image, epoch=0, step=0, meta=["x"], mentions="meta")
 
     def test_latent_codes_of_the_wrong_shape_or_with_bad_labels_are_refused(self):

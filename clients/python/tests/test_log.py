@@ -117,8 +117,17 @@ class LogTest(unittest.TestCase):
         import numpy as np
 
         run, server = start()
-        run.log({"f32": np.float32(0.25), "f64": np.float64(-2.5), "i": np.int64(7), "arr": np.array([3.5]),
-                 "nan": np.float32("nan"), "bool": np.bool_(True)}, step=0)
+        run.log(
+            {
+                "f32": np.float32(0.25),
+                "f64": np.float64(-2.5),
+                "i": np.int64(7),
+                "arr": np.array([3.5]),
+                "nan": np.float32("nan"),
+                "bool": np.bool_(True),
+            },
+            step=0,
+        )
         self.assertTrue(run.finish())
         self.assertEqual(
             export_points(server, run.id),
@@ -131,11 +140,19 @@ class LogTest(unittest.TestCase):
 
         run, server = start()
         weight = torch.tensor(1.5, requires_grad=True)
-        run.log({"loss": weight * 2, "n": torch.tensor(4), "one": torch.ones(1, 1) * 0.5,
-                 "inf": torch.tensor(float("inf"))}, step=1)
+        run.log(
+            {
+                "loss": weight * 2,
+                "n": torch.tensor(4),
+                "one": torch.ones(1, 1) * 0.5,
+                "inf": torch.tensor(float("inf")),
+            },
+            step=1,
+        )
         self.assertTrue(run.finish())
-        self.assertEqual(export_points(server, run.id),
-                         {("loss", 1): 3, ("n", 1): 4, ("one", 1): 0.5, ("inf", 1): "Infinity"})
+        self.assertEqual(
+            export_points(server, run.id), {("loss", 1): 3, ("n", 1): 4, ("one", 1): 0.5, ("inf", 1): "Infinity"}
+        )
 
     def test_a_step_left_out_is_the_one_after_the_last_step_logged(self):
         run, server = start()
@@ -221,4 +238,3 @@ class FinishTest(unittest.TestCase):
         run.update_config({"best_fid": 31.5})
         self.assertTrue(run.finish())
         self.assertEqual(server.api("GET", f"/runs/{run.id}")[1]["config"], {"lr": 0.1, "best_fid": 31.5})
-

@@ -11,10 +11,17 @@ import sys
 import unittest
 
 from support import (  # first: sys.path
-    CLIENT, NODE, ROOT, WAIT_TIMEOUT_S, end_child, export_points, python_child, read_report, shared_server, temp_dir,
+    CLIENT,
+    NODE,
+    ROOT,
+    WAIT_TIMEOUT_S,
+    end_child,
+    export_points,
+    python_child,
+    read_report,
+    shared_server,
+    temp_dir,
 )
-
-import ganwatch
 
 OFFLINE_RUN = """
 import sys, ganwatch
@@ -50,7 +57,9 @@ class OfflineTest(unittest.TestCase):
         self.assertEqual((run["config"], run["tags"], run["status"]), ({"lr": 0.5}, ["offline"], "finished"))
         # The server adds val/latent_* (cluster separation of the labelled codes) on its own: not ours to compare.
         points = {key: v for key, v in export_points(server, run["id"]).items() if not key[0].startswith("val/latent")}
-        self.assertEqual(points, {**{("loss/D", s): s / 10 for s in range(250)}, **{("nan", s): "NaN" for s in range(250)}})
+        self.assertEqual(
+            points, {**{("loss/D", s): s / 10 for s in range(250)}, **{("nan", s): "NaN" for s in range(250)}}
+        )
         self.assertEqual(len(server.api("GET", f"/runs/{run['id']}/media")[1]["media"]), 1)
         self.assertEqual(server.api("GET", f"/runs/{run['id']}/latents/2")[1]["labels"], [0, 1])
 
@@ -58,34 +67,60 @@ class OfflineTest(unittest.TestCase):
         server = shared_server()
         spool, key = record_offline()
         self.assertTrue(key.startswith("local"))
-        sync = subprocess.run([sys.executable, "-m", "ganwatch", "sync", "--spool", spool, "--server", server.url],
-                              env={**os.environ, "PYTHONPATH": str(CLIENT)}, capture_output=True, text=True,
-                              timeout=WAIT_TIMEOUT_S)
+        sync = subprocess.run(
+            [sys.executable, "-m", "ganwatch", "sync", "--spool", spool, "--server", server.url],
+            env={**os.environ, "PYTHONPATH": str(CLIENT)},
+            capture_output=True,
+            text=True,
+            timeout=WAIT_TIMEOUT_S,
+        )
         self.assertEqual(sync.returncode, 0, sync.stderr + sync.stdout)
         run = server.api("GET", "/runs?name=offline-run")[1]["runs"]
         run = next(r for r in run if r["id"] in sync.stdout)
         self.assertIn(f"{key} → {run['id']}: created run, uploaded 250 points", sync.stdout)
         self.check_uploaded(server, run)
-        again = subprocess.run([sys.executable, "-m", "ganwatch", "sync", "--spool", spool, "--server", server.url],
-                               env={**os.environ, "PYTHONPATH": str(CLIENT)}, capture_output=True, text=True,
-                               timeout=WAIT_TIMEOUT_S)
+        again = subprocess.run(
+            [sys.executable, "-m", "ganwatch", "sync", "--spool", spool, "--server", server.url],
+            env={**os.environ, "PYTHONPATH": str(CLIENT)},
+            capture_output=True,
+            text=True,
+            timeout=WAIT_TIMEOUT_S,
+        )
         self.assertIn("up to date", again.stdout)
 
     def test_the_node_sync_command_reads_a_spool_the_python_client_wrote(self):
         server = shared_server()
         spool, key = record_offline()
-        sync = subprocess.run([NODE, "--import", "tsx", str(ROOT / "trainer" / "sync.ts"), "--spool", spool,
-                               "--server", server.url, "--json"], cwd=ROOT, capture_output=True, text=True,
-                              timeout=WAIT_TIMEOUT_S)
+        sync = subprocess.run(
+            [
+                NODE,
+                "--import",
+                "tsx",
+                str(ROOT / "trainer" / "sync.ts"),
+                "--spool",
+                spool,
+                "--server",
+                server.url,
+                "--json",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=WAIT_TIMEOUT_S,
+        )
         self.assertEqual(sync.returncode, 0, sync.stderr + sync.stdout)
         (result,) = json.loads(sync.stdout)["runs"]
         self.assertEqual((result["key"], result["outcome"], result["points"]), (key, "synced", 250))
         self.check_uploaded(server, server.api("GET", f"/runs/{result['run']}")[1])
 
     def test_sync_says_so_when_the_server_cannot_be_reached(self):
-        sync = subprocess.run([sys.executable, "-m", "ganwatch", "sync", "--spool", temp_dir(), "--server",
-                               "http://127.0.0.1:9"], env={**os.environ, "PYTHONPATH": str(CLIENT)},
-                              capture_output=True, text=True, timeout=WAIT_TIMEOUT_S)
+        sync = subprocess.run(
+            [sys.executable, "-m", "ganwatch", "sync", "--spool", temp_dir(), "--server", "http://127.0.0.1:9"],
+            env={**os.environ, "PYTHONPATH": str(CLIENT)},
+            capture_output=True,
+            text=True,
+            timeout=WAIT_TIMEOUT_S,
+        )
         self.assertEqual(sync.returncode, 2)
         self.assertIn("GW_ERR_SERVER", sync.stderr)
 

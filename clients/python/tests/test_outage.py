@@ -3,17 +3,17 @@ a failover between two servers: every value arrives, once, with the exact value 
 
 from __future__ import annotations
 
+import inspect
 import unittest
 
 from support import Server, end_child, export_points, python_child, read_report, tell, temp_dir  # first: sys.path
 
 import ganwatch
 
-ROW = """
+
 def row(step):
+    """The values every test logs at ``step`` (the child trainer runs this same function)."""
     return {"loss/D": 1.0 / (step + 1), "loss/G_GAN": step * 0.5, "D_real_acc": float(step % 3 == 0)}
-"""
-exec(ROW)  # defines row(step), the values every test logs (the child trainer runs the same source)
 
 
 def expected(steps: range) -> dict:
@@ -48,7 +48,9 @@ class ServerRestartTest(unittest.TestCase):
         server.stop()
 
 
-CRASHING_TRAINER = ROW + """
+CRASHING_TRAINER = (
+    inspect.getsource(row)
+    + """
 import sys, ganwatch
 run = ganwatch.init(name="crash", server=sys.argv[1], spool=sys.argv[2])
 for step in range(0, 200):
@@ -63,6 +65,7 @@ run.flush(timeout=0)  # on disk, not acknowledged: the server is down
 print("SPOOLED", run.stats()["unacked_batches"], flush=True)
 input()  # killed here, without finish()
 """
+)
 
 
 class ResumeTest(unittest.TestCase):

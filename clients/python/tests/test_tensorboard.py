@@ -41,14 +41,21 @@ class SignatureTest(unittest.TestCase):
     def test_every_public_method_of_pytorchs_summary_writer_has_the_same_parameters(self):
         tree = ast.parse(torch_writer_source())
         cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "SummaryWriter")
-        methods = [f for f in cls.body if isinstance(f, ast.FunctionDef) and (not f.name.startswith("_")
-                                                                                 or f.name in ("__init__", "__enter__", "__exit__"))]
+        methods = [
+            f
+            for f in cls.body
+            if isinstance(f, ast.FunctionDef)
+            and (not f.name.startswith("_") or f.name in ("__init__", "__enter__", "__exit__"))
+        ]
         self.assertGreater(len(methods), 25)
         for method in methods:
             with self.subTest(method=method.name):
                 ours = getattr(SummaryWriter, method.name)
-                params = [p for p in inspect.signature(ours).parameters.values()
-                          if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+                params = [
+                    p
+                    for p in inspect.signature(ours).parameters.values()
+                    if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                ]
                 names = [a.arg for a in method.args.args]
                 self.assertEqual([p.name for p in params], names)
                 defaults = [ast.literal_eval(d) for d in method.args.defaults]
@@ -104,7 +111,9 @@ class RecordingTest(unittest.TestCase):
         w.close()
         media = shared_server().api("GET", f"/runs/{w.run.id}/media")[1]["media"]
         found = {(m["kind"], m["step"], m["meta"]["width"], m["meta"]["height"], m["meta"]["tag"]) for m in media}
-        self.assertEqual(found, {("samples", 100, 8, 8, "samples"), ("fake_B", 100, 32, 8, "fake/B"), ("hwc", 7, 8, 8, "hwc")})
+        self.assertEqual(
+            found, {("samples", 100, 8, 8, "samples"), ("fake_B", 100, 32, 8, "fake/B"), ("hwc", 7, 8, 8, "hwc")}
+        )
 
     @needs_torch
     def test_add_embedding_records_latent_codes_with_metadata_as_labels(self):
@@ -155,9 +164,14 @@ class RecordingTest(unittest.TestCase):
             w.add_graph(object())
             w.add_pr_curve("pr", np.array([0, 1]), np.array([0.2, 0.9]), 0)
         w.close()
-        self.assertEqual([str(c.message).split(": ", 1)[1] for c in caught],
-                         ["add_histogram() is not stored by ganwatch; skipped", "add_graph() is not stored by ganwatch; skipped",
-                          "add_pr_curve() is not stored by ganwatch; skipped"])
+        self.assertEqual(
+            [str(c.message).split(": ", 1)[1] for c in caught],
+            [
+                "add_histogram() is not stored by ganwatch; skipped",
+                "add_graph() is not stored by ganwatch; skipped",
+                "add_pr_curve() is not stored by ganwatch; skipped",
+            ],
+        )
 
     def test_flush_puts_everything_in_the_spool_and_close_finishes_the_run(self):
         w = writer()
