@@ -518,6 +518,9 @@ class Sender:
             log.warning("ganwatch: %s answers again; sending what was kept", self.servers.current)
 
     def _report(self, error: GanwatchError) -> None:
+        """Records a problem the client survives; logs it unless it repeats the last one (a retry loop)."""
         with self._state:
+            repeated = self.last_error == str(error)
             self.last_error = str(error)
-        log.warning("ganwatch: %s", error)
+        if not repeated:
+            log.warning("ganwatch: %s", error)

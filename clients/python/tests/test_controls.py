@@ -13,6 +13,7 @@ import unittest
 
 from support import (  # first: sys.path
     HAVE_TORCH,
+    WAIT,
     Server,
     end_child,
     needs_torch,
@@ -84,7 +85,7 @@ def issue(server, run_id: str, action: str, **args) -> dict:
 
 
 def stored_control(server, run, control_id: int) -> dict:
-    assert run.flush(), "the answer did not reach the server"
+    assert run.flush(WAIT), "the answer did not reach the server"
     controls = server.api("GET", f"/runs/{run.id}/controls")[1]["controls"]
     return next(c for c in controls if c["id"] == control_id)
 
@@ -97,7 +98,7 @@ class ModelControlsTest(unittest.TestCase):
         self.trainer = Trainer()
 
     def tearDown(self):
-        self.gw.finish()
+        self.gw.finish(timeout=WAIT)
 
     def test_set_lr_sets_every_param_group_of_the_nets_optimizer_and_is_answered_applied(self):
         control = issue(self.server, self.gw.id, "set_lr", net="G", value=5e-5)
@@ -237,7 +238,7 @@ class RunControlsTest(unittest.TestCase):
         self.assertFalse(self.loop.is_alive())
         self.assertTrue(self.gw.should_stop)
         self.assertEqual(stop["message"], f"stopping after step {stop['result_step']}")
-        self.assertTrue(self.gw.finish())
+        self.assertTrue(self.gw.finish(timeout=WAIT))
         self.assertEqual(self.status(), "finished")
 
     def test_stop_while_paused_releases_the_trainer(self):
@@ -255,7 +256,7 @@ class RunControlsTest(unittest.TestCase):
         self.loop.join(60)
 
     def tearDown(self):
-        self.gw.finish()
+        self.gw.finish(timeout=WAIT)
 
 
 @needs_torch
@@ -272,7 +273,7 @@ class DeliveryTest(unittest.TestCase):
         stored = stored_control(server, run, control["id"])
         self.assertEqual(stored["status"], "applied")
         self.assertIsNotNone(stored["sent_at"])
-        run.finish()
+        run.finish(timeout=WAIT)
 
     def test_an_alerts_apply_reaches_the_python_trainer(self):
         server = shared_server()
@@ -288,7 +289,7 @@ class DeliveryTest(unittest.TestCase):
         issue(server, run.id, "resume")  # so that the paused apply_controls() comes back
         result = train_until_answered(run, trainer, applied["control"]["id"], optimizers=trainer.given)
         self.assertEqual((result.action, result.ok), ("pause", True))
-        self.assertTrue(run.flush())
+        self.assertTrue(run.flush(WAIT))
         after = until(
             lambda: (
                 (a := server.api("GET", f"/runs/{run.id}/alerts")[1]["alerts"][0])["control"]["status"] == "applied"
@@ -297,14 +298,14 @@ class DeliveryTest(unittest.TestCase):
             "the alert to record the applied control",
         )
         self.assertEqual(after["control"]["result_step"], result.step)
-        run.finish()
+        run.finish(timeout=WAIT)
 
 
 DYING_TRAINER = """
 import sys, time, ganwatch
 run = ganwatch.init(name="dies", server=sys.argv[1], spool=sys.argv[2], poll_wait=float(sys.argv[3]))
 run.log({"loss": 1.0}, step=0)
-assert run.flush()
+assert run.flush(120)
 print("RUN", run.id, flush=True)
 input()
 """

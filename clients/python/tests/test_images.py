@@ -13,6 +13,7 @@ import urllib.request
 from support import (  # first: sys.path
     NODE,
     ROOT,
+    WAIT,
     end_child,
     needs_numpy,
     needs_torch,
@@ -153,7 +154,7 @@ class LogImageTest(unittest.TestCase):
         server = shared_server()
         run = ganwatch.init(name="images", server=server.url, spool=temp_dir())
         run.log_image(HWC, epoch=5, step=1200, kind="samples", meta={"rows": ["input", "fake"]})
-        self.assertTrue(run.finish())
+        self.assertTrue(run.finish(timeout=WAIT))
         media = server.api("GET", f"/runs/{run.id}/media")[1]["media"]
         self.assertEqual([(m["kind"], m["epoch"], m["step"]) for m in media], [("samples", 5, 1200)])
         self.assertEqual(media[0]["meta"], {"width": 6, "height": 5, "channels": 3, "rows": ["input", "fake"]})
@@ -165,7 +166,7 @@ class LogImageTest(unittest.TestCase):
         run = ganwatch.init(name="images", server=server.url, spool=temp_dir())
         run.log_image([[0]], epoch=1, step=10)
         run.log_image([[255]], epoch=1, step=10)
-        self.assertTrue(run.finish())
+        self.assertTrue(run.finish(timeout=WAIT))
         media = server.api("GET", f"/runs/{run.id}/media")[1]["media"]
         self.assertEqual(len(media), 1)
         with urllib.request.urlopen(server.url + media[0]["url"]) as res:

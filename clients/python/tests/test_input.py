@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import unittest
 
-from support import HAVE_NUMPY, HAVE_TORCH, shared_server, temp_dir  # first: sys.path
+from support import HAVE_NUMPY, HAVE_TORCH, WAIT, shared_server, temp_dir  # first: sys.path
 
 import ganwatch
 
@@ -18,11 +18,11 @@ class BadInputTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.gw.finish()
+        cls.gw.finish(timeout=WAIT)
 
     def tearDown(self):
         # Whatever each test tried, the server holds nothing of the run.
-        self.assertTrue(self.gw.flush())
+        self.assertTrue(self.gw.flush(WAIT))
         self.assertEqual(self.server.api("GET", f"/runs/{self.gw.id}/metrics")[1]["metrics"], [])
         self.assertEqual(self.server.api("GET", f"/runs/{self.gw.id}/media")[1]["media"], [])
         self.assertEqual(self.server.api("GET", f"/runs/{self.gw.id}/latents")[1]["epochs"], [])

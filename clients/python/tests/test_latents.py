@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 import unittest
 
-from support import needs_numpy, needs_torch, shared_server, temp_dir  # first: sys.path
+from support import WAIT, needs_numpy, needs_torch, shared_server, temp_dir  # first: sys.path
 
 import ganwatch
 
@@ -21,7 +21,7 @@ class LatentsTest(unittest.TestCase):
         self.gw = ganwatch.init(name="latents", server=self.server.url, spool=temp_dir())
 
     def stored(self, epoch: int) -> dict:
-        self.assertTrue(self.gw.finish())
+        self.assertTrue(self.gw.finish(timeout=WAIT))
         status, body = self.server.api("GET", f"/runs/{self.gw.id}/latents/{epoch}")
         self.assertEqual(status, 200, body)
         return body

@@ -8,7 +8,7 @@ import os
 import unittest
 import urllib.request
 
-from support import Server, export_points, needs_numpy, needs_torch, shared_server, temp_dir  # first: sys.path
+from support import WAIT, Server, export_points, needs_numpy, needs_torch, shared_server, temp_dir  # first: sys.path
 
 import ganwatch
 
@@ -29,12 +29,12 @@ class InitTest(unittest.TestCase):
         self.assertEqual(stored["config"], {"lr_d": 1e-4, "nested": {"betas": [0.5, 0.999]}})
         self.assertEqual(stored["tags"], ["facades"])
         self.assertTrue(stored["host"])
-        run.finish()
+        run.finish(timeout=WAIT)
 
     def test_config_may_be_an_argparse_namespace(self):
         run, server = start(config=argparse.Namespace(lambda_L1=10.0, gan_mode="lsgan"))
         self.assertEqual(server.api("GET", f"/runs/{run.id}")[1]["config"], {"lambda_L1": 10.0, "gan_mode": "lsgan"})
-        run.finish()
+        run.finish(timeout=WAIT)
 
     @needs_numpy
     def test_config_values_from_numpy_become_json_numbers(self):
@@ -42,14 +42,14 @@ class InitTest(unittest.TestCase):
 
         run, server = start(config={"lr": np.float32(0.5), "size": np.int64(256), "nan": float("nan")})
         self.assertEqual(server.api("GET", f"/runs/{run.id}")[1]["config"], {"lr": 0.5, "size": 256, "nan": "NaN"})
-        run.finish()
+        run.finish(timeout=WAIT)
 
     def test_url_is_the_runs_page_on_the_dashboard(self):
         run, server = start()
         self.assertEqual(run.url, f"{server.url}/#/runs/{run.id}")
         with urllib.request.urlopen(run.url.split("#")[0]) as res:
             self.assertEqual(res.status, 200)
-        run.finish()
+        run.finish(timeout=WAIT)
 
     def test_the_server_address_comes_from_GANWATCH_SERVER_when_not_given(self):
         server = shared_server()
@@ -59,7 +59,7 @@ class InitTest(unittest.TestCase):
         finally:
             del os.environ["GANWATCH_SERVER"]
         self.assertEqual(run.server, server.url)
-        run.finish()
+        run.finish(timeout=WAIT)
 
     def test_an_unreachable_server_is_a_clear_error_at_init(self):
         with self.assertRaises(ganwatch.ServerError) as caught:
@@ -84,7 +84,7 @@ class TokenTest(unittest.TestCase):
         finally:
             del os.environ["GANWATCH_TOKEN"]
         run.log({"a": 1.0}, step=0)
-        self.assertTrue(run.finish())
+        self.assertTrue(run.finish(timeout=WAIT))
         self.assertEqual(export_points(self.server, run.id), {("a", 0): 1})
 
     def test_a_missing_token_is_refused_at_init_with_the_servers_reason(self):
@@ -101,13 +101,13 @@ class LogTest(unittest.TestCase):
             row = {"loss/D": 1.0 / (step + 1), "D_real_acc": step % 2, "big": 1e300 * step}
             run.log(row, step=step)
             values.update({(name, step): value for name, value in row.items()})
-        self.assertTrue(run.finish())
+        self.assertTrue(run.finish(timeout=WAIT))
         self.assertEqual(export_points(server, run.id), values)
 
     def test_nan_and_infinities_are_kept_as_the_wire_strings(self):
         run, server = start()
         run.log({"a": float("nan"), "b": math.inf, "c": -math.inf, "d": 0.5}, step=3)
-        self.assertTrue(run.finish())
+        self.assertTrue(run.finish(timeout=WAIT))
         self.assertEqual(
             export_points(server, run.id), {("a", 3): "NaN", ("b", 3): "Infinity", ("c", 3): "-Infinity", ("d", 3): 0.5}
         )
@@ -128,7 +128,7 @@ class LogTest(unittest.TestCase):
             },
             step=0,
         )
-        self.assertTrue(run.finish())
+        self.assertTrue(run.finish(timeout=WAIT))
         self.assertEqual(
             export_points(server, run.id),
             {("f32", 0): 0.25, ("f64", 0): -2.5, ("i", 0): 7, ("arr", 0): 3.5, ("nan", 0): "NaN", ("bool", 0): 1},
@@ -149,7 +149,7 @@ class LogTest(unittest.TestCase):
             },
             step=1,
         )
-        self.assertTrue(run.finish())
+        self.assertTrue(run.finish(timeout=WAIT))
         self.assertEqual(
             export_points(server, run.id), {("loss", 1): 3, ("n", 1): 4, ("one", 1): 0.5, ("inf", 1): "Infinity"}
         )
@@ -161,21 +161,21 @@ class LogTest(unittest.TestCase):
         run.log({"a": 3.0}, step=10)
         run.log({"a": 4.0})
         self.assertEqual(run.step, 11)
-        self.assertTrue(run.finish())
+        self.assertTrue(run.finish(timeout=WAIT))
         self.assertEqual(export_points(server, run.id), {("a", 0): 1, ("a", 1): 2, ("a", 10): 3, ("a", 11): 4})
 
     def test_logging_the_same_step_again_replaces_the_value(self):
         run, server = start()
         run.log({"a": 1.0}, step=5)
-        run.flush()
+        run.flush(WAIT)
         run.log({"a": 2.0}, step=5)
-        self.assertTrue(run.finish())
+        self.assertTrue(run.finish(timeout=WAIT))
         self.assertEqual(export_points(server, run.id), {("a", 5): 2})
 
     def test_wall_time_is_stored_when_given(self):
         run, server = start()
         run.log({"a": 1.0}, step=0, wall=1_700_000_000.5)
-        self.assertTrue(run.finish())
+        self.assertTrue(run.finish(timeout=WAIT))
         _, body = server.api("GET", f"/runs/{run.id}/export?format=json")
         self.assertEqual(body["points"][0]["wall"], 1_700_000_000.5)
 
@@ -195,7 +195,7 @@ class FinishTest(unittest.TestCase):
         run, server = start()
         for step in range(100):
             run.log({"a": step}, step=step)
-        self.assertTrue(run.finish())
+        self.assertTrue(run.finish(timeout=WAIT))
         stored = server.api("GET", f"/runs/{run.id}")[1]
         self.assertEqual((stored["status"], stored["last_step"]), ("finished", 99))
         self.assertIsNotNone(stored["finished_at"])
@@ -203,17 +203,17 @@ class FinishTest(unittest.TestCase):
 
     def test_finish_twice_does_nothing_more(self):
         run, _ = start()
-        self.assertTrue(run.finish())
-        self.assertTrue(run.finish())
+        self.assertTrue(run.finish(timeout=WAIT))
+        self.assertTrue(run.finish(timeout=WAIT))
 
     def test_finish_failed_marks_the_run_failed(self):
         run, server = start()
-        run.finish("failed")
+        run.finish("failed", timeout=WAIT)
         self.assertEqual(server.api("GET", f"/runs/{run.id}")[1]["status"], "failed")
 
     def test_logging_after_finish_is_refused(self):
         run, _ = start()
-        run.finish()
+        run.finish(timeout=WAIT)
         with self.assertRaises(ganwatch.InputError):
             run.log({"a": 1.0}, step=0)
 
@@ -236,5 +236,5 @@ class FinishTest(unittest.TestCase):
     def test_update_config_merges_keys_into_the_runs_config(self):
         run, server = start(config={"lr": 0.1})
         run.update_config({"best_fid": 31.5})
-        self.assertTrue(run.finish())
+        self.assertTrue(run.finish(timeout=WAIT))
         self.assertEqual(server.api("GET", f"/runs/{run.id}")[1]["config"], {"lr": 0.1, "best_fid": 31.5})

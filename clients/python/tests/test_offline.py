@@ -134,7 +134,7 @@ run = ganwatch.init(name="stdlib-only", server=sys.argv[1], spool=sys.argv[2])
 run.log({"a": 0.5, "b": float("inf")}, step=1)
 run.log_image([[[255, 0, 0], [0, 255, 0]], [[0, 0, 255], [1.0, 1.0, 1.0]]], epoch=0, step=1)
 run.log_latents([[0.1, 0.2]], labels=[3], epoch=0)
-print("DONE", run.id, run.finish(), flush=True)
+print("DONE", run.id, run.finish(timeout=120), flush=True)
 """
 
 

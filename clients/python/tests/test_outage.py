@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 import unittest
 
-from support import Server, end_child, export_points, python_child, read_report, tell, temp_dir  # first: sys.path
+from support import WAIT, Server, end_child, export_points, python_child, read_report, tell, temp_dir  # first: sys.path
 
 import ganwatch
 
@@ -26,7 +26,7 @@ class ServerRestartTest(unittest.TestCase):
         run = ganwatch.init(name="outage", server=server.url, spool=temp_dir())
         for step in range(0, 300):
             run.log(row(step), step=step)
-        self.assertTrue(run.flush())
+        self.assertTrue(run.flush(WAIT))
         server.kill()
         for step in range(300, 700):  # the server is gone: training goes on, the spool keeps it all
             run.log(row(step), step=step)
@@ -55,7 +55,7 @@ import sys, ganwatch
 run = ganwatch.init(name="crash", server=sys.argv[1], spool=sys.argv[2])
 for step in range(0, 200):
     run.log(row(step), step=step)
-assert run.flush()
+assert run.flush(120)
 print("ACKED", run.id, flush=True)
 input()  # the test kills the server, then lets the trainer go on
 for step in range(200, 400):
@@ -94,13 +94,13 @@ class ResumeTest(unittest.TestCase):
         server = Server()
         first = ganwatch.init(name="first", server=server.url, spool=temp_dir())
         first.log({"a": 1.0}, step=41)
-        first.finish("failed")
+        first.finish("failed", timeout=WAIT)
         run = ganwatch.init(resume=first.id, server=server.url, spool=temp_dir())
         self.assertEqual((run.id, run.name), (first.id, "first"))
-        self.assertTrue(run.flush())
+        self.assertTrue(run.flush(WAIT))
         self.assertEqual(server.api("GET", f"/runs/{run.id}")[1]["status"], "running")
         run.log({"a": 2.0})  # the step after the last one stored
-        self.assertTrue(run.finish())
+        self.assertTrue(run.finish(timeout=WAIT))
         self.assertEqual(export_points(server, run.id), {("a", 41): 1, ("a", 42): 2})
         server.stop()
 
@@ -118,7 +118,7 @@ class ResumeTest(unittest.TestCase):
         with self.assertRaises(ganwatch.SpoolError) as caught:
             ganwatch.init(resume=run.id, server=server.url, spool=spool)
         self.assertIn("in use", str(caught.exception))
-        run.finish()
+        run.finish(timeout=WAIT)
         server.stop()
 
 
@@ -130,7 +130,7 @@ class FailoverTest(unittest.TestCase):
         self.assertEqual(run.server, first.url)
         for step in range(0, 300):
             run.log(row(step), step=step)
-        self.assertTrue(run.flush())
+        self.assertTrue(run.flush(WAIT))
         first.kill()
         for step in range(300, 600):
             run.log(row(step), step=step)
@@ -148,7 +148,7 @@ class FailoverTest(unittest.TestCase):
         live = Server()
         run = ganwatch.init(name="init-failover", server=[gone.url, live.url], spool=temp_dir())
         self.assertEqual(run.server, live.url)
-        run.finish()
+        run.finish(timeout=WAIT)
         live.stop()
 
 
