@@ -298,6 +298,7 @@ class Run:
         self._should_stop = False
         self._finished = False
         self._finish_result = False
+        self._pid = os.getpid()
         self._sender = Sender(
             spool, servers, token, offline, self._receive_control, flush_interval=flush_interval, poll_wait=poll_wait
         )
@@ -489,7 +490,8 @@ class Run:
         return False
 
     def _at_exit(self) -> None:
-        if not self._finished:
+        # A forked child (a data-loader worker) inherits this hook but not the run's threads: only the parent finishes.
+        if not self._finished and os.getpid() == self._pid:
             self.finish("failed" if _uncaught["seen"] else "finished", timeout=10.0)
 
     def _check_open(self, what: str) -> None:

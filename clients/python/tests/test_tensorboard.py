@@ -176,7 +176,7 @@ class RecordingTest(unittest.TestCase):
     def test_flush_puts_everything_in_the_spool_and_close_finishes_the_run(self):
         w = writer()
         w.add_scalar("a", 1.0, 0)
-        w.flush(WAIT)
+        w.flush()
         self.assertEqual(w.run.stats()["buffered_points"], 0)
         w.close()
         self.assertEqual(shared_server().api("GET", f"/runs/{w.run.id}")[1]["status"], "finished")
