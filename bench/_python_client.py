@@ -81,7 +81,7 @@ def training_overhead() -> None:
         return values
 
     run = ganwatch.init(name="bench-python-train", server=SERVER, spool=tempfile.mkdtemp())
-    steps, blocks = (5, 2) if QUICK else (20, 8)
+    steps, blocks = (5, 2) if QUICK else (10, 6)
     counter = 0
 
     def block(with_client: bool) -> float:

@@ -30,6 +30,7 @@ from .wire import (
     MAX_LATENT_CODES,
     MAX_LATENT_DIM,
     MAX_LATENT_LABEL,
+    MAX_SAFE_INTEGER,
     MAX_VALUES_PER_POINT,
     MEDIA_KIND,
     MEDIA_KIND_PATTERN,
@@ -355,9 +356,14 @@ class Run:
         """Records one step's values: floats, ints, numpy or torch scalars (NaN and ±inf are kept). ``step``
         defaults to the step after the last one logged; ``wall`` (seconds since the epoch) to now."""
         self._check_open("log")
-        if not isinstance(values, Mapping):
+        if type(values) is not dict and not isinstance(values, Mapping):
             raise InputError(f"log() takes a dict of metric names to numbers, got {type(values).__name__}")
-        number = self._next_step if step is None else to_count(step, "step")
+        if step is None:
+            number = self._next_step
+        elif type(step) is int and 0 <= step <= MAX_SAFE_INTEGER:
+            number = step
+        else:
+            number = to_count(step, "step")
         self._record(values, number, time.time() if wall is None else check_wall(wall))
         with self._lock:
             self._last_step = number
@@ -373,7 +379,11 @@ class Run:
         for name, value in values.items():
             if name not in known:
                 check_metric_name(name)
-            wire[name] = wire_value(to_number(value, f"metric '{name}'"))
+            # The common case first, without function calls: a finite float (x - x is NaN for NaN and ±inf).
+            if type(value) is float and value - value == 0.0:
+                wire[name] = value
+            else:
+                wire[name] = wire_value(to_number(value, f"metric '{name}'"))
         known.update(wire)
         self._sender.push(dumps({"step": step, "wall": wall, "values": wire}))
 

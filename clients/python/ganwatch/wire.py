@@ -119,9 +119,13 @@ def check_wall(wall: Any) -> float:
     return float(number)
 
 
+# One encoder for every call: json.dumps() with non-default options builds a new encoder each time.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+
+
 def dumps(value: Any) -> str:
     """Compact JSON that refuses NaN and Infinity (which are not JSON; wire_value turns them into strings first)."""
-    return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def json_safe(value: Any, where: str, depth: int = 0) -> Any:

@@ -9,7 +9,7 @@ import os
 import unittest
 import warnings
 
-from support import WAIT, export_points, needs_numpy, needs_torch, shared_server, temp_dir  # first: sys.path
+from support import export_points, needs_numpy, needs_torch, shared_server, temp_dir  # first: sys.path
 
 from ganwatch.tensorboard import SummaryWriter
 
