@@ -75,24 +75,18 @@ def training_overhead() -> None:
     def step() -> dict:
         fake = torch.tanh(generator(real))
         opt_d.zero_grad()
-        loss_d = (discriminator(fake.detach()) ** 2).mean() + (
-            (discriminator(real) - 1) ** 2
-        ).mean()
+        loss_d = (discriminator(fake.detach()) ** 2).mean() + ((discriminator(real) - 1) ** 2).mean()
         loss_d.backward()
         opt_d.step()
         opt_g.zero_grad()
-        loss_g = ((discriminator(fake) - 1) ** 2).mean() + lambdas["lambda_L1"] * (
-            fake - real
-        ).abs().mean()
+        loss_g = ((discriminator(fake) - 1) ** 2).mean() + lambdas["lambda_L1"] * (fake - real).abs().mean()
         loss_g.backward()
         opt_g.step()
         values = {name: float(i) * 0.01 for i, name in enumerate(METRICS)}
         values["loss/D"], values["loss/G_GAN"] = loss_d.item(), loss_g.item()
         return values
 
-    run = ganwatch.init(
-        name="bench-python-train", server=SERVER, spool=tempfile.mkdtemp()
-    )
+    run = ganwatch.init(name="bench-python-train", server=SERVER, spool=tempfile.mkdtemp())
     steps, blocks = (5, 2) if QUICK else (10, 6)
     counter = 0
 
@@ -122,9 +116,7 @@ def training_overhead() -> None:
 
 
 def log_cost() -> None:
-    run = ganwatch.init(
-        name="bench-python-log", server=SERVER, spool=tempfile.mkdtemp()
-    )
+    run = ganwatch.init(name="bench-python-log", server=SERVER, spool=tempfile.mkdtemp())
     values = {name: 0.1 * i for i, name in enumerate(METRICS)}
     calls = 2_000 if QUICK else 20_000
     # CPU time of the calling thread: what the training loop pays (the sender thread's share is in the GAN figure).
@@ -147,9 +139,7 @@ def log_cost() -> None:
 def throughput() -> None:
     points = 20_000 if QUICK else 200_000
     values = {f"m{i}": 0.5 for i in range(10)}
-    run = ganwatch.init(
-        name="bench-python-throughput", server=SERVER, spool=tempfile.mkdtemp()
-    )
+    run = ganwatch.init(name="bench-python-throughput", server=SERVER, spool=tempfile.mkdtemp())
     start = time.perf_counter()
     for i in range(points):
         run.log(values, step=i)
@@ -159,14 +149,7 @@ def throughput() -> None:
     target = post("/runs", {"name": "bench-python-raw"})["id"]
     wall = time.time()
     bodies = [
-        json.dumps(
-            {
-                "points": [
-                    {"step": s, "wall": wall, "values": values}
-                    for s in range(b, b + 2000)
-                ]
-            }
-        ).encode()
+        json.dumps({"points": [{"step": s, "wall": wall, "values": values} for s in range(b, b + 2000)]}).encode()
         for b in range(0, points, 2000)
     ]
     parts = urlsplit(SERVER)
@@ -192,10 +175,8 @@ def throughput() -> None:
 
 
 def control_latency() -> None:
-    run = ganwatch.init(
-        name="bench-python-controls", server=SERVER, spool=tempfile.mkdtemp()
-    )
-    issued: dict[int, float] = {}
+    run = ganwatch.init(name="bench-python-controls", server=SERVER, spool=tempfile.mkdtemp())
+    issued_at = [0.0]  # when the control being waited for was issued (one at a time)
     latencies: list[float] = []
     rounds = 5 if QUICK else 30
     done = threading.Event()
@@ -206,19 +187,15 @@ def control_latency() -> None:
             time.sleep(0.01)  # a 10 ms training step
             run.log({"loss": 1.0}, step=step)
             for result in run.apply_controls(lambdas={"lambda_L1": 10.0}):
-                latencies.append(time.perf_counter() - issued[result.id])
+                latencies.append(time.perf_counter() - issued_at[0])
             step += 1
 
     thread = threading.Thread(target=trainer)
     thread.start()
     for _ in range(rounds):
         count = len(latencies)
-        before = time.perf_counter()
-        control = post(
-            f"/runs/{run.id}/controls",
-            {"action": "set_lambda", "args": {"name": "cyc", "value": 10}},
-        )
-        issued[control["id"]] = before
+        issued_at[0] = time.perf_counter()
+        post(f"/runs/{run.id}/controls", {"action": "set_lambda", "args": {"name": "cyc", "value": 10}})
         while len(latencies) == count:
             time.sleep(0.005)
     done.set()
@@ -236,9 +213,7 @@ def control_latency() -> None:
 
 
 if __name__ == "__main__":
-    print(
-        f"python {sys.version.split()[0]}, ganwatch {ganwatch.__version__}", flush=True
-    )
+    print(f"python {sys.version.split()[0]}, ganwatch {ganwatch.__version__}", flush=True)
     log_cost()
     throughput()
     control_latency()
