@@ -197,6 +197,8 @@ def control_latency() -> None:
         issued_at[0] = time.perf_counter()
         post(f"/runs/{run.id}/controls", {"action": "set_lambda", "args": {"name": "cyc", "value": 10}})
         while len(latencies) == count:
+            if not thread.is_alive():
+                raise RuntimeError("the trainer thread died")
             time.sleep(0.005)
     done.set()
     thread.join()

@@ -62,6 +62,7 @@ class Server:
         self.url = ""
         self.process: subprocess.Popen | None = None
         self.output: list[str] = []
+        atexit.register(self.kill)  # a test that fails before stopping its server leaves none running
         self.start()
 
     def _args(self) -> list[str]:
