@@ -1,5 +1,6 @@
 // Controls: commands sent to a running trainer (from the browser, the API or an alert's remedy) and their results.
 import { Type, type Static } from 'typebox';
+import { RUN_ID_PATTERN } from './limits.js';
 
 export const NETS = ['G', 'E', 'D', 'D2'] as const;
 export const Net = Type.Union([Type.Literal('G'), Type.Literal('E'), Type.Literal('D'), Type.Literal('D2')]);
@@ -64,3 +65,48 @@ export const Control = Type.Object({
   message: Type.Union([Type.String(), Type.Null()]),
 });
 export type Control = Static<typeof Control>;
+
+// ---- trainers without a WebSocket (e.g. Python's standard library): controls over HTTP ----
+
+/** Longest a control poll may wait for a control (seconds); proxies commonly cut idle requests after 60 s. */
+export const MAX_CONTROL_POLL_WAIT_S = 30;
+
+/**
+ * GET /runs/:id/controls/next?after=ID&wait=S: every unanswered control of the run with an id above `after`, waiting
+ * up to `wait` seconds for one to be issued. The poll is also the trainer's heartbeat (see server/polling.ts).
+ */
+export const ControlPollQuery = Type.Object(
+  {
+    after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+    wait: Type.Optional(Type.Number({ minimum: 0, maximum: MAX_CONTROL_POLL_WAIT_S })),
+  },
+  { additionalProperties: false },
+);
+export type ControlPollQuery = Static<typeof ControlPollQuery>;
+
+/** A control as the trainer receives it: the same fields as the ingest socket's `control` frame, without `type`. */
+export interface PolledControl {
+  id: number;
+  action: string;
+  args: Record<string, unknown>;
+}
+export interface ControlPollReply {
+  controls: PolledControl[];
+}
+
+export const ControlResultParams = Type.Object(
+  { id: Type.String({ pattern: RUN_ID_PATTERN }), cid: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) },
+  { additionalProperties: false },
+);
+export type ControlResultParams = Static<typeof ControlResultParams>;
+
+/** POST /runs/:id/controls/:cid/result: the trainer's answer, as the ingest socket's `control_result` frame carries it. */
+export const ControlResultBody = Type.Object(
+  {
+    ok: Type.Boolean(),
+    step: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+    message: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: false },
+);
+export type ControlResultBody = Static<typeof ControlResultBody>;

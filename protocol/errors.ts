@@ -26,6 +26,7 @@ export const ERRORS = {
     (what: string) =>
       `Missing or wrong token: ${what} needs a valid token (Authorization: Bearer TOKEN, or ?token=TOKEN)`,
   ),
+  GW_ERR_CONTROL_NOT_FOUND: def(404, (id: string) => `Control ${id} does not exist in this run`),
   GW_ERR_ALERT_NOT_FOUND: def(404, (id: string) => `Alert ${id} does not exist`),
   GW_ERR_NO_REMEDY: def(409, (id: string) => `Alert ${id} has no remedy that can be applied`),
   GW_ERR_UNKNOWN_RULE: def(400, (rule: string, known: string) => `Unknown alert rule '${rule}'; known rules: ${known}`),

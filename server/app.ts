@@ -45,6 +45,8 @@ export interface AppOptions extends TokenConfig {
   rateLimit?: number;
   /** Client addresses from X-Forwarded-For (behind a reverse proxy). */
   trustProxy?: boolean;
+  /** How long after its last answered control poll an HTTP trainer still counts as connected (ms). Default 10 s. */
+  trainerTimeoutMs?: number;
 }
 
 const WEB_ROOT = fileURLToPath(new URL('../web/', import.meta.url));
@@ -125,7 +127,7 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
       await pointRoutes(api, ctx);
       await mediaRoutes(api, ctx);
       await projectionRoutes(api, ctx);
-      await controlRoutes(api, ctx);
+      await controlRoutes(api, ctx, { trainerTimeoutMs: options.trainerTimeoutMs });
       await alertRoutes(api, ctx, ctx.alerts);
       await healthRoutes(api, ctx);
       await ingestSocket(api, ctx, { frameRateLimit: rateLimit });

@@ -33,6 +33,8 @@ export interface ServerConfig {
   retentionDays: number | null;
   /** Take the client address from X-Forwarded-For (behind a reverse proxy), for rate limits. */
   trustProxy: boolean;
+  /** Seconds after its last answered control poll that an HTTP trainer still counts as connected. */
+  trainerTimeout: number;
 }
 
 /** The server's flags on `program` (used by `npm start` and by `ganwatch serve`). */
@@ -98,6 +100,14 @@ export function addServerOptions(program: Command): Command {
     )
     .addOption(
       new Option(
+        '--trainer-timeout <s>',
+        'an HTTP trainer (one polling for controls) that has not polled for s seconds is disconnected',
+      )
+        .env('GANWATCH_TRAINER_TIMEOUT')
+        .default('10'),
+    )
+    .addOption(
+      new Option(
         '--trust-proxy',
         'behind a reverse proxy: client addresses from X-Forwarded-For (env GANWATCH_TRUST_PROXY=1)',
       ),
@@ -133,6 +143,7 @@ export function serverConfigOf(program: Command): ServerConfig {
     insecure?: boolean;
     retentionDays?: string;
     trustProxy?: boolean;
+    trainerTimeout: string;
   }>();
   // Commander runs collect() on environment values too: both lists are already split.
   const webhooks = o.webhook ?? [];
@@ -175,6 +186,13 @@ export function serverConfigOf(program: Command): ServerConfig {
       });
     }
   }
+  const trainerTimeout = Number(o.trainerTimeout);
+  if (!Number.isFinite(trainerTimeout) || trainerTimeout <= 0 || trainerTimeout > 3600) {
+    program.error(
+      `error: --trainer-timeout must be a number of seconds above 0 and at most 3600 (got '${o.trainerTimeout}')`,
+      { exitCode: 2 },
+    );
+  }
   return {
     host: o.host,
     port,
@@ -190,5 +208,6 @@ export function serverConfigOf(program: Command): ServerConfig {
     insecure: Boolean(o.insecure) || envFlag('GANWATCH_INSECURE'),
     retentionDays,
     trustProxy: Boolean(o.trustProxy) || envFlag('GANWATCH_TRUST_PROXY'),
+    trainerTimeout,
   };
 }

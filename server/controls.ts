@@ -22,6 +22,21 @@ export class ControlService {
     for (const control of this.store.controls.unanswered(run.rid)) this.deliver(run, control);
   }
 
+  /**
+   * The run's unanswered controls with ids above `after`, for a trainer polling over HTTP; pending ones become sent,
+   * as the socket path marks them when it hands them over.
+   */
+  unansweredAfter(run: RunRef, after: number): Control[] {
+    return this.store.controls.unanswered(run.rid).flatMap((control) => {
+      if (control.id <= after) return [];
+      if (control.status !== 'pending') return [control];
+      this.store.controls.markSent(control.id);
+      const stored = this.store.controls.get(control.id)!;
+      this.hub.publish(run.id, { type: 'control', run: run.id, control: stored });
+      return [stored];
+    });
+  }
+
   recordResult(run: RunRef, id: number, ok: boolean, step: number | null, message: string | null): Control | null {
     const control = this.store.controls.recordResult(run.rid, id, ok, step, message);
     if (control) {

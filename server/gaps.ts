@@ -4,6 +4,7 @@
 import type { RunRef } from '../db/store.js';
 import { liveRunIds } from '../db/maintenance.js';
 import type { ServerContext } from './context.js';
+import type { TrainerSocket } from './trainers.js';
 
 /** Gaps shorter than this are ordinary reconnects (a restarted socket) and leave no marker. */
 export const MIN_GAP_SECONDS = 5;
@@ -46,4 +47,11 @@ export function trainerConnected(ctx: ServerContext, run: RunRef): void {
     },
   });
   ctx.hub.publish(run.id, { type: 'marker', run: run.id, marker });
+}
+
+/** A trainer connection ended (socket closed, or an HTTP trainer stopped polling): the run is disconnected if it was its last. */
+export function trainerGone(ctx: ServerContext, run: RunRef, trainer: TrainerSocket): void {
+  if (ctx.trainers.detach(run.id, trainer) > 0) return;
+  const now = ctx.store.runs.ref(run.id);
+  if (now && (now.status === 'running' || now.status === 'paused')) ctx.setStatus(run, 'disconnected');
 }

@@ -24,6 +24,7 @@ export async function startServer(config: ServerConfig): Promise<{ url: string; 
     corsOrigins: config.cors,
     rateLimit: config.rateLimit,
     trustProxy: config.trustProxy,
+    trainerTimeoutMs: config.trainerTimeout * 1000,
   });
   // A server that was stopped or killed left its trainers' runs `running`; none is connected to this one yet.
   markOrphanedRuns(ctx);

@@ -12,7 +12,7 @@ import {
 } from '../../protocol/index.js';
 import type { RunRef } from '../../db/store.js';
 import type { ServerContext } from '../context.js';
-import { trainerConnected } from '../gaps.js';
+import { trainerConnected, trainerGone } from '../gaps.js';
 import { FrameRateLimiter } from '../security.js';
 import { compileFrame } from '../validation.js';
 
@@ -70,11 +70,7 @@ export async function ingestSocket(
           return send(socket, errorFrame(isBinary ? null : seqOfText(data), gwError('GW_ERR_RATE_LIMITED')));
         handleFrame(ctx, run, socket, data, isBinary);
       });
-      socket.on('close', () => {
-        if (ctx.trainers.detach(run.id, socket) > 0) return;
-        const now = ctx.store.runs.ref(run.id);
-        if (now && (now.status === 'running' || now.status === 'paused')) ctx.setStatus(run, 'disconnected');
-      });
+      socket.on('close', () => trainerGone(ctx, run, socket));
       socket.on('error', () => socket.terminate());
     },
   );
