@@ -82,6 +82,33 @@ test('a client given two addresses fails over to the second when the first is ki
   assert.equal(stored.body.status, 'finished');
 });
 
+test('a wrong token is not a server gone: the client reports it once and stays on the server that refused it', async () => {
+  const dir = tempDir('ganwatch-failover-token-');
+  const first = await startServer({ token: 'right' });
+  const second = await startServer({ token: 'right' });
+  servers.push(first, second);
+  const created = await connect({ name: 'token', server: first.url, token: 'right', spool: join(dir, 'spool') });
+  const id = created.id!;
+  await created.close();
+  const problems: string[] = [];
+  const run = await connect({
+    resume: id,
+    server: [first.url, second.url],
+    token: 'wrong',
+    spool: join(dir, 'spool'),
+    failoverMs: 100,
+    onError: (e) => problems.push(e.message),
+  });
+  run.log({ loss: 1 }, 0);
+  // Many times the failover delay: a client that took the refusal for a dead server would have moved on by now.
+  assert.equal(await run.flush(2_000), false);
+  assert.equal(run.stats().failovers, 0);
+  assert.equal(run.server, first.url);
+  assert.equal(problems.length, 1, problems.join('\n'));
+  assert.match(problems[0]!, /401.*token is missing or wrong/);
+  await run.close({ timeoutMs: 100 });
+});
+
 test('a server list holding an address that is not an http(s) URL is refused, naming the address', async () => {
   const dir = tempDir('ganwatch-failover-bad-');
   for (const [list, bad] of [

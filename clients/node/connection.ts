@@ -5,13 +5,21 @@ import WebSocket from 'ws';
 import { API_PREFIX, gwError, isGanwatchError } from '../../protocol/index.js';
 import { backoffDelay, type Sleeper } from './backoff.js';
 import { Heartbeat } from './heartbeat.js';
-import { authHeaders } from './http.js';
+import { authHeaders, isUnreachable } from './http.js';
 import type { Reporter } from './report.js';
 import type { ServerList } from './servers.js';
 
 const OPEN_TIMEOUT_MS = 10_000;
 /** How long the server in use may stay unreachable before the client moves to the next address. */
 export const DEFAULT_FAILOVER_MS = 3_000;
+
+/**
+ * How one attempt ended: the socket was open (and has closed); the server answered but refused it (a wrong token, a
+ * rate limit: it is there, and the next server would say the same, so no failover); or the server cannot take the
+ * run's data (connection refused, a timeout, a 5xx from a proxy whose backend is down, a 404 from a server without
+ * the run: one on another store).
+ */
+type Attempt = 'was-open' | 'refused' | 'gone';
 
 export interface ConnectionHandlers {
   /** The run to open the socket for (it may create the run on the server first); null: stop trying. */
@@ -91,24 +99,26 @@ export class Connection {
     let downSince = Date.now();
     let generation = this.servers.generation;
     while (!this.stopped) {
-      let opened = false;
+      let outcome: Attempt;
       try {
         const run = await this.handlers.prepare();
         if (run === null || this.stopped) break;
-        opened = await this.openOnce(run);
+        outcome = await this.openOnce(run);
       } catch (err) {
         const server = this.servers.current;
         this.reporter.connection(isGanwatchError(err) ? err : gwError('GW_ERR_SERVER', server, String(err)));
+        outcome = isUnreachable(err) ? 'gone' : 'refused';
       }
       if (this.stopped) break;
       const now = Date.now();
-      if (opened || generation !== this.servers.generation) {
+      if (outcome === 'was-open' || generation !== this.servers.generation) {
         generation = this.servers.generation;
         attempt = 0;
         downSince = now;
       } else {
         attempt++;
-        if (this.servers.size > 1 && now - downSince >= this.failoverMs) {
+        if (outcome === 'refused') downSince = now;
+        else if (this.servers.size > 1 && now - downSince >= this.failoverMs) {
           this.failOver(now - downSince);
           attempt = 0;
           downSince = now;
@@ -132,10 +142,10 @@ export class Connection {
     );
   }
 
-  /** Opens one socket and resolves when it closes: true if it was ever open. */
-  private openOnce(run: string): Promise<boolean> {
+  /** Opens one socket and resolves when it closes, saying how the attempt went. */
+  private openOnce(run: string): Promise<Attempt> {
     const server = this.servers.current;
-    return new Promise<boolean>((resolve) => {
+    return new Promise<Attempt>((resolve) => {
       const url = `${server.replace(/^http/, 'ws')}${API_PREFIX}/ingest?run=${encodeURIComponent(run)}`;
       const ws = new WebSocket(url, {
         headers: authHeaders(this.token),
@@ -144,6 +154,7 @@ export class Connection {
       });
       this.ws = ws;
       let opened = false;
+      let refused = false;
       ws.on('open', () => {
         opened = true;
         this.onOpen(ws);
@@ -153,6 +164,8 @@ export class Connection {
         if (!isBinary) this.handlers.message(data.toString());
       });
       ws.on('error', (err: Error) => {
+        const status = /Unexpected server response: (\d+)/.exec(err.message)?.[1];
+        if (status !== undefined && Number(status) < 500 && status !== '404') refused = true;
         const hint = /\b401\b/.test(err.message)
           ? ' (the token is missing or wrong)'
           : /\b404\b/.test(err.message)
@@ -167,7 +180,7 @@ export class Connection {
           this.heartbeat?.stop();
           this.heartbeat = null;
         }
-        resolve(opened);
+        resolve(opened ? 'was-open' : refused ? 'refused' : 'gone');
       });
     });
   }

@@ -57,6 +57,11 @@ export function serverError(code: string, message: string): GanwatchError {
 // is worth a try after the first kind only.
 const unanswered = new WeakSet<GanwatchError>();
 
+/** Whether `err` says a server could not be reached at all (rather than that it answered with an error). */
+export function isUnreachable(err: unknown): boolean {
+  return err instanceof GanwatchError && unanswered.has(err);
+}
+
 function unreachable(server: string, detail: string): GanwatchError {
   const error = gwError('GW_ERR_SERVER', server, detail);
   unanswered.add(error);
@@ -117,8 +122,8 @@ export async function onFirstAnswering<T>(
     try {
       return { server, value: await call(server) };
     } catch (err) {
-      if (!(err instanceof GanwatchError) || !unanswered.has(err)) throw err;
-      failures.push(err);
+      if (!isUnreachable(err)) throw err;
+      failures.push(err as GanwatchError);
     }
   }
   if (failures.length === 1) throw failures[0] as GanwatchError;
