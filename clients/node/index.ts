@@ -134,6 +134,6 @@ export { Run, type CloseOptions, type Control, type ImageOptions, type LatentOpt
 export { MonitorClient, type MonitorOptions, type MonitorStats, type ReceivedControl } from './client.js';
 export { Spool, type SpoolRunInfo, type SpooledFrame, type SpooledUpload } from './spool.js';
 export { normalizeServer, parseServers } from './servers.js';
-export { describeFetchFailure } from './http.js';
+export { describeFetchFailure, fetchRemoteRun } from './http.js';
 export { readServerFile, watchServerFile, type ServerFileWatch } from './server-file.js';
 export { GanwatchError, isGanwatchError } from '../../protocol/index.js';
