@@ -69,6 +69,7 @@ export async function outageScenario(outageSeconds: number): Promise<OutageResul
     [
       '--import',
       import.meta.resolve('tsx'),
+      '--conditions=ganwatch-source',
       join(ROOT, 'trainer/train.ts'),
       '--server',
       first.url,

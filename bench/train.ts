@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import * as tf from '@tensorflow/tfjs';
+import { connect, type Run } from '../clients/node/index.js';
 import { startServer } from '../test/support/server.js';
 import { initBackend } from '../trainer/backend.js';
 import { SyntheticDataset } from '../trainer/data/index.js';
 import { TrainingLoop } from '../trainer/loop.js';
 import { BicycleGAN } from '../trainer/models/bicyclegan.js';
-import { MonitorClient } from '../trainer/monitor/client.js';
 import { modelOptions, parseTrainerArgs, recordedOptions, type TrainerOptions } from '../trainer/options.js';
 import { Progress } from '../trainer/progress.js';
 import { median } from './_stats.js';
@@ -57,7 +57,7 @@ async function block(
   model: BicycleGAN,
   dataset: SyntheticDataset,
   steps: number,
-  monitor: MonitorClient | null,
+  monitor: Run | null,
   cpu: number[] = [],
 ): Promise<number> {
   const o = options(steps);
@@ -69,7 +69,7 @@ async function block(
     validator: null,
     progress: silent(),
     checkpointDir: null,
-    runId: monitor?.runId ?? null,
+    runId: monitor?.id ?? null,
     spoolKey: monitor?.spoolKey ?? null,
     recordedOptions: recordedOptions(o),
   });
@@ -106,10 +106,14 @@ export async function run(args: string[] = []): Promise<void> {
 
   const dir = mkdtempSync(join(tmpdir(), 'ganwatch-bench-train-'));
   const server = await startServer({ dbPath: join(dir, 'bench.db') });
-  const monitor = await MonitorClient.open({
+  const monitor = await connect({
     server: server.url,
-    spoolDir: join(dir, 'spool'),
-    create: { name: 'bench-train', config: {}, backend: info.name, device: info.device },
+    spool: join(dir, 'spool'),
+    name: 'bench-train',
+    config: {},
+    backend: info.name,
+    device: info.device,
+    onError: () => {},
   });
   const without: number[] = [];
   const withClient: number[] = [];
@@ -120,7 +124,7 @@ export async function run(args: string[] = []): Promise<void> {
       without.push(await block(model, dataset, stepsPerBlock, null, cpuWithout));
       withClient.push(await block(model, dataset, stepsPerBlock, monitor, cpuWith));
     }
-    await monitor.close({ timeoutMs: 10_000 });
+    await monitor.finish({ timeoutMs: 10_000 });
   } finally {
     await server.stop();
   }

@@ -110,6 +110,7 @@ async function main(): Promise<number> {
       [
         '--import',
         TSX,
+        '--conditions=ganwatch-source',
         path.join(ROOT, 'trainer/train.ts'),
         '--server',
         url,

@@ -17,6 +17,7 @@ before(async () => {
     [
       '--import',
       'tsx',
+      '--conditions=ganwatch-source',
       join(ROOT, 'trainer/train.ts'),
       '--server',
       server.url,

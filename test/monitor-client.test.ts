@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { PNG } from 'pngjs';
 import type { GanwatchError } from '../protocol/index.js';
-import { MonitorClient } from '../trainer/monitor/client.js';
+import { MonitorClient } from '../clients/node/index.js';
 import { ROOT, api, startServer, tempDir, type RunningServer } from './support/server.js';
 
 const TOKEN = 'test-token';
@@ -339,13 +339,16 @@ test('a refused token is reported once and loses nothing: the points go out once
   await right.close();
 });
 
-/** Runs the sync CLI as `npx tsx trainer/sync.ts` (as npm run sync does), or straight through node (faster). */
+/** Runs the sync CLI through `npx tsx` (as npm run sync does), or straight through node (faster). */
 function runSync(
   args: string[],
   via: 'npx' | 'node' = 'node',
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const [command, prefix] = via === 'npx' ? ['npx', ['tsx']] : [process.execPath, ['--import', 'tsx']];
+    const [command, prefix] =
+      via === 'npx'
+        ? ['npx', ['tsx', '--conditions=ganwatch-source']]
+        : [process.execPath, ['--import', 'tsx', '--conditions=ganwatch-source']];
     const child = spawn(command, [...prefix, 'trainer/sync.ts', ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { Spool, type SpoolRunInfo } from '../trainer/monitor/spool.js';
+import { Spool, type SpoolRunInfo } from '../clients/node/spool.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-spool-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { decodeValue, type WireValue } from '../protocol/index.js';
 import { integrityCheck, tableDigests } from '../db/maintenance.js';
-import { MonitorClient } from '../trainer/monitor/client.js';
+import { MonitorClient } from '../clients/node/index.js';
 import { MODEL_METRICS } from '../trainer/models/bicyclegan.js';
 import { ROOT, api, startServer, tempDir, type RunningServer } from './support/server.js';
 import { mulberry32 } from './support/streams.js';
@@ -174,7 +174,14 @@ test('a trainer killed twice with SIGKILL and resumed from its checkpoint leaves
   const launch = (extra: string[]): ChildProcess => {
     const child = spawn(
       process.execPath,
-      ['--import', import.meta.resolve('tsx'), join(ROOT, 'trainer/train.ts'), ...args, ...extra],
+      [
+        '--import',
+        import.meta.resolve('tsx'),
+        '--conditions=ganwatch-source',
+        join(ROOT, 'trainer/train.ts'),
+        ...args,
+        ...extra,
+      ],
       {
         cwd: dir,
         env: { ...process.env, GANWATCH_TOKEN: '', GANWATCH_SERVER: '' },

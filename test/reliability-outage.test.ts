@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { outageScenario } from '../bench/outage.js';
-import { readServerFile, watchServerFile } from '../trainer/monitor/server-file.js';
+import { readServerFile, watchServerFile } from '../clients/node/index.js';
 import { tempDir } from './support/server.js';
 
 const OUTAGE_SECONDS = 8;

@@ -19,11 +19,15 @@ interface Outcome {
 }
 
 function train(args: string[], timeoutMs = 60_000): Promise<Outcome> {
-  const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'trainer/train.ts'), ...args], {
-    cwd: dir,
-    env: { ...process.env, GANWATCH_TOKEN: '', GANWATCH_SERVER: '', GANWATCH_PORT: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', TSX, '--conditions=ganwatch-source', join(ROOT, 'trainer/train.ts'), ...args],
+    {
+      cwd: dir,
+      env: { ...process.env, GANWATCH_TOKEN: '', GANWATCH_SERVER: '', GANWATCH_PORT: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

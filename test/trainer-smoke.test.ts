@@ -90,6 +90,7 @@ before(async () => {
     [
       '--import',
       import.meta.resolve('tsx'),
+      '--conditions=ganwatch-source',
       join(ROOT, 'trainer/train.ts'),
       '--server',
       server.url,

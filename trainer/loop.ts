@@ -4,13 +4,13 @@
 // and the early-stopping state are saved beside the model).
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { METRIC, type RunStatus } from '../protocol/index.js';
+import type { Control, Run } from 'ganwatch/client';
+import { METRIC } from '../protocol/index.js';
 import { saveCheckpoint, type CheckpointExtra } from './checkpoint.js';
 import { applyControl } from './controls.js';
 import type { PairDataset } from './data/index.js';
 import { hashSeed } from './data/random.js';
 import type { BicycleGAN, StepMetrics } from './models/bicyclegan.js';
-import type { MonitorClient, ReceivedControl } from './monitor/client.js';
 import type { TrainerOptions } from './options.js';
 import { formatNumber, type Progress } from './progress.js';
 import { Rng, type RngState } from './rng.js';
@@ -48,7 +48,8 @@ export interface LoopSetup {
   options: TrainerOptions;
   model: BicycleGAN;
   dataset: PairDataset;
-  monitor: MonitorClient | null;
+  /** The monitored run (status running and paused, values, images, latents, controls); finishing it is the caller's. */
+  monitor: Run | null;
   /** null: no validation (benchmarks). */
   validator: Validator | null;
   progress: Progress;
@@ -106,7 +107,7 @@ export class TrainingLoop {
   private epochRngState: RngState;
   private lastValStep: number | null;
   private lastValidation: ValidationOutput | null = null;
-  private readonly controls: ReceivedControl[] = [];
+  private readonly controls: Control[] = [];
   private wake: (() => void) | null = null;
   private paused = false;
   private stopping: { reason: StopReason; message: string } | null = null;
@@ -218,7 +219,7 @@ export class TrainingLoop {
         [METRIC.perfStepMs]: ms,
         [METRIC.perfImagesPerS]: data.count / (ms / 1000),
       };
-      if (monitor && this.step % this.o.pushEvery === 0) monitor.push(this.step, metrics);
+      if (monitor && this.step % this.o.pushEvery === 0) monitor.log(metrics, this.step);
       this.setup.onStep?.(this.step, metrics);
       progress.step({
         epoch: this.epoch,
@@ -247,7 +248,7 @@ export class TrainingLoop {
     if (every > 0 && done % every === 0 && done < this.o.epochs && !this.stopping) await this.saveLatest();
   }
 
-  /** The end of the run, whatever ended it: a last validation if the model changed since, a checkpoint, the status. */
+  /** The end of the run, whatever ended it: a last validation if the model changed since, and a checkpoint. */
   private async finish(): Promise<void> {
     const reason = this.stopping?.reason;
     if (reason !== 'interrupted' && this.setup.validator !== null && this.lastValStep !== this.step && this.step > 0) {
@@ -257,7 +258,6 @@ export class TrainingLoop {
     if (reason === 'early-stop' && this.bestSaved) {
       this.setup.progress.log(`early stop: the best checkpoint is kept in ${this.bestSaved}`);
     }
-    this.setStatus('finished');
   }
 
   /** Between two steps: let the event loop run (socket I/O, timers), apply controls, wait while paused. */
@@ -277,7 +277,7 @@ export class TrainingLoop {
   private async applyControls(): Promise<void> {
     const { monitor, progress } = this.setup;
     while (this.controls.length > 0) {
-      const control = this.controls.shift() as ReceivedControl;
+      const control = this.controls.shift() as Control;
       const { id, ...command } = control;
       const outcome = applyControl(this.model, command, { step: this.step, paused: this.paused });
       let message = outcome.message;
@@ -298,7 +298,7 @@ export class TrainingLoop {
           break;
         case 'checkpoint':
           if (this.setup.checkpointDir === null) {
-            monitor?.controlResult(id, false, this.step, 'this run has no checkpoint folder');
+            monitor?.answer(id, false, this.step, 'this run has no checkpoint folder');
             continue;
           }
           message = `saved ${await this.saveLatest()} after step ${this.step}`;
@@ -307,11 +307,11 @@ export class TrainingLoop {
           break;
       }
       progress.log(`control #${id} ${command.action}: ${outcome.ok ? message : `refused: ${message}`}`);
-      monitor?.controlResult(id, outcome.ok, outcome.step, message);
+      monitor?.answer(id, outcome.ok, outcome.step, message);
     }
   }
 
-  private setStatus(status: RunStatus): void {
+  private setStatus(status: 'running' | 'paused'): void {
     this.setup.monitor?.setStatus(status);
   }
 
@@ -326,10 +326,17 @@ export class TrainingLoop {
     this.lastValidation = out;
     this.lastValStep = this.step;
     if (monitor) {
-      monitor.push(this.step, { ...out.metrics, [METRIC.perfValMs]: out.ms });
-      monitor.pushMedia(epoch, this.step, 'samples', out.png, { ...out.meta, epoch, step: this.step });
-      if (out.latents)
-        monitor.pushLatents(epoch, this.step, out.latents.dim, out.latents.codes, out.latents.labels ?? undefined);
+      monitor.log({ ...out.metrics, [METRIC.perfValMs]: out.ms }, this.step);
+      monitor.logImage(out.png, {
+        epoch,
+        step: this.step,
+        kind: 'samples',
+        meta: { ...out.meta, epoch, step: this.step },
+      });
+      if (out.latents) {
+        const { codes, labels, dim } = out.latents;
+        monitor.logLatents(codes, labels, epoch, { step: this.step, dim });
+      }
     }
     const { improved, stop } = scheduled
       ? this.early.observe(out.metrics[this.early.metric], epoch, this.step)

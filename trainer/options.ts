@@ -38,6 +38,7 @@ type ModelFlags = Pick<
 
 /** Every resolved option of a training run (what the run's config records, minus the token). */
 export interface TrainerOptions extends ModelFlags {
+  /** The server URL, or several separated by commas (servers sharing one store, in failover order). */
   server: string;
   /** A file holding the server URL, followed while training (null: none). */
   serverFile: string | null;
@@ -110,7 +111,7 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     .addOption(
       opt(
         '--server <url>',
-        'ganwatch server (env GANWATCH_SERVER; or http://127.0.0.1:$GANWATCH_PORT)',
+        'ganwatch server, or several comma-separated (failover between servers sharing one store) (env GANWATCH_SERVER; or http://127.0.0.1:$GANWATCH_PORT)',
         defaultServer(env),
       ),
     )
@@ -220,6 +221,25 @@ function bad(flag: string, must: string, got: unknown): GanwatchError {
   return gwError('GW_ERR_OPTION', `${flag} ${must}, got '${String(got)}'`);
 }
 
+/** --server: one URL or a comma-separated list, each an http(s) URL; normalized without trailing slashes. */
+function serverList(text: string): string {
+  const urls = text
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  if (urls.length === 0) throw bad('--server', 'must be an http:// or https:// URL', text);
+  for (const url of urls) {
+    if (!/^https?:\/\/[^\s/,]+/.test(url)) {
+      const what =
+        urls.length > 1
+          ? `must hold http:// or https:// URLs separated by commas; '${url}' is not one`
+          : 'must be an http:// or https:// URL';
+      throw bad('--server', what, text);
+    }
+  }
+  return urls.map((u) => u.replace(/\/+$/, '')).join(',');
+}
+
 function int(raw: Raw, key: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const s = String(raw[key]);
   const n = Number(s);
@@ -291,8 +311,7 @@ export function parseTrainerArgs(
     .map((t) => t.trim())
     .filter((t) => t.length > 0);
   if (tags.some((t) => t.length > 64)) throw bad('--tags', 'must hold tags of at most 64 characters', raw.tags);
-  const server = String(raw.server);
-  if (!/^https?:\/\/[^\s/]+/.test(server)) throw bad('--server', 'must be an http:// or https:// URL', server);
+  const server = serverList(String(raw.server));
   const alertsText = str(raw, 'alerts');
   let alerts: AlertConfig | null = null;
   if (alertsText !== null) {
@@ -321,7 +340,7 @@ export function parseTrainerArgs(
     throw bad('--name', 'must be at most 200 characters', `${name.slice(0, 20)}…`);
 
   const options: TrainerOptions = {
-    server: server.replace(/\/+$/, ''),
+    server,
     serverFile: str(raw, 'serverFile'),
     token: typeof raw.token === 'string' && raw.token !== '' ? raw.token : null,
     name,

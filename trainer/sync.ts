@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { API_PREFIX, gwError, isGanwatchError, type GanwatchError } from '../protocol/index.js';
-import { MonitorClient, describeFetchFailure, normalizeServer } from './monitor/client.js';
-import { Spool } from './monitor/spool.js';
+import { MonitorClient, Spool, describeFetchFailure, parseServers } from 'ganwatch/client';
 
 export interface SyncOptions {
   spoolDir: string;
+  /** One server address, or several (comma-separated) sharing one store. */
   server: string;
   token?: string;
   /** Give up on a run after this long without progress (ms). */
@@ -34,39 +34,46 @@ export interface RunSyncResult {
   seconds: number;
 }
 
-/** Fails with GW_ERR_SERVER unless something answers HTTP at the server's health route. */
-export async function checkServer(server: string, token?: string): Promise<void> {
-  try {
-    const res = await fetch(`${server}${API_PREFIX}/health`, {
-      headers: token ? { authorization: `Bearer ${token}` } : {},
-      signal: AbortSignal.timeout(5_000),
-    });
-    await res.arrayBuffer();
-  } catch (err) {
-    throw gwError(
-      'GW_ERR_SERVER',
-      server,
-      `${describeFetchFailure(err)}; is it running (npm start) and is the URL right?`,
-    );
+/** Fails with GW_ERR_SERVER unless something answers HTTP at the health route of one of the servers. */
+export async function checkServer(servers: readonly string[], token?: string): Promise<void> {
+  const failures: string[] = [];
+  for (const server of servers) {
+    try {
+      const res = await fetch(`${server}${API_PREFIX}/health`, {
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        signal: AbortSignal.timeout(5_000),
+      });
+      await res.arrayBuffer();
+      return;
+    } catch (err) {
+      failures.push(describeFetchFailure(err));
+    }
   }
+  const which = servers.length === 1 ? failures[0] : servers.map((s, i) => `${s} ${failures[i]}`).join(', ');
+  throw gwError('GW_ERR_SERVER', servers.join(', '), `${which}; is it running (npm start) and is the URL right?`);
 }
 
 /** Uploads every run of the spool, one after the other; returns one result per spool folder. */
 export async function syncSpool(opts: SyncOptions, log: (line: string) => void = () => {}): Promise<RunSyncResult[]> {
-  const server = normalizeServer(opts.server);
-  await checkServer(server, opts.token);
+  const servers = parseServers(opts.server);
+  await checkServer(servers, opts.token);
   const stallMs = opts.stallMs ?? 30_000;
   const keys = opts.runs ?? Spool.list(opts.spoolDir);
   const results: RunSyncResult[] = [];
   for (const key of keys) {
-    const result = await syncRun(opts, server, key, stallMs);
+    const result = await syncRun(opts, servers, key, stallMs);
     log(describe(result));
     results.push(result);
   }
   return results;
 }
 
-async function syncRun(opts: SyncOptions, server: string, key: string, stallMs: number): Promise<RunSyncResult> {
+async function syncRun(
+  opts: SyncOptions,
+  servers: readonly string[],
+  key: string,
+  stallMs: number,
+): Promise<RunSyncResult> {
   const started = Date.now();
   const result: RunSyncResult = {
     key,
@@ -105,7 +112,7 @@ async function syncRun(opts: SyncOptions, server: string, key: string, stallMs: 
   let client: MonitorClient;
   try {
     client = await MonitorClient.open({
-      server,
+      server: servers,
       token: opts.token,
       run: key,
       spoolDir: opts.spoolDir,
@@ -182,7 +189,7 @@ export async function main(argv: string[]): Promise<number> {
     .name('npm run sync --')
     .description('Upload a monitor spool (runs recorded offline, or left unacknowledged) to a ganwatch server.')
     .requiredOption('--spool <dir>', 'spool folder the trainer wrote (its --spool option)')
-    .requiredOption('--server <url>', 'ganwatch server, e.g. http://127.0.0.1:8080')
+    .requiredOption('--server <url>', 'ganwatch server, e.g. http://127.0.0.1:8080 (several: comma-separated)')
     .option('--token <token>', 'write token, if the server requires one (default: $GANWATCH_TOKEN)')
     .option('--run <key...>', 'only these spool folders')
     .option('--stall <seconds>', 'give up on a run after this many seconds without progress', positiveInt, 30)
@@ -220,7 +227,7 @@ export async function main(argv: string[]): Promise<number> {
     );
     const failed = results.filter((r) => r.outcome === 'failed' || r.outcome === 'skipped');
     if (o.json) {
-      console.log(JSON.stringify({ server: normalizeServer(o.server), runs: results }, null, 2));
+      console.log(JSON.stringify({ server: parseServers(o.server).join(','), runs: results }, null, 2));
     } else {
       const points = results.reduce((n, r) => n + (r.outcome === 'synced' ? r.points : 0), 0);
       if (results.length === 0) console.log(`nothing to sync: no runs in ${o.spool}`);

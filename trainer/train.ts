@@ -10,8 +10,7 @@ import { loadCheckpoint, readCheckpointInfo, MANIFEST_FILE } from './checkpoint.
 import type { PairDataset } from './data/index.js';
 import type { LoopResult, LoopState } from './loop.js';
 import type { BicycleGAN, NetName, LambdaName } from './models/bicyclegan.js';
-import type { MonitorClient } from './monitor/client.js';
-import { readServerFile, watchServerFile, type ServerFileWatch } from './monitor/server-file.js';
+import type { Run } from 'ganwatch/client';
 import {
   FIXED_ON_RESUME,
   flagOf,
@@ -22,14 +21,14 @@ import {
 } from './options.js';
 import { Progress, formatSummary } from './progress.js';
 
-/** tfjs, sharp and the socket client load only once the flags are known good, so --help and flag errors are quick. */
+/** tfjs, sharp and the monitor client load only once the flags are known good, so --help and flag errors are quick. */
 async function loadTrainingModules() {
   const [backend, data, loop, model, monitor, validate, random] = await Promise.all([
     import('./backend.js'),
     import('./data/index.js'),
     import('./loop.js'),
     import('./models/bicyclegan.js'),
-    import('./monitor/client.js'),
+    import('ganwatch/client'),
     import('./validate.js'),
     import('./data/random.js'),
   ]);
@@ -40,7 +39,7 @@ async function loadTrainingModules() {
     TrainingLoop: loop.TrainingLoop,
     validationSeed: loop.validationSeed,
     BicycleGAN: model.BicycleGAN,
-    MonitorClient: monitor.MonitorClient,
+    connect: monitor.connect,
     Validator: validate.Validator,
     standardMetrics: validate.standardMetrics,
     loadFid: validate.loadFid,
@@ -140,25 +139,6 @@ function describeBackend(info: BackendInfo): string[] {
   return lines;
 }
 
-/** Polls the server's health route until it answers or `ms` pass (the open that follows reports a failure). */
-async function waitForServer(server: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`${server}/api/v1/health`, { signal: AbortSignal.timeout(2000) });
-      await res.arrayBuffer();
-      if (res.ok) return;
-    } catch {
-      // Not up yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-export function dashboardUrl(server: string, runId: string): string {
-  return `${server}/#/runs/${runId}`;
-}
-
 /** Runs the trainer with `argv` (flags only); resolves to the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const parsed = parseTrainerArgs(argv);
@@ -181,16 +161,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 
   const m = await loadTrainingModules();
-  const {
-    initBackend,
-    openDataset,
-    stepsPerEpoch,
-    TrainingLoop,
-    validationSeed,
-    BicycleGAN,
-    MonitorClient,
-    Validator,
-  } = m;
+  const { initBackend, openDataset, stepsPerEpoch, TrainingLoop, validationSeed, BicycleGAN, connect, Validator } = m;
   const backend = await initBackend(options.backend);
   for (const line of describeBackend(backend)) out(line);
 
@@ -213,8 +184,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   const model = new BicycleGAN(modelOptions(options));
   const progress = new Progress();
-  let monitor: MonitorClient | null = null;
-  let serverWatch: ServerFileWatch | null = null;
+  let monitor: Run | null = null;
   try {
     if (resumeDir !== null && resumeState) {
       await loadCheckpoint(resumeDir, model);
@@ -231,46 +201,39 @@ export async function main(argv: readonly string[]): Promise<number> {
       params: counts,
       stepsPerEpoch: perEpoch,
     };
-    // A server file, when it names a server, wins over --server: it is where the user says the server is now.
-    const filed = options.serverFile !== null ? readServerFile(options.serverFile) : null;
-    if (filed !== null) options = { ...options, server: filed };
-    if (!options.offline && options.waitServer > 0) await waitForServer(options.server, options.waitServer * 1000);
     const resumeRun = resumeState ? (resumeState.runId ?? resumeState.spoolKey ?? undefined) : undefined;
-    monitor = await MonitorClient.open({
+    const serverFile = options.serverFile;
+    // A server file, when it names a server, wins over --server: it is where the user says the server is now.
+    monitor = await connect({
       server: options.server,
       ...(options.token ? { token: options.token } : {}),
-      spoolDir: options.spool,
+      spool: options.spool,
       offline: options.offline,
+      waitMs: options.waitServer * 1000,
+      ...(serverFile !== null
+        ? {
+            serverFile,
+            onServerChange: (servers: readonly string[]) =>
+              progress.log(
+                `monitor: server is now ${servers.join(', ')} (from ${serverFile}); unacknowledged data is resent there`,
+              ),
+          }
+        : {}),
       ...(resumeRun
-        ? { run: resumeRun }
+        ? { resume: resumeRun }
         : {
-            create: {
-              name: options.name ?? defaultName(options, dataset),
-              config,
-              tags: options.tags,
-              ...(options.alerts ? { alerts: options.alerts } : {}),
-              backend: backend.name,
-              device: backend.device.slice(0, 200),
-            },
+            name: options.name ?? defaultName(options, dataset),
+            config,
+            tags: options.tags,
+            ...(options.alerts ? { alerts: options.alerts } : {}),
+            backend: backend.name,
+            device: backend.device.slice(0, 200),
           }),
       onError: (err: GanwatchError) => progress.log(`monitor: ${err.code}: ${err.message}`),
     });
-    const followed = monitor;
-    if (options.serverFile !== null && !options.offline) {
-      serverWatch = watchServerFile(options.serverFile, options.server, (url) => {
-        try {
-          followed.setServer(url);
-          progress.log(
-            `monitor: server is now ${url} (from ${options.serverFile}); unacknowledged data is resent there`,
-          );
-        } catch (err) {
-          progress.log(`monitor: ignoring ${options.serverFile}: ${isGanwatchError(err) ? err.message : String(err)}`);
-        }
-      });
-    }
-    const runId = monitor.runId;
+    const runId = monitor.id;
     const checkpointDir = options.checkpointDir ?? path.join('checkpoints', runId ?? monitor.spoolKey);
-    if (runId !== null) out(`run ${runId}: ${dashboardUrl(monitor.serverUrl, runId)}`);
+    if (monitor.url !== null) out(`run ${runId}: ${monitor.url}`);
     else out(`run ${monitor.spoolKey} (offline): recorded in ${path.join(options.spool, monitor.spoolKey)}`);
     if (resumeState)
       out(
@@ -332,14 +295,15 @@ export async function main(argv: readonly string[]): Promise<number> {
 
     const result: LoopResult = await loop.run();
     // A server that is gone will not ack: do not keep the user waiting for it (the spool keeps everything).
-    const settled = await monitor.close({ timeoutMs: monitor.stats().connected ? 15_000 : 2_000 });
-    const stats = monitor.stats();
+    const finished = monitor;
     monitor = null;
+    const settled = await finished.finish({ timeoutMs: finished.stats().connected ? 15_000 : 2_000 });
+    const stats = finished.stats();
     let spoolNote: string | null = null;
     if (options.offline) {
       spoolNote = `offline: upload with  npm run sync -- --spool ${options.spool} --server URL`;
     } else if (!settled) {
-      spoolNote = `not all data reached the server (${stats.unackedBatches} batches, ${stats.pendingUploads} uploads): they stay in ${options.spool}; send them with  npm run sync -- --spool ${options.spool} --server ${options.server}`;
+      spoolNote = `not all data reached the server (${stats.unackedBatches} batches, ${stats.pendingUploads} uploads): they stay in ${options.spool}; send them with  npm run sync -- --spool ${options.spool} --server ${stats.server}`;
     }
     const es = result.earlyStop;
     console.log(
@@ -358,7 +322,7 @@ export async function main(argv: readonly string[]): Promise<number> {
             : null,
         checkpointDir: result.latestCheckpoint ? path.dirname(result.latestCheckpoint) : null,
         bestCheckpoint: result.bestCheckpoint,
-        dashboardUrl: runId !== null ? dashboardUrl(options.server, runId) : null,
+        dashboardUrl: finished.url,
         spoolNote,
       }),
     );
@@ -367,15 +331,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (monitor) {
       // Tell the server the run failed, then keep whatever is unsent in the spool.
       try {
-        monitor.setStatus('failed');
-        await monitor.close({ timeoutMs: 5_000 });
+        await monitor.fail({ timeoutMs: 5_000 });
       } catch {
         // The original error matters more.
       }
     }
     throw err;
   } finally {
-    serverWatch?.stop();
     model.dispose();
   }
 }

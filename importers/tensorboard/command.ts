@@ -3,7 +3,7 @@
 // options or an unreachable server (through the CLI's error handling).
 import Value from 'typebox/value';
 import { Tag, gwError } from '../../protocol/index.js';
-import { normalizeServer } from '../../trainer/monitor/client.js';
+import { normalizeServer } from '../../clients/node/index.js';
 import { DEFAULT_SERVER } from '../cli.js';
 import { follow } from './follow.js';
 import { TensorBoardImporter } from './import.js';

@@ -12,7 +12,7 @@ import {
   type GanwatchError,
   type Run,
 } from '../../protocol/index.js';
-import { MonitorClient, describeFetchFailure, fetchRemoteRun } from '../../trainer/monitor/client.js';
+import { MonitorClient, describeFetchFailure, fetchRemoteRun } from '../../clients/node/index.js';
 import { decodeEvent, type DecodedEvent } from './events.js';
 import { findRuns, resolveLogdir, type RunDir } from './logdir.js';
 import { mediaKindOf, metricNameOf } from './names.js';

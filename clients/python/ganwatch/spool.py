@@ -2,7 +2,7 @@
 (point and status frames, image and latent uploads) and the marks that settle them. A trainer crash, a server restart
 or a long outage loses nothing: whatever is unsettled on disk is sent again.
 
-The format is the Node monitor client's (trainer/monitor/spool.ts), so either client, ``npm run sync`` and
+The format is the Node monitor client's (clients/node/spool.ts), so either client, ``npm run sync`` and
 ``python -m ganwatch sync`` read any spool folder:
 
   <spool>/<key>/log.jsonl   one JSON record per line. Frame records are the exact ingest frame text

@@ -1,7 +1,8 @@
-// Following the server's address while training (`--server-file PATH`): the file holds the server URL, and when it
-// changes (checked every second) or the trainer gets SIGHUP, the monitor client is pointed at the new address and
-// resends everything not yet acknowledged there. This is how a user moves a running trainer to a server restarted on
-// another port or host:  echo http://127.0.0.1:9090 > server.url   (or edit it, then  kill -HUP <trainer pid>).
+// Following the server's address while training (`serverFile` of connect(), the trainer's `--server-file PATH`): the
+// file holds the server URL (or several, comma-separated), and when it changes (checked every second) or the process
+// gets SIGHUP, the client is pointed at the new address and resends everything not yet acknowledged there. This is how
+// a user moves a running trainer to a server restarted on another port or host:  echo http://127.0.0.1:9090 > server.url
+// (or edit it, then  kill -HUP <trainer pid>).
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 
 /**
