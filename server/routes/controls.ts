@@ -9,13 +9,13 @@ export async function controlRoutes(app: FastifyInstance, ctx: ServerContext): P
     '/runs/:id/controls',
     { schema: { params: RunParams, body: ControlCommand } },
     async (req, reply) => {
-      const run = requireRun(ctx, req.params.id);
-      return reply.code(201).send(ctx.controls.issue(run, req.body, 'api'));
+      const run = await requireRun(ctx, req.params.id);
+      return reply.code(201).send(await ctx.controls.issue(run, req.body, 'api'));
     },
   );
 
   app.get<{ Params: RunParams }>('/runs/:id/controls', { schema: { params: RunParams } }, async (req) => {
-    const run = requireRun(ctx, req.params.id);
-    return { controls: ctx.store.controls.list(run.rid), trainer_connected: ctx.trainers.connected(run.id) };
+    const run = await requireRun(ctx, req.params.id);
+    return { controls: await ctx.store.controls.list(run.rid), trainer_connected: ctx.trainers.connected(run.id) };
   });
 }
