@@ -29,11 +29,13 @@ export interface BackupOptions {
 
 /** The store's consistency check, through its own connection: 'ok', or one problem per line. */
 export async function integrityCheck(location: string): Promise<string> {
+  if (isPostgresUrl(location)) return (await import('./postgres/maintenance.js')).checkDatabase(location);
   return (await import('./sqlite/maintenance.js')).integrityCheck(location);
 }
 
 /** A digest per table (and one of the schema), read as one consistent snapshot through its own connection. */
 export async function tableDigests(location: string): Promise<Record<string, TableDigest>> {
+  if (isPostgresUrl(location)) return (await import('./postgres/maintenance.js')).tableDigests(location);
   return (await import('./sqlite/maintenance.js')).tableDigests(location);
 }
 
@@ -43,6 +45,7 @@ export async function backupStore(
   target: string,
   options: BackupOptions = {},
 ): Promise<BackupResult> {
+  if (isPostgresUrl(location)) return (await import('./postgres/backup.js')).backupDatabase(location, target, options);
   return (await import('./sqlite/backup.js')).backupDatabase(location, target, options);
 }
 

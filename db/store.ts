@@ -322,7 +322,10 @@ export function redactLocation(location: string): string {
  * path (created on first use). Any other URL scheme is refused: it is almost certainly not meant as a file name.
  */
 export async function openStore(location: string, options: OpenOptions = {}): Promise<Store> {
-  if (isPostgresUrl(location)) throw gwError('GW_ERR_CONFIG', 'PostgreSQL is not supported yet');
+  if (isPostgresUrl(location)) {
+    const { openPostgresStore } = await import('./postgres/store.js');
+    return openPostgresStore(location, options);
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location))
     throw gwError(
       'GW_ERR_CONFIG',

@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { API_PREFIX, gwError, isGanwatchError, type Run } from '../protocol/index.js';
 import { backupStore, integrityCheck, pruneStore } from '../db/maintenance.js';
 import { redactLocation } from '../db/store.js';
+import { migrateSqliteToPostgres } from '../db/transfer.js';
 import { importCommand } from '../importers/cli.js';
 import { DEFAULT_DB, addServerOptions, serverConfigOf } from './config.js';
 import { exitOnStartFailure, serve } from './main.js';
@@ -136,6 +137,24 @@ export function buildCli(): Command {
     });
 
   program.addCommand(importCommand());
+
+  program
+    .command('migrate')
+    .description(
+      'copy a SQLite database (no server running on it) into an empty PostgreSQL store: every table, ids kept',
+    )
+    .requiredOption('--from <file>', 'the SQLite database file')
+    .requiredOption('--to <url>', 'the PostgreSQL store: postgres://USER:PASS@HOST:PORT/DB (an empty database)')
+    .exitOverride()
+    .action(async (o: { from: string; to: string }) => {
+      const r = await migrateSqliteToPostgres(o.from, o.to, (done, total) => {
+        if (process.stderr.isTTY) process.stderr.write(`\rmigrate: ${done}/${total} runs`);
+      });
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      console.log(
+        `migrate: ${o.from} → ${redactLocation(o.to)}: ${r.runs} runs, ${r.points} points in ${(r.ms / 1000).toFixed(2)} s`,
+      );
+    });
 
   return program;
 }
