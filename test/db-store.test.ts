@@ -3,11 +3,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import pg from 'pg';
+import { listMigrations as listPgMigrations } from '../db/postgres/migrate.js';
 import { listMigrations } from '../db/sqlite/migrate.js';
 import { openSqliteStore } from '../db/sqlite/store.js';
 import { openStore, type Store } from '../db/store.js';
 import { tempDir } from './support/server.js';
-import { freshLocation, openTestStore, sqliteOnly } from './support/store.js';
+import { freshLocation, openTestStore, postgresOnly, sqliteOnly } from './support/store.js';
 
 async function newRun(store: Store, name: string): Promise<{ rid: number; id: string }> {
   const run = await store.runs.create({ name });
@@ -134,3 +136,56 @@ test('writing to a deleted run is refused as GW_ERR_RUN_NOT_FOUND and stores not
   assert.equal(await store.check(), 'ok');
   await store.close();
 });
+
+test(
+  'PostgreSQL: servers starting at once on an empty database apply each migration exactly once',
+  { skip: postgresOnly },
+  async () => {
+    const url = await freshLocation();
+    const stores = await Promise.all(Array.from({ length: 4 }, () => openStore(url)));
+    const runs = await Promise.all(stores.map((s, i) => s.runs.create({ name: `from ${i}` })));
+    for (const s of stores) assert.equal((await s.runs.list()).length, runs.length);
+    await Promise.all(stores.map((s) => s.close()));
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const applied = (await client.query('SELECT version FROM schema_migrations ORDER BY version')).rows.map(
+      (r) => r.version,
+    );
+    await client.end();
+    assert.deepEqual(
+      applied,
+      listPgMigrations().map((m) => m.version),
+    );
+  },
+);
+
+test('PostgreSQL: a run lives in its own partitions, which its deletion drops', { skip: postgresOnly }, async () => {
+  const url = await freshLocation();
+  const store = await openStore(url);
+  const run = await newRun(store, 'p');
+  await store.points.write(run, [{ step: 0, values: { v: 1 } }]);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const partitions = async (): Promise<string[]> =>
+    (
+      await client.query(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent IN ('points'::regclass, 'blocks'::regclass) ORDER BY 1",
+      )
+    ).rows.map((r: { relname: string }) => r.relname);
+  assert.deepEqual(await partitions(), [`blocks_${run.rid}`, `points_${run.rid}`]);
+  await store.runs.delete(run.id);
+  assert.deepEqual(await partitions(), []);
+  await client.end();
+  await store.close();
+});
+
+test(
+  'PostgreSQL: text with a NUL character, which PostgreSQL cannot store, is refused as a bad request',
+  { skip: postgresOnly },
+  async () => {
+    const store = await openTestStore();
+    await assert.rejects(store.runs.create({ name: 'a\u0000b' }), { code: 'GW_ERR_VALIDATION', status: 400 });
+    assert.deepEqual(await store.runs.list(), []);
+    await store.close();
+  },
+);
