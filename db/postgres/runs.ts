@@ -70,7 +70,7 @@ export class PgRunsRepo implements RunsRepo {
     if (patch.config !== undefined) sets.push(`config = $${values.push(JSON.stringify(patch.config))}`);
     if (patch.status !== undefined) {
       const s = `$${values.push(patch.status)}::text`;
-      sets.push(`status = ${s}`, `finished_at = CASE WHEN ${s} IN ('finished', 'failed') THEN $2 ELSE NULL END`);
+      sets.push(`status = ${s}`, `finished_at = CASE WHEN ${s} IN ('finished', 'failed') THEN $2::float8 ELSE NULL END`);
     }
     if (sets.length === 0) return this.get(id);
     const [run] = await query<Run>(
@@ -85,7 +85,7 @@ export class PgRunsRepo implements RunsRepo {
     await query(
       this.pool,
       `UPDATE runs SET status = $2, updated_at = $3,
-         finished_at = CASE WHEN $2::text IN ('finished', 'failed') THEN $3 ELSE NULL END
+         finished_at = CASE WHEN $2::text IN ('finished', 'failed') THEN $3::float8 ELSE NULL END
        WHERE rid = $1`,
       [rid, status, now()],
     );
