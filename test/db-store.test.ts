@@ -189,3 +189,34 @@ test(
     await store.close();
   },
 );
+
+test('values at the edge of the double range are stored, and their envelope sums overflow to -Infinity as in JS', async () => {
+  const store = await openTestStore();
+  const run = await newRun(store, 'edge');
+  const min = -1.7976931348623157e308;
+  await store.points.write(
+    run,
+    Array.from({ length: 40 }, (_, i) => ({ step: i, values: { v: i % 2 ? min : 5e-324 } })),
+  );
+  const metric = (await store.series.metricId(run.rid, 'v'))!;
+  const raw = await store.series.read(metric, 100);
+  assert.equal(raw.mode, 'raw');
+  if (raw.mode === 'raw')
+    assert.deepEqual(
+      raw.points.slice(0, 2).map((p) => p[1]),
+      [5e-324, min],
+    );
+  const env = await store.series.read(metric, 2);
+  assert.equal(env.mode, 'buckets');
+  if (env.mode === 'buckets') {
+    assert.deepEqual(
+      env.buckets.map((b) => [b.count, b.min, b.max, b.mean]),
+      [
+        [32, min, 5e-324, Number.NEGATIVE_INFINITY],
+        [8, min, 5e-324, Number.NEGATIVE_INFINITY],
+      ],
+    );
+  }
+  assert.equal(await store.check(), 'ok');
+  await store.close();
+});

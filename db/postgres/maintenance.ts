@@ -26,11 +26,15 @@ async function inSnapshot<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promi
   }
 }
 
-/** Which envelope fields must match exactly; vsum is a float sum whose last bits depend on the order of adding. */
+/**
+ * Which envelope fields must match exactly; vsum is a float sum whose last bits depend on the order of adding (the
+ * check adds exactly, as numeric, so that no sum can overflow).
+ */
 const ENVELOPE_MISMATCH = `b.cnt IS DISTINCT FROM e.cnt OR b.nonfinite IS DISTINCT FROM e.nonfinite
   OR b.vmin IS DISTINCT FROM e.vmin OR b.vmax IS DISTINCT FROM e.vmax OR b.vlast IS DISTINCT FROM e.vlast
   OR b.last_step IS DISTINCT FROM e.last_step OR b.wall IS DISTINCT FROM e.wall
-  OR b.vsum IS NULL OR e.vsum IS NULL OR abs(b.vsum - e.vsum) > 1e-9 * (abs(e.vsum) + 1)`;
+  OR b.vsum IS NULL OR e.vsum IS NULL
+  OR (b.vsum IS DISTINCT FROM e.vsum AND NOT abs(b.vsum - e.vsum) <= 1e-9 * (abs(e.vsum) + 1))`;
 
 /** Level 1 envelopes recomputed from the points; level L from level L-1 (as gw_write_points computes them). */
 function expectedEnvelopes(level: number): string {
@@ -38,13 +42,13 @@ function expectedEnvelopes(level: number): string {
     return `SELECT p.rid, p.mid, p.step >> 4 AS block,
         count(*) FILTER (WHERE f.ok) AS cnt, count(*) FILTER (WHERE NOT f.ok) AS nonfinite,
         min(p.value) FILTER (WHERE f.ok) AS vmin, max(p.value) FILTER (WHERE f.ok) AS vmax,
-        coalesce(sum(p.value) FILTER (WHERE f.ok), 0) AS vsum,
+        coalesce(gw_float8(sum(p.value::numeric) FILTER (WHERE f.ok)), 0) AS vsum,
         (array_agg(p.value ORDER BY p.step DESC) FILTER (WHERE f.ok))[1] AS vlast,
         max(p.step) AS last_step, (array_agg(p.wall ORDER BY p.step DESC))[1] AS wall
       FROM points p CROSS JOIN LATERAL (SELECT abs(p.value) < 'Infinity'::float8 AS ok) f
       GROUP BY p.rid, p.mid, p.step >> 4`;
   return `SELECT c.rid, c.mid, c.block >> 4 AS block, sum(c.cnt) AS cnt, sum(c.nonfinite) AS nonfinite,
-      min(c.vmin) AS vmin, max(c.vmax) AS vmax, sum(c.vsum) AS vsum,
+      min(c.vmin) AS vmin, max(c.vmax) AS vmax, gw_float8(sum(c.vsum::numeric)) AS vsum,
       (array_agg(c.vlast ORDER BY c.block DESC) FILTER (WHERE c.cnt > 0))[1] AS vlast,
       max(c.last_step) AS last_step, (array_agg(c.wall ORDER BY c.block DESC))[1] AS wall
     FROM blocks c WHERE c.level = ${level - 1} GROUP BY c.rid, c.mid, c.block >> 4`;

@@ -70,7 +70,10 @@ export class PgRunsRepo implements RunsRepo {
     if (patch.config !== undefined) sets.push(`config = $${values.push(JSON.stringify(patch.config))}`);
     if (patch.status !== undefined) {
       const s = `$${values.push(patch.status)}::text`;
-      sets.push(`status = ${s}`, `finished_at = CASE WHEN ${s} IN ('finished', 'failed') THEN $2::float8 ELSE NULL END`);
+      sets.push(
+        `status = ${s}`,
+        `finished_at = CASE WHEN ${s} IN ('finished', 'failed') THEN $2::float8 ELSE NULL END`,
+      );
     }
     if (sets.length === 0) return this.get(id);
     const [run] = await query<Run>(

@@ -215,10 +215,86 @@ BEGIN
 END
 $$;
 
+-- A numeric sum as float8 the way JS adds doubles: beyond the float8 range it is ±Infinity (float8 addition would raise
+-- "value out of range" instead, where JS gives ±Infinity).
+CREATE FUNCTION gw_float8(n numeric) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE
+    WHEN n IS NULL THEN NULL
+    WHEN n = 'NaN'::numeric THEN 'NaN'::float8
+    WHEN n >= 1.7976931348623157e308 THEN 'Infinity'::float8
+    WHEN n <= -1.7976931348623157e308 THEN '-Infinity'::float8
+    ELSE n::float8
+  END
+$$;
+
+-- Recomputes every block envelope a batch touched (p_metric[i] indexes p_mids for the i-th value at p_step[i]): level 1
+-- from the points of each touched 16-step block, levels 2..4 each from the 16 children below, one index range scan per
+-- block. Sums are float8 sums, as SQLite's (JS) are; with p_safe they are summed as numeric, which cannot overflow
+-- (gw_write_points retries with it when a float8 sum overflows, where JS would have reached ±Infinity).
+CREATE FUNCTION gw_refresh_envelopes(p_rid bigint, p_mids bigint[], p_metric integer[], p_step bigint[], p_safe boolean)
+RETURNS void LANGUAGE plpgsql
+-- Each statement names one run's partition by value: plan it for that value, never as a generic plan over every
+-- partition. A partition created moments ago has no statistics, and a planner that takes it for tiny would scan it
+-- whole once per touched block; the only right plans here are index range scans, whatever the statistics say.
+SET plan_cache_mode = force_custom_plan
+SET enable_seqscan = off
+SET jit = off
+AS $$
+DECLARE
+  lvl integer;
+BEGIN
+  INSERT INTO blocks AS b (rid, mid, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall)
+  SELECT p_rid, t.mid, 1, t.block, e.cnt, e.nonfinite, e.vmin, e.vmax, e.vsum, e.vlast, e.last_step, e.wall
+  FROM (SELECT DISTINCT p_mids[v.metric] AS mid, v.step >> 4 AS block FROM unnest(p_metric, p_step) AS v(metric, step)) t
+  CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE f.ok) AS cnt,
+      count(*) FILTER (WHERE NOT f.ok) AS nonfinite,
+      min(p.value) FILTER (WHERE f.ok) AS vmin,
+      max(p.value) FILTER (WHERE f.ok) AS vmax,
+      coalesce(
+        sum(p.value) FILTER (WHERE f.ok AND NOT p_safe),
+        gw_float8(sum(p.value::numeric) FILTER (WHERE f.ok AND p_safe)),
+        0
+      ) AS vsum,
+      (array_agg(p.value ORDER BY p.step DESC) FILTER (WHERE f.ok))[1] AS vlast,
+      max(p.step) AS last_step,
+      (array_agg(p.wall ORDER BY p.step DESC))[1] AS wall
+    FROM points p CROSS JOIN LATERAL (SELECT abs(p.value) < 'Infinity'::float8 AS ok) f
+    WHERE p.rid = p_rid AND p.mid = t.mid AND p.step BETWEEN t.block * 16 AND t.block * 16 + 15
+  ) e
+  ON CONFLICT (rid, mid, level, block) DO UPDATE SET cnt = excluded.cnt, nonfinite = excluded.nonfinite,
+    vmin = excluded.vmin, vmax = excluded.vmax, vsum = excluded.vsum, vlast = excluded.vlast,
+    last_step = excluded.last_step, wall = excluded.wall;
+
+  FOR lvl IN 2..4 LOOP
+    INSERT INTO blocks AS b (rid, mid, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall)
+    SELECT p_rid, t.mid, lvl, t.block, e.cnt, e.nonfinite, e.vmin, e.vmax, e.vsum, e.vlast, e.last_step, e.wall
+    FROM (
+      SELECT DISTINCT p_mids[v.metric] AS mid, v.step >> (4 * lvl) AS block FROM unnest(p_metric, p_step) AS v(metric, step)
+    ) t
+    CROSS JOIN LATERAL (
+      SELECT sum(c.cnt) AS cnt, sum(c.nonfinite) AS nonfinite, min(c.vmin) AS vmin, max(c.vmax) AS vmax,
+        coalesce(
+          sum(c.vsum) FILTER (WHERE NOT p_safe),
+          gw_float8(sum(c.vsum::numeric) FILTER (WHERE p_safe))
+        ) AS vsum,
+        (array_agg(c.vlast ORDER BY c.block DESC) FILTER (WHERE c.cnt > 0))[1] AS vlast,
+        max(c.last_step) AS last_step,
+        (array_agg(c.wall ORDER BY c.block DESC))[1] AS wall
+      FROM blocks c
+      WHERE c.rid = p_rid AND c.mid = t.mid AND c.level = lvl - 1 AND c.block BETWEEN t.block * 16 AND t.block * 16 + 15
+    ) e
+    ON CONFLICT (rid, mid, level, block) DO UPDATE SET cnt = excluded.cnt, nonfinite = excluded.nonfinite,
+      vmin = excluded.vmin, vmax = excluded.vmax, vsum = excluded.vsum, vlast = excluded.vlast,
+      last_step = excluded.last_step, wall = excluded.wall;
+  END LOOP;
+END
+$$;
+
 -- Writes one batch in one statement (so in one transaction and one round trip): the metrics it names are created if
 -- new, the values are upserted by (run, metric, step) (a step repeated within the batch keeps its last value), every
--- block envelope the batch touches is recomputed from the level below (points for level 1), and the run's last step and
--- last-seen time move on. p_metric[i] indexes p_names for the i-th value. Raises GW404 when the run does not exist.
+-- block envelope the batch touches is recomputed (gw_refresh_envelopes), and the run's last step and last-seen time
+-- move on. p_metric[i] indexes p_names for the i-th value. Raises GW404 when the run does not exist.
 CREATE FUNCTION gw_write_points(
   p_rid bigint,
   p_names text[],
@@ -229,16 +305,11 @@ CREATE FUNCTION gw_write_points(
   p_max_step bigint,
   p_now float8
 ) RETURNS void LANGUAGE plpgsql
--- Each statement names one run's partition by value: plan it for that value, never as a generic plan over every
--- partition. A partition created moments ago has no statistics, and a planner that takes it for tiny would scan it
--- whole once per touched block; the only right plans here are index range scans, whatever the statistics say.
 SET plan_cache_mode = force_custom_plan
-SET enable_seqscan = off
 SET jit = off
 AS $$
 DECLARE
   mids bigint[];
-  lvl integer;
 BEGIN
   PERFORM gw_lock_run(p_rid);
   PERFORM 1 FROM runs WHERE rid = p_rid;
@@ -258,46 +329,11 @@ BEGIN
   ORDER BY v.metric, v.step, v.i DESC
   ON CONFLICT (rid, mid, step) DO UPDATE SET value = excluded.value, wall = excluded.wall;
 
-  -- Level 1 from the points of every touched 16-step block: one index range scan per block.
-  INSERT INTO blocks AS b (rid, mid, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall)
-  SELECT p_rid, t.mid, 1, t.block, e.cnt, e.nonfinite, e.vmin, e.vmax, e.vsum, e.vlast, e.last_step, e.wall
-  FROM (SELECT DISTINCT mids[v.metric] AS mid, v.step >> 4 AS block FROM unnest(p_metric, p_step) AS v(metric, step)) t
-  CROSS JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE f.ok) AS cnt,
-      count(*) FILTER (WHERE NOT f.ok) AS nonfinite,
-      min(p.value) FILTER (WHERE f.ok) AS vmin,
-      max(p.value) FILTER (WHERE f.ok) AS vmax,
-      coalesce(sum(p.value) FILTER (WHERE f.ok), 0) AS vsum,
-      (array_agg(p.value ORDER BY p.step DESC) FILTER (WHERE f.ok))[1] AS vlast,
-      max(p.step) AS last_step,
-      (array_agg(p.wall ORDER BY p.step DESC))[1] AS wall
-    FROM points p CROSS JOIN LATERAL (SELECT abs(p.value) < 'Infinity'::float8 AS ok) f
-    WHERE p.rid = p_rid AND p.mid = t.mid AND p.step BETWEEN t.block * 16 AND t.block * 16 + 15
-  ) e
-  ON CONFLICT (rid, mid, level, block) DO UPDATE SET cnt = excluded.cnt, nonfinite = excluded.nonfinite,
-    vmin = excluded.vmin, vmax = excluded.vmax, vsum = excluded.vsum, vlast = excluded.vlast,
-    last_step = excluded.last_step, wall = excluded.wall;
-
-  -- Levels 2..4, each from the 16 children of every touched block.
-  FOR lvl IN 2..4 LOOP
-    INSERT INTO blocks AS b (rid, mid, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall)
-    SELECT p_rid, t.mid, lvl, t.block, e.cnt, e.nonfinite, e.vmin, e.vmax, e.vsum, e.vlast, e.last_step, e.wall
-    FROM (
-      SELECT DISTINCT mids[v.metric] AS mid, v.step >> (4 * lvl) AS block FROM unnest(p_metric, p_step) AS v(metric, step)
-    ) t
-    CROSS JOIN LATERAL (
-      SELECT sum(c.cnt) AS cnt, sum(c.nonfinite) AS nonfinite, min(c.vmin) AS vmin, max(c.vmax) AS vmax,
-        sum(c.vsum) AS vsum,
-        (array_agg(c.vlast ORDER BY c.block DESC) FILTER (WHERE c.cnt > 0))[1] AS vlast,
-        max(c.last_step) AS last_step,
-        (array_agg(c.wall ORDER BY c.block DESC))[1] AS wall
-      FROM blocks c
-      WHERE c.rid = p_rid AND c.mid = t.mid AND c.level = lvl - 1 AND c.block BETWEEN t.block * 16 AND t.block * 16 + 15
-    ) e
-    ON CONFLICT (rid, mid, level, block) DO UPDATE SET cnt = excluded.cnt, nonfinite = excluded.nonfinite,
-      vmin = excluded.vmin, vmax = excluded.vmax, vsum = excluded.vsum, vlast = excluded.vlast,
-      last_step = excluded.last_step, wall = excluded.wall;
-  END LOOP;
+  BEGIN
+    PERFORM gw_refresh_envelopes(p_rid, mids, p_metric, p_step, false);
+  EXCEPTION WHEN numeric_value_out_of_range THEN
+    PERFORM gw_refresh_envelopes(p_rid, mids, p_metric, p_step, true);
+  END;
 
   UPDATE runs SET last_step = greatest(coalesce(last_step, -1), p_max_step), last_seen_at = p_now WHERE rid = p_rid;
 END
