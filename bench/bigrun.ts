@@ -6,9 +6,9 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { backupDatabase } from '../db/backup.js';
+import { backupStore } from '../db/maintenance.js';
 import { integrityCheck } from '../db/maintenance.js';
-import { Store } from '../db/store.js';
+import { openStore, type RunRef, type Store } from '../db/store.js';
 import { METRIC, type Point } from '../protocol/index.js';
 import { api, startServer, tempDir, type RunningServer } from '../test/support/server.js';
 
@@ -18,7 +18,7 @@ const METRICS = Array.from({ length: 20 }, (_, i) =>
     : `loss/m${i}`,
 );
 
-function fill(store: Store, rid: number, steps: number): number {
+async function fill(store: Store, run: RunRef, steps: number): Promise<number> {
   const spikeAt = Math.floor((steps * 2) / 3);
   const t0 = performance.now();
   const perBatch = 500; // steps per transaction: 10,000 values
@@ -30,7 +30,7 @@ function fill(store: Store, rid: number, steps: number): number {
         values[METRICS[m]!] = Math.sin(s / 5000 + m) + (s === spikeAt && m === 4 ? 50 : 0);
       batch.push({ step: s, wall: 1_700_000_000 + s * 0.05, values });
     }
-    store.points.write(rid, batch);
+    await store.points.write(run, batch);
   }
   return performance.now() - t0;
 }
@@ -105,12 +105,12 @@ export async function run(args: string[] = []): Promise<void> {
   const dir = tempDir('ganwatch-bigrun-');
   const dbPath = join(dir, 'big.db');
 
-  const store = Store.open(dbPath);
-  const big = store.runs.create({ name: 'big' });
-  const small = store.runs.create({ name: 'small' });
-  const writeMs = fill(store, store.runs.ref(big.id)!.rid, steps);
-  fill(store, store.runs.ref(small.id)!.rid, 10_000);
-  store.close();
+  const store = await openStore(dbPath);
+  const big = await store.runs.create({ name: 'big' });
+  const small = await store.runs.create({ name: 'small' });
+  const writeMs = await fill(store, (await store.runs.ref(big.id))!, steps);
+  await fill(store, (await store.runs.ref(small.id))!, 10_000);
+  await store.close();
   const values = steps * METRICS.length;
 
   const server = await startServer({ dbPath });
@@ -132,10 +132,10 @@ export async function run(args: string[] = []): Promise<void> {
     ).body.buckets.some((b) => b.max >= 50);
 
     const t0 = performance.now();
-    const backup = await backupDatabase(dbPath, join(dir, 'backup.db'));
+    const backup = await backupStore(dbPath, join(dir, 'backup.db'));
     const backupMs = performance.now() - t0;
     const t1 = performance.now();
-    const integrity = integrityCheck(dbPath);
+    const integrity = await integrityCheck(dbPath);
     const integrityMs = performance.now() - t1;
 
     console.log(

@@ -3,7 +3,7 @@
 // run of the benchmark; goal < 2×); and the live latency from an HTTP push to the point drawn, on both runs.
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { Store } from '../db/store.js';
+import { openStore, type Store } from '../db/store.js';
 import {
   browserMissing,
   drawLatency,
@@ -35,9 +35,9 @@ const ROUNDS = 5;
 const LIVE_ROUNDS = 10;
 
 /** Writes a run straight into the database file (the ingest path has its own benchmark). */
-function fill(store: Store, name: string, steps: number): string {
-  const run = store.runs.create({ name, config: { steps } });
-  const { rid } = store.runs.ref(run.id)!;
+async function fill(store: Store, name: string, steps: number): Promise<string> {
+  const run = await store.runs.create({ name, config: { steps } });
+  const ref = (await store.runs.ref(run.id))!;
   const wall0 = Date.now() / 1000 - steps * 0.01;
   const per = Math.floor(10_000 / METRICS.length);
   for (let from = 0; from < steps; from += per) {
@@ -47,7 +47,7 @@ function fill(store: Store, name: string, steps: number): string {
       METRICS.forEach((m, i) => (values[m] = 1 + i * 0.1 + 0.3 * Math.sin(s / (50 + i)) + (s % 9973 === 0 ? 5 : 0)));
       points.push({ step: s, wall: wall0 + s * 0.01, values });
     }
-    store.points.write(rid, points);
+    await store.points.write(ref, points);
   }
   return run.id;
 }
@@ -70,11 +70,11 @@ export async function run(): Promise<void> {
     return;
   }
   const dbPath = join(tempDir('ganwatch-bench-dashboard-'), 'dashboard.db');
-  const store = Store.open(dbPath);
+  const store = await openStore(dbPath);
   const t0 = performance.now();
-  const big = fill(store, 'big-12x1M', BIG);
-  const small = fill(store, 'small-12x1k', SMALL);
-  store.close();
+  const big = await fill(store, 'big-12x1M', BIG);
+  const small = await fill(store, 'small-12x1k', SMALL);
+  await store.close();
   console.log(
     `wrote 12 × ${BIG.toLocaleString('en')} + 12 × ${SMALL.toLocaleString('en')} points in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rawInsert } from '../db/baseline.js';
+import { rawInsert } from '../db/sqlite/baseline.js';
 import { ROOT, api, startServer, tempDir } from '../test/support/server.js';
 
 const METRICS = 10;

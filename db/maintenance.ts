@@ -1,128 +1,72 @@
-// Database checks and housekeeping that run beside the server's writer: integrity, a content digest of every table
-// (for tests that must prove nothing changed), and the runs that retention may delete.
-import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import Database from 'better-sqlite3';
-import { gwError } from '../protocol/index.js';
-import type { Connection } from './connection.js';
-
-/**
- * Opens a second connection to a database file that only reads (`query_only`). WAL lets it read a consistent snapshot
- * while the server's connection keeps writing. When no server has the file open (no -shm file), the connection is
- * opened read-write so that SQLite removes the -wal and -shm files it creates when it closes; a read-only one would
- * leave them behind, making the file look in use.
- */
-export function openReadOnly(path: string): Connection {
-  try {
-    const db = new Database(path, { readonly: existsSync(`${path}-shm`), fileMustExist: true });
-    db.pragma('busy_timeout = 5000');
-    db.pragma('query_only = ON');
-    return db;
-  } catch (err) {
-    throw gwError('GW_ERR_DB_OPEN', path, (err as Error).message);
-  }
-}
-
-function withReadOnly<T>(path: string, fn: (db: Connection) => T): T {
-  const db = openReadOnly(path);
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
-}
-
-/** `PRAGMA integrity_check` of a connection: 'ok', or SQLite's list of problems (one per line). */
-export function integrityOf(db: Connection): string {
-  const rows = db.pragma('integrity_check') as Array<{ integrity_check: string }>;
-  return rows.map((r) => r.integrity_check).join('\n');
-}
-
-/** `PRAGMA integrity_check` of a database file, read through its own read-only connection. */
-export function integrityCheck(path: string): string {
-  return withReadOnly(path, integrityOf);
-}
+// Operations on a store by its location, beside (or without) a running server: the consistency check, a content
+// digest of every table, an online backup, and retention on a store no server is using. Each dispatches to the store
+// the location names (a SQLite file, or a postgres:// URL).
+import { isPostgresUrl, openStore } from './store.js';
 
 export interface TableDigest {
   rows: number;
-  /** sha256 over every row in primary-key order, each value with its SQLite type (integer, real bits, text, blob, null). */
+  /** sha256 over every row in primary-key order: equal digests mean equal contents. */
   sha256: string;
 }
 
-/** A digest per table plus `schema` (every CREATE statement and user_version): equal digests mean equal contents. */
-export function digestOf(db: Connection): Record<string, TableDigest> {
-  const out: Record<string, TableDigest> = {};
-  const objects = db
-    .prepare<[], { type: string; name: string; sql: string | null }>(
-      "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
-    )
-    .all();
-  const schema = createHash('sha256');
-  for (const o of objects) schema.update(`${o.type}\0${o.name}\0${o.sql ?? ''}\0`);
-  schema.update(String(db.pragma('user_version', { simple: true })));
-  out.schema = { rows: objects.length, sha256: schema.digest('hex') };
+export interface BackupResult {
+  /** The backup file written. */
+  file: string;
+  bytes: number;
+  /** How the copy was made, for the CLI's one line (e.g. "12,345 pages", "pg_dump custom format"). */
+  detail: string;
+  ms: number;
+  /** 'ok' when the copy was verified (SQLite: integrity_check; PostgreSQL: pg_restore --list), or 'skipped'. */
+  integrity: string;
+}
 
-  const real = Buffer.alloc(8);
-  for (const { name } of objects.filter((o) => o.type === 'table')) {
-    const info = db.pragma(`table_info("${name.replace(/"/g, '""')}")`) as Array<{ name: string; pk: number }>;
-    const pk = info
-      .filter((c) => c.pk > 0)
-      .sort((a, b) => a.pk - b.pk)
-      .map((c) => `"${c.name.replace(/"/g, '""')}"`);
-    // Every table has a primary key (WITHOUT ROWID tables must); a table without one is read in rowid order.
-    const order = pk.length ? pk.join(', ') : 'rowid';
-    const hash = createHash('sha256');
-    let rows = 0;
-    // typeof() per column tells 1 (integer) from 1.0 (real), which plain JS numbers cannot.
-    const cols = info.map((c) => `"${c.name.replace(/"/g, '""')}"`);
-    const select = `SELECT ${cols.map((c) => `typeof(${c}), ${c}`).join(', ')} FROM "${name.replace(/"/g, '""')}" ORDER BY ${order}`;
-    const stmt = db.prepare(select).raw(true).safeIntegers(true);
-    for (const row of stmt.iterate() as IterableIterator<unknown[]>) {
-      rows++;
-      for (let i = 0; i < row.length; i += 2) {
-        const type = row[i] as string;
-        const v = row[i + 1];
-        hash.update(type[0]!);
-        if (v === null) continue;
-        if (typeof v === 'bigint') hash.update(v.toString());
-        else if (typeof v === 'number') {
-          real.writeDoubleLE(v);
-          hash.update(real);
-        } else if (typeof v === 'string') {
-          hash.update(String(Buffer.byteLength(v)) + ':');
-          hash.update(v);
-        } else if (Buffer.isBuffer(v)) {
-          hash.update(String(v.length) + ':');
-          hash.update(v);
-        }
-        hash.update('\0');
-      }
-      hash.update('\n');
-    }
-    out[name] = { rows, sha256: hash.digest('hex') };
+export interface BackupOptions {
+  /** Verify the copy before it replaces `target` (default true). */
+  verify?: boolean;
+  /** Replace an existing `target` (default false). */
+  overwrite?: boolean;
+}
+
+/** The store's consistency check, through its own connection: 'ok', or one problem per line. */
+export async function integrityCheck(location: string): Promise<string> {
+  if (isPostgresUrl(location)) return (await import('./postgres/maintenance.js')).checkDatabase(location);
+  return (await import('./sqlite/maintenance.js')).integrityCheck(location);
+}
+
+/** A digest per table (and one of the schema), read as one consistent snapshot through its own connection. */
+export async function tableDigests(location: string): Promise<Record<string, TableDigest>> {
+  if (isPostgresUrl(location)) return (await import('./postgres/maintenance.js')).tableDigests(location);
+  return (await import('./sqlite/maintenance.js')).tableDigests(location);
+}
+
+/** A consistent copy of a live store in one file: SQLite's online backup API, or pg_dump's custom format. */
+export async function backupStore(
+  location: string,
+  target: string,
+  options: BackupOptions = {},
+): Promise<BackupResult> {
+  if (isPostgresUrl(location)) return (await import('./postgres/backup.js')).backupDatabase(location, target, options);
+  return (await import('./sqlite/backup.js')).backupDatabase(location, target, options);
+}
+
+/**
+ * Retention on a store by hand: deletes the runs that ended before `before` (seconds since the epoch); returns their
+ * ids. A SQLite file that a server has open is refused (GW_ERR_DB_IN_USE) unless `force`: that server keeps metric ids
+ * in memory, and SQLite may hand a deleted run's ids out again. PostgreSQL never reuses ids and a server caches none,
+ * so its store can be pruned while servers run.
+ */
+export async function pruneStore(
+  location: string,
+  before: number,
+  options: { dryRun?: boolean; force?: boolean } = {},
+): Promise<string[]> {
+  if (!isPostgresUrl(location)) (await import('./sqlite/maintenance.js')).assertNotInUse(location, options.force);
+  const store = await openStore(location);
+  try {
+    const ids = await store.runs.endedBefore(before);
+    if (!options.dryRun) for (const id of ids) await store.runs.delete(id);
+    return ids;
+  } finally {
+    await store.close();
   }
-  return out;
-}
-
-/** Digests of every table of a database file, read through its own read-only connection (a consistent snapshot). */
-export function tableDigests(path: string): Record<string, TableDigest> {
-  return withReadOnly(path, (db) => db.transaction(() => digestOf(db))());
-}
-
-/** Public ids of runs that ended (finished or failed) before `before` (seconds since the epoch), oldest first. */
-export function endedRunsBefore(db: Connection, before: number): string[] {
-  return db
-    .prepare<[number], { id: string }>(
-      "SELECT id FROM runs WHERE status IN ('finished', 'failed') AND finished_at IS NOT NULL AND finished_at < ? ORDER BY finished_at, rid",
-    )
-    .all(before)
-    .map((r) => r.id);
-}
-
-/** Public ids of runs a trainer was feeding (running or paused): at start-up none of them has a trainer connected. */
-export function liveRunIds(db: Connection): string[] {
-  return db
-    .prepare<[], { id: string }>("SELECT id FROM runs WHERE status IN ('running', 'paused') ORDER BY rid")
-    .all()
-    .map((r) => r.id);
 }

@@ -1,17 +1,282 @@
-// The store: the one writer connection and the repositories over it. Everything that speaks SQL is in db/.
-import { checkpointWal, openConnection, type Connection, type OpenOptions } from './connection.js';
-import { AlertsRepo } from './alerts.js';
-import { ControlsRepo } from './controls.js';
-import { LatentsRepo } from './latents.js';
-import { MarkersRepo } from './markers.js';
-import { MediaRepo } from './media.js';
-import { PointsRepo } from './points.js';
-import { ProjectionsRepo } from './projections.js';
-import { RunsRepo } from './runs.js';
-import { SeriesRepo } from './series.js';
-import { SettingsRepo } from './settings.js';
+// The store the server depends on: one interface per repository, two implementations (db/sqlite: one embedded file,
+// the default; db/postgres: a PostgreSQL database shared by any number of servers). Every method returns a Promise;
+// SQLite's do their work synchronously before returning, so on SQLite a request still runs without interleaving.
+import type {
+  Alert,
+  AlertSeverity,
+  AlertsQuery,
+  Control,
+  ControlCommand,
+  CreateRunBody,
+  ListRunsQuery,
+  MarkerRecord,
+  MetricSummary,
+  PatchRunBody,
+  Point,
+  Run,
+  RunStatus,
+  WireValue,
+} from '../protocol/index.js';
+import { gwError } from '../protocol/index.js';
+import type { SeriesResult } from './series-read.js';
 
-export class Store {
+export type { SeriesResult } from './series-read.js';
+
+export const now = (): number => Date.now() / 1000;
+
+/** A run as the repositories address it: the internal row id, the public id, and its status when read. */
+export interface RunRef {
+  rid: number;
+  id: string;
+  status: RunStatus;
+}
+
+/** One metric of one run, as series reads address it. */
+export interface MetricRef {
+  rid: number;
+  mid: number;
+}
+
+export interface RunsRepo {
+  create(body: Omit<CreateRunBody, 'alerts'>): Promise<Run>;
+  get(id: string): Promise<Run | null>;
+  ref(id: string): Promise<RunRef | null>;
+  /** Newest first; every filter optional. */
+  list(query?: ListRunsQuery): Promise<Run[]>;
+  update(id: string, patch: PatchRunBody): Promise<Run | null>;
+  setStatus(rid: number, status: RunStatus): Promise<void>;
+  /** Deletes a run and everything it owns; false when there is no such run. */
+  delete(id: string): Promise<boolean>;
+  /** Public ids of runs that ended (finished or failed) before `before` (seconds since the epoch), oldest first. */
+  endedBefore(before: number): Promise<string[]>;
+  /** Public ids of runs a trainer was feeding (running or paused). */
+  liveIds(): Promise<string[]>;
+}
+
+export interface PointsRepo {
+  /**
+   * Stores a batch atomically (every value committed or none), keeping the block envelopes and the run's last step
+   * and last-seen time in the same transaction; resolves after the commit with the number of values stored (one per
+   * metric per step). GW_ERR_RUN_NOT_FOUND when the run was deleted meanwhile.
+   */
+  write(run: Pick<RunRef, 'rid' | 'id'>, points: readonly Point[], serverWall?: number): Promise<number>;
+}
+
+export interface ExportRow {
+  metric: string;
+  step: number;
+  value: WireValue;
+  wall: number;
+}
+
+export interface SeriesRepo {
+  metricId(rid: number, name: string): Promise<MetricRef | null>;
+  /** Count, first/last step, last value and finite min/max of every metric of a run, ordered by name. */
+  summaries(rid: number): Promise<MetricSummary[]>;
+  /** Raw points, or at most `buckets` exact envelopes of equal step width (see db/series-read.ts). */
+  read(metric: MetricRef, buckets: number, from?: number, to?: number): Promise<SeriesResult>;
+  /** Every point of a run, metric by metric in step order, in pages. */
+  exportRun(rid: number, pageSize?: number): AsyncGenerator<ExportRow[]>;
+}
+
+export interface MediaRow {
+  id: number;
+  epoch: number;
+  step: number;
+  kind: string;
+  bytes: number;
+  meta: Record<string, unknown>;
+  created_at: number;
+}
+
+export interface MediaRepo {
+  /** Stores (or replaces) one image keyed by (run, kind, epoch, step); returns its id. */
+  put(
+    rid: number,
+    item: { epoch: number; step: number; kind: string; meta: Record<string, unknown>; png: Buffer },
+  ): Promise<number>;
+  list(rid: number, filter?: { kind?: string; epoch?: number }): Promise<MediaRow[]>;
+  bytes(rid: number, id: number): Promise<Buffer | null>;
+}
+
+export interface LatentRecord {
+  epoch: number;
+  step: number | null;
+  dim: number;
+  count: number;
+  codes: Float32Array;
+  labels: Int32Array | null;
+  created_at: number;
+}
+
+export interface LatentSetSummary {
+  epoch: number;
+  step: number | null;
+  dim: number;
+  count: number;
+  labelled: boolean;
+  created_at: number;
+}
+
+export interface LatentsRepo {
+  put(
+    rid: number,
+    rec: { epoch: number; step: number | null; dim: number; codes: Float32Array; labels: Int32Array | null },
+  ): Promise<void>;
+  get(rid: number, epoch: number): Promise<LatentRecord | null>;
+  list(rid: number): Promise<LatentSetSummary[]>;
+}
+
+export interface ControlsRepo {
+  create(rid: number, command: ControlCommand, source: string): Promise<Control>;
+  get(id: number): Promise<Control | null>;
+  list(rid: number): Promise<Control[]>;
+  /** Controls not yet answered (pending, or sent to a trainer that went away before answering). */
+  unanswered(rid: number): Promise<Control[]>;
+  markSent(id: number): Promise<void>;
+  /** Records the trainer's answer; the updated control, or null if it was unknown or already answered. */
+  recordResult(
+    rid: number,
+    id: number,
+    ok: boolean,
+    step: number | null,
+    message: string | null,
+  ): Promise<Control | null>;
+}
+
+export interface NewAlert {
+  rule: string;
+  key: string;
+  severity: AlertSeverity;
+  stepOpened: number;
+  message: string;
+  evidence: Record<string, unknown>;
+  remedy: { text: string; action: ControlCommand | null } | null;
+  muted: boolean;
+}
+
+export interface AlertsRepo {
+  open(rid: number, a: NewAlert): Promise<Alert>;
+  get(id: number): Promise<Alert | null>;
+  /** Escalation or new evidence while firing. */
+  update(id: number, a: Pick<NewAlert, 'severity' | 'message' | 'evidence' | 'remedy'>): Promise<Alert>;
+  resolve(id: number, step: number, evidence: Record<string, unknown>): Promise<Alert>;
+  /** Firing alerts of a run (to restore detector state after a restart). */
+  firing(rid: number): Promise<Alert[]>;
+  /** The newest alert of a rule and key in a run (a new one inherits its mute). */
+  latest(rid: number, rule: string, key: string): Promise<Alert | null>;
+  list(query: AlertsQuery & { rid?: number }): Promise<Alert[]>;
+  acknowledge(id: number): Promise<Alert | null>;
+  setMuted(id: number, muted: boolean): Promise<Alert | null>;
+  attachControl(id: number, controlId: number): Promise<Alert>;
+  /** The alert whose remedy sent this control, if any. */
+  byControl(controlId: number): Promise<Alert | null>;
+  /** How many alerts of a rule in a run had their remedy applied (for auto-apply caps). */
+  appliedCount(rid: number, rule: string): Promise<number>;
+}
+
+export interface MarkersRepo {
+  add(
+    rid: number,
+    m: { metric: string; step: number; changeAt: number | null; kind: string; evidence: Record<string, unknown> },
+  ): Promise<MarkerRecord>;
+  list(rid: number, metric?: string): Promise<MarkerRecord[]>;
+}
+
+export interface SettingsRepo {
+  get<T>(key: string): Promise<T | null>;
+  put(key: string, value: unknown): Promise<void>;
+  runAlertConfig<T>(rid: number): Promise<T>;
+  setRunAlertConfig(rid: number, value: unknown): Promise<void>;
+}
+
+export type StoredProjectionStatus = 'pending' | 'ready' | 'failed';
+export type StoredSeparationStatus = 'pending' | 'ready' | 'skipped' | 'failed';
+
+export interface ProjectionRecord {
+  epoch: number;
+  method: string;
+  status: StoredProjectionStatus;
+  sourceCount: number;
+  count: number;
+  stratified: boolean;
+  /** count × 2, row-major (null unless ready). */
+  xy: Float32Array | null;
+  indices: Int32Array | null;
+  labels: Int32Array | null;
+  params: Record<string, unknown>;
+  ms: number | null;
+  error: string | null;
+  requestedAt: number;
+  finishedAt: number | null;
+}
+
+export type ProjectionSummaryRecord = Omit<ProjectionRecord, 'xy' | 'indices' | 'labels' | 'params'>;
+
+export interface SeparationRecord {
+  epoch: number;
+  status: StoredSeparationStatus;
+  step: number | null;
+  silhouette: number | null;
+  fisher: number | null;
+  reason: string | null;
+  ms: number | null;
+}
+
+/** A job the projection service must (re)start, e.g. after a restart left it pending. */
+export interface PendingWork {
+  rid: number;
+  runId: string;
+  epoch: number;
+  /** A projection method, or 'separation'. */
+  kind: string;
+}
+
+export interface ProjectionResult {
+  xy: Float32Array;
+  indices: Int32Array | null;
+  labels: Int32Array | null;
+  stratified: boolean;
+  params: Record<string, unknown>;
+  ms: number;
+}
+
+export interface SeparationResult {
+  status: Exclude<StoredSeparationStatus, 'pending'>;
+  silhouette: number | null;
+  fisher: number | null;
+  reason: string | null;
+  ms: number | null;
+}
+
+export interface ProjectionsRepo {
+  /** Marks (run, epoch, method) as being computed, dropping any earlier result. */
+  markPending(
+    rid: number,
+    epoch: number,
+    method: string,
+    sizes: { sourceCount: number; count: number; stratified: boolean },
+  ): Promise<void>;
+  putReady(rid: number, epoch: number, method: string, result: ProjectionResult): Promise<void>;
+  putFailed(rid: number, epoch: number, method: string, error: string, ms: number | null): Promise<void>;
+  get(rid: number, epoch: number, method: string): Promise<ProjectionRecord | null>;
+  /** The newest ready projection by `method` of an epoch before `epoch` (what a new one is aligned with). */
+  previous(rid: number, method: string, epoch: number): Promise<ProjectionRecord | null>;
+  list(rid: number): Promise<ProjectionSummaryRecord[]>;
+  /** Every pending projection and separation in the database, oldest request first. */
+  pendingWork(): Promise<PendingWork[]>;
+  markSeparationPending(rid: number, epoch: number, step: number | null): Promise<void>;
+  putSeparation(rid: number, epoch: number, result: SeparationResult): Promise<void>;
+  separation(rid: number, epoch: number): Promise<SeparationRecord | null>;
+  separations(rid: number): Promise<SeparationRecord[]>;
+}
+
+export type StoreKind = 'sqlite' | 'postgres';
+
+export interface Store {
+  readonly kind: StoreKind;
+  /** Where the data lives, for messages: the file, or the URL without its password. */
+  readonly location: string;
   readonly runs: RunsRepo;
   readonly points: PointsRepo;
   readonly series: SeriesRepo;
@@ -22,49 +287,50 @@ export class Store {
   readonly markers: MarkersRepo;
   readonly settings: SettingsRepo;
   readonly projections: ProjectionsRepo;
+  /** A consistency check of the stored data: 'ok', or one problem per line. */
+  check(): Promise<string>;
+  /** Closes the connection(s); SQLite also checkpoints its WAL into the database file. */
+  close(): Promise<void>;
+}
 
-  private constructor(
-    readonly db: Connection,
-    readonly path: string,
-  ) {
-    this.runs = new RunsRepo(db);
-    this.points = new PointsRepo(db, this.runs);
-    this.series = new SeriesRepo(db);
-    this.media = new MediaRepo(db);
-    this.latents = new LatentsRepo(db);
-    this.controls = new ControlsRepo(db);
-    this.alerts = new AlertsRepo(db, this.controls);
-    this.markers = new MarkersRepo(db);
-    this.settings = new SettingsRepo(db);
-    this.projections = new ProjectionsRepo(db);
-  }
+export interface OpenOptions {
+  /** SQLite only: `normal` (default) survives a process crash; `full` also survives power loss. */
+  synchronous?: 'normal' | 'full';
+  /** PostgreSQL only: connections in the pool (default 10). */
+  poolSize?: number;
+}
 
-  static open(path: string, options: OpenOptions = {}): Store {
-    return new Store(openConnection(path, options), path);
-  }
+/** True for a `postgres://` or `postgresql://` URL; anything else names a SQLite file. */
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
 
-  /** Deletes a run and everything it owns. */
-  deleteRun(id: string): boolean {
-    const deleted = this.runs.delete(id);
-    if (deleted) this.points.forgetRun();
-    return deleted;
-  }
-
-  integrityCheck(): string {
-    return this.db.pragma('integrity_check', { simple: true }) as string;
-  }
-
-  close(): void {
-    if (!this.db.open) return;
-    checkpointWal(this.db);
-    this.db.close();
+/** A database location safe to print: a PostgreSQL URL loses its password. */
+export function redactLocation(location: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) return location;
+  try {
+    const u = new URL(location);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return location.replace(/:\/\/([^:/@]*):[^@]*@/, '://$1:***@');
   }
 }
 
-export { now } from './runs.js';
-export type { RunRef } from './runs.js';
-export type { SeriesResult, ExportRow } from './series.js';
-export type { MediaRow } from './media.js';
-export type { LatentRecord } from './latents.js';
-export type { PendingWork, ProjectionRecord, ProjectionSummaryRecord, SeparationRecord } from './projections.js';
-export type { NewAlert } from './alerts.js';
+/**
+ * Opens the store at `location`: a `postgres://` URL (PostgreSQL, migrations applied under a lock) or a SQLite file
+ * path (created on first use). Any other URL scheme is refused: it is almost certainly not meant as a file name.
+ */
+export async function openStore(location: string, options: OpenOptions = {}): Promise<Store> {
+  if (isPostgresUrl(location)) {
+    const { openPostgresStore } = await import('./postgres/store.js');
+    return openPostgresStore(location, options);
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location))
+    throw gwError(
+      'GW_ERR_CONFIG',
+      `--db takes a SQLite file path or a postgres://USER:PASS@HOST:PORT/DB URL (got '${redactLocation(location)}')`,
+    );
+  const { openSqliteStore } = await import('./sqlite/store.js');
+  return openSqliteStore(location, options);
+}

@@ -37,6 +37,10 @@ export const ERRORS = {
   ),
   GW_ERR_RATE_LIMITED: def(429, () => 'Too many requests; retry later'),
   GW_ERR_INTERNAL: def(500, () => 'Internal server error'),
+  GW_ERR_DB_UNAVAILABLE: def(
+    503,
+    (where: string, detail: string) => `The database ${where} cannot be reached (${detail}); retry later`,
+  ),
   // ---- WebSocket frames (server) ----
   GW_ERR_FRAME_NOT_JSON: def(400, (detail: string) => `Frame is not valid JSON: ${detail}`),
   GW_ERR_FRAME_BINARY: def(400, () => 'Binary frames are not accepted; send JSON text frames'),
@@ -70,6 +74,7 @@ export const ERRORS = {
       `--host ${host} is reachable from other machines: give a --token (or GANWATCH_TOKEN), or --insecure to serve without one`,
   ),
   GW_ERR_BACKUP: def(2, (file: string, detail: string) => `Backup '${file}': ${detail}`),
+  GW_ERR_MIGRATE: def(2, (detail: string) => `Migrate: ${detail}`),
   GW_ERR_DB_IN_USE: def(
     2,
     (path: string) =>

@@ -1,19 +1,20 @@
 // The `ganwatch` command (bin/ganwatch.js): `serve` (what `npm start` does), `backup FILE` (an online, consistent
 // copy of a live database), `prune` (retention by hand), `check` (integrity), `import tensorboard LOGDIR` (a client of
 // a running server, in importers/). Errors are one line and exit code 2.
-import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { API_PREFIX, gwError, isGanwatchError, type Run } from '../protocol/index.js';
-import { backupDatabase } from '../db/backup.js';
+import { backupStore, integrityCheck, pruneStore } from '../db/maintenance.js';
+import { redactLocation } from '../db/store.js';
+import { migrateSqliteToPostgres } from '../db/transfer.js';
 import { importCommand } from '../importers/cli.js';
-import { endedRunsBefore, integrityCheck } from '../db/maintenance.js';
-import { Store } from '../db/store.js';
 import { DEFAULT_DB, addServerOptions, serverConfigOf } from './config.js';
 import { exitOnStartFailure, serve } from './main.js';
 import { DAY_S } from './retention.js';
 
 function dbOption(): Option {
-  return new Option('--db <path>', 'SQLite database file').env('GANWATCH_DB').default(DEFAULT_DB);
+  return new Option('--db <path|url>', 'SQLite database file, or postgres://USER:PASS@HOST:PORT/DB')
+    .env('GANWATCH_DB')
+    .default(DEFAULT_DB);
 }
 
 function days(value: string): number {
@@ -66,21 +67,6 @@ async function pruneThroughServer(
   return deleted;
 }
 
-/** Retention on a database file that no server is using. */
-function pruneFile(path: string, cutoff: number, dryRun: boolean, force: boolean): string[] {
-  if (!existsSync(path)) throw gwError('GW_ERR_DB_OPEN', path, 'no such file');
-  // A server keeps run and metric ids in memory; deleting behind its back could make it write into reused ids.
-  if (existsSync(`${path}-shm`) && !force) throw gwError('GW_ERR_DB_IN_USE', path);
-  const store = Store.open(path);
-  try {
-    const ids = endedRunsBefore(store.db, cutoff);
-    if (!dryRun) for (const id of ids) store.deleteRun(id);
-    return ids;
-  } finally {
-    store.close();
-  }
-}
-
 export function buildCli(): Command {
   const program = new Command('ganwatch')
     .description('ganwatch: live monitoring of BicycleGAN training (server, backups, retention)')
@@ -97,17 +83,20 @@ export function buildCli(): Command {
   program
     .command('backup')
     .description(
-      'write a consistent copy of the database to FILE, safely while a server is writing it (SQLite online backup)',
+      'write a consistent copy of the database to FILE, safely while servers are writing it (SQLite: online backup; PostgreSQL: pg_dump)',
     )
-    .argument('<file>', 'the backup file to write (a single SQLite file)')
+    .argument(
+      '<file>',
+      'the backup file to write (SQLite: a database file; PostgreSQL: a pg_dump custom-format archive)',
+    )
     .addOption(dbOption())
     .option('--force', 'replace FILE if it exists')
-    .option('--no-verify', 'skip PRAGMA integrity_check of the copy')
+    .option('--no-verify', 'skip checking the copy (SQLite: PRAGMA integrity_check; PostgreSQL: pg_restore --list)')
     .exitOverride()
     .action(async (file: string, o: { db: string; force?: boolean; verify: boolean }) => {
-      const r = await backupDatabase(o.db, file, { overwrite: Boolean(o.force), verify: o.verify });
+      const r = await backupStore(o.db, file, { overwrite: Boolean(o.force), verify: o.verify });
       console.log(
-        `backup: ${o.db} → ${r.file}: ${(r.bytes / 1e6).toFixed(1)} MB, ${r.pages} pages in ${(r.ms / 1000).toFixed(2)} s; integrity ${r.integrity}`,
+        `backup: ${redactLocation(o.db)} → ${r.file}: ${(r.bytes / 1e6).toFixed(1)} MB, ${r.detail} in ${(r.ms / 1000).toFixed(2)} s; integrity ${r.integrity}`,
       );
     });
 
@@ -121,13 +110,13 @@ export function buildCli(): Command {
     )
     .addOption(new Option('--token <token>', "the server's write token").env('GANWATCH_TOKEN'))
     .option('--dry-run', 'list the runs that would be deleted, delete nothing')
-    .option('--force', 'prune the file even though it looks in use by a server')
+    .option('--force', 'prune a SQLite file even though it looks in use by a server')
     .exitOverride()
     .action(async (o: PruneOptions) => {
       const cutoff = Date.now() / 1000 - days(o.retentionDays) * DAY_S;
       const ids = o.server
         ? await pruneThroughServer(o.server, o.token || undefined, cutoff, Boolean(o.dryRun))
-        : pruneFile(o.db, cutoff, Boolean(o.dryRun), Boolean(o.force));
+        : await pruneStore(o.db, cutoff, { dryRun: Boolean(o.dryRun), force: Boolean(o.force) });
       const verb = o.dryRun ? 'would delete' : 'deleted';
       console.log(
         `prune: ${verb} ${ids.length} run(s) that ended more than ${o.retentionDays} days ago${ids.length ? ': ' + ids.join(', ') : ''}`,
@@ -136,16 +125,36 @@ export function buildCli(): Command {
 
   program
     .command('check')
-    .description('PRAGMA integrity_check of the database (read-only; safe while a server runs)')
+    .description(
+      'check the stored data (SQLite: PRAGMA integrity_check; PostgreSQL: amcheck and envelope checks; read-only, safe while servers run)',
+    )
     .addOption(dbOption())
     .exitOverride()
-    .action((o: { db: string }) => {
-      const result = integrityCheck(o.db);
-      console.log(`check: ${o.db}: ${result}`);
+    .action(async (o: { db: string }) => {
+      const result = await integrityCheck(o.db);
+      console.log(`check: ${redactLocation(o.db)}: ${result}`);
       if (result !== 'ok') process.exitCode = 1;
     });
 
   program.addCommand(importCommand());
+
+  program
+    .command('migrate')
+    .description(
+      'copy a SQLite database (no server running on it) into an empty PostgreSQL store: every table, ids kept',
+    )
+    .requiredOption('--from <file>', 'the SQLite database file')
+    .requiredOption('--to <url>', 'the PostgreSQL store: postgres://USER:PASS@HOST:PORT/DB (an empty database)')
+    .exitOverride()
+    .action(async (o: { from: string; to: string }) => {
+      const r = await migrateSqliteToPostgres(o.from, o.to, (done, total) => {
+        if (process.stderr.isTTY) process.stderr.write(`\rmigrate: ${done}/${total} runs`);
+      });
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      console.log(
+        `migrate: ${o.from} → ${redactLocation(o.to)}: ${r.runs} runs, ${r.points} points in ${(r.ms / 1000).toFixed(2)} s`,
+      );
+    });
 
   return program;
 }

@@ -20,8 +20,10 @@ export interface ServerContext {
   readonly alerts: AlertEngine;
   readonly webhooks: WebhookSender;
   readonly startedAt: number;
+  /** Logs a server-side failure (never a user's mistake). */
+  log(msg: string, err?: unknown): void;
   /** Sets a run's status and tells the live hub. */
-  setStatus(run: RunRef, status: RunStatus): void;
+  setStatus(run: RunRef, status: RunStatus): Promise<void>;
 }
 
 export interface ContextOptions {
@@ -41,9 +43,9 @@ export function createContext(store: Store, tokens: TokenConfig, options: Contex
     onGiveUp: (url, error) => options.log?.(`webhook ${url} gave up: ${error}`),
   });
   const alerts = new AlertEngine({ store, hub, controls, factories: options.detectors, webhooks, log: options.log });
-  const setStatus = (run: RunRef, status: RunStatus): void => {
-    store.runs.setStatus(run.rid, status);
-    const updated = store.runs.get(run.id);
+  const setStatus = async (run: RunRef, status: RunStatus): Promise<void> => {
+    await store.runs.setStatus(run.rid, status);
+    const updated = await store.runs.get(run.id);
     if (updated) hub.publish(run.id, { type: 'run', run: updated });
   };
   return {
@@ -56,6 +58,7 @@ export function createContext(store: Store, tokens: TokenConfig, options: Contex
     alerts,
     webhooks,
     startedAt: Date.now(),
+    log: (msg, err) => options.log?.(msg, err),
     setStatus,
   };
 }

@@ -5,7 +5,7 @@ import type { LiveHub } from './hub.js';
 import type { TrainerRegistry } from './trainers.js';
 
 export class ControlService {
-  private readonly resultListeners: Array<(control: Control) => void> = [];
+  private readonly resultListeners: Array<(control: Control) => Promise<void> | void> = [];
 
   constructor(
     private readonly store: Store,
@@ -13,54 +13,65 @@ export class ControlService {
     private readonly trainers: TrainerRegistry,
   ) {}
 
-  issue(run: RunRef, command: ControlCommand, source: string): Control {
-    return this.deliver(run, this.store.controls.create(run.rid, command, source));
+  async issue(run: RunRef, command: ControlCommand, source: string): Promise<Control> {
+    return this.deliver(run, await this.store.controls.create(run.rid, command, source));
   }
 
   /** Sends every unanswered control of the run (called when its trainer connects). */
-  deliverPending(run: RunRef): void {
-    for (const control of this.store.controls.unanswered(run.rid)) this.deliver(run, control);
+  async deliverPending(run: RunRef): Promise<void> {
+    for (const control of await this.store.controls.unanswered(run.rid)) await this.deliver(run, control);
   }
 
   /**
    * The run's unanswered controls with ids above `after`, for a trainer polling over HTTP; pending ones become sent,
    * as the socket path marks them when it hands them over.
    */
-  unansweredAfter(run: RunRef, after: number): Control[] {
-    return this.store.controls.unanswered(run.rid).flatMap((control) => {
-      if (control.id <= after) return [];
-      if (control.status !== 'pending') return [control];
-      this.store.controls.markSent(control.id);
-      const stored = this.store.controls.get(control.id)!;
+  async unansweredAfter(run: RunRef, after: number): Promise<Control[]> {
+    const out: Control[] = [];
+    for (const control of await this.store.controls.unanswered(run.rid)) {
+      if (control.id <= after) continue;
+      if (control.status !== 'pending') {
+        out.push(control);
+        continue;
+      }
+      await this.store.controls.markSent(control.id);
+      const stored = (await this.store.controls.get(control.id))!;
       this.hub.publish(run.id, { type: 'control', run: run.id, control: stored });
-      return [stored];
-    });
+      out.push(stored);
+    }
+    return out;
   }
 
-  recordResult(run: RunRef, id: number, ok: boolean, step: number | null, message: string | null): Control | null {
-    const control = this.store.controls.recordResult(run.rid, id, ok, step, message);
+  async recordResult(
+    run: RunRef,
+    id: number,
+    ok: boolean,
+    step: number | null,
+    message: string | null,
+  ): Promise<Control | null> {
+    const control = await this.store.controls.recordResult(run.rid, id, ok, step, message);
     if (control) {
       this.hub.publish(run.id, { type: 'control', run: run.id, control });
-      for (const listener of this.resultListeners) listener(control);
+      for (const listener of this.resultListeners) await listener(control);
     }
     return control;
   }
 
   /** Calls `listener` whenever a trainer answers a control. */
-  onResult(listener: (control: Control) => void): void {
+  onResult(listener: (control: Control) => Promise<void> | void): void {
     this.resultListeners.push(listener);
   }
 
   /** Sends the control to the run's trainer if one is connected, tells the live hub, and returns it as now stored. */
-  private deliver(run: RunRef, control: Control): Control {
+  private async deliver(run: RunRef, control: Control): Promise<Control> {
     const sent = this.trainers.sendControl(run.id, {
       type: 'control',
       id: control.id,
       action: control.action,
       args: control.args,
     });
-    if (sent) this.store.controls.markSent(control.id);
-    const stored = this.store.controls.get(control.id)!;
+    if (sent) await this.store.controls.markSent(control.id);
+    const stored = (await this.store.controls.get(control.id)) ?? control;
     this.hub.publish(run.id, { type: 'control', run: run.id, control: stored });
     return stored;
   }

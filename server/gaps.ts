@@ -2,7 +2,6 @@
 // `disconnected`; when the trainer is back the run is `running` again and the gap is kept as a marker, so the
 // dashboard can shade the stretch of wall time that the curves bridged from the trainer's spool.
 import type { RunRef } from '../db/store.js';
-import { liveRunIds } from '../db/maintenance.js';
 import type { ServerContext } from './context.js';
 import type { TrainerSocket } from './trainers.js';
 
@@ -16,24 +15,24 @@ export const GAP_METRIC = '*';
  * At start-up no trainer is connected: every run left `running` or `paused` by a server that stopped (or was killed)
  * becomes `disconnected` until its trainer reconnects.
  */
-export function markOrphanedRuns(ctx: ServerContext): number {
-  const ids = liveRunIds(ctx.store.db);
+export async function markOrphanedRuns(ctx: ServerContext): Promise<number> {
+  const ids = await ctx.store.runs.liveIds();
   for (const id of ids) {
-    const ref = ctx.store.runs.ref(id);
-    if (ref) ctx.setStatus(ref, 'disconnected');
+    const ref = await ctx.store.runs.ref(id);
+    if (ref) await ctx.setStatus(ref, 'disconnected');
   }
   return ids.length;
 }
 
 /** A trainer socket opened for `run`: a disconnected run goes back to running, and a long enough gap is recorded. */
-export function trainerConnected(ctx: ServerContext, run: RunRef): void {
-  const current = ctx.store.runs.get(run.id);
+export async function trainerConnected(ctx: ServerContext, run: RunRef): Promise<void> {
+  const current = await ctx.store.runs.get(run.id);
   if (!current || current.status !== 'disconnected') return;
-  ctx.setStatus(run, 'running');
+  await ctx.setStatus(run, 'running');
   const since = current.last_seen_at ?? current.updated_at;
   const until = Date.now() / 1000;
   if (until - since < MIN_GAP_SECONDS) return;
-  const marker = ctx.store.markers.add(run.rid, {
+  const marker = await ctx.store.markers.add(run.rid, {
     metric: GAP_METRIC,
     step: current.last_step ?? 0,
     changeAt: null,
@@ -50,8 +49,8 @@ export function trainerConnected(ctx: ServerContext, run: RunRef): void {
 }
 
 /** A trainer connection ended (socket closed, or an HTTP trainer stopped polling): the run is disconnected if it was its last. */
-export function trainerGone(ctx: ServerContext, run: RunRef, trainer: TrainerSocket): void {
+export async function trainerGone(ctx: ServerContext, run: RunRef, trainer: TrainerSocket): Promise<void> {
   if (ctx.trainers.detach(run.id, trainer) > 0) return;
-  const now = ctx.store.runs.ref(run.id);
-  if (now && (now.status === 'running' || now.status === 'paused')) ctx.setStatus(run, 'disconnected');
+  const now = await ctx.store.runs.ref(run.id);
+  if (now && (now.status === 'running' || now.status === 'paused')) await ctx.setStatus(run, 'disconnected');
 }

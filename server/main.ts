@@ -1,7 +1,7 @@
 // `npm start`: open the database, serve the API and the dashboard, shut down cleanly on SIGINT/SIGTERM.
 import { CommanderError } from 'commander';
 import { isGanwatchError } from '../protocol/index.js';
-import { Store } from '../db/store.js';
+import { openStore, redactLocation } from '../db/store.js';
 import { buildApp } from './app.js';
 import { parseServerArgs, type ServerConfig } from './config.js';
 import { markOrphanedRuns } from './gaps.js';
@@ -10,34 +10,44 @@ import { checkBind } from './security.js';
 
 export async function startServer(config: ServerConfig): Promise<{ url: string; close: () => Promise<void> }> {
   checkBind(config.host, config.token, config.insecure);
-  const store = Store.open(config.db, { synchronous: config.durable ? 'full' : 'normal' });
+  const store = await openStore(config.db, { synchronous: config.durable ? 'full' : 'normal' });
   // An IPv6 address goes in brackets in a URL.
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const publicUrl = config.publicUrl ?? `http://${host}:${config.port}`;
-  const { app, ctx } = await buildApp({
-    store,
-    token: config.token,
-    readToken: config.readToken,
-    logger: { level: config.logLevel },
-    webhooks: config.webhooks,
-    publicUrl,
-    corsOrigins: config.cors,
-    rateLimit: config.rateLimit,
-    trustProxy: config.trustProxy,
-    trainerTimeoutMs: config.trainerTimeout * 1000,
-  });
-  // A server that was stopped or killed left its trainers' runs `running`; none is connected to this one yet.
-  markOrphanedRuns(ctx);
-  const stopRetention =
-    config.retentionDays === null
-      ? () => undefined
-      : startRetention(ctx, config.retentionDays, (msg) => app.log.warn(msg));
-  app.addHook('onClose', async () => stopRetention());
+  let built: Awaited<ReturnType<typeof buildApp>>;
   try {
+    built = await buildApp({
+      store,
+      token: config.token,
+      readToken: config.readToken,
+      logger: { level: config.logLevel },
+      webhooks: config.webhooks,
+      publicUrl,
+      corsOrigins: config.cors,
+      rateLimit: config.rateLimit,
+      trustProxy: config.trustProxy,
+      trainerTimeoutMs: config.trainerTimeout * 1000,
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const { app, ctx } = built;
+  let stopRetention = (): void => undefined;
+  try {
+    // A server that was stopped or killed left its trainers' runs `running`; none is connected to this one yet.
+    await markOrphanedRuns(ctx);
+    if (config.retentionDays !== null) {
+      const retention = startRetention(ctx, config.retentionDays, (msg) => app.log.warn(msg));
+      stopRetention = retention.stop;
+      await retention.done;
+    }
+    app.addHook('onClose', async () => stopRetention());
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     stopRetention();
-    store.close();
+    await app.close();
+    await store.close();
     throw err;
   }
   const address = app.server.address();
@@ -46,7 +56,7 @@ export async function startServer(config: ServerConfig): Promise<{ url: string; 
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       await app.close();
-      store.close();
+      await store.close();
     })());
   return { url: `http://${host}:${port}`, close };
 }
@@ -55,7 +65,7 @@ export async function startServer(config: ServerConfig): Promise<{ url: string; 
 export async function serve(config: ServerConfig): Promise<void> {
   const server = await startServer(config);
   console.log(
-    `ganwatch listening on ${server.url} (database ${config.db}${config.token ? ', writes need a token' : ''})`,
+    `ganwatch listening on ${server.url} (database ${redactLocation(config.db)}${config.token ? ', writes need a token' : ''})`,
   );
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

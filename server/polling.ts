@@ -38,8 +38,8 @@ export class PollingTrainers {
    * issued. `aborted` fires when the trainer's connection closes before the answer (the trainer is gone).
    */
   async poll(run: RunRef, after: number, waitMs: number, aborted: AbortSignal): Promise<Control[]> {
-    const trainer = this.arrive(run);
-    let controls = this.ctx.controls.unansweredAfter(run, after);
+    const trainer = await this.arrive(run);
+    let controls = await this.ctx.controls.unansweredAfter(run, after);
     if (controls.length === 0 && waitMs > 0 && !this.closing && !aborted.aborted) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
@@ -52,7 +52,7 @@ export class PollingTrainers {
         aborted.addEventListener('abort', done);
         trainer.waiters.add(done);
       });
-      controls = aborted.aborted ? [] : this.ctx.controls.unansweredAfter(run, after);
+      controls = aborted.aborted ? [] : await this.ctx.controls.unansweredAfter(run, after);
     }
     this.leave(run, trainer, aborted.aborted);
     return controls;
@@ -67,14 +67,14 @@ export class PollingTrainers {
     }
   }
 
-  private arrive(run: RunRef): PollingTrainer {
+  private async arrive(run: RunRef): Promise<PollingTrainer> {
     let trainer = this.byRun.get(run.id);
     if (!trainer) {
       trainer = new PollingTrainer();
       this.byRun.set(run.id, trainer);
       this.ctx.trainers.attach(run.id, trainer);
-      trainerConnected(this.ctx, run);
-      this.ctx.controls.deliverPending(run);
+      await trainerConnected(this.ctx, run);
+      await this.ctx.controls.deliverPending(run);
     }
     if (trainer.timer) clearTimeout(trainer.timer);
     trainer.timer = null;
@@ -94,6 +94,8 @@ export class PollingTrainers {
     if (this.byRun.get(run.id) !== trainer || trainer.openPolls > 0) return;
     if (trainer.timer) clearTimeout(trainer.timer);
     this.byRun.delete(run.id);
-    trainerGone(this.ctx, run, trainer);
+    trainerGone(this.ctx, run, trainer).catch((err: unknown) =>
+      this.ctx.log(`polling trainer of run ${run.id} gone`, err),
+    );
   }
 }

@@ -121,10 +121,10 @@ test('200,000 values pushed by a monitor client survive 6 SIGKILLs of the server
     assert.ok(Object.is(got, expected), `${key}: stored ${String(r.value)}, sent ${expected} (seed ${seed})`);
     assert.equal(r.wall, 1_700_000_000 + r.step / 100);
   }
-  assert.equal(integrityCheck(server.dbPath), 'ok');
-  assert.equal(tableDigests(server.dbPath).points!.rows, METRICS * STEPS);
+  assert.equal(await integrityCheck(server.dbPath), 'ok');
+  assert.equal((await tableDigests(server.dbPath)).points!.rows, METRICS * STEPS);
   await server.stop();
-  assert.equal(integrityCheck(server.dbPath), 'ok');
+  assert.equal(await integrityCheck(server.dbPath), 'ok');
 });
 
 test('a trainer killed twice with SIGKILL and resumed from its checkpoint leaves no gap, and the steps it redid are overwritten', async () => {
@@ -288,5 +288,5 @@ test('a trainer killed twice with SIGKILL and resumed from its checkpoint leaves
   const status = (await api<{ status: string }>(server, 'GET', `/api/v1/runs/${run}`)).body.status;
   assert.equal(status, 'finished');
   await server.stop();
-  assert.equal(integrityCheck(server.dbPath), 'ok');
+  assert.equal(await integrityCheck(server.dbPath), 'ok');
 });

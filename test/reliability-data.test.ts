@@ -1,6 +1,7 @@
 // Specification of data management through the `ganwatch` command: `serve` is the server, `backup` takes a consistent
 // copy of a database a live server is writing, `prune` and `serve --retention-days` delete runs that ended long ago
-// (never running or disconnected ones), `check` runs PRAGMA integrity_check.
+// (never running or disconnected ones), `check` checks the stored data. On SQLite and (npm run test:pg) on PostgreSQL,
+// whose backup is a pg_dump archive, restored here with pg_restore to be checked.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -8,8 +9,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import { integrityCheck } from '../db/maintenance.js';
-import { Store } from '../db/store.js';
+import { openStore } from '../db/store.js';
 import { ROOT, api, startServer, tempDir, type RunningServer } from './support/server.js';
+import { createPgDatabase, onPostgres } from './support/store.js';
 
 const GANWATCH = join(ROOT, 'bin/ganwatch.js');
 const cli = (args: string[], env: Record<string, string> = {}) =>
@@ -65,6 +67,15 @@ test('ganwatch backup copies a database while a trainer writes into it: a consis
   }
 });
 
+/** Where a backup file can be opened as a store: the file itself (SQLite), or a new database pg_restore filled. */
+async function restore(file: string): Promise<string> {
+  if (!onPostgres) return file;
+  const url = await createPgDatabase();
+  const r = spawnSync('pg_restore', ['--no-owner', '--exit-on-error', '--dbname', url, file], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return url;
+}
+
 async function backupWhileWriting(server: RunningServer): Promise<void> {
   const run = (await api(server, 'POST', '/api/v1/runs', { name: 'busy' })).body.id;
   const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/ingest?run=${run}`);
@@ -95,16 +106,20 @@ async function backupWhileWriting(server: RunningServer): Promise<void> {
   await writer;
   ws.close();
   assert.equal(out.status, 0, out.stderr);
-  assert.match(out.stdout, /^backup: .* → .*copy\.db: [\d.]+ MB, \d+ pages in [\d.]+ s; integrity ok\n$/);
+  assert.match(
+    out.stdout,
+    /^backup: .* → .*copy\.db: [\d.]+ MB, (\d+ pages|pg_dump custom format) in [\d.]+ s; integrity ok\n$/,
+  );
   assert.ok(ackedAfter > ackedBefore, 'the trainer kept writing during the backup');
   assert.ok(!existsSync(`${backupFile}-wal`) && !existsSync(`${backupFile}-shm`), 'the backup is one file');
-  assert.equal(integrityCheck(backupFile), 'ok');
+  const restored = await restore(backupFile);
+  assert.equal(await integrityCheck(restored), 'ok');
 
   // A consistent snapshot: whole batches only (every step has all 8 metrics), between what was acked before and after.
-  const copy = Store.open(backupFile);
+  const copy = await openStore(restored);
   try {
-    const rid = copy.runs.ref(run)!.rid;
-    const summaries = copy.series.summaries(rid);
+    const rid = (await copy.runs.ref(run))!.rid;
+    const summaries = await copy.series.summaries(rid);
     assert.equal(summaries.length, 8);
     const counts = new Set(summaries.map((m) => m.count));
     assert.equal(counts.size, 1, `every metric has the same number of points: ${[...counts].join(', ')}`);
@@ -113,14 +128,14 @@ async function backupWhileWriting(server: RunningServer): Promise<void> {
     assert.ok(steps >= ackedBefore && steps <= ackedAfter, `${steps} steps, acked ${ackedBefore}..${ackedAfter}`);
     assert.deepEqual(new Set(summaries.map((m) => m.last_step)), new Set([steps - 1]));
   } finally {
-    copy.close();
+    await copy.close();
   }
 }
 
-test('ganwatch backup refuses to overwrite without --force, and a missing database, in one line with exit code 2', () => {
+test('ganwatch backup refuses to overwrite without --force, and a missing database, in one line with exit code 2', async () => {
   const dir = tempDir('ganwatch-backup-');
   const db = join(dir, 'g.db');
-  Store.open(db).close();
+  await (await openStore(db)).close();
   assert.equal(cli(['backup', join(dir, 'b.db'), '--db', db]).status, 0);
   const again = cli(['backup', join(dir, 'b.db'), '--db', db]);
   assert.equal(again.status, 2);
@@ -161,7 +176,7 @@ test('serve --retention-days deletes at start-up the runs that ended longer ago,
   } finally {
     await pruned.stop();
   }
-  assert.equal(integrityCheck(server.dbPath), 'ok');
+  assert.equal(await integrityCheck(server.dbPath), 'ok');
 });
 
 test('ganwatch prune works through a running server, refuses its file while it runs, and works on the file once stopped', async () => {
@@ -180,9 +195,12 @@ async function pruneScenario(server: RunningServer): Promise<void> {
   await api(server, 'PATCH', `/api/v1/runs/${ids['old-finished']}`, { status: 'finished' }, 'w');
   await sleep(1500);
 
-  const busy = cli(['prune', '--retention-days', '0.00001', '--db', server.dbPath]);
-  assert.equal(busy.status, 2);
-  assert.match(busy.stderr, /GW_ERR_DB_IN_USE/);
+  if (!onPostgres) {
+    // A SQLite file a server has open is refused (PostgreSQL is pruned directly: see the next test).
+    const busy = cli(['prune', '--retention-days', '0.00001', '--db', server.dbPath]);
+    assert.equal(busy.status, 2);
+    assert.match(busy.stderr, /GW_ERR_DB_IN_USE/);
+  }
 
   const dry = cli(['prune', '--retention-days', '0.00001', '--server', server.url, '--dry-run'], {
     GANWATCH_TOKEN: 'w',
@@ -203,5 +221,30 @@ async function pruneScenario(server: RunningServer): Promise<void> {
   const offline = cli(['prune', '--retention-days', '0.00001', '--db', server.dbPath]);
   assert.equal(offline.status, 0, offline.stderr);
   assert.match(offline.stdout, /deleted 1 run/);
-  assert.equal(integrityCheck(server.dbPath), 'ok');
+  assert.equal(await integrityCheck(server.dbPath), 'ok');
 }
+
+test(
+  'on PostgreSQL, ganwatch prune deletes ended runs straight from the database while a server keeps serving',
+  { skip: !onPostgres && 'needs PostgreSQL (npm run test:pg)' },
+  async () => {
+    const server = await startServer();
+    try {
+      const ids = await makeRuns(server);
+      await sleep(1500);
+      const out = cli(['prune', '--retention-days', '0.00001', '--db', server.dbPath]);
+      assert.equal(out.status, 0, out.stderr);
+      assert.match(out.stdout, new RegExp(`deleted 2 run\\(s\\).*${ids.finished}`));
+      assert.deepEqual(await names(server), ['disconnected', 'running']);
+      // The server goes on writing into the runs that are left.
+      const write = await api(server, 'POST', `/api/v1/runs/${ids.running}/points`, {
+        points: [{ step: 2, values: { a: 2 } }],
+      });
+      assert.equal(write.status, 200);
+      assert.equal((await api(server, 'GET', `/api/v1/runs/${ids.finished}`)).status, 404);
+      assert.equal(await integrityCheck(server.dbPath), 'ok');
+    } finally {
+      await server.stop();
+    }
+  },
+);

@@ -35,7 +35,8 @@ test(
         .stdout.trim()
         .split('\n')
         .sort(),
-      ['server', 'trainer'],
+      // docker-compose 1.29 lists the services of every profile; the default profile is the server and the trainer.
+      ['pg-proxy', 'pg-server-1', 'pg-server-2', 'postgres', 'server', 'trainer'],
     );
     assert.match(config, /GANWATCH_TOKEN: change-me/, 'the token comes from the env file');
     assert.match(config, /ganwatch-data:\/data:rw/, 'the database is on a named volume');
@@ -45,6 +46,30 @@ test(
     assert.match(config, /- gpu/);
     assert.match(config, /- --server\n\s+- http:\/\/server:8080/);
     assert.match(config, /- --backend\n\s+- tensorflow-gpu/);
+  },
+);
+
+test(
+  'docker-compose.yml, profile postgres: PostgreSQL with a volume and a health check, two servers on it, nginx in front',
+  { skip: hasCompose ? false : 'docker-compose is not installed (apt-get install docker-compose)' },
+  () => {
+    const dir = composeDir();
+    const out = spawnSync('docker-compose', ['-f', 'docker-compose.yml', '--profile', 'postgres', 'config'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    assert.equal(out.status, 0, out.stderr);
+    const config = out.stdout;
+    assert.match(config, /ganwatch-pg:\/var\/lib\/postgresql\/data:rw/, 'PostgreSQL keeps its data on a named volume');
+    assert.match(config, /pg_isready -U ganwatch -d ganwatch/);
+    assert.equal(
+      (config.match(/GANWATCH_DB: postgres:\/\/ganwatch:ganwatch@postgres:5432\/ganwatch/g) ?? []).length,
+      2,
+    );
+    assert.match(config, /nginx-postgres\.conf:\/etc\/nginx\/conf\.d\/default\.conf:ro/);
+    const nginx = readFileSync(join(ROOT, 'deploy/nginx-postgres.conf'), 'utf8');
+    assert.match(nginx, /hash \$arg_run consistent/, 'ingest sockets are routed by run');
+    assert.match(nginx, /proxy_set_header Upgrade \$http_upgrade/);
   },
 );
 

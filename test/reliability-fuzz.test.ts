@@ -689,12 +689,12 @@ after(async () => server?.stop());
  * Table digests once background work (latent projections computed after an upload) has settled: the same digests
  * twice, a second apart.
  */
-async function settledDigests(): Promise<ReturnType<typeof tableDigests>> {
-  let last = JSON.stringify(tableDigests(server.dbPath));
+async function settledDigests(): Promise<Awaited<ReturnType<typeof tableDigests>>> {
+  let last = JSON.stringify(await tableDigests(server.dbPath));
   for (let i = 0; i < 60; i++) {
     await new Promise((r) => setTimeout(r, 1000));
-    const now = JSON.stringify(tableDigests(server.dbPath));
-    if (now === last) return JSON.parse(now) as ReturnType<typeof tableDigests>;
+    const now = JSON.stringify(await tableDigests(server.dbPath));
+    if (now === last) return JSON.parse(now) as Awaited<ReturnType<typeof tableDigests>>;
     last = now;
   }
   throw new Error('the database never settled before the fuzzing');
@@ -890,5 +890,5 @@ test(`${HTTP_CASES + INGEST_FRAMES + LIVE_FRAMES} malformed requests and frames:
   assert.equal(server.process.exitCode, null, 'the server is still running');
   assert.equal((await api(server, 'GET', '/api/v1/health')).status, 200);
   assert.doesNotMatch(serverLog, /request failed|"level":50|"level":60/, 'no 5xx or fatal error was logged');
-  assert.deepEqual(tableDigests(server.dbPath), before, 'every table is byte-for-byte unchanged');
+  assert.deepEqual(await tableDigests(server.dbPath), before, 'every table is byte-for-byte unchanged');
 });

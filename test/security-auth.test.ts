@@ -2,13 +2,12 @@
 // covered too): with --token every write and the ingest socket refuse a missing or wrong token; with --read-token
 // every read, the live socket and the dashboard do; tokens are compared in constant time.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { Store } from '../db/store.js';
+import type { Store } from '../db/store.js';
 import { buildApp } from '../server/app.js';
 import { tokensEqual } from '../server/auth.js';
-import { tempDir } from './support/server.js';
+import { openTestStore } from './support/store.js';
 
 interface Route {
   method: string;
@@ -39,24 +38,20 @@ function routesOf(app: FastifyInstance): Route[] {
 const concrete = (path: string): string =>
   path.replace(':id', 'abc123').replace(':mediaId', '1').replace(':epoch', '1').replace('*', 'index.html');
 
-let dir: string;
 const apps: Array<{ app: FastifyInstance; store: Store }> = [];
 
 async function makeApp(token: string | null, readToken: string | null): Promise<FastifyInstance> {
-  const store = Store.open(join(dir, `${apps.length}.db`));
+  const store = await openTestStore();
   const { app } = await buildApp({ store, token, readToken, rateLimit: 0 });
   await app.ready();
   apps.push({ app, store });
   return app;
 }
 
-before(() => {
-  dir = tempDir('ganwatch-auth-');
-});
 after(async () => {
   for (const { app, store } of apps) {
     await app.close();
-    store.close();
+    await store.close();
   }
 });
 

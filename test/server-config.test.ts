@@ -73,6 +73,32 @@ test('--help lists every flag with its environment variable', () => {
   }
 });
 
+test('--db takes a file or a postgres:// URL; another scheme, or a database that cannot be reached, is refused in one line without the password', () => {
+  const serve = (db: string) =>
+    spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'server/main.ts'), '--port', '0', '--db', db], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, GANWATCH_DB: '', GANWATCH_PORT: '' },
+    });
+  const mysql = serve('mysql://me:s3cret@127.0.0.1/ganwatch');
+  assert.equal(mysql.status, 2);
+  assert.match(
+    mysql.stderr,
+    /^ganwatch: GW_ERR_CONFIG: .*--db takes a SQLite file path or a postgres:\/\/.*'mysql:\/\/me:\*\*\*@/,
+  );
+  // Port 1 on loopback: nothing listens there.
+  const down = serve('postgres://me:s3cret@127.0.0.1:1/ganwatch');
+  assert.equal(down.status, 2);
+  assert.match(
+    down.stderr,
+    /^ganwatch: GW_ERR_DB_OPEN: Cannot open database 'postgres:\/\/me:\*\*\*@127\.0\.0\.1:1\/ganwatch'/,
+  );
+  for (const out of [mysql, down]) {
+    assert.equal(out.stderr.trim().split('\n').length, 1);
+    assert.doesNotMatch(out.stderr, /s3cret/);
+  }
+});
+
 test('a bad port is refused with a message naming it and exit code 2, no stack trace', () => {
   const out = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'server/main.ts'), '--port', 'eighty'], {
     cwd: ROOT,

@@ -9,7 +9,7 @@ import type { PointsListener } from '../ingest.js';
 import { autoApplyCap, checkRules, effectiveSettings } from './config.js';
 import { ControlWatch } from './control-watch.js';
 import { AlertStateMachine, type Transition } from './state.js';
-import type { Detector, DetectorFactory, Evaluation, RuleSettings, StepValues } from './types.js';
+import type { Detector, DetectorFactory, DetectorOutput, Evaluation, RuleSettings, StepValues } from './types.js';
 import type { AlertEvent, WebhookSender } from './webhooks.js';
 
 const SERVER_CONFIG_KEY = 'alerts.defaults';
@@ -40,22 +40,26 @@ export interface EngineOptions {
 
 export class AlertEngine implements PointsListener {
   private readonly runs = new Map<string, RunState>();
+  /** Bumped by every settings change, so a run state built from settings read before it is not kept. */
+  private generation = 0;
   private readonly store: Store;
   private readonly factories: readonly DetectorFactory[];
 
   constructor(private readonly o: EngineOptions) {
     this.store = o.store;
     this.factories = o.factories;
-    o.controls.onResult((control) => {
-      const alert = this.store.alerts.byControl(control.id);
+    o.controls.onResult(async (control) => {
+      const alert = await this.store.alerts.byControl(control.id);
       if (alert) this.o.hub.publish(alert.run, { type: 'alert', run: alert.run, alert });
     });
   }
 
   // ---- configuration ----
 
-  rules(): Array<{ rule: string; description: string; defaults: RuleSettings; effective: RuleSettings }> {
-    const server = this.serverConfig();
+  async rules(): Promise<
+    Array<{ rule: string; description: string; defaults: RuleSettings; effective: RuleSettings }>
+  > {
+    const server = await this.serverConfig();
     return this.factories.map((f) => ({
       rule: f.rule,
       description: f.description,
@@ -64,8 +68,8 @@ export class AlertEngine implements PointsListener {
     }));
   }
 
-  serverConfig(): AlertConfig {
-    return this.store.settings.get<AlertConfig>(SERVER_CONFIG_KEY) ?? {};
+  async serverConfig(): Promise<AlertConfig> {
+    return (await this.store.settings.get<AlertConfig>(SERVER_CONFIG_KEY)) ?? {};
   }
 
   /** Throws GW_ERR_UNKNOWN_RULE when a configuration names a rule that does not exist. */
@@ -73,32 +77,41 @@ export class AlertEngine implements PointsListener {
     checkRules(config, this.factories);
   }
 
-  setServerConfig(config: AlertConfig): void {
+  async setServerConfig(config: AlertConfig): Promise<void> {
     checkRules(config, this.factories);
-    this.store.settings.put(SERVER_CONFIG_KEY, config);
+    await this.store.settings.put(SERVER_CONFIG_KEY, config);
+    this.generation++;
     this.runs.clear(); // detectors are rebuilt with the new settings on the next point
   }
 
-  runConfig(run: RunRef): { config: AlertConfig; effective: Record<string, RuleSettings> } {
-    const config = this.store.settings.runAlertConfig<AlertConfig>(run.rid);
-    const server = this.serverConfig();
+  async runConfig(run: RunRef): Promise<{ config: AlertConfig; effective: Record<string, RuleSettings> }> {
+    const config = await this.store.settings.runAlertConfig<AlertConfig>(run.rid);
+    const server = await this.serverConfig();
     const effective: Record<string, RuleSettings> = {};
     for (const f of this.factories) effective[f.rule] = effectiveSettings(f, server, config);
     return { config, effective };
   }
 
-  setRunConfig(run: RunRef, config: AlertConfig): void {
+  async setRunConfig(run: RunRef, config: AlertConfig): Promise<void> {
     checkRules(config, this.factories);
-    this.store.settings.setRunAlertConfig(run.rid, config);
+    await this.store.settings.setRunAlertConfig(run.rid, config);
+    this.generation++;
     this.runs.delete(run.id);
   }
 
   // ---- the ingest path ----
 
-  onPoints(run: RunRef, points: readonly LivePoint[]): void {
+  /**
+   * Observes one committed batch. The ingest service calls it once per batch, in commit order, and waits for it before
+   * the run's next batch; store work (alerts, markers) happens only on a transition, so a quiet batch costs no I/O.
+   */
+  async onPoints(run: RunRef, points: readonly LivePoint[]): Promise<void> {
     try {
-      const state = this.runState(run);
-      for (const p of points) this.observe(run, state, p);
+      const state = this.runs.get(run.id) ?? (await this.runState(run));
+      for (const p of points) {
+        const outputs = this.observe(state, p);
+        if (outputs) await this.act(run, outputs, p.step);
+      }
     } catch (err) {
       this.o.log?.(`alert engine failed on run ${run.id}`, err);
     }
@@ -108,15 +121,14 @@ export class AlertEngine implements PointsListener {
     this.runs.delete(id);
   }
 
-  private runState(run: RunRef): RunState {
-    let state = this.runs.get(run.id);
-    if (state) return state;
-    const server = this.serverConfig();
-    const own = this.store.settings.runAlertConfig<AlertConfig>(run.rid);
-    const firing = this.store.alerts.firing(run.rid);
+  private async runState(run: RunRef): Promise<RunState> {
+    const generation = this.generation;
+    const server = await this.serverConfig();
+    const own = await this.store.settings.runAlertConfig<AlertConfig>(run.rid);
+    const firing = await this.store.alerts.firing(run.rid);
     // Detectors that normalise the D loss need to know which GAN loss the trainer uses (it is in the run's config).
-    const lsgan = this.store.runs.get(run.id)?.config.ganMode === 'lsgan';
-    state = { rules: new Map(), controls: new ControlWatch(), lastStep: -1 };
+    const lsgan = (await this.store.runs.get(run.id))?.config.ganMode === 'lsgan';
+    const state: RunState = { rules: new Map(), controls: new ControlWatch(), lastStep: -1 };
     for (const factory of this.factories) {
       const settings = effectiveSettings(factory, server, own);
       if (!settings.enabled) continue;
@@ -136,11 +148,13 @@ export class AlertEngine implements PointsListener {
       }
       state.rules.set(factory.rule, rule);
     }
-    this.runs.set(run.id, state);
+    // Settings changed while they were read: use this state for the batch at hand, rebuild for the next one.
+    if (generation === this.generation) this.runs.set(run.id, state);
     return state;
   }
 
-  private observe(run: RunRef, state: RunState, p: LivePoint): void {
+  /** Feeds one step to every detector (synchronously); returns what they reported, or null when nothing. */
+  private observe(state: RunState, p: LivePoint): Array<[RuleState, DetectorOutput]> | null {
     const values = new Map<string, number>();
     let changed = false;
     for (const name in p.values) {
@@ -151,12 +165,20 @@ export class AlertEngine implements PointsListener {
     if (changed) for (const r of state.rules.values()) r.detector.rebaseline(p.step);
     state.lastStep = Math.max(state.lastStep, p.step);
     const point: StepValues = { step: p.step, wall: p.wall, values };
+    let outputs: Array<[RuleState, DetectorOutput]> | null = null;
     for (const r of state.rules.values()) {
       const out = r.detector.observe(point);
-      if (!out) continue;
-      for (const ev of out.evaluations) this.evaluate(run, r, ev, p.step);
+      if (out) (outputs ??= []).push([r, out]);
+    }
+    return outputs;
+  }
+
+  /** Drives the state machines with what the detectors reported for one step, storing and announcing transitions. */
+  private async act(run: RunRef, outputs: Array<[RuleState, DetectorOutput]>, step: number): Promise<void> {
+    for (const [r, out] of outputs) {
+      for (const ev of out.evaluations) await this.evaluate(run, r, ev, step);
       for (const m of out.markers ?? []) {
-        const marker = this.store.markers.add(run.rid, {
+        const marker = await this.store.markers.add(run.rid, {
           metric: m.metric,
           step: m.step,
           changeAt: m.changeAt,
@@ -168,18 +190,18 @@ export class AlertEngine implements PointsListener {
     }
   }
 
-  private evaluate(run: RunRef, r: RuleState, ev: Evaluation, step: number): void {
+  private async evaluate(run: RunRef, r: RuleState, ev: Evaluation, step: number): Promise<void> {
     let machine = r.machines.get(ev.key);
     if (!machine) r.machines.set(ev.key, (machine = new AlertStateMachine(r.settings)));
     const t = machine.feed(ev, step);
-    if (t) this.transition(run, r, ev, t);
+    if (t) await this.transition(run, r, ev, t);
   }
 
-  private transition(run: RunRef, r: RuleState, ev: Evaluation, t: Transition): void {
+  private async transition(run: RunRef, r: RuleState, ev: Evaluation, t: Transition): Promise<void> {
     const openId = r.open.get(ev.key);
     if (t.to === 'firing' && t.from !== 'firing') {
-      const muted = this.store.alerts.latest(run.rid, r.factory.rule, ev.key)?.muted ?? false;
-      const alert = this.store.alerts.open(run.rid, {
+      const muted = (await this.store.alerts.latest(run.rid, r.factory.rule, ev.key))?.muted ?? false;
+      const alert = await this.store.alerts.open(run.rid, {
         rule: r.factory.rule,
         key: ev.key,
         severity: ev.severity,
@@ -190,53 +212,54 @@ export class AlertEngine implements PointsListener {
         muted,
       });
       r.open.set(ev.key, alert.id);
-      this.announce('firing', alert);
-      this.maybeAutoApply(run, alert);
+      await this.announce('firing', alert);
+      await this.maybeAutoApply(run, alert);
     } else if (t.to === 'firing' && openId !== undefined) {
-      const before = this.store.alerts.get(openId);
-      const alert = this.store.alerts.update(openId, {
+      const before = await this.store.alerts.get(openId);
+      const alert = await this.store.alerts.update(openId, {
         severity: ev.severity,
         message: ev.message,
         evidence: { ...ev.evidence, step: t.step },
         remedy: ev.remedy,
       });
-      if (before && before.severity !== alert.severity) this.announce('escalated', alert);
+      if (before && before.severity !== alert.severity) await this.announce('escalated', alert);
     } else if (t.to === 'resolved' && openId !== undefined) {
-      const alert = this.store.alerts.resolve(openId, t.step, {
-        ...(this.store.alerts.get(openId)?.evidence ?? {}),
+      const alert = await this.store.alerts.resolve(openId, t.step, {
+        ...((await this.store.alerts.get(openId))?.evidence ?? {}),
         resolved_by: ev.evidence,
       });
       r.open.delete(ev.key);
-      this.announce('resolved', alert);
+      await this.announce('resolved', alert);
     }
   }
 
-  private announce(event: AlertEvent, alert: Alert): void {
+  private async announce(event: AlertEvent, alert: Alert): Promise<void> {
     this.o.hub.publish(alert.run, { type: 'alert', run: alert.run, alert });
     if (alert.muted) return;
-    const name = this.store.runs.get(alert.run)?.name ?? alert.run;
+    const name = (await this.store.runs.get(alert.run))?.name ?? alert.run;
     this.o.webhooks.send(event, alert, name);
   }
 
-  private maybeAutoApply(run: RunRef, alert: Alert): void {
-    const own = this.store.settings.runAlertConfig<AlertConfig>(run.rid);
-    const server = this.serverConfig();
+  private async maybeAutoApply(run: RunRef, alert: Alert): Promise<void> {
+    const own = await this.store.settings.runAlertConfig<AlertConfig>(run.rid);
+    const server = await this.serverConfig();
     if (!(own.auto_apply ?? server.auto_apply ?? false) || !alert.remedy?.action) return;
-    if (this.store.alerts.appliedCount(run.rid, alert.rule) >= autoApplyCap(alert.rule, server, own)) return;
-    this.apply(alert.id, 'auto');
+    if ((await this.store.alerts.appliedCount(run.rid, alert.rule)) >= autoApplyCap(alert.rule, server, own)) return;
+    await this.apply(alert.id, 'auto');
   }
 
   // ---- closing the loop ----
 
   /** Sends an alert's remedy to the run's trainer as a control; the rule then cools down and re-learns. */
-  apply(alertId: number, source: 'user' | 'auto'): Alert {
-    const alert = this.store.alerts.get(alertId);
+  async apply(alertId: number, source: 'user' | 'auto'): Promise<Alert> {
+    const alert = await this.store.alerts.get(alertId);
     if (!alert) throw gwError('GW_ERR_ALERT_NOT_FOUND', String(alertId));
     const action = alert.remedy?.action;
     if (!action) throw gwError('GW_ERR_NO_REMEDY', String(alertId));
-    const run = this.store.runs.ref(alert.run)!;
-    const control = this.o.controls.issue(run, action, `alert:${alert.id}:${source}`);
-    const updated = this.store.alerts.attachControl(alert.id, control.id);
+    const run = await this.store.runs.ref(alert.run);
+    if (!run) throw gwError('GW_ERR_RUN_NOT_FOUND', alert.run);
+    const control = await this.o.controls.issue(run, action, `alert:${alert.id}:${source}`);
+    const updated = await this.store.alerts.attachControl(alert.id, control.id);
     const state = this.runs.get(run.id);
     const rule = state?.rules.get(alert.rule);
     if (state && rule) {

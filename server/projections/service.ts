@@ -82,22 +82,29 @@ export class ProjectionService {
     this.seed = options.seed ?? 1;
     this.log = options.log ?? ((msg, err) => console.error(`ganwatch projections: ${msg}`, err ?? ''));
     // Work left pending by a stop or crash.
-    for (const w of this.store.projections.pendingWork())
-      this.enqueue({ rid: w.rid, id: w.runId }, w.epoch, w.kind as JobKind, false);
+    this.resumed = this.store.projections.pendingWork().then(
+      (work) => {
+        for (const w of work) this.enqueue({ rid: w.rid, id: w.runId }, w.epoch, w.kind as JobKind, false);
+      },
+      (err) => this.log('reading pending work', err),
+    );
   }
 
+  /** Settles once the work a previous server left pending is queued again. */
+  readonly resumed: Promise<void>;
+
   /** Called after a latent set is stored (or replaced): queues its separation figures and projections. */
-  latentsStored(
+  async latentsStored(
     run: Pick<RunRef, 'rid' | 'id'>,
     set: { epoch: number; step: number | null; count: number; labelled: boolean },
-  ): void {
+  ): Promise<void> {
     if (this.closed) return;
     const k = key(run.rid, set.epoch);
     this.gens.set(k, (this.gens.get(k) ?? 0) + 1);
-    const step = set.step ?? this.store.runs.get(run.id)?.last_step ?? 0;
-    this.store.projections.markSeparationPending(run.rid, set.epoch, step);
+    const step = set.step ?? (await this.store.runs.get(run.id))?.last_step ?? 0;
+    await this.store.projections.markSeparationPending(run.rid, set.epoch, step);
     if (!set.labelled) {
-      this.store.projections.putSeparation(run.rid, set.epoch, {
+      await this.store.projections.putSeparation(run.rid, set.epoch, {
         status: 'skipped',
         silhouette: null,
         fisher: null,
@@ -107,8 +114,8 @@ export class ProjectionService {
     } else this.enqueue(run, set.epoch, 'separation', false);
     for (const method of PROJECTION_METHODS) {
       // Lazy methods are recomputed too if someone has asked for this epoch before.
-      if (!this.eager.includes(method) && !this.store.projections.get(run.rid, set.epoch, method)) continue;
-      this.store.projections.markPending(run.rid, set.epoch, method, sizes(method, set.count, set.labelled));
+      if (!this.eager.includes(method) && !(await this.store.projections.get(run.rid, set.epoch, method))) continue;
+      await this.store.projections.markPending(run.rid, set.epoch, method, sizes(method, set.count, set.labelled));
       this.enqueue(run, set.epoch, method, false);
     }
   }
@@ -117,8 +124,9 @@ export class ProjectionService {
    * The projection of (run, epoch, method): as stored, or a new pending one queued first when it was never
    * computed. GW_ERR_LATENTS_NOT_FOUND when the epoch has no latent codes.
    */
-  request(run: Pick<RunRef, 'rid' | 'id'>, epoch: number, method: ProjectionMethod): ProjectionRecord {
-    const rec = this.store.projections.get(run.rid, epoch, method);
+  async request(run: Pick<RunRef, 'rid' | 'id'>, epoch: number, method: ProjectionMethod): Promise<ProjectionRecord> {
+    await this.resumed; // else a job left pending by the last server could be queued twice
+    const rec = await this.store.projections.get(run.rid, epoch, method);
     if (rec) {
       // Pending but not queued: its job was lost (it cannot be, short of a bug; do not leave the client waiting).
       if (
@@ -130,11 +138,12 @@ export class ProjectionService {
       }
       return rec;
     }
-    const set = this.store.latents.list(run.rid).find((s) => s.epoch === epoch);
+    const set = (await this.store.latents.list(run.rid)).find((s) => s.epoch === epoch);
     if (!set) throw gwError('GW_ERR_LATENTS_NOT_FOUND', String(epoch));
-    this.store.projections.markPending(run.rid, epoch, method, sizes(method, set.count, set.labelled));
+    await this.store.projections.markPending(run.rid, epoch, method, sizes(method, set.count, set.labelled));
+    const pending = (await this.store.projections.get(run.rid, epoch, method))!;
     this.enqueue(run, epoch, method, true);
-    return this.store.projections.get(run.rid, epoch, method)!;
+    return pending;
   }
 
   async close(): Promise<void> {
@@ -157,6 +166,7 @@ export class ProjectionService {
     if (this.closed) return;
     const jk = jobKey(run.rid, epoch, kind);
     const gen = this.gens.get(key(run.rid, epoch)) ?? 0;
+    if (this.isRunning(run.rid, epoch, kind) && this.running!.gen === gen) return; // already being computed
     const existing = this.queue.find((j) => j.rid === run.rid && j.epoch === epoch && j.kind === kind);
     if (existing) {
       existing.gen = gen;
@@ -181,25 +191,38 @@ export class ProjectionService {
     return job;
   }
 
+  /** Starts the next job unless one is running (being prepared, computed, or its result stored). */
   private pump(): void {
-    while (!this.running && !this.closed) {
-      const job = this.next();
-      if (!job) return;
-      if (job.gen !== (this.gens.get(key(job.rid, job.epoch)) ?? 0)) continue; // replaced by a newer latent set
-      const request = this.prepare(job);
-      if (!request) continue;
-      this.running = job;
-      this.send(request);
-    }
+    if (this.running || this.closed) return;
+    const job = this.next();
+    if (!job) return;
+    this.running = job;
+    void this.start(job);
   }
 
-  private prepare(job: Job): JobRequest | null {
-    const set = this.store.latents.get(job.rid, job.epoch);
+  private async start(job: Job): Promise<void> {
+    let request: JobRequest | null = null;
+    try {
+      // A job whose latent set was replaced by a newer one is skipped.
+      if (job.gen === (this.gens.get(key(job.rid, job.epoch)) ?? 0)) request = await this.prepare(job);
+    } catch (err) {
+      this.log(`preparing ${job.kind} of run ${job.runId} epoch ${job.epoch}`, err);
+    }
+    if (this.running !== job) return; // closed meanwhile
+    if (!request || this.closed) {
+      this.running = null;
+      return this.pump();
+    }
+    this.send(request);
+  }
+
+  private async prepare(job: Job): Promise<JobRequest | null> {
+    const set = await this.store.latents.get(job.rid, job.epoch);
     if (!set) return null; // the run was deleted
     const id = this.nextId++;
     if (job.kind === 'separation')
       return { id, kind: 'separation', codes: set.codes, dim: set.dim, labels: set.labels };
-    const prev = this.referenceFor(job.rid, job.kind, job.epoch);
+    const prev = await this.referenceFor(job.rid, job.kind, job.epoch);
     const previous: PreviousProjection | null =
       prev && prev.xy
         ? {
@@ -228,11 +251,11 @@ export class ProjectionService {
    * collapsed, the epoch it was itself compared with (the newest before the collapse), so no later epoch starts from,
    * or is aligned with, a collapsed one.
    */
-  private referenceFor(rid: number, method: ProjectionMethod, epoch: number): ProjectionRecord | null {
-    const prev = this.store.projections.previous(rid, method, epoch);
+  private async referenceFor(rid: number, method: ProjectionMethod, epoch: number): Promise<ProjectionRecord | null> {
+    const prev = await this.store.projections.previous(rid, method, epoch);
     const c = continuityOf(prev?.params);
     if (!prev || !c?.collapsed || c.reference === null) return prev;
-    const ref = this.store.projections.get(rid, c.reference, method);
+    const ref = await this.store.projections.get(rid, c.reference, method);
     return ref?.status === 'ready' && ref.xy ? ref : prev;
   }
 
@@ -268,23 +291,26 @@ export class ProjectionService {
     this.finish({ id: -1, ok: false, error }, job);
   }
 
+  /** Stores a job's result; the next job starts after that, so it can build on this one (the previous layout). */
   private finish(reply: JobReply, job: Job | null = this.running): void {
-    this.running = null;
-    if (!job || this.closed) return;
-    const stale = job.gen !== (this.gens.get(key(job.rid, job.epoch)) ?? 0);
-    try {
-      if (!stale) this.store_(job, reply);
-    } catch (err) {
-      this.log(`storing ${job.kind} of run ${job.runId} epoch ${job.epoch}`, err);
+    if (!job || this.closed) {
+      this.running = null;
+      return;
     }
-    this.pump();
+    const stale = job.gen !== (this.gens.get(key(job.rid, job.epoch)) ?? 0);
+    void (stale ? Promise.resolve() : this.store_(job, reply))
+      .catch((err) => this.log(`storing ${job.kind} of run ${job.runId} epoch ${job.epoch}`, err))
+      .then(() => {
+        if (this.running === job) this.running = null;
+        this.pump();
+      });
   }
 
-  private store_(job: Job, reply: JobReply): void {
+  private async store_(job: Job, reply: JobReply): Promise<void> {
     const { rid, runId, epoch } = job;
     if (job.kind === 'separation') {
       if (!reply.ok) {
-        this.store.projections.putSeparation(rid, epoch, {
+        await this.store.projections.putSeparation(rid, epoch, {
           status: 'failed',
           silhouette: null,
           fisher: null,
@@ -295,23 +321,23 @@ export class ProjectionService {
       }
       if (reply.kind !== 'separation') return;
       const r = reply.result;
-      this.store.projections.putSeparation(rid, epoch, r);
-      const step = this.store.projections.separation(rid, epoch)?.step ?? 0;
-      const run = this.store.runs.ref(runId);
+      await this.store.projections.putSeparation(rid, epoch, r);
+      const step = (await this.store.projections.separation(rid, epoch))?.step ?? 0;
+      const run = await this.store.runs.ref(runId);
       if (run && r.status === 'ready' && r.silhouette !== null && r.fisher !== null) {
-        this.ingest.write(run, [
+        await this.ingest.write(run, [
           { step, values: { [SILHOUETTE_METRIC]: encodeValue(r.silhouette), [FISHER_METRIC]: encodeValue(r.fisher) } },
         ]);
       }
       return;
     }
     if (!reply.ok) {
-      this.store.projections.putFailed(rid, epoch, job.kind, reply.error, null);
+      await this.store.projections.putFailed(rid, epoch, job.kind, reply.error, null);
       return;
     }
     if (reply.kind !== 'project') return;
     const r = reply.result;
-    this.store.projections.putReady(rid, epoch, job.kind, {
+    await this.store.projections.putReady(rid, epoch, job.kind, {
       xy: r.xy,
       indices: r.indices,
       labels: r.labels,

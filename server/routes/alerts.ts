@@ -15,8 +15,8 @@ import type { ServerContext } from '../context.js';
 import { requireRun } from './runs.js';
 
 export async function alertRoutes(app: FastifyInstance, ctx: ServerContext, engine: AlertEngine): Promise<void> {
-  const requireAlert = (id: number): Alert => {
-    const alert = ctx.store.alerts.get(id);
+  const requireAlert = async (id: number): Promise<Alert> => {
+    const alert = await ctx.store.alerts.get(id);
     if (!alert) throw gwError('GW_ERR_ALERT_NOT_FOUND', String(id));
     return alert;
   };
@@ -27,16 +27,16 @@ export async function alertRoutes(app: FastifyInstance, ctx: ServerContext, engi
 
   app.get<{ Querystring: AlertsQuery }>('/alerts', { schema: { querystring: AlertsQuery } }, async (req) => {
     const { run, ...rest } = req.query;
-    const rid = run === undefined ? undefined : requireRun(ctx, run).rid;
-    return { alerts: ctx.store.alerts.list({ ...rest, rid }) };
+    const rid = run === undefined ? undefined : (await requireRun(ctx, run)).rid;
+    return { alerts: await ctx.store.alerts.list({ ...rest, rid }) };
   });
 
-  app.get('/alerts/rules', async () => ({ rules: engine.rules() }));
+  app.get('/alerts/rules', async () => ({ rules: await engine.rules() }));
 
   app.get('/alerts/config', async () => engine.serverConfig());
 
   app.put<{ Body: AlertConfig }>('/alerts/config', { schema: { body: AlertConfig } }, async (req) => {
-    engine.setServerConfig(req.body);
+    await engine.setServerConfig(req.body);
     return engine.serverConfig();
   });
 
@@ -45,21 +45,21 @@ export async function alertRoutes(app: FastifyInstance, ctx: ServerContext, engi
   );
 
   app.post<{ Params: AlertParams }>('/alerts/:id/ack', { schema: { params: AlertParams } }, async (req) => {
-    requireAlert(req.params.id);
-    return publish(ctx.store.alerts.acknowledge(req.params.id)!);
+    await requireAlert(req.params.id);
+    return publish((await ctx.store.alerts.acknowledge(req.params.id))!);
   });
 
   app.post<{ Params: AlertParams; Body: MuteBody }>(
     '/alerts/:id/mute',
     { schema: { params: AlertParams, body: MuteBody } },
     async (req) => {
-      requireAlert(req.params.id);
-      return publish(ctx.store.alerts.setMuted(req.params.id, req.body.muted)!);
+      await requireAlert(req.params.id);
+      return publish((await ctx.store.alerts.setMuted(req.params.id, req.body.muted))!);
     },
   );
 
   app.post<{ Params: AlertParams }>('/alerts/:id/apply', { schema: { params: AlertParams } }, async (req, reply) => {
-    const alert = engine.apply(req.params.id, 'user');
+    const alert = await engine.apply(req.params.id, 'user');
     return reply.code(201).send({ alert, control: alert.control });
   });
 
@@ -67,21 +67,21 @@ export async function alertRoutes(app: FastifyInstance, ctx: ServerContext, engi
     '/runs/:id/alerts',
     { schema: { params: RunParams, querystring: AlertsQuery } },
     async (req) => {
-      const run = requireRun(ctx, req.params.id);
-      return { alerts: ctx.store.alerts.list({ ...req.query, rid: run.rid }) };
+      const run = await requireRun(ctx, req.params.id);
+      return { alerts: await ctx.store.alerts.list({ ...req.query, rid: run.rid }) };
     },
   );
 
   app.get<{ Params: RunParams }>('/runs/:id/alerts/config', { schema: { params: RunParams } }, async (req) => {
-    return engine.runConfig(requireRun(ctx, req.params.id));
+    return engine.runConfig(await requireRun(ctx, req.params.id));
   });
 
   app.put<{ Params: RunParams; Body: AlertConfig }>(
     '/runs/:id/alerts/config',
     { schema: { params: RunParams, body: AlertConfig } },
     async (req) => {
-      const run = requireRun(ctx, req.params.id);
-      engine.setRunConfig(run, req.body);
+      const run = await requireRun(ctx, req.params.id);
+      await engine.setRunConfig(run, req.body);
       return engine.runConfig(run);
     },
   );
@@ -89,6 +89,8 @@ export async function alertRoutes(app: FastifyInstance, ctx: ServerContext, engi
   app.get<{ Params: RunParams; Querystring: MarkersQuery }>(
     '/runs/:id/markers',
     { schema: { params: RunParams, querystring: MarkersQuery } },
-    async (req) => ({ markers: ctx.store.markers.list(requireRun(ctx, req.params.id).rid, req.query.metric) }),
+    async (req) => ({
+      markers: await ctx.store.markers.list((await requireRun(ctx, req.params.id)).rid, req.query.metric),
+    }),
   );
 }

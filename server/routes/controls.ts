@@ -34,14 +34,14 @@ export async function controlRoutes(
     '/runs/:id/controls',
     { schema: { params: RunParams, body: ControlCommand } },
     async (req, reply) => {
-      const run = requireRun(ctx, req.params.id);
-      return reply.code(201).send(ctx.controls.issue(run, req.body, 'api'));
+      const run = await requireRun(ctx, req.params.id);
+      return reply.code(201).send(await ctx.controls.issue(run, req.body, 'api'));
     },
   );
 
   app.get<{ Params: RunParams }>('/runs/:id/controls', { schema: { params: RunParams } }, async (req) => {
-    const run = requireRun(ctx, req.params.id);
-    return { controls: ctx.store.controls.list(run.rid), trainer_connected: ctx.trainers.connected(run.id) };
+    const run = await requireRun(ctx, req.params.id);
+    return { controls: await ctx.store.controls.list(run.rid), trainer_connected: ctx.trainers.connected(run.id) };
   });
 
   // The trainer's side: a write (it marks controls sent and keeps the run connected), so it needs the write token.
@@ -49,7 +49,7 @@ export async function controlRoutes(
     '/runs/:id/controls/next',
     { schema: { params: RunParams, querystring: ControlPollQuery }, config: { access: 'write' } },
     async (req, reply): Promise<ControlPollReply> => {
-      const run = requireRun(ctx, req.params.id);
+      const run = await requireRun(ctx, req.params.id);
       const aborted = new AbortController();
       reply.raw.on('close', () => {
         if (!reply.raw.writableFinished) aborted.abort();
@@ -64,13 +64,15 @@ export async function controlRoutes(
     '/runs/:id/controls/:cid/result',
     { schema: { params: ControlResultParams, body: ControlResultBody } },
     async (req) => {
-      const run = requireRun(ctx, req.params.id);
+      const run = await requireRun(ctx, req.params.id);
       const { cid } = req.params;
-      const control = ctx.store.controls.get(cid);
+      const control = await ctx.store.controls.get(cid);
       if (!control || control.run !== run.id) throw gwError('GW_ERR_CONTROL_NOT_FOUND', String(cid));
       const { ok, step, message } = req.body;
       // Answering again (a retry after a lost response) leaves the first answer in place.
-      return ctx.controls.recordResult(run, cid, ok, step ?? null, message ?? null) ?? ctx.store.controls.get(cid);
+      return (
+        (await ctx.controls.recordResult(run, cid, ok, step ?? null, message ?? null)) ?? ctx.store.controls.get(cid)
+      );
     },
   );
 }

@@ -41,14 +41,14 @@ export async function mediaRoutes(app: FastifyInstance, ctx: ServerContext): Pro
     '/runs/:id/media',
     { schema: { params: RunParams, querystring: MediaQuery }, bodyLimit: MAX_MEDIA_BYTES },
     async (req, reply) => {
-      const run = requireRun(ctx, req.params.id);
+      const run = await requireRun(ctx, req.params.id);
       const png = req.body;
       if (!Buffer.isBuffer(png))
         throw gwError('GW_ERR_UNSUPPORTED_MEDIA_TYPE', String(req.headers['content-type'] ?? 'none'));
       if (png.length < 8 || !png.subarray(0, 8).equals(PNG_SIGNATURE)) throw gwError('GW_ERR_NOT_PNG');
       const { epoch, step, kind = 'samples' } = req.query;
       const meta = parseMeta(req.query.meta);
-      const id = ctx.store.media.put(run.rid, { epoch, step, kind, meta, png });
+      const id = await ctx.store.media.put(run.rid, { epoch, step, kind, meta, png });
       ctx.hub.publish(run.id, { type: 'media', run: run.id, id, epoch, step, kind });
       return reply.code(201).send({ id, epoch, step, kind, bytes: png.length, url: mediaUrl(run.id, id) });
     },
@@ -58,8 +58,11 @@ export async function mediaRoutes(app: FastifyInstance, ctx: ServerContext): Pro
     '/runs/:id/media',
     { schema: { params: RunParams, querystring: MediaListQuery } },
     async (req) => {
-      const run = requireRun(ctx, req.params.id);
-      const items = ctx.store.media.list(run.rid, req.query).map((m) => ({ ...m, url: mediaUrl(run.id, m.id) }));
+      const run = await requireRun(ctx, req.params.id);
+      const items = (await ctx.store.media.list(run.rid, req.query)).map((m) => ({
+        ...m,
+        url: mediaUrl(run.id, m.id),
+      }));
       return { media: items };
     },
   );
@@ -68,8 +71,8 @@ export async function mediaRoutes(app: FastifyInstance, ctx: ServerContext): Pro
     '/runs/:id/media/:mediaId',
     { schema: { params: MediaParams } },
     async (req, reply) => {
-      const run = requireRun(ctx, req.params.id);
-      const bytes = ctx.store.media.bytes(run.rid, req.params.mediaId);
+      const run = await requireRun(ctx, req.params.id);
+      const bytes = await ctx.store.media.bytes(run.rid, req.params.mediaId);
       if (!bytes) throw gwError('GW_ERR_MEDIA_NOT_FOUND', String(req.params.mediaId));
       return reply.type('image/png').header('cache-control', 'no-cache').send(bytes);
     },
@@ -79,7 +82,7 @@ export async function mediaRoutes(app: FastifyInstance, ctx: ServerContext): Pro
     '/runs/:id/latents',
     { schema: { params: RunParams, body: LatentsBody } },
     async (req, reply) => {
-      const run = requireRun(ctx, req.params.id);
+      const run = await requireRun(ctx, req.params.id);
       const { epoch, step, dim, codes, labels } = req.body;
       const flat = new Float32Array(codes.length * dim);
       codes.forEach((code, i) => {
@@ -89,7 +92,7 @@ export async function mediaRoutes(app: FastifyInstance, ctx: ServerContext): Pro
       });
       if (labels && labels.length !== codes.length)
         throw gwError('GW_ERR_LATENT_SHAPE', `${labels.length} labels for ${codes.length} codes`);
-      ctx.store.latents.put(run.rid, {
+      await ctx.store.latents.put(run.rid, {
         epoch,
         step: step ?? null,
         dim,
@@ -98,7 +101,7 @@ export async function mediaRoutes(app: FastifyInstance, ctx: ServerContext): Pro
       });
       ctx.hub.publish(run.id, { type: 'latents', run: run.id, epoch });
       // Separation figures and projections are computed off the request path, in the projection worker.
-      projectionsOf(ctx).latentsStored(run, {
+      await projectionsOf(ctx).latentsStored(run, {
         epoch,
         step: step ?? null,
         count: codes.length,
@@ -109,16 +112,16 @@ export async function mediaRoutes(app: FastifyInstance, ctx: ServerContext): Pro
   );
 
   app.get<{ Params: RunParams }>('/runs/:id/latents', { schema: { params: RunParams } }, async (req) => {
-    const run = requireRun(ctx, req.params.id);
-    return { epochs: ctx.store.latents.list(run.rid) };
+    const run = await requireRun(ctx, req.params.id);
+    return { epochs: await ctx.store.latents.list(run.rid) };
   });
 
   app.get<{ Params: LatentEpochParams }>(
     '/runs/:id/latents/:epoch',
     { schema: { params: LatentEpochParams } },
     async (req) => {
-      const run = requireRun(ctx, req.params.id);
-      const rec = ctx.store.latents.get(run.rid, req.params.epoch);
+      const run = await requireRun(ctx, req.params.id);
+      const rec = await ctx.store.latents.get(run.rid, req.params.epoch);
       if (!rec) throw gwError('GW_ERR_LATENTS_NOT_FOUND', String(req.params.epoch));
       const codes: number[][] = [];
       for (let i = 0; i < rec.count; i++) codes.push(Array.from(rec.codes.subarray(i * rec.dim, (i + 1) * rec.dim)));

@@ -10,8 +10,8 @@ export async function pointRoutes(app: FastifyInstance, ctx: ServerContext): Pro
     '/runs/:id/points',
     { schema: { params: RunParams, body: PointsBody } },
     async (req) => {
-      const run = requireRun(ctx, req.params.id);
-      return { accepted: ctx.ingest.write(run, req.body.points) };
+      const run = await requireRun(ctx, req.params.id);
+      return { accepted: await ctx.ingest.write(run, req.body.points) };
     },
   );
 
@@ -19,13 +19,13 @@ export async function pointRoutes(app: FastifyInstance, ctx: ServerContext): Pro
     '/runs/:id/series',
     { schema: { params: RunParams, querystring: SeriesQuery } },
     async (req) => {
-      const run = requireRun(ctx, req.params.id);
+      const run = await requireRun(ctx, req.params.id);
       const { metric, buckets = 1000, from, to } = req.query;
       if (from !== undefined && to !== undefined && from > to)
         throw gwError('GW_ERR_RANGE', `from (${from}) is after to (${to})`);
-      const mid = ctx.store.series.metricId(run.rid, metric);
-      if (mid === null) throw gwError('GW_ERR_METRIC_NOT_FOUND', metric);
-      return { metric, ...ctx.store.series.read(mid, buckets, from, to) };
+      const ref = await ctx.store.series.metricId(run.rid, metric);
+      if (ref === null) throw gwError('GW_ERR_METRIC_NOT_FOUND', metric);
+      return { metric, ...(await ctx.store.series.read(ref, buckets, from, to)) };
     },
   );
 
@@ -33,7 +33,7 @@ export async function pointRoutes(app: FastifyInstance, ctx: ServerContext): Pro
     '/runs/:id/export',
     { schema: { params: RunParams, querystring: ExportQuery } },
     async (req, reply) => {
-      const run = requireRun(ctx, req.params.id);
+      const run = await requireRun(ctx, req.params.id);
       const format = req.query.format ?? 'json';
       const pages = ctx.store.series.exportRun(run.rid);
       reply.header('content-disposition', `attachment; filename="ganwatch-${run.id}.${format}"`);

@@ -64,18 +64,18 @@ export async function projectionRoutes(app: FastifyInstance, ctx: ServerContext)
     '/runs/:id/projections',
     { schema: { params: RunParams, querystring: ProjectionQuery } },
     async (req, reply) => {
-      const run = requireRun(ctx, req.params.id);
+      const run = await requireRun(ctx, req.params.id);
       const { epoch, method } = req.query;
       if (epoch === undefined && method === undefined) {
-        const separations = new Map(ctx.store.projections.separations(run.rid).map((s) => [s.epoch, s]));
+        const separations = new Map((await ctx.store.projections.separations(run.rid)).map((s) => [s.epoch, s]));
         const list: ProjectionList = {
-          epochs: ctx.store.latents.list(run.rid).map((s) => ({
+          epochs: (await ctx.store.latents.list(run.rid)).map((s) => ({
             epoch: s.epoch,
             count: s.count,
             labelled: s.labelled,
             separation: separationOut(separations.get(s.epoch) ?? null),
           })),
-          projections: ctx.store.projections.list(run.rid).map((p) => ({
+          projections: (await ctx.store.projections.list(run.rid)).map((p) => ({
             epoch: p.epoch,
             method: p.method as ProjectionMethod,
             status: p.status,
@@ -93,12 +93,12 @@ export async function projectionRoutes(app: FastifyInstance, ctx: ServerContext)
       if (!isProjectionMethod(name)) throw gwError('GW_ERR_PROJECTION_METHOD', name, PROJECTION_METHODS.join(', '));
       let at = epoch;
       if (at === undefined) {
-        const sets = ctx.store.latents.list(run.rid);
+        const sets = await ctx.store.latents.list(run.rid);
         if (sets.length === 0) throw gwError('GW_ERR_NO_LATENTS');
         at = sets[sets.length - 1]!.epoch;
       }
-      const rec = service.request(run, at, name);
-      const body = projectionOut(rec, ctx.store.projections.separation(run.rid, at));
+      const rec = await service.request(run, at, name);
+      const body = projectionOut(rec, await ctx.store.projections.separation(run.rid, at));
       return reply.code(rec.status === 'pending' ? 202 : 200).send(body);
     },
   );

@@ -5,8 +5,8 @@ import type { RunRef } from '../../db/store.js';
 import type { ServerContext } from '../context.js';
 import { deleteRun } from '../retention.js';
 
-export function requireRun(ctx: ServerContext, id: string): RunRef {
-  const ref = ctx.store.runs.ref(id);
+export async function requireRun(ctx: ServerContext, id: string): Promise<RunRef> {
+  const ref = await ctx.store.runs.ref(id);
   if (!ref) throw gwError('GW_ERR_RUN_NOT_FOUND', id);
   return ref;
 }
@@ -15,19 +15,19 @@ export async function runRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   app.post<{ Body: CreateRunBody }>('/runs', { schema: { body: CreateRunBody } }, async (req, reply) => {
     const { alerts, ...body } = req.body;
     if (alerts) ctx.alerts.checkConfig(alerts);
-    const created = ctx.store.runs.create(body);
-    if (alerts) ctx.alerts.setRunConfig(ctx.store.runs.ref(created.id)!, alerts);
-    const run = ctx.store.runs.get(created.id)!;
+    const created = await ctx.store.runs.create(body);
+    if (alerts) await ctx.alerts.setRunConfig((await ctx.store.runs.ref(created.id))!, alerts);
+    const run = (await ctx.store.runs.get(created.id))!;
     ctx.hub.publish(run.id, { type: 'run', run });
     return reply.code(201).send(run);
   });
 
   app.get<{ Querystring: ListRunsQuery }>('/runs', { schema: { querystring: ListRunsQuery } }, async (req) => {
-    return { runs: ctx.store.runs.list(req.query) };
+    return { runs: await ctx.store.runs.list(req.query) };
   });
 
   app.get<{ Params: RunParams }>('/runs/:id', { schema: { params: RunParams } }, async (req) => {
-    const run = ctx.store.runs.get(req.params.id);
+    const run = await ctx.store.runs.get(req.params.id);
     if (!run) throw gwError('GW_ERR_RUN_NOT_FOUND', req.params.id);
     return run;
   });
@@ -36,7 +36,7 @@ export async function runRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     '/runs/:id',
     { schema: { params: RunParams, body: PatchRunBody } },
     async (req) => {
-      const run = ctx.store.runs.update(req.params.id, req.body);
+      const run = await ctx.store.runs.update(req.params.id, req.body);
       if (!run) throw gwError('GW_ERR_RUN_NOT_FOUND', req.params.id);
       ctx.hub.publish(run.id, { type: 'run', run });
       return run;
@@ -44,12 +44,12 @@ export async function runRoutes(app: FastifyInstance, ctx: ServerContext): Promi
   );
 
   app.delete<{ Params: RunParams }>('/runs/:id', { schema: { params: RunParams } }, async (req, reply) => {
-    if (!deleteRun(ctx, req.params.id)) throw gwError('GW_ERR_RUN_NOT_FOUND', req.params.id);
+    if (!(await deleteRun(ctx, req.params.id))) throw gwError('GW_ERR_RUN_NOT_FOUND', req.params.id);
     return reply.code(204).send();
   });
 
   app.get<{ Params: RunParams }>('/runs/:id/metrics', { schema: { params: RunParams } }, async (req) => {
-    const run = requireRun(ctx, req.params.id);
-    return { metrics: ctx.store.series.summaries(run.rid) };
+    const run = await requireRun(ctx, req.params.id);
+    return { metrics: await ctx.store.series.summaries(run.rid) };
   });
 }

@@ -8,6 +8,7 @@ import {
   RunId,
   type IngestServerFrame,
   gwError,
+  isGanwatchError,
   type GanwatchError,
 } from '../../protocol/index.js';
 import type { RunRef } from '../../db/store.js';
@@ -48,6 +49,8 @@ export async function ingestSocket(
   ctx: ServerContext,
   options: IngestSocketOptions = {},
 ): Promise<void> {
+  // The run each handshake's preHandler found, handed to the socket handler (which must attach its listeners at once).
+  const runs = new WeakMap<object, RunRef>();
   app.get<{ Querystring: IngestQuery }>(
     '/ingest',
     {
@@ -55,25 +58,43 @@ export async function ingestSocket(
       config: { access: 'write' },
       schema: { querystring: IngestQuery },
       preHandler: async (req) => {
-        if (!ctx.store.runs.ref(req.query.run)) throw gwError('GW_ERR_RUN_NOT_FOUND', req.query.run);
+        const ref = await ctx.store.runs.ref(req.query.run);
+        if (!ref) throw gwError('GW_ERR_RUN_NOT_FOUND', req.query.run);
+        runs.set(req, ref);
       },
     },
     (socket, req) => {
-      const run: RunRef = ctx.store.runs.ref(req.query.run)!;
+      const run = runs.get(req)!;
+      runs.delete(req);
       ctx.trainers.attach(run.id, socket);
-      trainerConnected(ctx, run);
-      ctx.controls.deliverPending(run);
+      // Everything this socket asks of the store happens in arrival order, one thing at a time: acks go out in the
+      // order the frames came, and a status frame lands after the points sent before it.
+      let queue: Promise<void> = Promise.resolve();
+      const then = (work: () => Promise<void>): void => {
+        queue = queue.then(work).catch((err: unknown) => failed(ctx, socket, err));
+      };
+      then(async () => {
+        await trainerConnected(ctx, run);
+        await ctx.controls.deliverPending(run);
+      });
 
       const limiter = new FrameRateLimiter(options.frameRateLimit ?? 0);
       socket.on('message', (data: RawData, isBinary: boolean) => {
         if (!limiter.take())
           return send(socket, errorFrame(isBinary ? null : seqOfText(data), gwError('GW_ERR_RATE_LIMITED')));
-        handleFrame(ctx, run, socket, data, isBinary);
+        const frame = parseFrame(socket, data, isBinary);
+        if (frame) then(() => handleFrame(ctx, run, socket, frame));
       });
-      socket.on('close', () => trainerGone(ctx, run, socket));
+      socket.on('close', () => then(() => trainerGone(ctx, run, socket)));
       socket.on('error', () => socket.terminate());
     },
   );
+}
+
+/** A failure of the store while handling a frame: the trainer is told (it keeps the batch and resends it), the log says why. */
+function failed(ctx: ServerContext, socket: WebSocket, err: unknown, seq: number | null = null): void {
+  ctx.log('ingest socket: handling a frame failed', err);
+  send(socket, errorFrame(seq, isGanwatchError(err) ? err : gwError('GW_ERR_INTERNAL')));
 }
 
 /** The seq of a frame refused before parsing (rate limit), read cheaply from its start, so the client resends it. */
@@ -84,35 +105,53 @@ function seqOfText(data: RawData): number | null {
   return m ? Number(m[1]) : null;
 }
 
-function handleFrame(ctx: ServerContext, run: RunRef, socket: WebSocket, data: RawData, isBinary: boolean): void {
-  if (isBinary) return send(socket, errorFrame(null, gwError('GW_ERR_FRAME_BINARY')));
+/** A frame checked against the protocol, or null after an error frame saying why it is refused. */
+function parseFrame(socket: WebSocket, data: RawData, isBinary: boolean): IngestClientFrame | null {
+  const refuse = (seq: number | null, err: GanwatchError): null => {
+    send(socket, errorFrame(seq, err));
+    return null;
+  };
+  if (isBinary) return refuse(null, gwError('GW_ERR_FRAME_BINARY'));
   const text = data.toString();
   if (Buffer.byteLength(text) > MAX_BODY_BYTES)
-    return send(socket, errorFrame(null, gwError('GW_ERR_FRAME_TOO_LARGE', String(MAX_BODY_BYTES))));
+    return refuse(null, gwError('GW_ERR_FRAME_TOO_LARGE', String(MAX_BODY_BYTES)));
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    return send(socket, errorFrame(null, gwError('GW_ERR_FRAME_NOT_JSON', (err as Error).message)));
+    return refuse(null, gwError('GW_ERR_FRAME_NOT_JSON', (err as Error).message));
   }
   const check = checkFrame(parsed);
-  if (!check.ok) return send(socket, errorFrame(seqOf(parsed), gwError('GW_ERR_FRAME_INVALID', check.message)));
-  const frame = check.value;
-  if (!ctx.store.runs.ref(run.id)) {
-    send(socket, errorFrame(seqOf(parsed), gwError('GW_ERR_RUN_NOT_FOUND', run.id)));
-    return void socket.close(1008, 'run deleted');
-  }
-  switch (frame.type) {
-    case 'points': {
-      // Acked as soon as the batch is committed; live pushes and detectors follow.
-      ctx.ingest.write(run, frame.points, (accepted) => send(socket, { type: 'ack', seq: frame.seq, accepted }));
-      return;
+  if (!check.ok) return refuse(seqOf(parsed), gwError('GW_ERR_FRAME_INVALID', check.message));
+  return check.value;
+}
+
+async function handleFrame(
+  ctx: ServerContext,
+  run: RunRef,
+  socket: WebSocket,
+  frame: IngestClientFrame,
+): Promise<void> {
+  const seq = 'seq' in frame ? frame.seq : null;
+  try {
+    if (!(await ctx.store.runs.ref(run.id))) throw gwError('GW_ERR_RUN_NOT_FOUND', run.id);
+    switch (frame.type) {
+      case 'points':
+        // Acked as soon as the batch is committed; live pushes and detectors follow.
+        await ctx.ingest.write(run, frame.points, (accepted) =>
+          send(socket, { type: 'ack', seq: frame.seq, accepted }),
+        );
+        return;
+      case 'status':
+        await ctx.setStatus(run, frame.status);
+        return send(socket, { type: 'ack', seq: frame.seq, accepted: 0 });
+      case 'control_result':
+        await ctx.controls.recordResult(run, frame.id, frame.ok, frame.step ?? null, frame.message ?? null);
+        return;
     }
-    case 'status':
-      ctx.setStatus(run, frame.status);
-      return send(socket, { type: 'ack', seq: frame.seq, accepted: 0 });
-    case 'control_result':
-      ctx.controls.recordResult(run, frame.id, frame.ok, frame.step ?? null, frame.message ?? null);
-      return;
+  } catch (err) {
+    if (!isGanwatchError(err)) return failed(ctx, socket, err, seq);
+    send(socket, errorFrame(seq, err));
+    if (err.code === 'GW_ERR_RUN_NOT_FOUND') socket.close(1008, 'run deleted');
   }
 }

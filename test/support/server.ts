@@ -1,13 +1,16 @@
-// Test support: the real ganwatch server as a child process on an ephemeral port, with a real SQLite file in a temp folder.
+// Test support: the real ganwatch server as a child process on an ephemeral port, with a real store: a SQLite file in a
+// temp folder, or a fresh PostgreSQL database when the suite runs on PostgreSQL (test/support/store.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freshLocation } from './store.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface ServerOptions {
+  /** The store: a SQLite file or a postgres:// URL (default: a fresh one, see test/support/store.ts). */
   dbPath?: string;
   token?: string;
   readToken?: string;
@@ -19,6 +22,7 @@ export interface ServerOptions {
 export interface RunningServer {
   url: string;
   port: number;
+  /** The store's location: a SQLite file or a postgres:// URL. */
   dbPath: string;
   process: ChildProcess;
   /** SIGTERM and wait for a clean exit. */
@@ -63,7 +67,7 @@ const exited = (child: ChildProcess): Promise<void> =>
     : new Promise((r) => child.once('exit', () => r()));
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  const dbPath = options.dbPath ?? join(tempDir(), 'ganwatch.db');
+  const dbPath = options.dbPath ?? (await freshLocation());
   const baseArgs = ['--host', '127.0.0.1', '--db', dbPath, ...(options.extraArgs ?? [])];
   if (options.token) baseArgs.push('--token', options.token);
   if (options.readToken) baseArgs.push('--read-token', options.readToken);

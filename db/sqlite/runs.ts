@@ -1,6 +1,7 @@
-// Runs: create, read, list with filters, update, delete (with everything the run owns).
-import { randomBytes } from 'node:crypto';
-import type { CreateRunBody, ListRunsQuery, PatchRunBody, Run, RunStatus } from '../protocol/index.js';
+// Runs on SQLite: create, read, list with filters, update, delete (with everything the run owns).
+import type { CreateRunBody, ListRunsQuery, PatchRunBody, Run, RunStatus } from '../../protocol/index.js';
+import { newRunId } from '../run-id.js';
+import { now, type RunRef, type RunsRepo } from '../store.js';
 import type { Connection } from './connection.js';
 
 interface RunRow {
@@ -19,21 +20,6 @@ interface RunRow {
   finished_at: number | null;
   last_step: number | null;
   last_seen_at: number | null;
-}
-
-export interface RunRef {
-  rid: number;
-  id: string;
-  status: RunStatus;
-}
-
-const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
-
-function newRunId(): string {
-  const bytes = randomBytes(10);
-  let id = '';
-  for (const b of bytes) id += ID_ALPHABET[b % ID_ALPHABET.length];
-  return id;
 }
 
 function toRun(row: RunRow): Run {
@@ -55,17 +41,21 @@ function toRun(row: RunRow): Run {
   };
 }
 
-export const now = (): number => Date.now() / 1000;
-
-export class RunsRepo {
+export class SqliteRunsRepo implements RunsRepo {
   private readonly insertStmt;
   private readonly byIdStmt;
   private readonly refStmt;
   private readonly touchStmt;
   private readonly statusStmt;
   private readonly deleteStmts;
+  private readonly endedStmt;
+  private readonly liveStmt;
 
-  constructor(private readonly db: Connection) {
+  /** `onDelete` runs inside the deleting transaction's caller once a run is gone (the points repo drops its id cache). */
+  constructor(
+    private readonly db: Connection,
+    private readonly onDelete: () => void = () => undefined,
+  ) {
     this.insertStmt = db.prepare(
       `INSERT INTO runs (id, name, status, config, tags, notes, backend, device, host, created_at, updated_at)
        VALUES (@id, @name, 'running', @config, @tags, @notes, @backend, @device, @host, @now, @now)`,
@@ -85,9 +75,17 @@ export class RunsRepo {
       db.prepare('DELETE FROM blocks WHERE mid IN (SELECT mid FROM metrics WHERE rid = ?)'),
       db.prepare('DELETE FROM runs WHERE rid = ?'), // metrics, media, latents, alerts, controls cascade
     ];
+    this.endedStmt = db
+      .prepare<[number], string>(
+        "SELECT id FROM runs WHERE status IN ('finished', 'failed') AND finished_at IS NOT NULL AND finished_at < ? ORDER BY finished_at, rid",
+      )
+      .pluck(true);
+    this.liveStmt = db
+      .prepare<[], string>("SELECT id FROM runs WHERE status IN ('running', 'paused') ORDER BY rid")
+      .pluck(true);
   }
 
-  create(body: CreateRunBody): Run {
+  async create(body: Omit<CreateRunBody, 'alerts'>): Promise<Run> {
     const id = newRunId();
     this.insertStmt.run({
       id,
@@ -100,19 +98,27 @@ export class RunsRepo {
       host: body.host ?? null,
       now: now(),
     });
-    return this.get(id)!;
+    return this.getSync(id)!;
   }
 
-  get(id: string): Run | null {
+  async get(id: string): Promise<Run | null> {
+    return this.getSync(id);
+  }
+
+  private getSync(id: string): Run | null {
     const row = this.byIdStmt.get(id);
     return row ? toRun(row) : null;
   }
 
-  ref(id: string): RunRef | null {
+  async ref(id: string): Promise<RunRef | null> {
+    return this.refSync(id);
+  }
+
+  private refSync(id: string): RunRef | null {
     return this.refStmt.get(id) ?? null;
   }
 
-  list(query: ListRunsQuery = {}): Run[] {
+  async list(query: ListRunsQuery = {}): Promise<Run[]> {
     const where: string[] = [];
     const params: Record<string, string> = {};
     if (query.status) {
@@ -131,8 +137,8 @@ export class RunsRepo {
     return this.db.prepare<Record<string, string>, RunRow>(sql).all(params).map(toRun);
   }
 
-  update(id: string, patch: PatchRunBody): Run | null {
-    const ref = this.ref(id);
+  async update(id: string, patch: PatchRunBody): Promise<Run | null> {
+    const ref = this.refSync(id);
     if (!ref) return null;
     const sets: string[] = [];
     const params: Record<string, unknown> = { rid: ref.rid, now: now() };
@@ -155,10 +161,10 @@ export class RunsRepo {
         this.db.prepare(`UPDATE runs SET ${sets.join(', ')}, updated_at = @now WHERE rid = @rid`).run(params);
       if (patch.status !== undefined) this.statusStmt.run({ rid: ref.rid, status: patch.status, now: now() });
     })();
-    return this.get(id);
+    return this.getSync(id);
   }
 
-  setStatus(rid: number, status: RunStatus): void {
+  async setStatus(rid: number, status: RunStatus): Promise<void> {
     this.statusStmt.run({ rid, status, now: now() });
   }
 
@@ -167,12 +173,21 @@ export class RunsRepo {
     this.touchStmt.run({ rid, step, now: now() });
   }
 
-  delete(id: string): boolean {
-    const ref = this.ref(id);
+  async delete(id: string): Promise<boolean> {
+    const ref = this.refSync(id);
     if (!ref) return false;
     this.db.transaction(() => {
       for (const stmt of this.deleteStmts) stmt.run(ref.rid);
     })();
+    this.onDelete();
     return true;
+  }
+
+  async endedBefore(before: number): Promise<string[]> {
+    return this.endedStmt.all(before);
+  }
+
+  async liveIds(): Promise<string[]> {
+    return this.liveStmt.all();
   }
 }

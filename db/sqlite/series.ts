@@ -1,32 +1,19 @@
-// Reading metrics back: per-metric summaries, raw points, bucketed envelopes, and the full export.
-import { encodeValue, type Bucket, type MetricSummary, type RawPoint, type WireValue } from '../protocol/index.js';
+// Reading metrics back from SQLite: per-metric summaries, raw points, bucketed envelopes, and the full export.
+import type { MetricSummary } from '../../protocol/index.js';
 import {
   ENVELOPE_COLUMNS,
   LEVELS,
   addEnvelope,
-  addPoint,
-  blockSize,
   emptyEnvelope,
   envelopeFromRow,
-  type Envelope,
   type RawBlock,
-} from './blocks.js';
+  type WrittenPoint,
+} from '../blocks.js';
+import { readSeries, wire, type SeriesResult, type SeriesSource } from '../series-read.js';
+import type { ExportRow, MetricRef, SeriesRepo } from '../store.js';
 import type { Connection } from './connection.js';
 
-export type SeriesResult = { mode: 'raw'; points: RawPoint[] } | { mode: 'buckets'; buckets: Bucket[] };
-
-export interface ExportRow {
-  metric: string;
-  step: number;
-  value: WireValue;
-  wall: number;
-}
-
-type RawRow = [number, number | null, number];
-
-const wire = (v: number | null): WireValue => encodeValue(v === null ? Number.NaN : v);
-
-export class SeriesRepo {
+export class SqliteSeriesRepo implements SeriesRepo {
   private readonly metricStmt;
   private readonly metricsOfRun;
   private readonly rangeStmt;
@@ -74,12 +61,13 @@ export class SeriesRepo {
       .raw(true);
   }
 
-  metricId(rid: number, name: string): number | null {
-    return this.metricStmt.get(rid, name)?.mid ?? null;
+  async metricId(rid: number, name: string): Promise<MetricRef | null> {
+    const mid = this.metricStmt.get(rid, name)?.mid;
+    return mid === undefined ? null : { rid, mid };
   }
 
   /** Count, first/last step, last value and finite min/max of every metric of a run, read from the coarsest blocks. */
-  summaries(rid: number): MetricSummary[] {
+  async summaries(rid: number): Promise<MetricSummary[]> {
     return this.metricsOfRun.all(rid).map(({ mid, name }) => {
       const total = emptyEnvelope(0);
       for (const row of this.topBlocks.iterate(mid, LEVELS) as Iterable<RawBlock>)
@@ -99,65 +87,14 @@ export class SeriesRepo {
     });
   }
 
-  /**
-   * Raw points when [from, to] holds at most `buckets` of them; otherwise at most `buckets` envelopes of equal step width.
-   * Bucket widths are whole multiples of a block size, so every bucket is assembled from exact block envelopes plus
-   * at most two partial blocks read raw at the range's ends.
-   */
-  read(mid: number, buckets: number, from = 0, to = Number.MAX_SAFE_INTEGER): SeriesResult {
-    const head = this.rangeStmt.all(mid, from, to, buckets + 1) as RawRow[];
-    if (head.length <= buckets) return { mode: 'raw', points: head.map(([s, v, w]) => [s, wire(v), w]) };
-
-    const lo = head[0]![0];
-    const hi = this.lastInRange.get(mid, from, to)!.step;
-    const width = Math.ceil((hi - lo + 1) / buckets);
-    let level = 0;
-    while (level < LEVELS && blockSize(level + 1) <= width) level++;
-    const size = blockSize(level);
-    const bucketWidth = Math.ceil(width / size) * size;
-    const origin = Math.floor(lo / size) * size;
-
-    const out = new Map<number, Envelope>();
-    const bucketOf = (step: number): Envelope => {
-      const i = Math.floor((step - origin) / bucketWidth);
-      let env = out.get(i);
-      if (!env) out.set(i, (env = emptyEnvelope(i)));
-      return env;
+  read(metric: MetricRef, buckets: number, from = 0, to = Number.MAX_SAFE_INTEGER): Promise<SeriesResult> {
+    const { mid } = metric;
+    const source: SeriesSource = {
+      points: (a, b, limit) => this.rangeStmt.all(mid, a, b, limit) as WrittenPoint[],
+      lastStep: (a, b) => this.lastInRange.get(mid, a, b)!.step,
+      blocks: (level, b0, b1) => this.blocksStmt.all(mid, level, b0, b1) as RawBlock[],
     };
-    const addRaw = (a: number, b: number): void => {
-      if (a > b) return;
-      for (const [s, v, w] of this.rangeStmt.iterate(mid, a, b, Number.MAX_SAFE_INTEGER) as Iterable<RawRow>)
-        addPoint(bucketOf(s), s, v, w);
-    };
-
-    const firstFull = Math.ceil(lo / size);
-    const lastFull = Math.floor((hi + 1) / size) - 1;
-    if (level === 0 || firstFull > lastFull) {
-      addRaw(lo, hi);
-    } else {
-      addRaw(lo, firstFull * size - 1);
-      for (const row of this.blocksStmt.iterate(mid, level, firstFull, lastFull) as Iterable<RawBlock>) {
-        const env = envelopeFromRow(row);
-        addEnvelope(bucketOf(env.block * size), env);
-      }
-      addRaw((lastFull + 1) * size, hi);
-    }
-
-    const result: Bucket[] = [];
-    for (const [i, e] of [...out.entries()].sort((a, b) => a[0] - b[0])) {
-      result.push({
-        start: Math.max(lo, origin + i * bucketWidth),
-        end: Math.min(hi, origin + (i + 1) * bucketWidth - 1),
-        min: e.vmin,
-        max: e.vmax,
-        mean: e.cnt > 0 ? e.vsum / e.cnt : null,
-        last: e.vlast,
-        count: e.cnt,
-        nonfinite: e.nonfinite,
-        wall: e.wall,
-      });
-    }
-    return { mode: 'buckets', buckets: result };
+    return readSeries(source, buckets, from, to);
   }
 
   /** Every point of a run, metric by metric in step order, in pages so a huge run streams without holding the connection. */
@@ -165,7 +102,7 @@ export class SeriesRepo {
     for (const { mid, name } of this.metricsOfRun.all(rid)) {
       let after = -1;
       for (;;) {
-        const rows = this.exportPage.all(mid, after, pageSize) as RawRow[];
+        const rows = this.exportPage.all(mid, after, pageSize) as WrittenPoint[];
         if (rows.length === 0) break;
         yield rows.map(([step, v, wall]) => ({ metric: name, step, value: wire(v), wall }));
         after = rows[rows.length - 1]![0];

@@ -1,8 +1,8 @@
-// Alerts as stored: opened when a detector's alert starts firing, updated as it escalates and resolves.
-import type { Alert, AlertSeverity, AlertsQuery, ControlCommand } from '../protocol/index.js';
+// Alerts on SQLite: opened when a detector's alert starts firing, updated as it escalates and resolves.
+import type { Alert, AlertsQuery, ControlCommand } from '../../protocol/index.js';
+import { now, type AlertsRepo, type NewAlert } from '../store.js';
 import type { Connection } from './connection.js';
-import type { ControlsRepo } from './controls.js';
-import { now } from './runs.js';
+import type { SqliteControlsRepo } from './controls.js';
 
 interface AlertRow extends Omit<Alert, 'evidence' | 'remedy' | 'acknowledged' | 'muted' | 'control'> {
   evidence: string;
@@ -13,22 +13,11 @@ interface AlertRow extends Omit<Alert, 'evidence' | 'remedy' | 'acknowledged' | 
   control_id: number | null;
 }
 
-export interface NewAlert {
-  rule: string;
-  key: string;
-  severity: AlertSeverity;
-  stepOpened: number;
-  message: string;
-  evidence: Record<string, unknown>;
-  remedy: { text: string; action: ControlCommand | null } | null;
-  muted: boolean;
-}
-
 const SELECT = `SELECT a.id, r.id AS run, a.rule, a.key, a.severity, a.state, a.step_opened, a.step_closed, a.message, a.evidence,
   a.remedy_text, a.remedy_action, a.acknowledged, a.muted, a.control_id, a.created_at, a.updated_at, a.firing_at, a.resolved_at
   FROM alerts a JOIN runs r ON r.rid = a.rid`;
 
-export class AlertsRepo {
+export class SqliteAlertsRepo implements AlertsRepo {
   private readonly insertStmt;
   private readonly getStmt;
   private readonly updateStmt;
@@ -43,7 +32,7 @@ export class AlertsRepo {
 
   constructor(
     private readonly db: Connection,
-    private readonly controls: ControlsRepo,
+    private readonly controls: SqliteControlsRepo,
   ) {
     this.insertStmt = db.prepare(
       `INSERT INTO alerts (rid, rule, key, severity, state, step_opened, message, evidence, remedy_text, remedy_action, muted, created_at, updated_at, firing_at)
@@ -69,7 +58,7 @@ export class AlertsRepo {
     );
   }
 
-  open(rid: number, a: NewAlert): Alert {
+  async open(rid: number, a: NewAlert): Promise<Alert> {
     const t = now();
     const id = Number(
       this.insertStmt.run(
@@ -88,16 +77,20 @@ export class AlertsRepo {
         t,
       ).lastInsertRowid,
     );
-    return this.get(id)!;
+    return this.getSync(id)!;
   }
 
-  get(id: number): Alert | null {
+  async get(id: number): Promise<Alert | null> {
+    return this.getSync(id);
+  }
+
+  private getSync(id: number): Alert | null {
     const row = this.getStmt.get(id);
     return row ? this.toAlert(row) : null;
   }
 
   /** Escalation or new evidence while firing. */
-  update(id: number, a: Pick<NewAlert, 'severity' | 'message' | 'evidence' | 'remedy'>): Alert {
+  async update(id: number, a: Pick<NewAlert, 'severity' | 'message' | 'evidence' | 'remedy'>): Promise<Alert> {
     this.updateStmt.run(
       a.severity,
       a.message,
@@ -107,27 +100,27 @@ export class AlertsRepo {
       now(),
       id,
     );
-    return this.get(id)!;
+    return this.getSync(id)!;
   }
 
-  resolve(id: number, step: number, evidence: Record<string, unknown>): Alert {
+  async resolve(id: number, step: number, evidence: Record<string, unknown>): Promise<Alert> {
     const t = now();
     this.resolveStmt.run(step, JSON.stringify(evidence), t, t, id);
-    return this.get(id)!;
+    return this.getSync(id)!;
   }
 
   /** Firing alerts of a run (to restore detector state after a restart). */
-  firing(rid: number): Alert[] {
+  async firing(rid: number): Promise<Alert[]> {
     return this.openStmt.all(rid).map((r) => this.toAlert(r));
   }
 
   /** The newest alert of a rule and key in a run (a new one inherits its mute). */
-  latest(rid: number, rule: string, key: string): Alert | null {
+  async latest(rid: number, rule: string, key: string): Promise<Alert | null> {
     const row = this.lastStmt.get(rid, rule, key);
     return row ? this.toAlert(row) : null;
   }
 
-  list(query: AlertsQuery & { rid?: number }): Alert[] {
+  async list(query: AlertsQuery & { rid?: number }): Promise<Alert[]> {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: query.limit ?? 500 };
     if (query.rid !== undefined) {
@@ -149,29 +142,29 @@ export class AlertsRepo {
       .map((r) => this.toAlert(r));
   }
 
-  acknowledge(id: number): Alert | null {
+  async acknowledge(id: number): Promise<Alert | null> {
     this.ackStmt.run(now(), id);
-    return this.get(id);
+    return this.getSync(id);
   }
 
-  setMuted(id: number, muted: boolean): Alert | null {
+  async setMuted(id: number, muted: boolean): Promise<Alert | null> {
     this.muteStmt.run(muted ? 1 : 0, now(), id);
-    return this.get(id);
+    return this.getSync(id);
   }
 
-  attachControl(id: number, controlId: number): Alert {
+  async attachControl(id: number, controlId: number): Promise<Alert> {
     this.controlStmt.run(controlId, now(), id);
-    return this.get(id)!;
+    return this.getSync(id)!;
   }
 
   /** The alert whose remedy sent this control, if any. */
-  byControl(controlId: number): Alert | null {
+  async byControl(controlId: number): Promise<Alert | null> {
     const row = this.byControlStmt.get(controlId);
-    return row ? this.get(row.id) : null;
+    return row ? this.getSync(row.id) : null;
   }
 
   /** How many alerts of a rule in a run had their remedy applied (for auto-apply caps). */
-  appliedCount(rid: number, rule: string): number {
+  async appliedCount(rid: number, rule: string): Promise<number> {
     return this.appliedCountStmt.get(rid, rule)!.n;
   }
 
@@ -196,7 +189,7 @@ export class AlertsRepo {
             },
       acknowledged: row.acknowledged === 1,
       muted: row.muted === 1,
-      control: row.control_id === null ? null : this.controls.get(row.control_id),
+      control: row.control_id === null ? null : this.controls.getSync(row.control_id),
       created_at: row.created_at,
       updated_at: row.updated_at,
       firing_at: row.firing_at,

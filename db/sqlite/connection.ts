@@ -2,17 +2,17 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { gwError } from '../protocol/index.js';
+import { gwError } from '../../protocol/index.js';
 import { migrate } from './migrate.js';
 
 export type Connection = Database.Database;
 
-export interface OpenOptions {
+export interface ConnectionOptions {
   /** `normal` (default) survives a process crash; `full` also survives power loss, at an fsync per commit. */
   synchronous?: 'normal' | 'full';
 }
 
-export function openConnection(path: string, options: OpenOptions = {}): Connection {
+export function openConnection(path: string, options: ConnectionOptions = {}): Connection {
   let db: Connection;
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });

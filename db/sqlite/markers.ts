@@ -1,7 +1,7 @@
-// Markers on a run's curves (change points found by the CUSUM detector).
-import type { MarkerRecord } from '../protocol/index.js';
+// Markers on a run's curves on SQLite (change points found by the CUSUM detector, connection gaps).
+import type { MarkerRecord } from '../../protocol/index.js';
+import { now, type MarkersRepo } from '../store.js';
 import type { Connection } from './connection.js';
-import { now } from './runs.js';
 
 interface MarkerRow extends Omit<MarkerRecord, 'evidence'> {
   evidence: string;
@@ -10,7 +10,7 @@ interface MarkerRow extends Omit<MarkerRecord, 'evidence'> {
 const SELECT =
   'SELECT m.id, r.id AS run, m.metric, m.step, m.change_at, m.kind, m.evidence, m.created_at FROM markers m JOIN runs r ON r.rid = m.rid';
 
-export class MarkersRepo {
+export class SqliteMarkersRepo implements MarkersRepo {
   private readonly insertStmt;
   private readonly getStmt;
   private readonly byRun;
@@ -27,17 +27,17 @@ export class MarkersRepo {
     );
   }
 
-  add(
+  async add(
     rid: number,
     m: { metric: string; step: number; changeAt: number | null; kind: string; evidence: Record<string, unknown> },
-  ): MarkerRecord {
+  ): Promise<MarkerRecord> {
     const id = Number(
       this.insertStmt.run(rid, m.metric, m.step, m.changeAt, m.kind, JSON.stringify(m.evidence), now()).lastInsertRowid,
     );
     return toMarker(this.getStmt.get(id)!);
   }
 
-  list(rid: number, metric?: string): MarkerRecord[] {
+  async list(rid: number, metric?: string): Promise<MarkerRecord[]> {
     return (metric === undefined ? this.byRun.all(rid) : this.byMetric.all(rid, metric)).map(toMarker);
   }
 }

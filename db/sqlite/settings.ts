@@ -1,7 +1,8 @@
-// Settings: server-wide JSON values changeable over the API, and per-run alert configuration.
+// Settings on SQLite: server-wide JSON values changeable over the API, and per-run alert configuration.
+import type { SettingsRepo } from '../store.js';
 import type { Connection } from './connection.js';
 
-export class SettingsRepo {
+export class SqliteSettingsRepo implements SettingsRepo {
   private readonly getStmt;
   private readonly putStmt;
   private readonly runConfigStmt;
@@ -16,20 +17,20 @@ export class SettingsRepo {
     this.setRunConfigStmt = db.prepare('UPDATE runs SET alert_config = ? WHERE rid = ?');
   }
 
-  get<T>(key: string): T | null {
+  async get<T>(key: string): Promise<T | null> {
     const row = this.getStmt.get(key);
     return row ? (JSON.parse(row.value) as T) : null;
   }
 
-  put(key: string, value: unknown): void {
+  async put(key: string, value: unknown): Promise<void> {
     this.putStmt.run(key, JSON.stringify(value));
   }
 
-  runAlertConfig<T>(rid: number): T {
+  async runAlertConfig<T>(rid: number): Promise<T> {
     return JSON.parse(this.runConfigStmt.get(rid)?.alert_config ?? '{}') as T;
   }
 
-  setRunAlertConfig(rid: number, value: unknown): void {
+  async setRunAlertConfig(rid: number, value: unknown): Promise<void> {
     this.setRunConfigStmt.run(JSON.stringify(value), rid);
   }
 }

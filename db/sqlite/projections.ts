@@ -1,50 +1,18 @@
-// Projections of latent codes (per run, epoch and method) and the class separation of each epoch's codes: the
+// Projections of latent codes on SQLite (per run, epoch and method) and the class separation of each epoch's codes: the
 // cache the projection service fills from its worker and the projections route reads.
-import { fromBlob, toBlob } from './blobs.js';
+import { fromBlob, toBlob } from '../blobs.js';
+import {
+  now,
+  type PendingWork,
+  type ProjectionRecord,
+  type ProjectionResult,
+  type ProjectionsRepo,
+  type ProjectionSummaryRecord,
+  type SeparationRecord,
+  type SeparationResult,
+  type StoredProjectionStatus,
+} from '../store.js';
 import type { Connection } from './connection.js';
-import { now } from './runs.js';
-
-export type StoredProjectionStatus = 'pending' | 'ready' | 'failed';
-export type StoredSeparationStatus = 'pending' | 'ready' | 'skipped' | 'failed';
-
-export interface ProjectionRecord {
-  epoch: number;
-  method: string;
-  status: StoredProjectionStatus;
-  sourceCount: number;
-  count: number;
-  stratified: boolean;
-  /** count × 2, row-major (null unless ready). */
-  xy: Float32Array | null;
-  indices: Int32Array | null;
-  labels: Int32Array | null;
-  params: Record<string, unknown>;
-  ms: number | null;
-  error: string | null;
-  requestedAt: number;
-  finishedAt: number | null;
-}
-
-export type ProjectionSummaryRecord = Omit<ProjectionRecord, 'xy' | 'indices' | 'labels' | 'params'>;
-
-export interface SeparationRecord {
-  epoch: number;
-  status: StoredSeparationStatus;
-  step: number | null;
-  silhouette: number | null;
-  fisher: number | null;
-  reason: string | null;
-  ms: number | null;
-}
-
-/** A job the service must (re)start, e.g. after a restart left it pending. */
-export interface PendingWork {
-  rid: number;
-  runId: string;
-  epoch: number;
-  /** A projection method, or 'separation'. */
-  kind: string;
-}
 
 interface ProjectionRow {
   epoch: number;
@@ -82,7 +50,7 @@ function toRecord(row: ProjectionRow): ProjectionRecord {
   };
 }
 
-export class ProjectionsRepo {
+export class SqliteProjectionsRepo implements ProjectionsRepo {
   private readonly pendingStmt;
   private readonly readyStmt;
   private readonly failedStmt;
@@ -149,12 +117,12 @@ export class ProjectionsRepo {
   }
 
   /** Marks (run, epoch, method) as being computed, dropping any earlier result. */
-  markPending(
+  async markPending(
     rid: number,
     epoch: number,
     method: string,
     sizes: { sourceCount: number; count: number; stratified: boolean },
-  ): void {
+  ): Promise<void> {
     this.pendingStmt.run({
       rid,
       epoch,
@@ -166,19 +134,7 @@ export class ProjectionsRepo {
     });
   }
 
-  putReady(
-    rid: number,
-    epoch: number,
-    method: string,
-    result: {
-      xy: Float32Array;
-      indices: Int32Array | null;
-      labels: Int32Array | null;
-      stratified: boolean;
-      params: Record<string, unknown>;
-      ms: number;
-    },
-  ): void {
+  async putReady(rid: number, epoch: number, method: string, result: ProjectionResult): Promise<void> {
     this.readyStmt.run({
       rid,
       epoch,
@@ -194,22 +150,22 @@ export class ProjectionsRepo {
     });
   }
 
-  putFailed(rid: number, epoch: number, method: string, error: string, ms: number | null): void {
+  async putFailed(rid: number, epoch: number, method: string, error: string, ms: number | null): Promise<void> {
     this.failedStmt.run({ rid, epoch, method, error, ms, now: now() });
   }
 
-  get(rid: number, epoch: number, method: string): ProjectionRecord | null {
+  async get(rid: number, epoch: number, method: string): Promise<ProjectionRecord | null> {
     const row = this.getStmt.get(rid, epoch, method);
     return row ? toRecord(row) : null;
   }
 
   /** The newest ready projection by `method` of an epoch before `epoch` (what a new one is aligned with). */
-  previous(rid: number, method: string, epoch: number): ProjectionRecord | null {
+  async previous(rid: number, method: string, epoch: number): Promise<ProjectionRecord | null> {
     const row = this.previousStmt.get(rid, method, epoch);
     return row ? toRecord(row) : null;
   }
 
-  list(rid: number): ProjectionSummaryRecord[] {
+  async list(rid: number): Promise<ProjectionSummaryRecord[]> {
     return this.listStmt.all(rid).map((row) => {
       const { xy: _x, indices: _i, labels: _l, params: _p, ...rest } = toRecord(row);
       return rest;
@@ -217,25 +173,15 @@ export class ProjectionsRepo {
   }
 
   /** Every pending projection and separation in the database, oldest request first. */
-  pendingWork(): PendingWork[] {
+  async pendingWork(): Promise<PendingWork[]> {
     return [...this.sepAllPendingStmt.all(), ...this.allPendingStmt.all()];
   }
 
-  markSeparationPending(rid: number, epoch: number, step: number | null): void {
+  async markSeparationPending(rid: number, epoch: number, step: number | null): Promise<void> {
     this.sepPendingStmt.run(rid, epoch, step, now());
   }
 
-  putSeparation(
-    rid: number,
-    epoch: number,
-    result: {
-      status: Exclude<StoredSeparationStatus, 'pending'>;
-      silhouette: number | null;
-      fisher: number | null;
-      reason: string | null;
-      ms: number | null;
-    },
-  ): void {
+  async putSeparation(rid: number, epoch: number, result: SeparationResult): Promise<void> {
     const finite = (x: number | null): number | null => (x === null || !Number.isFinite(x) ? null : x);
     this.sepPutStmt.run({
       rid,
@@ -247,11 +193,11 @@ export class ProjectionsRepo {
     });
   }
 
-  separation(rid: number, epoch: number): SeparationRecord | null {
+  async separation(rid: number, epoch: number): Promise<SeparationRecord | null> {
     return this.sepGetStmt.get(rid, epoch) ?? null;
   }
 
-  separations(rid: number): SeparationRecord[] {
+  async separations(rid: number): Promise<SeparationRecord[]> {
     return this.sepListStmt.all(rid);
   }
 }

@@ -1,7 +1,7 @@
-// Controls: commands queued for a run's trainer, when they were sent, and what the trainer answered.
-import type { Control, ControlCommand } from '../protocol/index.js';
+// Controls on SQLite: commands queued for a run's trainer, when they were sent, and what the trainer answered.
+import type { Control, ControlCommand } from '../../protocol/index.js';
+import { now, type ControlsRepo } from '../store.js';
 import type { Connection } from './connection.js';
-import { now } from './runs.js';
 
 interface ControlRow extends Omit<Control, 'args'> {
   args: string;
@@ -14,7 +14,7 @@ function toControl(row: ControlRow): Control {
   return { ...row, args: JSON.parse(row.args) as Record<string, unknown> };
 }
 
-export class ControlsRepo {
+export class SqliteControlsRepo implements ControlsRepo {
   private readonly insertStmt;
   private readonly getStmt;
   private readonly listStmt;
@@ -39,34 +39,45 @@ export class ControlsRepo {
     );
   }
 
-  create(rid: number, command: ControlCommand, source: string): Control {
+  async create(rid: number, command: ControlCommand, source: string): Promise<Control> {
     const id = Number(
       this.insertStmt.run(rid, command.action, JSON.stringify(command.args), 'pending', source, now()).lastInsertRowid,
     );
-    return this.get(id)!;
+    return this.getSync(id)!;
   }
 
-  get(id: number): Control | null {
+  async get(id: number): Promise<Control | null> {
+    return this.getSync(id);
+  }
+
+  /** The control as stored now (for the alerts repo, which embeds it). */
+  getSync(id: number): Control | null {
     const row = this.getStmt.get(id);
     return row ? toControl(row) : null;
   }
 
-  list(rid: number): Control[] {
+  async list(rid: number): Promise<Control[]> {
     return this.listStmt.all(rid).map(toControl);
   }
 
   /** Controls not yet answered (pending, or sent to a trainer that went away before answering). */
-  unanswered(rid: number): Control[] {
+  async unanswered(rid: number): Promise<Control[]> {
     return this.pendingStmt.all(rid).map(toControl);
   }
 
-  markSent(id: number): void {
+  async markSent(id: number): Promise<void> {
     this.sentStmt.run(now(), id);
   }
 
   /** Records the trainer's answer; returns the updated control, or null if it was unknown or already answered. */
-  recordResult(rid: number, id: number, ok: boolean, step: number | null, message: string | null): Control | null {
+  async recordResult(
+    rid: number,
+    id: number,
+    ok: boolean,
+    step: number | null,
+    message: string | null,
+  ): Promise<Control | null> {
     const changed = this.resultStmt.run(ok ? 'applied' : 'failed', now(), step, message, id, rid).changes;
-    return changed ? this.get(id) : null;
+    return changed ? this.getSync(id) : null;
   }
 }

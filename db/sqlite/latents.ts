@@ -1,17 +1,7 @@
-// Latent codes: the encoder's μ codes of the validation targets, with class labels, per run and epoch.
-import { fromBlob, toBlob } from './blobs.js';
+// Latent codes on SQLite: the encoder's μ codes of the validation targets, with class labels, per run and epoch.
+import { fromBlob, toBlob } from '../blobs.js';
+import { now, type LatentRecord, type LatentSetSummary, type LatentsRepo } from '../store.js';
 import type { Connection } from './connection.js';
-import { now } from './runs.js';
-
-export interface LatentRecord {
-  epoch: number;
-  step: number | null;
-  dim: number;
-  count: number;
-  codes: Float32Array;
-  labels: Int32Array | null;
-  created_at: number;
-}
 
 interface LatentRow {
   epoch: number;
@@ -23,7 +13,7 @@ interface LatentRow {
   created_at: number;
 }
 
-export class LatentsRepo {
+export class SqliteLatentsRepo implements LatentsRepo {
   private readonly upsert;
   private readonly getStmt;
   private readonly listStmt;
@@ -42,15 +32,15 @@ export class LatentsRepo {
     );
   }
 
-  put(
+  async put(
     rid: number,
     rec: { epoch: number; step: number | null; dim: number; codes: Float32Array; labels: Int32Array | null },
-  ): void {
+  ): Promise<void> {
     const count = rec.codes.length / rec.dim;
     this.upsert.run(rid, rec.epoch, rec.step, rec.dim, count, toBlob(rec.codes), toBlob(rec.labels), now());
   }
 
-  get(rid: number, epoch: number): LatentRecord | null {
+  async get(rid: number, epoch: number): Promise<LatentRecord | null> {
     const row = this.getStmt.get(rid, epoch);
     if (!row) return null;
     return {
@@ -64,9 +54,7 @@ export class LatentsRepo {
     };
   }
 
-  list(
-    rid: number,
-  ): Array<{ epoch: number; step: number | null; dim: number; count: number; labelled: boolean; created_at: number }> {
+  async list(rid: number): Promise<LatentSetSummary[]> {
     return this.listStmt.all(rid).map((r) => ({ ...r, labelled: r.labelled === 1 }));
   }
 }

@@ -3,25 +3,9 @@
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { gwError } from '../protocol/index.js';
+import { gwError } from '../../protocol/index.js';
+import type { BackupOptions, BackupResult } from '../maintenance.js';
 import { integrityOf, openReadOnly } from './maintenance.js';
-
-export interface BackupResult {
-  /** The backup file written. */
-  file: string;
-  bytes: number;
-  pages: number;
-  ms: number;
-  /** 'ok' when the copy passed PRAGMA integrity_check (or 'skipped'). */
-  integrity: string;
-}
-
-export interface BackupOptions {
-  /** Run PRAGMA integrity_check on the copy before it replaces `target` (default true). */
-  verify?: boolean;
-  /** Replace an existing `target` (default false). */
-  overwrite?: boolean;
-}
 
 /**
  * Copies the database at `source` to `target`. The copy is made in a temporary file beside `target`, switched out of
@@ -73,7 +57,13 @@ export async function backupDatabase(
     for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`]) rmSync(f, { force: true });
     throw isBackupError(err) ? err : gwError('GW_ERR_BACKUP', to, (err as Error).message);
   }
-  return { file: to, bytes: statSync(to).size, pages, ms: performance.now() - t0, integrity };
+  return {
+    file: to,
+    bytes: statSync(to).size,
+    detail: `${pages} pages`,
+    ms: performance.now() - t0,
+    integrity,
+  };
 }
 
 function isBackupError(err: unknown): boolean {

@@ -1,9 +1,11 @@
-// Writing metric points: one transaction per batch, upsert per (run, metric, step), block envelopes kept current, and
-// the run's last step and last-seen time recorded in the same commit.
-import { decodeValue, type Point } from '../protocol/index.js';
-import { BlockIndex, type WrittenPoint } from './blocks.js';
+// Writing metric points on SQLite: one transaction per batch, upsert per (run, metric, step), block envelopes kept
+// current, and the run's last step and last-seen time recorded in the same commit.
+import { decodeValue, gwError, type Point } from '../../protocol/index.js';
+import type { WrittenPoint } from '../blocks.js';
+import type { PointsRepo, RunRef } from '../store.js';
+import { BlockIndex } from './blocks.js';
 import type { Connection } from './connection.js';
-import type { RunsRepo } from './runs.js';
+import type { SqliteRunsRepo } from './runs.js';
 
 /**
  * Rows per multi-row upsert. One statement per row spends most of its time crossing from JS into SQLite; 64 rows a
@@ -17,7 +19,7 @@ function upsertSql(rows: number): string {
      ON CONFLICT (mid, step) DO UPDATE SET value = excluded.value, wall = excluded.wall`;
 }
 
-export class PointsRepo {
+export class SqlitePointsRepo implements PointsRepo {
   private readonly upsert;
   private readonly upsertChunk;
   private readonly findMetric;
@@ -28,11 +30,13 @@ export class PointsRepo {
   private readonly writeTx;
   /** Parameters of the rows not yet upserted (mid, step, value, wall, ...), reused across writes. */
   private readonly rows: Array<number | null> = [];
+  private readonly runExists;
 
   constructor(
     private readonly db: Connection,
-    private readonly runs: RunsRepo,
+    private readonly runs: SqliteRunsRepo,
   ) {
+    this.runExists = db.prepare<[number], number>('SELECT 1 FROM runs WHERE rid = ?').pluck(true);
     this.upsert = db.prepare(upsertSql(1));
     this.upsertChunk = db.prepare(upsertSql(UPSERT_CHUNK));
     this.findMetric = db.prepare<[number, string], { mid: number }>(
@@ -78,11 +82,16 @@ export class PointsRepo {
    * Stores a batch atomically (either every value is committed or none is) and touches the run (RunsRepo.touch);
    * returns the number of values stored (one per metric per step).
    */
-  write(rid: number, points: readonly Point[], serverWall = Date.now() / 1000): number {
+  async write(
+    run: Pick<RunRef, 'rid' | 'id'>,
+    points: readonly Point[],
+    serverWall = Date.now() / 1000,
+  ): Promise<number> {
     try {
-      return this.writeTx(rid, points, serverWall);
+      return this.writeTx(run.rid, points, serverWall);
     } catch (err) {
       this.metricIds.clear();
+      if (this.runExists.get(run.rid) === undefined) throw gwError('GW_ERR_RUN_NOT_FOUND', run.id);
       throw err;
     }
   }

@@ -1,18 +1,8 @@
-// Media: PNG sample grids per run, validation epoch, step and kind.
+// Media on SQLite: PNG sample grids per run, validation epoch, step and kind.
+import { now, type MediaRepo, type MediaRow } from '../store.js';
 import type { Connection } from './connection.js';
-import { now } from './runs.js';
 
-export interface MediaRow {
-  id: number;
-  epoch: number;
-  step: number;
-  kind: string;
-  bytes: number;
-  meta: Record<string, unknown>;
-  created_at: number;
-}
-
-export class MediaRepo {
+export class SqliteMediaRepo implements MediaRepo {
   private readonly upsert;
   private readonly fetchStmt;
   private readonly idStmt;
@@ -31,15 +21,15 @@ export class MediaRepo {
   }
 
   /** Stores (or replaces) one image; returns its id. */
-  put(
+  async put(
     rid: number,
     item: { epoch: number; step: number; kind: string; meta: Record<string, unknown>; png: Buffer },
-  ): number {
+  ): Promise<number> {
     this.upsert.run(rid, item.epoch, item.step, item.kind, JSON.stringify(item.meta), item.png, now());
     return this.idStmt.get(rid, item.kind, item.epoch, item.step)!.id;
   }
 
-  list(rid: number, filter: { kind?: string; epoch?: number } = {}): MediaRow[] {
+  async list(rid: number, filter: { kind?: string; epoch?: number } = {}): Promise<MediaRow[]> {
     const where = ['rid = @rid'];
     if (filter.kind !== undefined) where.push('kind = @kind');
     if (filter.epoch !== undefined) where.push('epoch = @epoch');
@@ -51,7 +41,7 @@ export class MediaRepo {
     return rows.map((r) => ({ ...r, meta: JSON.parse(r.meta) as Record<string, unknown> }));
   }
 
-  bytes(rid: number, id: number): Buffer | null {
+  async bytes(rid: number, id: number): Promise<Buffer | null> {
     return this.fetchStmt.get(rid, id)?.bytes ?? null;
   }
 }

@@ -1,0 +1,123 @@
+// Runs on PostgreSQL: create (with the run's partitions), read, list with filters, update, delete (dropping them).
+import type pg from 'pg';
+import type { CreateRunBody, ListRunsQuery, PatchRunBody, Run, RunStatus } from '../../protocol/index.js';
+import { newRunId } from '../run-id.js';
+import { now, type RunRef, type RunsRepo } from '../store.js';
+import { query, transaction } from './pool.js';
+
+const RUN_COLUMNS = `id, name, status, config, tags, notes, backend, device, host, created_at, updated_at, finished_at,
+  last_step, last_seen_at`;
+
+export class PgRunsRepo implements RunsRepo {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async create(body: Omit<CreateRunBody, 'alerts'>): Promise<Run> {
+    const t = now();
+    return transaction(this.pool, async (client) => {
+      const [run] = await query<Run & { rid: number }>(
+        client,
+        `INSERT INTO runs (id, name, status, config, tags, notes, backend, device, host, created_at, updated_at)
+         VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $9) RETURNING rid, ${RUN_COLUMNS}`,
+        [
+          newRunId(),
+          body.name,
+          JSON.stringify(body.config ?? {}),
+          body.tags ?? [],
+          body.notes ?? '',
+          body.backend ?? null,
+          body.device ?? null,
+          body.host ?? null,
+          t,
+        ],
+      );
+      await query(client, 'SELECT gw_add_run_partitions($1)', [run!.rid]);
+      const { rid: _rid, ...rest } = run!;
+      return rest;
+    });
+  }
+
+  async get(id: string): Promise<Run | null> {
+    const [run] = await query<Run>(this.pool, `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1`, [id]);
+    return run ?? null;
+  }
+
+  async ref(id: string): Promise<RunRef | null> {
+    const [ref] = await query<RunRef>(this.pool, 'SELECT rid, id, status FROM runs WHERE id = $1', [id]);
+    return ref ?? null;
+  }
+
+  async list(q: ListRunsQuery = {}): Promise<Run[]> {
+    const where: string[] = [];
+    const values: unknown[] = [];
+    if (q.status) where.push(`status = $${values.push(q.status)}`);
+    if (q.tag) where.push(`tags @> ARRAY[$${values.push(q.tag)}::text]`);
+    // lower() of the C collation folds ASCII only, as SQLite's does.
+    if (q.name) where.push(`strpos(lower(name), lower($${values.push(q.name)})) > 0`);
+    return query<Run>(
+      this.pool,
+      `SELECT ${RUN_COLUMNS} FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+       ORDER BY created_at DESC, rid DESC`,
+      values,
+    );
+  }
+
+  async update(id: string, patch: PatchRunBody): Promise<Run | null> {
+    const sets: string[] = [];
+    const values: unknown[] = [id, now()];
+    for (const key of ['name', 'notes', 'backend', 'device', 'host'] as const)
+      if (patch[key] !== undefined) sets.push(`${key} = $${values.push(patch[key])}`);
+    if (patch.tags !== undefined) sets.push(`tags = $${values.push(patch.tags)}`);
+    if (patch.config !== undefined) sets.push(`config = $${values.push(JSON.stringify(patch.config))}`);
+    if (patch.status !== undefined) {
+      const s = `$${values.push(patch.status)}::text`;
+      sets.push(
+        `status = ${s}`,
+        `finished_at = CASE WHEN ${s} IN ('finished', 'failed') THEN $2::float8 ELSE NULL END`,
+      );
+    }
+    if (sets.length === 0) return this.get(id);
+    const [run] = await query<Run>(
+      this.pool,
+      `UPDATE runs SET ${[...sets, 'updated_at = $2'].join(', ')} WHERE id = $1 RETURNING ${RUN_COLUMNS}`,
+      values,
+    );
+    return run ?? null;
+  }
+
+  async setStatus(rid: number, status: RunStatus): Promise<void> {
+    await query(
+      this.pool,
+      `UPDATE runs SET status = $2, updated_at = $3,
+         finished_at = CASE WHEN $2::text IN ('finished', 'failed') THEN $3::float8 ELSE NULL END
+       WHERE rid = $1`,
+      [rid, status, now()],
+    );
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const ref = await this.ref(id);
+    if (!ref) return false;
+    return transaction(this.pool, async (client) => {
+      const [row] = await query<{ deleted: boolean }>(client, 'SELECT gw_delete_run($1) AS deleted', [ref.rid]);
+      return row!.deleted;
+    });
+  }
+
+  async endedBefore(before: number): Promise<string[]> {
+    const rows = await query<{ id: string }>(
+      this.pool,
+      `SELECT id FROM runs WHERE status IN ('finished', 'failed') AND finished_at IS NOT NULL AND finished_at < $1
+       ORDER BY finished_at, rid`,
+      [before],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async liveIds(): Promise<string[]> {
+    const rows = await query<{ id: string }>(
+      this.pool,
+      "SELECT id FROM runs WHERE status IN ('running', 'paused') ORDER BY rid",
+    );
+    return rows.map((r) => r.id);
+  }
+}

@@ -1,0 +1,62 @@
+// The SQLite store: one file in WAL mode, the one writer connection and the repositories over it.
+import { redactLocation, type OpenOptions, type Store } from '../store.js';
+import { SqliteAlertsRepo } from './alerts.js';
+import { checkpointWal, openConnection, type Connection } from './connection.js';
+import { SqliteControlsRepo } from './controls.js';
+import { SqliteLatentsRepo } from './latents.js';
+import { integrityOf } from './maintenance.js';
+import { SqliteMarkersRepo } from './markers.js';
+import { SqliteMediaRepo } from './media.js';
+import { SqlitePointsRepo } from './points.js';
+import { SqliteProjectionsRepo } from './projections.js';
+import { SqliteRunsRepo } from './runs.js';
+import { SqliteSeriesRepo } from './series.js';
+import { SqliteSettingsRepo } from './settings.js';
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly location: string;
+  readonly runs: SqliteRunsRepo;
+  readonly points: SqlitePointsRepo;
+  readonly series: SqliteSeriesRepo;
+  readonly media: SqliteMediaRepo;
+  readonly latents: SqliteLatentsRepo;
+  readonly controls: SqliteControlsRepo;
+  readonly alerts: SqliteAlertsRepo;
+  readonly markers: SqliteMarkersRepo;
+  readonly settings: SqliteSettingsRepo;
+  readonly projections: SqliteProjectionsRepo;
+
+  constructor(
+    readonly db: Connection,
+    readonly path: string,
+  ) {
+    this.location = redactLocation(path);
+    // A deleted run's metric ids must not stay cached: SQLite may hand them out again.
+    this.runs = new SqliteRunsRepo(db, () => this.points.forgetRun());
+    this.points = new SqlitePointsRepo(db, this.runs);
+    this.series = new SqliteSeriesRepo(db);
+    this.media = new SqliteMediaRepo(db);
+    this.latents = new SqliteLatentsRepo(db);
+    this.controls = new SqliteControlsRepo(db);
+    this.alerts = new SqliteAlertsRepo(db, this.controls);
+    this.markers = new SqliteMarkersRepo(db);
+    this.settings = new SqliteSettingsRepo(db);
+    this.projections = new SqliteProjectionsRepo(db);
+  }
+
+  /** PRAGMA integrity_check on the writer connection. */
+  async check(): Promise<string> {
+    return integrityOf(this.db);
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.open) return;
+    checkpointWal(this.db);
+    this.db.close();
+  }
+}
+
+export function openSqliteStore(path: string, options: OpenOptions = {}): SqliteStore {
+  return new SqliteStore(openConnection(path, { synchronous: options.synchronous }), path);
+}

@@ -1,0 +1,245 @@
+// `ganwatch migrate`: copies a SQLite database into an empty PostgreSQL store, table by table, keeping every id, every
+// point (NaN as NaN), and the block envelopes exactly as they are. One transaction per run (a run's rows and its two
+// partitions), so memory and lock counts stay bounded however many runs there are; the target must be empty, so a
+// failed copy is redone into a freshly created database.
+import type Database from 'better-sqlite3';
+import type pg from 'pg';
+import { gwError } from '../protocol/index.js';
+import { openPostgresStore } from './postgres/store.js';
+import { numberArray, query, transaction } from './postgres/pool.js';
+import { openConnection } from './sqlite/connection.js';
+import { assertNotInUse } from './sqlite/maintenance.js';
+import { isPostgresUrl, redactLocation } from './store.js';
+
+export interface MigrateResult {
+  runs: number;
+  points: number;
+  ms: number;
+}
+
+const CHUNK = 20_000;
+
+type Row = Record<string, unknown>;
+
+/** Tables copied per run, after `runs` and `metrics`, with the columns SQLite and PostgreSQL share. */
+const RUN_TABLES: Record<string, string[]> = {
+  media: ['id', 'rid', 'epoch', 'step', 'kind', 'meta', 'bytes', 'created_at'],
+  latents: ['rid', 'epoch', 'step', 'dim', 'count', 'codes', 'labels', 'created_at'],
+  controls: [
+    'id',
+    'rid',
+    'action',
+    'args',
+    'status',
+    'source',
+    'created_at',
+    'sent_at',
+    'result_at',
+    'result_step',
+    'message',
+  ],
+  alerts: [
+    'id',
+    'rid',
+    'rule',
+    'key',
+    'severity',
+    'state',
+    'step_opened',
+    'step_closed',
+    'message',
+    'evidence',
+    'remedy_text',
+    'remedy_action',
+    'acknowledged',
+    'muted',
+    'control_id',
+    'created_at',
+    'updated_at',
+    'firing_at',
+    'resolved_at',
+  ],
+  markers: ['id', 'rid', 'metric', 'step', 'change_at', 'kind', 'evidence', 'created_at'],
+  projections: [
+    'rid',
+    'epoch',
+    'method',
+    'status',
+    'source_count',
+    'count',
+    'stratified',
+    'xy',
+    'indices',
+    'labels',
+    'params',
+    'ms',
+    'error',
+    'requested_at',
+    'finished_at',
+  ],
+  latent_separation: ['rid', 'epoch', 'status', 'step', 'silhouette', 'fisher', 'reason', 'ms', 'updated_at'],
+};
+
+/** SQLite's 0/1 columns that PostgreSQL keeps as boolean. */
+const BOOLEANS = new Set(['acknowledged', 'muted', 'stratified']);
+
+const RUN_COLUMNS = [
+  'rid',
+  'id',
+  'name',
+  'status',
+  'config',
+  'tags',
+  'notes',
+  'backend',
+  'device',
+  'host',
+  'created_at',
+  'updated_at',
+  'finished_at',
+  'last_step',
+  'last_seen_at',
+  'alert_config',
+];
+
+async function insertRows(client: pg.PoolClient, table: string, columns: string[], rows: Row[]): Promise<void> {
+  for (const row of rows) {
+    const values = columns.map((c) => {
+      const v = row[c];
+      if (BOOLEANS.has(c)) return v === 1;
+      if (c === 'tags') return JSON.parse(v as string) as string[];
+      return v;
+    });
+    await client.query(
+      `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`,
+      values,
+    );
+  }
+}
+
+/** Copies one metric's points and block envelopes in chunks; returns the number of points. */
+async function copySeries(client: pg.PoolClient, sqlite: Database.Database, rid: number, mid: number): Promise<number> {
+  let copied = 0;
+  const steps: number[] = [];
+  const values: number[] = [];
+  const walls: number[] = [];
+  const flush = async (): Promise<void> => {
+    if (!steps.length) return;
+    await client.query(
+      `INSERT INTO points (rid, mid, step, value, wall)
+       SELECT $1, $2, s, v, w FROM unnest($3::bigint[], $4::float8[], $5::float8[]) AS t(s, v, w)`,
+      [rid, mid, numberArray(steps), numberArray(values), numberArray(walls)],
+    );
+    copied += steps.length;
+    steps.length = values.length = walls.length = 0;
+  };
+  const points = sqlite.prepare('SELECT step, value, wall FROM points WHERE mid = ? ORDER BY step').raw(true);
+  for (const [step, value, wall] of points.iterate(mid) as Iterable<[number, number | null, number]>) {
+    steps.push(step);
+    values.push(value === null ? Number.NaN : value); // SQLite cannot store NaN; PostgreSQL can
+    walls.push(wall);
+    if (steps.length === CHUNK) await flush();
+  }
+  await flush();
+
+  const blocks = sqlite
+    .prepare(
+      'SELECT level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall FROM blocks WHERE mid = ? ORDER BY level, block',
+    )
+    .raw(true);
+  const cols: Array<Array<number | null>> = Array.from({ length: 10 }, () => []);
+  const flushBlocks = async (): Promise<void> => {
+    if (!cols[0]!.length) return;
+    await client.query(
+      `INSERT INTO blocks (rid, mid, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall)
+       SELECT $1, $2, * FROM unnest($3::smallint[], $4::bigint[], $5::integer[], $6::integer[], $7::float8[],
+         $8::float8[], $9::float8[], $10::float8[], $11::bigint[], $12::float8[])`,
+      [rid, mid, ...cols.map(numberArray)],
+    );
+    for (const c of cols) c.length = 0;
+  };
+  for (const row of blocks.iterate(mid) as Iterable<Array<number | null>>) {
+    row.forEach((v, i) => cols[i]!.push(v));
+    if (cols[0]!.length === CHUNK) await flushBlocks();
+  }
+  await flushBlocks();
+  return copied;
+}
+
+/**
+ * Copies the SQLite database `from` (not in use by a server) into the empty PostgreSQL store `to`. `onRun` is told
+ * after each run is committed.
+ */
+export async function migrateSqliteToPostgres(
+  from: string,
+  to: string,
+  onRun: (done: number, total: number) => void = () => undefined,
+): Promise<MigrateResult> {
+  if (isPostgresUrl(from))
+    throw gwError('GW_ERR_MIGRATE', `--from takes a SQLite database file (got '${redactLocation(from)}')`);
+  if (!isPostgresUrl(to)) throw gwError('GW_ERR_MIGRATE', `--to takes a postgres:// URL (got '${to}')`);
+  assertNotInUse(from);
+  const t0 = performance.now();
+  const sqlite = openConnection(from); // brings an older file's schema up to date first
+  const target = await openPostgresStore(to);
+  try {
+    const [held] = await query<{ runs: number; settings: number }>(
+      target.pool,
+      'SELECT (SELECT count(*) FROM runs) AS runs, (SELECT count(*) FROM settings) AS settings',
+    );
+    if (held!.runs > 0 || held!.settings > 0)
+      throw gwError(
+        'GW_ERR_MIGRATE',
+        `the target ${target.location} is not empty (${held!.runs} runs, ${held!.settings} settings): migrate copies into an empty store only; create a new database (createdb) and migrate into that`,
+      );
+
+    const runs = sqlite.prepare(`SELECT ${RUN_COLUMNS.join(', ')} FROM runs ORDER BY rid`).all() as Row[];
+    let points = 0;
+    for (const [i, run] of runs.entries()) {
+      const rid = run.rid as number;
+      points += await transaction(target.pool, async (client) => {
+        await insertRows(client, 'runs', RUN_COLUMNS, [run]);
+        await client.query('SELECT gw_add_run_partitions($1)', [rid]);
+        const metrics = sqlite
+          .prepare('SELECT mid, rid, name FROM metrics WHERE rid = ? ORDER BY mid')
+          .all(rid) as Row[];
+        await insertRows(client, 'metrics', ['mid', 'rid', 'name'], metrics);
+        let n = 0;
+        for (const m of metrics) n += await copySeries(client, sqlite, rid, m.mid as number);
+        for (const [table, columns] of Object.entries(RUN_TABLES))
+          await insertRows(
+            client,
+            table,
+            columns,
+            sqlite.prepare(`SELECT * FROM ${table} WHERE rid = ?`).all(rid) as Row[],
+          );
+        return n;
+      });
+      onRun(i + 1, runs.length);
+    }
+    await transaction(target.pool, async (client) => {
+      await insertRows(
+        client,
+        'settings',
+        ['key', 'value'],
+        sqlite.prepare('SELECT key, value FROM settings').all() as Row[],
+      );
+      // New rows continue after the copied ids.
+      for (const [table, column] of [
+        ['runs', 'rid'],
+        ['metrics', 'mid'],
+        ['media', 'id'],
+        ['controls', 'id'],
+        ['alerts', 'id'],
+        ['markers', 'id'],
+      ] as const)
+        await client.query(
+          `SELECT setval(pg_get_serial_sequence('${table}', '${column}'), coalesce((SELECT max(${column}) FROM ${table}), 0) + 1, false)`,
+        );
+    });
+    return { runs: runs.length, points, ms: performance.now() - t0 };
+  } finally {
+    sqlite.close();
+    await target.close();
+  }
+}
