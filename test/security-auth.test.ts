@@ -55,7 +55,9 @@ after(async () => {
   }
 });
 
-const isWrite = (r: Route): boolean => !['GET', 'HEAD'].includes(r.method) || r.path.endsWith('/ingest');
+/** Writes, plus the two GETs only a trainer makes: the ingest socket and the HTTP trainer's control long-poll. */
+const isWrite = (r: Route): boolean =>
+  !['GET', 'HEAD'].includes(r.method) || r.path.endsWith('/ingest') || r.path.endsWith('/controls/next');
 
 describe('with --token', () => {
   let app: FastifyInstance;
@@ -78,6 +80,8 @@ describe('with --token', () => {
       'PUT /api/v1/alerts/config',
       'POST /api/v1/alerts/:id/apply',
       'GET /api/v1/ingest',
+      'GET /api/v1/runs/:id/controls/next',
+      'POST /api/v1/runs/:id/controls/:cid/result',
     ]) {
       assert.ok(writes.includes(expected), `${expected} is among the write routes: ${writes.join(', ')}`);
     }
