@@ -185,7 +185,9 @@ test(
     // Everything was acknowledged before the trainer exited (finish() waits for it): the whole lr/D series is here.
     const series = await api(server, 'GET', `/api/v1/runs/${run}/series?metric=lr/D&buckets=10000`);
     const points = series.body.points as [number, number][];
-    assert.ok(points.length > Number(from));
+    const steps = points.map(([step]) => step);
+    assert.ok(steps.includes(Number(from)), `lr/D was pushed at step ${from}`);
+    assert.deepEqual(steps, Array.from({ length: steps.length }, (_, i) => i + 1), 'every step 1..last, once');
     for (const [step, value] of points)
       assert.equal(value, step < Number(from) ? LR_D : LR_D / 2, `lr/D at step ${step}`);
     // The checkpoint written at the stop holds both discriminators' Adam states: D2's lr was halved too.
