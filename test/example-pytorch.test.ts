@@ -139,7 +139,7 @@ const example = [
 test(
   "an alert's Apply halves the lr of the PyTorch trainer's D and D2 optimizers",
   { skip, timeout: 900_000 },
-  async () => {
+  async (t) => {
     trainer = startExample([
       ...example,
       '--name',
@@ -163,8 +163,11 @@ test(
     const run = await lines.until((line) => /^run (\w+): http/.exec(line)?.[1], 'it created its run');
 
     // Each printed step, look for the alert: what drives the test is the trainer's progress, not a clock.
+    let seenAt = 0;
     const alert = await lines.until(async (line) => {
-      if (!/^step \d+ /.test(line)) return undefined;
+      const step = /^step (\d+) /.exec(line)?.[1];
+      if (step === undefined) return undefined;
+      seenAt = Number(step);
       const { body } = await api(server, 'GET', `/api/v1/runs/${run}/alerts?rule=d_overpowering`);
       return (body.alerts as { id: number; key: string; remedy: unknown }[]).find((a) => a.key === 'D');
     }, 'd_overpowering fired for D');
@@ -182,6 +185,7 @@ test(
     assert.equal(stop.status, 201);
     await lines.until((line) => (/^done: stopped by a control/.test(line) ? true : undefined), 'it stopped');
     assert.equal(await trainer.exited, 0);
+    t.diagnostic(`d_overpowering seen after step ${seenAt}, remedy applied from step ${from}`);
 
     const control = (await api(server, 'GET', `/api/v1/alerts/${alert.id}`)).body.control;
     assert.equal(control.status, 'applied');
