@@ -137,7 +137,7 @@ const example = [
 ];
 
 test(
-  "an alert's Apply halves the lr of the PyTorch trainer's D and D2 optimizers",
+  "an alert's Apply halves the lr of the PyTorch trainer's D and D2 optimizers; checkpoint and stop reach it too",
   { skip, timeout: 900_000 },
   async (t) => {
     trainer = startExample([
@@ -181,6 +181,13 @@ test(
       (line) => /^control #\d+ scale_lr: lr D and D2 ×0\.5 = 0\.001 from step (\d+)$/.exec(line)?.[1],
       'it applied the remedy',
     );
+    const checkpoint = await api(server, 'POST', `/api/v1/runs/${run}/controls`, { action: 'checkpoint', args: {} });
+    assert.equal(checkpoint.status, 201);
+    const saved = await lines.until(
+      (line) => /^control #\d+ checkpoint: saved (.+) after step \d+$/.exec(line)?.[1],
+      'it saved a checkpoint',
+    );
+    assert.equal(saved, join(checkpoints, 'latest.pt'));
     const stop = await api(server, 'POST', `/api/v1/runs/${run}/controls`, { action: 'stop', args: {} });
     assert.equal(stop.status, 201);
     await lines.until((line) => (/^done: stopped by a control/.test(line) ? true : undefined), 'it stopped');

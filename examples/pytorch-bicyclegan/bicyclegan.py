@@ -4,7 +4,8 @@ first on detached fakes, then G and E with the just-updated discriminators. The 
 cVAE-GAN branch (z from E(B1)), B2 is D2's real image, and the cLR-GAN fake is made from A1 (as the reference does).
 
 The step returns ganwatch's metric names, losses UNWEIGHTED unless named a total:
-  D_real_acc, D_fake_acc     D's patches (both scales pooled) judging B1 real / the cVAE-GAN fake fake, before D's update
+  D_real_acc, D_fake_acc     D's patches (both scales pooled) judging B1 real / the cVAE-GAN fake fake (before D's
+                             update)
   D2_real_acc, D2_fake_acc   the same for D2 on B2 / the cLR-GAN fake
   Cyc_error = loss/L1        mean |G(A1, z_enc) − B1|, the cVAE-GAN image reconstruction
   Latent_mse                 mean (μ(E(G(A1, z))) − z)², the cLR-GAN latent regression as MSE
@@ -62,7 +63,7 @@ def gan_loss(logits: torch.Tensor, target: int, mode: str) -> torch.Tensor:
 
 
 def patch_accuracy(maps: list[torch.Tensor], real: bool, mode: str) -> torch.Tensor:
-    """Fraction of patches, all scales pooled, judged real (``real``) or fake: σ(x) > 0.5 ⇔ x > 0 (LSGAN: x > 0.5)."""
+    """Fraction of patches, all scales pooled, judged real (``real``) or fake: σ(x) > 0.5 ⇔ x > 0 (LSGAN: x > 0.5)"""
     flat = torch.cat([m.reshape(-1) for m in maps])
     threshold = 0.5 if mode == "lsgan" else 0.0
     return ((flat > threshold) if real else (flat < threshold)).float().mean()
@@ -87,7 +88,8 @@ class BicycleGAN:
             raise ValueError(f"gan_mode must be 'vanilla' or 'lsgan', got {opts.gan_mode!r}")
         self.opts = opts
         self.device = device
-        self.G = Generator(opts.size, opts.input_nc, opts.output_nc, opts.nz, opts.ngf, opts.where_add, opts.use_dropout)
+        o = opts
+        self.G = Generator(o.size, o.input_nc, o.output_nc, o.nz, o.ngf, o.where_add, o.use_dropout)
         self.E = Encoder(opts.size, opts.output_nc, opts.nz, opts.nef)
         self.D = Discriminator(opts.size, opts.output_nc, opts.ndf)
         self.D2 = Discriminator(opts.size, opts.output_nc, opts.ndf)
@@ -229,7 +231,8 @@ class BicycleGAN:
     def load_state(self, state: dict) -> None:
         for key in ("size", "input_nc", "output_nc", "nz", "ngf", "nef", "ndf", "where_add", "use_dropout"):
             if state["options"][key] != getattr(self.opts, key):
-                raise ValueError(f"the checkpoint was made with {key}={state['options'][key]}, not {getattr(self.opts, key)}")
+                made, now = state["options"][key], getattr(self.opts, key)
+                raise ValueError(f"it was made with {key}={made}, this model has {key}={now}")
         for name, net in self.nets().items():
             net.load_state_dict(state["nets"][name])
         for name, opt in self.optimizers.items():

@@ -44,7 +44,8 @@ def read_labels(root: str) -> dict | None:
             raise ValueError("it has no palettes or no train labels")
         return manifest
     except (OSError, ValueError) as err:
-        raise DatasetError("GW_ERR_OPTION", f"Invalid option: {path} is not an exported dataset's labels: {err}") from None
+        detail = f"{path} is not an exported dataset's labels: {err}"
+        raise DatasetError("GW_ERR_OPTION", f"Invalid option: {detail}") from None
 
 
 class PairFolder:
@@ -52,7 +53,15 @@ class PairFolder:
     when the folder is opened, so a corrupt or odd-sized image is reported before training starts."""
 
     def __init__(
-        self, root: str, split: str, size: int, direction: str, train: bool, load_size: int, flip: bool, manifest: dict | None
+        self,
+        root: str,
+        split: str,
+        size: int,
+        direction: str,
+        train: bool,
+        load_size: int,
+        flip: bool,
+        manifest: dict | None,
     ):
         folder = os.path.join(root, split)
         if split == "val" and not os.path.isdir(folder) and os.path.isdir(os.path.join(root, "test")):
@@ -72,7 +81,8 @@ class PairFolder:
             by_name = manifest.get("train" if split == "train" else "val", {})
             missing = [n for n in names if n not in by_name]
             if missing:
-                raise DatasetError("GW_ERR_OPTION", f"Invalid option: labels.json has no label for {split}/{missing[0]}")
+                detail = f"labels.json has no label for {split}/{missing[0]}"
+                raise DatasetError("GW_ERR_OPTION", f"Invalid option: {detail}")
             self.labels = [int(by_name[n]) for n in names]
 
     def __len__(self) -> int:
@@ -146,6 +156,6 @@ def open_dataset(root: str, size: int, direction: str, flip: bool) -> tuple[Pair
         # An exported synthetic set is used as drawn: no resize, crop nor flip, as --dataset synthetic trains.
         train = PairFolder(root, "train", size, direction, True, size, False, manifest)
     else:
-        train = PairFolder(root, "train", size, direction, True, round(size * 1.125), flip, None)
+        train = PairFolder(root, "train", size, direction, True, int(size * 1.125 + 0.5), flip, None)
     val = PairFolder(root, "val", size, direction, False, size, False, manifest)
     return train, val, manifest

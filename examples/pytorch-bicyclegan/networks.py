@@ -21,7 +21,7 @@ def instance_norm(channels: int) -> nn.Module:
 
 
 def init_weights(net: nn.Module) -> None:
-    """xavier_normal_(gain 0.02) on every conv, transposed conv and linear weight; biases 0 (networks.py init_weights)."""
+    """xavier_normal_(gain 0.02) on every conv, transposed conv and linear weight; biases 0 (as init_weights)."""
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.xavier_normal_(m.weight, gain=INIT_GAIN)
@@ -45,11 +45,14 @@ def unet_width(ngf: int, i: int) -> int:
 
 class UnetBlock(nn.Module):
     """Level i of the U-Net around ``child`` (level i + 1; None at the innermost level).
-    down: [LeakyReLU 0.2] → Conv4×4 s2 p1 → [IN]; up: ReLU → ConvTranspose4×4 s2 p1 → IN | Tanh [→ Dropout 0.5].
+    down: [LeakyReLU 0.2] → Conv4×4 s2 p1 → [IN]; up: ReLU → ConvTranspose4×4 s2 p1 → IN | Tanh
+    [→ Dropout 0.5].
     The outermost down has no activation nor norm, the innermost down no norm. Every block but the outermost returns
     its up output concatenated with its own input (the skip, without z)."""
 
-    def __init__(self, i: int, child: UnetBlock | None, input_nc: int, output_nc: int, ngf: int, z_nc: int, dropout: bool):
+    def __init__(
+        self, i: int, child: UnetBlock | None, input_nc: int, output_nc: int, ngf: int, z_nc: int, dropout: bool
+    ):
         super().__init__()
         self.outermost, self.innermost = i == 0, child is None
         self.z_nc = z_nc
@@ -126,8 +129,9 @@ class BasicBlock(nn.Module):
 
 
 class Encoder(nn.Module):
-    """E_ResNet: Conv4×4 s2 p1 (input_nc → nef), n_blocks − 1 BasicBlocks of widths nef·{1, 2, 3, 4, 4}, LeakyReLU,
-    GLOBAL average pooling (the reference's fixed AvgPool(8) fits only 256 and 128 px) and two linear heads μ, log σ²."""
+    """E_ResNet: Conv4×4 s2 p1 (input_nc → nef), n_blocks − 1 BasicBlocks of widths nef·{1, 2, 3, 4, 4},
+    LeakyReLU, GLOBAL average pooling (the reference's fixed AvgPool(8) fits only 256 and 128 px) and two linear
+    heads, μ and log σ²."""
 
     def __init__(self, size: int, input_nc: int, nz: int, nef: int):
         super().__init__()
@@ -155,7 +159,7 @@ def patch_layers(side: int) -> int:
 
 
 def _patch_gan(input_nc: int, ndf: int, n_layers: int) -> nn.Sequential:
-    """Conv4 s2 → LReLU; (n_layers − 1)× Conv4 s2 → IN → LReLU; Conv4 s1 → IN → LReLU; Conv4 s1 → 1 (logits)."""
+    """Conv4 s2 → LReLU; (n_layers − 1)× Conv4 s2 → IN → LReLU; Conv4 s1 → IN → LReLU; Conv4 s1 → 1 (logits)"""
     layers: list[nn.Module] = [nn.Conv2d(input_nc, ndf, 4, 2, 1), nn.LeakyReLU(0.2)]
     mult = 1
     for n in range(1, n_layers):

@@ -35,12 +35,19 @@ from data import DatasetError, open_dataset  # noqa: E402
 from evaluation import Validator  # noqa: E402
 
 SIZES = (32, 64, 128, 256)
+SHOWN = ("loss/D", "loss/D2", "loss/G_total", "D_real_acc", "lr/D")  # on the printed step lines
 
 
 class OptionError(Exception):
     def __init__(self, detail: str):
         super().__init__(detail)
         self.code, self.message = "GW_ERR_OPTION", f"Invalid option: {detail}"
+
+
+class CheckpointError(Exception):
+    def __init__(self, path: str, detail: str):
+        super().__init__(detail)
+        self.code, self.message = "GW_ERR_CHECKPOINT", f"Checkpoint '{path}': {detail}"
 
 
 class Parser(argparse.ArgumentParser):
@@ -51,7 +58,7 @@ class Parser(argparse.ArgumentParser):
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = Parser(prog="train.py", description="BicycleGAN in PyTorch, watched by ganwatch.")
     add = p.add_argument
-    add("--dataset", required=True, help="pix2pix aligned folder (train/, val/ or test/), or one made by npm run dataset")
+    add("--dataset", required=True, help="pix2pix aligned folder (train/, val/ or test/), or npm run dataset's")
     add("--direction", choices=("AtoB", "BtoA"), default="AtoB")
     add("--no-flip", action="store_true", help="no random horizontal flip when training")
     add("--size", type=int, default=256, help="image side: 32, 64, 128 or 256")
@@ -117,7 +124,8 @@ def check_args(a: argparse.Namespace) -> None:
         need(math.isfinite(value) and value >= 0, "--" + flag.replace("_", "-"), "must be a finite number >= 0", value)
     need(0 <= a.beta1 < 1 and 0 <= a.beta2 < 1, "--beta1/--beta2", "must be in [0, 1)", (a.beta1, a.beta2))
     need(a.epsilon > 0, "--epsilon", "must be > 0", a.epsilon)
-    for flag in ("niter", "niter_decay", "steps_per_epoch", "max_steps", "latent_count", "patience", "checkpoint_every"):
+    counts = ("niter", "niter_decay", "steps_per_epoch", "max_steps", "latent_count", "patience", "checkpoint_every")
+    for flag in counts:
         need(getattr(a, flag) >= 0, "--" + flag.replace("_", "-"), "must be an integer >= 0", getattr(a, flag))
     for flag in ("epochs", "val_every", "val_count", "val_z", "print_every"):
         need(getattr(a, flag) >= 1, "--" + flag.replace("_", "-"), "must be an integer >= 1", getattr(a, flag))
@@ -164,7 +172,8 @@ def fmt(v: float) -> str:
 class Trainer:
     def __init__(self, args: argparse.Namespace, device: torch.device):
         self.args = args
-        self.train_set, self.val_set, self.manifest = open_dataset(args.dataset, args.size, args.direction, not args.no_flip)
+        data = open_dataset(args.dataset, args.size, args.direction, not args.no_flip)
+        self.train_set, self.val_set, self.manifest = data
         self.per_epoch = len(self.train_set) // args.batch
         if args.steps_per_epoch:
             self.per_epoch = min(self.per_epoch, args.steps_per_epoch)
@@ -175,7 +184,8 @@ class Trainer:
                 size=args.size, nz=args.nz, ngf=args.ngf, nef=args.nef, ndf=args.ndf, where_add=args.where_add,
                 gan_mode=args.gan_mode, use_dropout=not args.no_dropout, lambda_adv=args.lambda_adv,
                 lambda_cyc=args.lambda_cyc, lambda_latent=args.lambda_latent, lambda_kl=args.lambda_kl,
-                lr_g=args.lr_g, lr_e=args.lr_e, lr_d=args.lr_d, beta1=args.beta1, beta2=args.beta2, epsilon=args.epsilon,
+                lr_g=args.lr_g, lr_e=args.lr_e, lr_d=args.lr_d, beta1=args.beta1, beta2=args.beta2,
+                epsilon=args.epsilon,
             ),
             device,
         )  # fmt: skip
@@ -187,7 +197,9 @@ class Trainer:
             for opt in self.model.optimizers.values()
         ]
         palettes = self.manifest["palettes"] if self.manifest else None
-        self.validator = Validator(self.val_set, args.nz, args.val_count, args.val_z, args.latent_count, args.seed, palettes)
+        self.validator = Validator(
+            self.val_set, args.nz, args.val_count, args.val_z, args.latent_count, args.seed, palettes
+        )
         self.pos = Position()
         self.run = None
         self.checkpoint_dir = args.checkpoint_dir
@@ -216,10 +228,10 @@ class Trainer:
             self.model.load_state(state["model"])
             for sched, s in zip(self.schedulers, state["schedulers"]):
                 sched.load_state_dict(s)
-        except (OSError, KeyError, ValueError, RuntimeError) as err:
-            raise DatasetError("GW_ERR_CHECKPOINT", f"Checkpoint '{path}': {err}") from None
-        self.pos = Position(**state["position"])
-        torch.set_rng_state(state["torch_rng"])
+            self.pos = Position(**state["position"])
+            torch.set_rng_state(state["torch_rng"])
+        except Exception as err:  # noqa: BLE001 -- any file can be given: say what is wrong with it, no trace
+            raise CheckpointError(path, f"{type(err).__name__}: {err}") from None
         self.checkpoint_dir = self.checkpoint_dir or os.path.dirname(os.path.abspath(file))
         return state
 
@@ -228,17 +240,19 @@ class Trainer:
     def train(self, run) -> str:
         self.run = run
         a, pos, model = self.args, self.pos, self.model
-        controls = {
-            "optimizers": {"G": model.optimizers["G"], "E": model.optimizers["E"], "D": [model.optimizers["D"], model.optimizers["D2"]]},
+        opts = model.optimizers
+        controls = {  # what ganwatch's controls change: 'D' covers both discriminators
+            "optimizers": {"G": opts["G"], "E": opts["E"], "D": [opts["D"], opts["D2"]]},
             "lambdas": model.lambdas,
             "schedulers": self.schedulers,
             "on_checkpoint": self.save_checkpoint,
-        }  # fmt: skip
+        }
         while pos.epoch <= a.epochs:
             order = torch.randperm(len(self.train_set), generator=batch_generator(a.seed, pos.epoch)).tolist()
             while pos.batch_in_epoch < self.per_epoch:
                 for result in run.apply_controls(**controls, step=pos.step):
-                    print(f"control #{result.id} {result.action}: {'' if result.ok else 'refused: '}{result.message}", flush=True)
+                    outcome = result.message if result.ok else f"refused: {result.message}"
+                    print(f"control #{result.id} {result.action}: {outcome}", flush=True)
                 if run.should_stop:
                     return f"stopped by a control after step {pos.step}"
                 t0 = time.perf_counter()
@@ -253,7 +267,7 @@ class Trainer:
                 metrics["perf/images_per_s"] = len(batch) / (ms / 1000)
                 run.log(metrics, step=pos.step)
                 if pos.step % a.print_every == 0:
-                    shown = "  ".join(f"{k} {fmt(metrics[k])}" for k in ("loss/D", "loss/D2", "loss/G_total", "D_real_acc", "lr/D"))
+                    shown = "  ".join(f"{k} {fmt(metrics[k])}" for k in SHOWN)
                     print(f"step {pos.step}  epoch {pos.epoch}  {shown}  {ms:.0f} ms", flush=True)
                 if a.max_steps and pos.step >= a.max_steps:
                     return f"reached --max-steps {a.max_steps}"
@@ -273,7 +287,8 @@ class Trainer:
         out = self.validator.run(self.model)
         pos.last_val_step = pos.step
         run.log(out.metrics, step=pos.step)
-        run.log_image(out.grid, epoch=epoch, step=pos.step, kind="samples", meta={**out.meta, "epoch": epoch, "step": pos.step})
+        meta = {**out.meta, "epoch": epoch, "step": pos.step}
+        run.log_image(out.grid, epoch=epoch, step=pos.step, kind="samples", meta=meta)
         if out.codes is not None:
             run.log_latents(out.codes, labels=out.code_labels, epoch=epoch, step=pos.step)
         shown = "  ".join(f"{k} {fmt(v)}" for k, v in out.metrics.items())
@@ -293,7 +308,13 @@ def main(argv: list[str]) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else "cpu" if args.device == "auto" else args.device)
+    if args.device == "auto":
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        try:
+            device = torch.device(args.device)
+        except RuntimeError as err:
+            raise OptionError(f"--device {args.device!r}: {err}") from None
     trainer = Trainer(args, device)  # the dataset is checked before any run exists
     resumed = trainer.load_checkpoint(args.resume) if args.resume else None
     config = {k: v for k, v in vars(args).items() if k not in ("token", "alerts", "resume")}
@@ -335,6 +356,6 @@ def main(argv: list[str]) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv[1:]))
-    except (OptionError, DatasetError, ganwatch.GanwatchError) as err:
+    except (OptionError, DatasetError, CheckpointError, ganwatch.GanwatchError) as err:
         print(f"train.py: {err.code}: {err.message}", file=sys.stderr)
         sys.exit(2)
