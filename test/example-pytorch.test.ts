@@ -5,9 +5,10 @@
 // Needs /usr/bin/python3 with torch, numpy and Pillow (CI installs python3-torch, python3-numpy, python3-pil).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import sharp from 'sharp';
 import { after, before, test } from 'node:test';
 import { KNOWN_METRICS, METRICS } from '../protocol/metric-names.js';
 import { decodeRgb } from '../trainer/images.js';
@@ -278,3 +279,32 @@ test(
     assert.deepEqual(body.runs, []);
   },
 );
+
+test('the PyTorch example trains offline on pix2pix JPEG pairs (resize, crop, flip, BtoA)', { skip }, async () => {
+  const root = join(dir, 'jpeg-pairs');
+  for (const [split, count] of [
+    ['train', 4],
+    ['val', 2],
+  ] as const) {
+    mkdirSync(join(root, split), { recursive: true });
+    for (let i = 0; i < count; i++) {
+      // 80×40 pairs: halves of 40 px, resized to 36 and cropped to 32 for training, resized to 32 for validation.
+      const pixels = Buffer.from(Array.from({ length: 80 * 40 * 3 }, (_, p) => (p * 37 + i * 101) % 256));
+      await sharp(pixels, { raw: { width: 80, height: 40, channels: 3 } })
+        .jpeg()
+        .toFile(join(root, split, `${i + 1}.jpg`));
+    }
+  }
+  const offline = startExample([
+    '--dataset', root, '--direction', 'BtoA', '--size', '32', '--ngf', '8', '--nef', '8', '--ndf', '8',
+    '--batch', '2', '--max-steps', '2', '--print-every', '1', '--val-count', '2', '--latent-count', '2',
+    '--offline', '--spool', join(dir, 'spool-offline'), '--checkpoint-dir', join(dir, 'ck-offline'), '--threads', '1',
+  ]); // prettier-ignore
+  await offline.lines.until(
+    (line) => (/^validation epoch 1 \(step 2\): val\/L1 /.test(line) ? true : undefined),
+    'a validation',
+  );
+  await offline.lines.until((line) => (/^done: reached --max-steps 2/.test(line) ? true : undefined), 'the end');
+  assert.equal(await offline.exited, 0, offline.stderr());
+  assert.ok(existsSync(join(dir, 'ck-offline', 'latest.pt')));
+});
