@@ -10,8 +10,10 @@ import { test } from 'node:test';
 import WebSocket from 'ws';
 import { integrityCheck } from '../db/maintenance.js';
 import { openStore } from '../db/store.js';
+import { buildApp } from '../server/app.js';
+import { DAY_S, pruneEndedRuns } from '../server/retention.js';
 import { ROOT, api, startServer, tempDir, type RunningServer } from './support/server.js';
-import { createPgDatabase, onPostgres } from './support/store.js';
+import { createPgDatabase, onPostgres, openTestStore } from './support/store.js';
 
 const GANWATCH = join(ROOT, 'bin/ganwatch.js');
 const cli = (args: string[], env: Record<string, string> = {}) =>
@@ -162,21 +164,45 @@ async function makeRuns(server: { url: string }): Promise<Record<string, string>
 const names = async (server: { url: string }): Promise<string[]> =>
   ((await api(server, 'GET', '/api/v1/runs')).body.runs as Array<{ name: string }>).map((r) => r.name).sort();
 
-test('serve --retention-days deletes at start-up the runs that ended longer ago, and keeps the rest', async () => {
+test('serve --retention-days deletes at start-up the runs that ended before the window, never running or disconnected ones', async () => {
   const server = await startServer();
   await makeRuns(server);
-  await sleep(8000);
-  const recent = (await api(server, 'POST', '/api/v1/runs', { name: 'recent' })).body.id;
-  await api(server, 'PATCH', `/api/v1/runs/${recent}`, { status: 'finished' });
+  // A lower bound only (the prune happens later still, however slow the restart): every ended run is older than
+  // the 0.00001-day (0.86 s) window when the restarted server prunes.
+  await sleep(1500);
   await server.stop();
-  // 0.00007 days = 6 s: the runs that ended 8 s ago go, the one that ended just now stays.
-  const pruned = await startServer({ dbPath: server.dbPath, extraArgs: ['--retention-days', '0.00007'] });
+  const pruned = await startServer({ dbPath: server.dbPath, extraArgs: ['--retention-days', '0.00001'] });
   try {
-    assert.deepEqual(await names(pruned), ['disconnected', 'recent', 'running']);
+    assert.deepEqual(await names(pruned), ['disconnected', 'running']);
   } finally {
     await pruned.stop();
   }
   assert.equal(await integrityCheck(server.dbPath), 'ok');
+});
+
+test('retention deletes the runs that ended before the window and keeps the one that ended inside it', async () => {
+  const store = await openTestStore();
+  const { app, ctx } = await buildApp({ store, token: null, readToken: null, rateLimit: 0 });
+  try {
+    const ended = async (name: string): Promise<{ id: string; at: number }> => {
+      const id = (await store.runs.create({ name })).id;
+      return { id, at: (await store.runs.update(id, { status: 'finished' }))!.updated_at };
+    };
+    const old = await ended('old');
+    await sleep(50); // the two end times must differ; pruning below uses its own clock, not this one
+    const recent = await ended('recent');
+    assert.ok(recent.at > old.at);
+    // The window's edge halfway between the two end times, seen from the moment the recent run ended.
+    const days = (recent.at - old.at) / 2 / DAY_S;
+    assert.deepEqual(await pruneEndedRuns(ctx, days, recent.at), [old.id]);
+    assert.deepEqual(
+      (await store.runs.list()).map((r) => r.name),
+      ['recent'],
+    );
+  } finally {
+    await app.close();
+    await store.close();
+  }
 });
 
 test('ganwatch prune works through a running server, refuses its file while it runs, and works on the file once stopped', async () => {
