@@ -31,16 +31,17 @@ test('an epoch above the t-SNE working limit is projected on a stratified subsam
   assert.deepEqual(pending.body.subsampled, { from: n, to: TSNE_LIMIT, stratified: true });
   assert.equal(pending.body.points, null);
 
-  // The event loop is free while the worker computes.
-  const t0 = performance.now();
+  // The event loop is free while the worker computes: health is answered while the projection is still pending (were
+  // t-SNE on the event loop, the answer would come only after it had finished).
   assert.equal((await api(server, 'GET', '/api/v1/health')).status, 200);
-  assert.ok(performance.now() - t0 < 1000, `health took ${performance.now() - t0} ms during a projection`);
+  assert.equal((await api(server, 'GET', `/api/v1/runs/${id}/projections?epoch=20&method=tsne`)).status, 202);
 
   // Stop in the middle; the pending projection is picked up again at start-up.
   await server.stop();
   await server.restart();
   let res = await api(server, 'GET', `/api/v1/runs/${id}/projections?epoch=20&method=tsne`);
-  for (const t1 = Date.now(); res.status === 202 && Date.now() - t1 < 45_000;) {
+  // Polled until the worker is done, however long a loaded machine takes (the test runner's timeout is the guard).
+  while (res.status === 202) {
     await new Promise((done) => setTimeout(done, 200));
     res = await api(server, 'GET', `/api/v1/runs/${id}/projections?epoch=20&method=tsne`);
   }
