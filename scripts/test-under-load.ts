@@ -68,7 +68,9 @@ async function main(): Promise<void> {
   } finally {
     busy.kill('SIGKILL');
   }
-  console.log(failures === 0 ? `all ${times} passes green under one busy core` : `${failures} of ${times} passes failed`);
+  console.log(
+    failures === 0 ? `all ${times} passes green under one busy core` : `${failures} of ${times} passes failed`,
+  );
   process.exit(failures === 0 ? 0 : 1);
 }
 
