@@ -1,4 +1,6 @@
-// Specification of tokens: writes need the write token; reads need the read token only when one is set.
+// Specification of tokens on a real server process, over HTTP and both sockets: a refused write stores nothing, the
+// ingest socket takes the token as a header or a query parameter, the read token opens reads, the live socket and the
+// dashboard. (security-auth.test.ts checks every route of the app, in-process, with near-miss tokens.)
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { api, startServer, type RunningServer } from './support/server.js';
@@ -16,34 +18,10 @@ describe('with a write token', () => {
     assert.deepEqual((await api(server, 'GET', '/api/v1/runs')).body.runs, []);
   });
 
-  test('a write with a wrong token is 401', async () => {
-    assert.equal((await api(server, 'POST', '/api/v1/runs', { name: 'nope' }, 'wrong')).status, 401);
-    assert.equal((await api(server, 'POST', '/api/v1/runs', { name: 'nope' }, 'sekrit-but-longer')).status, 401);
-  });
-
   test('a write with the token succeeds, and reads stay open', async () => {
     const res = await api(server, 'POST', '/api/v1/runs', { name: 'yes' }, 'sekrit');
     assert.equal(res.status, 201);
     assert.equal((await api(server, 'GET', `/api/v1/runs/${res.body.id}`)).status, 200);
-  });
-
-  test('every write route refuses without the token', async () => {
-    const id = (await api(server, 'POST', '/api/v1/runs', { name: 'w' }, 'sekrit')).body.id;
-    const writes: Array<[string, string, unknown]> = [
-      ['PATCH', `/api/v1/runs/${id}`, { name: 'x' }],
-      ['DELETE', `/api/v1/runs/${id}`, undefined],
-      ['POST', `/api/v1/runs/${id}/points`, { points: [{ step: 0, values: { a: 1 } }] }],
-      ['POST', `/api/v1/runs/${id}/latents`, { epoch: 0, dim: 1, codes: [[1]] }],
-      ['POST', `/api/v1/runs/${id}/controls`, { action: 'pause', args: {} }],
-      [
-        'POST',
-        `/api/v1/runs/${id}/media?epoch=0&step=0`,
-        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-      ],
-    ];
-    for (const [method, path, body] of writes)
-      assert.equal((await api(server, method, path, body)).status, 401, `${method} ${path}`);
-    assert.equal((await api(server, 'GET', `/api/v1/runs/${id}`)).body.name, 'w');
   });
 
   test('the ingest socket refuses a missing or wrong token and accepts the header or query token', async () => {
@@ -70,9 +48,5 @@ describe('with a read token', () => {
     const live = `${server.url.replace('http', 'ws')}/api/v1/live`;
     assert.equal(await handshakeStatus(live), 401);
     assert.equal(await handshakeStatus(`${live}?token=r`), 101);
-  });
-
-  test('the read token does not allow writes', async () => {
-    assert.equal((await api(server, 'POST', '/api/v1/runs', { name: 'x' }, 'r')).status, 401);
   });
 });
