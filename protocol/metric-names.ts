@@ -371,3 +371,15 @@ export const KNOWN_METRICS: readonly KnownMetric[] = /* @__PURE__ */ Object.valu
 export function isKnownMetric(name: string): name is KnownMetric {
   return Object.hasOwn(METRICS, name);
 }
+
+/**
+ * The run config keys the alerts read the GAN loss from ('vanilla' or 'lsgan'), first match wins: ganwatch's trainer
+ * writes `ganMode`; the official BicycleGAN's options, logged as they are (`vars(opt)`), hold `gan_mode`.
+ */
+export const GAN_MODE_KEYS = ['ganMode', 'gan_mode'] as const;
+
+/** The GAN loss a run's config names, if it names one. */
+export function ganModeOf(config: Readonly<Record<string, unknown>>): string | undefined {
+  for (const key of GAN_MODE_KEYS) if (typeof config[key] === 'string') return config[key];
+  return undefined;
+}

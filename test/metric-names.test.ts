@@ -8,6 +8,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import {
   ALERT_RULE_NAMES,
+  ganModeOf,
   KNOWN_METRICS,
   METRIC,
   METRICS,
@@ -199,4 +200,12 @@ test('one step and one validation of the real model push every metric the alerts
     if (!read || name === METRIC.valFid || c.source === 'client') continue;
     assert.ok(pushed.has(name), `${name} (${c.required ? 'required' : 'optional'}) is pushed`);
   }
+});
+
+test('the GAN loss is read from ganwatch’s ganMode, or from gan_mode as the official code’s options name it', () => {
+  assert.equal(ganModeOf({ ganMode: 'lsgan' }), 'lsgan');
+  assert.equal(ganModeOf({ gan_mode: 'lsgan', lr: 2e-4 }), 'lsgan');
+  assert.equal(ganModeOf({ ganMode: 'vanilla', gan_mode: 'lsgan' }), 'vanilla');
+  assert.equal(ganModeOf({ gan_mode: 3 }), undefined);
+  assert.equal(ganModeOf({}), undefined);
 });

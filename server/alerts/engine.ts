@@ -1,7 +1,7 @@
 // The alert engine: runs every enabled detector on every ingested step of every run, drives each alert's state
 // machine, stores and pushes alerts and markers, sends webhooks, and turns remedies into controls (on a click or,
 // when a run opts in, automatically).
-import { decodeValue, gwError, type Alert, type AlertConfig, type LivePoint } from '../../protocol/index.js';
+import { decodeValue, ganModeOf, gwError, type Alert, type AlertConfig, type LivePoint } from '../../protocol/index.js';
 import type { RunRef, Store } from '../../db/store.js';
 import type { ControlService } from '../controls.js';
 import type { LiveHub } from '../hub.js';
@@ -127,7 +127,8 @@ export class AlertEngine implements PointsListener {
     const own = await this.store.settings.runAlertConfig<AlertConfig>(run.rid);
     const firing = await this.store.alerts.firing(run.rid);
     // Detectors that normalise the D loss need to know which GAN loss the trainer uses (it is in the run's config).
-    const lsgan = (await this.store.runs.get(run.id))?.config.ganMode === 'lsgan';
+    const config = (await this.store.runs.get(run.id))?.config ?? {};
+    const lsgan = ganModeOf(config) === 'lsgan';
     const state: RunState = { rules: new Map(), controls: new ControlWatch(), lastStep: -1 };
     for (const factory of this.factories) {
       const settings = effectiveSettings(factory, server, own);
