@@ -285,8 +285,10 @@ class Run:
         self.config: dict = dict((known or {}).get("config") or (spool.create or body).get("config") or {})
         self.offline = offline
         self.spool_dir = spool.dir
-        #: Gradient clipping norm set by a set_clip control (0: off); clip_gradients() applies it.
-        self.max_norm: float = 0.0
+        self._max_norm = 0.0
+        # Whether the loop clips (it called clip_gradients() or set max_norm, to clip with it itself): until then a
+        # set_clip control would change nothing, and is refused rather than answered applied.
+        self._clips = False
         self._spool = spool
         self._lock = threading.RLock()
         self._known_names: set[str] = set()
@@ -591,6 +593,10 @@ class Run:
             )
             return f"lambda {args['name']}{where} {change} from step {nxt}"
         if action == "set_clip":
+            if not self._clips:
+                raise ctl.ControlFailed(
+                    "this training loop does not clip: call run.clip_gradients(parameters) after backward()"
+                )
             self.max_norm = float(args["max_norm"])
             self._record_quietly({"clip/max_norm": self.max_norm}, nxt)
             if self.max_norm == 0:
@@ -634,9 +640,22 @@ class Run:
         if not result.ok:
             log.warning("ganwatch: control #%s %s refused: %s", result.id, result.action, result.message)
 
+    @property
+    def max_norm(self) -> float:
+        """Gradient clipping norm (0: off), set by a set_clip control; clip_gradients() applies it. A loop that clips
+        by itself sets it once (its starting norm, 0 for off) and reads it every step."""
+        return self._max_norm
+
+    @max_norm.setter
+    def max_norm(self, value: float) -> None:
+        self._clips = True
+        self._max_norm = float(value)
+
     def clip_gradients(self, parameters: Any) -> Any:
         """Clips the gradients of ``parameters`` to ``run.max_norm`` (set by a set_clip control) with
-        torch.nn.utils.clip_grad_norm_ and returns the total norm; does nothing (returns None) while clipping is off."""
+        torch.nn.utils.clip_grad_norm_ and returns the total norm; does nothing (returns None) while clipping is off.
+        Call it every step (also while off): a set_clip control is refused by a loop that never calls it."""
+        self._clips = True
         if not self.max_norm:
             return None
         import torch  # only here: the client itself never needs torch

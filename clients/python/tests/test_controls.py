@@ -149,15 +149,27 @@ class ModelControlsTest(unittest.TestCase):
         self.assertEqual(result.message, f"lambda latent ×2 = 1 from step {result.step}")
 
     def test_set_clip_sets_max_norm_and_clip_gradients_clips_to_it(self):
+        params = list(self.trainer.nets["G"].parameters())
+        self.assertIsNone(self.gw.clip_gradients(params))  # the loop clips: off until a set_clip
         control = issue(self.server, self.gw.id, "set_clip", max_norm=0.01)
         train_until_answered(self.gw, self.trainer, control["id"])
         self.assertEqual(self.gw.max_norm, 0.01)
         loss = self.trainer.loss()
         loss.backward()
-        params = list(self.trainer.nets["G"].parameters())
         self.assertGreater(float(self.gw.clip_gradients(params)), 0.01)
         after = torch.norm(torch.stack([p.grad.norm() for p in params]))
         self.assertLessEqual(float(after), 0.01 * 1.0001)
+
+    def test_set_clip_is_refused_by_a_loop_that_never_calls_clip_gradients(self):
+        control = issue(self.server, self.gw.id, "set_clip", max_norm=0.01)
+        result = train_until_answered(self.gw, self.trainer, control["id"])
+        self.assertFalse(result.ok)
+        self.assertEqual(self.gw.max_norm, 0.0)
+        stored = stored_control(self.server, self.gw, control["id"])
+        self.assertEqual(
+            (stored["status"], stored["message"]),
+            ("failed", "this training loop does not clip: call run.clip_gradients(parameters) after backward()"),
+        )
 
     def test_a_control_the_trainer_cannot_apply_is_answered_failed_with_the_reason(self):
         control = issue(self.server, self.gw.id, "set_lr", net="E", value=1e-5)
