@@ -48,7 +48,15 @@ before(async () => {
 });
 
 after(async () => {
-  if (demo && demo.exitCode === null && demo.signalCode === null) demo.kill('SIGKILL');
+  // The whole process group: a failed assertion leaves the demo's server and trainer running, and their inherited
+  // output pipes would keep this test process alive.
+  if (demo?.pid !== undefined) {
+    try {
+      process.kill(-demo.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -78,6 +86,7 @@ test('points appear and SIGINT stops the trainer and the server cleanly', async 
       cwd: dir,
       env: demoEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, so that after() can end the server and trainer with it
     },
   );
   demo.stdout!.on('data', (c: Buffer) => (output += c.toString()));
