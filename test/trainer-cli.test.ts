@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, ROOT, startServer, tempDir, type RunningServer } from './support/server.js';
@@ -106,6 +106,7 @@ test('--help lists every flag and exits 0', async () => {
     '--checkpoint-dir',
     '--checkpoint-every',
     '--resume',
+    '--fork',
     '--offline',
     '--spool',
     '--steps-per-epoch',
@@ -324,6 +325,52 @@ describe('--resume', () => {
         assert.equal(a.get(step), b.get(step), `${metric} at step ${step}: resumed vs uninterrupted`);
       }
     }
+  });
+
+  test('--fork continues from the checkpoint as a new run, leaves the saved run and its checkpoint untouched, and applies the changed flag from the first step', async () => {
+    const ck = join(dir, 'ck-fork');
+    const first = await train([...args(ck), '--max-steps', '3', '--name', 'base']);
+    assert.equal(first.code, 0, first.stderr);
+    const base = /^run ([a-z0-9]+): /m.exec(first.stdout)![1]!;
+    const manifest = await readFile(join(ck, 'latest', 'manifest.json'), 'utf8');
+
+    const forked = await train([
+      '--server',
+      server.url,
+      '--spool',
+      join(dir, 'spool'),
+      '--resume',
+      ck,
+      '--fork',
+      '--max-steps',
+      '5',
+      '--lambda-latent',
+      '2',
+    ]);
+    assert.equal(forked.code, 0, forked.stderr);
+    const fork = /^run ([a-z0-9]+): /m.exec(forked.stdout)![1]!;
+    assert.notEqual(fork, base, 'a new run');
+    assert.match(forked.stdout, /forking from .* at step 3 \(epoch 2, batch 1\)/);
+
+    const info = await api<{ name: string; last_step: number; config: Record<string, unknown> }>(
+      server,
+      'GET',
+      `/api/v1/runs/${fork}`,
+    );
+    assert.equal(info.body.name, 'base (fork at step 3)');
+    assert.deepEqual(info.body.config.forked_from, { run: base, step: 3 });
+    assert.equal(info.body.last_step, 5);
+    const lambda = await values(fork, 'lambda/latent');
+    assert.deepEqual([...lambda.keys()], [4, 5], 'the fork holds only the steps it trained');
+    assert.equal(lambda.get(4), 2);
+
+    const saved = await api<{ last_step: number }>(server, 'GET', `/api/v1/runs/${base}`);
+    assert.equal(saved.body.last_step, 3, 'the saved run is untouched');
+    assert.equal(await readFile(join(ck, 'latest', 'manifest.json'), 'utf8'), manifest, 'and so is its checkpoint');
+  });
+
+  test('--fork without --resume is one GW_ERR_OPTION line', async () => {
+    assertOneLineError(await train([...TINY, '--offline', '--fork']), 'GW_ERR_OPTION', '--fork', '--resume');
   });
 
   test('a folder without a checkpoint is one GW_ERR_CHECKPOINT line', async () => {

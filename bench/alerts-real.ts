@@ -1,0 +1,348 @@
+// `npm run bench -- alerts-real [--facades=DIR] [--quick] [--only=NAME,...] [--seeds=0,1,2] [--steps=N]
+// [--jobs=2] [--out=DIR] [--replay=DIR]`: real BicycleGAN runs (the trainer as users run it, against a server of the benchmark's own) under a
+// matrix of configurations, reporting for every rule whether and at which step it fired. Healthy configurations must
+// fire no warn or critical alert (info is allowed); each induced failure must fire the rule it induces within the
+// step budget. Prints the rule × configuration table and the precision/recall summary; keeps the database, the
+// trainer logs and results.json in --out (default data/bench/alerts-real-TIME).
+// --facades=DIR adds the real-data healthy configuration (pix2pix aligned facades, BtoA, 64 px, narrow widths);
+// without it that row is skipped and said so. --quick: one seed per configuration. --replay=DIR: no training; the runs
+// an earlier alerts-real stored in DIR are replayed into a new server, to measure changed detectors on them.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DEMO_FLAGS } from '../scripts/demo-flags.js';
+import { ROOT } from '../test/support/server.js';
+import {
+  flag,
+  pool,
+  replayRuns,
+  snapshot as takeSnapshot,
+  startBenchServer,
+  table,
+  train,
+  type BenchServer,
+  type Fired,
+} from './_real.js';
+
+/** The rules the matrix measures (change_point makes markers, never alerts; template_kl_collapse is off). */
+export const RULES = [
+  'divergence',
+  'd_overpowering',
+  'mode_collapse',
+  'gradient_oscillation',
+  'color_distortion',
+  'training_stall',
+  'early_stop',
+] as const;
+
+/** One phase of a run: train until `until` steps with these extra flags (a later phase resumes the same run). */
+interface Phase {
+  until: number;
+  args: readonly string[];
+}
+
+export interface Config {
+  name: string;
+  /** The rule this configuration induces; null for a healthy run (no warn or critical alert expected). */
+  induces: string | null;
+  /** What is done to the training, in words. */
+  what: string;
+  /** The run's base flags (after the demo's, which every 32 px configuration starts from). */
+  base: readonly string[];
+  phases: readonly Phase[];
+  seeds: readonly number[];
+}
+
+/** Steps every 32 px configuration trains: the demo's first 36 epochs of 64 steps, its first ~10 minutes on 2 cores. */
+export const BUDGET = 2304;
+
+function configs(facades: string | null, seeds: readonly number[], budget: number): Config[] {
+  const demo = (
+    name: string,
+    induces: string | null,
+    what: string,
+    phases: readonly Phase[],
+    s: readonly number[] = [seeds[0]!],
+  ): Config => ({
+    name,
+    induces,
+    what,
+    base: DEMO_FLAGS,
+    phases,
+    seeds: s,
+  });
+  const all: Config[] = [
+    demo('demo', null, "the demo's defaults", [{ until: budget, args: [] }], seeds),
+    demo('d_high_lr', 'd_overpowering', 'D lr 20× the default (2e-3)', [{ until: budget, args: ['--lr-d', '2e-3'] }]),
+    demo('lr_blowup', 'divergence', 'every lr 50× the default from the start', [
+      { until: budget, args: ['--lr-g', '1e-2', '--lr-e', '1e-2', '--lr-d', '5e-3'] },
+    ]),
+    demo('cyc_off', 'color_distortion', 'λ_cyc 10 → 0.01 at step 1000', [
+      { until: Math.min(1000, budget), args: [] },
+      { until: budget, args: ['--lambda-cyc', '0.01'] },
+    ]),
+    demo('latent_off', 'mode_collapse', 'λ_latent = 0 (no latent regression)', [
+      { until: budget, args: ['--lambda-latent', '0'] },
+    ]),
+    demo('g_frozen', 'training_stall', 'G and E lr 1e-6 (G barely learns)', [
+      { until: budget, args: ['--lr-g', '1e-6', '--lr-e', '1e-6'] },
+    ]),
+    demo('d_momentum', 'gradient_oscillation', 'D lr 1e-3 with Adam β1 0.95 (momentum-driven cycling)', [
+      { until: budget, args: ['--lr-d', '1e-3', '--beta1', '0.95'] },
+    ]),
+  ];
+  if (facades !== null) {
+    all.splice(1, 0, {
+      name: 'facades64',
+      induces: null,
+      what: 'facades (real photos), BtoA, 64 px, widths 16, batch 4',
+      base: [
+        '--dataset',
+        facades,
+        '--direction',
+        'BtoA',
+        '--size',
+        '64',
+        '--ngf',
+        '16',
+        '--nef',
+        '16',
+        '--ndf',
+        '16',
+        '--batch',
+        '4',
+        '--epochs',
+        '10000',
+        '--val-every',
+        '20',
+        '--checkpoint-every',
+        '0',
+      ],
+      phases: [{ until: budget, args: [] }],
+      seeds: [seeds[0]!],
+    });
+  }
+  return all;
+}
+
+export interface Result {
+  config: string;
+  induces: string | null;
+  seed: number;
+  runId: string;
+  seconds: number;
+  exit: Array<number | null>;
+  alerts: Fired[];
+  /** The checkpoint taken when the induced rule fired (null: it did not fire, or too close to the end). */
+  snapshot: { step: number; dir: string; alert: Fired } | null;
+}
+
+/** Where the checkpoint taken when a configuration's induced rule fired is kept (bench/remedies.ts starts there). */
+export function snapshotDir(out: string, config: string, seed: number): string {
+  return join(out, 'snapshots', `${config}-s${seed}`);
+}
+
+async function runConfig(bench: BenchServer, c: Config, seed: number, out: string): Promise<Result> {
+  const tag = `${c.name}-s${seed}`;
+  const ck = join(out, 'checkpoints', tag);
+  const spool = join(out, 'spool');
+  let runId = '';
+  let seconds = 0;
+  let snapshot: Result['snapshot'] = null;
+  let taking: Promise<void> | null = null;
+  const exit: Array<number | null> = [];
+  for (const [i, phase] of c.phases.entries()) {
+    const common = ['--max-steps', String(phase.until), '--checkpoint-dir', ck, '--patience', '0', ...phase.args];
+    const args =
+      i === 0
+        ? [...c.base, '--seed', String(seed), '--name', tag, '--tags', 'alerts-real', ...common]
+        : ['--resume', ck, ...common];
+    const onRunId = (id: string) => {
+      runId = id;
+      // When the induced rule first fires (and the phase is not about to end), keep the trainer's state of that
+      // moment for the remedies benchmark.
+      bench.alerts.onFiring((run, fired) => {
+        if (run !== id || fired.rule !== c.induces || snapshot !== null || taking !== null) return;
+        if (fired.step >= phase.until - 4) return;
+        const dest = snapshotDir(out, c.name, seed);
+        taking = takeSnapshot(bench, id, ck, dest).then(
+          (step) => void (snapshot = { step, dir: dest, alert: fired }),
+          (err: unknown) => console.log(`  ${tag}: no snapshot: ${(err as Error).message}`),
+        );
+      });
+    };
+    const r = await train(bench.server.url, args, join(out, 'logs', `${tag}.${i}.log`), spool, onRunId);
+    await taking;
+    seconds += r.seconds;
+    exit.push(r.code);
+    console.log(
+      `  ${tag} phase ${i + 1}/${c.phases.length}: to step ${phase.until}, exit ${r.code}, ${r.seconds.toFixed(0)} s`,
+    );
+  }
+  return {
+    config: c.name,
+    induces: c.induces,
+    seed,
+    runId,
+    seconds,
+    exit,
+    alerts: bench.alerts.alerts(runId),
+    snapshot,
+  };
+}
+
+/**
+ * --replay=DIR: instead of training, replays the runs an earlier alerts-real stored (DIR/bench.db) into this
+ * benchmark's server, so changed detectors are measured on the same real streams in minutes.
+ */
+async function replayConfigs(
+  bench: BenchServer,
+  from: string,
+  work: ReadonlyArray<{ c: Config; seed: number }>,
+  out: string,
+): Promise<Result[]> {
+  const runs = await replayRuns(join(from, 'bench.db'), bench, out);
+  const results: Result[] = [];
+  for (const { c, seed } of work) {
+    const runId = runs.get(`${c.name}-s${seed}`);
+    if (runId === undefined) {
+      console.log(`  ${c.name}-s${seed}: not in ${from}`);
+      continue;
+    }
+    results.push({ config: c.name, induces: c.induces, seed, runId, seconds: 0, exit: [], alerts: [], snapshot: null });
+  }
+  return results;
+}
+
+const SEV = { info: 'i', warn: 'W', critical: 'C' } as const;
+
+/** One table cell: the first firing step of each alert of `rule` (several keys: D/D2 ...), W = warn, C = critical, i = info. */
+function cell(r: Result, rule: string): string {
+  const fired = r.alerts.filter((a) => a.rule === rule);
+  if (fired.length === 0) return '—';
+  return fired
+    .map(
+      (a) =>
+        `${SEV[a.severity]}${a.step}${a.key ? ` ${a.key.replace(/^grad_norm\//, '∇').replace(/^loss\//, '')}` : ''}`,
+    )
+    .join(', ');
+}
+
+function summarise(results: readonly Result[], budget: number): string {
+  const lines: string[] = [];
+  const header = ['configuration', 'seed', ...RULES];
+  const rows = results.map((r) => [
+    `${r.config}${r.induces ? ` (→ ${r.induces})` : ' (healthy)'}`,
+    String(r.seed),
+    ...RULES.map((rule) => {
+      const c = cell(r, rule);
+      return r.induces === rule ? `**${c}**` : c;
+    }),
+  ]);
+  lines.push(table(header, rows));
+  lines.push(
+    'cells: the step each alert fired at (W warn, C critical, i info; key after it); — none. Bold: the induced rule.',
+  );
+  // Recall per rule over the induced configurations; false alarms over the healthy ones.
+  const per: string[][] = [];
+  for (const rule of RULES) {
+    const induced = results.filter((r) => r.induces === rule);
+    const hit = induced.filter((r) => r.alerts.some((a) => a.rule === rule && a.severity !== 'info'));
+    const healthy = results.filter((r) => r.induces === null);
+    const fa = healthy.filter((r) => r.alerts.some((a) => a.rule === rule && a.severity !== 'info'));
+    const elsewhere = results.filter(
+      (r) => r.induces !== null && r.induces !== rule && r.alerts.some((a) => a.rule === rule && a.severity !== 'info'),
+    );
+    const tp = hit.length;
+    const precisionDen = tp + fa.length;
+    per.push([
+      rule,
+      induced.length ? `${tp}/${induced.length}` : 'not induced',
+      `${fa.length}/${healthy.length}`,
+      precisionDen ? (tp / precisionDen).toFixed(2) : 'n/a',
+      induced.length ? (tp / induced.length).toFixed(2) : 'n/a',
+      elsewhere.map((r) => r.config).join(', ') || '—',
+    ]);
+  }
+  lines.push(
+    table(
+      [
+        'rule',
+        `fired when induced (≤ ${budget} steps)`,
+        'warn/critical on healthy runs',
+        'precision',
+        'recall',
+        'also fired (warn+) on',
+      ],
+      per,
+    ),
+  );
+  return lines.join('\n\n');
+}
+
+/** Trains the matrix and prints its tables; the results (with the snapshots taken when induced rules fired). */
+export async function runAlertsReal(args: readonly string[]): Promise<Result[]> {
+  const quick = args.includes('--quick');
+  const facadesArg = flag(args, '--facades');
+  const facades = facadesArg === null ? null : resolve(facadesArg);
+  const seeds = (flag(args, '--seeds') ?? (quick ? '0' : '0,1,2')).split(',').map(Number);
+  const budget = Number(flag(args, '--steps') ?? BUDGET);
+  const jobs = Number(flag(args, '--jobs') ?? 2);
+  const only = flag(args, '--only')?.split(',') ?? null;
+  const replay = flag(args, '--replay');
+  const out = resolve(flag(args, '--out') ?? join(ROOT, 'data', 'bench', `alerts-real-${Date.now()}`));
+  mkdirSync(join(out, 'logs'), { recursive: true });
+
+  let list = configs(facades, seeds, budget);
+  // Every configuration on every seed (bench/remedies.ts forks each induced failure of each seed).
+  if (args.includes('--all-seeds')) list = list.map((c) => ({ ...c, seeds }));
+  if (only) list = list.filter((c) => only.includes(c.name));
+  if (facades === null && (only === null || only.includes('facades64')))
+    console.log('facades64: skipped (give the facades folder with --facades=DIR)');
+  const work = list.flatMap((c) => c.seeds.map((seed) => ({ c, seed })));
+  console.log(
+    `${work.length} runs of ${budget} steps, ${jobs} at a time; output in ${out}\n` +
+      list
+        .map(
+          (c) => `  ${c.name}: ${c.what}${c.induces ? ` (→ ${c.induces})` : ' (healthy)'}; seeds ${c.seeds.join(',')}`,
+        )
+        .join('\n'),
+  );
+
+  const bench = await startBenchServer(out);
+  const t0 = performance.now();
+  let results: Result[];
+  try {
+    results =
+      replay === null
+        ? await pool(
+            work.map(
+              ({ c, seed }) =>
+                () =>
+                  runConfig(bench, c, seed, out),
+            ),
+            jobs,
+          )
+        : await replayConfigs(bench, resolve(replay), work, out);
+    await new Promise((r) => setTimeout(r, 500)); // the last alert frames of the last run
+    results = results.map((r) => ({ ...r, alerts: bench.alerts.alerts(r.runId) }));
+  } finally {
+    await bench.stop();
+  }
+  writeFileSync(join(out, 'results.json'), JSON.stringify({ budget, results }, null, 2));
+  console.log(`\n${work.length} runs in ${((performance.now() - t0) / 60000).toFixed(1)} min\n`);
+  console.log(summarise(results, budget));
+  for (const r of results) {
+    for (const a of r.alerts) {
+      console.log(
+        `  ${r.config} s${r.seed} ${a.rule}${a.key ? `/${a.key}` : ''} ${a.severity} @${a.step}${a.resolvedAt !== null ? ` (resolved @${a.resolvedAt})` : ''}: ${a.message}`,
+      );
+    }
+  }
+  return results;
+}
+
+export async function run(args: string[] = []): Promise<void> {
+  await runAlertsReal(args);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run(process.argv.slice(2));
