@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import type { Alert, Control, ControlCommand } from '../protocol/index.js';
+import type { Alert, Control, ControlCommand, Run } from '../protocol/index.js';
 import { api, ROOT, startServer, type RunningServer } from '../test/support/server.js';
 
 /** One alert as it fired: the first firing transition of a (run, rule, key), with the step it fired at. */
@@ -24,13 +24,16 @@ export interface Fired {
   resolvedAt: number | null;
 }
 
-type Frame = { type: string; run?: string; alert?: Alert; control?: Control };
+type Frame = { type: string; run?: string | Run; alert?: Alert; control?: Control };
 
 /** Records every alert frame of every run from the server's live socket, and the results of controls. */
 export class AlertRecorder {
   private readonly byRun = new Map<string, Map<number, Fired>>();
   private readonly firingHooks: Array<(run: string, fired: Fired) => void> = [];
-  private readonly controlWaiters = new Map<number, (c: Control) => void>();
+  private readonly controlWaiters = new Map<
+    number,
+    { run: string; resolve: (c: Control) => void; reject: (e: Error) => void }
+  >();
   private readonly controlsDone = new Map<number, Control>();
   private constructor(private readonly socket: WebSocket) {
     socket.on('message', (data: Buffer) => this.frame(JSON.parse(data.toString()) as Frame));
@@ -53,17 +56,30 @@ export class AlertRecorder {
   }
 
   /** Resolves with the control once the trainer answered it (applied or failed). */
-  controlDone(id: number): Promise<Control> {
+  /**
+   * Resolves with the control once the trainer answered it (applied or failed); rejects if the run finishes (or its
+   * trainer goes away) first, as a trainer that reached its last step never answers.
+   */
+  controlDone(id: number, run: string): Promise<Control> {
     const done = this.controlsDone.get(id);
     if (done) return Promise.resolve(done);
-    return new Promise((resolve) => this.controlWaiters.set(id, resolve));
+    return new Promise((resolve, reject) => this.controlWaiters.set(id, { run, resolve, reject }));
   }
 
   private frame(f: Frame): void {
     if (f.type === 'control' && f.control && (f.control.status === 'applied' || f.control.status === 'failed')) {
       this.controlsDone.set(f.control.id, f.control);
-      this.controlWaiters.get(f.control.id)?.(f.control);
+      this.controlWaiters.get(f.control.id)?.resolve(f.control);
       this.controlWaiters.delete(f.control.id);
+      return;
+    }
+    if (f.type === 'run' && typeof f.run === 'object' && f.run.status !== 'running' && f.run.status !== 'paused') {
+      const run = f.run;
+      for (const [id, w] of this.controlWaiters) {
+        if (w.run !== run.id) continue;
+        this.controlWaiters.delete(id);
+        w.reject(new Error(`the run is ${run.status} (at step ${run.last_step})`));
+      }
       return;
     }
     if (f.type !== 'alert' || !f.alert) return;
@@ -177,7 +193,7 @@ export function train(
 export async function control(bench: BenchServer, runId: string, command: ControlCommand): Promise<Control> {
   const res = await api<Control>(bench.server, 'POST', `/api/v1/runs/${runId}/controls`, command);
   if (res.status !== 201) throw new Error(`control ${command.action} on ${runId}: HTTP ${res.status}`);
-  const done = await bench.alerts.controlDone(res.body.id);
+  const done = await bench.alerts.controlDone(res.body.id, runId);
   if (done.status !== 'applied') throw new Error(`control ${command.action} on ${runId} failed: ${done.message}`);
   return done;
 }
@@ -192,7 +208,13 @@ export async function snapshot(
   checkpointDir: string,
   dest: string,
 ): Promise<number> {
-  await control(bench, runId, { action: 'pause', args: {} });
+  try {
+    await control(bench, runId, { action: 'pause', args: {} });
+  } catch (err) {
+    // The trainer ended first: its next start (a later phase resuming the run) gets the pause; let it resume at once.
+    await api(bench.server, 'POST', `/api/v1/runs/${runId}/controls`, { action: 'resume', args: {} });
+    throw err;
+  }
   try {
     const saved = await control(bench, runId, { action: 'checkpoint', args: {} });
     rmSync(dest, { recursive: true, force: true });
@@ -348,7 +370,12 @@ export function pushedRecords(
  * the order the trainer pushed them, so the server's detectors (as the code now defines them) see the same streams
  * the real training produced. Resolves with the new run id of each old run name.
  */
-export async function replayRuns(fromDb: string, bench: BenchServer, scratch: string): Promise<Map<string, string>> {
+export async function replayRuns(
+  fromDb: string,
+  bench: BenchServer,
+  scratch: string,
+  alerts: Record<string, unknown> | null = null,
+): Promise<Map<string, string>> {
   mkdirSync(scratch, { recursive: true });
   const copy = join(scratch, 'replay-source.db');
   cpSync(fromDb, copy);
@@ -376,6 +403,7 @@ export async function replayRuns(fromDb: string, bench: BenchServer, scratch: st
         name: r.name,
         config: r.config,
         tags: r.tags,
+        ...(alerts ? { alerts } : {}),
       });
       if (created.status !== 201) throw new Error(`replay: creating ${r.name}: HTTP ${created.status}`);
       const records = pushedRecords(points);

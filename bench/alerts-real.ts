@@ -1,5 +1,5 @@
 // `npm run bench -- alerts-real [--facades=DIR] [--quick] [--only=NAME,...] [--seeds=0,1,2] [--steps=N]
-// [--jobs=2] [--out=DIR] [--replay=DIR]`: real BicycleGAN runs (the trainer as users run it, against a server of the benchmark's own) under a
+// [--jobs=2] [--out=DIR] [--replay=DIR] [--alerts=JSON]`: real BicycleGAN runs (the trainer as users run it, against a server of the benchmark's own) under a
 // matrix of configurations, reporting for every rule whether and at which step it fired. Healthy configurations must
 // fire no warn or critical alert (info is allowed); each induced failure must fire the rule it induces within the
 // step budget. Prints the rule × configuration table and the precision/recall summary; keeps the database, the
@@ -7,12 +7,16 @@
 // --facades=DIR adds the real-data healthy configuration (pix2pix aligned facades, BtoA, 64 px, narrow widths);
 // without it that row is skipped and said so. --quick: one seed per configuration. --replay=DIR: no training; the runs
 // an earlier alerts-real stored in DIR are replayed into a new server, to measure changed detectors on them.
+// An induced run stops once its rule fired, unless --keep-going (then it trains its whole budget).
+// --alerts=JSON: alert settings for every run (as the trainer's --alerts), e.g. to try other thresholds; the
+// measured table uses none.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEMO_FLAGS } from '../scripts/demo-flags.js';
 import { ROOT } from '../test/support/server.js';
 import {
   flag,
+  control,
   pool,
   replayRuns,
   snapshot as takeSnapshot,
@@ -131,43 +135,88 @@ export interface Result {
   runId: string;
   seconds: number;
   exit: Array<number | null>;
+  /** An induced run stops once its rule fired (and was snapshotted), unless --keep-going: the step it fired at. */
+  stoppedAt: number | null;
   alerts: Fired[];
-  /** The checkpoint taken when the induced rule fired (null: it did not fire, or too close to the end). */
-  snapshot: { step: number; dir: string; alert: Fired } | null;
+  /**
+   * Per rule, the trainer's checkpoint taken when the rule's first warn or critical alert of the run fired (missing:
+   * it did not fire, or too close to the end of a phase): bench/remedies.ts forks its arms from these.
+   */
+  snapshots: Record<string, Snapshot>;
 }
 
 /** Where the checkpoint taken when a configuration's induced rule fired is kept (bench/remedies.ts starts there). */
-export function snapshotDir(out: string, config: string, seed: number): string {
-  return join(out, 'snapshots', `${config}-s${seed}`);
+export function snapshotDir(out: string, config: string, seed: number, rule: string): string {
+  return join(out, 'snapshots', `${config}-s${seed}`, rule);
 }
 
-async function runConfig(bench: BenchServer, c: Config, seed: number, out: string): Promise<Result> {
+export interface Snapshot {
+  step: number;
+  dir: string;
+  alert: Fired;
+}
+
+async function runConfig(
+  bench: BenchServer,
+  c: Config,
+  seed: number,
+  out: string,
+  alerts: string | null,
+  keepGoing: boolean,
+): Promise<Result> {
   const tag = `${c.name}-s${seed}`;
   const ck = join(out, 'checkpoints', tag);
   const spool = join(out, 'spool');
   let runId = '';
   let seconds = 0;
-  let snapshot: Result['snapshot'] = null;
-  let taking: Promise<void> | null = null;
+  const snapshots: Record<string, Snapshot> = {};
+  // One snapshot at a time (pause, checkpoint, copy, resume), in the order the rules fired.
+  let taking: Promise<void> = Promise.resolve();
   const exit: Array<number | null> = [];
+  let stopped: number | null = null;
   for (const [i, phase] of c.phases.entries()) {
+    if (stopped !== null) break;
     const common = ['--max-steps', String(phase.until), '--checkpoint-dir', ck, '--patience', '0', ...phase.args];
     const args =
       i === 0
-        ? [...c.base, '--seed', String(seed), '--name', tag, '--tags', 'alerts-real', ...common]
+        ? [
+            ...c.base,
+            '--seed',
+            String(seed),
+            '--name',
+            tag,
+            '--tags',
+            'alerts-real',
+            ...(alerts === null ? [] : ['--alerts', alerts]),
+            ...common,
+          ]
         : ['--resume', ck, ...common];
     const onRunId = (id: string) => {
       runId = id;
-      // When the induced rule first fires (and the phase is not about to end), keep the trainer's state of that
-      // moment for the remedies benchmark.
+      // When a rule first fires (warn or critical, and not about to end the phase), keep the trainer's state of
+      // that moment for the remedies benchmark.
       bench.alerts.onFiring((run, fired) => {
-        if (run !== id || fired.rule !== c.induces || snapshot !== null || taking !== null) return;
+        if (run !== id || fired.severity === 'info' || fired.rule in snapshots) return;
         if (fired.step >= phase.until - 4) return;
-        const dest = snapshotDir(out, c.name, seed);
-        taking = takeSnapshot(bench, id, ck, dest).then(
-          (step) => void (snapshot = { step, dir: dest, alert: fired }),
-          (err: unknown) => console.log(`  ${tag}: no snapshot: ${(err as Error).message}`),
-        );
+        const dest = snapshotDir(out, c.name, seed, fired.rule);
+        snapshots[fired.rule] = { step: -1, dir: dest, alert: fired };
+        const induced = fired.rule === c.induces;
+        taking = taking
+          .then(() => takeSnapshot(bench, id, ck, dest))
+          .then(
+            async (step) => {
+              snapshots[fired.rule]!.step = step;
+              // An induced failure has shown what it was run for: the rest of its budget is not needed.
+              if (induced && !keepGoing) {
+                stopped = fired.step;
+                await control(bench, id, { action: 'stop', args: {} });
+              }
+            },
+            (err: unknown) => {
+              delete snapshots[fired.rule];
+              console.log(`  ${tag}: no snapshot for ${fired.rule}: ${(err as Error).message}`);
+            },
+          );
       });
     };
     const r = await train(bench.server.url, args, join(out, 'logs', `${tag}.${i}.log`), spool, onRunId);
@@ -185,8 +234,9 @@ async function runConfig(bench: BenchServer, c: Config, seed: number, out: strin
     runId,
     seconds,
     exit,
+    stoppedAt: stopped,
     alerts: bench.alerts.alerts(runId),
-    snapshot,
+    snapshots,
   };
 }
 
@@ -199,8 +249,14 @@ async function replayConfigs(
   from: string,
   work: ReadonlyArray<{ c: Config; seed: number }>,
   out: string,
+  alerts: string | null,
 ): Promise<Result[]> {
-  const runs = await replayRuns(join(from, 'bench.db'), bench, out);
+  const runs = await replayRuns(
+    join(from, 'bench.db'),
+    bench,
+    out,
+    alerts === null ? null : (JSON.parse(alerts) as Record<string, unknown>),
+  );
   const results: Result[] = [];
   for (const { c, seed } of work) {
     const runId = runs.get(`${c.name}-s${seed}`);
@@ -208,7 +264,17 @@ async function replayConfigs(
       console.log(`  ${c.name}-s${seed}: not in ${from}`);
       continue;
     }
-    results.push({ config: c.name, induces: c.induces, seed, runId, seconds: 0, exit: [], alerts: [], snapshot: null });
+    results.push({
+      config: c.name,
+      induces: c.induces,
+      seed,
+      runId,
+      seconds: 0,
+      exit: [],
+      alerts: [],
+      snapshots: {},
+      stoppedAt: null,
+    });
   }
   return results;
 }
@@ -229,10 +295,11 @@ function cell(r: Result, rule: string): string {
 
 function summarise(results: readonly Result[], budget: number): string {
   const lines: string[] = [];
-  const header = ['configuration', 'seed', ...RULES];
+  const header = ['configuration', 'seed', 'steps', ...RULES];
   const rows = results.map((r) => [
     `${r.config}${r.induces ? ` (→ ${r.induces})` : ' (healthy)'}`,
     String(r.seed),
+    r.stoppedAt !== null ? `${r.stoppedAt} (stopped)` : String(budget),
     ...RULES.map((rule) => {
       const c = cell(r, rule);
       return r.induces === rule ? `**${c}**` : c;
@@ -289,6 +356,7 @@ export async function runAlertsReal(args: readonly string[]): Promise<Result[]> 
   const jobs = Number(flag(args, '--jobs') ?? 2);
   const only = flag(args, '--only')?.split(',') ?? null;
   const replay = flag(args, '--replay');
+  const alertSettings = flag(args, '--alerts');
   const out = resolve(flag(args, '--out') ?? join(ROOT, 'data', 'bench', `alerts-real-${Date.now()}`));
   mkdirSync(join(out, 'logs'), { recursive: true });
 
@@ -318,11 +386,11 @@ export async function runAlertsReal(args: readonly string[]): Promise<Result[]> 
             work.map(
               ({ c, seed }) =>
                 () =>
-                  runConfig(bench, c, seed, out),
+                  runConfig(bench, c, seed, out, alertSettings, args.includes('--keep-going')),
             ),
             jobs,
           )
-        : await replayConfigs(bench, resolve(replay), work, out);
+        : await replayConfigs(bench, resolve(replay), work, out, alertSettings);
     await new Promise((r) => setTimeout(r, 500)); // the last alert frames of the last run
     results = results.map((r) => ({ ...r, alerts: bench.alerts.alerts(r.runId) }));
   } finally {

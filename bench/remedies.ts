@@ -299,20 +299,21 @@ export async function run(args: string[] = []): Promise<void> {
   try {
     for (const c of list) {
       for (const r of induced.filter((x) => x.config === c.config && seeds.includes(x.seed))) {
-        if (!r.snapshot) {
+        const snap = r.snapshots[c.rule];
+        if (!snap) {
           console.log(`${c.rule}: ${c.config} seed ${r.seed} never fired it: no fork`);
           continue;
         }
-        const a = r.snapshot.alert;
-        console.log(`${c.rule}: forking ${c.config} seed ${r.seed} at step ${r.snapshot.step}`);
+        const a = snap.alert;
+        console.log(`${c.rule}: forking ${c.config} seed ${r.seed} at step ${snap.step}`);
         results.push(
           await runCase(
             bench,
             c,
             {
               seed: r.seed,
-              step: r.snapshot.step,
-              dir: r.snapshot.dir,
+              step: snap.step,
+              dir: snap.dir,
               alertAction: a.action,
               alert: `${a.severity} @${a.step}: ${a.message}`,
             },
