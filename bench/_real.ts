@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import type { Alert, Control, ControlCommand, Run } from '../protocol/index.js';
+import { METRIC, METRIC_PREFIX, type Alert, type Control, type ControlCommand, type Run } from '../protocol/index.js';
 import { api, ROOT, startServer, type RunningServer } from '../test/support/server.js';
 
 /** One alert as it fired: the first firing transition of a (run, rule, key), with the step it fired at. */
@@ -241,7 +241,7 @@ export async function pool<T>(jobs: ReadonlyArray<() => Promise<T>>, concurrency
 
 /** Every stored point of one metric of a run, as [step, value] (NaN for non-finite values). */
 export async function series(serverUrl: string, runId: string, metric: string): Promise<Array<[number, number]>> {
-  const q = `metric=${encodeURIComponent(metric)}&buckets=100000`;
+  const q = `metric=${encodeURIComponent(metric)}&buckets=10000`;
   const res = await api<{ mode: string; points?: Array<[number, number | string]> }>(
     { url: serverUrl },
     'GET',
@@ -351,7 +351,7 @@ export function pushedRecords(
   for (const p of points) {
     let s = byStep.get(p.step);
     if (!s) byStep.set(p.step, (s = { train: {}, val: {}, wall: p.wall, valWall: p.wall }));
-    const isVal = p.metric.startsWith('val/') || p.metric === 'perf/val_ms';
+    const isVal = p.metric.startsWith(METRIC_PREFIX.val) || p.metric === METRIC.perfValMs;
     (isVal ? s.val : s.train)[p.metric] = p.value;
     if (isVal) s.valWall = Math.max(s.valWall, p.wall);
     else s.wall = Math.min(s.wall, p.wall);

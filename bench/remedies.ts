@@ -9,7 +9,7 @@
 // failures again. --quick: one seed and N = 320.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ControlCommand } from '../protocol/index.js';
+import { DISCRIMINATOR_METRICS, METRIC, type ControlCommand, type DiscriminatorKey } from '../protocol/index.js';
 import { ROOT } from '../test/support/server.js';
 import {
   actionFlags,
@@ -60,12 +60,15 @@ const lateMean = (metric: string, label: string, better: Target['better']): Targ
 });
 
 /** Mean over the second half of min(real, fake) accuracy of discriminator `d`: 1 = it tells every patch apart. */
-const dAccuracy = (d: 'D' | 'D2'): Target => ({
-  label: `min(${d}_real_acc, ${d}_fake_acc)`,
+const dAccuracy = (d: DiscriminatorKey): Target => ({
+  label: `min(${DISCRIMINATOR_METRICS[d].realAcc}, ${DISCRIMINATOR_METRICS[d].fakeAcc})`,
   better: 'lower',
   value: async (read, from, to) => {
-    const real = new Map(await read(`${d}_real_acc`));
-    const pairs: Series = (await read(`${d}_fake_acc`)).map(([s, v]) => [s, Math.min(v, real.get(s) ?? Number.NaN)]);
+    const real = new Map(await read(DISCRIMINATOR_METRICS[d].realAcc));
+    const pairs: Series = (await read(DISCRIMINATOR_METRICS[d].fakeAcc)).map(([s, v]) => [
+      s,
+      Math.min(v, real.get(s) ?? Number.NaN),
+    ]);
     return meanIn(pairs, from + Math.floor((to - from) / 2), to);
   },
 });
@@ -91,7 +94,7 @@ function cases(steps: number): Case[] {
   return [
     {
       rule: 'mode_collapse',
-      config: 'latent_off',
+      config: 'kl_collapse',
       arms: [
         NONE,
         SEED,
@@ -102,9 +105,9 @@ function cases(steps: number): Case[] {
         { name: 'λ_kl ×10', action: { action: 'scale_lambda', args: { name: 'kl', factor: 10 } } },
       ],
       targets: [
-        lateMean('val/mode_coverage', 'val/mode_coverage', 'higher'),
-        lateMean('loss/z_L1', 'loss/z_L1', 'lower'),
-        lateMean('loss/KL', 'loss/KL', 'lower'),
+        lateMean(METRIC.valModeCoverage, METRIC.valModeCoverage, 'higher'),
+        lateMean(METRIC.lossZL1, METRIC.lossZL1, 'lower'),
+        lateMean(METRIC.lossKl, METRIC.lossKl, 'lower'),
       ],
       steps,
     },
@@ -112,7 +115,7 @@ function cases(steps: number): Case[] {
       rule: 'd_overpowering',
       config: 'd_high_lr',
       arms: [NONE, SEED],
-      targets: [dAccuracy('D'), dAccuracy('D2'), lateMedian('grad_norm/G', '‖∇G‖ (median)', 'higher')],
+      targets: [dAccuracy('D'), dAccuracy('D2'), lateMedian(METRIC.gradNormG, '‖∇G‖ (median)', 'higher')],
       steps,
     },
     {
@@ -123,28 +126,31 @@ function cases(steps: number): Case[] {
         SEED,
         { name: 'λ_cyc = 10 (the default)', action: { action: 'set_lambda', args: { name: 'cyc', value: 10 } } },
       ],
-      targets: [lateMean('loss/L1', 'loss/L1', 'lower'), lateMean('val/ssim', 'val/ssim', 'higher')],
+      targets: [lateMean(METRIC.lossL1, METRIC.lossL1, 'lower'), lateMean(METRIC.valSsim, METRIC.valSsim, 'higher')],
       steps,
     },
     {
       rule: 'divergence',
-      config: 'lr_blowup',
+      config: 'lr_spike',
       arms: [NONE, { name: 'every lr ×0.5', action: null }, { name: 'every lr ×0.5 and clipping', action: null }],
-      targets: [lateMean('loss/L1', 'loss/L1', 'lower'), lateMedian('grad_norm/G', '‖∇G‖ (median)', 'lower')],
+      targets: [
+        lateMean(METRIC.lossL1, METRIC.lossL1, 'lower'),
+        lateMedian(METRIC.gradNormG, '‖∇G‖ (median)', 'lower'),
+      ],
       steps,
     },
     {
       rule: 'training_stall',
       config: 'g_frozen',
       arms: [NONE, SEED, { name: 'lr G and E ×10', action: null }],
-      targets: [lateMean('loss/L1', 'loss/L1', 'lower'), lateMean('loss/z_L1', 'loss/z_L1', 'lower')],
+      targets: [lateMean(METRIC.lossL1, METRIC.lossL1, 'lower'), lateMean(METRIC.lossZL1, METRIC.lossZL1, 'lower')],
       steps,
     },
     {
       rule: 'gradient_oscillation',
       config: 'd_momentum',
       arms: [NONE, SEED],
-      targets: [lateMedian('grad_norm/D', '‖∇D‖ (median)', 'lower'), dAccuracy('D')],
+      targets: [lateMedian(METRIC.gradNormD, '‖∇D‖ (median)', 'lower'), dAccuracy('D')],
       steps,
     },
   ];
