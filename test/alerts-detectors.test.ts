@@ -712,14 +712,15 @@ function stallBase(rng: Rng, t: number): Record<string, number> {
 }
 const spikyG = (rng: Rng, t: number): number => rng.lognormal10(1, 0.09) * (t % 200 === 199 ? 30 : 1);
 
-test('training_stall: flat L1 after an initial fall with 30× ‖∇G‖ spikes fires WARN "stall" with clipping at the baseline p90, once the window is flat (4600–5100)', () => {
+test('training_stall: flat L1 after an initial fall with 30× ‖∇G‖ spikes fires WARN "stall" with clipping at the baseline p90, once the 1500-step window is flat (3300–3700)', () => {
   for (const seed of SEEDS) {
     const rng = new Rng(seed);
     const r = runDetector(
       trainingStall,
       steps(6000, (t) => ({ ...stallBase(rng, t), 'grad_norm/G': spikyG(rng, t) })),
     );
-    assertWithin(firingStep(r), 4600, 5100, `seed ${seed}`);
+    // (With detectors.md's 3000-step window this was 4600–5100; the window is now 1500 steps, see training-stall.ts.)
+    assertWithin(firingStep(r), 3300, 3700, `seed ${seed}`);
     const ev = r.firstFiring()?.evaluation;
     assert.equal(ev?.severity, 'warn');
     assert.equal(ev?.evidence.label, 'stall');
@@ -780,7 +781,8 @@ test('training_stall: checks are skipped while the lr decays to 0 (with or witho
         trainingStall,
         steps(9000, (t) => ({
           ...stallBase(rng, t),
-          'lr/G': ramp(t, 2000, 9000, 2e-4, 0),
+          // The decay starts when the warm-up ends, before the first 1500-step window is full.
+          'lr/G': ramp(t, 1000, 9000, 2e-4, 0),
           'grad_norm/G': spikyG(rng, t),
         })),
         { rebaselineOnChange },
