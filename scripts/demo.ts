@@ -11,7 +11,6 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** tsx's loader by absolute URL, so the children start from any working folder. */
 const TSX = import.meta.resolve('tsx');
 
-
 const log = (msg: string) => console.log(`demo: ${msg}`);
 
 function serverAddress(env: NodeJS.ProcessEnv): { url: string; port: string } {
