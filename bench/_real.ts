@@ -3,7 +3,7 @@
 // measured is what a user runs), driven by what they print and by their exit, a bounded pool of them, and reads of
 // the runs' series and alerts back from the server.
 import { spawn } from 'node:child_process';
-import { cpSync, createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { METRIC, METRIC_PREFIX, type Alert, type Control, type ControlCommand, type Run } from '../protocol/index.js';
@@ -161,7 +161,18 @@ export function train(
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'trainer/train.ts'), '--server', serverUrl, '--spool', spool, ...args],
+    [
+      '--import',
+      'tsx',
+      // The trainer imports the monitor client as the package ganwatch/client; this condition resolves it to its sources.
+      '--conditions=ganwatch-source',
+      join(ROOT, 'trainer/train.ts'),
+      '--server',
+      serverUrl,
+      '--spool',
+      spool,
+      ...args,
+    ],
     { cwd: ROOT, env: { ...process.env, GANWATCH_TOKEN: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const out = createWriteStream(log);
@@ -365,6 +376,63 @@ export function pushedRecords(
   return out;
 }
 
+/** Opens a copy of an earlier benchmark's database (`fromDb`, with its WAL) in a server of its own, for reading. */
+async function openStored(fromDb: string, scratch: string): Promise<RunningServer> {
+  mkdirSync(scratch, { recursive: true });
+  const copy = join(scratch, 'replay-source.db');
+  cpSync(fromDb, copy);
+  for (const ext of ['-wal', '-shm']) {
+    try {
+      cpSync(fromDb + ext, copy + ext);
+    } catch {
+      // no WAL left: the source server checkpointed it on exit
+    }
+  }
+  return startServer({ dbPath: copy });
+}
+
+interface StoredRun {
+  id: string;
+  name: string;
+  config: Record<string, unknown>;
+  tags: string[];
+}
+
+/**
+ * Pushes a stored run's points (steps ≤ `maxStep`) into `bench`'s server as a new run, in the order its trainer pushed
+ * them, so the server's detectors see the stream the real training produced. Resolves with the new run's id.
+ */
+async function replayRun(
+  source: RunningServer,
+  r: StoredRun,
+  bench: BenchServer,
+  name: string,
+  alerts: Record<string, unknown> | null,
+  maxStep = Infinity,
+): Promise<string> {
+  const res = await fetch(`${source.url}/api/v1/runs/${r.id}/export?format=json`);
+  const points = ((await res.json()) as { points: ExportedPoint[] }).points.filter((p) => p.step <= maxStep);
+  const created = await api<{ id: string }>(bench.server, 'POST', '/api/v1/runs', {
+    name,
+    config: r.config,
+    tags: r.tags,
+    ...(alerts ? { alerts } : {}),
+  });
+  if (created.status !== 201) throw new Error(`replay: creating ${name}: HTTP ${created.status}`);
+  const records = pushedRecords(points);
+  for (let i = 0; i < records.length; i += 2000) {
+    const sent = await api(bench.server, 'POST', `/api/v1/runs/${created.body.id}/points`, {
+      points: records.slice(i, i + 2000),
+    });
+    if (sent.status !== 200) throw new Error(`replay: points of ${name}: HTTP ${sent.status}`);
+  }
+  return created.body.id;
+}
+
+async function storedRuns(source: RunningServer): Promise<StoredRun[]> {
+  return (await api<{ runs: StoredRun[] }>(source, 'GET', '/api/v1/runs')).body.runs.reverse();
+}
+
 /**
  * Replays every run stored in the database `fromDb` (an earlier benchmark's) into `bench`'s server, point records in
  * the order the trainer pushed them, so the server's detectors (as the code now defines them) see the same streams
@@ -376,47 +444,48 @@ export async function replayRuns(
   scratch: string,
   alerts: Record<string, unknown> | null = null,
 ): Promise<Map<string, string>> {
-  mkdirSync(scratch, { recursive: true });
-  const copy = join(scratch, 'replay-source.db');
-  cpSync(fromDb, copy);
-  for (const ext of ['-wal', '-shm']) {
-    try {
-      cpSync(fromDb + ext, copy + ext);
-    } catch {
-      // no WAL left: the source server checkpointed it on exit
-    }
-  }
-  const source = await startServer({ dbPath: copy });
+  const source = await openStored(fromDb, scratch);
   const made = new Map<string, string>();
   try {
-    const runs = (
-      await api<{ runs: Array<{ id: string; name: string; config: Record<string, unknown>; tags: string[] }> }>(
-        source,
-        'GET',
-        '/api/v1/runs',
-      )
-    ).body.runs;
-    for (const r of runs.reverse()) {
-      const res = await fetch(`${source.url}/api/v1/runs/${r.id}/export?format=json`);
-      const points = ((await res.json()) as { points: ExportedPoint[] }).points;
-      const created = await api<{ id: string }>(bench.server, 'POST', '/api/v1/runs', {
-        name: r.name,
-        config: r.config,
-        tags: r.tags,
-        ...(alerts ? { alerts } : {}),
-      });
-      if (created.status !== 201) throw new Error(`replay: creating ${r.name}: HTTP ${created.status}`);
-      const records = pushedRecords(points);
-      for (let i = 0; i < records.length; i += 2000) {
-        const sent = await api(bench.server, 'POST', `/api/v1/runs/${created.body.id}/points`, {
-          points: records.slice(i, i + 2000),
-        });
-        if (sent.status !== 200) throw new Error(`replay: points of ${r.name}: HTTP ${sent.status}`);
-      }
-      made.set(r.name, created.body.id);
-    }
+    for (const r of await storedRuns(source)) made.set(r.name, await replayRun(source, r, bench, r.name, alerts));
   } finally {
     await source.stop();
   }
   return made;
+}
+
+/**
+ * Continues a stored run (`name` in `fromDb`, saved with its checkpoint in `checkpoint`) on `bench`'s server: its points
+ * up to the checkpoint's step are replayed into a new run called `as`, and a copy of the checkpoint in `dest` is made to
+ * continue that run, so a trainer resumed from `dest` trains on from the checkpoint's step with detectors that have
+ * seen the whole prefix. Many configurations then share one trained prefix instead of each training it again.
+ */
+export async function continueStored(
+  fromDb: string,
+  name: string,
+  checkpoint: string,
+  bench: BenchServer,
+  as: string,
+  dest: string,
+  scratch: string,
+  alerts: Record<string, unknown> | null = null,
+): Promise<{ runId: string; step: number }> {
+  const step = checkpointControls(checkpoint).step;
+  const source = await openStored(fromDb, scratch);
+  let runId: string;
+  try {
+    const r = (await storedRuns(source)).find((x) => x.name === name);
+    if (!r) throw new Error(`${fromDb} holds no run named ${name}`);
+    runId = await replayRun(source, r, bench, as, alerts, step);
+  } finally {
+    await source.stop();
+  }
+  rmSync(dest, { recursive: true, force: true });
+  cpSync(checkpoint, dest, { recursive: true });
+  const file = join(dest, 'manifest.json');
+  const m = JSON.parse(readFileSync(file, 'utf8')) as { extra: { trainer: { runId: string; spoolKey: string } } };
+  m.extra.trainer.runId = runId;
+  m.extra.trainer.spoolKey = runId;
+  writeFileSync(file, JSON.stringify(m));
+  return { runId, step };
 }

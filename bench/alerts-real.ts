@@ -10,12 +10,18 @@
 // An induced run stops once its rule fired, unless --keep-going (then it trains its whole budget).
 // --alerts=JSON: alert settings for every run (as the trainer's --alerts), e.g. to try other thresholds; the
 // measured table uses none.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// --from=DIR [--after=N]: the 32 px configurations do not train the demo's healthy prefix again: the run `demo-sSEED`
+// an earlier alerts-real stored in DIR is replayed (its points up to its last checkpoint, DIR/checkpoints/demo-sSEED/
+// latest) and continued from that checkpoint, with each configuration's failure switched on from there, for N more
+// steps (default 384). On a machine where a step takes seconds this is what makes the matrix affordable.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ALERT_RULE_NAMES } from '../protocol/index.js';
 import { DEMO_FLAGS } from '../scripts/demo-flags.js';
 import { ROOT } from '../test/support/server.js';
 import {
+  checkpointControls,
+  continueStored,
   flag,
   control,
   pool,
@@ -124,6 +130,10 @@ function configs(facades: string | null, seeds: readonly number[], budget: numbe
 }
 
 export interface Result {
+  /** The step training started from: 0, or with --from the stored prefix's checkpoint step. */
+  from: number;
+  /** The step its last phase trains to. */
+  until: number;
   config: string;
   induces: string | null;
   seed: number;
@@ -151,6 +161,38 @@ export interface Snapshot {
   alert: Fired;
 }
 
+/** --from: a stored demo run continued from its last checkpoint, and the steps to train after it. */
+interface Prefix {
+  dir: string;
+  after: number;
+}
+
+/**
+ * With a stored prefix, a 32 px configuration continues the stored demo run of its seed from its last checkpoint as
+ * the same run (replayed into this server), its failure's flags (those of its last phase) switched on from there.
+ */
+async function fromPrefix(
+  bench: BenchServer,
+  c: Config,
+  seed: number,
+  out: string,
+  prefix: Prefix,
+  alerts: string | null,
+): Promise<{ phases: Phase[]; ck: string; from: number }> {
+  const ck = join(out, 'checkpoints', `${c.name}-s${seed}`);
+  const { step } = await continueStored(
+    join(prefix.dir, 'bench.db'),
+    `demo-s${seed}`,
+    join(prefix.dir, 'checkpoints', `demo-s${seed}`, 'latest'),
+    bench,
+    `${c.name}-s${seed}`,
+    join(ck, 'latest'),
+    join(out, 'replay', `${c.name}-s${seed}`),
+    alerts === null ? null : (JSON.parse(alerts) as Record<string, unknown>),
+  );
+  return { phases: [{ until: step + prefix.after, args: c.phases.at(-1)!.args }], ck, from: step };
+}
+
 async function runConfig(
   bench: BenchServer,
   c: Config,
@@ -158,22 +200,31 @@ async function runConfig(
   out: string,
   alerts: string | null,
   keepGoing: boolean,
+  prefix: Prefix | null,
 ): Promise<Result> {
   const tag = `${c.name}-s${seed}`;
-  const ck = join(out, 'checkpoints', tag);
+  let ck = join(out, 'checkpoints', tag);
   const spool = join(out, 'spool');
   let runId = '';
   let seconds = 0;
+  let phases = c.phases;
+  let resumeFirst = false;
+  let from = 0;
+  if (prefix !== null && c.base === DEMO_FLAGS) {
+    ({ phases, ck, from } = await fromPrefix(bench, c, seed, out, prefix, alerts));
+    resumeFirst = true;
+    console.log(`  ${tag}: continues the stored demo-s${seed} from step ${from}`);
+  }
   const snapshots: Record<string, Snapshot> = {};
   // One snapshot at a time (pause, checkpoint, copy, resume), in the order the rules fired.
   let taking: Promise<void> = Promise.resolve();
   const exit: Array<number | null> = [];
   let stopped: number | null = null;
-  for (const [i, phase] of c.phases.entries()) {
+  for (const [i, phase] of phases.entries()) {
     if (stopped !== null) break;
     const common = ['--max-steps', String(phase.until), '--checkpoint-dir', ck, '--patience', '0', ...phase.args];
     const args =
-      i === 0
+      i === 0 && !resumeFirst
         ? [
             ...c.base,
             '--seed',
@@ -219,10 +270,12 @@ async function runConfig(
     seconds += r.seconds;
     exit.push(r.code);
     console.log(
-      `  ${tag} phase ${i + 1}/${c.phases.length}: to step ${phase.until}, exit ${r.code}, ${r.seconds.toFixed(0)} s`,
+      `  ${tag} phase ${i + 1}/${phases.length}: to step ${phase.until}, exit ${r.code}, ${r.seconds.toFixed(0)} s`,
     );
   }
   return {
+    from,
+    until: phases.at(-1)!.until,
     config: c.name,
     induces: c.induces,
     seed,
@@ -260,6 +313,8 @@ async function replayConfigs(
       continue;
     }
     results.push({
+      from: 0,
+      until: c.phases.at(-1)!.until,
       config: c.name,
       induces: c.induces,
       seed,
@@ -272,6 +327,23 @@ async function replayConfigs(
     });
   }
   return results;
+}
+
+/**
+ * For a replayed run: the run's own last checkpoint (kept in the replayed folder) stands for the snapshot of every
+ * rule whose first warn or critical alert fired before it, so bench/remedies.ts can fork from it (the rule was firing
+ * at that checkpoint's step).
+ */
+function storedSnapshots(from: string, r: Result): Record<string, Snapshot> {
+  const dir = join(from, 'checkpoints', `${r.config}-s${r.seed}`, 'latest');
+  if (!existsSync(join(dir, 'manifest.json'))) return {};
+  const step = checkpointControls(dir).step;
+  const snapshots: Record<string, Snapshot> = {};
+  for (const a of r.alerts) {
+    if (a.severity === 'info' || a.rule in snapshots || a.step > step || a.resolvedAt !== null) continue;
+    snapshots[a.rule] = { step, dir, alert: a };
+  }
+  return snapshots;
 }
 
 const SEV = { info: 'i', warn: 'W', critical: 'C' } as const;
@@ -294,7 +366,7 @@ function summarise(results: readonly Result[], budget: number): string {
   const rows = results.map((r) => [
     `${r.config}${r.induces ? ` (→ ${r.induces})` : ' (healthy)'}`,
     String(r.seed),
-    r.stoppedAt !== null ? `${r.stoppedAt} (stopped)` : String(budget),
+    `${r.from > 0 ? `${r.from}→` : ''}${r.stoppedAt !== null ? `${r.stoppedAt} (stopped)` : String(r.until)}`,
     ...RULES.map((rule) => {
       const c = cell(r, rule);
       return r.induces === rule ? `**${c}**` : c;
@@ -352,6 +424,9 @@ export async function runAlertsReal(args: readonly string[]): Promise<Result[]> 
   const only = flag(args, '--only')?.split(',') ?? null;
   const replay = flag(args, '--replay');
   const alertSettings = flag(args, '--alerts');
+  const fromArg = flag(args, '--from');
+  const prefix: Prefix | null =
+    fromArg === null ? null : { dir: resolve(fromArg), after: Number(flag(args, '--after') ?? 384) };
   const out = resolve(flag(args, '--out') ?? join(ROOT, 'data', 'bench', `alerts-real-${Date.now()}`));
   mkdirSync(join(out, 'logs'), { recursive: true });
 
@@ -381,13 +456,14 @@ export async function runAlertsReal(args: readonly string[]): Promise<Result[]> 
             work.map(
               ({ c, seed }) =>
                 () =>
-                  runConfig(bench, c, seed, out, alertSettings, args.includes('--keep-going')),
+                  runConfig(bench, c, seed, out, alertSettings, args.includes('--keep-going'), prefix),
             ),
             jobs,
           )
         : await replayConfigs(bench, resolve(replay), work, out, alertSettings);
     await new Promise((r) => setTimeout(r, 500)); // the last alert frames of the last run
     results = results.map((r) => ({ ...r, alerts: bench.alerts.alerts(r.runId) }));
+    if (replay !== null) results = results.map((r) => ({ ...r, snapshots: storedSnapshots(resolve(replay), r) }));
   } finally {
     await bench.stop();
   }
