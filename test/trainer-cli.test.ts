@@ -250,6 +250,41 @@ test('early stopping counts validation checks without improvement and keeps the 
   assert.ok(existsSync(join(ck, 'latest', 'manifest.json')));
 });
 
+test('a run whose weights blow up to NaN still validates and ends, saying its latent codes were not pushed', async () => {
+  // Learning rates of 1e30: Adam's first steps move every weight by about that much, and float32 overflows to NaN.
+  const out = await train([
+    ...TINY,
+    '--offline',
+    '--spool',
+    join(dir, 'spool-nan'),
+    '--checkpoint-dir',
+    join(dir, 'ck-nan'),
+    '--epochs',
+    '2',
+    '--steps-per-epoch',
+    '2',
+    '--val-every',
+    '1',
+    '--val-count',
+    '2',
+    '--val-z',
+    '1',
+    '--latent-count',
+    '4',
+    '--patience',
+    '0',
+    '--lr-g',
+    '1e30',
+    '--lr-e',
+    '1e30',
+    '--lr-d',
+    '1e30',
+  ]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdout, /validation epoch 1: latent codes not pushed \(the encoder's codes are not finite\)/);
+  assert.match(out.stdout, /steps +4, 2 epochs/);
+});
+
 describe('--resume', () => {
   let server: RunningServer;
   before(async () => {
