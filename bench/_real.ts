@@ -377,7 +377,7 @@ export function pushedRecords(
 }
 
 /** Opens a copy of an earlier benchmark's database (`fromDb`, with its WAL) in a server of its own, for reading. */
-async function openStored(fromDb: string, scratch: string): Promise<RunningServer> {
+export async function openStored(fromDb: string, scratch: string): Promise<RunningServer> {
   mkdirSync(scratch, { recursive: true });
   const copy = join(scratch, 'replay-source.db');
   cpSync(fromDb, copy);
@@ -429,7 +429,7 @@ async function replayRun(
   return created.body.id;
 }
 
-async function storedRuns(source: RunningServer): Promise<StoredRun[]> {
+export async function storedRuns(source: RunningServer): Promise<StoredRun[]> {
   return (await api<{ runs: StoredRun[] }>(source, 'GET', '/api/v1/runs')).body.runs.reverse();
 }
 

@@ -6,19 +6,26 @@
 // that sets the same value from the first step), and alternatives where the seed's remedy is in doubt. The metric the
 // rule targets is read back from the server and compared against the arm without a remedy.
 // --from=DIR starts from the checkpoints an `alerts-real` run already took (its --out folder) instead of training the
-// failures again. --quick: one seed and N = 320.
+// failures again. --quick: one seed and N = 320. --arms=0,1,3: only these arms of each case (by their place in the
+// case's list; 0 is always the arm without a remedy), where a step costs seconds.
+// --checkpoint=DIR: the selected cases fork from this trainer checkpoint instead (no failure is trained first; the
+// alert's arm applies the rule's own remedy). --baseline=DB:RUN: the arm without a remedy is not trained but read from
+// the run RUN stored in the database DB, which must be the run that checkpoint was saved from, continued unchanged (the
+// benchmark checks that every arm's first loss/L1 after the fork equals the stored run's: same weights, same batch).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DISCRIMINATOR_METRICS, METRIC, type ControlCommand, type DiscriminatorKey } from '../protocol/index.js';
-import { ROOT } from '../test/support/server.js';
+import { ROOT, type RunningServer } from '../test/support/server.js';
 import {
   actionFlags,
   checkpointControls,
   flag,
   meanIn,
+  openStored,
   pool,
   series,
   startBenchServer,
+  storedRuns,
   table,
   train,
   type BenchServer,
@@ -44,6 +51,8 @@ interface Arm {
 
 interface Case {
   rule: string;
+  /** The action the rule's alert offers (the arm 'alert' applies it when the fork is not a firing's snapshot). */
+  remedy: ControlCommand | null;
   /** The alerts-real configuration that induces it. */
   config: string;
   arms: readonly Arm[];
@@ -95,13 +104,17 @@ function cases(steps: number): Case[] {
     {
       // The demo's own failure: its default run fires mode_collapse (coverage below 0.75) by step ~1100.
       rule: 'mode_collapse',
+      remedy: { action: 'scale_lambda', args: { name: 'latent', factor: 2 } },
       config: 'demo',
       arms: [
         NONE,
         SEED,
-        { name: 'λ_latent ×4', action: { action: 'scale_lambda', args: { name: 'latent', factor: 4 } } },
+        // Candidates where λ_latent does not help: reconstruction pressure on E and G (λ_cyc), a faster encoder, and
+        // codes pulled toward the prior the random z are drawn from (λ_kl).
+        { name: 'λ_cyc ×2', action: { action: 'scale_lambda', args: { name: 'cyc', factor: 2 } } },
+        { name: 'lr E ×5', action: { action: 'scale_lr', args: { net: 'E', factor: 5 } } },
         { name: 'λ_kl ×10', action: { action: 'scale_lambda', args: { name: 'kl', factor: 10 } } },
-        { name: 'λ_kl ×100', action: { action: 'scale_lambda', args: { name: 'kl', factor: 100 } } },
+        { name: 'λ_latent ×4', action: { action: 'scale_lambda', args: { name: 'latent', factor: 4 } } },
       ],
       targets: [
         lateMean(METRIC.valModeCoverage, METRIC.valModeCoverage, 'higher'),
@@ -112,6 +125,7 @@ function cases(steps: number): Case[] {
     },
     {
       rule: 'd_overpowering',
+      remedy: { action: 'scale_lr', args: { net: 'D', factor: 0.5 } },
       config: 'd_high_lr',
       arms: [NONE, SEED],
       targets: [dAccuracy('D'), dAccuracy('D2'), lateMedian(METRIC.gradNormG, '‖∇G‖ (median)', 'higher')],
@@ -119,6 +133,7 @@ function cases(steps: number): Case[] {
     },
     {
       rule: 'color_distortion',
+      remedy: { action: 'scale_lambda', args: { name: 'cyc', factor: 1.5 } },
       config: 'cyc_off',
       arms: [
         NONE,
@@ -130,6 +145,7 @@ function cases(steps: number): Case[] {
     },
     {
       rule: 'divergence',
+      remedy: null,
       config: 'lr_spike',
       arms: [NONE, { name: 'every lr ×0.5', action: null }, { name: 'every lr ×0.5 and clipping', action: null }],
       targets: [
@@ -140,6 +156,7 @@ function cases(steps: number): Case[] {
     },
     {
       rule: 'training_stall',
+      remedy: null,
       config: 'g_frozen',
       arms: [NONE, SEED, { name: 'lr G and E ×10', action: null }],
       targets: [lateMean(METRIC.lossL1, METRIC.lossL1, 'lower'), lateMean(METRIC.lossZL1, METRIC.lossZL1, 'lower')],
@@ -147,6 +164,7 @@ function cases(steps: number): Case[] {
     },
     {
       rule: 'gradient_oscillation',
+      remedy: { action: 'scale_lr', args: { net: 'D', factor: 0.5 } },
       config: 'd_momentum',
       arms: [NONE, SEED],
       targets: [lateMedian(METRIC.gradNormD, '‖∇D‖ (median)', 'lower'), dAccuracy('D')],
@@ -185,17 +203,41 @@ function armFlags(arm: Arm, alertAction: ControlCommand | null, ck: string): str
   return action === null ? null : actionFlags(action, controls);
 }
 
+/** The arm without a remedy, read from a stored run that continued the checkpoint unchanged (--baseline). */
+interface Baseline {
+  url: string;
+  runId: string;
+}
+
 async function runCase(
   bench: BenchServer,
   c: Case,
   start: { seed: number; step: number; dir: string; alertAction: ControlCommand | null; alert: string },
   out: string,
   jobs: number,
+  baseline: Baseline | null = null,
 ): Promise<CaseResult> {
   const spool = join(out, 'spool');
   const to = start.step + c.steps;
+  const values = async (read: Read): Promise<number[]> => {
+    const v: number[] = [];
+    for (const t of c.targets) v.push(await t.value(read, start.step + 1, to));
+    return v;
+  };
+  const stored: ArmResult | null =
+    baseline === null
+      ? null
+      : {
+          arm: NONE.name,
+          flags: [],
+          runId: baseline.runId,
+          values: await values((metric) => series(baseline.url, baseline.runId, metric)),
+        };
+  const firstL1 = async (url: string, runId: string): Promise<number | undefined> =>
+    (await series(url, runId, METRIC.lossL1)).find(([s]) => s === start.step + 1)?.[1];
   const arms = await pool(
     c.arms.map((arm) => async (): Promise<ArmResult | null> => {
+      if (stored !== null && arm === NONE) return stored;
       const flags = armFlags(arm, start.alertAction, start.dir);
       if (flags === null) return null;
       const tag = `${c.rule}-${arm.name.replace(/[^a-z0-9]+/gi, '_')}-s${start.seed}`;
@@ -221,10 +263,16 @@ async function runCase(
         spool,
       );
       const read: Read = (metric) => series(bench.server.url, r.runId, metric);
-      const values: number[] = [];
-      for (const t of c.targets) values.push(await t.value(read, start.step + 1, to));
-      console.log(`  ${tag}: ${values.map((v) => v.toPrecision(4)).join(', ')} (${r.seconds.toFixed(0)} s)`);
-      return { arm: arm.name, flags, runId: r.runId, values };
+      const got = await values(read);
+      console.log(`  ${tag}: ${got.map((v) => v.toPrecision(4)).join(', ')} (${r.seconds.toFixed(0)} s)`);
+      if (baseline !== null) {
+        // The stored run stands for this arm's twin only if both made the same first step from the checkpoint.
+        const mine = await firstL1(bench.server.url, r.runId);
+        const theirs = await firstL1(baseline.url, baseline.runId);
+        if (mine === undefined || mine !== theirs)
+          throw new Error(`--baseline: loss/L1 at step ${start.step + 1} is ${mine} here, ${theirs} in the stored run`);
+      }
+      return { arm: arm.name, flags, runId: r.runId, values: got };
     }),
     jobs,
   );
@@ -268,6 +316,42 @@ function report(c: Case, results: readonly CaseResult[]): string {
   return `### ${c.rule} (from ${c.config}, ${c.steps} steps after the fork)\nforks: ${forks}\n\n${table(header, rows)}`;
 }
 
+/** --checkpoint=DIR [--baseline=DB:RUN]: every selected case forks from one given checkpoint. */
+async function fromCheckpoint(
+  list: readonly Case[],
+  dir: string,
+  baselineArg: string | null,
+  out: string,
+  jobs: number,
+): Promise<void> {
+  const { step } = checkpointControls(dir);
+  const seed = (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { model: { seed: number } }).model.seed;
+  const bench = await startBenchServer(out);
+  let source: RunningServer | null = null;
+  const results: CaseResult[] = [];
+  try {
+    let baseline: Baseline | null = null;
+    if (baselineArg !== null) {
+      const at = baselineArg.lastIndexOf(':');
+      const [db, name] = [baselineArg.slice(0, at), baselineArg.slice(at + 1)];
+      source = await openStored(resolve(db), join(out, 'baseline'));
+      const run = (await storedRuns(source)).find((r) => r.name === name || r.id === name);
+      if (!run) throw new Error(`--baseline: no run ${name} in ${db}`);
+      baseline = { url: source.url, runId: run.id };
+    }
+    for (const c of list) {
+      console.log(`${c.rule}: forking ${dir} (seed ${seed}) at step ${step}`);
+      const alert = `the rule's remedy, from the checkpoint at step ${step}`;
+      results.push(await runCase(bench, c, { seed, step, dir, alertAction: c.remedy, alert }, out, jobs, baseline));
+    }
+  } finally {
+    await source?.stop();
+    await bench.stop();
+  }
+  writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 2));
+  for (const c of list) console.log(`${report(c, results)}\n`);
+}
+
 export async function run(args: string[] = []): Promise<void> {
   const quick = args.includes('--quick');
   const steps = Number(flag(args, '--steps') ?? (quick ? 320 : 768));
@@ -279,6 +363,18 @@ export async function run(args: string[] = []): Promise<void> {
   mkdirSync(join(out, 'logs'), { recursive: true });
   let list = cases(steps);
   if (only) list = list.filter((c) => only.includes(c.rule));
+  const armsArg = flag(args, '--arms');
+  if (armsArg !== null) {
+    const keep = new Set(armsArg.split(',').map(Number));
+    list = list.map((c) => ({ ...c, arms: c.arms.filter((_, i) => i === 0 || keep.has(i)) }));
+  }
+
+  const checkpoint = flag(args, '--checkpoint');
+  const baselineArg = flag(args, '--baseline');
+  if (checkpoint !== null) {
+    await fromCheckpoint(list, resolve(checkpoint), baselineArg, out, jobs);
+    return;
+  }
 
   // Where each case starts: the checkpoint taken when its rule fired in the inducing configuration.
   let induced: AlertsResult[];
