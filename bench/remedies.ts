@@ -325,7 +325,10 @@ async function fromCheckpoint(
   jobs: number,
 ): Promise<void> {
   const { step } = checkpointControls(dir);
-  const seed = (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { model: { seed: number } }).model.seed;
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as {
+    extra: { trainer: { options: { seed: number } } };
+  };
+  const seed = manifest.extra.trainer.options.seed;
   const bench = await startBenchServer(out);
   let source: RunningServer | null = null;
   const results: CaseResult[] = [];
