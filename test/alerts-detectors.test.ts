@@ -444,6 +444,12 @@ test('mode_collapse M1c: mode coverage that never reaches 0.75 fires after the w
     // The first validations after step W0 = 1000 are at 1023 and 1087: the 2nd low one fires.
     assertWithin(fired.step, 1087, 1160, `seed ${seed}`);
     assert.match(fired.evaluation.message, /mode coverage .* < 0\.75/);
+    // The seed's remedy, with what was measured of it on real training (README: Remedies measured).
+    assert.deepEqual(fired.evaluation.remedy?.action, { action: 'scale_lambda', args: { name: 'latent', factor: 2 } });
+    assert.match(
+      fired.evaluation.remedy?.text ?? '',
+      /^Random z do not reach every mode: .*did not bring mode coverage to 0\.75/,
+    );
     // The median of the last 3 validations passes 0.8 at the 2nd high one (validation 41, step 2687).
     assertWithin(r.into('resolved')[0]?.step ?? -1, 2687, 2751, `seed ${seed}: ${describe(r)}`);
   }
