@@ -5,37 +5,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEMO_FLAGS } from './demo-flags.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /** tsx's loader by absolute URL, so the children start from any working folder. */
 const TSX = import.meta.resolve('tsx');
-
-/**
- * What the demo trains unless overridden by flags after `--`: 32 px images, narrow networks and one validation per
- * epoch (64 steps of 16 images, about 35 s on 2 cores with wasm).
- */
-export const DEMO_FLAGS: readonly string[] = [
-  '--dataset',
-  'synthetic',
-  '--size',
-  '32',
-  '--ngf',
-  '16',
-  '--nef',
-  '16',
-  '--ndf',
-  '16',
-  '--batch',
-  '16',
-  '--epochs',
-  '200',
-  '--val-every',
-  '1',
-  '--checkpoint-every',
-  '5',
-  '--tags',
-  'demo',
-];
 
 const log = (msg: string) => console.log(`demo: ${msg}`);
 

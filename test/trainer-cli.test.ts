@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, ROOT, startServer, tempDir, type RunningServer } from './support/server.js';
@@ -106,6 +106,7 @@ test('--help lists every flag and exits 0', async () => {
     '--checkpoint-dir',
     '--checkpoint-every',
     '--resume',
+    '--fork',
     '--offline',
     '--spool',
     '--steps-per-epoch',
@@ -249,6 +250,41 @@ test('early stopping counts validation checks without improvement and keeps the 
   assert.ok(existsSync(join(ck, 'latest', 'manifest.json')));
 });
 
+test('a run whose weights blow up to NaN still validates and ends, saying its latent codes were not pushed', async () => {
+  // Learning rates of 1e30: Adam's first steps move every weight by about that much, and float32 overflows to NaN.
+  const out = await train([
+    ...TINY,
+    '--offline',
+    '--spool',
+    join(dir, 'spool-nan'),
+    '--checkpoint-dir',
+    join(dir, 'ck-nan'),
+    '--epochs',
+    '2',
+    '--steps-per-epoch',
+    '2',
+    '--val-every',
+    '1',
+    '--val-count',
+    '2',
+    '--val-z',
+    '1',
+    '--latent-count',
+    '4',
+    '--patience',
+    '0',
+    '--lr-g',
+    '1e30',
+    '--lr-e',
+    '1e30',
+    '--lr-d',
+    '1e30',
+  ]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdout, /validation epoch 1: latent codes not pushed \(the encoder's codes are not finite\)/);
+  assert.match(out.stdout, /steps +4, 2 epochs/);
+});
+
 describe('--resume', () => {
   let server: RunningServer;
   before(async () => {
@@ -324,6 +360,52 @@ describe('--resume', () => {
         assert.equal(a.get(step), b.get(step), `${metric} at step ${step}: resumed vs uninterrupted`);
       }
     }
+  });
+
+  test('--fork continues from the checkpoint as a new run, leaves the saved run and its checkpoint untouched, and applies the changed flag from the first step', async () => {
+    const ck = join(dir, 'ck-fork');
+    const first = await train([...args(ck), '--max-steps', '3', '--name', 'base']);
+    assert.equal(first.code, 0, first.stderr);
+    const base = /^run ([a-z0-9]+): /m.exec(first.stdout)![1]!;
+    const manifest = await readFile(join(ck, 'latest', 'manifest.json'), 'utf8');
+
+    const forked = await train([
+      '--server',
+      server.url,
+      '--spool',
+      join(dir, 'spool'),
+      '--resume',
+      ck,
+      '--fork',
+      '--max-steps',
+      '5',
+      '--lambda-latent',
+      '2',
+    ]);
+    assert.equal(forked.code, 0, forked.stderr);
+    const fork = /^run ([a-z0-9]+): /m.exec(forked.stdout)![1]!;
+    assert.notEqual(fork, base, 'a new run');
+    assert.match(forked.stdout, /forking from .* at step 3 \(epoch 2, batch 1\)/);
+
+    const info = await api<{ name: string; last_step: number; config: Record<string, unknown> }>(
+      server,
+      'GET',
+      `/api/v1/runs/${fork}`,
+    );
+    assert.equal(info.body.name, 'base (fork at step 3)');
+    assert.deepEqual(info.body.config.forked_from, { run: base, step: 3 });
+    assert.equal(info.body.last_step, 5);
+    const lambda = await values(fork, 'lambda/latent');
+    assert.deepEqual([...lambda.keys()], [4, 5], 'the fork holds only the steps it trained');
+    assert.equal(lambda.get(4), 2);
+
+    const saved = await api<{ last_step: number }>(server, 'GET', `/api/v1/runs/${base}`);
+    assert.equal(saved.body.last_step, 3, 'the saved run is untouched');
+    assert.equal(await readFile(join(ck, 'latest', 'manifest.json'), 'utf8'), manifest, 'and so is its checkpoint');
+  });
+
+  test('--fork without --resume is one GW_ERR_OPTION line', async () => {
+    assertOneLineError(await train([...TINY, '--offline', '--fork']), 'GW_ERR_OPTION', '--fork', '--resume');
   });
 
   test('a folder without a checkpoint is one GW_ERR_CHECKPOINT line', async () => {

@@ -335,7 +335,9 @@ export class TrainingLoop {
       });
       if (out.latents) {
         const { codes, labels, dim } = out.latents;
-        monitor.logLatents(codes, labels, epoch, { step: this.step, dim });
+        // A diverged encoder gives NaN codes, which the server refuses: say so instead of ending the run on it.
+        if (codes.every(Number.isFinite)) monitor.logLatents(codes, labels, epoch, { step: this.step, dim });
+        else progress.log(`validation epoch ${epoch}: latent codes not pushed (the encoder's codes are not finite)`);
       }
     }
     const { improved, stop } = scheduled

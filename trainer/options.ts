@@ -69,6 +69,8 @@ export interface TrainerOptions extends ModelFlags {
   checkpointDir: string | null;
   checkpointEvery: number;
   resume: string | null;
+  /** With resume: continue the checkpoint's training as a new run (an A/B branch), leaving its own run untouched. */
+  fork: boolean;
   offline: boolean;
   spool: string;
   /** 0: every full batch of the training split. */
@@ -186,6 +188,12 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
       opt(
         '--resume <dir>',
         'continue the run saved in this checkpoint folder (its latest/ or best/, or a folder holding manifest.json)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--fork',
+        'with --resume: continue from the checkpoint as a new run (e.g. to try a remedy against the same start), leaving the saved run as it is',
       ),
     )
     .addOption(new Option('--offline', 'no server: record into the spool for a later `npm run sync`'))
@@ -383,6 +391,7 @@ export function parseTrainerArgs(
     checkpointDir: str(raw, 'checkpointDir'),
     checkpointEvery: int(raw, 'checkpointEvery', 0),
     resume: str(raw, 'resume'),
+    fork: raw.fork === true,
     offline: raw.offline === true,
     spool: str(raw, 'spool') ?? '.spool',
     stepsPerEpoch: int(raw, 'stepsPerEpoch', 0),
@@ -391,6 +400,8 @@ export function parseTrainerArgs(
     maxSteps: int(raw, 'maxSteps', 0),
     waitServer: num(raw, 'waitServer', (n) => n >= 0 && n <= 3600, 'a number of seconds from 0 to 3600'),
   };
+  if (options.fork && options.resume === null)
+    throw gwError('GW_ERR_OPTION', '--fork needs --resume DIR (the checkpoint to branch from)');
   if (options.batch % 2 !== 0)
     throw bad('--batch', 'must be even (the batch splits in halves for the two branches)', options.batch);
   if (options.earlyStopMetric === METRIC.valFid && options.fidModel === null && options.patience > 0) {

@@ -85,6 +85,18 @@ export function mergeResumeOptions(
   return merged as unknown as TrainerOptions;
 }
 
+/**
+ * A fork is a new run: it names itself after the run it branches from and keeps its checkpoints apart (the saved
+ * run's folder would otherwise be overwritten by every branch), unless the flags say otherwise.
+ */
+export function forkOptions(o: TrainerOptions, explicit: Set<keyof TrainerOptions>, step: number): TrainerOptions {
+  return {
+    ...o,
+    checkpointDir: explicit.has('checkpointDir') ? o.checkpointDir : null,
+    name: explicit.has('name') ? o.name : `${o.name ?? 'run'} (fork at step ${step})`,
+  };
+}
+
 /** Model controls given explicitly on a resume replace those the checkpoint restored. */
 function applyExplicitControls(
   model: BicycleGAN,
@@ -158,6 +170,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     resumeState = state;
     options = mergeResumeOptions(state.options, options, explicit);
+    if (options.fork) options = forkOptions(options, explicit, state.step);
   }
 
   const m = await loadTrainingModules();
@@ -200,8 +213,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       data: dataset.describe(),
       params: counts,
       stepsPerEpoch: perEpoch,
+      ...(options.fork && resumeState
+        ? { forked_from: { run: resumeState.runId ?? resumeState.spoolKey, step: resumeState.step } }
+        : {}),
     };
-    const resumeRun = resumeState ? (resumeState.runId ?? resumeState.spoolKey ?? undefined) : undefined;
+    const resumeRun =
+      resumeState && !options.fork ? (resumeState.runId ?? resumeState.spoolKey ?? undefined) : undefined;
     const serverFile = options.serverFile;
     // A server file, when it names a server, wins over --server: it is where the user says the server is now.
     monitor = await connect({
@@ -237,10 +254,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     else out(`run ${monitor.spoolKey} (offline): recorded in ${path.join(options.spool, monitor.spoolKey)}`);
     if (resumeState)
       out(
-        `resuming from ${resumeDir} at step ${resumeState.step} (epoch ${resumeState.epoch}, batch ${resumeState.batchInEpoch})`,
+        `${options.fork ? 'forking' : 'resuming'} from ${resumeDir} at step ${resumeState.step} (epoch ${resumeState.epoch}, batch ${resumeState.batchInEpoch})`,
       );
 
-    const metrics = m.standardMetrics();
+    const metrics = m.standardMetrics(options.nz, validationSeed(options.seed));
     const fid = await m.loadFid(options.fidModel);
     if (m.isFidUnavailable(fid)) {
       if (options.earlyStopMetric === METRIC.valFid && options.patience > 0) {

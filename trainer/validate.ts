@@ -22,6 +22,7 @@ import { meanSsim } from './eval/ssim.js';
 import { encodeGridPng } from './images.js';
 import type { BicycleGAN } from './models/bicyclegan.js';
 import type { EarlyStopMetric } from './options.js';
+import { hashSeed } from './data/random.js';
 import { Rng } from './rng.js';
 
 /** Everything one validation generated, as plain [-1, 1] images (size × size × 3 each). */
@@ -131,19 +132,57 @@ export const diversityMetric: ValidationMetric = {
   },
 };
 
-/** val/mode_coverage (labelled data only): fraction of the classes each input's random-z outputs reach. */
-export const modeCoverageMetric: ValidationMetric = {
-  names: [METRIC.valModeCoverage],
-  compute: (s): Record<string, number> => {
-    if (s.numClasses === null) return {};
-    const perInput = s.random.map((outs) => {
-      const flat = new Float32Array(outs.length * s.size * s.size * 3);
-      outs.forEach((img, k) => flat.set(img, k * img.length));
-      return flat;
-    });
-    return { [METRIC.valModeCoverage]: modeCoverage(perInput, s.numClasses, s.size) };
-  },
-};
+/** Fixed z per validation input for val/mode_coverage, per class: 4 per class, so a generator whose random z reach
+ * all K classes evenly scores 1 − (1 − 1/K)^(4K) ≈ 0.99 (K = 4), while with only K samples it could score no more than
+ * 1 − (1 − 1/K)^K ≈ 0.68: the grid's few columns measure how many samples collide, not how many classes are reached. */
+export const COVERAGE_Z_PER_CLASS = 4;
+
+/**
+ * val/mode_coverage (labelled data only): the fraction of the K classes the random-z outputs of each fixed validation
+ * input reach, averaged over the inputs, from COVERAGE_Z_PER_CLASS·K fixed z per input of its own (the same every
+ * validation). With its z spread evenly over r of the K classes a generator scores about r/K.
+ */
+export class ModeCoverageMetric implements ValidationMetric {
+  readonly names = [METRIC.valModeCoverage];
+  private z: Float32Array | null = null;
+
+  constructor(
+    private readonly nz: number,
+    private readonly seed: number,
+  ) {}
+
+  async compute(s: ValidationSamples, ctx: ValidationContext): Promise<Record<string, number>> {
+    const K = s.numClasses;
+    if (K === null) return {};
+    const perInput = COVERAGE_Z_PER_CLASS * K;
+    const n = s.inputs.length;
+    const nz = this.nz;
+    this.z ??= new Rng(this.seed).fillNormal(new Float32Array(n * perInput * nz));
+    const per = s.size * s.size * 3;
+    const outputs = Array.from({ length: n }, () => new Float32Array(perInput * per));
+    for (let j = 0; j < n * perInput; j += CHUNK) {
+      const m = Math.min(CHUNK, n * perInput - j);
+      const out = tf.tidy(() => {
+        const a = tf.concat(
+          Array.from({ length: m }, (_, t) =>
+            tf.tensor4d(s.inputs[Math.floor((j + t) / perInput)] as Float32Array, [1, s.size, s.size, 3]),
+          ),
+        );
+        return ctx.model.generate(a, tf.tensor2d((this.z as Float32Array).subarray(j * nz, (j + m) * nz), [m, nz]));
+      });
+      const data = (await out.data()) as Float32Array;
+      out.dispose();
+      for (let t = 0; t < m; t++) {
+        const item = j + t;
+        (outputs[Math.floor(item / perInput)] as Float32Array).set(
+          data.subarray(t * per, (t + 1) * per),
+          (item % perInput) * per,
+        );
+      }
+    }
+    return { [METRIC.valModeCoverage]: modeCoverage(outputs, K, s.size) };
+  }
+}
 
 /**
  * val/fid and val/fid_n: FID between G(A, z) (one fixed random z per item) and the targets B, over the first
@@ -217,9 +256,12 @@ function concatFeatures(parts: FeatureSet[]): FeatureSet {
 /** Items FID compares per validation (FID is biased at small n: val/fid_n travels with every value). */
 export const FID_COUNT = 256;
 
-/** The metrics every validation computes (FID is added by the caller when a feature model loaded). */
-export function standardMetrics(): ValidationMetric[] {
-  return [l1Metric, ssimMetric, diversityMetric, modeCoverageMetric];
+/**
+ * The metrics every validation computes (FID is added by the caller when a feature model loaded); `nz` and `seed`
+ * fix the z of the metrics that draw their own.
+ */
+export function standardMetrics(nz: number, seed: number): ValidationMetric[] {
+  return [l1Metric, ssimMetric, diversityMetric, new ModeCoverageMetric(nz, hashSeed(seed, 0xc0e))];
 }
 
 /** Loads the FID feature model; `unavailable` says why there is no FID (no model given, or it failed to load). */
@@ -249,7 +291,7 @@ export class Validator {
     dataset: PairDataset,
     nz: number,
     opts: ValidatorOptions,
-    metrics = standardMetrics(),
+    metrics = standardMetrics(nz, opts.seed),
     onProblem: (message: string) => void = () => undefined,
   ): Promise<Validator> {
     const count = Math.min(opts.valCount, dataset.valLength);

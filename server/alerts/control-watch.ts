@@ -2,6 +2,7 @@
 // 25%, means "the trainer's hyperparameters changed"; smaller lr changes are a schedule's per-epoch decay steps, and
 // re-learning on each would blind the detectors for the whole decay phase.
 import { METRIC_PREFIX } from '../../protocol/index.js';
+import type { RebaselineCause } from './types.js';
 
 const LR_REBASELINE_RATIO = 0.25;
 
@@ -26,4 +27,9 @@ export class ControlWatch {
     this.reference.set(name, value);
     return true;
   }
+}
+
+/** The cause of a re-baseline once `name` changed (ControlWatch.see was true), given the cause so far in the point. */
+export function changeCause(name: string, before: RebaselineCause | null): RebaselineCause {
+  return before === 'lambda' || name.startsWith(METRIC_PREFIX.lambda) ? 'lambda' : 'lr';
 }

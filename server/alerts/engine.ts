@@ -7,9 +7,17 @@ import type { ControlService } from '../controls.js';
 import type { LiveHub } from '../hub.js';
 import type { PointsListener } from '../ingest.js';
 import { autoApplyCap, checkRules, effectiveSettings } from './config.js';
-import { ControlWatch } from './control-watch.js';
+import { changeCause, ControlWatch } from './control-watch.js';
 import { AlertStateMachine, type Transition } from './state.js';
-import type { Detector, DetectorFactory, DetectorOutput, Evaluation, RuleSettings, StepValues } from './types.js';
+import type {
+  Detector,
+  DetectorFactory,
+  DetectorOutput,
+  Evaluation,
+  RebaselineCause,
+  RuleSettings,
+  StepValues,
+} from './types.js';
 import type { AlertEvent, WebhookSender } from './webhooks.js';
 
 const SERVER_CONFIG_KEY = 'alerts.defaults';
@@ -157,13 +165,13 @@ export class AlertEngine implements PointsListener {
   /** Feeds one step to every detector (synchronously); returns what they reported, or null when nothing. */
   private observe(state: RunState, p: LivePoint): Array<[RuleState, DetectorOutput]> | null {
     const values = new Map<string, number>();
-    let changed = false;
+    let changed: RebaselineCause | null = null;
     for (const name in p.values) {
       const v = decodeValue(p.values[name]!);
       values.set(name, v);
-      if (state.controls.see(name, v)) changed = true;
+      if (state.controls.see(name, v)) changed = changeCause(name, changed);
     }
-    if (changed) for (const r of state.rules.values()) r.detector.rebaseline(p.step);
+    if (changed) for (const r of state.rules.values()) r.detector.rebaseline(p.step, changed);
     state.lastStep = Math.max(state.lastStep, p.step);
     const point: StepValues = { step: p.step, wall: p.wall, values };
     let outputs: Array<[RuleState, DetectorOutput]> | null = null;
@@ -265,7 +273,7 @@ export class AlertEngine implements PointsListener {
     const rule = state?.rules.get(alert.rule);
     if (state && rule) {
       rule.machines.get(alert.key)?.startCooldown(state.lastStep + rule.settings.cooldown);
-      rule.detector.rebaseline(state.lastStep);
+      rule.detector.rebaseline(state.lastStep, 'remedy');
     }
     this.o.hub.publish(run.id, { type: 'alert', run: run.id, alert: updated });
     return updated;

@@ -69,6 +69,12 @@ export interface DetectorEnv {
 }
 
 /**
+ * Why a detector is told to re-learn: the trainer's pushed lr changed by more than 25% ('lr'), a λ changed ('lambda',
+ * also when an lr changed with it), or this rule's own remedy was just applied ('remedy').
+ */
+export type RebaselineCause = 'lr' | 'lambda' | 'remedy';
+
+/**
  * A detector: a small stateful object per (run, rule). `observe` is called for every ingested step of the run, in
  * step order as the trainer sends them; it must cost O(1) or O(window) and return the evaluations it made at this
  * step (most detectors evaluate every k points, so usually an empty list).
@@ -76,8 +82,8 @@ export interface DetectorEnv {
 export interface Detector {
   readonly rule: string;
   observe(point: StepValues): DetectorOutput | null;
-  /** Forget baselines and re-learn (after an lr or λ change, or a remedy). */
-  rebaseline(step: number): void;
+  /** Forget baselines and re-learn (after an lr or λ change, or a remedy); `cause` says which. */
+  rebaseline(step: number, cause: RebaselineCause): void;
 }
 
 export interface DetectorFactory {

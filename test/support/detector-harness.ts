@@ -3,9 +3,9 @@
 // and records every transition and marker.
 import type { RuleOverride } from '../../protocol/index.js';
 import { mergeSettings } from '../../server/alerts/config.js';
-import { ControlWatch } from '../../server/alerts/control-watch.js';
+import { changeCause, ControlWatch } from '../../server/alerts/control-watch.js';
 import { AlertStateMachine, type AlertState, type Transition } from '../../server/alerts/state.js';
-import type { DetectorFactory, Marker, StepValues } from '../../server/alerts/types.js';
+import type { DetectorFactory, Marker, RebaselineCause, StepValues } from '../../server/alerts/types.js';
 
 export interface HarnessOptions {
   /** Overrides of the rule's defaults (params merged key by key). */
@@ -47,9 +47,9 @@ export function runDetector(
   let evaluations = 0;
 
   for (const point of stream) {
-    let changed = false;
-    for (const [name, v] of point.values) if (controls.see(name, v)) changed = true;
-    if (changed && rebaselineOnChange) detector.rebaseline(point.step);
+    let changed: RebaselineCause | null = null;
+    for (const [name, v] of point.values) if (controls.see(name, v)) changed = changeCause(name, changed);
+    if (changed && rebaselineOnChange) detector.rebaseline(point.step, changed);
     const out = detector.observe(point);
     if (!out) continue;
     if (out.markers) markers.push(...out.markers);

@@ -2,14 +2,18 @@
 // C1, at each completed block of 50 points after W0: L̂ = EWMA over 20 block means of loss/L1 (unweighted), best =
 // running min of L̂ since W0. Enters when L̂ ≥ 1.15·best, Mann-Kendall Z ≥ 2.33 on the last 40 block means, and
 // loss/G_GAN is not trending up (its Z ≤ 0 on the same blocks), on 3 consecutive evaluations; leaves at L̂ ≤ 1.05·best.
-// C2, per validation record with `val/ssim`: SSIM ≤ best − 0.02 on 2 consecutive validations; leaves when
-// SSIM ≥ best − 0.01.
+// C2, per validation record with `val/ssim`, from the validation after the first E0 = 3 (§0): the SSIM level m = the
+// median of the last 3 validations; best = the running max of m; margin = max(0.02, 3σ), σ = the run's own
+// validation-to-validation noise of SSIM (robust: 1.4826·MAD of successive differences / √2, once 4 differences are
+// known). Enters when m ≤ best − margin on 2 consecutive validations; leaves when m ≥ best − margin/2. A fixed
+// 0.02 drop was below the noise of an 8-image SSIM (σ ≈ 0.027 on the demo, measured by bench/alerts-real.ts): it
+// fired on every demo run, two or three times, and resolved each time.
 // Labels: C1 with SSIM steady (|SSIM − best| < 0.01) → "colour/tone shift"; C1 and C2 → "fidelity loss"; C2 alone →
 // "SSIM drop"; C1 without SSIM data → "reconstruction drift". Both parts keep their own persistence, so the rule's
 // `for` and `clear` default to 1. A re-baseline (λ or lr change) restarts the blocks, the EWMA and `best` after 300
 // points of relearn time; a firing C1 then resolves against the new best (the remedy was applied).
 import { METRIC } from '../../../protocol/index.js';
-import { BlockMeans, Ewma, ringMannKendallZ } from '../stats.js';
+import { BlockMeans, Ewma, medianInPlace, ringMannKendallZ } from '../stats.js';
 import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettings, StepValues } from '../types.js';
 import { evaluation, finite, fmt, LambdaStep, num, paramsOf, RELEARN_POINTS } from './common.js';
 
@@ -32,8 +36,14 @@ const DEFAULTS = {
     /** G_GAN must not trend up: its Mann-Kendall Z ≤ this. */
     ganZMax: 0,
     c1Evals: 3,
+    /** Smallest SSIM drop C2 counts, whatever the noise. */
     ssimDrop: 0.02,
-    ssimExit: 0.01,
+    /** C2's margin in units of the run's SSIM noise σ. */
+    ssimNoise: 3,
+    /** Successive differences needed to know σ (C2 is silent until then). */
+    noiseDiffs: 4,
+    /** Validations not counted by C2 (E0: outputs near initialisation). */
+    e0: 3,
     ssimSteady: 0.01,
     c2Epochs: 2,
     /** λ_cyc above which raising it further is not offered (two ×1.5 steps from 10). */
@@ -44,6 +54,14 @@ const DEFAULTS = {
 
 /** The rule's parameters, by name. */
 type Params = (typeof DEFAULTS)['params'];
+
+/** Validations of SSIM C2 keeps for its noise estimate. */
+const SSIM_HISTORY = 200;
+
+function median(xs: readonly number[]): number {
+  const a = Float64Array.from(xs);
+  return medianInPlace(a, a.length);
+}
 
 class ColorDistortionDetector implements Detector {
   readonly rule = RULE;
@@ -60,6 +78,12 @@ class ColorDistortionDetector implements Detector {
   private l1Z = 0;
   private ganZ: number | null = null;
   // C2
+  private validations = 0;
+  /** Counted SSIM values (after E0), the last `SSIM_HISTORY`. */
+  private readonly ssims: number[] = [];
+  private ssimLevel = Number.NaN;
+  private ssimNoise = Number.NaN;
+  private ssimMargin = Number.NaN;
   private ssimBest = -Infinity;
   private ssimLast = Number.NaN;
   private c2Run = 0;
@@ -131,7 +155,9 @@ class ColorDistortionDetector implements Detector {
       this.c1
         ? `L1 ${fmt(lh)} ≥ ${fmt(p.rise)}× its best ${fmt(this.best)} and rising (Z ${fmt(this.l1Z)}) while G_GAN is not (Z ${fmt(this.ganZ)})`
         : '',
-      this.c2 ? `SSIM ${fmt(this.ssimLast)} ≤ best ${fmt(this.ssimBest)} − ${fmt(p.ssimDrop)}` : '',
+      this.c2
+        ? `SSIM ${fmt(this.ssimLevel)} (median of the last 3 validations) ≤ best ${fmt(this.ssimBest)} − ${fmt(this.ssimMargin)} (3× its validation noise ${fmt(this.ssimNoise)})`
+        : '',
     ].filter(Boolean);
     const lam = this.lambdaCyc;
     return {
@@ -154,7 +180,9 @@ class ColorDistortionDetector implements Detector {
             l1_mann_kendall_z: num(this.l1Z),
             g_gan_mann_kendall_z: num(this.ganZ),
             ssim: num(this.ssimLast),
+            ssim_level: num(this.ssimLevel),
             ssim_best: num(this.ssimBest),
+            ssim_noise: num(this.ssimNoise),
             lambda_cyc: num(lam.value),
           },
           enter
@@ -186,19 +214,35 @@ class ColorDistortionDetector implements Detector {
   private validation(ssim: number): void {
     const p = this.p;
     this.ssimLast = ssim;
-    const low = Number.isFinite(this.ssimBest) && ssim <= this.ssimBest - p.ssimDrop;
-    this.ssimBest = Math.max(this.ssimBest, ssim);
+    if (this.validations++ < p.e0) return;
+    const h = this.ssims;
+    h.push(ssim);
+    if (h.length > SSIM_HISTORY) h.shift();
+    if (h.length < 3) return;
+    this.ssimLevel = median(h.slice(-3));
+    if (h.length - 1 >= p.noiseDiffs) {
+      const diffs = h.slice(1).map((x, i) => x - (h[i] as number));
+      const mid = median(diffs);
+      this.ssimNoise = (1.4826 * median(diffs.map((d) => Math.abs(d - mid)))) / Math.SQRT2;
+    }
+    if (!Number.isFinite(this.ssimNoise)) {
+      this.ssimBest = Math.max(this.ssimBest, this.ssimLevel);
+      return;
+    }
+    const margin = (this.ssimMargin = Math.max(p.ssimDrop, p.ssimNoise * this.ssimNoise));
+    const low = Number.isFinite(this.ssimBest) && this.ssimLevel <= this.ssimBest - margin;
+    this.ssimBest = Math.max(this.ssimBest, this.ssimLevel);
     this.c2Run = low ? this.c2Run + 1 : 0;
     if (this.c2Run >= p.c2Epochs) this.c2 = true;
-    if (this.c2 && ssim >= this.ssimBest - p.ssimExit) this.c2 = false;
+    if (this.c2 && this.ssimLevel >= this.ssimBest - margin / 2) this.c2 = false;
   }
 }
 
 export const colorDistortion: DetectorFactory = {
   rule: RULE,
   description:
-    'Colour distortion: loss/L1 up ≥ 15% from its best and trending up while G_GAN is not (C1), or validation SSIM ≥ 0.02 below ' +
-    'its best on 2 validations (C2). Remedy: raise λ_L1 ×1.5.',
+    'Colour distortion: loss/L1 up ≥ 15% from its best and trending up while G_GAN is not (C1), or validation SSIM (median of 3) ' +
+    'more than 3× its validation noise below its best on 2 validations (C2). Remedy: raise λ_L1 ×1.5.',
   defaults: DEFAULTS,
   create: (env) => new ColorDistortionDetector(env),
 };

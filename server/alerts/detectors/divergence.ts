@@ -2,11 +2,17 @@
 //   'nonfinite'  any step metric (not val/*) is NaN or ±Infinity: fires at that step, no warm-up, no pending;
 //   'blowup'     log10 of a gradient norm (G, E, D, D2) more than 6 robust σ above its rolling median/MAD (500 points)
 //                for 3 consecutive points, or loss/L1 or loss/z_L1 above 10× its rolling median for 3 points
-//                (CRITICAL); a gradient norm above `gradAbsWarn` (100, ganhacks) for 3 points alone is a WARN;
+//                (CRITICAL); a gradient norm whose level (the rolling median) stays `gradLevelWarn` (10)× above its
+//                level in the baseline window B (the 1000 points after W0) for 3 refreshes of the median is a WARN;
 //   'slow'       an upward alarm of the §8 CUSUM on ln(loss/L1) within the last `slowLatch` points, confirmed by
 //                Mann-Kendall Z > 3.09 on the last 50 block means (b = 20).
-// Exits: 'nonfinite' and 'blowup' after 200 points with every value finite, every gradient z < 3 (and ≤ gradAbsWarn)
-// and every loss < 3× its median; 'slow' when the Mann-Kendall Z falls below 1.64 (no upward trend left).
+// Exits: 'nonfinite' and 'blowup' after 200 points with every value finite, every gradient z < 3 (and its level under
+// gradLevelWarn) and every loss < 3× its median; 'slow' when the Mann-Kendall Z falls below 1.64.
+// The WARN level is relative to the run's own baseline, not an absolute norm: ganhacks' "over 100" is
+// architecture-dependent, and on the demo's 32 px discriminators ‖∇D2‖ runs at a median of ~100 when healthy
+// (bench/alerts-real.ts measured it: the old absolute cut fired on every demo run at step 991).
+// Any lr or λ change, and the remedy, restart the rolling windows; a λ change also restarts the baseline levels (the
+// gradient norms scale with the λs).
 // A step with `skipped_step` = 1 (an optimizer step skipped by a loss scaler) is ignored entirely.
 import {
   GRAD_NORM_METRIC,
@@ -22,6 +28,7 @@ import type {
   DetectorFactory,
   DetectorOutput,
   Evaluation,
+  RebaselineCause,
   RuleSettings,
   Severity,
   StepValues,
@@ -47,8 +54,8 @@ const DEFAULTS = {
     consecutive: 3,
     /** Clean points needed to resolve 'nonfinite' and 'blowup'. */
     exitPoints: 200,
-    /** Absolute gradient-norm WARN level (0 = off). */
-    gradAbsWarn: 100,
+    /** WARN when a gradient norm's rolling median is this many times its baseline median (0 = off). */
+    gradLevelWarn: 10,
     lossRatio: 10,
     lossExitRatio: 3,
     mkZ: 3.09,
@@ -59,7 +66,7 @@ const DEFAULTS = {
     slowLatch: 1000,
     evalEvery: 25,
     relearn: RELEARN_POINTS,
-    /** Baseline window B (after W0) for the clipping level suggested in the remedy. */
+    /** Baseline window B (after W0): the gradient levels gradLevelWarn compares with, and the remedy's clipping level. */
     baselinePoints: 1000,
   },
 } satisfies RuleSettings;
@@ -79,26 +86,32 @@ class Watched {
   mad = Number.NaN;
   refreshedAt = -Infinity;
   run = 0;
-  absRun = 0;
+  /** Consecutive median refreshes with the level gradLevelWarn× above the baseline's. */
+  levelRun = 0;
   last = Number.NaN;
   lastScore = Number.NaN;
   /** Evidence key of the score: `<metric>:z` (gradients) or `<metric>:ratio` (losses). */
   readonly scoreKey: string;
 
+  /** Gradients: the frozen baseline of log10 ‖∇‖ (B = the points after W0) that the level is compared with. */
+  readonly baseline: FrozenBaseline | null;
+
   constructor(
     readonly name: KnownMetric,
     readonly isGrad: boolean,
     window: number,
+    p: Readonly<Params>,
   ) {
     this.ring = new Ring(window);
     this.scoreKey = `${name}:${isGrad ? 'z' : 'ratio'}`;
+    this.baseline = isGrad ? new FrozenBaseline(p.baselinePoints, p.warmup) : null;
   }
 
   reset(): void {
     this.ring.clear();
     this.median = this.mad = Number.NaN;
     this.refreshedAt = -Infinity;
-    this.run = this.absRun = 0;
+    this.run = this.levelRun = 0;
   }
 }
 
@@ -126,8 +139,8 @@ class DivergenceDetector implements Detector {
     this.p = paramsOf(env, DEFAULTS);
     const window = this.p.window;
     this.watched = [
-      ...GRADS.map((g) => new Watched(g, true, window)),
-      ...LOSSES.map((l) => new Watched(l, false, window)),
+      ...GRADS.map((g) => new Watched(g, true, window, this.p)),
+      ...LOSSES.map((l) => new Watched(l, false, window, this.p)),
     ];
     this.scratch = new Float64Array(window);
     this.blocks = new BlockMeans(this.p.blockSize, this.p.blocks);
@@ -135,8 +148,11 @@ class DivergenceDetector implements Detector {
     this.gBaseline = new FrozenBaseline(this.p.baselinePoints, this.p.warmup);
   }
 
-  rebaseline(_step: number): void {
-    for (const w of this.watched) w.reset();
+  rebaseline(_step: number, cause: RebaselineCause): void {
+    for (const w of this.watched) {
+      w.reset();
+      if (cause === 'lambda') w.baseline?.restart(); // the norms' level scales with the λs
+    }
     this.cusum.reset();
     this.blocks.clear();
     this.slowAlarmAt = -Infinity;
@@ -176,6 +192,7 @@ class DivergenceDetector implements Detector {
       if (raw === undefined || !Number.isFinite(raw) || (w.isGrad && raw <= 0)) continue;
       const x = w.isGrad ? Math.log10(raw) : raw;
       w.last = raw;
+      w.baseline?.push(x, n);
       if (active && w.ring.size >= Math.min(p.relearn, p.window)) {
         if (n - w.refreshedAt >= p.evalEvery) {
           // Losses need only the median (ratio test); the MAD is a second selection, the dominant cost here.
@@ -183,6 +200,13 @@ class DivergenceDetector implements Detector {
             const mm = ringMedianMad(w.ring, this.scratch);
             w.median = mm.median;
             w.mad = mm.mad;
+            const base = w.baseline;
+            const high =
+              p.gradLevelWarn > 0 &&
+              base !== null &&
+              base.frozen &&
+              w.median - base.median >= Math.log10(p.gradLevelWarn);
+            w.levelRun = high ? w.levelRun + 1 : 0;
           } else {
             w.median = medianInPlace(this.scratch, w.ring.copyTo(this.scratch));
           }
@@ -192,15 +216,14 @@ class DivergenceDetector implements Detector {
           const z = robustZ(x, w.median, w.mad);
           w.lastScore = z;
           w.run = z > p.zEnter ? w.run + 1 : 0;
-          const absWarn = p.gradAbsWarn > 0 && raw > p.gradAbsWarn;
-          w.absRun = absWarn ? w.absRun + 1 : 0;
-          if (z >= p.zExit || absWarn) this.lastBad = n;
+          if (z >= p.zExit || w.levelRun > 0) this.lastBad = n;
+          const net = w.name.slice(METRIC_PREFIX.gradNorm.length);
           if (w.run >= p.consecutive) {
             blowupNow = critical = true;
-            this.blowupCause = `gradient norm ‖∇${w.name.slice(METRIC_PREFIX.gradNorm.length)}‖ = ${fmt(raw)} is ${fmt(z)} robust σ above its rolling median ${fmt(Math.pow(10, w.median))} (log10) for ${w.run} steps`;
-          } else if (w.absRun >= p.consecutive && !critical) {
+            this.blowupCause = `gradient norm ‖∇${net}‖ = ${fmt(raw)} is ${fmt(z)} robust σ above its rolling median ${fmt(Math.pow(10, w.median))} (log10) for ${w.run} steps`;
+          } else if (w.levelRun >= p.consecutive && !critical) {
             blowupNow = true;
-            this.blowupCause = `gradient norm ‖∇${w.name.slice(METRIC_PREFIX.gradNorm.length)}‖ = ${fmt(raw)} > ${fmt(p.gradAbsWarn)} for ${w.absRun} steps`;
+            this.blowupCause = `gradient norm ‖∇${net}‖ runs at a median of ${fmt(Math.pow(10, w.median))} over the last ${p.window} steps, ${fmt(Math.pow(10, w.median - (w.baseline as FrozenBaseline).median))}× its baseline median ${fmt(Math.pow(10, (w.baseline as FrozenBaseline).median))} (≥ ${fmt(p.gradLevelWarn)}×)`;
           }
         } else {
           const ratio = raw / Math.max(w.median, 1e-12);
@@ -274,6 +297,8 @@ class DivergenceDetector implements Detector {
       if (!Number.isFinite(w.last)) continue;
       evidence[w.name] = num(w.last);
       evidence[w.scoreKey] = num(w.lastScore);
+      if (w.baseline?.frozen && Number.isFinite(w.median))
+        evidence[`${w.name}:level`] = num(Math.pow(10, w.median - w.baseline.median));
     }
     const severity = now ? this.blowupSeverity : 'critical';
     return evaluation(
@@ -317,7 +342,8 @@ class DivergenceDetector implements Detector {
 export const divergence: DetectorFactory = {
   rule: RULE,
   description:
-    'Divergence: non-finite metrics (at once), gradient-norm or loss blow-up (robust z > 6 or 10× the rolling median for 3 steps), ' +
+    'Divergence: non-finite metrics (at once), gradient-norm or loss blow-up (robust z > 6 or 10× the rolling median for 3 steps; ' +
+    'WARN when a gradient norm runs at 10× its baseline level), ' +
     'or slow divergence of loss/L1 (CUSUM + Mann-Kendall). Remedy: pause, restore a checkpoint, halve the lrs, clip.',
   defaults: DEFAULTS,
   create: (env) => new DivergenceDetector(env),

@@ -3,11 +3,18 @@
 // epochs 0..2 are not counted: outputs near initialisation are noise and look diverse). M1 enters when div < 0.5·div_max
 // on 2 consecutive epochs and leaves when div ≥ 0.7·div_max. When `val/mode_coverage` (fraction of the K modes the
 // samples cover) is pushed, it goes into the evidence and M1 also enters when coverage ≤ 0.5× its running max (from
-// E0) on 2 consecutive epochs; leaving then also needs coverage ≥ 0.7× its max. A relative rule, like diversity's,
-// because K is not known here and a nearly unimodal dataset has low but steady coverage.
+// E0) on 2 consecutive epochs; leaving then also needs coverage ≥ 0.7× its max.
+// M1c (coverage floor), when `val/mode_coverage` is pushed, after step W0 and E0: the coverage level (median of the
+// last 3 validations) below `coverageFloor` (0.75: a quarter of the modes out of reach of random z) on 2 consecutive
+// validations; leaves at ≥ `coverageExit`. Unlike diversity or a gradient norm, coverage has an absolute meaning (the
+// fraction of the dataset's own modes reached), so an absolute floor holds for any model; a run that never reaches the
+// modes has no best to fall from, which is what the demo's run did (bench/alerts-real.ts).
 // M2, every 25 points after W0: r = EWMA500(loss/z_L1)/0.798 (0.798 = E|z| for z ~ N(0,1): the error when G ignores z).
-// Enters when r ≥ 0.9, or r − min(r) ≥ 0.2 with Mann-Kendall Z ≥ 3.09 on the last 50 block means (b = 20), held for
-// 500 points; leaves when r < 0.75. M3 (KL) is evidence only.
+// Enters when r − min(r) ≥ 0.2 with Mann-Kendall Z ≥ 3.09 on the last 50 block means (b = 20) (z was recoverable and is
+// no longer), or when r ≥ 0.9 while the run pushes no validation diversity or coverage, held for 500 points; leaves
+// when r < 0.75. With validations, r ≥ 0.9 alone does not count: on data with few modes (the demo's 4 palettes) z is
+// never recoverable beyond the mode it selects, so r sits at 0.99 from the first step whether the outputs cover every
+// mode or not, and the validation metrics measure what r cannot. M3 (KL) is evidence only.
 // Both parts keep their own persistence (epochs and points), so the rule's `for` and `clear` default to 1.
 import { METRIC } from '../../../protocol/index.js';
 import { BlockMeans, Ewma, ringMannKendallZ } from '../stats.js';
@@ -15,6 +22,14 @@ import type { Detector, DetectorEnv, DetectorFactory, DetectorOutput, RuleSettin
 import { evaluation, finite, fmt, LambdaStep, num, paramsOf, RELEARN_POINTS } from './common.js';
 
 const RULE = 'mode_collapse';
+
+/**
+ * What bench/remedies.ts measured for the coverage floor on the demo: forks of one run with λ_latent ×2 and every other
+ * change tried (λ_cyc ×2, lr E ×5, λ_kl ×5/×10, λ_latent ×4) left coverage below 0.75. The seed's remedy stays (it did
+ * no harm), and the alert does not promise more than was measured.
+ */
+const COVERAGE_CAVEAT =
+  ' (Measured on the demo: this did not bring mode coverage to 0.75 within 768 steps; nor did λ_cyc, λ_kl or lr E changes.)';
 
 const DEFAULTS = {
   enabled: true,
@@ -27,6 +42,9 @@ const DEFAULTS = {
     m1Enter: 0.5,
     m1Exit: 0.7,
     m1Epochs: 2,
+    /** M1c: the coverage level below which a run misses modes, and the level that clears it. */
+    coverageFloor: 0.75,
+    coverageExit: 0.8,
     warmup: 1000,
     span: 500,
     /** E|z| for z ~ N(0, 1): the latent L1 when z is not recoverable. */
@@ -60,6 +78,13 @@ class ModeCollapseDetector implements Detector {
   private m1 = false;
   private lastDiv = Number.NaN;
   private lastCov = Number.NaN;
+  // M1c
+  private readonly covs: number[] = [];
+  private covLevel = Number.NaN;
+  private floorRun = 0;
+  private m1c = false;
+  /** A validation diversity or coverage was pushed: M2's absolute level no longer counts on its own. */
+  private validated = false;
   // M2
   private n = 0;
   private relearnUntil = 0;
@@ -97,7 +122,7 @@ class ModeCollapseDetector implements Detector {
 
     const div = finite(point, METRIC.valDiversity);
     if (div !== undefined) {
-      this.validation(div, finite(point, METRIC.valModeCoverage));
+      this.validation(div, finite(point, METRIC.valModeCoverage), point.step);
       evaluate = true;
     }
 
@@ -115,11 +140,15 @@ class ModeCollapseDetector implements Detector {
     }
     if (!evaluate) return null;
 
-    const enter = this.m1 || this.m2;
-    const both = this.m1 && this.m2;
+    const validation = this.m1 || this.m1c;
+    const enter = validation || this.m2;
+    const both = validation && this.m2;
     const parts = [
       this.m1 ? `validation diversity ${fmt(this.lastDiv)} < ${fmt(p.m1Enter)}× its best ${fmt(this.divMax)}` : '',
-      this.m2 ? `latent error ratio r = ${fmt(this.r)} (1 = z ignored)` : '',
+      this.m1c
+        ? `mode coverage ${fmt(this.covLevel)} (median of the last 3 validations) < ${fmt(p.coverageFloor)}: random z reach about ${fmt(Math.round(this.covLevel * 100))}% of the modes`
+        : '',
+      this.m2 ? `latent error ratio r = ${fmt(this.r)} rose from ${fmt(this.rMin)} (1 = z ignored)` : '',
     ].filter(Boolean);
     const lam = this.lambdaLatent;
     return {
@@ -134,11 +163,13 @@ class ModeCollapseDetector implements Detector {
             : `No mode collapse (diversity ${fmt(this.lastDiv)}, r = ${fmt(this.r)})`,
           {
             m1: this.m1,
+            m1c: this.m1c,
             m2: this.m2,
             diversity: num(this.lastDiv),
             diversity_max: num(this.divMax),
             mode_coverage: num(this.lastCov),
             mode_coverage_max: num(this.covMax),
+            mode_coverage_level: num(this.covLevel),
             r: num(this.r),
             r_min: num(this.rMin),
             mann_kendall_z: num(this.mk),
@@ -148,9 +179,10 @@ class ModeCollapseDetector implements Detector {
           enter
             ? {
                 text: lam.capped
-                  ? `Outputs no longer vary with z, and lambda_latent is already ${fmt(lam.value)} (cap ${fmt(p.lambdaCap)}): ` +
+                  ? `${this.symptom()}, and lambda_latent is already ${fmt(lam.value)} (cap ${fmt(p.lambdaCap)}): ` +
                     'add a mode-seeking term (maximise image distance over latent distance, MSGAN).'
-                  : `Outputs no longer vary with z: raise lambda_latent (λ_z) ×2${lam.change()}. If it persists, add a mode-seeking term (MSGAN).`,
+                  : `${this.symptom()}: raise lambda_latent (λ_z) ×2${lam.change()}. If it persists, add a mode-seeking term (MSGAN).` +
+                    (this.m1c && !this.m1 && !this.m2 ? COVERAGE_CAVEAT : ''),
                 action: lam.action(),
               }
             : null,
@@ -159,12 +191,18 @@ class ModeCollapseDetector implements Detector {
     };
   }
 
-  private validation(div: number, cov: number | undefined): void {
+  private symptom(): string {
+    return this.m1c && !this.m1 && !this.m2 ? 'Random z do not reach every mode' : 'Outputs no longer vary with z';
+  }
+
+  private validation(div: number, cov: number | undefined, step: number): void {
     const p = this.p;
     const e = this.epochs++;
+    this.validated = true;
     this.lastDiv = div;
     if (cov !== undefined) this.lastCov = cov;
     if (e < p.e0) return;
+    if (cov !== undefined) this.coverageFloorCheck(cov, step);
     this.divMax = Number.isNaN(this.divMax) ? div : Math.max(this.divMax, div);
     if (cov !== undefined) this.covMax = Number.isNaN(this.covMax) ? cov : Math.max(this.covMax, cov);
     const covLow = cov !== undefined && cov <= p.m1Enter * this.covMax;
@@ -175,13 +213,27 @@ class ModeCollapseDetector implements Detector {
     if (this.m1 && div >= p.m1Exit * this.divMax && covOk) this.m1 = false;
   }
 
+  private coverageFloorCheck(cov: number, step: number): void {
+    const p = this.p;
+    this.covs.push(cov);
+    if (this.covs.length > 3) this.covs.shift();
+    if (this.covs.length < 3) return;
+    const sorted = [...this.covs].sort((a, b) => a - b);
+    const level = (this.covLevel = sorted[1] as number);
+    if (step <= p.warmup) return;
+    this.floorRun = level < p.coverageFloor ? this.floorRun + 1 : 0;
+    if (this.floorRun >= p.m1Epochs) this.m1c = true;
+    if (this.m1c && level >= p.coverageExit) this.m1c = false;
+  }
+
   private stepCheck(n: number): void {
     const p = this.p;
     const r = (this.r = this.zl1.value / p.zIgnored);
     this.rMin = Math.min(this.rMin, r);
     const full = this.blocks.blocks.full;
     this.mk = full ? ringMannKendallZ(this.blocks.blocks, this.mkScratch) : 0;
-    const cond = r >= p.rEnter || (r - this.rMin >= p.rRise && full && this.mk >= p.mkZ);
+    const rose = r - this.rMin >= p.rRise && full && this.mk >= p.mkZ;
+    const cond = rose || (r >= p.rEnter && !this.validated);
     if (!cond) this.condSince = -1;
     else if (this.condSince < 0) this.condSince = n;
     if (cond && n - this.condSince >= p.m2Points) this.m2 = true;
@@ -192,8 +244,9 @@ class ModeCollapseDetector implements Detector {
 export const modeCollapse: DetectorFactory = {
   rule: RULE,
   description:
-    'Mode collapse: validation diversity below 0.5× its best on 2 validations (M1), or the latent error near the "z ignored" level ' +
-    'for 500 steps (M2); CRITICAL when both. Remedy: raise lambda_latent ×2.',
+    'Mode collapse: validation diversity (or mode coverage) below 0.5× its best on 2 validations, or mode coverage below 0.75 ' +
+    '(M1); the latent error rising to the "z ignored" level for 500 steps (M2; its level alone only without validations); ' +
+    'CRITICAL when both. Remedy: raise lambda_latent ×2.',
   defaults: DEFAULTS,
   create: (env) => new ModeCollapseDetector(env),
 };

@@ -1,13 +1,16 @@
 // Rule `training_stall` (reference/detectors.md §6), one alert (key ''), evaluated at each completed block of 50 points
-// over the last 3000 points (60 block means) of loss/L1 and loss/z_L1 (those the run pushes).
-// S1 plateau: I = (median(first 12 blocks) − median(last 12))/median(first 12) < 0.01 and |Mann-Kendall Z| < 1.64, for
-// every series. S2 on ‖∇G‖ over the same 3000 points: spiky when p99/median > 10 or ≥ 3 points have robust z > 6
+// over the last 1500 points (30 block means) of loss/L1 and loss/z_L1 (those the run pushes).
+// S1 plateau: I = (median(first 6 blocks) − median(last 6))/median(first 6) < 0.01 and |Mann-Kendall Z| < 1.64, for
+// every series. S2 on ‖∇G‖ over the same 1500 points: spiky when p99/median > 10 or ≥ 3 points have robust z > 6
 // (log10, against the window's median/MAD); vanishing when its median < 0.1× the baseline median (B = the 1000
 // points after W0). S1 + vanishing → WARN "stall with vanishing gradients" (no clipping remedy: see d_overpowering);
 // S1 + spiky → WARN "stall" with gradient clipping at the baseline p90 of ‖∇G‖; S1 alone → INFO "plateau" (left to early
 // stopping). Exit: I ≥ 0.02 for a series (it improves again).
 // Gates: after W0; skipped (no evaluation) while lr/G < 0.5·lr0 (lr0 = the largest lr/G seen) and while the window
 // holds an lr/G change (linear decay, a remedy), because plateaus are expected then.
+// The window is 1500 points, not detectors.md's 3000: with the 1000-point warm-up a 3000-point window could not judge
+// before step 3000, past the demo's first 10 minutes (2304 steps); on the demo's real runs a 1500-point window gives no
+// warn (bench/alerts-real.ts), and a plain plateau is INFO either way.
 import { METRIC, type ControlCommand, type KnownMetric } from '../../../protocol/index.js';
 import { BlockMeans, MODIFIED_Z, madFloor, medianInPlace, quantileInPlace, Ring, ringMannKendallZ } from '../stats.js';
 import type {
@@ -31,8 +34,8 @@ const DEFAULTS = {
   params: {
     warmup: 1000,
     blockSize: 50,
-    blocks: 60,
-    edgeBlocks: 12,
+    blocks: 30,
+    edgeBlocks: 6,
     plateauRel: 0.01,
     mkZ: 1.64,
     exitRel: 0.02,
@@ -184,7 +187,7 @@ class StallDetector implements Detector {
     return { evaluations: [evaluation('', plateau, improving, severity, message, evidence, remedy)] };
   }
 
-  /** Relative improvement I (first 12 blocks vs last 12) and Mann-Kendall Z over the window. */
+  /** Relative improvement I (first `edgeBlocks` blocks vs the last) and Mann-Kendall Z over the window. */
   private trend(s: Series): { I: number; Z: number } {
     const k = this.p.edgeBlocks;
     const ring = s.blocks.blocks;
@@ -231,7 +234,7 @@ class StallDetector implements Detector {
 export const trainingStall: DetectorFactory = {
   rule: RULE,
   description:
-    'Training stall: loss/L1 and loss/z_L1 flat over 3000 steps; WARN with gradient spikes (remedy: gradient clipping at the ' +
+    'Training stall: loss/L1 and loss/z_L1 flat over 1500 steps; WARN with gradient spikes (remedy: gradient clipping at the ' +
     'baseline p90 of ‖∇G‖) or vanishing gradients, INFO "plateau" otherwise. Skipped while the lr decays.',
   defaults: DEFAULTS,
   create: (env) => new StallDetector(env),
