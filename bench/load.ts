@@ -107,7 +107,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         subscriberRuns.push(
           client(
             '_load-subscribers.ts',
-            [server.url, String(n), String(o.seconds + 8)],
+            // Each subscriber ends once it has every step of every trainer; the seconds are only a hang guard.
+            [server.url, String(n), String(o.seconds + 120), String(o.trainers * rate * o.seconds)],
             () => ++ready === subscriberProcs && allReady(),
           ),
         );

@@ -1,4 +1,4 @@
-// The robust EWMA-residual CUSUM of reference/detectors.md §8: the exact case, false-alarm rates on stationary noise
+// The robust EWMA-residual CUSUM of docs/detectors.md §8: the exact case, false-alarm rates on stationary noise
 // (20 seeds × 50k points each, as the doc), detection delay for 1/2/3σ jumps (200 seeds), and the change_point rule's
 // markers. Throughput (10⁶ points) is a benchmark, not a test.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Every alert detector against reference/detectors.md's streams: the must-fire streams (FIRING at the step the doc
+// Every alert detector against docs/detectors.md's streams: the must-fire streams (FIRING at the step the doc
 // gives, within the tolerance in the test name), the must-not-fire streams, and a recovering stream that RESOLVES.
 // Streams are seeded (mulberry32 + Box–Muller); each behaviour is checked on several seeds.
 import assert from 'node:assert/strict';

@@ -687,18 +687,24 @@ before(async () => {
 after(async () => server?.stop());
 
 /**
- * Table digests once background work (latent projections computed after an upload) has settled: the same digests
- * twice, a second apart.
+ * Table digests once background work has finished: the latent projections and class separation computed after the
+ * upload, as the server reports them (every eager method of every epoch, none pending), however slow the machine.
  */
 async function settledDigests(): Promise<Awaited<ReturnType<typeof tableDigests>>> {
-  let last = JSON.stringify(await tableDigests(server.dbPath));
-  for (let i = 0; i < 60; i++) {
-    await new Promise((r) => setTimeout(r, 1000));
-    const now = JSON.stringify(await tableDigests(server.dbPath));
-    if (now === last) return JSON.parse(now) as Awaited<ReturnType<typeof tableDigests>>;
-    last = now;
+  const busy = (status: string | undefined): boolean => status === 'pending' || status === 'computing';
+  for (;;) {
+    const list = (await api(server, 'GET', `/api/v1/runs/${RUN}/projections`, undefined, TOKEN)).body as {
+      epochs: Array<{ separation: { status: string } | null }>;
+      projections: Array<{ status: string }>;
+      eager: string[];
+    };
+    const done =
+      list.projections.length === list.epochs.length * list.eager.length &&
+      !list.projections.some((p) => busy(p.status)) &&
+      !list.epochs.some((e) => e.separation === null || busy(e.separation.status));
+    if (done) return tableDigests(server.dbPath);
+    await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error('the database never settled before the fuzzing');
 }
 
 interface Outcome {

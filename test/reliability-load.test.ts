@@ -22,5 +22,6 @@ test('32 trainers × 20 metrics × 100 steps/s and 20 live subscribers for 8 s: 
     'every subscriber received every point',
   );
   assert.ok(r.rssMb.peak < 500, `server RSS ${r.rssMb.peak} MB`);
-  assert.ok(r.ackMs.p99 < 5000, `ack p99 ${r.ackMs.p99} ms is sane`);
+  // A hang guard, not a speed requirement (the benchmark measures latency against a baseline).
+  assert.ok(r.ackMs.p99 < 60_000, `ack p99 ${r.ackMs.p99} ms: acknowledgements stopped coming`);
 });

@@ -1,4 +1,4 @@
-// The alert rules ganwatch knows, keyed by rule name (reference/detectors.md §1–§8). The engine creates one detector
+// The alert rules ganwatch knows, keyed by rule name (docs/detectors.md §1–§8). The engine creates one detector
 // per (run, enabled rule) from these factories; the order is the order of the README and the API listing.
 import { changePoint } from './detectors/change-point.js';
 import { colorDistortion } from './detectors/color-distortion.js';

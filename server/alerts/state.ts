@@ -1,5 +1,5 @@
 // The alert state machine of one (run, rule, key): ok → pending → firing → resolved, driven by a detector's
-// evaluations (reference/detectors.md §0, Prometheus `for` / `keep_firing_for`). Warm-up lives in the detectors;
+// evaluations (docs/detectors.md §0, Prometheus `for` / `keep_firing_for`). Warm-up lives in the detectors;
 // this machine adds persistence (`for`), hysteresis (`clear` evaluations of the stricter exit condition), cooldown
 // after a remedy, and escalation of a firing alert's severity.
 import type { Evaluation, RuleSettings, Severity } from './types.js';

@@ -1,4 +1,4 @@
-// Streaming statistics shared by the alert detectors (reference/detectors.md §0): ring buffers, median/MAD and
+// Streaming statistics shared by the alert detectors (docs/detectors.md §0): ring buffers, median/MAD and
 // quantiles by selection, robust z, EWMA, block means, Mann-Kendall Z, linear detrend, lag-1 autocorrelation, a real
 // periodogram by radix-2 FFT, and Fisher's g with its critical value. Everything works on Float64Array scratch space
 // so that a detector allocates nothing per point.

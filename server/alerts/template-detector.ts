@@ -1,7 +1,7 @@
 // Template for a new alert rule (like pytorch-CycleGAN-and-pix2pix's template_model.py): a real, minimal detector,
 // registered in registry.ts but disabled by default (enable it per run or server-wide with settings.enabled = true).
 //
-// What it watches: posterior collapse of the encoder (reference/detectors.md §3 M3): the KL term per latent dimension,
+// What it watches: posterior collapse of the encoder (docs/detectors.md §3 M3): the KL term per latent dimension,
 // KL_dim = loss/KL / ((B/2)·nz) (the trainer pushes the reference's sum over half a batch × nz), falls below 0.01 nats,
 // meaning E ignores its input. The doc says M3 should never alert alone; that is why this rule is off by default and
 // INFO only, and why it makes a good template.

@@ -1,4 +1,4 @@
-// Test support: seeded synthetic metric streams for the alert detectors (reference/detectors.md §8 tests):
+// Test support: seeded synthetic metric streams for the alert detectors (docs/detectors.md §8 tests):
 // mulberry32 + Box–Muller normals, Student-t(3), lognormal, AR(1), sines and ramps, and StepValues builders;
 // also Park–Miller, the stream the Python fixture scripts of the eval tests regenerate.
 import { METRIC } from '../../protocol/metric-names.js';

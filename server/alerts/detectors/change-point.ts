@@ -1,4 +1,4 @@
-// Rule `change_point` (reference/detectors.md §8): a robust EWMA-residual CUSUM per metric, created lazily for every
+// Rule `change_point` (docs/detectors.md §8): a robust EWMA-residual CUSUM per metric, created lazily for every
 // metric the run pushes, that marks sudden jumps on the charts. It never alerts: its evaluations are always empty and
 // it returns markers (metric, step, changeAt = the CUSUM's last reset + 1, direction).
 // Skipped: lr/*, lambda/*, clip/* (controls: their jumps are deliberate and shown as control events), perf/* (timing,

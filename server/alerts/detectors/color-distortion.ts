@@ -1,4 +1,4 @@
-// Rule `color_distortion` (reference/detectors.md §5, WARN), one alert (key '').
+// Rule `color_distortion` (docs/detectors.md §5, WARN), one alert (key '').
 // C1, at each completed block of 50 points after W0: L̂ = EWMA over 20 block means of loss/L1 (unweighted), best =
 // running min of L̂ since W0. Enters when L̂ ≥ 1.15·best, Mann-Kendall Z ≥ 2.33 on the last 40 block means, and
 // loss/G_GAN is not trending up (its Z ≤ 0 on the same blocks), on 3 consecutive evaluations; leaves at L̂ ≤ 1.05·best.

@@ -1,6 +1,6 @@
 // Small pieces every detector uses: reading parameters, finite metric values, number formatting for messages,
 // a frozen baseline of a series (median, MAD, quantiles over a fixed span of points), relearn windows after a
-// re-baseline (reference/detectors.md §0), and the remedies several rules offer.
+// re-baseline (docs/detectors.md §0), and the remedies several rules offer.
 import { LAMBDA_METRIC, type ControlCommand, type KnownMetric, type LambdaName } from '../../../protocol/index.js';
 import { medianMadInPlace, quantileInPlace, Ring } from '../stats.js';
 import type { DetectorEnv, Evaluation, RuleParams, Severity, StepValues } from '../types.js';

@@ -1,4 +1,4 @@
-// The robust EWMA-residual two-sided CUSUM of reference/detectors.md §8, exactly as its pseudo-code: an EWMA level and
+// The robust EWMA-residual two-sided CUSUM of docs/detectors.md §8, exactly as its pseudo-code: an EWMA level and
 // scale absorb slow trends, clipped (Huberised) residuals keep single spikes from firing it, and an optional block
 // size b (automatic from the warm-up's lag-1 autocorrelation φ̂: b = max(1, ⌈10·φ̂/(1−φ̂)⌉)) tames autocorrelation.
 // O(1) per point after the warm-up buffer. Used by `change_point` (markers) and `divergence` (slow divergence).

@@ -1,4 +1,4 @@
-// Rule `d_overpowering` (reference/detectors.md §2, WARN; CRITICAL when G is starved of gradient), one alert per
+// Rule `d_overpowering` (docs/detectors.md §2, WARN; CRITICAL when G is starved of gradient), one alert per
 // discriminator (keys 'D' and 'D2'): a_t = min(real acc, fake acc), A = EWMA span 200 of a_t, D_loss_n = D loss / D_eq
 // (D_eq = the loss when D outputs 0.5 everywhere: BCE 2·ln2, LSGAN 0.5, per scale, summed over `numScales`).
 // Enter: A ≥ 0.95 and EWMA200(D_loss_n) ≤ 0.1, after W0; `for` 20 evaluations of 25 points = 500 points. Exit: A ≤ 0.85

@@ -1,4 +1,4 @@
-// Rule `divergence` (reference/detectors.md §1, CRITICAL): three alerts, keyed
+// Rule `divergence` (docs/detectors.md §1, CRITICAL): three alerts, keyed
 //   'nonfinite'  any step metric (not val/*) is NaN or ±Infinity: fires at that step, no warm-up, no pending;
 //   'blowup'     log10 of a gradient norm (G, E, D, D2) more than 6 robust σ above its rolling median/MAD (500 points)
 //                for 3 consecutive points, or loss/L1 or loss/z_L1 above 10× its rolling median for 3 points

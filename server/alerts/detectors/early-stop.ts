@@ -1,4 +1,4 @@
-// Rule `early_stop` (reference/detectors.md §7, INFO → STOP), one alert (key ''), evaluated at each validation record
+// Rule `early_stop` (docs/detectors.md §7, INFO → STOP), one alert (key ''), evaluated at each validation record
 // that carries the watched metric. An epoch improves when it beats the best by min_delta (FID: `minDelta`, absolute,
 // default 0.5 = max(0.5, 2·σ_FID) for σ_FID ≤ 0.25; other metrics: `minDeltaRel`·|best|). The counter is validation
 // checks since the last improvement (patience counts checks, not training epochs); it enters at counter ≥ patience, i.e.

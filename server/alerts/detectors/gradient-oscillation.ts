@@ -1,4 +1,4 @@
-// Rule `gradient_oscillation` (reference/detectors.md §4, WARN), one alert per series (keys 'grad_norm/D' and
+// Rule `gradient_oscillation` (docs/detectors.md §4, WARN), one alert per series (keys 'grad_norm/D' and
 // 'grad_norm/D2' on log10 of the norm, the primary signals; 'loss/D' and 'loss/D2' as secondary ones).
 // Every 32 points, on the last W = 256 points: linear detrend, prewhiten u_t = y_t − φ̂·y_{t−1} (φ̂ frozen from the
 // baseline B, the 1000 points after W0), periodogram over bins 1..W/2−1 (127), Fisher's g = max P_k / Σ P_k, and the

@@ -1,4 +1,4 @@
-// Rule `mode_collapse` (reference/detectors.md §3, WARN; CRITICAL when M1 and M2 both hold), one alert (key '').
+// Rule `mode_collapse` (docs/detectors.md §3, WARN; CRITICAL when M1 and M2 both hold), one alert (key '').
 // M1, per validation record with `val/diversity`: div_max = running max from validation epoch E0 = 3 (0-indexed
 // epochs 0..2 are not counted: outputs near initialisation are noise and look diverse). M1 enters when div < 0.5·div_max
 // on 2 consecutive epochs and leaves when div ≥ 0.7·div_max. When `val/mode_coverage` (fraction of the K modes the

@@ -1,4 +1,4 @@
-// Rule `training_stall` (reference/detectors.md §6), one alert (key ''), evaluated at each completed block of 50 points
+// Rule `training_stall` (docs/detectors.md §6), one alert (key ''), evaluated at each completed block of 50 points
 // over the last 1500 points (30 block means) of loss/L1 and loss/z_L1 (those the run pushes).
 // S1 plateau: I = (median(first 6 blocks) − median(last 6))/median(first 6) < 0.01 and |Mann-Kendall Z| < 1.64, for
 // every series. S2 on ‖∇G‖ over the same 1500 points: spiky when p99/median > 10 or ≥ 3 points have robust z > 6
