@@ -206,7 +206,7 @@ export const METRICS: { readonly [N in KnownMetric]: MetricContract } = {
     readBy: {
       divergence: 'blow-up (10× its rolling median) and slow divergence (CUSUM + Mann-Kendall)',
       color_distortion: 'C1: 15% above its best and trending up',
-      training_stall: 'plateau over 3000 steps',
+      training_stall: 'plateau over 1500 points',
     },
     required: true,
   },
@@ -216,7 +216,7 @@ export const METRICS: { readonly [N in KnownMetric]: MetricContract } = {
     readBy: {
       divergence: 'blow-up (10× its rolling median)',
       mode_collapse: 'M2: latent error near the “z ignored” level 0.798',
-      training_stall: 'plateau over 3000 steps',
+      training_stall: 'plateau over 1500 points',
     },
     required: true,
   },
@@ -316,7 +316,7 @@ export const METRICS: { readonly [N in KnownMetric]: MetricContract } = {
     meaning: 'SSIM of the encoded-z outputs against their targets',
     source: 'validation',
     readBy: {
-      color_distortion: 'C2: 0.02 below its best on 2 validations',
+      color_distortion: 'C2: below its best by 3× its validation noise (at least 0.02), on 2 validations',
       early_stop: 'the watched metric with params.metric = 3',
     },
     required: false,
