@@ -110,7 +110,7 @@ test('filters narrow the list by name, tag and status', { skip }, async () => {
 
 test('a run created after the page opened appears, and its status and points follow live', { skip }, async () => {
   const id = await createRun(server, { name: 'arrives-live', tags: ['late'] });
-  await row(id).waitFor({ timeout: 3000 });
+  await row(id).waitFor({ timeout: 60_000 });
   assert.equal(await page.locator('tbody tr').first().getAttribute('data-run'), id, 'on top');
   await pushPoints(server, id, [{ step: 33, values: { 'loss/D': 0.25 } }]);
   await until(
@@ -168,7 +168,7 @@ test('ticking runs and pressing Compare opens the compare view with the selectio
 
 test("the server's bare address (no #/ in it) opens the runs list", { skip }, async () => {
   const { page: p, errors: errs } = await browser.open(`${server.url}/`);
-  await p.locator(`tr[data-run="${ids.a}"]`).waitFor({ timeout: 5000 });
+  await p.locator(`tr[data-run="${ids.a}"]`).waitFor({ timeout: 60_000 });
   assert.deepEqual(errs, []);
   await p.close();
 });
@@ -180,9 +180,9 @@ test('a read token in the page URL is sent on every fetch, image and the live so
     await pushPng(guarded, first, 0, 0, tinyPng(1));
     assert.equal((await api(guarded, 'GET', '/api/v1/runs')).status, 401, 'reads need the token');
     const { page: p, errors: errs } = await browser.open(`${guarded.url}/?token=r3ad-t0ken#/`);
-    await p.locator(`tr[data-run="${first}"]`).waitFor({ timeout: 5000 });
+    await p.locator(`tr[data-run="${first}"]`).waitFor({ timeout: 60_000 });
     const second = await createRun(guarded, { name: 'pushed-live' });
-    await p.locator(`tr[data-run="${second}"]`).waitFor({ timeout: 3000 });
+    await p.locator(`tr[data-run="${second}"]`).waitFor({ timeout: 60_000 });
     await p.goto(`${guarded.url}/?token=r3ad-t0ken#/runs/${first}`);
     const img = p.locator('.samples-panel img');
     await until(

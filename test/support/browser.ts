@@ -85,18 +85,23 @@ export async function screenshot(
   return path;
 }
 
+const HANG_GUARD_MS = 60_000;
+
 /** The charts window.__ganwatch reports for the current view. */
 export function charts(page: Page): Promise<ChartSnapshot[]> {
   return page.evaluate(() => window.__ganwatch.charts());
 }
 
-/** Polls `fn` in Node until it returns a truthy value (or throws after `timeoutMs`). */
+/**
+ * Polls `fn` in Node until it returns a truthy value. `timeoutMs` is a hang guard, never a speed requirement: at least
+ * a minute, because a loaded machine renders late (a test passing only on a quiet machine is a defect).
+ */
 export async function until<T>(
   fn: () => Promise<T | null | undefined | false>,
   timeoutMs = 10_000,
   what = 'condition',
 ): Promise<T> {
-  const end = Date.now() + timeoutMs;
+  const end = Date.now() + Math.max(timeoutMs, HANG_GUARD_MS);
   let last: unknown;
   for (;;) {
     try {
@@ -113,7 +118,7 @@ export async function until<T>(
 /** Scrolls a chart into view (charts draw only on screen) and returns its snapshot once it has drawn. */
 export async function drawnChart(page: Page, key: string, timeoutMs = 10_000): Promise<ChartSnapshot> {
   const card = page.locator(`.chart-card[data-chart="${key}"]`);
-  await card.waitFor({ timeout: timeoutMs });
+  await card.waitFor({ timeout: Math.max(timeoutMs, HANG_GUARD_MS) });
   await card.scrollIntoViewIfNeeded();
   return until(
     async () => (await charts(page)).find((c) => c.key === key && c.drawn && !c.loading),
