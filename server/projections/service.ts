@@ -88,7 +88,7 @@ export class ProjectionService {
     // Work left pending by a stop or crash.
     this.resumed = this.store.projections.pendingWork().then(
       (work) => {
-        for (const w of work) this.enqueue({ rid: w.rid, id: w.runId }, w.epoch, w.kind as JobKind, false);
+        for (const w of work) this.enqueue({ rid: w.rid, id: w.runId }, w.epoch, w.kind, false);
       },
       (err) => this.log('reading pending work', err),
     );

@@ -46,7 +46,8 @@ function projectionMatrix(dim: number, density: number, seed: number): Float64Ar
       r[t * 2 + c] = u < density / 2 ? v : u < density ? -v : 0;
     }
     // A column of zeros would draw every code on one line: give it one Gaussian entry.
-    if ([...Array(dim).keys()].every((t) => r[t * 2 + c] === 0)) r[Math.floor(random() * dim) * 2 + c] = gaussian(random);
+    if ([...Array(dim).keys()].every((t) => r[t * 2 + c] === 0))
+      r[Math.floor(random() * dim) * 2 + c] = gaussian(random);
   }
   return r;
 }
