@@ -1,5 +1,6 @@
-// PCA projections through ml-pca: the codes on their first principal axes. Used for the dashboard's PCA view and,
-// to 50 dimensions, ahead of t-SNE and UMAP on wide codes (their neighbour search is O(n²·dim)).
+// PCA projections through ml-pca, the server's one PCA: the codes on their first principal axes. Used for the
+// dashboard's PCA view, for t-SNE's starting layout and, to 50 dimensions, ahead of t-SNE and UMAP on wide codes
+// (their neighbour search is O(n²·dim)).
 import { PCA } from 'ml-pca';
 
 /** Widths above this use NIPALS (only the components asked for) instead of the full covariance eigenproblem. */
