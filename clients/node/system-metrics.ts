@@ -72,8 +72,8 @@ export function systemMetricsDefault(env: NodeJS.ProcessEnv = process.env): bool
   return !/^(0|false|off|no)$/i.test((env.GANWATCH_SYSTEM_METRICS ?? '').trim());
 }
 
-/** The metric values of one sample: CPU and memory of this process, then every GPU's. */
-function sampleValues(cpuPercent: number, gpus: readonly GpuSample[]): Record<string, number> {
+/** The metric values of one sample: CPU and memory of this process, then every GPU's (exported for the benchmark). */
+export function sampleValues(cpuPercent: number, gpus: readonly GpuSample[]): Record<string, number> {
   const values: Record<string, number> = {
     [METRIC.sysCpuPercent]: cpuPercent,
     [METRIC.sysRssMb]: process.memoryUsage.rss() / MIB,
