@@ -94,6 +94,7 @@ const RUN_COLUMNS = [
   'backend',
   'device',
   'host',
+  'system',
   'created_at',
   'updated_at',
   'finished_at',

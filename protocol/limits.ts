@@ -12,6 +12,8 @@ export const MAX_LATENT_CODES = 20_000;
 export const MAX_LATENT_DIM = 1024;
 /** Most buckets a series request may ask for. */
 export const MAX_BUCKETS = 10_000;
+/** Most GPU names a run's `system` document may list (a node has at most 16 in practice). */
+export const MAX_SYSTEM_GPUS = 64;
 /** Run ids: lowercase letters and digits, 1 to 32 characters (the server makes them 10 long). */
 const RUN_ID = '[a-z0-9]{1,32}';
 export const RUN_ID_PATTERN = `^${RUN_ID}$`;

@@ -49,6 +49,9 @@ export const METRIC = {
   valLatentFisher: 'val/latent_fisher',
   // ---- pushed by other trainers only
   skippedStep: 'skipped_step',
+  // ---- the clients' system sampler (clients/node/system-metrics.ts, clients/python/ganwatch/system.py), every 10 s
+  sysCpuPercent: 'sys/cpu_percent',
+  sysRssMb: 'sys/rss_mb',
 } as const;
 
 export type KnownMetric = (typeof METRIC)[keyof typeof METRIC];
@@ -62,7 +65,27 @@ export const METRIC_PREFIX = {
   clip: 'clip/',
   perf: 'perf/',
   val: 'val/',
+  sys: 'sys/',
 } as const;
+
+/**
+ * Per-GPU system metrics: the family name, then `/` and nvidia-smi's GPU index, e.g. `sys/gpu_util/0`, so one chart
+ * pattern (`sys/*`) takes every GPU and the charts of one quantity sort together.
+ */
+export const SYS_GPU_METRIC = {
+  /** Utilization, % of the sample period a kernel ran (nvidia-smi utilization.gpu). */
+  util: 'sys/gpu_util',
+  /** Memory in use, MiB (memory.used). */
+  memMb: 'sys/gpu_mem_mb',
+  /** Temperature, °C (temperature.gpu). */
+  tempC: 'sys/gpu_temp_c',
+} as const;
+export type SysGpuFamily = (typeof SYS_GPU_METRIC)[keyof typeof SYS_GPU_METRIC];
+
+/** The metric name of GPU `index`'s `family` value, e.g. sys/gpu_util/0. */
+export function gpuMetric(family: SysGpuFamily, index: number): string {
+  return `${family}/${index}`;
+}
 
 /** ‖∇‖ of each network's gradient, before clipping. */
 export const GRAD_NORM_METRIC = {
@@ -114,7 +137,9 @@ export type MetricSource =
   /** the server, derived from what a trainer sent (latent codes). */
   | 'server'
   /** no ganwatch component: other trainers may push it. */
-  | 'client';
+  | 'client'
+  /** the clients' system sampler, every 10 s at the latest step logged (not the training step). */
+  | 'system';
 
 export interface MetricContract {
   meaning: string;
@@ -358,6 +383,18 @@ export const METRICS: { readonly [N in KnownMetric]: MetricContract } = {
     meaning: '1 when the optimizer step was skipped (a loss scaler found an overflow)',
     source: 'client',
     readBy: { divergence: 'the step is ignored', change_point: 'the step is ignored' },
+    required: false,
+  },
+  'sys/cpu_percent': {
+    meaning: 'CPU time of the training process over the last sample period, % of one core (as top shows it)',
+    source: 'system',
+    readBy: {},
+    required: false,
+  },
+  'sys/rss_mb': {
+    meaning: 'resident memory of the training process, MiB',
+    source: 'system',
+    readBy: {},
     required: false,
   },
 };

@@ -1,7 +1,7 @@
 // Runs: one training run, its status and its descriptive fields.
 import { Type, type Static } from 'typebox';
 import { AlertConfig } from './alerts.js';
-import { RUN_ID_PATTERN } from './limits.js';
+import { MAX_SYSTEM_GPUS, RUN_ID_PATTERN } from './limits.js';
 
 export const RUN_STATUSES = ['running', 'paused', 'finished', 'failed', 'disconnected'] as const;
 export const RunStatus = Type.Union([
@@ -25,6 +25,20 @@ export const RunConfig = Type.Record(Type.String({ maxLength: 200 }), Type.Unkno
   propertyNames: { maxLength: 200 },
 });
 export const ShortText = Type.String({ maxLength: 200 });
+/**
+ * The machine the run trains on, as its client found it at the start: CPU model, logical cores, OS and architecture,
+ * and the GPUs nvidia-smi lists (absent when it was not asked). Closed and bounded (at most about 13,500 characters).
+ */
+export const RunSystem = Type.Object(
+  {
+    cpu: Type.Optional(ShortText),
+    cores: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    platform: Type.Optional(ShortText),
+    gpus: Type.Optional(Type.Array(ShortText, { maxItems: MAX_SYSTEM_GPUS })),
+  },
+  { additionalProperties: false },
+);
+export type RunSystem = Static<typeof RunSystem>;
 
 export const Run = Type.Object({
   id: Type.String(),
@@ -36,6 +50,7 @@ export const Run = Type.Object({
   backend: Type.Union([Type.String(), Type.Null()]),
   device: Type.Union([Type.String(), Type.Null()]),
   host: Type.Union([Type.String(), Type.Null()]),
+  system: Type.Union([RunSystem, Type.Null()]),
   created_at: Type.Number(),
   updated_at: Type.Number(),
   finished_at: Type.Union([Type.Number(), Type.Null()]),
@@ -53,6 +68,7 @@ export const CreateRunBody = Type.Object(
     backend: Type.Optional(ShortText),
     device: Type.Optional(ShortText),
     host: Type.Optional(ShortText),
+    system: Type.Optional(RunSystem),
     /** Alert settings for this run (rule overrides, auto_apply); changeable later at /runs/:id/alerts/config. */
     alerts: Type.Optional(AlertConfig),
   },

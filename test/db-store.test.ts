@@ -137,6 +137,23 @@ test('writing to a deleted run is refused as GW_ERR_RUN_NOT_FOUND and stores not
   await store.close();
 });
 
+test("a run's system document is stored as given and read back by get and list; a run without one has null", async () => {
+  const store = await openTestStore();
+  const system = { cpu: 'Intel(R) Xeon(R) CPU @ 2.20GHz', cores: 2, platform: 'linux 6.1 x64', gpus: ['Tesla T4'] };
+  const run = await store.runs.create({ name: 'machine', system });
+  const plain = await store.runs.create({ name: 'plain' });
+  assert.deepEqual((await store.runs.get(run.id))!.system, system);
+  assert.deepEqual(
+    (await store.runs.list()).map((r) => [r.name, r.system]),
+    [
+      ['plain', null],
+      ['machine', system],
+    ],
+  );
+  assert.equal(plain.system, null);
+  await store.close();
+});
+
 test(
   'PostgreSQL: servers starting at once on an empty database apply each migration exactly once',
   { skip: postgresOnly },

@@ -64,6 +64,38 @@ test('deleting a run removes it and everything it owns', async () => {
   assert.equal((await api(server, 'DELETE', `/api/v1/runs/${run.id}`)).status, 404);
 });
 
+test('a run records the machine it trains on (its system document) and gives it back as it was sent', async () => {
+  const system = { cpu: 'AMD EPYC 7B13', cores: 64, platform: 'linux 6.1.0 x64', gpus: ['NVIDIA A100', 'NVIDIA A100'] };
+  const { status, body: created } = await api(server, 'POST', '/api/v1/runs', { name: 'machine', system });
+  assert.equal(status, 201);
+  assert.deepEqual(created.system, system);
+  assert.deepEqual((await api(server, 'GET', `/api/v1/runs/${created.id}`)).body.system, system);
+  const listed = (await api(server, 'GET', '/api/v1/runs?name=machine')).body.runs[0];
+  assert.deepEqual(listed.system, system);
+  const without = (await api(server, 'POST', '/api/v1/runs', { name: 'no machine' })).body;
+  assert.equal(without.system, null);
+});
+
+test('a system document with an unknown field, a wrong type or too many GPUs is a 400 that creates nothing', async () => {
+  const before = (await api(server, 'GET', '/api/v1/runs')).body.runs.length;
+  const bad = [
+    { cpu: 'x', memory: 1 },
+    { cores: 'eight' },
+    { cores: 0 },
+    { gpus: 'A100' },
+    { gpus: Array.from({ length: 65 }, () => 'A100') },
+    { cpu: 'x'.repeat(201) },
+    'linux',
+  ];
+  for (const system of bad) {
+    const res = await api(server, 'POST', '/api/v1/runs', { name: 'bad machine', system });
+    assert.equal(res.status, 400, JSON.stringify(system));
+    assert.equal(res.body.code, 'GW_ERR_VALIDATION');
+    assert.match(res.body.message, /system/, res.body.message);
+  }
+  assert.equal((await api(server, 'GET', '/api/v1/runs')).body.runs.length, before);
+});
+
 test('an unknown run is a 404 with a code that names the problem', async () => {
   const res = await api(server, 'GET', '/api/v1/runs/doesnotexist');
   assert.equal(res.status, 404);

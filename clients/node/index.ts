@@ -8,6 +8,7 @@ import { waitForServer } from './http.js';
 import { Run } from './run.js';
 import { readServerFile, watchServerFile, type ServerFileWatch } from './server-file.js';
 import { parseServers } from './servers.js';
+import { DEFAULT_SYSTEM_INTERVAL_MS, describeSystem, systemMetricsDefault } from './system-metrics.js';
 
 export interface ConnectOptions {
   /** The new run's name. Default: the script's file name and the time. */
@@ -50,6 +51,14 @@ export interface ConnectOptions {
   failoverMs?: number;
   /** How often buffered values are sent (ms). Default 200. */
   flushIntervalMs?: number;
+  /**
+   * Push system metrics (sys/cpu_percent, sys/rss_mb, and per GPU sys/gpu_util/N, sys/gpu_mem_mb/N, sys/gpu_temp_c/N
+   * when nvidia-smi is on PATH) at the latest step logged, and record the GPU names in the run's `system`. Default:
+   * true, unless $GANWATCH_SYSTEM_METRICS is 0, false, off or no.
+   */
+  systemMetrics?: boolean;
+  /** How often system metrics are sampled (ms). Default 10,000. */
+  systemIntervalMs?: number;
 }
 
 /** The default server: $GANWATCH_SERVER, else the local server on $GANWATCH_PORT, else port 8080. */
@@ -68,8 +77,8 @@ function printError(error: GanwatchError): void {
   process.stderr.write(`ganwatch: ${error.code}: ${error.message}\n`);
 }
 
-/** The body that creates the run: the options that describe it. */
-function runBody(o: ConnectOptions): CreateRunBody {
+/** The body that creates the run: the options that describe it, and the machine. */
+async function runBody(o: ConnectOptions, probeGpus: boolean): Promise<CreateRunBody> {
   return {
     name: o.name ?? defaultName(),
     ...(o.config !== undefined ? { config: o.config } : {}),
@@ -78,7 +87,17 @@ function runBody(o: ConnectOptions): CreateRunBody {
     ...(o.alerts !== undefined ? { alerts: o.alerts } : {}),
     ...(o.backend !== undefined ? { backend: o.backend } : {}),
     ...(o.device !== undefined ? { device: o.device } : {}),
+    system: await describeSystem(probeGpus),
   };
+}
+
+function systemInterval(o: ConnectOptions): number | null {
+  if (!(o.systemMetrics ?? systemMetricsDefault())) return null;
+  const ms = o.systemIntervalMs ?? DEFAULT_SYSTEM_INTERVAL_MS;
+  if (!(Number.isFinite(ms) && ms > 0)) {
+    throw gwError('GW_ERR_OPTION', `systemIntervalMs must be a positive number of milliseconds, got ${String(ms)}`);
+  }
+  return ms;
 }
 
 /** Follows `file` for a new server address; returns how to stop. */
@@ -111,6 +130,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Run> {
   const servers = parseServers(filed ?? options.server ?? defaultServer());
   const token = options.token ?? (process.env.GANWATCH_TOKEN || undefined);
   const offline = options.offline === true;
+  const systemIntervalMs = systemInterval(options);
   if (!offline && options.waitMs) await waitForServer(servers, options.waitMs);
   const clientOptions: MonitorOptions = {
     server: servers,
@@ -118,7 +138,9 @@ export async function connect(options: ConnectOptions = {}): Promise<Run> {
     spoolDir: options.spool ?? '.spool',
     offline,
     onError,
-    ...(options.resume !== undefined ? { run: options.resume } : { create: runBody(options) }),
+    ...(options.resume !== undefined
+      ? { run: options.resume }
+      : { create: await runBody(options, systemIntervalMs !== null) }),
     ...(options.failoverMs !== undefined ? { failoverMs: options.failoverMs } : {}),
     ...(options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {}),
   };
@@ -127,7 +149,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Run> {
     options.serverFile !== undefined && !offline
       ? followServerFile(client, options.serverFile, options.onServerChange, onError)
       : null;
-  return new Run(client, () => watch?.stop());
+  return new Run(client, () => watch?.stop(), systemIntervalMs);
 }
 
 export { Run, type CloseOptions, type Control, type ImageOptions, type LatentOptions } from './run.js';

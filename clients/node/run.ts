@@ -3,6 +3,7 @@
 // MonitorClient underneath spools, sends, resends and fails over.
 import { gwError, type RunStatus } from '../../protocol/index.js';
 import type { MonitorClient, MonitorStats, ReceivedControl } from './client.js';
+import { SystemSampler } from './system-metrics.js';
 
 /** A control command from the dashboard, the API or an alert's remedy; answer it with `run.answer(id, ...)`. */
 export type Control = ReceivedControl;
@@ -30,11 +31,17 @@ export interface CloseOptions {
 
 export class Run {
   private ending: Promise<boolean> | null = null;
+  private lastStep: number | null = null;
+  private readonly sampler: SystemSampler | null;
 
+  /** `systemIntervalMs`: push system metrics (sys/*) this often; null: none. */
   constructor(
     private readonly client: MonitorClient,
     private readonly onEnd: () => void = () => {},
-  ) {}
+    systemIntervalMs: number | null = null,
+  ) {
+    this.sampler = systemIntervalMs === null ? null : new SystemSampler((v) => this.logSystem(v), systemIntervalMs);
+  }
 
   /** The run's id on the server; null for a run recorded offline (until `npm run sync` creates it). */
   get id(): string | null {
@@ -68,6 +75,17 @@ export class Run {
    */
   log(values: Record<string, number>, step: number, wall?: number): void {
     this.client.push(step, values, wall);
+    this.lastStep = step;
+  }
+
+  /**
+   * A system sample goes at the step logged last, like every point keyed by a step (a later sample at the same step
+   * replaces it). Before the first step is logged there is no step to put it at, and it is dropped: at step 0 it would
+   * overwrite the sample a resumed run stored there.
+   */
+  private logSystem(values: Record<string, number>): void {
+    if (this.lastStep === null || this.ending !== null) return;
+    this.client.push(this.lastStep, values);
   }
 
   /** Queues a PNG (its bytes) for upload, e.g. a validation sample grid. */
@@ -154,6 +172,7 @@ export class Run {
 
   private end(status: 'finished' | 'failed' | null, opts: CloseOptions): Promise<boolean> {
     if (this.ending === null) {
+      this.sampler?.stop();
       if (status !== null) this.client.setStatus(status);
       this.onEnd();
       this.ending = this.client.close(opts);

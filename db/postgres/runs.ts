@@ -5,7 +5,7 @@ import { newRunId } from '../run-id.js';
 import { now, type RunRef, type RunsRepo } from '../store.js';
 import { query, transaction } from './pool.js';
 
-const RUN_COLUMNS = `id, name, status, config, tags, notes, backend, device, host, created_at, updated_at, finished_at,
+const RUN_COLUMNS = `id, name, status, config, tags, notes, backend, device, host, system, created_at, updated_at, finished_at,
   last_step, last_seen_at`;
 
 export class PgRunsRepo implements RunsRepo {
@@ -16,8 +16,8 @@ export class PgRunsRepo implements RunsRepo {
     return transaction(this.pool, async (client) => {
       const [run] = await query<Run & { rid: number }>(
         client,
-        `INSERT INTO runs (id, name, status, config, tags, notes, backend, device, host, created_at, updated_at)
-         VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $9) RETURNING rid, ${RUN_COLUMNS}`,
+        `INSERT INTO runs (id, name, status, config, tags, notes, backend, device, host, system, created_at, updated_at)
+         VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $10, $9, $9) RETURNING rid, ${RUN_COLUMNS}`,
         [
           newRunId(),
           body.name,
@@ -28,6 +28,7 @@ export class PgRunsRepo implements RunsRepo {
           body.device ?? null,
           body.host ?? null,
           t,
+          body.system === undefined ? null : JSON.stringify(body.system),
         ],
       );
       await query(client, 'SELECT gw_add_run_partitions($1)', [run!.rid]);

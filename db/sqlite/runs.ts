@@ -1,5 +1,5 @@
 // Runs on SQLite: create, read, list with filters, update, delete (with everything the run owns).
-import type { CreateRunBody, ListRunsQuery, PatchRunBody, Run, RunStatus } from '../../protocol/index.js';
+import type { CreateRunBody, ListRunsQuery, PatchRunBody, Run, RunStatus, RunSystem } from '../../protocol/index.js';
 import { newRunId } from '../run-id.js';
 import { now, type RunRef, type RunsRepo } from '../store.js';
 import type { Connection } from './connection.js';
@@ -15,6 +15,7 @@ interface RunRow {
   backend: string | null;
   device: string | null;
   host: string | null;
+  system: string | null;
   created_at: number;
   updated_at: number;
   finished_at: number | null;
@@ -33,6 +34,7 @@ function toRun(row: RunRow): Run {
     backend: row.backend,
     device: row.device,
     host: row.host,
+    system: row.system === null ? null : (JSON.parse(row.system) as RunSystem),
     created_at: row.created_at,
     updated_at: row.updated_at,
     finished_at: row.finished_at,
@@ -57,8 +59,8 @@ export class SqliteRunsRepo implements RunsRepo {
     private readonly onDelete: () => void = () => undefined,
   ) {
     this.insertStmt = db.prepare(
-      `INSERT INTO runs (id, name, status, config, tags, notes, backend, device, host, created_at, updated_at)
-       VALUES (@id, @name, 'running', @config, @tags, @notes, @backend, @device, @host, @now, @now)`,
+      `INSERT INTO runs (id, name, status, config, tags, notes, backend, device, host, system, created_at, updated_at)
+       VALUES (@id, @name, 'running', @config, @tags, @notes, @backend, @device, @host, @system, @now, @now)`,
     );
     this.byIdStmt = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?');
     this.refStmt = db.prepare<[string], RunRef>('SELECT rid, id, status FROM runs WHERE id = ?');
@@ -96,6 +98,7 @@ export class SqliteRunsRepo implements RunsRepo {
       backend: body.backend ?? null,
       device: body.device ?? null,
       host: body.host ?? null,
+      system: body.system === undefined ? null : JSON.stringify(body.system),
       now: now(),
     });
     return this.getSync(id)!;

@@ -9,6 +9,10 @@ import { freshLocation } from './store.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+// Clients made by the tests (and trainers they start) push no system metrics unless a test asks for them: a sample
+// every 10 s would add points to the exact counts other tests check whenever a slow machine makes a run last longer.
+process.env.GANWATCH_SYSTEM_METRICS ??= '0';
+
 export interface ServerOptions {
   /** The store: a SQLite file or a postgres:// URL (default: a fresh one, see test/support/store.ts). */
   dbPath?: string;

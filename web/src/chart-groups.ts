@@ -104,6 +104,15 @@ export const CHART_GROUPS: readonly ChartGroup[] = [
     compact: true,
   },
   { id: 'perf', title: 'Performance', match: [`${METRIC_PREFIX.perf}*`], compact: true },
+  {
+    id: 'system',
+    title: 'System',
+    description:
+      'The training process’s CPU (100% = one core) and resident memory, and each GPU’s utilization, memory and temperature (nvidia-smi), sampled every 10 s by the client.',
+    match: [`${METRIC_PREFIX.sys}*`],
+    order: [METRIC.sysCpuPercent, METRIC.sysRssMb],
+    compact: true,
+  },
   { id: 'other', title: 'Other metrics', match: ['*'] },
 ];
 

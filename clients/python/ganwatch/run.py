@@ -24,6 +24,7 @@ from .errors import GanwatchError, InputError, OptionError, RunNotFoundError, Se
 from .images import png_of
 from .sender import Sender
 from .spool import Spool
+from .system import DEFAULT_INTERVAL_S, SystemSampler, describe_system, enabled_by_default
 from .transport import HttpClient, Servers, Unreachable, run_path, server_list
 from .wire import (
     MAX_BODY_BYTES,
@@ -88,6 +89,8 @@ def init(
     device: str | None = None,
     flush_interval: float = 0.2,
     poll_wait: float = 20.0,
+    system_metrics: bool | None = None,
+    system_interval: float = DEFAULT_INTERVAL_S,
 ) -> Run:
     """Starts (or, with ``resume=RUN_ID``, continues) a run and returns it.
 
@@ -95,7 +98,11 @@ def init(
     $GANWATCH_SERVER, else http://127.0.0.1:8080. token: else $GANWATCH_TOKEN. alerts: the run's alert settings.
     spool: the folder that keeps everything not yet acknowledged. offline: no network at all (upload later with
     ``python -m ganwatch sync``). Raises ServerError when no server answers (unless offline), RunNotFoundError when
-    ``resume`` names a run nobody has, InputError or OptionError for bad arguments."""
+    ``resume`` names a run nobody has, InputError or OptionError for bad arguments.
+
+    system_metrics: push sys/cpu_percent, sys/rss_mb and, with nvidia-smi, per GPU sys/gpu_util/N, sys/gpu_mem_mb/N,
+    sys/gpu_temp_c/N every ``system_interval`` s (10) from a daemon thread, and record the GPU names; default on,
+    unless $GANWATCH_SYSTEM_METRICS is 0, false, off or no."""
     urls = server_list(server)
     token = token if token is not None else (os.environ.get("GANWATCH_TOKEN") or None)
     if not isinstance(spool, (str, os.PathLike)) or not str(spool):
@@ -105,7 +112,12 @@ def init(
         raise OptionError("flush_interval must be from 0.01 to 60 seconds")
     if not (isinstance(poll_wait, (int, float)) and 0 < poll_wait <= 30):
         raise OptionError("poll_wait must be above 0 and at most 30 seconds")
+    sampling = enabled_by_default() if system_metrics is None else bool(system_metrics)
+    if not (isinstance(system_interval, (int, float)) and 0.01 <= system_interval <= 3600):
+        raise OptionError("system_interval must be from 0.01 to 3600 seconds")
     body = _create_body(name, config, tags, notes, alerts, backend, device)
+    if resume is None:
+        body["system"] = describe_system(probe_gpus=sampling)
     servers = Servers(urls)
     http = HttpClient(servers, token, timeout=OPEN_TIMEOUT_S)
     known: dict | None = None
@@ -141,6 +153,7 @@ def init(
         resumed=resume is not None,
         flush_interval=flush_interval,
         poll_wait=poll_wait,
+        system_interval=system_interval if sampling else None,
     )
 
 
@@ -280,6 +293,7 @@ class Run:
         resumed: bool,
         flush_interval: float,
         poll_wait: float,
+        system_interval: float | None = None,
     ) -> None:
         self.name: str = (known or {}).get("name") or (spool.create or body)["name"]
         self.config: dict = dict((known or {}).get("config") or (spool.create or body).get("config") or {})
@@ -307,6 +321,9 @@ class Run:
         )
         if resumed:
             self._sender.push_status("running")
+        self._sampler = SystemSampler(self._log_system, system_interval) if system_interval is not None else None
+        if self._sampler is not None:
+            self._sampler.start()
         atexit.register(self._at_exit)
         if sys.excepthook is not _excepthook and sys.excepthook is sys.__excepthook__:
             sys.excepthook = _excepthook
@@ -388,6 +405,14 @@ class Run:
                 wire[name] = wire_value(to_number(value, f"metric '{name}'"))
         known.update(wire)
         self._sender.push(dumps({"step": step, "wall": wall, "values": wire}))
+
+    def _log_system(self, values: dict[str, float]) -> None:
+        """From the sampler thread: a sample goes at the last step logged (a resumed run's last step on the server
+        until one is logged), like every point keyed by a step; with no step yet there is nowhere to put it."""
+        with self._lock:
+            if self._last_step is None or self._finished:
+                return
+            self._sender.push(dumps({"step": self._last_step, "wall": time.time(), "values": values}))
 
     def log_image(
         self,
@@ -478,6 +503,8 @@ class Run:
                 return self._finish_result
             self._finished = True
             self._controls_cond.notify_all()  # a paused apply_controls() returns
+        if self._sampler is not None:
+            self._sampler.stop()
         self._sender.push_status(status)
         ok = self._sender.close(timeout)
         self._finish_result = ok

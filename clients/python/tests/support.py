@@ -25,6 +25,9 @@ ROOT = CLIENT.parent.parent
 # The tests import the client from this checkout (the pip-installed copy is tested by test_install).
 if str(CLIENT) not in sys.path:
     sys.path.insert(0, str(CLIENT))
+# Runs made by the tests (and the scripts they start) push no system metrics unless a test asks for them: a sample
+# every 10 s would add points to the exact counts other tests check whenever a slow machine makes a run last longer.
+os.environ.setdefault("GANWATCH_SYSTEM_METRICS", "0")
 NODE = os.environ.get("NODE") or shutil.which("node") or "node"
 # A busy 2-core machine can take many seconds to start a server or finish a request: generous bounds, never timing.
 START_TIMEOUT_S = 180.0

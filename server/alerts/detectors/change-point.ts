@@ -49,6 +49,7 @@ const SKIP_PREFIXES = [
   METRIC_PREFIX.clip,
   METRIC_PREFIX.perf,
   METRIC_PREFIX.val,
+  METRIC_PREFIX.sys,
 ];
 
 function skipped(name: string): boolean {

@@ -15,11 +15,25 @@ export function flattenConfig(config: Record<string, unknown>, prefix = ''): Arr
   return out.sort((a, b) => a[0].localeCompare(b[0]));
 }
 
+/** The GPUs of a run's system document: names, repeats counted (`2 × NVIDIA A100`); null when not recorded. */
+function gpuList(gpus: readonly string[] | undefined): string | null {
+  if (gpus === undefined) return null;
+  if (gpus.length === 0) return 'none found (nvidia-smi)';
+  const counts = new Map<string, number>();
+  for (const g of gpus) counts.set(g, (counts.get(g) ?? 0) + 1);
+  return [...counts].map(([name, n]) => (n > 1 ? `${n} × ${name}` : name)).join(', ');
+}
+
 function runFacts(run: Run): Array<[string, unknown]> {
+  const system = run.system ?? null;
   return [
     ['(backend)', run.backend],
     ['(device)', run.device],
     ['(host)', run.host],
+    ['(cpu)', system?.cpu ?? null],
+    ['(cores)', system?.cores ?? null],
+    ['(platform)', system?.platform ?? null],
+    ['(gpus)', gpuList(system?.gpus)],
   ];
 }
 
