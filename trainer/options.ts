@@ -296,68 +296,114 @@ export function parseTrainerArgs(
 ): ParsedArgs | null {
   const program = buildProgram(env);
   program.configureOutput({ writeOut: out, writeErr: () => undefined });
+  if (!runCommander(program, argv)) return null;
+  const raw = program.opts<Raw>();
+  const explicit = explicitKeys(program, raw, env);
+  const tags = parseTags(raw);
+  const server = serverList(String(raw.server));
+  const alerts = parseAlerts(raw);
+  const name = parseName(raw);
+  const options: TrainerOptions = {
+    ...runOptions(raw, { server, name, tags, alerts }),
+    ...modelFlags(raw),
+    ...loopOptions(raw),
+  };
+  checkCombinations(options);
+  return { options, explicit };
+}
+
+/** Runs commander on argv; false when it only showed help (or the version). */
+function runCommander(program: Command, argv: readonly string[]): boolean {
   try {
     program.parse([...argv], { from: 'user' });
+    return true;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version')
-        return null;
+        return false;
       throw fromCommander(err);
     }
     throw err;
   }
-  const raw = program.opts<Raw>();
+}
+
+/** The options the user set (flag or environment), which a resumed run keeps over its checkpoint's. */
+function explicitKeys(program: Command, raw: Raw, env: NodeJS.ProcessEnv): Set<keyof TrainerOptions> {
   const explicit = new Set<keyof TrainerOptions>();
   for (const key of Object.keys(raw)) {
     const source = program.getOptionValueSource(key);
     if (source === 'cli' || source === 'env') explicit.add(key as keyof TrainerOptions);
   }
   if (env.GANWATCH_SERVER || env.GANWATCH_PORT) explicit.add('server');
+  return explicit;
+}
 
+function parseTags(raw: Raw): string[] {
   const tags = String(raw.tags ?? '')
     .split(',')
     .map((t) => t.trim())
     .filter((t) => t.length > 0);
   if (tags.some((t) => t.length > 64)) throw bad('--tags', 'must hold tags of at most 64 characters', raw.tags);
-  const server = serverList(String(raw.server));
+  return tags;
+}
+
+/** --alerts: a JSON object of alert settings, or null when not given. */
+function parseAlerts(raw: Raw): AlertConfig | null {
   const alertsText = str(raw, 'alerts');
-  let alerts: AlertConfig | null = null;
-  if (alertsText !== null) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(alertsText);
-    } catch (err) {
-      throw bad('--alerts', `must be JSON (${(err as Error).message})`, alertsText);
-    }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-      throw bad('--alerts', 'must be a JSON object', alertsText);
-    // The shape is checked here, before any training (an offline run would otherwise carry malformed settings to its
-    // sync); rule and parameter names are the server's to know: it refuses unknown ones when the run is created.
-    if (!Value.Check(AlertConfig, parsed)) {
-      const problem = Value.Errors(AlertConfig, parsed)[0];
-      throw bad(
-        '--alerts',
-        `must be alert settings: ${problem ? describeSettingsError(problem) : 'invalid'}`,
-        alertsText,
-      );
-    }
-    alerts = parsed;
+  if (alertsText === null) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(alertsText);
+  } catch (err) {
+    throw bad('--alerts', `must be JSON (${(err as Error).message})`, alertsText);
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw bad('--alerts', 'must be a JSON object', alertsText);
+  // The shape is checked here, before any training (an offline run would otherwise carry malformed settings to its
+  // sync); rule and parameter names are the server's to know: it refuses unknown ones when the run is created.
+  if (!Value.Check(AlertConfig, parsed)) {
+    const problem = Value.Errors(AlertConfig, parsed)[0];
+    throw bad(
+      '--alerts',
+      `must be alert settings: ${problem ? describeSettingsError(problem) : 'invalid'}`,
+      alertsText,
+    );
+  }
+  return parsed;
+}
+
+function parseName(raw: Raw): string | null {
   const name = str(raw, 'name');
   if (name !== null && name.length > 200)
     throw bad('--name', 'must be at most 200 characters', `${name.slice(0, 20)}…`);
+  return name;
+}
 
-  const options: TrainerOptions = {
-    server,
+/** The run's server, identity and data (the options before the model's). */
+function runOptions(
+  raw: Raw,
+  parsed: { server: string; name: string | null; tags: string[]; alerts: AlertConfig | null },
+): Pick<
+  TrainerOptions,
+  'server' | 'serverFile' | 'token' | 'name' | 'tags' | 'alerts' | 'dataset' | 'direction' | 'classes' | 'epochs'
+> {
+  return {
+    server: parsed.server,
     serverFile: str(raw, 'serverFile'),
     token: typeof raw.token === 'string' && raw.token !== '' ? raw.token : null,
-    name,
-    tags: [...new Set(tags)],
-    alerts,
+    name: parsed.name,
+    tags: [...new Set(parsed.tags)],
+    alerts: parsed.alerts,
     dataset: str(raw, 'dataset') ?? 'synthetic',
     direction: choice(raw, 'direction', ['AtoB', 'BtoA'] as const),
     classes: int(raw, 'classes', 2, 8),
     epochs: int(raw, 'epochs', 1),
+  };
+}
+
+/** The model's architecture, losses and optimizers. */
+function modelFlags(raw: Raw) {
+  return {
     size: Number(choice(raw, 'size', SIZES.map(String))),
     batch: int(raw, 'batch', 2, 4096),
     seed: int(raw, 'seed', 0, 0xffffffff),
@@ -381,6 +427,12 @@ export function parseTrainerArgs(
     niterDecay: int(raw, 'niterDecay', 0),
     clip: num(raw, 'clip', (n) => n >= 0, 'a number >= 0 (0: off)'),
     dropout: raw.dropout !== false,
+  } satisfies Partial<TrainerOptions>;
+}
+
+/** Pushing, validation, early stopping, checkpoints, the spool and the backend. */
+function loopOptions(raw: Raw) {
+  return {
     pushEvery: int(raw, 'pushEvery', 1),
     valEvery: int(raw, 'valEvery', 1),
     valCount: int(raw, 'valCount', 1, 64),
@@ -399,7 +451,11 @@ export function parseTrainerArgs(
     fidModel: str(raw, 'fidModel'),
     maxSteps: int(raw, 'maxSteps', 0),
     waitServer: num(raw, 'waitServer', (n) => n >= 0 && n <= 3600, 'a number of seconds from 0 to 3600'),
-  };
+  } satisfies Partial<TrainerOptions>;
+}
+
+/** Checks between flags, once each is valid on its own. */
+function checkCombinations(options: TrainerOptions): void {
   if (options.fork && options.resume === null)
     throw gwError('GW_ERR_OPTION', '--fork needs --resume DIR (the checkpoint to branch from)');
   if (options.batch % 2 !== 0)
@@ -413,7 +469,6 @@ export function parseTrainerArgs(
       '--early-stop-metric val/diversity needs --val-z 2 or more (diversity compares outputs of different z)',
     );
   }
-  return { options, explicit };
 }
 
 /** The model's options from the trainer's. */
