@@ -128,6 +128,7 @@ export class MetricChart {
   private lastLoadAt = 0;
   private loading = false;
   private error: string | null = null;
+  private drag: { x0: number; mode: 'select' | 'pan'; min: number; max: number } | null = null;
   log: boolean;
   active = false;
   visible = false;
@@ -698,107 +699,120 @@ export class MetricChart {
     return s ? { min: s.min, max: s.max } : null;
   }
 
+  /** Drag to zoom (Shift-drag pans), double-click to reset, Ctrl/Alt/⌘ + wheel and the keyboard zoom and pan. */
   private attachInteractions(): void {
     const box = this.canvasBox;
-    let drag: { x0: number; mode: 'select' | 'pan'; min: number; max: number } | null = null;
-    const localX = (ev: PointerEvent | WheelEvent): number => ev.clientX - this.canvas.getBoundingClientRect().left;
-    box.addEventListener('pointerdown', (ev) => {
-      if (ev.button !== 0 || !this.chart) return;
-      const cur = this.currentX();
-      if (!cur) return;
-      drag = { x0: localX(ev), mode: ev.shiftKey ? 'pan' : 'select', min: cur.min, max: cur.max };
-      box.setPointerCapture(ev.pointerId);
-      if (drag.mode === 'pan') box.classList.add('panning');
-    });
-    box.addEventListener('pointermove', (ev) => {
-      if (!drag || !this.chart) return;
-      const x = localX(ev);
-      const area = this.chart.chartArea;
-      if (drag.mode === 'select') {
-        const a = Math.max(area.left, Math.min(drag.x0, x));
-        const b = Math.min(area.right, Math.max(drag.x0, x));
-        Object.assign(this.selection.style, {
-          left: `${a}px`,
-          width: `${Math.max(0, b - a)}px`,
-          top: `${area.top}px`,
-          height: `${area.bottom - area.top}px`,
-        });
-        this.selection.hidden = b - a < 3;
-      } else {
-        const perPx = (drag.max - drag.min) / Math.max(1, area.right - area.left);
-        const shift = -(x - drag.x0) * perPx;
-        const xs = this.chart.options.scales!.x!;
-        xs.min = drag.min + shift;
-        xs.max = drag.max + shift;
-        this.chart.update('none');
-      }
-    });
-    const end = (ev: PointerEvent): void => {
-      if (!drag || !this.chart) return;
-      const d = drag;
-      drag = null;
-      box.classList.remove('panning');
-      this.selection.hidden = true;
-      const x = localX(ev);
-      if (Math.abs(x - d.x0) < 6) return;
-      const scale = this.chart.scales.x!;
-      if (d.mode === 'select') {
-        this.zoomX(scale.getValueForPixel(d.x0) ?? d.min, scale.getValueForPixel(x) ?? d.max);
-      } else {
-        const perPx = (d.max - d.min) / Math.max(1, this.chart.chartArea.right - this.chart.chartArea.left);
-        const shift = -(x - d.x0) * perPx;
-        this.zoomX(d.min + shift, d.max + shift);
-      }
-    };
-    box.addEventListener('pointerup', end);
+    box.addEventListener('pointerdown', (ev) => this.dragStart(ev));
+    box.addEventListener('pointermove', (ev) => this.dragMove(ev));
+    box.addEventListener('pointerup', (ev) => this.dragEnd(ev));
     box.addEventListener('pointercancel', () => {
-      drag = null;
+      this.drag = null;
       this.selection.hidden = true;
     });
     box.addEventListener('dblclick', () => this.host.zoom(null));
-    box.addEventListener(
-      'wheel',
-      (ev) => {
-        // Plain wheel scrolls the page (a page of charts must stay scrollable); Ctrl/Alt/⌘ + wheel zooms.
-        if (!(ev.ctrlKey || ev.altKey || ev.metaKey) || !this.chart) return;
-        ev.preventDefault();
-        const cur = this.currentX();
-        if (!cur) return;
-        const at = this.chart.scales.x!.getValueForPixel(localX(ev)) ?? (cur.min + cur.max) / 2;
-        const f = ev.deltaY > 0 ? 1.5 : 1 / 1.5;
-        this.zoomX(at - (at - cur.min) * f, at + (cur.max - at) * f);
-      },
-      { passive: false },
-    );
+    box.addEventListener('wheel', (ev) => this.wheelZoom(ev), { passive: false });
     box.addEventListener('keydown', (ev) => {
-      const cur = this.currentX();
-      if (!cur) return;
-      const span = cur.max - cur.min;
-      const mid = (cur.min + cur.max) / 2;
-      switch (ev.key) {
-        case '+':
-        case '=':
-          this.zoomX(mid - span / 4, mid + span / 4);
-          break;
-        case '-':
-        case '_':
-          this.zoomX(mid - span, mid + span);
-          break;
-        case 'ArrowLeft':
-          this.zoomX(cur.min - span / 4, cur.max - span / 4);
-          break;
-        case 'ArrowRight':
-          this.zoomX(cur.min + span / 4, cur.max + span / 4);
-          break;
-        case '0':
-        case 'Escape':
-          this.host.zoom(null);
-          break;
-        default:
-          return;
-      }
-      ev.preventDefault();
+      if (this.keyZoom(ev.key)) ev.preventDefault();
     });
+  }
+
+  private localX(ev: PointerEvent | WheelEvent): number {
+    return ev.clientX - this.canvas.getBoundingClientRect().left;
+  }
+
+  private dragStart(ev: PointerEvent): void {
+    if (ev.button !== 0 || !this.chart) return;
+    const cur = this.currentX();
+    if (!cur) return;
+    this.drag = { x0: this.localX(ev), mode: ev.shiftKey ? 'pan' : 'select', min: cur.min, max: cur.max };
+    this.canvasBox.setPointerCapture(ev.pointerId);
+    if (this.drag.mode === 'pan') this.canvasBox.classList.add('panning');
+  }
+
+  /** Shows the selection being drawn, or moves the axis with the pointer while panning. */
+  private dragMove(ev: PointerEvent): void {
+    const drag = this.drag;
+    if (!drag || !this.chart) return;
+    const x = this.localX(ev);
+    const area = this.chart.chartArea;
+    if (drag.mode === 'select') {
+      const a = Math.max(area.left, Math.min(drag.x0, x));
+      const b = Math.min(area.right, Math.max(drag.x0, x));
+      Object.assign(this.selection.style, {
+        left: `${a}px`,
+        width: `${Math.max(0, b - a)}px`,
+        top: `${area.top}px`,
+        height: `${area.bottom - area.top}px`,
+      });
+      this.selection.hidden = b - a < 3;
+    } else {
+      const perPx = (drag.max - drag.min) / Math.max(1, area.right - area.left);
+      const shift = -(x - drag.x0) * perPx;
+      const xs = this.chart.options.scales!.x!;
+      xs.min = drag.min + shift;
+      xs.max = drag.max + shift;
+      this.chart.update('none');
+    }
+  }
+
+  /** Zooms to the selection, or to where the pan ended (a click of under 6 px does nothing). */
+  private dragEnd(ev: PointerEvent): void {
+    if (!this.drag || !this.chart) return;
+    const d = this.drag;
+    this.drag = null;
+    this.canvasBox.classList.remove('panning');
+    this.selection.hidden = true;
+    const x = this.localX(ev);
+    if (Math.abs(x - d.x0) < 6) return;
+    const scale = this.chart.scales.x!;
+    if (d.mode === 'select') {
+      this.zoomX(scale.getValueForPixel(d.x0) ?? d.min, scale.getValueForPixel(x) ?? d.max);
+    } else {
+      const perPx = (d.max - d.min) / Math.max(1, this.chart.chartArea.right - this.chart.chartArea.left);
+      const shift = -(x - d.x0) * perPx;
+      this.zoomX(d.min + shift, d.max + shift);
+    }
+  }
+
+  private wheelZoom(ev: WheelEvent): void {
+    // Plain wheel scrolls the page (a page of charts must stay scrollable); Ctrl/Alt/⌘ + wheel zooms.
+    if (!(ev.ctrlKey || ev.altKey || ev.metaKey) || !this.chart) return;
+    ev.preventDefault();
+    const cur = this.currentX();
+    if (!cur) return;
+    const at = this.chart.scales.x!.getValueForPixel(this.localX(ev)) ?? (cur.min + cur.max) / 2;
+    const f = ev.deltaY > 0 ? 1.5 : 1 / 1.5;
+    this.zoomX(at - (at - cur.min) * f, at + (cur.max - at) * f);
+  }
+
+  /** + / − zoom, ← / → pan, 0 or Escape resets; true when the key was one of these. */
+  private keyZoom(key: string): boolean {
+    const cur = this.currentX();
+    if (!cur) return false;
+    const span = cur.max - cur.min;
+    const mid = (cur.min + cur.max) / 2;
+    switch (key) {
+      case '+':
+      case '=':
+        this.zoomX(mid - span / 4, mid + span / 4);
+        return true;
+      case '-':
+      case '_':
+        this.zoomX(mid - span, mid + span);
+        return true;
+      case 'ArrowLeft':
+        this.zoomX(cur.min - span / 4, cur.max - span / 4);
+        return true;
+      case 'ArrowRight':
+        this.zoomX(cur.min + span / 4, cur.max + span / 4);
+        return true;
+      case '0':
+      case 'Escape':
+        this.host.zoom(null);
+        return true;
+      default:
+        return false;
+    }
   }
 
   /** Whether a dataset of `role` currently draws the point (x, y); x null matches any x. */
