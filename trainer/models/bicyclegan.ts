@@ -271,6 +271,26 @@ function deviceMetrics(d: DStats, d2: DStats, eg: EGStats): Array<readonly [Mode
   ];
 }
 
+/** A network's saved Adam moments, one record per parameter (empty before its first step). */
+interface MomentPlan {
+  m: TensorRecord[];
+  v: TensorRecord[];
+}
+
+/** Finds a saved tensor by name and checks its shape and length. */
+function tensorLookup(tensors: TensorRecord[]): (name: string, shape: readonly number[]) => TensorRecord {
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  return (name, shape) => {
+    const t = byName.get(name);
+    if (!t) throw new Error(`missing tensor ${name}`);
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new Error(`tensor ${name} has shape ${JSON.stringify(t.shape)}, the model needs ${JSON.stringify(shape)}`);
+    }
+    if (t.values.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`tensor ${name} has the wrong length`);
+    return t;
+  };
+}
+
 export class BicycleGAN {
   readonly G: Generator;
   readonly E: Encoder;
@@ -681,42 +701,8 @@ export class BicycleGAN {
    * mismatch; nothing is half-applied because every check runs before the first write.
    */
   async importState(state: ModelState): Promise<void> {
-    const byName = new Map(state.tensors.map((t) => [t.name, t]));
-    const need = (name: string, shape: readonly number[]): TensorRecord => {
-      const t = byName.get(name);
-      if (!t) throw new Error(`missing tensor ${name}`);
-      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-        throw new Error(
-          `tensor ${name} has shape ${JSON.stringify(t.shape)}, the model needs ${JSON.stringify(shape)}`,
-        );
-      }
-      if (t.values.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`tensor ${name} has the wrong length`);
-      return t;
-    };
-    for (const key of ['size', 'inputNc', 'outputNc', 'nz', 'ngf', 'nef', 'ndf', 'whereAdd', 'useDropout'] as const) {
-      if (state.config[key] !== this.opts[key]) {
-        throw new Error(
-          `checkpoint was made with ${key}=${String(state.config[key])}, this model has ${String(this.opts[key])}`,
-        );
-      }
-    }
-    const plan: { p: Param; t: TensorRecord }[] = [];
-    const momentPlan: Record<string, { m: TensorRecord[]; v: TensorRecord[] }> = {};
-    for (const n of NET_NAMES) {
-      for (const p of this[n].params) plan.push({ p, t: need(p.name, p.shape) });
-      const rec = state.optimizers[n];
-      if (!rec) throw new Error(`missing optimizer state for ${n}`);
-      const count = rec.moments;
-      if (count !== 0 && count !== this[n].params.length)
-        throw new Error(`optimizer ${n}: ${count} moments, expected ${this[n].params.length}`);
-      momentPlan[n] = {
-        m: this[n].params.slice(0, count).map((p) => need(`opt/${n}/m/${p.name}`, p.shape)),
-        v: this[n].params.slice(0, count).map((p) => need(`opt/${n}/v/${p.name}`, p.shape)),
-      };
-    }
-    Rng.fromState(state.rngState); // validates
-
-    for (const { p, t } of plan) tf.tidy(() => p.variable.assign(tf.tensor(t.values, t.shape, 'float32')));
+    const { weights, moments } = this.planImport(state);
+    for (const { p, t } of weights) tf.tidy(() => p.variable.assign(tf.tensor(t.values, t.shape, 'float32')));
     for (const n of NET_NAMES) this.optimizers[n].dispose();
     this.baseLr = { ...state.baseLr };
     this.lambdas = { ...state.lambdas };
@@ -725,34 +711,66 @@ export class BicycleGAN {
     this.steps = state.steps;
     this.rng.setState(state.rngState);
     this.optimizers = this.freshOptimizers();
-    for (const n of NET_NAMES) {
-      const rec = state.optimizers[n];
-      const plan = momentPlan[n] as { m: TensorRecord[]; v: TensorRecord[] };
-      const opt = this.optimizers[n];
-      if (rec.moments > 0) {
-        const params = this[n].params;
-        const named = [
-          { name: 'iter', tensor: tf.scalar(rec.iterations, 'int32') },
-          ...plan.m.map((t, i) => ({
-            name: `${(params[i] as Param).variable.name}/m`,
-            tensor: tf.tensor(t.values, t.shape, 'float32'),
-          })),
-          ...plan.v.map((t, i) => ({
-            name: `${(params[i] as Param).variable.name}/v`,
-            tensor: tf.tensor(t.values, t.shape, 'float32'),
-          })),
-        ];
-        await opt.setWeights(named);
-        tf.dispose(named.map((x) => x.tensor));
-      }
-      const inner = internals(opt);
-      tf.tidy(() => {
-        inner.accBeta1.assign(tf.scalar(rec.accBeta1));
-        inner.accBeta2.assign(tf.scalar(rec.accBeta2));
-      });
-      // An optimizer that never stepped may still have counted iterations; keep the count exact.
-      (opt as unknown as { iterations_: number }).iterations_ = rec.iterations;
-    }
+    for (const n of NET_NAMES) await this.restoreOptimizer(n, state.optimizers[n], moments[n] as MomentPlan);
     this.pushLr();
+  }
+
+  /** Checks the whole state against this model and pairs every parameter with its saved tensor; writes nothing. */
+  private planImport(state: ModelState): {
+    weights: { p: Param; t: TensorRecord }[];
+    moments: Record<string, MomentPlan>;
+  } {
+    const need = tensorLookup(state.tensors);
+    for (const key of ['size', 'inputNc', 'outputNc', 'nz', 'ngf', 'nef', 'ndf', 'whereAdd', 'useDropout'] as const) {
+      if (state.config[key] !== this.opts[key]) {
+        throw new Error(
+          `checkpoint was made with ${key}=${String(state.config[key])}, this model has ${String(this.opts[key])}`,
+        );
+      }
+    }
+    const weights: { p: Param; t: TensorRecord }[] = [];
+    const moments: Record<string, MomentPlan> = {};
+    for (const n of NET_NAMES) {
+      for (const p of this[n].params) weights.push({ p, t: need(p.name, p.shape) });
+      const rec = state.optimizers[n];
+      if (!rec) throw new Error(`missing optimizer state for ${n}`);
+      const count = rec.moments;
+      if (count !== 0 && count !== this[n].params.length)
+        throw new Error(`optimizer ${n}: ${count} moments, expected ${this[n].params.length}`);
+      moments[n] = {
+        m: this[n].params.slice(0, count).map((p) => need(`opt/${n}/m/${p.name}`, p.shape)),
+        v: this[n].params.slice(0, count).map((p) => need(`opt/${n}/v/${p.name}`, p.shape)),
+      };
+    }
+    Rng.fromState(state.rngState); // validates
+    return { weights, moments };
+  }
+
+  /** Puts Adam's moments, β-power accumulators and iteration count back into the fresh optimizer of `n`. */
+  private async restoreOptimizer(n: NetName, rec: OptimizerRecord, plan: MomentPlan): Promise<void> {
+    const opt = this.optimizers[n];
+    if (rec.moments > 0) {
+      const params = this[n].params;
+      const named = [
+        { name: 'iter', tensor: tf.scalar(rec.iterations, 'int32') },
+        ...plan.m.map((t, i) => ({
+          name: `${(params[i] as Param).variable.name}/m`,
+          tensor: tf.tensor(t.values, t.shape, 'float32'),
+        })),
+        ...plan.v.map((t, i) => ({
+          name: `${(params[i] as Param).variable.name}/v`,
+          tensor: tf.tensor(t.values, t.shape, 'float32'),
+        })),
+      ];
+      await opt.setWeights(named);
+      tf.dispose(named.map((x) => x.tensor));
+    }
+    const inner = internals(opt);
+    tf.tidy(() => {
+      inner.accBeta1.assign(tf.scalar(rec.accBeta1));
+      inner.accBeta2.assign(tf.scalar(rec.accBeta2));
+    });
+    // An optimizer that never stepped may still have counted iterations; keep the count exact.
+    (opt as unknown as { iterations_: number }).iterations_ = rec.iterations;
   }
 }
