@@ -103,108 +103,108 @@ function opt(flags: string, description: string, defaultValue?: string): Option 
   return defaultValue === undefined ? o : o.default(defaultValue);
 }
 
+/** The run: its server, identity, alert settings and data. */
+function runFlags(env: NodeJS.ProcessEnv): Option[] {
+  return [
+    opt(
+      '--server <url>',
+      'ganwatch server, or several comma-separated (failover between servers sharing one store) (env GANWATCH_SERVER; or http://127.0.0.1:$GANWATCH_PORT)',
+      defaultServer(env),
+    ),
+    new Option(
+      '--server-file <path>',
+      'file holding the server URL; when it changes (or on SIGHUP) the trainer moves to that server',
+    ).env('GANWATCH_SERVER_FILE'),
+    new Option('--token <token>', 'write token of the server').env('GANWATCH_TOKEN'),
+    opt('--name <name>', 'run name (default: dataset, size and time)'),
+    opt('--tags <list>', 'comma-separated run tags', ''),
+    new Option(
+      '--alerts <json>',
+      'alert settings for the new run, e.g. \'{"auto_apply":true,"rules":{"training_stall":{"enabled":false}}}\'',
+    ),
+    opt(
+      '--dataset <synthetic|path>',
+      "'synthetic' (made in code) or a folder in the pix2pix aligned format (train/, val/)",
+      'synthetic',
+    ),
+    opt('--direction <AtoB|BtoA>', 'aligned data: which half is the input', 'AtoB'),
+    opt('--classes <k>', 'synthetic data: number of palettes (classes), 2-8', '4'),
+    opt('--epochs <n>', 'epochs to train', '200'),
+  ];
+}
+
+/** The model: architecture, losses, optimizers and their schedule. */
+function modelFlags(): Option[] {
+  return [
+    opt('--size <px>', 'image side: 32, 64, 128 or 256', String(MODEL.size)),
+    opt('--batch <n>', 'batch size (even: it splits in halves for the two branches)', '16'),
+    opt('--seed <n>', 'seed of weights, noise, data order and the synthetic shapes', String(MODEL.seed)),
+    opt('--ngf <n>', 'generator base width', String(MODEL.ngf)),
+    opt('--nef <n>', 'encoder base width', String(MODEL.nef)),
+    opt('--ndf <n>', 'discriminator base width', String(MODEL.ndf)),
+    opt('--nz <n>', 'latent code size', String(MODEL.nz)),
+    opt('--where-add <all|input>', 'inject z into every down-conv of G, or the input only', MODEL.whereAdd),
+    opt(
+      '--gan-mode <vanilla|lsgan>',
+      'GAN loss: log loss (the seed) or least squares (the official code)',
+      MODEL.ganMode,
+    ),
+    opt('--lambda-adv <x>', 'weight of the adversarial losses', String(MODEL.lambdaAdv)),
+    opt('--lambda-cyc <x>', 'weight of the image L1 (Cyc_error)', String(MODEL.lambdaCyc)),
+    opt('--lambda-latent <x>', 'weight of the latent regression |z - E(G(A,z))|', String(MODEL.lambdaLatent)),
+    opt('--lambda-kl <x>', 'weight of the KL term', String(MODEL.lambdaKl)),
+    opt('--lr-g <x>', 'generator learning rate', String(MODEL.lrG)),
+    opt('--lr-e <x>', 'encoder learning rate', String(MODEL.lrE)),
+    opt('--lr-d <x>', 'discriminators learning rate', String(MODEL.lrD)),
+    opt('--beta1 <x>', 'Adam beta1', String(MODEL.beta1)),
+    opt('--beta2 <x>', 'Adam beta2', String(MODEL.beta2)),
+    opt('--epsilon <x>', 'Adam epsilon', String(MODEL.epsilon)),
+    opt('--niter <n>', 'epochs at the initial learning rates before the linear decay', String(MODEL.niter)),
+    opt('--niter-decay <n>', 'epochs of linear learning-rate decay to 0 (0: no decay)', String(MODEL.niterDecay)),
+    opt('--clip <maxnorm>', 'clip each gradient to this global norm (0: off)', String(MODEL.clipMaxNorm)),
+    new Option('--no-dropout', 'no dropout in the generator'),
+  ];
+}
+
+/** The loop: pushing, validation, early stopping, checkpoints, spool, backend and limits. */
+function loopFlags(): Option[] {
+  return [
+    opt('--push-every <k>', 'push metrics every k steps', '1'),
+    opt('--val-every <n>', 'validate every n epochs (and at the end)', '5'),
+    opt('--val-count <n>', 'fixed validation inputs in the sample grid', '8'),
+    opt('--val-z <k>', 'random z per validation input (grid columns and diversity)', '4'),
+    opt('--latent-count <n>', 'validation targets whose codes are pushed for t-SNE', '256'),
+    opt('--patience <p>', 'early stopping: validation checks without improvement (0: off)', '20'),
+    opt('--early-stop-metric <name>', `${EARLY_STOP_METRICS.join(', ')}`, METRIC.valL1),
+    opt('--checkpoint-dir <dir>', 'checkpoint folder (holds latest/ and best/; default checkpoints/RUN_ID)'),
+    opt('--checkpoint-every <n>', 'save latest/ every n epochs (0: only at the end)', '5'),
+    opt(
+      '--resume <dir>',
+      'continue the run saved in this checkpoint folder (its latest/ or best/, or a folder holding manifest.json)',
+    ),
+    new Option(
+      '--fork',
+      'with --resume: continue from the checkpoint as a new run (e.g. to try a remedy against the same start), leaving the saved run as it is',
+    ),
+    new Option('--offline', 'no server: record into the spool for a later `npm run sync`'),
+    opt('--spool <dir>', 'monitor spool folder (unacknowledged data survives crashes here)', '.spool'),
+    opt('--steps-per-epoch <n>', 'cap on steps per epoch (0: the whole training split)', '0'),
+    opt('--backend <name>', `${BACKEND_CHOICES.join(', ')}`, 'auto'),
+    opt('--fid-model <path|url>', 'Inception-style feature model for val/fid (none: no FID)'),
+    opt('--max-steps <n>', 'stop after n steps in total (0: no limit)', '0'),
+    opt('--wait-server <s>', 'wait up to s seconds for the server to answer at start (0: fail at once)', '0'),
+  ];
+}
+
 /** The `npm run train` program (commander), without parsing. */
 export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
   const program = new Command('npm run train --')
     .description(
       'Train BicycleGAN (multimodal image-to-image translation) and stream its metrics, samples and latent codes to a ganwatch server.',
     )
-    .helpOption('-h, --help', 'show this help')
-    .addOption(
-      opt(
-        '--server <url>',
-        'ganwatch server, or several comma-separated (failover between servers sharing one store) (env GANWATCH_SERVER; or http://127.0.0.1:$GANWATCH_PORT)',
-        defaultServer(env),
-      ),
-    )
-    .addOption(
-      new Option(
-        '--server-file <path>',
-        'file holding the server URL; when it changes (or on SIGHUP) the trainer moves to that server',
-      ).env('GANWATCH_SERVER_FILE'),
-    )
-    .addOption(new Option('--token <token>', 'write token of the server').env('GANWATCH_TOKEN'))
-    .addOption(opt('--name <name>', 'run name (default: dataset, size and time)'))
-    .addOption(opt('--tags <list>', 'comma-separated run tags', ''))
-    .addOption(
-      new Option(
-        '--alerts <json>',
-        'alert settings for the new run, e.g. \'{"auto_apply":true,"rules":{"training_stall":{"enabled":false}}}\'',
-      ),
-    )
-    .addOption(
-      opt(
-        '--dataset <synthetic|path>',
-        "'synthetic' (made in code) or a folder in the pix2pix aligned format (train/, val/)",
-        'synthetic',
-      ),
-    )
-    .addOption(opt('--direction <AtoB|BtoA>', 'aligned data: which half is the input', 'AtoB'))
-    .addOption(opt('--classes <k>', 'synthetic data: number of palettes (classes), 2-8', '4'))
-    .addOption(opt('--epochs <n>', 'epochs to train', '200'))
-    .addOption(opt('--size <px>', 'image side: 32, 64, 128 or 256', String(MODEL.size)))
-    .addOption(opt('--batch <n>', 'batch size (even: it splits in halves for the two branches)', '16'))
-    .addOption(opt('--seed <n>', 'seed of weights, noise, data order and the synthetic shapes', String(MODEL.seed)))
-    .addOption(opt('--ngf <n>', 'generator base width', String(MODEL.ngf)))
-    .addOption(opt('--nef <n>', 'encoder base width', String(MODEL.nef)))
-    .addOption(opt('--ndf <n>', 'discriminator base width', String(MODEL.ndf)))
-    .addOption(opt('--nz <n>', 'latent code size', String(MODEL.nz)))
-    .addOption(opt('--where-add <all|input>', 'inject z into every down-conv of G, or the input only', MODEL.whereAdd))
-    .addOption(
-      opt(
-        '--gan-mode <vanilla|lsgan>',
-        'GAN loss: log loss (the seed) or least squares (the official code)',
-        MODEL.ganMode,
-      ),
-    )
-    .addOption(opt('--lambda-adv <x>', 'weight of the adversarial losses', String(MODEL.lambdaAdv)))
-    .addOption(opt('--lambda-cyc <x>', 'weight of the image L1 (Cyc_error)', String(MODEL.lambdaCyc)))
-    .addOption(
-      opt('--lambda-latent <x>', 'weight of the latent regression |z - E(G(A,z))|', String(MODEL.lambdaLatent)),
-    )
-    .addOption(opt('--lambda-kl <x>', 'weight of the KL term', String(MODEL.lambdaKl)))
-    .addOption(opt('--lr-g <x>', 'generator learning rate', String(MODEL.lrG)))
-    .addOption(opt('--lr-e <x>', 'encoder learning rate', String(MODEL.lrE)))
-    .addOption(opt('--lr-d <x>', 'discriminators learning rate', String(MODEL.lrD)))
-    .addOption(opt('--beta1 <x>', 'Adam beta1', String(MODEL.beta1)))
-    .addOption(opt('--beta2 <x>', 'Adam beta2', String(MODEL.beta2)))
-    .addOption(opt('--epsilon <x>', 'Adam epsilon', String(MODEL.epsilon)))
-    .addOption(opt('--niter <n>', 'epochs at the initial learning rates before the linear decay', String(MODEL.niter)))
-    .addOption(
-      opt('--niter-decay <n>', 'epochs of linear learning-rate decay to 0 (0: no decay)', String(MODEL.niterDecay)),
-    )
-    .addOption(opt('--clip <maxnorm>', 'clip each gradient to this global norm (0: off)', String(MODEL.clipMaxNorm)))
-    .addOption(new Option('--no-dropout', 'no dropout in the generator'))
-    .addOption(opt('--push-every <k>', 'push metrics every k steps', '1'))
-    .addOption(opt('--val-every <n>', 'validate every n epochs (and at the end)', '5'))
-    .addOption(opt('--val-count <n>', 'fixed validation inputs in the sample grid', '8'))
-    .addOption(opt('--val-z <k>', 'random z per validation input (grid columns and diversity)', '4'))
-    .addOption(opt('--latent-count <n>', 'validation targets whose codes are pushed for t-SNE', '256'))
-    .addOption(opt('--patience <p>', 'early stopping: validation checks without improvement (0: off)', '20'))
-    .addOption(opt('--early-stop-metric <name>', `${EARLY_STOP_METRICS.join(', ')}`, METRIC.valL1))
-    .addOption(opt('--checkpoint-dir <dir>', 'checkpoint folder (holds latest/ and best/; default checkpoints/RUN_ID)'))
-    .addOption(opt('--checkpoint-every <n>', 'save latest/ every n epochs (0: only at the end)', '5'))
-    .addOption(
-      opt(
-        '--resume <dir>',
-        'continue the run saved in this checkpoint folder (its latest/ or best/, or a folder holding manifest.json)',
-      ),
-    )
-    .addOption(
-      new Option(
-        '--fork',
-        'with --resume: continue from the checkpoint as a new run (e.g. to try a remedy against the same start), leaving the saved run as it is',
-      ),
-    )
-    .addOption(new Option('--offline', 'no server: record into the spool for a later `npm run sync`'))
-    .addOption(opt('--spool <dir>', 'monitor spool folder (unacknowledged data survives crashes here)', '.spool'))
-    .addOption(opt('--steps-per-epoch <n>', 'cap on steps per epoch (0: the whole training split)', '0'))
-    .addOption(opt('--backend <name>', `${BACKEND_CHOICES.join(', ')}`, 'auto'))
-    .addOption(opt('--fid-model <path|url>', 'Inception-style feature model for val/fid (none: no FID)'))
-    .addOption(opt('--max-steps <n>', 'stop after n steps in total (0: no limit)', '0'))
-    .addOption(
-      opt('--wait-server <s>', 'wait up to s seconds for the server to answer at start (0: fail at once)', '0'),
-    )
+    .helpOption('-h, --help', 'show this help');
+  for (const option of [...runFlags(env), ...modelFlags(), ...loopFlags()]) program.addOption(option);
+  program
     .allowExcessArguments(false)
     .exitOverride()
     .configureOutput({ writeErr: () => undefined });
@@ -296,68 +296,114 @@ export function parseTrainerArgs(
 ): ParsedArgs | null {
   const program = buildProgram(env);
   program.configureOutput({ writeOut: out, writeErr: () => undefined });
+  if (!runCommander(program, argv)) return null;
+  const raw = program.opts<Raw>();
+  const explicit = explicitKeys(program, raw, env);
+  const tags = parseTags(raw);
+  const server = serverList(String(raw.server));
+  const alerts = parseAlerts(raw);
+  const name = parseName(raw);
+  const options: TrainerOptions = {
+    ...runValues(raw, { server, name, tags, alerts }),
+    ...modelValues(raw),
+    ...loopValues(raw),
+  };
+  checkCombinations(options);
+  return { options, explicit };
+}
+
+/** Runs commander on argv; false when it only showed help (or the version). */
+function runCommander(program: Command, argv: readonly string[]): boolean {
   try {
     program.parse([...argv], { from: 'user' });
+    return true;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version')
-        return null;
+        return false;
       throw fromCommander(err);
     }
     throw err;
   }
-  const raw = program.opts<Raw>();
+}
+
+/** The options the user set (flag or environment), which a resumed run keeps over its checkpoint's. */
+function explicitKeys(program: Command, raw: Raw, env: NodeJS.ProcessEnv): Set<keyof TrainerOptions> {
   const explicit = new Set<keyof TrainerOptions>();
   for (const key of Object.keys(raw)) {
     const source = program.getOptionValueSource(key);
     if (source === 'cli' || source === 'env') explicit.add(key as keyof TrainerOptions);
   }
   if (env.GANWATCH_SERVER || env.GANWATCH_PORT) explicit.add('server');
+  return explicit;
+}
 
+function parseTags(raw: Raw): string[] {
   const tags = String(raw.tags ?? '')
     .split(',')
     .map((t) => t.trim())
     .filter((t) => t.length > 0);
   if (tags.some((t) => t.length > 64)) throw bad('--tags', 'must hold tags of at most 64 characters', raw.tags);
-  const server = serverList(String(raw.server));
+  return tags;
+}
+
+/** --alerts: a JSON object of alert settings, or null when not given. */
+function parseAlerts(raw: Raw): AlertConfig | null {
   const alertsText = str(raw, 'alerts');
-  let alerts: AlertConfig | null = null;
-  if (alertsText !== null) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(alertsText);
-    } catch (err) {
-      throw bad('--alerts', `must be JSON (${(err as Error).message})`, alertsText);
-    }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-      throw bad('--alerts', 'must be a JSON object', alertsText);
-    // The shape is checked here, before any training (an offline run would otherwise carry malformed settings to its
-    // sync); rule and parameter names are the server's to know: it refuses unknown ones when the run is created.
-    if (!Value.Check(AlertConfig, parsed)) {
-      const problem = Value.Errors(AlertConfig, parsed)[0];
-      throw bad(
-        '--alerts',
-        `must be alert settings: ${problem ? describeSettingsError(problem) : 'invalid'}`,
-        alertsText,
-      );
-    }
-    alerts = parsed;
+  if (alertsText === null) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(alertsText);
+  } catch (err) {
+    throw bad('--alerts', `must be JSON (${(err as Error).message})`, alertsText);
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw bad('--alerts', 'must be a JSON object', alertsText);
+  // The shape is checked here, before any training (an offline run would otherwise carry malformed settings to its
+  // sync); rule and parameter names are the server's to know: it refuses unknown ones when the run is created.
+  if (!Value.Check(AlertConfig, parsed)) {
+    const problem = Value.Errors(AlertConfig, parsed)[0];
+    throw bad(
+      '--alerts',
+      `must be alert settings: ${problem ? describeSettingsError(problem) : 'invalid'}`,
+      alertsText,
+    );
+  }
+  return parsed;
+}
+
+function parseName(raw: Raw): string | null {
   const name = str(raw, 'name');
   if (name !== null && name.length > 200)
     throw bad('--name', 'must be at most 200 characters', `${name.slice(0, 20)}…`);
+  return name;
+}
 
-  const options: TrainerOptions = {
-    server,
+/** The run's server, identity and data (the options before the model's). */
+function runValues(
+  raw: Raw,
+  parsed: { server: string; name: string | null; tags: string[]; alerts: AlertConfig | null },
+): Pick<
+  TrainerOptions,
+  'server' | 'serverFile' | 'token' | 'name' | 'tags' | 'alerts' | 'dataset' | 'direction' | 'classes' | 'epochs'
+> {
+  return {
+    server: parsed.server,
     serverFile: str(raw, 'serverFile'),
     token: typeof raw.token === 'string' && raw.token !== '' ? raw.token : null,
-    name,
-    tags: [...new Set(tags)],
-    alerts,
+    name: parsed.name,
+    tags: [...new Set(parsed.tags)],
+    alerts: parsed.alerts,
     dataset: str(raw, 'dataset') ?? 'synthetic',
     direction: choice(raw, 'direction', ['AtoB', 'BtoA'] as const),
     classes: int(raw, 'classes', 2, 8),
     epochs: int(raw, 'epochs', 1),
+  };
+}
+
+/** The model's architecture, losses and optimizers. */
+function modelValues(raw: Raw) {
+  return {
     size: Number(choice(raw, 'size', SIZES.map(String))),
     batch: int(raw, 'batch', 2, 4096),
     seed: int(raw, 'seed', 0, 0xffffffff),
@@ -381,6 +427,12 @@ export function parseTrainerArgs(
     niterDecay: int(raw, 'niterDecay', 0),
     clip: num(raw, 'clip', (n) => n >= 0, 'a number >= 0 (0: off)'),
     dropout: raw.dropout !== false,
+  } satisfies Partial<TrainerOptions>;
+}
+
+/** Pushing, validation, early stopping, checkpoints, the spool and the backend. */
+function loopValues(raw: Raw) {
+  return {
     pushEvery: int(raw, 'pushEvery', 1),
     valEvery: int(raw, 'valEvery', 1),
     valCount: int(raw, 'valCount', 1, 64),
@@ -399,7 +451,11 @@ export function parseTrainerArgs(
     fidModel: str(raw, 'fidModel'),
     maxSteps: int(raw, 'maxSteps', 0),
     waitServer: num(raw, 'waitServer', (n) => n >= 0 && n <= 3600, 'a number of seconds from 0 to 3600'),
-  };
+  } satisfies Partial<TrainerOptions>;
+}
+
+/** Checks between flags, once each is valid on its own. */
+function checkCombinations(options: TrainerOptions): void {
   if (options.fork && options.resume === null)
     throw gwError('GW_ERR_OPTION', '--fork needs --resume DIR (the checkpoint to branch from)');
   if (options.batch % 2 !== 0)
@@ -413,7 +469,6 @@ export function parseTrainerArgs(
       '--early-stop-metric val/diversity needs --val-z 2 or more (diversity compares outputs of different z)',
     );
   }
-  return { options, explicit };
 }
 
 /** The model's options from the trainer's. */

@@ -151,137 +151,46 @@ function describeBackend(info: BackendInfo): string[] {
   return lines;
 }
 
+type TrainingModules = Awaited<ReturnType<typeof loadTrainingModules>>;
+
+/** What --resume found: the checkpoint folder and the trainer state saved with it. */
+interface Resume {
+  dir: string;
+  state: LoopState;
+}
+
 /** Runs the trainer with `argv` (flags only); resolves to the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const parsed = parseTrainerArgs(argv);
   if (parsed === null) return 0;
-  let { options } = parsed;
   const { explicit } = parsed;
+  const { options, resume } = await readResume(parsed.options, explicit);
   const out = (s: string) => console.log(s);
 
-  let resumeDir: string | null = null;
-  let resumeState: LoopState | undefined;
-  if (options.resume !== null) {
-    resumeDir = resolveResumeDir(options.resume);
-    const info = await readCheckpointInfo(resumeDir);
-    const state = info.extra.trainer as LoopState | undefined;
-    if (!state || typeof state !== 'object' || !Array.isArray(state.rngState)) {
-      throw gwError('GW_ERR_CHECKPOINT', resumeDir, 'it holds no trainer state (was it saved by `npm run train`?)');
-    }
-    resumeState = state;
-    options = mergeResumeOptions(state.options, options, explicit);
-    if (options.fork) options = forkOptions(options, explicit, state.step);
-  }
-
   const m = await loadTrainingModules();
-  const { initBackend, openDataset, stepsPerEpoch, TrainingLoop, validationSeed, BicycleGAN, connect, Validator } = m;
-  const backend = await initBackend(options.backend);
+  const backend = await m.initBackend(options.backend);
   for (const line of describeBackend(backend)) out(line);
+  const { dataset, perEpoch } = await openTrainingData(m, options, out);
 
-  const dataset = await openDataset(options.dataset, {
-    size: options.size,
-    direction: options.direction,
-    classes: options.classes,
-    seed: options.seed,
-  });
-  const perEpoch = stepsPerEpoch(dataset.trainLength, options.batch, options.stepsPerEpoch);
-  if (perEpoch < 1) {
-    throw gwError(
-      'GW_ERR_OPTION',
-      `--batch ${options.batch} is larger than the training split of ${options.dataset} (${dataset.trainLength} items)`,
-    );
-  }
-  out(
-    `dataset: ${dataset.name}, ${dataset.trainLength} train / ${dataset.valLength} val pairs at ${dataset.size}px; ${perEpoch} steps per epoch`,
-  );
-
-  const model = new BicycleGAN(modelOptions(options));
+  const model = new m.BicycleGAN(modelOptions(options));
   const progress = new Progress();
   let monitor: Run | null = null;
   try {
-    if (resumeDir !== null && resumeState) {
-      await loadCheckpoint(resumeDir, model);
+    if (resume) {
+      await loadCheckpoint(resume.dir, model);
       applyExplicitControls(model, options, explicit, out);
     }
     const counts = model.paramCounts();
     out(`model: BicycleGAN ${options.size}px, parameters G ${counts.G}, E ${counts.E}, D ${counts.D}, D2 ${counts.D2}`);
-
     const recorded = recordedOptions(options);
-    const config: Record<string, unknown> = {
-      ...recorded,
-      model: model.config(),
-      data: dataset.describe(),
-      params: counts,
-      stepsPerEpoch: perEpoch,
-      ...(options.fork && resumeState
-        ? { forked_from: { run: resumeState.runId ?? resumeState.spoolKey, step: resumeState.step } }
-        : {}),
-    };
-    const resumeRun =
-      resumeState && !options.fork ? (resumeState.runId ?? resumeState.spoolKey ?? undefined) : undefined;
-    const serverFile = options.serverFile;
-    // A server file, when it names a server, wins over --server: it is where the user says the server is now.
-    monitor = await connect({
-      server: options.server,
-      ...(options.token ? { token: options.token } : {}),
-      spool: options.spool,
-      offline: options.offline,
-      waitMs: options.waitServer * 1000,
-      ...(serverFile !== null
-        ? {
-            serverFile,
-            onServerChange: (servers: readonly string[]) =>
-              progress.log(
-                `monitor: server is now ${servers.join(', ')} (from ${serverFile}); unacknowledged data is resent there`,
-              ),
-          }
-        : {}),
-      ...(resumeRun
-        ? { resume: resumeRun }
-        : {
-            name: options.name ?? defaultName(options, dataset),
-            config,
-            tags: options.tags,
-            ...(options.alerts ? { alerts: options.alerts } : {}),
-            backend: backend.name,
-            device: backend.device.slice(0, 200),
-          }),
-      onError: (err: GanwatchError) => progress.log(`monitor: ${err.code}: ${err.message}`),
-    });
+    const config = runConfig(recorded, model, dataset, perEpoch, options, resume);
+    monitor = await connectMonitor(m, options, { config, dataset, backend, resume, progress });
     const runId = monitor.id;
     const checkpointDir = options.checkpointDir ?? path.join('checkpoints', runId ?? monitor.spoolKey);
-    if (monitor.url !== null) out(`run ${runId}: ${monitor.url}`);
-    else out(`run ${monitor.spoolKey} (offline): recorded in ${path.join(options.spool, monitor.spoolKey)}`);
-    if (resumeState)
-      out(
-        `${options.fork ? 'forking' : 'resuming'} from ${resumeDir} at step ${resumeState.step} (epoch ${resumeState.epoch}, batch ${resumeState.batchInEpoch})`,
-      );
+    announceRun(monitor, options, resume, out);
 
-    const metrics = m.standardMetrics(options.nz, validationSeed(options.seed));
-    const fid = await m.loadFid(options.fidModel);
-    if (m.isFidUnavailable(fid)) {
-      if (options.earlyStopMetric === METRIC.valFid && options.patience > 0) {
-        throw gwError('GW_ERR_OPTION', `--early-stop-metric val/fid, but there is no FID: ${fid.unavailable}`);
-      }
-      out(`val/fid: not computed: ${fid.unavailable}`);
-    } else {
-      const n = Math.min(m.FID_COUNT, dataset.valLength);
-      metrics.push(new m.FidMetric(fid, n, options.nz, m.hashSeed(options.seed, 0xf1d)));
-      out(`val/fid: ${fid.source} (${fid.featureDim} features), ${n} generated vs ${n} real validation images`);
-    }
-    const validator = await Validator.create(
-      dataset,
-      options.nz,
-      {
-        valCount: options.valCount,
-        valZ: options.valZ,
-        latentCount: options.latentCount,
-        seed: validationSeed(options.seed),
-      },
-      metrics,
-      (problem) => progress.log(`validation: ${problem}`),
-    );
-    const loop = new TrainingLoop({
+    const validator = await createValidator(m, options, dataset, progress, out);
+    const loop = new m.TrainingLoop({
       options,
       model,
       dataset,
@@ -292,70 +201,234 @@ export async function main(argv: readonly string[]): Promise<number> {
       runId,
       spoolKey: monitor.spoolKey,
       recordedOptions: recorded,
-      ...(resumeState ? { resume: resumeState } : {}),
+      ...(resume ? { resume: resume.state } : {}),
     });
-
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        progress.log(`${signal} again: exiting now (what was not sent stays in ${options.spool})`);
-        process.exit(130);
-      }
-      progress.log(
-        `${signal}: stopping after this step (checkpoint, then status finished); press Ctrl-C again to exit at once`,
-      );
-      loop.requestStop('interrupted', `interrupted by ${signal}`);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    stopOnSignals(loop, progress, options.spool);
 
     const result: LoopResult = await loop.run();
-    // A server that is gone will not ack: do not keep the user waiting for it (the spool keeps everything).
     const finished = monitor;
     monitor = null;
-    const settled = await finished.finish({ timeoutMs: finished.stats().connected ? 15_000 : 2_000 });
-    const stats = finished.stats();
-    let spoolNote: string | null = null;
-    if (options.offline) {
-      spoolNote = `offline: upload with  npm run sync -- --spool ${options.spool} --server URL`;
-    } else if (!settled) {
-      spoolNote = `not all data reached the server (${stats.unackedBatches} batches, ${stats.pendingUploads} uploads): they stay in ${options.spool}; send them with  npm run sync -- --spool ${options.spool} --server ${stats.server}`;
-    }
-    const es = result.earlyStop;
-    console.log(
-      formatSummary({
-        steps: result.step,
-        stepsThisRun: result.stepsThisRun,
-        epochs: result.epochs,
-        elapsedMs: result.elapsedMs,
-        reason:
-          result.reason === 'completed'
-            ? 'finished'
-            : `${result.reason === 'early-stop' ? 'stopped early' : 'stopped'}: ${result.message}`,
-        best:
-          es.best !== null
-            ? { metric: es.metric, value: es.best, epoch: es.bestEpoch ?? 0, step: es.bestStep ?? 0 }
-            : null,
-        checkpointDir: result.latestCheckpoint ? path.dirname(result.latestCheckpoint) : null,
-        bestCheckpoint: result.bestCheckpoint,
-        dashboardUrl: finished.url,
-        spoolNote,
-      }),
-    );
+    await finishRun(finished, result, options);
     return 0;
   } catch (err) {
-    if (monitor) {
-      // Tell the server the run failed, then keep whatever is unsent in the spool.
-      try {
-        await monitor.fail({ timeoutMs: 5_000 });
-      } catch {
-        // The original error matters more.
-      }
-    }
+    if (monitor) await reportFailure(monitor);
     throw err;
   } finally {
     model.dispose();
+  }
+}
+
+/** --resume: reads the checkpoint's trainer state and merges its options with the flags given now. */
+async function readResume(
+  given: TrainerOptions,
+  explicit: Set<keyof TrainerOptions>,
+): Promise<{ options: TrainerOptions; resume: Resume | null }> {
+  if (given.resume === null) return { options: given, resume: null };
+  const dir = resolveResumeDir(given.resume);
+  const info = await readCheckpointInfo(dir);
+  const state = info.extra.trainer as LoopState | undefined;
+  if (!state || typeof state !== 'object' || !Array.isArray(state.rngState)) {
+    throw gwError('GW_ERR_CHECKPOINT', dir, 'it holds no trainer state (was it saved by `npm run train`?)');
+  }
+  let options = mergeResumeOptions(state.options, given, explicit);
+  if (options.fork) options = forkOptions(options, explicit, state.step);
+  return { options, resume: { dir, state } };
+}
+
+/** Opens the dataset and checks that one batch fits in its training split. */
+async function openTrainingData(
+  m: TrainingModules,
+  options: TrainerOptions,
+  out: (s: string) => void,
+): Promise<{ dataset: PairDataset; perEpoch: number }> {
+  const dataset = await m.openDataset(options.dataset, {
+    size: options.size,
+    direction: options.direction,
+    classes: options.classes,
+    seed: options.seed,
+  });
+  const perEpoch = m.stepsPerEpoch(dataset.trainLength, options.batch, options.stepsPerEpoch);
+  if (perEpoch < 1) {
+    throw gwError(
+      'GW_ERR_OPTION',
+      `--batch ${options.batch} is larger than the training split of ${options.dataset} (${dataset.trainLength} items)`,
+    );
+  }
+  out(
+    `dataset: ${dataset.name}, ${dataset.trainLength} train / ${dataset.valLength} val pairs at ${dataset.size}px; ${perEpoch} steps per epoch`,
+  );
+  return { dataset, perEpoch };
+}
+
+/** The config a new run records: the options, the model, the data, and the run it forks from if any. */
+function runConfig(
+  recorded: Record<string, unknown>,
+  model: BicycleGAN,
+  dataset: PairDataset,
+  perEpoch: number,
+  options: TrainerOptions,
+  resume: Resume | null,
+): Record<string, unknown> {
+  return {
+    ...recorded,
+    model: model.config(),
+    data: dataset.describe(),
+    params: model.paramCounts(),
+    stepsPerEpoch: perEpoch,
+    ...(options.fork && resume
+      ? { forked_from: { run: resume.state.runId ?? resume.state.spoolKey, step: resume.state.step } }
+      : {}),
+  };
+}
+
+/** Creates the run on the server (or the spool), or reattaches to the resumed one. */
+async function connectMonitor(
+  m: TrainingModules,
+  options: TrainerOptions,
+  run: {
+    config: Record<string, unknown>;
+    dataset: PairDataset;
+    backend: BackendInfo;
+    resume: Resume | null;
+    progress: Progress;
+  },
+): Promise<Run> {
+  const { resume, progress } = run;
+  const resumeRun = resume && !options.fork ? (resume.state.runId ?? resume.state.spoolKey ?? undefined) : undefined;
+  const serverFile = options.serverFile;
+  // A server file, when it names a server, wins over --server: it is where the user says the server is now.
+  return m.connect({
+    server: options.server,
+    ...(options.token ? { token: options.token } : {}),
+    spool: options.spool,
+    offline: options.offline,
+    waitMs: options.waitServer * 1000,
+    ...(serverFile !== null
+      ? {
+          serverFile,
+          onServerChange: (servers: readonly string[]) =>
+            progress.log(
+              `monitor: server is now ${servers.join(', ')} (from ${serverFile}); unacknowledged data is resent there`,
+            ),
+        }
+      : {}),
+    ...(resumeRun
+      ? { resume: resumeRun }
+      : {
+          name: options.name ?? defaultName(options, run.dataset),
+          config: run.config,
+          tags: options.tags,
+          ...(options.alerts ? { alerts: options.alerts } : {}),
+          backend: run.backend.name,
+          device: run.backend.device.slice(0, 200),
+        }),
+    onError: (err: GanwatchError) => progress.log(`monitor: ${err.code}: ${err.message}`),
+  });
+}
+
+function announceRun(monitor: Run, options: TrainerOptions, resume: Resume | null, out: (s: string) => void): void {
+  if (monitor.url !== null) out(`run ${monitor.id}: ${monitor.url}`);
+  else out(`run ${monitor.spoolKey} (offline): recorded in ${path.join(options.spool, monitor.spoolKey)}`);
+  if (resume) {
+    const s = resume.state;
+    out(
+      `${options.fork ? 'forking' : 'resuming'} from ${resume.dir} at step ${s.step} (epoch ${s.epoch}, batch ${s.batchInEpoch})`,
+    );
+  }
+}
+
+/** The validation metrics (FID when a feature model is available) and the validator computing them. */
+async function createValidator(
+  m: TrainingModules,
+  options: TrainerOptions,
+  dataset: PairDataset,
+  progress: Progress,
+  out: (s: string) => void,
+) {
+  const metrics = m.standardMetrics(options.nz, m.validationSeed(options.seed));
+  const fid = await m.loadFid(options.fidModel);
+  if (m.isFidUnavailable(fid)) {
+    if (options.earlyStopMetric === METRIC.valFid && options.patience > 0) {
+      throw gwError('GW_ERR_OPTION', `--early-stop-metric val/fid, but there is no FID: ${fid.unavailable}`);
+    }
+    out(`val/fid: not computed: ${fid.unavailable}`);
+  } else {
+    const n = Math.min(m.FID_COUNT, dataset.valLength);
+    metrics.push(new m.FidMetric(fid, n, options.nz, m.hashSeed(options.seed, 0xf1d)));
+    out(`val/fid: ${fid.source} (${fid.featureDim} features), ${n} generated vs ${n} real validation images`);
+  }
+  return m.Validator.create(
+    dataset,
+    options.nz,
+    {
+      valCount: options.valCount,
+      valZ: options.valZ,
+      latentCount: options.latentCount,
+      seed: m.validationSeed(options.seed),
+    },
+    metrics,
+    (problem) => progress.log(`validation: ${problem}`),
+  );
+}
+
+/** The first SIGINT/SIGTERM stops at the next step boundary; a second one exits at once. */
+function stopOnSignals(loop: InstanceType<TrainingModules['TrainingLoop']>, progress: Progress, spool: string): void {
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      progress.log(`${signal} again: exiting now (what was not sent stays in ${spool})`);
+      process.exit(130);
+    }
+    progress.log(
+      `${signal}: stopping after this step (checkpoint, then status finished); press Ctrl-C again to exit at once`,
+    );
+    loop.requestStop('interrupted', `interrupted by ${signal}`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+/** Flushes the monitor and prints the summary, saying where any unsent data waits. */
+async function finishRun(finished: Run, result: LoopResult, options: TrainerOptions): Promise<void> {
+  // A server that is gone will not ack: do not keep the user waiting for it (the spool keeps everything).
+  const settled = await finished.finish({ timeoutMs: finished.stats().connected ? 15_000 : 2_000 });
+  const stats = finished.stats();
+  let spoolNote: string | null = null;
+  if (options.offline) {
+    spoolNote = `offline: upload with  npm run sync -- --spool ${options.spool} --server URL`;
+  } else if (!settled) {
+    spoolNote = `not all data reached the server (${stats.unackedBatches} batches, ${stats.pendingUploads} uploads): they stay in ${options.spool}; send them with  npm run sync -- --spool ${options.spool} --server ${stats.server}`;
+  }
+  const es = result.earlyStop;
+  console.log(
+    formatSummary({
+      steps: result.step,
+      stepsThisRun: result.stepsThisRun,
+      epochs: result.epochs,
+      elapsedMs: result.elapsedMs,
+      reason:
+        result.reason === 'completed'
+          ? 'finished'
+          : `${result.reason === 'early-stop' ? 'stopped early' : 'stopped'}: ${result.message}`,
+      best:
+        es.best !== null
+          ? { metric: es.metric, value: es.best, epoch: es.bestEpoch ?? 0, step: es.bestStep ?? 0 }
+          : null,
+      checkpointDir: result.latestCheckpoint ? path.dirname(result.latestCheckpoint) : null,
+      bestCheckpoint: result.bestCheckpoint,
+      dashboardUrl: finished.url,
+      spoolNote,
+    }),
+  );
+}
+
+/** Tells the server the run failed; whatever is unsent stays in the spool. */
+async function reportFailure(monitor: Run): Promise<void> {
+  try {
+    await monitor.fail({ timeoutMs: 5_000 });
+  } catch {
+    // The original error matters more.
   }
 }
 

@@ -195,6 +195,102 @@ function splitHalves(x: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
   return tf.split(x, [half, half], 0) as [tf.Tensor4D, tf.Tensor4D];
 }
 
+/** The step's host-side noise, drawn once: both updates replay it. */
+interface StepNoise {
+  eps: Float32Array;
+  zRand: Float32Array;
+  dropoutSeed: number;
+}
+
+/** The step's tensors: A1 twice (one G pass makes both fakes), the halves of B, the noise. */
+interface StepInputs {
+  A1x2: tf.Tensor4D;
+  B1: tf.Tensor4D;
+  B2: tf.Tensor4D;
+  eps: tf.Tensor2D;
+  zRand: tf.Tensor2D;
+  dropoutSeed: number;
+}
+
+/** The controls in force for one step, read once at its start. */
+interface StepControls {
+  lam: Record<LambdaName, number>;
+  clip: number;
+}
+
+interface ForwardPass {
+  mu: tf.Tensor2D;
+  logvar: tf.Tensor2D;
+  fakeEnc: tf.Tensor4D;
+  fakeRand: tf.Tensor4D;
+}
+
+interface DStats {
+  loss: tf.Scalar;
+  realAcc: tf.Scalar;
+  fakeAcc: tf.Scalar;
+  gradNorm: tf.Scalar;
+}
+
+/** [G_GAN, G_GAN2, L1, z_L1, KL, G_total, latent MSE]. */
+type EGLosses = [tf.Scalar, tf.Scalar, tf.Scalar, tf.Scalar, tf.Scalar, tf.Scalar, tf.Scalar];
+
+interface EGStats {
+  ganG: tf.Scalar;
+  ganG2: tf.Scalar;
+  l1: tf.Scalar;
+  zL1: tf.Scalar;
+  kl: tf.Scalar;
+  total: tf.Scalar;
+  latentMse: tf.Scalar;
+  gNorm: tf.Scalar;
+  eNorm: tf.Scalar;
+}
+
+/** The values a step reads back from the device, in one stack. */
+function deviceMetrics(d: DStats, d2: DStats, eg: EGStats): Array<readonly [ModelMetric, tf.Scalar]> {
+  return [
+    [METRIC.dRealAcc, d.realAcc],
+    [METRIC.dFakeAcc, d.fakeAcc],
+    [METRIC.d2RealAcc, d2.realAcc],
+    [METRIC.d2FakeAcc, d2.fakeAcc],
+    [METRIC.cycError, eg.l1],
+    [METRIC.latentMse, eg.latentMse],
+    [METRIC.lossD, d.loss],
+    [METRIC.lossD2, d2.loss],
+    [METRIC.lossGGan, eg.ganG],
+    [METRIC.lossGGan2, eg.ganG2],
+    [METRIC.lossL1, eg.l1],
+    [METRIC.lossZL1, eg.zL1],
+    [METRIC.lossKl, eg.kl],
+    [METRIC.lossGTotal, eg.total],
+    [METRIC.gradNormG, eg.gNorm],
+    [METRIC.gradNormE, eg.eNorm],
+    [METRIC.gradNormD, d.gradNorm],
+    [METRIC.gradNormD2, d2.gradNorm],
+  ];
+}
+
+/** A network's saved Adam moments, one record per parameter (empty before its first step). */
+interface MomentPlan {
+  m: TensorRecord[];
+  v: TensorRecord[];
+}
+
+/** Finds a saved tensor by name and checks its shape and length. */
+function tensorLookup(tensors: TensorRecord[]): (name: string, shape: readonly number[]) => TensorRecord {
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  return (name, shape) => {
+    const t = byName.get(name);
+    if (!t) throw new Error(`missing tensor ${name}`);
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new Error(`tensor ${name} has shape ${JSON.stringify(t.shape)}, the model needs ${JSON.stringify(shape)}`);
+    }
+    if (t.values.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`tensor ${name} has the wrong length`);
+    return t;
+  };
+}
+
 export class BicycleGAN {
   readonly G: Generator;
   readonly E: Encoder;
@@ -248,119 +344,19 @@ export class BicycleGAN {
   /**
    * One BicycleGAN step on a batch (a: inputs A, b: targets B, both [N, size, size, C], N even, values in [-1, 1]).
    * A1/B1 = first half (cVAE-GAN, z from E(B1)); B2 = second half (D2's real images); fake_rand is made from A1,
-   * as in the reference. A2 is unused.
+   * as in the reference. A2 is unused. The reference's optimize_parameters: forward, D update, G-and-E update.
    */
   trainStep(a: tf.Tensor4D, b: tf.Tensor4D): StepMetrics {
     this.checkBatch(a, b);
-    const o = this.opts;
-    const half = a.shape[0] / 2;
-    // One fork per step: the step's noise depends only on the model RNG state, which checkpoints keep.
-    const stepRng = this.rng.fork();
-    const epsValues = stepRng.fillNormal(new Float32Array(half * o.nz));
-    const zValues = stepRng.fillNormal(new Float32Array(half * o.nz));
-    const dropoutSeed = stepRng.nextUint32();
-    const lam = { ...this.lambdas };
-    const clip = this.clipMaxNorm;
+    const noise = this.drawStepNoise(a.shape[0] / 2);
+    const controls: StepControls = { lam: { ...this.lambdas }, clip: this.clipMaxNorm };
     const kept: tf.Tensor[] = [];
-
     let metricTensor: tf.Tensor | undefined;
     let values: Float32Array;
     let measured: ModelMetric[] = [];
     try {
       metricTensor = tf.tidy(() => {
-        const [A1] = splitHalves(a);
-        const [B1, B2] = splitHalves(b);
-        const eps = tf.tensor2d(epsValues, [half, o.nz]);
-        const zRand = tf.tensor2d(zValues, [half, o.nz]);
-        const A1x2 = tf.concat([A1, A1], 0);
-
-        // The cVAE-GAN and cLR-GAN fakes share one batched G pass (instance norm is per sample, so this is exact).
-        const forward = (eWeights?: WeightSource) => {
-          const { mu, logvar } = this.E.apply(B1, eWeights);
-          const zEnc = tf.add(mu, tf.mul(tf.exp(tf.mul(logvar, 0.5)), eps));
-          const fake = this.G.apply(A1x2, tf.concat([zEnc, zRand], 0) as tf.Tensor2D, {
-            training: true,
-            dropoutRng: new Rng(dropoutSeed),
-          });
-          const [fakeEnc, fakeRand] = splitHalves(fake);
-          return { mu, logvar, fakeEnc, fakeRand };
-        };
-
-        // ---- 1. D and D2 on real vs fakes from the current G (no tape here, so the fakes are detached).
-        const pre = forward();
-        const dStats = this.discriminatorStep('D', this.D, B1, pre.fakeEnc, lam.adv, clip, kept);
-        const d2Stats = this.discriminatorStep('D2', this.D2, B2, pre.fakeRand, lam.adv, clip, kept);
-
-        // ---- 2. G and E. The same forward again (same noise and dropout masks) on the tape, with the updated D, D2:
-        // tfjs records one tape per variableGrads call and D's update sits between, so the fakes are recomputed
-        // (about 12% of a step).
-        // The latent path runs E on detached copies of E's weights: z_L1 then reaches G through E but gives E nothing.
-        const frozenE = new Map<Param, tf.Tensor>(this.E.params.map((p) => [p, tf.clone(p.variable)]));
-        const frozen: WeightSource = (p) => frozenE.get(p) as tf.Tensor;
-        const gVars = this.G.params.map((p) => p.variable);
-        const eVars = this.E.params.map((p) => p.variable);
-        let aux: tf.Tensor | undefined;
-        const { grads } = tf.variableGrads(() => {
-          const { mu, logvar, fakeEnc, fakeRand } = forward();
-          const ganG = sumOverScales(this.D.apply(fakeEnc), 1, o.ganMode);
-          const ganG2 = sumOverScales(this.D2.apply(fakeRand), 1, o.ganMode);
-          const l1 = tf.mean(tf.abs(tf.sub(fakeEnc, B1)));
-          const kl = tf.mul(-0.5, tf.sum(tf.sub(tf.sub(tf.add(1, logvar), tf.square(mu)), tf.exp(logvar))));
-          const mu2 = this.E.apply(fakeRand, frozen).mu;
-          const zDiff = tf.sub(mu2, zRand);
-          const zL1 = tf.mean(tf.abs(zDiff));
-          const latentMse = tf.mean(tf.square(zDiff));
-          const total = tf.addN([
-            tf.mul(lam.adv, tf.add(ganG, ganG2)),
-            tf.mul(lam.cyc, l1),
-            tf.mul(lam.kl, kl),
-            tf.mul(lam.latent, zL1),
-          ]) as tf.Scalar;
-          aux = tf.keep(tf.stack([ganG, ganG2, l1, zL1, kl, total, latentMse]));
-          kept.push(aux);
-          return total;
-        }, [...gVars, ...eVars]);
-        let gGrads = gVars.map((v) => grads[v.name] ?? tf.zerosLike(v));
-        let eGrads = eVars.map((v) => grads[v.name] ?? tf.zerosLike(v));
-        const gNorm = globalNorm(gGrads);
-        const eNorm = globalNorm(eGrads);
-        if (clip > 0) {
-          const scale = clipScale(tf.sqrt(tf.add(tf.square(gNorm), tf.square(eNorm))) as tf.Scalar, clip);
-          gGrads = gGrads.map((g) => tf.mul(g, scale));
-          eGrads = eGrads.map((g) => tf.mul(g, scale));
-        }
-        this.optimizers.E.applyGradients(eVars.map((v, i) => ({ name: v.name, tensor: eGrads[i] as tf.Tensor })));
-        this.optimizers.G.applyGradients(gVars.map((v, i) => ({ name: v.name, tensor: gGrads[i] as tf.Tensor })));
-
-        const [ganG, ganG2, l1, zL1, kl, total, latentMse] = tf.unstack(aux as unknown as tf.Tensor1D) as [
-          tf.Scalar,
-          tf.Scalar,
-          tf.Scalar,
-          tf.Scalar,
-          tf.Scalar,
-          tf.Scalar,
-          tf.Scalar,
-        ];
-        const onDevice: Array<readonly [ModelMetric, tf.Scalar]> = [
-          [METRIC.dRealAcc, dStats.realAcc],
-          [METRIC.dFakeAcc, dStats.fakeAcc],
-          [METRIC.d2RealAcc, d2Stats.realAcc],
-          [METRIC.d2FakeAcc, d2Stats.fakeAcc],
-          [METRIC.cycError, l1],
-          [METRIC.latentMse, latentMse],
-          [METRIC.lossD, dStats.loss],
-          [METRIC.lossD2, d2Stats.loss],
-          [METRIC.lossGGan, ganG],
-          [METRIC.lossGGan2, ganG2],
-          [METRIC.lossL1, l1],
-          [METRIC.lossZL1, zL1],
-          [METRIC.lossKl, kl],
-          [METRIC.lossGTotal, total],
-          [METRIC.gradNormG, gNorm],
-          [METRIC.gradNormE, eNorm],
-          [METRIC.gradNormD, dStats.gradNorm],
-          [METRIC.gradNormD2, d2Stats.gradNorm],
-        ];
+        const onDevice = this.optimizeParameters(a, b, noise, controls, kept);
         measured = onDevice.map(([name]) => name);
         return tf.stack(onDevice.map(([, value]) => value));
       });
@@ -376,11 +372,131 @@ export class BicycleGAN {
       [LR_METRIC.G, this.getLr('G')],
       [LR_METRIC.E, this.getLr('E')],
       [LR_METRIC.D, this.getLr('D')],
-      ...LAMBDA_NAMES.map((name) => [LAMBDA_METRIC[name], lam[name]] as const),
-      [METRIC.clipMaxNorm, clip],
+      ...LAMBDA_NAMES.map((name) => [LAMBDA_METRIC[name], controls.lam[name]] as const),
+      [METRIC.clipMaxNorm, controls.clip],
     ]);
   }
 
+  /** One fork per step: the step's noise depends only on the model RNG state, which checkpoints keep. */
+  private drawStepNoise(half: number): StepNoise {
+    const stepRng = this.rng.fork();
+    const eps = stepRng.fillNormal(new Float32Array(half * this.opts.nz));
+    const zRand = stepRng.fillNormal(new Float32Array(half * this.opts.nz));
+    return { eps, zRand, dropoutSeed: stepRng.nextUint32() };
+  }
+
+  /** Runs inside the step's tidy: both updates, then the measured values to read back. */
+  private optimizeParameters(
+    a: tf.Tensor4D,
+    b: tf.Tensor4D,
+    noise: StepNoise,
+    controls: StepControls,
+    kept: tf.Tensor[],
+  ): Array<readonly [ModelMetric, tf.Scalar]> {
+    const inputs = this.stepInputs(a, b, noise);
+    const { d, d2 } = this.backwardD(inputs, controls, kept);
+    const eg = this.backwardEG(inputs, controls, kept);
+    return deviceMetrics(d, d2, eg);
+  }
+
+  private stepInputs(a: tf.Tensor4D, b: tf.Tensor4D, noise: StepNoise): StepInputs {
+    const half = a.shape[0] / 2;
+    const [A1] = splitHalves(a);
+    const [B1, B2] = splitHalves(b);
+    const eps = tf.tensor2d(noise.eps, [half, this.opts.nz]);
+    const zRand = tf.tensor2d(noise.zRand, [half, this.opts.nz]);
+    const A1x2 = tf.concat([A1, A1], 0);
+    return { A1x2, B1, B2, eps, zRand, dropoutSeed: noise.dropoutSeed };
+  }
+
+  /**
+   * The reference's forward(): z_enc from E(B1) reparameterised with the step's eps, then the cVAE-GAN and cLR-GAN
+   * fakes in one batched G pass (instance norm is per sample, so this is exact). Dropout masks replay from the
+   * step's seed, so a second call gives the same fakes.
+   */
+  private forward(x: StepInputs, eWeights?: WeightSource): ForwardPass {
+    const { mu, logvar } = this.E.apply(x.B1, eWeights);
+    const zEnc = tf.add(mu, tf.mul(tf.exp(tf.mul(logvar, 0.5)), x.eps));
+    const fake = this.G.apply(x.A1x2, tf.concat([zEnc, x.zRand], 0) as tf.Tensor2D, {
+      training: true,
+      dropoutRng: new Rng(x.dropoutSeed),
+    });
+    const [fakeEnc, fakeRand] = splitHalves(fake);
+    return { mu, logvar, fakeEnc, fakeRand };
+  }
+
+  /** D and D2 on real vs fakes from the current G (no tape here, so the fakes are detached). */
+  private backwardD(x: StepInputs, c: StepControls, kept: tf.Tensor[]): { d: DStats; d2: DStats } {
+    const pre = this.forward(x);
+    const d = this.discriminatorStep('D', this.D, x.B1, pre.fakeEnc, c.lam.adv, c.clip, kept);
+    const d2 = this.discriminatorStep('D2', this.D2, x.B2, pre.fakeRand, c.lam.adv, c.clip, kept);
+    return { d, d2 };
+  }
+
+  /**
+   * G and E: the same forward again (same noise and dropout masks) on the tape, with the updated D, D2. tfjs records
+   * one tape per variableGrads call and D's update sits between, so the fakes are recomputed (about 12% of a step).
+   */
+  private backwardEG(x: StepInputs, c: StepControls, kept: tf.Tensor[]): EGStats {
+    // The latent path (the reference's backward_G_alone) runs E on detached copies of E's weights: z_L1 then reaches
+    // G through E but gives E nothing.
+    const frozenE = new Map<Param, tf.Tensor>(this.E.params.map((p) => [p, tf.clone(p.variable)]));
+    const frozen: WeightSource = (p) => frozenE.get(p) as tf.Tensor;
+    const gVars = this.G.params.map((p) => p.variable);
+    const eVars = this.E.params.map((p) => p.variable);
+    let aux: tf.Tensor | undefined;
+    const { grads } = tf.variableGrads(() => {
+      const losses = this.egLosses(x, c.lam, frozen);
+      aux = tf.keep(tf.stack(losses));
+      kept.push(aux);
+      return losses[5];
+    }, [...gVars, ...eVars]);
+    const { gNorm, eNorm } = this.applyEGGradients(gVars, eVars, grads, c.clip);
+    const [ganG, ganG2, l1, zL1, kl, total, latentMse] = tf.unstack(aux as unknown as tf.Tensor1D) as EGLosses;
+    return { ganG, ganG2, l1, zL1, kl, total, latentMse, gNorm, eNorm };
+  }
+
+  /** On the tape: [G_GAN, G_GAN2, L1, z_L1, KL, G_total, latent MSE], the total being what G and E minimise. */
+  private egLosses(x: StepInputs, lam: Record<LambdaName, number>, frozenE: WeightSource): EGLosses {
+    const mode = this.opts.ganMode;
+    const { mu, logvar, fakeEnc, fakeRand } = this.forward(x);
+    const ganG = sumOverScales(this.D.apply(fakeEnc), 1, mode);
+    const ganG2 = sumOverScales(this.D2.apply(fakeRand), 1, mode);
+    const l1 = tf.mean(tf.abs(tf.sub(fakeEnc, x.B1)));
+    const kl = tf.mul(-0.5, tf.sum(tf.sub(tf.sub(tf.add(1, logvar), tf.square(mu)), tf.exp(logvar))));
+    const mu2 = this.E.apply(fakeRand, frozenE).mu;
+    const zDiff = tf.sub(mu2, x.zRand);
+    const zL1 = tf.mean(tf.abs(zDiff));
+    const latentMse = tf.mean(tf.square(zDiff));
+    const total = tf.addN([
+      tf.mul(lam.adv, tf.add(ganG, ganG2)),
+      tf.mul(lam.cyc, l1),
+      tf.mul(lam.kl, kl),
+      tf.mul(lam.latent, zL1),
+    ]) as tf.Scalar;
+    return [ganG, ganG2, l1 as tf.Scalar, zL1 as tf.Scalar, kl as tf.Scalar, total, latentMse as tf.Scalar];
+  }
+
+  /** Norms before clipping; G and E are clipped together on their joint norm, then E and G step (in that order). */
+  private applyEGGradients(
+    gVars: tf.Variable[],
+    eVars: tf.Variable[],
+    grads: tf.NamedTensorMap,
+    clip: number,
+  ): { gNorm: tf.Scalar; eNorm: tf.Scalar } {
+    let gGrads = gVars.map((v) => grads[v.name] ?? tf.zerosLike(v));
+    let eGrads = eVars.map((v) => grads[v.name] ?? tf.zerosLike(v));
+    const gNorm = globalNorm(gGrads);
+    const eNorm = globalNorm(eGrads);
+    if (clip > 0) {
+      const scale = clipScale(tf.sqrt(tf.add(tf.square(gNorm), tf.square(eNorm))) as tf.Scalar, clip);
+      gGrads = gGrads.map((g) => tf.mul(g, scale));
+      eGrads = eGrads.map((g) => tf.mul(g, scale));
+    }
+    this.optimizers.E.applyGradients(eVars.map((v, i) => ({ name: v.name, tensor: eGrads[i] as tf.Tensor })));
+    this.optimizers.G.applyGradients(gVars.map((v, i) => ({ name: v.name, tensor: gGrads[i] as tf.Tensor })));
+    return { gNorm, eNorm };
+  }
   /** Runs inside the step's tidy: one Adam update of `net` on λ_adv·(GAN(real,1) + GAN(fake,0)), summed over scales. */
   private discriminatorStep(
     name: 'D' | 'D2',
@@ -390,7 +506,7 @@ export class BicycleGAN {
     lambdaAdv: number,
     clip: number,
     kept: tf.Tensor[],
-  ): { loss: tf.Scalar; realAcc: tf.Scalar; fakeAcc: tf.Scalar; gradNorm: tf.Scalar } {
+  ): DStats {
     const mode = this.opts.ganMode;
     const vars = net.params.map((p) => p.variable);
     let aux: tf.Tensor | undefined;
@@ -585,42 +701,8 @@ export class BicycleGAN {
    * mismatch; nothing is half-applied because every check runs before the first write.
    */
   async importState(state: ModelState): Promise<void> {
-    const byName = new Map(state.tensors.map((t) => [t.name, t]));
-    const need = (name: string, shape: readonly number[]): TensorRecord => {
-      const t = byName.get(name);
-      if (!t) throw new Error(`missing tensor ${name}`);
-      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-        throw new Error(
-          `tensor ${name} has shape ${JSON.stringify(t.shape)}, the model needs ${JSON.stringify(shape)}`,
-        );
-      }
-      if (t.values.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`tensor ${name} has the wrong length`);
-      return t;
-    };
-    for (const key of ['size', 'inputNc', 'outputNc', 'nz', 'ngf', 'nef', 'ndf', 'whereAdd', 'useDropout'] as const) {
-      if (state.config[key] !== this.opts[key]) {
-        throw new Error(
-          `checkpoint was made with ${key}=${String(state.config[key])}, this model has ${String(this.opts[key])}`,
-        );
-      }
-    }
-    const plan: { p: Param; t: TensorRecord }[] = [];
-    const momentPlan: Record<string, { m: TensorRecord[]; v: TensorRecord[] }> = {};
-    for (const n of NET_NAMES) {
-      for (const p of this[n].params) plan.push({ p, t: need(p.name, p.shape) });
-      const rec = state.optimizers[n];
-      if (!rec) throw new Error(`missing optimizer state for ${n}`);
-      const count = rec.moments;
-      if (count !== 0 && count !== this[n].params.length)
-        throw new Error(`optimizer ${n}: ${count} moments, expected ${this[n].params.length}`);
-      momentPlan[n] = {
-        m: this[n].params.slice(0, count).map((p) => need(`opt/${n}/m/${p.name}`, p.shape)),
-        v: this[n].params.slice(0, count).map((p) => need(`opt/${n}/v/${p.name}`, p.shape)),
-      };
-    }
-    Rng.fromState(state.rngState); // validates
-
-    for (const { p, t } of plan) tf.tidy(() => p.variable.assign(tf.tensor(t.values, t.shape, 'float32')));
+    const { weights, moments } = this.planImport(state);
+    for (const { p, t } of weights) tf.tidy(() => p.variable.assign(tf.tensor(t.values, t.shape, 'float32')));
     for (const n of NET_NAMES) this.optimizers[n].dispose();
     this.baseLr = { ...state.baseLr };
     this.lambdas = { ...state.lambdas };
@@ -629,34 +711,66 @@ export class BicycleGAN {
     this.steps = state.steps;
     this.rng.setState(state.rngState);
     this.optimizers = this.freshOptimizers();
-    for (const n of NET_NAMES) {
-      const rec = state.optimizers[n];
-      const plan = momentPlan[n] as { m: TensorRecord[]; v: TensorRecord[] };
-      const opt = this.optimizers[n];
-      if (rec.moments > 0) {
-        const params = this[n].params;
-        const named = [
-          { name: 'iter', tensor: tf.scalar(rec.iterations, 'int32') },
-          ...plan.m.map((t, i) => ({
-            name: `${(params[i] as Param).variable.name}/m`,
-            tensor: tf.tensor(t.values, t.shape, 'float32'),
-          })),
-          ...plan.v.map((t, i) => ({
-            name: `${(params[i] as Param).variable.name}/v`,
-            tensor: tf.tensor(t.values, t.shape, 'float32'),
-          })),
-        ];
-        await opt.setWeights(named);
-        tf.dispose(named.map((x) => x.tensor));
-      }
-      const inner = internals(opt);
-      tf.tidy(() => {
-        inner.accBeta1.assign(tf.scalar(rec.accBeta1));
-        inner.accBeta2.assign(tf.scalar(rec.accBeta2));
-      });
-      // An optimizer that never stepped may still have counted iterations; keep the count exact.
-      (opt as unknown as { iterations_: number }).iterations_ = rec.iterations;
-    }
+    for (const n of NET_NAMES) await this.restoreOptimizer(n, state.optimizers[n], moments[n] as MomentPlan);
     this.pushLr();
+  }
+
+  /** Checks the whole state against this model and pairs every parameter with its saved tensor; writes nothing. */
+  private planImport(state: ModelState): {
+    weights: { p: Param; t: TensorRecord }[];
+    moments: Record<string, MomentPlan>;
+  } {
+    const need = tensorLookup(state.tensors);
+    for (const key of ['size', 'inputNc', 'outputNc', 'nz', 'ngf', 'nef', 'ndf', 'whereAdd', 'useDropout'] as const) {
+      if (state.config[key] !== this.opts[key]) {
+        throw new Error(
+          `checkpoint was made with ${key}=${String(state.config[key])}, this model has ${String(this.opts[key])}`,
+        );
+      }
+    }
+    const weights: { p: Param; t: TensorRecord }[] = [];
+    const moments: Record<string, MomentPlan> = {};
+    for (const n of NET_NAMES) {
+      for (const p of this[n].params) weights.push({ p, t: need(p.name, p.shape) });
+      const rec = state.optimizers[n];
+      if (!rec) throw new Error(`missing optimizer state for ${n}`);
+      const count = rec.moments;
+      if (count !== 0 && count !== this[n].params.length)
+        throw new Error(`optimizer ${n}: ${count} moments, expected ${this[n].params.length}`);
+      moments[n] = {
+        m: this[n].params.slice(0, count).map((p) => need(`opt/${n}/m/${p.name}`, p.shape)),
+        v: this[n].params.slice(0, count).map((p) => need(`opt/${n}/v/${p.name}`, p.shape)),
+      };
+    }
+    Rng.fromState(state.rngState); // validates
+    return { weights, moments };
+  }
+
+  /** Puts Adam's moments, β-power accumulators and iteration count back into the fresh optimizer of `n`. */
+  private async restoreOptimizer(n: NetName, rec: OptimizerRecord, plan: MomentPlan): Promise<void> {
+    const opt = this.optimizers[n];
+    if (rec.moments > 0) {
+      const params = this[n].params;
+      const named = [
+        { name: 'iter', tensor: tf.scalar(rec.iterations, 'int32') },
+        ...plan.m.map((t, i) => ({
+          name: `${(params[i] as Param).variable.name}/m`,
+          tensor: tf.tensor(t.values, t.shape, 'float32'),
+        })),
+        ...plan.v.map((t, i) => ({
+          name: `${(params[i] as Param).variable.name}/v`,
+          tensor: tf.tensor(t.values, t.shape, 'float32'),
+        })),
+      ];
+      await opt.setWeights(named);
+      tf.dispose(named.map((x) => x.tensor));
+    }
+    const inner = internals(opt);
+    tf.tidy(() => {
+      inner.accBeta1.assign(tf.scalar(rec.accBeta1));
+      inner.accBeta2.assign(tf.scalar(rec.accBeta2));
+    });
+    // An optimizer that never stepped may still have counted iterations; keep the count exact.
+    (opt as unknown as { iterations_: number }).iterations_ = rec.iterations;
   }
 }

@@ -5,11 +5,11 @@ import { current, installDebug } from './debug.js';
 import { fill, h, uid } from './dom.js';
 import { live } from './live.js';
 import { notificationToggle } from './notify.js';
-import { startRouter, type Route } from './router.js';
-import { mountAlertsView } from './views/alerts-view.js';
-import { mountCompare } from './views/compare.js';
-import { mountRunPage } from './views/run-page.js';
-import { mountRunsList } from './views/runs-list.js';
+import { startRouter, type Route, type View } from './router.js';
+import { AlertsView } from './views/alerts-view.js';
+import { CompareView } from './views/compare.js';
+import { RunPageView } from './views/run-page.js';
+import { RunsListView } from './views/runs-list.js';
 
 installDebug();
 
@@ -105,13 +105,13 @@ onUnauthorized(() => {
 });
 
 // --- routing -------------------------------------------------------------------------------------------------
-let dispose: (() => void) | null = null;
+let view: View | null = null;
 let lastRoute: Route = { view: 'runs' };
 
 function render(route: Route): void {
   lastRoute = route;
-  dispose?.();
-  dispose = null;
+  view?.dispose();
+  view = null;
   current.grid = null;
   current.samples = null;
   current.latent = null;
@@ -122,21 +122,22 @@ function render(route: Route): void {
     else a.removeAttribute('aria-current');
   });
   window.scrollTo(0, 0);
+  view = openView(route);
+  // Move focus to the new view's heading so screen readers announce the page change.
+  requestAnimationFrame(() => main.querySelector<HTMLElement>('h2[tabindex]')?.focus({ preventScroll: true }));
+}
+
+/** Mounts the route's view in <main>; the page-not-found text has nothing to dispose. */
+function openView(route: Route): View | null {
   switch (route.view) {
     case 'runs':
-      dispose = mountRunsList(main);
-      document.title = 'Runs · ganwatch';
-      break;
+      return mounted(new RunsListView(main), 'Runs · ganwatch');
     case 'run':
-      dispose = mountRunPage(main, route.id);
-      break;
+      return mounted(new RunPageView(main, route.id));
     case 'compare':
-      dispose = mountCompare(main, route.runs);
-      break;
+      return mounted(new CompareView(main, route.runs));
     case 'alerts':
-      dispose = mountAlertsView(main);
-      document.title = 'Alerts · ganwatch';
-      break;
+      return mounted(new AlertsView(main), 'Alerts · ganwatch');
     case 'missing':
       fill(
         main,
@@ -150,10 +151,14 @@ function render(route: Route): void {
           h('a', { href: '#/' }, 'See all runs.'),
         ),
       );
-      break;
+      return null;
   }
-  // Move focus to the new view's heading so screen readers announce the page change.
-  requestAnimationFrame(() => main.querySelector<HTMLElement>('h2[tabindex]')?.focus({ preventScroll: true }));
+}
+
+function mounted(v: View, title?: string): View {
+  v.mount();
+  if (title !== undefined) document.title = title;
+  return v;
 }
 
 live.connect();

@@ -7,6 +7,12 @@ export type Route =
   | { view: 'alerts' }
   | { view: 'missing'; path: string };
 
+/** A page of the dashboard: mount() fills its root, dispose() ends its subscriptions and timers. */
+export interface View {
+  mount(): void;
+  dispose(): void;
+}
+
 export function parseRoute(hash: string): Route {
   const raw = hash.replace(/^#/, '') || '/';
   const [path = '/', query = ''] = raw.split('?');

@@ -95,6 +95,22 @@ export interface ChartSnapshot {
 const RELOAD_THROTTLE_MS = 3000;
 const bufferKey = (run: string, metric: string): string => `${run}\u0000${metric}`;
 
+/** What one render collects across the runs; the y extent (top, bottom) spans every run drawn so far. */
+interface RenderPass {
+  datasets: GwDataset[];
+  markerPoints: Array<{ ds: GwDataset; points: GwPoint[] }>;
+  summary: string[];
+  top: number;
+  bottom: number;
+  /** A y the chart can draw (finite, and positive on a log axis). */
+  ok: (y: number | null) => y is number;
+}
+
+function addDataset(pass: RenderPass, ds: GwDataset, info: DatasetInfo): void {
+  datasetInfo.set(ds, info);
+  pass.datasets.push(ds);
+}
+
 export class MetricChart {
   readonly el: HTMLElement;
   readonly inputs: readonly string[];
@@ -112,6 +128,7 @@ export class MetricChart {
   private lastLoadAt = 0;
   private loading = false;
   private error: string | null = null;
+  private drag: { x0: number; mode: 'select' | 'pan'; min: number; max: number } | null = null;
   log: boolean;
   active = false;
   visible = false;
@@ -318,154 +335,199 @@ export class MetricChart {
     if (!chart) return;
     this.dirty = false;
     this.drawnExtent = this.host.extent;
-    const datasets: GwDataset[] = [];
-    const markerPoints: Array<{ ds: GwDataset; points: GwPoint[] }> = [];
-    const smoothing = this.host.smoothing;
     const log = this.log;
-    const ok = (y: number | null): y is number => y !== null && Number.isFinite(y) && (!log || y > 0);
-    let top = -Infinity;
-    let bottom = Infinity;
-    const summary: string[] = [];
-    const add = (ds: GwDataset, info: DatasetInfo): void => {
-      datasetInfo.set(ds, info);
-      datasets.push(ds);
+    const pass: RenderPass = {
+      datasets: [],
+      markerPoints: [],
+      summary: [],
+      top: -Infinity,
+      bottom: Infinity,
+      ok: (y: number | null): y is number => y !== null && Number.isFinite(y) && (!log || y > 0),
     };
-    for (const run of this.host.runs) {
-      const got = this.entriesFor(run.id);
-      if (!got || got.entries.length === 0) continue;
-      const { entries, raw } = got;
-      const x = this.xOf(run, raw);
-      const base = { run: run.id, runName: run.name };
-      const few = entries.length < 80;
-      const hasBand = !raw && this.plan.metric !== null;
-      if (hasBand) {
-        const lo: GwPoint[] = [];
-        const hi: GwPoint[] = [];
-        for (const e of entries) {
-          if (!ok(e.min) || !ok(e.max)) continue;
-          const xv = x(e);
-          lo.push({ x: xv, y: e.min, e });
-          hi.push({ x: xv, y: e.max, e });
-          if (e.max > top) top = e.max;
-          if (e.min < bottom) bottom = e.min;
-        }
-        // The envelope's edges are stroked, not only filled: a one-bucket spike is a 1-px sliver of fill but a clear line.
-        const edge = withAlpha(run.color, this.host.compare ? 0.45 : 0.6);
-        add(
-          {
-            label: `${run.name} min`,
-            data: lo,
-            borderWidth: 1,
-            borderColor: edge,
-            pointRadius: 0,
-            pointHoverRadius: 0,
-            fill: false,
-            backgroundColor: 'transparent',
-          },
-          { ...base, role: 'band-lo' },
-        );
-        add(
-          {
-            label: `${run.name} max`,
-            data: hi,
-            borderWidth: 1,
-            borderColor: edge,
-            pointRadius: 0,
-            pointHoverRadius: 0,
-            fill: '-1',
-            backgroundColor: withAlpha(run.color, this.host.compare ? 0.14 : 0.22),
-          },
-          { ...base, role: 'band-hi' },
-        );
-      }
-      const smoothed = smoothing > 0 ? smoothEntries(entries, smoothing) : null;
-      const line: GwPoint[] = [];
-      const smooth: GwPoint[] = [];
-      const bad: GwPoint[] = [];
-      entries.forEach((e, i) => {
-        const xv = x(e);
-        if (ok(e.mean)) {
-          const p: GwPoint = { x: xv, y: e.mean, e };
-          if (smoothed) p.s = smoothed[i];
-          line.push(p);
-          if (!hasBand) {
-            if (e.mean > top) top = e.mean;
-            if (e.mean < bottom) bottom = e.mean;
-          }
-        }
-        if (smoothed && ok(smoothed[i]!)) smooth.push({ x: xv, y: smoothed[i], e, s: smoothed[i] });
-        if (e.nonfinite > 0) {
-          const text = e.bad
-            ? `${e.bad} at step ${e.start}`
-            : `${e.nonfinite} non-finite value${e.nonfinite > 1 ? 's' : ''} in steps ${fmtStep(e.start)}–${fmtStep(e.end)}`;
-          bad.push({ x: xv, y: 0, e, text: this.host.compare ? `${run.name}: ${text}` : text });
-        }
-      });
-      add(
-        {
-          label: run.name,
-          data: line,
-          borderColor: smoothed ? withAlpha(run.color, 0.4) : run.color,
-          backgroundColor: run.color,
-          borderWidth: smoothed ? 1 : 1.5,
-          pointRadius: few ? 2 : 0,
-          pointHoverRadius: 3,
-          fill: false,
-          tension: 0,
-        },
-        { ...base, role: 'line' },
-      );
-      if (smoothed) {
-        add(
-          {
-            label: `${run.name} (smoothed)`,
-            data: smooth,
-            borderColor: run.color,
-            backgroundColor: run.color,
-            borderWidth: 2,
-            pointRadius: 0,
-            pointHoverRadius: 0,
-            fill: false,
-            tension: 0,
-          },
-          { ...base, role: 'smooth' },
-        );
-      }
-      if (bad.length) {
-        const ds: GwDataset = {
-          label: `${run.name} non-finite`,
-          data: bad,
-          showLine: false,
-          pointStyle: 'triangle',
-          pointRadius: 5,
-          pointHoverRadius: 7,
-          borderColor: NONFINITE_COLOR,
-          backgroundColor: NONFINITE_COLOR,
-        };
-        add(ds, { ...base, role: 'nonfinite', color: NONFINITE_COLOR });
-        markerPoints.push({ ds, points: bad });
-      }
-      const markers = this.host.markers(run.id, this.inputs);
-      const gaps = markers.filter((m) => m.kind === 'gap');
-      const events = markers.filter((m) => m.kind !== 'gap');
-      for (const [list, role, pointStyle] of [
-        [events, 'event', 'rectRot'],
-        [gaps, 'gap', 'rect'],
-      ] as const) {
-        const ds = this.markerDataset(run, list, role, pointStyle, entries, raw);
-        if (!ds) continue;
-        add(ds.ds, { ...base, role, color: list[0]!.color });
-        markerPoints.push(ds);
-      }
-      const last = entries[entries.length - 1]!;
-      summary.push(
-        `${this.host.compare ? `${run.name}: ` : ''}${raw ? `${entries.length} points` : `${entries.length} buckets`} over steps ${fmtStep(entries[0]!.start)}–${fmtStep(last.end)}, last ${fmtValue(last.last ?? last.mean)}${Number.isFinite(top) ? `, highest ${fmtValue(top)}` : ''}${bad.length ? `, ${bad.length} with non-finite values` : ''}`,
-      );
-    }
+    for (const run of this.host.runs) this.renderRun(pass, run);
     // Markers sit on the top edge of the data (the y of a NaN has no meaning).
-    const markerY = Number.isFinite(top) ? top : log ? 1 : 0;
-    for (const { points } of markerPoints) for (const p of points) p.y = markerY;
-    chart.data.datasets = datasets;
+    const markerY = Number.isFinite(pass.top) ? pass.top : log ? 1 : 0;
+    for (const { points } of pass.markerPoints) for (const p of points) p.y = markerY;
+    chart.data.datasets = pass.datasets;
+    this.applyScales(chart, pass.top, pass.bottom);
+    chart.update('none');
+    this.paintSummary(pass);
+  }
+
+  /** Adds one run's datasets (band, line, smoothed line, non-finite marks, markers) and its summary sentence. */
+  private renderRun(pass: RenderPass, run: RunRef): void {
+    const got = this.entriesFor(run.id);
+    if (!got || got.entries.length === 0) return;
+    const { entries, raw } = got;
+    const x = this.xOf(run, raw);
+    const base = { run: run.id, runName: run.name };
+    const hasBand = !raw && this.plan.metric !== null;
+    if (hasBand) this.addBand(pass, run, entries, x, base);
+    const smoothing = this.host.smoothing;
+    const smoothed = smoothing > 0 ? smoothEntries(entries, smoothing) : null;
+    const series = this.lineSeries(pass, run, entries, x, smoothed, hasBand);
+    this.addLines(pass, run, base, series, smoothed !== null, entries.length < 80);
+    if (series.bad.length) {
+      const ds: GwDataset = {
+        label: `${run.name} non-finite`,
+        data: series.bad,
+        showLine: false,
+        pointStyle: 'triangle',
+        pointRadius: 5,
+        pointHoverRadius: 7,
+        borderColor: NONFINITE_COLOR,
+        backgroundColor: NONFINITE_COLOR,
+      };
+      addDataset(pass, ds, { ...base, role: 'nonfinite', color: NONFINITE_COLOR });
+      pass.markerPoints.push({ ds, points: series.bad });
+    }
+    this.addMarkers(pass, run, base, entries, raw);
+    pass.summary.push(this.runSummary(run, entries, raw, pass.top, series.bad.length));
+  }
+
+  /** The min–max envelope of a bucketed series, as two datasets filled between. */
+  private addBand(
+    pass: RenderPass,
+    run: RunRef,
+    entries: readonly Entry[],
+    x: (e: Entry) => number,
+    base: { run: string; runName: string },
+  ): void {
+    const lo: GwPoint[] = [];
+    const hi: GwPoint[] = [];
+    for (const e of entries) {
+      if (!pass.ok(e.min) || !pass.ok(e.max)) continue;
+      const xv = x(e);
+      lo.push({ x: xv, y: e.min, e });
+      hi.push({ x: xv, y: e.max, e });
+      if (e.max > pass.top) pass.top = e.max;
+      if (e.min < pass.bottom) pass.bottom = e.min;
+    }
+    // The envelope's edges are stroked, not only filled: a one-bucket spike is a 1-px sliver of fill but a clear line.
+    const edge = withAlpha(run.color, this.host.compare ? 0.45 : 0.6);
+    const bandEdge = { borderWidth: 1, borderColor: edge, pointRadius: 0, pointHoverRadius: 0 };
+    addDataset(
+      pass,
+      { label: `${run.name} min`, data: lo, ...bandEdge, fill: false, backgroundColor: 'transparent' },
+      { ...base, role: 'band-lo' },
+    );
+    addDataset(
+      pass,
+      {
+        label: `${run.name} max`,
+        data: hi,
+        ...bandEdge,
+        fill: '-1',
+        backgroundColor: withAlpha(run.color, this.host.compare ? 0.14 : 0.22),
+      },
+      { ...base, role: 'band-hi' },
+    );
+  }
+
+  /** The mean line, its smoothed twin and the non-finite marks of one run (the y extent grows with the line). */
+  private lineSeries(
+    pass: RenderPass,
+    run: RunRef,
+    entries: readonly Entry[],
+    x: (e: Entry) => number,
+    smoothed: ReturnType<typeof smoothEntries> | null,
+    hasBand: boolean,
+  ): { line: GwPoint[]; smooth: GwPoint[]; bad: GwPoint[] } {
+    const line: GwPoint[] = [];
+    const smooth: GwPoint[] = [];
+    const bad: GwPoint[] = [];
+    entries.forEach((e, i) => {
+      const xv = x(e);
+      if (pass.ok(e.mean)) {
+        const p: GwPoint = { x: xv, y: e.mean, e };
+        if (smoothed) p.s = smoothed[i];
+        line.push(p);
+        if (!hasBand) {
+          if (e.mean > pass.top) pass.top = e.mean;
+          if (e.mean < pass.bottom) pass.bottom = e.mean;
+        }
+      }
+      if (smoothed && pass.ok(smoothed[i]!)) smooth.push({ x: xv, y: smoothed[i], e, s: smoothed[i] });
+      if (e.nonfinite > 0) {
+        const text = e.bad
+          ? `${e.bad} at step ${e.start}`
+          : `${e.nonfinite} non-finite value${e.nonfinite > 1 ? 's' : ''} in steps ${fmtStep(e.start)}–${fmtStep(e.end)}`;
+        bad.push({ x: xv, y: 0, e, text: this.host.compare ? `${run.name}: ${text}` : text });
+      }
+    });
+    return { line, smooth, bad };
+  }
+
+  private addLines(
+    pass: RenderPass,
+    run: RunRef,
+    base: { run: string; runName: string },
+    series: { line: GwPoint[]; smooth: GwPoint[] },
+    smoothed: boolean,
+    few: boolean,
+  ): void {
+    addDataset(
+      pass,
+      {
+        label: run.name,
+        data: series.line,
+        borderColor: smoothed ? withAlpha(run.color, 0.4) : run.color,
+        backgroundColor: run.color,
+        borderWidth: smoothed ? 1 : 1.5,
+        pointRadius: few ? 2 : 0,
+        pointHoverRadius: 3,
+        fill: false,
+        tension: 0,
+      },
+      { ...base, role: 'line' },
+    );
+    if (!smoothed) return;
+    addDataset(
+      pass,
+      {
+        label: `${run.name} (smoothed)`,
+        data: series.smooth,
+        borderColor: run.color,
+        backgroundColor: run.color,
+        borderWidth: 2,
+        pointRadius: 0,
+        pointHoverRadius: 0,
+        fill: false,
+        tension: 0,
+      },
+      { ...base, role: 'smooth' },
+    );
+  }
+
+  /** The run's event markers, then its connection gaps, each one dataset. */
+  private addMarkers(
+    pass: RenderPass,
+    run: RunRef,
+    base: { run: string; runName: string },
+    entries: readonly Entry[],
+    raw: boolean,
+  ): void {
+    const markers = this.host.markers(run.id, this.inputs);
+    const gaps = markers.filter((m) => m.kind === 'gap');
+    const events = markers.filter((m) => m.kind !== 'gap');
+    for (const [list, role, pointStyle] of [
+      [events, 'event', 'rectRot'],
+      [gaps, 'gap', 'rect'],
+    ] as const) {
+      const ds = this.markerDataset(run, list, role, pointStyle, entries, raw);
+      if (!ds) continue;
+      addDataset(pass, ds.ds, { ...base, role, color: list[0]!.color });
+      pass.markerPoints.push(ds);
+    }
+  }
+
+  /** One sentence for screen readers; `top` is the highest value drawn so far on this chart. */
+  private runSummary(run: RunRef, entries: readonly Entry[], raw: boolean, top: number, bad: number): string {
+    const last = entries[entries.length - 1]!;
+    return `${this.host.compare ? `${run.name}: ` : ''}${raw ? `${entries.length} points` : `${entries.length} buckets`} over steps ${fmtStep(entries[0]!.start)}–${fmtStep(last.end)}, last ${fmtValue(last.last ?? last.mean)}${Number.isFinite(top) ? `, highest ${fmtValue(top)}` : ''}${bad ? `, ${bad} with non-finite values` : ''}`;
+  }
+
+  private applyScales(chart: Chart<'line', GwPoint[]>, top: number, bottom: number): void {
     const xs = chart.options.scales!.x!;
     const bounds = this.xBounds();
     xs.min = bounds?.min;
@@ -474,14 +536,18 @@ export class MetricChart {
     // smoothed curve, drawing a flat line as wild jumps: give it a range around its value instead.
     const ys = chart.options.scales!.y!;
     const flat =
-      !log && Number.isFinite(top) && top - bottom <= 1e-9 * Math.max(Math.abs(top), Math.abs(bottom), 1e-300);
+      !this.log && Number.isFinite(top) && top - bottom <= 1e-9 * Math.max(Math.abs(top), Math.abs(bottom), 1e-300);
     const pad = flat ? Math.abs(top) * 0.1 || 1 : 0;
     ys.suggestedMin = flat ? bottom - pad : undefined;
     ys.suggestedMax = flat ? top + pad : undefined;
-    chart.update('none');
-    this.summaryEl.textContent = `${this.plan.title}. ${summary.join('. ') || 'No data yet'}.`;
-    this.el.classList.toggle('is-empty', datasets.length === 0);
-    if (datasets.length === 0 && !this.loading && !this.error) this.setStatus('no data yet');
+  }
+
+  /** The text summary, the status line, and the first-draw report to the host. */
+  private paintSummary(pass: RenderPass): void {
+    const empty = pass.datasets.length === 0;
+    this.summaryEl.textContent = `${this.plan.title}. ${pass.summary.join('. ') || 'No data yet'}.`;
+    this.el.classList.toggle('is-empty', empty);
+    if (empty && !this.loading && !this.error) this.setStatus('no data yet');
     else if (!this.loading && !this.error) this.setStatus('');
     if (this.drawnAt === null && !this.loading) {
       this.drawnAt = performance.now();
@@ -633,107 +699,120 @@ export class MetricChart {
     return s ? { min: s.min, max: s.max } : null;
   }
 
+  /** Drag to zoom (Shift-drag pans), double-click to reset, Ctrl/Alt/⌘ + wheel and the keyboard zoom and pan. */
   private attachInteractions(): void {
     const box = this.canvasBox;
-    let drag: { x0: number; mode: 'select' | 'pan'; min: number; max: number } | null = null;
-    const localX = (ev: PointerEvent | WheelEvent): number => ev.clientX - this.canvas.getBoundingClientRect().left;
-    box.addEventListener('pointerdown', (ev) => {
-      if (ev.button !== 0 || !this.chart) return;
-      const cur = this.currentX();
-      if (!cur) return;
-      drag = { x0: localX(ev), mode: ev.shiftKey ? 'pan' : 'select', min: cur.min, max: cur.max };
-      box.setPointerCapture(ev.pointerId);
-      if (drag.mode === 'pan') box.classList.add('panning');
-    });
-    box.addEventListener('pointermove', (ev) => {
-      if (!drag || !this.chart) return;
-      const x = localX(ev);
-      const area = this.chart.chartArea;
-      if (drag.mode === 'select') {
-        const a = Math.max(area.left, Math.min(drag.x0, x));
-        const b = Math.min(area.right, Math.max(drag.x0, x));
-        Object.assign(this.selection.style, {
-          left: `${a}px`,
-          width: `${Math.max(0, b - a)}px`,
-          top: `${area.top}px`,
-          height: `${area.bottom - area.top}px`,
-        });
-        this.selection.hidden = b - a < 3;
-      } else {
-        const perPx = (drag.max - drag.min) / Math.max(1, area.right - area.left);
-        const shift = -(x - drag.x0) * perPx;
-        const xs = this.chart.options.scales!.x!;
-        xs.min = drag.min + shift;
-        xs.max = drag.max + shift;
-        this.chart.update('none');
-      }
-    });
-    const end = (ev: PointerEvent): void => {
-      if (!drag || !this.chart) return;
-      const d = drag;
-      drag = null;
-      box.classList.remove('panning');
-      this.selection.hidden = true;
-      const x = localX(ev);
-      if (Math.abs(x - d.x0) < 6) return;
-      const scale = this.chart.scales.x!;
-      if (d.mode === 'select') {
-        this.zoomX(scale.getValueForPixel(d.x0) ?? d.min, scale.getValueForPixel(x) ?? d.max);
-      } else {
-        const perPx = (d.max - d.min) / Math.max(1, this.chart.chartArea.right - this.chart.chartArea.left);
-        const shift = -(x - d.x0) * perPx;
-        this.zoomX(d.min + shift, d.max + shift);
-      }
-    };
-    box.addEventListener('pointerup', end);
+    box.addEventListener('pointerdown', (ev) => this.dragStart(ev));
+    box.addEventListener('pointermove', (ev) => this.dragMove(ev));
+    box.addEventListener('pointerup', (ev) => this.dragEnd(ev));
     box.addEventListener('pointercancel', () => {
-      drag = null;
+      this.drag = null;
       this.selection.hidden = true;
     });
     box.addEventListener('dblclick', () => this.host.zoom(null));
-    box.addEventListener(
-      'wheel',
-      (ev) => {
-        // Plain wheel scrolls the page (a page of charts must stay scrollable); Ctrl/Alt/⌘ + wheel zooms.
-        if (!(ev.ctrlKey || ev.altKey || ev.metaKey) || !this.chart) return;
-        ev.preventDefault();
-        const cur = this.currentX();
-        if (!cur) return;
-        const at = this.chart.scales.x!.getValueForPixel(localX(ev)) ?? (cur.min + cur.max) / 2;
-        const f = ev.deltaY > 0 ? 1.5 : 1 / 1.5;
-        this.zoomX(at - (at - cur.min) * f, at + (cur.max - at) * f);
-      },
-      { passive: false },
-    );
+    box.addEventListener('wheel', (ev) => this.wheelZoom(ev), { passive: false });
     box.addEventListener('keydown', (ev) => {
-      const cur = this.currentX();
-      if (!cur) return;
-      const span = cur.max - cur.min;
-      const mid = (cur.min + cur.max) / 2;
-      switch (ev.key) {
-        case '+':
-        case '=':
-          this.zoomX(mid - span / 4, mid + span / 4);
-          break;
-        case '-':
-        case '_':
-          this.zoomX(mid - span, mid + span);
-          break;
-        case 'ArrowLeft':
-          this.zoomX(cur.min - span / 4, cur.max - span / 4);
-          break;
-        case 'ArrowRight':
-          this.zoomX(cur.min + span / 4, cur.max + span / 4);
-          break;
-        case '0':
-        case 'Escape':
-          this.host.zoom(null);
-          break;
-        default:
-          return;
-      }
-      ev.preventDefault();
+      if (this.keyZoom(ev.key)) ev.preventDefault();
     });
+  }
+
+  private localX(ev: PointerEvent | WheelEvent): number {
+    return ev.clientX - this.canvas.getBoundingClientRect().left;
+  }
+
+  private dragStart(ev: PointerEvent): void {
+    if (ev.button !== 0 || !this.chart) return;
+    const cur = this.currentX();
+    if (!cur) return;
+    this.drag = { x0: this.localX(ev), mode: ev.shiftKey ? 'pan' : 'select', min: cur.min, max: cur.max };
+    this.canvasBox.setPointerCapture(ev.pointerId);
+    if (this.drag.mode === 'pan') this.canvasBox.classList.add('panning');
+  }
+
+  /** Shows the selection being drawn, or moves the axis with the pointer while panning. */
+  private dragMove(ev: PointerEvent): void {
+    const drag = this.drag;
+    if (!drag || !this.chart) return;
+    const x = this.localX(ev);
+    const area = this.chart.chartArea;
+    if (drag.mode === 'select') {
+      const a = Math.max(area.left, Math.min(drag.x0, x));
+      const b = Math.min(area.right, Math.max(drag.x0, x));
+      Object.assign(this.selection.style, {
+        left: `${a}px`,
+        width: `${Math.max(0, b - a)}px`,
+        top: `${area.top}px`,
+        height: `${area.bottom - area.top}px`,
+      });
+      this.selection.hidden = b - a < 3;
+    } else {
+      const perPx = (drag.max - drag.min) / Math.max(1, area.right - area.left);
+      const shift = -(x - drag.x0) * perPx;
+      const xs = this.chart.options.scales!.x!;
+      xs.min = drag.min + shift;
+      xs.max = drag.max + shift;
+      this.chart.update('none');
+    }
+  }
+
+  /** Zooms to the selection, or to where the pan ended (a click of under 6 px does nothing). */
+  private dragEnd(ev: PointerEvent): void {
+    if (!this.drag || !this.chart) return;
+    const d = this.drag;
+    this.drag = null;
+    this.canvasBox.classList.remove('panning');
+    this.selection.hidden = true;
+    const x = this.localX(ev);
+    if (Math.abs(x - d.x0) < 6) return;
+    const scale = this.chart.scales.x!;
+    if (d.mode === 'select') {
+      this.zoomX(scale.getValueForPixel(d.x0) ?? d.min, scale.getValueForPixel(x) ?? d.max);
+    } else {
+      const perPx = (d.max - d.min) / Math.max(1, this.chart.chartArea.right - this.chart.chartArea.left);
+      const shift = -(x - d.x0) * perPx;
+      this.zoomX(d.min + shift, d.max + shift);
+    }
+  }
+
+  private wheelZoom(ev: WheelEvent): void {
+    // Plain wheel scrolls the page (a page of charts must stay scrollable); Ctrl/Alt/⌘ + wheel zooms.
+    if (!(ev.ctrlKey || ev.altKey || ev.metaKey) || !this.chart) return;
+    ev.preventDefault();
+    const cur = this.currentX();
+    if (!cur) return;
+    const at = this.chart.scales.x!.getValueForPixel(this.localX(ev)) ?? (cur.min + cur.max) / 2;
+    const f = ev.deltaY > 0 ? 1.5 : 1 / 1.5;
+    this.zoomX(at - (at - cur.min) * f, at + (cur.max - at) * f);
+  }
+
+  /** + / − zoom, ← / → pan, 0 or Escape resets; true when the key was one of these. */
+  private keyZoom(key: string): boolean {
+    const cur = this.currentX();
+    if (!cur) return false;
+    const span = cur.max - cur.min;
+    const mid = (cur.min + cur.max) / 2;
+    switch (key) {
+      case '+':
+      case '=':
+        this.zoomX(mid - span / 4, mid + span / 4);
+        return true;
+      case '-':
+      case '_':
+        this.zoomX(mid - span, mid + span);
+        return true;
+      case 'ArrowLeft':
+        this.zoomX(cur.min - span / 4, cur.max - span / 4);
+        return true;
+      case 'ArrowRight':
+        this.zoomX(cur.min + span / 4, cur.max + span / 4);
+        return true;
+      case '0':
+      case 'Escape':
+        this.host.zoom(null);
+        return true;
+      default:
+        return false;
+    }
   }
 
   /** Whether a dataset of `role` currently draws the point (x, y); x null matches any x. */

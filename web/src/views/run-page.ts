@@ -1,5 +1,5 @@
 // #/runs/ID — one run, live: alerts, chart groups, sample grids, the latent space, controls, configuration.
-import type { Alert, MarkerRecord, Run } from '../../../protocol/index.js';
+import type { Alert, LiveServerFrame, MarkerRecord, Run } from '../../../protocol/index.js';
 import { alertMarkers, gapText, storedMarkers } from '../alert-metrics.js';
 import { api, ApiError } from '../api.js';
 import { ChartGrid } from '../charts/chart-grid.js';
@@ -17,70 +17,162 @@ import { fmtAge, fmtDate, fmtDuration } from '../format.js';
 import { live } from '../live.js';
 import { hrefFor } from '../router.js';
 
-export function mountRunPage(root: HTMLElement, id: string): () => void {
-  let disposed = false;
-  const cleanups: Array<() => void> = [];
-  fill(root, notice('loading', 'Loading run…'));
+/** #/runs/ID: loads the run, then shows its page (or says it is missing). */
+export class RunPageView {
+  private disposed = false;
+  private page: RunPage | null = null;
 
-  void (async () => {
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly id: string,
+  ) {}
+
+  mount(): void {
+    fill(this.root, notice('loading', 'Loading run…'));
+    void this.load();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.page?.dispose();
+  }
+
+  private async load(): Promise<void> {
     let run: Run;
     try {
-      run = await api.run(id);
+      run = await api.run(this.id);
     } catch (err) {
-      if (disposed) return;
-      const text =
-        err instanceof ApiError && err.status === 404
-          ? `There is no run “${id}” (it may have been deleted).`
-          : `Could not load run ${id}: ${(err as Error).message}`;
-      fill(
-        root,
-        h('div', { class: 'view-head' }, h('h2', { tabindex: -1 }, 'Run not found')),
-        notice('error', text, ' ', h('a', { href: '#/' }, 'Back to all runs')),
-      );
+      if (!this.disposed) this.showMissing(err as Error);
       return;
     }
-    if (disposed) return;
-    cleanups.push(build(root, run));
-  })();
+    if (this.disposed) return;
+    this.page = new RunPage(this.root, run);
+    this.page.mount();
+  }
 
-  return () => {
-    disposed = true;
-    for (const fn of cleanups) fn();
-  };
+  private showMissing(err: Error): void {
+    const text =
+      err instanceof ApiError && err.status === 404
+        ? `There is no run “${this.id}” (it may have been deleted).`
+        : `Could not load run ${this.id}: ${err.message}`;
+    fill(
+      this.root,
+      h('div', { class: 'view-head' }, h('h2', { tabindex: -1 }, 'Run not found')),
+      notice('error', text, ' ', h('a', { href: '#/' }, 'Back to all runs')),
+    );
+  }
 }
 
-function build(root: HTMLElement, initial: Run): () => void {
-  let run = initial;
-  const id = run.id;
-  const ref = { id, name: run.name, color: runColor(0), start: run.created_at };
-  const grid = new ChartGrid({ runs: [ref] });
-  const alertsPanel = new AlertsPanel({ showRun: false, emptyText: 'No alerts for this run.' });
-  const controlsPanel = new ControlsPanel(id);
-  const samples = new SamplesPanel([ref]);
-  const latent = new LatentPanel(id);
-  current.grid = grid;
-  current.samples = samples;
-  current.latent = latent;
-  let markers: MarkerRecord[] = [];
+/** One loaded run, live: a header, then alerts, charts, samples, latent space, controls and configuration. */
+class RunPage {
+  private run: Run;
+  private readonly id: string;
+  private readonly grid: ChartGrid;
+  private readonly alertsPanel: AlertsPanel;
+  private readonly controlsPanel: ControlsPanel;
+  private readonly samples: SamplesPanel;
+  private readonly latent: LatentPanel;
+  private markers: MarkerRecord[] = [];
+  private readonly title = h('h2', { id: 'run-title', tabindex: -1 });
+  private readonly badges = h('div', { class: 'run-badges' });
+  private readonly facts = h('div', { class: 'run-facts' });
+  private readonly notes = h('p', { class: 'run-notes' });
+  private readonly alertCount = h('span', { class: 'count' });
+  private configSection: HTMLElement | null = null;
+  private alive = true;
+  private stepPaint = 0;
+  private unsubscribe: Array<() => void> = [];
 
-  const refreshMarkers = (): void =>
-    grid.setMarkers([...storedMarkers(markers), ...alertMarkers(alertsPanel.all(), grid.metricsOf(id))]);
-  alertsPanel.onChange(() => {
-    refreshMarkers();
-    paintAlertCount();
-  });
+  constructor(
+    private readonly root: HTMLElement,
+    initial: Run,
+  ) {
+    this.run = initial;
+    this.id = initial.id;
+    const ref = { id: this.id, name: initial.name, color: runColor(0), start: initial.created_at };
+    this.grid = new ChartGrid({ runs: [ref] });
+    this.alertsPanel = new AlertsPanel({ showRun: false, emptyText: 'No alerts for this run.' });
+    this.controlsPanel = new ControlsPanel(this.id);
+    this.samples = new SamplesPanel([ref]);
+    this.latent = new LatentPanel(this.id);
+    current.grid = this.grid;
+    current.samples = this.samples;
+    current.latent = this.latent;
+    this.alertsPanel.onChange(() => {
+      this.refreshMarkers();
+      this.paintAlertCount();
+    });
+  }
 
-  // --- header -----------------------------------------------------------------------------------------------
-  const title = h('h2', { id: 'run-title', tabindex: -1 });
-  const badges = h('div', { class: 'run-badges' });
-  const facts = h('div', { class: 'run-facts' });
-  const notes = h('p', { class: 'run-notes' });
-  const alertCount = h('span', { class: 'count' });
-  const paintHeader = (): void => {
-    title.textContent = run.name;
-    fill(badges, statusBadge(run.status), tagChips(run.tags));
+  mount(): void {
+    this.paintHeader();
+    fill(this.root, this.article());
+    this.configSection = document.getElementById('sec-config')!;
+    this.subscribe();
+    document.getElementById('run-title')?.focus({ preventScroll: true });
+  }
+
+  dispose(): void {
+    this.alive = false;
+    for (const off of this.unsubscribe) off();
+    live.want('run-page', []);
+    if (this.stepPaint) clearTimeout(this.stepPaint);
+    this.grid.destroy();
+    this.latent.dispose();
+    if (current.grid === this.grid) current.grid = null;
+    if (current.samples === this.samples) current.samples = null;
+    if (current.latent === this.latent) current.latent = null;
+    document.title = 'ganwatch';
+  }
+
+  // --- layout -----------------------------------------------------------------------------------------------
+  private article(): HTMLElement {
+    return h(
+      'article',
+      { class: 'run-page', 'aria-labelledby': 'run-title', 'data-run': this.id },
+      this.header(),
+      section('sec-alerts', 'Alerts', this.alertsPanel.el),
+      section('sec-charts', 'Charts', h('div', { class: 'sticky-toolbar' }, chartToolbar(this.grid)), this.grid.el),
+      section('sec-samples', 'Sample grids', this.samples.el),
+      section('sec-latent', 'Latent space (encoder μ)', this.latent.el),
+      section('sec-controls', 'Controls', this.controlsPanel.el),
+      section('sec-config', 'Configuration and hyperparameters', configTable(this.run)),
+    );
+  }
+
+  private header(): HTMLElement {
+    return h(
+      'header',
+      { class: 'run-header' },
+      h(
+        'nav',
+        { class: 'breadcrumb', 'aria-label': 'Breadcrumb' },
+        h('a', { href: hrefFor({ view: 'runs' }) }, 'Runs'),
+        ' / ',
+      ),
+      this.title,
+      this.badges,
+      this.notes,
+      this.facts,
+      h(
+        'nav',
+        { class: 'section-nav', 'aria-label': 'Sections of this run' },
+        h('button', { type: 'button', onclick: goTo('sec-alerts') }, 'Alerts', this.alertCount),
+        h('button', { type: 'button', onclick: goTo('sec-charts') }, 'Charts'),
+        h('button', { type: 'button', onclick: goTo('sec-samples') }, 'Samples'),
+        h('button', { type: 'button', onclick: goTo('sec-latent') }, 'Latent space'),
+        h('button', { type: 'button', onclick: goTo('sec-controls') }, 'Controls'),
+        h('button', { type: 'button', onclick: goTo('sec-config') }, 'Configuration'),
+      ),
+    );
+  }
+
+  private paintHeader(): void {
+    const run = this.run;
+    this.title.textContent = run.name;
+    fill(this.badges, statusBadge(run.status), tagChips(run.tags));
     fill(
-      facts,
+      this.facts,
       kvTable([
         ['Run id', h('code', null, run.id)],
         ['Backend', run.backend ?? '–'],
@@ -89,16 +181,17 @@ function build(root: HTMLElement, initial: Run): () => void {
         ['Started', h('span', { title: fmtDate(run.created_at) }, fmtAge(run.created_at))],
         ['Last step', run.last_step === null ? '–' : String(run.last_step)],
         ['Last seen', run.last_seen_at === null ? '–' : fmtAge(run.last_seen_at)],
-        ['Connection gaps', gapsFact()],
+        ['Connection gaps', this.gapsFact()],
       ]),
     );
-    notes.textContent = run.notes;
-    notes.hidden = !run.notes;
+    this.notes.textContent = run.notes;
+    this.notes.hidden = !run.notes;
     document.title = `${run.name} · ganwatch`;
-  };
-  // Times the trainer could not reach the server (the curves are complete: it resent what it trained meanwhile).
-  const gapsFact = (): Node | string => {
-    const gaps = markers.filter((m) => m.kind === 'gap');
+  }
+
+  /** Times the trainer could not reach the server (the curves are complete: it resent what it trained meanwhile). */
+  private gapsFact(): Node | string {
+    const gaps = this.markers.filter((m) => m.kind === 'gap');
     if (!gaps.length) return 'none';
     const longest = Math.max(...gaps.map((m) => (typeof m.evidence.seconds === 'number' ? m.evidence.seconds : 0)));
     return h(
@@ -106,168 +199,140 @@ function build(root: HTMLElement, initial: Run): () => void {
       { class: 'run-gaps', title: gaps.map(gapText).join('\n') },
       `${gaps.length}, longest ${fmtDuration(longest)}`,
     );
-  };
-  const paintAlertCount = (): void => {
-    const open = alertsPanel.all().filter((a) => a.state === 'firing').length;
-    alertCount.textContent = open ? ` (${open} open)` : '';
-  };
-  const goTo = (sectionId: string) => () => {
-    const target = document.getElementById(sectionId);
-    target?.scrollIntoView({ behavior: 'smooth', block: 'start' });
-    target?.querySelector<HTMLElement>('h2, h3')?.focus({ preventScroll: true });
-  };
-  const section = (sid: string, heading: string | Node, ...body: Array<Node | null>): HTMLElement =>
-    h(
-      'section',
-      { id: sid, class: 'panel', 'aria-labelledby': `${sid}-h` },
-      h('h3', { id: `${sid}-h`, tabindex: -1 }, heading),
-      ...body,
-    );
+  }
 
-  paintHeader();
-  fill(
-    root,
-    h(
-      'article',
-      { class: 'run-page', 'aria-labelledby': 'run-title', 'data-run': id },
-      h(
-        'header',
-        { class: 'run-header' },
-        h(
-          'nav',
-          { class: 'breadcrumb', 'aria-label': 'Breadcrumb' },
-          h('a', { href: hrefFor({ view: 'runs' }) }, 'Runs'),
-          ' / ',
-        ),
-        title,
-        badges,
-        notes,
-        facts,
-        h(
-          'nav',
-          { class: 'section-nav', 'aria-label': 'Sections of this run' },
-          h('button', { type: 'button', onclick: goTo('sec-alerts') }, 'Alerts', alertCount),
-          h('button', { type: 'button', onclick: goTo('sec-charts') }, 'Charts'),
-          h('button', { type: 'button', onclick: goTo('sec-samples') }, 'Samples'),
-          h('button', { type: 'button', onclick: goTo('sec-latent') }, 'Latent space'),
-          h('button', { type: 'button', onclick: goTo('sec-controls') }, 'Controls'),
-          h('button', { type: 'button', onclick: goTo('sec-config') }, 'Configuration'),
-        ),
-      ),
-      section('sec-alerts', 'Alerts', alertsPanel.el),
-      section('sec-charts', 'Charts', h('div', { class: 'sticky-toolbar' }, chartToolbar(grid)), grid.el),
-      section('sec-samples', 'Sample grids', samples.el),
-      section('sec-latent', 'Latent space (encoder μ)', latent.el),
-      section('sec-controls', 'Controls', controlsPanel.el),
-      section('sec-config', 'Configuration and hyperparameters', configTable(run)),
-    ),
-  );
-  const configSection = document.getElementById('sec-config')!;
+  private paintAlertCount(): void {
+    const open = this.alertsPanel.all().filter((a) => a.state === 'firing').length;
+    this.alertCount.textContent = open ? ` (${open} open)` : '';
+  }
+
+  private refreshMarkers(): void {
+    const fromAlerts = alertMarkers(this.alertsPanel.all(), this.grid.metricsOf(this.id));
+    this.grid.setMarkers([...storedMarkers(this.markers), ...fromAlerts]);
+  }
 
   // --- data -------------------------------------------------------------------------------------------------
-  const loadData = async (): Promise<void> => {
+  private async loadData(): Promise<void> {
+    const id = this.id;
     const [metrics, markerList, alerts, controls] = await Promise.all([
       api.metrics(id),
       api.markers(id).catch(() => [] as MarkerRecord[]),
       api.alerts({ run: id, limit: 2000 }).catch(() => [] as Alert[]),
       api.controls(id).catch(() => ({ controls: [], trainer_connected: undefined })),
     ]);
-    grid.setMetrics(id, metrics);
-    markers = markerList;
-    paintHeader();
-    alertsPanel.setAlerts(alerts);
-    controlsPanel.setControls(controls.controls, controls.trainer_connected);
-  };
-  // Subscribe first and read after the server confirmed it: a point pushed in between is then in one or the other.
-  live.want('run-page', [id]);
-  let alive = true;
-  void live.ready([id]).then(() => {
-    if (!alive) return;
-    void loadData().catch((err: Error) =>
-      grid.el.prepend(notice('error', `Could not load this run’s metrics: ${err.message}`)),
-    );
-    void samples.load();
-    void latent.load();
-  });
+    this.grid.setMetrics(id, metrics);
+    this.markers = markerList;
+    this.paintHeader();
+    this.alertsPanel.setAlerts(alerts);
+    this.controlsPanel.setControls(controls.controls, controls.trainer_connected);
+  }
 
-  let stepPaint = 0;
-  const offFrame = live.onFrame((frame) => {
+  /** Subscribes first and reads after the server confirmed it: a point pushed in between is in one or the other. */
+  private subscribe(): void {
+    live.want('run-page', [this.id]);
+    void live.ready([this.id]).then(() => {
+      if (!this.alive) return;
+      void this.loadData().catch((err: Error) =>
+        this.grid.el.prepend(notice('error', `Could not load this run’s metrics: ${err.message}`)),
+      );
+      void this.samples.load();
+      void this.latent.load();
+    });
+    const offFrame = live.onFrame((frame) => this.onFrame(frame));
+    const offReopen = live.onReopen(() => this.reload());
+    this.unsubscribe = [offFrame, offReopen];
+  }
+
+  private reload(): void {
+    void api.run(this.id).then((r) => {
+      this.run = r;
+      this.paintHeader();
+    });
+    void this.loadData().then(() => this.grid.reloadAll());
+    void this.samples.load();
+    void this.latent.load();
+  }
+
+  private onFrame(frame: LiveServerFrame): void {
     if (!('run' in frame)) return;
     const frameRun = typeof frame.run === 'string' ? frame.run : frame.run.id;
-    if (frameRun !== id) return;
+    if (frameRun !== this.id) return;
     switch (frame.type) {
-      case 'points': {
-        let last = run.last_step ?? -1;
-        for (const p of frame.points) last = Math.max(last, p.step);
-        // A new metric may be where an open alert's marker goes.
-        if (grid.livePoints(id, frame.points)) refreshMarkers();
-        if (last !== run.last_step) {
-          run = { ...run, last_step: last, last_seen_at: Date.now() / 1000 };
-          // The header is cheap, but not worth repainting more than a few times a second.
-          if (!stepPaint) stepPaint = window.setTimeout(() => ((stepPaint = 0), paintHeader()), 250);
-        }
+      case 'points':
+        this.onPoints(frame.points);
         break;
-      }
       case 'run':
-        run = frame.run;
-        paintHeader();
-        fill(
-          configSection,
-          h('h3', { id: 'sec-config-h', tabindex: -1 }, 'Configuration and hyperparameters'),
-          configTable(run),
-        );
+        this.onRun(frame.run);
         break;
       case 'run_deleted':
-        root.prepend(notice('error', 'This run was deleted.', ' ', h('a', { href: '#/' }, 'Back to all runs')));
+        this.root.prepend(notice('error', 'This run was deleted.', ' ', h('a', { href: '#/' }, 'Back to all runs')));
         break;
       case 'alert':
-        alertsPanel.upsert(frame.alert);
+        this.alertsPanel.upsert(frame.alert);
         break;
       case 'marker':
-        markers = [...markers, frame.marker];
-        refreshMarkers();
-        if (frame.marker.kind === 'gap') paintHeader();
+        this.markers = [...this.markers, frame.marker];
+        this.refreshMarkers();
+        if (frame.marker.kind === 'gap') this.paintHeader();
         break;
       case 'control':
-        controlsPanel.upsert(frame.control);
-        alertsPanel.controlUpdate(frame.control);
+        this.controlsPanel.upsert(frame.control);
+        this.alertsPanel.controlUpdate(frame.control);
         break;
       case 'media':
-        samples.mediaAdded(id, frame.kind);
+        this.samples.mediaAdded(this.id, frame.kind);
         break;
       case 'latents':
-        latent.latentsAdded(frame.epoch);
+        this.latent.latentsAdded(frame.epoch);
         break;
-      default: {
-        // Frames this build does not know yet (e.g. `projection` from the projection worker).
-        const f = frame as { type: string; epoch?: number; method?: string };
-        if (f.type === 'projection' && typeof f.epoch === 'number')
-          latent.projectionReady(f.epoch, String(f.method ?? ''));
-      }
+      default:
+        this.onUnknownFrame(frame);
     }
-  });
-  const offReopen = live.onReopen(() => {
-    void api.run(id).then((r) => {
-      run = r;
-      paintHeader();
-    });
-    void loadData().then(() => grid.reloadAll());
-    void samples.load();
-    void latent.load();
-  });
-  document.getElementById('run-title')?.focus({ preventScroll: true });
+  }
 
+  private onPoints(points: Extract<LiveServerFrame, { type: 'points' }>['points']): void {
+    let last = this.run.last_step ?? -1;
+    for (const p of points) last = Math.max(last, p.step);
+    // A new metric may be where an open alert's marker goes.
+    if (this.grid.livePoints(this.id, points)) this.refreshMarkers();
+    if (last !== this.run.last_step) {
+      this.run = { ...this.run, last_step: last, last_seen_at: Date.now() / 1000 };
+      // The header is cheap, but not worth repainting more than a few times a second.
+      if (!this.stepPaint) this.stepPaint = window.setTimeout(() => ((this.stepPaint = 0), this.paintHeader()), 250);
+    }
+  }
+
+  private onRun(run: Run): void {
+    this.run = run;
+    this.paintHeader();
+    fill(
+      this.configSection!,
+      h('h3', { id: 'sec-config-h', tabindex: -1 }, 'Configuration and hyperparameters'),
+      configTable(run),
+    );
+  }
+
+  /** Frames this build does not know yet (e.g. `projection` from the projection worker). */
+  private onUnknownFrame(frame: unknown): void {
+    const f = frame as { type: string; epoch?: number; method?: string };
+    if (f.type === 'projection' && typeof f.epoch === 'number')
+      this.latent.projectionReady(f.epoch, String(f.method ?? ''));
+  }
+}
+
+function goTo(sectionId: string): () => void {
   return () => {
-    alive = false;
-    offFrame();
-    offReopen();
-    live.want('run-page', []);
-    if (stepPaint) clearTimeout(stepPaint);
-    grid.destroy();
-    latent.dispose();
-    if (current.grid === grid) current.grid = null;
-    if (current.samples === samples) current.samples = null;
-    if (current.latent === latent) current.latent = null;
-    document.title = 'ganwatch';
+    const target = document.getElementById(sectionId);
+    target?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+    target?.querySelector<HTMLElement>('h2, h3')?.focus({ preventScroll: true });
   };
+}
+
+function section(sid: string, heading: string | Node, ...body: Array<Node | null>): HTMLElement {
+  return h(
+    'section',
+    { id: sid, class: 'panel', 'aria-labelledby': `${sid}-h` },
+    h('h3', { id: `${sid}-h`, tabindex: -1 }, heading),
+    ...body,
+  );
 }

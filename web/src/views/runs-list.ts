@@ -1,6 +1,6 @@
 // #/ — every run: status, name, tags, age, last step, key metrics and open alerts, updated live; filters; selection
 // for the compare view; rename / tag / note / delete.
-import type { Alert, Run, RunStatus } from '../../../protocol/index.js';
+import type { Alert, LiveServerFrame, Run, RunStatus } from '../../../protocol/index.js';
 import { METRIC } from '../../../protocol/metric-names.js';
 import { api } from '../api.js';
 import { SEVERITY_RANK, severityBadge, statusBadge, tagChips } from '../components/status-badge.js';
@@ -29,97 +29,176 @@ interface Row {
   };
 }
 
-export function mountRunsList(root: HTMLElement): () => void {
-  const rows = new Map<string, Row>();
-  const values = new Map<string, Map<string, WireValue>>();
-  const firing = new Map<number, Alert>();
-  const selected = new Set<string>();
-  let disposed = false;
+/** The runs table: one row per run, painted from the run, its key metrics and its open alerts. */
+export class RunsListView {
+  private readonly rows = new Map<string, Row>();
+  private readonly values = new Map<string, Map<string, WireValue>>();
+  private readonly firing = new Map<number, Alert>();
+  private readonly selected = new Set<string>();
+  private readonly metricQueue: string[] = [];
+  private metricWorkers = 0;
+  private disposed = false;
+  private readonly ids = { name: uid('f-name'), tag: uid('f-tag'), status: uid('f-status') };
+  private readonly nameFilter: HTMLInputElement;
+  private readonly tagFilter: HTMLSelectElement;
+  private readonly statusFilter: HTMLSelectElement;
+  private readonly countEl: HTMLElement;
+  private readonly compareBtn: HTMLButtonElement;
+  private readonly clearBtn: HTMLButtonElement;
+  private readonly tbody: HTMLTableSectionElement;
+  private readonly table: HTMLTableElement;
+  private readonly state: HTMLElement;
+  private readonly dialog: RunEditDialog;
+  private unsubscribe: Array<() => void> = [];
+
+  constructor(private readonly root: HTMLElement) {
+    this.nameFilter = h('input', {
+      id: this.ids.name,
+      type: 'search',
+      placeholder: 'part of a name',
+      autocomplete: 'off',
+    });
+    this.tagFilter = h('select', { id: this.ids.tag }, h('option', { value: '' }, 'any tag'));
+    this.statusFilter = h(
+      'select',
+      { id: this.ids.status },
+      h('option', { value: '' }, 'any status'),
+      STATUSES.map((s) => h('option', { value: s }, s)),
+    );
+    this.countEl = h('p', { class: 'muted-text', role: 'status', 'aria-live': 'polite' });
+    this.compareBtn = h('button', { type: 'button', class: 'primary', disabled: true }, 'Compare selected');
+    this.clearBtn = h('button', { type: 'button', disabled: true }, 'Clear selection');
+    this.tbody = h('tbody');
+    this.table = runsTable(this.tbody);
+    this.state = h('div', { class: 'list-state' }, notice('loading', 'Loading runs…'));
+    this.dialog = new RunEditDialog((run) => {
+      this.upsert(run, false);
+      this.refreshTags();
+      this.applyFilters();
+    });
+  }
+
+  /** Shows the table in the root, then loads the runs once the live subscription is in place. */
+  mount(): void {
+    this.wireControls();
+    fill(this.root, this.shell());
+    this.table.hidden = true;
+    const offFrame = live.onFrame((frame) => this.onFrame(frame));
+    live.want('runs-list', ['*']);
+    const offReopen = live.onReopen(() => void this.loadAll());
+    const ages = setInterval(() => this.refreshAges(), 30_000);
+    this.unsubscribe = [offFrame, offReopen, () => clearInterval(ages)];
+    void live.ready(['*']).then(() => this.loadAll());
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    for (const off of this.unsubscribe) off();
+    live.want('runs-list', []);
+  }
 
   // --- filters and selection ------------------------------------------------------------------------------
-  const ids = { name: uid('f-name'), tag: uid('f-tag'), status: uid('f-status') };
-  const nameFilter = h('input', { id: ids.name, type: 'search', placeholder: 'part of a name', autocomplete: 'off' });
-  const tagFilter = h('select', { id: ids.tag }, h('option', { value: '' }, 'any tag'));
-  const statusFilter = h(
-    'select',
-    { id: ids.status },
-    h('option', { value: '' }, 'any status'),
-    STATUSES.map((s) => h('option', { value: s }, s)),
-  );
-  const countEl = h('p', { class: 'muted-text', role: 'status', 'aria-live': 'polite' });
-  const compareBtn = h('button', { type: 'button', class: 'primary', disabled: true }, 'Compare selected');
-  const clearBtn = h('button', { type: 'button', disabled: true }, 'Clear selection');
-  compareBtn.addEventListener('click', () => navigate({ view: 'compare', runs: [...selected] }));
-  clearBtn.addEventListener('click', () => {
-    selected.clear();
-    for (const r of rows.values()) r.check.checked = false;
-    updateSelection();
-  });
-  for (const el of [nameFilter, tagFilter, statusFilter]) el.addEventListener('input', applyFilters);
+  private wireControls(): void {
+    this.compareBtn.addEventListener('click', () => navigate({ view: 'compare', runs: [...this.selected] }));
+    this.clearBtn.addEventListener('click', () => {
+      this.selected.clear();
+      for (const r of this.rows.values()) r.check.checked = false;
+      this.updateSelection();
+    });
+    for (const el of [this.nameFilter, this.tagFilter, this.statusFilter])
+      el.addEventListener('input', () => this.applyFilters());
+  }
 
-  const tbody = h('tbody');
-  const table = h(
-    'table',
-    { class: 'data runs-table' },
-    h('caption', { class: 'visually-hidden' }, 'Runs, newest first'),
-    h(
-      'thead',
-      null,
-      h(
-        'tr',
-        null,
-        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Select')),
-        ['Status', 'Name', 'Tags', 'Age', 'Last step', ...KEY_METRICS, 'Alerts', 'Actions'].map((c) =>
-          h(
-            'th',
-            {
-              scope: 'col',
-              class: KEY_METRICS.includes(c as (typeof KEY_METRICS)[number]) || c === 'Last step' ? 'num' : '',
-            },
-            c,
-          ),
-        ),
-      ),
-    ),
-    tbody,
-  );
-  const state = h('div', { class: 'list-state' }, notice('loading', 'Loading runs…'));
-  const dialog = editDialog((run) => {
-    upsert(run, false);
-    refreshTags();
-    applyFilters();
-  });
-
-  fill(
-    root,
-    h(
+  private shell(): HTMLElement {
+    const { ids } = this;
+    return h(
       'section',
       { class: 'runs-view', 'aria-labelledby': 'runs-title' },
-      h('div', { class: 'view-head' }, h('h2', { id: 'runs-title', tabindex: -1 }, 'Runs'), countEl),
+      h('div', { class: 'view-head' }, h('h2', { id: 'runs-title', tabindex: -1 }, 'Runs'), this.countEl),
       h(
         'form',
         { class: 'filters', role: 'search', 'aria-label': 'Filter runs', onsubmit: (e: Event) => e.preventDefault() },
-        h('span', { class: 'field' }, h('label', { for: ids.name }, 'Name'), nameFilter),
-        h('span', { class: 'field' }, h('label', { for: ids.tag }, 'Tag'), tagFilter),
-        h('span', { class: 'field' }, h('label', { for: ids.status }, 'Status'), statusFilter),
+        h('span', { class: 'field' }, h('label', { for: ids.name }, 'Name'), this.nameFilter),
+        h('span', { class: 'field' }, h('label', { for: ids.tag }, 'Tag'), this.tagFilter),
+        h('span', { class: 'field' }, h('label', { for: ids.status }, 'Status'), this.statusFilter),
         h('span', { class: 'spacer' }),
-        clearBtn,
-        compareBtn,
+        this.clearBtn,
+        this.compareBtn,
       ),
-      state,
-      h('div', { class: 'table-scroll' }, table),
-      dialog.el,
-    ),
-  );
-  table.hidden = true;
+      this.state,
+      h('div', { class: 'table-scroll' }, this.table),
+      this.dialog.el,
+    );
+  }
+
+  private refreshTags(): void {
+    const tags = new Set<string>();
+    for (const r of this.rows.values()) for (const t of r.run.tags) tags.add(t);
+    const chosen = this.tagFilter.value;
+    fill(
+      this.tagFilter,
+      h('option', { value: '' }, 'any tag'),
+      [...tags].sort().map((t) => h('option', { value: t }, t)),
+    );
+    this.tagFilter.value = tags.has(chosen) ? chosen : '';
+  }
+
+  /** Hides the rows the filters exclude, then says how many are shown (or why none is). */
+  private applyFilters(): void {
+    const name = this.nameFilter.value.trim().toLowerCase();
+    const tag = this.tagFilter.value;
+    const status = this.statusFilter.value;
+    let shown = 0;
+    for (const row of this.rows.values()) {
+      const ok =
+        (!name || row.run.name.toLowerCase().includes(name)) &&
+        (!tag || row.run.tags.includes(tag)) &&
+        (!status || row.run.status === status);
+      row.tr.hidden = !ok;
+      if (ok) shown++;
+    }
+    this.paintCount(shown);
+  }
+
+  private paintCount(shown: number): void {
+    const total = this.rows.size;
+    this.countEl.textContent =
+      total === 0
+        ? ''
+        : shown === total
+          ? `${total} run${total === 1 ? '' : 's'}`
+          : `Showing ${shown} of ${total} runs`;
+    this.table.hidden = total === 0;
+    if (total === 0)
+      fill(
+        this.state,
+        notice(
+          'empty',
+          'No runs yet. Start one with ',
+          h('code', null, 'npm run demo'),
+          ', or create one over the API (POST /api/v1/runs).',
+        ),
+      );
+    else if (shown === 0) fill(this.state, notice('empty', 'No run matches these filters.'));
+    else this.state.replaceChildren();
+  }
+
+  private updateSelection(): void {
+    for (const id of [...this.selected]) if (!this.rows.has(id)) this.selected.delete(id);
+    const n = this.selected.size;
+    this.compareBtn.textContent = `Compare selected (${n})`;
+    this.compareBtn.disabled = n < 2 || n > MAX_COMPARE;
+    this.compareBtn.title = n > MAX_COMPARE ? `At most ${MAX_COMPARE} runs` : n < 2 ? 'Select 2 to 10 runs' : '';
+    this.clearBtn.disabled = n === 0;
+  }
 
   // --- rows -----------------------------------------------------------------------------------------------
-  function makeRow(run: Run): Row {
+  private makeRow(run: Run): Row {
     const check = h('input', { type: 'checkbox', 'aria-label': `Select ${run.name} for comparison` });
     check.addEventListener('change', () => {
-      if (check.checked) selected.add(row.run.id);
-      else selected.delete(row.run.id);
-      updateSelection();
+      if (check.checked) this.selected.add(row.run.id);
+      else this.selected.delete(row.run.id);
+      this.updateSelection();
     });
     const cells = {
       status: h('td'),
@@ -132,8 +211,8 @@ export function mountRunsList(root: HTMLElement): () => void {
     };
     const edit = h('button', { type: 'button', class: 'small' }, 'Edit');
     const del = h('button', { type: 'button', class: 'small danger' }, 'Delete');
-    edit.addEventListener('click', () => dialog.open(row.run, edit));
-    del.addEventListener('click', () => void remove(row.run));
+    edit.addEventListener('click', () => this.dialog.open(row.run, edit));
+    del.addEventListener('click', () => void this.remove(row.run));
     const tr = h(
       'tr',
       { 'data-run': run.id },
@@ -151,7 +230,7 @@ export function mountRunsList(root: HTMLElement): () => void {
     return row;
   }
 
-  function paint(row: Row): void {
+  private paint(row: Row): void {
     const r = row.run;
     fill(row.cells.status, statusBadge(r.status));
     fill(
@@ -162,15 +241,15 @@ export function mountRunsList(root: HTMLElement): () => void {
         : null,
     );
     fill(row.cells.tags, tagChips(r.tags));
-    fill(row.cells.age, h('span', { title: fmtDate(r.created_at) }, fmtAge(r.created_at)));
+    fill(row.cells.age, ageOf(r));
     row.cells.step.textContent = r.last_step === null ? '–' : String(r.last_step);
     row.check.setAttribute('aria-label', `Select ${r.name} for comparison`);
-    paintMetrics(row);
-    paintAlerts(row);
+    this.paintMetrics(row);
+    this.paintAlerts(row);
   }
 
-  function paintMetrics(row: Row): void {
-    const v = values.get(row.run.id);
+  private paintMetrics(row: Row): void {
+    const v = this.values.get(row.run.id);
     KEY_METRICS.forEach((m, i) => {
       const cell = row.cells.metrics[i]!;
       const x = v?.get(m);
@@ -179,8 +258,8 @@ export function mountRunsList(root: HTMLElement): () => void {
     });
   }
 
-  function paintAlerts(row: Row): void {
-    const mine = [...firing.values()].filter((a) => a.run === row.run.id);
+  private paintAlerts(row: Row): void {
+    const mine = [...this.firing.values()].filter((a) => a.run === row.run.id);
     if (mine.length === 0) {
       fill(row.cells.alerts, h('span', { class: 'muted-text' }, 'none'));
       return;
@@ -200,75 +279,24 @@ export function mountRunsList(root: HTMLElement): () => void {
     );
   }
 
-  function upsert(run: Run, atTop: boolean): Row {
-    let row = rows.get(run.id);
+  private refreshAges(): void {
+    for (const row of this.rows.values()) fill(row.cells.age, ageOf(row.run));
+  }
+
+  private upsert(run: Run, atTop: boolean): Row {
+    let row = this.rows.get(run.id);
     if (!row) {
-      row = makeRow(run);
-      rows.set(run.id, row);
-      if (atTop) tbody.prepend(row.tr);
-      else tbody.append(row.tr);
+      row = this.makeRow(run);
+      this.rows.set(run.id, row);
+      if (atTop) this.tbody.prepend(row.tr);
+      else this.tbody.append(row.tr);
     }
     row.run = run;
-    paint(row);
+    this.paint(row);
     return row;
   }
 
-  function refreshTags(): void {
-    const tags = new Set<string>();
-    for (const r of rows.values()) for (const t of r.run.tags) tags.add(t);
-    const chosen = tagFilter.value;
-    fill(
-      tagFilter,
-      h('option', { value: '' }, 'any tag'),
-      [...tags].sort().map((t) => h('option', { value: t }, t)),
-    );
-    tagFilter.value = tags.has(chosen) ? chosen : '';
-  }
-
-  function applyFilters(): void {
-    const name = nameFilter.value.trim().toLowerCase();
-    const tag = tagFilter.value;
-    const status = statusFilter.value;
-    let shown = 0;
-    for (const row of rows.values()) {
-      const ok =
-        (!name || row.run.name.toLowerCase().includes(name)) &&
-        (!tag || row.run.tags.includes(tag)) &&
-        (!status || row.run.status === status);
-      row.tr.hidden = !ok;
-      if (ok) shown++;
-    }
-    countEl.textContent =
-      rows.size === 0
-        ? ''
-        : shown === rows.size
-          ? `${rows.size} run${rows.size === 1 ? '' : 's'}`
-          : `Showing ${shown} of ${rows.size} runs`;
-    table.hidden = rows.size === 0;
-    if (rows.size === 0)
-      fill(
-        state,
-        notice(
-          'empty',
-          'No runs yet. Start one with ',
-          h('code', null, 'npm run demo'),
-          ', or create one over the API (POST /api/v1/runs).',
-        ),
-      );
-    else if (shown === 0) fill(state, notice('empty', 'No run matches these filters.'));
-    else state.replaceChildren();
-  }
-
-  function updateSelection(): void {
-    for (const id of [...selected]) if (!rows.has(id)) selected.delete(id);
-    const n = selected.size;
-    compareBtn.textContent = `Compare selected (${n})`;
-    compareBtn.disabled = n < 2 || n > MAX_COMPARE;
-    compareBtn.title = n > MAX_COMPARE ? `At most ${MAX_COMPARE} runs` : n < 2 ? 'Select 2 to 10 runs' : '';
-    clearBtn.disabled = n === 0;
-  }
-
-  async function remove(run: Run): Promise<void> {
+  private async remove(run: Run): Promise<void> {
     if (
       !confirm(
         `Delete run "${run.name}" and everything it recorded (points, samples, latent codes, alerts)? This cannot be undone.`,
@@ -277,205 +305,229 @@ export function mountRunsList(root: HTMLElement): () => void {
       return;
     try {
       await api.deleteRun(run.id);
-      drop(run.id);
+      this.drop(run.id);
     } catch (err) {
-      fill(state, notice('error', `Could not delete ${run.name}: ${(err as Error).message}`));
+      fill(this.state, notice('error', `Could not delete ${run.name}: ${(err as Error).message}`));
     }
   }
 
-  function drop(id: string): void {
-    const row = rows.get(id);
+  private drop(id: string): void {
+    const row = this.rows.get(id);
     if (!row) return;
     row.tr.remove();
-    rows.delete(id);
-    selected.delete(id);
-    updateSelection();
-    refreshTags();
-    applyFilters();
+    this.rows.delete(id);
+    this.selected.delete(id);
+    this.updateSelection();
+    this.refreshTags();
+    this.applyFilters();
   }
 
   // --- data -----------------------------------------------------------------------------------------------
-  const metricQueue: string[] = [];
-  let metricWorkers = 0;
-  function queueMetrics(id: string): void {
-    metricQueue.push(id);
-    while (metricWorkers < METRIC_FETCH_CONCURRENCY && metricQueue.length) {
-      metricWorkers++;
-      void (async () => {
-        while (metricQueue.length && !disposed) {
-          const run = metricQueue.shift()!;
-          try {
-            const summaries = await api.metrics(run);
-            const v = values.get(run) ?? new Map<string, WireValue>();
-            for (const s of summaries)
-              if ((KEY_METRICS as readonly string[]).includes(s.name)) v.set(s.name, s.last_value);
-            values.set(run, v);
-            const row = rows.get(run);
-            if (row) paintMetrics(row);
-          } catch {
-            /* the run may be gone; its row says '–' */
-          }
-        }
-        metricWorkers--;
-      })();
+  /** Fetches the key metrics of `id`, at most METRIC_FETCH_CONCURRENCY runs at a time. */
+  private queueMetrics(id: string): void {
+    this.metricQueue.push(id);
+    while (this.metricWorkers < METRIC_FETCH_CONCURRENCY && this.metricQueue.length) {
+      this.metricWorkers++;
+      void this.metricWorker();
     }
   }
 
-  async function loadAll(): Promise<void> {
+  private async metricWorker(): Promise<void> {
+    while (this.metricQueue.length && !this.disposed) {
+      const run = this.metricQueue.shift()!;
+      try {
+        const summaries = await api.metrics(run);
+        const v = this.values.get(run) ?? new Map<string, WireValue>();
+        for (const s of summaries) if ((KEY_METRICS as readonly string[]).includes(s.name)) v.set(s.name, s.last_value);
+        this.values.set(run, v);
+        const row = this.rows.get(run);
+        if (row) this.paintMetrics(row);
+      } catch {
+        /* the run may be gone; its row says '–' */
+      }
+    }
+    this.metricWorkers--;
+  }
+
+  private async loadAll(): Promise<void> {
     try {
       const [runs, alerts] = await Promise.all([api.runs(), api.alerts({ state: 'firing', limit: 10_000 })]);
-      if (disposed) return;
-      firing.clear();
-      for (const a of alerts) firing.set(a.id, a);
+      if (this.disposed) return;
+      this.firing.clear();
+      for (const a of alerts) this.firing.set(a.id, a);
       const seen = new Set(runs.map((r) => r.id));
-      for (const id of [...rows.keys()]) if (!seen.has(id)) drop(id);
-      for (const run of runs) upsert(run, false);
+      for (const id of [...this.rows.keys()]) if (!seen.has(id)) this.drop(id);
+      for (const run of runs) this.upsert(run, false);
       // Keep the server's order (newest first).
-      for (const run of runs) tbody.append(rows.get(run.id)!.tr);
-      refreshTags();
-      applyFilters();
-      updateSelection();
-      for (const run of runs) queueMetrics(run.id);
+      for (const run of runs) this.tbody.append(this.rows.get(run.id)!.tr);
+      this.refreshTags();
+      this.applyFilters();
+      this.updateSelection();
+      for (const run of runs) this.queueMetrics(run.id);
     } catch (err) {
       fill(
-        state,
+        this.state,
         notice(
           'error',
           `Could not load the runs: ${(err as Error).message}`,
           ' ',
-          h('button', { type: 'button', onclick: () => void loadAll() }, 'Retry'),
+          h('button', { type: 'button', onclick: () => void this.loadAll() }, 'Retry'),
         ),
       );
     }
   }
 
-  const offFrame = live.onFrame((frame) => {
+  private onFrame(frame: LiveServerFrame): void {
     switch (frame.type) {
       case 'run': {
-        const isNew = !rows.has(frame.run.id);
-        upsert(frame.run, true);
+        const isNew = !this.rows.has(frame.run.id);
+        this.upsert(frame.run, true);
         if (isNew) {
-          refreshTags();
-          queueMetrics(frame.run.id);
+          this.refreshTags();
+          this.queueMetrics(frame.run.id);
         }
-        applyFilters();
+        this.applyFilters();
         break;
       }
       case 'run_deleted':
-        drop(frame.run);
+        this.drop(frame.run);
         break;
       case 'alert':
-        if (frame.alert.state === 'firing') firing.set(frame.alert.id, frame.alert);
-        else firing.delete(frame.alert.id);
-        if (rows.has(frame.run)) paintAlerts(rows.get(frame.run)!);
+        if (frame.alert.state === 'firing') this.firing.set(frame.alert.id, frame.alert);
+        else this.firing.delete(frame.alert.id);
+        if (this.rows.has(frame.run)) this.paintAlerts(this.rows.get(frame.run)!);
         break;
-      case 'points': {
-        const row = rows.get(frame.run);
-        if (!row) break;
-        const v = values.get(frame.run) ?? new Map<string, WireValue>();
-        values.set(frame.run, v);
-        let last = row.run.last_step ?? -1;
-        for (const p of frame.points) {
-          last = Math.max(last, p.step);
-          for (const m of KEY_METRICS) if (p.values[m] !== undefined) v.set(m, p.values[m]);
-        }
-        row.run = { ...row.run, last_step: last };
-        row.cells.step.textContent = String(last);
-        paintMetrics(row);
+      case 'points':
+        this.onPoints(frame);
         break;
-      }
       default:
         break;
     }
-  });
-  live.want('runs-list', ['*']);
-  const offReopen = live.onReopen(() => void loadAll());
-  const ages = setInterval(() => {
-    for (const row of rows.values())
-      fill(row.cells.age, h('span', { title: fmtDate(row.run.created_at) }, fmtAge(row.run.created_at)));
-  }, 30_000);
-  void live.ready(['*']).then(loadAll);
+  }
 
-  return () => {
-    disposed = true;
-    offFrame();
-    offReopen();
-    clearInterval(ages);
-    live.want('runs-list', []);
-  };
+  /** Live points: the last step and the key metrics, without refetching. */
+  private onPoints(frame: Extract<LiveServerFrame, { type: 'points' }>): void {
+    const row = this.rows.get(frame.run);
+    if (!row) return;
+    const v = this.values.get(frame.run) ?? new Map<string, WireValue>();
+    this.values.set(frame.run, v);
+    let last = row.run.last_step ?? -1;
+    for (const p of frame.points) {
+      last = Math.max(last, p.step);
+      for (const m of KEY_METRICS) if (p.values[m] !== undefined) v.set(m, p.values[m]);
+    }
+    row.run = { ...row.run, last_step: last };
+    row.cells.step.textContent = String(last);
+    this.paintMetrics(row);
+  }
+}
+
+function ageOf(run: Run): HTMLElement {
+  return h('span', { title: fmtDate(run.created_at) }, fmtAge(run.created_at));
+}
+
+function runsTable(tbody: HTMLTableSectionElement): HTMLTableElement {
+  const columns = ['Status', 'Name', 'Tags', 'Age', 'Last step', ...KEY_METRICS, 'Alerts', 'Actions'];
+  const numeric = (c: string) => KEY_METRICS.includes(c as (typeof KEY_METRICS)[number]) || c === 'Last step';
+  return h(
+    'table',
+    { class: 'data runs-table' },
+    h('caption', { class: 'visually-hidden' }, 'Runs, newest first'),
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Select')),
+        columns.map((c) => h('th', { scope: 'col', class: numeric(c) ? 'num' : '' }, c)),
+      ),
+    ),
+    tbody,
+  );
 }
 
 /** The rename / tags / notes dialog. */
-function editDialog(onSaved: (run: Run) => void): {
-  el: HTMLDialogElement;
-  open(run: Run, returnFocus: HTMLElement): void;
-} {
-  const ids = { name: uid('e-name'), tags: uid('e-tags'), notes: uid('e-notes') };
-  const name = h('input', { id: ids.name, required: true, maxlength: 200, autocomplete: 'off' });
-  const tags = h('input', { id: ids.tags, autocomplete: 'off', 'aria-describedby': `${ids.tags}-help` });
-  const notes = h('textarea', { id: ids.notes, rows: 4, maxlength: 20000 });
-  const error = h('p', { class: 'form-status', role: 'alert' });
-  const save = h('button', { type: 'submit', class: 'primary' }, 'Save');
-  const cancel = h('button', { type: 'button' }, 'Cancel');
-  const title = h('h2', { id: uid('edit-title') }, 'Edit run');
-  const el = h(
-    'dialog',
-    { class: 'edit-dialog', 'aria-labelledby': title.id },
-    h(
-      'form',
-      { method: 'dialog' },
-      title,
-      h('p', { class: 'field-block' }, h('label', { for: ids.name }, 'Name'), name),
+class RunEditDialog {
+  readonly el: HTMLDialogElement;
+  private readonly ids = { name: uid('e-name'), tags: uid('e-tags'), notes: uid('e-notes') };
+  private readonly name: HTMLInputElement;
+  private readonly tags: HTMLInputElement;
+  private readonly notes: HTMLTextAreaElement;
+  private readonly error: HTMLElement;
+  private readonly save: HTMLButtonElement;
+  private readonly title: HTMLElement;
+  private run: Run | null = null;
+  private back: HTMLElement | null = null;
+
+  constructor(private readonly onSaved: (run: Run) => void) {
+    const { ids } = this;
+    this.name = h('input', { id: ids.name, required: true, maxlength: 200, autocomplete: 'off' });
+    this.tags = h('input', { id: ids.tags, autocomplete: 'off', 'aria-describedby': `${ids.tags}-help` });
+    this.notes = h('textarea', { id: ids.notes, rows: 4, maxlength: 20000 });
+    this.error = h('p', { class: 'form-status', role: 'alert' });
+    this.save = h('button', { type: 'submit', class: 'primary' }, 'Save');
+    const cancel = h('button', { type: 'button' }, 'Cancel');
+    this.title = h('h2', { id: uid('edit-title') }, 'Edit run');
+    this.el = h(
+      'dialog',
+      { class: 'edit-dialog', 'aria-labelledby': this.title.id },
       h(
-        'p',
-        { class: 'field-block' },
-        h('label', { for: ids.tags }, 'Tags'),
-        tags,
-        h('small', { id: `${ids.tags}-help` }, 'Comma-separated, e.g. facades, lr-sweep'),
+        'form',
+        { method: 'dialog' },
+        this.title,
+        h('p', { class: 'field-block' }, h('label', { for: ids.name }, 'Name'), this.name),
+        h(
+          'p',
+          { class: 'field-block' },
+          h('label', { for: ids.tags }, 'Tags'),
+          this.tags,
+          h('small', { id: `${ids.tags}-help` }, 'Comma-separated, e.g. facades, lr-sweep'),
+        ),
+        h('p', { class: 'field-block' }, h('label', { for: ids.notes }, 'Notes'), this.notes),
+        this.error,
+        h('p', { class: 'dialog-buttons' }, cancel, this.save),
       ),
-      h('p', { class: 'field-block' }, h('label', { for: ids.notes }, 'Notes'), notes),
-      error,
-      h('p', { class: 'dialog-buttons' }, cancel, save),
-    ),
-  );
-  let run: Run | null = null;
-  let back: HTMLElement | null = null;
-  cancel.addEventListener('click', () => el.close());
-  el.addEventListener('close', () => back?.focus());
-  el.querySelector('form')!.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    if (!run) return;
+    );
+    cancel.addEventListener('click', () => this.el.close());
+    this.el.addEventListener('close', () => this.back?.focus());
+    this.el.querySelector('form')!.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      this.submit();
+    });
+  }
+
+  open(run: Run, returnFocus: HTMLElement): void {
+    this.run = run;
+    this.back = returnFocus;
+    this.title.textContent = `Edit ${run.name}`;
+    this.name.value = run.name;
+    this.tags.value = run.tags.join(', ');
+    this.notes.value = run.notes;
+    this.error.textContent = '';
+    this.el.showModal();
+    this.name.focus();
+  }
+
+  private submit(): void {
+    if (!this.run) return;
     const tagList = [
       ...new Set(
-        tags.value
+        this.tags.value
           .split(',')
           .map((t) => t.trim())
           .filter(Boolean),
       ),
     ];
-    save.disabled = true;
-    error.textContent = '';
+    this.save.disabled = true;
+    this.error.textContent = '';
     api
-      .patchRun(run.id, { name: name.value.trim(), tags: tagList, notes: notes.value })
+      .patchRun(this.run.id, { name: this.name.value.trim(), tags: tagList, notes: this.notes.value })
       .then((saved) => {
-        onSaved(saved);
-        el.close();
+        this.onSaved(saved);
+        this.el.close();
       })
-      .catch((err: Error) => (error.textContent = `Not saved: ${err.message}`))
-      .finally(() => (save.disabled = false));
-  });
-  return {
-    el,
-    open(r, returnFocus) {
-      run = r;
-      back = returnFocus;
-      title.textContent = `Edit ${r.name}`;
-      name.value = r.name;
-      tags.value = r.tags.join(', ');
-      notes.value = r.notes;
-      error.textContent = '';
-      el.showModal();
-      name.focus();
-    },
-  };
+      .catch((err: Error) => (this.error.textContent = `Not saved: ${err.message}`))
+      .finally(() => (this.save.disabled = false));
+  }
 }
