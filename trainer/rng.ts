@@ -1,10 +1,10 @@
 // Seeded PRNG (xoshiro128**, seeded through splitmix32) whose whole state is four uint32s, so a run can save it
 // in a checkpoint and a resumed run draws exactly the same numbers: weight init, z/eps/dropout, data shuffling.
 // Everything is computed in JS, never by a tfjs backend, so cpu and wasm see identical random numbers.
-// This is the trainer side's one PRNG: datasets (makeRng), weights, noise and shuffling all draw from it.
-// The server keeps its own small generator (server/projections/random.ts) on purpose: server and trainer never
-// import each other, and protocol/ holds the wire format only, so there is no shared home for an RNG, and the
-// two need nothing in common (the server's only has to make projections repeatable, not resumable).
+// It is the trainer side's one PRNG: datasets (makeRng, hashSeed), weights, noise and shuffling all draw from it.
+// One per side, on purpose: the server has its own (server/projections/random.ts) because server and trainer never
+// import each other and protocol/ holds the wire format only, so no module both could share may hold an RNG; and
+// the server's only makes projections repeatable, it never has to resume a stream from a checkpoint.
 
 export type RngState = [number, number, number, number];
 
