@@ -58,7 +58,7 @@ export default tseslint.config(
   {
     // Tests read JSON bodies and WebSocket frames whose shape is exactly what they assert; typing every response
     // before asserting on it would restate the schemas in protocol/ without checking anything more.
-    files: ['test/**', 'bench/**'],
+    files: ['test/**', 'harness/**', 'bench/**'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

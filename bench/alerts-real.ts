@@ -35,8 +35,8 @@ import {
   type Fired,
 } from './_real.js';
 
-/** The rules the matrix measures (change_point makes markers, never alerts; template_kl_collapse is off by default). */
-export const RULES = ALERT_RULE_NAMES.filter((r) => r !== 'change_point' && r !== 'template_kl_collapse');
+/** The rules the matrix measures (change_point makes markers, never alerts). */
+export const RULES = ALERT_RULE_NAMES.filter((r) => r !== 'change_point');
 
 /** One phase of a run: train until `until` steps with these extra flags (a later phase resumes the same run). */
 interface Phase {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { METRIC } from '../protocol/metric-names.js';
 import { MODEL_METRICS } from '../trainer/models/bicyclegan.js';
 import { ROOT, api, startServer, tempDir, type RunningServer } from '../test/support/server.js';
+import { TINY_MODEL_ARGS } from '../harness/trainer.js';
 
 export interface OutageResult {
   run: string;
@@ -79,16 +80,7 @@ export async function outageScenario(outageSeconds: number): Promise<OutageResul
       'wasm',
       '--name',
       'outage',
-      '--size',
-      '32',
-      '--ngf',
-      '8',
-      '--nef',
-      '8',
-      '--ndf',
-      '8',
-      '--batch',
-      '4',
+      ...TINY_MODEL_ARGS,
       '--epochs',
       '100000',
       '--steps-per-epoch',

@@ -102,7 +102,6 @@ export const ALERT_RULE_NAMES = [
   'training_stall',
   'change_point',
   'early_stop',
-  'template_kl_collapse',
 ] as const;
 export type AlertRuleName = (typeof ALERT_RULE_NAMES)[number];
 
@@ -223,7 +222,7 @@ export const METRICS: { readonly [N in KnownMetric]: MetricContract } = {
   'loss/KL': {
     meaning: 'KL of E(B) to N(0, I), summed over half a batch × nz (unweighted)',
     source: 'step',
-    readBy: { mode_collapse: 'evidence', template_kl_collapse: 'KL per latent dimension' },
+    readBy: { mode_collapse: 'evidence' },
     required: false,
   },
   'loss/G_total': { meaning: 'the weighted total G and E minimise', source: 'step', readBy: {}, required: false },

@@ -2,12 +2,12 @@
 // class-separation figures of the same codes (silhouette, Fisher ratio).
 import { Type, type Static } from 'typebox';
 
-export const PROJECTION_METHODS = ['tsne', 'pca', 'umap'] as const;
-export type ProjectionMethod = (typeof PROJECTION_METHODS)[number];
-
-export function isProjectionMethod(name: string): name is ProjectionMethod {
-  return (PROJECTION_METHODS as readonly string[]).includes(name);
-}
+/**
+ * A projection method's name: the server's registry (server/projections/methods/) holds them; 'tsne', 'pca' and
+ * 'umap' ship. GET /runs/:id/projections lists the ones it computes (`limits`) and refuses others with
+ * GW_ERR_PROJECTION_METHOD naming them.
+ */
+export type ProjectionMethod = string;
 
 /**
  * GET /runs/:id/projections: with neither field, the list of what exists; with either, one projection (method

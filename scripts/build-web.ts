@@ -48,19 +48,31 @@ function upToDate(): boolean {
   return inputs.every((t) => t <= built);
 }
 
-export async function buildWeb(options: { force?: boolean; dev?: boolean } = {}): Promise<WebBuildResult> {
+export interface WebBuildOptions {
+  force?: boolean;
+  dev?: boolean;
+  /** Another copy of web/src to build (e.g. a test's, with a chart group added); always built. */
+  src?: string;
+  /** Where the bundle goes (default web/dist). */
+  outdir?: string;
+}
+
+export async function buildWeb(options: WebBuildOptions = {}): Promise<WebBuildResult> {
   const t0 = performance.now();
+  const src = options.src ?? SRC;
+  const dist = options.outdir ?? DIST;
   const result = (skipped: boolean): WebBuildResult => ({
     skipped,
     ms: performance.now() - t0,
-    js: sizes(join(DIST, 'app.js')),
-    css: sizes(join(DIST, 'app.css')),
+    js: sizes(join(dist, 'app.js')),
+    css: sizes(join(dist, 'app.css')),
   });
-  if (!options.force && !options.dev && upToDate()) return result(true);
-  mkdirSync(DIST, { recursive: true });
+  const custom = options.src !== undefined || options.outdir !== undefined;
+  if (!options.force && !options.dev && !custom && upToDate()) return result(true);
+  mkdirSync(dist, { recursive: true });
   await build({
-    entryPoints: { app: join(SRC, 'main.ts') },
-    outdir: DIST,
+    entryPoints: { app: join(src, 'main.ts') },
+    outdir: dist,
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -72,9 +84,9 @@ export async function buildWeb(options: { force?: boolean; dev?: boolean } = {})
     define: { 'process.env.NODE_ENV': '"production"' },
     logLevel: 'warning',
   });
-  const tmp = INDEX + '.tmp';
-  copyFileSync(join(SRC, 'index.html'), tmp);
-  renameSync(tmp, INDEX);
+  const index = join(dist, 'index.html');
+  copyFileSync(join(src, 'index.html'), index + '.tmp');
+  renameSync(index + '.tmp', index);
   return result(false);
 }
 

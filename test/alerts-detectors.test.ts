@@ -11,7 +11,7 @@ import { earlyStop } from '../server/alerts/detectors/early-stop.js';
 import { gradientOscillation } from '../server/alerts/detectors/gradient-oscillation.js';
 import { modeCollapse } from '../server/alerts/detectors/mode-collapse.js';
 import { trainingStall } from '../server/alerts/detectors/training-stall.js';
-import { templateKlCollapse } from '../server/alerts/template-detector.js';
+import { templateKlCollapse } from '../server/alerts/detectors/_template.js';
 import type { StepValues } from '../server/alerts/types.js';
 import { describe, runDetector, type HarnessResult } from './support/detector-harness.js';
 import { ar1, CONTROLS_AT_DEFAULTS, epochs, ramp, Rng, sine, steps } from './support/streams.js';
@@ -887,7 +887,7 @@ test('early_stop: without FID it watches val/L1; an epoch with collapsed diversi
 
 // ------------------------------------------------------------------ registry, template, a healthy run
 
-test('registry: every rule is keyed by its name, with complete defaults; the template rule is registered but disabled', () => {
+test('registry: every rule is keyed by its name, with complete defaults; the template rule is not registered', () => {
   assert.deepEqual(
     [...DETECTORS.keys()],
     DETECTOR_FACTORIES.map((f) => f.rule),
@@ -897,8 +897,7 @@ test('registry: every rule is keyed by its name, with complete defaults; the tem
       assert.ok(k in f.defaults, `${f.rule}.${k}`);
     assert.ok(f.description.length > 20, f.rule);
   }
-  assert.equal(DETECTORS.get('template_kl_collapse')?.defaults.enabled, false);
-  assert.equal(DETECTOR_FACTORIES.filter((f) => !f.defaults.enabled).length, 1);
+  assert.equal(DETECTORS.has(templateKlCollapse.rule), false);
 });
 
 test('template rule: KL per dimension falling below 0.01 nats fires INFO when enabled', () => {

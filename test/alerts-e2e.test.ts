@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ROOT, api, startServer, tempDir, type RunningServer } from './support/server.js';
+import { TINY_MODEL_ARGS } from '../harness/trainer.js';
 
 let server: RunningServer;
 let trainer: ChildProcess;
@@ -25,16 +26,7 @@ before(async () => {
       'wasm',
       '--name',
       'e2e-alert',
-      '--size',
-      '32',
-      '--ngf',
-      '8',
-      '--nef',
-      '8',
-      '--ndf',
-      '8',
-      '--batch',
-      '4',
+      ...TINY_MODEL_ARGS,
       '--epochs',
       '1000',
       '--steps-per-epoch',

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { connect, parseServers, type GanwatchError } from '../clients/node/index.js';
 import { ROOT, api, startServer, tempDir, type RunningServer } from './support/server.js';
+import { TINY_MODEL_ARGS } from '../harness/trainer.js';
 
 const servers: RunningServer[] = [];
 after(async () => {
@@ -177,16 +178,7 @@ test('a trainer given --server DEAD,LIVE creates its run on the live server and 
       `${dead},${live.url}`,
       '--backend',
       'wasm',
-      '--size',
-      '32',
-      '--ngf',
-      '8',
-      '--nef',
-      '8',
-      '--ndf',
-      '8',
-      '--batch',
-      '4',
+      ...TINY_MODEL_ARGS,
       '--epochs',
       '1',
       '--steps-per-epoch',

@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { KNOWN_METRICS, METRICS } from '../protocol/metric-names.js';
 import { decodeRgb } from '../trainer/images.js';
 import { ROOT, api, startServer, tempDir, type RunningServer } from './support/server.js';
+import { TINY_MODEL_ARGS } from '../harness/trainer.js';
 
 const PYTHON = '/usr/bin/python3';
 const EXAMPLE = join(ROOT, 'examples/pytorch-bicyclegan/train.py');
@@ -115,16 +116,7 @@ after(async () => {
 const example = [
   '--dataset',
   data,
-  '--size',
-  '32',
-  '--ngf',
-  '8',
-  '--nef',
-  '8',
-  '--ndf',
-  '8',
-  '--batch',
-  '4',
+  ...TINY_MODEL_ARGS,
   '--threads',
   '1',
   '--steps-per-epoch',

@@ -12,6 +12,7 @@ import { MonitorClient } from '../clients/node/index.js';
 import { MODEL_METRICS } from '../trainer/models/bicyclegan.js';
 import { ROOT, api, startServer, tempDir, type RunningServer } from './support/server.js';
 import { mulberry32 } from './support/streams.js';
+import { TINY_MODEL_ARGS } from '../harness/trainer.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -139,16 +140,7 @@ test('a trainer killed twice with SIGKILL and resumed from its checkpoint leaves
     server.url,
     '--backend',
     'wasm',
-    '--size',
-    '32',
-    '--ngf',
-    '8',
-    '--nef',
-    '8',
-    '--ndf',
-    '8',
-    '--batch',
-    '4',
+    ...TINY_MODEL_ARGS,
     '--epochs',
     String(EPOCHS),
     '--steps-per-epoch',

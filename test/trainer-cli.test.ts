@@ -8,6 +8,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, ROOT, startServer, tempDir, type RunningServer } from './support/server.js';
+import { TINY_MODEL_ARGS } from '../harness/trainer.js';
 
 const TSX = import.meta.resolve('tsx');
 let dir: string;
@@ -52,7 +53,7 @@ function assertOneLineError(out: Outcome, code: string, ...names: string[]): voi
   assert.doesNotMatch(out.stderr, /\n\s+at /, 'no stack trace');
 }
 
-const TINY = ['--backend', 'wasm', '--size', '32', '--ngf', '8', '--nef', '8', '--ndf', '8', '--batch', '4'];
+const TINY = ['--backend', 'wasm', ...TINY_MODEL_ARGS];
 
 before(async () => {
   dir = tempDir('ganwatch-cli-');

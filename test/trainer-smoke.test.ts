@@ -12,6 +12,7 @@ import { initBackend } from '../trainer/backend.js';
 import { fileModelSaver } from '../trainer/eval/model-files.js';
 import { MODEL_METRICS } from '../trainer/models/bicyclegan.js';
 import { api, ROOT, startServer, tempDir, type RunningServer } from './support/server.js';
+import { TINY_MODEL_ARGS } from '../harness/trainer.js';
 
 let server: RunningServer;
 let dir: string;
@@ -100,16 +101,7 @@ before(async () => {
       'smoke',
       '--tags',
       'test,smoke',
-      '--size',
-      '32',
-      '--ngf',
-      '8',
-      '--nef',
-      '8',
-      '--ndf',
-      '8',
-      '--batch',
-      '4',
+      ...TINY_MODEL_ARGS,
       '--epochs',
       '1000',
       '--steps-per-epoch',

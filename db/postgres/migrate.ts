@@ -1,8 +1,8 @@
 // Schema migrations on PostgreSQL: numbered SQL files in db/postgres/migrations, applied at start-up in one transaction
 // under an advisory lock, so several servers starting at once apply each migration exactly once (the others wait for
 // the lock, then find nothing left to do). Applied versions are rows of schema_migrations.
-import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { listMigrations as listMigrationFiles, type Migration } from '../migration-files.js';
 import type pg from 'pg';
 import { transaction } from './pool.js';
 
@@ -11,17 +11,10 @@ const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 /** The one-key advisory lock migrations hold ('ganwatch' in ASCII). */
 const MIGRATION_LOCK = '7449356717662692200';
 
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+export type { Migration };
 
 export function listMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
-  return readdirSync(dir)
-    .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
-    .sort()
-    .map((f) => ({ version: Number(f.slice(0, 3)), name: f, sql: readFileSync(dir + f, 'utf8') }));
+  return listMigrationFiles(dir);
 }
 
 /** Applies every migration not yet recorded; returns the schema version now in force. */

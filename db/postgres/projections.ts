@@ -1,7 +1,8 @@
 // Projections of latent codes on PostgreSQL (per run, epoch and method) and the class separation of each epoch's
 // codes: the cache the projection service fills from its worker and the projections route reads.
 import type pg from 'pg';
-import { fromBlob, toBlob } from '../blobs.js';
+import { toBlob } from '../blobs.js';
+import { projectionRecord, type ProjectionRow } from '../projection-rows.js';
 import {
   now,
   type PendingWork,
@@ -11,45 +12,8 @@ import {
   type ProjectionSummaryRecord,
   type SeparationRecord,
   type SeparationResult,
-  type StoredProjectionStatus,
 } from '../store.js';
 import { query } from './pool.js';
-
-interface ProjectionRow {
-  epoch: number;
-  method: string;
-  status: StoredProjectionStatus;
-  source_count: number;
-  count: number;
-  stratified: boolean;
-  xy?: Buffer | null;
-  indices?: Buffer | null;
-  labels?: Buffer | null;
-  params?: Record<string, unknown>;
-  ms: number | null;
-  error: string | null;
-  requested_at: number;
-  finished_at: number | null;
-}
-
-function toRecord(row: ProjectionRow): ProjectionRecord {
-  return {
-    epoch: row.epoch,
-    method: row.method,
-    status: row.status,
-    sourceCount: row.source_count,
-    count: row.count,
-    stratified: row.stratified,
-    xy: fromBlob(Float32Array, row.xy),
-    indices: fromBlob(Int32Array, row.indices),
-    labels: fromBlob(Int32Array, row.labels),
-    params: row.params ?? {},
-    ms: row.ms,
-    error: row.error,
-    requestedAt: row.requested_at,
-    finishedAt: row.finished_at,
-  };
-}
 
 const SEPARATION = 'SELECT epoch, status, step, silhouette, fisher, reason, ms FROM latent_separation';
 
@@ -110,7 +74,7 @@ export class PgProjectionsRepo implements ProjectionsRepo {
       'SELECT * FROM projections WHERE rid = $1 AND epoch = $2 AND method = $3',
       [rid, epoch, method],
     );
-    return row ? toRecord(row) : null;
+    return row ? projectionRecord(row) : null;
   }
 
   async previous(rid: number, method: string, epoch: number): Promise<ProjectionRecord | null> {
@@ -120,7 +84,7 @@ export class PgProjectionsRepo implements ProjectionsRepo {
        ORDER BY epoch DESC LIMIT 1`,
       [rid, method, epoch],
     );
-    return row ? toRecord(row) : null;
+    return row ? projectionRecord(row) : null;
   }
 
   async list(rid: number): Promise<ProjectionSummaryRecord[]> {
@@ -131,7 +95,7 @@ export class PgProjectionsRepo implements ProjectionsRepo {
       [rid],
     );
     return rows.map((row) => {
-      const { xy: _x, indices: _i, labels: _l, params: _p, ...rest } = toRecord(row);
+      const { xy: _x, indices: _i, labels: _l, params: _p, ...rest } = projectionRecord(row);
       return rest;
     });
   }

@@ -1,21 +1,14 @@
 // Schema migrations: numbered SQL files in db/migrations, applied in order at start-up; the version lives in user_version.
-import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { listMigrations as listMigrationFiles, type Migration } from '../migration-files.js';
 import type { Database } from 'better-sqlite3';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+export type { Migration };
 
 export function listMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
-  return readdirSync(dir)
-    .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
-    .sort()
-    .map((f) => ({ version: Number(f.slice(0, 3)), name: f, sql: readFileSync(dir + f, 'utf8') }));
+  return listMigrationFiles(dir);
 }
 
 /** Applies every migration newer than the database's user_version, each in its own transaction. Returns the new version. */

@@ -1,6 +1,7 @@
 // Projections of latent codes on SQLite (per run, epoch and method) and the class separation of each epoch's codes: the
 // cache the projection service fills from its worker and the projections route reads.
-import { fromBlob, toBlob } from '../blobs.js';
+import { toBlob } from '../blobs.js';
+import { projectionRecord, type ProjectionRow } from '../projection-rows.js';
 import {
   now,
   type PendingWork,
@@ -10,45 +11,8 @@ import {
   type ProjectionSummaryRecord,
   type SeparationRecord,
   type SeparationResult,
-  type StoredProjectionStatus,
 } from '../store.js';
 import type { Connection } from './connection.js';
-
-interface ProjectionRow {
-  epoch: number;
-  method: string;
-  status: StoredProjectionStatus;
-  source_count: number;
-  count: number;
-  stratified: number;
-  xy?: Buffer | null;
-  indices?: Buffer | null;
-  labels?: Buffer | null;
-  params?: string;
-  ms: number | null;
-  error: string | null;
-  requested_at: number;
-  finished_at: number | null;
-}
-
-function toRecord(row: ProjectionRow): ProjectionRecord {
-  return {
-    epoch: row.epoch,
-    method: row.method,
-    status: row.status,
-    sourceCount: row.source_count,
-    count: row.count,
-    stratified: row.stratified === 1,
-    xy: fromBlob(Float32Array, row.xy),
-    indices: fromBlob(Int32Array, row.indices),
-    labels: fromBlob(Int32Array, row.labels),
-    params: row.params ? (JSON.parse(row.params) as Record<string, unknown>) : {},
-    ms: row.ms,
-    error: row.error,
-    requestedAt: row.requested_at,
-    finishedAt: row.finished_at,
-  };
-}
 
 export class SqliteProjectionsRepo implements ProjectionsRepo {
   private readonly pendingStmt;
@@ -156,18 +120,18 @@ export class SqliteProjectionsRepo implements ProjectionsRepo {
 
   async get(rid: number, epoch: number, method: string): Promise<ProjectionRecord | null> {
     const row = this.getStmt.get(rid, epoch, method);
-    return row ? toRecord(row) : null;
+    return row ? projectionRecord(row) : null;
   }
 
   /** The newest ready projection by `method` of an epoch before `epoch` (what a new one is aligned with). */
   async previous(rid: number, method: string, epoch: number): Promise<ProjectionRecord | null> {
     const row = this.previousStmt.get(rid, method, epoch);
-    return row ? toRecord(row) : null;
+    return row ? projectionRecord(row) : null;
   }
 
   async list(rid: number): Promise<ProjectionSummaryRecord[]> {
     return this.listStmt.all(rid).map((row) => {
-      const { xy: _x, indices: _i, labels: _l, params: _p, ...rest } = toRecord(row);
+      const { xy: _x, indices: _i, labels: _l, params: _p, ...rest } = projectionRecord(row);
       return rest;
     });
   }

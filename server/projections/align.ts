@@ -4,6 +4,7 @@
 // The projections are never scaled onto each other: the least-squares scale is the correlation of the two layouts,
 // so a layout that shares no structure with the earlier one (codes that collapsed) is shrunk towards a dot, and
 // every later epoch, fitted onto it, inherits the shrinking. t-SNE and UMAP layouts are in their method's own units.
+import type { ProjectionAlignment } from '../../protocol/index.js';
 
 /** z = scale · Q·y + shift, with Q orthogonal (a rotation, or a reflection when reflected). */
 export interface Similarity {
@@ -175,4 +176,30 @@ export function fixCoordinateSigns(Y: Float64Array, previous: ArrayLike<number>,
     if (axis) for (let t = 0; t < axis.length; t++) axis[t] = -axis[t]!;
     return true;
   });
+}
+
+/**
+ * Rotates/reflects and shifts xy onto the previous layout (never scales it): on the corresponding points when
+ * `corresponds`, else on the shared class centroids. Returns how, or null when it could not. `initialised`: the layout
+ * started from the previous one (a continued t-SNE).
+ */
+export function alignOnto(
+  xy: Float64Array,
+  labels: Int32Array | null,
+  prev: { xy: Float32Array; labels: Int32Array | null },
+  corresponds: boolean,
+  initialised: boolean,
+): ProjectionAlignment | null {
+  if (corresponds) {
+    applySimilarity(xy, procrustes(xy, prev.xy, undefined, { scale: false }));
+    return initialised ? 'init+procrustes' : 'procrustes';
+  }
+  if (labels && prev.labels) {
+    const c = sharedCentroids(xy, labels, prev.xy, prev.labels);
+    if (c) {
+      applySimilarity(xy, procrustes(c.current, c.previous, c.weights, { scale: false }));
+      return 'centroids';
+    }
+  }
+  return null;
 }

@@ -1,5 +1,6 @@
-// PCA projections through ml-pca: the codes on their first principal axes. Used for the dashboard's PCA view and,
-// to 50 dimensions, ahead of t-SNE and UMAP on wide codes (their neighbour search is O(n²·dim)).
+// PCA projections through ml-pca, the server's one PCA: the codes on their first principal axes. Used for the
+// dashboard's PCA view, for t-SNE's starting layout and, to 50 dimensions, ahead of t-SNE and UMAP on wide codes
+// (their neighbour search is O(n²·dim)).
 import { PCA } from 'ml-pca';
 
 /** Widths above this use NIPALS (only the components asked for) instead of the full covariance eigenproblem. */
@@ -53,4 +54,18 @@ export function pca2d(
   const xy = new Float64Array(2 * n);
   for (let i = 0; i < n; i++) xy[2 * i] = r.values[i]!;
   return { xy, axes: r.axes, explained: r.explained };
+}
+
+/** Codes wider than this are reduced to it by PCA before t-SNE and UMAP (their neighbour search is O(n²·dim)). */
+export const NEIGHBOUR_SEARCH_DIM = 50;
+
+/** The codes a neighbour-based method (t-SNE, UMAP) projects: reduced by PCA when wider than NEIGHBOUR_SEARCH_DIM. */
+export function neighbourSpace(
+  codes: Float32Array,
+  n: number,
+  dim: number,
+): { data: Float32Array | Float64Array; dim: number; reduced: boolean } {
+  if (dim <= NEIGHBOUR_SEARCH_DIM || n <= NEIGHBOUR_SEARCH_DIM) return { data: codes, dim, reduced: false };
+  const r = principalComponents(codes, n, dim, NEIGHBOUR_SEARCH_DIM);
+  return { data: r.values, dim: r.components, reduced: true };
 }

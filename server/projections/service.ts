@@ -6,21 +6,21 @@
 // whose codes collapsed); one a user is waiting for (requested, never computed) jumps the queue. Pending work
 // survives a restart: it is in the database.
 import { Worker } from 'node:worker_threads';
-import { PROJECTION_METHODS, encodeValue, gwError, type ProjectionMethod } from '../../protocol/index.js';
+import { encodeValue, gwError } from '../../protocol/index.js';
 import type { ProjectionRecord, RunRef, Store } from '../../db/store.js';
 import type { LiveHub } from '../hub.js';
 import type { IngestService } from '../ingest.js';
-import { PROJECTION_LIMITS, type PreviousProjection } from './compute.js';
+import type { PreviousProjection } from './compute.js';
 import { continuityOf } from './continuity.js';
 import type { JobReply, JobRequest } from './jobs.js';
-
-export const DEFAULT_EAGER: readonly ProjectionMethod[] = ['tsne', 'pca'];
+import { PROJECTION_METHODS, type ProjectionMethods } from './methods/index.js';
 
 /** Metric names of the separation figures, as written to the run. */
 export const SILHOUETTE_METRIC = 'val/latent_silhouette';
 export const FISHER_METRIC = 'val/latent_fisher';
 
-type JobKind = ProjectionMethod | 'separation';
+/** A registered method's name, or the separation figures. */
+type JobKind = string;
 
 interface Job {
   rid: number;
@@ -37,8 +37,10 @@ export interface ProjectionServiceOptions {
   store: Store;
   hub: LiveHub;
   ingest: IngestService;
-  /** Methods computed as soon as a latent set arrives (default t-SNE and PCA). */
-  eager?: readonly ProjectionMethod[];
+  /** The methods it computes (default every registered one): the worker thread knows only the registered ones. */
+  methods?: ProjectionMethods;
+  /** Methods computed as soon as a latent set arrives (default the methods' eager ones: t-SNE and PCA). */
+  eager?: readonly string[];
   seed?: number;
   log?: (msg: string, err?: unknown) => void;
 }
@@ -59,7 +61,8 @@ function startWorker(): Worker {
 }
 
 export class ProjectionService {
-  readonly eager: readonly ProjectionMethod[];
+  readonly methods: ProjectionMethods;
+  readonly eager: readonly string[];
   private readonly store: Store;
   private readonly hub: LiveHub;
   private readonly ingest: IngestService;
@@ -78,13 +81,14 @@ export class ProjectionService {
     this.store = options.store;
     this.hub = options.hub;
     this.ingest = options.ingest;
-    this.eager = options.eager ?? DEFAULT_EAGER;
+    this.methods = options.methods ?? PROJECTION_METHODS;
+    this.eager = options.eager ?? this.methods.eager;
     this.seed = options.seed ?? 1;
     this.log = options.log ?? ((msg, err) => console.error(`ganwatch projections: ${msg}`, err ?? ''));
     // Work left pending by a stop or crash.
     this.resumed = this.store.projections.pendingWork().then(
       (work) => {
-        for (const w of work) this.enqueue({ rid: w.rid, id: w.runId }, w.epoch, w.kind as JobKind, false);
+        for (const w of work) this.enqueue({ rid: w.rid, id: w.runId }, w.epoch, w.kind, false);
       },
       (err) => this.log('reading pending work', err),
     );
@@ -112,10 +116,10 @@ export class ProjectionService {
         ms: 0,
       });
     } else this.enqueue(run, set.epoch, 'separation', false);
-    for (const method of PROJECTION_METHODS) {
+    for (const method of this.methods.names) {
       // Lazy methods are recomputed too if someone has asked for this epoch before.
       if (!this.eager.includes(method) && !(await this.store.projections.get(run.rid, set.epoch, method))) continue;
-      await this.store.projections.markPending(run.rid, set.epoch, method, sizes(method, set.count, set.labelled));
+      await this.store.projections.markPending(run.rid, set.epoch, method, this.sizes(method, set.count, set.labelled));
       this.enqueue(run, set.epoch, method, false);
     }
   }
@@ -124,7 +128,8 @@ export class ProjectionService {
    * The projection of (run, epoch, method): as stored, or a new pending one queued first when it was never
    * computed. GW_ERR_LATENTS_NOT_FOUND when the epoch has no latent codes.
    */
-  async request(run: Pick<RunRef, 'rid' | 'id'>, epoch: number, method: ProjectionMethod): Promise<ProjectionRecord> {
+  async request(run: Pick<RunRef, 'rid' | 'id'>, epoch: number, method: string): Promise<ProjectionRecord> {
+    this.methods.get(method); // GW_ERR_PROJECTION_METHOD for a name no registered method has
     await this.resumed; // else a job left pending by the last server could be queued twice
     const rec = await this.store.projections.get(run.rid, epoch, method);
     if (rec) {
@@ -140,7 +145,7 @@ export class ProjectionService {
     }
     const set = (await this.store.latents.list(run.rid)).find((s) => s.epoch === epoch);
     if (!set) throw gwError('GW_ERR_LATENTS_NOT_FOUND', String(epoch));
-    await this.store.projections.markPending(run.rid, epoch, method, sizes(method, set.count, set.labelled));
+    await this.store.projections.markPending(run.rid, epoch, method, this.sizes(method, set.count, set.labelled));
     const pending = (await this.store.projections.get(run.rid, epoch, method))!;
     this.enqueue(run, epoch, method, true);
     return pending;
@@ -154,6 +159,16 @@ export class ProjectionService {
     this.worker = null;
     this.running = null;
     if (worker) await worker.terminate();
+  }
+
+  /** The sizes a projection of `count` codes will have: projected count and whether it is a stratified subsample. */
+  private sizes(
+    method: string,
+    count: number,
+    labelled: boolean,
+  ): { sourceCount: number; count: number; stratified: boolean } {
+    const limit = this.methods.get(method).limit;
+    return { sourceCount: count, count: Math.min(count, limit), stratified: count > limit && labelled };
   }
 
   private isRunning(rid: number, epoch: number, kind: JobKind): boolean {
@@ -251,7 +266,7 @@ export class ProjectionService {
    * collapsed, the epoch it was itself compared with (the newest before the collapse), so no later epoch starts from,
    * or is aligned with, a collapsed one.
    */
-  private async referenceFor(rid: number, method: ProjectionMethod, epoch: number): Promise<ProjectionRecord | null> {
+  private async referenceFor(rid: number, method: string, epoch: number): Promise<ProjectionRecord | null> {
     const prev = await this.store.projections.previous(rid, method, epoch);
     const c = continuityOf(prev?.params);
     if (!prev || !c?.collapsed || c.reference === null) return prev;
@@ -347,16 +362,6 @@ export class ProjectionService {
     });
     this.hub.publish(runId, { type: 'projection', run: runId, epoch, method: job.kind });
   }
-}
-
-/** The sizes a projection of `count` codes will have: projected count and whether it is a stratified subsample. */
-function sizes(
-  method: ProjectionMethod,
-  count: number,
-  labelled: boolean,
-): { sourceCount: number; count: number; stratified: boolean } {
-  const limit = PROJECTION_LIMITS[method];
-  return { sourceCount: count, count: Math.min(count, limit), stratified: count > limit && labelled };
 }
 
 const services = new WeakMap<object, ProjectionService>();

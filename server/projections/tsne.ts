@@ -15,6 +15,7 @@
 // openTSNE, or a given layout (the previous epoch's embedding, continued at its own scale without exaggeration, so
 // successive pictures stay alike), plus a tiny seeded jitter so that identical codes do not start on one spot.
 // Same input and seed → same output.
+import { pca2d } from './pca.js';
 import { gaussian, seededRandom } from './random.js';
 
 export interface TsneOptions {
@@ -329,61 +330,17 @@ function initialLayout(
   }
 }
 
-/** The projections on the first two principal axes (power iteration on the covariance, deterministic start). */
+/**
+ * The codes on their first two principal axes (ml-pca, as the PCA view); the second is 0 for 1-d codes. Each axis is
+ * oriented so its loadings sum to a positive number (the orientation a power iteration from a positive start finds),
+ * so the start does not depend on the sign the eigen-solver happens to return.
+ */
 function principalLayout(Y: Float64Array, X: Float32Array | Float64Array, n: number, dim: number): void {
-  const mean = new Float64Array(dim);
-  for (let i = 0; i < n; i++) for (let t = 0; t < dim; t++) mean[t] = mean[t]! + X[i * dim + t]!;
-  for (let t = 0; t < dim; t++) mean[t] = mean[t]! / n;
-  const cov = new Float64Array(dim * dim);
-  const row = new Float64Array(dim);
+  const { xy, axes } = pca2d(X, n, dim);
+  const sign = [0, 1].map((c) => ((axes[c] ?? []).reduce((s, v) => s + v, 0) < 0 ? -1 : 1));
   for (let i = 0; i < n; i++) {
-    for (let t = 0; t < dim; t++) row[t] = X[i * dim + t]! - mean[t]!;
-    for (let a = 0; a < dim; a++) {
-      const ra = row[a]!;
-      for (let b = a; b < dim; b++) cov[a * dim + b] = cov[a * dim + b]! + ra * row[b]!;
-    }
-  }
-  for (let a = 0; a < dim; a++) for (let b = 0; b < a; b++) cov[a * dim + b] = cov[b * dim + a]!;
-  const axes: Float64Array[] = [];
-  for (let c = 0; c < 2; c++) {
-    let v = new Float64Array(dim).map((_, t) => 1 + ((t * 7919 + c * 104729) % 13) / 13);
-    for (let iter = 0; iter < 300; iter++) {
-      const w = new Float64Array(dim);
-      for (let a = 0; a < dim; a++) {
-        let s = 0;
-        for (let b = 0; b < dim; b++) s += cov[a * dim + b]! * v[b]!;
-        w[a] = s;
-      }
-      for (const u of axes) {
-        let dot = 0;
-        for (let t = 0; t < dim; t++) dot += w[t]! * u[t]!;
-        for (let t = 0; t < dim; t++) w[t] = w[t]! - dot * u[t]!;
-      }
-      let norm = 0;
-      for (let t = 0; t < dim; t++) norm += w[t]! * w[t]!;
-      norm = Math.sqrt(norm);
-      if (!(norm > 0)) break;
-      let change = 0;
-      for (let t = 0; t < dim; t++) {
-        const x = w[t]! / norm;
-        change += Math.abs(x - v[t]!);
-        w[t] = x;
-      }
-      v = w;
-      if (change < 1e-10) break;
-    }
-    axes.push(v);
-  }
-  for (let i = 0; i < n; i++) {
-    let a = 0;
-    let b = 0;
-    for (let t = 0; t < dim; t++) {
-      const x = X[i * dim + t]! - mean[t]!;
-      a += x * axes[0]![t]!;
-      b += x * (dim > 1 ? axes[1]![t]! : 0);
-    }
-    Y[2 * i] = a;
-    Y[2 * i + 1] = b;
+    Y[2 * i] = sign[0]! * xy[2 * i]!;
+    Y[2 * i + 1] = sign[1]! * xy[2 * i + 1]!;
   }
 }
 

@@ -1,19 +1,15 @@
 // Routes: 2-D projections of a run's latent codes and their class separation (GET /runs/:id/projections).
 import type { FastifyInstance } from 'fastify';
 import {
-  PROJECTION_METHODS,
   ProjectionQuery,
   RunParams,
   gwError,
-  isProjectionMethod,
   type LatentSeparation,
   type Projection,
   type ProjectionList,
-  type ProjectionMethod,
 } from '../../protocol/index.js';
 import type { ProjectionRecord, SeparationRecord } from '../../db/store.js';
 import type { ServerContext } from '../context.js';
-import { PROJECTION_LIMITS } from '../projections/compute.js';
 import { projectionsOf } from '../projections/service.js';
 import { requireRun } from './runs.js';
 
@@ -41,7 +37,7 @@ function projectionOut(rec: ProjectionRecord, separation: SeparationRecord | nul
   const { aligned, ...params } = rec.params;
   return {
     epoch: rec.epoch,
-    method: rec.method as ProjectionMethod,
+    method: rec.method,
     status: rec.status,
     points,
     labels: rec.status === 'ready' && rec.labels ? Array.from(rec.labels) : null,
@@ -77,7 +73,7 @@ export async function projectionRoutes(app: FastifyInstance, ctx: ServerContext)
           })),
           projections: (await ctx.store.projections.list(run.rid)).map((p) => ({
             epoch: p.epoch,
-            method: p.method as ProjectionMethod,
+            method: p.method,
             status: p.status,
             count: p.count,
             subsampled: subsampleOf(p),
@@ -85,12 +81,12 @@ export async function projectionRoutes(app: FastifyInstance, ctx: ServerContext)
             ...(p.error ? { error: p.error } : {}),
           })),
           eager: [...service.eager],
-          limits: { ...PROJECTION_LIMITS },
+          limits: service.methods.limits,
         };
         return list;
       }
-      const name = method ?? 'tsne';
-      if (!isProjectionMethod(name)) throw gwError('GW_ERR_PROJECTION_METHOD', name, PROJECTION_METHODS.join(', '));
+      // The registry refuses a name it does not hold (GW_ERR_PROJECTION_METHOD, naming the registered methods).
+      const name = service.methods.get(method ?? 'tsne').name;
       let at = epoch;
       if (at === undefined) {
         const sets = await ctx.store.latents.list(run.rid);

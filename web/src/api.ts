@@ -3,7 +3,6 @@ import type {
   Alert,
   Control,
   ControlCommand,
-  LatentSet,
   MarkerRecord,
   MediaItem,
   MetricSummary,
@@ -165,8 +164,6 @@ export const api = {
     call<{ media: MediaItem[] }>('GET', `/runs/${id}/media`, { query: { kind }, signal }).then((r) => r.media),
   latentEpochs: (id: string, signal?: AbortSignal) =>
     call<{ epochs: LatentEpoch[] }>('GET', `/runs/${id}/latents`, { signal }).then((r) => r.epochs),
-  latents: (id: string, epoch: number, signal?: AbortSignal) =>
-    call<LatentSet>('GET', `/runs/${id}/latents/${epoch}`, { signal }),
   projection: (id: string, epoch: number, method: ProjectionMethod, signal?: AbortSignal) =>
     call<Projection>('GET', `/runs/${id}/projections`, { query: { epoch, method }, signal }),
 };

@@ -1,5 +1,5 @@
 // Which charts the run and compare pages draw, in which group and order: one declarative table.
-// To add a group, see template-chart-group.ts (a worked example) and add an entry to CHART_GROUPS below.
+// To add a group, follow the steps at the top of charts/_template-group.ts (a worked example, not registered).
 import { METRIC, METRIC_PREFIX } from '../../protocol/metric-names.js';
 
 /** A chart computed in the browser from other metrics of the same run (e.g. a ratio of two losses). */

@@ -21,7 +21,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from .errors import SpoolError
 
@@ -135,13 +135,7 @@ class Spool:
             "nextUpload": 1,
         }
         spool = cls(folder, header)
-        spool._lock()
-        try:
-            spool._write_header_file(header)
-            spool._open_for_append()
-        except OSError as err:
-            spool.close()
-            raise SpoolError(folder, f"cannot write the run log: {err.strerror or err}") from None
+        spool._lock_for_writing("cannot write the run log", lambda: spool._write_header_file(header))
         return spool
 
     @classmethod
@@ -188,14 +182,12 @@ class Spool:
             spool._closed = True
             spool._size = end
             return spool
-        spool._lock()
-        try:
+
+        def cut_torn_record() -> None:  # so that the next append starts on a fresh line
             if torn:
-                os.truncate(path, end)  # a torn last record: the next append starts on a fresh line
-            spool._open_for_append()
-        except OSError as err:
-            spool.close()
-            raise SpoolError(folder, f"cannot open the run log for writing: {err.strerror or err}") from None
+                os.truncate(path, end)
+
+        spool._lock_for_writing("cannot open the run log for writing", cut_torn_record)
         return spool
 
     @classmethod
@@ -414,6 +406,17 @@ class Spool:
             os.fsync(file.fileno())
         os.replace(tmp, path)
         _fsync_dir(self.dir)
+
+    def _lock_for_writing(self, failure: str, prepare: Callable[[], object]) -> None:
+        """Takes the folder's lock, runs ``prepare`` and opens the log for appending; on an OS error, releases
+        everything and raises a SpoolError that starts with ``failure``."""
+        self._lock()
+        try:
+            prepare()
+            self._open_for_append()
+        except OSError as err:
+            self.close()
+            raise SpoolError(self.dir, f"{failure}: {err.strerror or err}") from None
 
     def _open_for_append(self) -> None:
         path = os.path.join(self.dir, LOG)

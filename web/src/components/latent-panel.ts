@@ -1,5 +1,5 @@
 // The latent space: a 2-D scatter of the encoder's μ codes at one validation epoch, coloured by class label, from the
-// server's projection (t-SNE, PCA or UMAP; cached there) or, when the server cannot project, a PCA computed here.
+// server's projection (t-SNE, PCA or UMAP; computed and cached there: the bundle carries no PCA of its own).
 // Both axes have the same units; they stay put while the epochs' layouts are of a similar size, so moving the slider
 // shows the codes move, and are fitted again when a layout's extent changes more than ×2 (see charts/scatter-view.ts).
 import type { ProjectionContinuity } from '../../../protocol/index.js';
@@ -9,7 +9,6 @@ import { RUN_COLORS } from '../charts/colors.js';
 import { boundsOf, equalUnitRanges, nextView, type Box, type ScatterView } from '../charts/scatter-view.js';
 import { h, notice, uid } from '../dom.js';
 import { fmtValue } from '../format.js';
-import { pca2 } from '../pca.js';
 
 const METHODS: Array<[ProjectionMethod, string]> = [
   ['tsne', 't-SNE'],
@@ -32,7 +31,7 @@ export interface LatentSnapshot {
   epochs: number[];
   epoch: number | null;
   method: ProjectionMethod;
-  source: 'server' | 'browser-pca' | null;
+  source: 'server' | null;
   status: string;
   points: number;
   classes: number[];
@@ -48,7 +47,7 @@ export class LatentPanel {
   private method: ProjectionMethod = 'tsne';
   /** Whether GET /runs/:id/projections exists on this server (unknown until first asked). */
   private serverProjects: boolean | null = null;
-  private source: 'server' | 'browser-pca' | null = null;
+  private source: 'server' | null = null;
   private chart: Chart<'line', GwPoint[]> | null = null;
   private readonly views = new Map<string, ScatterView>();
   private readonly slider: HTMLInputElement;
@@ -62,7 +61,7 @@ export class LatentPanel {
   private retry: ReturnType<typeof setTimeout> | null = null;
   private readonly cache = new Map<
     string,
-    { points: Array<[number, number]>; labels: number[] | null; source: 'server' | 'browser-pca'; note: string }
+    { points: Array<[number, number]>; labels: number[] | null; source: 'server'; note: string }
   >();
   private disposed = false;
   private pointCount = 0;
@@ -172,10 +171,7 @@ export class LatentPanel {
 
   private async fetchProjection(
     epoch: number,
-  ): Promise<
-    | { points: Array<[number, number]>; labels: number[] | null; source: 'server' | 'browser-pca'; note: string }
-    | 'pending'
-  > {
+  ): Promise<{ points: Array<[number, number]>; labels: number[] | null; source: 'server'; note: string } | 'pending'> {
     const key = `${epoch}:${this.method}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
@@ -208,7 +204,7 @@ export class LatentPanel {
         }
         throw new Error(p.error ?? `the server could not compute ${label(this.method)}`);
       } catch (err) {
-        // A 404 that is not about this run's codes means the server has no projection route: project here.
+        // A 404 that is not about this run's codes means the server has no projection route.
         const missingRoute =
           err instanceof ApiError &&
           err.status === 404 &&
@@ -217,21 +213,7 @@ export class LatentPanel {
         this.serverProjects = false;
       }
     }
-    const codesKey = `${epoch}:browser-pca`;
-    const local = this.cache.get(codesKey);
-    if (local) return local;
-    const set = await api.latents(this.runId, epoch);
-    const got = {
-      points: pca2(set.codes),
-      labels: set.labels,
-      source: 'browser-pca' as const,
-      note:
-        this.method === 'pca'
-          ? 'PCA computed in the browser'
-          : `PCA computed in the browser (this server has no ${label(this.method)} projections)`,
-    };
-    this.cache.set(codesKey, got);
-    return got;
+    throw new Error('this server computes no projections (it has no GET /api/v1/runs/:id/projections)');
   }
 
   private async draw(): Promise<void> {
@@ -254,7 +236,7 @@ export class LatentPanel {
       return;
     }
     this.source = got.source;
-    this.render(got.points, got.labels, got.source === 'server' ? this.method : 'browser-pca');
+    this.render(got.points, got.labels, this.method);
     this.statusEl.textContent = `Epoch ${epoch}: ${got.points.length} codes · ${got.note}.`;
   }
 

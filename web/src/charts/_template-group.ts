@@ -1,4 +1,13 @@
-// A worked example of a chart group, NOT registered: copy the object into CHART_GROUPS in chart-groups.ts to use it.
+// Template for a chart group: a worked example, deliberately NOT in CHART_GROUPS (../chart-groups.ts), so no page
+// draws it. test/web-chart-template.test.ts copies it, registers the copy and finds its charts on a run page.
+//
+// How to add a chart group:
+//   1. Copy this file to web/src/charts/<id>-group.ts (one group per module, named for what it shows).
+//   2. Rename the exported constant and set `id` (unique among the groups: it is the section's data-group), `title`,
+//      `description`, and which metrics it takes (`match`), in which order (`order`), and any `derived` charts.
+//   3. Import it in ../chart-groups.ts and add it to CHART_GROUPS, BEFORE the groups it takes metrics from (this one
+//      takes D_real_acc and D_fake_acc from 'monitor' and loss/D2 from 'losses', so it goes before both).
+//   4. Run npm run build:web; the run page and the compare view read CHART_GROUPS, nothing else is needed.
 //
 // How a chart group works
 // - `match` lists metric names or `*` patterns. Every metric lands in the FIRST group (in CHART_GROUPS order) that
@@ -10,15 +19,14 @@
 //   matching buckets (bucket means). They appear only when the run has every input. Their keys must be unique.
 // - `compact: true` draws small charts, several per row (good for once-per-epoch metrics); `log: true` starts on a
 //   log y axis (the user can still toggle it per chart).
-// Nothing else is needed: the run page and the compare view read CHART_GROUPS.
-import { METRIC } from '../../protocol/metric-names.js';
-import type { ChartGroup } from './chart-groups.js';
+import { METRIC } from '../../../protocol/metric-names.js';
+import type { ChartGroup } from '../chart-groups.js';
 
 export const EXAMPLE_DISCRIMINATOR_GROUP: ChartGroup = {
   id: 'discriminator',
   title: 'Discriminator balance',
   description: 'Accuracy gap and the two discriminators’ losses side by side.',
-  // Takes D_real_acc/D_fake_acc away from 'monitor' if placed before it in CHART_GROUPS.
+  // Takes D_real_acc/D_fake_acc from 'monitor' and loss/D2 from 'losses' when placed before them in CHART_GROUPS.
   match: [METRIC.dRealAcc, METRIC.dFakeAcc, METRIC.lossD2],
   order: [METRIC.dRealAcc, METRIC.dFakeAcc],
   derived: [
