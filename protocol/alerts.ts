@@ -1,7 +1,7 @@
 // Alerts: what the detectors raised, their evidence and remedies; per-run and server-wide alert settings; markers.
 import { Type, type Static } from 'typebox';
 import { ControlCommand, type Control } from './controls.js';
-import { RUN_ID_PATTERN } from './limits.js';
+import { METRIC_NAME_PATTERN, RUN_ID_PATTERN } from './limits.js';
 
 export const ALERT_STATES = ['firing', 'resolved'] as const;
 export type AlertState = (typeof ALERT_STATES)[number];
@@ -90,7 +90,7 @@ export interface MarkerRecord {
 }
 
 export const MarkersQuery = Type.Object(
-  { metric: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_./-]{1,128}$' })) },
+  { metric: Type.Optional(Type.String({ pattern: METRIC_NAME_PATTERN })) },
   { additionalProperties: false },
 );
 export type MarkersQuery = Static<typeof MarkersQuery>;

@@ -1,5 +1,6 @@
 // The one registry of user-facing errors: every code a user can see, its HTTP status and its message.
 // Search for a code (e.g. GW_ERR_RUN_NOT_FOUND) to find where it is raised. Add new errors here, never inline.
+import { API_PREFIX } from './wire.js';
 
 type Format = (...args: string[]) => string;
 
@@ -97,7 +98,7 @@ export const ERRORS = {
     400,
     (method: string, known: string) => `Unknown projection method '${method}'; known methods: ${known}`,
   ),
-  GW_ERR_NO_LATENTS: def(404, () => 'This run has no latent codes yet (POST /api/v1/runs/:id/latents)'),
+  GW_ERR_NO_LATENTS: def(404, () => `This run has no latent codes yet (POST ${API_PREFIX}/runs/:id/latents)`),
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

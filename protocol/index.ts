@@ -1,5 +1,6 @@
 // The one definition of ganwatch's v1 wire format, imported by the server, the trainer and the web dashboard.
 export * from './limits.js';
+export { API_PREFIX, decodeValue, encodeValue } from './wire.js';
 export * from './values.js';
 export * from './points.js';
 export * from './runs.js';
@@ -12,5 +13,3 @@ export * from './errors.js';
 export * from './alerts.js';
 export * from './projections.js';
 export * from './metric-names.js';
-
-export const API_PREFIX = '/api/v1';

@@ -2,6 +2,10 @@
 
 /** Most points one HTTP request or WS frame may carry. */
 export const MAX_POINTS_PER_BATCH = 10_000;
+/** Most metric values one point (one step) may carry. */
+export const MAX_VALUES_PER_POINT = 1000;
+/** Latest wall time a point may carry, in seconds since the Unix epoch (year 5138: rejects milliseconds). */
+export const MAX_WALL = 1e11;
 /** Largest JSON body or WS text frame, in bytes. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** Largest PNG accepted by the media route, in bytes. */
@@ -10,6 +14,14 @@ export const MAX_MEDIA_BYTES = 16 * 1024 * 1024;
 export const MAX_LATENT_CODES = 20_000;
 /** Largest latent dimension accepted. */
 export const MAX_LATENT_DIM = 1024;
+/** Largest class label a latent code may carry. */
+export const MAX_LATENT_LABEL = 1_000_000;
+/** Longest media meta (JSON text), in characters. */
+export const MAX_MEDIA_META_CHARS = 10_000;
+/** Media kinds: letters, digits and `_ . -`, 1 to 64 characters. */
+export const MEDIA_KIND_PATTERN = '^[A-Za-z0-9_.-]{1,64}$';
+/** Longest run notes, in characters. */
+export const MAX_NOTES_CHARS = 20_000;
 /** Most buckets a series request may ask for. */
 export const MAX_BUCKETS = 10_000;
 /** Most GPU names a run's `system` document may list (a node has at most 16 in practice). */

@@ -1,8 +1,15 @@
 // Media (PNG sample grids) and latent codes, stored per run and validation epoch.
 import { Type, type Static } from 'typebox';
-import { MAX_LATENT_CODES, MAX_LATENT_DIM, RUN_ID_PATTERN } from './limits.js';
+import {
+  MAX_LATENT_CODES,
+  MAX_LATENT_DIM,
+  MAX_LATENT_LABEL,
+  MAX_MEDIA_META_CHARS,
+  MEDIA_KIND_PATTERN,
+  RUN_ID_PATTERN,
+} from './limits.js';
 
-export const MediaKind = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' });
+export const MediaKind = Type.String({ pattern: MEDIA_KIND_PATTERN });
 
 export const MediaQuery = Type.Object(
   {
@@ -10,7 +17,7 @@ export const MediaQuery = Type.Object(
     step: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
     kind: Type.Optional(MediaKind),
     /** Optional JSON object describing the image (rows, columns, labels). */
-    meta: Type.Optional(Type.String({ maxLength: 10_000 })),
+    meta: Type.Optional(Type.String({ maxLength: MAX_MEDIA_META_CHARS })),
   },
   { additionalProperties: false },
 );
@@ -52,7 +59,9 @@ export const LatentsBody = Type.Object(
     step: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
     dim: Type.Integer({ minimum: 1, maximum: MAX_LATENT_DIM }),
     codes: Type.Array(Type.Array(Type.Number()), { minItems: 1, maxItems: MAX_LATENT_CODES }),
-    labels: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 1_000_000 }), { maxItems: MAX_LATENT_CODES })),
+    labels: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 0, maximum: MAX_LATENT_LABEL }), { maxItems: MAX_LATENT_CODES }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,6 +1,6 @@
 // Metric points: one step of a run, with any number of named values.
 import { Type, type Static } from 'typebox';
-import { MAX_POINTS_PER_BATCH, METRIC_NAME_PATTERN } from './limits.js';
+import { MAX_POINTS_PER_BATCH, MAX_VALUES_PER_POINT, MAX_WALL, METRIC_NAME_PATTERN } from './limits.js';
 import { WireValue } from './values.js';
 
 export const MetricName = Type.String({ pattern: METRIC_NAME_PATTERN });
@@ -9,10 +9,10 @@ export const Point = Type.Object(
   {
     step: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
     /** Wall-clock time in seconds since the Unix epoch; the server's clock when absent. */
-    wall: Type.Optional(Type.Number({ minimum: 0, maximum: 1e11 })),
+    wall: Type.Optional(Type.Number({ minimum: 0, maximum: MAX_WALL })),
     values: Type.Record(Type.String({ pattern: METRIC_NAME_PATTERN }), WireValue, {
       minProperties: 1,
-      maxProperties: 1000,
+      maxProperties: MAX_VALUES_PER_POINT,
       // Without this, names that do not match the pattern would be let through unchecked.
       additionalProperties: false,
     }),

@@ -1,7 +1,7 @@
 // Runs: one training run, its status and its descriptive fields.
 import { Type, type Static } from 'typebox';
 import { AlertConfig } from './alerts.js';
-import { MAX_SYSTEM_GPUS, RUN_ID_PATTERN } from './limits.js';
+import { MAX_NOTES_CHARS, MAX_SYSTEM_GPUS, RUN_ID_PATTERN } from './limits.js';
 
 export const RUN_STATUSES = ['running', 'paused', 'finished', 'failed', 'disconnected'] as const;
 export const RunStatus = Type.Union([
@@ -17,7 +17,7 @@ export const RunId = Type.String({ pattern: RUN_ID_PATTERN });
 export const RunName = Type.String({ minLength: 1, maxLength: 200 });
 export const Tag = Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\u0000-\\u001f]+$' });
 export const Tags = Type.Array(Tag, { maxItems: 64, uniqueItems: true });
-export const Notes = Type.String({ maxLength: 20_000 });
+export const Notes = Type.String({ maxLength: MAX_NOTES_CHARS });
 /** Free-form configuration (hyperparameters, flags): a JSON object. */
 // TypeBox turns a string-keyed Record into patternProperties and drops the key limit: propertyNames keeps it.
 export const RunConfig = Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), {

@@ -16,10 +16,13 @@ export const MetricSummary = Type.Object({
 });
 export type MetricSummary = Static<typeof MetricSummary>;
 
+/** Buckets a series request gets when it does not say. */
+export const DEFAULT_BUCKETS = 1000;
+
 export const SeriesQuery = Type.Object(
   {
     metric: Type.String({ pattern: METRIC_NAME_PATTERN }),
-    buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BUCKETS, default: 1000 })),
+    buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BUCKETS, default: DEFAULT_BUCKETS })),
     from: Type.Optional(Type.Integer({ minimum: 0 })),
     to: Type.Optional(Type.Integer({ minimum: 0 })),
   },

@@ -15,8 +15,12 @@ import {
   MAX_CONTROL_POLL_WAIT_S,
   MAX_LATENT_CODES,
   MAX_LATENT_DIM,
+  MAX_LATENT_LABEL,
   MAX_MEDIA_BYTES,
+  MAX_MEDIA_META_CHARS,
   MAX_POINTS_PER_BATCH,
+  MAX_VALUES_PER_POINT,
+  MAX_WALL,
   METRIC_NAME_PATTERN,
   MediaKind,
   NETS,
@@ -66,6 +70,18 @@ print(json.dumps(plain | {
 import json, inspect, ganwatch
 print(json.dumps(inspect.signature(ganwatch.init).parameters["poll_wait"].default))`);
   assert.ok(pollWait <= MAX_CONTROL_POLL_WAIT_S);
+});
+
+test("the Python client's per-point, wall, label and meta limits are the protocol's", { skip }, () => {
+  const py = python(`
+import json
+from ganwatch import run, wire
+print(json.dumps({"MAX_VALUES_PER_POINT": wire.MAX_VALUES_PER_POINT, "MAX_WALL": wire.MAX_WALL,
+  "MAX_LATENT_LABEL": wire.MAX_LATENT_LABEL, "MAX_META_CHARS": run.MAX_META_CHARS}))`);
+  assert.equal(py.MAX_VALUES_PER_POINT, MAX_VALUES_PER_POINT);
+  assert.equal(py.MAX_WALL, MAX_WALL);
+  assert.equal(py.MAX_LATENT_LABEL, MAX_LATENT_LABEL);
+  assert.equal(py.MAX_META_CHARS, MAX_MEDIA_META_CHARS);
 });
 
 test('every GW_ERR code the Python client raises is registered, with the same message', { skip }, () => {

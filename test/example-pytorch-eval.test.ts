@@ -12,7 +12,7 @@ import { paletteDistances, paletteOf, renderPair, shapeAt } from '../trainer/dat
 import { diversity, modeCoverage } from '../trainer/eval/diversity.js';
 import { meanSsim } from '../trainer/eval/ssim.js';
 import { decodeRgb, fromUint8Rgb } from '../trainer/images.js';
-import { makeRng } from '../trainer/data/random.js';
+import { makeRng } from '../trainer/rng.js';
 import { ROOT, tempDir } from './support/server.js';
 
 const PYTHON = '/usr/bin/python3';

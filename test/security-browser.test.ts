@@ -2,9 +2,9 @@
 // content security policy: no violation while it loads and runs, its live socket connects, and the policy is in force
 // (a foreign socket and an inline script are refused). Skipped when no Chromium is installed.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { browserMissing, launchBrowser, startDashboardServer, type Browser } from './support/browser.js';
+import { browserMissing, dashboardTests, type Browser } from './support/browser.js';
 import { api, type RunningServer } from './support/server.js';
 
 interface Violation {
@@ -41,26 +41,25 @@ describe('the dashboard under the content security policy', { skip: browserMissi
   let browser: Browser;
   let run: string;
 
-  before(async () => {
-    server = await startDashboardServer({ token: 'w', readToken: 'r' });
-    run = (await api(server, 'POST', '/api/v1/runs', { name: 'csp' }, 'w')).body.id;
-    await api(
-      server,
-      'POST',
-      `/api/v1/runs/${run}/points`,
-      {
-        points: [
-          { step: 0, values: { 'loss/D': 1 } },
-          { step: 1, values: { 'loss/D': 0.5 } },
-        ],
-      },
-      'w',
-    );
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
+  dashboardTests({
+    server: { token: 'w', readToken: 'r' },
+    async seed(running) {
+      server = running;
+      run = (await api(server, 'POST', '/api/v1/runs', { name: 'csp' }, 'w')).body.id;
+      await api(
+        server,
+        'POST',
+        `/api/v1/runs/${run}/points`,
+        {
+          points: [
+            { step: 0, values: { 'loss/D': 1 } },
+            { step: 1, values: { 'loss/D': 0.5 } },
+          ],
+        },
+        'w',
+      );
+    },
+    ready: (ui) => (browser = ui.browser),
   });
 
   test('the dashboard loads and runs without a single violation, and without CSP complaints on the console', async () => {

@@ -2,19 +2,18 @@
 // raised by real detector streams, with evidence, remedy and markers on their curves; Apply sends the remedy as a
 // control and follows its result live from a trainer socket; acknowledge, mute; opt-in browser notifications.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { api, type RunningServer } from './support/server.js';
 import { FrameClient } from './support/ws.js';
 import {
   browserMissing,
   createRun,
+  dashboardTests,
   dataset,
   drawnChart,
-  launchBrowser,
   pushPoints,
   screenshot,
-  startDashboardServer,
   until,
   type Browser,
 } from './support/browser.js';
@@ -49,23 +48,20 @@ function overpoweringStream(n: number): Array<{ step: number; values: Record<str
 
 const card = (rule: string) => page.locator(`.alert-card:has(h4:text-is("${rule}"))`);
 
-before(async () => {
-  if (skip) return;
-  server = await startDashboardServer();
-  overpowered = await createRun(server, { name: 'overpowered' });
-  await pushPoints(server, overpowered, overpoweringStream(3600));
-  diverged = await createRun(server, { name: 'diverged' });
-  await pushPoints(server, diverged, [
-    ...Array.from({ length: 50 }, (_, s) => ({ step: s, values: { 'loss/L1': 0.3, 'loss/D': 1 } })),
-    { step: 50, values: { 'loss/L1': 'NaN', 'loss/D': 1 } },
-  ]);
-  browser = await launchBrowser();
-  ({ page, errors } = await browser.open(`${server.url}/#/runs/${overpowered}`, { width: 1280, height: 1200 }));
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+dashboardTests({
+  async seed(running) {
+    server = running;
+    overpowered = await createRun(server, { name: 'overpowered' });
+    await pushPoints(server, overpowered, overpoweringStream(3600));
+    diverged = await createRun(server, { name: 'diverged' });
+    await pushPoints(server, diverged, [
+      ...Array.from({ length: 50 }, (_, s) => ({ step: s, values: { 'loss/L1': 0.3, 'loss/D': 1 } })),
+      { step: 50, values: { 'loss/L1': 'NaN', 'loss/D': 1 } },
+    ]);
+  },
+  open: () => `/#/runs/${overpowered}`,
+  viewport: { width: 1280, height: 1200 },
+  ready: (ui) => ({ browser, page, errors } = ui),
 });
 
 test(

@@ -6,21 +6,12 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { buildWeb } from '../scripts/build-web.js';
 import { CHART_GROUPS } from '../web/src/chart-groups.js';
-import { ROOT, type RunningServer } from './support/server.js';
-import {
-  browserMissing,
-  createRun,
-  dataset,
-  drawnChart,
-  launchBrowser,
-  pushSeries,
-  startDashboardServer,
-  type Browser,
-} from './support/browser.js';
+import { ROOT } from './support/server.js';
+import { browserMissing, createRun, dashboardTests, dataset, drawnChart, pushSeries } from './support/browser.js';
 
 const skip = browserMissing() ?? false;
 const TEMPLATE = join(ROOT, 'web/src/charts/_template-group.ts');
@@ -30,8 +21,6 @@ const valueOf = (m: string, s: number): number =>
   m === 'D_real_acc' ? 0.8 : m === 'D_fake_acc' ? 0.6 : m === 'loss/D' ? 1 + s / 1000 : 2 - s / 1000;
 
 let dir: string;
-let server: RunningServer;
-let browser: Browser;
 let page: Page;
 let errors: string[];
 
@@ -65,23 +54,24 @@ function sourcesWithCopy(root: string): string {
   return src;
 }
 
-before(async () => {
-  if (skip) return;
-  dir = mkdtempSync(join(tmpdir(), 'ganwatch-web-copy-'));
-  const built = await buildWeb({ src: sourcesWithCopy(dir), outdir: join(dir, 'web/dist') });
-  assert.ok(built.js.bytes > 0);
-  server = await startDashboardServer();
-  const run = await createRun(server, { name: 'chart-group-copy' });
-  await pushSeries(server, run, METRICS, 400, valueOf);
-  browser = await launchBrowser();
-  // This context's pages get the copy's bundle instead of web/dist's.
-  await browser.context.route(/\/app\.js(\?.*)?$/, (route) => route.fulfill({ path: join(dir, 'web/dist/app.js') }));
-  ({ page, errors } = await browser.open(`${server.url}/#/runs/${run}`));
+let run = '';
+
+dashboardTests({
+  async seed(server) {
+    dir = mkdtempSync(join(tmpdir(), 'ganwatch-web-copy-'));
+    const built = await buildWeb({ src: sourcesWithCopy(dir), outdir: join(dir, 'web/dist') });
+    assert.ok(built.js.bytes > 0);
+    run = await createRun(server, { name: 'chart-group-copy' });
+    await pushSeries(server, run, METRICS, 400, valueOf);
+  },
+  async ready({ server, browser }) {
+    // This context's pages get the copy's bundle instead of web/dist's.
+    await browser.context.route(/\/app\.js(\?.*)?$/, (route) => route.fulfill({ path: join(dir, 'web/dist/app.js') }));
+    ({ page, errors } = await browser.open(`${server.url}/#/runs/${run}`));
+  },
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,30 +1,27 @@
 // Specification of the compare view (#/compare?runs=A,B) in a real Chromium against a real server: one colour per run
 // on shared charts, synced x axes and zoom, differing hyperparameters, sample grids of the same epoch, a shareable URL.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { RunningServer } from './support/server.js';
 import {
   browserMissing,
   charts,
   createRun,
+  dashboardTests,
   dataset,
   drawLatency,
   drawnChart,
-  launchBrowser,
   pushPng,
   pushPoints,
   pushSeries,
   screenshot,
-  startDashboardServer,
   tinyPng,
   until,
-  type Browser,
 } from './support/browser.js';
 
 const skip = browserMissing() ?? false;
 let server: RunningServer;
-let browser: Browser;
 let page: Page;
 let errors: string[];
 let a = '';
@@ -32,25 +29,22 @@ let b = '';
 const lossA = (s: number): number => 1 + s / 1000;
 const lossB = (s: number): number => 2 - s / 1000;
 
-before(async () => {
-  if (skip) return;
-  server = await startDashboardServer();
-  a = await createRun(server, { name: 'lr-1e-4', config: { lr_d: 1e-4, batch_size: 16, dataset: 'facades' } });
-  b = await createRun(server, { name: 'lr-2e-4', config: { lr_d: 2e-4, batch_size: 16, dataset: 'facades' } });
-  await pushSeries(server, a, ['loss/D', 'D_real_acc'], 500, (m, s) => (m === 'loss/D' ? lossA(s) : 0.6));
-  await pushSeries(server, b, ['loss/D', 'D_real_acc'], 800, (m, s) => (m === 'loss/D' ? lossB(s) : 0.9));
-  for (const e of [0, 5]) {
-    await pushPng(server, a, e, e * 50, tinyPng(e));
-    await pushPng(server, b, e, e * 50, tinyPng(e + 100));
-  }
-  await pushPng(server, b, 10, 500, tinyPng(110));
-  browser = await launchBrowser();
-  ({ page, errors } = await browser.open(`${server.url}/#/compare?runs=${a},${b}`, { width: 1280, height: 1400 }));
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+dashboardTests({
+  async seed(running) {
+    server = running;
+    a = await createRun(server, { name: 'lr-1e-4', config: { lr_d: 1e-4, batch_size: 16, dataset: 'facades' } });
+    b = await createRun(server, { name: 'lr-2e-4', config: { lr_d: 2e-4, batch_size: 16, dataset: 'facades' } });
+    await pushSeries(server, a, ['loss/D', 'D_real_acc'], 500, (m, s) => (m === 'loss/D' ? lossA(s) : 0.6));
+    await pushSeries(server, b, ['loss/D', 'D_real_acc'], 800, (m, s) => (m === 'loss/D' ? lossB(s) : 0.9));
+    for (const e of [0, 5]) {
+      await pushPng(server, a, e, e * 50, tinyPng(e));
+      await pushPng(server, b, e, e * 50, tinyPng(e + 100));
+    }
+    await pushPng(server, b, 10, 500, tinyPng(110));
+  },
+  open: () => `/#/compare?runs=${a},${b}`,
+  viewport: { width: 1280, height: 1400 },
+  ready: (ui) => ({ page, errors } = ui),
 });
 
 test('both runs are drawn on the same chart, one colour each, named in a legend', { skip }, async () => {

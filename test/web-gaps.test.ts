@@ -2,7 +2,7 @@
 // closes for longer than the server's minimum gap and comes back leaves a gap marker, drawn on every chart of the run
 // and counted in the run's header, live and after a reload.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { MIN_GAP_SECONDS } from '../server/gaps.js';
 import type { RunningServer } from './support/server.js';
@@ -10,19 +10,16 @@ import {
   browserMissing,
   charts,
   createRun,
+  dashboardTests,
   dataset,
   drawnChart,
-  launchBrowser,
   screenshot,
-  startDashboardServer,
   until,
-  type Browser,
 } from './support/browser.js';
 import { FrameClient } from './support/ws.js';
 
 const skip = browserMissing() ?? false;
 let server: RunningServer;
-let browser: Browser;
 let run: string;
 let page: Page;
 let errors: string[];
@@ -42,23 +39,25 @@ async function trainerSession(from: number, to: number): Promise<FrameClient> {
   return ws;
 }
 
-before(async () => {
-  if (skip) return;
-  server = await startDashboardServer();
-  run = await createRun(server, { name: 'gappy' });
-  const first = await trainerSession(1, 50);
-  browser = await launchBrowser();
-  ({ page, errors } = await browser.open(`${server.url}/#/runs/${run}`, { width: 1280, height: 1600 }));
-  await drawnChart(page, 'loss/D');
-  // The trainer loses the server for longer than the minimum gap, then comes back and sends what it trained meanwhile.
-  await first.close();
-  await new Promise((r) => setTimeout(r, (MIN_GAP_SECONDS + 0.5) * 1000));
-  await (await trainerSession(51, 100)).close();
-});
+/** The first trainer session: open while the page loads, closed once the page has drawn, to make the gap. */
+let first: FrameClient;
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+dashboardTests({
+  async seed(running) {
+    server = running;
+    run = await createRun(server, { name: 'gappy' });
+    first = await trainerSession(1, 50);
+  },
+  open: () => `/#/runs/${run}`,
+  viewport: { width: 1280, height: 1600 },
+  async ready(ui) {
+    ({ page, errors } = ui);
+    await drawnChart(page, 'loss/D');
+    // The trainer loses the server for longer than the minimum gap, then comes back and sends what it trained meanwhile.
+    await first.close();
+    await new Promise((r) => setTimeout(r, (MIN_GAP_SECONDS + 0.5) * 1000));
+    await (await trainerSession(51, 100)).close();
+  },
 });
 
 test(

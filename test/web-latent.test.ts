@@ -2,24 +2,15 @@
 // when the plot changes size), axes that stay put between epochs of a similar extent and are fitted again when the
 // extent changes by more than ×2, and a collapsed epoch said to be one.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { LatentSnapshot } from '../web/src/components/latent-panel.js';
 import { clusters } from './support/clusters.js';
 import { api, type RunningServer } from './support/server.js';
-import {
-  browserMissing,
-  createRun,
-  launchBrowser,
-  screenshot,
-  startDashboardServer,
-  until,
-  type Browser,
-} from './support/browser.js';
+import { browserMissing, createRun, dashboardTests, screenshot, until } from './support/browser.js';
 
 const skip = browserMissing() ?? false;
 let server: RunningServer;
-let browser: Browser;
 let run: string;
 let page: Page;
 let errors: string[];
@@ -31,37 +22,37 @@ let errors: string[];
  */
 const SCALES = [1, 0.8, 4, 3.6, 0.3];
 
-before(async () => {
-  if (skip) return;
-  server = await startDashboardServer();
-  run = await createRun(server, { name: 'latent-scatter' });
-  const { codes, labels } = clusters(200, 8, 4, 3, 5);
-  for (const [epoch, scale] of SCALES.entries()) {
-    const rows = Array.from({ length: 200 }, (_, i) => Array.from(codes.subarray(i * 8, i * 8 + 8), (v) => v * scale));
-    const res = await api(server, 'POST', `/api/v1/runs/${run}/latents`, {
-      epoch,
-      dim: 8,
-      codes: rows,
-      labels: Array.from(labels),
-    });
-    assert.equal(res.status, 201);
-  }
-  // Every epoch's PCA and t-SNE computed before the page asks, so each slider move draws at once.
-  for (const epoch of SCALES.keys())
-    for (const method of ['pca', 'tsne'])
-      await until(
-        async () =>
-          (await api(server, 'GET', `/api/v1/runs/${run}/projections?epoch=${epoch}&method=${method}`)).status === 200,
-        60_000,
-        `${method} of epoch ${epoch}`,
+dashboardTests({
+  async seed(running) {
+    server = running;
+    run = await createRun(server, { name: 'latent-scatter' });
+    const { codes, labels } = clusters(200, 8, 4, 3, 5);
+    for (const [epoch, scale] of SCALES.entries()) {
+      const rows = Array.from({ length: 200 }, (_, i) =>
+        Array.from(codes.subarray(i * 8, i * 8 + 8), (v) => v * scale),
       );
-  browser = await launchBrowser();
-  ({ page, errors } = await browser.open(`${server.url}/#/runs/${run}`, { width: 1280, height: 1200 }));
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+      const res = await api(server, 'POST', `/api/v1/runs/${run}/latents`, {
+        epoch,
+        dim: 8,
+        codes: rows,
+        labels: Array.from(labels),
+      });
+      assert.equal(res.status, 201);
+    }
+    // Every epoch's PCA and t-SNE computed before the page asks, so each slider move draws at once.
+    for (const epoch of SCALES.keys())
+      for (const method of ['pca', 'tsne'])
+        await until(
+          async () =>
+            (await api(server, 'GET', `/api/v1/runs/${run}/projections?epoch=${epoch}&method=${method}`)).status ===
+            200,
+          60_000,
+          `${method} of epoch ${epoch}`,
+        );
+  },
+  open: () => `/#/runs/${run}`,
+  viewport: { width: 1280, height: 1200 },
+  ready: (ui) => ({ page, errors } = ui),
 });
 
 const latent = (): Promise<LatentSnapshot | null> => page.evaluate(() => window.__ganwatch.latent());

@@ -2,30 +2,27 @@
 // NaN markers, live points within a second, smoothing, zoom with finer buckets, log scale, time axes, sample-grid
 // slider, latent scatter (its axes: web-latent.test.ts), controls, configuration, and the reconnecting banner.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { api, type RunningServer } from './support/server.js';
 import {
   browserMissing,
   charts,
   createRun,
+  dashboardTests,
   dataset,
   drawLatency,
   drawnChart,
-  launchBrowser,
   pushPng,
   pushPoints,
   pushSeries,
   screenshot,
-  startDashboardServer,
   tinyPng,
   until,
-  type Browser,
 } from './support/browser.js';
 
 const skip = browserMissing() ?? false;
 let server: RunningServer;
-let browser: Browser;
 let run: string;
 let page: Page;
 let errors: string[];
@@ -51,56 +48,57 @@ const valueOf = (m: string, s: number): number | 'NaN' => {
 };
 const EPOCHS = [0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50];
 
-before(async () => {
-  if (skip) return;
-  server = await startDashboardServer();
-  run = await createRun(server, {
-    name: 'page-run',
-    config: { lr_d: 1e-4, lr_g: 2e-4, batch_size: 16, lambda: { cyc: 10, latent: 0.5 } },
-    tags: ['spec'],
-    backend: 'wasm',
-    device: 'cpu',
-  });
-  await pushSeries(server, run, METRICS, STEPS, valueOf, WALL0);
-  // Quality metrics once per validation epoch (raw: few points).
-  await pushPoints(
-    server,
-    run,
-    EPOCHS.map((e) => ({
-      step: e * 40,
-      wall: WALL0 + e * 20,
-      values: { 'val/fid': 100 - e, 'val/ssim': 0.5 + e / 200 },
-    })),
-  );
-  for (const e of EPOCHS)
-    await pushPng(server, run, e, e * 40, tinyPng(e), {
-      labels: ['input', 'target', 'encoded', 'z1', 'z2', 'z3'],
-      rows: 1,
+dashboardTests({
+  async seed(running) {
+    server = running;
+    run = await createRun(server, {
+      name: 'page-run',
+      config: { lr_d: 1e-4, lr_g: 2e-4, batch_size: 16, lambda: { cyc: 10, latent: 0.5 } },
+      tags: ['spec'],
+      backend: 'wasm',
+      device: 'cpu',
     });
-  for (const epoch of [0, 5]) {
-    const codes = Array.from({ length: 240 }, (_, i) =>
-      Array.from({ length: 8 }, (_, j) => (i % 4) * (epoch + 2) * (j === i % 8 ? 1 : 0.1) + Math.sin(i * 7 + j)),
+    await pushSeries(server, run, METRICS, STEPS, valueOf, WALL0);
+    // Quality metrics once per validation epoch (raw: few points).
+    await pushPoints(
+      server,
+      run,
+      EPOCHS.map((e) => ({
+        step: e * 40,
+        wall: WALL0 + e * 20,
+        values: { 'val/fid': 100 - e, 'val/ssim': 0.5 + e / 200 },
+      })),
     );
-    const res = await api(server, 'POST', `/api/v1/runs/${run}/latents`, {
-      epoch,
-      dim: 8,
-      codes,
-      labels: codes.map((_, i) => i % 4),
-    });
-    assert.equal(res.status, 201);
-  }
-  // The server writes the codes' class separation (val/latent_*) in the background: wait for it, or its two charts may
-  // arrive live and push the charts below them off screen between the tests.
-  const metricNames = async (): Promise<string[]> =>
-    (await api(server, 'GET', `/api/v1/runs/${run}/metrics`)).body.metrics.map((m: { name: string }) => m.name);
-  await until(async () => (await metricNames()).includes('val/latent_fisher'), 30_000, 'the latent separation metrics');
-  browser = await launchBrowser();
-  ({ page, errors } = await browser.open(`${server.url}/#/runs/${run}`, { width: 1280, height: 2600 }));
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+    for (const e of EPOCHS)
+      await pushPng(server, run, e, e * 40, tinyPng(e), {
+        labels: ['input', 'target', 'encoded', 'z1', 'z2', 'z3'],
+        rows: 1,
+      });
+    for (const epoch of [0, 5]) {
+      const codes = Array.from({ length: 240 }, (_, i) =>
+        Array.from({ length: 8 }, (_, j) => (i % 4) * (epoch + 2) * (j === i % 8 ? 1 : 0.1) + Math.sin(i * 7 + j)),
+      );
+      const res = await api(server, 'POST', `/api/v1/runs/${run}/latents`, {
+        epoch,
+        dim: 8,
+        codes,
+        labels: codes.map((_, i) => i % 4),
+      });
+      assert.equal(res.status, 201);
+    }
+    // The server writes the codes' class separation (val/latent_*) in the background: wait for it, or its two charts may
+    // arrive live and push the charts below them off screen between the tests.
+    const metricNames = async (): Promise<string[]> =>
+      (await api(server, 'GET', `/api/v1/runs/${run}/metrics`)).body.metrics.map((m: { name: string }) => m.name);
+    await until(
+      async () => (await metricNames()).includes('val/latent_fisher'),
+      30_000,
+      'the latent separation metrics',
+    );
+  },
+  open: () => `/#/runs/${run}`,
+  viewport: { width: 1280, height: 2600 },
+  ready: (ui) => ({ page, errors } = ui),
 });
 
 test(

@@ -1,17 +1,16 @@
 // Specification of the runs list (#/) in a real Chromium against a real server: every run with status, tags, last
 // step, key metrics and open alerts; live updates; filters; edit and delete; selection for the compare view.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { api, startServer, type RunningServer } from './support/server.js';
 import {
   browserMissing,
   createRun,
-  launchBrowser,
+  dashboardTests,
   pushPng,
   pushPoints,
   screenshot,
-  startDashboardServer,
   tinyPng,
   until,
   type Browser,
@@ -28,27 +27,25 @@ const row = (id: string) => page.locator(`tr[data-run="${id}"]`);
 const cellTexts = async (id: string): Promise<string[]> =>
   (await row(id).locator('td').allInnerTexts()).map((t) => t.trim());
 
-before(async () => {
-  if (skip) return;
-  server = await startDashboardServer();
-  ids.a = await createRun(server, { name: 'facades-lr1e-4', tags: ['facades', 'sweep'], config: { lr_d: 1e-4 } });
-  ids.b = await createRun(server, { name: 'edges-baseline', tags: ['edges'] });
-  ids.c = await createRun(server, { name: 'facades-diverged', tags: ['facades'] });
-  await pushPoints(server, ids.a, [
-    { step: 0, values: { 'loss/D': 1.5, 'loss/G_GAN': 0.9, Cyc_error: 0.4, Latent_mse: 0.8 } },
-    { step: 120, values: { 'loss/D': 0.6931, 'loss/G_GAN': 1.25, Cyc_error: 0.125, Latent_mse: 0.5 } },
-  ]);
-  await pushPoints(server, ids.c, [{ step: 7, values: { 'loss/D': 'NaN', 'loss/L1': 'NaN' } }]);
-  await api(server, 'PATCH', `/api/v1/runs/${ids.b}`, { status: 'finished' });
-  await api(server, 'PATCH', `/api/v1/runs/${ids.c}`, { status: 'failed' });
-  browser = await launchBrowser();
-  ({ page, errors } = await browser.open(`${server.url}/#/`));
-  await row(ids.c).waitFor();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+dashboardTests({
+  async seed(running) {
+    server = running;
+    ids.a = await createRun(server, { name: 'facades-lr1e-4', tags: ['facades', 'sweep'], config: { lr_d: 1e-4 } });
+    ids.b = await createRun(server, { name: 'edges-baseline', tags: ['edges'] });
+    ids.c = await createRun(server, { name: 'facades-diverged', tags: ['facades'] });
+    await pushPoints(server, ids.a, [
+      { step: 0, values: { 'loss/D': 1.5, 'loss/G_GAN': 0.9, Cyc_error: 0.4, Latent_mse: 0.8 } },
+      { step: 120, values: { 'loss/D': 0.6931, 'loss/G_GAN': 1.25, Cyc_error: 0.125, Latent_mse: 0.5 } },
+    ]);
+    await pushPoints(server, ids.c, [{ step: 7, values: { 'loss/D': 'NaN', 'loss/L1': 'NaN' } }]);
+    await api(server, 'PATCH', `/api/v1/runs/${ids.b}`, { status: 'finished' });
+    await api(server, 'PATCH', `/api/v1/runs/${ids.c}`, { status: 'failed' });
+  },
+  open: () => '/#/',
+  async ready(ui) {
+    ({ browser, page, errors } = ui);
+    await row(ids.c).waitFor();
+  },
 });
 
 test(

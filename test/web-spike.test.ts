@@ -1,21 +1,19 @@
 // Specification: a single spike among 1,000,000 points is visible in the drawn band (the top of the band is the
 // spike, exactly), overview and zoomed in, while no chart ever asks for more than its bucket budget.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { RunningServer } from './support/server.js';
 import {
   browserMissing,
   charts,
   createRun,
+  dashboardTests,
   dataset,
   drawnChart,
-  launchBrowser,
   pushSeries,
   screenshot,
-  startDashboardServer,
   until,
-  type Browser,
 } from './support/browser.js';
 
 const skip = browserMissing() ?? false;
@@ -23,28 +21,26 @@ const N = 1_000_000;
 const SPIKE_STEP = 654_321;
 const SPIKE = 123.456;
 let server: RunningServer;
-let browser: Browser;
 let page: Page;
 let errors: string[];
 let run = '';
 const requested: string[] = [];
 
-before(async () => {
-  if (skip) return;
-  server = await startDashboardServer();
-  run = await createRun(server, { name: 'million' });
-  // 10,000 points per request, as a trainer without the socket client would push them.
-  await pushSeries(server, run, ['loss/D'], N, (_, s) => (s === SPIKE_STEP ? SPIKE : 1 + 0.01 * Math.sin(s / 100)));
-  browser = await launchBrowser();
-  ({ page, errors } = await browser.open(`${server.url}/#/runs/${run}`, { width: 1280, height: 900 }));
-  page.on('request', (r) => {
-    if (r.url().includes('/series?')) requested.push(r.url());
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+dashboardTests({
+  async seed(running) {
+    server = running;
+    run = await createRun(server, { name: 'million' });
+    // 10,000 points per request, as a trainer without the socket client would push them.
+    await pushSeries(server, run, ['loss/D'], N, (_, s) => (s === SPIKE_STEP ? SPIKE : 1 + 0.01 * Math.sin(s / 100)));
+  },
+  open: () => `/#/runs/${run}`,
+  viewport: { width: 1280, height: 900 },
+  async ready(ui) {
+    ({ page, errors } = ui);
+    page.on('request', (r) => {
+      if (r.url().includes('/series?')) requested.push(r.url());
+    });
+  },
 });
 
 test('a spike among 1,000,000 points is the top of the drawn band', { skip }, async () => {

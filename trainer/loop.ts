@@ -9,11 +9,10 @@ import { METRIC } from '../protocol/index.js';
 import { saveCheckpoint, type CheckpointExtra } from './checkpoint.js';
 import { applyControl } from './controls.js';
 import type { PairDataset } from './data/index.js';
-import { hashSeed } from './data/random.js';
 import type { BicycleGAN, StepMetrics } from './models/bicyclegan.js';
 import type { TrainerOptions } from './options.js';
 import { formatNumber, type Progress } from './progress.js';
-import { Rng, type RngState } from './rng.js';
+import { hashSeed, Rng, type RngState } from './rng.js';
 import { EarlyStopping, type EarlyStopState, type ValidationOutput, type Validator } from './validate.js';
 
 /** What each step pushes: the model's metrics and the step's timing. */

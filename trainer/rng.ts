@@ -1,6 +1,10 @@
 // Seeded PRNG (xoshiro128**, seeded through splitmix32) whose whole state is four uint32s, so a run can save it
 // in a checkpoint and a resumed run draws exactly the same numbers: weight init, z/eps/dropout, data shuffling.
 // Everything is computed in JS, never by a tfjs backend, so cpu and wasm see identical random numbers.
+// It is the trainer side's one PRNG: datasets (makeRng, hashSeed), weights, noise and shuffling all draw from it.
+// One per side, on purpose: the server has its own (server/projections/random.ts) because server and trainer never
+// import each other and protocol/ holds the wire format only, so no module both could share may hold an RNG; and
+// the server's only makes projections repeatable, it never has to resume a stream from a checkpoint.
 
 export type RngState = [number, number, number, number];
 
@@ -114,4 +118,22 @@ export class Rng {
 
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/** Mixes several integers into one well-spread 32-bit seed (splitmix-style finaliser per word). */
+export function hashSeed(...words: number[]): number {
+  let h = 0x9e3779b9;
+  for (const w of words) {
+    h = (h ^ (w >>> 0)) >>> 0;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+    h = (h ^ (h >>> 16)) >>> 0;
+  }
+  return h;
+}
+
+/** A fresh generator for `seed` as a plain function, uniform in [0, 1): the form datasets take for augmentation. */
+export function makeRng(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.next();
 }

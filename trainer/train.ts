@@ -30,7 +30,7 @@ async function loadTrainingModules() {
     import('./models/bicyclegan.js'),
     import('ganwatch/client'),
     import('./validate.js'),
-    import('./data/random.js'),
+    import('./rng.js'),
   ]);
   return {
     initBackend: backend.initBackend,

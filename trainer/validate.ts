@@ -22,8 +22,7 @@ import { meanSsim } from './eval/ssim.js';
 import { encodeGridPng } from './images.js';
 import type { BicycleGAN } from './models/bicyclegan.js';
 import type { EarlyStopMetric } from './options.js';
-import { hashSeed } from './data/random.js';
-import { Rng } from './rng.js';
+import { hashSeed, Rng } from './rng.js';
 
 /** Everything one validation generated, as plain [-1, 1] images (size × size × 3 each). */
 export interface ValidationSamples {

@@ -1,9 +1,16 @@
 // One step's values as the wire wants them, checked before they can spoil a batch, and the buffer that makes point
 // frames of them (each point is serialized once, when it is pushed, so cutting a batch is a string join).
-import { MAX_BODY_BYTES, METRIC_NAME_PATTERN, encodeValue, gwError, type WireValue } from '../../protocol/index.js';
+import {
+  MAX_BODY_BYTES,
+  MAX_VALUES_PER_POINT,
+  MAX_WALL,
+  METRIC_NAME_PATTERN,
+  encodeValue,
+  gwError,
+  type WireValue,
+} from '../../protocol/index.js';
 
 const FRAME_ENVELOPE_BYTES = 64;
-const MAX_VALUES_PER_STEP = 1000;
 const METRIC_NAME = new RegExp(METRIC_NAME_PATTERN);
 
 export function isCount(n: unknown): n is number {
@@ -33,7 +40,7 @@ export class PointBuffer {
   encode(step: number, values: Record<string, number>, wall?: number): string {
     if (!isCount(step)) throw gwError('GW_ERR_MONITOR_INPUT', `step must be a non-negative integer, got ${step}`);
     const time = wall ?? Date.now() / 1000;
-    if (!Number.isFinite(time) || time < 0 || time > 1e11) {
+    if (!Number.isFinite(time) || time < 0 || time > MAX_WALL) {
       throw gwError('GW_ERR_MONITOR_INPUT', `wall must be seconds since the Unix epoch, got ${wall}`);
     }
     const wire: Record<string, WireValue> = {};
@@ -51,8 +58,8 @@ export class PointBuffer {
       count++;
     }
     if (count === 0) throw gwError('GW_ERR_MONITOR_INPUT', `step ${step} has no values`);
-    if (count > MAX_VALUES_PER_STEP) {
-      throw gwError('GW_ERR_MONITOR_INPUT', `step ${step} has ${count} values; the limit is ${MAX_VALUES_PER_STEP}`);
+    if (count > MAX_VALUES_PER_POINT) {
+      throw gwError('GW_ERR_MONITOR_INPUT', `step ${step} has ${count} values; the limit is ${MAX_VALUES_PER_POINT}`);
     }
     return JSON.stringify({ step, wall: time, values: wire });
   }

@@ -5,7 +5,10 @@ import {
   MAX_BODY_BYTES,
   MAX_LATENT_CODES,
   MAX_LATENT_DIM,
+  MAX_LATENT_LABEL,
   MAX_MEDIA_BYTES,
+  MAX_MEDIA_META_CHARS,
+  MEDIA_KIND_PATTERN,
   gwError,
 } from '../../protocol/index.js';
 import { backoffDelay, type Sleeper } from './backoff.js';
@@ -17,8 +20,7 @@ import type { SpoolGuard } from './spool-guard.js';
 import type { NewUpload, SpooledUpload } from './spool.js';
 
 const HTTP_TIMEOUT_MS = 60_000;
-const MEDIA_KIND = /^[A-Za-z0-9_.-]{1,64}$/;
-const MAX_META_CHARS = 10_000;
+const MEDIA_KIND = new RegExp(MEDIA_KIND_PATTERN);
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 export interface PreparedUpload {
@@ -47,8 +49,10 @@ export function mediaUpload(
   }
   if (meta === undefined) return { upload: { kind: 'media', epoch, step, mediaKind: kind }, payload: bytes };
   const metaText = JSON.stringify(meta);
-  if (metaText.length > MAX_META_CHARS)
-    throw gwError('GW_ERR_MONITOR_INPUT', 'media meta exceeds 10,000 characters of JSON');
+  if (metaText.length > MAX_MEDIA_META_CHARS) {
+    const limit = MAX_MEDIA_META_CHARS.toLocaleString('en-US');
+    throw gwError('GW_ERR_MONITOR_INPUT', `media meta exceeds ${limit} characters of JSON`);
+  }
   return { upload: { kind: 'media', epoch, step, mediaKind: kind, meta: metaText }, payload: bytes };
 }
 
@@ -71,8 +75,8 @@ function checkLabels(labels: ArrayLike<number> | undefined, count: number): numb
   if (labels === undefined) return undefined;
   const list = Array.from(labels);
   if (list.length !== count) throw gwError('GW_ERR_MONITOR_INPUT', `${list.length} labels for ${count} latent codes`);
-  if (!list.every((l) => Number.isInteger(l) && l >= 0 && l <= 1_000_000)) {
-    throw gwError('GW_ERR_MONITOR_INPUT', 'latent labels must be integers in [0, 1000000]');
+  if (!list.every((l) => Number.isInteger(l) && l >= 0 && l <= MAX_LATENT_LABEL)) {
+    throw gwError('GW_ERR_MONITOR_INPUT', `latent labels must be integers in [0, ${MAX_LATENT_LABEL}]`);
   }
   return list;
 }

@@ -2,7 +2,6 @@
 // transaction. The envelope arithmetic is shared with PostgreSQL (db/blocks.ts).
 import {
   BLOCK_FANOUT,
-  ENVELOPE_COLUMNS,
   LEVELS,
   addEnvelope,
   addPoint,
@@ -13,6 +12,7 @@ import {
   type WrittenPoint,
 } from '../blocks.js';
 import type { Connection } from './connection.js';
+import { prepareBlockRange, preparePointRange } from './ranges.js';
 
 /** Maintains the blocks table for the steps a write touched. */
 export class BlockIndex {
@@ -22,17 +22,8 @@ export class BlockIndex {
   private readonly upsert;
 
   constructor(db: Connection) {
-    this.readPoints = db
-      .prepare<[number, number, number]>(
-        'SELECT step, value, wall FROM points WHERE mid = ? AND step BETWEEN ? AND ? ORDER BY step',
-      )
-      .raw(true);
-    this.readBlocks = db
-      .prepare<[number, number, number, number]>(
-        `SELECT ${ENVELOPE_COLUMNS} FROM blocks
-         WHERE mid = ? AND level = ? AND block BETWEEN ? AND ? ORDER BY block`,
-      )
-      .raw(true);
+    this.readPoints = preparePointRange(db);
+    this.readBlocks = prepareBlockRange(db);
     this.existingBlocks = db
       .prepare<[number, number, number]>(
         'SELECT block FROM blocks WHERE mid = ? AND level = 1 AND block BETWEEN ? AND ?',
@@ -91,6 +82,7 @@ export class BlockIndex {
         mid,
         b0 * BLOCK_FANOUT,
         b1 * BLOCK_FANOUT + BLOCK_FANOUT - 1,
+        Number.MAX_SAFE_INTEGER,
       ) as Iterable<WrittenPoint>) {
         const b = Math.floor(step / BLOCK_FANOUT);
         let env = envs.get(b);

@@ -12,6 +12,7 @@ import {
 import { readSeries, wire, type SeriesResult, type SeriesSource } from '../series-read.js';
 import type { ExportRow, MetricRef, SeriesRepo } from '../store.js';
 import type { Connection } from './connection.js';
+import { prepareBlockRange, preparePointRange } from './ranges.js';
 
 export class SqliteSeriesRepo implements SeriesRepo {
   private readonly metricStmt;
@@ -31,11 +32,7 @@ export class SqliteSeriesRepo implements SeriesRepo {
     this.metricsOfRun = db.prepare<[number], { mid: number; name: string }>(
       'SELECT mid, name FROM metrics WHERE rid = ? ORDER BY name',
     );
-    this.rangeStmt = db
-      .prepare<[number, number, number, number]>(
-        'SELECT step, value, wall FROM points WHERE mid = ? AND step BETWEEN ? AND ? ORDER BY step LIMIT ?',
-      )
-      .raw(true);
+    this.rangeStmt = preparePointRange(db);
     this.lastInRange = db.prepare<[number, number, number], { step: number }>(
       'SELECT step FROM points WHERE mid = ? AND step BETWEEN ? AND ? ORDER BY step DESC LIMIT 1',
     );
@@ -45,12 +42,7 @@ export class SqliteSeriesRepo implements SeriesRepo {
     this.lastStmt = db.prepare<[number], { step: number; value: number | null }>(
       'SELECT step, value FROM points WHERE mid = ? ORDER BY step DESC LIMIT 1',
     );
-    this.blocksStmt = db
-      .prepare<[number, number, number, number]>(
-        `SELECT ${ENVELOPE_COLUMNS} FROM blocks
-         WHERE mid = ? AND level = ? AND block BETWEEN ? AND ? ORDER BY block`,
-      )
-      .raw(true);
+    this.blocksStmt = prepareBlockRange(db);
     this.topBlocks = db
       .prepare<[number, number]>(`SELECT ${ENVELOPE_COLUMNS} FROM blocks WHERE mid = ? AND level = ? ORDER BY block`)
       .raw(true);

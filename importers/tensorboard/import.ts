@@ -6,6 +6,9 @@
 import { basename, join } from 'node:path';
 import {
   API_PREFIX,
+  MAX_NOTES_CHARS,
+  MAX_VALUES_PER_POINT,
+  MAX_WALL,
   gwError,
   isGanwatchError,
   type CreateRunBody,
@@ -23,8 +26,6 @@ import { ImportState, type RunState } from './state.js';
 export const CONFIG_LOGDIR = 'tensorboard.logdir';
 export const CONFIG_RUN = 'tensorboard.run';
 const IMPORT_TAG = 'tensorboard';
-const MAX_NOTES = 20_000;
-const MAX_VALUES_PER_POINT = 1_000;
 const RETRY_MS = 1_000;
 const HTTP_TIMEOUT_MS = 30_000;
 
@@ -68,7 +69,7 @@ interface BatchCounts {
   texts: number;
 }
 
-const isWall = (w: number): boolean => Number.isFinite(w) && w > 0 && w <= 1e11;
+const isWall = (w: number): boolean => Number.isFinite(w) && w > 0 && w <= MAX_WALL;
 
 export class TensorBoardImporter {
   readonly logdir: string;
@@ -386,8 +387,8 @@ export class TensorBoardImporter {
     if (`\n${run.notes}`.includes(`\n${head} `)) return true;
     const entry = `${head} ${text}`;
     const notes = run.notes ? `${run.notes}\n${entry}` : entry;
-    if (notes.length > MAX_NOTES) {
-      this.skip('texts past the 20,000-character notes limit');
+    if (notes.length > MAX_NOTES_CHARS) {
+      this.skip(`texts past the ${MAX_NOTES_CHARS.toLocaleString('en-US')}-character notes limit`);
       if (!run.notesFullReported) {
         run.notesFullReported = true;
         this.warn(

@@ -1,7 +1,7 @@
 // Routes: write points over HTTP, read a series (raw or bucketed), export everything.
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { ExportQuery, PointsBody, RunParams, SeriesQuery, gwError } from '../../protocol/index.js';
+import { DEFAULT_BUCKETS, ExportQuery, PointsBody, RunParams, SeriesQuery, gwError } from '../../protocol/index.js';
 import type { ServerContext } from '../context.js';
 import { requireRun } from './runs.js';
 
@@ -20,7 +20,7 @@ export async function pointRoutes(app: FastifyInstance, ctx: ServerContext): Pro
     { schema: { params: RunParams, querystring: SeriesQuery } },
     async (req) => {
       const run = await requireRun(ctx, req.params.id);
-      const { metric, buckets = 1000, from, to } = req.query;
+      const { metric, buckets = DEFAULT_BUCKETS, from, to } = req.query;
       if (from !== undefined && to !== undefined && from > to)
         throw gwError('GW_ERR_RANGE', `from (${from}) is after to (${to})`);
       const ref = await ctx.store.series.metricId(run.rid, metric);

@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { buildWeb } from '../../scripts/build-web.js';
@@ -71,6 +72,50 @@ export async function launchBrowser(): Promise<Browser> {
 export async function startDashboardServer(options: ServerOptions = {}): Promise<RunningServer> {
   await buildWeb();
   return startServer(options);
+}
+
+/** What a dashboard spec works with once its `before` has run. */
+export interface Dashboard {
+  server: RunningServer;
+  browser: Browser;
+  /** The tab opened on `open()`, and the page errors collected there (unset when `open` was not given). */
+  page: Page;
+  errors: string[];
+}
+
+export interface DashboardSetup {
+  /** Options of the server (tokens, ...). */
+  server?: ServerOptions;
+  /** Puts the spec's data in, once the server runs and before the browser starts. */
+  seed?: (server: RunningServer) => Promise<void>;
+  /** The path (on the server) of the tab to open, read after `seed`; none: no tab is opened. */
+  open?: () => string;
+  viewport?: { width: number; height: number };
+  /** Runs last, with every handle set: the spec keeps the ones it needs, and may prepare the page further. */
+  ready?: (ui: Dashboard) => unknown;
+}
+
+/**
+ * The setup every dashboard spec shares, registered as `before` and `after` of the current suite: a server with the
+ * dashboard built, the spec's data, Debian's Chromium, a first tab; closed and stopped afterwards. Does nothing
+ * without Chromium (the specs skip themselves then, see browserMissing()).
+ */
+export function dashboardTests(setup: DashboardSetup = {}): Dashboard {
+  const ui = {} as Dashboard;
+  before(async () => {
+    if (browserMissing()) return;
+    ui.server = await startDashboardServer(setup.server);
+    await setup.seed?.(ui.server);
+    ui.browser = await launchBrowser();
+    if (setup.open)
+      ({ page: ui.page, errors: ui.errors } = await ui.browser.open(ui.server.url + setup.open(), setup.viewport));
+    await setup.ready?.(ui);
+  });
+  after(async () => {
+    await ui.browser?.close();
+    await ui.server?.stop();
+  });
+  return ui;
 }
 
 export async function screenshot(

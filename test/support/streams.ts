@@ -3,11 +3,22 @@
 // also Park–Miller, the stream the Python fixture scripts of the eval tests regenerate.
 import { METRIC } from '../../protocol/metric-names.js';
 import type { StepValues } from '../../server/alerts/types.js';
-// mulberry32: a 32-bit seeded PRNG with uniform output in [0, 1), the one the trainer's datasets use.
-import { makeRng as mulberry32 } from '../../trainer/data/random.js';
 import { DEFAULT_OPTIONS as MODEL } from '../../trainer/models/bicyclegan-options.js';
 
-export { mulberry32 };
+/**
+ * mulberry32: a 32-bit seeded PRNG with uniform output in [0, 1). The detector tests' streams (and the
+ * thresholds docs/detectors.md measured on them) were drawn from it, so it stays here, apart from the trainer's.
+ */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 /**
  * Park–Miller: x ← 48271·x mod (2³¹ − 1), yielding x / (2³¹ − 1); the stream the Python fixture scripts

@@ -9,7 +9,7 @@ export type { DatasetOptions, Direction, PairBatch, PairDataset } from './datase
 export { AlignedDataset, defaultLoadSize } from './aligned.js';
 export { SyntheticDataset, classifyPalette, paletteDistances, paletteOf, MAX_CLASSES } from './synthetic.js';
 export { TemplateDataset } from './template-dataset.js';
-export { makeRng } from './random.js';
+export { makeRng } from '../rng.js';
 
 /** Datasets made in code, by name. A folder that happens to share a name is reached as ./name. */
 const DATASETS: Record<string, (opts: DatasetOptions) => Promise<PairDataset>> = {

@@ -3,7 +3,7 @@
 // construction and the palette index is a class label (for latent-space clusters and mode coverage).
 import { allocBatch, checkIndices, checkInt, checkSize } from './dataset.js';
 import type { DatasetOptions, PairBatch, PairDataset } from './dataset.js';
-import { hashSeed, makeRng } from './random.js';
+import { hashSeed, makeRng } from '../rng.js';
 
 type Rgb = readonly [number, number, number];
 

@@ -18,7 +18,7 @@
 // and `openDataset('template', opts)` (the trainer's `--dataset template`) returns it.
 import { allocBatch, checkIndices, checkInt, checkSize } from './dataset.js';
 import type { DatasetOptions, PairBatch, PairDataset } from './dataset.js';
-import { hashSeed, makeRng } from './random.js';
+import { hashSeed, makeRng } from '../rng.js';
 
 export class TemplateDataset implements PairDataset {
   // A short name: it labels the run in the dashboard.

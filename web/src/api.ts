@@ -12,8 +12,8 @@ import type {
   Run,
   SeriesResponse,
 } from '../../protocol/index.js';
+import { API_PREFIX } from '../../protocol/wire.js';
 
-const PREFIX = '/api/v1';
 const TOKEN_KEY = 'ganwatch.token';
 
 let token: string | null = readInitialToken();
@@ -72,7 +72,7 @@ function url(path: string, query?: Query): string {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== null) params.set(k, String(v));
   const qs = params.toString();
-  return `${PREFIX}${path}${qs ? `?${qs}` : ''}`;
+  return `${API_PREFIX}${path}${qs ? `?${qs}` : ''}`;
 }
 
 async function call<T>(

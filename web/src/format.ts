@@ -1,13 +1,5 @@
 // Number, time and value formatting shared by every view.
-
-/** Wire values: JSON has no NaN/Infinity, so they travel as strings (a local copy: protocol/values.ts pulls in typebox). */
-export type WireValue = number | 'NaN' | 'Infinity' | '-Infinity';
-
-export function decodeValue(value: WireValue): number {
-  if (typeof value === 'number') return value;
-  if (value === 'NaN') return Number.NaN;
-  return value === 'Infinity' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
-}
+import { decodeValue, type WireValue } from '../../protocol/wire.js';
 
 /** A metric value for humans: 4 significant digits, exponent for very large or small magnitudes. */
 export function fmtValue(v: number | WireValue | null | undefined): string {

@@ -1,6 +1,7 @@
 // The live socket (/api/v1/live): one connection for the whole page, subscriptions gathered from the open views,
 // reconnection with backoff (re-subscribing, and telling views to reload what they may have missed).
 import type { LiveServerFrame } from '../../protocol/index.js';
+import { API_PREFIX } from '../../protocol/wire.js';
 import { getToken } from './api.js';
 
 export type LiveState = 'connecting' | 'open' | 'reconnecting';
@@ -30,7 +31,9 @@ export class LiveConnection {
     this.closedByUs = false;
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const t = getToken();
-    const socket = new WebSocket(`${proto}//${location.host}/api/v1/live${t ? `?token=${encodeURIComponent(t)}` : ''}`);
+    const socket = new WebSocket(
+      `${proto}//${location.host}${API_PREFIX}/live${t ? `?token=${encodeURIComponent(t)}` : ''}`,
+    );
     this.socket = socket;
     socket.onopen = () => {
       this.backoff = MIN_BACKOFF_MS;

@@ -2,9 +2,10 @@
 // server's buckets (or its raw points), the smoothed curve, NaN/Inf markers and change-point/alert markers; handles
 // zoom and pan; folds live points in; re-queries finer buckets for the visible step range.
 import type { SeriesResponse } from '../../../protocol/index.js';
+import type { WireValue } from '../../../protocol/wire.js';
 import type { ChartPlan } from '../chart-groups.js';
 import { h, uid } from '../dom.js';
-import { fmtClock, fmtDuration, fmtStep, fmtValue, type WireValue } from '../format.js';
+import { fmtClock, fmtDuration, fmtStep, fmtValue } from '../format.js';
 import {
   Chart,
   MARKER_ROLES,

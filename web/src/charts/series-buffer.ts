@@ -1,7 +1,7 @@
 // One metric's data as a chart holds it: raw points, or min/max/mean/last buckets on the server's bucket grid,
 // with live points folded in so a live run and the same run reloaded later draw the same envelopes.
 import type { Bucket, SeriesResponse } from '../../../protocol/index.js';
-import { decodeValue, type WireValue } from '../format.js';
+import { decodeValue, type WireValue } from '../../../protocol/wire.js';
 
 /** A raw point (start === end, count 1, or nonfinite 1) or a bucket's envelope over steps [start, end]. */
 export interface Entry {

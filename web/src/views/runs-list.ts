@@ -2,10 +2,11 @@
 // for the compare view; rename / tag / note / delete.
 import type { Alert, LiveServerFrame, Run, RunStatus } from '../../../protocol/index.js';
 import { METRIC } from '../../../protocol/metric-names.js';
+import { decodeValue, type WireValue } from '../../../protocol/wire.js';
 import { api } from '../api.js';
 import { SEVERITY_RANK, severityBadge, statusBadge, tagChips } from '../components/status-badge.js';
 import { fill, h, notice, uid } from '../dom.js';
-import { decodeValue, fmtAge, fmtDate, fmtValue, type WireValue } from '../format.js';
+import { fmtAge, fmtDate, fmtValue } from '../format.js';
 import { live } from '../live.js';
 import { hrefFor, navigate } from '../router.js';
 
