@@ -2,13 +2,9 @@
 // Bucketed reads combine whole blocks, so a 1M-point series becomes a few thousand rows to read and no spike is lost.
 // The arithmetic both stores share (SQLite keeps the blocks from JS, PostgreSQL in SQL with the same definitions).
 
-export const BLOCK_BITS = 4;
-export const BLOCK_FANOUT = 1 << BLOCK_BITS; // 16
-export const LEVELS = 4; // block sizes 16, 256, 4096, 65536 steps
+import { BLOCK_BITS, BLOCK_FANOUT, LEVELS, blockSize } from '../protocol/bucket-grid.js';
 
-export function blockSize(level: number): number {
-  return BLOCK_FANOUT ** level;
-}
+export { BLOCK_BITS, BLOCK_FANOUT, LEVELS, blockSize };
 
 /** The exact summary of the points of one block (or of a bucket assembled from blocks). */
 export interface Envelope {

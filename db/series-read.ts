@@ -1,8 +1,8 @@
 // The bucketed series read both stores share: raw points when few, else equal-width buckets assembled from exact block
 // envelopes plus at most two partial blocks read raw. A store supplies the four reads; the arithmetic is here, once.
+import { bucketGrid } from '../protocol/bucket-grid.js';
 import { encodeValue, type Bucket, type RawPoint, type WireValue } from '../protocol/index.js';
 import {
-  LEVELS,
   addEnvelope,
   addPoint,
   blockSize,
@@ -44,12 +44,8 @@ export async function readSeries(
 
   const lo = head[0]![0];
   const hi = await source.lastStep(from, to);
-  const width = Math.ceil((hi - lo + 1) / buckets);
-  let level = 0;
-  while (level < LEVELS && blockSize(level + 1) <= width) level++;
+  const { level, width: bucketWidth, origin } = bucketGrid(lo, hi, buckets);
   const size = blockSize(level);
-  const bucketWidth = Math.ceil(width / size) * size;
-  const origin = Math.floor(lo / size) * size;
 
   const out = new Map<number, Envelope>();
   const bucketOf = (step: number): Envelope => {

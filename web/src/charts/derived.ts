@@ -1,6 +1,6 @@
 // Derived curves (e.g. G loss ÷ D loss): combines input series at matching steps (raw) or matching buckets.
 import type { SeriesBuffer, Entry } from './series-buffer.js';
-import { bucketGrid } from './series-buffer.js';
+import { bucketGrid } from '../../../protocol/bucket-grid.js';
 
 /**
  * Raw inputs are joined step by step. When any input is bucketed, every input is grouped onto one grid (the

@@ -1,6 +1,7 @@
 // One metric's data as a chart holds it: raw points, or min/max/mean/last buckets on the server's bucket grid,
 // with live points folded in so a live run and the same run reloaded later draw the same envelopes.
 import type { Bucket, SeriesResponse } from '../../../protocol/index.js';
+import { bucketGrid } from '../../../protocol/bucket-grid.js';
 import { decodeValue, type WireValue } from '../../../protocol/wire.js';
 
 /** A raw point (start === end, count 1, or nonfinite 1) or a bucket's envelope over steps [start, end]. */
@@ -21,16 +22,6 @@ export interface Entry {
 }
 
 export type AppendResult = 'ok' | 'ignored' | 'stale' | 'overflow';
-
-const BLOCK_SIZES = [1, 16, 256, 4096, 65536];
-
-/** The server's bucket grid for `budget` buckets over [lo, hi] (db/series.ts read()): bucket width and origin. */
-export function bucketGrid(lo: number, hi: number, budget: number): { width: number; origin: number } {
-  const width = Math.ceil((hi - lo + 1) / budget);
-  let size = 1;
-  for (const s of BLOCK_SIZES) if (s <= width) size = s;
-  return { width: Math.ceil(width / size) * size, origin: Math.floor(lo / size) * size };
-}
 
 function rawEntry(step: number, value: WireValue, wall: number): Entry {
   const v = decodeValue(value);
