@@ -43,7 +43,6 @@ try {
     await until(
       async () =>
         (await api(server, 'GET', `/api/v1/runs/${run.id}/projections?epoch=${epoch}&method=tsne`)).status === 200,
-      300_000,
       `t-SNE of epoch ${epoch}`,
     );
   }
@@ -56,14 +55,10 @@ try {
     const slider = page.locator('.latent-panel input[type=range]');
     await slider.fill(String(all.indexOf(epoch)));
     await slider.blur(); // no focus ring in the picture
-    await until(
-      async () => {
-        const s = await page.evaluate(() => window.__ganwatch.latent());
-        return s && s.epoch === epoch && s.method === 'tsne' && s.axes && /computed by the server/.test(s.status);
-      },
-      60_000,
-      `t-SNE of epoch ${epoch} drawn`,
-    );
+    await until(async () => {
+      const s = await page.evaluate(() => window.__ganwatch.latent());
+      return s && s.epoch === epoch && s.method === 'tsne' && s.axes && /computed by the server/.test(s.status);
+    }, `t-SNE of epoch ${epoch} drawn`);
     await page.waitForTimeout(300); // the chart's draw animation
     const path = resolve(values.out, `${values.prefix}-${epoch}.png`);
     await panel.screenshot({ path });

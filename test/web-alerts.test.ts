@@ -99,9 +99,9 @@ test('Apply sends the remedy as a control; its status follows the trainer’s an
   assert.equal(control.id, sent.id);
   assert.match(control.source, /^alert:/);
   const status = card('d_overpowering (D)').locator('.control-status');
-  await until(async () => /sent|pending/.test(await status.innerText()), 3000, 'the control status');
+  await until(async () => /sent|pending/.test(await status.innerText()), 'the control status');
   trainer.send({ type: 'control_result', id: sent.id, ok: true, step: 3600, message: 'lr/D = 5e-05' });
-  await until(async () => /applied at step 3600: lr\/D = 5e-05/.test(await status.innerText()), 3000, 'applied');
+  await until(async () => /applied at step 3600: lr\/D = 5e-05/.test(await status.innerText()), 'applied');
   await screenshot(page, 'web-alerts-panel', { selector: '#sec-alerts' });
   await trainer.close();
 });
@@ -109,9 +109,9 @@ test('Apply sends the remedy as a control; its status follows the trainer’s an
 test('acknowledge and mute are stored and shown', { skip }, async () => {
   const c = card('d_overpowering (D)');
   await c.getByRole('button', { name: 'Acknowledge' }).click();
-  await until(async () => (await c.getByText('acknowledged', { exact: true }).count()) === 1, 3000, 'acknowledged');
+  await until(async () => (await c.getByText('acknowledged', { exact: true }).count()) === 1, 'acknowledged');
   await c.getByRole('button', { name: 'Mute' }).click();
-  await until(async () => (await c.getByRole('button', { name: 'Unmute' }).count()) === 1, 3000, 'muted');
+  await until(async () => (await c.getByRole('button', { name: 'Unmute' }).count()) === 1, 'muted');
   const [alert] = (await api(server, 'GET', `/api/v1/runs/${overpowered}/alerts?rule=d_overpowering`)).body.alerts;
   assert.equal(alert.acknowledged, true);
   assert.equal(alert.muted, true);
@@ -150,7 +150,7 @@ test('with notifications switched on, a new alert raises a browser notification'
   await page.reload();
   const toggle = page.locator('.notify-toggle');
   await toggle.click();
-  await until(async () => (await toggle.getAttribute('aria-pressed')) === 'true', 3000, 'notifications on');
+  await until(async () => (await toggle.getAttribute('aria-pressed')) === 'true', 'notifications on');
   const run = await createRun(server, { name: 'fresh-divergence' });
   await pushPoints(server, run, [{ step: 0, values: { 'loss/L1': 'Infinity' } }]);
   const shown = await until(
@@ -160,7 +160,6 @@ test('with notifications switched on, a new alert raises a browser notification'
           /divergence/.test(n.title),
         ),
       ),
-    5000,
     'a notification',
   );
   assert.match(shown.title, /fresh-divergence/);
@@ -183,10 +182,9 @@ test(
       .getByRole('button', { name: /^Apply/ })
       .click();
     const status = card('divergence (nonfinite)').locator('.control-status');
-    await until(async () => /applied at step 51: paused after step 51/.test(await status.innerText()), 3000, 'applied');
+    await until(async () => /applied at step 51: paused after step 51/.test(await status.innerText()), 'applied');
     await until(
       async () => /applied/.test(await page.locator('.controls-table .control-chip').first().innerText()),
-      3000,
       'applied in the controls table',
     );
     await trainer.close();

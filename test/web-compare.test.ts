@@ -75,17 +75,13 @@ test('every chart shares one x range, and zooming one chart zooms them all', { s
   await page.mouse.down();
   await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 4 });
   await page.mouse.up();
-  const zoomed = await until(
-    async () => {
-      const cs = (await charts(page)).filter((c) => c.drawn);
-      return cs.every((c) => c.xMax! < 799 && c.xMin! > 0 && !c.loading) ? cs : null;
-    },
-    5000,
-    'every chart zoomed',
-  );
+  const zoomed = await until(async () => {
+    const cs = (await charts(page)).filter((c) => c.drawn);
+    return cs.every((c) => c.xMax! < 799 && c.xMin! > 0 && !c.loading) ? cs : null;
+  }, 'every chart zoomed');
   for (const c of zoomed) assert.deepEqual([c.xMin, c.xMax], [zoomed[0]!.xMin, zoomed[0]!.xMax], c.key);
   await page.getByRole('button', { name: 'Reset zoom' }).click();
-  await until(async () => (await charts(page)).every((c) => !c.drawn || c.xMax === 799), 5000, 'the reset');
+  await until(async () => (await charts(page)).every((c) => !c.drawn || c.xMax === 799), 'the reset');
 });
 
 test('the hyperparameter table shows only the differing keys, and all of them on request', { skip }, async () => {
@@ -104,7 +100,7 @@ test('the hyperparameter table shows only the differing keys, and all of them on
 });
 
 test('the sample grids of one epoch are shown side by side, with every epoch on the slider', { skip }, async () => {
-  const s = await until(() => page.evaluate(() => window.__ganwatch.samples()), 5000, 'samples');
+  const s = await until(() => page.evaluate(() => window.__ganwatch.samples()), 'samples');
   assert.deepEqual(s.epochs, [0, 5, 10]);
   assert.equal(s.epoch, 10);
   assert.equal(s.images.find((i) => i.run === a)!.src, null, 'run a has no grid at epoch 10');

@@ -65,14 +65,10 @@ test(
   { skip },
   async () => {
     for (const key of ['loss/D', 'D_real_acc']) {
-      const gap = await until(
-        async () => {
-          const c = (await charts(page)).find((x) => x.key === key);
-          return c ? dataset(c, 'gap') : undefined;
-        },
-        10_000,
-        `a gap marker on ${key}`,
-      );
+      const gap = await until(async () => {
+        const c = (await charts(page)).find((x) => x.key === key);
+        return c ? dataset(c, 'gap') : undefined;
+      }, `a gap marker on ${key}`);
       assert.deepEqual(
         gap.points.map(([x]) => x),
         [50],
@@ -93,7 +89,7 @@ test(
 
 test('the run header counts the connection gaps and names the longest', { skip }, async () => {
   const cell = page.locator('.run-gaps');
-  await until(async () => (await cell.count()) > 0, 5000, 'the gaps fact');
+  await until(async () => (await cell.count()) > 0, 'the gaps fact');
   assert.match(await cell.innerText(), /^1, longest \d+s$/);
   assert.match((await cell.getAttribute('title')) ?? '', /connection gap/);
   await screenshot(page, 'web-gaps-run-page');
@@ -107,14 +103,10 @@ test('after a reload the stored gap is drawn again, also on a wall-time x axis',
     [50],
   );
   await page.getByLabel('X axis').selectOption('wall');
-  const onWall = await until(
-    async () => {
-      const c = (await charts(page)).find((x) => x.key === 'loss/D');
-      const gap = c ? dataset(c, 'gap') : undefined;
-      return gap && gap.points[0]![0] > 1e9 ? gap : undefined;
-    },
-    5000,
-    'the gap on the wall-time axis',
-  );
+  const onWall = await until(async () => {
+    const c = (await charts(page)).find((x) => x.key === 'loss/D');
+    const gap = c ? dataset(c, 'gap') : undefined;
+    return gap && gap.points[0]![0] > 1e9 ? gap : undefined;
+  }, 'the gap on the wall-time axis');
   assert.equal(onWall.points.length, 1);
 });

@@ -46,7 +46,6 @@ dashboardTests({
           async () =>
             (await api(server, 'GET', `/api/v1/runs/${run}/projections?epoch=${epoch}&method=${method}`)).status ===
             200,
-          60_000,
           `${method} of epoch ${epoch}`,
         );
   },
@@ -59,16 +58,12 @@ const latent = (): Promise<LatentSnapshot | null> => page.evaluate(() => window.
 
 /** The scatter once it shows `epoch` by `method` from the server. */
 async function shown(epoch: number, method: string): Promise<LatentSnapshot> {
-  return until(
-    async () => {
-      const s = await latent();
-      return s && s.epoch === epoch && s.method === method && s.axes && /computed by the server/.test(s.status)
-        ? s
-        : null;
-    },
-    30_000,
-    `${method} of epoch ${epoch} drawn`,
-  );
+  return until(async () => {
+    const s = await latent();
+    return s && s.epoch === epoch && s.method === method && s.axes && /computed by the server/.test(s.status)
+      ? s
+      : null;
+  }, `${method} of epoch ${epoch} drawn`);
 }
 
 async function showEpoch(epoch: number, method: string): Promise<LatentSnapshot> {
@@ -90,25 +85,17 @@ test('the scatter has equal pixels per unit on both axes, also when its plot are
   await page.evaluate(() =>
     document.querySelector<HTMLElement>('.latent-canvas')!.style.setProperty('max-width', '300px'),
   );
-  const narrowed = await until(
-    async () => {
-      const r = await latent();
-      const narrower = r?.axes && r.axes.pxPerUnit.x < 0.99 * s.axes!.pxPerUnit.x;
-      return narrower && Math.abs(r.axes!.pxPerUnit.x - r.axes!.pxPerUnit.y) <= 0.005 * r.axes!.pxPerUnit.x && r;
-    },
-    10_000,
-    'equal units on both axes of the narrower plot',
-  );
+  const narrowed = await until(async () => {
+    const r = await latent();
+    const narrower = r?.axes && r.axes.pxPerUnit.x < 0.99 * s.axes!.pxPerUnit.x;
+    return narrower && Math.abs(r.axes!.pxPerUnit.x - r.axes!.pxPerUnit.y) <= 0.005 * r.axes!.pxPerUnit.x && r;
+  }, 'equal units on both axes of the narrower plot');
   assertEqualUnits(narrowed, 't-SNE in a narrower plot');
   await page.evaluate(() => document.querySelector<HTMLElement>('.latent-canvas')!.style.removeProperty('max-width'));
-  await until(
-    async () => {
-      const r = await latent();
-      return r?.axes && Math.abs(r.axes.pxPerUnit.y - s.axes!.pxPerUnit.y) <= 0.005 * s.axes!.pxPerUnit.y;
-    },
-    10_000,
-    'the scatter back to its width',
-  );
+  await until(async () => {
+    const r = await latent();
+    return r?.axes && Math.abs(r.axes.pxPerUnit.y - s.axes!.pxPerUnit.y) <= 0.005 * s.axes!.pxPerUnit.y;
+  }, 'the scatter back to its width');
   assert.deepEqual(errors, []);
 });
 

@@ -90,11 +90,7 @@ dashboardTests({
     // arrive live and push the charts below them off screen between the tests.
     const metricNames = async (): Promise<string[]> =>
       (await api(server, 'GET', `/api/v1/runs/${run}/metrics`)).body.metrics.map((m: { name: string }) => m.name);
-    await until(
-      async () => (await metricNames()).includes('val/latent_fisher'),
-      30_000,
-      'the latent separation metrics',
-    );
+    await until(async () => (await metricNames()).includes('val/latent_fisher'), 'the latent separation metrics');
   },
   open: () => `/#/runs/${run}`,
   viewport: { width: 1280, height: 2600 },
@@ -207,11 +203,7 @@ test('hovering a chart shows the exact step range and the bucket’s mean, min a
   const loss = await drawnChart(page, 'loss/D');
   const box = (await page.locator('.chart-card[data-chart="loss/D"] .chart-canvas').boundingBox())!;
   await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5);
-  const tip = await until(
-    async () => (await charts(page)).find((c) => c.key === 'loss/D')?.tooltip,
-    3000,
-    'the tooltip',
-  );
+  const tip = await until(async () => (await charts(page)).find((c) => c.key === 'loss/D')?.tooltip, 'the tooltip');
   assert.match(tip.title[0]!, /^steps \d+–\d+$/);
   const [, from, to] = /steps (\d+)–(\d+)/.exec(tip.title[0]!)!.map(Number) as [number, number, number];
   const bucket = (await api(server, 'GET', `/api/v1/runs/${run}/series?metric=loss/D&buckets=1000`)).body.buckets.find(
@@ -228,15 +220,11 @@ test(
   { skip },
   async () => {
     await page.locator('.chart-toolbar input[type=range]').fill('0.9');
-    const fid = await until(
-      async () => {
-        const c = (await charts(page)).find((x) => x.key === 'val/fid');
-        const s = c && dataset(c, 'smooth');
-        return s && Math.abs(s.points[1]![1] - (0.9 * 0.1 * 100 + 0.1 * 95) / (1 - 0.81)) < 1e-9 ? c : null;
-      },
-      3000,
-      'smoothing 0.9',
-    );
+    const fid = await until(async () => {
+      const c = (await charts(page)).find((x) => x.key === 'val/fid');
+      const s = c && dataset(c, 'smooth');
+      return s && Math.abs(s.points[1]![1] - (0.9 * 0.1 * 100 + 0.1 * 95) / (1 - 0.81)) < 1e-9 ? c : null;
+    }, 'smoothing 0.9');
     const raw = dataset(fid, 'line')!.points.map((p) => p[1]);
     let s = 0;
     const expected = raw.map((v, i) => {
@@ -252,7 +240,6 @@ test(
           (await charts(page)).find((x) => x.key === 'val/fid')!,
           'smooth',
         ),
-      3000,
       'smoothing off',
     );
   },
@@ -268,15 +255,11 @@ test(
     await page.mouse.down();
     await page.mouse.move(box.x + box.width * 0.55, y, { steps: 5 });
     await page.mouse.up();
-    const zoomed = await until(
-      async () => {
-        const all = await charts(page);
-        const loss = all.find((c) => c.key === 'loss/D');
-        return loss && loss.xMax! - loss.xMin! < 600 && loss.sources[0]!.mode === 'raw' && !loss.loading ? all : null;
-      },
-      5000,
-      'the zoomed, raw loss/D',
-    );
+    const zoomed = await until(async () => {
+      const all = await charts(page);
+      const loss = all.find((c) => c.key === 'loss/D');
+      return loss && loss.xMax! - loss.xMin! < 600 && loss.sources[0]!.mode === 'raw' && !loss.loading ? all : null;
+    }, 'the zoomed, raw loss/D');
     const loss = zoomed.find((c) => c.key === 'loss/D')!;
     const inRange = dataset(loss, 'line')!.points;
     assert.ok(
@@ -289,24 +272,16 @@ test(
       assert.equal(c.xMax, loss.xMax, `${c.key} shares the x range`);
     }
     await page.locator('.chart-card[data-chart="loss/D"] .chart-canvas').dblclick();
-    await until(
-      async () => {
-        const c = (await charts(page)).find((x) => x.key === 'loss/D');
-        return c && c.xMin === 0 && c.sources[0]!.mode === 'buckets' && !c.loading;
-      },
-      5000,
-      'the reset zoom',
-    );
+    await until(async () => {
+      const c = (await charts(page)).find((x) => x.key === 'loss/D');
+      return c && c.xMin === 0 && c.sources[0]!.mode === 'buckets' && !c.loading;
+    }, 'the reset zoom');
   },
 );
 
 test('the log toggle puts one chart on a log y axis', { skip }, async () => {
   await page.locator('.chart-card[data-chart="loss/G_GAN"] .log-toggle input').check();
-  const c = await until(
-    async () => (await charts(page)).find((x) => x.key === 'loss/G_GAN' && x.log),
-    3000,
-    'log scale',
-  );
+  const c = await until(async () => (await charts(page)).find((x) => x.key === 'loss/G_GAN' && x.log), 'log scale');
   assert.ok(dataset(c, 'line')!.points.every(([, y]) => y > 0));
   assert.equal((await charts(page)).find((x) => x.key === 'loss/D')!.log, false);
   await page.locator('.chart-card[data-chart="loss/G_GAN"] .log-toggle input').uncheck();
@@ -315,14 +290,10 @@ test('the log toggle puts one chart on a log y axis', { skip }, async () => {
 test('the x axis can show wall time or time since the run started', { skip }, async () => {
   await drawnChart(page, 'val/fid');
   await page.selectOption('.chart-toolbar select', 'relative');
-  const rel = await until(
-    async () => {
-      const c = (await charts(page)).find((x) => x.key === 'val/fid');
-      return c && dataset(c, 'line')!.points[1]![0] === 100 ? c : null;
-    },
-    3000,
-    'relative time',
-  );
+  const rel = await until(async () => {
+    const c = (await charts(page)).find((x) => x.key === 'val/fid');
+    return c && dataset(c, 'line')!.points[1]![0] === 100 ? c : null;
+  }, 'relative time');
   assert.deepEqual(
     dataset(rel, 'line')!
       .points.slice(0, 3)
@@ -330,14 +301,10 @@ test('the x axis can show wall time or time since the run started', { skip }, as
     [0, 100, 200],
   );
   await page.selectOption('.chart-toolbar select', 'wall');
-  const wall = await until(
-    async () => {
-      const c = (await charts(page)).find((x) => x.key === 'val/fid');
-      return c && dataset(c, 'line')!.points[0]![0] === WALL0 ? c : null;
-    },
-    3000,
-    'wall time',
-  );
+  const wall = await until(async () => {
+    const c = (await charts(page)).find((x) => x.key === 'val/fid');
+    return c && dataset(c, 'line')!.points[0]![0] === WALL0 ? c : null;
+  }, 'wall time');
   assert.ok(wall);
   await page.selectOption('.chart-toolbar select', 'step');
 });
@@ -346,7 +313,7 @@ test(
   'the sample-grid slider reaches every validation epoch, the first included, with column labels',
   { skip },
   async () => {
-    const latest = await until(() => page.evaluate(() => window.__ganwatch.samples()), 5000, 'samples');
+    const latest = await until(() => page.evaluate(() => window.__ganwatch.samples()), 'samples');
     assert.deepEqual(latest.epochs, EPOCHS);
     assert.equal(latest.epoch, 50);
     const slider = page.locator('.samples-panel input[type=range]');
@@ -359,7 +326,6 @@ test(
     const img = page.locator('.samples-panel img[data-epoch="0"]');
     await until(
       () => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0),
-      5000,
       'the epoch-0 image to load',
     );
     assert.deepEqual(await page.locator('.samples-panel .col-labels span').allTextContents(), [
@@ -379,26 +345,18 @@ test(
 );
 
 test('the latent space is a 2-D scatter coloured by class, with a slider over the epochs', { skip }, async () => {
-  const snap = await until(
-    async () => {
-      const s = await page.evaluate(() => window.__ganwatch.latent());
-      return s && s.points > 0 && s.epoch === 5 ? s : null;
-    },
-    30_000,
-    'the latent scatter',
-  );
+  const snap = await until(async () => {
+    const s = await page.evaluate(() => window.__ganwatch.latent());
+    return s && s.points > 0 && s.epoch === 5 ? s : null;
+  }, 'the latent scatter');
   assert.equal(snap.points, 240);
   assert.deepEqual(snap.classes, [0, 1, 2, 3]);
   assert.equal(await page.locator('.latent-panel .legend li').count(), 4);
   await page.locator('.latent-panel input[type=range]').fill('0');
-  const at0 = await until(
-    async () => {
-      const s = await page.evaluate(() => window.__ganwatch.latent());
-      return s && s.epoch === 0 && s.points === 240 && !/Loading/.test(s.status) ? s : null;
-    },
-    30_000,
-    'epoch 0',
-  );
+  const at0 = await until(async () => {
+    const s = await page.evaluate(() => window.__ganwatch.latent());
+    return s && s.epoch === 0 && s.points === 240 && !/Loading/.test(s.status) ? s : null;
+  }, 'epoch 0');
   assert.match(at0.status, /^Epoch 0: 240 codes · t-SNE computed by the server/);
 });
 
@@ -417,13 +375,11 @@ test('the control form sends a control to the trainer and lists it', { skip }, a
       (await api(server, 'GET', `/api/v1/runs/${run}/controls`)).body.controls.find(
         (c: any) => c.action === 'set_clip',
       ),
-    5000,
     'the control',
   );
   assert.deepEqual(control.args, { max_norm: 2.5 });
   await until(
     async () => (await page.locator(`.controls-table tr[data-control="${control.id}"]`).count()) === 1,
-    3000,
     'the control row',
   );
 });
@@ -463,25 +419,19 @@ test(
     const banner = page.locator('.banner');
     await until(
       async () => (await banner.isVisible()) && /Server gone: reconnecting/.test(await banner.innerText()),
-      5000,
       'the banner',
     );
     await screenshot(page, 'web-run-page-reconnecting');
     await server.restart();
     await until(
       async () => (await page.evaluate(() => window.__ganwatch.liveState())) === 'open',
-      15_000,
       'the socket to reopen',
     );
     await drawnChart(page, 'val/fid');
     await pushPoints(server, run, [{ step: 2200, values: { 'val/fid': 41 } }]);
-    await until(
-      async () => {
-        const c = (await charts(page)).find((x) => x.key === 'val/fid');
-        return c && dataset(c, 'line')!.points.some(([x, y]) => x === 2200 && y === 41);
-      },
-      3000,
-      'a live point after the reconnect',
-    );
+    await until(async () => {
+      const c = (await charts(page)).find((x) => x.key === 'val/fid');
+      return c && dataset(c, 'line')!.points.some(([x, y]) => x === 2200 && y === 41);
+    }, 'a live point after the reconnect');
   },
 );

@@ -54,14 +54,10 @@ test(
   async () => {
     const order = await page.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.run));
     assert.deepEqual(order, [ids.c, ids.b, ids.a]);
-    const a = await until(
-      async () => {
-        const t = await cellTexts(ids.a);
-        return t[7] !== '–' ? t : null;
-      },
-      5000,
-      'the metrics of run a',
-    );
+    const a = await until(async () => {
+      const t = await cellTexts(ids.a);
+      return t[7] !== '–' ? t : null;
+    }, 'the metrics of run a');
     // select, status, name, tags, age, last step, loss/D, loss/G_GAN, Cyc_error, Latent_mse, alerts, actions
     assert.match(a[1]!, /running/);
     assert.equal(a[2], 'facades-lr1e-4');
@@ -70,14 +66,10 @@ test(
     assert.match(a[4]!, /ago/);
     assert.deepEqual(a.slice(5, 10), ['120', '0.6931', '1.25', '0.125', '0.5']);
     assert.match((await cellTexts(ids.b))[1]!, /finished/);
-    const c = await until(
-      async () => {
-        const t = await cellTexts(ids.c);
-        return /open/i.test(t[10]!) ? t : null;
-      },
-      5000,
-      'the alert of run c',
-    );
+    const c = await until(async () => {
+      const t = await cellTexts(ids.c);
+      return /open/i.test(t[10]!) ? t : null;
+    }, 'the alert of run c');
     assert.match(c[1]!, /failed/);
     assert.equal(c[6], 'NaN');
     assert.match(c[10]!, /1 open/i);
@@ -112,11 +104,10 @@ test('a run created after the page opened appears, and its status and points fol
   await pushPoints(server, id, [{ step: 33, values: { 'loss/D': 0.25 } }]);
   await until(
     async () => (await cellTexts(id))[6] === '0.25' && (await cellTexts(id))[5] === '33',
-    3000,
     'live points in the row',
   );
   await api(server, 'PATCH', `/api/v1/runs/${id}`, { status: 'paused' });
-  await until(async () => /paused/.test((await cellTexts(id))[1]!), 3000, 'the paused badge');
+  await until(async () => /paused/.test((await cellTexts(id))[1]!), 'the paused badge');
   ids.live = id;
 });
 
@@ -127,7 +118,7 @@ test('the edit dialog renames, tags and notes a run', { skip }, async () => {
   await dialog.getByLabel('Tags').fill('edges, baseline');
   await dialog.getByLabel('Notes').fill('kept as the reference');
   await dialog.getByRole('button', { name: 'Save' }).click();
-  await until(async () => (await cellTexts(ids.b))[2]!.startsWith('edges-baseline-v2'), 3000, 'the new name');
+  await until(async () => (await cellTexts(ids.b))[2]!.startsWith('edges-baseline-v2'), 'the new name');
   const run = (await api(server, 'GET', `/api/v1/runs/${ids.b}`)).body;
   assert.equal(run.name, 'edges-baseline-v2');
   assert.deepEqual(run.tags, ['edges', 'baseline']);
@@ -146,7 +137,7 @@ test('delete asks for confirmation; cancelling keeps the run, confirming removes
     void d.accept();
   });
   await row(ids.live).getByRole('button', { name: 'Delete' }).click();
-  await until(async () => (await row(ids.live).count()) === 0, 3000, 'the row to go');
+  await until(async () => (await row(ids.live).count()) === 0, 'the row to go');
   assert.match(asked, /arrives-live/);
   assert.equal((await api(server, 'GET', `/api/v1/runs/${ids.live}`)).status, 404);
 });
@@ -182,11 +173,7 @@ test('a read token in the page URL is sent on every fetch, image and the live so
     await p.locator(`tr[data-run="${second}"]`).waitFor({ timeout: 60_000 });
     await p.goto(`${guarded.url}/?token=r3ad-t0ken#/runs/${first}`);
     const img = p.locator('.samples-panel img');
-    await until(
-      () => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0),
-      5000,
-      'the sample image',
-    );
+    await until(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0), 'the sample image');
     assert.deepEqual(errs, []);
     await p.close();
   } finally {

@@ -44,7 +44,7 @@ dashboardTests({
 });
 
 test('a spike among 1,000,000 points is the top of the drawn band', { skip }, async () => {
-  const loss = await drawnChart(page, 'loss/D', 20_000);
+  const loss = await drawnChart(page, 'loss/D');
   assert.equal(loss.sources[0]!.mode, 'buckets');
   assert.ok(loss.sources[0]!.entries <= 1000, `${loss.sources[0]!.entries} buckets`);
   const top = Math.max(...dataset(loss, 'band-hi')!.points.map((p) => p[1]));
@@ -62,14 +62,10 @@ test('zooming in around the spike re-queries finer buckets and the spike stays t
   await canvas.focus();
   // Keyboard zoom: + halves the range around its centre, → pans by a quarter: [0, 1M] → [250k, 750k] → [375k, 875k] → [500k, 750k].
   for (const key of ['+', 'ArrowRight', '+']) await page.keyboard.press(key);
-  const zoomed = await until(
-    async () => {
-      const c = (await charts(page)).find((x) => x.key === 'loss/D');
-      return c && !c.loading && c.xMax! - c.xMin! <= N / 4 + 2 ? c : null;
-    },
-    10_000,
-    'the zoomed chart',
-  );
+  const zoomed = await until(async () => {
+    const c = (await charts(page)).find((x) => x.key === 'loss/D');
+    return c && !c.loading && c.xMax! - c.xMin! <= N / 4 + 2 ? c : null;
+  }, 'the zoomed chart');
   assert.ok(
     zoomed.xMin! <= SPIKE_STEP && zoomed.xMax! >= SPIKE_STEP,
     `range ${zoomed.xMin}–${zoomed.xMax} holds the spike`,
@@ -96,8 +92,8 @@ test(
     const metrics = Array.from({ length: 100 }, (_, i) => `custom/m${String(i).padStart(3, '0')}`);
     await pushSeries(server, many, metrics, 300, (m, s) => Math.sin(s / 20 + m.length));
     await page.goto(`${server.url}/#/runs/${many}`);
-    await until(async () => (await charts(page)).length === 100, 10_000, '100 chart cards');
-    await until(async () => (await charts(page)).filter((c) => c.drawn).length > 0, 10_000, 'the first charts');
+    await until(async () => (await charts(page)).length === 100, '100 chart cards');
+    await until(async () => (await charts(page)).filter((c) => c.drawn).length > 0, 'the first charts');
     const early = (await charts(page)).filter((c) => c.drawn).length;
     assert.ok(early < 30, `${early} of 100 charts drawn before scrolling`);
     const last = await drawnChart(page, 'custom/m099');

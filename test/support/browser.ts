@@ -138,15 +138,11 @@ export function charts(page: Page): Promise<ChartSnapshot[]> {
 }
 
 /**
- * Polls `fn` in Node until it returns a truthy value. `timeoutMs` is a hang guard, never a speed requirement: at least
- * a minute, because a loaded machine renders late (a test passing only on a quiet machine is a defect).
+ * Polls `fn` in Node until it returns a truthy value. There is no speed requirement: a loaded machine renders late, and
+ * a test that passes only on a quiet machine is a defect. The only limit is a hang guard of HANG_GUARD_MS.
  */
-export async function until<T>(
-  fn: () => Promise<T | null | undefined | false>,
-  timeoutMs = 10_000,
-  what = 'condition',
-): Promise<T> {
-  const end = Date.now() + Math.max(timeoutMs, HANG_GUARD_MS);
+export async function until<T>(fn: () => Promise<T | null | undefined | false>, what = 'condition'): Promise<T> {
+  const end = Date.now() + HANG_GUARD_MS;
   let last: unknown;
   for (;;) {
     try {
@@ -161,13 +157,12 @@ export async function until<T>(
 }
 
 /** Scrolls a chart into view (charts draw only on screen) and returns its snapshot once it has drawn. */
-export async function drawnChart(page: Page, key: string, timeoutMs = 10_000): Promise<ChartSnapshot> {
+export async function drawnChart(page: Page, key: string): Promise<ChartSnapshot> {
   const card = page.locator(`.chart-card[data-chart="${key}"]`);
-  await card.waitFor({ timeout: Math.max(timeoutMs, HANG_GUARD_MS) });
+  await card.waitFor({ timeout: HANG_GUARD_MS });
   await card.scrollIntoViewIfNeeded();
   return until(
     async () => (await charts(page)).find((c) => c.key === key && c.drawn && !c.loading),
-    timeoutMs,
     `chart ${key} to draw`,
   );
 }
