@@ -2,7 +2,7 @@
 // issued on one server reaches the trainer connected to another, a claimed run moves its detectors, and alert
 // settings changed on one server apply on all. Messages travel over the store's events channel (PostgreSQL
 // LISTEN/NOTIFY); a server never receives its own, so nothing is delivered twice.
-import type { LivePoint, LiveServerFrame } from '../../protocol/index.js';
+import type { LiveServerFrame } from '../../protocol/index.js';
 import type { Store } from '../../db/store.js';
 import type { AlertEngine } from '../alerts/engine.js';
 import type { ControlService } from '../controls.js';
@@ -80,7 +80,7 @@ export class ClusterRelay {
   private async points(m: ClusterMessage): Promise<void> {
     const frame = JSON.parse(m.body) as Extract<LiveServerFrame, { type: 'points' }>;
     const run = await this.p.store.runs.ref(m.run);
-    if (run) await this.p.lease.onRelayedPoints(run, frame.points as LivePoint[]);
+    if (run) await this.p.lease.onRelayedPoints(run, frame.points);
   }
 
   private inOrder(m: ClusterMessage, work: () => Promise<void>): void {
