@@ -205,3 +205,46 @@ test('two servers started at the same moment on an empty database both come up a
     [created.body.id],
   );
 });
+
+/** detectors.md §2's must-fire stream for D (as in alerts-e2e): 2000 healthy steps, then D overpowering. */
+function overpowering(from: number, n: number): Array<{ step: number; values: Record<string, number> }> {
+  const dEq = 2 * 2 * Math.LN2;
+  return Array.from({ length: n }, (_, i) => {
+    const f = i < 2000 ? 0 : Math.min(1, (i - 2000) / 300);
+    const acc = 0.7 + 0.29 * f;
+    return { step: from + i, values: { D_real_acc: acc, D_fake_acc: acc, 'loss/D': dEq * (1 - 0.95 * f) } };
+  });
+}
+
+test(
+  "a run's detectors run only on the server holding its trainer: points posted through another fire one alert there",
+  { skip },
+  async () => {
+    const [a, b, c] = await cluster(3);
+    const watcher = await live(c!);
+    const trainer = await open('watched on A', a!.url);
+    trainer.log({ loss: 0 }, 0);
+    assert.equal(await trainer.flush(HANG_GUARD_MS), true);
+    const stream = overpowering(1, 3600);
+    for (let i = 0; i < stream.length; i += 600) {
+      const res = await api(b!, 'POST', `/api/v1/runs/${trainer.id}/points`, { points: stream.slice(i, i + 600) });
+      assert.equal(res.status, 200);
+    }
+    const fired = await watcher.next(
+      (f) => f.type === 'alert' && f.alert.rule === 'd_overpowering' && f.alert.key === 'D',
+      HANG_GUARD_MS,
+    );
+    // Every batch has been watched once B's last one reached A; then the store holds exactly one such alert.
+    await until('the last step to be seen on C', () => liveSteps(watcher, trainer.id!).includes(3600));
+    const alerts = await api<{ alerts: Array<{ id: number; key: string }> }>(
+      c!,
+      'GET',
+      `/api/v1/runs/${trainer.id}/alerts?rule=d_overpowering`,
+    );
+    assert.deepEqual(
+      alerts.body.alerts.filter((x) => x.key === 'D').map((x) => x.id),
+      [fired.alert.id],
+    );
+    await watcher.close();
+  },
+);
