@@ -7,12 +7,13 @@
 // SQLite; and the 32-trainer load of bench/load.ts on 2 servers, its live subscribers on the other server than half the
 // trainers (so their frames cross servers through LISTEN/NOTIFY), against one server on SQLite. `--multi`: (3) only.
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, type Store } from '../db/store.js';
 import { ROOT, api, startServer, tempDir } from '../test/support/server.js';
 import { createPgDatabase } from '../test/support/store.js';
 import { runIngestClient } from './ingest.js';
-import { loadAverage, runLoad, type LoadResult } from './load.js';
+import { cpuSeconds, loadAverage, runLoad, type LoadResult } from './load.js';
 import { upperMedian } from './_stats.js';
 
 const METRICS = 10;
@@ -41,14 +42,32 @@ const SHARED_CLIENTS = 3;
 const SHARED_STEPS = 10_000;
 const LOAD_SECONDS = 30;
 
+/** CPU seconds used so far by every PostgreSQL process of the machine (the throwaway cluster's). */
+function postgresCpu(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') total += cpuSeconds(Number(pid)) || 0;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
 /** 3 clients, each its own run, spread over `count` servers on one store at once; points/s of them all together. */
-async function ingestShared(location: string, count: number): Promise<{ rate: number; stored: number }> {
+async function ingestShared(
+  location: string,
+  count: number,
+): Promise<{ rate: number; stored: number; serverCpu: number; pgCpu: number }> {
   const servers = [await startServer({ dbPath: location })];
   for (let i = 1; i < count; i++) servers.push(await startServer({ dbPath: location }));
   try {
     const runs: string[] = [];
     for (let i = 0; i < SHARED_CLIENTS; i++)
       runs.push((await api(servers[0]!, 'POST', '/api/v1/runs', { name: `bench-shared-${i}` })).body.id);
+    const serverCpu = (): number => servers.reduce((n, s) => n + cpuSeconds(s.process.pid!), 0);
+    const [server0, pg0] = [serverCpu(), postgresCpu()];
     const t0 = performance.now();
     await Promise.all(
       runs.map((id, i) =>
@@ -62,6 +81,7 @@ async function ingestShared(location: string, count: number): Promise<{ rate: nu
       ),
     );
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = { serverCpu: (serverCpu() - server0) / seconds, pgCpu: (postgresCpu() - pg0) / seconds };
     let stored = 0;
     for (const id of runs) {
       const metrics = (await api(servers[count - 1]!, 'GET', `/api/v1/runs/${id}/metrics`)).body.metrics as Array<{
@@ -69,7 +89,7 @@ async function ingestShared(location: string, count: number): Promise<{ rate: nu
       }>;
       stored += metrics.reduce((n, m) => n + m.count, 0);
     }
-    return { rate: (SHARED_CLIENTS * METRICS * SHARED_STEPS) / seconds, stored };
+    return { rate: (SHARED_CLIENTS * METRICS * SHARED_STEPS) / seconds, stored, ...cpu };
   } finally {
     for (const s of servers) await s.stop();
   }
@@ -81,15 +101,17 @@ async function shared(fmt: (n: number) => string): Promise<void> {
   console.log(
     `shared store: ${SHARED_CLIENTS} ingest clients × ${fmt(METRICS * SHARED_STEPS)} points (frames of 1,000 steps × 10 metrics, 4 in flight), spread over the servers`,
   );
+  const cores = (r: { serverCpu: number; pgCpu: number }): string =>
+    `CPU: servers ${(r.serverCpu * 100).toFixed(0)}%, PostgreSQL ${(r.pgCpu * 100).toFixed(0)}% of a core`;
   console.log(
-    `  one server on SQLite:         ${fmt(lite.rate)} points/s (stored ${fmt(lite.stored)} of ${fmt(total)})`,
+    `  one server on SQLite:         ${fmt(lite.rate)} points/s (stored ${fmt(lite.stored)} of ${fmt(total)}; ${cores(lite)})`,
   );
   let one = 0;
   for (const count of [1, 2, 3]) {
     const r = await ingestShared(await createPgDatabase(), count);
     one ||= r.rate;
     console.log(
-      `  ${count} server${count > 1 ? 's' : ' '} on PostgreSQL:       ${fmt(r.rate)} points/s (stored ${fmt(r.stored)} of ${fmt(total)}); ratio to SQLite ${(r.rate / lite.rate).toFixed(2)}, to 1 server ${(r.rate / one).toFixed(2)}`,
+      `  ${count} server${count > 1 ? 's' : ' '} on PostgreSQL:       ${fmt(r.rate)} points/s (stored ${fmt(r.stored)} of ${fmt(total)}; ${cores(r)}); ratio to SQLite ${(r.rate / lite.rate).toFixed(2)}, to 1 server ${(r.rate / one).toFixed(2)}`,
     );
   }
   const ms = (v: number): string => `${v.toFixed(1)} ms`;
