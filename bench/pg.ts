@@ -5,7 +5,8 @@
 // with fsync on and PostgreSQL's default synchronous_commit, so every acknowledged commit is on disk. (3) Several
 // servers on one PostgreSQL store: 3 ingest clients (3 runs) spread over 1, 2 and 3 servers, against one server on
 // SQLite; and the 32-trainer load of bench/load.ts on 2 servers, its live subscribers on the other server than half the
-// trainers (so their frames cross servers through LISTEN/NOTIFY), against one server on SQLite. `--multi`: (3) only.
+// trainers (so their frames cross servers through LISTEN/NOTIFY), against one server on SQLite and one on PostgreSQL.
+// `--multi`: (3) only.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -129,6 +130,13 @@ async function shared(fmt: (n: number) => string): Promise<void> {
     location: join(tempDir(), 'load.db'),
   });
   line('one server on SQLite          ', base);
+  const one1 = await runLoad({
+    trainers: 32,
+    subscribers: 20,
+    seconds: LOAD_SECONDS,
+    location: await createPgDatabase(),
+  });
+  line('one server on PostgreSQL      ', one1);
   const two = await runLoad({
     trainers: 32,
     subscribers: 20,
@@ -137,9 +145,11 @@ async function shared(fmt: (n: number) => string): Promise<void> {
     location: await createPgDatabase(),
   });
   line('2 servers on one PostgreSQL   ', two);
-  console.log(`  ratio p99 ack (2 servers on PostgreSQL / SQLite): ${(two.ackMs.p99 / base.ackMs.p99).toFixed(2)}`);
+  console.log(
+    `  ratio p99 ack, 2 servers on PostgreSQL to one on SQLite: ${(two.ackMs.p99 / base.ackMs.p99).toFixed(2)}, to one on PostgreSQL: ${(two.ackMs.p99 / one1.ackMs.p99).toFixed(2)}`,
+  );
   console.log(`machine load: ${loadAverage()} (1-minute load average at the end; 2 cores)`);
-  if (two.lost !== 0 || base.lost !== 0) process.exitCode = 1;
+  if (two.lost !== 0 || one1.lost !== 0 || base.lost !== 0) process.exitCode = 1;
 }
 
 /** Medians of 7 reads of 1,000 buckets over the whole series and over a 100,000-step window (ms). */
