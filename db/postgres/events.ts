@@ -104,6 +104,10 @@ export class PgEvents implements EventsChannel {
     client.on('end', () => this.lost(client));
     try {
       await client.connect();
+      // A NOTIFY commits a transaction of its own; waiting for its commit record to reach the disk would add an fsync
+      // per flush, competing with the points' commits, for nothing: a notification is delivered at commit either way
+      // and is not kept across a crash.
+      await client.query('SET synchronous_commit TO off');
       await client.query(`LISTEN ${CHANNEL}`);
     } catch {
       await client.end().catch(() => undefined);
