@@ -36,11 +36,13 @@ export async function startServer(config: ServerConfig): Promise<{ url: string; 
   try {
     // Join the servers on this store: relayed frames and notices, a heartbeat, and runs left `running` by a server
     // that stopped or was killed (none is held by a live server) marked disconnected.
-    ctx.relay.start();
+    // (Heartbeat first: a server that hears this one's hello and then beats must already count it.)
     await ctx.presence.start();
+    ctx.relay.start();
+    await ctx.presence.adoptOrphans();
     app.addHook('onClose', async () => {
+      await ctx.presence.stop(); // its runs' `disconnected` still reaches the other servers' browsers
       ctx.relay.stop();
-      await ctx.presence.stop();
     });
     if (config.retentionDays !== null) {
       const retention = startRetention(ctx, config.retentionDays, (msg) => app.log.warn(msg));

@@ -26,12 +26,16 @@ export class PresenceService {
     private readonly log: (msg: string, err?: unknown) => void,
   ) {}
 
-  /** First heartbeat, then the runs no live server holds (left running by a server that stopped) are orphans. */
+  /** The first heartbeat (the other servers count this one from now on), then one every second. */
   async start(): Promise<void> {
     await this.beat();
-    await this.onOrphans(await this.store.presence.unheld(STALE_SECONDS));
     this.timer = setInterval(() => void this.tick(), HEARTBEAT_MS);
     this.timer.unref();
+  }
+
+  /** At start-up: the runs no live server holds were left running by a server that stopped; they are orphans. */
+  async adoptOrphans(): Promise<void> {
+    await this.onOrphans(await this.store.presence.unheld(STALE_SECONDS));
   }
 
   /** A clean stop: the runs held here lose their trainer (unless it has moved on already), then this server leaves. */
