@@ -248,3 +248,50 @@ test(
     await watcher.close();
   },
 );
+
+test(
+  "a run's detectors move with its trainer: after failover the new server resolves the alert the old one opened",
+  { skip },
+  async () => {
+    const [a, b, c] = await cluster(3);
+    const watcher = await live(c!);
+    const trainer = await open('moves from A to B', [a!.url, b!.url]);
+    trainer.log({ loss: 0 }, 0);
+    assert.equal(await trainer.flush(HANG_GUARD_MS), true);
+    const post = async (points: ReturnType<typeof overpowering>): Promise<void> => {
+      for (let i = 0; i < points.length; i += 600) {
+        const res = await api(c!, 'POST', `/api/v1/runs/${trainer.id}/points`, { points: points.slice(i, i + 600) });
+        assert.equal(res.status, 200);
+      }
+    };
+    await post(overpowering(1, 3600));
+    const fired = await watcher.next(
+      (f) => f.type === 'alert' && f.alert.rule === 'd_overpowering' && f.alert.state === 'firing',
+      HANG_GUARD_MS,
+    );
+    await until('A to have seen the last step', () => liveSteps(watcher, trainer.id!).includes(3600));
+
+    await a!.kill();
+    trainer.log({ loss: 0 }, 3601);
+    assert.equal(await trainer.flush(HANG_GUARD_MS), true); // acked by B, which claimed the run before acking
+    assert.equal(trainer.server, b!.url);
+    // D healthy again (accuracy 0.7) for 2,000 steps: B builds its detectors, restores the firing alert from the store,
+    // and resolves it. Without that state it would have nothing to resolve.
+    await post(overpowering(3602, 2000));
+    const resolved = await watcher.next(
+      (f) => f.type === 'alert' && f.alert.id === fired.alert.id && f.alert.state === 'resolved',
+      HANG_GUARD_MS,
+    );
+    assert.ok(resolved.alert.resolved_at >= 3602);
+    const alerts = await api<{ alerts: Array<{ id: number }> }>(
+      b!,
+      'GET',
+      `/api/v1/runs/${trainer.id}/alerts?rule=d_overpowering`,
+    );
+    assert.deepEqual(
+      alerts.body.alerts.map((x) => x.id),
+      [fired.alert.id],
+    );
+    await watcher.close();
+  },
+);
