@@ -1,7 +1,8 @@
 // Specification of several servers on one PostgreSQL store (real server processes): live frames reach every server's
 // browsers whichever server stored the data, a control issued through one server reaches the trainer connected to
 // another, a server killed mid-ingest loses nothing (its clients fail over and every value is stored once) and its
-// other runs are marked disconnected by the survivors, and servers starting together on an empty database all come up.
+// other runs are marked disconnected by the survivors, a run's detectors run on one server and move with its trainer,
+// and servers starting together on an empty database all come up.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
