@@ -2,11 +2,12 @@
 // 20 metrics at 100 steps/s in 200 ms batches, while 20 live subscribers (2 processes) watch every run, for 60 s on
 // loopback. Reports points lost (goal 0), p50/p99 ack latency (goal p99 ≤ 100 ms), p50/p99 live-push latency, and the
 // server's RSS (goal ≤ 500 MB). Baseline in the same run: the same trainers' ack latency with no subscribers, 10 s.
-// `test/reliability-load.test.ts` runs a short version with the zero-loss assertion.
+// `test/reliability-load.test.ts` runs a short version with the zero-loss assertion. `npm run bench -- pg` runs the same
+// load on two servers sharing one PostgreSQL store (runLoad's `servers` and `location`).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, api, startServer } from '../test/support/server.js';
+import { ROOT, api, startServer, type RunningServer } from '../test/support/server.js';
 import { summary, type Histogram } from './_latency.js';
 
 export interface LoadOptions {
@@ -18,6 +19,10 @@ export interface LoadOptions {
   flushMs?: number;
   trainerProcesses?: number;
   subscriberProcesses?: number;
+  /** Servers sharing the store (default 1); trainer and subscriber processes are spread over them. */
+  servers?: number;
+  /** The store (default: a fresh SQLite file); several servers need a postgres:// URL. */
+  location?: string;
 }
 
 export interface LoadResult {
@@ -35,12 +40,12 @@ export interface LoadResult {
   /** Points each subscriber received, against the steps all trainers sent. */
   livePointsPerSubscriber: { min: number; expected: number };
   rssMb: { peak: number; end: number };
-  /** Server CPU time over the push, as a percentage of one core. */
+  /** Server CPU time over the push (all servers together), as a percentage of one core. */
   serverCpuPercent: number;
 }
 
 /** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -91,7 +96,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const flushMs = o.flushMs ?? 200;
   const trainerProcs = Math.max(1, Math.min(o.trainers, o.trainerProcesses ?? 4));
   const subscriberProcs = o.subscribers === 0 ? 0 : Math.max(1, Math.min(o.subscribers, o.subscriberProcesses ?? 2));
-  const server = await startServer();
+  const server = await startServer(o.location ? { dbPath: o.location } : {});
+  const servers: RunningServer[] = [server];
+  for (let i = 1; i < (o.servers ?? 1); i++) servers.push(await startServer({ dbPath: server.dbPath }));
   try {
     const runs: string[] = [];
     for (let i = 0; i < o.trainers; i++)
@@ -116,9 +123,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     });
 
     let peak = 0;
-    const pid = server.process.pid!;
-    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid, 'VmRSS'))), 250);
-    const cpu0 = cpuSeconds(pid);
+    const pids = servers.map((s) => s.process.pid!);
+    const cpu = (): number => pids.reduce((n, pid) => n + cpuSeconds(pid), 0);
+    const sampler = setInterval(() => (peak = Math.max(peak, ...pids.map((pid) => rssMb(pid, 'VmRSS')))), 250);
+    const cpu0 = cpu();
     const t0 = performance.now();
     const trainerRuns: Array<
       Promise<{
@@ -130,7 +138,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       const mine = runs.filter((_, i) => i % trainerProcs === p);
       trainerRuns.push(
         client('_load-trainers.ts', [
-          server.url,
+          servers[p % servers.length]!.url,
           mine.join(','),
           String(metrics),
           String(rate),
@@ -140,11 +148,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       );
     }
     const trained = await Promise.all(trainerRuns);
-    const serverCpuPercent = ((cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
+    const serverCpuPercent = ((cpu() - cpu0) / ((performance.now() - t0) / 1000)) * 100;
     const watched = await Promise.all(subscriberRuns);
     clearInterval(sampler);
-    peak = Math.max(peak, rssMb(pid, 'VmHWM'));
-    const endRss = rssMb(pid, 'VmRSS');
+    peak = Math.max(peak, ...pids.map((pid) => rssMb(pid, 'VmHWM')));
+    const endRss = Math.max(...pids.map((pid) => rssMb(pid, 'VmRSS')));
 
     let stored = 0;
     for (const id of runs) {
@@ -172,11 +180,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       serverCpuPercent,
     };
   } finally {
-    await server.stop();
+    for (const s of servers) await s.stop();
   }
 }
 
-function loadAverage(): string {
+export function loadAverage(): string {
   try {
     return readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
   } catch {

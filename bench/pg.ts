@@ -2,13 +2,19 @@
 // (10 metrics × 100,000 steps) over the ingest socket from a separate client process into one server on PostgreSQL,
 // against one server on SQLite (default and --durable). (2) Reads: 1,000 buckets over a 1,000,000-point series, and a
 // zoomed window, on each store. Without GANWATCH_TEST_DB it starts its own throwaway cluster (scripts/pg-throwaway.sh)
-// with fsync on and PostgreSQL's default synchronous_commit, so every acknowledged commit is on disk.
+// with fsync on and PostgreSQL's default synchronous_commit, so every acknowledged commit is on disk. (3) Several
+// servers on one PostgreSQL store: 3 ingest clients (3 runs) spread over 1, 2 and 3 servers, against one server on
+// SQLite; and the 32-trainer load of bench/load.ts on 2 servers, its live subscribers on the other server than half the
+// trainers (so their frames cross servers through LISTEN/NOTIFY), against one server on SQLite and one on PostgreSQL.
+// `--multi`: (3) only.
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, type Store } from '../db/store.js';
 import { ROOT, api, startServer, tempDir } from '../test/support/server.js';
 import { createPgDatabase } from '../test/support/store.js';
 import { runIngestClient } from './ingest.js';
+import { cpuSeconds, loadAverage, runLoad, type LoadResult } from './load.js';
 import { upperMedian } from './_stats.js';
 
 const METRICS = 10;
@@ -31,6 +37,119 @@ async function ingest(location: string, extraArgs: string[] = []): Promise<{ rat
   } finally {
     await server.stop();
   }
+}
+
+const SHARED_CLIENTS = 3;
+const SHARED_STEPS = 10_000;
+const LOAD_SECONDS = 30;
+
+/** CPU seconds used so far by every PostgreSQL process of the machine (the throwaway cluster's). */
+function postgresCpu(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') total += cpuSeconds(Number(pid)) || 0;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
+/** 3 clients, each its own run, spread over `count` servers on one store at once; points/s of them all together. */
+async function ingestShared(
+  location: string,
+  count: number,
+): Promise<{ rate: number; stored: number; serverCpu: number; pgCpu: number }> {
+  const servers = [await startServer({ dbPath: location })];
+  for (let i = 1; i < count; i++) servers.push(await startServer({ dbPath: location }));
+  try {
+    const runs: string[] = [];
+    for (let i = 0; i < SHARED_CLIENTS; i++)
+      runs.push((await api(servers[0]!, 'POST', '/api/v1/runs', { name: `bench-shared-${i}` })).body.id);
+    const serverCpu = (): number => servers.reduce((n, s) => n + cpuSeconds(s.process.pid!), 0);
+    const [server0, pg0] = [serverCpu(), postgresCpu()];
+    const t0 = performance.now();
+    await Promise.all(
+      runs.map((id, i) =>
+        runIngestClient(
+          `${servers[i % count]!.url.replace('http', 'ws')}/api/v1/ingest?run=${id}`,
+          String(METRICS),
+          SHARED_STEPS,
+          1000,
+          4,
+        ),
+      ),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = { serverCpu: (serverCpu() - server0) / seconds, pgCpu: (postgresCpu() - pg0) / seconds };
+    let stored = 0;
+    for (const id of runs) {
+      const metrics = (await api(servers[count - 1]!, 'GET', `/api/v1/runs/${id}/metrics`)).body.metrics as Array<{
+        count: number;
+      }>;
+      stored += metrics.reduce((n, m) => n + m.count, 0);
+    }
+    return { rate: (SHARED_CLIENTS * METRICS * SHARED_STEPS) / seconds, stored, ...cpu };
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+}
+
+async function shared(fmt: (n: number) => string): Promise<void> {
+  const total = SHARED_CLIENTS * METRICS * SHARED_STEPS;
+  const lite = await ingestShared(join(tempDir(), 'bench-shared.db'), 1);
+  console.log(
+    `shared store: ${SHARED_CLIENTS} ingest clients × ${fmt(METRICS * SHARED_STEPS)} points (frames of 1,000 steps × 10 metrics, 4 in flight), spread over the servers`,
+  );
+  const cores = (r: { serverCpu: number; pgCpu: number }): string =>
+    `CPU: servers ${(r.serverCpu * 100).toFixed(0)}%, PostgreSQL ${(r.pgCpu * 100).toFixed(0)}% of a core`;
+  console.log(
+    `  one server on SQLite:         ${fmt(lite.rate)} points/s (stored ${fmt(lite.stored)} of ${fmt(total)}; ${cores(lite)})`,
+  );
+  let one = 0;
+  for (const count of [1, 2, 3]) {
+    const r = await ingestShared(await createPgDatabase(), count);
+    one ||= r.rate;
+    console.log(
+      `  ${count} server${count > 1 ? 's' : ' '} on PostgreSQL:       ${fmt(r.rate)} points/s (stored ${fmt(r.stored)} of ${fmt(total)}; ${cores(r)}); ratio to SQLite ${(r.rate / lite.rate).toFixed(2)}, to 1 server ${(r.rate / one).toFixed(2)}`,
+    );
+  }
+  const ms = (v: number): string => `${v.toFixed(1)} ms`;
+  const line = (what: string, r: LoadResult): void =>
+    console.log(
+      `  ${what}: stored ${fmt(r.stored)} of ${fmt(r.sent)} (lost ${r.lost}${r.errors.length ? `; errors: ${r.errors.join(' | ')}` : ''}), ack p50 ${ms(r.ackMs.p50)} / p99 ${ms(r.ackMs.p99)}, live push p99 ${ms(r.liveMs.p99)}, fewest live points to a subscriber ${fmt(r.livePointsPerSubscriber.min)} of ${fmt(r.livePointsPerSubscriber.expected)}, server CPU ${r.serverCpuPercent.toFixed(0)}% of a core`,
+    );
+  console.log(
+    `load: 32 trainers × 20 metrics × 100 steps/s + 20 live subscribers on '*', ${LOAD_SECONDS} s (bench/load.ts)`,
+  );
+  const base = await runLoad({
+    trainers: 32,
+    subscribers: 20,
+    seconds: LOAD_SECONDS,
+    location: join(tempDir(), 'load.db'),
+  });
+  line('one server on SQLite          ', base);
+  const one1 = await runLoad({
+    trainers: 32,
+    subscribers: 20,
+    seconds: LOAD_SECONDS,
+    location: await createPgDatabase(),
+  });
+  line('one server on PostgreSQL      ', one1);
+  const two = await runLoad({
+    trainers: 32,
+    subscribers: 20,
+    seconds: LOAD_SECONDS,
+    servers: 2,
+    location: await createPgDatabase(),
+  });
+  line('2 servers on one PostgreSQL   ', two);
+  console.log(
+    `  ratio p99 ack, 2 servers on PostgreSQL to one on SQLite: ${(two.ackMs.p99 / base.ackMs.p99).toFixed(2)}, to one on PostgreSQL: ${(two.ackMs.p99 / one1.ackMs.p99).toFixed(2)}`,
+  );
+  console.log(`machine load: ${loadAverage()} (1-minute load average at the end; 2 cores)`);
+  if (two.lost !== 0 || one1.lost !== 0 || base.lost !== 0) process.exitCode = 1;
 }
 
 /** Medians of 7 reads of 1,000 buckets over the whole series and over a 100,000-step window (ms). */
@@ -59,12 +178,12 @@ async function reads(store: Store): Promise<{ whole: number; zoom: number; spike
   return { whole: upperMedian(whole), zoom: upperMedian(zoom), spikeKept };
 }
 
-export async function run(): Promise<void> {
+export async function run(args: string[] = []): Promise<void> {
   if (!process.env.GANWATCH_TEST_DB) {
     // Run again inside a throwaway cluster (fsync on: commits on disk, as a production PostgreSQL).
     const r = spawnSync(
       join(ROOT, 'scripts/pg-throwaway.sh'),
-      [process.execPath, '--import', 'tsx', join(ROOT, 'bench/run.ts'), 'pg'],
+      [process.execPath, '--import', 'tsx', join(ROOT, 'bench/run.ts'), 'pg', ...args.filter((a) => a !== 'pg')],
       {
         stdio: 'inherit',
         env: { ...process.env, PG_FSYNC: 'on' },
@@ -74,6 +193,7 @@ export async function run(): Promise<void> {
     return;
   }
   const fmt = (n: number): string => Math.round(n).toLocaleString('en');
+  if (args.includes('--multi')) return shared(fmt);
 
   const lite = await ingest(join(tempDir(), 'bench.db'));
   const durable = await ingest(join(tempDir(), 'bench-durable.db'), ['--durable']);
@@ -108,4 +228,5 @@ export async function run(): Promise<void> {
     await sqliteStore.close();
     await pgStore.close();
   }
+  await shared(fmt);
 }

@@ -271,6 +271,41 @@ export interface ProjectionsRepo {
   separations(rid: number): Promise<SeparationRecord[]>;
 }
 
+/**
+ * Messages between the servers sharing a store (live frames, control notices, lease changes): PostgreSQL
+ * LISTEN/NOTIFY, or in-process only on SQLite (one server). Best effort and ordered per publisher; a subscriber never
+ * receives what its own channel published; any length (the channel splits what does not fit one notification).
+ */
+export interface EventsChannel {
+  publish(message: string): void;
+  /** Returns the function that unsubscribes. */
+  subscribe(listener: (message: string) => void): () => void;
+}
+
+/**
+ * Which server is alive (a heartbeat per server) and which server holds each run (the one its trainer is connected
+ * to; that server also runs the run's detectors). On SQLite one process is the only server: held in memory.
+ */
+export interface PresenceRepo {
+  /** Records this server's heartbeat; resolves with the number of servers alive (this one included). */
+  beat(server: string, staleSeconds: number): Promise<number>;
+  /** This server stops cleanly: its heartbeat row and holdings go. */
+  leave(server: string): Promise<void>;
+  /** This server now holds the run (its trainer connected here), taking it from whichever server held it. */
+  claim(rid: number, server: string): Promise<void>;
+  /** Gives the run up if this server holds it; true if it did (false: another server has taken it meanwhile). */
+  release(rid: number, server: string): Promise<boolean>;
+  /** The server holding the run, if that server is alive. */
+  holder(rid: number, staleSeconds: number): Promise<string | null>;
+  /**
+   * Forgets servers whose heartbeat is older than `staleSeconds` and their holdings; returns their runs still
+   * running or paused (they lost their trainer with their server).
+   */
+  sweep(staleSeconds: number): Promise<RunRef[]>;
+  /** Runs running or paused that no live server holds (at start-up: the ones a stopped server left behind). */
+  unheld(staleSeconds: number): Promise<RunRef[]>;
+}
+
 export type StoreKind = 'sqlite' | 'postgres';
 
 export interface Store {
@@ -287,6 +322,8 @@ export interface Store {
   readonly markers: MarkersRepo;
   readonly settings: SettingsRepo;
   readonly projections: ProjectionsRepo;
+  readonly presence: PresenceRepo;
+  readonly events: EventsChannel;
   /** A consistency check of the stored data: 'ok', or one problem per line. */
   check(): Promise<string>;
   /** Closes the connection(s); SQLite also checkpoints its WAL into the database file. */

@@ -5,6 +5,9 @@ import type { TokenConfig } from './auth.js';
 import { AlertEngine } from './alerts/engine.js';
 import type { DetectorFactory } from './alerts/types.js';
 import { WebhookSender } from './alerts/webhooks.js';
+import { DetectorLease } from './cluster/detectors.js';
+import { PresenceService } from './cluster/presence.js';
+import { ClusterRelay } from './cluster/relay.js';
 import { ControlService } from './controls.js';
 import { LiveHub } from './hub.js';
 import { IngestService } from './ingest.js';
@@ -19,6 +22,9 @@ export interface ServerContext {
   readonly controls: ControlService;
   readonly alerts: AlertEngine;
   readonly webhooks: WebhookSender;
+  /** This server among those sharing the store: heartbeat, the runs held here, the relay of frames and notices. */
+  readonly presence: PresenceService;
+  readonly relay: ClusterRelay;
   readonly startedAt: number;
   /** Logs a server-side failure (never a user's mistake). */
   log(msg: string, err?: unknown): void;
@@ -43,22 +49,32 @@ export function createContext(store: Store, tokens: TokenConfig, options: Contex
     onGiveUp: (url, error) => options.log?.(`webhook ${url} gave up: ${error}`),
   });
   const alerts = new AlertEngine({ store, hub, controls, factories: options.detectors, webhooks, log: options.log });
+  const log = (msg: string, err?: unknown): void => options.log?.(msg, err);
   const setStatus = async (run: RunRef, status: RunStatus): Promise<void> => {
     await store.runs.setStatus(run.rid, status);
     const updated = await store.runs.get(run.id);
     if (updated) hub.publish(run.id, { type: 'run', run: updated });
   };
+  // Runs whose server is gone (or, at start-up, that no live server holds) lost their trainer with it.
+  const orphaned = async (runs: RunRef[]): Promise<void> => {
+    for (const run of runs) await setStatus(run, 'disconnected');
+  };
+  const presence = new PresenceService(store, orphaned, log);
+  const lease = new DetectorLease(presence, alerts, log);
+  const relay = new ClusterRelay({ store, hub, presence, controls, alerts, lease, log });
   return {
     store,
     tokens,
     hub,
     trainers,
-    ingest: new IngestService(store, hub, [alerts]),
+    ingest: new IngestService(store, hub, [lease]),
     controls,
     alerts,
     webhooks,
+    presence,
+    relay,
     startedAt: Date.now(),
-    log: (msg, err) => options.log?.(msg, err),
+    log,
     setStatus,
   };
 }

@@ -1,4 +1,5 @@
-// Issuing controls to trainers: store, deliver now if the trainer is connected (else on its next connect), record results.
+// Issuing controls to trainers: store, deliver now if the trainer is connected here (else through the server it is
+// connected to, or on its next connect), record results.
 import type { Control, ControlCommand } from '../protocol/index.js';
 import type { RunRef, Store } from '../db/store.js';
 import type { LiveHub } from './hub.js';
@@ -6,6 +7,8 @@ import type { TrainerRegistry } from './trainers.js';
 
 export class ControlService {
   private readonly resultListeners: Array<(control: Control) => Promise<void> | void> = [];
+  /** Told of a control issued while the run's trainer is not connected here (it may be connected to another server). */
+  onUndelivered: ((run: RunRef, control: Control) => void) | null = null;
 
   constructor(
     private readonly store: Store,
@@ -20,6 +23,14 @@ export class ControlService {
   /** Sends every unanswered control of the run (called when its trainer connects). */
   async deliverPending(run: RunRef): Promise<void> {
     for (const control of await this.store.controls.unanswered(run.rid)) await this.deliver(run, control);
+  }
+
+  /** A control issued on another server: delivered if the run's trainer is connected here and it is still pending. */
+  async deliverIssuedElsewhere(runId: string, controlId: number): Promise<void> {
+    if (!this.trainers.connected(runId)) return;
+    const run = await this.store.runs.ref(runId);
+    const control = await this.store.controls.get(controlId);
+    if (run && control?.status === 'pending') await this.deliver(run, control);
   }
 
   /**
@@ -71,6 +82,7 @@ export class ControlService {
       args: control.args,
     });
     if (sent) await this.store.controls.markSent(control.id);
+    else this.onUndelivered?.(run, control);
     const stored = (await this.store.controls.get(control.id)) ?? control;
     this.hub.publish(run.id, { type: 'control', run: run.id, control: stored });
     return stored;

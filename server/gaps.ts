@@ -1,6 +1,7 @@
 // Connection gaps: a run whose trainer could not reach the server (socket closed, server down or restarted) is
 // `disconnected`; when the trainer is back the run is `running` again and the gap is kept as a marker, so the
-// dashboard can shade the stretch of wall time that the curves bridged from the trainer's spool.
+// dashboard can shade the stretch of wall time that the curves bridged from the trainer's spool. (Runs whose server
+// died are found by the presence sweep, server/cluster/presence.ts.)
 import type { RunRef } from '../db/store.js';
 import type { ServerContext } from './context.js';
 import type { TrainerSocket } from './trainers.js';
@@ -11,21 +12,11 @@ export const MIN_GAP_SECONDS = 5;
 /** The metric name of gap markers: they concern the whole run, not one curve. */
 export const GAP_METRIC = '*';
 
-/**
- * At start-up no trainer is connected: every run left `running` or `paused` by a server that stopped (or was killed)
- * becomes `disconnected` until its trainer reconnects.
- */
-export async function markOrphanedRuns(ctx: ServerContext): Promise<number> {
-  const ids = await ctx.store.runs.liveIds();
-  for (const id of ids) {
-    const ref = await ctx.store.runs.ref(id);
-    if (ref) await ctx.setStatus(ref, 'disconnected');
-  }
-  return ids.length;
-}
-
 /** A trainer socket opened for `run`: a disconnected run goes back to running, and a long enough gap is recorded. */
 export async function trainerConnected(ctx: ServerContext, run: RunRef): Promise<void> {
+  // This server holds the run from now on: controls issued anywhere come here, its detectors run here.
+  await ctx.presence.claim(run);
+  ctx.relay.claimed(run.id);
   const current = await ctx.store.runs.get(run.id);
   if (!current || current.status !== 'disconnected') return;
   await ctx.setStatus(run, 'running');
@@ -48,9 +39,14 @@ export async function trainerConnected(ctx: ServerContext, run: RunRef): Promise
   ctx.hub.publish(run.id, { type: 'marker', run: run.id, marker });
 }
 
-/** A trainer connection ended (socket closed, or an HTTP trainer stopped polling): the run is disconnected if it was its last. */
+/**
+ * A trainer connection ended (socket closed, or an HTTP trainer stopped polling): the run is disconnected if it was its
+ * last and no other server has taken the run over.
+ */
 export async function trainerGone(ctx: ServerContext, run: RunRef, trainer: TrainerSocket): Promise<void> {
   if (ctx.trainers.detach(run.id, trainer) > 0) return;
+  // The trainer may have reconnected to another server already (which then holds the run): it is not disconnected.
+  if (!(await ctx.presence.release(run))) return;
   const now = await ctx.store.runs.ref(run.id);
   if (now && (now.status === 'running' || now.status === 'paused')) await ctx.setStatus(run, 'disconnected');
 }

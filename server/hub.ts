@@ -1,4 +1,6 @@
-// The live hub: who watches which run, and fan-out of points, status changes, controls and alerts to them.
+// The live hub: who watches which run, and fan-out of points, status changes, controls and alerts to them. Frames this
+// server produces also go to the relay (the other servers on the same store, server/cluster/relay.ts); frames relayed
+// from another server are delivered here only, never relayed again.
 import type { LiveServerFrame } from '../protocol/index.js';
 
 export interface LiveSocket {
@@ -15,6 +17,8 @@ export class LiveHub {
   private readonly byRun = new Map<string, Set<LiveSocket>>();
   private readonly everything = new Set<LiveSocket>();
   private readonly subscriptions = new Map<LiveSocket, Set<string>>();
+  /** Called with every frame published here (not those delivered from elsewhere), already encoded. */
+  relay: ((run: string, json: string) => void) | null = null;
 
   subscribe(socket: LiveSocket, runs: readonly string[]): void {
     const mine = this.subscriptions.get(socket) ?? new Set<string>();
@@ -45,12 +49,21 @@ export class LiveHub {
     return this.subscriptions.size;
   }
 
-  /** Sends a frame about `run` to everyone watching it or everything. */
+  /** Sends a frame about `run` to everyone watching it or everything, here and (through the relay) elsewhere. */
   publish(run: string, frame: LiveServerFrame): void {
+    const watched = this.watched(run);
+    if (!watched && !this.relay) return;
+    const json = JSON.stringify(frame);
+    if (watched) this.deliver(run, json);
+    this.relay?.(run, json);
+  }
+
+  /** Sends an encoded frame about `run` to this server's watchers only (a frame another server published). */
+  deliver(run: string, json: string): void {
     const watchers = this.byRun.get(run);
-    if (!watchers?.size && !this.everything.size) return;
+    if (!this.watched(run)) return;
     // Encoded once: sending a string would make the socket library encode it again for every watcher.
-    const bytes = Buffer.from(JSON.stringify(frame));
+    const bytes = Buffer.from(json);
     const sent = new Set<LiveSocket>();
     for (const set of [watchers, this.everything]) {
       if (!set) continue;
@@ -65,5 +78,9 @@ export class LiveHub {
         socket.send(bytes, { binary: false });
       }
     }
+  }
+
+  private watched(run: string): boolean {
+    return (this.byRun.get(run)?.size ?? 0) > 0 || this.everything.size > 0;
   }
 }

@@ -4,7 +4,6 @@ import { isGanwatchError } from '../protocol/index.js';
 import { openStore, redactLocation } from '../db/store.js';
 import { buildApp } from './app.js';
 import { parseServerArgs, type ServerConfig } from './config.js';
-import { markOrphanedRuns } from './gaps.js';
 import { startRetention } from './retention.js';
 import { checkBind } from './security.js';
 
@@ -35,8 +34,16 @@ export async function startServer(config: ServerConfig): Promise<{ url: string; 
   const { app, ctx } = built;
   let stopRetention = (): void => undefined;
   try {
-    // A server that was stopped or killed left its trainers' runs `running`; none is connected to this one yet.
-    await markOrphanedRuns(ctx);
+    // Join the servers on this store: relayed frames and notices, a heartbeat, and runs left `running` by a server
+    // that stopped or was killed (none is held by a live server) marked disconnected.
+    // (Heartbeat first: a server that hears this one's hello and then beats must already count it.)
+    await ctx.presence.start();
+    ctx.relay.start();
+    await ctx.presence.adoptOrphans();
+    app.addHook('onClose', async () => {
+      await ctx.presence.stop(); // its runs' `disconnected` still reaches the other servers' browsers
+      ctx.relay.stop();
+    });
     if (config.retentionDays !== null) {
       const retention = startRetention(ctx, config.retentionDays, (msg) => app.log.warn(msg));
       stopRetention = retention.stop;

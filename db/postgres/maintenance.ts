@@ -121,9 +121,12 @@ export function checkDatabase(url: string): Promise<string> {
   return withPool(url, checkPool);
 }
 
+/** Who is alive and holds what (migration 002): changes every second while servers run, and is not stored data. */
+const PRESENCE_TABLES = "'servers', 'run_holders'";
+
 /**
- * A digest per table (partitioned tables whole, in primary-key order, every value as PostgreSQL prints it) plus
- * `schema` (the columns of every table and the applied migrations): equal digests mean equal contents.
+ * A digest per table (partitioned tables whole, in primary-key order, every value as PostgreSQL prints it) except the
+ * presence tables, plus `schema` (the columns of every table and the applied migrations): equal digests mean equal contents.
  */
 export function tableDigests(url: string): Promise<Record<string, TableDigest>> {
   return withPool(url, (pool) =>
@@ -137,6 +140,7 @@ export function tableDigests(url: string): Promise<Record<string, TableDigest>> 
             WHERE x.indrelid = c.oid AND x.indisprimary) AS pk
          FROM pg_class c
          WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relnamespace = current_schema()::regnamespace
+           AND c.relname NOT IN (${PRESENCE_TABLES})
          ORDER BY c.relname`,
       );
       const schema = await client.query<{ text: string }>(

@@ -5,6 +5,7 @@ import { gwError } from '../../protocol/index.js';
 import { redactLocation, type OpenOptions, type Store } from '../store.js';
 import { PgAlertsRepo } from './alerts.js';
 import { PgControlsRepo } from './controls.js';
+import { PgEvents } from './events.js';
 import { PgLatentsRepo } from './latents.js';
 import { checkPool } from './maintenance.js';
 import { PgMarkersRepo } from './markers.js';
@@ -12,6 +13,7 @@ import { PgMediaRepo } from './media.js';
 import { migrate } from './migrate.js';
 import { PgPointsRepo } from './points.js';
 import { createPool } from './pool.js';
+import { PgPresenceRepo } from './presence.js';
 import { PgProjectionsRepo } from './projections.js';
 import { PgRunsRepo } from './runs.js';
 import { PgSeriesRepo } from './series.js';
@@ -30,6 +32,8 @@ export class PostgresStore implements Store {
   readonly markers: PgMarkersRepo;
   readonly settings: PgSettingsRepo;
   readonly projections: PgProjectionsRepo;
+  readonly presence: PgPresenceRepo;
+  readonly events: PgEvents;
   private closed = false;
 
   constructor(
@@ -47,6 +51,8 @@ export class PostgresStore implements Store {
     this.markers = new PgMarkersRepo(pool);
     this.settings = new PgSettingsRepo(pool);
     this.projections = new PgProjectionsRepo(pool);
+    this.presence = new PgPresenceRepo(pool);
+    this.events = new PgEvents(url);
   }
 
   check(): Promise<string> {
@@ -56,6 +62,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.events.close();
     await this.pool.end();
   }
 }
@@ -69,5 +76,7 @@ export async function openPostgresStore(url: string, options: OpenOptions = {}):
     await pool.end().catch(() => undefined);
     throw gwError('GW_ERR_DB_OPEN', redactLocation(url), (err as Error).message);
   }
-  return new PostgresStore(pool, url);
+  const store = new PostgresStore(pool, url);
+  await store.events.ready;
+  return store;
 }

@@ -1,4 +1,5 @@
 // The SQLite store: one file in WAL mode, the one writer connection and the repositories over it.
+import { LocalEvents } from '../local-events.js';
 import { redactLocation, type OpenOptions, type Store } from '../store.js';
 import { SqliteAlertsRepo } from './alerts.js';
 import { checkpointWal, openConnection, type Connection } from './connection.js';
@@ -7,6 +8,7 @@ import { SqliteLatentsRepo } from './latents.js';
 import { integrityOf } from './maintenance.js';
 import { SqliteMarkersRepo } from './markers.js';
 import { SqliteMediaRepo } from './media.js';
+import { MemoryPresence } from './presence.js';
 import { SqlitePointsRepo } from './points.js';
 import { SqliteProjectionsRepo } from './projections.js';
 import { SqliteRunsRepo } from './runs.js';
@@ -26,6 +28,8 @@ export class SqliteStore implements Store {
   readonly markers: SqliteMarkersRepo;
   readonly settings: SqliteSettingsRepo;
   readonly projections: SqliteProjectionsRepo;
+  readonly presence: MemoryPresence;
+  readonly events: LocalEvents;
 
   constructor(
     readonly db: Connection,
@@ -43,6 +47,8 @@ export class SqliteStore implements Store {
     this.markers = new SqliteMarkersRepo(db);
     this.settings = new SqliteSettingsRepo(db);
     this.projections = new SqliteProjectionsRepo(db);
+    this.presence = new MemoryPresence(this.runs);
+    this.events = new LocalEvents(path);
   }
 
   /** PRAGMA integrity_check on the writer connection. */
@@ -52,6 +58,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (!this.db.open) return;
+    this.events.close();
     checkpointWal(this.db);
     this.db.close();
   }

@@ -52,6 +52,8 @@ export class AlertEngine implements PointsListener {
   private generation = 0;
   private readonly store: Store;
   private readonly factories: readonly DetectorFactory[];
+  /** Told when alert settings change here (so other servers sharing the store drop their detectors too). */
+  onConfigChanged: ((run: string | null) => void) | null = null;
 
   constructor(private readonly o: EngineOptions) {
     this.store = o.store;
@@ -88,8 +90,15 @@ export class AlertEngine implements PointsListener {
   async setServerConfig(config: AlertConfig): Promise<void> {
     checkRules(config, this.factories);
     await this.store.settings.put(SERVER_CONFIG_KEY, config);
+    this.configChanged(null);
+    this.onConfigChanged?.(null);
+  }
+
+  /** Settings changed (here or on another server): the run's detectors, or all, are rebuilt on the next point. */
+  configChanged(run: string | null): void {
     this.generation++;
-    this.runs.clear(); // detectors are rebuilt with the new settings on the next point
+    if (run === null) this.runs.clear();
+    else this.runs.delete(run);
   }
 
   async runConfig(run: RunRef): Promise<{ config: AlertConfig; effective: Record<string, RuleSettings> }> {
@@ -103,8 +112,8 @@ export class AlertEngine implements PointsListener {
   async setRunConfig(run: RunRef, config: AlertConfig): Promise<void> {
     checkRules(config, this.factories);
     await this.store.settings.setRunAlertConfig(run.rid, config);
-    this.generation++;
-    this.runs.delete(run.id);
+    this.configChanged(run.id);
+    this.onConfigChanged?.(run.id);
   }
 
   // ---- the ingest path ----

@@ -41,7 +41,9 @@ export async function controlRoutes(
 
   app.get<{ Params: RunParams }>('/runs/:id/controls', { schema: { params: RunParams } }, async (req) => {
     const run = await requireRun(ctx, req.params.id);
-    return { controls: await ctx.store.controls.list(run.rid), trainer_connected: ctx.trainers.connected(run.id) };
+    // Connected here, or to another server sharing the store (which then holds the run).
+    const connected = ctx.trainers.connected(run.id) || (await ctx.presence.holder(run)) !== null;
+    return { controls: await ctx.store.controls.list(run.rid), trainer_connected: connected };
   });
 
   // The trainer's side: a write (it marks controls sent and keeps the run connected), so it needs the write token.

@@ -1,0 +1,42 @@
+// What servers sharing a store tell each other over its events channel, as one line of text per message: the kind,
+// the sending server, the run, then the body (a live frame's JSON is carried as it is, never re-encoded).
+export type MessageKind =
+  /** A live frame published on the sending server; body: the frame's JSON. */
+  | 'frame'
+  /** A control issued on a server without the run's trainer; body: the control id. */
+  | 'control'
+  /** The sending server now holds the run (its trainer connected there). */
+  | 'claim'
+  /** Alert settings changed for the run, or for every run when `run` is '*'. */
+  | 'alerts'
+  /** A server started: from now on, live frames must be relayed. */
+  | 'hello';
+
+export interface ClusterMessage {
+  kind: MessageKind;
+  origin: string;
+  run: string;
+  body: string;
+}
+
+const KINDS = new Set<string>(['frame', 'control', 'claim', 'alerts', 'hello']);
+
+export function encodeMessage(m: ClusterMessage): string {
+  return `${m.kind}\n${m.origin}\n${m.run}\n${m.body}`;
+}
+
+/** The message, or null for text that is not one (another version's, or garbage). */
+export function decodeMessage(text: string): ClusterMessage | null {
+  const a = text.indexOf('\n');
+  const b = text.indexOf('\n', a + 1);
+  const c = text.indexOf('\n', b + 1);
+  if (a < 0 || b < 0 || c < 0) return null;
+  const kind = text.slice(0, a);
+  if (!KINDS.has(kind)) return null;
+  return {
+    kind: kind as MessageKind,
+    origin: text.slice(a + 1, b),
+    run: text.slice(b + 1, c),
+    body: text.slice(c + 1),
+  };
+}

@@ -1,0 +1,95 @@
+// The servers sharing a store, as one: live frames published on any server reach every server's browsers, a control
+// issued on one server reaches the trainer connected to another, a claimed run moves its detectors, and alert
+// settings changed on one server apply on all. Messages travel over the store's events channel (PostgreSQL
+// LISTEN/NOTIFY); a server never receives its own, so nothing is delivered twice.
+import type { LiveServerFrame } from '../../protocol/index.js';
+import type { Store } from '../../db/store.js';
+import type { AlertEngine } from '../alerts/engine.js';
+import type { ControlService } from '../controls.js';
+import type { LiveHub } from '../hub.js';
+import type { DetectorLease } from './detectors.js';
+import { decodeMessage, encodeMessage, type ClusterMessage, type MessageKind } from './messages.js';
+import type { PresenceService } from './presence.js';
+
+export interface RelayParts {
+  store: Store;
+  hub: LiveHub;
+  presence: PresenceService;
+  controls: ControlService;
+  alerts: AlertEngine;
+  lease: DetectorLease;
+  log: (msg: string, err?: unknown) => void;
+}
+
+export class ClusterRelay {
+  private unsubscribe: (() => void) | null = null;
+  /** Relayed work of one run is handled in arrival order (detectors must see batches in order). */
+  private readonly tails = new Map<string, Promise<void>>();
+
+  constructor(private readonly p: RelayParts) {}
+
+  start(): void {
+    const { hub, controls, alerts, store } = this.p;
+    this.unsubscribe = store.events.subscribe((text) => this.receive(text));
+    // Frames are relayed only while another server is alive to receive them: one server pays nothing.
+    hub.relay = (run, json) => {
+      if (this.p.presence.alive > 1) this.send('frame', run, json);
+    };
+    controls.onUndelivered = (run, control) => this.send('control', run.id, String(control.id));
+    alerts.onConfigChanged = (run) => this.send('alerts', run ?? '*', '');
+    this.send('hello', '*', '');
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.p.hub.relay = null;
+  }
+
+  /** Tells the other servers that this one now holds the run. */
+  claimed(run: string): void {
+    this.send('claim', run, '');
+  }
+
+  private send(kind: MessageKind, run: string, body: string): void {
+    this.p.store.events.publish(encodeMessage({ kind, origin: this.p.presence.id, run, body }));
+  }
+
+  private receive(text: string): void {
+    const m = decodeMessage(text);
+    if (!m || m.origin === this.p.presence.id) return;
+    switch (m.kind) {
+      case 'frame':
+        this.p.hub.deliver(m.run, m.body);
+        if (this.p.presence.holds(m.run) && m.body.startsWith('{"type":"points"'))
+          this.inOrder(m, () => this.points(m));
+        return;
+      case 'control':
+        return this.inOrder(m, () => this.p.controls.deliverIssuedElsewhere(m.run, Number(m.body)));
+      case 'claim':
+        this.p.presence.claimedElsewhere(m.run, m.origin);
+        return this.p.lease.movedAway(m.run);
+      case 'alerts':
+        return this.p.alerts.configChanged(m.run === '*' ? null : m.run);
+      case 'hello':
+        this.p.presence.alive = Math.max(this.p.presence.alive, 2);
+        return;
+    }
+  }
+
+  private async points(m: ClusterMessage): Promise<void> {
+    const frame = JSON.parse(m.body) as Extract<LiveServerFrame, { type: 'points' }>;
+    const run = await this.p.store.runs.ref(m.run);
+    if (run) await this.p.lease.onRelayedPoints(run, frame.points);
+  }
+
+  private inOrder(m: ClusterMessage, work: () => Promise<void>): void {
+    const tail = (this.tails.get(m.run) ?? Promise.resolve())
+      .then(work)
+      .catch((err: unknown) => this.p.log(`cluster: handling a relayed ${m.kind} for run ${m.run}`, err));
+    this.tails.set(m.run, tail);
+    void tail.then(() => {
+      if (this.tails.get(m.run) === tail) this.tails.delete(m.run);
+    });
+  }
+}
