@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ALERT_RULE_NAMES, type Run } from '../protocol/index.js';
 import { DEMO_FLAGS } from '../scripts/demo-flags.js';
-import { api, ROOT } from '../test/support/server.js';
+import { api, ROOT } from '../harness/server.js';
 import {
   checkpointControls,
   continueStored,
@@ -33,7 +33,7 @@ import {
   train,
   type BenchServer,
   type Fired,
-} from './_real.js';
+} from './support/real.js';
 
 /** The rules the matrix measures (change_point makes markers, never alerts). */
 export const RULES = ALERT_RULE_NAMES.filter((r) => r !== 'change_point');

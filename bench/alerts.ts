@@ -3,7 +3,7 @@
 import { KNOWN_METRICS, METRIC_PREFIX, METRICS } from '../protocol/metric-names.js';
 import { DETECTOR_FACTORIES } from '../server/alerts/registry.js';
 import type { StepValues } from '../server/alerts/types.js';
-import { api, startServer } from '../test/support/server.js';
+import { api, startServer } from '../harness/server.js';
 import { runIngestClient } from './ingest.js';
 
 /** The metric names the BicycleGAN trainer pushes every step. */

@@ -10,7 +10,7 @@ import { backupStore } from '../db/maintenance.js';
 import { integrityCheck } from '../db/maintenance.js';
 import { openStore, type RunRef, type Store } from '../db/store.js';
 import { METRIC, type Point } from '../protocol/index.js';
-import { api, startServer, tempDir, type RunningServer } from '../test/support/server.js';
+import { api, startServer, tempDir, type RunningServer } from '../harness/server.js';
 
 const METRICS = Array.from({ length: 20 }, (_, i) =>
   i < 6

@@ -4,15 +4,9 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { openStore, type Store } from '../db/store.js';
-import {
-  browserMissing,
-  drawLatency,
-  launchBrowser,
-  pushPoints,
-  startDashboardServer,
-} from '../test/support/browser.js';
-import { tempDir } from '../test/support/server.js';
-import { upperMedian } from './_stats.js';
+import { browserMissing, drawLatency, launchBrowser, pushPoints, startDashboardServer } from '../harness/browser.js';
+import { tempDir } from '../harness/server.js';
+import { upperMedian } from './support/stats.js';
 import { METRIC } from '../protocol/metric-names.js';
 
 const METRICS = [

@@ -3,8 +3,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rawInsert } from '../db/sqlite/baseline.js';
-import { ROOT, api, startServer, tempDir } from '../test/support/server.js';
+import { rawInsert } from './support/sqlite-baseline.js';
+import { ROOT, api, startServer, tempDir } from '../harness/server.js';
 
 const METRICS = 10;
 const STEPS = 100_000;
@@ -15,7 +15,7 @@ function peakRssMb(pid: number): number {
 }
 
 /**
- * Runs bench/_ingest-client.ts in its own process: `metrics` (a count, or comma-separated names) × `steps` points
+ * Runs bench/support/ingest-client.ts in its own process: `metrics` (a count, or comma-separated names) × `steps` points
  * pushed to `url` in frames of `stepsPerFrame` steps, `window` frames in flight. Resolves with its elapsed ms.
  */
 export async function runIngestClient(
@@ -30,7 +30,7 @@ export async function runIngestClient(
     [
       '--import',
       'tsx',
-      join(ROOT, 'bench/_ingest-client.ts'),
+      join(ROOT, 'bench/support/ingest-client.ts'),
       url,
       metrics,
       String(steps),

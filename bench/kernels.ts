@@ -11,7 +11,7 @@ import {
 } from '../trainer/kernels/conv2d-backprop-input.js';
 import { BicycleGAN } from '../trainer/models/bicyclegan.js';
 import { unetDepth, unetWidth } from '../trainer/models/networks.js';
-import { upperMedian } from './_stats.js';
+import { upperMedian } from './support/stats.js';
 
 const SIZE = 64;
 const NGF = 16;

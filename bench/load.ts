@@ -2,13 +2,13 @@
 // 20 metrics at 100 steps/s in 200 ms batches, while 20 live subscribers (2 processes) watch every run, for 60 s on
 // loopback. Reports points lost (goal 0), p50/p99 ack latency (goal p99 ≤ 100 ms), p50/p99 live-push latency, and the
 // server's RSS (goal ≤ 500 MB). Baseline in the same run: the same trainers' ack latency with no subscribers, 10 s.
-// `test/reliability-load.test.ts` runs a short version with the zero-loss assertion. `npm run bench -- pg` runs the same
+// `test/reliability/load.test.ts` runs a short version with the zero-loss assertion. `npm run bench -- pg` runs the same
 // load on two servers sharing one PostgreSQL store (runLoad's `servers` and `location`).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, api, startServer, type RunningServer } from '../test/support/server.js';
-import { summary, type Histogram } from './_latency.js';
+import { ROOT, api, startServer, type RunningServer } from '../harness/server.js';
+import { summary, type Histogram } from './support/latency.js';
 
 export interface LoadOptions {
   trainers: number;

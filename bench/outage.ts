@@ -1,14 +1,14 @@
 // `npm run bench -- outage [--seconds=N]`: a real trainer (wasm, tiny model) keeps training through a server outage of
 // N seconds (default 60): the server is killed with SIGKILL, started again on a new port on the same database, and the
 // user tells the trainer the new address by rewriting its --server-file. Reports steps trained during the outage, the
-// run's status through it, the gap marker, and whether every step arrived. `test/reliability-outage.test.ts` runs the
+// run's status through it, the gap marker, and whether every step arrived. `test/reliability/outage.test.ts` runs the
 // same scenario with a short outage.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { METRIC } from '../protocol/metric-names.js';
 import { MODEL_METRICS } from '../trainer/models/bicyclegan.js';
-import { ROOT, api, startServer, tempDir, type RunningServer } from '../test/support/server.js';
+import { ROOT, api, startServer, tempDir, type RunningServer } from '../harness/server.js';
 import { TINY_MODEL_ARGS } from '../harness/trainer.js';
 
 export interface OutageResult {

@@ -11,11 +11,11 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, type Store } from '../db/store.js';
-import { ROOT, api, startServer, tempDir } from '../test/support/server.js';
-import { createPgDatabase } from '../test/support/store.js';
+import { ROOT, api, startServer, tempDir } from '../harness/server.js';
+import { createPgDatabase } from '../harness/store.js';
 import { runIngestClient } from './ingest.js';
 import { cpuSeconds, loadAverage, runLoad, type LoadResult } from './load.js';
-import { upperMedian } from './_stats.js';
+import { upperMedian } from './support/stats.js';
 
 const METRICS = 10;
 const STEPS = 100_000;

@@ -1,10 +1,10 @@
 // `npm run bench -- query`: a 1,000,000-point series read as 1,000 buckets, against reading the raw series, same run.
 import { join } from 'node:path';
-import { rawRead } from '../db/sqlite/baseline.js';
+import { rawRead } from './support/sqlite-baseline.js';
 import { openSqliteStore } from '../db/sqlite/store.js';
-import { tempDir } from '../test/support/server.js';
+import { tempDir } from '../harness/server.js';
 import { METRIC } from '../protocol/metric-names.js';
-import { upperMedian } from './_stats.js';
+import { upperMedian } from './support/stats.js';
 
 const N = 1_000_000;
 

@@ -15,7 +15,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DISCRIMINATOR_METRICS, METRIC, type ControlCommand, type DiscriminatorKey } from '../protocol/index.js';
-import { ROOT, type RunningServer } from '../test/support/server.js';
+import { ROOT, type RunningServer } from '../harness/server.js';
 import {
   actionFlags,
   checkpointControls,
@@ -29,7 +29,7 @@ import {
   table,
   train,
   type BenchServer,
-} from './_real.js';
+} from './support/real.js';
 import { runAlertsReal, type Result as AlertsResult } from './alerts-real.js';
 
 type Series = Array<[number, number]>;

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('./', import.meta.url));
 const available = readdirSync(dir)
-  .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.startsWith('_'))
+  .filter((f) => f.endsWith('.ts') && f !== 'run.ts') // shared parts live in bench/support/
   .map((f) => f.slice(0, -3))
   .sort();
 

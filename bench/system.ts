@@ -11,7 +11,7 @@ import { DEFAULT_SYSTEM_INTERVAL_MS, queryGpus, sampleValues } from '../clients/
 import { initBackend } from '../trainer/backend.js';
 import { SyntheticDataset } from '../trainer/data/index.js';
 import { BicycleGAN } from '../trainer/models/bicyclegan.js';
-import { median } from './_stats.js';
+import { median } from './support/stats.js';
 
 async function stepMs(steps: number): Promise<number> {
   await initBackend('wasm');

@@ -1,13 +1,13 @@
 // `npm run bench -- tbimport`: `ganwatch import tensorboard` on a generated log directory of 500,000 scalar values
 // (10 tags × 50,000 steps), written PyTorch-style (one value per event) and TF1-style (10 values per event), against
-// the ingest socket's rate for the same 500,000 values pushed by bench/_ingest-client.ts to the same server, in the
+// the ingest socket's rate for the same 500,000 values pushed by bench/support/ingest-client.ts to the same server, in the
 // same run (before and after the imports). Each rate is timed from what its process reports (first run found →
 // summary; socket open → last ack), so neither counts Node's start-up.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, startServer, tempDir } from '../test/support/server.js';
-import { startImporter } from '../test/support/importer.js';
-import { records, simpleScalar, simpleScalars } from '../test/support/tfevents.js';
+import { api, startServer, tempDir } from '../harness/server.js';
+import { startImporter } from '../harness/importer.js';
+import { records, simpleScalar, simpleScalars } from '../harness/tfevents.js';
 import { runIngestClient } from './ingest.js';
 
 const TAGS = 10;

@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import * as tf from '@tensorflow/tfjs';
 import { connect, type Run } from '../clients/node/index.js';
-import { startServer } from '../test/support/server.js';
+import { startServer } from '../harness/server.js';
 import { initBackend } from '../trainer/backend.js';
 import { SyntheticDataset } from '../trainer/data/index.js';
 import { TrainingLoop } from '../trainer/loop.js';
 import { BicycleGAN } from '../trainer/models/bicyclegan.js';
 import { modelOptions, parseTrainerArgs, recordedOptions, type TrainerOptions } from '../trainer/options.js';
 import { Progress } from '../trainer/progress.js';
-import { median } from './_stats.js';
+import { median } from './support/stats.js';
 
 const SIZE = 64;
 const BATCH = 16;

@@ -6,14 +6,14 @@
 // tsne-js is measured at 500 and 1,000 codes; at 2,000 only with --full (~15 min of exact O(N²) iterations), else
 // its time there is extrapolated from 1,000 as ×4 and marked so; at 10,000 it is not run (hours, and its dense
 // N × N matrices take gigabytes).
-import { tsneJs } from './_tsne-js.js';
+import { tsneJs } from './support/tsne-js.js';
 import { projectCodes } from '../server/projections/compute.js';
 import { pca2d } from '../server/projections/pca.js';
 import { knnAccuracy, trustworthiness } from '../server/projections/quality.js';
 import { gaussian, seededRandom } from '../server/projections/random.js';
 import { TSNE_DEFAULTS, tsne } from '../server/projections/tsne.js';
 import { umap2d } from '../server/projections/umap.js';
-import { clusters } from '../test/support/clusters.js';
+import { clusters } from '../harness/clusters.js';
 
 const DIM = 8;
 const CLASSES = 6;

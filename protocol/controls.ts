@@ -73,7 +73,7 @@ export const MAX_CONTROL_POLL_WAIT_S = 30;
 
 /**
  * GET /runs/:id/controls/next?after=ID&wait=S: every unanswered control of the run with an id above `after`, waiting
- * up to `wait` seconds for one to be issued. The poll is also the trainer's heartbeat (see server/polling.ts).
+ * up to `wait` seconds for one to be issued. The poll is also the trainer's heartbeat (see server/services/control-polling.ts).
  */
 export const ControlPollQuery = Type.Object(
   {

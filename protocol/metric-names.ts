@@ -1,6 +1,6 @@
 // The metric names ganwatch's trainer pushes and its alert rules read: the contract any client (the trainer, Python,
 // a Node trainer, a TensorBoard import) meets to get the GAN alerts. Each name is declared once here with what it
-// means, who produces it and which rules read it (test/metric-names.test.ts holds the detectors and the README table
+// means, who produces it and which rules read it (test/alerts/metric-names.test.ts holds the detectors and the README table
 // to it). No schema library here (type-only imports), so the web bundle imports this module directly.
 import type { LambdaName, Net } from './controls.js';
 

@@ -6,8 +6,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { launchBrowser, startDashboardServer, until } from '../test/support/browser.js';
-import { api, ROOT } from '../test/support/server.js';
+import { launchBrowser, startDashboardServer, until } from '../harness/browser.js';
+import { api, ROOT } from '../harness/server.js';
 
 const { values } = parseArgs({
   options: {

@@ -21,8 +21,8 @@ import { runRoutes } from './routes/runs.js';
 import { DEFAULT_RATE_LIMIT, installJsonParser, registerSecurity } from './security.js';
 import { tokenPage, wantsTokenPage } from './token-page.js';
 import { bodyAjv, compileText } from './validation.js';
-import { ingestSocket } from './ws/ingest.js';
-import { liveSocket } from './ws/live.js';
+import { ingestSocket } from './ws/ingest-socket.js';
+import { liveSocket } from './ws/live-socket.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

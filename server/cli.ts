@@ -9,7 +9,7 @@ import { migrateSqliteToPostgres } from '../db/transfer.js';
 import { importCommand } from '../importers/cli.js';
 import { DEFAULT_DB, addServerOptions, serverConfigOf } from './config.js';
 import { exitOnStartFailure, serve } from './main.js';
-import { DAY_S } from './retention.js';
+import { DAY_S } from './services/retention.js';
 
 function dbOption(): Option {
   return new Option('--db <path|url>', 'SQLite database file, or postgres://USER:PASS@HOST:PORT/DB')

@@ -8,10 +8,10 @@ import { WebhookSender } from './alerts/webhooks.js';
 import { DetectorLease } from './cluster/detectors.js';
 import { PresenceService } from './cluster/presence.js';
 import { ClusterRelay } from './cluster/relay.js';
-import { ControlService } from './controls.js';
-import { LiveHub } from './hub.js';
-import { IngestService } from './ingest.js';
-import { TrainerRegistry } from './trainers.js';
+import { ControlService } from './services/controls.js';
+import { LiveHub } from './services/live-hub.js';
+import { IngestService } from './services/ingest.js';
+import { TrainerRegistry } from './services/trainers.js';
 
 export interface ServerContext {
   readonly store: Store;

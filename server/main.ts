@@ -4,7 +4,7 @@ import { isGanwatchError } from '../protocol/index.js';
 import { openStore, redactLocation } from '../db/store.js';
 import { buildApp } from './app.js';
 import { parseServerArgs, type ServerConfig } from './config.js';
-import { startRetention } from './retention.js';
+import { startRetention } from './services/retention.js';
 import { checkBind } from './security.js';
 
 export async function startServer(config: ServerConfig): Promise<{ url: string; close: () => Promise<void> }> {

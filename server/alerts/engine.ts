@@ -3,9 +3,9 @@
 // when a run opts in, automatically).
 import { decodeValue, ganModeOf, gwError, type Alert, type AlertConfig, type LivePoint } from '../../protocol/index.js';
 import type { RunRef, Store } from '../../db/store.js';
-import type { ControlService } from '../controls.js';
-import type { LiveHub } from '../hub.js';
-import type { PointsListener } from '../ingest.js';
+import type { ControlService } from '../services/controls.js';
+import type { LiveHub } from '../services/live-hub.js';
+import type { PointsListener } from '../services/ingest.js';
 import { autoApplyCap, checkRules, effectiveSettings } from './config.js';
 import { changeCause, ControlWatch } from './control-watch.js';
 import { AlertStateMachine, type Transition } from './state.js';

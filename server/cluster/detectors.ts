@@ -5,7 +5,7 @@
 // builds its own from the store, where every firing alert is, so alerts move with the run, neither lost nor doubled.
 import type { LivePoint } from '../../protocol/index.js';
 import type { RunRef } from '../../db/store.js';
-import type { PointsListener } from '../ingest.js';
+import type { PointsListener } from '../services/ingest.js';
 import type { PresenceService } from './presence.js';
 
 export class DetectorLease implements PointsListener {

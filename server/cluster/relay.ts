@@ -5,8 +5,8 @@
 import type { LiveServerFrame } from '../../protocol/index.js';
 import type { Store } from '../../db/store.js';
 import type { AlertEngine } from '../alerts/engine.js';
-import type { ControlService } from '../controls.js';
-import type { LiveHub } from '../hub.js';
+import type { ControlService } from '../services/controls.js';
+import type { LiveHub } from '../services/live-hub.js';
 import type { DetectorLease } from './detectors.js';
 import { decodeMessage, encodeMessage, type ClusterMessage, type MessageKind } from './messages.js';
 import type { PresenceService } from './presence.js';

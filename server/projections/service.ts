@@ -8,8 +8,8 @@
 import { Worker } from 'node:worker_threads';
 import { encodeValue, gwError } from '../../protocol/index.js';
 import type { ProjectionRecord, RunRef, Store } from '../../db/store.js';
-import type { LiveHub } from '../hub.js';
-import type { IngestService } from '../ingest.js';
+import type { LiveHub } from '../services/live-hub.js';
+import type { IngestService } from '../services/ingest.js';
 import type { PreviousProjection } from './compute.js';
 import { continuityOf } from './continuity.js';
 import type { JobReply, JobRequest } from './jobs.js';

@@ -11,7 +11,7 @@ import {
   type ControlPollReply,
 } from '../../protocol/index.js';
 import type { ServerContext } from '../context.js';
-import { PollingTrainers } from '../polling.js';
+import { PollingTrainers } from '../services/control-polling.js';
 import { requireRun } from './runs.js';
 
 export interface ControlRouteOptions {

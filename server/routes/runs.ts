@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { CreateRunBody, ListRunsQuery, PatchRunBody, RunParams, gwError } from '../../protocol/index.js';
 import type { RunRef } from '../../db/store.js';
 import type { ServerContext } from '../context.js';
-import { deleteRun } from '../retention.js';
+import { deleteRun } from '../services/retention.js';
 
 export async function requireRun(ctx: ServerContext, id: string): Promise<RunRef> {
   const ref = await ctx.store.runs.ref(id);

@@ -1,5 +1,5 @@
 // Template for a new alert rule (like pytorch-CycleGAN-and-pix2pix's template_model.py): a real, minimal detector,
-// NOT registered in ../registry.ts, so no live rule comes from this file. test/alerts-template.test.ts copies it,
+// NOT registered in ../registry.ts, so no live rule comes from this file. test/alerts/template.test.ts copies it,
 // renames its rule and registers the copy, which proves the steps below give a working rule.
 //
 // What it watches: posterior collapse of the encoder (docs/detectors.md §3 M3): the KL term per latent dimension,
@@ -28,8 +28,8 @@
 //      (default RELEARN_POINTS).
 //   5. Register the factory in ../registry.ts (DETECTOR_FACTORIES; its place is the order of the API listing), add the
 //      rule name to ALERT_RULE_NAMES in protocol/metric-names.ts at the same place, and name the rule in the `readBy`
-//      of every metric it reads there (test/metric-names.test.ts checks all three agree, and the README's table).
-//   6. Add a must-fire stream, a must-not-fire stream and a resolving stream to test/alerts-detectors.test.ts
+//      of every metric it reads there (test/alerts/metric-names.test.ts checks all three agree, and the README's table).
+//   6. Add a must-fire stream, a must-not-fire stream and a resolving stream to test/alerts/detectors.test.ts
 //      (test/support/detector-harness.ts runs a detector with the state machine), describe the rule in
 //      docs/detectors.md and in the README's rule table.
 import { METRIC } from '../../../protocol/index.js';

@@ -1,6 +1,6 @@
 // Template for a new projection method: a real, minimal one (a sparse random projection, Achlioptas 2003 / Li et al.
 // 2006: distances are kept in expectation, in linear time), deliberately NOT registered in index.ts, so no server
-// offers it. test/projections-template.test.ts copies it, renames it and registers the copy, which proves the steps
+// offers it. test/projections/template.test.ts copies it, renames it and registers the copy, which proves the steps
 // below give a working method.
 //
 // What it does: the codes times a seeded dim × 2 matrix whose entries are ±1/√density with probability density/2 each
@@ -24,7 +24,7 @@
 //   5. Register it in index.ts's PROJECTION_METHODS (its place is its place in the API's error message and list).
 //      The API then accepts the name, GET /runs/:id/projections lists its limit, and the worker computes it.
 //   6. Offer it in the dashboard: add [name, title] to METHODS in web/src/components/latent-panel.ts.
-//   7. Test it as test/projections-template.test.ts does (through runJob, the worker's path), and describe it in the
+//   7. Test it as test/projections/template.test.ts does (through runJob, the worker's path), and describe it in the
 //      README's "The latent space".
 import { alignOnto } from '../align.js';
 import { gaussian, seededRandom } from '../random.js';

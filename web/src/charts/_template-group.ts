@@ -1,5 +1,5 @@
 // Template for a chart group: a worked example, deliberately NOT in CHART_GROUPS (../chart-groups.ts), so no page
-// draws it. test/web-chart-template.test.ts copies it, registers the copy and finds its charts on a run page.
+// draws it. test/web/chart-template.test.ts copies it, registers the copy and finds its charts on a run page.
 //
 // How to add a chart group:
 //   1. Copy this file to web/src/charts/<id>-group.ts (one group per module, named for what it shows).

@@ -1,0 +1,54 @@
+// The write path shared by HTTP and the ingest socket: one transaction per batch, then the live hub and listeners.
+// Batches of one run are written one after another, so the hub and the detectors see them in commit order even when
+// the store commits asynchronously (PostgreSQL) and several requests for the same run are in flight.
+import type { LivePoint, Point } from '../../protocol/index.js';
+import type { RunRef, Store } from '../../db/store.js';
+import type { LiveHub } from './live-hub.js';
+
+/** Something that observes every committed batch of a run, in commit order (the alert engine). Must not throw. */
+export interface PointsListener {
+  onPoints(run: RunRef, points: readonly LivePoint[]): Promise<void> | void;
+}
+
+export class IngestService {
+  /** The last write queued per run: the next one starts when it is done. */
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly hub: LiveHub,
+    private readonly listeners: readonly PointsListener[],
+  ) {}
+
+  /**
+   * Commits a validated batch; resolves with the number of values stored, only after the commit. `onCommitted` runs
+   * right after the commit, before the live pushes and the detectors: the trainer's ack need not wait for them. The
+   * next batch of the same run is committed only after this one's listeners have seen it.
+   */
+  write(run: RunRef, points: readonly Point[], onCommitted?: (accepted: number) => void): Promise<number> {
+    const previous = this.tails.get(run.id);
+    const done = previous
+      ? previous.then(() => this.commit(run, points, onCommitted))
+      : this.commit(run, points, onCommitted);
+    const tail = done.catch(() => undefined);
+    this.tails.set(run.id, tail);
+    void tail.then(() => {
+      if (this.tails.get(run.id) === tail) this.tails.delete(run.id);
+    });
+    return done;
+  }
+
+  private async commit(
+    run: RunRef,
+    points: readonly Point[],
+    onCommitted?: (accepted: number) => void,
+  ): Promise<number> {
+    const wall = Date.now() / 1000;
+    const accepted = await this.store.points.write(run, points, wall);
+    onCommitted?.(accepted);
+    const live: LivePoint[] = points.map((p) => ({ step: p.step, wall: p.wall ?? wall, values: p.values }));
+    this.hub.publish(run.id, { type: 'points', run: run.id, points: live });
+    for (const l of this.listeners) await l.onPoints(run, live);
+    return accepted;
+  }
+}

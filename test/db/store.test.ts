@@ -1,0 +1,239 @@
+// Specification of the store itself, on SQLite and (npm run test:pg) on PostgreSQL: migrations, the block index staying
+// exact under overwrites, atomic batches, and the values NaN and ±Infinity.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import pg from 'pg';
+import { listMigrations as listPgMigrations } from '../../db/postgres/migrate.js';
+import { listMigrations } from '../../db/sqlite/migrate.js';
+import { openSqliteStore } from '../../db/sqlite/store.js';
+import { openStore, type Store } from '../../db/store.js';
+import { tempDir } from '../../harness/server.js';
+import { freshLocation, openTestStore, postgresOnly, sqliteOnly } from '../../harness/store.js';
+
+async function newRun(store: Store, name: string): Promise<{ rid: number; id: string }> {
+  const run = await store.runs.create({ name });
+  return (await store.runs.ref(run.id))!;
+}
+
+test(
+  'SQLite: migrations run once at start-up and record the schema version in user_version',
+  { skip: sqliteOnly },
+  async () => {
+    const path = join(tempDir(), 'm.db');
+    const latest = Math.max(...listMigrations().map((m) => m.version));
+    const a = openSqliteStore(path);
+    assert.equal(a.db.pragma('user_version', { simple: true }), latest);
+    assert.equal(a.db.pragma('journal_mode', { simple: true }), 'wal');
+    await a.runs.create({ name: 'kept' });
+    await a.close();
+    const b = openSqliteStore(path); // re-opening must not re-apply (it would fail on CREATE TABLE)
+    assert.equal((await b.runs.list()).length, 1);
+    assert.equal(await b.check(), 'ok');
+    await b.close();
+  },
+);
+
+test('re-opening a store keeps its data and applies no migration twice', async () => {
+  const location = await freshLocation();
+  const a = await openStore(location);
+  await a.runs.create({ name: 'kept' });
+  await a.close();
+  const b = await openStore(location);
+  assert.deepEqual(
+    (await b.runs.list()).map((r) => r.name),
+    ['kept'],
+  );
+  assert.equal(await b.check(), 'ok');
+  await b.close();
+});
+
+test('overwriting points keeps every level of block envelopes exact', async () => {
+  const store = await openTestStore();
+  const run = await newRun(store, 'b');
+  await store.points.write(
+    run,
+    Array.from({ length: 70_000 }, (_, i) => ({ step: i, values: { v: 1 } })),
+  );
+  await store.points.write(run, [{ step: 66_000, values: { v: 500 } }]); // raise a max
+  await store.points.write(run, [{ step: 66_000, values: { v: 2 } }]); // and lower it again: the old max must go
+  await store.points.write(run, [{ step: 123, values: { v: 'NaN' } }]);
+  const [m] = await store.series.summaries(run.rid);
+  assert.deepEqual([m!.count, m!.max, m!.nonfinite], [70_000, 2, 1]);
+  const metric = (await store.series.metricId(run.rid, 'v'))!;
+  const s = await store.series.read(metric, 10);
+  assert.equal(s.mode, 'buckets');
+  if (s.mode === 'buckets') assert.equal(Math.max(...s.buckets.map((b) => b.max ?? 0)), 2);
+  assert.equal(await store.check(), 'ok');
+  await store.close();
+});
+
+test('a batch is atomic: a failure part-way stores nothing', async () => {
+  const store = await openTestStore();
+  const run = await newRun(store, 'a');
+  // The second point's wall time cannot be bound (validation normally stops this earlier), so the write fails mid-batch.
+  const bad = [
+    { step: 0, values: { v: 1 } },
+    { step: 1, wall: {} as never, values: { v: 2 } },
+  ];
+  await assert.rejects(store.points.write(run, bad));
+  assert.deepEqual(await store.series.summaries(run.rid), []);
+  await store.points.write(run, [{ step: 0, values: { v: 1 } }]);
+  assert.equal((await store.series.summaries(run.rid))[0]!.count, 1);
+  await store.close();
+});
+
+test('a step written twice in one batch keeps the last value, in the points and in the envelopes', async () => {
+  const store = await openTestStore();
+  const run = await newRun(store, 'd');
+  await store.points.write(run, [
+    { step: 5, values: { v: 100 } },
+    { step: 3, values: { v: 1 } },
+    { step: 5, values: { v: 2 } },
+  ]);
+  const [m] = await store.series.summaries(run.rid);
+  assert.deepEqual([m!.count, m!.max, m!.last_value], [2, 2, 2]);
+  await store.close();
+});
+
+test('NaN and ±Infinity are stored and read back as themselves, raw and in envelopes', async () => {
+  const store = await openTestStore();
+  const run = await newRun(store, 'n');
+  const values = ['NaN', 'Infinity', '-Infinity', 1.5] as const;
+  await store.points.write(
+    run,
+    Array.from({ length: 40 }, (_, i) => ({ step: i, values: { v: values[i % 4]! } })),
+  );
+  const metric = (await store.series.metricId(run.rid, 'v'))!;
+  const raw = await store.series.read(metric, 100);
+  assert.equal(raw.mode, 'raw');
+  if (raw.mode === 'raw')
+    assert.deepEqual(
+      raw.points.slice(0, 4).map((p) => p[1]),
+      values,
+    );
+  const env = await store.series.read(metric, 2);
+  assert.equal(env.mode, 'buckets');
+  if (env.mode === 'buckets') {
+    assert.deepEqual(
+      env.buckets.map((b) => [b.count, b.nonfinite, b.min, b.max, b.last]),
+      [
+        [8, 24, 1.5, 1.5, 1.5],
+        [2, 6, 1.5, 1.5, 1.5],
+      ],
+    );
+  }
+  const [m] = await store.series.summaries(run.rid);
+  assert.deepEqual([m!.count, m!.nonfinite, m!.last_value], [40, 30, 1.5]);
+  await store.close();
+});
+
+test('writing to a deleted run is refused as GW_ERR_RUN_NOT_FOUND and stores nothing', async () => {
+  const store = await openTestStore();
+  const run = await newRun(store, 'gone');
+  assert.equal(await store.runs.delete(run.id), true);
+  await assert.rejects(store.points.write(run, [{ step: 0, values: { v: 1 } }]), { code: 'GW_ERR_RUN_NOT_FOUND' });
+  assert.equal(await store.check(), 'ok');
+  await store.close();
+});
+
+test("a run's system document is stored as given and read back by get and list; a run without one has null", async () => {
+  const store = await openTestStore();
+  const system = { cpu: 'Intel(R) Xeon(R) CPU @ 2.20GHz', cores: 2, platform: 'linux 6.1 x64', gpus: ['Tesla T4'] };
+  const run = await store.runs.create({ name: 'machine', system });
+  const plain = await store.runs.create({ name: 'plain' });
+  assert.deepEqual((await store.runs.get(run.id))!.system, system);
+  assert.deepEqual(
+    (await store.runs.list()).map((r) => [r.name, r.system]),
+    [
+      ['plain', null],
+      ['machine', system],
+    ],
+  );
+  assert.equal(plain.system, null);
+  await store.close();
+});
+
+test(
+  'PostgreSQL: servers starting at once on an empty database apply each migration exactly once',
+  { skip: postgresOnly },
+  async () => {
+    const url = await freshLocation();
+    const stores = await Promise.all(Array.from({ length: 4 }, () => openStore(url)));
+    const runs = await Promise.all(stores.map((s, i) => s.runs.create({ name: `from ${i}` })));
+    for (const s of stores) assert.equal((await s.runs.list()).length, runs.length);
+    await Promise.all(stores.map((s) => s.close()));
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const applied = (await client.query('SELECT version FROM schema_migrations ORDER BY version')).rows.map(
+      (r) => r.version,
+    );
+    await client.end();
+    assert.deepEqual(
+      applied,
+      listPgMigrations().map((m) => m.version),
+    );
+  },
+);
+
+test('PostgreSQL: a run lives in its own partitions, which its deletion drops', { skip: postgresOnly }, async () => {
+  const url = await freshLocation();
+  const store = await openStore(url);
+  const run = await newRun(store, 'p');
+  await store.points.write(run, [{ step: 0, values: { v: 1 } }]);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const partitions = async (): Promise<string[]> =>
+    (
+      await client.query(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent IN ('points'::regclass, 'blocks'::regclass) ORDER BY 1",
+      )
+    ).rows.map((r: { relname: string }) => r.relname);
+  assert.deepEqual(await partitions(), [`blocks_${run.rid}`, `points_${run.rid}`]);
+  await store.runs.delete(run.id);
+  assert.deepEqual(await partitions(), []);
+  await client.end();
+  await store.close();
+});
+
+test(
+  'PostgreSQL: text with a NUL character, which PostgreSQL cannot store, is refused as a bad request',
+  { skip: postgresOnly },
+  async () => {
+    const store = await openTestStore();
+    await assert.rejects(store.runs.create({ name: 'a\u0000b' }), { code: 'GW_ERR_VALIDATION', status: 400 });
+    assert.deepEqual(await store.runs.list(), []);
+    await store.close();
+  },
+);
+
+test('values at the edge of the double range are stored, and their envelope sums overflow to -Infinity as in JS', async () => {
+  const store = await openTestStore();
+  const run = await newRun(store, 'edge');
+  const min = -1.7976931348623157e308;
+  await store.points.write(
+    run,
+    Array.from({ length: 40 }, (_, i) => ({ step: i, values: { v: i % 2 ? min : 5e-324 } })),
+  );
+  const metric = (await store.series.metricId(run.rid, 'v'))!;
+  const raw = await store.series.read(metric, 100);
+  assert.equal(raw.mode, 'raw');
+  if (raw.mode === 'raw')
+    assert.deepEqual(
+      raw.points.slice(0, 2).map((p) => p[1]),
+      [5e-324, min],
+    );
+  const env = await store.series.read(metric, 2);
+  assert.equal(env.mode, 'buckets');
+  if (env.mode === 'buckets') {
+    assert.deepEqual(
+      env.buckets.map((b) => [b.count, b.min, b.max, b.mean]),
+      [
+        [32, min, 5e-324, Number.NEGATIVE_INFINITY],
+        [8, min, 5e-324, Number.NEGATIVE_INFINITY],
+      ],
+    );
+  }
+  assert.equal(await store.check(), 'ok');
+  await store.close();
+});
