@@ -1,5 +1,7 @@
 // Limits of the v1 wire format, shared by the server (which enforces them) and clients (which respect them).
 
+/** Longest metric name, in characters (see METRIC_NAME_PATTERN). */
+export const MAX_METRIC_NAME_CHARS = 128;
 /** Most points one HTTP request or WS frame may carry. */
 export const MAX_POINTS_PER_BATCH = 10_000;
 /** Most metric values one point (one step) may carry. */
@@ -32,4 +34,4 @@ export const RUN_ID_PATTERN = `^${RUN_ID}$`;
 /** A run id, or `*` for every run (live subscriptions). */
 export const RUN_SELECTOR_PATTERN = `^(${RUN_ID}|\\*)$`;
 /** Metric names: letters, digits and `_ . / -`, 1 to 128 characters. */
-export const METRIC_NAME_PATTERN = '^[A-Za-z0-9_./-]{1,128}$';
+export const METRIC_NAME_PATTERN = `^[A-Za-z0-9_./-]{1,${MAX_METRIC_NAME_CHARS}}$`;

@@ -1,10 +1,9 @@
 // Maps TensorBoard tags onto ganwatch names, deterministically (the same tag always gives the same name, on any
 // machine, in any order): metric names must match protocol's METRIC_NAME_PATTERN, media kinds MediaKind's pattern.
 import { createHash } from 'node:crypto';
-import { METRIC_NAME_PATTERN } from '../../protocol/index.js';
+import { MAX_METRIC_NAME_CHARS, METRIC_NAME_PATTERN } from '../../protocol/index.js';
 
 const METRIC_NAME = new RegExp(METRIC_NAME_PATTERN);
-const METRIC_MAX = 128;
 const KIND_MAX = 64;
 const HASH_CHARS = 8;
 
@@ -25,7 +24,7 @@ function fit(name: string, tag: string, max: number): string {
 export function metricNameOf(tag: string): string {
   if (METRIC_NAME.test(tag)) return tag;
   const replaced = tag.replace(/[^A-Za-z0-9_./-]/g, '_') || '_';
-  return fit(replaced, tag, METRIC_MAX);
+  return fit(replaced, tag, MAX_METRIC_NAME_CHARS);
 }
 
 /**

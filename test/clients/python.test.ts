@@ -18,6 +18,7 @@ import {
   MAX_LATENT_LABEL,
   MAX_MEDIA_BYTES,
   MAX_MEDIA_META_CHARS,
+  MAX_NOTES_CHARS,
   MAX_POINTS_PER_BATCH,
   MAX_VALUES_PER_POINT,
   MAX_WALL,
@@ -46,15 +47,21 @@ function python(code: string): any {
 test("the Python client's limits, patterns and names are the protocol's", { skip }, () => {
   const py = python(`
 import json
-from ganwatch import wire, controls
+from ganwatch import wire, controls, run
 plain = {k: v for k in dir(wire) if k.isupper() and isinstance(v := getattr(wire, k), (int, float, str, tuple))}
 print(json.dumps(plain | {
-  "NETS": controls.NETS, "LAMBDAS": controls.LAMBDAS, "ACTIONS": sorted(controls.ARGS)}))`);
+  "NETS": controls.NETS, "LAMBDAS": controls.LAMBDAS, "ACTIONS": sorted(controls.ARGS),
+  "MAX_META_CHARS": run.MAX_META_CHARS}))`);
   assert.equal(py.MAX_POINTS_PER_BATCH, MAX_POINTS_PER_BATCH);
   assert.equal(py.MAX_BODY_BYTES, MAX_BODY_BYTES);
   assert.equal(py.MAX_MEDIA_BYTES, MAX_MEDIA_BYTES);
   assert.equal(py.MAX_LATENT_CODES, MAX_LATENT_CODES);
   assert.equal(py.MAX_LATENT_DIM, MAX_LATENT_DIM);
+  assert.equal(py.MAX_VALUES_PER_POINT, MAX_VALUES_PER_POINT);
+  assert.equal(py.MAX_WALL, MAX_WALL);
+  assert.equal(py.MAX_LATENT_LABEL, MAX_LATENT_LABEL);
+  assert.equal(py.MAX_NOTES_CHARS, MAX_NOTES_CHARS);
+  assert.equal(py.MAX_META_CHARS, MAX_MEDIA_META_CHARS);
   assert.equal(py.METRIC_NAME_PATTERN, METRIC_NAME_PATTERN);
   assert.equal(py.RUN_ID_PATTERN, RUN_ID_PATTERN);
   assert.equal(py.MEDIA_KIND_PATTERN, (MediaKind as { pattern?: string }).pattern);
@@ -70,18 +77,6 @@ print(json.dumps(plain | {
 import json, inspect, ganwatch
 print(json.dumps(inspect.signature(ganwatch.init).parameters["poll_wait"].default))`);
   assert.ok(pollWait <= MAX_CONTROL_POLL_WAIT_S);
-});
-
-test("the Python client's per-point, wall, label and meta limits are the protocol's", { skip }, () => {
-  const py = python(`
-import json
-from ganwatch import run, wire
-print(json.dumps({"MAX_VALUES_PER_POINT": wire.MAX_VALUES_PER_POINT, "MAX_WALL": wire.MAX_WALL,
-  "MAX_LATENT_LABEL": wire.MAX_LATENT_LABEL, "MAX_META_CHARS": run.MAX_META_CHARS}))`);
-  assert.equal(py.MAX_VALUES_PER_POINT, MAX_VALUES_PER_POINT);
-  assert.equal(py.MAX_WALL, MAX_WALL);
-  assert.equal(py.MAX_LATENT_LABEL, MAX_LATENT_LABEL);
-  assert.equal(py.MAX_META_CHARS, MAX_MEDIA_META_CHARS);
 });
 
 test('every GW_ERR code the Python client raises is registered, with the same message', { skip }, () => {

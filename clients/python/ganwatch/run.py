@@ -31,6 +31,7 @@ from .wire import (
     MAX_LATENT_CODES,
     MAX_LATENT_DIM,
     MAX_LATENT_LABEL,
+    MAX_NOTES_CHARS,
     MAX_SAFE_INTEGER,
     MAX_VALUES_PER_POINT,
     MEDIA_KIND,
@@ -175,7 +176,7 @@ def _create_body(name: Any, config: Any, tags: Any, notes: Any, alerts: Any, bac
     if tags is not None:
         body["tags"] = _check_tags(tags)
     if notes is not None:
-        if not isinstance(notes, str) or len(notes) > 20_000:
+        if not isinstance(notes, str) or len(notes) > MAX_NOTES_CHARS:
             raise InputError("notes must be a string of at most 20,000 characters")
         body["notes"] = notes
     if alerts is not None:
@@ -483,7 +484,7 @@ class Run:
     def set_notes(self, notes: str) -> None:
         """Replaces the run's notes (shown on its page)."""
         self._check_open("set_notes")
-        if not isinstance(notes, str) or len(notes) > 20_000:
+        if not isinstance(notes, str) or len(notes) > MAX_NOTES_CHARS:
             raise InputError("notes must be a string of at most 20,000 characters")
         self._sender.patch_run({"notes": notes})
 

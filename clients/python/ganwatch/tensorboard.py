@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import InputError
 from .run import Run, init
-from .wire import MEDIA_KIND, check_wall
+from .wire import MAX_NOTES_CHARS, MEDIA_KIND, check_wall
 
 NOT_METRIC = re.compile(r"[^A-Za-z0-9_./-]")
 NOT_KIND = re.compile(r"[^A-Za-z0-9_.-]")
@@ -152,7 +152,7 @@ class SummaryWriter:
         """Text goes to the run's notes (shown on its page), one line per call, newest last."""
         step = self._step("text:" + str(tag), global_step)
         self._texts.append(f"{tag} (step {step}): {text_string}")
-        self.run.set_notes("\n".join(self._texts)[-20_000:])
+        self.run.set_notes("\n".join(self._texts)[-MAX_NOTES_CHARS:])
 
     def add_embedding(self, mat, metadata=None, label_img=None, global_step=None, tag="default", metadata_header=None):
         """The rows of ``mat`` become the latent codes of epoch ``global_step`` (0 without one); ``metadata`` becomes

@@ -10,13 +10,13 @@ import {
   type ChartMarker,
   type ChartSnapshot,
   type LivePointLike,
-  type RunRef,
+  type ChartRun,
   type StepRange,
   type XAxis,
 } from './metric-chart.js';
 
 export interface GridOptions {
-  runs: RunRef[];
+  runs: ChartRun[];
   compare?: boolean;
   /** Buckets asked per series request (default: 1000 for one run, fewer per run when comparing, ≥ 200). */
   budget?: number;
@@ -36,7 +36,7 @@ const EXTENT_REDRAW_MS = 1000;
 
 export class ChartGrid implements ChartHost {
   readonly el: HTMLElement;
-  readonly runs: RunRef[];
+  readonly runs: ChartRun[];
   readonly compare: boolean;
   readonly budget: number;
   smoothing = 0;

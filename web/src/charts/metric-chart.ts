@@ -28,7 +28,7 @@ export interface StepRange {
   to: number;
 }
 
-export interface RunRef {
+export interface ChartRun {
   id: string;
   name: string;
   color: string;
@@ -52,7 +52,7 @@ export interface LivePointLike {
 
 /** What a chart needs from the page that holds it (shared settings, data access, zoom). */
 export interface ChartHost {
-  readonly runs: readonly RunRef[];
+  readonly runs: readonly ChartRun[];
   readonly smoothing: number;
   readonly xAxis: XAxis;
   /** The zoomed step range, shared by every chart of the page; null when not zoomed. */
@@ -319,7 +319,7 @@ export class MetricChart {
     return deriveEntries(inputs as SeriesBuffer[], derived.combine, this.host.budget);
   }
 
-  private xOf(run: RunRef, raw: boolean): (e: Entry) => number {
+  private xOf(run: ChartRun, raw: boolean): (e: Entry) => number {
     switch (this.host.xAxis) {
       case 'step':
         return raw ? (e) => e.start : (e) => (e.start + e.end) / 2;
@@ -356,7 +356,7 @@ export class MetricChart {
   }
 
   /** Adds one run's datasets (band, line, smoothed line, non-finite marks, markers) and its summary sentence. */
-  private renderRun(pass: RenderPass, run: RunRef): void {
+  private renderRun(pass: RenderPass, run: ChartRun): void {
     const got = this.entriesFor(run.id);
     if (!got || got.entries.length === 0) return;
     const { entries, raw } = got;
@@ -389,7 +389,7 @@ export class MetricChart {
   /** The min–max envelope of a bucketed series, as two datasets filled between. */
   private addBand(
     pass: RenderPass,
-    run: RunRef,
+    run: ChartRun,
     entries: readonly Entry[],
     x: (e: Entry) => number,
     base: { run: string; runName: string },
@@ -428,7 +428,7 @@ export class MetricChart {
   /** The mean line, its smoothed twin and the non-finite marks of one run (the y extent grows with the line). */
   private lineSeries(
     pass: RenderPass,
-    run: RunRef,
+    run: ChartRun,
     entries: readonly Entry[],
     x: (e: Entry) => number,
     smoothed: ReturnType<typeof smoothEntries> | null,
@@ -461,7 +461,7 @@ export class MetricChart {
 
   private addLines(
     pass: RenderPass,
-    run: RunRef,
+    run: ChartRun,
     base: { run: string; runName: string },
     series: { line: GwPoint[]; smooth: GwPoint[] },
     smoothed: boolean,
@@ -503,7 +503,7 @@ export class MetricChart {
   /** The run's event markers, then its connection gaps, each one dataset. */
   private addMarkers(
     pass: RenderPass,
-    run: RunRef,
+    run: ChartRun,
     base: { run: string; runName: string },
     entries: readonly Entry[],
     raw: boolean,
@@ -523,7 +523,7 @@ export class MetricChart {
   }
 
   /** One sentence for screen readers; `top` is the highest value drawn so far on this chart. */
-  private runSummary(run: RunRef, entries: readonly Entry[], raw: boolean, top: number, bad: number): string {
+  private runSummary(run: ChartRun, entries: readonly Entry[], raw: boolean, top: number, bad: number): string {
     const last = entries[entries.length - 1]!;
     return `${this.host.compare ? `${run.name}: ` : ''}${raw ? `${entries.length} points` : `${entries.length} buckets`} over steps ${fmtStep(entries[0]!.start)}–${fmtStep(last.end)}, last ${fmtValue(last.last ?? last.mean)}${Number.isFinite(top) ? `, highest ${fmtValue(top)}` : ''}${bad ? `, ${bad} with non-finite values` : ''}`;
   }
@@ -559,7 +559,7 @@ export class MetricChart {
 
   /** One dataset of markers (one point each, on the top edge later), or null when none falls on this x axis. */
   private markerDataset(
-    run: RunRef,
+    run: ChartRun,
     markers: readonly ChartMarker[],
     role: 'event' | 'gap',
     pointStyle: 'rectRot' | 'rect',
@@ -588,7 +588,7 @@ export class MetricChart {
   }
 
   /** Where a marker at `step` goes on the x axis (time axes need the wall time of that step). */
-  private markerX(run: RunRef, step: number, entries: readonly Entry[], raw: boolean): number | null {
+  private markerX(run: ChartRun, step: number, entries: readonly Entry[], raw: boolean): number | null {
     if (this.host.xAxis === 'step') return step;
     if (!entries.length) return null;
     let lo = 0;

@@ -9,6 +9,7 @@ import { RUN_COLORS } from '../charts/colors.js';
 import { boundsOf, equalUnitRanges, nextView, type Box, type ScatterView } from '../charts/scatter-view.js';
 import { h, notice, uid } from '../dom.js';
 import { fmtValue } from '../format.js';
+import { API_PREFIX } from '../../../protocol/wire.js';
 
 const METHODS: Array<[ProjectionMethod, string]> = [
   ['tsne', 't-SNE'],
@@ -213,7 +214,7 @@ export class LatentPanel {
         this.serverProjects = false;
       }
     }
-    throw new Error('this server computes no projections (it has no GET /api/v1/runs/:id/projections)');
+    throw new Error(`this server computes no projections (it has no GET ${API_PREFIX}/runs/:id/projections)`);
   }
 
   private async draw(): Promise<void> {

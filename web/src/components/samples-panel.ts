@@ -3,7 +3,7 @@
 import type { MediaItem } from '../../../protocol/index.js';
 import { api, withToken } from '../api.js';
 import { h, notice, uid } from '../dom.js';
-import type { RunRef } from '../charts/metric-chart.js';
+import type { ChartRun } from '../charts/metric-chart.js';
 
 export interface SamplesSnapshot {
   epochs: number[];
@@ -26,7 +26,7 @@ export class SamplesPanel {
   private refetchTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
-    private readonly runs: readonly RunRef[],
+    private readonly runs: readonly ChartRun[],
     private readonly kind = 'samples',
   ) {
     const sliderId = uid('epoch-slider');
@@ -138,7 +138,7 @@ export class SamplesPanel {
     );
   }
 
-  private figure(run: RunRef, item: MediaItem | null, epoch: number): HTMLElement {
+  private figure(run: ChartRun, item: MediaItem | null, epoch: number): HTMLElement {
     const caption =
       this.runs.length > 1
         ? h(

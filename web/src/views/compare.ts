@@ -6,7 +6,7 @@ import { api } from '../api.js';
 import { ChartGrid } from '../charts/chart-grid.js';
 import { chartToolbar } from '../charts/chart-toolbar.js';
 import { runColor } from '../charts/colors.js';
-import type { RunRef } from '../charts/metric-chart.js';
+import type { ChartRun } from '../charts/metric-chart.js';
 import { compareConfigTable } from '../components/config-table.js';
 import { SamplesPanel } from '../components/samples-panel.js';
 import { statusBadge } from '../components/status-badge.js';
@@ -82,7 +82,7 @@ class ComparePage {
     initialRuns: Run[],
   ) {
     this.runs = initialRuns;
-    const refs: RunRef[] = initialRuns.map((r, i) => ({
+    const refs: ChartRun[] = initialRuns.map((r, i) => ({
       id: r.id,
       name: r.name,
       color: runColor(i),

@@ -2,7 +2,8 @@
 // for the compare view; rename / tag / note / delete.
 import type { Alert, LiveServerFrame, Run, RunStatus } from '../../../protocol/index.js';
 import { METRIC } from '../../../protocol/metric-names.js';
-import { decodeValue, type WireValue } from '../../../protocol/wire.js';
+import { MAX_NOTES_CHARS } from '../../../protocol/limits.js';
+import { API_PREFIX, decodeValue, type WireValue } from '../../../protocol/wire.js';
 import { api } from '../api.js';
 import { SEVERITY_RANK, severityBadge, statusBadge, tagChips } from '../components/status-badge.js';
 import { fill, h, notice, uid } from '../dom.js';
@@ -177,7 +178,7 @@ export class RunsListView {
           'empty',
           'No runs yet. Start one with ',
           h('code', null, 'npm run demo'),
-          ', or create one over the API (POST /api/v1/runs).',
+          `, or create one over the API (POST ${API_PREFIX}/runs).`,
         ),
       );
     else if (shown === 0) fill(this.state, notice('empty', 'No run matches these filters.'));
@@ -465,7 +466,7 @@ class RunEditDialog {
     const { ids } = this;
     this.name = h('input', { id: ids.name, required: true, maxlength: 200, autocomplete: 'off' });
     this.tags = h('input', { id: ids.tags, autocomplete: 'off', 'aria-describedby': `${ids.tags}-help` });
-    this.notes = h('textarea', { id: ids.notes, rows: 4, maxlength: 20000 });
+    this.notes = h('textarea', { id: ids.notes, rows: 4, maxlength: MAX_NOTES_CHARS });
     this.error = h('p', { class: 'form-status', role: 'alert' });
     this.save = h('button', { type: 'submit', class: 'primary' }, 'Save');
     const cancel = h('button', { type: 'button' }, 'Cancel');
