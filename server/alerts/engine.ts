@@ -54,6 +54,8 @@ export class AlertEngine implements PointsListener {
   private readonly factories: readonly DetectorFactory[];
   /** Told when alert settings change here (so other servers sharing the store drop their detectors too). */
   onConfigChanged: ((run: string | null) => void) | null = null;
+  /** Set by the cluster relay: a remedy was applied here for a run whose detectors run on another server. */
+  onRemedyElsewhere: ((run: string, alertId: number) => void) | null = null;
 
   constructor(private readonly o: EngineOptions) {
     this.store = o.store;
@@ -278,13 +280,24 @@ export class AlertEngine implements PointsListener {
     if (!run) throw gwError('GW_ERR_RUN_NOT_FOUND', alert.run);
     const control = await this.o.controls.issue(run, action, `alert:${alert.id}:${source}`);
     const updated = await this.store.alerts.attachControl(alert.id, control.id);
-    const state = this.runs.get(run.id);
-    const rule = state?.rules.get(alert.rule);
-    if (state && rule) {
-      rule.machines.get(alert.key)?.startCooldown(state.lastStep + rule.settings.cooldown);
-      rule.detector.rebaseline(state.lastStep, 'remedy');
-    }
+    if (!this.coolDown(run.id, alert)) this.onRemedyElsewhere?.(run.id, alert.id);
     this.o.hub.publish(run.id, { type: 'alert', run: run.id, alert: updated });
     return updated;
+  }
+
+  /** A remedy was applied through another server for a run whose detectors run here: the rule cools down here. */
+  async remedyAppliedElsewhere(alertId: number): Promise<void> {
+    const alert = await this.store.alerts.get(alertId);
+    if (alert) this.coolDown(alert.run, alert);
+  }
+
+  /** Starts the alert's cooldown and makes its rule re-learn; false when this server holds no detectors for the run. */
+  private coolDown(run: string, alert: Alert): boolean {
+    const state = this.runs.get(run);
+    const rule = state?.rules.get(alert.rule);
+    if (!state || !rule) return false;
+    rule.machines.get(alert.key)?.startCooldown(state.lastStep + rule.settings.cooldown);
+    rule.detector.rebaseline(state.lastStep, 'remedy');
+    return true;
   }
 }

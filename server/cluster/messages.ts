@@ -7,6 +7,8 @@ export type MessageKind =
   | 'control'
   /** The sending server now holds the run (its trainer connected there). */
   | 'claim'
+  /** An alert's remedy was applied on a server that does not hold the run; body: the alert id. */
+  | 'remedy'
   /** Alert settings changed for the run, or for every run when `run` is '*'. */
   | 'alerts'
   /** A server started: from now on, live frames must be relayed. */
@@ -19,7 +21,7 @@ export interface ClusterMessage {
   body: string;
 }
 
-const KINDS = new Set<string>(['frame', 'control', 'claim', 'alerts', 'hello']);
+const KINDS = new Set<string>(['frame', 'control', 'claim', 'remedy', 'alerts', 'hello']);
 
 export function encodeMessage(m: ClusterMessage): string {
   return `${m.kind}\n${m.origin}\n${m.run}\n${m.body}`;

@@ -1,6 +1,7 @@
 // The servers sharing a store, as one: live frames published on any server reach every server's browsers, a control
-// issued on one server reaches the trainer connected to another, a claimed run moves its detectors, and alert
-// settings changed on one server apply on all. Messages travel over the store's events channel (PostgreSQL
+// issued on one server reaches the trainer connected to another, a claimed run moves its detectors, a remedy applied
+// on one server cools the rule down where the run's detectors are, and alert settings changed on one server apply on
+// all. Messages travel over the store's events channel (PostgreSQL
 // LISTEN/NOTIFY); a server never receives its own, so nothing is delivered twice.
 import type { LiveServerFrame } from '../../protocol/index.js';
 import type { Store } from '../../db/store.js';
@@ -37,6 +38,7 @@ export class ClusterRelay {
     };
     controls.onUndelivered = (run, control) => this.send('control', run.id, String(control.id));
     alerts.onConfigChanged = (run) => this.send('alerts', run ?? '*', '');
+    alerts.onRemedyElsewhere = (run, alertId) => this.send('remedy', run, String(alertId));
     this.send('hello', '*', '');
   }
 
@@ -69,6 +71,9 @@ export class ClusterRelay {
       case 'claim':
         this.p.presence.claimedElsewhere(m.run, m.origin);
         return this.p.lease.movedAway(m.run);
+      case 'remedy':
+        if (!this.p.presence.holds(m.run)) return;
+        return this.inOrder(m, () => this.p.alerts.remedyAppliedElsewhere(Number(m.body)));
       case 'alerts':
         return this.p.alerts.configChanged(m.run === '*' ? null : m.run);
       case 'hello':

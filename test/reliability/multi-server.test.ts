@@ -296,3 +296,60 @@ test(
     await watcher.close();
   },
 );
+
+test(
+  'a remedy applied through a server that does not hold the run cools the rule down on the server that does',
+  { skip },
+  async () => {
+    const [a, b] = await cluster(2);
+    const watcher = await live(b!);
+    // A cooldown longer than the test: once a remedy is applied, the rule may resolve its alert but not open another.
+    const alerts = { rules: { d_overpowering: { cooldown: 10_000_000 } } };
+    const openOnA = async (name: string): Promise<Run> => {
+      const run = await connect({ name, server: a!.url, alerts, spool: join(tempDir('ganwatch-multi-'), 'spool') });
+      runs.push(run);
+      run.log({ loss: 0 }, 0);
+      assert.equal(await run.flush(HANG_GUARD_MS), true);
+      return run;
+    };
+    // Posted to A, the holder; each POST returns after its commit, which waits for the detectors to see the previous.
+    const post = async (run: Run, points: ReturnType<typeof overpowering>): Promise<void> => {
+      for (let i = 0; i < points.length; i += 600) {
+        const res = await api(a!, 'POST', `/api/v1/runs/${run.id}/points`, { points: points.slice(i, i + 600) });
+        assert.equal(res.status, 200);
+      }
+    };
+    const alertFrame = (run: Run, state: string) =>
+      watcher.next(
+        (f) =>
+          f.type === 'alert' &&
+          f.run === run.id &&
+          f.alert.rule === 'd_overpowering' &&
+          f.alert.key === 'D' &&
+          f.alert.state === state,
+        HANG_GUARD_MS,
+      );
+    /** Fires, optionally applies the remedy through B, resolves, then overpowers D again; returns the D alerts. */
+    const overpowerTwice = async (run: Run, applyThroughB: boolean): Promise<number[]> => {
+      await post(run, overpowering(1, 3600));
+      const fired = await alertFrame(run, 'firing');
+      if (applyThroughB) assert.equal((await api(b!, 'POST', `/api/v1/alerts/${fired.alert.id}/apply`)).status, 201);
+      await post(run, overpowering(3601, 2000)); // healthy: the alert resolves (a cooldown lets it)
+      await alertFrame(run, 'resolved');
+      await post(run, overpowering(5601, 3600));
+      await post(run, [{ step: 9201, values: { loss: 0 } }]); // committed once the detectors have seen step 9200
+      const listed = await api<{ alerts: Array<{ id: number; key: string }> }>(
+        b!,
+        'GET',
+        `/api/v1/runs/${run.id}/alerts?rule=d_overpowering`,
+      );
+      return listed.body.alerts.filter((x) => x.key === 'D').map((x) => x.id);
+    };
+
+    const unremedied = await openOnA('overpowered twice, no remedy');
+    assert.equal((await overpowerTwice(unremedied, false)).length, 2, 'without a remedy the second bout fires again');
+    const remedied = await openOnA('overpowered twice, remedy applied through B');
+    assert.equal((await overpowerTwice(remedied, true)).length, 1, 'the remedy applied on B cooled the rule on A');
+    await watcher.close();
+  },
+);
