@@ -65,7 +65,7 @@ function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 
 /** Runs a client script in its own process; resolves with its last stdout line parsed as JSON. */
 function client<T>(script: string, args: string[], onReady?: () => void): Promise<T> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', script), ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/support', script), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -113,7 +113,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         const n = Math.floor(o.subscribers / subscriberProcs) + (p < o.subscribers % subscriberProcs ? 1 : 0);
         subscriberRuns.push(
           client(
-            '_load-subscribers.ts',
+            'load-subscribers.ts',
             // Each subscriber ends once it has every step of every trainer; the seconds are only a hang guard.
             [server.url, String(n), String(o.seconds + 120), String(o.trainers * rate * o.seconds)],
             () => ++ready === subscriberProcs && allReady(),
@@ -137,7 +137,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     for (let p = 0; p < trainerProcs; p++) {
       const mine = runs.filter((_, i) => i % trainerProcs === p);
       trainerRuns.push(
-        client('_load-trainers.ts', [
+        client('load-trainers.ts', [
           servers[p % servers.length]!.url,
           mine.join(','),
           String(metrics),
