@@ -106,19 +106,20 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
     // Subscribers first (they watch the whole time the trainers push, plus a margin for the last frames).
     const subscriberRuns: Array<Promise<{ received: number[]; latencies: Histogram }>> = [];
-    await new Promise<void>((allReady) => {
+    // A subscriber process that dies before it is ready fails the run at once instead of leaving it waiting.
+    await new Promise<void>((allReady, failed) => {
       let ready = 0;
       if (subscriberProcs === 0) return allReady();
       for (let p = 0; p < subscriberProcs; p++) {
         const n = Math.floor(o.subscribers / subscriberProcs) + (p < o.subscribers % subscriberProcs ? 1 : 0);
-        subscriberRuns.push(
-          client(
-            'load-subscribers.ts',
-            // Each subscriber ends once it has every step of every trainer; the seconds are only a hang guard.
-            [server.url, String(n), String(o.seconds + 120), String(o.trainers * rate * o.seconds)],
-            () => ++ready === subscriberProcs && allReady(),
-          ),
+        const watching = client<{ received: number[]; latencies: Histogram }>(
+          'load-subscribers.ts',
+          // Each subscriber ends once it has every step of every trainer; the seconds are only a hang guard.
+          [server.url, String(n), String(o.seconds + 120), String(o.trainers * rate * o.seconds)],
+          () => ++ready === subscriberProcs && allReady(),
         );
+        watching.catch(failed);
+        subscriberRuns.push(watching);
       }
     });
 
