@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { METRIC } from '../protocol/metric-names.js';
 import { MODEL_METRICS } from '../trainer/models/bicyclegan.js';
 import { ROOT, api, startServer, tempDir, type RunningServer } from '../harness/server.js';
-import { TINY_MODEL_ARGS } from '../harness/trainer.js';
+import { SMALL_VALIDATION_ARGS, TINY_MODEL_ARGS } from '../harness/trainer.js';
 
 export interface OutageResult {
   run: string;
@@ -87,14 +87,7 @@ export async function outageScenario(outageSeconds: number): Promise<OutageResul
       '8',
       '--val-every',
       '100000',
-      '--val-count',
-      '2',
-      '--val-z',
-      '2',
-      '--latent-count',
-      '8',
-      '--patience',
-      '0',
+      ...SMALL_VALIDATION_ARGS,
       '--checkpoint-every',
       '0',
       '--checkpoint-dir',

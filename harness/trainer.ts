@@ -14,3 +14,15 @@ export const TINY_MODEL_ARGS: readonly string[] = [
   '--batch',
   '4',
 ];
+
+/** The smallest validation: 2 inputs × 2 z, 8 latent codes, and no early stop. */
+export const SMALL_VALIDATION_ARGS: readonly string[] = [
+  '--val-count',
+  '2',
+  '--val-z',
+  '2',
+  '--latent-count',
+  '8',
+  '--patience',
+  '0',
+];

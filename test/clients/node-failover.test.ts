@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { connect, parseServers, type GanwatchError } from '../../clients/node/index.js';
 import { ROOT, api, startServer, tempDir, type RunningServer } from '../../harness/server.js';
-import { TINY_MODEL_ARGS } from '../../harness/trainer.js';
+import { SMALL_VALIDATION_ARGS, TINY_MODEL_ARGS } from '../../harness/trainer.js';
 
 const servers: RunningServer[] = [];
 after(async () => {
@@ -185,14 +185,7 @@ test('a trainer given --server DEAD,LIVE creates its run on the live server and 
       '3',
       '--val-every',
       '1000',
-      '--val-count',
-      '2',
-      '--val-z',
-      '2',
-      '--latent-count',
-      '8',
-      '--patience',
-      '0',
+      ...SMALL_VALIDATION_ARGS,
       '--checkpoint-every',
       '0',
       '--spool',

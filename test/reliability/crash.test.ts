@@ -12,7 +12,7 @@ import { MonitorClient } from '../../clients/node/index.js';
 import { MODEL_METRICS } from '../../trainer/models/bicyclegan.js';
 import { ROOT, api, startServer, tempDir, type RunningServer } from '../../harness/server.js';
 import { mulberry32 } from '../support/streams.js';
-import { TINY_MODEL_ARGS } from '../../harness/trainer.js';
+import { SMALL_VALIDATION_ARGS, TINY_MODEL_ARGS } from '../../harness/trainer.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -147,14 +147,7 @@ test('a trainer killed twice with SIGKILL and resumed from its checkpoint leaves
     String(PER_EPOCH),
     '--val-every',
     '1000',
-    '--val-count',
-    '2',
-    '--val-z',
-    '2',
-    '--latent-count',
-    '8',
-    '--patience',
-    '0',
+    ...SMALL_VALIDATION_ARGS,
     '--checkpoint-every',
     '1',
     '--checkpoint-dir',
