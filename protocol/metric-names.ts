@@ -419,3 +419,33 @@ export function ganModeOf(config: Readonly<Record<string, unknown>>): string | u
   for (const key of GAN_MODE_KEYS) if (typeof config[key] === 'string') return config[key];
   return undefined;
 }
+
+/** What one BicycleGAN training step reports, one value each (the trainer's StepMetrics). */
+export const STEP_METRICS = [
+  METRIC.dRealAcc,
+  METRIC.dFakeAcc,
+  METRIC.d2RealAcc,
+  METRIC.d2FakeAcc,
+  METRIC.cycError,
+  METRIC.latentMse,
+  METRIC.lossD,
+  METRIC.lossD2,
+  METRIC.lossGGan,
+  METRIC.lossGGan2,
+  METRIC.lossL1,
+  METRIC.lossZL1,
+  METRIC.lossKl,
+  METRIC.lossGTotal,
+  METRIC.gradNormG,
+  METRIC.gradNormE,
+  METRIC.gradNormD,
+  METRIC.gradNormD2,
+  METRIC.lrG,
+  METRIC.lrE,
+  METRIC.lrD,
+  METRIC.lambdaAdv,
+  METRIC.lambdaCyc,
+  METRIC.lambdaLatent,
+  METRIC.lambdaKl,
+  METRIC.clipMaxNorm,
+] as const;

@@ -4,7 +4,7 @@
 // acked per run and every ack latency (ms).
 // argv: serverUrl runIds(comma) metrics rate seconds flushMs
 import WebSocket from 'ws';
-import { METRIC, METRIC_PREFIX } from '../../protocol/metric-names.js';
+import { METRIC_PREFIX, STEP_METRICS } from '../../protocol/metric-names.js';
 import { record, type Histogram } from './latency.js';
 
 const [url, runsArg, metricsArg, rateArg, secondsArg, flushArg] = process.argv.slice(2);
@@ -14,29 +14,7 @@ const rate = Number(rateArg);
 const seconds = Number(secondsArg);
 const flushMs = Number(flushArg);
 
-const NAMES = [
-  METRIC.dRealAcc,
-  METRIC.dFakeAcc,
-  METRIC.d2RealAcc,
-  METRIC.d2FakeAcc,
-  METRIC.cycError,
-  METRIC.latentMse,
-  METRIC.lossD,
-  METRIC.lossD2,
-  METRIC.lossGGan,
-  METRIC.lossGGan2,
-  METRIC.lossL1,
-  METRIC.lossZL1,
-  METRIC.lossKl,
-  METRIC.lossGTotal,
-  METRIC.gradNormG,
-  METRIC.gradNormE,
-  METRIC.gradNormD,
-  METRIC.gradNormD2,
-  METRIC.lrG,
-  METRIC.lrD,
-];
-const names = Array.from({ length: metrics }, (_, i) => NAMES[i] ?? `extra/m${i}`);
+const names = Array.from({ length: metrics }, (_, i) => STEP_METRICS[i] ?? `extra/m${i}`);
 
 /** Trainer-like values, so the alert detectors do their ordinary work. */
 function valueOf(name: string, s: number, m: number): number {

@@ -20,7 +20,7 @@
 //   lambda/adv, /cyc, /latent, /kl and clip/max_norm (0 = off): the controls in force for this step
 import * as tf from '@tensorflow/tfjs';
 import { gwError } from '../../protocol/errors.js';
-import { LAMBDA_METRIC, LR_METRIC, METRIC } from '../../protocol/metric-names.js';
+import { LAMBDA_METRIC, LR_METRIC, METRIC, STEP_METRICS } from '../../protocol/metric-names.js';
 import { Rng, type RngState } from '../rng.js';
 import { DEFAULT_OPTIONS, type BicycleGANOptions, type GanMode } from './bicyclegan-options.js';
 import type { Param, WeightSource } from './layers.js';
@@ -43,34 +43,7 @@ export const NET_NAMES: readonly NetName[] = ['G', 'E', 'D', 'D2'];
 export const LAMBDA_NAMES: readonly LambdaName[] = ['adv', 'cyc', 'latent', 'kl'];
 
 /** The names trainStep reports, one value each (their meanings: protocol/metric-names.ts). */
-export const MODEL_METRICS = [
-  METRIC.dRealAcc,
-  METRIC.dFakeAcc,
-  METRIC.d2RealAcc,
-  METRIC.d2FakeAcc,
-  METRIC.cycError,
-  METRIC.latentMse,
-  METRIC.lossD,
-  METRIC.lossD2,
-  METRIC.lossGGan,
-  METRIC.lossGGan2,
-  METRIC.lossL1,
-  METRIC.lossZL1,
-  METRIC.lossKl,
-  METRIC.lossGTotal,
-  METRIC.gradNormG,
-  METRIC.gradNormE,
-  METRIC.gradNormD,
-  METRIC.gradNormD2,
-  METRIC.lrG,
-  METRIC.lrE,
-  METRIC.lrD,
-  METRIC.lambdaAdv,
-  METRIC.lambdaCyc,
-  METRIC.lambdaLatent,
-  METRIC.lambdaKl,
-  METRIC.clipMaxNorm,
-] as const;
+export const MODEL_METRICS = STEP_METRICS;
 export type ModelMetric = (typeof MODEL_METRICS)[number];
 export type StepMetrics = Record<ModelMetric, number>;
 
