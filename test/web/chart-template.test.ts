@@ -48,7 +48,7 @@ function sourcesWithCopy(root: string): string {
   assert.ok(groups.includes(table));
   writeFileSync(
     join(src, 'chart-groups.ts'),
-    `import { BALANCE_COPY } from '../charts/balance-copy-group.js';\n` +
+    `import { BALANCE_COPY } from './charts/balance-copy-group.js';\n` +
       groups.replace(table, `${table}  BALANCE_COPY,\n`),
   );
   return src;
