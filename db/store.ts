@@ -77,6 +77,8 @@ export interface SeriesRepo {
   read(metric: MetricRef, buckets: number, from?: number, to?: number): Promise<SeriesResult>;
   /** Every point of a run, metric by metric in step order, in pages. */
   exportRun(rid: number, pageSize?: number): AsyncGenerator<ExportRow[]>;
+  /** Every value of a run with a step in [from, to), in step order (metrics by name within a step). */
+  window(rid: number, from: number, to: number): Promise<ExportRow[]>;
 }
 
 export interface MediaRow {
@@ -155,8 +157,15 @@ export interface NewAlert {
   muted: boolean;
 }
 
+/** What opening an alert did: `opened` is false when the run already had this rule and key firing (that one is returned). */
+export interface OpenedAlert {
+  alert: Alert;
+  opened: boolean;
+}
+
 export interface AlertsRepo {
-  open(rid: number, a: NewAlert): Promise<Alert>;
+  /** Opens a firing alert, unless one of the same rule and key is firing already (at most one, by a unique index). */
+  open(rid: number, a: NewAlert): Promise<OpenedAlert>;
   get(id: number): Promise<Alert | null>;
   /** Escalation or new evidence while firing. */
   update(id: number, a: Pick<NewAlert, 'severity' | 'message' | 'evidence' | 'remedy'>): Promise<Alert>;

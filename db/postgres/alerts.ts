@@ -2,7 +2,7 @@
 // is read with its control in one query.
 import type pg from 'pg';
 import type { Alert, AlertsQuery, Control, ControlCommand } from '../../protocol/index.js';
-import { now, type AlertsRepo, type NewAlert } from '../store.js';
+import { now, type AlertsRepo, type NewAlert, type OpenedAlert } from '../store.js';
 import { query } from './pool.js';
 
 interface AlertRow extends Omit<Alert, 'remedy' | 'control'> {
@@ -36,13 +36,14 @@ export class PgAlertsRepo implements AlertsRepo {
     return row ? toAlert(row) : null;
   }
 
-  async open(rid: number, a: NewAlert): Promise<Alert> {
+  async open(rid: number, a: NewAlert): Promise<OpenedAlert> {
     const t = now();
     const [row] = await query<{ id: number }>(
       this.pool,
       `INSERT INTO alerts (rid, rule, key, severity, state, step_opened, message, evidence, remedy_text, remedy_action,
          muted, created_at, updated_at, firing_at)
-       VALUES ($1, $2, $3, $4, 'firing', $5, $6, $7, $8, $9, $10, $11, $11, $11) RETURNING id`,
+       VALUES ($1, $2, $3, $4, 'firing', $5, $6, $7, $8, $9, $10, $11, $11, $11)
+       ON CONFLICT (rid, rule, key) WHERE state = 'firing' DO NOTHING RETURNING id`,
       [
         rid,
         a.rule,
@@ -57,7 +58,14 @@ export class PgAlertsRepo implements AlertsRepo {
         t,
       ],
     );
-    return (await this.get(row!.id))!;
+    if (row) return { alert: (await this.get(row.id))!, opened: true };
+    const firing = await this.one("a.rid = $1 AND a.rule = $2 AND a.key = $3 AND a.state = 'firing'", [
+      rid,
+      a.rule,
+      a.key,
+    ]);
+    // Resolved between the two statements: open it again (now nothing conflicts).
+    return firing ? { alert: firing, opened: false } : this.open(rid, a);
   }
 
   get(id: number): Promise<Alert | null> {

@@ -89,6 +89,16 @@ export class PgSeriesRepo implements SeriesRepo {
     return readSeries(source, buckets, from, to);
   }
 
+  async window(rid: number, from: number, to: number): Promise<ExportRow[]> {
+    const rows = await queryRows<[number, string, number, number]>(
+      this.pool,
+      `SELECT p.step, m.name, p.value, p.wall FROM points p JOIN metrics m ON m.mid = p.mid
+       WHERE p.rid = $1 AND p.step >= $2 AND p.step < $3 ORDER BY p.step, m.name`,
+      [rid, from, to],
+    );
+    return rows.map(([step, metric, v, wall]) => ({ metric, step, value: wire(v), wall }));
+  }
+
   async *exportRun(rid: number, pageSize = 5000): AsyncGenerator<ExportRow[]> {
     const metrics = await query<{ mid: number; name: string }>(
       this.pool,

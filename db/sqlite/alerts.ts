@@ -1,6 +1,6 @@
 // Alerts on SQLite: opened when a detector's alert starts firing, updated as it escalates and resolves.
 import type { Alert, AlertsQuery, ControlCommand } from '../../protocol/index.js';
-import { now, type AlertsRepo, type NewAlert } from '../store.js';
+import { now, type AlertsRepo, type NewAlert, type OpenedAlert } from '../store.js';
 import type { Connection } from './connection.js';
 import type { SqliteControlsRepo } from './controls.js';
 
@@ -36,7 +36,8 @@ export class SqliteAlertsRepo implements AlertsRepo {
   ) {
     this.insertStmt = db.prepare(
       `INSERT INTO alerts (rid, rule, key, severity, state, step_opened, message, evidence, remedy_text, remedy_action, muted, created_at, updated_at, firing_at)
-       VALUES (?, ?, ?, ?, 'firing', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, 'firing', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (rid, rule, key) WHERE state = 'firing' DO NOTHING`,
     );
     this.getStmt = db.prepare<[number], AlertRow>(`${SELECT} WHERE a.id = ?`);
     this.updateStmt = db.prepare(
@@ -58,26 +59,26 @@ export class SqliteAlertsRepo implements AlertsRepo {
     );
   }
 
-  async open(rid: number, a: NewAlert): Promise<Alert> {
+  async open(rid: number, a: NewAlert): Promise<OpenedAlert> {
     const t = now();
-    const id = Number(
-      this.insertStmt.run(
-        rid,
-        a.rule,
-        a.key,
-        a.severity,
-        a.stepOpened,
-        a.message,
-        JSON.stringify(a.evidence),
-        a.remedy?.text ?? null,
-        a.remedy?.action ? JSON.stringify(a.remedy.action) : null,
-        a.muted ? 1 : 0,
-        t,
-        t,
-        t,
-      ).lastInsertRowid,
+    const { changes, lastInsertRowid } = this.insertStmt.run(
+      rid,
+      a.rule,
+      a.key,
+      a.severity,
+      a.stepOpened,
+      a.message,
+      JSON.stringify(a.evidence),
+      a.remedy?.text ?? null,
+      a.remedy?.action ? JSON.stringify(a.remedy.action) : null,
+      a.muted ? 1 : 0,
+      t,
+      t,
+      t,
     );
-    return this.getSync(id)!;
+    if (changes === 1) return { alert: this.getSync(Number(lastInsertRowid))!, opened: true };
+    const firing = this.openStmt.all(rid).find((r) => r.rule === a.rule && r.key === a.key)!;
+    return { alert: this.toAlert(firing), opened: false };
   }
 
   async get(id: number): Promise<Alert | null> {

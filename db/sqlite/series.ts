@@ -24,6 +24,7 @@ export class SqliteSeriesRepo implements SeriesRepo {
   private readonly blocksStmt;
   private readonly topBlocks;
   private readonly exportPage;
+  private readonly windowStmt;
 
   constructor(db: Connection) {
     this.metricStmt = db.prepare<[number, string], { mid: number }>(
@@ -49,6 +50,12 @@ export class SqliteSeriesRepo implements SeriesRepo {
     this.exportPage = db
       .prepare<[number, number, number]>(
         'SELECT step, value, wall FROM points WHERE mid = ? AND step > ? ORDER BY step LIMIT ?',
+      )
+      .raw(true);
+    this.windowStmt = db
+      .prepare<[number, number, number]>(
+        `SELECT p.step, m.name, p.value, p.wall FROM metrics m JOIN points p ON p.mid = m.mid
+         WHERE m.rid = ? AND p.step >= ? AND p.step < ? ORDER BY p.step, m.name`,
       )
       .raw(true);
   }
@@ -87,6 +94,12 @@ export class SqliteSeriesRepo implements SeriesRepo {
       blocks: (level, b0, b1) => this.blocksStmt.all(mid, level, b0, b1) as RawBlock[],
     };
     return readSeries(source, buckets, from, to);
+  }
+
+  async window(rid: number, from: number, to: number): Promise<ExportRow[]> {
+    return (this.windowStmt.all(rid, from, to) as Array<[number, string, number | null, number]>).map(
+      ([step, metric, v, wall]) => ({ metric, step, value: wire(v), wall }),
+    );
   }
 
   /** Every point of a run, metric by metric in step order, in pages so a huge run streams without holding the connection. */

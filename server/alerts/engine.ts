@@ -2,7 +2,7 @@
 // machine, stores and pushes alerts and markers, sends webhooks, and turns remedies into controls (on a click or,
 // when a run opts in, automatically).
 import { decodeValue, ganModeOf, gwError, type Alert, type AlertConfig, type LivePoint } from '../../protocol/index.js';
-import type { RunRef, Store } from '../../db/store.js';
+import type { ExportRow, RunRef, Store } from '../../db/store.js';
 import type { ControlService } from '../services/controls.js';
 import type { LiveHub } from '../services/live-hub.js';
 import type { PointsListener } from '../services/ingest.js';
@@ -21,6 +21,15 @@ import type {
 import type { AlertEvent, WebhookSender } from './webhooks.js';
 
 const SERVER_CONFIG_KEY = 'alerts.defaults';
+
+/**
+ * How much of a run's stored history a newly built detector state learns from before it watches live points: more
+ * than the longest warm-up and window of any rule (training_stall: 1,000 warm-up + 1,500 steps), so a server that
+ * takes a run over (failover, restart, changed settings) judges its next batch as the previous holder would have,
+ * instead of going silent for a warm-up. Read in pages of REPLAY_PAGE steps.
+ */
+export const REPLAY_STEPS = 5000;
+const REPLAY_PAGE = 1000;
 
 interface RuleState {
   factory: DetectorFactory;
@@ -126,7 +135,7 @@ export class AlertEngine implements PointsListener {
    */
   async onPoints(run: RunRef, points: readonly LivePoint[]): Promise<void> {
     try {
-      const state = this.runs.get(run.id) ?? (await this.runState(run));
+      const state = this.runs.get(run.id) ?? (await this.runState(run, firstStep(points)));
       for (const p of points) {
         const outputs = this.observe(state, p);
         if (outputs) await this.act(run, outputs, p.step);
@@ -140,7 +149,8 @@ export class AlertEngine implements PointsListener {
     this.runs.delete(id);
   }
 
-  private async runState(run: RunRef): Promise<RunState> {
+  /** Builds a run's detectors and restores its firing alerts, then feeds them the history before step `before`. */
+  private async runState(run: RunRef, before: number): Promise<RunState> {
     const generation = this.generation;
     const server = await this.serverConfig();
     const own = await this.store.settings.runAlertConfig<AlertConfig>(run.rid);
@@ -168,9 +178,21 @@ export class AlertEngine implements PointsListener {
       }
       state.rules.set(factory.rule, rule);
     }
+    await this.replay(run, state, before);
     // Settings changed while they were read: use this state for the batch at hand, rebuild for the next one.
     if (generation === this.generation) this.runs.set(run.id, state);
     return state;
+  }
+
+  /**
+   * Feeds the detectors the run's stored steps in [before - REPLAY_STEPS, before). What they report is dropped: the
+   * alerts it would open were opened by whoever watched those steps (the firing ones are restored from the store).
+   */
+  private async replay(run: RunRef, state: RunState, before: number): Promise<void> {
+    for (let from = Math.max(0, before - REPLAY_STEPS); from < before; from += REPLAY_PAGE) {
+      for (const p of stepsOf(await this.store.series.window(run.rid, from, Math.min(before, from + REPLAY_PAGE))))
+        this.observe(state, p);
+    }
   }
 
   /** Feeds one step to every detector (synchronously); returns what they reported, or null when nothing. */
@@ -221,7 +243,7 @@ export class AlertEngine implements PointsListener {
     const openId = r.open.get(ev.key);
     if (t.to === 'firing' && t.from !== 'firing') {
       const muted = (await this.store.alerts.latest(run.rid, r.factory.rule, ev.key))?.muted ?? false;
-      const alert = await this.store.alerts.open(run.rid, {
+      const { alert, opened } = await this.store.alerts.open(run.rid, {
         rule: r.factory.rule,
         key: ev.key,
         severity: ev.severity,
@@ -232,6 +254,8 @@ export class AlertEngine implements PointsListener {
         muted,
       });
       r.open.set(ev.key, alert.id);
+      // Not opened: another server watching the run during a handoff opened it first, and announced it.
+      if (!opened) return;
       await this.announce('firing', alert);
       await this.maybeAutoApply(run, alert);
     } else if (t.to === 'firing' && openId !== undefined) {
@@ -300,4 +324,21 @@ export class AlertEngine implements PointsListener {
     rule.detector.rebaseline(state.lastStep, 'remedy');
     return true;
   }
+}
+
+function firstStep(points: readonly LivePoint[]): number {
+  let first = Number.POSITIVE_INFINITY;
+  for (const p of points) if (p.step < first) first = p.step;
+  return first === Number.POSITIVE_INFINITY ? 0 : first;
+}
+
+/** Rows in step order grouped into one point per step, as a trainer pushed them. */
+function stepsOf(rows: readonly ExportRow[]): LivePoint[] {
+  const points: LivePoint[] = [];
+  for (const row of rows) {
+    let p = points[points.length - 1];
+    if (p?.step !== row.step) points.push((p = { step: row.step, wall: row.wall, values: {} }));
+    p.values[row.metric] = row.value;
+  }
+  return points;
 }

@@ -2,7 +2,9 @@
 // there). Batches written on another server reach the holder as relayed live frames and are fed to its detectors
 // there. A run that no live server holds (points sent over HTTP with no trainer connected anywhere) is watched by the
 // server that received the batch. When another server claims the run, this one drops its detector state; the holder
-// builds its own from the store, where every firing alert is, so alerts move with the run, neither lost nor doubled.
+// builds its own from the store: the firing alerts, and the detectors' statistics learnt again from the run's recent
+// history (AlertEngine's replay), so alerts move with the run, neither lost, delayed by a warm-up, nor doubled (at most
+// one alert per rule and key fires, by a unique index).
 import type { LivePoint } from '../../protocol/index.js';
 import type { RunRef } from '../../db/store.js';
 import type { PointsListener } from '../services/ingest.js';

@@ -55,7 +55,7 @@ async function fill(store: Store): Promise<void> {
     });
     const control = await store.controls.create(run.rid, { action: 'set_lr', args: { net: 'D', value: 1e-5 } }, 'api');
     await store.controls.markSent(control.id);
-    const alert = await store.alerts.open(run.rid, {
+    const { alert } = await store.alerts.open(run.rid, {
       rule: 'd_overpowering',
       key: 'D',
       severity: 'warn',

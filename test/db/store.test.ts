@@ -137,6 +137,59 @@ test('writing to a deleted run is refused as GW_ERR_RUN_NOT_FOUND and stores not
   await store.close();
 });
 
+test('a run holds at most one firing alert per rule and key: opening it again returns the one firing', async () => {
+  const store = await openTestStore();
+  const run = await newRun(store, 'one firing');
+  const alert = (step: number) => ({
+    rule: 'd_overpowering',
+    key: 'D',
+    severity: 'warn' as const,
+    stepOpened: step,
+    message: `D wins at ${step}`,
+    evidence: {},
+    remedy: null,
+    muted: false,
+  });
+  const first = await store.alerts.open(run.rid, alert(100));
+  const again = await store.alerts.open(run.rid, alert(120)); // a second server watching during a handoff
+  assert.equal(first.opened, true);
+  assert.deepEqual([again.opened, again.alert.id, again.alert.message], [false, first.alert.id, 'D wins at 100']);
+  const otherKey = await store.alerts.open(run.rid, { ...alert(120), key: 'D2' });
+  assert.equal(otherKey.opened, true);
+  await store.alerts.resolve(first.alert.id, 300, {});
+  const next = await store.alerts.open(run.rid, alert(900));
+  assert.equal(next.opened, true);
+  assert.deepEqual(
+    (await store.alerts.firing(run.rid)).map((a) => [a.key, a.step_opened]),
+    [
+      ['D2', 120],
+      ['D', 900],
+    ],
+  );
+  await store.close();
+});
+
+test('a window of a run reads every value with a step in [from, to), step by step', async () => {
+  const store = await openTestStore();
+  const run = await newRun(store, 'window');
+  await store.points.write(run, [
+    { step: 1, values: { a: 1, b: 10 } },
+    { step: 2, values: { a: Number.NaN } },
+    { step: 3, values: { a: 3, b: 30 } },
+    { step: 4, values: { b: 40 } },
+  ]);
+  assert.deepEqual(
+    (await store.series.window(run.rid, 2, 4)).map((r) => [r.step, r.metric, r.value]),
+    [
+      [2, 'a', 'NaN'],
+      [3, 'a', 3],
+      [3, 'b', 30],
+    ],
+  );
+  assert.deepEqual(await store.series.window(run.rid, 5, 9), []);
+  await store.close();
+});
+
 test("a run's system document is stored as given and read back by get and list; a run without one has null", async () => {
   const store = await openTestStore();
   const system = { cpu: 'Intel(R) Xeon(R) CPU @ 2.20GHz', cores: 2, platform: 'linux 6.1 x64', gpus: ['Tesla T4'] };

@@ -298,6 +298,46 @@ test(
 );
 
 test(
+  "a run's detectors keep their history through a failover: an alert building up on A fires on B without a new warm-up",
+  { skip },
+  async () => {
+    const [a, b, c] = await cluster(3);
+    const watcher = await live(c!);
+    const trainer = await open('builds up on A', [a!.url, b!.url]);
+    trainer.log({ loss: 0 }, 0);
+    assert.equal(await trainer.flush(HANG_GUARD_MS), true);
+    const stream = overpowering(1, 3600); // D starts to win at step 2,000; the rule fires ~500 steps after it does
+    const post = async (points: ReturnType<typeof overpowering>): Promise<void> => {
+      for (let i = 0; i < points.length; i += 600) {
+        const res = await api(c!, 'POST', `/api/v1/runs/${trainer.id}/points`, { points: points.slice(i, i + 600) });
+        assert.equal(res.status, 200);
+      }
+    };
+    await post(stream.slice(0, 2400));
+    await post([{ step: 2401, values: { loss: 0 } }]); // committed once A's detectors have seen step 2,400
+    assert.equal(
+      (await api<{ alerts: unknown[] }>(c!, 'GET', `/api/v1/runs/${trainer.id}/alerts?rule=d_overpowering`)).body.alerts
+        .length,
+      0,
+    );
+
+    await a!.kill();
+    trainer.log({ loss: 0 }, 2402);
+    assert.equal(await trainer.flush(HANG_GUARD_MS), true);
+    assert.equal(trainer.server, b!.url);
+    // B learns from the stored history before judging step 2,403: a fresh detector would be silent for its 1,000-step
+    // warm-up, i.e. until after the stream's end.
+    await post(stream.slice(2402));
+    const fired = await watcher.next(
+      (f) => f.type === 'alert' && f.run === trainer.id && f.alert.rule === 'd_overpowering' && f.alert.key === 'D',
+      HANG_GUARD_MS,
+    );
+    assert.ok(fired.alert.step_opened < 3600, `opened at ${fired.alert.step_opened}`);
+    await watcher.close();
+  },
+);
+
+test(
   'a remedy applied through a server that does not hold the run cools the rule down on the server that does',
   { skip },
   async () => {
