@@ -25,6 +25,11 @@ export class LocalEvents implements EventsChannel {
     return () => this.listeners.delete(listener);
   }
 
+  /** In one process the channel is never down. */
+  onResumed(): () => void {
+    return () => undefined;
+  }
+
   close(): void {
     const peers = byLocation.get(this.location);
     peers?.delete(this);

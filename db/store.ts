@@ -289,6 +289,11 @@ export interface EventsChannel {
   publish(message: string): void;
   /** Returns the function that unsubscribes. */
   subscribe(listener: (message: string) => void): () => void;
+  /**
+   * Called each time the channel listens again after it was down: messages sent meanwhile were lost. Returns the
+   * function that unsubscribes.
+   */
+  onResumed(listener: () => void): () => void;
 }
 
 /**

@@ -116,6 +116,26 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   return server;
 }
 
+/** Codes of a kept-alive connection that broke before the request was answered. */
+const SOCKET_ERRORS = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
+/**
+ * fetch, with a GET retried once when the pooled connection it was sent on broke (as browsers retry an idempotent
+ * request), and any failure named with its cause: "fetch failed" alone does not say whether the server died.
+ */
+async function fetchOnce(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    const code = (err as { cause?: { code?: string } }).cause?.code ?? '';
+    if (init.method === 'GET' && SOCKET_ERRORS.has(code)) return fetch(url, init);
+    const cause = (err as { cause?: unknown }).cause;
+    throw new Error(`${init.method} ${url}: ${(err as Error).message}${cause ? ` (${String(cause)})` : ''}`, {
+      cause: err,
+    });
+  }
+}
+
 /** JSON over HTTP with an optional token; returns status and parsed body. */
 export async function api<T = any>(
   server: { url: string },
@@ -134,7 +154,7 @@ export async function api<T = any>(
     payload = JSON.stringify(body);
     headers['content-type'] = 'application/json';
   }
-  const res = await fetch(server.url + path, { method, headers, body: payload });
+  const res = await fetchOnce(server.url + path, { method, headers, body: payload });
   const text = await res.text();
   let parsed: unknown = text;
   try {

@@ -40,4 +40,9 @@ export type LiveServerFrame =
   | { type: 'alert'; run: string; alert: Alert }
   | { type: 'marker'; run: string; marker: MarkerRecord }
   | { type: 'error'; code: string; message: string }
-  | { type: 'subscribed'; runs: string[] };
+  | { type: 'subscribed'; runs: string[] }
+  /**
+   * Frames may have been missed (this server's link to the other servers sharing its store was down and is back):
+   * reload what is shown, as after a reconnect.
+   */
+  | { type: 'resync' };

@@ -2,8 +2,8 @@
 // listening session must stay the same). Messages are sent whole, in order: whatever is queued goes out in one
 // statement, and a message longer than a notification may carry (8000 bytes) is split into numbered parts that the
 // receivers put back together. Parts of one message are sent in one transaction, so they arrive all or none. Best
-// effort: while the connection is down, messages are dropped (live frames are ephemeral; what matters is in the store)
-// and the connection is retried.
+// effort: while the connection is down, messages are dropped and the connection is retried; once it listens again,
+// onResumed tells the server, which makes up from the store for what it may have missed (server/cluster/relay.ts).
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { EventsChannel } from '../store.js';
@@ -38,6 +38,8 @@ export class PgEvents implements EventsChannel {
   private readonly instance = randomBytes(6).toString('hex');
   private counter = 0;
   private readonly listeners = new Set<(message: string) => void>();
+  private readonly resumedListeners = new Set<() => void>();
+  private everListened = false;
   private readonly partial = new Map<string, string[]>();
   private client: pg.Client | null = null;
   private queue: string[] = [];
@@ -68,6 +70,11 @@ export class PgEvents implements EventsChannel {
   subscribe(listener: (message: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  onResumed(listener: () => void): () => void {
+    this.resumedListeners.add(listener);
+    return () => this.resumedListeners.delete(listener);
   }
 
   async close(): Promise<void> {
@@ -118,6 +125,8 @@ export class PgEvents implements EventsChannel {
     this.attempt = 0;
     this.client = client;
     if (this.queue.length && !this.sending) void this.flush();
+    if (this.everListened) for (const listener of this.resumedListeners) listener();
+    this.everListened = true;
   }
 
   private lost(client: pg.Client): void {

@@ -66,6 +66,11 @@ export class PresenceService {
     }
   }
 
+  /** The runs held here. */
+  heldRuns(): string[] {
+    return [...this.held.keys()];
+  }
+
   holds(runId: string): boolean {
     return this.held.has(runId);
   }

@@ -24,6 +24,7 @@ export interface RelayParts {
 
 export class ClusterRelay {
   private unsubscribe: (() => void) | null = null;
+  private unsubscribeResumed: (() => void) | null = null;
   /** Relayed work of one run is handled in arrival order (detectors must see batches in order). */
   private readonly tails = new Map<string, Promise<void>>();
 
@@ -32,6 +33,7 @@ export class ClusterRelay {
   start(): void {
     const { hub, controls, alerts, store } = this.p;
     this.unsubscribe = store.events.subscribe((text) => this.receive(text));
+    this.unsubscribeResumed = store.events.onResumed(() => void this.resumed());
     // Frames are relayed only while another server is alive to receive them: one server pays nothing.
     hub.relay = (run, json) => {
       if (this.p.presence.alive > 1) this.send('frame', run, json);
@@ -44,7 +46,9 @@ export class ClusterRelay {
 
   stop(): void {
     this.unsubscribe?.();
+    this.unsubscribeResumed?.();
     this.unsubscribe = null;
+    this.unsubscribeResumed = null;
     this.p.hub.relay = null;
   }
 
@@ -80,6 +84,24 @@ export class ClusterRelay {
         this.p.presence.alive = Math.max(this.p.presence.alive, 2);
         return;
     }
+  }
+
+  /**
+   * The link to the other servers is back after an outage, and what they sent meanwhile is lost. Everything that
+   * matters is in the store, so each part is made up from there: browsers reload what they show, the held runs'
+   * detectors are rebuilt from the stored history on their next batch (including batches posted through other
+   * servers that never reached them), controls issued elsewhere for the trainers connected here are delivered, and
+   * alert settings are read again.
+   */
+  private async resumed(): Promise<void> {
+    const { hub, presence, alerts, controls, log } = this.p;
+    this.send('hello', '*', '');
+    hub.broadcast({ type: 'resync' });
+    alerts.configChanged(null);
+    for (const run of presence.heldRuns())
+      await controls
+        .deliverStillPending(run)
+        .catch((err: unknown) => log(`cluster: delivering controls of run ${run} after an outage`, err));
   }
 
   private async points(m: ClusterMessage): Promise<void> {

@@ -33,6 +33,15 @@ export class ControlService {
     if (run && control?.status === 'pending') await this.deliver(run, control);
   }
 
+  /** Delivers the run's controls that are still pending, if its trainer is connected here (notices may have been lost). */
+  async deliverStillPending(runId: string): Promise<void> {
+    if (!this.trainers.connected(runId)) return;
+    const run = await this.store.runs.ref(runId);
+    if (!run) return;
+    for (const control of await this.store.controls.unanswered(run.rid))
+      if (control.status === 'pending') await this.deliver(run, control);
+  }
+
   /**
    * The run's unanswered controls with ids above `after`, for a trainer polling over HTTP; pending ones become sent,
    * as the socket path marks them when it hands them over.

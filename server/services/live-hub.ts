@@ -80,6 +80,12 @@ export class LiveHub {
     }
   }
 
+  /** Sends a frame that concerns no run in particular to every browser connected here. */
+  broadcast(frame: LiveServerFrame): void {
+    const bytes = Buffer.from(JSON.stringify(frame));
+    for (const socket of this.subscriptions.keys()) socket.send(bytes, { binary: false });
+  }
+
   private watched(run: string): boolean {
     return (this.byRun.get(run)?.size ?? 0) > 0 || this.everything.size > 0;
   }

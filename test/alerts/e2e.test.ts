@@ -54,10 +54,14 @@ after(async () => {
   await server.stop();
 });
 
+/**
+ * Polls until `get` gives a value. The limit is a hang guard, not a timing assertion: a trainer that starts tfjs under
+ * a heavily loaded machine took more than a minute to create its run (load average 25 on 2 cores).
+ */
 async function waitFor<T>(
   get: () => Promise<T | undefined | null | false>,
   what: string,
-  timeoutMs = 60_000,
+  timeoutMs = 600_000,
 ): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {

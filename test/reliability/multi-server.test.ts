@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import pg from 'pg';
 import { connect, type Control, type Run } from '../../clients/node/index.js';
 import { api, startServer, tempDir, type RunningServer } from '../../harness/server.js';
 import { freshLocation, onPostgres } from '../../harness/store.js';
@@ -336,6 +337,31 @@ test(
     await watcher.close();
   },
 );
+
+test('a server whose link to the others was cut tells its browsers to reload once it is back', { skip }, async () => {
+  const [a, b] = await cluster(2);
+  const watcher = await live(a!);
+  const onB = await live(b!);
+  const trainer = await open('seen through A', b!.url);
+  trainer.log({ loss: 0 }, 0);
+  assert.equal(await trainer.flush(HANG_GUARD_MS), true);
+  await watcher.next((f) => f.type === 'points' && f.run === trainer.id, HANG_GUARD_MS);
+  // Every server's LISTEN connection is cut; each reconnects, and frames sent meanwhile are lost.
+  const admin = new pg.Client({ connectionString: a!.dbPath });
+  await admin.connect();
+  await admin.query(
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ganwatch-events' AND datname = current_database()",
+  );
+  await admin.end();
+  await watcher.next((f) => f.type === 'resync', HANG_GUARD_MS);
+  await onB.next((f) => f.type === 'resync', HANG_GUARD_MS);
+  // And the link works again both ways: a point stored through B reaches A's browser.
+  trainer.log({ loss: 1 }, 1);
+  assert.equal(await trainer.flush(HANG_GUARD_MS), true);
+  await until('step 1 to reach A', () => liveSteps(watcher, trainer.id!).includes(1));
+  await watcher.close();
+  await onB.close();
+});
 
 test(
   'a remedy applied through a server that does not hold the run cools the rule down on the server that does',

@@ -21,7 +21,7 @@ const controls = async (run: string): Promise<any[]> =>
   (await api(server, 'GET', `/api/v1/runs/${run}/controls`)).body.controls;
 const status = async (run: string): Promise<string> => (await api(server, 'GET', `/api/v1/runs/${run}`)).body.status;
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 600_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

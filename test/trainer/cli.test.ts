@@ -19,7 +19,7 @@ interface Outcome {
   stderr: string;
 }
 
-function train(args: string[], timeoutMs = 60_000): Promise<Outcome> {
+function train(args: string[], timeoutMs = 600_000): Promise<Outcome> {
   const child = spawn(
     process.execPath,
     ['--import', TSX, '--conditions=ganwatch-source', join(ROOT, 'trainer/train.ts'), ...args],

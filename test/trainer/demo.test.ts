@@ -112,7 +112,7 @@ test('points appear and SIGINT stops the trainer and the server cleanly', async 
   assert.match(output, new RegExp(`${url}/#/runs/${run}`));
 
   demo.kill('SIGINT');
-  const timeout = new Promise<string>((r) => setTimeout(() => r('timeout'), 60_000).unref());
+  const timeout = new Promise<string>((r) => setTimeout(() => r('timeout'), 600_000).unref());
   const code = await Promise.race([exited, timeout]);
   assert.equal(code, 0, `demo exit ${String(code)}:\n${output}`);
   assert.equal(await healthy(url), false, 'the server the demo started is gone');

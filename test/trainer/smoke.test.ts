@@ -24,7 +24,11 @@ let run: string;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 600_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -262,7 +266,7 @@ test('pause stops stepping with status paused while controls are still answered;
 test('stop finishes cleanly: checkpoint, status finished, exit code 0', async () => {
   const s = await control('stop');
   assert.equal(s.status, 'applied');
-  const timeout = new Promise<string>((r) => setTimeout(() => r('timeout'), 60_000).unref());
+  const timeout = new Promise<string>((r) => setTimeout(() => r('timeout'), 600_000).unref());
   const code = await Promise.race([exit, timeout]);
   assert.equal(code, 0, `exit ${String(code)}\n${stderr}`);
   assert.equal(await runStatus(), 'finished');

@@ -52,6 +52,10 @@ export class LiveConnection {
       } catch {
         return;
       }
+      if (frame.type === 'resync') {
+        this.reopenListeners.forEach((fn) => fn());
+        return;
+      }
       if (frame.type === 'subscribed') {
         for (const r of frame.runs) if (this.subscribed.has(r)) this.confirmed.add(r);
         this.settle();
