@@ -175,6 +175,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const model = new m.BicycleGAN(modelOptions(options));
   const progress = new Progress();
   let monitor: Run | null = null;
+  let loop: InstanceType<TrainingModules['TrainingLoop']> | null = null;
   try {
     if (resume) {
       await loadCheckpoint(resume.dir, model);
@@ -190,7 +191,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     announceRun(monitor, options, resume, out);
 
     const validator = await createValidator(m, options, dataset, progress, out);
-    const loop = new m.TrainingLoop({
+    loop = new m.TrainingLoop({
       options,
       model,
       dataset,
@@ -206,12 +207,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     stopOnSignals(loop, progress, options.spool);
 
     const result: LoopResult = await loop.run();
-    const finished = monitor;
+    const finished = loop.monitor ?? monitor; // a rollback moved training to a child run
     monitor = null;
     await finishRun(finished, result, options);
     return 0;
   } catch (err) {
-    if (monitor) await reportFailure(monitor);
+    const current = loop?.monitor ?? monitor;
+    if (monitor && current) await reportFailure(current);
     throw err;
   } finally {
     model.dispose();
