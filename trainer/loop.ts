@@ -354,7 +354,7 @@ export class TrainingLoop {
    * apply the control's overrides, and continue as a child run forked from this one at the checkpoint's step. The
    * checkpoint is read and checked and the child created before anything changes: a refusal leaves the run as it was.
    * The parent is answered (its result step is the fork step) and finished; controls queued behind the rollback were
-   * meant for the parent's training and are refused there.
+   * meant for the parent's training and are refused there. The restored state is saved as the child's `latest`.
    */
   private async rollback(id: number, args: RollbackArgs): Promise<void> {
     const { progress, checkpointDir } = this.setup;
@@ -403,6 +403,9 @@ export class TrainingLoop {
     this.spoolKey = child.spoolKey;
     this.listen(child);
     child.setStatus(this.paused ? 'paused' : 'running');
+    // The child's starting point, overrides included, becomes `latest`: a second rollback (another divergence) starts
+    // from it, halving the already halved lrs, instead of repeating the first one.
+    await this.saveLatest();
     progress.log(`run ${child.id}: ${child.url ?? child.spoolKey} (forked from ${parent.id} at step ${s.step})`);
   }
 

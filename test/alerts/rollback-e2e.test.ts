@@ -4,6 +4,7 @@
 // step, with halved lrs and finite losses. Every wait is for something the trainer reported (steps, control answers).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ROOT, api, startServer, tempDir, type RunningServer } from '../../harness/server.js';
@@ -137,6 +138,11 @@ test('a diverging trainer rolls back to its checkpoint with one Apply and contin
     async () => ((await api(server, 'GET', `/api/v1/runs/${child.id}`)).body.last_step ?? 0) >= forkStep + 20,
     '20 steps of the child',
   );
+  // Saved before the child's first step: its starting point is its `latest`, so a second rollback would halve the
+  // halved lrs.
+  const manifest = JSON.parse(readFileSync(join(dir, 'ck', 'latest', 'manifest.json'), 'utf8'));
+  assert.deepEqual([manifest.extra.trainer.runId, manifest.extra.step], [child.id, forkStep]);
+  assert.equal(manifest.model.baseLr.G, 1e-4);
   assert.equal(await lastValue(child.id, 'lr/G'), 1e-4);
   assert.equal(await lastValue(child.id, 'lr/D'), 5e-5);
   const childMetrics = await metrics(child.id);
