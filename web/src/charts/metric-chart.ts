@@ -36,7 +36,7 @@ export interface ChartRun {
   start: number;
   /**
    * An ancestor of the page's run (the run it was forked from, and so on): only its steps up to `until` (the fork) are
-   * drawn, dimmed and dashed, under the run's own curve.
+   * drawn, in a dimmed colour, under the run's own curve.
    */
   until?: number;
 }
@@ -491,7 +491,6 @@ export class MetricChart {
         borderColor: smoothed ? withAlpha(run.color, 0.4) : run.color,
         backgroundColor: run.color,
         borderWidth: smoothed ? 1 : 1.5,
-        ...(run.until !== undefined ? { borderDash: [5, 4] } : {}),
         pointRadius: few ? 2 : 0,
         pointHoverRadius: 3,
         fill: false,
