@@ -101,6 +101,8 @@ const RUN_COLUMNS = [
   'last_step',
   'last_seen_at',
   'alert_config',
+  'parent_id',
+  'fork_step',
 ];
 
 async function insertRows(client: pg.PoolClient, table: string, columns: string[], rows: Row[]): Promise<void> {

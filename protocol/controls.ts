@@ -18,6 +18,49 @@ export type LambdaName = (typeof LAMBDAS)[number];
 const Positive = Type.Number({ exclusiveMinimum: 0, maximum: 1e6 });
 const Factor = Type.Number({ exclusiveMinimum: 0, maximum: 1000 });
 const NoArgs = Type.Object({}, { additionalProperties: false });
+const Lambda = Type.Number({ minimum: 0, maximum: 1e6 });
+const MaxNorm = Type.Number({ minimum: 0, maximum: 1e9 });
+
+/** The checkpoints a trainer keeps: the last one saved, and the one of the best validation. */
+export const ROLLBACK_CHECKPOINTS = ['latest', 'best'] as const;
+export type RollbackCheckpoint = (typeof ROLLBACK_CHECKPOINTS)[number];
+
+/**
+ * `rollback`: restore a checkpoint (weights, optimizers, RNG, step) and continue as a child run forked from this one at
+ * the checkpoint's step. After the restore: `lr` sets the named nets' lrs (D covers D and D2, as in set_lr),
+ * `lr_factor` multiplies the lrs of every net `lr` does not name, `lambda` sets λs, `max_norm` sets clipping.
+ */
+export const RollbackArgs = Type.Object(
+  {
+    checkpoint: Type.Union([Type.Literal('latest'), Type.Literal('best')]),
+    lr: Type.Optional(
+      Type.Object(
+        {
+          G: Type.Optional(Positive),
+          E: Type.Optional(Positive),
+          D: Type.Optional(Positive),
+          D2: Type.Optional(Positive),
+        },
+        { additionalProperties: false, minProperties: 1 },
+      ),
+    ),
+    lr_factor: Type.Optional(Factor),
+    lambda: Type.Optional(
+      Type.Object(
+        {
+          adv: Type.Optional(Lambda),
+          cyc: Type.Optional(Lambda),
+          latent: Type.Optional(Lambda),
+          kl: Type.Optional(Lambda),
+        },
+        { additionalProperties: false, minProperties: 1 },
+      ),
+    ),
+    max_norm: Type.Optional(MaxNorm),
+  },
+  { additionalProperties: false },
+);
+export type RollbackArgs = Static<typeof RollbackArgs>;
 
 function action<N extends string, A extends ReturnType<typeof Type.Object>>(name: N, args: A) {
   return Type.Object({ action: Type.Literal(name), args }, { additionalProperties: false });
@@ -27,23 +70,15 @@ function action<N extends string, A extends ReturnType<typeof Type.Object>>(name
 export const ControlCommand = Type.Union([
   action('set_lr', Type.Object({ net: Net, value: Positive }, { additionalProperties: false })),
   action('scale_lr', Type.Object({ net: Net, factor: Factor }, { additionalProperties: false })),
-  action(
-    'set_lambda',
-    Type.Object(
-      { name: LambdaName, value: Type.Number({ minimum: 0, maximum: 1e6 }) },
-      { additionalProperties: false },
-    ),
-  ),
+  action('set_lambda', Type.Object({ name: LambdaName, value: Lambda }, { additionalProperties: false })),
   action('scale_lambda', Type.Object({ name: LambdaName, factor: Factor }, { additionalProperties: false })),
   /** max_norm 0 turns gradient clipping off. */
-  action(
-    'set_clip',
-    Type.Object({ max_norm: Type.Number({ minimum: 0, maximum: 1e9 }) }, { additionalProperties: false }),
-  ),
+  action('set_clip', Type.Object({ max_norm: MaxNorm }, { additionalProperties: false })),
   action('pause', NoArgs),
   action('resume', NoArgs),
   action('stop', NoArgs),
   action('checkpoint', NoArgs),
+  action('rollback', RollbackArgs),
 ]);
 export type ControlCommand = Static<typeof ControlCommand>;
 export type ControlAction = ControlCommand['action'];

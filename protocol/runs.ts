@@ -24,6 +24,7 @@ export const RunConfig = Type.Record(Type.String({ maxLength: 200 }), Type.Unkno
   maxProperties: 2000,
   propertyNames: { maxLength: 200 },
 });
+export const ForkStep = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 export const ShortText = Type.String({ maxLength: 200 });
 /**
  * The machine the run trains on, as its client found it at the start: CPU model, logical cores, OS and architecture,
@@ -56,6 +57,9 @@ export const Run = Type.Object({
   finished_at: Type.Union([Type.Number(), Type.Null()]),
   last_step: Type.Union([Type.Integer(), Type.Null()]),
   last_seen_at: Type.Union([Type.Number(), Type.Null()]),
+  /** Lineage: the run this one was forked from (a rollback, a --fork), and the parent's step it continues after. */
+  parent_id: Type.Union([Type.String(), Type.Null()]),
+  fork_step: Type.Union([Type.Integer(), Type.Null()]),
 });
 export type Run = Static<typeof Run>;
 
@@ -71,6 +75,9 @@ export const CreateRunBody = Type.Object(
     system: Type.Optional(RunSystem),
     /** Alert settings for this run (rule overrides, auto_apply); changeable later at /runs/:id/alerts/config. */
     alerts: Type.Optional(AlertConfig),
+    /** A fork: the parent run (it must exist) and its step this run continues after; both or neither. */
+    parent_id: Type.Optional(RunId),
+    fork_step: Type.Optional(ForkStep),
   },
   { additionalProperties: false },
 );
@@ -96,6 +103,8 @@ export const ListRunsQuery = Type.Object(
     status: Type.Optional(RunStatus),
     tag: Type.Optional(Tag),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    /** The runs forked from this one. */
+    parent: Type.Optional(RunId),
   },
   { additionalProperties: false },
 );

@@ -103,6 +103,21 @@ export async function readCheckpointInfo(dir: string): Promise<CheckpointInfo> {
 
 /** Restores weights, optimizer states, controls and the model RNG into `model`; returns the saved extra. */
 export async function loadCheckpoint(dir: string, model: BicycleGAN): Promise<CheckpointInfo> {
+  const { info, state } = await readCheckpoint(dir);
+  await importCheckpoint(dir, model, state);
+  return info;
+}
+
+export interface ReadOptions {
+  /** Refuse a checkpoint holding a NaN or ±Infinity weight or optimizer moment (a rollback must not restore one). */
+  requireFinite?: boolean;
+}
+
+/** Reads and verifies a whole checkpoint (size, checksum, layout) into memory; touches no model. */
+export async function readCheckpoint(
+  dir: string,
+  options: ReadOptions = {},
+): Promise<{ info: CheckpointInfo; state: ModelState }> {
   const m = await readManifest(dir);
   const file = path.join(dir, m.weightsFile);
   let payload: Buffer;
@@ -128,14 +143,26 @@ export async function loadCheckpoint(dir: string, model: BicycleGAN): Promise<Ch
       throw gwError('GW_ERR_CHECKPOINT', dir, `tensor ${e.name} lies outside ${m.weightsFile}`);
     }
     const values = readFloats(payload, e.offset * 4, size);
+    if (options.requireFinite && !values.every(Number.isFinite)) {
+      throw gwError(
+        'GW_ERR_CHECKPOINT',
+        dir,
+        `tensor ${e.name} holds NaN or infinite values (saved at step ${m.extra.step}, after the run diverged)`,
+      );
+    }
     return { name: e.name, shape: e.shape, values };
   });
+  const info = { savedAt: m.savedAt, config: m.model.config, steps: m.model.steps, extra: m.extra };
+  return { info, state: { ...m.model, tensors } };
+}
+
+/** Puts a state read by readCheckpoint into `model` (same architecture; nothing is half-applied on a mismatch). */
+export async function importCheckpoint(dir: string, model: BicycleGAN, state: ModelState): Promise<void> {
   try {
-    await model.importState({ ...m.model, tensors });
+    await model.importState(state);
   } catch (err) {
     throw gwError('GW_ERR_CHECKPOINT', dir, `does not fit this model: ${message(err)}`);
   }
-  return { savedAt: m.savedAt, config: m.model.config, steps: m.model.steps, extra: m.extra };
 }
 
 async function readManifest(dir: string): Promise<Manifest> {

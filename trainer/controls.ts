@@ -1,12 +1,12 @@
 // Control commands from the server (the dashboard, the API, an alert's remedy) applied to the model between steps.
-// Model controls (lr, λ, clipping) take effect here; run controls (pause, resume, stop, checkpoint) are returned as
-// an effect for the loop to carry out. The step of a result: for a model control, the first step that runs with the
+// Model controls (lr, λ, clipping) take effect here; run controls (pause, resume, stop, checkpoint, rollback) are
+// returned as an effect for the loop to carry out (trainer/rollback.ts holds what a rollback does to the model). The step of a result: for a model control, the first step that runs with the
 // new value (its pushed lr/*, lambda/*, clip/max_norm show it); for a run control, the steps completed when it acted.
 import { isGanwatchError } from '../protocol/errors.js';
 import type { ControlCommand } from '../protocol/controls.js';
 import { lrTargets, type BicycleGAN } from './models/bicyclegan.js';
 
-export type RunEffect = 'pause' | 'resume' | 'stop' | 'checkpoint';
+export type RunEffect = 'pause' | 'resume' | 'stop' | 'checkpoint' | 'rollback';
 
 export interface ControlOutcome {
   ok: boolean;
@@ -91,6 +91,8 @@ export function applyControl(model: BicycleGAN, command: ControlCommand, ctx: Co
         };
       case 'checkpoint':
         return { ok: true, step: ctx.step, message: `checkpoint after step ${ctx.step}`, effect: 'checkpoint' };
+      case 'rollback':
+        return { ok: true, step: ctx.step, message: `rollback to ${command.args.checkpoint}`, effect: 'rollback' };
       default:
         return fail(`this trainer does not support control '${(command as { action: string }).action}'`);
     }

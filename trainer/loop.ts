@@ -5,14 +5,17 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Control, Run } from 'ganwatch/client';
+import type { RollbackArgs } from '../protocol/controls.js';
+import { isGanwatchError } from '../protocol/errors.js';
 import { METRIC } from '../protocol/index.js';
-import { saveCheckpoint, type CheckpointExtra } from './checkpoint.js';
+import { importCheckpoint, saveCheckpoint, type CheckpointExtra } from './checkpoint.js';
 import { applyControl } from './controls.js';
 import type { PairDataset } from './data/index.js';
 import type { BicycleGAN, StepMetrics } from './models/bicyclegan.js';
 import type { TrainerOptions } from './options.js';
 import { formatNumber, type Progress } from './progress.js';
 import { hashSeed, Rng, type RngState } from './rng.js';
+import { applyRollbackOverrides, readRollbackSource, type RollbackSource } from './rollback.js';
 import { EarlyStopping, type EarlyStopState, type ValidationOutput, type Validator } from './validate.js';
 
 /** What each step pushes: the model's metrics and the step's timing. */
@@ -47,7 +50,10 @@ export interface LoopSetup {
   options: TrainerOptions;
   model: BicycleGAN;
   dataset: PairDataset;
-  /** The monitored run (status running and paused, values, images, latents, controls); finishing it is the caller's. */
+  /**
+   * The monitored run (status running and paused, values, images, latents, controls); finishing it is the caller's.
+   * A rollback control moves training to a child run: TrainingLoop.monitor is then the run to finish.
+   */
   monitor: Run | null;
   /** null: no validation (benchmarks). */
   validator: Validator | null;
@@ -98,7 +104,7 @@ export class TrainingLoop {
   private readonly o: TrainerOptions;
   private readonly model: BicycleGAN;
   private readonly rng: Rng;
-  private readonly early: EarlyStopping;
+  private early: EarlyStopping;
   private readonly perEpoch: number;
   private epoch: number;
   private batchInEpoch: number;
@@ -113,9 +119,18 @@ export class TrainingLoop {
   private latestSaved: string | null = null;
   private bestSaved: string | null = null;
   private unsubscribe: (() => void) | null = null;
+  /** The run being trained: the setup's, until a rollback moves to a child run. */
+  private current: Run | null;
+  private runId: string | null;
+  private spoolKey: string | null;
+  /** A rollback restored another position: the epoch in progress must be rebuilt from the restored state. */
+  private restarted = false;
 
   constructor(private readonly setup: LoopSetup) {
     this.o = setup.options;
+    this.current = setup.monitor;
+    this.runId = setup.runId;
+    this.spoolKey = setup.spoolKey;
     this.model = setup.model;
     this.perEpoch = stepsPerEpoch(setup.dataset.trainLength, this.o.batch, this.o.stepsPerEpoch);
     const r = setup.resume;
@@ -140,23 +155,30 @@ export class TrainingLoop {
     return this.step;
   }
 
+  /** The run now being trained (after a rollback, the child run). */
+  get monitor(): Run | null {
+    return this.current;
+  }
+
   async run(): Promise<LoopResult> {
-    const { monitor, progress, dataset } = this.setup;
+    const { progress, dataset } = this.setup;
+    const monitor = this.current;
     const t0 = performance.now();
     const startStep = this.step;
     if (this.perEpoch < 1) {
       throw new Error(`the training split holds ${dataset.trainLength} items, fewer than one batch of ${this.o.batch}`);
     }
     if (monitor) {
-      this.unsubscribe = monitor.onControl((c) => {
-        this.controls.push(c);
-        this.wake?.();
-      });
+      this.listen(monitor);
       monitor.setStatus('running');
     }
     try {
       while (!this.stopping && this.epoch <= this.o.epochs) {
         await this.trainEpoch();
+        if (this.restarted) {
+          this.restarted = false;
+          continue;
+        }
         if (this.batchInEpoch < this.perEpoch) break; // stopped inside the epoch
         await this.endEpoch();
       }
@@ -180,8 +202,15 @@ export class TrainingLoop {
     };
   }
 
+  private listen(monitor: Run): void {
+    this.unsubscribe = monitor.onControl((c) => {
+      this.controls.push(c);
+      this.wake?.();
+    });
+  }
+
   private async trainEpoch(): Promise<void> {
-    const { dataset, monitor, progress } = this.setup;
+    const { dataset, progress } = this.setup;
     const batch = this.o.batch;
     let order: number[];
     if (this.batchInEpoch === 0) {
@@ -197,7 +226,8 @@ export class TrainingLoop {
     this.model.setEpoch(this.epoch);
     while (this.batchInEpoch < this.perEpoch) {
       await this.boundary();
-      if (this.stopping) return;
+      if (this.stopping || this.restarted) return;
+      const monitor = this.current;
       const t = performance.now();
       const indices = order.slice(this.batchInEpoch * batch, (this.batchInEpoch + 1) * batch);
       const data = await dataset.trainBatch(indices, () => this.rng.next());
@@ -274,10 +304,15 @@ export class TrainingLoop {
   }
 
   private async applyControls(): Promise<void> {
-    const { monitor, progress } = this.setup;
+    const { progress } = this.setup;
     while (this.controls.length > 0) {
       const control = this.controls.shift() as Control;
+      const monitor = this.current;
       const { id, ...command } = control;
+      if (command.action === 'rollback') {
+        await this.rollback(id, command.args);
+        continue;
+      }
       const outcome = applyControl(this.model, command, { step: this.step, paused: this.paused });
       let message = outcome.message;
       switch (outcome.effect) {
@@ -311,7 +346,79 @@ export class TrainingLoop {
   }
 
   private setStatus(status: 'running' | 'paused'): void {
-    this.setup.monitor?.setStatus(status);
+    this.current?.setStatus(status);
+  }
+
+  /**
+   * The rollback control: restore a checkpoint (weights, optimizers, RNGs, the position in the data, early stopping),
+   * apply the control's overrides, and continue as a child run forked from this one at the checkpoint's step. The
+   * checkpoint is read and checked and the child created before anything changes: a refusal leaves the run as it was.
+   * The parent is answered (its result step is the fork step) and finished; controls queued behind the rollback were
+   * meant for the parent's training and are refused there. The restored state is saved as the child's `latest`.
+   */
+  private async rollback(id: number, args: RollbackArgs): Promise<void> {
+    const { progress, checkpointDir } = this.setup;
+    const parent = this.current;
+    const refuse = (message: string): void => {
+      progress.log(`control #${id} rollback: refused: ${message}`);
+      parent?.answer(id, false, this.step, message);
+    };
+    if (checkpointDir === null) return refuse('this run has no checkpoint folder');
+    if (parent === null) return refuse('this run is not monitored');
+    let source: RollbackSource;
+    let child: Run;
+    try {
+      source = await readRollbackSource(checkpointDir, args.checkpoint);
+      child = await parent.fork(source.loop.step);
+    } catch (err) {
+      return refuse(isGanwatchError(err) ? `${err.code}: ${err.message}` : String(err));
+    }
+    try {
+      await importCheckpoint(source.dir, this.model, source.state);
+    } catch (err) {
+      await child.fail({ timeoutMs: 5_000 });
+      return refuse(isGanwatchError(err) ? `${err.code}: ${err.message}` : String(err));
+    }
+    const from = this.step;
+    const s = source.loop;
+    this.restore(s);
+    const changes = applyRollbackOverrides(this.model, args);
+    const message =
+      `restored the ${args.checkpoint} checkpoint (step ${s.step}, epoch ${s.epoch}) after step ${from}` +
+      `${changes.length ? `; ${changes.join('; ')}` : ''}; training continues as run ${child.id}`;
+    progress.log(`control #${id} rollback: ${message}`);
+    parent.answer(id, true, s.step, message);
+    this.unsubscribe?.();
+    for (const c of this.controls.splice(0)) {
+      parent.answer(
+        c.id,
+        false,
+        from,
+        `not applied: the run was rolled back to step ${s.step}; it continues as ${child.id}`,
+      );
+    }
+    await parent.finish({ timeoutMs: 10_000 });
+    this.current = child;
+    this.runId = child.id;
+    this.spoolKey = child.spoolKey;
+    this.listen(child);
+    child.setStatus(this.paused ? 'paused' : 'running');
+    // The child's starting point, overrides included, becomes `latest`: a second rollback (another divergence) starts
+    // from it, halving the already halved lrs, instead of repeating the first one.
+    await this.saveLatest();
+    progress.log(`run ${child.id}: ${child.url ?? child.spoolKey} (forked from ${parent.id} at step ${s.step})`);
+  }
+
+  /** Puts the loop where a checkpoint's trainer state says it was. */
+  private restore(s: LoopState): void {
+    this.epoch = s.epoch;
+    this.batchInEpoch = s.batchInEpoch;
+    this.step = s.step;
+    this.rng.setState(s.rngState);
+    this.epochRngState = s.epochRngState;
+    this.lastValStep = s.lastValStep;
+    this.early = new EarlyStopping(this.o.earlyStopMetric, this.o.patience, s.earlyStop);
+    this.restarted = true;
   }
 
   /**
@@ -319,7 +426,8 @@ export class TrainingLoop {
    * the extra one at the end of a stopped run would otherwise make a resumed run count differently.
    */
   private async validate(epoch: number, scheduled: boolean): Promise<void> {
-    const { validator, monitor, progress } = this.setup;
+    const { validator, progress } = this.setup;
+    const monitor = this.current;
     if (!validator) return;
     const out = await validator.run(this.model);
     this.lastValidation = out;
@@ -370,8 +478,8 @@ export class TrainingLoop {
       epochRngState: this.epochRngState,
       earlyStop: this.early.state(),
       lastValStep: this.lastValStep,
-      runId: this.setup.runId,
-      spoolKey: this.setup.spoolKey,
+      runId: this.runId,
+      spoolKey: this.spoolKey,
       options: this.setup.recordedOptions,
     };
     return { epoch: this.epoch, step: this.step, rngState: state.rngState, trainer: state };

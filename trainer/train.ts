@@ -40,6 +40,8 @@ async function loadTrainingModules() {
     validationSeed: loop.validationSeed,
     BicycleGAN: model.BicycleGAN,
     connect: monitor.connect,
+    fetchRemoteRun: monitor.fetchRemoteRun,
+    parseServers: monitor.parseServers,
     Validator: validate.Validator,
     standardMetrics: validate.standardMetrics,
     loadFid: validate.loadFid,
@@ -175,6 +177,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const model = new m.BicycleGAN(modelOptions(options));
   const progress = new Progress();
   let monitor: Run | null = null;
+  let loop: InstanceType<TrainingModules['TrainingLoop']> | null = null;
   try {
     if (resume) {
       await loadCheckpoint(resume.dir, model);
@@ -190,7 +193,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     announceRun(monitor, options, resume, out);
 
     const validator = await createValidator(m, options, dataset, progress, out);
-    const loop = new m.TrainingLoop({
+    loop = new m.TrainingLoop({
       options,
       model,
       dataset,
@@ -206,12 +209,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     stopOnSignals(loop, progress, options.spool);
 
     const result: LoopResult = await loop.run();
-    const finished = monitor;
+    const finished = loop.monitor ?? monitor; // a rollback moved training to a child run
     monitor = null;
     await finishRun(finished, result, options);
     return 0;
   } catch (err) {
-    if (monitor) await reportFailure(monitor);
+    const current = loop?.monitor ?? monitor;
+    if (monitor && current) await reportFailure(current);
     throw err;
   } finally {
     model.dispose();
@@ -295,6 +299,7 @@ async function connectMonitor(
 ): Promise<Run> {
   const { resume, progress } = run;
   const resumeRun = resume && !options.fork ? (resume.state.runId ?? resume.state.spoolKey ?? undefined) : undefined;
+  const parent = options.fork && resume ? await forkParent(m, options, resume) : null;
   const serverFile = options.serverFile;
   // A server file, when it names a server, wins over --server: it is where the user says the server is now.
   return m.connect({
@@ -321,9 +326,31 @@ async function connectMonitor(
           ...(options.alerts ? { alerts: options.alerts } : {}),
           backend: run.backend.name,
           device: run.backend.device.slice(0, 200),
+          ...(parent ? { parent } : {}),
         }),
     onError: (err: GanwatchError) => progress.log(`monitor: ${err.code}: ${err.message}`),
   });
+}
+
+/**
+ * A --fork records its lineage (parent_id, fork_step) when the checkpoint's run is on the server it trains to; a
+ * checkpoint from elsewhere (another store, an offline run) forks without one, as its config's forked_from still says.
+ */
+async function forkParent(
+  m: TrainingModules,
+  options: TrainerOptions,
+  resume: Resume,
+): Promise<{ id: string; step: number } | null> {
+  const id = resume.state.runId;
+  if (options.offline || !id || options.serverFile !== null) return null;
+  try {
+    const server = m.parseServers(options.server)[0];
+    if (!server) return null;
+    await m.fetchRemoteRun(server, options.token ?? undefined, id);
+    return { id, step: resume.state.step };
+  } catch {
+    return null;
+  }
 }
 
 function announceRun(monitor: Run, options: TrainerOptions, resume: Resume | null, out: (s: string) => void): void {

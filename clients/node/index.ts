@@ -4,8 +4,8 @@
 import path from 'node:path';
 import { gwError, isGanwatchError, type CreateRunBody, type GanwatchError } from '../../protocol/index.js';
 import { MonitorClient, type MonitorOptions } from './client.js';
-import { waitForServer } from './http.js';
-import { Run } from './run.js';
+import { fetchRemoteRun, waitForServer } from './http.js';
+import { Run, type ForkOptions } from './run.js';
 import { readServerFile, watchServerFile, type ServerFileWatch } from './server-file.js';
 import { parseServers } from './servers.js';
 import { DEFAULT_SYSTEM_INTERVAL_MS, describeSystem, systemMetricsDefault } from './system-metrics.js';
@@ -59,6 +59,11 @@ export interface ConnectOptions {
   systemMetrics?: boolean;
   /** How often system metrics are sampled (ms). Default 10,000. */
   systemIntervalMs?: number;
+  /**
+   * Create the run as a fork of run `id`, continuing after its step `step` (the dashboard draws the parent's curves up
+   * to there in this run's charts). `run.fork(step)` fills it in.
+   */
+  parent?: { id: string; step: number };
 }
 
 /** The default server: $GANWATCH_SERVER, else the local server on $GANWATCH_PORT, else port 8080. */
@@ -87,6 +92,7 @@ async function runBody(o: ConnectOptions, probeGpus: boolean): Promise<CreateRun
     ...(o.alerts !== undefined ? { alerts: o.alerts } : {}),
     ...(o.backend !== undefined ? { backend: o.backend } : {}),
     ...(o.device !== undefined ? { device: o.device } : {}),
+    ...(o.parent !== undefined ? { parent_id: o.parent.id, fork_step: o.parent.step } : {}),
     system: await describeSystem(probeGpus),
   };
 }
@@ -149,10 +155,47 @@ export async function connect(options: ConnectOptions = {}): Promise<Run> {
     options.serverFile !== undefined && !offline
       ? followServerFile(client, options.serverFile, options.onServerChange, onError)
       : null;
-  return new Run(client, () => watch?.stop(), systemIntervalMs);
+  const fork = (step: number, f: ForkOptions): Promise<Run> => forkRun(options, client, token, step, f);
+  return new Run(client, () => watch?.stop(), systemIntervalMs, fork);
 }
 
-export { Run, type CloseOptions, type Control, type ImageOptions, type LatentOptions } from './run.js';
+/** A new run, created with the options `options` opened its parent with, as a fork of it after `step`. */
+async function forkRun(
+  options: ConnectOptions,
+  client: MonitorClient,
+  token: string | undefined,
+  step: number,
+  f: ForkOptions,
+): Promise<Run> {
+  const id = client.runId;
+  if (id === null || client.isOffline) {
+    throw gwError('GW_ERR_OPTION', 'an offline run cannot be forked (sync it to a server first)');
+  }
+  const parent = await fetchRemoteRun(client.serverUrl, token, id);
+  const { resume: _resume, serverFile: _serverFile, onServerChange: _onServerChange, ...rest } = options;
+  return connect({
+    ...rest,
+    server: client.serverUrls,
+    ...(token !== undefined ? { token } : {}),
+    name: f.name ?? `${parent.name} (fork at step ${step})`.slice(0, 200),
+    config: f.config ?? parent.config,
+    tags: f.tags ?? parent.tags,
+    ...(f.notes !== undefined ? { notes: f.notes } : {}),
+    backend: parent.backend ?? options.backend,
+    device: parent.device ?? options.device,
+    parent: { id, step },
+    waitMs: 0,
+  });
+}
+
+export {
+  Run,
+  type CloseOptions,
+  type Control,
+  type ForkOptions,
+  type ImageOptions,
+  type LatentOptions,
+} from './run.js';
 export { MonitorClient, type MonitorOptions, type MonitorStats, type ReceivedControl } from './client.js';
 export { Spool, type SpoolRunInfo, type SpooledFrame, type SpooledUpload } from './spool.js';
 export { normalizeServer, parseServers } from './servers.js';

@@ -24,6 +24,17 @@ export interface LatentOptions {
   dim?: number;
 }
 
+/** What `run.fork()` may change in the new run; the rest comes from the parent run as the server has it. */
+export interface ForkOptions {
+  /** Default: the parent's name and `(fork at step N)`. */
+  name?: string;
+  /** Default: the parent's config. */
+  config?: Record<string, unknown>;
+  /** Default: the parent's tags. */
+  tags?: string[];
+  notes?: string;
+}
+
 export interface CloseOptions {
   /** How long to wait for the server to acknowledge what is still in flight (ms). Default 10 s. */
   timeoutMs?: number;
@@ -39,6 +50,7 @@ export class Run {
     private readonly client: MonitorClient,
     private readonly onEnd: () => void = () => {},
     systemIntervalMs: number | null = null,
+    private readonly forker: ((step: number, options: ForkOptions) => Promise<Run>) | null = null,
   ) {
     this.sampler = systemIntervalMs === null ? null : new SystemSampler((v) => this.logSystem(v), systemIntervalMs);
   }
@@ -135,6 +147,21 @@ export class Run {
    */
   answer(id: number, ok: boolean, step?: number, message?: string): void {
     this.client.controlResult(id, ok, step, message);
+  }
+
+  /**
+   * Creates a child run forked from this one after `step` (the step of the checkpoint the training restarts from):
+   * same server, spool folder and options; name, config and tags from this run unless given. The child records its
+   * parent and fork step (`parent_id`, `fork_step`), so the dashboard shows the lineage and draws this run's curves up
+   * to `step` in the child's charts. This run stays open: finish() it when training has moved to the child. Rejects
+   * with GW_ERR_OPTION offline, GW_ERR_MONITOR_INPUT for a bad step, GW_ERR_SERVER when no server answers.
+   */
+  fork(step: number, options: ForkOptions = {}): Promise<Run> {
+    if (!Number.isSafeInteger(step) || step < 0) {
+      return Promise.reject(gwError('GW_ERR_MONITOR_INPUT', `fork step must be an integer >= 0, got ${String(step)}`));
+    }
+    if (this.forker === null) return Promise.reject(gwError('GW_ERR_OPTION', 'this run was not opened by connect()'));
+    return this.forker(step, options);
   }
 
   /** Waits until the server has stored everything logged so far; false after `timeoutMs` (default 30 s). */

@@ -6,7 +6,7 @@ import { now, type RunRef, type RunsRepo } from '../store.js';
 import { query, transaction } from './pool.js';
 
 const RUN_COLUMNS = `id, name, status, config, tags, notes, backend, device, host, system, created_at, updated_at, finished_at,
-  last_step, last_seen_at`;
+  last_step, last_seen_at, parent_id, fork_step`;
 
 export class PgRunsRepo implements RunsRepo {
   constructor(private readonly pool: pg.Pool) {}
@@ -16,8 +16,9 @@ export class PgRunsRepo implements RunsRepo {
     return transaction(this.pool, async (client) => {
       const [run] = await query<Run & { rid: number }>(
         client,
-        `INSERT INTO runs (id, name, status, config, tags, notes, backend, device, host, system, created_at, updated_at)
-         VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $10, $9, $9) RETURNING rid, ${RUN_COLUMNS}`,
+        `INSERT INTO runs (id, name, status, config, tags, notes, backend, device, host, system, parent_id, fork_step,
+           created_at, updated_at)
+         VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $10, $11, $12, $9, $9) RETURNING rid, ${RUN_COLUMNS}`,
         [
           newRunId(),
           body.name,
@@ -29,6 +30,8 @@ export class PgRunsRepo implements RunsRepo {
           body.host ?? null,
           t,
           body.system === undefined ? null : JSON.stringify(body.system),
+          body.parent_id ?? null,
+          body.fork_step ?? null,
         ],
       );
       await query(client, 'SELECT gw_add_run_partitions($1)', [run!.rid]);
@@ -54,6 +57,7 @@ export class PgRunsRepo implements RunsRepo {
     if (q.tag) where.push(`tags @> ARRAY[$${values.push(q.tag)}::text]`);
     // lower() of the C collation folds ASCII only, as SQLite's does.
     if (q.name) where.push(`strpos(lower(name), lower($${values.push(q.name)})) > 0`);
+    if (q.parent) where.push(`parent_id = $${values.push(q.parent)}`);
     return query<Run>(
       this.pool,
       `SELECT ${RUN_COLUMNS} FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''}

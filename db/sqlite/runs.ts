@@ -21,6 +21,8 @@ interface RunRow {
   finished_at: number | null;
   last_step: number | null;
   last_seen_at: number | null;
+  parent_id: string | null;
+  fork_step: number | null;
 }
 
 function toRun(row: RunRow): Run {
@@ -40,6 +42,8 @@ function toRun(row: RunRow): Run {
     finished_at: row.finished_at,
     last_step: row.last_step,
     last_seen_at: row.last_seen_at,
+    parent_id: row.parent_id,
+    fork_step: row.fork_step,
   };
 }
 
@@ -59,8 +63,10 @@ export class SqliteRunsRepo implements RunsRepo {
     private readonly onDelete: () => void = () => undefined,
   ) {
     this.insertStmt = db.prepare(
-      `INSERT INTO runs (id, name, status, config, tags, notes, backend, device, host, system, created_at, updated_at)
-       VALUES (@id, @name, 'running', @config, @tags, @notes, @backend, @device, @host, @system, @now, @now)`,
+      `INSERT INTO runs (id, name, status, config, tags, notes, backend, device, host, system, parent_id, fork_step,
+         created_at, updated_at)
+       VALUES (@id, @name, 'running', @config, @tags, @notes, @backend, @device, @host, @system, @parent_id, @fork_step,
+         @now, @now)`,
     );
     this.byIdStmt = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?');
     this.refStmt = db.prepare<[string], RunRef>('SELECT rid, id, status FROM runs WHERE id = ?');
@@ -99,6 +105,8 @@ export class SqliteRunsRepo implements RunsRepo {
       device: body.device ?? null,
       host: body.host ?? null,
       system: body.system === undefined ? null : JSON.stringify(body.system),
+      parent_id: body.parent_id ?? null,
+      fork_step: body.fork_step ?? null,
       now: now(),
     });
     return this.getSync(id)!;
@@ -135,6 +143,10 @@ export class SqliteRunsRepo implements RunsRepo {
     if (query.name) {
       where.push('instr(lower(name), lower(@name)) > 0');
       params.name = query.name;
+    }
+    if (query.parent) {
+      where.push('parent_id = @parent');
+      params.parent = query.parent;
     }
     const sql = `SELECT * FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, rid DESC`;
     return this.db.prepare<Record<string, string>, RunRow>(sql).all(params).map(toRun);

@@ -11,10 +11,25 @@ export async function requireRun(ctx: ServerContext, id: string): Promise<RunRef
   return ref;
 }
 
+/** A fork names its parent and the parent's step together, and the parent must exist: else 400, nothing stored. */
+async function checkLineage(ctx: ServerContext, body: CreateRunBody): Promise<void> {
+  const { parent_id: parent, fork_step: step } = body;
+  if ((parent === undefined) !== (step === undefined)) {
+    throw gwError(
+      'GW_ERR_VALIDATION',
+      `body/${parent === undefined ? 'parent_id' : 'fork_step'}: a fork gives parent_id and fork_step together`,
+    );
+  }
+  if (parent !== undefined && !(await ctx.store.runs.ref(parent))) {
+    throw gwError('GW_ERR_VALIDATION', `body/parent_id: run '${parent}' does not exist`);
+  }
+}
+
 export async function runRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.post<{ Body: CreateRunBody }>('/runs', { schema: { body: CreateRunBody } }, async (req, reply) => {
     const { alerts, ...body } = req.body;
     if (alerts) ctx.alerts.checkConfig(alerts);
+    await checkLineage(ctx, body);
     const created = await ctx.store.runs.create(body);
     if (alerts) await ctx.alerts.setRunConfig((await ctx.store.runs.ref(created.id))!, alerts);
     const run = (await ctx.store.runs.get(created.id))!;

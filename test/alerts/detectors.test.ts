@@ -45,7 +45,10 @@ test('divergence: NaN in loss/L1 at t = 2000 fires at exactly 2000, and resolves
     assert.equal(firingStep(r, 'nonfinite'), 2000);
     assert.equal(r.firstFiring('nonfinite')?.from, 'ok', 'no pending state');
     assert.equal(r.firstFiring('nonfinite')?.evaluation.severity, 'critical');
-    assert.deepEqual(r.firstFiring('nonfinite')?.evaluation.remedy?.action, { action: 'pause', args: {} });
+    assert.deepEqual(r.firstFiring('nonfinite')?.evaluation.remedy?.action, {
+      action: 'rollback',
+      args: { checkpoint: 'latest', lr_factor: 0.5 },
+    });
     const resolved = r.into('resolved', 'nonfinite')[0];
     assert.ok(resolved, describe(r));
     assertWithin(resolved.step, 2200, 2225, 'resolved 200 points later (next evaluation)');

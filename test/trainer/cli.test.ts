@@ -388,13 +388,20 @@ describe('--resume', () => {
     assert.notEqual(fork, base, 'a new run');
     assert.match(forked.stdout, /forking from .* at step 3 \(epoch 2, batch 1\)/);
 
-    const info = await api<{ name: string; last_step: number; config: Record<string, unknown> }>(
-      server,
-      'GET',
-      `/api/v1/runs/${fork}`,
-    );
+    const info = await api<{
+      name: string;
+      last_step: number;
+      config: Record<string, unknown>;
+      parent_id: string | null;
+      fork_step: number | null;
+    }>(server, 'GET', `/api/v1/runs/${fork}`);
     assert.equal(info.body.name, 'base (fork at step 3)');
     assert.deepEqual(info.body.config.forked_from, { run: base, step: 3 });
+    assert.deepEqual(
+      [info.body.parent_id, info.body.fork_step],
+      [base, 3],
+      'the lineage, as the server has the parent',
+    );
     assert.equal(info.body.last_step, 5);
     const lambda = await values(fork, 'lambda/latent');
     assert.deepEqual([...lambda.keys()], [4, 5], 'the fork holds only the steps it trained');

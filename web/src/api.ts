@@ -140,6 +140,9 @@ export interface LatentEpoch {
 export const api = {
   runs: (signal?: AbortSignal) => call<{ runs: Run[] }>('GET', '/runs', { signal }).then((r) => r.runs),
   run: (id: string, signal?: AbortSignal) => call<Run>('GET', `/runs/${id}`, { signal }),
+  /** The runs forked from run `id`. */
+  children: (id: string, signal?: AbortSignal) =>
+    call<{ runs: Run[] }>('GET', '/runs', { query: { parent: id }, signal }).then((r) => r.runs),
   patchRun: (id: string, body: PatchRunBody) => call<Run>('PATCH', `/runs/${id}`, { body }),
   deleteRun: (id: string) => call<void>('DELETE', `/runs/${id}`),
   metrics: (id: string, signal?: AbortSignal) =>

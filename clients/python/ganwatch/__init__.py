@@ -7,7 +7,7 @@ sent back from its dashboard. Standard library only; numpy and torch are used wh
     run.finish()
 """
 
-from .controls import ControlResult
+from .controls import ControlResult, Rollback
 from .errors import GanwatchError, InputError, OptionError, RunNotFoundError, ServerError, SpoolError
 from .run import Run, init
 
@@ -17,6 +17,7 @@ __all__ = [
     "init",
     "Run",
     "ControlResult",
+    "Rollback",
     "GanwatchError",
     "InputError",
     "OptionError",

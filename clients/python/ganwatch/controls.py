@@ -1,7 +1,8 @@
 """Controls from the dashboard, the API or an alert's remedy, applied to a PyTorch trainer between two steps: learning
 rates on optimizer param groups (and the schedulers over them), loss weights on a dict or on attributes (the names
-the official BicycleGAN code uses, or the protocol's), gradient clipping, pause, resume, stop and checkpoint. Every
-control is answered with its result and the step, as the Node trainer answers (trainer/controls.ts)."""
+the official BicycleGAN code uses, or the protocol's), gradient clipping, pause, resume, stop, checkpoint, and rollback
+(the trainer's callback restores a checkpoint; run.py then applies the overrides and moves the run to a child run).
+Every control is answered with its result and the step, as the Node trainer answers (trainer/controls.ts)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,10 @@ ARGS = {
     "resume": set(),
     "stop": set(),
     "checkpoint": set(),
+    "rollback": {"checkpoint"},  # required; its optional keys are ROLLBACK_OPTIONAL
 }
+ROLLBACK_CHECKPOINTS = ("latest", "best")
+ROLLBACK_OPTIONAL = frozenset(("lr", "lr_factor", "lambda", "max_norm"))
 MODEL_ACTIONS = frozenset(("set_lr", "scale_lr", "set_lambda", "scale_lambda", "set_clip"))
 # Where a λ may live, in order of preference: the protocol's name, lambda_<name>, then the official BicycleGAN code's
 # option names (lambda_GAN weighs D's loss and lambda_GAN2 D2's: λ_adv covers both, as net D covers D2).
@@ -54,8 +58,11 @@ def not_understood(control: Mapping) -> str | None:
     """Why a control from the server cannot be applied as sent, or None when its shape is right."""
     action = control.get("action")
     args = control.get("args")
-    if action not in ARGS or not isinstance(args, dict) or set(args) != ARGS[action]:
+    optional = ROLLBACK_OPTIONAL if action == "rollback" else frozenset()
+    if action not in ARGS or not isinstance(args, dict) or not ARGS[action] <= set(args) <= ARGS[action] | optional:
         return f"this trainer does not understand control '{action}' with these arguments"
+    if action == "rollback":
+        return _rollback_problem(args)
     if "net" in args and args["net"] not in NETS:
         return f"unknown net '{args['net']}'"
     if "name" in args and args["name"] not in LAMBDAS:
@@ -64,6 +71,48 @@ def not_understood(control: Mapping) -> str | None:
         if key in args and (isinstance(args[key], bool) or not isinstance(args[key], (int, float))):
             return f"control argument {key} must be a number"
     return None
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float))
+
+
+def _rollback_problem(args: dict) -> str | None:
+    if args["checkpoint"] not in ROLLBACK_CHECKPOINTS:
+        return f"unknown checkpoint '{args['checkpoint']}' (latest or best)"
+    for key, names in (("lr", NETS), ("lambda", LAMBDAS)):
+        given = args.get(key, {})
+        if not isinstance(given, dict) or any(k not in names or not _is_number(v) for k, v in given.items()):
+            return f"rollback {key} must map {', '.join(names)} to numbers"
+    for key in ("lr_factor", "max_norm"):
+        if key in args and not _is_number(args[key]):
+            return f"control argument {key} must be a number"
+    return None
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """What a rollback control asks for, as the on_rollback callback of apply_controls() receives it."""
+
+    checkpoint: str
+    """'latest' (the last checkpoint saved) or 'best' (the one of the best validation)."""
+    lr: dict = field(default_factory=dict)
+    lr_factor: float | None = None
+    lambdas: dict = field(default_factory=dict)
+    max_norm: float | None = None
+
+
+def call_rollback(on_rollback: Callable | None, request: Rollback) -> int:
+    """Calls the trainer's restore function with the checkpoint's name; it returns the step that checkpoint was saved
+    after (the fork step)."""
+    if on_rollback is None:
+        raise ControlFailed("this trainer has no rollback function (apply_controls(on_rollback=...))")
+    step = on_rollback(request.checkpoint)
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ControlFailed(
+            f"on_rollback returned {step!r:.40}: it must return the step of the checkpoint it restored (an int >= 0)"
+        )
+    return step
 
 
 def fmt(number: float) -> str:

@@ -298,6 +298,16 @@ class Run:
     ) -> None:
         self.name: str = (known or {}).get("name") or (spool.create or body)["name"]
         self.config: dict = dict((known or {}).get("config") or (spool.create or body).get("config") or {})
+        self.parent_id: str | None = (known or {}).get("parent_id") or (spool.create or body).get("parent_id")
+        """The run this one was forked from (a rollback), or None."""
+        self.fork_step: int | None = (known or {}).get("fork_step", (spool.create or body).get("fork_step"))
+        """The parent's step this run continues after, or None."""
+        self._body = spool.create or body
+        self._tags = (known or {}).get("tags") or self._body.get("tags")
+        self._servers = servers
+        self._token = token
+        self._flush_interval = flush_interval
+        self._poll_wait = poll_wait
         self.offline = offline
         self.spool_dir = spool.dir
         self._max_norm = 0.0
@@ -563,6 +573,7 @@ class Run:
         *,
         schedulers: Iterable | None = None,
         step: int | None = None,
+        on_rollback: Callable[[str], int] | None = None,
     ) -> list[ctl.ControlResult]:
         """Applies the controls that arrived since the last call (call it once per step): set_lr/scale_lr on the
         param groups of ``optimizers`` ({'G': opt, 'E': opt, 'D': [opt_D, opt_D2]}; 'D' covers D and D2) and the
@@ -571,7 +582,13 @@ class Run:
         pause (blocks here until resume or stop), stop (``run.should_stop``), checkpoint (calls ``on_checkpoint``,
         with the step if it takes one). Each control is answered with its result and the step: for lr, λ and
         clipping the first step that uses the new value (the step after ``step``, which defaults to the last step
-        logged), otherwise ``step``. Returns what was handled, in order."""
+        logged), otherwise ``step``. Returns what was handled, in order.
+
+        rollback: calls ``on_rollback(checkpoint)`` ('latest' or 'best'), which restores that checkpoint (weights,
+        optimizer states, RNG) and returns the step it was saved after; then the control's lr, λ and clipping
+        overrides are applied as above, and this Run becomes a child run forked from the old one at that step (the old
+        run is answered and finished; its later controls are refused): keep logging to the same object, from the step
+        after the fork. ``run.id``, ``run.parent_id`` and ``run.fork_step`` say where it is now."""
         if step is not None:
             step = to_count(step, "step")
         results: list[ctl.ControlResult] = []
@@ -583,6 +600,9 @@ class Run:
                     return results
                 control = self._controls.popleft()
             current = self._default_step() if step is None else step
+            if control["action"] == "rollback":  # answers by itself: on the old run, before moving to the child
+                results.append(self._rollback(control, current, optimizers, lambdas, schedulers, on_rollback))
+                continue
             result = self._apply(control, current, optimizers, lambdas, on_checkpoint, schedulers)
             self._answer(result)
             results.append(result)
@@ -655,9 +675,147 @@ class Run:
             else f"checkpoint saved after step {current}"
         )
 
+    def _rollback(
+        self, control: dict, current: int, optimizers: Any, lambdas: Any, schedulers: Any, on_rollback: Any
+    ) -> ctl.ControlResult:
+        """The rollback control: what can be checked is checked before the trainer's restore function runs (so a
+        refusal changes nothing), then the overrides, the child run, the answer on the parent, and the move."""
+        args = control["args"]
+        request = ctl.Rollback(
+            checkpoint=args["checkpoint"],
+            lr=dict(args.get("lr", {})),
+            lr_factor=args.get("lr_factor"),
+            lambdas=dict(args.get("lambda", {})),
+            max_norm=args.get("max_norm"),
+        )
+
+        def answer(ok: bool, step: int, message: str) -> ctl.ControlResult:
+            result = ctl.ControlResult(control["id"], "rollback", dict(args), ok, step, message)
+            self._answer(result)
+            return result
+
+        try:
+            self._check_rollback(request, optimizers, lambdas)
+            fork_step = ctl.call_rollback(on_rollback, request)
+            changed, values = self._rollback_overrides(request, optimizers, lambdas, schedulers)
+        except ctl.ControlFailed as err:
+            return answer(False, current, str(err))
+        except Exception as err:  # noqa: BLE001 -- the trainer's own restore function failed: say so
+            return answer(False, current, f"{type(err).__name__}: {err}")
+        restored = f"restored the {request.checkpoint} checkpoint (step {fork_step}) after step {current}"
+        restored += "".join(f"; {c}" for c in changed)
+        try:
+            created, body = self._create_child(fork_step)
+        except GanwatchError as err:
+            # The trainer has restored: it goes on in this run (the steps it redoes overwrite the diverged ones).
+            with self._lock:
+                self._last_step, self._next_step = fork_step, fork_step + 1
+            self._record_quietly(values, fork_step + 1)
+            return answer(False, fork_step, f"{restored}, but no child run could be created ({err}): continuing here")
+        result = answer(True, fork_step, f"{restored}; training continues as run {created['id']}")
+        self._become_child(created, body, fork_step)
+        self._record_quietly(values, fork_step + 1)
+        return result
+
+    def _check_rollback(self, request: ctl.Rollback, optimizers: Any, lambdas: Any) -> None:
+        """Refuses, before anything changes, overrides this loop could not apply."""
+        if self.offline:
+            raise ctl.ControlFailed("an offline run cannot roll back into a child run")
+        if request.lr_factor is not None and not optimizers:
+            raise ctl.ControlFailed("no optimizers were given to apply_controls(optimizers={'G': ..., 'D': ...})")
+        for net in request.lr:
+            ctl._optimizers_for(optimizers, net)
+        for name in request.lambdas:
+            ctl.lambda_keys(lambdas, name)
+        if request.max_norm is not None and not self._clips:
+            raise ctl.ControlFailed(
+                "this training loop does not clip: call run.clip_gradients(parameters) after backward()"
+            )
+
+    def _rollback_overrides(
+        self, request: ctl.Rollback, optimizers: Any, lambdas: Any, schedulers: Any
+    ) -> tuple[list[str], dict]:
+        """lr_factor scales every net's lr, then lr sets the nets it names, λs and clipping are set. Returns the
+        phrases for the answer and the values to log (lr/*, lambda/*, clip/max_norm)."""
+        changed: list[str] = []
+        values: dict = {}
+        if request.lr_factor is not None:
+            scaled: dict[str, float] = {}
+            for net in ("G", "E", "D"):
+                names = ("D", "D2") if net == "D" else (net,)
+                if any(optimizers.get(n) is not None for n in names):
+                    scaled.update(ctl.change_lr(optimizers, schedulers, net, None, request.lr_factor)[2])
+            changed.append(
+                f"lr {', '.join(f'{n} {ctl.fmt(v)}' for n, v in scaled.items())} (×{ctl.fmt(request.lr_factor)})"
+            )
+            values.update({f"lr/{n}": v for n, v in scaled.items()})
+        for net, value in request.lr.items():
+            nets, _, per_net = ctl.change_lr(optimizers, schedulers, net, value, None)
+            changed.append(f"lr {' and '.join(nets)} = {ctl.fmt(value)}")
+            values.update({f"lr/{n}": v for n, v in per_net.items()})
+        for name, value in request.lambdas.items():
+            keys, new = ctl.change_lambda(lambdas, name, value, None)
+            changed.append(f"lambda {name} = {ctl.fmt(new)}")
+            values[f"lambda/{name}"] = new
+        if request.max_norm is not None:
+            self.max_norm = float(request.max_norm)
+            changed.append("clipping off" if self.max_norm == 0 else f"clipping at norm {ctl.fmt(self.max_norm)}")
+            values["clip/max_norm"] = self.max_norm
+        return changed, values
+
+    def _create_child(self, fork_step: int) -> tuple[dict, dict]:
+        body = {k: v for k, v in self._body.items() if k not in ("parent_id", "fork_step", "system")}
+        body.update(
+            name=f"{self.name} (fork at step {fork_step})"[:200],
+            config=self.config,
+            parent_id=self.id,
+            fork_step=fork_step,
+        )
+        if self._tags:
+            body["tags"] = list(self._tags)
+        http = HttpClient(self._servers, self._token, timeout=OPEN_TIMEOUT_S)
+        try:
+            return _create_run(http, body), body
+        finally:
+            http.close()
+
+    def _become_child(self, created: dict, body: dict, fork_step: int) -> None:
+        """Finishes the parent run (its queued controls refused), then records into the child from here on."""
+        with self._lock:
+            left = list(self._controls)
+            self._controls.clear()
+        for control in left:
+            refused = f"not applied: the run was rolled back to step {fork_step}; it continues as {created['id']}"
+            self._answer(ctl.ControlResult(control["id"], str(control.get("action")), {}, False, fork_step, refused))
+        old = self._sender
+        old.push_status("finished")
+        if not old.close(OPEN_TIMEOUT_S):
+            log.warning("ganwatch: run %s: not everything reached the server; it is kept in %s", self.id, old.spool.dir)
+        spool_root = os.path.dirname(self._spool.dir)
+        spool = Spool.create(spool_root, created["id"], created["id"], body, time.time())
+        with self._lock:
+            self._spool = spool
+            self._body = body
+            self.spool_dir = spool.dir
+            self.name = created["name"]
+            self.parent_id = created.get("parent_id")
+            self.fork_step = created.get("fork_step")
+            self._last_step, self._next_step = fork_step, fork_step + 1
+            self._sender = Sender(
+                spool,
+                self._servers,
+                self._token,
+                False,
+                self._receive_control,
+                flush_interval=self._flush_interval,
+                poll_wait=self._poll_wait,
+            )
+        if self._paused:
+            self._sender.push_status("paused")
+
     def _record_quietly(self, values: dict, step: int) -> None:
         """Logs the values a control changed (lr/*, lambda/*, clip/max_norm) without moving the run's step."""
-        if not self._finished:
+        if values and not self._finished:
             self._record(values, step, time.time())
 
     def _answer(self, result: ctl.ControlResult) -> None:

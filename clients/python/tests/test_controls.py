@@ -295,19 +295,20 @@ class DeliveryTest(unittest.TestCase):
         alert = until(
             lambda: next(iter(server.api("GET", f"/runs/{run.id}/alerts")[1]["alerts"]), None), "the divergence alert"
         )
-        self.assertEqual((alert["rule"], alert["remedy"]["action"]["action"]), ("divergence", "pause"))
+        self.assertEqual((alert["rule"], alert["remedy"]["action"]["action"]), ("divergence", "rollback"))
         status, applied = server.api("POST", f"/alerts/{alert['id']}/apply")
         self.assertEqual(status, 201, applied)
-        issue(server, run.id, "resume")  # so that the paused apply_controls() comes back
+        # This loop gives no on_rollback: the remedy is answered failed, with the reason (test_rollback has one).
         result = train_until_answered(run, trainer, applied["control"]["id"], optimizers=trainer.given)
-        self.assertEqual((result.action, result.ok), ("pause", True))
+        self.assertEqual((result.action, result.ok), ("rollback", False))
+        self.assertIn("on_rollback", result.message)
         self.assertTrue(run.flush(WAIT))
         after = until(
             lambda: (
-                (a := server.api("GET", f"/runs/{run.id}/alerts")[1]["alerts"][0])["control"]["status"] == "applied"
+                (a := server.api("GET", f"/runs/{run.id}/alerts")[1]["alerts"][0])["control"]["status"] == "failed"
                 and a
             ),
-            "the alert to record the applied control",
+            "the alert to record the answered control",
         )
         self.assertEqual(after["control"]["result_step"], result.step)
         run.finish(timeout=WAIT)

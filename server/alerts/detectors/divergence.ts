@@ -77,7 +77,13 @@ type Params = (typeof DEFAULTS)['params'];
 const GRADS = Object.values(GRAD_NORM_METRIC);
 const LOSSES = [METRIC.lossL1, METRIC.lossZL1] as const;
 
-const PAUSE: ControlCommand = { action: 'pause', args: {} };
+/** The remedy's action: restore the last checkpoint with every lr halved (and clipping when its level is known). */
+function rollback(maxNorm: number | null): ControlCommand {
+  return {
+    action: 'rollback',
+    args: { checkpoint: 'latest', lr_factor: 0.5, ...(maxNorm !== null ? { max_norm: maxNorm } : {}) },
+  };
+}
 
 /** One watched series: rolling window, refreshed median/MAD, run length above the enter level. */
 class Watched {
@@ -262,14 +268,16 @@ class DivergenceDetector implements Detector {
   }
 
   private remedy(step: number, why: string): { text: string; action: ControlCommand } {
-    const clip = this.gBaseline.frozen
+    const p99 = this.gBaseline.frozen && Number.isFinite(this.gBaseline.p99) && this.gBaseline.p99 > 0;
+    const clip = p99
       ? ` and enable gradient clipping at the baseline p99 of ‖∇G‖ (max_norm ≈ ${fmt(this.gBaseline.p99)})`
-      : ' and enable gradient clipping';
+      : '';
     return {
       text:
-        `Training diverged at step ${step} (${why}). Pause, restore the last checkpoint from before step ${step}, ` +
-        `multiply every lr by 0.5${clip}, then resume. Repeat ×0.5 at most twice, then stop.`,
-      action: PAUSE,
+        `Training diverged at step ${step} (${why}). Restore the last checkpoint from before step ${step}, ` +
+        `multiply every lr by 0.5${clip}, and continue from there (Apply does this as one rollback: the run ` +
+        `continues as a child run forked at the checkpoint's step). Repeat ×0.5 at most twice, then stop.`,
+      action: rollback(p99 ? Math.min(this.gBaseline.p99, 1e9) : null),
     };
   }
 

@@ -15,6 +15,8 @@ export const RUN_COLORS = [
 export const NONFINITE_COLOR = '#c0001a';
 export const CHANGE_COLOR = '#6a3d9a';
 export const GAP_COLOR = '#5f6b7a';
+/** An ancestor's curves (up to the fork) under a forked run's own: dimmed. */
+export const ANCESTOR_COLOR = '#9aa3b2';
 export const SEVERITY_COLORS: Record<string, string> = { info: '#1f6fb4', warn: '#b35900', critical: '#c0001a' };
 
 export function runColor(index: number): string {

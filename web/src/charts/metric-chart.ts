@@ -34,6 +34,11 @@ export interface ChartRun {
   color: string;
   /** Wall time (s) that relative time counts from. */
   start: number;
+  /**
+   * An ancestor of the page's run (the run it was forked from, and so on): only its steps up to `until` (the fork) are
+   * drawn, in a dimmed colour, under the run's own curve.
+   */
+  until?: number;
 }
 
 export interface ChartMarker {
@@ -219,10 +224,12 @@ export class MetricChart {
     this.loading = true;
     this.setStatus(this.buffers.size ? '' : 'loading…');
     const range = this.host.range;
-    const req = { buckets: this.host.budget, from: range?.from, to: range?.to };
     try {
       const jobs: Array<Promise<[string, string, SeriesResponse]>> = [];
       for (const run of this.host.runs) {
+        const to = this.toOf(run);
+        if (to !== null && range && range.from > to) continue; // an ancestor's part lies before the zoomed range
+        const req = { buckets: this.host.budget, from: range?.from, to: to ?? undefined };
         for (const metric of this.inputs) {
           if (!this.host.hasMetric(run.id, metric)) continue;
           jobs.push(this.host.fetchSeries(run.id, metric, req, ctrl.signal).then((res) => [run.id, metric, res]));
@@ -232,7 +239,8 @@ export class MetricChart {
       if (seq !== this.loadSeq) return;
       const buffers = new Map<string, SeriesBuffer>();
       for (const [run, metric, res] of results) {
-        const buf = SeriesBuffer.fromResponse(res, this.host.budget, range?.from ?? null, range?.to ?? null);
+        const to = this.toOf(this.host.runs.find((r) => r.id === run)!);
+        const buf = SeriesBuffer.fromResponse(res, this.host.budget, range?.from ?? null, to);
         buffers.set(bufferKey(run, metric), buf);
         if (!range && buf.entries[0]) this.host.noteStart(run, buf.entries[0].wall);
       }
@@ -265,8 +273,16 @@ export class MetricChart {
     return this.applyPoints(run, points, false);
   }
 
+  /** The last step drawn of `run`: the zoomed range's end, capped at an ancestor's fork step; null: no limit. */
+  private toOf(run: ChartRun): number | null {
+    const to = this.host.range?.to ?? null;
+    if (run.until === undefined) return to;
+    return to === null ? run.until : Math.min(to, run.until);
+  }
+
   private applyPoints(run: string, points: readonly LivePointLike[], skipKnown: boolean): boolean {
-    if (!this.host.runs.some((r) => r.id === run)) return false;
+    const ref = this.host.runs.find((r) => r.id === run);
+    if (!ref) return false;
     let changed = false;
     let reload = false;
     const range = this.host.range;
@@ -277,7 +293,7 @@ export class MetricChart {
         const v = p.values[metric];
         if (v === undefined) continue;
         if (!buf)
-          this.buffers.set(key, (buf = new SeriesBuffer(this.host.budget, range?.from ?? null, range?.to ?? null)));
+          this.buffers.set(key, (buf = new SeriesBuffer(this.host.budget, range?.from ?? null, this.toOf(ref))));
         if (skipKnown && buf.lastStep !== null && p.step <= buf.lastStep) continue;
         const r = buf.append(p.step, v, p.wall);
         if (r !== 'ignored') changed = true;

@@ -1,11 +1,12 @@
 // Controls sent to a run's trainer (by hand, by an alert's remedy, or auto-applied) with their results, and a form
-// to send one: set or scale a learning rate or a λ, gradient clipping, pause / resume / stop / checkpoint.
+// to send one: set or scale a learning rate or a λ, gradient clipping, pause / resume / stop / checkpoint, and a
+// rollback to a checkpoint (the run continues as a child run).
 import type { Control, ControlCommand } from '../../../protocol/index.js';
 import { api } from '../api.js';
 import { h, notice, uid } from '../dom.js';
 import { fmtAge, fmtAny } from '../format.js';
 
-type Field = 'net' | 'lambda' | 'value' | 'factor' | 'max_norm';
+type Field = 'net' | 'lambda' | 'value' | 'factor' | 'max_norm' | 'checkpoint';
 
 const ACTIONS: Record<ControlCommand['action'], { label: string; fields: Field[] }> = {
   set_lr: { label: 'Set learning rate', fields: ['net', 'value'] },
@@ -17,6 +18,7 @@ const ACTIONS: Record<ControlCommand['action'], { label: string; fields: Field[]
   resume: { label: 'Resume', fields: [] },
   stop: { label: 'Stop', fields: [] },
   checkpoint: { label: 'Save a checkpoint', fields: [] },
+  rollback: { label: 'Roll back to a checkpoint, lrs × factor', fields: ['checkpoint', 'factor'] },
 };
 
 const CONTROL_RANK: Record<Control['status'], number> = { pending: 0, sent: 1, applied: 2, failed: 2 };
@@ -127,6 +129,7 @@ export class ControlsPanel {
       value: uid('ctl-value'),
       factor: uid('ctl-factor'),
       max: uid('ctl-max'),
+      checkpoint: uid('ctl-checkpoint'),
     };
     const action = h(
       'select',
@@ -174,7 +177,14 @@ export class ControlsPanel {
       value: '1',
       inputmode: 'decimal',
     });
+    const checkpoint = h(
+      'select',
+      { id: ids.checkpoint, name: 'checkpoint' },
+      h('option', { value: 'latest' }, 'latest'),
+      h('option', { value: 'best' }, 'best'),
+    );
     const fields: Record<Field, HTMLElement> = {
+      checkpoint: h('span', { class: 'field' }, h('label', { for: ids.checkpoint }, 'Checkpoint'), checkpoint),
       net: h('span', { class: 'field' }, h('label', { for: ids.net }, 'Network'), net),
       lambda: h('span', { class: 'field' }, h('label', { for: ids.lambda }, 'Weight'), lambda),
       value: h('span', { class: 'field' }, h('label', { for: ids.value }, 'Value'), value),
@@ -220,10 +230,15 @@ export class ControlsPanel {
         case 'set_clip':
           command = { action: a, args: { max_norm: num(maxNorm) } };
           break;
+        case 'rollback':
+          command = { action: a, args: { checkpoint: checkpoint.value as 'latest', lr_factor: num(factor) } };
+          break;
         default:
           command = { action: a, args: {} };
       }
       if (a === 'stop' && !confirm('Stop this run’s training? The trainer finishes its current step and exits.'))
+        return;
+      if (a === 'rollback' && !confirm('Roll this run back to its checkpoint? Training continues as a new child run.'))
         return;
       submit.disabled = true;
       this.formStatus.className = 'form-status';

@@ -145,6 +145,7 @@ class ComparePage {
           ' ',
           statusBadge(r.status),
           ' ',
+          forkNote(r, runs),
           runs.length > 2 ? removeButton(r, runs) : null,
         ),
       ),
@@ -203,6 +204,17 @@ class ComparePage {
         break;
     }
   }
+}
+
+/** "fork of NAME at step N" when the run's parent is compared too. */
+function forkNote(run: Run, runs: readonly Run[]): HTMLElement | null {
+  const parent = run.parent_id !== null ? runs.find((r) => r.id === run.parent_id) : undefined;
+  if (!parent) return null;
+  return h(
+    'span',
+    { class: 'fork-note', 'data-lineage': 'fork-of' },
+    `fork of ${parent.name} at step ${run.fork_step} `,
+  );
 }
 
 function removeButton(run: Run, runs: Run[]): HTMLElement {

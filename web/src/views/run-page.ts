@@ -4,7 +4,8 @@ import { alertMarkers, gapText, storedMarkers } from '../alert-metrics.js';
 import { api, ApiError } from '../api.js';
 import { ChartGrid } from '../charts/chart-grid.js';
 import { chartToolbar } from '../charts/chart-toolbar.js';
-import { runColor } from '../charts/colors.js';
+import { ANCESTOR_COLOR, runColor } from '../charts/colors.js';
+import type { ChartRun } from '../charts/metric-chart.js';
 import { AlertsPanel } from '../components/alerts-panel.js';
 import { configTable } from '../components/config-table.js';
 import { ControlsPanel } from '../components/controls-panel.js';
@@ -14,6 +15,7 @@ import { statusBadge, tagChips } from '../components/status-badge.js';
 import { current } from '../debug.js';
 import { fill, h, kvTable, notice } from '../dom.js';
 import { fmtAge, fmtDate, fmtDuration } from '../format.js';
+import { ancestorsOf, forkedFrom, forks, summariesUntil, type Ancestor } from '../lineage.js';
 import { live } from '../live.js';
 import { hrefFor } from '../router.js';
 
@@ -45,8 +47,12 @@ export class RunPageView {
       if (!this.disposed) this.showMissing(err as Error);
       return;
     }
+    const [ancestors, children] = await Promise.all([
+      ancestorsOf(run).catch(() => [] as Ancestor[]),
+      api.children(run.id).catch(() => [] as Run[]),
+    ]);
     if (this.disposed) return;
-    this.page = new RunPage(this.root, run);
+    this.page = new RunPage(this.root, run, ancestors, children);
     this.page.mount();
   }
 
@@ -86,11 +92,21 @@ class RunPage {
   constructor(
     private readonly root: HTMLElement,
     initial: Run,
+    /** The runs this one was forked from (nearest first): their curves up to the fork are drawn under its own. */
+    private readonly ancestors: readonly Ancestor[] = [],
+    private children: readonly Run[] = [],
   ) {
     this.run = initial;
     this.id = initial.id;
     const ref = { id: this.id, name: initial.name, color: runColor(0), start: initial.created_at };
-    this.grid = new ChartGrid({ runs: [ref] });
+    const lineage: ChartRun[] = ancestors.map((a) => ({
+      id: a.run.id,
+      name: `${a.run.name} (to step ${a.until})`,
+      color: ANCESTOR_COLOR,
+      start: a.run.created_at,
+      until: a.until,
+    }));
+    this.grid = new ChartGrid({ runs: [ref, ...lineage] });
     this.alertsPanel = new AlertsPanel({ showRun: false, emptyText: 'No alerts for this run.' });
     this.controlsPanel = new ControlsPanel(this.id);
     this.samples = new SamplesPanel([ref]);
@@ -182,6 +198,10 @@ class RunPage {
         ['Last step', run.last_step === null ? '–' : String(run.last_step)],
         ['Last seen', run.last_seen_at === null ? '–' : fmtAge(run.last_seen_at)],
         ['Connection gaps', this.gapsFact()],
+        ...(run.parent_id !== null
+          ? [['Forked from', forkedFrom(run, this.ancestors[0]?.run ?? null)] as [string, Node]]
+          : []),
+        ...(this.children.length ? [['Forks', forks(this.children)] as [string, Node]] : []),
       ]),
     );
     this.notes.textContent = run.notes;
@@ -214,6 +234,7 @@ class RunPage {
   // --- data -------------------------------------------------------------------------------------------------
   private async loadData(): Promise<void> {
     const id = this.id;
+    void this.loadAncestors();
     const [metrics, markerList, alerts, controls] = await Promise.all([
       api.metrics(id),
       api.markers(id).catch(() => [] as MarkerRecord[]),
@@ -225,6 +246,14 @@ class RunPage {
     this.paintHeader();
     this.alertsPanel.setAlerts(alerts);
     this.controlsPanel.setControls(controls.controls, controls.trainer_connected);
+  }
+
+  /** The ancestors' metrics, cut at the fork: the charts draw them dimmed under this run's. */
+  private async loadAncestors(): Promise<void> {
+    for (const a of this.ancestors) {
+      const metrics = await api.metrics(a.run.id).catch(() => null);
+      if (metrics && this.alive) this.grid.setMetrics(a.run.id, summariesUntil(metrics, a.until));
+    }
   }
 
   /** Subscribes first and reads after the server confirmed it: a point pushed in between is in one or the other. */
@@ -305,6 +334,14 @@ class RunPage {
   private onRun(run: Run): void {
     this.run = run;
     this.paintHeader();
+    // A rollback finishes this run right after creating its child: look for new forks then.
+    if (run.status === 'finished' || run.status === 'failed') {
+      void api.children(this.id).then((children) => {
+        if (!this.alive) return;
+        this.children = children;
+        this.paintHeader();
+      });
+    }
     fill(
       this.configSection!,
       h('h3', { id: 'sec-config-h', tabindex: -1 }, 'Configuration and hyperparameters'),
