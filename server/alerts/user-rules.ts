@@ -13,7 +13,7 @@ import {
   type UserRuleComparison,
   type UserRuleSpec,
 } from '../../protocol/index.js';
-import { evaluation, fmt, num } from './detectors/common.js';
+import { evaluation, fmt, num, paramsOf } from './detectors/common.js';
 import type { Detector, DetectorFactory, DetectorOutput, Evaluation, RuleSettings, StepValues } from './types.js';
 
 const METRIC_RE = new RegExp(USER_RULE_METRIC_PATTERN);
@@ -62,6 +62,8 @@ export function metricMatcher(pattern: string): (name: string) => boolean {
 interface Compiled {
   rule: UserRule;
   matches: (name: string) => boolean;
+  /** The metrics judged so far (at most maxMetrics). */
+  metrics: Set<string>;
 }
 
 /** Where the condition of one key began to hold. */
@@ -75,8 +77,13 @@ class UserThreshold implements Detector {
   private readonly rules: Compiled[];
   private readonly held = new Map<string, Held>();
 
-  constructor(rules: readonly UserRule[]) {
-    this.rules = rules.filter((r) => r.enabled).map((rule) => ({ rule, matches: metricMatcher(rule.metric) }));
+  constructor(
+    rules: readonly UserRule[],
+    private readonly maxMetrics: number,
+  ) {
+    this.rules = rules
+      .filter((r) => r.enabled)
+      .map((rule) => ({ rule, matches: metricMatcher(rule.metric), metrics: new Set<string>() }));
   }
 
   /** A threshold means the same after an lr change: nothing to re-learn. */
@@ -87,7 +94,10 @@ class UserThreshold implements Detector {
     let out: Evaluation[] | null = null;
     for (const c of this.rules) {
       for (const [name, x] of point.values) {
-        if (!c.matches(name)) continue;
+        if (!c.metrics.has(name)) {
+          if (c.metrics.size >= this.maxMetrics || !c.matches(name)) continue;
+          c.metrics.add(name);
+        }
         (out ??= []).push(this.evaluate(c.rule, name, x, point));
       }
     }
@@ -129,12 +139,21 @@ class UserThreshold implements Detector {
   }
 }
 
-const DEFAULTS = { enabled: true, for: 1, clear: 1, cooldown: 0, params: {} } satisfies RuleSettings;
+const DEFAULTS = {
+  enabled: true,
+  for: 1,
+  clear: 1,
+  cooldown: 0,
+  params: {
+    /** Most metrics one rule's pattern is evaluated on per run (each is an alert key); names beyond are not judged. */
+    maxMetrics: 100,
+  },
+} satisfies RuleSettings;
 
 export const userThreshold: DetectorFactory = {
   rule: USER_RULE_ALERT,
   description:
     'Thresholds users define on any metric (metric, comparison, value, for N steps or minutes), server-wide or per run.',
   defaults: DEFAULTS,
-  create: (env) => new UserThreshold(env.userRules ?? []),
+  create: (env) => new UserThreshold(env.userRules ?? [], paramsOf(env, DEFAULTS).maxMetrics),
 };

@@ -42,10 +42,20 @@ const CRASHED_DEFAULTS = {
   },
 } satisfies RuleSettings;
 
-const ENDED_DEFAULTS = { enabled: true, for: 1, clear: 1, cooldown: 0, params: {} } satisfies RuleSettings;
+const ENDED_DEFAULTS = {
+  enabled: true,
+  for: 1,
+  clear: 1,
+  cooldown: 0,
+  params: {
+    /** 1: alert when the run finished, as when it failed; 0: only when it failed. */
+    finished: 1,
+  },
+} satisfies RuleSettings;
 
 export type HangParams = (typeof HANG_DEFAULTS)['params'];
 export type CrashedParams = (typeof CRASHED_DEFAULTS)['params'];
+export type EndedParams = (typeof ENDED_DEFAULTS)['params'];
 
 /**
  * run_hang's point detector: learns the run's step interval (wall time between consecutive logged steps, as the
@@ -171,9 +181,10 @@ export function crashedVerdict(
   };
 }
 
-/** run_ended on a status change: finished or failed. */
-export function endedVerdict(run: Pick<Run, 'status' | 'last_step'>): Verdict {
-  if (run.status !== 'finished' && run.status !== 'failed') return { enter: false, evidence: { status: run.status } };
+/** run_ended on a status change: failed, or finished (unless `finished` is 0). */
+export function endedVerdict(run: Pick<Run, 'status' | 'last_step'>, params: Readonly<EndedParams>): Verdict {
+  const ended = run.status === 'failed' || (run.status === 'finished' && params.finished !== 0);
+  if (!ended) return { enter: false, evidence: { status: run.status } };
   return {
     enter: true,
     severity: 'info',
@@ -189,4 +200,4 @@ export function duration(seconds: number): string {
   return `${fmt(Math.round(seconds / 360) / 10)} h`;
 }
 
-export { HANG_DEFAULTS, CRASHED_DEFAULTS };
+export { HANG_DEFAULTS, CRASHED_DEFAULTS, ENDED_DEFAULTS };

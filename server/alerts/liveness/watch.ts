@@ -15,6 +15,7 @@ import { paramsOf } from '../detectors/common.js';
 import {
   CRASHED_DEFAULTS,
   crashedVerdict,
+  ENDED_DEFAULTS,
   endedVerdict,
   HANG_DEFAULTS,
   hangVerdict,
@@ -87,7 +88,8 @@ export class LivenessWatch {
       const current = await this.p.store.runs.get(run.id);
       if (!current || current.status !== status) return; // changed again meanwhile: that change is judged too
       const settings = await this.settings(run.rid, await this.serverConfig());
-      if (settings.run_ended?.enabled) await this.apply(run, current, RUN_ENDED, endedVerdict(current));
+      const ended = settings.run_ended;
+      if (ended?.enabled) await this.apply(run, current, RUN_ENDED, endedVerdict(current, paramsOf({ settings: ended }, ENDED_DEFAULTS)));
       else await this.resolveIfOpen(run, current, RUN_ENDED, { status });
       if (status !== 'running') await this.resolveIfOpen(run, current, RUN_HANG, { status });
       if (status !== 'disconnected') await this.resolveIfOpen(run, current, RUN_CRASHED, { status });
@@ -150,7 +152,8 @@ export class LivenessWatch {
       const verdict = crashedVerdict(run, nowMs, paramsOf({ settings: crashed }, CRASHED_DEFAULTS));
       if (verdict.enter || hasFiring) await this.apply(ref, run, RUN_CRASHED, verdict);
     } else if (hasFiring) await this.resolveIfOpen(ref, run, RUN_CRASHED, { disabled: 1 });
-    if (hasFiring && !endedVerdict(run).enter) await this.resolveIfOpen(ref, run, RUN_ENDED, { status: run.status });
+    if (hasFiring && run.status !== 'finished' && run.status !== 'failed')
+      await this.resolveIfOpen(ref, run, RUN_ENDED, { status: run.status });
   }
 
   /** Opens the rule's alert when the verdict enters and none is open; resolves the open one when it does not. */
