@@ -1,7 +1,8 @@
 -- 006: user threshold rules (protocol/user-rules.ts): server-wide (rid NULL) or of one run (deleted with it).
 
 CREATE TABLE user_rules (
-  id         INTEGER PRIMARY KEY,
+  -- AUTOINCREMENT: an id is never reused, so a new rule never inherits a deleted one's alerts (keys are 'id:metric')
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
   rid        INTEGER REFERENCES runs (rid) ON DELETE CASCADE,
   name       TEXT    NOT NULL,
   metric     TEXT    NOT NULL,
