@@ -119,7 +119,13 @@ export type DiscriminatorKey = keyof typeof DISCRIMINATOR_METRICS;
  * Rules any training monitor has, beside the GAN rules: the run's process hangs, crashed, ended; its throughput fell;
  * and the thresholds users define (protocol/user-rules.ts).
  */
-export const GENERAL_RULE_NAMES = ['run_hang', 'run_crashed', 'run_ended', 'throughput_drop', 'user_threshold'] as const;
+export const GENERAL_RULE_NAMES = [
+  'run_hang',
+  'run_crashed',
+  'run_ended',
+  'throughput_drop',
+  'user_threshold',
+] as const;
 
 /** The alert rules (server/alerts/registry.ts registers exactly these), in the order of the README and the API. */
 export const ALERT_RULE_NAMES = [

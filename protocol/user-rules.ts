@@ -1,6 +1,6 @@
 // User rules: threshold alerts people define on any metric ("val/fid > 40 for 10 minutes"), server-wide or for one run,
 // raised by the alert engine under the rule name `user_threshold` with the same state machine, webhooks and muting.
-import { Type, type Static } from 'typebox';
+// Schema-free, so the web bundle can import its values; the request schemas are in user-rule-schemas.ts.
 import { MAX_METRIC_NAME_CHARS } from './limits.js';
 
 /** The comparisons a user rule may make: `value OP threshold`. */
@@ -31,29 +31,6 @@ export interface UserRule {
   created_at: number;
   updated_at: number;
 }
-
-const Duration = Type.Union([
-  Type.Object({ steps: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }) }, { additionalProperties: false }),
-  Type.Object({ minutes: Type.Number({ exclusiveMinimum: 0, maximum: 525_600 }) }, { additionalProperties: false }),
-]);
-
-/** A new rule, or the whole of an edited one (PUT replaces it). `metric` and `comparison` are checked by the server. */
-export const UserRuleBody = Type.Object(
-  {
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    metric: Type.String({ maxLength: 1000 }),
-    comparison: Type.String({ maxLength: 100 }),
-    value: Type.Number(),
-    for: Type.Optional(Duration),
-    severity: Type.Optional(Type.Union([Type.Literal('info'), Type.Literal('warn'), Type.Literal('critical')])),
-    enabled: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
-export type UserRuleBody = Static<typeof UserRuleBody>;
-
-export const UserRuleParams = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
-export type UserRuleParams = Static<typeof UserRuleParams>;
 
 /** A checked rule as the store keeps it (the body with its defaults filled in). */
 export type UserRuleSpec = Omit<UserRule, 'id' | 'run' | 'created_at' | 'updated_at'>;

@@ -203,10 +203,9 @@ export function serverConfigOf(program: Command): ServerConfig {
   }
   const livenessTick = Number(o.livenessTick);
   if (!Number.isFinite(livenessTick) || livenessTick < 0.05 || livenessTick > 3600) {
-    program.error(
-      `error: --liveness-tick must be a number of seconds from 0.05 to 3600 (got '${o.livenessTick}')`,
-      { exitCode: 2 },
-    );
+    program.error(`error: --liveness-tick must be a number of seconds from 0.05 to 3600 (got '${o.livenessTick}')`, {
+      exitCode: 2,
+    });
   }
   return {
     host: o.host,

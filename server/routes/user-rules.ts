@@ -42,15 +42,11 @@ export async function userRuleRoutes(app: FastifyInstance, ctx: ServerContext): 
 
   app.get('/alerts/user-rules', async () => ({ rules: await ctx.store.userRules.list() }));
 
-  app.post<{ Body: UserRuleBody }>(
-    '/alerts/user-rules',
-    { schema: { body: UserRuleBody } },
-    async (req, reply) => {
-      const rule = await ctx.store.userRules.create(null, checkUserRule(req.body));
-      changed(null);
-      return reply.code(201).send(rule);
-    },
-  );
+  app.post<{ Body: UserRuleBody }>('/alerts/user-rules', { schema: { body: UserRuleBody } }, async (req, reply) => {
+    const rule = await ctx.store.userRules.create(null, checkUserRule(req.body));
+    changed(null);
+    return reply.code(201).send(rule);
+  });
 
   app.get<{ Params: UserRuleParams }>('/alerts/user-rules/:id', { schema: { params: UserRuleParams } }, async (req) =>
     requireRule(req.params.id),

@@ -63,7 +63,9 @@ test('a stopped process raises run_hang and resolves it when continued; a killed
     GUARD_MS,
   );
   assert.ok(resumed.alert.step_closed > hang.alert.step_opened);
-  const stepNow = Math.max(...live.frames.filter((f) => f.type === 'points').flatMap((f) => f.points.map((p: any) => p.step)));
+  const stepNow = Math.max(
+    ...live.frames.filter((f) => f.type === 'points').flatMap((f) => f.points.map((p: any) => p.step)),
+  );
   await live.next(stepAtLeast(stepNow + 5), GUARD_MS); // it trains on
 
   child!.kill('SIGKILL');
@@ -71,7 +73,9 @@ test('a stopped process raises run_hang and resolves it when continued; a killed
   const crashed = await live.next((f) => f.type === 'alert' && f.alert.rule === 'run_crashed', GUARD_MS);
   assert.equal(crashed.alert.state, 'firing');
   assert.match(crashed.alert.message, /^Disconnected for .* after step \d+: the training process crashed/);
-  const runHangs = live.frames.filter((f) => f.type === 'alert' && f.alert.rule === 'run_hang' && f.alert.state === 'firing');
+  const runHangs = live.frames.filter(
+    (f) => f.type === 'alert' && f.alert.rule === 'run_hang' && f.alert.state === 'firing',
+  );
   assert.equal(new Set(runHangs.map((f) => f.alert.id)).size, 1, 'one hang alert: none while the client ran');
   while (!hooks.bodies.some((b) => b.alert.id === crashed.alert.id)) await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(

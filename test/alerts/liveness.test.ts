@@ -72,11 +72,15 @@ const hooks = new WebhookReceiver();
 before(async () => {
   const url = await hooks.start();
   store = await openTestStore();
-  ctx = createContext(store, { token: null, readToken: null }, {
-    detectors: DETECTOR_FACTORIES,
-    webhooks: [url],
-    publicUrl: 'http://dash.example',
-  });
+  ctx = createContext(
+    store,
+    { token: null, readToken: null },
+    {
+      detectors: DETECTOR_FACTORIES,
+      webhooks: [url],
+      publicUrl: 'http://dash.example',
+    },
+  );
   await ctx.presence.start(); // a live server: it leads the runs no server holds
 });
 

@@ -26,7 +26,11 @@ async function createRun(name: string): Promise<string> {
 
 /** Pushes one value of `metric` per step, with trainer wall times `every` seconds apart (acked after the detectors). */
 async function push(run: string, metric: string, values: number[], from = 0, every = 1): Promise<void> {
-  const points = values.map((v, i) => ({ step: from + i, wall: 1_700_000_000 + (from + i) * every, values: { [metric]: v } }));
+  const points = values.map((v, i) => ({
+    step: from + i,
+    wall: 1_700_000_000 + (from + i) * every,
+    values: { [metric]: v },
+  }));
   const res = await api(server, 'POST', `/api/v1/runs/${run}/points`, { points });
   assert.equal(res.status, 200, JSON.stringify(res.body));
 }
@@ -58,14 +62,20 @@ test('a bad rule is refused with its code and nothing is stored', async () => {
       assert.match(res.body.message, message);
     }
   }
-  assert.equal((await api(server, 'POST', '/api/v1/runs/nosuchrun/alerts/user-rules', good)).body.code, 'GW_ERR_RUN_NOT_FOUND');
+  assert.equal(
+    (await api(server, 'POST', '/api/v1/runs/nosuchrun/alerts/user-rules', good)).body.code,
+    'GW_ERR_RUN_NOT_FOUND',
+  );
   assert.deepEqual((await api(server, 'GET', '/api/v1/alerts/user-rules')).body.rules, []);
   // An edit that is refused leaves the rule as it was.
   const created = (await api(server, 'POST', '/api/v1/alerts/user-rules', good)).body;
   const refused = await api(server, 'PUT', `/api/v1/alerts/user-rules/${created.id}`, { ...good, comparison: 'gt' });
   assert.equal(refused.body.code, 'GW_ERR_USER_RULE_COMPARISON');
   assert.deepEqual((await api(server, 'GET', `/api/v1/alerts/user-rules/${created.id}`)).body, created);
-  assert.equal((await api(server, 'PUT', '/api/v1/alerts/user-rules/99999', good)).body.code, 'GW_ERR_USER_RULE_NOT_FOUND');
+  assert.equal(
+    (await api(server, 'PUT', '/api/v1/alerts/user-rules/99999', good)).body.code,
+    'GW_ERR_USER_RULE_NOT_FOUND',
+  );
   assert.equal((await api(server, 'DELETE', '/api/v1/alerts/user-rules/99999')).status, 404);
   assert.equal((await api(server, 'DELETE', `/api/v1/alerts/user-rules/${created.id}`)).status, 204);
 });
@@ -73,7 +83,11 @@ test('a bad rule is refused with its code and nothing is stored', async () => {
 test('rules are listed server-wide and per run, edited with PUT and deleted', async () => {
   const a = await createRun('scoped a');
   const b = await createRun('scoped b');
-  const wide = await api(server, 'POST', '/api/v1/alerts/user-rules', { metric: 'loss/*', comparison: '>', value: 100 });
+  const wide = await api(server, 'POST', '/api/v1/alerts/user-rules', {
+    metric: 'loss/*',
+    comparison: '>',
+    value: 100,
+  });
   assert.equal(wide.status, 201);
   assert.deepEqual(
     { ...wide.body, id: 0, created_at: 0, updated_at: 0 },
@@ -113,15 +127,25 @@ test('rules are listed server-wide and per run, edited with PUT and deleted', as
     enabled: false,
   });
   assert.equal(edited.status, 200);
-  assert.deepEqual([edited.body.value, edited.body.for, edited.body.enabled, edited.body.run], [35, { steps: 3 }, false, a]);
+  assert.deepEqual(
+    [edited.body.value, edited.body.for, edited.body.enabled, edited.body.run],
+    [35, { steps: 3 }, false, a],
+  );
   assert.equal(edited.body.severity, 'warn'); // PUT replaces: a field left out takes its default
   for (const id of [wide.body.id, own.body.id])
     assert.equal((await api(server, 'DELETE', `/api/v1/alerts/user-rules/${id}`)).status, 204);
   assert.deepEqual((await api(server, 'GET', '/api/v1/alerts/user-rules')).body.rules, []);
   // A run's rules go with the run.
-  const doomed = await api(server, 'POST', `/api/v1/runs/${b}/alerts/user-rules`, { metric: 'x', comparison: '<', value: 0 });
+  const doomed = await api(server, 'POST', `/api/v1/runs/${b}/alerts/user-rules`, {
+    metric: 'x',
+    comparison: '<',
+    value: 0,
+  });
   assert.equal((await api(server, 'DELETE', `/api/v1/runs/${b}`)).status, 204);
-  assert.equal((await api(server, 'GET', `/api/v1/alerts/user-rules/${doomed.body.id}`)).body.code, 'GW_ERR_USER_RULE_NOT_FOUND');
+  assert.equal(
+    (await api(server, 'GET', `/api/v1/alerts/user-rules/${doomed.body.id}`)).body.code,
+    'GW_ERR_USER_RULE_NOT_FOUND',
+  );
 });
 
 test('a per-run rule fires once its condition held for N steps, sends its webhook, and resolves', async () => {
@@ -223,7 +247,10 @@ test('editing a rule resolves its open alert; the new condition fires on the nex
   await push(run, 'y', [5], 1);
   assert.equal((await userAlerts(run)).length, 1);
   await push(run, 'y', [11], 2);
-  assert.deepEqual((await userAlerts(run)).map((a) => a.state), ['resolved', 'firing']);
+  assert.deepEqual(
+    (await userAlerts(run)).map((a) => a.state),
+    ['resolved', 'firing'],
+  );
 });
 
 test('a status set over HTTP raises run_ended and the rules listing shows the general rules', async () => {
@@ -234,8 +261,11 @@ test('a status set over HTTP raises run_ended and the rules listing shows the ge
   assert.deepEqual([ended.state, ended.severity, ended.message], ['firing', 'info', 'The run finished at step 1']);
   await untilHooks((events) => events.some((e) => e.alert.id === ended.id));
   const rules = (await api(server, 'GET', '/api/v1/alerts/rules')).body.rules.map((r: any) => r.rule);
-  for (const r of ['run_hang', 'run_crashed', 'run_ended', 'throughput_drop', 'user_threshold']) assert.ok(rules.includes(r), r);
-  const config = await api(server, 'PUT', '/api/v1/alerts/config', { rules: { run_hang: { params: { floorMinutes: 1 } } } });
+  for (const r of ['run_hang', 'run_crashed', 'run_ended', 'throughput_drop', 'user_threshold'])
+    assert.ok(rules.includes(r), r);
+  const config = await api(server, 'PUT', '/api/v1/alerts/config', {
+    rules: { run_hang: { params: { floorMinutes: 1 } } },
+  });
   assert.equal(config.status, 200);
   const bad = await api(server, 'PUT', '/api/v1/alerts/config', { rules: { run_hang: { params: { floor: 1 } } } });
   assert.equal(bad.body.code, 'GW_ERR_UNKNOWN_RULE_PARAM');

@@ -125,7 +125,12 @@ export const LIVENESS_FACTORIES: readonly DetectorFactory[] = [runHang, runCrash
 
 /** What a liveness rule concluded about a run now: open (with the alert's words), or not (the alert, if any, resolves). */
 export type Verdict =
-  | { enter: true; severity: 'info' | 'warn' | 'critical'; message: string; evidence: Record<string, number | string | null> }
+  | {
+      enter: true;
+      severity: 'info' | 'warn' | 'critical';
+      message: string;
+      evidence: Record<string, number | string | null>;
+    }
   | { enter: false; evidence: Record<string, number | string | null> };
 
 /** The silence after which a running run counts as hung, in seconds: max(floor, k × median interval). */
@@ -171,7 +176,11 @@ export function crashedVerdict(
 ): Verdict {
   if (run.status !== 'disconnected') return { enter: false, evidence: { status: run.status } };
   const gone = nowMs / 1000 - run.updated_at;
-  const evidence = { disconnected_s: Math.round(gone * 10) / 10, after_s: params.minutes * 60, last_step: run.last_step };
+  const evidence = {
+    disconnected_s: Math.round(gone * 10) / 10,
+    after_s: params.minutes * 60,
+    last_step: run.last_step,
+  };
   if (gone <= params.minutes * 60) return { enter: false, evidence };
   return {
     enter: true,

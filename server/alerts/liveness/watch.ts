@@ -89,7 +89,8 @@ export class LivenessWatch {
       if (!current || current.status !== status) return; // changed again meanwhile: that change is judged too
       const settings = await this.settings(run.rid, await this.serverConfig());
       const ended = settings.run_ended;
-      if (ended?.enabled) await this.apply(run, current, RUN_ENDED, endedVerdict(current, paramsOf({ settings: ended }, ENDED_DEFAULTS)));
+      if (ended?.enabled)
+        await this.apply(run, current, RUN_ENDED, endedVerdict(current, paramsOf({ settings: ended }, ENDED_DEFAULTS)));
       else await this.resolveIfOpen(run, current, RUN_ENDED, { status });
       if (status !== 'running') await this.resolveIfOpen(run, current, RUN_HANG, { status });
       if (status !== 'disconnected') await this.resolveIfOpen(run, current, RUN_CRASHED, { status });
@@ -98,15 +99,15 @@ export class LivenessWatch {
 
   private async judgeAll(nowMs: number): Promise<void> {
     const { store } = this.p;
-    const lists = await Promise.all([
+    const [running, disconnected, open] = await Promise.all([
       store.runs.list({ status: 'running' }),
       store.runs.list({ status: 'disconnected' }),
-      ...LIVENESS_RULES.map((rule) => store.alerts.list({ state: 'firing', rule, limit: 10_000 })),
+      Promise.all(LIVENESS_RULES.map((rule) => store.alerts.list({ state: 'firing', rule, limit: 10_000 }))),
     ]);
     const runs = new Map<string, Run>();
-    for (const r of [...lists[0]!, ...lists[1]!] as Run[]) runs.set(r.id, r);
+    for (const r of [...running, ...disconnected]) runs.set(r.id, r);
     const firing = new Map<string, Set<string>>();
-    for (const a of lists.slice(2).flat() as Alert[]) firing.set(a.run, (firing.get(a.run) ?? new Set()).add(a.rule));
+    for (const a of open.flat()) firing.set(a.run, (firing.get(a.run) ?? new Set()).add(a.rule));
     for (const id of firing.keys()) {
       const run = runs.has(id) ? null : await store.runs.get(id);
       if (run) runs.set(id, run);
@@ -131,7 +132,9 @@ export class LivenessWatch {
   private settled(run: Run, open: ReadonlySet<string>, nowMs: number): boolean {
     if (run.status === 'running' && open.size === 0) {
       const learner = this.p.intervals(run.id);
-      return learner !== undefined && (run.last_seen_at === null || nowMs / 1000 - run.last_seen_at <= learner.threshold());
+      return (
+        learner !== undefined && (run.last_seen_at === null || nowMs / 1000 - run.last_seen_at <= learner.threshold())
+      );
     }
     return run.status === 'disconnected' && open.size === 1 && open.has(RUN_CRASHED);
   }
@@ -175,10 +178,18 @@ export class LivenessWatch {
     this.announce('firing', alert, run.name);
   }
 
-  private async resolveIfOpen(ref: RunRef, run: Run, rule: LivenessRule, evidence: Record<string, unknown>): Promise<void> {
+  private async resolveIfOpen(
+    ref: RunRef,
+    run: Run,
+    rule: LivenessRule,
+    evidence: Record<string, unknown>,
+  ): Promise<void> {
     const { store } = this.p;
     for (const open of (await store.alerts.firing(ref.rid)).filter((a) => a.rule === rule)) {
-      const alert = await store.alerts.resolve(open.id, run.last_step ?? 0, { ...open.evidence, resolved_by: evidence });
+      const alert = await store.alerts.resolve(open.id, run.last_step ?? 0, {
+        ...open.evidence,
+        resolved_by: evidence,
+      });
       this.announce('resolved', alert, run.name);
     }
   }
