@@ -185,27 +185,31 @@ test('disconnected for more than N minutes raises run_crashed; reconnecting reso
   assert.equal((await alertsOf(ref, 'run_crashed'))[0]?.state, 'resolved');
 });
 
-test('finishing or failing raises an INFO run_ended with a webhook; a muted one stays quiet the next time', async () => {
+test('finishing or failing is an INFO run_ended event: opened and resolved at once, one webhook; muted stays quiet', async () => {
   const ref = await newRun('ends');
   await push(ref, 0, 3, 1);
   await ctx.setStatus(ref, 'finished');
   const [ended] = await alertsOf(ref, 'run_ended');
-  assert.equal(ended?.severity, 'info');
-  assert.equal(ended.message, 'The run finished at step 3');
+  assert.deepEqual([ended?.severity, ended?.state, ended?.step_opened], ['info', 'resolved', 3]);
+  assert.equal(ended!.message, 'The run finished at step 3');
   await ctx.webhooks.drain();
-  const body = hooks.bodies.find((b) => b.alert.id === ended.id);
-  assert.equal(body?.event, 'firing');
-  assert.match(body.text, /run_ended on run "ends" at step 3: The run finished at step 3/);
+  const bodies = hooks.bodies.filter((b) => b.alert.id === ended!.id);
+  assert.deepEqual(
+    bodies.map((b) => b.event),
+    ['firing'],
+  );
+  assert.match(bodies[0].text, /run_ended on run "ends" at step 3: The run finished at step 3/);
 
-  await store.alerts.setMuted(ended.id, true);
-  await ctx.setStatus(ref, 'running'); // resumed: the alert resolves (muted: no webhook)
+  await store.alerts.setMuted(ended!.id, true);
+  await ctx.setStatus(ref, 'running'); // resumed, then failed at the same step: a new ending, muted as the last
   await ctx.setStatus(ref, 'failed');
+  await ctx.setStatus(ref, 'failed'); // the same ending again: no second alert
   const all = await alertsOf(ref, 'run_ended');
   assert.deepEqual(
-    all.map((a) => [a.state, a.muted]),
+    all.map((a) => [a.state, a.muted, a.evidence.status]),
     [
-      ['resolved', true],
-      ['firing', true],
+      ['resolved', true, 'finished'],
+      ['resolved', true, 'failed'],
     ],
   );
   await ctx.webhooks.drain();

@@ -258,7 +258,7 @@ test('a status set over HTTP raises run_ended and the rules listing shows the ge
   await push(run, 'loss/G', [1, 1]);
   assert.equal((await api(server, 'PATCH', `/api/v1/runs/${run}`, { status: 'finished' })).status, 200);
   const [ended] = (await api(server, 'GET', `/api/v1/runs/${run}/alerts?rule=run_ended`)).body.alerts;
-  assert.deepEqual([ended.state, ended.severity, ended.message], ['firing', 'info', 'The run finished at step 1']);
+  assert.deepEqual([ended.state, ended.severity, ended.message], ['resolved', 'info', 'The run finished at step 1']);
   await untilHooks((events) => events.some((e) => e.alert.id === ended.id));
   const rules = (await api(server, 'GET', '/api/v1/alerts/rules')).body.rules.map((r: any) => r.rule);
   for (const r of ['run_hang', 'run_crashed', 'run_ended', 'throughput_drop', 'user_threshold'])

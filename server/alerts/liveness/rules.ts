@@ -1,7 +1,8 @@
 // The liveness rules: alerts any training monitor should raise, judged from the run's status and the clock rather
 // than from the values it pushes. run_hang: a `running` run pushed nothing for max(floor, k × its median interval
 // between logged steps) (the process hangs); run_crashed: a run `disconnected` for longer than N minutes (its process
-// died); run_ended: the run finished or failed (INFO, so a webhook lets the user walk away). They are registered like
+// died); run_ended: the run finished or failed (INFO, so a webhook lets the user walk away; an event, its alert
+// opens and resolves at once). They are registered like
 // the detectors (listed by the API, configured per run or server-wide, muted per alert), but LivenessWatch (watch.ts)
 // opens and resolves their alerts on its clock tick and on status changes; their point detectors only learn
 // (run_hang: the step interval) or do nothing.

@@ -82,7 +82,7 @@ export class LivenessWatch {
     return this.ticking;
   }
 
-  /** The run's status was just set on this server: run_ended opens, and alerts the new status ends resolve. */
+  /** The run's status was just set on this server: run_ended is noticed, and alerts the new status ends resolve. */
   statusChanged(run: RunRef, status: RunStatus): Promise<void> {
     return this.serial(run.id, async () => {
       const current = await this.p.store.runs.get(run.id);
@@ -90,8 +90,7 @@ export class LivenessWatch {
       const settings = await this.settings(run.rid, await this.serverConfig());
       const ended = settings.run_ended;
       if (ended?.enabled)
-        await this.apply(run, current, RUN_ENDED, endedVerdict(current, paramsOf({ settings: ended }, ENDED_DEFAULTS)));
-      else await this.resolveIfOpen(run, current, RUN_ENDED, { status });
+        await this.notice(run, current, endedVerdict(current, paramsOf({ settings: ended }, ENDED_DEFAULTS)));
       if (status !== 'running') await this.resolveIfOpen(run, current, RUN_HANG, { status });
       if (status !== 'disconnected') await this.resolveIfOpen(run, current, RUN_CRASHED, { status });
     });
@@ -102,7 +101,7 @@ export class LivenessWatch {
     const [running, disconnected, open] = await Promise.all([
       store.runs.list({ status: 'running' }),
       store.runs.list({ status: 'disconnected' }),
-      Promise.all(LIVENESS_RULES.map((rule) => store.alerts.list({ state: 'firing', rule, limit: 10_000 }))),
+      Promise.all([RUN_HANG, RUN_CRASHED].map((rule) => store.alerts.list({ state: 'firing', rule, limit: 10_000 }))),
     ]);
     const runs = new Map<string, Run>();
     for (const r of [...running, ...disconnected]) runs.set(r.id, r);
@@ -139,7 +138,7 @@ export class LivenessWatch {
     return run.status === 'disconnected' && open.size === 1 && open.has(RUN_CRASHED);
   }
 
-  /** One run at one tick: run_hang and run_crashed open or resolve; run_ended resolves if the run runs again. */
+  /** One run at one tick: run_hang and run_crashed open or resolve. */
   private async judge(ref: RunRef, nowMs: number, server: AlertConfig, hasFiring: boolean): Promise<void> {
     const run = await this.p.store.runs.get(ref.id);
     if (!run) return;
@@ -155,8 +154,6 @@ export class LivenessWatch {
       const verdict = crashedVerdict(run, nowMs, paramsOf({ settings: crashed }, CRASHED_DEFAULTS));
       if (verdict.enter || hasFiring) await this.apply(ref, run, RUN_CRASHED, verdict);
     } else if (hasFiring) await this.resolveIfOpen(ref, run, RUN_CRASHED, { disabled: 1 });
-    if (hasFiring && run.status !== 'finished' && run.status !== 'failed')
-      await this.resolveIfOpen(ref, run, RUN_ENDED, { status: run.status });
   }
 
   /** Opens the rule's alert when the verdict enters and none is open; resolves the open one when it does not. */
@@ -176,6 +173,33 @@ export class LivenessWatch {
       muted,
     });
     this.announce('firing', alert, run.name);
+  }
+
+  /**
+   * run_ended is an event, not a condition: its alert opens and resolves at once (a webhook for the opening only), so
+   * ended runs do not pile up open alerts. Once per ending: not again for the same status at the same last step.
+   */
+  private async notice(ref: RunRef, run: Run, verdict: Verdict): Promise<void> {
+    if (!verdict.enter) return;
+    const { store } = this.p;
+    const last = await store.alerts.latest(ref.rid, RUN_ENDED, '');
+    if (last && last.evidence.status === run.status && last.evidence.last_step === run.last_step) return;
+    const alert = await store.alerts.open(ref.rid, {
+      rule: RUN_ENDED,
+      key: '',
+      severity: verdict.severity,
+      stepOpened: run.last_step ?? 0,
+      message: verdict.message,
+      evidence: verdict.evidence,
+      remedy: null,
+      muted: last?.muted ?? false,
+    });
+    this.announce('firing', alert, run.name);
+    const closed = await store.alerts.resolve(alert.id, run.last_step ?? 0, {
+      ...alert.evidence,
+      resolved_by: 'event',
+    });
+    this.p.hub.publish(closed.run, { type: 'alert', run: closed.run, alert: closed });
   }
 
   private async resolveIfOpen(
