@@ -30,7 +30,10 @@ test('throughput_drop fires when the throughput falls to a third and resolves wh
   assert.ok(fired, describe(r));
   assert.ok(fired.step > 800 && fired.step < 900, describe(r));
   assert.equal(fired.evaluation.severity, 'warn');
-  assert.match(fired.evaluation.message, /Throughput fell to (3[89]|4[01])(\.\d+)? images\/s, below 0.5 × its median 1[12]\d/);
+  assert.match(
+    fired.evaluation.message,
+    /Throughput fell to (3[89]|4[01])(\.\d+)? images\/s, below 0.5 × its median 1[12]\d/,
+  );
   const resolved = r.into('resolved');
   assert.equal(resolved.length, 1, describe(r));
   assert.ok(resolved[0]!.step > 1400 && resolved[0]!.step < 1500, describe(r));
