@@ -17,7 +17,7 @@
 // steps (default 384). On a machine where a step takes seconds this is what makes the matrix affordable.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ALERT_RULE_NAMES, type Run } from '../protocol/index.js';
+import { GAN_RULE_NAMES, type Run } from '../protocol/index.js';
 import { DEMO_FLAGS } from '../scripts/demo-flags.js';
 import { api, ROOT } from '../harness/server.js';
 import {
@@ -36,7 +36,7 @@ import {
 } from './support/real.js';
 
 /** The rules the matrix measures (change_point makes markers, never alerts). */
-export const RULES = ALERT_RULE_NAMES.filter((r) => r !== 'change_point');
+export const RULES = GAN_RULE_NAMES.filter((r) => r !== 'change_point');
 
 /** One phase of a run: train until `until` steps with these extra flags (a later phase resumes the same run). */
 interface Phase {

@@ -15,6 +15,8 @@ import type {
   Point,
   Run,
   RunStatus,
+  UserRule,
+  UserRuleSpec,
   WireValue,
 } from '../protocol/index.js';
 import { gwError } from '../protocol/index.js';
@@ -199,6 +201,21 @@ export interface SettingsRepo {
   setRunAlertConfig(rid: number, value: unknown): Promise<void>;
 }
 
+/** User threshold rules (protocol/user-rules.ts): server-wide (rid null) or of one run (deleted with it). */
+export interface UserRulesRepo {
+  /** Every rule, server-wide ones first, then by id. */
+  list(): Promise<UserRule[]>;
+  /** The rules that apply to a run: the server-wide ones and its own. */
+  forRun(rid: number): Promise<UserRule[]>;
+  /** The run's own rules (null: the server-wide ones). */
+  ofRun(rid: number | null): Promise<UserRule[]>;
+  get(id: number): Promise<UserRule | null>;
+  create(rid: number | null, spec: UserRuleSpec): Promise<UserRule>;
+  /** Replaces a rule's fields; null when there is no such rule. */
+  update(id: number, spec: UserRuleSpec): Promise<UserRule | null>;
+  delete(id: number): Promise<boolean>;
+}
+
 export type StoredProjectionStatus = 'pending' | 'ready' | 'failed';
 export type StoredSeparationStatus = 'pending' | 'ready' | 'skipped' | 'failed';
 
@@ -318,6 +335,8 @@ export interface PresenceRepo {
   sweep(staleSeconds: number): Promise<RunRef[]>;
   /** Runs running or paused that no live server holds (at start-up: the ones a stopped server left behind). */
   unheld(staleSeconds: number): Promise<RunRef[]>;
+  /** True when `server` is the live server with the smallest id: the one that watches runs no server holds. */
+  isLeader(server: string, staleSeconds: number): Promise<boolean>;
 }
 
 export type StoreKind = 'sqlite' | 'postgres';
@@ -335,6 +354,7 @@ export interface Store {
   readonly alerts: AlertsRepo;
   readonly markers: MarkersRepo;
   readonly settings: SettingsRepo;
+  readonly userRules: UserRulesRepo;
   readonly projections: ProjectionsRepo;
   readonly presence: PresenceRepo;
   readonly events: EventsChannel;

@@ -21,6 +21,22 @@ const CHUNK = 20_000;
 
 type Row = Record<string, unknown>;
 
+/** Columns of user_rules (a run's own are copied with the run, the server-wide ones with the settings). */
+const USER_RULE_COLUMNS = [
+  'id',
+  'rid',
+  'name',
+  'metric',
+  'comparison',
+  'value',
+  'for_unit',
+  'for_count',
+  'severity',
+  'enabled',
+  'created_at',
+  'updated_at',
+];
+
 /** Tables copied per run, after `runs` and `metrics`, with the columns SQLite and PostgreSQL share. */
 const RUN_TABLES: Record<string, string[]> = {
   media: ['id', 'rid', 'epoch', 'step', 'kind', 'meta', 'bytes', 'created_at'],
@@ -78,10 +94,11 @@ const RUN_TABLES: Record<string, string[]> = {
     'finished_at',
   ],
   latent_separation: ['rid', 'epoch', 'status', 'step', 'silhouette', 'fisher', 'reason', 'ms', 'updated_at'],
+  user_rules: USER_RULE_COLUMNS,
 };
 
 /** SQLite's 0/1 columns that PostgreSQL keeps as boolean. */
-const BOOLEANS = new Set(['acknowledged', 'muted', 'stratified']);
+const BOOLEANS = new Set(['acknowledged', 'muted', 'stratified', 'enabled']);
 
 const RUN_COLUMNS = [
   'rid',
@@ -227,6 +244,12 @@ export async function migrateSqliteToPostgres(
         ['key', 'value'],
         sqlite.prepare('SELECT key, value FROM settings').all() as Row[],
       );
+      await insertRows(
+        client,
+        'user_rules',
+        USER_RULE_COLUMNS,
+        sqlite.prepare('SELECT * FROM user_rules WHERE rid IS NULL').all() as Row[],
+      );
       // New rows continue after the copied ids.
       for (const [table, column] of [
         ['runs', 'rid'],
@@ -235,6 +258,7 @@ export async function migrateSqliteToPostgres(
         ['controls', 'id'],
         ['alerts', 'id'],
         ['markers', 'id'],
+        ['user_rules', 'id'],
       ] as const)
         await client.query(
           `SELECT setval(pg_get_serial_sequence('${table}', '${column}'), coalesce((SELECT max(${column}) FROM ${table}), 0) + 1, false)`,

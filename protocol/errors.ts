@@ -36,6 +36,16 @@ export const ERRORS = {
     (rule: string, param: string, known: string) =>
       `Alert rule '${rule}' has no parameter '${param}'; its parameters: ${known}`,
   ),
+  GW_ERR_USER_RULE_NOT_FOUND: def(404, (id: string) => `User rule ${id} does not exist`),
+  GW_ERR_USER_RULE_METRIC: def(
+    400,
+    (metric: string) =>
+      `User rule metric '${metric}' is not a metric name or pattern: 1 to 128 of letters, digits, _ . / - and * (any characters)`,
+  ),
+  GW_ERR_USER_RULE_COMPARISON: def(
+    400,
+    (comparison: string, known: string) => `User rule comparison '${comparison}' is not one of ${known}`,
+  ),
   GW_ERR_RATE_LIMITED: def(429, () => 'Too many requests; retry later'),
   GW_ERR_INTERNAL: def(500, () => 'Internal server error'),
   GW_ERR_DB_UNAVAILABLE: def(

@@ -11,5 +11,7 @@ export * from './ingest.js';
 export * from './live.js';
 export * from './errors.js';
 export * from './alerts.js';
+export * from './user-rules.js';
+export * from './user-rule-schemas.js';
 export * from './projections.js';
 export * from './metric-names.js';

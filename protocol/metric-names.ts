@@ -115,6 +115,18 @@ export const DISCRIMINATOR_METRICS = {
 } as const;
 export type DiscriminatorKey = keyof typeof DISCRIMINATOR_METRICS;
 
+/**
+ * Rules any training monitor has, beside the GAN rules: the run's process hangs, crashed, ended; its throughput fell;
+ * and the thresholds users define (protocol/user-rules.ts).
+ */
+export const GENERAL_RULE_NAMES = [
+  'run_hang',
+  'run_crashed',
+  'run_ended',
+  'throughput_drop',
+  'user_threshold',
+] as const;
+
 /** The alert rules (server/alerts/registry.ts registers exactly these), in the order of the README and the API. */
 export const ALERT_RULE_NAMES = [
   'divergence',
@@ -125,8 +137,12 @@ export const ALERT_RULE_NAMES = [
   'training_stall',
   'change_point',
   'early_stop',
+  ...GENERAL_RULE_NAMES,
 ] as const;
 export type AlertRuleName = (typeof ALERT_RULE_NAMES)[number];
+
+/** The rules that watch a GAN's failures (the ones before GENERAL_RULE_NAMES). */
+export const GAN_RULE_NAMES = ALERT_RULE_NAMES.filter((r) => !(GENERAL_RULE_NAMES as readonly string[]).includes(r));
 
 /** Who produces a metric. */
 export type MetricSource =
@@ -326,8 +342,8 @@ export const METRICS: { readonly [N in KnownMetric]: MetricContract } = {
   'perf/images_per_s': {
     meaning: 'training images per second of the step',
     source: 'step',
-    readBy: {},
-    required: false,
+    readBy: { throughput_drop: 'the throughput, against its own median' },
+    required: true,
   },
   'perf/val_ms': { meaning: 'wall time of the validation, in ms', source: 'validation', readBy: {}, required: false },
   'val/L1': {

@@ -18,6 +18,7 @@ import { mediaRoutes } from './routes/media.js';
 import { pointRoutes } from './routes/points.js';
 import { projectionRoutes } from './routes/projections.js';
 import { runRoutes } from './routes/runs.js';
+import { userRuleRoutes } from './routes/user-rules.js';
 import { DEFAULT_RATE_LIMIT, installJsonParser, registerSecurity } from './security.js';
 import { tokenPage, wantsTokenPage } from './token-page.js';
 import { bodyAjv, compileText } from './validation.js';
@@ -129,6 +130,7 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
       await projectionRoutes(api, ctx);
       await controlRoutes(api, ctx, { trainerTimeoutMs: options.trainerTimeoutMs });
       await alertRoutes(api, ctx, ctx.alerts);
+      await userRuleRoutes(api, ctx);
       await healthRoutes(api, ctx);
       await ingestSocket(api, ctx, { frameRateLimit: rateLimit });
       await liveSocket(api, ctx);

@@ -35,6 +35,8 @@ export interface ServerConfig {
   trustProxy: boolean;
   /** Seconds after its last answered control poll that an HTTP trainer still counts as connected. */
   trainerTimeout: number;
+  /** Seconds between the liveness checks (a run that hangs, or stays disconnected). */
+  livenessTick: number;
 }
 
 /** The server's flags on `program` (used by `npm start` and by `ganwatch serve`). */
@@ -107,6 +109,11 @@ export function addServerOptions(program: Command): Command {
         .default('10'),
     )
     .addOption(
+      new Option('--liveness-tick <s>', 'check every s seconds for runs that hang or stay disconnected')
+        .env('GANWATCH_LIVENESS_TICK')
+        .default('10'),
+    )
+    .addOption(
       new Option(
         '--trust-proxy',
         'behind a reverse proxy: client addresses from X-Forwarded-For (env GANWATCH_TRUST_PROXY=1)',
@@ -144,6 +151,7 @@ export function serverConfigOf(program: Command): ServerConfig {
     retentionDays?: string;
     trustProxy?: boolean;
     trainerTimeout: string;
+    livenessTick: string;
   }>();
   // Commander runs collect() on environment values too: both lists are already split.
   const webhooks = o.webhook ?? [];
@@ -193,6 +201,12 @@ export function serverConfigOf(program: Command): ServerConfig {
       { exitCode: 2 },
     );
   }
+  const livenessTick = Number(o.livenessTick);
+  if (!Number.isFinite(livenessTick) || livenessTick < 0.05 || livenessTick > 3600) {
+    program.error(`error: --liveness-tick must be a number of seconds from 0.05 to 3600 (got '${o.livenessTick}')`, {
+      exitCode: 2,
+    });
+  }
   return {
     host: o.host,
     port,
@@ -209,5 +223,6 @@ export function serverConfigOf(program: Command): ServerConfig {
     retentionDays,
     trustProxy: Boolean(o.trustProxy) || envFlag('GANWATCH_TRUST_PROXY'),
     trainerTimeout,
+    livenessTick,
   };
 }

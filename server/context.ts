@@ -5,8 +5,10 @@ import type { TokenConfig } from './auth.js';
 import { AlertEngine } from './alerts/engine.js';
 import type { DetectorFactory } from './alerts/types.js';
 import { WebhookSender } from './alerts/webhooks.js';
+import { RUN_HANG, StepIntervals } from './alerts/liveness/rules.js';
+import { LivenessWatch } from './alerts/liveness/watch.js';
 import { DetectorLease } from './cluster/detectors.js';
-import { PresenceService } from './cluster/presence.js';
+import { PresenceService, STALE_SECONDS } from './cluster/presence.js';
 import { ClusterRelay } from './cluster/relay.js';
 import { ControlService } from './services/controls.js';
 import { LiveHub } from './services/live-hub.js';
@@ -22,6 +24,8 @@ export interface ServerContext {
   readonly controls: ControlService;
   readonly alerts: AlertEngine;
   readonly webhooks: WebhookSender;
+  /** The liveness alerts (hang, crash, ended): a clock tick and status changes. */
+  readonly liveness: LivenessWatch;
   /** This server among those sharing the store: heartbeat, the runs held here, the relay of frames and notices. */
   readonly presence: PresenceService;
   readonly relay: ClusterRelay;
@@ -50,10 +54,12 @@ export function createContext(store: Store, tokens: TokenConfig, options: Contex
   });
   const alerts = new AlertEngine({ store, hub, controls, factories: options.detectors, webhooks, log: options.log });
   const log = (msg: string, err?: unknown): void => options.log?.(msg, err);
+  let liveness: LivenessWatch | null = null;
   const setStatus = async (run: RunRef, status: RunStatus): Promise<void> => {
     await store.runs.setStatus(run.rid, status);
     const updated = await store.runs.get(run.id);
     if (updated) hub.publish(run.id, { type: 'run', run: updated });
+    await liveness?.statusChanged(run, status);
   };
   // Runs whose server is gone (or, at start-up, that no live server holds) lost their trainer with it.
   const orphaned = async (runs: RunRef[]): Promise<void> => {
@@ -62,6 +68,23 @@ export function createContext(store: Store, tokens: TokenConfig, options: Contex
   const presence = new PresenceService(store, orphaned, log);
   const lease = new DetectorLease(presence, alerts, log);
   const relay = new ClusterRelay({ store, hub, presence, controls, alerts, lease, log });
+  liveness = new LivenessWatch({
+    store,
+    hub,
+    webhooks,
+    factories: options.detectors,
+    intervals: (id) => {
+      const learner = alerts.detectorOf(id, RUN_HANG);
+      return learner instanceof StepIntervals ? learner : undefined;
+    },
+    // The holder judges its runs; the leader judges the runs no live server holds.
+    responsible: async (run, leader) => {
+      const holder = await presence.holder(run);
+      return holder === null ? leader : holder === presence.id;
+    },
+    leader: () => store.presence.isLeader(presence.id, STALE_SECONDS),
+    log,
+  });
   return {
     store,
     tokens,
@@ -71,6 +94,7 @@ export function createContext(store: Store, tokens: TokenConfig, options: Contex
     controls,
     alerts,
     webhooks,
+    liveness,
     presence,
     relay,
     startedAt: Date.now(),

@@ -40,7 +40,9 @@ export async function startServer(config: ServerConfig): Promise<{ url: string; 
     await ctx.presence.start();
     ctx.relay.start();
     await ctx.presence.adoptOrphans();
+    ctx.liveness.start(config.livenessTick * 1000);
     app.addHook('onClose', async () => {
+      ctx.liveness.stop();
       await ctx.presence.stop(); // its runs' `disconnected` still reaches the other servers' browsers
       ctx.relay.stop();
     });

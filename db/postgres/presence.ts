@@ -80,4 +80,14 @@ export class PgPresenceRepo implements PresenceRepo {
       [staleSeconds],
     );
   }
+
+  async isLeader(server: string, staleSeconds: number): Promise<boolean> {
+    const [row] = await query<{ leader: string | null }>(
+      this.pool,
+      'SELECT min(id) AS leader FROM servers WHERE heartbeat_at >= gw_now() - $1',
+      [staleSeconds],
+    );
+    // No live server recorded (this one has not beaten yet): judge for itself rather than leave runs unwatched.
+    return row?.leader === server || row?.leader === null || row === undefined;
+  }
 }

@@ -18,6 +18,7 @@ import { PgProjectionsRepo } from './projections.js';
 import { PgRunsRepo } from './runs.js';
 import { PgSeriesRepo } from './series.js';
 import { PgSettingsRepo } from './settings.js';
+import { PgUserRulesRepo } from './user-rules.js';
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
@@ -31,6 +32,7 @@ export class PostgresStore implements Store {
   readonly alerts: PgAlertsRepo;
   readonly markers: PgMarkersRepo;
   readonly settings: PgSettingsRepo;
+  readonly userRules: PgUserRulesRepo;
   readonly projections: PgProjectionsRepo;
   readonly presence: PgPresenceRepo;
   readonly events: PgEvents;
@@ -50,6 +52,7 @@ export class PostgresStore implements Store {
     this.alerts = new PgAlertsRepo(pool);
     this.markers = new PgMarkersRepo(pool);
     this.settings = new PgSettingsRepo(pool);
+    this.userRules = new PgUserRulesRepo(pool);
     this.projections = new PgProjectionsRepo(pool);
     this.presence = new PgPresenceRepo(pool);
     this.events = new PgEvents(url);

@@ -41,4 +41,9 @@ export class MemoryPresence implements PresenceRepo {
     }
     return out;
   }
+
+  /** One process serves a SQLite file: it is the leader. */
+  async isLeader(): Promise<boolean> {
+    return true;
+  }
 }

@@ -14,6 +14,7 @@ import { SqliteProjectionsRepo } from './projections.js';
 import { SqliteRunsRepo } from './runs.js';
 import { SqliteSeriesRepo } from './series.js';
 import { SqliteSettingsRepo } from './settings.js';
+import { SqliteUserRulesRepo } from './user-rules.js';
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -27,6 +28,7 @@ export class SqliteStore implements Store {
   readonly alerts: SqliteAlertsRepo;
   readonly markers: SqliteMarkersRepo;
   readonly settings: SqliteSettingsRepo;
+  readonly userRules: SqliteUserRulesRepo;
   readonly projections: SqliteProjectionsRepo;
   readonly presence: MemoryPresence;
   readonly events: LocalEvents;
@@ -46,6 +48,7 @@ export class SqliteStore implements Store {
     this.alerts = new SqliteAlertsRepo(db, this.controls);
     this.markers = new SqliteMarkersRepo(db);
     this.settings = new SqliteSettingsRepo(db);
+    this.userRules = new SqliteUserRulesRepo(db);
     this.projections = new SqliteProjectionsRepo(db);
     this.presence = new MemoryPresence(this.runs);
     this.events = new LocalEvents(path);

@@ -149,6 +149,11 @@ export class AlertEngine implements PointsListener {
     this.runs.delete(id);
   }
 
+  /** The run's detector of `rule` if the run's detectors run on this server (liveness reads what run_hang's learnt). */
+  detectorOf(runId: string, rule: string): Detector | undefined {
+    return this.runs.get(runId)?.rules.get(rule)?.detector;
+  }
+
   /** Builds a run's detectors and restores its firing alerts, then feeds them the history before step `before`. */
   private async runState(run: RunRef, before: number): Promise<RunState> {
     const generation = this.generation;
@@ -158,6 +163,7 @@ export class AlertEngine implements PointsListener {
     // Detectors that normalise the D loss need to know which GAN loss the trainer uses (it is in the run's config).
     const config = (await this.store.runs.get(run.id))?.config ?? {};
     const lsgan = ganModeOf(config) === 'lsgan';
+    const userRules = await this.store.userRules.forRun(run.rid);
     const state: RunState = { rules: new Map(), controls: new ControlWatch(), lastStep: -1 };
     for (const factory of this.factories) {
       const settings = effectiveSettings(factory, server, own);
@@ -167,7 +173,7 @@ export class AlertEngine implements PointsListener {
       const rule: RuleState = {
         factory,
         settings,
-        detector: factory.create({ settings }),
+        detector: factory.create({ settings, userRules }),
         machines: new Map(),
         open: new Map(),
       };

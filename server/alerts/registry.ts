@@ -8,8 +8,11 @@ import { divergence } from './detectors/divergence.js';
 import { earlyStop } from './detectors/early-stop.js';
 import { gradientOscillation } from './detectors/gradient-oscillation.js';
 import { modeCollapse } from './detectors/mode-collapse.js';
+import { throughputDrop } from './detectors/throughput-drop.js';
 import { trainingStall } from './detectors/training-stall.js';
+import { runCrashed, runEnded, runHang } from './liveness/rules.js';
 import type { DetectorFactory } from './types.js';
+import { userThreshold } from './user-rules.js';
 
 export const DETECTOR_FACTORIES: readonly DetectorFactory[] = [
   divergence,
@@ -20,6 +23,12 @@ export const DETECTOR_FACTORIES: readonly DetectorFactory[] = [
   trainingStall,
   changePoint,
   earlyStop,
+  // Beside the GAN rules (protocol's GENERAL_RULE_NAMES): liveness (judged by liveness/watch.ts), throughput, users'.
+  runHang,
+  runCrashed,
+  runEnded,
+  throughputDrop,
+  userThreshold,
 ];
 
 export const DETECTORS: ReadonlyMap<string, DetectorFactory> = new Map(DETECTOR_FACTORIES.map((f) => [f.rule, f]));

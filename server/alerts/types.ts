@@ -1,6 +1,6 @@
 // The contract between detectors and the alert engine. A detector turns a run's stream of points into evaluations;
 // the engine owns the state machine (pending → firing → resolved), warm-up, hysteresis counts, cooldown and delivery.
-import type { ControlCommand } from '../../protocol/index.js';
+import type { ControlCommand, UserRule } from '../../protocol/index.js';
 
 export type Severity = 'info' | 'warn' | 'critical';
 
@@ -66,6 +66,8 @@ export interface RuleSettings<P extends RuleParams = RuleParams> {
 export interface DetectorEnv {
   /** Settings of this rule for this run (defaults merged with server-wide and per-run overrides). */
   settings: RuleSettings;
+  /** The user rules that apply to the run (its own and the server-wide ones); read by `user_threshold` only. */
+  userRules?: readonly UserRule[];
 }
 
 /**

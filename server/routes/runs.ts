@@ -54,6 +54,7 @@ export async function runRoutes(app: FastifyInstance, ctx: ServerContext): Promi
       const run = await ctx.store.runs.update(req.params.id, req.body);
       if (!run) throw gwError('GW_ERR_RUN_NOT_FOUND', req.params.id);
       ctx.hub.publish(run.id, { type: 'run', run });
+      if (req.body.status) await ctx.liveness.statusChanged(await requireRun(ctx, run.id), req.body.status);
       return run;
     },
   );

@@ -86,9 +86,27 @@ async function fill(store: Store): Promise<void> {
       ms: 2,
     });
     await store.settings.setRunAlertConfig(run.rid, { auto_apply: true });
+    await store.userRules.create(run.rid, {
+      name: `${name}: D loss`,
+      metric: 'loss/D',
+      comparison: '>',
+      value: 2.5,
+      for: { minutes: 1.5 },
+      severity: 'critical',
+      enabled: name === 'first',
+    });
     if (name === 'first') await store.runs.update(run.id, { status: 'finished', notes: 'done' });
   }
   await store.settings.put('alerts.defaults', { rules: { early_stop: { enabled: false } } });
+  await store.userRules.create(null, {
+    name: 'wide',
+    metric: 'grad_norm/*',
+    comparison: '>=',
+    value: 100,
+    for: { steps: 3 },
+    severity: 'warn',
+    enabled: true,
+  });
 }
 
 const TABLES: Record<string, string> = {
@@ -104,6 +122,7 @@ const TABLES: Record<string, string> = {
   settings: 'key',
   projections: 'rid, epoch, method',
   latent_separation: 'rid, epoch',
+  user_rules: 'id',
 };
 const JSON_COLUMNS = new Set([
   'config',
@@ -116,7 +135,7 @@ const JSON_COLUMNS = new Set([
   'params',
   'value',
 ]);
-const BOOLEAN_COLUMNS = new Set(['acknowledged', 'muted', 'stratified']);
+const BOOLEAN_COLUMNS = new Set(['acknowledged', 'muted', 'stratified', 'enabled']);
 
 /** A value as both stores mean it: JSON parsed, 0/1 as booleans, SQLite's NULL point value as NaN. */
 function canonical(table: string, column: string, v: unknown): unknown {

@@ -11,6 +11,8 @@ import type {
   ProjectionMethod,
   Run,
   SeriesResponse,
+  UserRule,
+  UserRuleBody,
 } from '../../protocol/index.js';
 import { API_PREFIX } from '../../protocol/wire.js';
 
@@ -167,6 +169,16 @@ export const api = {
     call<{ media: MediaItem[] }>('GET', `/runs/${id}/media`, { query: { kind }, signal }).then((r) => r.media),
   latentEpochs: (id: string, signal?: AbortSignal) =>
     call<{ epochs: LatentEpoch[] }>('GET', `/runs/${id}/latents`, { signal }).then((r) => r.epochs),
+  /** The user rules that apply to a run (server-wide and its own), or every rule when `run` is null. */
+  userRules: (run: string | null, signal?: AbortSignal) =>
+    call<{ rules: UserRule[] }>('GET', run === null ? '/alerts/user-rules' : `/runs/${run}/alerts/user-rules`, {
+      signal,
+    }).then((r) => r.rules),
+  /** A new rule for one run, or server-wide when `run` is null. */
+  createUserRule: (run: string | null, body: UserRuleBody) =>
+    call<UserRule>('POST', run === null ? '/alerts/user-rules' : `/runs/${run}/alerts/user-rules`, { body }),
+  updateUserRule: (id: number, body: UserRuleBody) => call<UserRule>('PUT', `/alerts/user-rules/${id}`, { body }),
+  deleteUserRule: (id: number) => call<void>('DELETE', `/alerts/user-rules/${id}`),
   projection: (id: string, epoch: number, method: ProjectionMethod, signal?: AbortSignal) =>
     call<Projection>('GET', `/runs/${id}/projections`, { query: { epoch, method }, signal }),
 };

@@ -1,6 +1,7 @@
 // #/alerts — every run's alerts, open and resolved, with evidence, remedy, Apply, acknowledge and mute, live.
 import { api } from '../api.js';
 import { AlertsPanel } from '../components/alerts-panel.js';
+import { UserRulesEditor } from '../components/user-rules-editor.js';
 import { fill, h, notice } from '../dom.js';
 import { live } from '../live.js';
 
@@ -8,6 +9,7 @@ import { live } from '../live.js';
 export class AlertsView {
   private readonly names = new Map<string, string>();
   private readonly panel: AlertsPanel;
+  private readonly userRules: UserRulesEditor;
   private readonly state: HTMLElement;
   private disposed = false;
   private unsubscribe: Array<() => void> = [];
@@ -19,6 +21,7 @@ export class AlertsView {
       emptyText: 'No alerts yet on any run.',
     });
     this.state = h('div', null, notice('loading', 'Loading alerts…'));
+    this.userRules = new UserRulesEditor({ run: null, runName: (id) => this.names.get(id) ?? id });
   }
 
   mount(): void {
@@ -31,10 +34,11 @@ export class AlertsView {
         h(
           'p',
           { class: 'muted-text' },
-          'Detectors watch every run for divergence, discriminator overpowering, mode collapse, gradient oscillation, colour distortion, stalls and early stopping. “Apply” sends the remedy to the running trainer as a control.',
+          'Detectors watch every run for divergence, discriminator overpowering, mode collapse, gradient oscillation, colour distortion, stalls and early stopping, and for runs that hang, crash, end or slow down. “Apply” sends the remedy to the running trainer as a control.',
         ),
         this.state,
         this.panel.el,
+        this.userRules.el,
       ),
     );
     const offFrame = live.onFrame((frame) => {
@@ -62,6 +66,7 @@ export class AlertsView {
       for (const r of runs) this.names.set(r.id, r.name);
       this.panel.setAlerts(alerts);
       this.state.replaceChildren();
+      void this.userRules.load();
     } catch (err) {
       fill(this.state, notice('error', `Could not load the alerts: ${(err as Error).message}`));
     }

@@ -7,6 +7,7 @@ import { chartToolbar } from '../charts/chart-toolbar.js';
 import { ANCESTOR_COLOR, runColor } from '../charts/colors.js';
 import type { ChartRun } from '../charts/metric-chart.js';
 import { AlertsPanel } from '../components/alerts-panel.js';
+import { UserRulesEditor } from '../components/user-rules-editor.js';
 import { configTable } from '../components/config-table.js';
 import { ControlsPanel } from '../components/controls-panel.js';
 import { LatentPanel } from '../components/latent-panel.js';
@@ -75,6 +76,7 @@ class RunPage {
   private readonly id: string;
   private readonly grid: ChartGrid;
   private readonly alertsPanel: AlertsPanel;
+  private readonly userRules: UserRulesEditor;
   private readonly controlsPanel: ControlsPanel;
   private readonly samples: SamplesPanel;
   private readonly latent: LatentPanel;
@@ -108,6 +110,7 @@ class RunPage {
     }));
     this.grid = new ChartGrid({ runs: [ref, ...lineage] });
     this.alertsPanel = new AlertsPanel({ showRun: false, emptyText: 'No alerts for this run.' });
+    this.userRules = new UserRulesEditor({ run: this.id });
     this.controlsPanel = new ControlsPanel(this.id);
     this.samples = new SamplesPanel([ref]);
     this.latent = new LatentPanel(this.id);
@@ -147,7 +150,7 @@ class RunPage {
       'article',
       { class: 'run-page', 'aria-labelledby': 'run-title', 'data-run': this.id },
       this.header(),
-      section('sec-alerts', 'Alerts', this.alertsPanel.el),
+      section('sec-alerts', 'Alerts', this.alertsPanel.el, this.userRules.el),
       section('sec-charts', 'Charts', h('div', { class: 'sticky-toolbar' }, chartToolbar(this.grid)), this.grid.el),
       section('sec-samples', 'Sample grids', this.samples.el),
       section('sec-latent', 'Latent space (encoder μ)', this.latent.el),
@@ -245,6 +248,7 @@ class RunPage {
     this.markers = markerList;
     this.paintHeader();
     this.alertsPanel.setAlerts(alerts);
+    void this.userRules.load();
     this.controlsPanel.setControls(controls.controls, controls.trainer_connected);
   }
 
