@@ -763,6 +763,42 @@ test('training_stall: flat with vanishing gradients is a WARN without the clippi
   assert.match(ev?.remedy?.text ?? '', /d_overpowering/);
 });
 
+// A generator that never learns (bench/alerts-real.ts g_frozen, G and E lr 0): L1 and z_L1 flat from the first step at
+// the untrained networks' level, ‖∇G‖ smooth.
+const frozenG = (rng: Rng): Record<string, number> => ({
+  ...CONTROLS_AT_DEFAULTS,
+  'loss/L1': rng.gauss(0.6, 0.05),
+  'loss/z_L1': rng.gauss(1.1, 0.1),
+  'grad_norm/G': rng.lognormal10(0.6, 0.09),
+});
+
+test('training_stall: flat from the first step with smooth gradients is a WARN "no learning since the start"', () => {
+  for (const seed of FEW_SEEDS) {
+    const rng = new Rng(seed);
+    const r = runDetector(
+      trainingStall,
+      steps(3000, () => frozenG(rng)),
+    );
+    const ev = r.firstFiring()?.evaluation;
+    assert.equal(ev?.severity, 'warn', describe(r));
+    assert.equal(ev?.evidence.label, 'no learning since the start');
+    assertWithin(firingStep(r), 1499, 1700, `seed ${seed}`);
+    assert.equal(ev?.remedy?.action, null);
+  }
+});
+
+test('training_stall: the same flat stream in a run resumed at step 5000 (a fork) is an INFO plateau only', () => {
+  for (const seed of FEW_SEEDS) {
+    const rng = new Rng(seed);
+    const r = runDetector(
+      trainingStall,
+      steps(3000, () => frozenG(rng), 5000),
+    );
+    assert.ok(r.firstFiring(), describe(r));
+    assert.deepEqual(new Set(r.into('firing').map((x) => x.evaluation.severity)), new Set(['info']));
+  }
+});
+
 test('training_stall: an exponential fall 0.3 → 0.15 (τ = 3000) does not fire', () => {
   for (const seed of SEEDS) {
     const rng = new Rng(seed);
