@@ -261,7 +261,7 @@ async function runConfig(
   let before: Result['before'];
   for (const [i, phase] of phases.entries()) {
     if (stopped !== null) break;
-    if (i > 0 && phase.args.length > 0 && existsSync(join(ck, 'latest', 'manifest.json'))) {
+    if ((i > 0 || resumeFirst) && phase.args.length > 0 && existsSync(join(ck, 'latest', 'manifest.json'))) {
       // The last checkpoint before the failure is switched on, kept apart (later checkpoints replace latest/).
       const dir = join(out, 'snapshots', tag, 'before');
       rmSync(dir, { recursive: true, force: true });
