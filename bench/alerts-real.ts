@@ -120,9 +120,25 @@ function configs(
       { until: budget, args: ['--lr-g', '0', '--lr-e', '0'] },
     ]),
     // Switched on after the rule's baseline (steps 1000–2000): an oscillation there from step 0 would be its baseline.
-    demo('d_momentum', 'gradient_oscillation', `D lr 1e-3 with Adam β1 0.95 from step ${switchAt.osc}`, [
+    // Adam's β1 is fixed for a run (a resume keeps it), so it is 0.95 from step 0 and only D's lr rises at the switch:
+    // this configuration does not continue the demo's prefix.
+    {
+      ...demo(
+        'd_momentum',
+        'gradient_oscillation',
+        `Adam β1 0.95 from step 0; D lr 1e-3 (×10) from step ${switchAt.osc}`,
+        [
+          { until: Math.min(switchAt.osc, budget), args: [] },
+          { until: budget, args: ['--lr-d', '1e-3'] },
+        ],
+      ),
+      base: [...DEMO_FLAGS, '--beta1', '0.95'],
+    },
+    // The other periodic instability tried: both players' steps ×10 (a GAN's simultaneous gradient play cycles when
+    // its steps are too large; ×100 diverges, lr_spike).
+    demo('lr_x10', 'gradient_oscillation', `every lr ×10 from step ${switchAt.osc} (G, E 2e-3; D 1e-3)`, [
       { until: Math.min(switchAt.osc, budget), args: [] },
-      { until: budget, args: ['--lr-d', '1e-3', '--beta1', '0.95'] },
+      { until: budget, args: ['--lr-g', '2e-3', '--lr-e', '2e-3', '--lr-d', '1e-3'] },
     ]),
   ];
   if (facades !== null) {
