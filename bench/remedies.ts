@@ -101,6 +101,16 @@ const lateMedian = (metric: string, label: string, better: Target['better']): Ta
   },
 });
 
+/** Steps the arm trained before its first non-finite loss/L1 (the whole window when none). */
+const finiteSteps: Target = {
+  label: 'steps before the first NaN',
+  better: 'higher',
+  value: async (read, from, to) => {
+    const bad = (await read(METRIC.lossL1)).find(([s, v]) => s >= from && s <= to && !Number.isFinite(v));
+    return bad === undefined ? to - from + 1 : bad[0] - from;
+  },
+};
+
 const NONE: Arm = { name: 'no remedy', action: null };
 const SEED: Arm = { name: "the alert's remedy", action: 'alert' };
 
@@ -167,6 +177,7 @@ function cases(steps: number): Case[] {
         { name: 'every lr ×0.1', action: null },
       ],
       targets: [
+        finiteSteps,
         lateMean(METRIC.lossL1, METRIC.lossL1, 'lower'),
         lateMedian(METRIC.gradNormG, '‖∇G‖ (median)', 'lower'),
       ],
