@@ -148,6 +148,7 @@ function cases(steps: number): Case[] {
         SEED,
         { name: 'lr D ×0.1', action: { action: 'scale_lr', args: { net: 'D', factor: 0.1 } } },
         { name: 'lr G and E ×100', action: null },
+        { name: 'lr G ×10', action: { action: 'scale_lr', args: { net: 'G', factor: 10 } } },
       ],
       targets: [dAccuracy('D'), dAccuracy('D2'), lateMedian(METRIC.gradNormG, '‖∇G‖ (median)', 'higher')],
       steps,

@@ -233,6 +233,26 @@ test('d_overpowering: accuracies ramping 0.7 → 0.99 (D loss 1.0 → 0.05 D_eq)
   }
 });
 
+test('d_overpowering: against a G that learns 1000× slower than D (d_wins) the remedy raises lr_G, not lowers lr_D', () => {
+  const rng = new Rng(1);
+  const lrs = { 'lr/G': 2e-6, 'lr/E': 2e-6, 'lr/D': 2e-3 };
+  const stream = [
+    ...dStream(
+      rng,
+      3000,
+      () => 0.99,
+      () => 0.01,
+    ),
+  ].map((p) => ({
+    ...p,
+    values: new Map([...p.values, ...Object.entries(lrs)]),
+  }));
+  const f = runDetector(dOverpowering, stream).firstFiring('D');
+  // 2 × lr_D / lr_G = 2000, capped at the ×100 the A/B measured (bench/remedies.ts, lr G and E ×100).
+  assert.deepEqual(f?.evaluation.remedy?.action, { action: 'scale_lr', args: { net: 'G', factor: 100 } });
+  assert.match(f?.evaluation.remedy?.text ?? '', /lr_E likewise/);
+});
+
 test('d_overpowering: accuracies wandering in 0.6–0.9, and a 300-point excursion to 0.97, do not fire', () => {
   for (const seed of SEEDS) {
     const wander = runDetector(
