@@ -6,8 +6,8 @@
 // baseline median (B = the 1000 points after W0).
 // Remedy: lower lr_D ×0.5, unless G learns far slower than D (lr/G < slowG × lr/D; BicycleGAN's default is lr/G = 2 ×
 // lr/D): then D wins because G does not move, and lowering lr_D does not help (bench/remedies.ts, from the d_wins
-// checkpoint where the rule fired, G and E at 2e-6, D at 2e-3: D's accuracies stayed 1.00 over the next 70 steps with lr_D
-// ×0.5 and ×0.1, and fell to 0.71/0.82 with lr_G and lr_E ×100); the remedy then raises lr_G back toward 2 × lr/D
+// checkpoint where the rule fired, G and E at 2e-6, D at 2e-3: D's accuracies stayed 1.00 over the next 170–192 steps with lr_D
+// ×0.5 and ×0.1, and averaged 0.81/0.87 with lr_G and lr_E ×100); the remedy then raises lr_G back toward 2 × lr/D
 // (at most ×100) and says to raise lr_E likewise.
 import {
   DISCRIMINATOR_METRICS,
