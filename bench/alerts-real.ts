@@ -15,7 +15,10 @@
 // an earlier alerts-real stored in DIR is replayed (its points up to its last checkpoint, DIR/checkpoints/demo-sSEED/
 // latest) and continued from that checkpoint, with each configuration's failure switched on from there, for N more
 // steps (default 384). On a machine where a step takes seconds this is what makes the matrix affordable.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// --switch-at=N: the configurations that switch a failure on mid-run (cyc_off, kl_collapse, lr_spike, d_momentum;
+// default at steps 1000, 1000, 1200, 2000) do so at step N, e.g. to take the remedies' snapshots sooner (with --alerts shortening the
+// rules' warm-ups). Such a run also keeps the checkpoint it had just before the switch (snapshots/CONFIG-sSEED/before).
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GAN_RULE_NAMES, type Run } from '../protocol/index.js';
 import { DEMO_FLAGS } from '../scripts/demo-flags.js';
@@ -71,7 +74,12 @@ const DEMO_KNOWN: readonly string[] = ['mode_collapse'];
 /** Steps every 32 px configuration trains: the demo's first 36 epochs of 64 steps, its first ~10 minutes on 2 cores. */
 export const BUDGET = 2304;
 
-function configs(facades: string | null, seeds: readonly number[], budget: number): Config[] {
+function configs(
+  facades: string | null,
+  seeds: readonly number[],
+  budget: number,
+  switchAt: { cyc: number; kl: number; lr: number; osc: number } = { cyc: 1000, kl: 1000, lr: 1200, osc: 2000 },
+): Config[] {
   const demo = (
     name: string,
     induces: string | null,
@@ -96,23 +104,41 @@ function configs(facades: string | null, seeds: readonly number[], budget: numbe
     demo('d_wins', 'd_overpowering', 'from step 0: G and E lr ×0.01 (2e-6), D lr ×20 (2e-3)', [
       { until: budget, args: ['--lr-g', '2e-6', '--lr-e', '2e-6', '--lr-d', '2e-3'] },
     ]),
-    demo('lr_spike', 'divergence', 'every lr ×100 at step 1200 (G, E 2e-2; D 1e-2)', [
-      { until: Math.min(1200, budget), args: [] },
+    demo('lr_spike', 'divergence', `every lr ×100 at step ${switchAt.lr} (G, E 2e-2; D 1e-2)`, [
+      { until: Math.min(switchAt.lr, budget), args: [] },
       { until: budget, args: ['--lr-g', '2e-2', '--lr-e', '2e-2', '--lr-d', '1e-2'] },
     ]),
-    demo('cyc_off', 'color_distortion', 'λ_cyc 10 → 0.01 at step 1000', [
-      { until: Math.min(1000, budget), args: [] },
+    demo('cyc_off', 'color_distortion', `λ_cyc 10 → 0.01 at step ${switchAt.cyc}`, [
+      { until: Math.min(switchAt.cyc, budget), args: [] },
       { until: budget, args: ['--lambda-cyc', '0.01'] },
     ]),
-    demo('kl_collapse', 'mode_collapse', 'λ_kl 0.01 → 1 at step 1000 (the codes collapse onto the prior)', [
-      { until: Math.min(1000, budget), args: [] },
+    demo('kl_collapse', 'mode_collapse', `λ_kl 0.01 → 1 at step ${switchAt.kl} (the codes collapse onto the prior)`, [
+      { until: Math.min(switchAt.kl, budget), args: [] },
       { until: budget, args: ['--lambda-kl', '1'] },
     ]),
     demo('g_frozen', 'training_stall', 'G and E lr 0 (the generator does not learn)', [
       { until: budget, args: ['--lr-g', '0', '--lr-e', '0'] },
     ]),
-    demo('d_momentum', 'gradient_oscillation', 'D lr 1e-3 with Adam β1 0.95 (momentum-driven cycling)', [
-      { until: budget, args: ['--lr-d', '1e-3', '--beta1', '0.95'] },
+    // Switched on after the rule's baseline (steps 1000–2000): an oscillation there from step 0 would be its baseline.
+    // Adam's β1 is fixed for a run (a resume keeps it), so it is 0.95 from step 0 and only D's lr rises at the switch:
+    // this configuration does not continue the demo's prefix.
+    {
+      ...demo(
+        'd_momentum',
+        'gradient_oscillation',
+        `Adam β1 0.95 from step 0; D lr 1e-3 (×10) from step ${switchAt.osc}`,
+        [
+          { until: Math.min(switchAt.osc, budget), args: [] },
+          { until: budget, args: ['--lr-d', '1e-3'] },
+        ],
+      ),
+      base: [...DEMO_FLAGS, '--beta1', '0.95'],
+    },
+    // The other periodic instability tried: both players' steps ×10 (a GAN's simultaneous gradient play cycles when
+    // its steps are too large; ×100 diverges, lr_spike).
+    demo('lr_x10', 'gradient_oscillation', `every lr ×10 from step ${switchAt.osc} (G, E 2e-3; D 1e-3)`, [
+      { until: Math.min(switchAt.osc, budget), args: [] },
+      { until: budget, args: ['--lr-g', '2e-3', '--lr-e', '2e-3', '--lr-d', '1e-3'] },
     ]),
   ];
   if (facades !== null) {
@@ -171,6 +197,11 @@ export interface Result {
    * it did not fire, or too close to the end of a phase): bench/remedies.ts forks its arms from these.
    */
   snapshots: Record<string, Snapshot>;
+  /**
+   * For a configuration that switches its failure on in a later phase: the checkpoint the run had just before (the
+   * last one before the failure, which a `divergence` remedy restores) and the flags that switched it on.
+   */
+  before?: { step: number; dir: string; args: readonly string[] };
 }
 
 /** Where the checkpoint taken when a configuration's induced rule fired is kept (bench/remedies.ts starts there). */
@@ -243,8 +274,16 @@ async function runConfig(
   let taking: Promise<void> = Promise.resolve();
   const exit: Array<number | null> = [];
   let stopped: number | null = null;
+  let before: Result['before'];
   for (const [i, phase] of phases.entries()) {
     if (stopped !== null) break;
+    if ((i > 0 || resumeFirst) && phase.args.length > 0 && existsSync(join(ck, 'latest', 'manifest.json'))) {
+      // The last checkpoint before the failure is switched on, kept apart (later checkpoints replace latest/).
+      const dir = join(out, 'snapshots', tag, 'before');
+      rmSync(dir, { recursive: true, force: true });
+      cpSync(join(ck, 'latest'), dir, { recursive: true });
+      before = { step: checkpointControls(dir).step, dir, args: phase.args };
+    }
     const common = ['--max-steps', String(phase.until), '--checkpoint-dir', ck, '--patience', '0', ...phase.args];
     const args =
       i === 0 && !resumeFirst
@@ -310,6 +349,7 @@ async function runConfig(
     stoppedAt: stopped,
     alerts: bench.alerts.alerts(runId),
     snapshots,
+    ...(before === undefined ? {} : { before }),
   };
 }
 
@@ -453,7 +493,14 @@ export async function runAlertsReal(args: readonly string[]): Promise<Result[]> 
   const out = resolve(flag(args, '--out') ?? join(ROOT, 'data', 'bench', `alerts-real-${Date.now()}`));
   mkdirSync(join(out, 'logs'), { recursive: true });
 
-  let list = configs(facades, seeds, budget);
+  const at = (name: string, fallback: number) => Number(flag(args, name) ?? fallback);
+  const switchAt = {
+    cyc: at('--switch-at', 1000),
+    kl: at('--switch-at', 1000),
+    lr: at('--switch-at', 1200),
+    osc: at('--switch-at', 2000),
+  };
+  let list = configs(facades, seeds, budget, switchAt);
   const tables = flag(args, '--tables');
   if (tables !== null) {
     // No training: one table over the results.json of earlier runs of this benchmark (e.g. a replay and a --from run).

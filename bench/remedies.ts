@@ -59,6 +59,11 @@ interface Case {
   targets: readonly Target[];
   /** Steps each arm trains after the fork. */
   steps: number;
+  /**
+   * 'before': fork from the last checkpoint before the configuration switched its failure on (its snapshot at firing
+   * is unusable, e.g. NaN weights), with the failure's flags in every arm and the arms' changes applied on top.
+   */
+  fork?: 'before';
 }
 
 /** Mean of a metric over the second half of the window (after the remedy had time to act). */
@@ -96,6 +101,16 @@ const lateMedian = (metric: string, label: string, better: Target['better']): Ta
   },
 });
 
+/** Steps the arm trained before its first non-finite loss/L1 (the whole window when none). */
+const finiteSteps: Target = {
+  label: 'steps before the first NaN',
+  better: 'higher',
+  value: async (read, from, to) => {
+    const bad = (await read(METRIC.lossL1)).find(([s, v]) => s >= from && s <= to && !Number.isFinite(v));
+    return bad === undefined ? to - from + 1 : bad[0] - from;
+  },
+};
+
 const NONE: Arm = { name: 'no remedy', action: null };
 const SEED: Arm = { name: "the alert's remedy", action: 'alert' };
 
@@ -126,8 +141,15 @@ function cases(steps: number): Case[] {
     {
       rule: 'd_overpowering',
       remedy: { action: 'scale_lr', args: { net: 'D', factor: 0.5 } },
-      config: 'd_high_lr',
-      arms: [NONE, SEED],
+      // D lr ×20 alone does not make D win (alerts-real): the configuration where the rule fires is d_wins.
+      config: 'd_wins',
+      arms: [
+        NONE,
+        SEED,
+        { name: 'lr D ×0.1', action: { action: 'scale_lr', args: { net: 'D', factor: 0.1 } } },
+        { name: 'lr G and E ×100', action: null },
+        { name: 'lr G ×10', action: { action: 'scale_lr', args: { net: 'G', factor: 10 } } },
+      ],
       targets: [dAccuracy('D'), dAccuracy('D2'), lateMedian(METRIC.gradNormG, '‖∇G‖ (median)', 'higher')],
       steps,
     },
@@ -147,8 +169,16 @@ function cases(steps: number): Case[] {
       rule: 'divergence',
       remedy: null,
       config: 'lr_spike',
-      arms: [NONE, { name: 'every lr ×0.5', action: null }, { name: 'every lr ×0.5 and clipping', action: null }],
+      fork: 'before',
+      arms: [
+        NONE,
+        { name: 'every lr ×0.5', action: null },
+        { name: 'every lr ×0.5 and clipping', action: null },
+        { name: 'every lr ×0.25 and clipping', action: null },
+        { name: 'every lr ×0.1', action: null },
+      ],
       targets: [
+        finiteSteps,
         lateMean(METRIC.lossL1, METRIC.lossL1, 'lower'),
         lateMedian(METRIC.gradNormG, '‖∇G‖ (median)', 'lower'),
       ],
@@ -189,18 +219,43 @@ interface CaseResult {
   arms: ArmResult[];
 }
 
-/** Flags of an arm from the checkpoint's controls (null when the arm's remedy has no trainer flag). */
-function armFlags(arm: Arm, alertAction: ControlCommand | null, ck: string): string[] | null {
+/**
+ * Flags of an arm from the checkpoint's controls (null when the arm's remedy has no trainer flag). `failure`: the
+ * flags that switch the failure on, in force in every arm (a fork from before the failure); the arm's change is applied
+ * to the controls they set.
+ */
+function armFlags(
+  arm: Arm,
+  alertAction: ControlCommand | null,
+  ck: string,
+  failure: readonly string[] = [],
+): string[] | null {
   const controls = checkpointControls(ck);
+  const given = (name: string) => {
+    const i = failure.indexOf(name);
+    return i >= 0 ? Number(failure[i + 1]) : null;
+  };
+  controls.lr = {
+    G: given('--lr-g') ?? controls.lr.G,
+    E: given('--lr-e') ?? controls.lr.E,
+    D: given('--lr-d') ?? controls.lr.D,
+  };
   const fmt = (x: number) => String(Number(x.toPrecision(6)));
-  if (arm.name === 'every lr ×0.5' || arm.name === 'every lr ×0.5 and clipping') {
-    const f = ['--lr-g', fmt(controls.lr.G / 2), '--lr-e', fmt(controls.lr.E / 2), '--lr-d', fmt(controls.lr.D / 2)];
-    return arm.name.endsWith('clipping') ? [...f, '--clip', '1'] : f;
+  const scaled = /^every lr ×([0-9.]+)( and clipping)?$/.exec(arm.name);
+  if (scaled !== null) {
+    const k = Number(scaled[1]);
+    const f = ['--lr-g', fmt(controls.lr.G * k), '--lr-e', fmt(controls.lr.E * k), '--lr-d', fmt(controls.lr.D * k)];
+    return [...failure, ...f, ...(scaled[2] ? ['--clip', '1'] : [])];
   }
-  if (arm.name === 'lr G and E ×10') return ['--lr-g', fmt(controls.lr.G * 10), '--lr-e', fmt(controls.lr.E * 10)];
-  if (arm.action === null) return [];
+  const ge = /^lr G and E ×([0-9.]+)$/.exec(arm.name);
+  if (ge !== null) {
+    const k = Number(ge[1]);
+    return [...failure, '--lr-g', fmt(controls.lr.G * k), '--lr-e', fmt(controls.lr.E * k)];
+  }
+  if (arm.action === null) return [...failure];
   const action = arm.action === 'alert' ? alertAction : arm.action;
-  return action === null ? null : actionFlags(action, controls);
+  const f = action === null ? null : actionFlags(action, controls);
+  return f === null ? null : [...failure, ...f];
 }
 
 /** The arm without a remedy, read from a stored run that continued the checkpoint unchanged (--baseline). */
@@ -212,7 +267,14 @@ interface Baseline {
 async function runCase(
   bench: BenchServer,
   c: Case,
-  start: { seed: number; step: number; dir: string; alertAction: ControlCommand | null; alert: string },
+  start: {
+    seed: number;
+    step: number;
+    dir: string;
+    alertAction: ControlCommand | null;
+    alert: string;
+    failure?: readonly string[];
+  },
   out: string,
   jobs: number,
   baseline: Baseline | null = null,
@@ -238,7 +300,7 @@ async function runCase(
   const arms = await pool(
     c.arms.map((arm) => async (): Promise<ArmResult | null> => {
       if (stored !== null && arm === NONE) return stored;
-      const flags = armFlags(arm, start.alertAction, start.dir);
+      const flags = armFlags(arm, start.alertAction, start.dir, start.failure);
       if (flags === null) return null;
       const tag = `${c.rule}-${arm.name.replace(/[^a-z0-9]+/gi, '_')}-s${start.seed}`;
       const r = await train(
@@ -404,27 +466,29 @@ export async function run(args: string[] = []): Promise<void> {
     for (const c of list) {
       for (const r of induced.filter((x) => x.config === c.config && seeds.includes(x.seed))) {
         const snap = r.snapshots[c.rule];
-        if (!snap) {
+        const a = snap?.alert ?? r.alerts.find((x) => x.rule === c.rule && x.severity !== 'info');
+        if (!a) {
           console.log(`${c.rule}: ${c.config} seed ${r.seed} never fired it: no fork`);
           continue;
         }
-        const a = snap.alert;
+        const alert = `${a.severity} @${a.step}: ${a.message}`;
+        if (c.fork === 'before') {
+          if (!r.before) {
+            console.log(`${c.rule}: ${c.config} seed ${r.seed} kept no checkpoint from before its failure: no fork`);
+            continue;
+          }
+          console.log(`${c.rule}: forking ${c.config} seed ${r.seed} at step ${r.before.step} (before the failure)`);
+          const start = { seed: r.seed, step: r.before.step, dir: r.before.dir, alertAction: a.action, alert };
+          results.push(await runCase(bench, c, { ...start, failure: r.before.args }, out, jobs));
+          continue;
+        }
+        if (!snap) {
+          console.log(`${c.rule}: ${c.config} seed ${r.seed} kept no snapshot at its firing: no fork`);
+          continue;
+        }
         console.log(`${c.rule}: forking ${c.config} seed ${r.seed} at step ${snap.step}`);
-        results.push(
-          await runCase(
-            bench,
-            c,
-            {
-              seed: r.seed,
-              step: snap.step,
-              dir: snap.dir,
-              alertAction: a.action,
-              alert: `${a.severity} @${a.step}: ${a.message}`,
-            },
-            out,
-            jobs,
-          ),
-        );
+        const start = { seed: r.seed, step: snap.step, dir: snap.dir, alertAction: a.action, alert };
+        results.push(await runCase(bench, c, start, out, jobs));
       }
     }
   } finally {

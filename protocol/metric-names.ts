@@ -298,7 +298,10 @@ export const METRICS: { readonly [N in KnownMetric]: MetricContract } = {
   'lr/G': {
     meaning: 'learning rate of G used by this step (base × linear-decay factor)',
     source: 'step',
-    readBy: { training_stall: 'gate: no evaluation while the lr decays or just changed' },
+    readBy: {
+      training_stall: 'gate: no evaluation while the lr decays or just changed',
+      d_overpowering: 'the remedy: a G far slower than D gets its lr raised',
+    },
     required: false,
     rebaseline: true,
   },

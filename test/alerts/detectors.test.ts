@@ -236,6 +236,26 @@ test('d_overpowering: accuracies ramping 0.7 → 0.99 (D loss 1.0 → 0.05 D_eq)
   }
 });
 
+test('d_overpowering: against a G that learns 1000× slower than D (d_wins) the remedy raises lr_G, not lowers lr_D', () => {
+  const rng = new Rng(1);
+  const lrs = { 'lr/G': 2e-6, 'lr/E': 2e-6, 'lr/D': 2e-3 };
+  const stream = [
+    ...dStream(
+      rng,
+      3000,
+      () => 0.99,
+      () => 0.01,
+    ),
+  ].map((p) => ({
+    ...p,
+    values: new Map([...p.values, ...Object.entries(lrs)]),
+  }));
+  const f = runDetector(dOverpowering, stream).firstFiring('D');
+  // 2 × lr_D / lr_G = 2000, capped at the ×100 the A/B measured (bench/remedies.ts, lr G and E ×100).
+  assert.deepEqual(f?.evaluation.remedy?.action, { action: 'scale_lr', args: { net: 'G', factor: 100 } });
+  assert.match(f?.evaluation.remedy?.text ?? '', /lr_E likewise/);
+});
+
 test('d_overpowering: accuracies wandering in 0.6–0.9, and a 300-point excursion to 0.97, do not fire', () => {
   for (const seed of SEEDS) {
     const wander = runDetector(
@@ -764,6 +784,42 @@ test('training_stall: flat with vanishing gradients is a WARN without the clippi
   assert.equal(ev?.evidence.label, 'stall with vanishing gradients');
   assert.equal(ev?.remedy?.action, null);
   assert.match(ev?.remedy?.text ?? '', /d_overpowering/);
+});
+
+// A generator that never learns (bench/alerts-real.ts g_frozen, G and E lr 0): L1 and z_L1 flat from the first step at
+// the untrained networks' level, ‖∇G‖ smooth.
+const frozenG = (rng: Rng): Record<string, number> => ({
+  ...CONTROLS_AT_DEFAULTS,
+  'loss/L1': rng.gauss(0.6, 0.05),
+  'loss/z_L1': rng.gauss(1.1, 0.1),
+  'grad_norm/G': rng.lognormal10(0.6, 0.09),
+});
+
+test('training_stall: flat from the first step with smooth gradients is a WARN "no learning since the start"', () => {
+  for (const seed of FEW_SEEDS) {
+    const rng = new Rng(seed);
+    const r = runDetector(
+      trainingStall,
+      steps(3000, () => frozenG(rng)),
+    );
+    const ev = r.firstFiring()?.evaluation;
+    assert.equal(ev?.severity, 'warn', describe(r));
+    assert.equal(ev?.evidence.label, 'no learning since the start');
+    assertWithin(firingStep(r), 1499, 1700, `seed ${seed}`);
+    assert.equal(ev?.remedy?.action, null);
+  }
+});
+
+test('training_stall: the same flat stream in a run resumed at step 5000 (a fork) is an INFO plateau only', () => {
+  for (const seed of FEW_SEEDS) {
+    const rng = new Rng(seed);
+    const r = runDetector(
+      trainingStall,
+      steps(3000, () => frozenG(rng), 5000),
+    );
+    assert.ok(r.firstFiring(), describe(r));
+    assert.deepEqual(new Set(r.into('firing').map((x) => x.evaluation.severity)), new Set(['info']));
+  }
 });
 
 test('training_stall: an exponential fall 0.3 → 0.15 (τ = 3000) does not fire', () => {

@@ -4,7 +4,18 @@
 // Enter: A ≥ 0.95 and EWMA200(D_loss_n) ≤ 0.1, after W0; `for` 20 evaluations of 25 points = 500 points. Exit: A ≤ 0.85
 // (`clear` 8 evaluations = 200 points). CRITICAL when the median ‖∇G‖ of the last 200 points is below 0.1× its
 // baseline median (B = the 1000 points after W0).
-import { DISCRIMINATOR_METRICS, METRIC, type DiscriminatorKey, type KnownMetric } from '../../../protocol/index.js';
+// Remedy: lower lr_D ×0.5, unless G learns far slower than D (lr/G < slowG × lr/D; BicycleGAN's default is lr/G = 2 ×
+// lr/D): then D wins because G does not move, and lowering lr_D does not help (bench/remedies.ts, from the d_wins
+// checkpoint where the rule fired, G and E at 2e-6, D at 2e-3: D's accuracies stayed 1.00 over the next 170–192 steps with lr_D
+// ×0.5 and ×0.1, and averaged 0.81/0.87 with lr_G and lr_E ×100); the remedy then raises lr_G back toward 2 × lr/D
+// (at most ×100) and says to raise lr_E likewise.
+import {
+  DISCRIMINATOR_METRICS,
+  METRIC,
+  type ControlCommand,
+  type DiscriminatorKey,
+  type KnownMetric,
+} from '../../../protocol/index.js';
 import { Ewma, medianInPlace, Ring } from '../stats.js';
 import type {
   Detector,
@@ -39,6 +50,8 @@ const DEFAULTS = {
     baselinePoints: 1000,
     evalEvery: 25,
     relearn: RELEARN_POINTS,
+    /** lr/G below this × lr/D: G is too slow, and the remedy raises lr_G instead of lowering lr_D. */
+    slowG: 0.1,
   },
 } satisfies RuleSettings;
 
@@ -65,6 +78,8 @@ class DOverpoweringDetector implements Detector {
   private readonly gBaseline: FrozenBaseline;
   private n = 0;
   private relearnUntil = 0;
+  private lrG = Number.NaN;
+  private lrD = Number.NaN;
 
   constructor(env: DetectorEnv) {
     const p = (this.p = paramsOf(env, DEFAULTS));
@@ -107,6 +122,8 @@ class DOverpoweringDetector implements Detector {
       if (loss !== undefined) d.loss_n.push(loss / this.dEq);
     }
     if (!any) return null;
+    this.lrG = finite(point, METRIC.lrG) ?? this.lrG;
+    this.lrD = finite(point, METRIC.lrD) ?? this.lrD;
     const n = ++this.n;
     const p = this.p;
     const g = finite(point, METRIC.gradNormG);
@@ -129,7 +146,7 @@ class DOverpoweringDetector implements Detector {
         if (Number.isNaN(gMedian)) gMedian = medianInPlace(this.gScratch, this.gRecent.copyTo(this.gScratch));
         starved = gMedian < p.starve * this.gBaseline.median;
       }
-      const lrD = finite(point, METRIC.lrD);
+      const lrD = Number.isFinite(this.lrD) ? this.lrD : undefined;
       const lrText = lrD !== undefined ? ` (${fmt(lrD)} → ${fmt(lrD * 0.5)})` : '';
       const what = `accuracy ${fmt(A)} ≥ ${fmt(p.accEnter)} and D loss ${fmt(L)}×D_eq ≤ ${fmt(p.lossEnter)}`;
       evals.push(
@@ -148,18 +165,34 @@ class DOverpoweringDetector implements Detector {
             grad_G_median: num(gMedian),
             grad_G_baseline: num(this.gBaseline.median),
           },
-          enter
-            ? {
-                text:
-                  `Discriminator ${d.key} dominates (accuracy ≥ 95%, D loss ≈ 0): lower lr_D ×0.5${lrText}. ` +
-                  'Alternatives: instance noise σ = 0.1 decayed to 0, or one-sided label smoothing of real targets to 0.9.',
-                action: LOWER_LR_D,
-              }
-            : null,
+          enter ? this.remedy(d.key, lrText) : null,
         ),
       );
     }
     return evals.length > 0 ? { evaluations: evals } : null;
+  }
+
+  private remedy(key: DiscriminatorKey, lrText: string): { text: string; action: ControlCommand | null } {
+    const { lrG, lrD } = this;
+    if (lrG >= 0 && lrD > 0 && lrG < this.p.slowG * lrD) {
+      const factor = lrG > 0 ? Math.min(100, Number(((2 * lrD) / lrG).toPrecision(2))) : Number.NaN;
+      const raise =
+        lrG > 0
+          ? `raise lr_G ×${fmt(factor)} (${fmt(lrG)} → ${fmt(lrG * factor)}) and lr_E likewise`
+          : 'set lr_G and lr_E above 0';
+      return {
+        text:
+          `Discriminator ${key} dominates because G learns far slower than D (lr_G ${fmt(lrG)} < ${fmt(this.p.slowG)} × lr_D ${fmt(lrD)}): ` +
+          `${raise}. Lowering lr_D does not help a G that does not move (measured: D's accuracy stayed 1.00 with lr_D ×0.5 and ×0.1).`,
+        action: lrG > 0 ? { action: 'scale_lr', args: { net: 'G', factor } } : null,
+      };
+    }
+    return {
+      text:
+        `Discriminator ${key} dominates (accuracy ≥ 95%, D loss ≈ 0): lower lr_D ×0.5${lrText}. ` +
+        'Alternatives: instance noise σ = 0.1 decayed to 0, or one-sided label smoothing of real targets to 0.9.',
+      action: LOWER_LR_D,
+    };
   }
 }
 
@@ -167,7 +200,7 @@ export const dOverpowering: DetectorFactory = {
   rule: RULE,
   description:
     'Discriminator overpowering (D and D2): min(real, fake) accuracy EWMA ≥ 0.95 and normalised D loss ≤ 0.1 for 500 steps. ' +
-    'Remedy: lower lr_D ×0.5.',
+    'Remedy: lower lr_D ×0.5 (raise lr_G when it is below 0.1 × lr_D).',
   defaults: DEFAULTS,
   create: (env) => new DOverpoweringDetector(env),
 };

@@ -5,7 +5,10 @@
 // (log10, against the window's median/MAD); vanishing when its median < 0.1× the baseline median (B = the 1000
 // points after W0). S1 + vanishing → WARN "stall with vanishing gradients" (no clipping remedy: see d_overpowering);
 // S1 + spiky → WARN "stall" with gradient clipping at the baseline p90 of ‖∇G‖; S1 alone → INFO "plateau" (left to early
-// stopping). Exit: I ≥ 0.02 for a series (it improves again).
+// stopping), unless the run never learned: S1 and every series' last 6 blocks less than 5% below its first 6 blocks of
+// the run (steps 1–300, for a run that starts at step ≤ blockSize) → WARN "no learning since the start". Measured
+// (bench/alerts-real.ts): with G and E frozen the block medians of loss/L1 stay within ±2.5% of the start; a healthy
+// demo run's L1 falls by a third within its first 1000 steps (its z_L1 stays flat). Exit: I ≥ 0.02 for a series.
 // Gates: after W0; skipped (no evaluation) while lr/G < 0.5·lr0 (lr0 = the largest lr/G seen) and while the window
 // holds an lr/G change (linear decay, a remedy), because plateaus are expected then.
 // The window is 1500 points, not detectors.md's 3000: with the 1000-point warm-up a 3000-point window could not judge
@@ -37,6 +40,8 @@ const DEFAULTS = {
     blocks: 30,
     edgeBlocks: 6,
     plateauRel: 0.01,
+    /** Improvement since the run's first blocks below which it never learned (block-median noise ±2.5%). */
+    learnedRel: 0.05,
     mkZ: 1.64,
     exitRel: 0.02,
     spikeRatio: 10,
@@ -58,6 +63,8 @@ interface Series {
   name: KnownMetric;
   blocks: BlockMeans;
   seen: boolean;
+  /** The run's first `edgeBlocks` block means (the level it started from), when it started from scratch. */
+  start: number[];
 }
 
 class StallDetector implements Detector {
@@ -75,6 +82,8 @@ class StallDetector implements Detector {
   private lr0 = 0;
   private lr = Number.NaN;
   private lrChangedAt = -Infinity;
+  /** The run's first step is at most one block in: its start level is the untrained networks' (not a resumed fork's). */
+  private fromScratch: boolean | null = null;
 
   constructor(env: DetectorEnv) {
     const p = (this.p = paramsOf(env, DEFAULTS));
@@ -83,6 +92,7 @@ class StallDetector implements Detector {
       name,
       blocks: new BlockMeans(p.blockSize, p.blocks),
       seen: false,
+      start: [],
     }));
     this.logGrads = new Ring(this.window);
     this.gScratch = new Float64Array(this.window);
@@ -111,11 +121,14 @@ class StallDetector implements Detector {
     let completedZ = false;
     let any = false;
     const relearning = this.n < this.relearnUntil;
+    this.fromScratch ??= point.step <= p.blockSize;
     for (const s of this.series) {
       const v = finite(point, s.name);
       if (v === undefined) continue;
       any = s.seen = true;
-      if (!relearning && s.blocks.push(v) !== null) {
+      const mean = relearning ? null : s.blocks.push(v);
+      if (mean !== null) {
+        if (s.start.length < p.edgeBlocks) s.start.push(mean);
         if (s.name === METRIC.lossL1) completedL1 = true;
         else completedZ = true;
       }
@@ -136,13 +149,16 @@ class StallDetector implements Detector {
 
     let plateau = true;
     let improving = false;
+    let neverLearned = this.fromScratch === true;
     const evidence: Record<string, number | string | boolean | null> = {};
     for (const s of present) {
-      const { I, Z } = this.trend(s);
+      const { I, Z, sinceStart } = this.trend(s);
       evidence[`${s.name}:improvement`] = num(I);
       evidence[`${s.name}:mann_kendall_z`] = num(Z);
+      evidence[`${s.name}:improvement_since_start`] = num(sinceStart);
       if (!(I < p.plateauRel && Math.abs(Z) < p.mkZ)) plateau = false;
       if (I >= p.exitRel) improving = true;
+      if (!(sinceStart < p.learnedRel)) neverLearned = false;
     }
 
     let severity: Severity = 'info';
@@ -165,6 +181,15 @@ class StallDetector implements Detector {
           text: 'No improvement and G receives almost no gradient: clipping will not help. Check discriminator overpowering (d_overpowering): lower lr_D.',
           action: null,
         };
+      } else if (neverLearned) {
+        severity = 'warn';
+        message = `No learning since the start: ${present.map((s) => s.name).join(' and ')} no better than in the run's first ${p.edgeBlocks * p.blockSize} steps`;
+        remedy = {
+          text:
+            'The generator has not learned since the start: check that lr/G and lr/E are not 0 or far too small, that its ' +
+            'weights are not frozen, and whether the discriminator overpowers it (d_overpowering).',
+          action: null,
+        };
       } else if (s2.spiky) {
         severity = 'warn';
         const maxNorm = Number.isFinite(this.gBaseline.p90) ? this.gBaseline.p90 : s2.p90;
@@ -182,13 +207,23 @@ class StallDetector implements Detector {
           action: null,
         };
       }
-      evidence.label = severity === 'info' ? 'plateau' : s2.vanishing ? 'stall with vanishing gradients' : 'stall';
+      evidence.label =
+        severity === 'info'
+          ? 'plateau'
+          : s2.vanishing
+            ? 'stall with vanishing gradients'
+            : neverLearned
+              ? 'no learning since the start'
+              : 'stall';
     }
     return { evaluations: [evaluation('', plateau, improving, severity, message, evidence, remedy)] };
   }
 
-  /** Relative improvement I (first `edgeBlocks` blocks vs the last) and Mann-Kendall Z over the window. */
-  private trend(s: Series): { I: number; Z: number } {
+  /**
+   * Relative improvement I (first `edgeBlocks` blocks vs the last) and Mann-Kendall Z over the window; sinceStart: the
+   * last blocks against the run's first (NaN until they are known).
+   */
+  private trend(s: Series): { I: number; Z: number; sinceStart: number } {
     const k = this.p.edgeBlocks;
     const ring = s.blocks.blocks;
     const m = ring.size;
@@ -198,7 +233,13 @@ class StallDetector implements Detector {
     const last = medianInPlace(this.edge, k);
     const I = (first - last) / Math.max(Math.abs(first), 1e-12);
     const Z = ringMannKendallZ(ring, this.bScratch);
-    return { I, Z };
+    let sinceStart = Number.NaN;
+    if (s.start.length === k) {
+      for (let i = 0; i < k; i++) this.edge[i] = s.start[i] as number;
+      const start = medianInPlace(this.edge, k);
+      sinceStart = (start - last) / Math.max(Math.abs(start), 1e-12);
+    }
+    return { I, Z, sinceStart };
   }
 
   /** S2 on the window's log10 ‖∇G‖ (quantiles of the logs are the logs of the quantiles). */
@@ -235,7 +276,8 @@ export const trainingStall: DetectorFactory = {
   rule: RULE,
   description:
     'Training stall: loss/L1 and loss/z_L1 flat over 1500 steps; WARN with gradient spikes (remedy: gradient clipping at the ' +
-    'baseline p90 of ‖∇G‖) or vanishing gradients, INFO "plateau" otherwise. Skipped while the lr decays.',
+    'baseline p90 of ‖∇G‖), vanishing gradients, or no improvement since the run started; INFO "plateau" otherwise. ' +
+    'Skipped while the lr decays.',
   defaults: DEFAULTS,
   create: (env) => new StallDetector(env),
 };
