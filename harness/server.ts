@@ -130,9 +130,8 @@ async function fetchOnce(url: string, init: RequestInit): Promise<Response> {
     const code = (err as { cause?: { code?: string } }).cause?.code ?? '';
     if (init.method === 'GET' && SOCKET_ERRORS.has(code)) return fetch(url, init);
     const cause = (err as { cause?: unknown }).cause;
-    throw new Error(`${init.method} ${url}: ${(err as Error).message}${cause ? ` (${String(cause)})` : ''}`, {
-      cause: err,
-    });
+    const why = cause instanceof Error ? ` (${cause.message})` : '';
+    throw new Error(`${init.method} ${url}: ${(err as Error).message}${why}`, { cause: err });
   }
 }
 
