@@ -39,12 +39,32 @@ export function chartTheme(): ChartTheme {
   return (theme ??= read());
 }
 
-/** Sets Chart.defaults from the theme and redraws every chart (charts that set colours of their own listen too). */
+type ScaleColours = { ticks?: object; grid?: object; border?: object };
+
+/** Axis colours of the current theme, to merge into a chart's scale options. */
+export function scaleColours(): { ticks: { color: string }; grid: { color: string }; border: { color: string } } {
+  const t = chartTheme();
+  return { ticks: { color: t.text }, grid: { color: t.grid }, border: { color: t.grid } };
+}
+
+/**
+ * Sets Chart.defaults (for charts made later) and every chart's axis colours in its configuration (a chart made earlier
+ * keeps what it resolved from the defaults), and redraws them.
+ */
 function applyChartTheme(): void {
   theme = read();
   Chart.defaults.color = theme.text;
   Chart.defaults.borderColor = theme.grid;
-  for (const chart of Object.values(Chart.instances)) chart.update('none');
+  const c = scaleColours();
+  for (const chart of Object.values(Chart.instances)) {
+    const scales = (chart.config.options as { scales?: Record<string, ScaleColours> } | undefined)?.scales ?? {};
+    for (const scale of Object.values(scales)) {
+      scale.ticks = { ...scale.ticks, ...c.ticks };
+      scale.grid = { ...scale.grid, ...c.grid };
+      scale.border = { ...scale.border, ...c.border };
+    }
+    chart.update('none');
+  }
 }
 
 let installed = false;
@@ -59,8 +79,8 @@ export function installChartTheme(): void {
 /** What each chart on the page draws its axes with, for the browser tests. */
 export function chartColors(): Array<{ chart: string; text: string; grid: string }> {
   return Object.values(Chart.instances).map((c) => {
-    const x = c.scales.x?.options as { ticks?: { color?: unknown }; grid?: { color?: unknown } } | undefined;
+    const x = c.scales.x?.options as { ticks?: { color?: string }; grid?: { color?: string } } | undefined;
     const key = c.canvas.closest<HTMLElement>('[data-chart]')?.dataset.chart ?? c.canvas.parentElement?.className ?? '';
-    return { chart: key, text: String(x?.ticks?.color ?? ''), grid: String(x?.grid?.color ?? '') };
+    return { chart: key, text: x?.ticks?.color ?? '', grid: x?.grid?.color ?? '' };
   });
 }

@@ -17,7 +17,7 @@ import {
   type GwDataset,
   type GwPoint,
 } from './chart-setup.js';
-import { chartTheme } from './chart-theme.js';
+import { chartTheme, scaleColours } from './chart-theme.js';
 import { NONFINITE_COLOR, withAlpha } from './colors.js';
 import { deriveEntries } from './derived.js';
 import { SeriesBuffer, type Entry } from './series-buffer.js';
@@ -97,7 +97,15 @@ export interface ChartSnapshot {
   sources: Array<{ run: string; metric: string; mode: 'raw' | 'buckets'; entries: number }>;
   /** The hover tooltip's title and lines while it is shown. */
   tooltip: { title: string[]; lines: string[] } | null;
-  datasets: Array<{ role: string; run: string; label: string; points: Array<[number, number]>; texts?: string[] }>;
+  datasets: Array<{
+    role: string;
+    run: string;
+    label: string;
+    points: Array<[number, number]>;
+    texts?: string[];
+    /** The line's (or markers') colour. */
+    color?: string;
+  }>;
 }
 
 const RELOAD_THROTTLE_MS = 3000;
@@ -201,7 +209,11 @@ export class MetricChart {
       options: this.options(),
     });
     // Axis colours follow the theme through Chart.defaults; the markers' colours are chosen here, so draw again.
-    this.offTheme = onThemeChange(() => this.render());
+    this.offTheme = onThemeChange(() => {
+      if (!this.chart) return;
+      this.chart.options = this.options();
+      this.render();
+    });
     void this.load();
   }
 
@@ -634,6 +646,7 @@ export class MetricChart {
 
   private options(): NonNullable<ConstructorParameters<typeof Chart<'line', GwPoint[]>>[1]['options']> {
     const xAxis = (): XAxis => this.host.xAxis;
+    const colours = scaleColours();
     return {
       animation: false,
       responsive: true,
@@ -673,11 +686,15 @@ export class MetricChart {
       scales: {
         x: {
           type: 'linear',
-          ticks: { maxTicksLimit: 7, maxRotation: 0, callback: (v) => formatX(xAxis(), Number(v)) },
+          ticks: { ...colours.ticks, maxTicksLimit: 7, maxRotation: 0, callback: (v) => formatX(xAxis(), Number(v)) },
+          grid: colours.grid,
+          border: colours.border,
         },
         y: {
           type: this.log ? 'logarithmic' : 'linear',
-          ticks: { maxTicksLimit: 6, callback: (v) => fmtValue(Number(v)) },
+          ticks: { ...colours.ticks, maxTicksLimit: 6, callback: (v) => fmtValue(Number(v)) },
+          grid: colours.grid,
+          border: colours.border,
         },
       },
     };
@@ -859,6 +876,7 @@ export class MetricChart {
         label: ds.label ?? '',
         points: pts.map((p) => [p.x, p.y]),
       };
+      if (typeof ds.borderColor === 'string') out.color = ds.borderColor;
       if (info && MARKER_ROLES.has(info.role)) out.texts = pts.map((p) => p.text ?? '');
       return out;
     });
