@@ -47,14 +47,14 @@ function focusFilter(): void {
     now.select();
     return;
   }
+  // The runs list mounts on the hash change, and the router then focuses its heading in the next frame: focus the
+  // field in the frame after that.
+  window.addEventListener(
+    'hashchange',
+    () => requestAnimationFrame(() => requestAnimationFrame(() => filterField()?.focus())),
+    { once: true },
+  );
   navigate({ view: 'runs' });
-  // The runs list mounts on the hash change; its field exists once it has.
-  const wait = (tries: number): void => {
-    const field = filterField();
-    if (field) field.focus();
-    else if (tries > 0) requestAnimationFrame(() => wait(tries - 1));
-  };
-  requestAnimationFrame(() => wait(60));
 }
 
 function compareSelected(): void {
@@ -139,8 +139,9 @@ export function installShortcuts(): void {
     if (notForUs(ev)) return;
     // Another dialog (edit, confirm, token) owns the keyboard while open; the help list answers only `?`.
     const open = document.querySelector('dialog[open]');
-    if (open && open !== dialog) return;
-    if (open === dialog && ev.key !== '?') return;
+    const helpOpen = open !== null && open === dialog;
+    if (open && !helpOpen) return;
+    if (helpOpen && ev.key !== '?') return;
     const key = ev.key;
     const now = performance.now();
     const first = pending !== null && now - pendingAt < SEQUENCE_MS ? pending : null;
@@ -150,7 +151,7 @@ export function installShortcuts(): void {
     );
     if (match) {
       ev.preventDefault();
-      if (open === dialog) dialog?.close();
+      if (helpOpen) dialog?.close();
       else match.run();
       return;
     }
