@@ -66,7 +66,7 @@ dashboardTests({
         },
         step,
       );
-    // A NaN: the divergence alert fires, its remedy is to pause.
+    // A NaN: the divergence alert fires; its remedy rolls back to the last checkpoint.
     trainer.log({ 'loss/L1': Number.NaN, 'loss/D': 1 }, 300);
     assert.equal(await trainer.flush(), true, 'the trainer’s points stored');
     runId = trainer.id!;
@@ -96,6 +96,14 @@ function overflowX(p: Page): Promise<number> {
   return p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
 }
 
+/** The elements that reach past the viewport's right edge (for the message when something does). */
+function widest(p: Page): Promise<string[]> {
+  return p.evaluate(`[...document.querySelectorAll('main *')]
+    .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+    .slice(0, 8)
+    .map((e) => e.tagName.toLowerCase() + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))`);
+}
+
 /** Whether an element is shown, with its whole box inside the viewport's width. */
 async function visibleWithin(p: Page, selector: string): Promise<boolean> {
   const loc = p.locator(selector).first();
@@ -121,7 +129,7 @@ test(
       async () => (await row(runId).locator('[data-col="step"]').innerText()).includes('300'),
       'the trainer’s last step',
     );
-    assert.equal(await overflowX(page), 0, 'no horizontal overflow');
+    assert.equal(await overflowX(page), 0, `no horizontal overflow: ${JSON.stringify(await widest(page))}`);
     for (const id of [runId, ...Object.values(others)]) {
       for (const col of ['status', 'name', 'step', 'alerts'])
         assert.ok(await visibleWithin(page, `tbody tr[data-run="${id}"] [data-col="${col}"]`), `${col} of ${id}`);
@@ -160,7 +168,7 @@ test('a run’s page fits 390 px: its actions, alerts and key charts, nothing si
   }
   // The whole page, charts, samples, latent space, controls and configuration included, stays within the width.
   await page.locator('#sec-config').scrollIntoViewIfNeeded();
-  assert.equal(await overflowX(page), 0, 'no horizontal overflow');
+  assert.equal(await overflowX(page), 0, `no horizontal overflow: ${JSON.stringify(await widest(page))}`);
   await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(page, 'phone-run-page');
   assert.deepEqual(errors, []);
@@ -175,7 +183,7 @@ test(
     await apply.tap();
     await confirmDialog().waitFor();
     assert.ok(await visibleWithin(page, 'dialog.confirm-dialog[open]'), 'the question fits the screen');
-    assert.match(await confirmDialog().innerText(), /pause/);
+    assert.match(await confirmDialog().innerText(), /rollback/);
     await screenshot(page, 'phone-confirm-apply');
     await confirmDialog().getByRole('button', { name: 'Cancel' }).tap();
     await confirmDialog().waitFor({ state: 'detached' });
@@ -184,10 +192,10 @@ test(
     await apply.tap();
     await confirmDialog().getByRole('button', { name: 'Apply the remedy' }).tap();
     const control = await nextControl();
-    assert.equal(control.action, 'pause');
-    trainer.answer(control.id, true, 301, 'paused after step 301');
+    assert.equal(control.action, 'rollback');
+    trainer.answer(control.id, true, 301, 'restored step 200');
     const status = card('divergence (nonfinite)').locator('.control-status');
-    await until(async () => /applied at step 301: paused after step 301/.test(await status.innerText()), 'applied');
+    await until(async () => /applied at step 301: restored step 200/.test(await status.innerText()), 'applied');
     assert.deepEqual(errors, []);
   },
 );
