@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { deflateSync } from 'node:zlib';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { buildWeb } from '../scripts/build-web.js';
 import type { ChartSnapshot } from '../web/src/charts/metric-chart.js';
 import { ROOT, api, startServer, type RunningServer, type ServerOptions } from './server.js';
@@ -38,7 +38,13 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(): Promise<Browser> {
+/** Emulation of the browser's context: a phone (viewport, isMobile, hasTouch, deviceScaleFactor), a colour scheme. */
+export type ContextOptions = Pick<
+  BrowserContextOptions,
+  'viewport' | 'isMobile' | 'hasTouch' | 'deviceScaleFactor' | 'colorScheme' | 'userAgent'
+>;
+
+export async function launchBrowser(options: ContextOptions = {}): Promise<Browser> {
   await buildWeb();
   const profile = mkdtempSync(join(tmpdir(), 'ganwatch-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -46,6 +52,7 @@ export async function launchBrowser(): Promise<Browser> {
     headless: true,
     args: FLAGS,
     viewport: { width: 1280, height: 900 },
+    ...options,
   });
   return {
     context,
@@ -91,6 +98,8 @@ export interface DashboardSetup {
   /** The path (on the server) of the tab to open, read after `seed`; none: no tab is opened. */
   open?: () => string;
   viewport?: { width: number; height: number };
+  /** How the browser is emulated (a phone, a colour scheme); default: a 1280 × 900 desktop window. */
+  context?: ContextOptions;
   /** Runs last, with every handle set: the spec keeps the ones it needs, and may prepare the page further. */
   ready?: (ui: Dashboard) => unknown;
 }
@@ -106,7 +115,7 @@ export function dashboardTests(setup: DashboardSetup = {}): Dashboard {
     if (browserMissing()) return;
     ui.server = await startDashboardServer(setup.server);
     await setup.seed?.(ui.server);
-    ui.browser = await launchBrowser();
+    ui.browser = await launchBrowser(setup.context);
     if (setup.open)
       ({ page: ui.page, errors: ui.errors } = await ui.browser.open(ui.server.url + setup.open(), setup.viewport));
     await setup.ready?.(ui);

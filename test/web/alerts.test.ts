@@ -92,6 +92,10 @@ test('Apply sends the remedy as a control; its status follows the trainer’s an
   await card('d_overpowering (D)')
     .getByRole('button', { name: /^Apply/ })
     .click();
+  // Apply asks first (it changes a training run); the question names the command.
+  const confirm = page.locator('dialog.confirm-dialog[open]');
+  assert.match(await confirm.innerText(), /scale_lr\(net=D, factor=0\.5\)/);
+  await confirm.getByRole('button', { name: 'Apply the remedy' }).click();
   const sent = await trainer.next((f) => f.type === 'control');
   assert.equal(sent.action, 'scale_lr');
   assert.deepEqual(sent.args, { net: 'D', factor: 0.5 });
@@ -181,6 +185,7 @@ test(
     await card('divergence (nonfinite)')
       .getByRole('button', { name: /^Apply/ })
       .click();
+    await page.locator('dialog.confirm-dialog[open]').getByRole('button', { name: 'Apply the remedy' }).click();
     const status = card('divergence (nonfinite)').locator('.control-status');
     await until(async () => /applied at step 51: paused after step 51/.test(await status.innerText()), 'applied');
     await until(

@@ -114,8 +114,9 @@ test('the controls form sends a rollback to the latest checkpoint with the lrs s
   await form.locator('select[name="action"]').selectOption('rollback');
   await form.locator('select[name="checkpoint"]').selectOption('latest');
   await form.locator('input[name="factor"]').fill('0.5');
-  page.once('dialog', (d) => void d.accept());
   await form.getByRole('button', { name: 'Send to trainer' }).click();
+  // A rollback asks first, in the page (as Apply, Pause and Stop do).
+  await page.locator('dialog.confirm-dialog[open]').getByRole('button', { name: 'Roll back' }).click();
   await until(
     async () => /rollback\(checkpoint=latest, lr_factor=0.5\)/.test(await page.locator('.controls-table').innerText()),
     'the rollback in the controls table',

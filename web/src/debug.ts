@@ -1,5 +1,6 @@
 // window.__ganwatch: what the page currently shows, as plain data, for the browser tests and the benchmark.
 import type { ChartGrid } from './charts/chart-grid.js';
+import { chartColors } from './charts/chart-theme.js';
 import type { ChartSnapshot } from './charts/metric-chart.js';
 import type { LatentPanel, LatentSnapshot } from './components/latent-panel.js';
 import type { SamplesPanel, SamplesSnapshot } from './components/samples-panel.js';
@@ -21,6 +22,8 @@ export interface GanwatchDebug {
   latent(): LatentSnapshot | null;
   liveState(): LiveState;
   view(): string;
+  /** The axis text and grid colours every Chart.js chart on the page draws with (they follow the theme). */
+  chartColors(): Array<{ chart: string; text: string; grid: string }>;
 }
 
 export const current: {
@@ -70,5 +73,6 @@ export function installDebug(): void {
     latent: () => current.latent?.snapshot() ?? null,
     liveState: () => live.state,
     view: () => current.view,
+    chartColors,
   };
 }

@@ -6,12 +6,16 @@ import { fill, h, uid } from './dom.js';
 import { live } from './live.js';
 import { notificationToggle } from './notify.js';
 import { startRouter, type Route, type View } from './router.js';
+import { installShortcuts, shortcutsButton } from './shortcuts.js';
+import { installTheme, themeToggle } from './theme.js';
 import { AlertsView } from './views/alerts-view.js';
 import { CompareView } from './views/compare.js';
 import { RunPageView } from './views/run-page.js';
 import { RunsListView } from './views/runs-list.js';
 
 installDebug();
+installTheme();
+installShortcuts();
 
 const runNames = new Map<string, string>();
 live.onFrame((f) => {
@@ -39,6 +43,8 @@ const header = h(
   h('span', { class: 'spacer' }),
   liveDot,
   notificationToggle((id) => runNames.get(id) ?? id),
+  themeToggle(),
+  shortcutsButton(),
 );
 const app = document.getElementById('app')!;
 fill(app, header, banner, main);

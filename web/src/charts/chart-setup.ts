@@ -16,6 +16,7 @@ import {
   type InteractionModeFunction,
   type Plugin,
 } from 'chart.js';
+import { installChartTheme } from './chart-theme.js';
 import type { Entry } from './series-buffer.js';
 
 declare module 'chart.js' {
@@ -151,7 +152,7 @@ export function registerCharts(): void {
   (Interaction.modes as { gwCurves: InteractionModeFunction }).gwCurves = gwCurves;
   Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
   Chart.defaults.font.size = 11;
-  Chart.defaults.color = '#3d4451';
+  installChartTheme();
 }
 
 export { Chart };

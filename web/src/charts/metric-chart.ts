@@ -6,6 +6,7 @@ import type { WireValue } from '../../../protocol/wire.js';
 import type { ChartPlan } from '../chart-groups.js';
 import { h, uid } from '../dom.js';
 import { fmtClock, fmtDuration, fmtStep, fmtValue } from '../format.js';
+import { onThemeChange } from '../theme.js';
 import {
   Chart,
   MARKER_ROLES,
@@ -16,6 +17,7 @@ import {
   type GwDataset,
   type GwPoint,
 } from './chart-setup.js';
+import { chartTheme, scaleColours } from './chart-theme.js';
 import { NONFINITE_COLOR, withAlpha } from './colors.js';
 import { deriveEntries } from './derived.js';
 import { SeriesBuffer, type Entry } from './series-buffer.js';
@@ -95,7 +97,15 @@ export interface ChartSnapshot {
   sources: Array<{ run: string; metric: string; mode: 'raw' | 'buckets'; entries: number }>;
   /** The hover tooltip's title and lines while it is shown. */
   tooltip: { title: string[]; lines: string[] } | null;
-  datasets: Array<{ role: string; run: string; label: string; points: Array<[number, number]>; texts?: string[] }>;
+  datasets: Array<{
+    role: string;
+    run: string;
+    label: string;
+    points: Array<[number, number]>;
+    texts?: string[];
+    /** The line's (or markers') colour. */
+    color?: string;
+  }>;
 }
 
 const RELOAD_THROTTLE_MS = 3000;
@@ -135,6 +145,7 @@ export class MetricChart {
   private loading = false;
   private error: string | null = null;
   private drag: { x0: number; mode: 'select' | 'pan'; min: number; max: number } | null = null;
+  private offTheme: (() => void) | null = null;
   log: boolean;
   active = false;
   visible = false;
@@ -197,12 +208,19 @@ export class MetricChart {
       data: { datasets: [] },
       options: this.options(),
     });
+    // Axis colours follow the theme through Chart.defaults; the markers' colours are chosen here, so draw again.
+    this.offTheme = onThemeChange(() => {
+      if (!this.chart) return;
+      this.chart.options = this.options();
+      this.render();
+    });
     void this.load();
   }
 
   destroy(): void {
     this.abort?.abort();
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    this.offTheme?.();
     this.chart?.destroy();
     this.chart = null;
   }
@@ -385,6 +403,7 @@ export class MetricChart {
     const series = this.lineSeries(pass, run, entries, x, smoothed, hasBand);
     this.addLines(pass, run, base, series, smoothed !== null, entries.length < 80);
     if (series.bad.length) {
+      const nonfinite = chartTheme().marker(NONFINITE_COLOR);
       const ds: GwDataset = {
         label: `${run.name} non-finite`,
         data: series.bad,
@@ -392,10 +411,10 @@ export class MetricChart {
         pointStyle: 'triangle',
         pointRadius: 5,
         pointHoverRadius: 7,
-        borderColor: NONFINITE_COLOR,
-        backgroundColor: NONFINITE_COLOR,
+        borderColor: nonfinite,
+        backgroundColor: nonfinite,
       };
-      addDataset(pass, ds, { ...base, role: 'nonfinite', color: NONFINITE_COLOR });
+      addDataset(pass, ds, { ...base, role: 'nonfinite', color: nonfinite });
       pass.markerPoints.push({ ds, points: series.bad });
     }
     this.addMarkers(pass, run, base, entries, raw);
@@ -533,7 +552,7 @@ export class MetricChart {
     ] as const) {
       const ds = this.markerDataset(run, list, role, pointStyle, entries, raw);
       if (!ds) continue;
-      addDataset(pass, ds.ds, { ...base, role, color: list[0]!.color });
+      addDataset(pass, ds.ds, { ...base, role, color: chartTheme().marker(list[0]!.color) });
       pass.markerPoints.push(ds);
     }
   }
@@ -597,8 +616,8 @@ export class MetricChart {
       pointStyle,
       pointRadius: 5,
       pointHoverRadius: 7,
-      borderColor: markers[0]!.color,
-      backgroundColor: markers.map((m) => m.color),
+      borderColor: chartTheme().marker(markers[0]!.color),
+      backgroundColor: markers.map((m) => chartTheme().marker(m.color)),
     };
     return { ds, points };
   }
@@ -627,6 +646,7 @@ export class MetricChart {
 
   private options(): NonNullable<ConstructorParameters<typeof Chart<'line', GwPoint[]>>[1]['options']> {
     const xAxis = (): XAxis => this.host.xAxis;
+    const colours = scaleColours();
     return {
       animation: false,
       responsive: true,
@@ -666,13 +686,15 @@ export class MetricChart {
       scales: {
         x: {
           type: 'linear',
-          ticks: { maxTicksLimit: 7, maxRotation: 0, callback: (v) => formatX(xAxis(), Number(v)) },
-          grid: { color: '#eceef2' },
+          ticks: { ...colours.ticks, maxTicksLimit: 7, maxRotation: 0, callback: (v) => formatX(xAxis(), Number(v)) },
+          grid: colours.grid,
+          border: colours.border,
         },
         y: {
           type: this.log ? 'logarithmic' : 'linear',
-          ticks: { maxTicksLimit: 6, callback: (v) => fmtValue(Number(v)) },
-          grid: { color: '#eceef2' },
+          ticks: { ...colours.ticks, maxTicksLimit: 6, callback: (v) => fmtValue(Number(v)) },
+          grid: colours.grid,
+          border: colours.border,
         },
       },
     };
@@ -854,6 +876,7 @@ export class MetricChart {
         label: ds.label ?? '',
         points: pts.map((p) => [p.x, p.y]),
       };
+      if (typeof ds.borderColor === 'string') out.color = ds.borderColor;
       if (info && MARKER_ROLES.has(info.role)) out.texts = pts.map((p) => p.text ?? '');
       return out;
     });

@@ -2,6 +2,7 @@
 // result live), acknowledge and mute. Used on the run page and in the global #/alerts view.
 import type { Alert, Control } from '../../../protocol/index.js';
 import { api } from '../api.js';
+import { confirmAction } from './confirm-dialog.js';
 import { newerControl } from './controls-panel.js';
 import { h, kvTable, notice, uid } from '../dom.js';
 import { fmtAge, fmtAny } from '../format.js';
@@ -178,6 +179,15 @@ export class AlertsPanel {
     const error = this.errors.get(a.id);
     const control = a.control;
     const applyLabel = control ? 'Apply again' : 'Apply';
+    const command = action
+      ? `${action.action}${
+          Object.keys(action.args).length
+            ? `(${Object.entries(action.args)
+                .map(([k, v]) => `${k}=${fmtAny(v)}`)
+                .join(', ')})`
+            : ''
+        }`
+      : '';
     const applyBtn = action
       ? h(
           'button',
@@ -187,15 +197,9 @@ export class AlertsPanel {
             'data-focus-key': `apply-${a.id}`,
             disabled: busy,
             'aria-describedby': titleId,
-            onclick: () => void this.act(a.id, () => api.applyAlert(a.id).then((r) => r.alert)),
+            onclick: () => void this.apply(a, command),
           },
-          `${applyLabel}: ${action.action}${
-            Object.keys(action.args).length
-              ? `(${Object.entries(action.args)
-                  .map(([k, v]) => `${k}=${fmtAny(v)}`)
-                  .join(', ')})`
-              : ''
-          }`,
+          `${applyLabel}: ${command}`,
         )
       : null;
     return h(
@@ -281,6 +285,17 @@ export class AlertsPanel {
     );
     el.addEventListener('toggle', () => this.evidenceOpen.set(a.id, el.open));
     return el;
+  }
+
+  /** Apply, once confirmed: it changes a training run. */
+  private async apply(a: Alert, command: string): Promise<void> {
+    const run = this.options.showRun ? ` of ${this.options.runName?.(a.run) ?? a.run}` : '';
+    const confirmed = await confirmAction({
+      title: `Apply the remedy for ${a.rule}?`,
+      text: `Sends ${command} to the trainer${run}; it takes effect at the trainer's next step.`,
+      confirm: 'Apply the remedy',
+    });
+    if (confirmed) await this.act(a.id, () => api.applyAlert(a.id).then((r) => r.alert));
   }
 
   private async act(id: number, fn: () => Promise<Alert>): Promise<void> {

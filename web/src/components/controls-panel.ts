@@ -4,6 +4,7 @@
 import type { Control, ControlCommand } from '../../../protocol/index.js';
 import { api } from '../api.js';
 import { h, notice, uid } from '../dom.js';
+import { confirmAction } from './confirm-dialog.js';
 import { fmtAge, fmtAny } from '../format.js';
 
 type Field = 'net' | 'lambda' | 'value' | 'factor' | 'max_norm' | 'checkpoint';
@@ -236,26 +237,47 @@ export class ControlsPanel {
         default:
           command = { action: a, args: {} };
       }
-      if (a === 'stop' && !confirm('Stop this run’s training? The trainer finishes its current step and exits.'))
-        return;
-      if (a === 'rollback' && !confirm('Roll this run back to its checkpoint? Training continues as a new child run.'))
-        return;
-      submit.disabled = true;
-      this.formStatus.className = 'form-status';
-      this.formStatus.textContent = 'Sending…';
-      api
-        .issueControl(this.runId, command)
-        .then((c) => {
-          this.upsert(c);
-          this.formStatus.textContent = `Control #${c.id} ${c.status}.`;
-        })
-        .catch((err: Error) => {
-          this.formStatus.className = 'form-status notice-error';
-          this.formStatus.textContent = `Not sent: ${err.message}`;
-        })
-        .finally(() => (submit.disabled = false));
+      void this.send(a, command, submit);
     });
     sync();
     return form;
+  }
+
+  /** Sends `command`; pause and stop ask first, as the header's buttons do. */
+  private async send(a: ControlCommand['action'], command: ControlCommand, submit: HTMLButtonElement): Promise<void> {
+    if (a === 'rollback') {
+      const confirmed = await confirmAction({
+        title: 'Roll this run back?',
+        text: 'The trainer restores its checkpoint; training continues as a new child run.',
+        confirm: 'Roll back',
+      });
+      if (!confirmed) return;
+    }
+    if (a === 'stop' || a === 'pause') {
+      const stop = a === 'stop';
+      const confirmed = await confirmAction({
+        title: stop ? 'Stop this run?' : 'Pause this run?',
+        text: stop
+          ? 'The trainer finishes its current step and exits.'
+          : 'The trainer pauses after its current step and waits for Resume.',
+        confirm: stop ? 'Stop the run' : 'Pause the run',
+        danger: stop,
+      });
+      if (!confirmed) return;
+    }
+    submit.disabled = true;
+    this.formStatus.className = 'form-status';
+    this.formStatus.textContent = 'Sending…';
+    api
+      .issueControl(this.runId, command)
+      .then((c) => {
+        this.upsert(c);
+        this.formStatus.textContent = `Control #${c.id} ${c.status}.`;
+      })
+      .catch((err: Error) => {
+        this.formStatus.className = 'form-status notice-error';
+        this.formStatus.textContent = `Not sent: ${err.message}`;
+      })
+      .finally(() => (submit.disabled = false));
   }
 }

@@ -11,6 +11,7 @@ import { UserRulesEditor } from '../components/user-rules-editor.js';
 import { configTable } from '../components/config-table.js';
 import { ControlsPanel } from '../components/controls-panel.js';
 import { LatentPanel } from '../components/latent-panel.js';
+import { RunActions } from '../components/run-actions.js';
 import { SamplesPanel } from '../components/samples-panel.js';
 import { statusBadge, tagChips } from '../components/status-badge.js';
 import { current } from '../debug.js';
@@ -78,6 +79,7 @@ class RunPage {
   private readonly alertsPanel: AlertsPanel;
   private readonly userRules: UserRulesEditor;
   private readonly controlsPanel: ControlsPanel;
+  private readonly actions: RunActions;
   private readonly samples: SamplesPanel;
   private readonly latent: LatentPanel;
   private markers: MarkerRecord[] = [];
@@ -112,6 +114,11 @@ class RunPage {
     this.alertsPanel = new AlertsPanel({ showRun: false, emptyText: 'No alerts for this run.' });
     this.userRules = new UserRulesEditor({ run: this.id });
     this.controlsPanel = new ControlsPanel(this.id);
+    this.actions = new RunActions(
+      this.id,
+      () => this.run.name,
+      (control) => this.controlsPanel.upsert(control),
+    );
     this.samples = new SamplesPanel([ref]);
     this.latent = new LatentPanel(this.id);
     current.grid = this.grid;
@@ -171,6 +178,7 @@ class RunPage {
       ),
       this.title,
       this.badges,
+      this.actions.el,
       this.notes,
       this.facts,
       h(
@@ -190,6 +198,7 @@ class RunPage {
     const run = this.run;
     this.title.textContent = run.name;
     fill(this.badges, statusBadge(run.status), tagChips(run.tags));
+    this.actions.setStatus(run.status);
     fill(
       this.facts,
       kvTable([
@@ -310,6 +319,7 @@ class RunPage {
         break;
       case 'control':
         this.controlsPanel.upsert(frame.control);
+        this.actions.controlUpdate(frame.control);
         this.alertsPanel.controlUpdate(frame.control);
         break;
       case 'media':

@@ -68,7 +68,11 @@ export class RunsListView {
       STATUSES.map((s) => h('option', { value: s }, s)),
     );
     this.countEl = h('p', { class: 'muted-text', role: 'status', 'aria-live': 'polite' });
-    this.compareBtn = h('button', { type: 'button', class: 'primary', disabled: true }, 'Compare selected');
+    this.compareBtn = h(
+      'button',
+      { type: 'button', class: 'primary', disabled: true, 'data-shortcut': 'compare' },
+      'Compare selected',
+    );
     this.clearBtn = h('button', { type: 'button', disabled: true }, 'Clear selection');
     this.tbody = h('tbody');
     this.table = runsTable(this.tbody);
@@ -202,14 +206,15 @@ export class RunsListView {
       else this.selected.delete(row.run.id);
       this.updateSelection();
     });
+    // data-col names what a cell holds: the phone layout (styles.css) keeps status, name, step and alerts.
     const cells = {
-      status: h('td'),
-      name: h('td', { class: 'run-name' }),
-      tags: h('td'),
-      age: h('td'),
-      step: h('td', { class: 'num' }),
-      metrics: KEY_METRICS.map(() => h('td', { class: 'num' })),
-      alerts: h('td'),
+      status: h('td', { 'data-col': 'status' }),
+      name: h('td', { class: 'run-name', 'data-col': 'name' }),
+      tags: h('td', { 'data-col': 'tags' }),
+      age: h('td', { 'data-col': 'age' }),
+      step: h('td', { class: 'num', 'data-col': 'step' }),
+      metrics: KEY_METRICS.map((m) => h('td', { class: 'num', 'data-col': m })),
+      alerts: h('td', { 'data-col': 'alerts' }),
     };
     const edit = h('button', { type: 'button', class: 'small' }, 'Edit');
     const del = h('button', { type: 'button', class: 'small danger' }, 'Delete');
