@@ -195,7 +195,7 @@ class Parser {
       this.next();
       const inner = this.parseOr();
       const close = this.next();
-      if (close?.kind !== ')') this.fail("expected ')' to close the '(' here", close ?? t);
+      if (close?.kind !== ')') this.fail(`expected ')' to close the '(' at character ${t.at + 1}`, close);
       return inner;
     }
     if (t.kind === ')') this.fail("unexpected ')': there is no '(' to close", t);
@@ -252,7 +252,7 @@ class Parser {
       const m = this.next();
       if (!m || (m.kind !== 'word' && m.kind !== 'string')) this.fail(`expected a metric name inside ${t.text}( )`, m);
       const close = this.next();
-      if (close?.kind !== ')') this.fail(`expected ')' after the metric name`, close ?? m);
+      if (close?.kind !== ')') this.fail(`expected ')' after the metric name`, close);
       return this.metric(m.text, t.text as Aggregate, m);
     }
     if (t.text === 'config' || t.text.startsWith('config.')) return this.config(t);

@@ -16,7 +16,7 @@ export const postgresDialect: Dialect = {
   hasTag: (p) => `r.tags @> ARRAY[${p}::text]`,
   // lower() of the C collation folds ASCII only, as SQLite's does.
   nameContains: (p) => `strpos(lower(r.name), lower(${p}::text)) > 0`,
-  tagsText: `array_to_string(r.tags, ',')`,
+  tagsText: `NULLIF(array_to_string(r.tags, ',') COLLATE "C", '')`,
   finite: (expr) => `NULLIF(${expr}, 'NaN'::float8)`,
   lastIsNaN: () => false,
 };

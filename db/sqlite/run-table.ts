@@ -13,7 +13,7 @@ export const sqliteDialect: Dialect = {
   configBool: (p) => `CASE WHEN json_type(r.config, ${p}) IN ('true', 'false') THEN json_type(r.config, ${p}) END`,
   hasTag: (p) => `EXISTS (SELECT 1 FROM json_each(r.tags) WHERE json_each.value = ${p})`,
   nameContains: (p) => `instr(lower(r.name), lower(${p})) > 0`,
-  tagsText: 'r.tags',
+  tagsText: "(SELECT group_concat(value, ',') FROM json_each(r.tags))",
   finite: (expr) => expr,
   lastIsNaN: (value, present) => value === null && present,
 };
