@@ -28,7 +28,10 @@ import { hrefFor, navigate, type RunsTableParams } from '../router.js';
 
 const MAX_COMPARE = 10;
 /** Runs per request while loading the table (the whole filtered set is kept: it is what a chart of it would draw). */
-const PAGE = 1000;
+const PAGE = 5000;
+/** Rows drawn before the first paint; the rest follow in chunks, so a sweep of thousands shows its top rows at once. */
+const FIRST_ROWS = 150;
+const ROW_CHUNK = 400;
 const RELOAD_DELAY_MS = 250;
 
 interface Row {
@@ -51,6 +54,8 @@ export class RunsListView {
   private disposed = false;
   private loading: AbortController | null = null;
   private reloadTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Bumped by every render, so the chunks of an older one stop. */
+  private renderGen = 0;
   private readonly ids = { name: uid('f-name'), tag: uid('f-tag'), status: uid('f-status') };
   private readonly nameFilter: HTMLInputElement;
   private readonly tagFilter: HTMLSelectElement;
@@ -136,7 +141,7 @@ export class RunsListView {
 
   /** The filtered runs in table order, with their columns (for a chart of them beside the table). */
   filteredRuns(): readonly RunRow[] {
-    return this.runs.filter((r) => !this.rowEls.get(r.id)?.tr.hidden);
+    return this.runs.filter(this.quickMatch());
   }
 
   // --- view state ------------------------------------------------------------------------------------------
@@ -219,17 +224,23 @@ export class RunsListView {
     this.tagFilter.value = tags.has(chosen) ? chosen : '';
   }
 
-  /** The quick filters narrow what the expression returned, at once, in the browser. */
-  private applyFilters(): void {
+  /** Whether a run passes the quick filters. */
+  private quickMatch(): (run: Run) => boolean {
     const name = this.nameFilter.value.trim().toLowerCase();
     const tag = this.tagFilter.value;
     const status = this.statusFilter.value;
+    return (run) =>
+      (!name || run.name.toLowerCase().includes(name)) &&
+      (!tag || run.tags.includes(tag)) &&
+      (!status || run.status === status);
+  }
+
+  /** The quick filters narrow what the expression returned, at once, in the browser. */
+  private applyFilters(): void {
+    const match = this.quickMatch();
     let shown = 0;
     for (const run of this.runs) {
-      const ok =
-        (!name || run.name.toLowerCase().includes(name)) &&
-        (!tag || run.tags.includes(tag)) &&
-        (!status || run.status === status);
+      const ok = match(run);
       const row = this.rowEls.get(run.id);
       if (row) row.tr.hidden = !ok;
       if (ok) shown++;
@@ -430,32 +441,58 @@ export class RunsListView {
     for (const run of this.runs) this.repaintColumn(run, (f) => f.kind === 'run' && f.name === 'age');
   }
 
-  /** Draws `this.runs` in order, reusing the rows of runs already shown (their cells repainted). */
+  /**
+   * Draws `this.runs` in order, reusing the rows of runs already shown (their cells repainted): the first FIRST_ROWS
+   * before the next paint, the rest in chunks of ROW_CHUNK between frames.
+   */
   private render(rebuild: boolean): void {
+    const gen = ++this.renderGen;
     if (rebuild) {
       this.rowEls.clear();
       this.tbody.replaceChildren();
     }
-    const frag = document.createDocumentFragment();
-    const keep = new Set<string>();
-    for (const run of this.runs) {
-      let row = this.rowEls.get(run.id);
-      if (!row) this.rowEls.set(run.id, (row = this.makeRow(run)));
-      this.paint(run, row);
-      frag.append(row.tr);
-      keep.add(run.id);
-    }
+    const keep = new Set(this.runs.map((r) => r.id));
     for (const [id, row] of this.rowEls)
       if (!keep.has(id)) {
         row.tr.remove();
         this.rowEls.delete(id);
       }
-    this.tbody.append(frag);
+    const runs = this.runs;
+    const match = this.quickMatch();
+    let previous: HTMLTableRowElement | null = null;
+    const drawRows = (from: number, to: number): void => {
+      const frag = document.createDocumentFragment();
+      for (let i = from; i < to; i++) {
+        const run = runs[i]!;
+        let row = this.rowEls.get(run.id);
+        if (!row) this.rowEls.set(run.id, (row = this.makeRow(run)));
+        this.paint(run, row);
+        row.tr.hidden = !match(run);
+        frag.append(row.tr);
+      }
+      if (previous) previous.after(frag);
+      else this.tbody.prepend(frag);
+      previous = to > 0 ? this.rowEls.get(runs[to - 1]!.id)!.tr : previous;
+    };
+    drawRows(0, Math.min(FIRST_ROWS, runs.length));
     this.refreshTags();
     this.applyFilters();
     this.updateSelection();
-    this.table.dataset.rows = String(this.runs.length);
-    requestAnimationFrame(() => performance.mark('runs-table-drawn'));
+    this.table.dataset.rows = String(runs.length);
+    // Two frames: the first runs before the rows are laid out and painted, the second after.
+    requestAnimationFrame(() => requestAnimationFrame(() => performance.mark('runs-table-drawn')));
+    const more = (from: number): void => {
+      if (gen !== this.renderGen || this.disposed) return;
+      if (from >= runs.length) {
+        this.table.dataset.complete = String(gen);
+        performance.mark('runs-table-complete');
+        return;
+      }
+      const to = Math.min(runs.length, from + ROW_CHUNK);
+      drawRows(from, to);
+      setTimeout(() => more(to), 0);
+    };
+    setTimeout(() => more(FIRST_ROWS), 0);
   }
 
   private upsertRun(run: Run): void {
