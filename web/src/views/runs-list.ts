@@ -443,7 +443,7 @@ export class RunsListView {
 
   /**
    * Draws `this.runs` in order, reusing the rows of runs already shown (their cells repainted): the first FIRST_ROWS
-   * before the next paint, the rest in chunks of ROW_CHUNK between frames.
+   * before the next paint, the rest in chunks of ROW_CHUNK, one per frame.
    */
   private render(rebuild: boolean): void {
     const gen = ++this.renderGen;
@@ -490,9 +490,11 @@ export class RunsListView {
       }
       const to = Math.min(runs.length, from + ROW_CHUNK);
       drawRows(from, to);
-      setTimeout(() => more(to), 0);
+      next(to);
     };
-    setTimeout(() => more(FIRST_ROWS), 0);
+    // One chunk per frame, after it: every chunk is painted before the next is built.
+    const next = (from: number): void => void requestAnimationFrame(() => setTimeout(() => more(from), 0));
+    next(FIRST_ROWS);
   }
 
   private upsertRun(run: Run): void {
