@@ -14,15 +14,18 @@ import type {
   PatchRunBody,
   Point,
   Run,
+  RunRow,
   RunStatus,
   UserRule,
   UserRuleSpec,
   WireValue,
 } from '../protocol/index.js';
 import { gwError } from '../protocol/index.js';
+import type { RunTableQuery } from './run-table.js';
 import type { SeriesResult } from './series-read.js';
 
 export type { SeriesResult } from './series-read.js';
+export type { RunTableQuery } from './run-table.js';
 
 export const now = (): number => Date.now() / 1000;
 
@@ -45,6 +48,10 @@ export interface RunsRepo {
   ref(id: string): Promise<RunRef | null>;
   /** Newest first; every filter optional. */
   list(query?: ListRunsQuery): Promise<Run[]>;
+  /** The runs table: filtered, sorted and paged in SQL from the run summaries, never from points (db/run-table.ts). */
+  table(query: RunTableQuery): Promise<{ runs: RunRow[]; total: number }>;
+  /** Every metric name and top-level config key in use, sorted (what the runs table's columns can show). */
+  fields(): Promise<{ metrics: string[]; config: string[] }>;
   update(id: string, patch: PatchRunBody): Promise<Run | null>;
   setStatus(rid: number, status: RunStatus): Promise<void>;
   /** Deletes a run and everything it owns; false when there is no such run. */

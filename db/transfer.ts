@@ -37,6 +37,19 @@ const USER_RULE_COLUMNS = [
   'updated_at',
 ];
 
+/** The metrics table's columns: the name and the run summary (db/summaries.ts). */
+const METRIC_COLUMNS = [
+  'mid',
+  'rid',
+  'name',
+  'last_step',
+  'last_value',
+  'min_value',
+  'min_step',
+  'max_value',
+  'max_step',
+];
+
 /** Tables copied per run, after `runs` and `metrics`, with the columns SQLite and PostgreSQL share. */
 const RUN_TABLES: Record<string, string[]> = {
   media: ['id', 'rid', 'epoch', 'step', 'kind', 'meta', 'bytes', 'created_at'],
@@ -220,10 +233,13 @@ export async function migrateSqliteToPostgres(
       points += await transaction(target.pool, async (client) => {
         await insertRows(client, 'runs', RUN_COLUMNS, [run]);
         await client.query('SELECT gw_add_run_partitions($1)', [rid]);
-        const metrics = sqlite
-          .prepare('SELECT mid, rid, name FROM metrics WHERE rid = ? ORDER BY mid')
-          .all(rid) as Row[];
-        await insertRows(client, 'metrics', ['mid', 'rid', 'name'], metrics);
+        // With their run summaries; SQLite's NULL last value with a last step is NaN, which PostgreSQL stores as NaN.
+        const metrics = (
+          sqlite
+            .prepare(`SELECT ${METRIC_COLUMNS.join(', ')} FROM metrics WHERE rid = ? ORDER BY mid`)
+            .all(rid) as Row[]
+        ).map((m) => (m.last_step !== null && m.last_value === null ? { ...m, last_value: NaN } : m));
+        await insertRows(client, 'metrics', METRIC_COLUMNS, metrics);
         let n = 0;
         for (const m of metrics) n += await copySeries(client, sqlite, rid, m.mid as number);
         for (const [table, columns] of Object.entries(RUN_TABLES))

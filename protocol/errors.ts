@@ -18,6 +18,14 @@ export const ERRORS = {
   GW_ERR_LATENT_SHAPE: def(400, (detail: string) => `Latent codes do not match their declared shape: ${detail}`),
   GW_ERR_RANGE: def(400, (detail: string) => `Invalid range: ${detail}`),
   GW_ERR_ROUTE_NOT_FOUND: def(404, (method: string, url: string) => `No route ${method} ${url}`),
+  GW_ERR_RUN_QUERY: def(
+    400,
+    (param: string, position: string, detail: string) => `Invalid ${param} at character ${position}: ${detail}`,
+  ),
+  GW_ERR_RUN_CURSOR: def(
+    400,
+    (detail: string) => `Invalid cursor: ${detail} (a cursor is only valid with the q, sort and filters it came with)`,
+  ),
   GW_ERR_RUN_NOT_FOUND: def(404, (id: string) => `Run '${id}' does not exist`),
   GW_ERR_MEDIA_NOT_FOUND: def(404, (id: string) => `Media item ${id} does not exist in this run`),
   GW_ERR_LATENTS_NOT_FOUND: def(404, (epoch: string) => `No latent codes for epoch ${epoch} in this run`),

@@ -4,6 +4,8 @@ export { API_PREFIX, decodeValue, encodeValue } from './wire.js';
 export * from './values.js';
 export * from './points.js';
 export * from './runs.js';
+export * from './run-query.js';
+export * from './metric-directions.js';
 export * from './series.js';
 export * from './media.js';
 export * from './controls.js';

@@ -1,9 +1,12 @@
 // Runs: one training run, its status and its descriptive fields.
 import { Type, type Static } from 'typebox';
+import type { WireValue } from './wire.js';
 import { AlertConfig } from './alerts.js';
 import { MAX_NOTES_CHARS, MAX_SYSTEM_GPUS, RUN_ID_PATTERN } from './limits.js';
+import { RUN_STATUSES } from './run-statuses.js';
+import { MAX_QUERY_CHARS } from './run-query.js';
 
-export const RUN_STATUSES = ['running', 'paused', 'finished', 'failed', 'disconnected'] as const;
+export { RUN_STATUSES };
 export const RunStatus = Type.Union([
   Type.Literal('running'),
   Type.Literal('paused'),
@@ -98,6 +101,9 @@ export const PatchRunBody = Type.Object(
 );
 export type PatchRunBody = Static<typeof PatchRunBody>;
 
+/** Most runs one page of GET /runs holds. */
+export const MAX_RUNS_PAGE = 10_000;
+
 export const ListRunsQuery = Type.Object(
   {
     status: Type.Optional(RunStatus),
@@ -105,10 +111,30 @@ export const ListRunsQuery = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     /** The runs forked from this one. */
     parent: Type.Optional(RunId),
+    /** The runs table (protocol/run-query.ts): a filter expression, sort keys, metric columns, a page. */
+    q: Type.Optional(Type.String({ maxLength: MAX_QUERY_CHARS })),
+    sort: Type.Optional(Type.String({ maxLength: MAX_QUERY_CHARS })),
+    columns: Type.Optional(Type.String({ maxLength: MAX_QUERY_CHARS })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RUNS_PAGE })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
   },
   { additionalProperties: false },
 );
 export type ListRunsQuery = Static<typeof ListRunsQuery>;
+
+/** A metric column's value in a run's row: the value and the step it was reached at (null: the run lacks it). */
+export interface RunColumnValue {
+  value: WireValue;
+  step: number;
+}
+
+/** A run as the runs table lists it (GET /runs with q, sort, columns, limit or cursor). */
+export type RunRow = Run & {
+  /** Firing alerts of the run. */
+  open_alerts: number;
+  /** The requested metric columns, keyed by fieldKey() (e.g. "best(val/fid)"). */
+  columns: Record<string, RunColumnValue | null>;
+};
 
 export const RunParams = Type.Object({ id: RunId }, { additionalProperties: false });
 export type RunParams = Static<typeof RunParams>;

@@ -1,9 +1,30 @@
 // Runs on PostgreSQL: create (with the run's partitions), read, list with filters, update, delete (dropping them).
 import type pg from 'pg';
-import type { CreateRunBody, ListRunsQuery, PatchRunBody, Run, RunStatus } from '../../protocol/index.js';
+import type { CreateRunBody, ListRunsQuery, PatchRunBody, Run, RunRow, RunStatus } from '../../protocol/index.js';
 import { newRunId } from '../run-id.js';
+import { compileRunTable, rowColumns, type RunTableQuery } from '../run-table.js';
 import { now, type RunRef, type RunsRepo } from '../store.js';
 import { query, transaction } from './pool.js';
+import { postgresDialect } from './run-table.js';
+
+/** The fields of a Run, picked from a runs-table row (which also holds rid, alert_config and the computed columns). */
+const RUN_KEYS: ReadonlyArray<keyof Run> = [
+  'id',
+  'name',
+  'status',
+  'config',
+  'tags',
+  'notes',
+  'backend',
+  'device',
+  'host',
+  'system',
+  'created_at',
+  'updated_at',
+  'finished_at',
+  'last_step',
+  'last_seen_at',
+];
 
 const RUN_COLUMNS = `id, name, status, config, tags, notes, backend, device, host, system, created_at, updated_at, finished_at,
   last_step, last_seen_at, parent_id, fork_step`;
@@ -64,6 +85,33 @@ export class PgRunsRepo implements RunsRepo {
        ORDER BY created_at DESC, rid DESC`,
       values,
     );
+  }
+
+  async table(q: RunTableQuery): Promise<{ runs: RunRow[]; total: number }> {
+    const compiled = compileRunTable(q, postgresDialect);
+    const rows = await query<Record<string, unknown>>(this.pool, compiled.sql, compiled.values);
+    let total = rows.length ? (rows[0]!.total_rows as number) : 0;
+    if (!rows.length && q.offset > 0) {
+      const count = compileRunTable({ ...q, limit: 1, offset: 0, sort: [], columns: [] }, postgresDialect);
+      const [row] = await query<{ total_rows: number }>(this.pool, count.sql, count.values);
+      total = row?.total_rows ?? 0;
+    }
+    return {
+      runs: rows.map((row) => {
+        const run = Object.fromEntries(RUN_KEYS.map((k) => [k, row[k]])) as Run;
+        return { ...run, open_alerts: row.open_alerts as number, columns: rowColumns(row, compiled, postgresDialect) };
+      }),
+      total,
+    };
+  }
+
+  async fields(): Promise<{ metrics: string[]; config: string[] }> {
+    const metrics = await query<{ name: string }>(this.pool, 'SELECT DISTINCT name FROM metrics ORDER BY name');
+    const config = await query<{ key: string }>(
+      this.pool,
+      'SELECT DISTINCT k COLLATE "C" AS key FROM runs, json_object_keys(runs.config) k ORDER BY 1',
+    );
+    return { metrics: metrics.map((r) => r.name), config: config.map((r) => r.key) };
   }
 
   async update(id: string, patch: PatchRunBody): Promise<Run | null> {

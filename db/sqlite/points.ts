@@ -1,10 +1,11 @@
-// Writing metric points on SQLite: one transaction per batch, upsert per (run, metric, step), block envelopes kept
-// current, and the run's last step and last-seen time recorded in the same commit.
+// Writing metric points on SQLite: one transaction per batch, upsert per (run, metric, step), block envelopes and run
+// summaries (last, min, max) kept current, and the run's last step and last-seen time recorded in the same commit.
 import { decodeValue, gwError, type Point } from '../../protocol/index.js';
 import type { WrittenPoint } from '../blocks.js';
 import type { PointsRepo, RunRef } from '../store.js';
 import { BlockIndex } from './blocks.js';
 import type { Connection } from './connection.js';
+import { SummaryIndex } from './summaries.js';
 import type { SqliteRunsRepo } from './runs.js';
 
 /**
@@ -25,6 +26,7 @@ export class SqlitePointsRepo implements PointsRepo {
   private readonly findMetric;
   private readonly insertMetric;
   private readonly blocks: BlockIndex;
+  private readonly summaries: SummaryIndex;
   /** rid → name → mid. Cleared whenever a write fails or a run is deleted, so it never holds a rolled-back id. */
   private readonly metricIds = new Map<number, Map<string, number>>();
   private readonly writeTx;
@@ -44,6 +46,7 @@ export class SqlitePointsRepo implements PointsRepo {
     );
     this.insertMetric = db.prepare('INSERT INTO metrics (rid, name) VALUES (?, ?)');
     this.blocks = new BlockIndex(db);
+    this.summaries = new SummaryIndex(db);
     this.writeTx = db.transaction((rid: number, points: readonly Point[], serverWall: number): number => {
       const written = new Map<number, WrittenPoint[]>();
       let accepted = 0;
@@ -71,7 +74,10 @@ export class SqlitePointsRepo implements PointsRepo {
         }
       }
       for (let i = 0; i < rows.length; i += 4) this.upsert.run(rows[i], rows[i + 1], rows[i + 2], rows[i + 3]);
-      for (const [mid, list] of written) this.blocks.refresh(mid, list);
+      for (const [mid, list] of written) {
+        this.blocks.refresh(mid, list);
+        this.summaries.refresh(mid, list);
+      }
       // In the batch's own commit: a second one per batch would cost a second fsync on a --durable server.
       this.runs.touch(rid, maxStep);
       return accepted;

@@ -1,8 +1,18 @@
 // Runs on SQLite: create, read, list with filters, update, delete (with everything the run owns).
-import type { CreateRunBody, ListRunsQuery, PatchRunBody, Run, RunStatus, RunSystem } from '../../protocol/index.js';
+import type {
+  CreateRunBody,
+  ListRunsQuery,
+  PatchRunBody,
+  Run,
+  RunRow as RunTableRow,
+  RunStatus,
+  RunSystem,
+} from '../../protocol/index.js';
 import { newRunId } from '../run-id.js';
+import { compileRunTable, rowColumns, type RunTableQuery } from '../run-table.js';
 import { now, type RunRef, type RunsRepo } from '../store.js';
 import type { Connection } from './connection.js';
+import { namedParams, sqliteDialect } from './run-table.js';
 
 interface RunRow {
   rid: number;
@@ -150,6 +160,39 @@ export class SqliteRunsRepo implements RunsRepo {
     }
     const sql = `SELECT * FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC, rid DESC`;
     return this.db.prepare<Record<string, string>, RunRow>(sql).all(params).map(toRun);
+  }
+
+  async table(query: RunTableQuery): Promise<{ runs: RunTableRow[]; total: number }> {
+    const compiled = compileRunTable(query, sqliteDialect);
+    const rows = this.db
+      .prepare<Record<string, unknown>, RunRow & Record<string, unknown>>(compiled.sql)
+      .all(namedParams(compiled.values));
+    return {
+      runs: rows.map((row) => ({
+        ...toRun(row),
+        open_alerts: row.open_alerts as number,
+        columns: rowColumns(row, compiled, sqliteDialect),
+      })),
+      total: rows.length ? (rows[0]!.total_rows as number) : query.offset > 0 ? this.countAll(query) : 0,
+    };
+  }
+
+  /** The total when the page came back empty (past the end): the same query without a page. */
+  private countAll(query: RunTableQuery): number {
+    const compiled = compileRunTable({ ...query, limit: 1, offset: 0, sort: [], columns: [] }, sqliteDialect);
+    const row = this.db
+      .prepare<Record<string, unknown>, { total_rows: number }>(compiled.sql)
+      .get(namedParams(compiled.values));
+    return row?.total_rows ?? 0;
+  }
+
+  async fields(): Promise<{ metrics: string[]; config: string[] }> {
+    const metrics = this.db.prepare<[], string>('SELECT DISTINCT name FROM metrics ORDER BY name').pluck(true).all();
+    const config = this.db
+      .prepare<[], string>('SELECT DISTINCT j.key FROM runs, json_each(runs.config) j ORDER BY j.key')
+      .pluck(true)
+      .all();
+    return { metrics, config };
   }
 
   async update(id: string, patch: PatchRunBody): Promise<Run | null> {

@@ -1,9 +1,10 @@
-// Routes: create, list, read, update and delete runs; per-metric summaries.
+// Routes: create, list (and the runs table: ./run-table.ts), read, update and delete runs; per-metric summaries.
 import type { FastifyInstance } from 'fastify';
 import { CreateRunBody, ListRunsQuery, PatchRunBody, RunParams, gwError } from '../../protocol/index.js';
 import type { RunRef } from '../../db/store.js';
 import type { ServerContext } from '../context.js';
 import { deleteRun } from '../services/retention.js';
+import { isTableRequest, listRunTable } from './run-table.js';
 
 export async function requireRun(ctx: ServerContext, id: string): Promise<RunRef> {
   const ref = await ctx.store.runs.ref(id);
@@ -37,9 +38,12 @@ export async function runRoutes(app: FastifyInstance, ctx: ServerContext): Promi
     return reply.code(201).send(run);
   });
 
-  app.get<{ Querystring: ListRunsQuery }>('/runs', { schema: { querystring: ListRunsQuery } }, async (req) => {
+  app.get<{ Querystring: ListRunsQuery }>('/runs', { schema: { querystring: ListRunsQuery } }, async (req, reply) => {
+    if (isTableRequest(req.query)) return listRunTable(ctx, req.query, reply);
     return { runs: await ctx.store.runs.list(req.query) };
   });
+
+  app.get('/runs/fields', async () => ctx.store.runs.fields());
 
   app.get<{ Params: RunParams }>('/runs/:id', { schema: { params: RunParams } }, async (req) => {
     const run = await ctx.store.runs.get(req.params.id);

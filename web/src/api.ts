@@ -10,6 +10,7 @@ import type {
   Projection,
   ProjectionMethod,
   Run,
+  RunRow,
   SeriesResponse,
   UserRule,
   UserRuleBody,
@@ -63,6 +64,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The whole error body (e.g. the position of a bad runs-table expression). */
+    readonly body: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -112,6 +115,7 @@ async function call<T>(
       res.status,
       b.code ?? `HTTP_${res.status}`,
       b.message ?? `${method} ${path} failed with HTTP ${res.status}`,
+      typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {},
     );
   }
   return body as T;
@@ -141,6 +145,12 @@ export interface LatentEpoch {
 
 export const api = {
   runs: (signal?: AbortSignal) => call<{ runs: Run[] }>('GET', '/runs', { signal }).then((r) => r.runs),
+  /** One page of the runs table (GET /runs with q, sort, columns, limit, cursor). */
+  runTable: (
+    query: { q?: string; sort?: string; columns?: string; limit: number; cursor?: string },
+    signal?: AbortSignal,
+  ) => call<{ runs: RunRow[]; total: number; next_cursor: string | null }>('GET', '/runs', { query, signal }),
+  runFields: (signal?: AbortSignal) => call<{ metrics: string[]; config: string[] }>('GET', '/runs/fields', { signal }),
   run: (id: string, signal?: AbortSignal) => call<Run>('GET', `/runs/${id}`, { signal }),
   /** The runs forked from run `id`. */
   children: (id: string, signal?: AbortSignal) =>

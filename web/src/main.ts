@@ -137,7 +137,7 @@ function render(route: Route): void {
 function openView(route: Route): View | null {
   switch (route.view) {
     case 'runs':
-      return mounted(new RunsListView(main), 'Runs · ganwatch');
+      return mounted(new RunsListView(main, route), 'Runs · ganwatch');
     case 'run':
       return mounted(new RunPageView(main, route.id));
     case 'compare':

@@ -1,7 +1,15 @@
-// A tiny hash router: #/ (runs), #/runs/ID (one run), #/compare?runs=A,B (side by side), #/alerts (every alert).
+// A tiny hash router: #/ (runs; #/?q=FILTER&sort=KEYS&cols=COLUMNS keeps the table's view), #/runs/ID (one run),
+// #/compare?runs=A,B (side by side), #/alerts (every alert).
+
+/** The runs table's view as the address holds it (texts in the grammar of protocol/run-query.ts). */
+export interface RunsTableParams {
+  q?: string;
+  sort?: string;
+  cols?: string;
+}
 
 export type Route =
-  | { view: 'runs' }
+  | ({ view: 'runs' } & RunsTableParams)
   | { view: 'run'; id: string }
   | { view: 'compare'; runs: string[] }
   | { view: 'alerts' }
@@ -18,7 +26,14 @@ export function parseRoute(hash: string): Route {
   const [path = '/', query = ''] = raw.split('?');
   const params = new URLSearchParams(query);
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
-  if (parts.length === 0) return { view: 'runs' };
+  if (parts.length === 0) {
+    const table: RunsTableParams = {};
+    for (const key of ['q', 'sort', 'cols'] as const) {
+      const v = params.get(key);
+      if (v !== null) table[key] = v;
+    }
+    return { view: 'runs', ...table };
+  }
   if (parts[0] === 'runs' && parts.length === 2) return { view: 'run', id: parts[1]! };
   if (parts[0] === 'compare' && parts.length === 1) {
     const runs = (params.get('runs') ?? '')
@@ -33,8 +48,12 @@ export function parseRoute(hash: string): Route {
 
 export function hrefFor(route: Route): string {
   switch (route.view) {
-    case 'runs':
-      return '#/';
+    case 'runs': {
+      const params = new URLSearchParams();
+      for (const key of ['q', 'sort', 'cols'] as const) if (route[key]) params.set(key, route[key]);
+      const qs = params.toString();
+      return qs ? `#/?${qs}` : '#/';
+    }
     case 'run':
       return `#/runs/${encodeURIComponent(route.id)}`;
     case 'compare':

@@ -1,59 +1,84 @@
-// #/ — every run: status, name, tags, age, last step, key metrics and open alerts, updated live; filters; selection
-// for the compare view; rename / tag / note / delete.
-import type { Alert, LiveServerFrame, Run, RunStatus } from '../../../protocol/index.js';
-import { METRIC } from '../../../protocol/metric-names.js';
-import { MAX_NOTES_CHARS } from '../../../protocol/limits.js';
+// #/ — the runs table: the runs a filter expression selects, sorted by any columns (Shift-click for several), with
+// the columns the user chose (config keys, metric last/min/max/best, status, name, tags, age, step, alerts), updated
+// live; the view (filter, sort, columns) in the address; quick filters; selection for the compare view; rename / tag /
+// note / delete. Filtering and sorting happen on the server (GET /runs?q=&sort=&columns=), from the run summaries.
+import type { Alert, LiveServerFrame, Run, RunColumnValue, RunRow } from '../../../protocol/index.js';
+import { metricDirection } from '../../../protocol/metric-directions.js';
+import { RUN_STATUSES } from '../../../protocol/run-statuses.js';
+import { fieldKey, type Field, type SortKey } from '../../../protocol/run-query.js';
 import { API_PREFIX, decodeValue, type WireValue } from '../../../protocol/wire.js';
-import { api } from '../api.js';
+import { ApiError, api } from '../api.js';
+import { ColumnChooser, columnLabel } from '../components/column-chooser.js';
+import { QueryBox } from '../components/query-box.js';
+import { RunEditDialog } from '../components/run-edit-dialog.js';
+import {
+  columnsText,
+  readView,
+  readWidths,
+  saveView,
+  saveWidth,
+  sortText,
+  type TableView,
+} from '../components/runs-table-state.js';
 import { SEVERITY_RANK, severityBadge, statusBadge, tagChips } from '../components/status-badge.js';
 import { fill, h, notice, uid } from '../dom.js';
-import { fmtAge, fmtDate, fmtValue } from '../format.js';
+import { fmtAge, fmtAny, fmtDate, fmtValue } from '../format.js';
 import { live } from '../live.js';
-import { hrefFor, navigate } from '../router.js';
+import { hrefFor, navigate, type RunsTableParams } from '../router.js';
 
-const KEY_METRICS = [METRIC.lossD, METRIC.lossGGan, METRIC.cycError, METRIC.latentMse] as const;
-const STATUSES: RunStatus[] = ['running', 'paused', 'finished', 'failed', 'disconnected'];
 const MAX_COMPARE = 10;
-const METRIC_FETCH_CONCURRENCY = 4;
+/** Runs per request while loading the table (the whole filtered set is kept: it is what a chart of it would draw). */
+const PAGE = 5000;
+/** Rows drawn before the first paint; the rest follow in chunks, so a sweep of thousands shows its top rows at once. */
+const FIRST_ROWS = 150;
+const ROW_CHUNK = 400;
+const RELOAD_DELAY_MS = 250;
 
 interface Row {
-  run: Run;
   tr: HTMLTableRowElement;
   check: HTMLInputElement;
-  cells: {
-    status: HTMLElement;
-    name: HTMLElement;
-    tags: HTMLElement;
-    age: HTMLElement;
-    step: HTMLElement;
-    metrics: HTMLElement[];
-    alerts: HTMLElement;
-  };
+  /** One cell per column, in column order. */
+  cells: HTMLTableCellElement[];
 }
 
-/** The runs table: one row per run, painted from the run, its key metrics and its open alerts. */
+/** The runs table view. `runs` holds the filtered runs in the server's order with their metric columns. */
 export class RunsListView {
-  private readonly rows = new Map<string, Row>();
-  private readonly values = new Map<string, Map<string, WireValue>>();
+  private view: TableView;
+  /** The filtered, sorted runs with their columns: the one place the table (and any chart beside it) reads. */
+  private runs: RunRow[] = [];
+  private readonly byId = new Map<string, RunRow>();
+  private readonly rowEls = new Map<string, Row>();
   private readonly firing = new Map<number, Alert>();
   private readonly selected = new Set<string>();
-  private readonly metricQueue: string[] = [];
-  private metricWorkers = 0;
+  private fields: { metrics: string[]; config: string[] } = { metrics: [], config: [] };
   private disposed = false;
+  private loading: AbortController | null = null;
+  private reloadTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Bumped by every render, so the chunks of an older one stop. */
+  private renderGen = 0;
   private readonly ids = { name: uid('f-name'), tag: uid('f-tag'), status: uid('f-status') };
   private readonly nameFilter: HTMLInputElement;
   private readonly tagFilter: HTMLSelectElement;
   private readonly statusFilter: HTMLSelectElement;
+  private readonly query: QueryBox;
   private readonly countEl: HTMLElement;
   private readonly compareBtn: HTMLButtonElement;
   private readonly clearBtn: HTMLButtonElement;
+  private readonly columnsBtn: HTMLButtonElement;
+  private readonly thead: HTMLTableSectionElement;
   private readonly tbody: HTMLTableSectionElement;
+  private readonly caption: HTMLTableCaptionElement;
   private readonly table: HTMLTableElement;
   private readonly state: HTMLElement;
   private readonly dialog: RunEditDialog;
+  private readonly chooser: ColumnChooser;
   private unsubscribe: Array<() => void> = [];
 
-  constructor(private readonly root: HTMLElement) {
+  constructor(
+    private readonly root: HTMLElement,
+    params: RunsTableParams = {},
+  ) {
+    this.view = readView(params);
     this.nameFilter = h('input', {
       id: this.ids.name,
       type: 'search',
@@ -65,8 +90,12 @@ export class RunsListView {
       'select',
       { id: this.ids.status },
       h('option', { value: '' }, 'any status'),
-      STATUSES.map((s) => h('option', { value: s }, s)),
+      RUN_STATUSES.map((s) => h('option', { value: s }, s)),
     );
+    this.query = new QueryBox(this.view.q, (q) => {
+      this.view = { ...this.view, q };
+      this.changed();
+    });
     this.countEl = h('p', { class: 'muted-text', role: 'status', 'aria-live': 'polite' });
     this.compareBtn = h(
       'button',
@@ -74,13 +103,20 @@ export class RunsListView {
       'Compare selected',
     );
     this.clearBtn = h('button', { type: 'button', disabled: true }, 'Clear selection');
+    this.columnsBtn = h('button', { type: 'button' }, 'Columns…');
+    this.thead = h('thead');
     this.tbody = h('tbody');
-    this.table = runsTable(this.tbody);
+    this.caption = h('caption', { class: 'visually-hidden' });
+    this.table = h('table', { class: 'data runs-table' }, this.caption, this.thead, this.tbody);
     this.state = h('div', { class: 'list-state' }, notice('loading', 'Loading runs…'));
     this.dialog = new RunEditDialog((run) => {
-      this.upsert(run, false);
+      this.upsertRun(run);
       this.refreshTags();
       this.applyFilters();
+    });
+    this.chooser = new ColumnChooser((columns) => {
+      this.view = { ...this.view, columns };
+      this.changed();
     });
   }
 
@@ -89,6 +125,7 @@ export class RunsListView {
     this.wireControls();
     fill(this.root, this.shell());
     this.table.hidden = true;
+    this.paintHead();
     const offFrame = live.onFrame((frame) => this.onFrame(frame));
     live.want('runs-list', ['*']);
     const offReopen = live.onReopen(() => void this.loadAll());
@@ -99,17 +136,56 @@ export class RunsListView {
 
   dispose(): void {
     this.disposed = true;
+    this.loading?.abort();
+    clearTimeout(this.reloadTimer);
+    this.query.dispose();
     for (const off of this.unsubscribe) off();
     live.want('runs-list', []);
   }
 
-  // --- filters and selection ------------------------------------------------------------------------------
+  /** The filtered runs in table order, with their columns (for a chart of them beside the table). */
+  filteredRuns(): readonly RunRow[] {
+    return this.runs.filter(this.quickMatch());
+  }
+
+  // --- view state ------------------------------------------------------------------------------------------
+  /** The filter, sort or columns changed: the address and this browser remember it, and the table reloads. */
+  private changed(): void {
+    const params = saveView(this.view);
+    history.replaceState(null, '', hrefFor({ view: 'runs', ...params }));
+    this.paintHead();
+    void this.loadAll();
+  }
+
+  private sortBy(field: Field, add: boolean): void {
+    const key = fieldKey(field);
+    const at = this.view.sort.findIndex((k) => fieldKey(k.field) === key);
+    let sort: SortKey[];
+    if (!add) {
+      const only = at === 0 && this.view.sort.length === 1 ? this.view.sort[0]! : null;
+      sort = [{ field, desc: only ? !only.desc : defaultDesc(field) }];
+    } else if (at < 0) sort = [...this.view.sort, { field, desc: defaultDesc(field) }];
+    else if (this.view.sort[at]!.desc === defaultDesc(field))
+      sort = this.view.sort.map((k, i) => (i === at ? { field, desc: !k.desc } : k));
+    else sort = this.view.sort.filter((_, i) => i !== at); // a third Shift-click drops the key
+    this.view = { ...this.view, sort };
+    this.changed();
+  }
+
+  // --- controls --------------------------------------------------------------------------------------------
   private wireControls(): void {
     this.compareBtn.addEventListener('click', () => navigate({ view: 'compare', runs: [...this.selected] }));
     this.clearBtn.addEventListener('click', () => {
       this.selected.clear();
-      for (const r of this.rows.values()) r.check.checked = false;
+      for (const r of this.rowEls.values()) r.check.checked = false;
       this.updateSelection();
+    });
+    this.columnsBtn.addEventListener('click', () => {
+      void api
+        .runFields()
+        .then((f) => (this.fields = f))
+        .catch(() => undefined)
+        .finally(() => this.chooser.open(this.view.columns, this.fields, this.columnsBtn));
     });
     for (const el of [this.nameFilter, this.tagFilter, this.statusFilter])
       el.addEventListener('input', () => this.applyFilters());
@@ -124,22 +200,25 @@ export class RunsListView {
       h(
         'form',
         { class: 'filters', role: 'search', 'aria-label': 'Filter runs', onsubmit: (e: Event) => e.preventDefault() },
+        this.query.el,
         h('span', { class: 'field' }, h('label', { for: ids.name }, 'Name'), this.nameFilter),
         h('span', { class: 'field' }, h('label', { for: ids.tag }, 'Tag'), this.tagFilter),
         h('span', { class: 'field' }, h('label', { for: ids.status }, 'Status'), this.statusFilter),
         h('span', { class: 'spacer' }),
+        this.columnsBtn,
         this.clearBtn,
         this.compareBtn,
       ),
       this.state,
       h('div', { class: 'table-scroll' }, this.table),
       this.dialog.el,
+      this.chooser.el,
     );
   }
 
   private refreshTags(): void {
     const tags = new Set<string>();
-    for (const r of this.rows.values()) for (const t of r.run.tags) tags.add(t);
+    for (const r of this.runs) for (const t of r.tags) tags.add(t);
     const chosen = this.tagFilter.value;
     fill(
       this.tagFilter,
@@ -149,33 +228,41 @@ export class RunsListView {
     this.tagFilter.value = tags.has(chosen) ? chosen : '';
   }
 
-  /** Hides the rows the filters exclude, then says how many are shown (or why none is). */
-  private applyFilters(): void {
+  /** Whether a run passes the quick filters. */
+  private quickMatch(): (run: Run) => boolean {
     const name = this.nameFilter.value.trim().toLowerCase();
     const tag = this.tagFilter.value;
     const status = this.statusFilter.value;
+    return (run) =>
+      (!name || run.name.toLowerCase().includes(name)) &&
+      (!tag || run.tags.includes(tag)) &&
+      (!status || run.status === status);
+  }
+
+  /** The quick filters narrow what the expression returned, at once, in the browser. */
+  private applyFilters(): void {
+    const match = this.quickMatch();
     let shown = 0;
-    for (const row of this.rows.values()) {
-      const ok =
-        (!name || row.run.name.toLowerCase().includes(name)) &&
-        (!tag || row.run.tags.includes(tag)) &&
-        (!status || row.run.status === status);
-      row.tr.hidden = !ok;
+    for (const run of this.runs) {
+      const ok = match(run);
+      const row = this.rowEls.get(run.id);
+      if (row) row.tr.hidden = !ok;
       if (ok) shown++;
     }
     this.paintCount(shown);
   }
 
   private paintCount(shown: number): void {
-    const total = this.rows.size;
+    const total = this.runs.length;
+    const filtered = this.view.q !== '';
     this.countEl.textContent =
       total === 0
         ? ''
         : shown === total
-          ? `${total} run${total === 1 ? '' : 's'}`
+          ? `${total} run${total === 1 ? '' : 's'}${filtered ? ' match the filter' : ''}`
           : `Showing ${shown} of ${total} runs`;
     this.table.hidden = total === 0;
-    if (total === 0)
+    if (total === 0 && !filtered)
       fill(
         this.state,
         notice(
@@ -190,7 +277,7 @@ export class RunsListView {
   }
 
   private updateSelection(): void {
-    for (const id of [...this.selected]) if (!this.rows.has(id)) this.selected.delete(id);
+    for (const id of [...this.selected]) if (!this.byId.has(id)) this.selected.delete(id);
     const n = this.selected.size;
     this.compareBtn.textContent = `Compare selected (${n})`;
     this.compareBtn.disabled = n < 2 || n > MAX_COMPARE;
@@ -198,86 +285,148 @@ export class RunsListView {
     this.clearBtn.disabled = n === 0;
   }
 
-  // --- rows -----------------------------------------------------------------------------------------------
-  private makeRow(run: Run): Row {
+  // --- header ----------------------------------------------------------------------------------------------
+  private paintHead(): void {
+    const widths = readWidths();
+    const sortAt = new Map(this.view.sort.map((k, i) => [fieldKey(k.field), { i, desc: k.desc }]));
+    const cells = this.view.columns.map((f) => {
+      const key = fieldKey(f);
+      const s = sortAt.get(key);
+      const label = columnLabel(f);
+      const button = h(
+        'button',
+        {
+          type: 'button',
+          class: 'sort-button',
+          title: `Sort by ${label} (Shift-click: add to the sort)`,
+        },
+        label,
+        s
+          ? h('span', { class: 'sort-mark' }, `${s.desc ? '▼' : '▲'}${this.view.sort.length > 1 ? s.i + 1 : ''}`)
+          : null,
+      );
+      button.addEventListener('click', (e) => this.sortBy(f, e.shiftKey));
+      const th = h(
+        'th',
+        {
+          scope: 'col',
+          class: isNumeric(f) ? 'num' : '',
+          'data-column': key,
+          'aria-sort': s ? (s.desc ? 'descending' : 'ascending') : null,
+        },
+        button,
+      );
+      const w = widths[key];
+      if (w) th.style.width = th.style.minWidth = `${w}px`;
+      th.append(resizeHandle(th, key, label));
+      return th;
+    });
+    fill(
+      this.thead,
+      h(
+        'tr',
+        null,
+        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Select')),
+        cells,
+        h('th', { scope: 'col' }, 'Actions'),
+      ),
+    );
+    this.caption.textContent = this.view.sort.length
+      ? `Runs, sorted by ${this.view.sort.map((k) => `${columnLabel(k.field)} ${k.desc ? 'descending' : 'ascending'}`).join(', then ')}`
+      : 'Runs, newest first';
+  }
+
+  // --- rows ------------------------------------------------------------------------------------------------
+  private makeRow(run: RunRow): Row {
     const check = h('input', { type: 'checkbox', 'aria-label': `Select ${run.name} for comparison` });
+    check.checked = this.selected.has(run.id);
     check.addEventListener('change', () => {
-      if (check.checked) this.selected.add(row.run.id);
-      else this.selected.delete(row.run.id);
+      if (check.checked) this.selected.add(run.id);
+      else this.selected.delete(run.id);
       this.updateSelection();
     });
     // data-col names what a cell holds: the phone layout (styles.css) keeps status, name, step and alerts.
-    const cells = {
-      status: h('td', { 'data-col': 'status' }),
-      name: h('td', { class: 'run-name', 'data-col': 'name' }),
-      tags: h('td', { 'data-col': 'tags' }),
-      age: h('td', { 'data-col': 'age' }),
-      step: h('td', { class: 'num', 'data-col': 'step' }),
-      metrics: KEY_METRICS.map((m) => h('td', { class: 'num', 'data-col': m })),
-      alerts: h('td', { 'data-col': 'alerts' }),
-    };
+    const cells = this.view.columns.map((f) =>
+      h('td', {
+        class: [isNumeric(f) ? 'num' : '', f.kind === 'run' && f.name === 'name' ? 'run-name' : ''].join(' ').trim(),
+        'data-col': f.kind === 'run' ? f.name : fieldKey(f),
+      }),
+    );
     const edit = h('button', { type: 'button', class: 'small' }, 'Edit');
     const del = h('button', { type: 'button', class: 'small danger' }, 'Delete');
-    edit.addEventListener('click', () => this.dialog.open(row.run, edit));
-    del.addEventListener('click', () => void this.remove(row.run));
+    edit.addEventListener('click', () => this.dialog.open(this.byId.get(run.id) ?? run, edit));
+    del.addEventListener('click', () => void this.remove(this.byId.get(run.id) ?? run));
     const tr = h(
       'tr',
       { 'data-run': run.id },
       h('td', null, check),
-      cells.status,
-      cells.name,
-      cells.tags,
-      cells.age,
-      cells.step,
-      cells.metrics,
-      cells.alerts,
+      cells,
       h('td', { class: 'actions' }, edit, ' ', del),
     );
-    const row: Row = { run, tr, check, cells };
-    return row;
+    return { tr, check, cells };
   }
 
-  private paint(row: Row): void {
-    const r = row.run;
-    fill(row.cells.status, statusBadge(r.status));
-    fill(
-      row.cells.name,
-      h('a', { href: hrefFor({ view: 'run', id: r.id }) }, r.name),
-      r.notes
-        ? h('span', { class: 'notes', title: r.notes }, r.notes.length > 80 ? `${r.notes.slice(0, 80)}…` : r.notes)
-        : null,
-    );
-    fill(row.cells.tags, tagChips(r.tags));
-    fill(row.cells.age, ageOf(r));
-    row.cells.step.textContent = r.last_step === null ? '–' : String(r.last_step);
-    row.check.setAttribute('aria-label', `Select ${r.name} for comparison`);
-    this.paintMetrics(row);
-    this.paintAlerts(row);
+  private paint(run: RunRow, row: Row): void {
+    this.view.columns.forEach((f, i) => this.paintCell(run, f, row.cells[i]!));
+    row.check.setAttribute('aria-label', `Select ${run.name} for comparison`);
   }
 
-  private paintMetrics(row: Row): void {
-    const v = this.values.get(row.run.id);
-    KEY_METRICS.forEach((m, i) => {
-      const cell = row.cells.metrics[i]!;
-      const x = v?.get(m);
-      cell.textContent = x === undefined ? '–' : fmtValue(x);
-      cell.classList.toggle('nonfinite', x !== undefined && !Number.isFinite(decodeValue(x)));
-    });
+  private paintCell(run: RunRow, f: Field, cell: HTMLTableCellElement): void {
+    if (f.kind === 'metric') {
+      const c = run.columns[fieldKey(f)];
+      cell.textContent = c ? fmtValue(c.value) : '–';
+      cell.title = c ? `step ${c.step}` : '';
+      cell.classList.toggle('nonfinite', !!c && !Number.isFinite(decodeValue(c.value)));
+      return;
+    }
+    if (f.kind === 'config') {
+      const v = configValue(run.config, f.path);
+      cell.textContent = v === undefined ? '–' : fmtAny(v);
+      return;
+    }
+    switch (f.name) {
+      case 'status':
+        return fill(cell, statusBadge(run.status));
+      case 'name':
+        return fill(
+          cell,
+          h('a', { href: hrefFor({ view: 'run', id: run.id }) }, run.name),
+          run.notes
+            ? h(
+                'span',
+                { class: 'notes', title: run.notes },
+                run.notes.length > 80 ? `${run.notes.slice(0, 80)}…` : run.notes,
+              )
+            : null,
+        );
+      case 'tags':
+        return fill(cell, tagChips(run.tags));
+      case 'age':
+        return fill(cell, ageOf(run));
+      case 'created':
+        cell.textContent = fmtDate(run.created_at);
+        return;
+      case 'step':
+        cell.textContent = run.last_step === null ? '–' : String(run.last_step);
+        return;
+      case 'alerts':
+        return this.paintAlerts(run, cell);
+    }
   }
 
-  private paintAlerts(row: Row): void {
-    const mine = [...this.firing.values()].filter((a) => a.run === row.run.id);
+  private paintAlerts(run: Run, cell: HTMLElement): void {
+    const mine = [...this.firing.values()].filter((a) => a.run === run.id);
     if (mine.length === 0) {
-      fill(row.cells.alerts, h('span', { class: 'muted-text' }, 'none'));
+      fill(cell, h('span', { class: 'muted-text' }, 'none'));
       return;
     }
     const worst = mine.reduce((w, a) => (SEVERITY_RANK[a.severity] > SEVERITY_RANK[w.severity] ? a : w));
     fill(
-      row.cells.alerts,
+      cell,
       h(
         'a',
         {
-          href: hrefFor({ view: 'run', id: row.run.id }),
+          href: hrefFor({ view: 'run', id: run.id }),
           class: 'alert-count',
           title: mine.map((a) => `${a.rule}: ${a.message}`).join('\n'),
         },
@@ -286,21 +435,80 @@ export class RunsListView {
     );
   }
 
-  private refreshAges(): void {
-    for (const row of this.rows.values()) fill(row.cells.age, ageOf(row.run));
+  private repaintColumn(run: RunRow, test: (f: Field) => boolean): void {
+    const row = this.rowEls.get(run.id);
+    if (!row) return;
+    this.view.columns.forEach((f, i) => {
+      if (test(f)) this.paintCell(run, f, row.cells[i]!);
+    });
   }
 
-  private upsert(run: Run, atTop: boolean): Row {
-    let row = this.rows.get(run.id);
-    if (!row) {
-      row = this.makeRow(run);
-      this.rows.set(run.id, row);
-      if (atTop) this.tbody.prepend(row.tr);
-      else this.tbody.append(row.tr);
+  private refreshAges(): void {
+    for (const run of this.runs) this.repaintColumn(run, (f) => f.kind === 'run' && f.name === 'age');
+  }
+
+  /**
+   * Draws `this.runs` in order, reusing the rows of runs already shown (their cells repainted): the first FIRST_ROWS
+   * before the next paint, the rest in chunks of ROW_CHUNK, one per frame.
+   */
+  private render(rebuild: boolean): void {
+    const gen = ++this.renderGen;
+    if (rebuild) {
+      this.rowEls.clear();
+      this.tbody.replaceChildren();
     }
-    row.run = run;
-    this.paint(row);
-    return row;
+    const keep = new Set(this.runs.map((r) => r.id));
+    for (const [id, row] of this.rowEls)
+      if (!keep.has(id)) {
+        row.tr.remove();
+        this.rowEls.delete(id);
+      }
+    const runs = this.runs;
+    const match = this.quickMatch();
+    let previous: HTMLTableRowElement | null = null;
+    const drawRows = (from: number, to: number): void => {
+      const frag = document.createDocumentFragment();
+      for (let i = from; i < to; i++) {
+        const run = runs[i]!;
+        let row = this.rowEls.get(run.id);
+        if (!row) this.rowEls.set(run.id, (row = this.makeRow(run)));
+        this.paint(run, row);
+        row.tr.hidden = !match(run);
+        frag.append(row.tr);
+      }
+      if (previous) previous.after(frag);
+      else this.tbody.prepend(frag);
+      previous = to > 0 ? this.rowEls.get(runs[to - 1]!.id)!.tr : previous;
+    };
+    drawRows(0, Math.min(FIRST_ROWS, runs.length));
+    this.refreshTags();
+    this.applyFilters();
+    this.updateSelection();
+    this.table.dataset.rows = String(runs.length);
+    // Two frames: the first runs before the rows are laid out and painted, the second after.
+    requestAnimationFrame(() => requestAnimationFrame(() => performance.mark('runs-table-drawn')));
+    const more = (from: number): void => {
+      if (gen !== this.renderGen || this.disposed) return;
+      if (from >= runs.length) {
+        this.table.dataset.complete = String(gen);
+        performance.mark('runs-table-complete');
+        return;
+      }
+      const to = Math.min(runs.length, from + ROW_CHUNK);
+      drawRows(from, to);
+      next(to);
+    };
+    // One chunk per frame, after it: every chunk is painted before the next is built.
+    const next = (from: number): void => void requestAnimationFrame(() => setTimeout(() => more(from), 0));
+    next(FIRST_ROWS);
+  }
+
+  private upsertRun(run: Run): void {
+    const had = this.byId.get(run.id);
+    if (!had) return;
+    Object.assign(had, run);
+    const row = this.rowEls.get(run.id);
+    if (row) this.paint(had, row);
   }
 
   private async remove(run: Run): Promise<void> {
@@ -319,59 +527,47 @@ export class RunsListView {
   }
 
   private drop(id: string): void {
-    const row = this.rows.get(id);
-    if (!row) return;
-    row.tr.remove();
-    this.rows.delete(id);
+    if (!this.byId.has(id)) return;
+    this.byId.delete(id);
+    this.runs = this.runs.filter((r) => r.id !== id);
+    this.rowEls.get(id)?.tr.remove();
+    this.rowEls.delete(id);
     this.selected.delete(id);
     this.updateSelection();
     this.refreshTags();
     this.applyFilters();
   }
 
-  // --- data -----------------------------------------------------------------------------------------------
-  /** Fetches the key metrics of `id`, at most METRIC_FETCH_CONCURRENCY runs at a time. */
-  private queueMetrics(id: string): void {
-    this.metricQueue.push(id);
-    while (this.metricWorkers < METRIC_FETCH_CONCURRENCY && this.metricQueue.length) {
-      this.metricWorkers++;
-      void this.metricWorker();
-    }
-  }
-
-  private async metricWorker(): Promise<void> {
-    while (this.metricQueue.length && !this.disposed) {
-      const run = this.metricQueue.shift()!;
-      try {
-        const summaries = await api.metrics(run);
-        const v = this.values.get(run) ?? new Map<string, WireValue>();
-        for (const s of summaries) if ((KEY_METRICS as readonly string[]).includes(s.name)) v.set(s.name, s.last_value);
-        this.values.set(run, v);
-        const row = this.rows.get(run);
-        if (row) this.paintMetrics(row);
-      } catch {
-        /* the run may be gone; its row says '–' */
-      }
-    }
-    this.metricWorkers--;
-  }
-
+  // --- data ------------------------------------------------------------------------------------------------
+  /** Loads every run the filter selects, page by page, with the metric columns shown; then draws them. */
   private async loadAll(): Promise<void> {
+    this.loading?.abort();
+    const ctrl = (this.loading = new AbortController());
+    const columns = this.view.columns.filter((f) => f.kind === 'metric');
+    const rebuild = this.table.dataset.columns !== columnsText(this.view.columns);
     try {
-      const [runs, alerts] = await Promise.all([api.runs(), api.alerts({ state: 'firing', limit: 10_000 })]);
-      if (this.disposed) return;
+      const [runs, alerts] = await Promise.all([
+        this.fetchAll(columns, ctrl.signal),
+        api.alerts({ state: 'firing', limit: 10_000 }, ctrl.signal),
+      ]);
+      if (this.disposed || ctrl.signal.aborted) return;
       this.firing.clear();
       for (const a of alerts) this.firing.set(a.id, a);
-      const seen = new Set(runs.map((r) => r.id));
-      for (const id of [...this.rows.keys()]) if (!seen.has(id)) this.drop(id);
-      for (const run of runs) this.upsert(run, false);
-      // Keep the server's order (newest first).
-      for (const run of runs) this.tbody.append(this.rows.get(run.id)!.tr);
-      this.refreshTags();
-      this.applyFilters();
-      this.updateSelection();
-      for (const run of runs) this.queueMetrics(run.id);
+      this.runs = runs;
+      this.byId.clear();
+      for (const r of runs) this.byId.set(r.id, r);
+      this.table.dataset.columns = columnsText(this.view.columns);
+      this.render(rebuild);
     } catch (err) {
+      if ((err as Error).name === 'AbortError' || this.disposed) return;
+      if (err instanceof ApiError && err.code === 'GW_ERR_RUN_QUERY' && err.body.param === 'q') {
+        this.query.showError(
+          String(err.message).replace(/^.*?: /, ''),
+          Number(err.body.position),
+          Number(err.body.length),
+        );
+        return;
+      }
       fill(
         this.state,
         notice(
@@ -384,26 +580,50 @@ export class RunsListView {
     }
   }
 
+  private async fetchAll(columns: Field[], signal: AbortSignal): Promise<RunRow[]> {
+    const out: RunRow[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await api.runTable(
+        {
+          q: this.view.q || undefined,
+          sort: this.view.sort.length ? sortText(this.view.sort) : undefined,
+          columns: columns.length ? columnsText(columns) : undefined,
+          limit: PAGE,
+          cursor,
+        },
+        signal,
+      );
+      out.push(...page.runs);
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    return out;
+  }
+
+  private reloadSoon(): void {
+    clearTimeout(this.reloadTimer);
+    this.reloadTimer = setTimeout(() => void this.loadAll(), RELOAD_DELAY_MS);
+  }
+
   private onFrame(frame: LiveServerFrame): void {
     switch (frame.type) {
       case 'run': {
-        const isNew = !this.rows.has(frame.run.id);
-        this.upsert(frame.run, true);
-        if (isNew) {
-          this.refreshTags();
-          this.queueMetrics(frame.run.id);
-        }
+        this.upsertRun(frame.run);
+        // A new run, or a change the filter or the sort may see: ask the server again (once for a burst).
+        if (!this.byId.has(frame.run.id) || this.view.q || this.view.sort.length) this.reloadSoon();
         this.applyFilters();
         break;
       }
       case 'run_deleted':
         this.drop(frame.run);
         break;
-      case 'alert':
+      case 'alert': {
         if (frame.alert.state === 'firing') this.firing.set(frame.alert.id, frame.alert);
         else this.firing.delete(frame.alert.id);
-        if (this.rows.has(frame.run)) this.paintAlerts(this.rows.get(frame.run)!);
+        const run = this.byId.get(frame.run);
+        if (run) this.repaintColumn(run, (f) => f.kind === 'run' && f.name === 'alerts');
         break;
+      }
       case 'points':
         this.onPoints(frame);
         break;
@@ -412,129 +632,83 @@ export class RunsListView {
     }
   }
 
-  /** Live points: the last step and the key metrics, without refetching. */
+  /** Live points: the last step and the metric columns, without refetching. */
   private onPoints(frame: Extract<LiveServerFrame, { type: 'points' }>): void {
-    const row = this.rows.get(frame.run);
-    if (!row) return;
-    const v = this.values.get(frame.run) ?? new Map<string, WireValue>();
-    this.values.set(frame.run, v);
-    let last = row.run.last_step ?? -1;
+    const run = this.byId.get(frame.run);
+    if (!run) return;
+    let last = run.last_step ?? -1;
     for (const p of frame.points) {
       last = Math.max(last, p.step);
-      for (const m of KEY_METRICS) if (p.values[m] !== undefined) v.set(m, p.values[m]);
+      for (const f of this.view.columns) {
+        if (f.kind !== 'metric' || p.values[f.metric] === undefined) continue;
+        const key = fieldKey(f);
+        run.columns[key] = advance(run.columns[key] ?? null, f, p.step, p.values[f.metric]!);
+      }
     }
-    row.run = { ...row.run, last_step: last };
-    row.cells.step.textContent = String(last);
-    this.paintMetrics(row);
+    run.last_step = last;
+    this.repaintColumn(run, (f) => f.kind === 'metric' || (f.kind === 'run' && f.name === 'step'));
   }
+}
+
+/** A metric column after one more point: the rules of db/summaries.ts, in the browser. */
+function advance(
+  cur: RunColumnValue | null,
+  f: Extract<Field, { kind: 'metric' }>,
+  step: number,
+  value: WireValue,
+): RunColumnValue | null {
+  const agg = f.agg === 'best' ? (metricDirection(f.metric) === 'higher' ? 'max' : 'min') : f.agg;
+  if (agg === 'last') return !cur || step >= cur.step ? { value, step } : cur;
+  const v = decodeValue(value);
+  if (!Number.isFinite(v)) return cur;
+  if (!cur) return { value, step };
+  const c = decodeValue(cur.value);
+  const better = agg === 'min' ? v < c || (v === c && step < cur.step) : v > c || (v === c && step < cur.step);
+  return better ? { value, step } : cur;
+}
+
+/** Sorting a column first: numbers and times from the highest (newest), text from A. */
+function defaultDesc(f: Field): boolean {
+  if (f.kind === 'metric') return f.agg === 'best' ? metricDirection(f.metric) === 'higher' : false;
+  if (f.kind === 'run') return f.name === 'step' || f.name === 'alerts' || f.name === 'created';
+  return false;
+}
+
+function isNumeric(f: Field): boolean {
+  return f.kind === 'metric' || (f.kind === 'run' && (f.name === 'step' || f.name === 'alerts'));
+}
+
+function configValue(config: Record<string, unknown>, path: string[]): unknown {
+  let v: unknown = config;
+  for (const k of path) {
+    if (typeof v !== 'object' || v === null || !Object.hasOwn(v, k)) return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v;
 }
 
 function ageOf(run: Run): HTMLElement {
   return h('span', { title: fmtDate(run.created_at) }, fmtAge(run.created_at));
 }
 
-function runsTable(tbody: HTMLTableSectionElement): HTMLTableElement {
-  const columns = ['Status', 'Name', 'Tags', 'Age', 'Last step', ...KEY_METRICS, 'Alerts', 'Actions'];
-  const numeric = (c: string) => KEY_METRICS.includes(c as (typeof KEY_METRICS)[number]) || c === 'Last step';
-  return h(
-    'table',
-    { class: 'data runs-table' },
-    h('caption', { class: 'visually-hidden' }, 'Runs, newest first'),
-    h(
-      'thead',
-      null,
-      h(
-        'tr',
-        null,
-        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Select')),
-        columns.map((c) => h('th', { scope: 'col', class: numeric(c) ? 'num' : '' }, c)),
-      ),
-    ),
-    tbody,
-  );
-}
-
-/** The rename / tags / notes dialog. */
-class RunEditDialog {
-  readonly el: HTMLDialogElement;
-  private readonly ids = { name: uid('e-name'), tags: uid('e-tags'), notes: uid('e-notes') };
-  private readonly name: HTMLInputElement;
-  private readonly tags: HTMLInputElement;
-  private readonly notes: HTMLTextAreaElement;
-  private readonly error: HTMLElement;
-  private readonly save: HTMLButtonElement;
-  private readonly title: HTMLElement;
-  private run: Run | null = null;
-  private back: HTMLElement | null = null;
-
-  constructor(private readonly onSaved: (run: Run) => void) {
-    const { ids } = this;
-    this.name = h('input', { id: ids.name, required: true, maxlength: 200, autocomplete: 'off' });
-    this.tags = h('input', { id: ids.tags, autocomplete: 'off', 'aria-describedby': `${ids.tags}-help` });
-    this.notes = h('textarea', { id: ids.notes, rows: 4, maxlength: MAX_NOTES_CHARS });
-    this.error = h('p', { class: 'form-status', role: 'alert' });
-    this.save = h('button', { type: 'submit', class: 'primary' }, 'Save');
-    const cancel = h('button', { type: 'button' }, 'Cancel');
-    this.title = h('h2', { id: uid('edit-title') }, 'Edit run');
-    this.el = h(
-      'dialog',
-      { class: 'edit-dialog', 'aria-labelledby': this.title.id },
-      h(
-        'form',
-        { method: 'dialog' },
-        this.title,
-        h('p', { class: 'field-block' }, h('label', { for: ids.name }, 'Name'), this.name),
-        h(
-          'p',
-          { class: 'field-block' },
-          h('label', { for: ids.tags }, 'Tags'),
-          this.tags,
-          h('small', { id: `${ids.tags}-help` }, 'Comma-separated, e.g. facades, lr-sweep'),
-        ),
-        h('p', { class: 'field-block' }, h('label', { for: ids.notes }, 'Notes'), this.notes),
-        this.error,
-        h('p', { class: 'dialog-buttons' }, cancel, this.save),
-      ),
-    );
-    cancel.addEventListener('click', () => this.el.close());
-    this.el.addEventListener('close', () => this.back?.focus());
-    this.el.querySelector('form')!.addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      this.submit();
-    });
-  }
-
-  open(run: Run, returnFocus: HTMLElement): void {
-    this.run = run;
-    this.back = returnFocus;
-    this.title.textContent = `Edit ${run.name}`;
-    this.name.value = run.name;
-    this.tags.value = run.tags.join(', ');
-    this.notes.value = run.notes;
-    this.error.textContent = '';
-    this.el.showModal();
-    this.name.focus();
-  }
-
-  private submit(): void {
-    if (!this.run) return;
-    const tagList = [
-      ...new Set(
-        this.tags.value
-          .split(',')
-          .map((t) => t.trim())
-          .filter(Boolean),
-      ),
-    ];
-    this.save.disabled = true;
-    this.error.textContent = '';
-    api
-      .patchRun(this.run.id, { name: this.name.value.trim(), tags: tagList, notes: this.notes.value })
-      .then((saved) => {
-        this.onSaved(saved);
-        this.el.close();
-      })
-      .catch((err: Error) => (this.error.textContent = `Not saved: ${err.message}`))
-      .finally(() => (this.save.disabled = false));
-  }
+/** A drag handle on a header's right edge; the width is kept per column in this browser. */
+function resizeHandle(th: HTMLTableCellElement, key: string, label: string): HTMLElement {
+  const handle = h('span', { class: 'col-resize', 'aria-hidden': 'true', title: `Drag to resize ${label}` });
+  handle.addEventListener('pointerdown', (down) => {
+    down.preventDefault();
+    const startX = down.clientX;
+    const startW = th.getBoundingClientRect().width;
+    handle.setPointerCapture(down.pointerId);
+    const move = (e: PointerEvent): void => {
+      const w = Math.max(40, startW + e.clientX - startX);
+      th.style.width = th.style.minWidth = `${w}px`;
+    };
+    const up = (): void => {
+      handle.removeEventListener('pointermove', move);
+      saveWidth(key, th.getBoundingClientRect().width);
+    };
+    handle.addEventListener('pointermove', move);
+    handle.addEventListener('pointerup', up, { once: true });
+  });
+  return handle;
 }

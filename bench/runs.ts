@@ -1,0 +1,184 @@
+// `npm run bench -- runs`: the runs table at sweep scale. 2,000 runs × 30 metrics against 20 runs × 30 metrics (same
+// machine, same run of the benchmark): the filtered, sorted list in the store (the server's part) and over HTTP, and the
+// table drawn in Debian's Chromium, from navigation to the first frame showing the rows. Goals: < 200 ms on the
+// server, < 1 s in the browser.
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { openStore } from '../db/store.js';
+import { browserMissing, launchBrowser, startDashboardServer } from '../harness/browser.js';
+import { api, tempDir, type RunningServer } from '../harness/server.js';
+import { parseRunColumns, parseRunQuery, parseRunSort } from '../protocol/run-query.js';
+import { STEP_METRICS, METRIC } from '../protocol/metric-names.js';
+import { upperMedian } from './support/stats.js';
+
+const BIG = 2000;
+const SMALL = 20;
+const STEPS = 20;
+const ROUNDS = 7;
+/** 26 step metrics and 4 validation metrics: 30 per run. */
+const METRICS = [...STEP_METRICS, METRIC.valFid, METRIC.valSsim, METRIC.valDiversity, METRIC.valL1];
+const Q = 'config.lr_d >= 1e-4 and val/fid < 40 and tag:facades and status:running';
+const SORT = '-best(val/fid),config.lr_d';
+const COLUMNS =
+  'status,name,tags,age,step,config.lr_d,config.lambda_latent,best(val/fid),best(val/ssim),last(loss/D),min(loss/G_GAN),max(grad_norm/D),alerts';
+
+/** A store of `runs` runs (a quarter of them match Q), each with STEPS steps of every metric. */
+async function makeStore(runs: number): Promise<string> {
+  const path = join(tempDir('ganwatch-bench-runs-'), `runs-${runs}.db`);
+  const store = await openStore(path);
+  let seed = 7;
+  const rand = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  for (let i = 0; i < runs; i++) {
+    const run = await store.runs.create({
+      name: `sweep-${String(i).padStart(4, '0')}`,
+      config: { lr_d: [5e-5, 1e-4, 2e-4, 4e-4][i % 4], lambda_latent: 0.5 + (i % 5) * 0.25, batch: 16, seed: i },
+      tags: i % 2 ? ['facades', 'sweep'] : ['edges', 'sweep'],
+    });
+    const ref = (await store.runs.ref(run.id))!;
+    const points = [];
+    for (let s = 0; s < STEPS; s++) {
+      const values: Record<string, number> = {};
+      for (const m of METRICS) values[m] = rand() * 2;
+      values[METRIC.valFid] = 20 + rand() * 40 + (STEPS - s);
+      points.push({ step: s * 100, values });
+    }
+    await store.points.write(ref, points);
+    if (i % 7 === 0) await store.runs.setStatus(ref.rid, 'finished');
+  }
+  await store.close();
+  return path;
+}
+
+/** Median ms of the filtered, sorted list read from the store in this process (what the server does per request). */
+async function storeTime(path: string): Promise<{ ms: number; matched: number }> {
+  const store = await openStore(path);
+  const query = {
+    where: parseRunQuery(Q),
+    sort: parseRunSort(SORT),
+    columns: parseRunColumns(COLUMNS),
+    filters: {},
+    limit: 5000,
+    offset: 0,
+    now: Date.now() / 1000,
+  };
+  const times: number[] = [];
+  let matched = 0;
+  await store.runs.table(query); // warm-up: statements prepared, pages cached
+  for (let i = 0; i < ROUNDS; i++) {
+    const t = performance.now();
+    matched = (await store.runs.table(query)).total;
+    times.push(performance.now() - t);
+  }
+  await store.close();
+  return { ms: upperMedian(times), matched };
+}
+
+/** Median ms of GET /runs with the filter, sort and columns, every page, as the dashboard asks for it. */
+async function httpTime(server: RunningServer, q: string | null): Promise<number> {
+  const params = new URLSearchParams({ sort: SORT, columns: COLUMNS, limit: '5000' });
+  if (q) params.set('q', q);
+  const once = async (): Promise<number> => {
+    const t = performance.now();
+    let cursor: string | null = null;
+    do {
+      const res = await api(server, 'GET', `/api/v1/runs?${params.toString()}${cursor ? `&cursor=${cursor}` : ''}`);
+      if (res.status !== 200) throw new Error(JSON.stringify(res.body));
+      cursor = res.body.next_cursor as string | null;
+    } while (cursor);
+    return performance.now() - t;
+  };
+  await once();
+  const times: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) times.push(await once());
+  return upperMedian(times);
+}
+
+/**
+ * Navigation → the frame after the table's first rows were painted, and → every row in the page (ms since navigation
+ * start; the view marks both: runs-table-drawn, runs-table-complete).
+ */
+async function drawTime(page: Page, url: string): Promise<{ drawn: number; complete: number }> {
+  await page.goto('about:blank');
+  await page.goto(url);
+  await page.waitForFunction(
+    () =>
+      performance.getEntriesByName('runs-table-drawn').length > 0 &&
+      performance.getEntriesByName('runs-table-complete').length > 0,
+    null,
+    { timeout: 60_000, polling: 20 },
+  );
+  return page.evaluate(() => ({
+    drawn: performance.getEntriesByName('runs-table-drawn')[0]!.startTime,
+    complete: performance.getEntriesByName('runs-table-complete')[0]!.startTime,
+  }));
+}
+
+async function browserTime(
+  page: Page,
+  server: RunningServer,
+  q: string | null,
+): Promise<{ drawn: number; complete: number }> {
+  const params = new URLSearchParams({ sort: SORT, cols: COLUMNS });
+  if (q) params.set('q', q);
+  const url = `${server.url}/#/?${params.toString()}`;
+  await drawTime(page, url);
+  const times: Array<{ drawn: number; complete: number }> = [];
+  for (let i = 0; i < ROUNDS; i++) times.push(await drawTime(page, url));
+  return {
+    drawn: upperMedian(times.map((t) => t.drawn)),
+    complete: upperMedian(times.map((t) => t.complete)),
+  };
+}
+
+const row = (what: string, big: number, small: number, goal: string): void =>
+  console.log(
+    `${what.padEnd(58)} ${BIG} runs: ${big.toFixed(1).padStart(7)} ms   ${SMALL} runs: ${small.toFixed(1).padStart(6)} ms   ratio ${(big / small).toFixed(2)}   ${goal}`,
+  );
+
+export async function run(): Promise<void> {
+  const t0 = performance.now();
+  const bigPath = await makeStore(BIG);
+  const smallPath = await makeStore(SMALL);
+  console.log(
+    `made ${BIG} + ${SMALL} runs × ${METRICS.length} metrics × ${STEPS} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  console.log(`filter: ${Q}\nsort: ${SORT}\ncolumns: ${COLUMNS}`);
+  const bigStore = await storeTime(bigPath);
+  const smallStore = await storeTime(smallPath);
+  console.log(`matching runs: ${bigStore.matched} of ${BIG}, ${smallStore.matched} of ${SMALL}`);
+  row('store: filtered, sorted page of the list (SQLite)', bigStore.ms, smallStore.ms, '(goal < 200 ms)');
+
+  const big = await startDashboardServer({ dbPath: bigPath });
+  const small = await startDashboardServer({ dbPath: smallPath });
+  try {
+    row(
+      'HTTP GET /runs, filtered and sorted, every page',
+      await httpTime(big, Q),
+      await httpTime(small, Q),
+      '(goal < 200 ms)',
+    );
+    row('HTTP GET /runs, sorted, all runs', await httpTime(big, null), await httpTime(small, null), '');
+    const missing = browserMissing();
+    if (missing) {
+      console.log(`browser part skipped: ${missing}`);
+      return;
+    }
+    const browser = await launchBrowser();
+    try {
+      const { page } = await browser.open('about:blank', { width: 1600, height: 1000 });
+      const bigQ = await browserTime(page, big, Q);
+      const smallQ = await browserTime(page, small, Q);
+      const bigAll = await browserTime(page, big, null);
+      const smallAll = await browserTime(page, small, null);
+      row('Chromium: navigation → filtered table drawn (first rows)', bigQ.drawn, smallQ.drawn, '(goal < 1,000 ms)');
+      row('Chromium: navigation → filtered table, every row in the page', bigQ.complete, smallQ.complete, '');
+      row('Chromium: navigation → whole table drawn (first rows)', bigAll.drawn, smallAll.drawn, '(goal < 1,000 ms)');
+      row('Chromium: navigation → whole table, every row in the page', bigAll.complete, smallAll.complete, '');
+    } finally {
+      await browser.close();
+    }
+  } finally {
+    await big.stop();
+    await small.stop();
+  }
+}
