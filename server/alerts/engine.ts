@@ -30,6 +30,8 @@ const SERVER_CONFIG_KEY = 'alerts.defaults';
  */
 export const REPLAY_STEPS = 5000;
 const REPLAY_PAGE = 1000;
+/** How many generations of forks the auto-apply cap looks back through (a guard against a cycle in bad data). */
+const MAX_LINEAGE = 64;
 
 interface RuleState {
   factory: DetectorFactory;
@@ -294,8 +296,23 @@ export class AlertEngine implements PointsListener {
     const own = await this.store.settings.runAlertConfig<AlertConfig>(run.rid);
     const server = await this.serverConfig();
     if (!(own.auto_apply ?? server.auto_apply ?? false) || !alert.remedy?.action) return;
-    if ((await this.store.alerts.appliedCount(run.rid, alert.rule)) >= autoApplyCap(alert.rule, server, own)) return;
+    if ((await this.appliedInLineage(run, alert.rule)) >= autoApplyCap(alert.rule, server, own)) return;
     await this.apply(alert.id, 'auto');
+  }
+
+  /**
+   * Remedies of a rule applied in the run and its ancestors: a rollback continues as a child run, and the cap must
+   * bound the whole chain, not restart with every child (else every rollback would allow another round of them).
+   */
+  private async appliedInLineage(run: RunRef, rule: string): Promise<number> {
+    let applied = 0;
+    let ref: RunRef | null = run;
+    for (let generation = 0; ref && generation < MAX_LINEAGE; generation++) {
+      applied += await this.store.alerts.appliedCount(ref.rid, rule);
+      const parent: string | null = (await this.store.runs.get(ref.id))?.parent_id ?? null;
+      ref = parent === null ? null : await this.store.runs.ref(parent);
+    }
+    return applied;
   }
 
   // ---- closing the loop ----

@@ -304,6 +304,28 @@ test('with auto_apply the remedy is sent without a click, at most the cap times 
   assert.match(controls[0].source, /:auto$/);
 });
 
+test("the auto_apply cap counts the run's ancestors: a child forked by a rollback does not get a new round", async () => {
+  const alerts0 = { auto_apply: true, auto_apply_caps: { divergence: 1 }, rules: { divergence: { cooldown: 0 } } };
+  const parent = (await api(server, 'POST', '/api/v1/runs', { name: 'lineage parent', alerts: alerts0 })).body.id;
+  await push(parent, [{ step: 0, values: { 'loss/L1': 'NaN' } }]);
+  const child = (
+    await api(server, 'POST', '/api/v1/runs', {
+      name: 'lineage child',
+      alerts: alerts0,
+      parent_id: parent,
+      fork_step: 0,
+    })
+  ).body.id;
+  await push(child, [{ step: 1, values: { 'loss/L1': 'NaN' } }]);
+  const applied = async (run: string): Promise<number> =>
+    (await api(server, 'GET', `/api/v1/runs/${run}/alerts?rule=divergence`)).body.alerts.filter((a: any) => a.control)
+      .length;
+  assert.equal(await applied(parent), 1);
+  const childAlerts = (await api(server, 'GET', `/api/v1/runs/${child}/alerts?rule=divergence`)).body.alerts;
+  assert.equal(childAlerts.length, 1, 'the child fires');
+  assert.equal(await applied(child), 0, 'but the cap of 1 was used by its parent');
+});
+
 test('a jump in a curve is stored as a change-point marker, not an alert', async () => {
   const run = (await api(server, 'POST', '/api/v1/runs', { name: 'jump' })).body.id;
   let seed = 1;
