@@ -40,9 +40,13 @@ const PUSHED = KNOWN_METRICS.filter(
 
 const LR_D = 0.002;
 // A discriminator 1000× faster than the generator wins within a few dozen steps; these per-run settings shorten
-// d_overpowering's warm-up (1000 points) and persistence (500) so it fires near step 60 instead of 1500.
+// d_overpowering's warm-up (1000 points) and persistence (500) so it fires near step 60 instead of 1500. With G that
+// slow the rule would raise lr_G; slowG 0 keeps its other remedy, lr_D ×0.5, which is what reaches two optimizers
+// (D and D2) here.
 const ALERTS = {
-  rules: { d_overpowering: { for: 2, params: { warmup: 50, baselinePoints: 50, span: 20, evalEvery: 10 } } },
+  rules: {
+    d_overpowering: { for: 2, params: { warmup: 50, baselinePoints: 50, span: 20, evalEvery: 10, slowG: 0 } },
+  },
 };
 
 /** The lines a child prints, consumed in order; `until` reads on until a line satisfies `check`. */
