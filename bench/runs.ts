@@ -142,18 +142,24 @@ async function plotTime(page: Page, server: RunningServer): Promise<number> {
       () =>
         new Promise<number>((resolve) => {
           const panel = document.querySelector<HTMLDetailsElement>('.pcp-panel')!;
+          const open = (): void => {
+            performance.clearMarks('pcp-drawn');
+            requestAnimationFrame(() => {
+              const t0 = performance.now();
+              panel.open = true;
+              const wait = (): void => {
+                const mark = performance.getEntriesByName('pcp-drawn')[0];
+                if (mark) resolve(mark.startTime - t0);
+                else requestAnimationFrame(wait);
+              };
+              wait();
+            });
+          };
+          // Closed first, and only reopened once its toggle event has fired (a close and an open before it would
+          // coalesce into no event at all).
+          if (!panel.open) return open();
+          panel.addEventListener('toggle', open, { once: true });
           panel.open = false;
-          performance.clearMarks('pcp-drawn');
-          requestAnimationFrame(() => {
-            const t0 = performance.now();
-            panel.open = true;
-            const wait = (): void => {
-              const mark = performance.getEntriesByName('pcp-drawn')[0];
-              if (mark) resolve(mark.startTime - t0);
-              else requestAnimationFrame(wait);
-            };
-            wait();
-          });
         }),
     );
   await once();
