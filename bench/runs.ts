@@ -137,31 +137,28 @@ async function browserTime(
  */
 async function plotTime(page: Page, server: RunningServer): Promise<number> {
   await drawTime(page, `${server.url}/#/?${new URLSearchParams({ sort: SORT, cols: COLUMNS }).toString()}`);
+  // A string: tsx would wrap named functions in a helper (__name) the page does not have. The panel is closed first and
+  // reopened only once its toggle event has fired (a close and an open before it would coalesce into no event).
   const once = (): Promise<number> =>
-    page.evaluate(
-      () =>
-        new Promise<number>((resolve) => {
-          const panel = document.querySelector<HTMLDetailsElement>('.pcp-panel')!;
-          const open = (): void => {
-            performance.clearMarks('pcp-drawn');
-            requestAnimationFrame(() => {
-              const t0 = performance.now();
-              panel.open = true;
-              const wait = (): void => {
-                const mark = performance.getEntriesByName('pcp-drawn')[0];
-                if (mark) resolve(mark.startTime - t0);
-                else requestAnimationFrame(wait);
-              };
-              wait();
-            });
+    page.evaluate(`new Promise((resolve) => {
+      const panel = document.querySelector('.pcp-panel');
+      const open = () => {
+        performance.clearMarks('pcp-drawn');
+        requestAnimationFrame(() => {
+          const t0 = performance.now();
+          panel.open = true;
+          const wait = () => {
+            const mark = performance.getEntriesByName('pcp-drawn')[0];
+            if (mark) resolve(mark.startTime - t0);
+            else requestAnimationFrame(wait);
           };
-          // Closed first, and only reopened once its toggle event has fired (a close and an open before it would
-          // coalesce into no event at all).
-          if (!panel.open) return open();
-          panel.addEventListener('toggle', open, { once: true });
-          panel.open = false;
-        }),
-    );
+          wait();
+        });
+      };
+      if (!panel.open) return open();
+      panel.addEventListener('toggle', open, { once: true });
+      panel.open = false;
+    })`);
   await once();
   const times: number[] = [];
   for (let i = 0; i < ROUNDS; i++) times.push(await once());
