@@ -8,6 +8,7 @@ import { RUN_STATUSES } from '../../../protocol/run-statuses.js';
 import { fieldKey, type Field, type SortKey } from '../../../protocol/run-query.js';
 import { API_PREFIX, decodeValue, type WireValue } from '../../../protocol/wire.js';
 import { ApiError, api } from '../api.js';
+import { ParallelCoordinates } from '../charts/parallel-coordinates.js';
 import { ColumnChooser, columnLabel } from '../components/column-chooser.js';
 import { QueryBox } from '../components/query-box.js';
 import { RunEditDialog } from '../components/run-edit-dialog.js';
@@ -72,6 +73,9 @@ export class RunsListView {
   private readonly state: HTMLElement;
   private readonly dialog: RunEditDialog;
   private readonly chooser: ColumnChooser;
+  private readonly plot: ParallelCoordinates;
+  /** The runs the plot's brushes keep (null: no brush); the others are hidden in the table. */
+  private brushed: ReadonlySet<string> | null = null;
   private unsubscribe: Array<() => void> = [];
 
   constructor(
@@ -118,6 +122,13 @@ export class RunsListView {
       this.view = { ...this.view, columns };
       this.changed();
     });
+    this.plot = new ParallelCoordinates({
+      onBrush: (keep) => {
+        this.brushed = keep;
+        this.applyFilters();
+      },
+      onCompare: (runs) => navigate({ view: 'compare', runs }),
+    });
   }
 
   /** Shows the table in the root, then loads the runs once the live subscription is in place. */
@@ -139,13 +150,14 @@ export class RunsListView {
     this.loading?.abort();
     clearTimeout(this.reloadTimer);
     this.query.dispose();
+    this.plot.dispose();
     for (const off of this.unsubscribe) off();
     live.want('runs-list', []);
   }
 
   /** The filtered runs in table order, with their columns (for a chart of them beside the table). */
   filteredRuns(): readonly RunRow[] {
-    return this.runs.filter(this.quickMatch());
+    return this.runs.filter(this.quickMatch(false));
   }
 
   // --- view state ------------------------------------------------------------------------------------------
@@ -188,7 +200,10 @@ export class RunsListView {
         .finally(() => this.chooser.open(this.view.columns, this.fields, this.columnsBtn));
     });
     for (const el of [this.nameFilter, this.tagFilter, this.statusFilter])
-      el.addEventListener('input', () => this.applyFilters());
+      el.addEventListener('input', () => {
+        this.applyFilters();
+        this.plot.update(this.filteredRuns(), this.view.columns);
+      });
   }
 
   private shell(): HTMLElement {
@@ -210,6 +225,7 @@ export class RunsListView {
         this.compareBtn,
       ),
       this.state,
+      this.plot.el,
       h('div', { class: 'table-scroll' }, this.table),
       this.dialog.el,
       this.chooser.el,
@@ -228,15 +244,17 @@ export class RunsListView {
     this.tagFilter.value = tags.has(chosen) ? chosen : '';
   }
 
-  /** Whether a run passes the quick filters. */
-  private quickMatch(): (run: Run) => boolean {
+  /** Whether a run passes the quick filters (and, with `brushed`, the plot's brushes). */
+  private quickMatch(brushed = true): (run: Run) => boolean {
+    const brush = brushed ? this.brushed : null;
     const name = this.nameFilter.value.trim().toLowerCase();
     const tag = this.tagFilter.value;
     const status = this.statusFilter.value;
     return (run) =>
       (!name || run.name.toLowerCase().includes(name)) &&
       (!tag || run.tags.includes(tag)) &&
-      (!status || run.status === status);
+      (!status || run.status === status) &&
+      (!brush || brush.has(run.id));
   }
 
   /** The quick filters narrow what the expression returned, at once, in the browser. */
@@ -485,6 +503,7 @@ export class RunsListView {
     this.applyFilters();
     this.updateSelection();
     this.table.dataset.rows = String(runs.length);
+    this.plot.update(this.filteredRuns(), this.view.columns);
     // Two frames: the first runs before the rows are laid out and painted, the second after.
     requestAnimationFrame(() => requestAnimationFrame(() => performance.mark('runs-table-drawn')));
     const more = (from: number): void => {
