@@ -93,7 +93,7 @@ dashboardTests({
     await until(async () => (await metricNames()).includes('val/latent_fisher'), 'the latent separation metrics');
   },
   open: () => `/#/runs/${run}`,
-  viewport: { width: 1280, height: 2600 },
+  viewport: { width: 1280, height: 3400 },
   ready: (ui) => ({ page, errors } = ui),
 });
 
