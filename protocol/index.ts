@@ -3,6 +3,8 @@ export * from './limits.js';
 export { API_PREFIX, decodeValue, encodeValue } from './wire.js';
 export * from './values.js';
 export * from './points.js';
+export * from './histogram.js';
+export * from './distributions.js';
 export * from './runs.js';
 export * from './run-query.js';
 export * from './metric-directions.js';

@@ -1,5 +1,6 @@
 // The trainer's WebSocket (/api/v1/ingest?run=ID): frames in both directions.
 import { Type, type Static } from 'typebox';
+import { DistributionBatch } from './distributions.js';
 import { PointBatch } from './points.js';
 import { RunStatus } from './runs.js';
 
@@ -9,6 +10,15 @@ export const PointsFrame = Type.Object(
     type: Type.Literal('points'),
     seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
     points: PointBatch,
+  },
+  { additionalProperties: false },
+);
+/** Histograms, acknowledged like points (an ack's `accepted` counts the records stored). */
+export const DistributionsFrame = Type.Object(
+  {
+    type: Type.Literal('distributions'),
+    seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    distributions: DistributionBatch,
   },
   { additionalProperties: false },
 );
@@ -31,8 +41,9 @@ export const StatusFrame = Type.Object(
   },
   { additionalProperties: false },
 );
-export const IngestClientFrame = Type.Union([PointsFrame, ControlResultFrame, StatusFrame]);
+export const IngestClientFrame = Type.Union([PointsFrame, DistributionsFrame, ControlResultFrame, StatusFrame]);
 export type PointsFrame = Static<typeof PointsFrame>;
+export type DistributionsFrame = Static<typeof DistributionsFrame>;
 export type ControlResultFrame = Static<typeof ControlResultFrame>;
 export type StatusFrame = Static<typeof StatusFrame>;
 export type IngestClientFrame = Static<typeof IngestClientFrame>;

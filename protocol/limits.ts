@@ -26,6 +26,10 @@ export const MEDIA_KIND_PATTERN = '^[A-Za-z0-9_.-]{1,64}$';
 export const MAX_NOTES_CHARS = 20_000;
 /** Most buckets a series request may ask for. */
 export const MAX_BUCKETS = 10_000;
+/** Most buckets one distribution (histogram) may have. */
+export const MAX_DISTRIBUTION_BUCKETS = 512;
+/** Most distributions one HTTP request or WS frame may carry. */
+export const MAX_DISTRIBUTIONS_PER_BATCH = 2000;
 /** Most GPU names a run's `system` document may list (a node has at most 16 in practice). */
 export const MAX_SYSTEM_GPUS = 64;
 /** Run ids: lowercase letters and digits, 1 to 32 characters (the server makes them 10 long). */
