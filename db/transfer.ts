@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import type pg from 'pg';
 import { gwError } from '../protocol/index.js';
 import { openPostgresStore } from './postgres/store.js';
+import { STORED_RUN_FIELDS } from './run-fields.js';
 import { numberArray, query, transaction } from './postgres/pool.js';
 import { openConnection } from './sqlite/connection.js';
 import { assertNotInUse } from './sqlite/maintenance.js';
@@ -113,27 +114,8 @@ const RUN_TABLES: Record<string, string[]> = {
 /** SQLite's 0/1 columns that PostgreSQL keeps as boolean. */
 const BOOLEANS = new Set(['acknowledged', 'muted', 'stratified', 'enabled']);
 
-const RUN_COLUMNS = [
-  'rid',
-  'id',
-  'name',
-  'status',
-  'config',
-  'tags',
-  'notes',
-  'backend',
-  'device',
-  'host',
-  'system',
-  'created_at',
-  'updated_at',
-  'finished_at',
-  'last_step',
-  'last_seen_at',
-  'alert_config',
-  'parent_id',
-  'fork_step',
-];
+/** rid and alert_config are not part of a Run but are stored with it. */
+const RUN_COLUMNS = ['rid', ...STORED_RUN_FIELDS, 'alert_config'];
 
 async function insertRows(client: pg.PoolClient, table: string, columns: string[], rows: Row[]): Promise<void> {
   for (const row of rows) {

@@ -1,33 +1,14 @@
 // Runs on PostgreSQL: create (with the run's partitions), read, list with filters, update, delete (dropping them).
 import type pg from 'pg';
 import type { CreateRunBody, ListRunsQuery, PatchRunBody, Run, RunRow, RunStatus } from '../../protocol/index.js';
+import { STORED_RUN_FIELDS } from '../run-fields.js';
 import { newRunId } from '../run-id.js';
 import { compileRunTable, rowColumns, type RunTableQuery } from '../run-table.js';
 import { now, type RunRef, type RunsRepo } from '../store.js';
 import { query, transaction } from './pool.js';
 import { postgresDialect } from './run-table.js';
 
-/** The fields of a Run, picked from a runs-table row (which also holds rid, alert_config and the computed columns). */
-const RUN_KEYS: ReadonlyArray<keyof Run> = [
-  'id',
-  'name',
-  'status',
-  'config',
-  'tags',
-  'notes',
-  'backend',
-  'device',
-  'host',
-  'system',
-  'created_at',
-  'updated_at',
-  'finished_at',
-  'last_step',
-  'last_seen_at',
-];
-
-const RUN_COLUMNS = `id, name, status, config, tags, notes, backend, device, host, system, created_at, updated_at, finished_at,
-  last_step, last_seen_at, parent_id, fork_step`;
+const RUN_COLUMNS = STORED_RUN_FIELDS.join(', ');
 
 export class PgRunsRepo implements RunsRepo {
   constructor(private readonly pool: pg.Pool) {}
@@ -98,7 +79,7 @@ export class PgRunsRepo implements RunsRepo {
     }
     return {
       runs: rows.map((row) => {
-        const run = Object.fromEntries(RUN_KEYS.map((k) => [k, row[k]])) as Run;
+        const run = Object.fromEntries(STORED_RUN_FIELDS.map((k) => [k, row[k]])) as Run;
         return { ...run, open_alerts: row.open_alerts as number, columns: rowColumns(row, compiled, postgresDialect) };
       }),
       total,

@@ -34,6 +34,16 @@ test('a fork records its parent and fork step; the parent lists it as a child', 
   );
 });
 
+test('the runs table lists a fork with its parent and fork step', async () => {
+  const parent = (await api(server, 'POST', '/api/v1/runs', { name: 'table-parent' })).body;
+  const child = (await api(server, 'POST', '/api/v1/runs', { name: 'table-child', parent_id: parent.id, fork_step: 7 }))
+    .body;
+  const table = await api(server, 'GET', `/api/v1/runs?q=${encodeURIComponent('name:table-child')}&limit=10`);
+  assert.equal(table.status, 200, JSON.stringify(table.body));
+  const row = table.body.runs.find((r: any) => r.id === child.id);
+  assert.deepEqual([row?.parent_id, row?.fork_step], [parent.id, 7]);
+});
+
 test('a fork without its pair, of a missing parent, or at a negative step is refused and nothing is stored', async () => {
   const parent = (await api(server, 'POST', '/api/v1/runs', { name: 'p2' })).body;
   const before = (await api(server, 'GET', '/api/v1/runs')).body.runs.length;
