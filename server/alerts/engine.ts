@@ -1,7 +1,15 @@
 // The alert engine: runs every enabled detector on every ingested step of every run, drives each alert's state
 // machine, stores and pushes alerts and markers, sends webhooks, and turns remedies into controls (on a click or,
 // when a run opts in, automatically).
-import { decodeValue, ganModeOf, gwError, type Alert, type AlertConfig, type LivePoint } from '../../protocol/index.js';
+import {
+  decodeValue,
+  ganModeOf,
+  gwError,
+  type Alert,
+  type AlertConfig,
+  type Control,
+  type LivePoint,
+} from '../../protocol/index.js';
 import type { ExportRow, RunRef, Store } from '../../db/store.js';
 import type { ControlService } from '../services/controls.js';
 import type { LiveHub } from '../services/live-hub.js';
@@ -74,6 +82,7 @@ export class AlertEngine implements PointsListener {
     o.controls.onResult(async (control) => {
       const alert = await this.store.alerts.byControl(control.id);
       if (alert) this.o.hub.publish(alert.run, { type: 'alert', run: alert.run, alert });
+      if (control.action === 'rollback' && control.status === 'applied') await this.rolledBack(control);
     });
   }
 
@@ -330,6 +339,24 @@ export class AlertEngine implements PointsListener {
     if (!this.coolDown(run.id, alert)) this.onRemedyElsewhere?.(run.id, alert.id);
     this.o.hub.publish(run.id, { type: 'alert', run: run.id, alert: updated });
     return updated;
+  }
+
+  /**
+   * A rollback ends its run (training continues in a child run, whose detectors judge it afresh): the run's firing
+   * alerts resolve there, naming the rollback, so a finished run is not left with alerts nobody can act on.
+   */
+  private async rolledBack(control: Control): Promise<void> {
+    const run = await this.store.runs.ref(control.run);
+    if (!run) return;
+    this.forgetRun(run.id);
+    const lastStep = (await this.store.runs.get(run.id))?.last_step ?? control.result_step ?? 0;
+    for (const firing of await this.store.alerts.firing(run.rid)) {
+      const alert = await this.store.alerts.resolve(firing.id, lastStep, {
+        ...firing.evidence,
+        resolved_by: { rollback: control.id, message: control.message },
+      });
+      await this.announce('resolved', alert);
+    }
   }
 
   /** A remedy was applied through another server for a run whose detectors run here: the rule cools down here. */
