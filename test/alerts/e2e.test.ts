@@ -1,11 +1,10 @@
 // End to end: a synthetic stream trips an alert in a real trainer's run, Apply sends the remedy, the real trainer
 // process applies it at its next step, and the lr/D it pushes shows the new value.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { ROOT, api, startServer, tempDir, type RunningServer } from '../../harness/server.js';
-import { TINY_MODEL_ARGS } from '../../harness/trainer.js';
+import { api, startServer, tempDir, type RunningServer } from '../../harness/server.js';
+import { endlessTrainerArgs, spawnTrainer } from '../../harness/trainer.js';
 
 let server: RunningServer;
 let trainer: ChildProcess;
@@ -13,37 +12,9 @@ const dir = tempDir();
 
 before(async () => {
   server = await startServer();
-  trainer = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--conditions=ganwatch-source',
-      join(ROOT, 'trainer/train.ts'),
-      '--server',
-      server.url,
-      '--backend',
-      'wasm',
-      '--name',
-      'e2e-alert',
-      ...TINY_MODEL_ARGS,
-      '--epochs',
-      '1000',
-      '--steps-per-epoch',
-      '1000',
-      '--val-every',
-      '1000',
-      '--patience',
-      '0',
-      '--lr-d',
-      '0.0004',
-      '--checkpoint-dir',
-      join(dir, 'ck'),
-      '--spool',
-      join(dir, 'spool'),
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  trainer = spawnTrainer([...endlessTrainerArgs(server.url, 'e2e-alert', dir), '--lr-d', '0.0004'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
 });
 
 after(async () => {

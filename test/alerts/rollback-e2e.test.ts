@@ -1,14 +1,14 @@
 // End to end: a real trainer saves a checkpoint, is made to diverge (every lr set 10⁴× too high by controls), the
 // divergence alert fires on its NaN, Apply sends the alert's remedy (a rollback: the last checkpoint, every lr halved),
 // and the trainer restores the checkpoint and continues as a child run of the diverged one, forked at the checkpoint's
-// step, with halved lrs and finite losses. Every wait is for something the trainer reported (steps, control answers).
+// step, with halved lrs and finite losses; the parent's alert resolves, naming the rollback. Every wait is for something the trainer reported (steps, control answers).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ROOT, api, startServer, tempDir, type RunningServer } from '../../harness/server.js';
-import { TINY_MODEL_ARGS } from '../../harness/trainer.js';
+import { api, startServer, tempDir, type RunningServer } from '../../harness/server.js';
+import { endlessTrainerArgs, spawnTrainer } from '../../harness/trainer.js';
 
 let server: RunningServer;
 let trainer: ChildProcess;
@@ -17,35 +17,7 @@ const dir = tempDir();
 
 before(async () => {
   server = await startServer();
-  trainer = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--conditions=ganwatch-source',
-      join(ROOT, 'trainer/train.ts'),
-      '--server',
-      server.url,
-      '--backend',
-      'wasm',
-      '--name',
-      'rollback-e2e',
-      ...TINY_MODEL_ARGS,
-      '--epochs',
-      '1000',
-      '--steps-per-epoch',
-      '1000',
-      '--val-every',
-      '1000',
-      '--patience',
-      '0',
-      '--checkpoint-dir',
-      join(dir, 'ck'),
-      '--spool',
-      join(dir, 'spool'),
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  trainer = spawnTrainer(endlessTrainerArgs(server.url, 'rollback-e2e', dir), { stdio: ['ignore', 'ignore', 'pipe'] });
   trainer.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
 });
 
@@ -132,6 +104,13 @@ test('a diverging trainer rolls back to its checkpoint with one Apply and contin
   const parentNow = (await api(server, 'GET', `/api/v1/runs/${parent}`)).body;
   assert.equal(parentNow.status, 'finished');
   assert.equal(parentNow.parent_id, null);
+  // The finished parent keeps no firing alert: the rollback resolved it, and says so.
+  const resolved = await waitFor(async () => {
+    const a = (await api(server, 'GET', `/api/v1/alerts/${alert.id}`)).body;
+    return a.state === 'resolved' ? a : null;
+  }, 'the divergence alert resolved by the rollback');
+  assert.equal(resolved.evidence.resolved_by.rollback, applied.body.control.id);
+  assert.equal((await api(server, 'GET', `/api/v1/runs/${parent}/alerts?state=firing`)).body.alerts.length, 0);
 
   // The child trains on from the checkpoint with the checkpoint's lrs halved, and its losses stay finite.
   await waitFor(

@@ -4,14 +4,13 @@
 // Two live servers on one SQLite file are not a valid setup (one writer), so the second server starts on the first's
 // database file only after the first was killed.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { connect, parseServers, type GanwatchError } from '../../clients/node/index.js';
-import { ROOT, api, startServer, tempDir, type RunningServer } from '../../harness/server.js';
-import { SMALL_VALIDATION_ARGS, TINY_MODEL_ARGS } from '../../harness/trainer.js';
+import { api, startServer, tempDir, type RunningServer } from '../../harness/server.js';
+import { SMALL_VALIDATION_ARGS, TINY_MODEL_ARGS, spawnTrainer } from '../../harness/trainer.js';
 
 const servers: RunningServer[] = [];
 after(async () => {
@@ -135,19 +134,15 @@ test('a server list holding an address that is not an http(s) URL is refused, na
 
 /** Runs the trainer CLI with `args` and `env` from a temp folder; resolves with its exit code and output. */
 function train(args: string[], env: Record<string, string>, cwd: string) {
-  const child = spawn(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx'), '--conditions=ganwatch-source', join(ROOT, 'trainer/train.ts'), ...args],
-    {
-      cwd,
-      env: { ...process.env, GANWATCH_TOKEN: '', GANWATCH_SERVER: '', GANWATCH_PORT: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawnTrainer([...args], {
+    cwd,
+    env: { ...process.env, GANWATCH_TOKEN: '', GANWATCH_SERVER: '', GANWATCH_PORT: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
     child.once('close', (code) => resolve({ code, stdout, stderr })),
   );

@@ -2,7 +2,7 @@
 // 200,000 values, and a real trainer killed and resumed from its checkpoint, lose nothing, store everything exactly
 // once with the values sent, and leave a database that passes PRAGMA integrity_check.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -10,9 +10,9 @@ import { decodeValue, type WireValue } from '../../protocol/index.js';
 import { integrityCheck, tableDigests } from '../../db/maintenance.js';
 import { MonitorClient } from '../../clients/node/index.js';
 import { MODEL_METRICS } from '../../trainer/models/bicyclegan.js';
-import { ROOT, api, startServer, tempDir, type RunningServer } from '../../harness/server.js';
+import { api, startServer, tempDir, type RunningServer } from '../../harness/server.js';
 import { mulberry32 } from '../support/streams.js';
-import { SMALL_VALIDATION_ARGS, TINY_MODEL_ARGS } from '../../harness/trainer.js';
+import { SMALL_VALIDATION_ARGS, TINY_MODEL_ARGS, spawnTrainer } from '../../harness/trainer.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -157,24 +157,13 @@ test('a trainer killed twice with SIGKILL and resumed from its checkpoint leaves
   ];
   let log = '';
   const launch = (extra: string[]): ChildProcess => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        import.meta.resolve('tsx'),
-        '--conditions=ganwatch-source',
-        join(ROOT, 'trainer/train.ts'),
-        ...args,
-        ...extra,
-      ],
-      {
-        cwd: dir,
-        env: { ...process.env, GANWATCH_TOKEN: '', GANWATCH_SERVER: '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    child.stdout.on('data', (c: Buffer) => (log += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (log += c.toString()));
+    const child = spawnTrainer([...args, ...extra], {
+      cwd: dir,
+      env: { ...process.env, GANWATCH_TOKEN: '', GANWATCH_SERVER: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (c: Buffer) => (log += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
     return child;
   };
   const exited = (c: ChildProcess) =>

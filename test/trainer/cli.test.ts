@@ -2,15 +2,13 @@
 // an unreachable server each give one line naming the problem and exit code 2 (no stack trace); --resume continues
 // the same run at the right step and reaches the values an uninterrupted run reaches.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { api, ROOT, startServer, tempDir, type RunningServer } from '../../harness/server.js';
-import { TINY_MODEL_ARGS } from '../../harness/trainer.js';
+import { api, startServer, tempDir, type RunningServer } from '../../harness/server.js';
+import { TINY_MODEL_ARGS, spawnTrainer } from '../../harness/trainer.js';
 
-const TSX = import.meta.resolve('tsx');
 let dir: string;
 
 interface Outcome {
@@ -20,19 +18,15 @@ interface Outcome {
 }
 
 function train(args: string[], timeoutMs = 600_000): Promise<Outcome> {
-  const child = spawn(
-    process.execPath,
-    ['--import', TSX, '--conditions=ganwatch-source', join(ROOT, 'trainer/train.ts'), ...args],
-    {
-      cwd: dir,
-      env: { ...process.env, GANWATCH_TOKEN: '', GANWATCH_SERVER: '', GANWATCH_PORT: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawnTrainer([...args], {
+    cwd: dir,
+    env: { ...process.env, GANWATCH_TOKEN: '', GANWATCH_SERVER: '', GANWATCH_PORT: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   return new Promise((resolve) =>
     child.once('close', (code) => {

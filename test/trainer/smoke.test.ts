@@ -2,7 +2,7 @@
 // its exact name, validation grids and latent codes arrive, the run records its config and backend, and controls
 // from the server act at the next step boundary (set_lr, pause/resume, checkpoint, stop) with their results.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,8 +11,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../trainer/backend.js';
 import { fileModelSaver } from '../../trainer/eval/model-files.js';
 import { MODEL_METRICS } from '../../trainer/models/bicyclegan.js';
-import { api, ROOT, startServer, tempDir, type RunningServer } from '../../harness/server.js';
-import { TINY_MODEL_ARGS } from '../../harness/trainer.js';
+import { api, startServer, tempDir, type RunningServer } from '../../harness/server.js';
+import { TINY_MODEL_ARGS, spawnTrainer } from '../../harness/trainer.js';
 
 let server: RunningServer;
 let dir: string;
@@ -90,13 +90,8 @@ before(async () => {
   });
   await features.save(fileModelSaver(join(dir, 'fid-model')));
   features.dispose();
-  child = spawn(
-    process.execPath,
+  child = spawnTrainer(
     [
-      '--import',
-      import.meta.resolve('tsx'),
-      '--conditions=ganwatch-source',
-      join(ROOT, 'trainer/train.ts'),
       '--server',
       server.url,
       '--backend',
