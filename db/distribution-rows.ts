@@ -151,3 +151,18 @@ export function packBatch(
   for (const d of records) byKey.set(`${d.step}\u0000${d.name}`, packDistribution(d, serverWall));
   return [...byKey.values()];
 }
+
+/**
+ * The consistency check's query (the same SQL on SQLite and PostgreSQL): rows whose packed bytes do not match their
+ * bucket count, with one example.
+ */
+export const DISTRIBUTION_PROBLEMS_SQL = `SELECT count(*) AS n, min('run ' || rid || ' ' || name || ' step ' || step) AS example
+  FROM distributions
+  WHERE length(counts) NOT IN (4 * buckets, 8 * buckets)
+     OR (edges IS NOT NULL AND length(edges) <> 8 * (buckets + 1))
+     OR (buckets > 0 AND (lo IS NULL OR hi IS NULL OR lo > hi))`;
+
+/** The check's line for `n` bad rows, or null. */
+export function distributionProblem(n: number, example: string | null): string | null {
+  return n > 0 ? `${n} distributions have packed bytes that do not match their bucket count (e.g. ${example})` : null;
+}
