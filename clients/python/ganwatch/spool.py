@@ -1,6 +1,6 @@
 """The on-disk spool: one folder per run holding an append-only log of everything not yet acknowledged by the server
-(point, distribution and status frames, image and latent uploads) and the marks that settle them. A trainer crash, a server restart
-or a long outage loses nothing: whatever is unsettled on disk is sent again.
+(point, distribution and status frames, image and latent uploads) and the marks that settle them. A trainer crash, a
+server restart or a long outage loses nothing: whatever is unsettled on disk is sent again.
 
 The format is the Node monitor client's (clients/node/spool.ts), so either client, ``npm run sync`` and
 ``python -m ganwatch sync`` read any spool folder:
