@@ -133,7 +133,12 @@ export async function run(): Promise<void> {
       store,
       size: async () => {
         const pool = (store as unknown as { pool: { query(s: string): Promise<{ rows: Array<{ n: number }> }> } }).pool;
-        const { rows } = await pool.query('SELECT pg_database_size(current_database())::bigint AS n');
+        // The tables that hold the data (partitions included), not the database's fixed overhead.
+        const { rows } = await pool.query(
+          `SELECT ((SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree('points'))
+             + (SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree('blocks'))
+             + pg_total_relation_size('metrics') + pg_total_relation_size('distributions'))::bigint AS n`,
+        );
         return Number(rows[0]!.n);
       },
     };
