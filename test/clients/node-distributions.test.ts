@@ -1,11 +1,12 @@
 // run.logHistogram and run.logDistribution as a training script uses them: histograms reach the server exactly as
-// bucketed, go through the spool like points (a server down while they are logged loses none), and input the
-// server would refuse is refused at the call.
+// bucketed, go through the spool like points (a server down while they are logged loses none; offline, npm run sync
+// uploads them), and input the server would refuse is refused at the call.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect, type GanwatchError, type Run } from '../../clients/node/index.js';
-import { api, startServer, tempDir, type RunningServer } from '../../harness/server.js';
+import { ROOT, api, startServer, tempDir, type RunningServer } from '../../harness/server.js';
 import { histogramOf, type DistributionNamesResponse, type DistributionsResponse } from '../../protocol/index.js';
 
 const TOKEN = 'hist-token';
@@ -88,4 +89,38 @@ test('input the server would refuse is refused at the call, with GW_ERR_MONITOR_
   assert.equal(await run.finish(), true);
   const names = await get<DistributionNamesResponse>(run, '/names');
   assert.deepEqual(names.body.names, []);
+});
+
+test('histograms of a run recorded offline are uploaded by npm run sync', async () => {
+  const spool = join(dir, 'offline-spool');
+  const run = await connect({ name: 'offline', server: 'http://127.0.0.1:9', spool, offline: true });
+  for (let step = 0; step < 20; step++) run.logHistogram('w', [step, step + 1, step + 5], step, { buckets: 2 });
+  run.log({ loss: 1 }, 19);
+  assert.equal(await run.finish(), true);
+  const sync = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=ganwatch-source', 'trainer/sync.ts', '--spool', spool, '--server', server.url],
+    { cwd: ROOT, encoding: 'utf8', env: { ...process.env, GANWATCH_TOKEN: TOKEN } },
+  );
+  assert.equal(sync.status, 0, sync.stderr + sync.stdout);
+  const runs = await api<{ runs: Array<{ id: string; name: string }> }>(
+    server,
+    'GET',
+    '/api/v1/runs',
+    undefined,
+    TOKEN,
+  );
+  const stored = runs.body.runs.find((r) => r.name === 'offline');
+  assert.ok(stored, `the run was created: ${sync.stdout}`);
+  const read = await api<DistributionsResponse>(
+    server,
+    'GET',
+    `/api/v1/runs/${stored.id}/distributions?name=w`,
+    undefined,
+    TOKEN,
+  );
+  assert.deepEqual(
+    read.body.records.map((r) => [r.step, r.edges, r.counts]),
+    Array.from({ length: 20 }, (_, s) => [s, [s, s + 2.5, s + 5], [2, 1]]),
+  );
 });
