@@ -24,16 +24,19 @@
 // E(B1)'s μ and log σ²; trainer/diagnostics.ts turns them and the updated weights into norms and histograms.
 import * as tf from '@tensorflow/tfjs';
 import { gwError } from '../../protocol/errors.js';
-import { LAMBDA_METRIC, LR_METRIC, METRIC, STEP_METRICS } from '../../protocol/metric-names.js';
-import { Rng, type RngState } from '../rng.js';
-import { DEFAULT_OPTIONS, type BicycleGANOptions, type GanMode } from './bicyclegan-options.js';
-import { computeDiagnostics, type DiagnosticInputs, type NamedTensor, type StepDiagnostics } from '../diagnostics.js';
 import {
   DIST_E_LOGVAR,
   DIST_E_MU,
+  LAMBDA_METRIC,
+  LR_METRIC,
+  METRIC,
+  STEP_METRICS,
   discriminatorOutputDistribution,
   type DistSide,
 } from '../../protocol/metric-names.js';
+import { computeDiagnostics, type DiagnosticInputs, type NamedTensor, type StepDiagnostics } from '../diagnostics.js';
+import { Rng, type RngState } from '../rng.js';
+import { DEFAULT_OPTIONS, type BicycleGANOptions, type GanMode } from './bicyclegan-options.js';
 import type { Param, WeightSource } from './layers.js';
 import {
   type Discriminator,
