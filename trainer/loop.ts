@@ -69,8 +69,6 @@ export interface LoopSetup {
   resume?: LoopState;
   /** Called after every step with its metrics (benchmarks). */
   onStep?: (step: number, metrics: LoopStepMetrics) => void;
-  /** Compute diagnostics every --diag-every steps even without a monitor (benchmarks). */
-  diagnose?: boolean;
 }
 
 export interface LoopResult {
@@ -278,10 +276,10 @@ export class TrainingLoop {
     }
   }
 
-  /** Whether step `step` (from 1) computes and pushes diagnostics (--diag-every; only a monitored run needs them). */
+  /** Whether step `step` (from 1) computes and pushes diagnostics (--diag-every; an unmonitored loop has no use for them). */
   private diagnosed(step: number): boolean {
     const every = this.o.diagEvery;
-    return every > 0 && step % every === 0 && (this.current !== null || this.setup.diagnose === true);
+    return every > 0 && step % every === 0 && this.current !== null;
   }
 
   private async endEpoch(): Promise<void> {
