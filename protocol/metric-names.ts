@@ -66,7 +66,47 @@ export const METRIC_PREFIX = {
   perf: 'perf/',
   val: 'val/',
   sys: 'sys/',
+  layerNorm: 'layer_norm/',
+  layerGrad: 'layer_grad/',
 } as const;
+
+// ---- the trainer's diagnostics (trainer/diagnostics.ts), every --diag-every steps: per-layer norms as points,
+// histograms as distributions (protocol/distributions.ts). A layer is a parameter's name without its last part
+// (`G/b3/down/w` and `G/b3/down/b` are the layer `G/b3/down`), so every name starts with the network: G, E, D or D2.
+
+/**
+ * `layer_norm/<net>/<layer>`: L2 norm of the layer's weights and bias together, after the step's update.
+ * ganwatch's layers: G/b<i>/down, G/b<i>/up (U-Net block i, 0 = outermost), E/conv0, E/block<i>/{conv1,conv2,shortcut},
+ * E/fc, E/fcVar, D/s<k>/c<i> and D2/s<k>/c<i> (scale k, conv i).
+ */
+export function layerNormMetric(layer: string): string {
+  return `${METRIC_PREFIX.layerNorm}${layer}`;
+}
+
+/** `layer_grad/<net>/<layer>`: L2 norm of the layer's gradient in the step, before clipping (the terms of grad_norm/<net>). */
+export function layerGradMetric(layer: string): string {
+  return `${METRIC_PREFIX.layerGrad}${layer}`;
+}
+
+/** Distribution names start with this, so charts of histograms sort apart from points. */
+export const DIST_PREFIX = 'dist/';
+
+/** The encoder's μ of E(B) on the step's cVAE-GAN half batch (batch/2 × nz values): the latent space's health. */
+export const DIST_E_MU = 'dist/E/mu';
+/** The encoder's log σ² on the same images; a KL collapse shows as every value near 0 and μ near 0. */
+export const DIST_E_LOGVAR = 'dist/E/logvar';
+
+export type DistSide = 'real' | 'fake';
+
+/**
+ * `dist/<D|D2>/<real|fake>/scale<k>`: the discriminator's verdict on every patch of scale k (0 = full size, 1 = half)
+ * in the D step, before D's update: sigmoid(output) for the log loss (the probability "real"), the raw output for
+ * lsgan (target 1 real, 0 fake). D judges B against the cVAE-GAN fake, D2 the other half of B against the cLR-GAN fake.
+ * A D that separates puts real near 1 and fake near 0; a saturated D piles both at the ends.
+ */
+export function discriminatorOutputDistribution(net: DiscriminatorKey, side: DistSide, scale: number): string {
+  return `${DIST_PREFIX}${net}/${side}/scale${scale}`;
+}
 
 /**
  * Per-GPU system metrics: the family name, then `/` and nvidia-smi's GPU index, e.g. `sys/gpu_util/0`, so one chart

@@ -11,6 +11,7 @@ import { METRIC } from '../protocol/index.js';
 import { importCheckpoint, saveCheckpoint, type CheckpointExtra } from './checkpoint.js';
 import { applyControl } from './controls.js';
 import type { PairDataset } from './data/index.js';
+import type { StepDiagnostics } from './diagnostics.js';
 import type { BicycleGAN, StepMetrics } from './models/bicyclegan.js';
 import type { TrainerOptions } from './options.js';
 import { formatNumber, type Progress } from './progress.js';
@@ -98,6 +99,12 @@ export function trainerRng(seed: number): Rng {
 /** The seed of the fixed validation z. */
 export function validationSeed(seed: number): number {
   return hashSeed(seed, 0x7a11d);
+}
+
+/** Pushes a diagnosed step's norms as points and its histograms as distributions, at the step they describe. */
+export function sendDiagnostics(monitor: Run, d: StepDiagnostics, step: number): void {
+  monitor.log(d.points, step);
+  for (const { name, histogram } of d.distributions) monitor.logDistribution({ name, step, ...histogram });
 }
 
 export class TrainingLoop {
@@ -235,8 +242,10 @@ export class TrainingLoop {
       const a = tf.tensor4d(data.a, shape);
       const b = tf.tensor4d(data.b, shape);
       let model: StepMetrics;
+      let diagnostics: StepDiagnostics | null = null;
       try {
-        model = this.model.trainStep(a, b);
+        if (this.diagnosed(this.step + 1)) ({ metrics: model, diagnostics } = this.model.trainStepDiagnosed(a, b));
+        else model = this.model.trainStep(a, b);
       } finally {
         tf.dispose([a, b]);
       }
@@ -249,6 +258,7 @@ export class TrainingLoop {
         [METRIC.perfImagesPerS]: data.count / (ms / 1000),
       };
       if (monitor && this.step % this.o.pushEvery === 0) monitor.log(metrics, this.step);
+      if (monitor && diagnostics) sendDiagnostics(monitor, diagnostics, this.step);
       this.setup.onStep?.(this.step, metrics);
       progress.step({
         epoch: this.epoch,
@@ -264,6 +274,12 @@ export class TrainingLoop {
         return;
       }
     }
+  }
+
+  /** Whether step `step` (from 1) computes and pushes diagnostics (--diag-every; an unmonitored loop has no use for them). */
+  private diagnosed(step: number): boolean {
+    const every = this.o.diagEvery;
+    return every > 0 && step % every === 0 && this.current !== null;
   }
 
   private async endEpoch(): Promise<void> {

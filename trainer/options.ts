@@ -14,6 +14,8 @@ export const EARLY_STOP_METRICS = [METRIC.valL1, METRIC.valSsim, METRIC.valDiver
 export type EarlyStopMetric = (typeof EARLY_STOP_METRICS)[number];
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export const SIZES = [32, 64, 128, 256] as const;
+/** --diag-every's default: measured to cost ≤ 2% of the step time (README, Benchmarks: `npm run bench -- diagnostics`). */
+export const DEFAULT_DIAG_EVERY = 10;
 
 /** The model's settings that are flags of their own, under the model's names. */
 type ModelFlags = Pick<
@@ -59,6 +61,8 @@ export interface TrainerOptions extends ModelFlags {
   clip: number;
   dropout: boolean;
   pushEvery: number;
+  /** Every k steps the step's diagnostics (per-layer norms, D's verdicts, E's μ and log σ²) are pushed; 0: never. */
+  diagEvery: number;
   valEvery: number;
   valCount: number;
   valZ: number;
@@ -170,6 +174,11 @@ function modelFlags(): Option[] {
 function loopFlags(): Option[] {
   return [
     opt('--push-every <k>', 'push metrics every k steps', '1'),
+    opt(
+      '--diag-every <k>',
+      "every k steps push diagnostics: per-layer weight and gradient norms of G, E, D, D2, histograms of D's and D2's outputs on real and fake per scale and of E's mu and log-variance (0: off)",
+      String(DEFAULT_DIAG_EVERY),
+    ),
     opt('--val-every <n>', 'validate every n epochs (and at the end)', '5'),
     opt('--val-count <n>', 'fixed validation inputs in the sample grid', '8'),
     opt('--val-z <k>', 'random z per validation input (grid columns and diversity)', '4'),
@@ -434,6 +443,7 @@ function modelValues(raw: Raw) {
 function loopValues(raw: Raw) {
   return {
     pushEvery: int(raw, 'pushEvery', 1),
+    diagEvery: int(raw, 'diagEvery', 0),
     valEvery: int(raw, 'valEvery', 1),
     valCount: int(raw, 'valCount', 1, 64),
     valZ: int(raw, 'valZ', 1, 16),

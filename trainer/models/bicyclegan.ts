@@ -18,9 +18,23 @@
 //   lr/G, lr/E, lr/D         learning rates used by this step (base × linear-decay factor); lr/D is D's (D2 alike
 //                            unless set apart)
 //   lambda/adv, /cyc, /latent, /kl and clip/max_norm (0 = off): the controls in force for this step
+//
+// A step asked for diagnostics (trainStepDiagnosed) also keeps, from the tensors the step computes anyway: each
+// parameter's Σ grad² (the terms of the global norms above), D's and D2's outputs on real and fake per scale, and
+// E(B1)'s μ and log σ²; trainer/diagnostics.ts turns them and the updated weights into norms and histograms.
 import * as tf from '@tensorflow/tfjs';
 import { gwError } from '../../protocol/errors.js';
-import { LAMBDA_METRIC, LR_METRIC, METRIC, STEP_METRICS } from '../../protocol/metric-names.js';
+import {
+  DIST_E_LOGVAR,
+  DIST_E_MU,
+  LAMBDA_METRIC,
+  LR_METRIC,
+  METRIC,
+  STEP_METRICS,
+  discriminatorOutputDistribution,
+  type DistSide,
+} from '../../protocol/metric-names.js';
+import { computeDiagnostics, type DiagnosticInputs, type NamedTensor, type StepDiagnostics } from '../diagnostics.js';
 import { Rng, type RngState } from '../rng.js';
 import { DEFAULT_OPTIONS, type BicycleGANOptions, type GanMode } from './bicyclegan-options.js';
 import type { Param, WeightSource } from './layers.js';
@@ -154,8 +168,18 @@ function patchAccuracy(maps: tf.Tensor4D[], real: boolean, mode: GanMode): tf.Sc
   return tf.mean(tf.cast(hits, 'float32'));
 }
 
-function globalNorm(grads: tf.Tensor[]): tf.Scalar {
-  return tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+/** Σ g² of each gradient: the global norm's terms, which diagnostics also read per layer. */
+function squareSums(grads: tf.Tensor[]): tf.Scalar[] {
+  return grads.map((g) => tf.sum(tf.square(g)));
+}
+
+function globalNorm(sums: tf.Scalar[]): tf.Scalar {
+  return tf.sqrt(tf.addN(sums)) as tf.Scalar;
+}
+
+/** What D's GAN loss reads as its verdict: sigmoid(logit) for the log loss, the raw output for lsgan. */
+function verdict(map: tf.Tensor4D, mode: GanMode): tf.Tensor {
+  return mode === 'lsgan' ? map : tf.sigmoid(map);
 }
 
 /** PyTorch clip_grad_norm_: scale by max/(norm + 1e-6) when that is below 1. */
@@ -183,6 +207,15 @@ interface StepInputs {
   eps: tf.Tensor2D;
   zRand: tf.Tensor2D;
   dropoutSeed: number;
+}
+
+/**
+ * Where a diagnosed step keeps its diagnostic tensors (each tf.keep'd, and also listed in the step's `kept` so the
+ * step disposes them); null when the step is not diagnosed, which then keeps nothing extra.
+ */
+interface DiagnosticSink {
+  gradSquares: NamedTensor[];
+  outputs: NamedTensor[];
 }
 
 /** The controls in force for one step, read once at its start. */
@@ -320,6 +353,25 @@ export class BicycleGAN {
    * as in the reference. A2 is unused. The reference's optimize_parameters: forward, D update, G-and-E update.
    */
   trainStep(a: tf.Tensor4D, b: tf.Tensor4D): StepMetrics {
+    return this.runStep(a, b, null).metrics;
+  }
+
+  /**
+   * trainStep, plus the step's diagnostics: per-layer weight norms (after the update) and gradient norms (before
+   * clipping, from the gradients the update used), D's and D2's verdicts on real and fake per scale, and the
+   * histograms of E's μ and log σ². The update itself is exactly trainStep's.
+   */
+  trainStepDiagnosed(a: tf.Tensor4D, b: tf.Tensor4D): { metrics: StepMetrics; diagnostics: StepDiagnostics } {
+    const sink: DiagnosticSink = { gradSquares: [], outputs: [] };
+    const { metrics, diagnostics } = this.runStep(a, b, sink);
+    return { metrics, diagnostics: diagnostics as StepDiagnostics };
+  }
+
+  private runStep(
+    a: tf.Tensor4D,
+    b: tf.Tensor4D,
+    sink: DiagnosticSink | null,
+  ): { metrics: StepMetrics; diagnostics: StepDiagnostics | null } {
     this.checkBatch(a, b);
     const noise = this.drawStepNoise(a.shape[0] / 2);
     const controls: StepControls = { lam: { ...this.lambdas }, clip: this.clipMaxNorm };
@@ -327,20 +379,22 @@ export class BicycleGAN {
     let metricTensor: tf.Tensor | undefined;
     let values: Float32Array;
     let measured: ModelMetric[] = [];
+    let diagnostics: StepDiagnostics | null = null;
     try {
       metricTensor = tf.tidy(() => {
-        const onDevice = this.optimizeParameters(a, b, noise, controls, kept);
+        const onDevice = this.optimizeParameters(a, b, noise, controls, kept, sink);
         measured = onDevice.map(([name]) => name);
         return tf.stack(onDevice.map(([, value]) => value));
       });
       values = metricTensor.dataSync() as Float32Array;
+      if (sink) diagnostics = computeDiagnostics(this.diagnosticInputs(sink));
     } finally {
       metricTensor?.dispose();
       tf.dispose(kept);
     }
     this.steps += 1;
     // One value per stacked tensor, in the order they were stacked; the host-side values follow by name.
-    return stepMetrics([
+    const metrics = stepMetrics([
       ...measured.map((name, i) => [name, values[i] as number] as const),
       [LR_METRIC.G, this.getLr('G')],
       [LR_METRIC.E, this.getLr('E')],
@@ -348,6 +402,20 @@ export class BicycleGAN {
       ...LAMBDA_NAMES.map((name) => [LAMBDA_METRIC[name], controls.lam[name]] as const),
       [METRIC.clipMaxNorm, controls.clip],
     ]);
+    return { metrics, diagnostics };
+  }
+
+  /** The kept tensors of a diagnosed step, with every network's weights as they are after its update. */
+  private diagnosticInputs(sink: DiagnosticSink): DiagnosticInputs {
+    const weights = NET_NAMES.flatMap((n) => this[n].params.map((p) => ({ name: p.name, tensor: p.variable })));
+    return { weights, gradSquares: sink.gradSquares, outputs: sink.outputs };
+  }
+
+  /** Keeps `tensor` past the step's tidy under `name` (disposed with the step's other kept tensors). */
+  private static keepInto(into: NamedTensor[], kept: tf.Tensor[], name: string, tensor: tf.Tensor): void {
+    const t = tf.keep(tensor);
+    kept.push(t);
+    into.push({ name, tensor: t });
   }
 
   /** One fork per step: the step's noise depends only on the model RNG state, which checkpoints keep. */
@@ -365,10 +433,11 @@ export class BicycleGAN {
     noise: StepNoise,
     controls: StepControls,
     kept: tf.Tensor[],
+    sink: DiagnosticSink | null,
   ): Array<readonly [ModelMetric, tf.Scalar]> {
     const inputs = this.stepInputs(a, b, noise);
-    const { d, d2 } = this.backwardD(inputs, controls, kept);
-    const eg = this.backwardEG(inputs, controls, kept);
+    const { d, d2 } = this.backwardD(inputs, controls, kept, sink);
+    const eg = this.backwardEG(inputs, controls, kept, sink);
     return deviceMetrics(d, d2, eg);
   }
 
@@ -399,10 +468,20 @@ export class BicycleGAN {
   }
 
   /** D and D2 on real vs fakes from the current G (no tape here, so the fakes are detached). */
-  private backwardD(x: StepInputs, c: StepControls, kept: tf.Tensor[]): { d: DStats; d2: DStats } {
+  private backwardD(
+    x: StepInputs,
+    c: StepControls,
+    kept: tf.Tensor[],
+    sink: DiagnosticSink | null,
+  ): { d: DStats; d2: DStats } {
     const pre = this.forward(x);
-    const d = this.discriminatorStep('D', this.D, x.B1, pre.fakeEnc, c.lam.adv, c.clip, kept);
-    const d2 = this.discriminatorStep('D2', this.D2, x.B2, pre.fakeRand, c.lam.adv, c.clip, kept);
+    if (sink) {
+      // E is not updated before G and E are, so this μ, log σ² is the one the KL term of this step sees.
+      BicycleGAN.keepInto(sink.outputs, kept, DIST_E_MU, pre.mu);
+      BicycleGAN.keepInto(sink.outputs, kept, DIST_E_LOGVAR, pre.logvar);
+    }
+    const d = this.discriminatorStep('D', this.D, x.B1, pre.fakeEnc, c, kept, sink);
+    const d2 = this.discriminatorStep('D2', this.D2, x.B2, pre.fakeRand, c, kept, sink);
     return { d, d2 };
   }
 
@@ -410,7 +489,7 @@ export class BicycleGAN {
    * G and E: the same forward again (same noise and dropout masks) on the tape, with the updated D, D2. tfjs records
    * one tape per variableGrads call and D's update sits between, so the fakes are recomputed (about 12% of a step).
    */
-  private backwardEG(x: StepInputs, c: StepControls, kept: tf.Tensor[]): EGStats {
+  private backwardEG(x: StepInputs, c: StepControls, kept: tf.Tensor[], sink: DiagnosticSink | null): EGStats {
     // The latent path (the reference's backward_G_alone) runs E on detached copies of E's weights: z_L1 then reaches
     // G through E but gives E nothing.
     const frozenE = new Map<Param, tf.Tensor>(this.E.params.map((p) => [p, tf.clone(p.variable)]));
@@ -424,7 +503,9 @@ export class BicycleGAN {
       kept.push(aux);
       return losses[5];
     }, [...gVars, ...eVars]);
-    const { gNorm, eNorm } = this.applyEGGradients(gVars, eVars, grads, c.clip);
+    const { gNorm, eNorm } = this.applyEGGradients(gVars, eVars, grads, c.clip, (net, sums) => {
+      if (sink) this.keepGradSquares(net, sums, kept, sink);
+    });
     const [ganG, ganG2, l1, zL1, kl, total, latentMse] = tf.unstack(aux as unknown as tf.Tensor1D) as EGLosses;
     return { ganG, ganG2, l1, zL1, kl, total, latentMse, gNorm, eNorm };
   }
@@ -456,11 +537,16 @@ export class BicycleGAN {
     eVars: tf.Variable[],
     grads: tf.NamedTensorMap,
     clip: number,
+    onSquares: (net: 'G' | 'E', sums: tf.Scalar[]) => void,
   ): { gNorm: tf.Scalar; eNorm: tf.Scalar } {
     let gGrads = gVars.map((v) => grads[v.name] ?? tf.zerosLike(v));
     let eGrads = eVars.map((v) => grads[v.name] ?? tf.zerosLike(v));
-    const gNorm = globalNorm(gGrads);
-    const eNorm = globalNorm(eGrads);
+    const gSums = squareSums(gGrads);
+    const eSums = squareSums(eGrads);
+    onSquares('G', gSums);
+    onSquares('E', eSums);
+    const gNorm = globalNorm(gSums);
+    const eNorm = globalNorm(eSums);
     if (clip > 0) {
       const scale = clipScale(tf.sqrt(tf.add(tf.square(gNorm), tf.square(eNorm))) as tf.Scalar, clip);
       gGrads = gGrads.map((g) => tf.mul(g, scale));
@@ -470,16 +556,42 @@ export class BicycleGAN {
     this.optimizers.G.applyGradients(gVars.map((v, i) => ({ name: v.name, tensor: gGrads[i] as tf.Tensor })));
     return { gNorm, eNorm };
   }
+  /** Keeps each parameter's Σ g² of `net` (parameter order) for the step's diagnostics. */
+  private keepGradSquares(net: NetName, sums: tf.Scalar[], kept: tf.Tensor[], sink: DiagnosticSink): void {
+    this[net].params.forEach((p, i) => BicycleGAN.keepInto(sink.gradSquares, kept, p.name, sums[i] as tf.Scalar));
+  }
+
+  /** Keeps D's verdicts on the real and the fake images, scale by scale, for the step's diagnostics. */
+  private keepVerdicts(
+    name: 'D' | 'D2',
+    maps: Record<DistSide, tf.Tensor4D[]>,
+    kept: tf.Tensor[],
+    sink: DiagnosticSink,
+  ): void {
+    for (const side of ['real', 'fake'] as const) {
+      maps[side].forEach((m, scale) =>
+        BicycleGAN.keepInto(
+          sink.outputs,
+          kept,
+          discriminatorOutputDistribution(name, side, scale),
+          verdict(m, this.opts.ganMode),
+        ),
+      );
+    }
+  }
+
   /** Runs inside the step's tidy: one Adam update of `net` on λ_adv·(GAN(real,1) + GAN(fake,0)), summed over scales. */
   private discriminatorStep(
     name: 'D' | 'D2',
     net: Discriminator,
     real: tf.Tensor4D,
     fake: tf.Tensor4D,
-    lambdaAdv: number,
-    clip: number,
+    c: StepControls,
     kept: tf.Tensor[],
+    sink: DiagnosticSink | null,
   ): DStats {
+    const lambdaAdv = c.lam.adv;
+    const clip = c.clip;
     const mode = this.opts.ganMode;
     const vars = net.params.map((p) => p.variable);
     let aux: tf.Tensor | undefined;
@@ -491,10 +603,13 @@ export class BicycleGAN {
       const loss = tf.add(sumOverScales(realMaps, 1, mode), sumOverScales(fakeMaps, 0, mode)) as tf.Scalar;
       aux = tf.keep(tf.stack([loss, patchAccuracy(realMaps, true, mode), patchAccuracy(fakeMaps, false, mode)]));
       kept.push(aux);
+      if (sink) this.keepVerdicts(name, { real: realMaps, fake: fakeMaps }, kept, sink);
       return tf.mul(lambdaAdv, loss) as tf.Scalar;
     }, vars);
     let g = vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
-    const gradNorm = globalNorm(g);
+    const sums = squareSums(g);
+    if (sink) this.keepGradSquares(name, sums, kept, sink);
+    const gradNorm = globalNorm(sums);
     if (clip > 0) {
       const scale = clipScale(gradNorm, clip);
       g = g.map((t) => tf.mul(t, scale));
