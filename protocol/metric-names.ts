@@ -66,6 +66,10 @@ export const METRIC_PREFIX = {
   perf: 'perf/',
   val: 'val/',
   sys: 'sys/',
+  /** One layer's gradient norm, `layer_grad/<net>/<layer>`: the dashboard's per-layer heatmap reads these. */
+  layerGrad: 'layer_grad/',
+  /** One layer's weight norm, `layer_norm/<net>/<layer>`. */
+  layerNorm: 'layer_norm/',
 } as const;
 
 /**
