@@ -49,6 +49,8 @@ dashboardTests({
   },
   open: () => `/#/runs/${run}`,
   viewport: { width: 1280, height: 1400 },
+  // The map in the dark theme: viridis reads on both, and the labels and axis take the theme's colours.
+  context: { colorScheme: 'dark' },
   ready: (ui) => ({ page, errors } = ui),
 });
 
