@@ -8,6 +8,9 @@ import type {
   Control,
   ControlCommand,
   CreateRunBody,
+  Distribution,
+  DistributionNamesResponse,
+  DistributionsResponse,
   ListRunsQuery,
   MarkerRecord,
   MetricSummary,
@@ -88,6 +91,21 @@ export interface SeriesRepo {
   exportRun(rid: number, pageSize?: number): AsyncGenerator<ExportRow[]>;
   /** Every value of a run with a step in [from, to), in step order (metrics by name within a step). */
   window(rid: number, from: number, to: number): Promise<ExportRow[]>;
+}
+
+/** Histograms of named quantities per step (protocol/distributions.ts), stored compactly (db/distribution-rows.ts). */
+export interface DistributionsRepo {
+  /**
+   * Stores a batch atomically, one row per (run, name, step), a later record replacing an earlier one; resolves after
+   * the commit with the number of records stored. GW_ERR_RUN_NOT_FOUND when the run was deleted meanwhile.
+   */
+  write(run: Pick<RunRef, 'rid' | 'id'>, records: readonly Distribution[], serverWall?: number): Promise<number>;
+  /** The records of `name` with a step in [from, to], merged down to at most `max` records (steps in order). */
+  read(rid: number, name: string, max: number, from?: number, to?: number): Promise<DistributionsResponse>;
+  /** Every name a run has, with its record count and step range, ordered by name. */
+  names(rid: number): Promise<DistributionNamesResponse['names']>;
+  /** Every record of a run, name by name in step order, in pages. */
+  exportRun(rid: number, pageSize?: number): AsyncGenerator<Array<Distribution & { wall: number }>>;
 }
 
 export interface MediaRow {
@@ -355,6 +373,7 @@ export interface Store {
   readonly runs: RunsRepo;
   readonly points: PointsRepo;
   readonly series: SeriesRepo;
+  readonly distributions: DistributionsRepo;
   readonly media: MediaRepo;
   readonly latents: LatentsRepo;
   readonly controls: ControlsRepo;

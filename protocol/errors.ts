@@ -15,6 +15,11 @@ export const ERRORS = {
   GW_ERR_BODY_TOO_LARGE: def(413, (limit: string) => `Body too large: the limit is ${limit} bytes`),
   GW_ERR_UNSUPPORTED_MEDIA_TYPE: def(415, (type: string) => `Unsupported content type '${type}'`),
   GW_ERR_NOT_PNG: def(400, () => 'Body is not a PNG image (it must start with the PNG signature)'),
+  GW_ERR_DISTRIBUTION_SHAPE: def(
+    400,
+    (index: string, name: string, step: string, problem: string) =>
+      `Distribution ${index} ('${name}' at step ${step}) ${problem}; nothing was stored`,
+  ),
   GW_ERR_LATENT_SHAPE: def(400, (detail: string) => `Latent codes do not match their declared shape: ${detail}`),
   GW_ERR_RANGE: def(400, (detail: string) => `Invalid range: ${detail}`),
   GW_ERR_ROUTE_NOT_FOUND: def(404, (method: string, url: string) => `No route ${method} ${url}`),

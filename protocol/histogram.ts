@@ -91,3 +91,78 @@ export function histogramQuantile(h: Histogram, q: number): number {
   }
   return h.edges[h.edges.length - 1]!;
 }
+
+/** Splits `count` over the target buckets in proportion to their overlap with [a, b], as integers summing to it. */
+function spread(count: number, a: number, b: number, lo: number, width: number, into: number[]): void {
+  const n = into.length;
+  const bucketOf = (x: number): number =>
+    width === 0 ? 0 : Math.min(n - 1, Math.max(0, Math.floor((x - lo) / width)));
+  const first = bucketOf(a);
+  const last = bucketOf(b);
+  if (first === last || b === a) {
+    into[first]! += count;
+    return;
+  }
+  // Cumulative rounding: each target gets round(F(end)) - round(F(start)), so the parts are integers summing to count.
+  let given = 0;
+  for (let j = first; j <= last; j++) {
+    const end = j === last ? b : lo + (j + 1) * width;
+    const upTo = j === last ? count : Math.round((count * (end - a)) / (b - a));
+    into[j]! += upTo - given;
+    given = upTo;
+  }
+}
+
+/**
+ * One histogram holding every value of `parts` (consecutive steps merged for a downsampled read): its edges are
+ * `buckets` equal-width buckets over the parts' overall min..max (default: the most buckets any part has), each
+ * part's counts are rebinned onto them in proportion to overlap (as integers: totals are preserved exactly), and the
+ * buckets holding the overall min and max are never left empty, so the extremes stay visible. Non-finite counts add.
+ */
+export function mergeHistograms(parts: readonly Histogram[], buckets?: number): Histogram {
+  let lo = Infinity;
+  let hi = -Infinity;
+  let nonFinite = 0;
+  let most = 1;
+  for (const h of parts) {
+    nonFinite += h.nonFinite;
+    if (h.counts.length === 0 || histogramTotal(h) === 0) continue;
+    lo = Math.min(lo, h.edges[0]!);
+    hi = Math.max(hi, h.edges[h.edges.length - 1]!);
+    most = Math.max(most, h.counts.length);
+  }
+  if (lo === Infinity) return { edges: [], counts: [], nonFinite };
+  const n = hi === lo ? 1 : Math.max(1, Math.floor(buckets ?? most));
+  const width = (hi - lo) / n;
+  const edges = Array.from({ length: n + 1 }, (_, i) => (i === n ? hi : lo + i * width));
+  const counts = new Array<number>(n).fill(0);
+  let minHeld = false;
+  let maxHeld = false;
+  for (const h of parts) {
+    for (let i = 0; i < h.counts.length; i++) {
+      const c = h.counts[i]!;
+      if (c === 0) continue;
+      const a = h.edges[i]!;
+      const b = h.edges[i + 1]!;
+      if (a === lo) minHeld = true;
+      if (b === hi) maxHeld = true;
+      spread(c, a, b, lo, width, counts);
+    }
+  }
+  if (minHeld) keepExtreme(counts, 0);
+  if (maxHeld) keepExtreme(counts, n - 1);
+  return { edges, counts, nonFinite };
+}
+
+/** Moves one value into the empty end bucket `at` from the nearest non-empty bucket (rounding may have moved it). */
+function keepExtreme(counts: number[], at: number): void {
+  if (counts[at]! > 0) return;
+  const step = at === 0 ? 1 : -1;
+  for (let j = at + step; j >= 0 && j < counts.length; j += step) {
+    if (counts[j]! > 0) {
+      counts[j]!--;
+      counts[at]!++;
+      return;
+    }
+  }
+}

@@ -35,6 +35,8 @@ export type LiveServerFrame =
   | { type: 'control'; run: string; control: Control }
   | { type: 'media'; run: string; id: number; epoch: number; step: number; kind: string }
   | { type: 'latents'; run: string; epoch: number }
+  /** Histograms of `name` were stored, up to `step`: GET /runs/:id/distributions?name= */
+  | { type: 'distribution'; run: string; name: string; step: number }
   /** A projection of the epoch's latent codes is ready: GET /runs/:id/projections?epoch=&method= */
   | { type: 'projection'; run: string; epoch: number; method: ProjectionMethod }
   | { type: 'alert'; run: string; alert: Alert }

@@ -16,6 +16,7 @@ import { controlRoutes } from './routes/controls.js';
 import { healthRoutes } from './routes/health.js';
 import { mediaRoutes } from './routes/media.js';
 import { pointRoutes } from './routes/points.js';
+import { distributionRoutes } from './routes/distributions.js';
 import { projectionRoutes } from './routes/projections.js';
 import { runRoutes } from './routes/runs.js';
 import { userRuleRoutes } from './routes/user-rules.js';
@@ -126,6 +127,7 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
     async (api) => {
       await runRoutes(api, ctx);
       await pointRoutes(api, ctx);
+      await distributionRoutes(api, ctx);
       await mediaRoutes(api, ctx);
       await projectionRoutes(api, ctx);
       await controlRoutes(api, ctx, { trainerTimeoutMs: options.trainerTimeoutMs });

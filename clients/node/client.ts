@@ -4,13 +4,14 @@
 // connection, to the same server or the next of several, every unacknowledged batch is resent in seq order. The
 // server upserts by (run, metric, step), so this at-least-once delivery stores everything exactly once.
 // This module wires the parts together: the socket (connection.ts), what awaits an ack (acks.ts), the point buffer
-// (points.ts), uploads (uploads.ts), controls (controls.ts) and the spool (spool.ts, through spool-guard.ts).
+// and distribution buffers (points.ts, distributions.ts), uploads (uploads.ts), controls (controls.ts) and the spool (spool.ts, through spool-guard.ts).
 import os from 'node:os';
 import {
   MAX_POINTS_PER_BATCH,
   RUN_STATUSES,
   gwError,
   type CreateRunBody,
+  type Distribution,
   type GanwatchError,
   type IngestServerFrame,
   type RunStatus,
@@ -19,6 +20,7 @@ import { Outbox } from './acks.js';
 import { Sleeper } from './backoff.js';
 import { Connection, DEFAULT_FAILOVER_MS } from './connection.js';
 import { Controls, type ReceivedControl } from './controls.js';
+import { DistributionBuffer, encodeDistribution } from './distributions.js';
 import { createRemoteRun, fetchRemoteRun, onFirstAnswering, serverError } from './http.js';
 import { PointBuffer } from './points.js';
 import { Reporter } from './report.js';
@@ -131,6 +133,7 @@ export class MonitorClient {
   private readonly sleeper = new Sleeper();
   private readonly spool: SpoolGuard;
   private readonly points: PointBuffer;
+  private readonly distributions = new DistributionBuffer();
   private readonly connection: Connection;
   private readonly outbox: Outbox;
   private readonly controls: Controls;
@@ -234,6 +237,18 @@ export class MonitorClient {
     this.points.add(point);
     this.pushed++;
     if (this.points.full) this.cut();
+  }
+
+  /**
+   * Records one histogram (a distribution of a named quantity at a step), sent in the same spooled, acknowledged and
+   * resent frames as points. Throws GW_ERR_MONITOR_INPUT for a record the server would refuse.
+   */
+  pushDistribution(record: Distribution): void {
+    if (this.closed) throw gwError('GW_ERR_MONITOR_INPUT', 'pushDistribution() after close()');
+    const text = encodeDistribution(record);
+    if (!this.distributions.fits(text)) this.cut();
+    this.distributions.add(text);
+    if (this.distributions.full) this.cut();
   }
 
   /** Queues a PNG sample grid for upload (epoch, step, kind e.g. 'samples', optional meta object). */
@@ -368,12 +383,19 @@ export class MonitorClient {
     return ok;
   }
 
-  /** Turns the point buffer into a frame: next seq, spooled, sent if connected. */
+  /** Turns the point and distribution buffers into frames: next seqs, spooled, sent if connected. */
   private cut(): void {
-    if (this.points.count === 0 || this.closed) return;
-    const seq = this.spool.spool.takeSeq();
-    const { text, count } = this.points.frame(seq);
-    this.outbox.add(seq, 'points', count, text);
+    if (this.closed) return;
+    if (this.points.count > 0) {
+      const seq = this.spool.spool.takeSeq();
+      const { text, count } = this.points.frame(seq);
+      this.outbox.add(seq, 'points', count, text);
+    }
+    if (this.distributions.count > 0) {
+      const seq = this.spool.spool.takeSeq();
+      // Zero points: the stats' acked/rejected counts stay counts of points.
+      this.outbox.add(seq, 'distributions', 0, this.distributions.frame(seq).text);
+    }
   }
 
   private queueUpload({ upload, payload }: PreparedUpload): void {
@@ -429,7 +451,12 @@ export class MonitorClient {
   }
 
   private isSettled(): boolean {
-    return this.points.count === 0 && this.outbox.size === 0 && this.spool.spool.pendingUploadCount === 0;
+    return (
+      this.points.count === 0 &&
+      this.distributions.count === 0 &&
+      this.outbox.size === 0 &&
+      this.spool.spool.pendingUploadCount === 0
+    );
   }
 
   /** After an ack or a settled upload: compact a large spool once nothing is pending, and wake flush(). */

@@ -193,6 +193,7 @@ export {
   type CloseOptions,
   type Control,
   type ForkOptions,
+  type HistogramOptions,
   type ImageOptions,
   type LatentOptions,
 } from './run.js';

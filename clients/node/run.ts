@@ -1,8 +1,9 @@
 // A monitored run as a training script sees it (what connect() returns): log values, images and latent codes, take
 // or handle control commands at step boundaries and answer them, and finish. Nothing here waits for the network; the
 // MonitorClient underneath spools, sends, resends and fails over.
-import { gwError, type RunStatus } from '../../protocol/index.js';
+import { gwError, type Distribution, type RunStatus } from '../../protocol/index.js';
 import type { MonitorClient, MonitorStats, ReceivedControl } from './client.js';
+import { histogramRecord } from './distributions.js';
 import { SystemSampler } from './system-metrics.js';
 
 /** A control command from the dashboard, the API or an alert's remedy; answer it with `run.answer(id, ...)`. */
@@ -33,6 +34,13 @@ export interface ForkOptions {
   /** Default: the parent's tags. */
   tags?: string[];
   notes?: string;
+}
+
+export interface HistogramOptions {
+  /** Equal-width buckets over the values' min..max. Default 64; at most 512. */
+  buckets?: number;
+  /** Seconds since the Unix epoch; default now. */
+  wall?: number;
 }
 
 export interface CloseOptions {
@@ -98,6 +106,21 @@ export class Run {
   private logSystem(values: Record<string, number>): void {
     if (this.lastStep === null || this.ending !== null) return;
     this.client.push(this.lastStep, values);
+  }
+
+  /**
+   * Records the distribution of `values` at `step` under `name` (e.g. D's outputs on real images, a layer's
+   * weights) as a histogram of equal-width buckets over their min..max; NaN and ±Infinity are counted apart. Returns
+   * at once; delivered like log() (spooled, acknowledged, resent). A later histogram of the same name and step
+   * replaces it. Throws GW_ERR_MONITOR_INPUT for a bad name, step or bucket count.
+   */
+  logHistogram(name: string, values: ArrayLike<number>, step: number, { buckets, wall }: HistogramOptions = {}): void {
+    this.client.pushDistribution(histogramRecord(name, values, step, buckets, wall));
+  }
+
+  /** Records a histogram already bucketed (edges one longer than counts; see protocol/histogram.ts). */
+  logDistribution(record: Distribution): void {
+    this.client.pushDistribution(record);
   }
 
   /** Queues a PNG (its bytes) for upload, e.g. a validation sample grid. */

@@ -1,10 +1,11 @@
 // The monitor client's on-disk spool: one folder per run holding an append-only log of everything not yet
-// acknowledged by the server (point and status frames, media and latent uploads) and the marks that settle them.
+// acknowledged by the server (point, distribution and status frames, media and latent uploads) and the marks that settle them.
 // A trainer crash, a server restart or a long outage loses nothing: whatever is unsettled on disk is resent.
 //
 // Folder layout (<spoolDir>/<key>/):
-//   log.jsonl   one JSON record per line. Frame records are the exact WS frame text ({"type":"points",...} or
-//               {"type":"status",...}) so a resend is a byte copy; bookkeeping records carry a "t" field.
+//   log.jsonl   one JSON record per line. Frame records are the exact WS frame text ({"type":"points",...},
+//               {"type":"distributions",...} or {"type":"status",...}) so a resend is a byte copy; bookkeeping
+//               records carry a "t" field.
 //   u-<id>.png / u-<id>.json   upload payloads (a PNG, or the latents JSON body), written before their record.
 //   lock        the pid of the process using the folder.
 // Crash safety: records are appended with one write each; a torn last line (no trailing newline) is cut off on
@@ -28,10 +29,13 @@ export interface SpoolRunInfo {
   createdAt: number;
 }
 
-/** A point or status frame not yet acknowledged; its text sits in the log at [offset, offset + length). */
+/** A frame kind the spool keeps until its ack: the ingest socket's client frames that carry data. */
+export type SpooledFrameKind = 'points' | 'distributions' | 'status';
+
+/** A point, distribution or status frame not yet acknowledged; its text sits in the log at [offset, offset + length). */
 export interface SpooledFrame {
   seq: number;
-  kind: 'points' | 'status';
+  kind: SpooledFrameKind;
   points: number;
   offset: number;
   length: number;
@@ -279,7 +283,7 @@ export class Spool {
 
   /** Applies one replayed bookkeeping or frame record; false when it is not one we understand. */
   private apply(rec: Record<string, unknown>, offset: number, length: number): boolean {
-    if (rec.type === 'points' || rec.type === 'status') {
+    if (rec.type === 'points' || rec.type === 'distributions' || rec.type === 'status') {
       if (!isCount(rec.seq)) return false;
       const points = rec.type === 'points' && Array.isArray(rec.points) ? rec.points.length : 0;
       this.frames.set(rec.seq, { seq: rec.seq, kind: rec.type, points, offset, length });
@@ -351,7 +355,7 @@ export class Spool {
   }
 
   /** Appends a point or status frame (its exact wire text) and returns where it lies in the log. */
-  appendFrame(seq: number, kind: 'points' | 'status', points: number, text: string): SpooledFrame {
+  appendFrame(seq: number, kind: SpooledFrameKind, points: number, text: string): SpooledFrame {
     const offset = this.size;
     const length = Buffer.byteLength(text);
     this.write(text + '\n');

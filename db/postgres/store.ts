@@ -5,6 +5,7 @@ import { gwError } from '../../protocol/index.js';
 import { redactLocation, type OpenOptions, type Store } from '../store.js';
 import { PgAlertsRepo } from './alerts.js';
 import { PgControlsRepo } from './controls.js';
+import { PgDistributionsRepo } from './distributions.js';
 import { PgEvents } from './events.js';
 import { PgLatentsRepo } from './latents.js';
 import { checkPool } from './maintenance.js';
@@ -26,6 +27,7 @@ export class PostgresStore implements Store {
   readonly runs: PgRunsRepo;
   readonly points: PgPointsRepo;
   readonly series: PgSeriesRepo;
+  readonly distributions: PgDistributionsRepo;
   readonly media: PgMediaRepo;
   readonly latents: PgLatentsRepo;
   readonly controls: PgControlsRepo;
@@ -46,6 +48,7 @@ export class PostgresStore implements Store {
     this.runs = new PgRunsRepo(pool);
     this.points = new PgPointsRepo(pool);
     this.series = new PgSeriesRepo(pool);
+    this.distributions = new PgDistributionsRepo(pool);
     this.media = new PgMediaRepo(pool);
     this.latents = new PgLatentsRepo(pool);
     this.controls = new PgControlsRepo(pool);

@@ -4,6 +4,7 @@ import { redactLocation, type OpenOptions, type Store } from '../store.js';
 import { SqliteAlertsRepo } from './alerts.js';
 import { checkpointWal, openConnection, type Connection } from './connection.js';
 import { SqliteControlsRepo } from './controls.js';
+import { SqliteDistributionsRepo } from './distributions.js';
 import { SqliteLatentsRepo } from './latents.js';
 import { integrityOf } from './maintenance.js';
 import { SqliteMarkersRepo } from './markers.js';
@@ -22,6 +23,7 @@ export class SqliteStore implements Store {
   readonly runs: SqliteRunsRepo;
   readonly points: SqlitePointsRepo;
   readonly series: SqliteSeriesRepo;
+  readonly distributions: SqliteDistributionsRepo;
   readonly media: SqliteMediaRepo;
   readonly latents: SqliteLatentsRepo;
   readonly controls: SqliteControlsRepo;
@@ -42,6 +44,7 @@ export class SqliteStore implements Store {
     this.runs = new SqliteRunsRepo(db, () => this.points.forgetRun());
     this.points = new SqlitePointsRepo(db, this.runs);
     this.series = new SqliteSeriesRepo(db);
+    this.distributions = new SqliteDistributionsRepo(db);
     this.media = new SqliteMediaRepo(db);
     this.latents = new SqliteLatentsRepo(db);
     this.controls = new SqliteControlsRepo(db);

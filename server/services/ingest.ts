@@ -1,7 +1,8 @@
-// The write path shared by HTTP and the ingest socket: one transaction per batch, then the live hub and listeners.
+// The write path shared by HTTP and the ingest socket: one transaction per batch, then the live hub and listeners
+// (distributions take the same path and queue, so a run's points and histograms commit in the order they came).
 // Batches of one run are written one after another, so the hub and the detectors see them in commit order even when
 // the store commits asynchronously (PostgreSQL) and several requests for the same run are in flight.
-import type { LivePoint, Point } from '../../protocol/index.js';
+import { gwError, histogramProblem, type Distribution, type LivePoint, type Point } from '../../protocol/index.js';
 import type { RunRef, Store } from '../../db/store.js';
 import type { LiveHub } from './live-hub.js';
 
@@ -26,10 +27,32 @@ export class IngestService {
    * next batch of the same run is committed only after this one's listeners have seen it.
    */
   write(run: RunRef, points: readonly Point[], onCommitted?: (accepted: number) => void): Promise<number> {
+    return this.inOrder(run, () => this.commit(run, points, onCommitted));
+  }
+
+  /**
+   * Commits a batch of histograms (checked here: GW_ERR_DISTRIBUTION_SHAPE names the first bad record, and nothing is
+   * stored), then tells the live hub which names got which steps. Queued with the run's point batches.
+   */
+  writeDistributions(
+    run: RunRef,
+    records: readonly Distribution[],
+    onCommitted?: (accepted: number) => void,
+  ): Promise<number> {
+    checkDistributions(records);
+    return this.inOrder(run, async () => {
+      const accepted = await this.store.distributions.write(run, records);
+      onCommitted?.(accepted);
+      const latest = new Map<string, number>();
+      for (const d of records) latest.set(d.name, Math.max(d.step, latest.get(d.name) ?? 0));
+      for (const [name, step] of latest) this.hub.publish(run.id, { type: 'distribution', run: run.id, name, step });
+      return accepted;
+    });
+  }
+
+  private inOrder(run: RunRef, work: () => Promise<number>): Promise<number> {
     const previous = this.tails.get(run.id);
-    const done = previous
-      ? previous.then(() => this.commit(run, points, onCommitted))
-      : this.commit(run, points, onCommitted);
+    const done = previous ? previous.then(work) : work();
     const tail = done.catch(() => undefined);
     this.tails.set(run.id, tail);
     void tail.then(() => {
@@ -50,5 +73,14 @@ export class IngestService {
     this.hub.publish(run.id, { type: 'points', run: run.id, points: live });
     for (const l of this.listeners) await l.onPoints(run, live);
     return accepted;
+  }
+}
+
+/** Throws GW_ERR_DISTRIBUTION_SHAPE for the first record whose edges and counts do not fit together. */
+export function checkDistributions(records: readonly Distribution[]): void {
+  for (let i = 0; i < records.length; i++) {
+    const d = records[i]!;
+    const problem = histogramProblem({ edges: d.edges, counts: d.counts, nonFinite: d.nonFinite ?? 0 });
+    if (problem !== null) throw gwError('GW_ERR_DISTRIBUTION_SHAPE', String(i), d.name, String(d.step), problem);
   }
 }

@@ -1,4 +1,4 @@
-// The trainer's socket: points in (acked after commit), status changes, control results; controls out.
+// The trainer's socket: points and distributions in (acked after commit), status changes, control results; controls out.
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket, RawData } from 'ws';
 import { Type, type Static } from 'typebox';
@@ -139,6 +139,11 @@ async function handleFrame(
       case 'points':
         // Acked as soon as the batch is committed; live pushes and detectors follow.
         await ctx.ingest.write(run, frame.points, (accepted) =>
+          send(socket, { type: 'ack', seq: frame.seq, accepted }),
+        );
+        return;
+      case 'distributions':
+        await ctx.ingest.writeDistributions(run, frame.distributions, (accepted) =>
           send(socket, { type: 'ack', seq: frame.seq, accepted }),
         );
         return;
