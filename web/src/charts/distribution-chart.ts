@@ -86,6 +86,14 @@ export class DistributionChart {
     return this.chart !== null && this.chart.chartArea !== undefined;
   }
 
+  /** The plot area (CSS pixels of the canvas) and the steps at its left and right edges, or null before drawing. */
+  area(): { left: number; right: number; top: number; bottom: number; min: number; max: number } | null {
+    const x = this.chart?.scales.x;
+    const a = this.chart?.chartArea;
+    if (!x || !a) return null;
+    return { left: a.left, right: a.right, top: a.top, bottom: a.bottom, min: x.min, max: x.max };
+  }
+
   snapshot(): BandDatasetSnapshot[] {
     return (this.chart?.data.datasets ?? []).map((ds) => {
       const r = this.roles.get(ds) ?? { series: '', role: '' };
@@ -112,7 +120,8 @@ export class DistributionChart {
         );
       }
       add(
-        { data: at(0.5), borderColor: s.color, borderWidth: 1.5, pointRadius: 0, tension: 0, fill: false },
+        // Chart.js draws higher `order` first: the bands (0) under every median (−1), the NaN markers (−2) on top.
+        { data: at(0.5), borderColor: s.color, borderWidth: 1.5, pointRadius: 0, tension: 0, fill: false, order: -1 },
         s.name,
         'median',
       );
@@ -122,6 +131,7 @@ export class DistributionChart {
         const ds: GwDataset = {
           data: bad.map((r) => ({ x: r.step, y: histogramQuantile(r, 0.5), text: `${r.nonFinite} non-finite` })),
           showLine: false,
+          order: -2,
           pointStyle: 'triangle',
           pointRadius: 5,
           borderColor: colour,

@@ -28,6 +28,8 @@ export interface DistributionChartSnapshot {
   drawn: boolean;
   steps: number[];
   bands: BandDatasetSnapshot[];
+  /** Where the band chart draws (for clicking a step in the tests). */
+  area: ReturnType<DistributionChart['area']>;
   /** The step whose histogram is shown, and the records it was drawn from. */
   step: number | null;
   histogram: Array<{ label: string; points: Array<[number, number]> }>;
@@ -406,6 +408,7 @@ class DistributionCard {
       drawn: this.bands.drawn,
       steps: this.steps,
       bands: this.bands.snapshot(),
+      area: this.bands.area(),
       step: this.step,
       histogram: this.hist.snapshot(),
       records: this.shown.map(({ name, record: r }) => ({
@@ -481,9 +484,7 @@ export class DistributionsPanel {
       this.paintEmpty();
       return;
     }
-    // { type: 'distribution', name, step }: records of `name` were stored (read loosely: older servers lack it).
-    const f = frame as { type: string; name?: unknown };
-    if (f.type === 'distribution' && typeof f.name === 'string') this.distributionsAdded([f.name]);
+    if (frame.type === 'distribution') this.distributionsAdded([frame.name]);
   }
 
   /** New records of these distributions were stored. */
