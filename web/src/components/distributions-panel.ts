@@ -51,16 +51,31 @@ export interface DistributionsSnapshot {
   heatmap: HeatmapSnapshot | null;
 }
 
-/** Re-reads at most every REFRESH_MS, never two at once; a request while one runs is served after it. */
+/**
+ * Re-reads at most every REFRESH_MS, never two at once, and only while on screen: a request while one runs is served
+ * after it, one while off screen when the part scrolls back near.
+ */
 class Refresher {
   private running = false;
   private again = false;
+  private pending = false;
+  private onScreen = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private last = 0;
 
   constructor(private readonly work: () => Promise<void>) {}
 
+  set visible(v: boolean) {
+    this.onScreen = v;
+    if (v && this.pending) this.request();
+  }
+
   request(): void {
+    if (!this.onScreen) {
+      this.pending = true;
+      return;
+    }
+    this.pending = false;
     if (this.running || this.timer) {
       this.again = true;
       return;
@@ -156,7 +171,13 @@ class HeatmapCard {
     if (added || [...names].some((n) => n.startsWith(prefix))) this.refresher.request();
   }
 
-  activate(): void {
+  /** On screen (or near) or not: the first time it is, the part reads its data. */
+  visibility(visible: boolean): void {
+    this.refresher.visible = visible;
+    if (visible) this.activate();
+  }
+
+  private activate(): void {
     if (this.active) return;
     this.active = true;
     void this.refresher.now();
@@ -306,7 +327,13 @@ class DistributionCard {
     );
   }
 
-  activate(): void {
+  /** On screen (or near) or not: the first time it is, the part reads its data. */
+  visibility(visible: boolean): void {
+    this.refresher.visible = visible;
+    if (visible) this.activate();
+  }
+
+  private activate(): void {
     if (this.active) return;
     this.active = true;
     void this.refresher.now();
@@ -441,7 +468,7 @@ export class DistributionsPanel {
   private names: string[] = [];
   private readonly cards = new Map<string, DistributionCard>();
   private readonly observer: IntersectionObserver;
-  private readonly owners = new WeakMap<Element, { activate(): void }>();
+  private readonly owners = new WeakMap<Element, { visibility(visible: boolean): void }>();
 
   constructor(private readonly runId: string) {
     this.heatmap = new HeatmapCard(runId);
@@ -449,7 +476,7 @@ export class DistributionsPanel {
     this.el = h('div', { class: 'distributions-panel' }, this.errorEl, this.emptyEl, this.heatmap.el, this.list);
     this.observer = new IntersectionObserver(
       (entries) => {
-        for (const e of entries) if (e.isIntersecting) this.owners.get(e.target)?.activate();
+        for (const e of entries) this.owners.get(e.target)?.visibility(e.isIntersecting);
       },
       { rootMargin: '300px 0px' },
     );
