@@ -28,7 +28,10 @@ export interface DistributionRow {
 /** The edges histogramOf would make over lo..hi with n buckets (the exact same arithmetic, so a round trip is exact). */
 function equalEdges(lo: number, hi: number, n: number): number[] {
   const width = (hi - lo) / n;
-  return Array.from({ length: n + 1 }, (_, i) => (i === n ? hi : lo + i * width));
+  const edges = new Array<number>(n + 1);
+  for (let i = 0; i < n; i++) edges[i] = lo + i * width;
+  edges[n] = hi;
+  return edges;
 }
 
 function isEqualWidth(edges: readonly number[]): boolean {
@@ -40,21 +43,36 @@ function isEqualWidth(edges: readonly number[]): boolean {
 
 function packCounts(counts: readonly number[]): Buffer {
   const wide = counts.some((c) => c > 0xffffffff);
-  const array = wide ? Float64Array.from(counts) : Uint32Array.from(counts);
-  return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+  const buf = Buffer.allocUnsafe(counts.length * (wide ? 8 : 4));
+  if (wide) for (let i = 0; i < counts.length; i++) buf.writeDoubleLE(counts[i]!, i * 8);
+  else for (let i = 0; i < counts.length; i++) buf.writeUInt32LE(counts[i]!, i * 4);
+  return buf;
 }
 
+// Read value by value: a Buffer's bytes need not be aligned for a typed-array view, and copying them costs more.
 function unpackCounts(buf: Buffer, n: number): number[] {
-  if (n === 0) return [];
-  const copy = new Uint8Array(buf);
-  const array = buf.length === n * 8 ? new Float64Array(copy.buffer) : new Uint32Array(copy.buffer);
-  return Array.from(array);
+  const counts = new Array<number>(n);
+  if (buf.length === n * 8) for (let i = 0; i < n; i++) counts[i] = buf.readDoubleLE(i * 8);
+  else for (let i = 0; i < n; i++) counts[i] = buf.readUInt32LE(i * 4);
+  return counts;
+}
+
+function packEdges(edges: readonly number[]): Buffer {
+  const buf = Buffer.allocUnsafe(edges.length * 8);
+  for (let i = 0; i < edges.length; i++) buf.writeDoubleLE(edges[i]!, i * 8);
+  return buf;
+}
+
+function unpackEdges(buf: Buffer, n: number): number[] {
+  const edges = new Array<number>(n + 1);
+  for (let i = 0; i <= n; i++) edges[i] = buf.readDoubleLE(i * 8);
+  return edges;
 }
 
 /** A validated record as its row; `serverWall` when the record has no wall time. */
 export function packDistribution(d: Distribution, serverWall: number): DistributionRow & { name: string } {
   const n = d.counts.length;
-  const edges = n === 0 || isEqualWidth(d.edges) ? null : Buffer.from(Float64Array.from(d.edges).buffer);
+  const edges = n === 0 || isEqualWidth(d.edges) ? null : packEdges(d.edges);
   return {
     name: d.name,
     step: d.step,
@@ -73,9 +91,7 @@ export function unpackHistogram(row: DistributionRow): Histogram {
   const n = row.buckets;
   let edges: number[] = [];
   if (n > 0) {
-    edges = row.edges
-      ? Array.from(new Float64Array(new Uint8Array(row.edges).buffer))
-      : equalEdges(row.lo!, row.hi!, n);
+    edges = row.edges ? unpackEdges(row.edges, n) : equalEdges(row.lo!, row.hi!, n);
   }
   return { edges, counts: unpackCounts(row.counts, n), nonFinite: row.non_finite };
 }
@@ -150,4 +166,19 @@ export function packBatch(
   const byKey = new Map<string, DistributionRow & { name: string }>();
   for (const d of records) byKey.set(`${d.step}\u0000${d.name}`, packDistribution(d, serverWall));
   return [...byKey.values()];
+}
+
+/**
+ * The consistency check's query (the same SQL on SQLite and PostgreSQL): rows whose packed bytes do not match their
+ * bucket count, with one example.
+ */
+export const DISTRIBUTION_PROBLEMS_SQL = `SELECT count(*) AS n, min('run ' || rid || ' ' || name || ' step ' || step) AS example
+  FROM distributions
+  WHERE length(counts) NOT IN (4 * buckets, 8 * buckets)
+     OR (edges IS NOT NULL AND length(edges) <> 8 * (buckets + 1))
+     OR (buckets > 0 AND (lo IS NULL OR hi IS NULL OR lo > hi))`;
+
+/** The check's line for `n` bad rows, or null. */
+export function distributionProblem(n: number, example: string | null): string | null {
+  return n > 0 ? `${n} distributions have packed bytes that do not match their bucket count (e.g. ${example})` : null;
 }

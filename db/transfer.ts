@@ -108,6 +108,7 @@ const RUN_TABLES: Record<string, string[]> = {
   ],
   latent_separation: ['rid', 'epoch', 'status', 'step', 'silhouette', 'fisher', 'reason', 'ms', 'updated_at'],
   user_rules: USER_RULE_COLUMNS,
+  distributions: ['rid', 'name', 'step', 'wall', 'buckets', 'lo', 'hi', 'edges', 'counts', 'non_finite', 'total'],
 };
 
 /** SQLite's 0/1 columns that PostgreSQL keeps as boolean. */

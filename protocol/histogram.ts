@@ -92,25 +92,31 @@ export function histogramQuantile(h: Histogram, q: number): number {
   return h.edges[h.edges.length - 1]!;
 }
 
+/** The target bucket holding x: equal-width buckets of `width` from `lo`, the last one closed. */
+function bucketOf(x: number, lo: number, width: number, n: number): number {
+  if (width === 0) return 0;
+  const i = Math.floor((x - lo) / width);
+  return i < 0 ? 0 : i >= n ? n - 1 : i;
+}
+
 /** Splits `count` over the target buckets in proportion to their overlap with [a, b], as integers summing to it. */
 function spread(count: number, a: number, b: number, lo: number, width: number, into: number[]): void {
   const n = into.length;
-  const bucketOf = (x: number): number =>
-    width === 0 ? 0 : Math.min(n - 1, Math.max(0, Math.floor((x - lo) / width)));
-  const first = bucketOf(a);
-  const last = bucketOf(b);
-  if (first === last || b === a) {
+  const first = bucketOf(a, lo, width, n);
+  const last = b === a ? first : bucketOf(b, lo, width, n);
+  if (first === last) {
     into[first]! += count;
     return;
   }
   // Cumulative rounding: each target gets round(F(end)) - round(F(start)), so the parts are integers summing to count.
+  const perUnit = count / (b - a);
   let given = 0;
-  for (let j = first; j <= last; j++) {
-    const end = j === last ? b : lo + (j + 1) * width;
-    const upTo = j === last ? count : Math.round((count * (end - a)) / (b - a));
+  for (let j = first; j < last; j++) {
+    const upTo = Math.round(perUnit * (lo + (j + 1) * width - a));
     into[j]! += upTo - given;
     given = upTo;
   }
+  into[last]! += count - given;
 }
 
 /**

@@ -2,6 +2,7 @@
 // content digest of every table (for tests that must prove nothing changed). Both read one snapshot.
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { DISTRIBUTION_PROBLEMS_SQL, distributionProblem } from '../distribution-rows.js';
 import type { TableDigest } from '../maintenance.js';
 import { createPool } from './pool.js';
 
@@ -101,6 +102,9 @@ export async function checkPool(pool: pg.Pool): Promise<string> {
       `SELECT count(*) AS n FROM points p WHERE NOT EXISTS (SELECT 1 FROM metrics m WHERE m.mid = p.mid AND m.rid = p.rid)`,
     );
     if (stray.rows[0]!.n > 0) problems.push(`${stray.rows[0]!.n} points belong to no metric of their run`);
+    const bad = await client.query<{ n: number; example: string | null }>(DISTRIBUTION_PROBLEMS_SQL);
+    const problem = distributionProblem(bad.rows[0]!.n, bad.rows[0]!.example);
+    if (problem !== null) problems.push(problem);
     for (let level = 1; level <= 4; level++) {
       const { rows } = await client.query<{ n: number; example: string | null }>(
         `SELECT count(*) AS n, min(format('run %s metric %s block %s', coalesce(b.rid, e.rid), coalesce(b.mid, e.mid),

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { gwError } from '../../protocol/index.js';
+import { DISTRIBUTION_PROBLEMS_SQL, distributionProblem } from '../distribution-rows.js';
 import type { TableDigest } from '../maintenance.js';
 import type { Connection } from './connection.js';
 
@@ -33,10 +34,21 @@ function withReadOnly<T>(path: string, fn: (db: Connection) => T): T {
   }
 }
 
-/** `PRAGMA integrity_check` of a connection: 'ok', or SQLite's list of problems (one per line). */
+/**
+ * `PRAGMA integrity_check` of a connection, then the distributions' packed bytes against their bucket counts: 'ok',
+ * or the list of problems (one per line).
+ */
 export function integrityOf(db: Connection): string {
   const rows = db.pragma('integrity_check') as Array<{ integrity_check: string }>;
-  return rows.map((r) => r.integrity_check).join('\n');
+  const problems = rows.map((r) => r.integrity_check).filter((line) => line !== 'ok');
+  // A file opened before migration 009 (a read-only check of an old database) has no distributions yet.
+  const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'distributions'").get();
+  if (hasTable) {
+    const bad = db.prepare(DISTRIBUTION_PROBLEMS_SQL).get() as { n: number; example: string | null };
+    const problem = distributionProblem(bad.n, bad.example);
+    if (problem !== null) problems.push(problem);
+  }
+  return problems.length ? problems.join('\n') : 'ok';
 }
 
 /** `PRAGMA integrity_check` of a database file, read through its own read-only connection. */

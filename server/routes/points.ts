@@ -1,4 +1,4 @@
-// Routes: write points over HTTP, read a series (raw or bucketed), export everything.
+// Routes: write points over HTTP, read a series (raw or bucketed), export everything (JSON: points and distributions).
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_BUCKETS, ExportQuery, PointsBody, RunParams, SeriesQuery, gwError } from '../../protocol/index.js';
@@ -42,7 +42,7 @@ export async function pointRoutes(app: FastifyInstance, ctx: ServerContext): Pro
         return reply.send(Readable.from(csvLines(pages)));
       }
       reply.type('application/json; charset=utf-8');
-      return reply.send(Readable.from(jsonChunks(run.id, pages)));
+      return reply.send(Readable.from(jsonChunks(run.id, pages, ctx.store.distributions.exportRun(run.rid))));
     },
   );
 }
@@ -58,8 +58,20 @@ async function* csvLines(
   }
 }
 
-async function* jsonChunks(run: string, pages: AsyncGenerator<unknown[]>): AsyncGenerator<string> {
+async function* jsonChunks(
+  run: string,
+  pages: AsyncGenerator<unknown[]>,
+  distributions: AsyncGenerator<unknown[]>,
+): AsyncGenerator<string> {
   yield `{"run":${JSON.stringify(run)},"points":[`;
+  yield* jsonItems(pages);
+  // The wire's Distribution records with their wall time: what POST /runs/:id/distributions takes back.
+  yield '],"distributions":[';
+  yield* jsonItems(distributions);
+  yield ']}\n';
+}
+
+async function* jsonItems(pages: AsyncGenerator<unknown[]>): AsyncGenerator<string> {
   let first = true;
   for await (const rows of pages) {
     let chunk = '';
@@ -69,5 +81,4 @@ async function* jsonChunks(run: string, pages: AsyncGenerator<unknown[]>): Async
     }
     yield chunk;
   }
-  yield ']}\n';
 }

@@ -85,6 +85,11 @@ async function fill(store: Store): Promise<void> {
       reason: null,
       ms: 2,
     });
+    await store.distributions.write(run, [
+      { name: 'D/real', step: 5, wall: 1.7e9, edges: [-1, 0, 1], counts: [3, 4], nonFinite: 1 },
+      { name: 'D/real', step: 6, edges: [0, 0.5, 3], counts: [1, 2] },
+      { name: 'enc/mu', step: 5, edges: [], counts: [], nonFinite: 2 },
+    ]);
     await store.settings.setRunAlertConfig(run.rid, { auto_apply: true });
     await store.userRules.create(run.rid, {
       name: `${name}: D loss`,
@@ -123,6 +128,7 @@ const TABLES: Record<string, string> = {
   projections: 'rid, epoch, method',
   latent_separation: 'rid, epoch',
   user_rules: 'id',
+  distributions: 'rid, name, step',
 };
 const JSON_COLUMNS = new Set([
   'config',
@@ -194,6 +200,11 @@ test(
       for (const id of (await a.runs.list()).map((r) => r.id)) {
         const [ra, rb] = [(await a.runs.ref(id))!, (await b.runs.ref(id))!];
         assert.deepEqual(await b.series.summaries(rb.rid), await a.series.summaries(ra.rid));
+        assert.deepEqual(await b.distributions.names(rb.rid), await a.distributions.names(ra.rid));
+        assert.deepEqual(
+          await b.distributions.read(rb.rid, 'D/real', 1),
+          await a.distributions.read(ra.rid, 'D/real', 1),
+        );
         for (const buckets of [10, 1000, 100_000]) {
           const [ma, mb] = [(await a.series.metricId(ra.rid, 'loss/D'))!, (await b.series.metricId(rb.rid, 'loss/D'))!];
           assert.deepEqual(await b.series.read(mb, buckets), await a.series.read(ma, buckets), `${buckets} buckets`);

@@ -80,6 +80,8 @@ async function restore(file: string): Promise<string> {
 
 async function backupWhileWriting(server: RunningServer): Promise<void> {
   const run = (await api(server, 'POST', '/api/v1/runs', { name: 'busy' })).body.id;
+  const histogram = { name: 'D/real', step: 0, wall: 5, edges: [0, 0.5, 2], counts: [3, 1], nonFinite: 1 };
+  await api(server, 'POST', `/api/v1/runs/${run}/distributions`, { distributions: [histogram] });
   const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/ingest?run=${run}`);
   await new Promise((r) => ws.once('open', r));
   // A trainer writing 50-step frames of 8 metrics as fast as acks come back, during the whole backup.
@@ -129,6 +131,9 @@ async function backupWhileWriting(server: RunningServer): Promise<void> {
     assert.equal(steps % 50, 0, 'whole frames only');
     assert.ok(steps >= ackedBefore && steps <= ackedAfter, `${steps} steps, acked ${ackedBefore}..${ackedAfter}`);
     assert.deepEqual(new Set(summaries.map((m) => m.last_step)), new Set([steps - 1]));
+    const pages = [];
+    for await (const page of copy.distributions.exportRun(rid)) pages.push(...page);
+    assert.deepEqual(pages, [histogram], 'the distributions are in the backup');
   } finally {
     await copy.close();
   }

@@ -74,6 +74,7 @@ describe('with --token', () => {
       'PATCH /api/v1/runs/:id',
       'DELETE /api/v1/runs/:id',
       'POST /api/v1/runs/:id/points',
+      'POST /api/v1/runs/:id/distributions',
       'POST /api/v1/runs/:id/media',
       'POST /api/v1/runs/:id/latents',
       'POST /api/v1/runs/:id/controls',

@@ -21,12 +21,14 @@ from typing import Any, Callable
 
 from . import controls as ctl
 from .errors import GanwatchError, InputError, OptionError, RunNotFoundError, ServerError
+from .histograms import histogram_of
 from .images import png_of
 from .sender import Sender
 from .spool import Spool
 from .system import DEFAULT_INTERVAL_S, SystemSampler, describe_system, enabled_by_default
 from .transport import HttpClient, Servers, Unreachable, run_path, server_list
 from .wire import (
+    DEFAULT_HISTOGRAM_BUCKETS,
     MAX_BODY_BYTES,
     MAX_LATENT_CODES,
     MAX_LATENT_DIM,
@@ -424,6 +426,26 @@ class Run:
             if self._last_step is None or self._finished:
                 return
             self._sender.push(dumps({"step": self._last_step, "wall": time.time(), "values": values}))
+
+    def log_histogram(
+        self,
+        name: str,
+        values: Any,
+        step: int | None = None,
+        buckets: int = DEFAULT_HISTOGRAM_BUCKETS,
+        *,
+        wall: float | None = None,
+    ) -> None:
+        """Records the distribution of ``values`` (a list, numpy array or torch tensor of any shape, on any device) at
+        ``step`` under ``name``, e.g. D's outputs on real images or a layer's weights: ``buckets`` equal-width buckets
+        over their min..max, NaN and ±inf counted apart. Delivered like log() (spooled, acknowledged, sent again after
+        an outage); a later histogram of the same name and step replaces it. step defaults to the last step logged."""
+        self._check_open("log_histogram")
+        check_metric_name(name)
+        step_n = self._default_step() if step is None else to_count(step, "step")
+        wall_s = time.time() if wall is None else check_wall(wall)
+        hist = histogram_of(values, buckets, _numpy())
+        self._sender.push_distribution(dumps({"name": name, "step": step_n, "wall": wall_s, **hist}))
 
     def log_image(
         self,

@@ -17,7 +17,7 @@ from typing import Callable
 from .errors import GanwatchError, server_error_of
 from .spool import Spool, SpooledFrame
 from .transport import FAILOVER_STATUSES, HttpClient, Response, Servers, Unreachable, run_path
-from .wire import MAX_BODY_BYTES, dumps
+from .wire import MAX_BODY_BYTES, MAX_DISTRIBUTIONS_PER_BATCH, dumps
 
 log = logging.getLogger("ganwatch")
 
@@ -73,6 +73,7 @@ class Sender:
 
         self._buffer: list[str] = []
         self._buffer_bytes = 0
+        self._histograms: list[str] = []
         self._buffer_lock = threading.Lock()
         self._cut_lock = threading.Lock()
 
@@ -118,6 +119,14 @@ class Sender:
         if full:
             self.cut()
 
+    def push_distribution(self, text: str) -> None:
+        """Queues one histogram's JSON text; it goes out in the next cut, in frames of its own."""
+        with self._buffer_lock:
+            self._histograms.append(text)
+            full = len(self._histograms) >= MAX_DISTRIBUTIONS_PER_BATCH
+        if full:
+            self.cut()
+
     def push_status(self, status: str) -> None:
         """Queues a status change after every point pushed before it."""
         self.cut()
@@ -144,26 +153,29 @@ class Sender:
         with self._cut_lock:
             with self._buffer_lock:
                 points, self._buffer, self._buffer_bytes = self._buffer, [], 0
-            start = 0
-            while start < len(points):
-                end, size = start, FRAME_ENVELOPE_BYTES
-                while (
-                    end < len(points)
-                    and end - start < self._max_batch
-                    and size + len(points[end]) + 1 <= MAX_BODY_BYTES
-                ):
-                    size += len(points[end]) + 1
-                    end += 1
-                end = max(end, start + 1)
-                seq = self.spool.take_seq()
-                text = f'{{"type":"points","seq":{seq},"points":[{",".join(points[start:end])}]}}'
-                self._enqueue(seq, "points", end - start, text)
-                start = end
+                histograms, self._histograms = self._histograms, []
+            self._cut_frames("points", points, self._max_batch)
+            self._cut_frames("distributions", histograms, MAX_DISTRIBUTIONS_PER_BATCH)
+
+    def _cut_frames(self, kind: str, items: list[str], most: int) -> None:
+        start = 0
+        while start < len(items):
+            end, size = start, FRAME_ENVELOPE_BYTES
+            while end < len(items) and end - start < most and size + len(items[end]) + 1 <= MAX_BODY_BYTES:
+                size += len(items[end]) + 1
+                end += 1
+            end = max(end, start + 1)
+            seq = self.spool.take_seq()
+            text = f'{{"type":"{kind}","seq":{seq},"{kind}":[{",".join(items[start:end])}]}}'
+            # A distributions frame counts no points: acked and rejected stay counts of points.
+            self._enqueue(seq, kind, end - start if kind == "points" else 0, text)
+            start = end
 
     def settled(self) -> bool:
         with self._state:
             return (
                 not self._buffer
+                and not self._histograms
                 and not self._pending
                 and not self.spool.uploads
                 and not self._results
@@ -380,10 +392,12 @@ class Sender:
                 self._report(GanwatchError("GW_ERR_SPOOL", f"cannot re-read batch {seq}: {err}"))
                 self._settle(seq, False, "GW_ERR_SPOOL", str(err))
                 return
-        if entry.frame.kind == "points":
-            at = text.find('"points":')
-            body = ('{"points":' + text[at + 9 : -1] + "}").encode("utf-8")
-            res = self._http.request("POST", run_path(run_id, "/points"), body)
+        kind = entry.frame.kind
+        if kind in ("points", "distributions"):
+            # The frame's array, as the body of the HTTP route of the same name.
+            at = text.find(f'"{kind}":')
+            body = ("{" + text[at:-1] + "}").encode("utf-8")
+            res = self._http.request("POST", run_path(run_id, f"/{kind}"), body)
         else:
             status = text[text.find('"status":') :]
             res = self._http.request("PATCH", run_path(run_id), ("{" + status).encode("utf-8"))

@@ -1,12 +1,13 @@
 """The on-disk spool: one folder per run holding an append-only log of everything not yet acknowledged by the server
-(point and status frames, image and latent uploads) and the marks that settle them. A trainer crash, a server restart
-or a long outage loses nothing: whatever is unsettled on disk is sent again.
+(point, distribution and status frames, image and latent uploads) and the marks that settle them. A trainer crash, a
+server restart or a long outage loses nothing: whatever is unsettled on disk is sent again.
 
 The format is the Node monitor client's (clients/node/spool.ts), so either client, ``npm run sync`` and
 ``python -m ganwatch sync`` read any spool folder:
 
   <spool>/<key>/log.jsonl   one JSON record per line. Frame records are the exact ingest frame text
-                            ({"type":"points",...} or {"type":"status",...}); bookkeeping records carry a "t" field.
+                            ({"type":"points",...}, {"type":"distributions",...} or {"type":"status",...});
+                            bookkeeping records carry a "t" field.
   <spool>/<key>/u-<id>.png|.json   upload payloads, written before their record.
   <spool>/<key>/lock        the pid of the process using the folder.
 
@@ -209,7 +210,7 @@ class Spool:
 
     def _apply(self, record: dict, offset: int, length: int) -> bool:
         kind = record.get("type")
-        if kind in ("points", "status"):
+        if kind in ("points", "distributions", "status"):
             seq = record.get("seq")
             if not _is_count(seq):
                 return False
