@@ -1,13 +1,16 @@
 // Specification of the distribution charts in a real Chromium against a real server: quantile bands over steps that
 // match the histograms sent, D(real) and D(fake) paired on one chart in two colours, the histogram at the step chosen
 // by the slider or by a click, the exact histogram of a step when the server merged records, non-finite values marked,
-// and live records drawn as they are stored.
+// and live records drawn as they are stored, also from a training script using the Node client.
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { connect } from '../../clients/node/index.js';
 import { histogramOf, type Histogram } from '../../protocol/histogram.js';
 import type { DistributionChartSnapshot, DistributionsSnapshot } from '../../web/src/components/distributions-panel.js';
-import { api, type RunningServer } from '../../harness/server.js';
+import { api, tempDir, type RunningServer } from '../../harness/server.js';
 import { browserMissing, createRun, dashboardTests, screenshot, until } from '../../harness/browser.js';
 
 const skip = browserMissing() ?? false;
@@ -203,3 +206,38 @@ test('records stored live are drawn, and the slider follows the latest step', { 
   assert.ok(Math.abs(band(c, FAKE, 'median').get(STEPS)! - 0.025) < 0.001);
   assert.deepEqual(errors, []);
 });
+
+test(
+  'a training script’s histograms and layer norms (Node client, ingest socket) appear live on an open page',
+  { skip },
+  async () => {
+    const dir = tempDir();
+    const trainer = await connect({ name: 'client-histograms', server: server.url, spool: join(dir, 'spool') });
+    try {
+      await page.goto(`${server.url}/#/runs/${trainer.id}`);
+      await page.locator('#sec-distributions .notice-empty').waitFor();
+      for (let step = 0; step < 5; step++) {
+        trainer.logHistogram('dist/D2/real/scale0', spread(0.6, 0.9), step);
+        trainer.logHistogram('dist/D2/fake/scale0', spread(0.1, 0.4 + step / 10), step);
+        trainer.log({ 'layer_grad/D2/conv1': 0.1, 'layer_grad/D2/conv2': 0.12, 'layer_grad/D2/conv3': 1e-6 }, step);
+      }
+      assert.equal(await trainer.flush(), true);
+      const c = await chart('dist/D2/{real,fake}/scale0', (v) => v.steps.length === 5 && v.step === 4);
+      assert.deepEqual(c.members, ['dist/D2/real/scale0', 'dist/D2/fake/scale0']);
+      assert.ok(Math.abs(band(c, 'dist/D2/fake/scale0', 'min-max:hi').get(4)! - 0.8) < 1e-9);
+      await page.locator('.heatmap-card').scrollIntoViewIfNeeded();
+      const heat = await until(async () => {
+        const h = (await snapshot())?.heatmap;
+        return h && h.layers.length === 3 && h.geometry ? h : null;
+      }, 'the heatmap of the client’s layers');
+      assert.deepEqual(
+        heat.flags.map((f) => [f.layer, f.kind]),
+        [['layer_grad/D2/conv3', 'vanishing']],
+      );
+      assert.deepEqual(errors, []);
+    } finally {
+      await trainer.finish({ timeoutMs: 5000 });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
