@@ -66,8 +66,10 @@ export const METRIC_PREFIX = {
   perf: 'perf/',
   val: 'val/',
   sys: 'sys/',
-  layerNorm: 'layer_norm/',
+  /** One layer's gradient norm, `layer_grad/<net>/<layer>`: the dashboard's per-layer heatmap reads these. */
   layerGrad: 'layer_grad/',
+  /** One layer's weight norm, `layer_norm/<net>/<layer>`. */
+  layerNorm: 'layer_norm/',
 } as const;
 
 // ---- the trainer's diagnostics (trainer/diagnostics.ts), every --diag-every steps: per-layer norms as points,

@@ -3,6 +3,8 @@ import type {
   Alert,
   Control,
   ControlCommand,
+  DistributionNamesResponse,
+  DistributionsResponse,
   MarkerRecord,
   MediaItem,
   MetricSummary,
@@ -189,6 +191,15 @@ export const api = {
     call<UserRule>('POST', run === null ? '/alerts/user-rules' : `/runs/${run}/alerts/user-rules`, { body }),
   updateUserRule: (id: number, body: UserRuleBody) => call<UserRule>('PUT', `/alerts/user-rules/${id}`, { body }),
   deleteUserRule: (id: number) => call<void>('DELETE', `/alerts/user-rules/${id}`),
+  /** The distributions a run has (names, record counts, step ranges). */
+  distributionNames: (id: string, signal?: AbortSignal) =>
+    call<DistributionNamesResponse>('GET', `/runs/${id}/distributions/names`, { signal }).then((r) => r.names),
+  /** One distribution's records over a step range, downsampled by the server to at most `max`. */
+  distributions: (
+    id: string,
+    query: { name: string; from?: number; to?: number; max?: number },
+    signal?: AbortSignal,
+  ) => call<DistributionsResponse>('GET', `/runs/${id}/distributions`, { query, signal }),
   projection: (id: string, epoch: number, method: ProjectionMethod, signal?: AbortSignal) =>
     call<Projection>('GET', `/runs/${id}/projections`, { query: { epoch, method }, signal }),
 };

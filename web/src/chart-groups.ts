@@ -113,6 +113,14 @@ export const CHART_GROUPS: readonly ChartGroup[] = [
     order: [METRIC.sysCpuPercent, METRIC.sysRssMb],
     compact: true,
   },
+  {
+    id: 'layers',
+    title: 'Per-layer norms',
+    description: 'One chart per layer; the heatmap under Distributions shows every layer of a net at once.',
+    match: [`${METRIC_PREFIX.layerGrad}*`, `${METRIC_PREFIX.layerNorm}*`],
+    compact: true,
+    log: true,
+  },
   { id: 'other', title: 'Other metrics', match: ['*'] },
 ];
 

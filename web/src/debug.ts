@@ -2,6 +2,7 @@
 import type { ChartGrid } from './charts/chart-grid.js';
 import { chartColors } from './charts/chart-theme.js';
 import type { ChartSnapshot } from './charts/metric-chart.js';
+import type { DistributionsPanel, DistributionsSnapshot } from './components/distributions-panel.js';
 import type { LatentPanel, LatentSnapshot } from './components/latent-panel.js';
 import type { SamplesPanel, SamplesSnapshot } from './components/samples-panel.js';
 import { live, type LiveState } from './live.js';
@@ -20,6 +21,8 @@ export interface GanwatchDebug {
   drawnTimes(): Record<string, number>;
   samples(): SamplesSnapshot | null;
   latent(): LatentSnapshot | null;
+  /** The run page's Distributions section: its charts, histograms and per-layer heatmap. */
+  distributions(): DistributionsSnapshot | null;
   liveState(): LiveState;
   view(): string;
   /** The axis text and grid colours every Chart.js chart on the page draws with (they follow the theme). */
@@ -30,11 +33,13 @@ export const current: {
   grid: ChartGrid | null;
   samples: SamplesPanel | null;
   latent: LatentPanel | null;
+  distributions: DistributionsPanel | null;
   view: string;
 } = {
   grid: null,
   samples: null,
   latent: null,
+  distributions: null,
   view: '',
 };
 
@@ -71,6 +76,7 @@ export function installDebug(): void {
     },
     samples: () => current.samples?.snapshot() ?? null,
     latent: () => current.latent?.snapshot() ?? null,
+    distributions: () => current.distributions?.snapshot() ?? null,
     liveState: () => live.state,
     view: () => current.view,
     chartColors,

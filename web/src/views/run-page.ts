@@ -10,6 +10,7 @@ import { AlertsPanel } from '../components/alerts-panel.js';
 import { UserRulesEditor } from '../components/user-rules-editor.js';
 import { configTable } from '../components/config-table.js';
 import { ControlsPanel } from '../components/controls-panel.js';
+import { DistributionsPanel } from '../components/distributions-panel.js';
 import { LatentPanel } from '../components/latent-panel.js';
 import { RunActions } from '../components/run-actions.js';
 import { SamplesPanel } from '../components/samples-panel.js';
@@ -82,6 +83,7 @@ class RunPage {
   private readonly actions: RunActions;
   private readonly samples: SamplesPanel;
   private readonly latent: LatentPanel;
+  private readonly distributions: DistributionsPanel;
   private markers: MarkerRecord[] = [];
   private readonly title = h('h2', { id: 'run-title', tabindex: -1 });
   private readonly badges = h('div', { class: 'run-badges' });
@@ -121,9 +123,11 @@ class RunPage {
     );
     this.samples = new SamplesPanel([ref]);
     this.latent = new LatentPanel(this.id);
+    this.distributions = new DistributionsPanel(this.id);
     current.grid = this.grid;
     current.samples = this.samples;
     current.latent = this.latent;
+    current.distributions = this.distributions;
     this.alertsPanel.onChange(() => {
       this.refreshMarkers();
       this.paintAlertCount();
@@ -145,6 +149,8 @@ class RunPage {
     if (this.stepPaint) clearTimeout(this.stepPaint);
     this.grid.destroy();
     this.latent.dispose();
+    this.distributions.dispose();
+    if (current.distributions === this.distributions) current.distributions = null;
     if (current.grid === this.grid) current.grid = null;
     if (current.samples === this.samples) current.samples = null;
     if (current.latent === this.latent) current.latent = null;
@@ -159,6 +165,7 @@ class RunPage {
       this.header(),
       section('sec-alerts', 'Alerts', this.alertsPanel.el, this.userRules.el),
       section('sec-charts', 'Charts', h('div', { class: 'sticky-toolbar' }, chartToolbar(this.grid)), this.grid.el),
+      section('sec-distributions', 'Distributions', this.distributions.el),
       section('sec-samples', 'Sample grids', this.samples.el),
       section('sec-latent', 'Latent space (encoder μ)', this.latent.el),
       section('sec-controls', 'Controls', this.controlsPanel.el),
@@ -186,6 +193,7 @@ class RunPage {
         { class: 'section-nav', 'aria-label': 'Sections of this run' },
         h('button', { type: 'button', onclick: goTo('sec-alerts') }, 'Alerts', this.alertCount),
         h('button', { type: 'button', onclick: goTo('sec-charts') }, 'Charts'),
+        h('button', { type: 'button', onclick: goTo('sec-distributions') }, 'Distributions'),
         h('button', { type: 'button', onclick: goTo('sec-samples') }, 'Samples'),
         h('button', { type: 'button', onclick: goTo('sec-latent') }, 'Latent space'),
         h('button', { type: 'button', onclick: goTo('sec-controls') }, 'Controls'),
@@ -279,6 +287,7 @@ class RunPage {
       );
       void this.samples.load();
       void this.latent.load();
+      void this.distributions.load();
     });
     const offFrame = live.onFrame((frame) => this.onFrame(frame));
     const offReopen = live.onReopen(() => this.reload());
@@ -293,12 +302,14 @@ class RunPage {
     void this.loadData().then(() => this.grid.reloadAll());
     void this.samples.load();
     void this.latent.load();
+    void this.distributions.load();
   }
 
   private onFrame(frame: LiveServerFrame): void {
     if (!('run' in frame)) return;
     const frameRun = typeof frame.run === 'string' ? frame.run : frame.run.id;
     if (frameRun !== this.id) return;
+    this.distributions.onFrame(frame);
     switch (frame.type) {
       case 'points':
         this.onPoints(frame.points);
