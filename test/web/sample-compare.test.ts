@@ -104,8 +104,13 @@ test(
     const s = await samples();
     assert.deepEqual([s.pair!.a, s.pair!.b], [runs.a, runs.b]);
     assert.equal(s.pair!.match!.ok, true);
+    await page.getByLabel('Swipe A | B').check();
+    assert.equal((await samples()).pair!.mode, 'swipe');
     await page.getByLabel('Run B').selectOption(runs.c);
     const off = await samples();
+    assert.equal(off.pair!.mode, 'side', 'grids that cannot be overlaid go back to side by side');
+    assert.equal(await page.getByLabel('Side by side').isChecked(), true);
+    assert.equal(await page.locator('.sample-grids').isVisible(), true);
     assert.equal(off.pair!.match!.ok, false);
     assert.match((off.pair!.match as { reason: string }).reason, /different validation inputs/);
     assert.equal(await page.getByLabel('Swipe A | B').isDisabled(), true);

@@ -157,7 +157,12 @@ export class SamplePair {
           : `Swipe and difference are off: ${this.match.reason}. They need two runs whose grids show the same validation inputs and z (the same dataset and seed).`,
     );
     this.reason.classList.toggle('pair-off', !ok);
-    const mode: PairMode = ok ? this.mode : 'side';
+    // Grids that cannot be overlaid fall back to side by side, visibly: the radio follows.
+    if (!ok && this.mode !== 'side') {
+      this.mode = 'side';
+      this.radios.get('side')!.checked = true;
+    }
+    const mode = this.mode;
     this.gainBox.hidden = mode !== 'diff';
     this.onMode(mode);
     if (mode === 'side' || !last) return this.body.replaceChildren();
@@ -177,7 +182,7 @@ export class SamplePair {
 
   snapshot(): PairSnapshot {
     return {
-      mode: this.match?.ok ? this.mode : 'side',
+      mode: this.mode,
       a: this.a,
       b: this.b,
       match: this.match,
