@@ -2,7 +2,7 @@
 // with the same dataset and seed (different generator lr) and one with another seed. One epoch slider drives every
 // grid; the two matching runs can be swiped (mouse, touch, keys) and differenced (|A − B| computed in the browser,
 // held here to the same figures computed from the stored PNGs); the third says why it cannot; a double click zooms
-// every grid onto one cell, wheel and drag zoom and pan them together.
+// every grid onto one cell, wheel, pinch and drag zoom and pan them together.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -247,7 +247,7 @@ test(
 );
 
 test(
-  'double-clicking a cell zooms every grid onto it; wheel and drag zoom and pan them together',
+  'double-clicking a cell zooms every grid onto it; wheel, pinch and drag zoom and pan them together',
   { skip },
   async () => {
     await page.getByLabel('Side by side').check();
@@ -310,6 +310,24 @@ test(
 
     await page.getByRole('button', { name: 'Show the whole grids' }).click();
     assert.deepEqual((await samples()).zoom, { scale: 1, x: 0, y: 0 });
+
+    // Two fingers moving apart on C's grid (real touch events through the DevTools protocol): the grids zoom by the
+    // ratio of the fingers' distances, 40 px → 120 px.
+    const cdp = await page.context().newCDPSession(page);
+    const [mx, my] = [figC.x + figC.width / 2, figC.y + figC.height / 2];
+    const fingers = (half: number) => [
+      { x: mx - half, y: my, id: 1 },
+      { x: mx + half, y: my, id: 2 },
+    ];
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: fingers(20) });
+    for (const half of [30, 40, 50, 60])
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: fingers(half) });
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    await cdp.detach();
+    const pinched = (await samples()).zoom!;
+    assert.ok(Math.abs(pinched.scale - 3) < 0.05, `pinch zoomed ×${pinched.scale}`);
+    await linked('after the pinch on C');
+    await page.getByRole('button', { name: 'Show the whole grids' }).click();
     await page.mouse.dblclick(box.x + cx * box.width, box.y + cy * box.height);
     await page.getByLabel('Swipe A | B').check();
     await until(async () => (await samples()).pair!.swipeLoaded, 'both swipe images');

@@ -1,5 +1,5 @@
 // One zoom and pan shared by several views of same-sized images (the runs' sample grids, the swipe, the difference):
-// wheel zooms about the pointer, dragging pans, a double click zooms onto the grid cell under it, and every view
+// wheel or a two-finger pinch zooms, dragging pans, a double click zooms onto the grid cell under it, and every view
 // linked to the same LinkedZoom shows the same region. The state is in fractions of the image, so views of any
 // displayed size line up.
 import type { FracRect } from './grid-cells.js';
@@ -105,20 +105,29 @@ export function linkZoomView(
     const [u, v] = frac(ev);
     zoom.zoomAt(u, v, Math.exp(-ev.deltaY * WHEEL_RATE));
   };
-  let drag: { id: number; x: number; y: number } | null = null;
+  // One pointer pans; two (a pinch) zoom about their midpoint by the change of their distance, and pan with it.
+  const pointers = new Map<number, { x: number; y: number }>();
   const onDown = (ev: PointerEvent): void => {
-    if (ev.button !== 0 || (ev.target as Element).closest('[data-no-pan]')) return;
-    drag = { id: ev.pointerId, x: ev.clientX, y: ev.clientY };
+    if (ev.button !== 0 || (ev.target as Element).closest('[data-no-pan]') || pointers.size >= 2) return;
+    pointers.set(ev.pointerId, { x: ev.clientX, y: ev.clientY });
     view.setPointerCapture(ev.pointerId);
   };
   const onMove = (ev: PointerEvent): void => {
-    if (!drag || ev.pointerId !== drag.id) return;
+    const was = pointers.get(ev.pointerId);
+    if (!was) return;
     const r = view.getBoundingClientRect();
-    zoom.panBy(-(ev.clientX - drag.x) / r.width, -(ev.clientY - drag.y) / r.height);
-    drag = { ...drag, x: ev.clientX, y: ev.clientY };
+    const now = { x: ev.clientX, y: ev.clientY };
+    const other = [...pointers].find(([id]) => id !== ev.pointerId)?.[1];
+    pointers.set(ev.pointerId, now);
+    if (!other) return zoom.panBy(-(now.x - was.x) / r.width, -(now.y - was.y) / r.height);
+    const before = Math.hypot(was.x - other.x, was.y - other.y);
+    const after = Math.hypot(now.x - other.x, now.y - other.y);
+    const mid = { x: (now.x + other.x) / 2, y: (now.y + other.y) / 2 };
+    if (before > 0) zoom.zoomAt((mid.x - r.left) / r.width, (mid.y - r.top) / r.height, after / before);
+    zoom.panBy(-(now.x - was.x) / 2 / r.width, -(now.y - was.y) / 2 / r.height);
   };
   const onUp = (ev: PointerEvent): void => {
-    if (drag && ev.pointerId === drag.id) drag = null;
+    pointers.delete(ev.pointerId);
   };
   const onDouble = (ev: MouseEvent): void => {
     if ((ev.target as Element).closest('[data-no-pan]')) return;
