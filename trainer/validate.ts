@@ -6,6 +6,7 @@
 // dataset at hand for metrics that generate more). Add one to the list standardMetrics() returns, or pass your
 // own to Validator.create; each value it returns is pushed under its name. A metric that throws is reported once
 // through onProblem and skipped; the others still count.
+import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { isGanwatchError } from '../protocol/errors.js';
 import { METRIC } from '../protocol/metric-names.js';
@@ -19,7 +20,7 @@ import {
   type FidUnavailable,
 } from './eval/fid.js';
 import { meanSsim } from './eval/ssim.js';
-import { encodeGridPng } from './images.js';
+import { encodeGridPng, gridLayout, GRID_HEADER_HEIGHT } from './images.js';
 import type { BicycleGAN } from './models/bicyclegan.js';
 import type { EarlyStopMetric } from './options.js';
 import { hashSeed, Rng } from './rng.js';
@@ -74,6 +75,19 @@ export interface ValidationOutput {
 
 /** Largest batch given to G or E during validation (bounds memory at 256 px). */
 const CHUNK = 16;
+
+/** Padding of the validation grid's tiles (the grid meta says it, so a viewer can find every cell). */
+const GRID_PADDING = 2;
+
+/**
+ * A short fingerprint of float arrays: two runs whose grids show the same validation inputs (or z) have the same one,
+ * so the dashboard can tell grids it may overlay from grids that only look alike.
+ */
+export function fingerprint(...arrays: readonly Float32Array[]): string {
+  const hash = createHash('sha256');
+  for (const a of arrays) hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return hash.digest('hex').slice(0, 16);
+}
 
 function split(flat: Float32Array, per: number): Float32Array[] {
   const out: Float32Array[] = [];
@@ -313,6 +327,14 @@ export class Validator {
     return this.opts.valCount;
   }
 
+  /**
+   * Fingerprints of what the grid is made from, the same at every validation: the inputs with their targets, and
+   * the random z. Both depend on the dataset, the seed and the grid's size only, never on training progress.
+   */
+  get fingerprints(): { inputs: string; z: string } {
+    return { inputs: fingerprint(this.a, this.b), z: fingerprint(this.z) };
+  }
+
   get latentCount(): number {
     return this.opts.latentCount;
   }
@@ -391,12 +413,21 @@ export class Validator {
       tiles.push(samples.inputs[i]!, samples.targets[i]!, samples.encoded[i]!, ...samples.random[i]!);
     }
     const columns = this.columns;
-    const png = await encodeGridPng(tiles, { size: s, columns: columns.length, labels: columns });
+    const grid = { size: s, columns: columns.length, labels: columns, padding: GRID_PADDING };
+    const png = await encodeGridPng(tiles, grid);
+    const layout = gridLayout(tiles.length, grid);
     const meta: Record<string, unknown> = {
       rows: n,
       columns: columns.length,
       labels: columns,
+      labels_drawn: true,
       tile: s,
+      padding: GRID_PADDING,
+      header: GRID_HEADER_HEIGHT,
+      width: layout.width,
+      height: layout.height,
+      inputs_id: this.fingerprints.inputs,
+      z_id: this.fingerprints.z,
       row_labels: this.labels ? Array.from(this.labels) : null,
       z: 'fixed per row and column across validations; encoded uses z = mu(E(target))',
     };

@@ -1,5 +1,6 @@
 // #/compare?runs=A,B,... — 2 to 10 runs side by side: one colour per run, the same chart groups with synced x axes
-// and zoom, the hyperparameters (differences only by default), and the sample grids of the same epoch.
+// and zoom, the hyperparameters (differences only by default), and the sample grids of the same epoch (side by side,
+// swiped or differenced, with one zoom).
 import type { LiveServerFrame, MarkerRecord, Run } from '../../../protocol/index.js';
 import { storedMarkers } from '../alert-metrics.js';
 import { api } from '../api.js';
@@ -90,7 +91,8 @@ class ComparePage {
     }));
     this.colors = refs.map((r) => r.color);
     this.grid = new ChartGrid({ runs: refs, compare: true });
-    this.samples = new SamplesPanel(refs);
+    const configs = new Map(initialRuns.map((r) => [r.id, r.config ?? {}]));
+    this.samples = new SamplesPanel(refs, 'samples', { compare: { configs } });
     current.grid = this.grid;
     current.samples = this.samples;
     current.latent = null;
@@ -109,6 +111,7 @@ class ComparePage {
     for (const off of this.unsubscribe) off();
     live.want('compare', []);
     this.grid.destroy();
+    this.samples.dispose();
     if (current.grid === this.grid) current.grid = null;
     if (current.samples === this.samples) current.samples = null;
     document.title = 'ganwatch';
