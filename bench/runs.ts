@@ -1,8 +1,9 @@
 // `npm run bench -- runs`: the runs table at sweep scale. 2,000 runs × 30 metrics against 20 runs × 30 metrics (same
 // machine, same run of the benchmark): the filtered, sorted list in the store (the server's part) and over HTTP, and the
-// table drawn in Debian's Chromium, from navigation to the first frame showing the rows; and the parallel coordinates
-// of every run, from opening the section to the frame after the plot was painted. Goals: < 200 ms on the
-// server, < 1 s in the browser.
+// table drawn in Debian's Chromium, from navigation to the first frame showing the rows (the body is virtualised: the
+// rows near the view), and a scroll to the end until the last rows are painted; and the parallel coordinates of every
+// run, from opening the section to the frame after the plot was painted. Goals: < 200 ms on the server, < 1 s in the
+// browser.
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { openStore } from '../db/store.js';
@@ -94,40 +95,53 @@ async function httpTime(server: RunningServer, q: string | null): Promise<number
   return upperMedian(times);
 }
 
-/**
- * Navigation → the frame after the table's first rows were painted, and → every row in the page (ms since navigation
- * start; the view marks both: runs-table-drawn, runs-table-complete).
- */
-async function drawTime(page: Page, url: string): Promise<{ drawn: number; complete: number }> {
+/** Navigation → the frame after the table's first rows were painted (ms since navigation start; the view marks it). */
+async function drawTime(page: Page, url: string): Promise<number> {
   await page.goto('about:blank');
   await page.goto(url);
-  await page.waitForFunction(
-    () =>
-      performance.getEntriesByName('runs-table-drawn').length > 0 &&
-      performance.getEntriesByName('runs-table-complete').length > 0,
-    null,
-    { timeout: 60_000, polling: 20 },
-  );
-  return page.evaluate(() => ({
-    drawn: performance.getEntriesByName('runs-table-drawn')[0]!.startTime,
-    complete: performance.getEntriesByName('runs-table-complete')[0]!.startTime,
-  }));
+  await page.waitForFunction(() => performance.getEntriesByName('runs-table-drawn').length > 0, null, {
+    timeout: 60_000,
+    polling: 20,
+  });
+  return page.evaluate(() => performance.getEntriesByName('runs-table-drawn')[0]!.startTime);
+}
+
+/**
+ * The table's scroll box moved to its end → the frame after its last row is in the DOM (no spacer under it). A string:
+ * tsx would wrap named functions in a helper (__name) the page does not have.
+ */
+function scrollTime(page: Page): Promise<number> {
+  return page.evaluate(`new Promise((resolve) => {
+    const box = document.querySelector('.runs-table-scroll');
+    const t0 = performance.now();
+    box.scrollTop = box.scrollHeight;
+    const wait = () => {
+      const rows = box.querySelectorAll('tbody tr[data-run]');
+      const last = rows[rows.length - 1];
+      if (last && !last.nextElementSibling) requestAnimationFrame(() => resolve(performance.now() - t0));
+      else requestAnimationFrame(wait);
+    };
+    requestAnimationFrame(wait);
+  })`);
 }
 
 async function browserTime(
   page: Page,
   server: RunningServer,
   q: string | null,
-): Promise<{ drawn: number; complete: number }> {
+): Promise<{ drawn: number; scrolled: number }> {
   const params = new URLSearchParams({ sort: SORT, cols: COLUMNS });
   if (q) params.set('q', q);
   const url = `${server.url}/#/?${params.toString()}`;
   await drawTime(page, url);
-  const times: Array<{ drawn: number; complete: number }> = [];
-  for (let i = 0; i < ROUNDS; i++) times.push(await drawTime(page, url));
+  const times: Array<{ drawn: number; scrolled: number }> = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const drawn = await drawTime(page, url);
+    times.push({ drawn, scrolled: await scrollTime(page) });
+  }
   return {
     drawn: upperMedian(times.map((t) => t.drawn)),
-    complete: upperMedian(times.map((t) => t.complete)),
+    scrolled: upperMedian(times.map((t) => t.scrolled)),
   };
 }
 
@@ -212,10 +226,10 @@ export async function run(): Promise<void> {
       const smallQ = await browserTime(page, small, Q);
       const bigAll = await browserTime(page, big, null);
       const smallAll = await browserTime(page, small, null);
-      row('Chromium: navigation → filtered table drawn (first rows)', bigQ.drawn, smallQ.drawn, '(goal < 1,000 ms)');
-      row('Chromium: navigation → filtered table, every row in the page', bigQ.complete, smallQ.complete, '');
-      row('Chromium: navigation → whole table drawn (first rows)', bigAll.drawn, smallAll.drawn, '(goal < 1,000 ms)');
-      row('Chromium: navigation → whole table, every row in the page', bigAll.complete, smallAll.complete, '');
+      row('Chromium: navigation → filtered table drawn', bigQ.drawn, smallQ.drawn, '(goal < 1,000 ms)');
+      row('Chromium: filtered table scrolled to its end → last rows painted', bigQ.scrolled, smallQ.scrolled, '');
+      row('Chromium: navigation → whole table drawn', bigAll.drawn, smallAll.drawn, '(goal < 1,000 ms)');
+      row('Chromium: whole table scrolled to its end → last rows painted', bigAll.scrolled, smallAll.scrolled, '');
     } finally {
       await browser.close();
     }
