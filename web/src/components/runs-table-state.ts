@@ -1,4 +1,4 @@
-// The runs table's view: its filter, sort keys and columns, read from the address (which wins, so a shared link shows
+// The runs table's view: its filter, sort keys, columns and the brushes of its parallel coordinates, read from the address (which wins, so a shared link shows
 // what its sender saw) or else from this browser's last choice, and written back to both; column widths per browser.
 import {
   fieldKey,
@@ -19,6 +19,8 @@ export interface TableView {
   q: string;
   sort: SortKey[];
   columns: Field[];
+  /** The parallel coordinates' brushes, as text ('' for none). */
+  brush: string;
 }
 
 function stored(key: string): string | null {
@@ -53,6 +55,7 @@ export function readView(params: RunsTableParams): TableView {
     q: parsedOr(q, (t) => (parseRunQuery(t), t), ''),
     sort: parsedOr(params.sort, parseRunSort, []),
     columns: parsedOr(params.cols ?? stored(COLUMNS_KEY), parseRunColumns, defaults),
+    brush: params.brush ?? '',
   };
 }
 
@@ -68,6 +71,7 @@ export function saveView(view: TableView): RunsTableParams {
   if (view.q) params.q = view.q;
   if (view.sort.length) params.sort = sortText(view.sort);
   if (cols !== columnsText(parseRunColumns(DEFAULT_COLUMNS))) params.cols = cols;
+  if (view.brush) params.brush = view.brush;
   return params;
 }
 

@@ -138,13 +138,20 @@ export class RunsListView {
       this.view = { ...this.view, columns };
       this.changed();
     });
-    this.plot = new ParallelCoordinates({
-      onBrush: (keep) => {
-        this.brushed = keep;
-        this.applyFilters();
+    this.plot = new ParallelCoordinates(
+      {
+        onBrush: (keep) => {
+          this.brushed = keep;
+          this.applyFilters();
+        },
+        onBrushesChanged: (brush) => {
+          this.view = { ...this.view, brush };
+          this.writeAddress();
+        },
+        onCompare: (runs) => navigate({ view: 'compare', runs }),
       },
-      onCompare: (runs) => navigate({ view: 'compare', runs }),
-    });
+      this.view.brush,
+    );
   }
 
   /** Shows the table in the root, then loads the runs once the live subscription is in place. */
@@ -180,10 +187,13 @@ export class RunsListView {
   // --- view state ------------------------------------------------------------------------------------------
   /** The filter, sort or columns changed: the address and this browser remember it, and the table reloads. */
   private changed(): void {
-    const params = saveView(this.view);
-    history.replaceState(null, '', hrefFor({ view: 'runs', ...params }));
+    this.writeAddress();
     this.paintHead();
     void this.loadAll();
+  }
+
+  private writeAddress(): void {
+    history.replaceState(null, '', hrefFor({ view: 'runs', ...saveView(this.view) }));
   }
 
   private sortBy(field: Field, add: boolean): void {
@@ -631,6 +641,7 @@ export class RunsListView {
     }
     run.last_step = last;
     this.repaintColumn(run, (f) => f.kind === 'metric' || (f.kind === 'run' && f.name === 'step'));
+    this.plot.liveUpdate();
   }
 }
 
