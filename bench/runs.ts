@@ -3,14 +3,20 @@
 // table drawn in Debian's Chromium, from navigation to the first frame showing the rows (the body is virtualised: the
 // rows near the view), and a scroll to the end until the last rows are painted; and the parallel coordinates of every
 // run, from opening the section to the frame after the plot was painted. Goals: < 200 ms on the server, < 1 s in the
-// browser.
+// browser. The load average is printed at the start and the end.
+// `--pg`: the server's part (the store's query and HTTP) on PostgreSQL next to the same on SQLite, in the same run;
+// without GANWATCH_TEST_DB it runs itself again inside a throwaway cluster (scripts/pg-throwaway.sh). No browser part:
+// the page is the same whichever store the server reads.
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { openStore } from '../db/store.js';
 import { browserMissing, launchBrowser, startDashboardServer } from '../harness/browser.js';
-import { api, tempDir, type RunningServer } from '../harness/server.js';
+import { ROOT, api, startServer, tempDir, type RunningServer } from '../harness/server.js';
+import { createPgDatabase } from '../harness/store.js';
 import { parseRunColumns, parseRunQuery, parseRunSort } from '../protocol/run-query.js';
 import { STEP_METRICS, METRIC } from '../protocol/metric-names.js';
+import { loadAverage } from './load.js';
 import { upperMedian } from './support/stats.js';
 
 const BIG = 2000;
@@ -24,9 +30,12 @@ const SORT = '-best(val/fid),config.lr_d';
 const COLUMNS =
   'status,name,tags,age,step,config.lr_d,config.lambda_latent,best(val/fid),best(val/ssim),last(loss/D),min(loss/G_GAN),max(grad_norm/D),alerts';
 
-/** A store of `runs` runs (a quarter of them match Q), each with STEPS steps of every metric. */
-async function makeStore(runs: number): Promise<string> {
-  const path = join(tempDir('ganwatch-bench-runs-'), `runs-${runs}.db`);
+/**
+ * A store of `runs` runs (a quarter of them match Q), each with STEPS steps of every metric: a new SQLite file, or with
+ * `pg` a new database of the cluster GANWATCH_TEST_DB names.
+ */
+async function makeStore(runs: number, pg = false): Promise<string> {
+  const path = pg ? await createPgDatabase() : join(tempDir('ganwatch-bench-runs-'), `runs-${runs}.db`);
   const store = await openStore(path);
   let seed = 7;
   const rand = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
@@ -107,8 +116,9 @@ async function drawTime(page: Page, url: string): Promise<number> {
 }
 
 /**
- * The table's scroll box moved to its end → the frame after its last row is in the DOM (no spacer under it). A string:
- * tsx would wrap named functions in a helper (__name) the page does not have.
+ * The table's scroll box moved to its end → the frame after its last row is in the DOM (no spacer under it); NaN when
+ * that has not happened within 20 s. A string: tsx would wrap named functions in a helper (__name) the page does not
+ * have.
  */
 function scrollTime(page: Page): Promise<number> {
   return page.evaluate(`new Promise((resolve) => {
@@ -119,6 +129,7 @@ function scrollTime(page: Page): Promise<number> {
       const rows = box.querySelectorAll('tbody tr[data-run]');
       const last = rows[rows.length - 1];
       if (last && !last.nextElementSibling) requestAnimationFrame(() => resolve(performance.now() - t0));
+      else if (performance.now() - t0 > 20000) resolve(NaN);
       else requestAnimationFrame(wait);
     };
     requestAnimationFrame(wait);
@@ -184,7 +195,57 @@ const row = (what: string, big: number, small: number, goal: string): void =>
     `${what.padEnd(58)} ${BIG} runs: ${big.toFixed(1).padStart(7)} ms   ${SMALL} runs: ${small.toFixed(1).padStart(6)} ms   ratio ${(big / small).toFixed(2)}   ${goal}`,
   );
 
-export async function run(): Promise<void> {
+/** The store's query and GET /runs on SQLite and on PostgreSQL, each with BIG and SMALL runs. */
+async function runPg(): Promise<void> {
+  const t0 = performance.now();
+  const stores = {
+    sqlite: { big: await makeStore(BIG), small: await makeStore(SMALL) },
+    postgres: { big: await makeStore(BIG, true), small: await makeStore(SMALL, true) },
+  };
+  console.log(
+    `made ${BIG} + ${SMALL} runs × ${METRICS.length} metrics × ${STEPS} steps on SQLite and on PostgreSQL in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  console.log(`filter: ${Q}\nsort: ${SORT}\ncolumns: ${COLUMNS}\nload average at the start: ${loadAverage()}`);
+  const figures: Record<string, { store: number; http: number; all: number }> = {};
+  for (const [name, where] of Object.entries(stores)) {
+    for (const [size, location] of Object.entries(where)) {
+      const store = await storeTime(location);
+      const server = await startServer({ dbPath: location });
+      try {
+        figures[`${name}.${size}`] = {
+          store: store.ms,
+          http: await httpTime(server, Q),
+          all: await httpTime(server, null),
+        };
+      } finally {
+        await server.stop();
+      }
+    }
+    const { big, small } = { big: figures[`${name}.big`]!, small: figures[`${name}.small`]! };
+    const label = name === 'sqlite' ? 'SQLite' : 'PostgreSQL';
+    row(`store: filtered, sorted page of the list (${label})`, big.store, small.store, '(goal < 200 ms)');
+    row(`HTTP GET /runs, filtered and sorted, every page (${label})`, big.http, small.http, '(goal < 200 ms)');
+    row(`HTTP GET /runs, sorted, all runs (${label})`, big.all, small.all, '');
+  }
+  const [lite, pg] = [figures['sqlite.big']!, figures['postgres.big']!];
+  console.log(
+    `PostgreSQL to SQLite, ${BIG} runs: store ${(pg.store / lite.store).toFixed(2)}, HTTP filtered ${(pg.http / lite.http).toFixed(2)}, HTTP all ${(pg.all / lite.all).toFixed(2)}`,
+  );
+  console.log(`load average at the end: ${loadAverage()} (1 minute; 2 cores)`);
+}
+
+export async function run(args: string[] = []): Promise<void> {
+  if (args.includes('--pg')) {
+    if (process.env.GANWATCH_TEST_DB) return runPg();
+    const r = spawnSync(
+      join(ROOT, 'scripts/pg-throwaway.sh'),
+      [process.execPath, '--import', 'tsx', join(ROOT, 'bench/run.ts'), 'runs', '--pg'],
+      { stdio: 'inherit' },
+    );
+    if (r.status !== 0) throw new Error(`bench runs --pg: the throwaway cluster's run ended with ${r.status}`);
+    return;
+  }
+  console.log(`load average at the start: ${loadAverage()} (1 minute; 2 cores)`);
   const t0 = performance.now();
   const bigPath = await makeStore(BIG);
   const smallPath = await makeStore(SMALL);
@@ -236,5 +297,6 @@ export async function run(): Promise<void> {
   } finally {
     await big.stop();
     await small.stop();
+    console.log(`load average at the end: ${loadAverage()} (1 minute; 2 cores)`);
   }
 }

@@ -9,6 +9,7 @@ import {
   type SortKey,
 } from '../../../protocol/run-query.js';
 import type { RunsTableParams } from '../router.js';
+import { store, stored } from '../storage.js';
 
 export const DEFAULT_COLUMNS = 'status,name,tags,age,step,loss/D,loss/G_GAN,Cyc_error,Latent_mse,alerts';
 const COLUMNS_KEY = 'ganwatch.runs.columns';
@@ -21,22 +22,6 @@ export interface TableView {
   columns: Field[];
   /** The parallel coordinates' brushes, as text ('' for none). */
   brush: string;
-}
-
-function stored(key: string): string | null {
-  try {
-    return localStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-function store(key: string, value: string): void {
-  try {
-    localStorage.setItem(key, value);
-  } catch {
-    /* storage may be disabled */
-  }
 }
 
 function parsedOr<T>(text: string | null | undefined, parse: (t: string) => T, fallback: T): T {
