@@ -1,15 +1,26 @@
 // Specification of the runs table's parallel coordinates in a real Chromium against a real server: one line per
 // filtered run over the table's numeric columns, a logarithmic axis where the values span decades, brushing an axis
-// with the mouse hides the runs outside the range in the table, and Compare opens with the brushed runs.
+// with the mouse hides the runs outside the range in the table, the brushes are kept in the address (a shared link
+// restores them), live points move the lines (the brushes kept), pointing at a line names its run, and Compare opens
+// with the brushed runs.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { RunningServer } from '../../harness/server.js';
-import { browserMissing, createRun, dashboardTests, pushPoints, screenshot, until } from '../../harness/browser.js';
+import {
+  browserMissing,
+  createRun,
+  dashboardTests,
+  pushPoints,
+  screenshot,
+  until,
+  type Browser,
+} from '../../harness/browser.js';
 
 const skip = browserMissing() ?? false;
 let server: RunningServer;
 let page: Page;
+let browser: Browser;
 let errors: string[];
 const ids: Record<string, string> = {};
 
@@ -30,12 +41,13 @@ function pixel(a: AxisGeometry, v: number): number {
 }
 
 const plot = (p: Page = page) => p.locator('.pcp-plot');
-const shownRows = async (): Promise<string[]> =>
-  page.locator('tbody tr:not([hidden]) td.run-name a').evaluateAll((as) => as.map((a) => a.textContent.trim()).sort());
+const shownRows = async (p: Page = page): Promise<string[]> =>
+  p.locator('tbody tr:not([hidden]) td.run-name a').evaluateAll((as) => as.map((a) => a.textContent.trim()).sort());
+const hashParams = (p: Page = page): URLSearchParams => new URLSearchParams(new URL(p.url()).hash.split('?')[1] ?? '');
 
-async function axes(): Promise<AxisGeometry[]> {
+async function axes(p: Page = page): Promise<AxisGeometry[]> {
   return until(async () => {
-    const text = await plot().getAttribute('data-axes');
+    const text = await plot(p).getAttribute('data-axes');
     return text ? (JSON.parse(text) as AxisGeometry[]) : null;
   }, 'the plot to draw its axes');
 }
@@ -77,7 +89,7 @@ dashboardTests({
   open: () =>
     `/#/?q=${encodeURIComponent('tag:sweep')}&cols=${encodeURIComponent('status,name,config.lr_d,config.batch,best(val/fid)')}`,
   async ready(ui) {
-    ({ page, errors } = ui);
+    ({ page, errors, browser } = ui);
     await page.locator('tbody tr').first().waitFor();
     await page.locator('.pcp-panel > summary').click();
   },
@@ -114,8 +126,8 @@ test(
     await until(async () => (await shownRows()).join() === 'lr-1e-4,lr-3e-4', 'the brushed rows only');
     assert.equal(await plot().getAttribute('data-brushed'), '2');
     assert.match(await page.locator('.runs-view .view-head [role=status]').innerText(), /Showing 2 of 6 runs/);
-    // The hidden rows are still there, only hidden.
-    assert.equal(await page.locator('tbody tr').count(), RUNS.length);
+    // The table body holds the brushed rows only (the others come back when the brush goes).
+    assert.equal(await page.locator('tbody tr[data-run]').count(), 2);
     // A second brush, on FID, narrows further (every brush must hold): FID 36..40 keeps lr-3e-4 (38).
     const fid = (await axes()).find((a) => a.key === 'best(val/fid)')!;
     await drag(fid, pixel(fid, 40), pixel(fid, 36));
@@ -127,6 +139,55 @@ test(
     assert.deepEqual(errors, []);
   },
 );
+
+test('the brushes are in the address: the same link in a new tab opens the plot with them', { skip }, async () => {
+  const brush = hashParams().get('brush')!;
+  assert.match(brush, /^config\.lr_d:[^;]+:[^;]+$/, 'the lr brush alone');
+  const { page: again, errors: errs } = await browser.open(page.url());
+  await until(async () => (await plot(again).getAttribute('data-brushed')) === '2', 'two brushed runs');
+  assert.equal(await again.locator('.pcp-panel').getAttribute('open'), '', 'the plot opened for its brushes');
+  await until(async () => (await shownRows(again)).join() === 'lr-1e-4,lr-3e-4', 'the brushed rows only');
+  assert.equal(hashParams(again).get('brush'), brush);
+  // Clear brushes: the address forgets them.
+  await again.getByRole('button', { name: 'Clear brushes' }).click();
+  await until(async () => !hashParams(again).has('brush'), 'no brush in the address');
+  assert.equal((await shownRows(again)).length, RUNS.length);
+  assert.deepEqual(errs, []);
+  await again.close();
+});
+
+test('live points move the lines without a reload; the brushes stay', { skip }, async () => {
+  const fidAxis = async (): Promise<AxisGeometry> => (await axes()).find((a) => a.key === 'best(val/fid)')!;
+  // The axis starts at a round number at or under the lowest best FID (38).
+  assert.ok((await fidAxis()).min > 20);
+  // lr-1e-5 (outside the lr brush) reaches FID 20: the FID axis now reaches down to it.
+  await pushPoints(server, ids['lr-1e-5']!, [{ step: 200, values: { 'val/fid': 20 } }]);
+  await until(async () => (await fidAxis()).min <= 20, 'the FID axis to reach 20');
+  assert.equal(await plot().getAttribute('data-lines'), String(RUNS.length));
+  assert.equal(await plot().getAttribute('data-brushed'), '2', 'the lr brush still holds');
+  assert.equal((await shownRows()).join(), 'lr-1e-4,lr-3e-4');
+  assert.match(hashParams().get('brush') ?? '', /^config\.lr_d:/);
+  assert.deepEqual(errors, []);
+});
+
+test('pointing at a line names its run and its values', { skip }, async () => {
+  const [lr, batch] = await axes();
+  const box = await canvasBox();
+  const tooltip = page.locator('.pcp-tooltip');
+  // Halfway between the lr and batch axes, on the line of lr-3e-4 (lr 3e-4, batch 32).
+  const x = (lr!.x + batch!.x) / 2;
+  const y = (pixel(lr!, 3e-4) + pixel(batch!, 32)) / 2;
+  await page.mouse.move(box.x + x, box.y + y, { steps: 4 });
+  await until(async () => (await tooltip.getAttribute('data-run')) === ids['lr-3e-4'], 'the tooltip of lr-3e-4');
+  const text = await tooltip.innerText();
+  for (const part of ['lr-3e-4', 'config.lr_d', '3.000e-4', 'config.batch', '32', 'best(val/fid)', '38'])
+    assert.ok(text.includes(part), `${part} in ${JSON.stringify(text)}`);
+  await screenshot(page, 'parallel-coordinates-tooltip', { selector: '.pcp-panel' });
+  // Off the canvas: the tooltip goes.
+  await page.mouse.move(box.x - 40, box.y - 40, { steps: 2 });
+  await until(async () => await tooltip.isHidden(), 'the tooltip to hide');
+  assert.deepEqual(errors, []);
+});
 
 test('Compare opens with the brushed runs', { skip }, async () => {
   const button = page.getByRole('button', { name: 'Compare brushed (2)' });

@@ -1,4 +1,4 @@
-// A tiny hash router: #/ (runs; #/?q=FILTER&sort=KEYS&cols=COLUMNS keeps the table's view), #/runs/ID (one run),
+// A tiny hash router: #/ (runs; #/?q=FILTER&sort=KEYS&cols=COLUMNS&brush=BRUSHES keeps the table's view), #/runs/ID (one run),
 // #/compare?runs=A,B (side by side), #/alerts (every alert).
 
 /** The runs table's view as the address holds it (texts in the grammar of protocol/run-query.ts). */
@@ -6,6 +6,8 @@ export interface RunsTableParams {
   q?: string;
   sort?: string;
   cols?: string;
+  /** The parallel coordinates' brushes (charts/parallel-coordinates-axes.ts: brushText). */
+  brush?: string;
 }
 
 export type Route =
@@ -28,7 +30,7 @@ export function parseRoute(hash: string): Route {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts.length === 0) {
     const table: RunsTableParams = {};
-    for (const key of ['q', 'sort', 'cols'] as const) {
+    for (const key of ['q', 'sort', 'cols', 'brush'] as const) {
       const v = params.get(key);
       if (v !== null) table[key] = v;
     }
@@ -50,7 +52,7 @@ export function hrefFor(route: Route): string {
   switch (route.view) {
     case 'runs': {
       const params = new URLSearchParams();
-      for (const key of ['q', 'sort', 'cols'] as const) if (route[key]) params.set(key, route[key]);
+      for (const key of ['q', 'sort', 'cols', 'brush'] as const) if (route[key]) params.set(key, route[key]);
       const qs = params.toString();
       return qs ? `#/?${qs}` : '#/';
     }

@@ -1,6 +1,7 @@
 // Light and dark themes: the system's choice (prefers-color-scheme) unless this browser chose one (localStorage), set
 // as <html data-theme>, which styles.css turns into colour variables; charts read their colours from those variables.
 import { h } from './dom.js';
+import { store, stored } from './storage.js';
 
 export type Theme = 'light' | 'dark';
 
@@ -10,22 +11,10 @@ export const THEME_KEY = 'ganwatch.theme';
 const systemDark = window.matchMedia('(prefers-color-scheme: dark)');
 const listeners = new Set<(theme: Theme) => void>();
 
-function stored(): Theme | null {
-  try {
-    const v = localStorage.getItem(THEME_KEY);
-    return v === 'light' || v === 'dark' ? v : null;
-  } catch {
-    return null;
-  }
-}
-
-function store(theme: Theme | null): void {
-  try {
-    if (theme) localStorage.setItem(THEME_KEY, theme);
-    else localStorage.removeItem(THEME_KEY);
-  } catch {
-    /* storage may be disabled: the choice lasts until the page is left */
-  }
+/** This browser's choice, if it made one. */
+function chosen(): Theme | null {
+  const v = stored(THEME_KEY);
+  return v === 'light' || v === 'dark' ? v : null;
 }
 
 export function systemTheme(): Theme {
@@ -34,12 +23,12 @@ export function systemTheme(): Theme {
 
 /** The theme shown: this browser's choice, else the system's. */
 export function currentTheme(): Theme {
-  return stored() ?? systemTheme();
+  return chosen() ?? systemTheme();
 }
 
 /** Whether the theme shown follows the system (no choice stored). */
 export function followsSystem(): boolean {
-  return stored() === null;
+  return chosen() === null;
 }
 
 function apply(): void {
@@ -55,7 +44,8 @@ function apply(): void {
  * the system again (a toggle pressed twice is back where it started).
  */
 export function setTheme(theme: Theme): void {
-  store(theme === systemTheme() ? null : theme);
+  // Storage may be disabled: the choice then lasts until the page is left.
+  store(THEME_KEY, theme === systemTheme() ? null : theme);
   apply();
 }
 

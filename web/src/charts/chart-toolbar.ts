@@ -1,27 +1,12 @@
 // The settings every chart of a page shares: smoothing, x axis, zoom (with its reset) and a hint on gestures.
 import { h, uid } from '../dom.js';
 import { fmtStep } from '../format.js';
+import { store, stored } from '../storage.js';
 import type { ChartGrid } from './chart-grid.js';
 import type { XAxis } from './metric-chart.js';
 
 const SMOOTHING_KEY = 'ganwatch.smoothing';
 const XAXIS_KEY = 'ganwatch.xaxis';
-
-function stored(key: string): string | null {
-  try {
-    return localStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-function store(key: string, value: string): void {
-  try {
-    localStorage.setItem(key, value);
-  } catch {
-    /* storage may be disabled */
-  }
-}
 
 /** Builds the toolbar and applies the saved settings to `grid`. */
 export function chartToolbar(grid: ChartGrid): HTMLElement {

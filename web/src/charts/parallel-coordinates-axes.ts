@@ -87,3 +87,65 @@ export function ramp(axis: Axis): (v: number) => number {
     }
   return (v) => (hi > lo ? (f(v) - lo) / (hi - lo) : 0.5);
 }
+
+/** Brushes as the address keeps them: `key:lo:hi` joined by `;`, the ends rounded outwards to 4 significant digits. */
+export function brushText(brushes: ReadonlyMap<string, Brush>): string {
+  return [...brushes].map(([key, [lo, hi]]) => `${key}:${round(lo, Math.floor)}:${round(hi, Math.ceil)}`).join(';');
+}
+
+/** The brushes of an address' text; parts that are not `key:lo:hi` with lo ≤ hi are left out. */
+export function parseBrushes(text: string): Map<string, Brush> {
+  const out = new Map<string, Brush>();
+  for (const part of text.split(';')) {
+    const b = part.lastIndexOf(':');
+    const a = part.lastIndexOf(':', b - 1);
+    if (a <= 0) continue;
+    const [loText, hiText] = [part.slice(a + 1, b), part.slice(b + 1)];
+    if (loText === '' || hiText === '') continue;
+    const [lo, hi] = [Number(loText), Number(hiText)];
+    if (Number.isFinite(lo) && Number.isFinite(hi) && lo <= hi) out.set(part.slice(0, a), [lo, hi]);
+  }
+  return out;
+}
+
+function round(x: number, dir: (v: number) => number): string {
+  if (x === 0) return '0';
+  const unit = 10 ** (Math.floor(Math.log10(Math.abs(x))) - 3);
+  return String(Number((dir(x / unit) * unit).toPrecision(4)));
+}
+
+/** One axis' place on the canvas and each run's height on it (NaN: no value). */
+export interface AxisPixels {
+  x: number;
+  ys: readonly number[];
+}
+
+/**
+ * The run whose line passes nearest to `at` (within `maxPx`, measured square to the line between the two axes either
+ * side of the pointer), among those `accept` takes; null when none is that near.
+ */
+export function lineAt(
+  axes: readonly AxisPixels[],
+  at: { x: number; y: number },
+  maxPx: number,
+  accept: (run: number) => boolean,
+): number | null {
+  const j = axes.findIndex((a, k) => k + 1 < axes.length && a.x <= at.x && at.x <= axes[k + 1]!.x);
+  if (j < 0) return null;
+  const left = axes[j]!;
+  const right = axes[j + 1]!;
+  const dx = right.x - left.x;
+  let best: number | null = null;
+  let bestD = maxPx;
+  left.ys.forEach((y0, k) => {
+    const y1 = right.ys[k]!;
+    if (Number.isNaN(y0) || Number.isNaN(y1) || !accept(k)) return;
+    const slope = dx > 0 ? (y1 - y0) / dx : 0;
+    const d = Math.abs(y0 + slope * (at.x - left.x) - at.y) / Math.sqrt(1 + slope * slope);
+    if (d <= bestD) {
+      bestD = d;
+      best = k;
+    }
+  });
+  return best;
+}

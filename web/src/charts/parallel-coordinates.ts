@@ -1,7 +1,9 @@
 // The runs table's parallel coordinates (chartjs-chart-pcp): one axis per numeric column of the table (config keys,
 // metric aggregates; logarithmic where the values span decades), one line per filtered run, coloured by a chosen axis.
 // Dragging along an axis brushes a range of it: the runs outside any brush are dimmed here and hidden in the table,
-// and the brushed runs can be compared. The library has no brushing: it is done here over its axes' scales.
+// and the brushed runs can be compared; the brushes are kept in the address (brushText/parseBrushes). Live points move
+// the lines in place, at most once a second. Hovering a line names its run and values. The library has neither
+// brushing nor a usable hover for thousands of lines: both are done here over its axes' scales.
 import { registry, type Chart as ChartType, type ChartConfiguration, type Plugin, type Scale } from 'chart.js';
 import {
   LinearAxis,
@@ -13,9 +15,20 @@ import {
 } from 'chartjs-chart-pcp';
 import type { RunRow } from '../../../protocol/index.js';
 import type { Field } from '../../../protocol/run-query.js';
-import { h, uid } from '../dom.js';
+import { fill, h, uid } from '../dom.js';
+import { fmtValue } from '../format.js';
 import { onThemeChange, themeColor } from '../theme.js';
-import { axesOf, drawable, insideBrushes, ramp, type Axis, type Brush } from './parallel-coordinates-axes.js';
+import {
+  axesOf,
+  brushText,
+  drawable,
+  insideBrushes,
+  lineAt,
+  parseBrushes,
+  ramp,
+  type Axis,
+  type Brush,
+} from './parallel-coordinates-axes.js';
 import { Chart, registerCharts } from './chart-setup.js';
 import { chartTheme } from './chart-theme.js';
 
@@ -24,10 +37,16 @@ const MAX_COMPARE = 10;
 const GRAB_PX = 18;
 /** A drag shorter than this is a click: it clears the axis' brush. */
 const CLICK_PX = 3;
+/** Live points redraw the lines at most this often. */
+const LIVE_MS = 1000;
+/** How far (CSS px) from a line the pointer still names its run. */
+const HOVER_PX = 6;
 
 export interface ParallelCoordinatesHost {
   /** The runs the brushes keep (null: no brush, every run). */
   onBrush(keep: ReadonlySet<string> | null): void;
+  /** The brushes changed (a drag ended, a clear, an axis gone): their text for the address ('' for none). */
+  onBrushesChanged(text: string): void;
   onCompare(ids: string[]): void;
 }
 
@@ -73,9 +92,21 @@ export class ParallelCoordinates {
   private colors: string[] = [];
   private inside: boolean[] = [];
   private pending = 0;
+  /** Whether update() has given runs yet: until then brushes from the address wait for their axes. */
+  private hasData = false;
+  /** The brushes' text last told to the host. */
+  private reported = '';
+  private liveTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastDraw = -Infinity;
+  private readonly tooltip: HTMLElement;
+  private hoverFrame = 0;
   private readonly offTheme: () => void;
 
-  constructor(private readonly host: ParallelCoordinatesHost) {
+  /** `brushes`: the text of brushes to restore (from the address); with any, the plot opens. */
+  constructor(
+    private readonly host: ParallelCoordinatesHost,
+    brushes = '',
+  ) {
     const colorId = uid('pcp-color');
     this.colorSelect = h('select', { id: colorId });
     this.status = h('span', { class: 'muted-text', role: 'status' });
@@ -85,10 +116,13 @@ export class ParallelCoordinates {
       role: 'img',
       'aria-label': 'Parallel coordinates of the filtered runs; drag along an axis to brush a range',
     });
-    this.plot = h('div', { class: 'pcp-plot' }, this.canvas);
+    this.tooltip = h('div', { class: 'pcp-tooltip', role: 'tooltip', hidden: true });
+    this.plot = h('div', { class: 'pcp-plot' }, this.canvas, this.tooltip);
+    for (const [key, b] of parseBrushes(brushes)) this.brushes.set(key, b);
+    this.reported = brushText(this.brushes);
     this.el = h(
       'details',
-      { class: 'pcp-panel' },
+      { class: 'pcp-panel', open: this.brushes.size > 0 },
       h('summary', null, 'Parallel coordinates'),
       h(
         'div',
@@ -102,7 +136,7 @@ export class ParallelCoordinates {
       h(
         'p',
         { class: 'muted-text pcp-help' },
-        'Axes: the numeric columns of the table (Columns… adds more). Drag along an axis to keep a range; click an axis to clear its brush.',
+        'Axes: the numeric columns of the table (Columns… adds more). Drag along an axis to keep a range; click an axis to clear its brush. Point at a line for its run.',
       ),
       this.plot,
     );
@@ -111,9 +145,11 @@ export class ParallelCoordinates {
     this.clearBtn.addEventListener('click', () => {
       this.brushes.clear();
       this.restyle();
+      this.reportBrushes();
     });
     this.compareBtn.addEventListener('click', () => this.host.onCompare(this.keptIds()));
     this.wireBrushing();
+    this.wireHover();
     this.offTheme = onThemeChange(() => this.redraw());
   }
 
@@ -121,11 +157,29 @@ export class ParallelCoordinates {
   update(runs: readonly RunRow[], columns: readonly Field[]): void {
     this.runs = runs;
     this.columns = columns;
+    this.hasData = true;
+    clearTimeout(this.liveTimer);
+    this.liveTimer = undefined;
     this.redraw();
+  }
+
+  /**
+   * The runs' values changed in place (live points): the lines move at most once per LIVE_MS, the chart kept (and the
+   * brushes with it) unless the axes themselves changed.
+   */
+  liveUpdate(): void {
+    if (this.liveTimer !== undefined || !this.chart) return;
+    const wait = Math.max(0, this.lastDraw + LIVE_MS - performance.now());
+    this.liveTimer = setTimeout(() => {
+      this.liveTimer = undefined;
+      this.refresh();
+    }, wait);
   }
 
   dispose(): void {
     cancelAnimationFrame(this.pending);
+    cancelAnimationFrame(this.hoverFrame);
+    clearTimeout(this.liveTimer);
     this.offTheme();
     this.chart?.destroy();
     this.chart = null;
@@ -137,7 +191,10 @@ export class ParallelCoordinates {
     const ok = drawable(all, this.runs.length);
     this.drawn = this.runs.filter((_, i) => ok[i]);
     this.axes = axesOf(this.drawn, this.columns);
-    for (const key of [...this.brushes.keys()]) if (!this.axes.some((a) => a.key === key)) this.brushes.delete(key);
+    if (this.hasData) {
+      for (const key of [...this.brushes.keys()]) if (!this.axes.some((a) => a.key === key)) this.brushes.delete(key);
+      this.reportBrushes();
+    }
     const chosen = this.colorSelect.value;
     this.colorSelect.replaceChildren(...this.axes.map((a) => h('option', { value: a.key }, a.label)));
     const metric = this.axes.find((a) => !a.key.startsWith('config.'));
@@ -179,11 +236,13 @@ export class ParallelCoordinates {
   private redraw(): void {
     this.chart?.destroy();
     this.chart = null;
+    this.hideTooltip();
     if (!this.el.open) {
       // A closed plot brushes nothing: the table shows every run.
       if (this.brushes.size) {
         this.brushes.clear();
         this.host.onBrush(null);
+        this.reportBrushes();
       }
       return;
     }
@@ -225,8 +284,35 @@ export class ParallelCoordinates {
       plugins: [this.brushPlugin()],
     };
     this.chart = new Chart(this.canvas, config as unknown as ChartConfiguration);
+    this.lastDraw = performance.now();
     // For the benchmark: the frame after the plot was painted.
     requestAnimationFrame(() => requestAnimationFrame(() => performance.mark('pcp-drawn')));
+  }
+
+  /** The same runs with new values: their lines move in place when the axes are the same, else the plot is redrawn. */
+  private refresh(): void {
+    if (!this.chart || !this.el.open) return;
+    const before = axesShape(this.axes);
+    this.rebuildModel();
+    if (axesShape(this.axes) !== before) return this.redraw();
+    this.chart.data.labels = this.drawn.map((r) => r.name);
+    this.axes.forEach((a, i) => (this.chart!.data.datasets[i]!.data = a.values));
+    // The axes are the datasets' elements, not the chart's scales: Chart.js' layout never tells them their data limits
+    // are stale, so they are told here (else they keep the first draw's range).
+    for (const { scale } of this.axisScales()) scale.beforeLayout?.();
+    this.restyleModel();
+    this.chart.update('none');
+    this.lastDraw = performance.now();
+    this.hideTooltip();
+    requestAnimationFrame(() => requestAnimationFrame(() => performance.mark('pcp-live-drawn')));
+  }
+
+  /** Tells the host the brushes' text when it changed since last told. */
+  private reportBrushes(): void {
+    const text = brushText(this.brushes);
+    if (text === this.reported) return;
+    this.reported = text;
+    this.host.onBrushesChanged(text);
   }
 
   /** New colours only (a brush moved, another colour axis): the lines are restyled without rebuilding the chart. */
@@ -313,6 +399,7 @@ export class ParallelCoordinates {
         cancelAnimationFrame(this.pending);
         this.pending = 0;
         this.restyle();
+        this.reportBrushes();
       };
       this.canvas.addEventListener('pointermove', move);
       this.canvas.addEventListener('pointerup', up, { once: true });
@@ -328,10 +415,63 @@ export class ParallelCoordinates {
     });
   }
 
+  // --- hover ------------------------------------------------------------------------------------------------
+  /** A pointer over the plot (no button down): the run of the nearest line, with its values, in a tooltip. */
+  private wireHover(): void {
+    this.canvas.addEventListener('pointermove', (e) => {
+      if (e.buttons) return this.hideTooltip();
+      const at = this.canvasPoint(e);
+      cancelAnimationFrame(this.hoverFrame);
+      this.hoverFrame = requestAnimationFrame(() => this.hover(at));
+    });
+    this.canvas.addEventListener('pointerleave', () => {
+      cancelAnimationFrame(this.hoverFrame);
+      this.hideTooltip();
+    });
+  }
+
+  private hover(at: { x: number; y: number }): void {
+    const scales = this.axisScales();
+    const pixels = scales.map(({ axis, scale }) => ({
+      x: scale.x,
+      ys: axis.values.map((v) => (v === null ? NaN : scale.getPixelForValue(v))),
+    }));
+    // Lines the brushes keep are named before dimmed ones.
+    const i = lineAt(pixels, at, HOVER_PX, (k) => this.inside[k] === true) ?? lineAt(pixels, at, HOVER_PX, () => true);
+    if (i === null) return this.hideTooltip();
+    const run = this.drawn[i]!;
+    fill(
+      this.tooltip,
+      h('strong', null, run.name),
+      h(
+        'dl',
+        null,
+        scales.flatMap(({ axis }) => [h('dt', null, axis.label), h('dd', null, fmtValue(axis.values[i]))]),
+      ),
+    );
+    this.tooltip.hidden = false;
+    this.tooltip.dataset.run = run.id;
+    const width = this.plot.clientWidth;
+    const left = at.x + 14 + this.tooltip.offsetWidth > width ? at.x - 14 - this.tooltip.offsetWidth : at.x + 14;
+    this.tooltip.style.left = `${Math.max(0, left)}px`;
+    this.tooltip.style.top = `${Math.max(0, at.y - 10)}px`;
+  }
+
+  private hideTooltip(): void {
+    if (this.tooltip.hidden) return;
+    this.tooltip.hidden = true;
+    delete this.tooltip.dataset.run;
+  }
+
   private canvasPoint(e: PointerEvent): { x: number; y: number } {
     const r = this.canvas.getBoundingClientRect();
     return { x: e.clientX - r.left, y: e.clientY - r.top };
   }
+}
+
+/** The axes' keys and scales: when they change, live values need the chart built again. */
+function axesShape(axes: readonly Axis[]): string {
+  return axes.map((a) => `${a.key}${a.log ? ':log' : ''}`).join(',');
 }
 
 /** The colour a fraction `t` of the way from `a` to `b` ('#rrggbb' both). */

@@ -1,4 +1,4 @@
-// The runs table's view: its filter, sort keys and columns, read from the address (which wins, so a shared link shows
+// The runs table's view: its filter, sort keys, columns and the brushes of its parallel coordinates, read from the address (which wins, so a shared link shows
 // what its sender saw) or else from this browser's last choice, and written back to both; column widths per browser.
 import {
   fieldKey,
@@ -9,6 +9,7 @@ import {
   type SortKey,
 } from '../../../protocol/run-query.js';
 import type { RunsTableParams } from '../router.js';
+import { store, stored } from '../storage.js';
 
 export const DEFAULT_COLUMNS = 'status,name,tags,age,step,loss/D,loss/G_GAN,Cyc_error,Latent_mse,alerts';
 const COLUMNS_KEY = 'ganwatch.runs.columns';
@@ -19,22 +20,8 @@ export interface TableView {
   q: string;
   sort: SortKey[];
   columns: Field[];
-}
-
-function stored(key: string): string | null {
-  try {
-    return localStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-function store(key: string, value: string): void {
-  try {
-    localStorage.setItem(key, value);
-  } catch {
-    /* storage may be disabled */
-  }
+  /** The parallel coordinates' brushes, as text ('' for none). */
+  brush: string;
 }
 
 function parsedOr<T>(text: string | null | undefined, parse: (t: string) => T, fallback: T): T {
@@ -53,6 +40,7 @@ export function readView(params: RunsTableParams): TableView {
     q: parsedOr(q, (t) => (parseRunQuery(t), t), ''),
     sort: parsedOr(params.sort, parseRunSort, []),
     columns: parsedOr(params.cols ?? stored(COLUMNS_KEY), parseRunColumns, defaults),
+    brush: params.brush ?? '',
   };
 }
 
@@ -68,6 +56,7 @@ export function saveView(view: TableView): RunsTableParams {
   if (view.q) params.q = view.q;
   if (view.sort.length) params.sort = sortText(view.sort);
   if (cols !== columnsText(parseRunColumns(DEFAULT_COLUMNS))) params.cols = cols;
+  if (view.brush) params.brush = view.brush;
   return params;
 }
 

@@ -22,6 +22,7 @@ import {
   type TableView,
 } from '../components/runs-table-state.js';
 import { SEVERITY_RANK, severityBadge, statusBadge, tagChips } from '../components/status-badge.js';
+import { VirtualRows } from '../components/virtual-rows.js';
 import { fill, h, notice, uid } from '../dom.js';
 import { fmtAge, fmtAny, fmtDate, fmtValue } from '../format.js';
 import { live } from '../live.js';
@@ -30,9 +31,6 @@ import { hrefFor, navigate, type RunsTableParams } from '../router.js';
 const MAX_COMPARE = 10;
 /** Runs per request while loading the table (the whole filtered set is kept: it is what a chart of it would draw). */
 const PAGE = 5000;
-/** Rows drawn before the first paint; the rest follow in chunks, so a sweep of thousands shows its top rows at once. */
-const FIRST_ROWS = 150;
-const ROW_CHUNK = 400;
 const RELOAD_DELAY_MS = 250;
 
 interface Row {
@@ -42,12 +40,18 @@ interface Row {
   cells: HTMLTableCellElement[];
 }
 
+/** The cells of a row besides the columns: the selection box and the actions. */
+const EXTRA_CELLS = 2;
+
 /** The runs table view. `runs` holds the filtered runs in the server's order with their metric columns. */
 export class RunsListView {
   private view: TableView;
   /** The filtered, sorted runs with their columns: the one place the table (and any chart beside it) reads. */
   private runs: RunRow[] = [];
   private readonly byId = new Map<string, RunRow>();
+  /** The runs the quick filters and the brushes keep, in table order: the rows the table body can show. */
+  private shown: RunRow[] = [];
+  /** The rows in the DOM (the virtualised body holds only those near the view), by run id. */
   private readonly rowEls = new Map<string, Row>();
   private readonly firing = new Map<number, Alert>();
   private readonly selected = new Set<string>();
@@ -55,8 +59,6 @@ export class RunsListView {
   private disposed = false;
   private loading: AbortController | null = null;
   private reloadTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Bumped by every render, so the chunks of an older one stop. */
-  private renderGen = 0;
   private readonly ids = { name: uid('f-name'), tag: uid('f-tag'), status: uid('f-status') };
   private readonly nameFilter: HTMLInputElement;
   private readonly tagFilter: HTMLSelectElement;
@@ -70,6 +72,8 @@ export class RunsListView {
   private readonly tbody: HTMLTableSectionElement;
   private readonly caption: HTMLTableCaptionElement;
   private readonly table: HTMLTableElement;
+  private readonly scroller: HTMLDivElement;
+  private readonly body: VirtualRows<RunRow>;
   private readonly state: HTMLElement;
   private readonly dialog: RunEditDialog;
   private readonly chooser: ColumnChooser;
@@ -112,6 +116,18 @@ export class RunsListView {
     this.tbody = h('tbody');
     this.caption = h('caption', { class: 'visually-hidden' });
     this.table = h('table', { class: 'data runs-table' }, this.caption, this.thead, this.tbody);
+    this.scroller = h('div', { class: 'table-scroll runs-table-scroll' }, this.table);
+    this.body = new VirtualRows(this.scroller, this.tbody, {
+      key: (run) => run.id,
+      create: (run) => {
+        const row = this.makeRow(run);
+        this.paint(run, row);
+        this.rowEls.set(run.id, row);
+        return row.tr;
+      },
+      release: (id) => this.rowEls.delete(id),
+      columns: () => this.view.columns.length + EXTRA_CELLS,
+    });
     this.state = h('div', { class: 'list-state' }, notice('loading', 'Loading runs…'));
     this.dialog = new RunEditDialog((run) => {
       this.upsertRun(run);
@@ -122,13 +138,20 @@ export class RunsListView {
       this.view = { ...this.view, columns };
       this.changed();
     });
-    this.plot = new ParallelCoordinates({
-      onBrush: (keep) => {
-        this.brushed = keep;
-        this.applyFilters();
+    this.plot = new ParallelCoordinates(
+      {
+        onBrush: (keep) => {
+          this.brushed = keep;
+          this.applyFilters();
+        },
+        onBrushesChanged: (brush) => {
+          this.view = { ...this.view, brush };
+          this.writeAddress();
+        },
+        onCompare: (runs) => navigate({ view: 'compare', runs }),
       },
-      onCompare: (runs) => navigate({ view: 'compare', runs }),
-    });
+      this.view.brush,
+    );
   }
 
   /** Shows the table in the root, then loads the runs once the live subscription is in place. */
@@ -151,6 +174,7 @@ export class RunsListView {
     clearTimeout(this.reloadTimer);
     this.query.dispose();
     this.plot.dispose();
+    this.body.dispose();
     for (const off of this.unsubscribe) off();
     live.want('runs-list', []);
   }
@@ -163,10 +187,13 @@ export class RunsListView {
   // --- view state ------------------------------------------------------------------------------------------
   /** The filter, sort or columns changed: the address and this browser remember it, and the table reloads. */
   private changed(): void {
-    const params = saveView(this.view);
-    history.replaceState(null, '', hrefFor({ view: 'runs', ...params }));
+    this.writeAddress();
     this.paintHead();
     void this.loadAll();
+  }
+
+  private writeAddress(): void {
+    history.replaceState(null, '', hrefFor({ view: 'runs', ...saveView(this.view) }));
   }
 
   private sortBy(field: Field, add: boolean): void {
@@ -226,7 +253,7 @@ export class RunsListView {
       ),
       this.state,
       this.plot.el,
-      h('div', { class: 'table-scroll' }, this.table),
+      this.scroller,
       this.dialog.el,
       this.chooser.el,
     );
@@ -257,17 +284,11 @@ export class RunsListView {
       (!brush || brush.has(run.id));
   }
 
-  /** The quick filters narrow what the expression returned, at once, in the browser. */
+  /** The quick filters (and the brushes) narrow what the expression returned, at once, in the browser. */
   private applyFilters(): void {
-    const match = this.quickMatch();
-    let shown = 0;
-    for (const run of this.runs) {
-      const ok = match(run);
-      const row = this.rowEls.get(run.id);
-      if (row) row.tr.hidden = !ok;
-      if (ok) shown++;
-    }
-    this.paintCount(shown);
+    this.shown = this.runs.filter(this.quickMatch());
+    this.paintCount(this.shown.length);
+    this.body.setItems(this.shown);
   }
 
   private paintCount(shown: number): void {
@@ -462,64 +483,20 @@ export class RunsListView {
   }
 
   private refreshAges(): void {
-    for (const run of this.runs) this.repaintColumn(run, (f) => f.kind === 'run' && f.name === 'age');
+    for (const id of this.rowEls.keys())
+      this.repaintColumn(this.byId.get(id)!, (f) => f.kind === 'run' && f.name === 'age');
   }
 
-  /**
-   * Draws `this.runs` in order, reusing the rows of runs already shown (their cells repainted): the first FIRST_ROWS
-   * before the next paint, the rest in chunks of ROW_CHUNK, one per frame.
-   */
+  /** Draws the rows of `this.runs` near the view (all of them: the columns changed). */
   private render(rebuild: boolean): void {
-    const gen = ++this.renderGen;
-    if (rebuild) {
-      this.rowEls.clear();
-      this.tbody.replaceChildren();
-    }
-    const keep = new Set(this.runs.map((r) => r.id));
-    for (const [id, row] of this.rowEls)
-      if (!keep.has(id)) {
-        row.tr.remove();
-        this.rowEls.delete(id);
-      }
-    const runs = this.runs;
-    const match = this.quickMatch();
-    let previous: HTMLTableRowElement | null = null;
-    const drawRows = (from: number, to: number): void => {
-      const frag = document.createDocumentFragment();
-      for (let i = from; i < to; i++) {
-        const run = runs[i]!;
-        let row = this.rowEls.get(run.id);
-        if (!row) this.rowEls.set(run.id, (row = this.makeRow(run)));
-        this.paint(run, row);
-        row.tr.hidden = !match(run);
-        frag.append(row.tr);
-      }
-      if (previous) previous.after(frag);
-      else this.tbody.prepend(frag);
-      previous = to > 0 ? this.rowEls.get(runs[to - 1]!.id)!.tr : previous;
-    };
-    drawRows(0, Math.min(FIRST_ROWS, runs.length));
+    if (rebuild) this.body.reset();
     this.refreshTags();
     this.applyFilters();
     this.updateSelection();
-    this.table.dataset.rows = String(runs.length);
+    this.table.dataset.rows = String(this.runs.length);
     this.plot.update(this.filteredRuns(), this.view.columns);
     // Two frames: the first runs before the rows are laid out and painted, the second after.
     requestAnimationFrame(() => requestAnimationFrame(() => performance.mark('runs-table-drawn')));
-    const more = (from: number): void => {
-      if (gen !== this.renderGen || this.disposed) return;
-      if (from >= runs.length) {
-        this.table.dataset.complete = String(gen);
-        performance.mark('runs-table-complete');
-        return;
-      }
-      const to = Math.min(runs.length, from + ROW_CHUNK);
-      drawRows(from, to);
-      next(to);
-    };
-    // One chunk per frame, after it: every chunk is painted before the next is built.
-    const next = (from: number): void => void requestAnimationFrame(() => setTimeout(() => more(from), 0));
-    next(FIRST_ROWS);
   }
 
   private upsertRun(run: Run): void {
@@ -549,8 +526,6 @@ export class RunsListView {
     if (!this.byId.has(id)) return;
     this.byId.delete(id);
     this.runs = this.runs.filter((r) => r.id !== id);
-    this.rowEls.get(id)?.tr.remove();
-    this.rowEls.delete(id);
     this.selected.delete(id);
     this.updateSelection();
     this.refreshTags();
@@ -666,6 +641,7 @@ export class RunsListView {
     }
     run.last_step = last;
     this.repaintColumn(run, (f) => f.kind === 'metric' || (f.kind === 'run' && f.name === 'step'));
+    this.plot.liveUpdate();
   }
 }
 
