@@ -67,6 +67,8 @@ export interface EngineOptions {
 
 export class AlertEngine implements PointsListener {
   private readonly runs = new Map<string, RunState>();
+  /** Runs that ended in a rollback: batches still in flight from before it are stored but no longer judged. */
+  private readonly rolledBackRuns = new Set<string>();
   /** Bumped by every settings change, so a run state built from settings read before it is not kept. */
   private generation = 0;
   private readonly store: Store;
@@ -146,10 +148,11 @@ export class AlertEngine implements PointsListener {
    */
   async onPoints(run: RunRef, points: readonly LivePoint[]): Promise<void> {
     try {
+      if (this.rolledBackRuns.has(run.id)) return;
       const state = this.runs.get(run.id) ?? (await this.runState(run, firstStep(points)));
       for (const p of points) {
         const outputs = this.observe(state, p);
-        if (outputs) await this.act(run, outputs, p.step);
+        if (outputs && !this.rolledBackRuns.has(run.id)) await this.act(run, outputs, p.step);
       }
     } catch (err) {
       this.o.log?.(`alert engine failed on run ${run.id}`, err);
@@ -348,6 +351,7 @@ export class AlertEngine implements PointsListener {
   private async rolledBack(control: Control): Promise<void> {
     const run = await this.store.runs.ref(control.run);
     if (!run) return;
+    this.rolledBackRuns.add(run.id);
     this.forgetRun(run.id);
     const lastStep = (await this.store.runs.get(run.id))?.last_step ?? control.result_step ?? 0;
     for (const firing of await this.store.alerts.firing(run.rid)) {

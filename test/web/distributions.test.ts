@@ -215,6 +215,8 @@ test(
     const trainer = await connect({ name: 'client-histograms', server: server.url, spool: join(dir, 'spool') });
     try {
       await page.goto(`${server.url}/#/runs/${trainer.id}`);
+      // Loaded (after the live subscription was confirmed), so nothing the client sends next can be missed.
+      await page.locator('#sec-distributions .distributions-panel[data-loaded]').waitFor();
       await page.locator('#sec-distributions .notice-empty').waitFor();
       for (let step = 0; step < 5; step++) {
         trainer.logHistogram('dist/D2/real/scale0', spread(0.6, 0.9), step);

@@ -497,9 +497,11 @@ export class DistributionsPanel {
     ]);
     this.heatmap.addMetrics(metrics.map((m) => m.name));
     this.heatmap.reload();
-    this.setNames(names.map((n) => n.name));
+    // Names a live frame added while this read was on its way stay: the read may predate them.
+    this.setNames([...new Set([...this.names, ...names.map((n) => n.name)])].sort());
     for (const card of this.cards.values()) card.stale();
     this.paintEmpty();
+    this.el.dataset.loaded = 'true';
   }
 
   /** A live frame of this run. */
