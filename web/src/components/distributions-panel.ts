@@ -63,14 +63,22 @@ class Refresher {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private last = 0;
 
+  /** The part came on screen once and read its data: until then it has nothing to refresh. */
+  started = false;
+
   constructor(private readonly work: () => Promise<void>) {}
 
-  set visible(v: boolean) {
-    this.onScreen = v;
-    if (v && this.pending) this.request();
+  /** On screen (or near) or not: the first time it is, the part reads its data. */
+  visibility(visible: boolean): void {
+    this.onScreen = visible;
+    if (visible && !this.started) {
+      this.started = true;
+      void this.run();
+    } else if (visible && this.pending) this.request();
   }
 
   request(): void {
+    if (!this.started) return;
     if (!this.onScreen) {
       this.pending = true;
       return;
@@ -119,7 +127,6 @@ class HeatmapCard {
   private flags: LayerFlag[] = [];
   private columns = 0;
   private loads = 0;
-  active = false;
   private readonly refresher = new Refresher(() => this.load());
 
   constructor(private readonly runId: string) {
@@ -166,25 +173,17 @@ class HeatmapCard {
   /** Live points: re-read when they touch the layers shown. */
   pointsArrived(names: Iterable<string>): void {
     const added = this.addMetrics(names);
-    if (!this.active) return;
+    if (!this.refresher.started) return;
     const prefix = this.kind === 'grad' ? METRIC_PREFIX.layerGrad : METRIC_PREFIX.layerNorm;
     if (added || [...names].some((n) => n.startsWith(prefix))) this.refresher.request();
   }
 
-  /** On screen (or near) or not: the first time it is, the part reads its data. */
   visibility(visible: boolean): void {
-    this.refresher.visible = visible;
-    if (visible) this.activate();
-  }
-
-  private activate(): void {
-    if (this.active) return;
-    this.active = true;
-    void this.refresher.now();
+    this.refresher.visibility(visible);
   }
 
   reload(): void {
-    if (this.active) this.refresher.request();
+    this.refresher.request();
   }
 
   private paintKinds(): void {
@@ -283,7 +282,6 @@ class DistributionCard {
   private shown: Array<{ name: string; record: DistributionRecord }> = [];
   private histSeq = 0;
   loaded = false;
-  active = false;
   private readonly refresher = new Refresher(() => this.load());
 
   constructor(
@@ -327,21 +325,13 @@ class DistributionCard {
     );
   }
 
-  /** On screen (or near) or not: the first time it is, the part reads its data. */
   visibility(visible: boolean): void {
-    this.refresher.visible = visible;
-    if (visible) this.activate();
-  }
-
-  private activate(): void {
-    if (this.active) return;
-    this.active = true;
-    void this.refresher.now();
+    this.refresher.visibility(visible);
   }
 
   /** New records arrived live (or after a reconnect). */
   stale(): void {
-    if (this.active) this.refresher.request();
+    this.refresher.request();
   }
 
   private async load(): Promise<void> {
