@@ -48,6 +48,15 @@ export interface GwPoint {
   text?: string;
 }
 
+/** What every line chart of ours sets: drawn at once (no animation), sized by its box, fed ready { x, y } points. */
+export const STATIC_LINE_OPTIONS = {
+  animation: false,
+  responsive: true,
+  maintainAspectRatio: false,
+  parsing: false,
+  normalized: true,
+} as const;
+
 export const datasetInfo = new WeakMap<object, DatasetInfo>();
 
 export type GwDataset = ChartDataset<'line', GwPoint[]>;

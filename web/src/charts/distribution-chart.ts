@@ -4,7 +4,14 @@ import type { DistributionRecord } from '../../../protocol/distributions.js';
 import { histogramQuantile } from '../../../protocol/histogram.js';
 import { fmtValue } from '../format.js';
 import { onThemeChange } from '../theme.js';
-import { Chart, datasetInfo, registerCharts, type GwDataset, type GwPoint } from './chart-setup.js';
+import {
+  Chart,
+  datasetInfo,
+  registerCharts,
+  STATIC_LINE_OPTIONS,
+  type GwDataset,
+  type GwPoint,
+} from './chart-setup.js';
 import { chartTheme, scaleColours } from './chart-theme.js';
 import { NONFINITE_COLOR, withAlpha } from './colors.js';
 
@@ -198,11 +205,7 @@ export class DistributionChart {
   private options(): Options {
     const colours = scaleColours();
     return {
-      animation: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      parsing: false,
-      normalized: true,
+      ...STATIC_LINE_OPTIONS,
       events: ['mousemove', 'mouseout', 'click'],
       plugins: { tooltip: { enabled: false } },
       onHover: (ev) => {

@@ -5,7 +5,7 @@ import type { Histogram } from '../../../protocol/histogram.js';
 import { histogramTotal } from '../../../protocol/histogram.js';
 import { fmtValue } from '../format.js';
 import { onThemeChange } from '../theme.js';
-import { Chart, registerCharts, type GwDataset, type GwPoint } from './chart-setup.js';
+import { Chart, registerCharts, STATIC_LINE_OPTIONS, type GwDataset, type GwPoint } from './chart-setup.js';
 import { scaleColours } from './chart-theme.js';
 import { withAlpha } from './colors.js';
 
@@ -92,11 +92,7 @@ export class HistogramChart {
 function options(): NonNullable<ConstructorParameters<typeof Chart<'line', GwPoint[]>>[1]['options']> {
   const colours = scaleColours();
   return {
-    animation: false,
-    responsive: true,
-    maintainAspectRatio: false,
-    parsing: false,
-    normalized: true,
+    ...STATIC_LINE_OPTIONS,
     events: [],
     plugins: { tooltip: { enabled: false } },
     scales: {

@@ -13,6 +13,7 @@ import {
   datasetInfo,
   nearestIndex,
   registerCharts,
+  STATIC_LINE_OPTIONS,
   type DatasetInfo,
   type GwDataset,
   type GwPoint,
@@ -648,11 +649,7 @@ export class MetricChart {
     const xAxis = (): XAxis => this.host.xAxis;
     const colours = scaleColours();
     return {
-      animation: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      parsing: false,
-      normalized: true,
+      ...STATIC_LINE_OPTIONS,
       events: ['mousemove', 'mouseout', 'click', 'touchstart', 'touchmove'],
       interaction: { mode: 'gwCurves', intersect: false },
       plugins: {

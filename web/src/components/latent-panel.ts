@@ -4,7 +4,14 @@
 // shows the codes move, and are fitted again when a layout's extent changes more than ×2 (see charts/scatter-view.ts).
 import type { ProjectionContinuity } from '../../../protocol/index.js';
 import { api, ApiError, type ProjectionMethod } from '../api.js';
-import { Chart, datasetInfo, registerCharts, type GwDataset, type GwPoint } from '../charts/chart-setup.js';
+import {
+  Chart,
+  datasetInfo,
+  registerCharts,
+  STATIC_LINE_OPTIONS,
+  type GwDataset,
+  type GwPoint,
+} from '../charts/chart-setup.js';
 import { RUN_COLORS } from '../charts/colors.js';
 import { boundsOf, equalUnitRanges, nextView, type Box, type ScatterView } from '../charts/scatter-view.js';
 import { h, notice, uid } from '../dom.js';
@@ -277,14 +284,10 @@ export class LatentPanel {
         type: 'line',
         data: { datasets },
         options: {
-          animation: false,
-          responsive: true,
-          maintainAspectRatio: false,
+          ...STATIC_LINE_OPTIONS,
           // Room for the outer tick labels, which the fixed axis sizes below no longer make room for.
           layout: { padding: { top: 8, right: 24 } },
           onResize: () => requestAnimationFrame(() => this.fitAxes()),
-          parsing: false,
-          normalized: true,
           interaction: { mode: 'gwCurves', intersect: false },
           plugins: {
             tooltip: {
