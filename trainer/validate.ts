@@ -332,8 +332,10 @@ export class Validator {
    * the random z. Both depend on the dataset, the seed and the grid's size only, never on training progress.
    */
   get fingerprints(): { inputs: string; z: string } {
-    return { inputs: fingerprint(this.a, this.b), z: fingerprint(this.z) };
+    // The inputs never change, so they are hashed once, not at every validation.
+    return (this.hashed ??= { inputs: fingerprint(this.a, this.b), z: fingerprint(this.z) });
   }
+  private hashed: { inputs: string; z: string } | null = null;
 
   get latentCount(): number {
     return this.opts.latentCount;
@@ -416,6 +418,7 @@ export class Validator {
     const grid = { size: s, columns: columns.length, labels: columns, padding: GRID_PADDING };
     const png = await encodeGridPng(tiles, grid);
     const layout = gridLayout(tiles.length, grid);
+    const fingerprints = this.fingerprints;
     const meta: Record<string, unknown> = {
       rows: n,
       columns: columns.length,
@@ -426,8 +429,8 @@ export class Validator {
       header: GRID_HEADER_HEIGHT,
       width: layout.width,
       height: layout.height,
-      inputs_id: this.fingerprints.inputs,
-      z_id: this.fingerprints.z,
+      inputs_id: fingerprints.inputs,
+      z_id: fingerprints.z,
       row_labels: this.labels ? Array.from(this.labels) : null,
       z: 'fixed per row and column across validations; encoded uses z = mu(E(target))',
     };
