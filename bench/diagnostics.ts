@@ -7,69 +7,13 @@
 //   2. the training loop at the `train` benchmark's model pushing to a real server with --diag-every at its default
 //      against the same loop with --diag-every 0 (goal ≤ 2% of the step time).
 // `npm run bench -- diagnostics --quick`: fewer steps (a smoke run of the benchmark itself).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import * as tf from '@tensorflow/tfjs';
-import { connect, type Run } from '../clients/node/index.js';
-import { startServer } from '../harness/server.js';
 import { initBackend } from '../trainer/backend.js';
 import { SyntheticDataset } from '../trainer/data/index.js';
-import { TrainingLoop } from '../trainer/loop.js';
 import { BicycleGAN } from '../trainer/models/bicyclegan.js';
-import {
-  DEFAULT_DIAG_EVERY,
-  modelOptions,
-  parseTrainerArgs,
-  recordedOptions,
-  type TrainerOptions,
-} from '../trainer/options.js';
-import { Progress } from '../trainer/progress.js';
+import { DEFAULT_DIAG_EVERY, modelOptions } from '../trainer/options.js';
 import { median } from './support/stats.js';
-
-const SIZE = 64;
-const BATCH = 16;
-const WIDTH = 16;
-
-function options(maxSteps: number, diagEvery: number): TrainerOptions {
-  const flags = ['--size', String(SIZE), '--batch', String(BATCH), '--ngf', String(WIDTH), '--nef', String(WIDTH)];
-  flags.push('--ndf', String(WIDTH), '--max-steps', String(maxSteps), '--epochs', '1000');
-  flags.push('--checkpoint-every', '0', '--patience', '0', '--diag-every', String(diagEvery));
-  return parseTrainerArgs(flags, {})!.options;
-}
-
-const silent = () => new Progress({ stream: new Writable({ write: (_c, _e, cb) => cb() }), tty: false });
-
-/** `steps` steps through the training loop; wall ms per step (CPU ms per step pushed to `cpu`). */
-async function loopBlock(
-  model: BicycleGAN,
-  dataset: SyntheticDataset,
-  steps: number,
-  diagEvery: number,
-  monitor: Run,
-  cpu: number[],
-): Promise<number> {
-  const o = options(steps, diagEvery);
-  const loop = new TrainingLoop({
-    options: o,
-    model,
-    dataset,
-    monitor,
-    validator: null,
-    progress: silent(),
-    checkpointDir: null,
-    runId: monitor.id,
-    spoolKey: monitor.spoolKey,
-    recordedOptions: recordedOptions(o),
-  });
-  const t = performance.now();
-  const c = process.cpuUsage();
-  await loop.run();
-  const used = process.cpuUsage(c);
-  cpu.push((used.user + used.system) / 1000 / steps);
-  return (performance.now() - t) / steps;
-}
+import { BATCH, loopOptions, SIZE, timeLoop, WIDTH, withMonitor } from './support/training-loop.js';
 
 /** Mean wall and CPU ms of `reps` calls of `fn`. */
 function timed(reps: number, fn: () => void): { wall: number; cpu: number } {
@@ -140,38 +84,27 @@ export async function run(args: string[] = []): Promise<void> {
   const tinyCost = await stepCost(tiny, tinyData, 4, quick ? 2 : 10, quick ? 2 : 5);
   tiny.dispose();
   const dataset = new SyntheticDataset({ size: SIZE });
-  const model = new BicycleGAN(modelOptions(options(0, 0)));
+  const model = new BicycleGAN(modelOptions(loopOptions(0)));
   const cost = await stepCost(model, dataset, BATCH, quick ? 1 : 14, 1);
 
   // 2. The loop with a client, --diag-every k against --diag-every 0, alternating.
-  const dir = mkdtempSync(join(tmpdir(), 'ganwatch-bench-diag-'));
-  const server = await startServer({ dbPath: join(dir, 'bench.db') });
-  const monitor = await connect({
-    server: server.url,
-    spool: join(dir, 'spool'),
-    name: 'bench-diagnostics',
-    config: {},
-    backend: info.name,
-    device: info.device,
-    onError: () => {},
-  });
   const off: number[] = [];
   const on: number[] = [];
   const cpuOff: number[] = [];
   const cpuOn: number[] = [];
-  try {
-    await loopBlock(model, dataset, 2, 1, monitor, []); // warm-up of the loop and the client's diagnostics path
-    for (let r = 0; r < rounds; r++) {
-      off.push(await loopBlock(model, dataset, loopSteps, 0, monitor, cpuOff));
-      on.push(await loopBlock(model, dataset, loopSteps, k, monitor, cpuOn));
+  const diagEvery = (every: number, steps: number) => loopOptions(steps, ['--diag-every', String(every)]);
+  const { stats } = await withMonitor('bench-diagnostics', info, 30_000, async (monitor) => {
+    try {
+      // Warm-up of the loop and the client's diagnostics path.
+      await timeLoop(model, dataset, diagEvery(1, 2), monitor);
+      for (let r = 0; r < rounds; r++) {
+        off.push(await timeLoop(model, dataset, diagEvery(0, loopSteps), monitor, cpuOff));
+        on.push(await timeLoop(model, dataset, diagEvery(k, loopSteps), monitor, cpuOn));
+      }
+    } finally {
+      model.dispose();
     }
-    await monitor.finish({ timeoutMs: 30_000 });
-  } finally {
-    await server.stop();
-    model.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  }
-  const stats = monitor.stats();
+  });
 
   console.log(
     `model steps: alternating rounds (tiny: ${quick ? 2 : 10}×${quick ? 2 : 5} steps; ${SIZE} px: ${quick ? 1 : 14}×1), ` +

@@ -4,82 +4,13 @@
 // and the monitor client's overhead: steps with the client pushing every step to a real server against steps
 // without a client (goal ≤ 2%), measured in alternating blocks because this machine is shared and noisy.
 // `npm run bench -- train --quick`: fewer steps and no cpu step (a smoke run of the benchmark itself); --no-cpu: no cpu step.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import * as tf from '@tensorflow/tfjs';
-import { connect, type Run } from '../clients/node/index.js';
-import { startServer } from '../harness/server.js';
 import { initBackend } from '../trainer/backend.js';
 import { SyntheticDataset } from '../trainer/data/index.js';
-import { TrainingLoop } from '../trainer/loop.js';
 import { BicycleGAN } from '../trainer/models/bicyclegan.js';
-import { modelOptions, parseTrainerArgs, recordedOptions, type TrainerOptions } from '../trainer/options.js';
-import { Progress } from '../trainer/progress.js';
+import { modelOptions } from '../trainer/options.js';
 import { median } from './support/stats.js';
-
-const SIZE = 64;
-const BATCH = 16;
-const WIDTH = 16;
-
-function options(maxSteps: number): TrainerOptions {
-  const parsed = parseTrainerArgs(
-    [
-      '--size',
-      String(SIZE),
-      '--batch',
-      String(BATCH),
-      '--ngf',
-      String(WIDTH),
-      '--nef',
-      String(WIDTH),
-      '--ndf',
-      String(WIDTH),
-      '--max-steps',
-      String(maxSteps),
-      '--epochs',
-      '1000',
-      '--checkpoint-every',
-      '0',
-      '--patience',
-      '0',
-    ],
-    {},
-  );
-  return parsed!.options;
-}
-
-const silent = () => new Progress({ stream: new Writable({ write: (_c, _e, cb) => cb() }), tty: false });
-
-/** Runs `steps` steps through the training loop; returns wall ms per step (and records CPU ms per step in `cpu`). */
-async function block(
-  model: BicycleGAN,
-  dataset: SyntheticDataset,
-  steps: number,
-  monitor: Run | null,
-  cpu: number[] = [],
-): Promise<number> {
-  const o = options(steps);
-  const loop = new TrainingLoop({
-    options: o,
-    model,
-    dataset,
-    monitor,
-    validator: null,
-    progress: silent(),
-    checkpointDir: null,
-    runId: monitor?.id ?? null,
-    spoolKey: monitor?.spoolKey ?? null,
-    recordedOptions: recordedOptions(o),
-  });
-  const t = performance.now();
-  const c = process.cpuUsage();
-  await loop.run();
-  const used = process.cpuUsage(c);
-  cpu.push((used.user + used.system) / 1000 / steps);
-  return (performance.now() - t) / steps;
-}
+import { BATCH, loopOptions, SIZE, timeLoop, WIDTH, withMonitor } from './support/training-loop.js';
 
 function rssMb(): number {
   return process.memoryUsage().rss / 1024 / 1024;
@@ -101,34 +32,20 @@ export async function run(args: string[] = []): Promise<void> {
   const info = await initBackend('wasm');
   console.log(`model: BicycleGAN ${SIZE}×${SIZE}, batch ${BATCH}, ngf=nef=ndf=${WIDTH}; ${info.device}`);
   const dataset = new SyntheticDataset({ size: SIZE });
-  const model = new BicycleGAN(modelOptions(options(0)));
-  await block(model, dataset, 2, null); // warm-up: kernel set-up and first-use allocations
+  const model = new BicycleGAN(modelOptions(loopOptions(0)));
+  await timeLoop(model, dataset, loopOptions(2), null); // warm-up: kernel set-up and first-use allocations
 
-  const dir = mkdtempSync(join(tmpdir(), 'ganwatch-bench-train-'));
-  const server = await startServer({ dbPath: join(dir, 'bench.db') });
-  const monitor = await connect({
-    server: server.url,
-    spool: join(dir, 'spool'),
-    name: 'bench-train',
-    config: {},
-    backend: info.name,
-    device: info.device,
-    onError: () => {},
-  });
   const without: number[] = [];
   const withClient: number[] = [];
   const cpuWithout: number[] = [];
   const cpuWith: number[] = [];
-  try {
+  const block = loopOptions(stepsPerBlock);
+  const { stats } = await withMonitor('bench-train', info, 10_000, async (monitor) => {
     for (let b = 0; b < blocks; b++) {
-      without.push(await block(model, dataset, stepsPerBlock, null, cpuWithout));
-      withClient.push(await block(model, dataset, stepsPerBlock, monitor, cpuWith));
+      without.push(await timeLoop(model, dataset, block, null, cpuWithout));
+      withClient.push(await timeLoop(model, dataset, block, monitor, cpuWith));
     }
-    await monitor.finish({ timeoutMs: 10_000 });
-  } finally {
-    await server.stop();
-  }
-  const stats = monitor.stats();
+  });
   const wasmMs = median(without);
   const clientMs = median(withClient);
   const peak = process.resourceUsage().maxRSS / 1024;
@@ -137,7 +54,7 @@ export async function run(args: string[] = []): Promise<void> {
   let cpuMs: number | null = null;
   if (!noCpu) {
     await initBackend('cpu');
-    const cpuModel = new BicycleGAN(modelOptions(options(0)));
+    const cpuModel = new BicycleGAN(modelOptions(loopOptions(0)));
     const batch = await dataset.trainBatch(
       Array.from({ length: BATCH }, (_, i) => i),
       () => 0.5,
@@ -150,7 +67,6 @@ export async function run(args: string[] = []): Promise<void> {
     tf.dispose([a, bt]);
     cpuModel.dispose();
   }
-  rmSync(dir, { recursive: true, force: true });
 
   const ips = (ms: number) => BATCH / (ms / 1000);
   console.log(
