@@ -17,14 +17,22 @@ installDebug();
 installTheme();
 installShortcuts();
 
+// Names for alert notifications: asked for one run at a time when an alert needs it (listing every run at start-up
+// would cost as much as the runs table itself with thousands of runs), kept, and updated by live run frames.
 const runNames = new Map<string, string>();
 live.onFrame((f) => {
   if (f.type === 'run') runNames.set(f.run.id, f.run.name);
 });
-void api
-  .runs()
-  .then((runs) => runs.forEach((r) => runNames.set(r.id, r.name)))
-  .catch(() => undefined);
+async function runName(id: string): Promise<string> {
+  const known = runNames.get(id);
+  if (known !== undefined) return known;
+  const name = await api.run(id).then(
+    (r) => r.name,
+    () => id,
+  );
+  runNames.set(id, name);
+  return name;
+}
 
 const main = h('main', { id: 'main', tabindex: -1 });
 const banner = h('div', { class: 'banner', role: 'status', 'aria-live': 'assertive', hidden: true });
@@ -42,7 +50,7 @@ const header = h(
   nav,
   h('span', { class: 'spacer' }),
   liveDot,
-  notificationToggle((id) => runNames.get(id) ?? id),
+  notificationToggle(runName),
   themeToggle(),
   shortcutsButton(),
 );

@@ -24,7 +24,7 @@ function remember(on: boolean): void {
   }
 }
 
-export function notificationToggle(runName: (id: string) => string): HTMLElement {
+export function notificationToggle(runName: (id: string) => Promise<string>): HTMLElement {
   const supported = typeof Notification !== 'undefined';
   const button = h('button', { type: 'button', class: 'notify-toggle', 'aria-pressed': 'false' });
   const notified = new Set<number>();
@@ -61,15 +61,17 @@ export function notificationToggle(runName: (id: string) => string): HTMLElement
     if (a.state !== 'firing' || a.muted || notified.has(a.id)) return;
     if (a.firing_at === null || Date.now() / 1000 - a.firing_at > FRESH_S) return;
     notified.add(a.id);
-    const n = new Notification(`${a.severity === 'critical' ? 'CRITICAL: ' : ''}${a.rule} on ${runName(a.run)}`, {
-      body: a.message,
-      tag: `ganwatch-alert-${a.id}`,
+    void runName(a.run).then((name) => {
+      const n = new Notification(`${a.severity === 'critical' ? 'CRITICAL: ' : ''}${a.rule} on ${name}`, {
+        body: a.message,
+        tag: `ganwatch-alert-${a.id}`,
+      });
+      n.onclick = () => {
+        window.focus();
+        location.hash = hrefFor({ view: 'run', id: a.run });
+        n.close();
+      };
     });
-    n.onclick = () => {
-      window.focus();
-      location.hash = hrefFor({ view: 'run', id: a.run });
-      n.close();
-    };
   });
   paint();
   return button;
