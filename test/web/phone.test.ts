@@ -196,6 +196,12 @@ test(
     trainer.answer(control.id, true, 301, 'restored step 200');
     const status = card('divergence (nonfinite)').locator('.control-status');
     await until(async () => /applied at step 301: restored step 200/.test(await status.innerText()), 'applied');
+    // A rollback ends the run, so its alert resolves; the card stays where the user applied it, saying so.
+    await until(
+      async () => /state-resolved/.test((await card('divergence (nonfinite)').getAttribute('class')) ?? ''),
+      'the alert resolved by the rollback, still in view',
+    );
+    assert.match(await status.innerText(), /applied at step 301: restored step 200/);
     assert.deepEqual(errors, []);
   },
 );

@@ -40,6 +40,12 @@ export class AlertsPanel {
   private readonly busy = new Set<number>();
   private readonly errors = new Map<number, string>();
   private readonly evidenceOpen = new Map<number, boolean>();
+  /**
+   * Alerts a remedy was applied to from this panel: they stay in view under the current filter even once they
+   * resolve (a rollback resolves its alert), so the trainer's answer is seen where the user asked; changing the
+   * filter lets them go.
+   */
+  private readonly kept = new Set<number>();
   /** Latest state of every control seen, so an alert that arrives after its control's result still shows it. */
   private readonly controls = new Map<number, Control>();
   private readonly changeListeners = new Set<(alerts: Alert[]) => void>();
@@ -81,6 +87,21 @@ export class AlertsPanel {
     this.render();
   }
 
+  /**
+   * Keeps the newer of what is known and what arrived: an action's answer can arrive after a live frame that
+   * already moved the alert on (Apply's answer after the rollback it sent resolved the alert), and a resolved
+   * alert never fires again (a new firing is a new alert).
+   */
+  private keepNewer(incoming: Alert): Alert {
+    const known = this.alerts.get(incoming.id);
+    const stale =
+      known !== undefined &&
+      (incoming.updated_at < known.updated_at || (known.state === 'resolved' && incoming.state !== 'resolved'));
+    const alert = this.withLatestControl(stale ? known : incoming);
+    this.alerts.set(alert.id, alert);
+    return alert;
+  }
+
   private withLatestControl(a: Alert): Alert {
     if (!a.control) return a;
     const known = this.controls.get(a.control.id);
@@ -91,9 +112,8 @@ export class AlertsPanel {
 
   /** A new or changed alert (live frame or an action's answer). */
   upsert(incoming: Alert): void {
-    const alert = this.withLatestControl(incoming);
-    const before = this.alerts.get(alert.id);
-    this.alerts.set(alert.id, alert);
+    const before = this.alerts.get(incoming.id);
+    const alert = this.keepNewer(incoming);
     if (!before && alert.state === 'firing')
       this.live.textContent = `New ${alert.severity} alert: ${alert.rule}. ${alert.message}`;
     this.render();
@@ -130,6 +150,7 @@ export class AlertsPanel {
 
   setFilter(filter: Filter): void {
     this.filter = filter;
+    this.kept.clear();
     for (const [f, b] of Object.entries(this.tabs)) b.setAttribute('aria-pressed', String(f === filter));
     this.render();
   }
@@ -141,7 +162,7 @@ export class AlertsPanel {
     this.tabs.resolved.textContent = `Resolved (${all.length - firing})`;
     this.tabs.all.textContent = `All (${all.length})`;
     const shown = all
-      .filter((a) => this.filter === 'all' || a.state === this.filter)
+      .filter((a) => this.filter === 'all' || a.state === this.filter || this.kept.has(a.id))
       .sort(
         (a, b) =>
           Number(b.state === 'firing') - Number(a.state === 'firing') ||
@@ -295,7 +316,9 @@ export class AlertsPanel {
       text: `Sends ${command} to the trainer${run}; it takes effect at the trainer's next step.`,
       confirm: 'Apply the remedy',
     });
-    if (confirmed) await this.act(a.id, () => api.applyAlert(a.id).then((r) => r.alert));
+    if (!confirmed) return;
+    this.kept.add(a.id);
+    await this.act(a.id, () => api.applyAlert(a.id).then((r) => r.alert));
   }
 
   private async act(id: number, fn: () => Promise<Alert>): Promise<void> {
@@ -303,8 +326,7 @@ export class AlertsPanel {
     this.errors.delete(id);
     this.render();
     try {
-      const alert = this.withLatestControl(await fn());
-      this.alerts.set(alert.id, alert);
+      this.keepNewer(await fn());
     } catch (err) {
       this.errors.set(id, (err as Error).message);
     } finally {
