@@ -7,11 +7,13 @@ import { cpSync, createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSy
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import {
+  MAX_DISTRIBUTIONS_PER_BATCH,
   METRIC,
   METRIC_PREFIX,
   type Alert,
   type Control,
   type ControlCommand,
+  type Distribution,
   type Run,
 } from '../../protocol/index.js';
 import { api, ROOT, startServer, type RunningServer } from '../../harness/server.js';
@@ -418,7 +420,9 @@ async function replayRun(
   maxStep = Infinity,
 ): Promise<string> {
   const res = await fetch(`${source.url}/api/v1/runs/${r.id}/export?format=json`);
-  const points = ((await res.json()) as { points: ExportedPoint[] }).points.filter((p) => p.step <= maxStep);
+  const exported = (await res.json()) as { points: ExportedPoint[]; distributions?: Distribution[] };
+  const points = exported.points.filter((p) => p.step <= maxStep);
+  const histograms = (exported.distributions ?? []).filter((d) => d.step <= maxStep).sort((a, b) => a.step - b.step);
   const created = await api<{ id: string }>(bench.server, 'POST', '/api/v1/runs', {
     name,
     config: r.config,
@@ -427,11 +431,25 @@ async function replayRun(
   });
   if (created.status !== 201) throw new Error(`replay: creating ${name}: HTTP ${created.status}`);
   const records = pushedRecords(points);
-  for (let i = 0; i < records.length; i += 2000) {
-    const sent = await api(bench.server, 'POST', `/api/v1/runs/${created.body.id}/points`, {
-      points: records.slice(i, i + 2000),
-    });
+  // Histograms follow the points of their steps, as the trainer sends them; so the chunks are short when a run has
+  // any (a detector reading them must not see them hundreds of steps late).
+  const chunk = histograms.length > 0 ? 50 : 2000;
+  let sentHistograms = 0;
+  for (let i = 0; i < records.length; i += chunk) {
+    const part = records.slice(i, i + chunk);
+    const sent = await api(bench.server, 'POST', `/api/v1/runs/${created.body.id}/points`, { points: part });
     if (sent.status !== 200) throw new Error(`replay: points of ${name}: HTTP ${sent.status}`);
+    const upTo = i + chunk >= records.length ? Infinity : part[part.length - 1]!.step;
+    let end = sentHistograms;
+    while (end < histograms.length && histograms[end]!.step <= upTo) end++;
+    for (let j = sentHistograms; j < end; j += MAX_DISTRIBUTIONS_PER_BATCH) {
+      const distributions = histograms.slice(j, Math.min(end, j + MAX_DISTRIBUTIONS_PER_BATCH));
+      const stored = await api(bench.server, 'POST', `/api/v1/runs/${created.body.id}/distributions`, {
+        distributions,
+      });
+      if (stored.status !== 200) throw new Error(`replay: distributions of ${name}: HTTP ${stored.status}`);
+    }
+    sentHistograms = end;
   }
   return created.body.id;
 }

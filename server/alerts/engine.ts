@@ -8,6 +8,8 @@ import {
   type Alert,
   type AlertConfig,
   type Control,
+  type Distribution,
+  type Histogram,
   type LivePoint,
 } from '../../protocol/index.js';
 import type { ExportRow, RunRef, Store } from '../../db/store.js';
@@ -159,6 +161,17 @@ export class AlertEngine implements PointsListener {
     }
   }
 
+  /**
+   * Hands a committed batch of histograms to the detectors that read them. A run whose detectors are not built yet
+   * is skipped: they are built on its next points and then replay the stored histograms.
+   */
+  async onDistributions(run: RunRef, records: readonly Distribution[]): Promise<void> {
+    const state = this.rolledBackRuns.has(run.id) ? undefined : this.runs.get(run.id);
+    if (!state) return;
+    for (const d of records)
+      observeDistribution(state, d.name, d.step, { edges: d.edges, counts: d.counts, nonFinite: d.nonFinite ?? 0 });
+  }
+
   forgetRun(id: string): void {
     this.runs.delete(id);
   }
@@ -209,9 +222,16 @@ export class AlertEngine implements PointsListener {
    * alerts it would open were opened by whoever watched those steps (the firing ones are restored from the store).
    */
   private async replay(run: RunRef, state: RunState, before: number): Promise<void> {
-    for (let from = Math.max(0, before - REPLAY_STEPS); from < before; from += REPLAY_PAGE) {
+    const start = Math.max(0, before - REPLAY_STEPS);
+    for (let from = start; from < before; from += REPLAY_PAGE) {
       for (const p of stepsOf(await this.store.series.window(run.rid, from, Math.min(before, from + REPLAY_PAGE))))
         this.observe(state, p);
+    }
+    if (before === 0) return;
+    // One record per step at most, so a read of REPLAY_STEPS steps is never merged.
+    for (const name of distributionNamesRead(state)) {
+      const read = await this.store.distributions.read(run.rid, name, REPLAY_STEPS, start, before - 1);
+      for (const r of read.records) observeDistribution(state, name, r.step, r);
     }
   }
 
@@ -395,4 +415,17 @@ function stepsOf(rows: readonly ExportRow[]): LivePoint[] {
     p.values[row.metric] = row.value;
   }
   return points;
+}
+
+/** Every distribution name some detector of the run reads. */
+function distributionNamesRead(state: RunState): Set<string> {
+  const names = new Set<string>();
+  for (const r of state.rules.values()) for (const n of r.detector.distributionNames ?? []) names.add(n);
+  return names;
+}
+
+/** Hands one histogram to the run's detectors that read its name. */
+function observeDistribution(state: RunState, name: string, step: number, h: Histogram): void {
+  for (const r of state.rules.values())
+    if (r.detector.distributionNames?.includes(name)) r.detector.observeDistribution?.({ name, step, histogram: h });
 }

@@ -1,6 +1,6 @@
 // The contract between detectors and the alert engine. A detector turns a run's stream of points into evaluations;
 // the engine owns the state machine (pending → firing → resolved), warm-up, hysteresis counts, cooldown and delivery.
-import type { ControlCommand, UserRule } from '../../protocol/index.js';
+import type { ControlCommand, Histogram, UserRule } from '../../protocol/index.js';
 
 export type Severity = 'info' | 'warn' | 'critical';
 
@@ -26,6 +26,13 @@ export interface Evaluation {
   evidence: Record<string, number | string | boolean | null>;
   /** The seed's remedy in words, and the concrete command that applies it (null when there is nothing to apply). */
   remedy: { text: string; action: ControlCommand | null } | null;
+}
+
+/** One histogram a run sent (a distribution, protocol/distributions.ts), as a detector that reads it sees it. */
+export interface StepHistogram {
+  name: string;
+  step: number;
+  histogram: Histogram;
 }
 
 /** A marker on a curve (change points): stored and shown, never an alert. */
@@ -86,6 +93,13 @@ export interface Detector {
   observe(point: StepValues): DetectorOutput | null;
   /** Forget baselines and re-learn (after an lr or λ change, or a remedy); `cause` says which. */
   rebaseline(step: number, cause: RebaselineCause): void;
+  /** The distributions it reads (exact names): the engine hands it these, and only these, in observeDistribution. */
+  readonly distributionNames?: readonly string[];
+  /**
+   * A histogram of one of `distributionNames`, as the run sends them (every K steps, apart from its points; after an
+   * engine restart the stored ones are replayed after the points). It only updates state: evaluations stay in observe.
+   */
+  observeDistribution?(d: StepHistogram): void;
 }
 
 export interface DetectorFactory {

@@ -5,7 +5,7 @@
 // builds its own from the store: the firing alerts, and the detectors' statistics learnt again from the run's recent
 // history (AlertEngine's replay), so alerts move with the run, neither lost, delayed by a warm-up, nor doubled (at most
 // one alert per rule and key fires, by a unique index).
-import type { LivePoint } from '../../protocol/index.js';
+import type { Distribution, LivePoint } from '../../protocol/index.js';
 import type { RunRef } from '../../db/store.js';
 import type { PointsListener } from '../services/ingest.js';
 import type { PresenceService } from './presence.js';
@@ -19,6 +19,25 @@ export class DetectorLease implements PointsListener {
 
   /** A batch committed on this server. */
   async onPoints(run: RunRef, points: readonly LivePoint[]): Promise<void> {
+    if (await this.watchedHere(run)) await this.detectors.onPoints(run, points);
+  }
+
+  /** Histograms committed on this server. */
+  async onDistributions(run: RunRef, records: readonly Distribution[]): Promise<void> {
+    if (await this.watchedHere(run)) await this.detectors.onDistributions?.(run, records);
+  }
+
+  /** A batch committed on another server: watched here only if this server holds the run. */
+  async onRelayedPoints(run: RunRef, points: readonly LivePoint[]): Promise<void> {
+    if (this.presence.holds(run.id)) await this.detectors.onPoints(run, points);
+  }
+
+  /** Histograms committed on another server (read back from the store): the same. */
+  async onRelayedDistributions(run: RunRef, records: readonly Distribution[]): Promise<void> {
+    if (this.presence.holds(run.id)) await this.detectors.onDistributions?.(run, records);
+  }
+
+  private async watchedHere(run: RunRef): Promise<boolean> {
     let holder: string | null;
     try {
       holder = await this.presence.holder(run);
@@ -26,12 +45,7 @@ export class DetectorLease implements PointsListener {
       this.log(`detector lease of run ${run.id}`, err);
       holder = null; // the database is unreachable: better watched twice than not at all
     }
-    if (holder === null || holder === this.presence.id) await this.detectors.onPoints(run, points);
-  }
-
-  /** A batch committed on another server: watched here only if this server holds the run. */
-  async onRelayedPoints(run: RunRef, points: readonly LivePoint[]): Promise<void> {
-    if (this.presence.holds(run.id)) await this.detectors.onPoints(run, points);
+    return holder === null || holder === this.presence.id;
   }
 
   /** Another server holds the run now: its detector state here is stale from this moment. */

@@ -69,6 +69,8 @@ export class ClusterRelay {
         this.p.hub.deliver(m.run, m.body);
         if (this.p.presence.holds(m.run) && m.body.startsWith('{"type":"points"'))
           this.inOrder(m, () => this.points(m));
+        else if (this.p.presence.holds(m.run) && m.body.startsWith('{"type":"distribution"'))
+          this.inOrder(m, () => this.distribution(m));
         return;
       case 'control':
         return this.inOrder(m, () => this.p.controls.deliverIssuedElsewhere(m.run, Number(m.body)));
@@ -108,6 +110,20 @@ export class ClusterRelay {
     const frame = JSON.parse(m.body) as Extract<LiveServerFrame, { type: 'points' }>;
     const run = await this.p.store.runs.ref(m.run);
     if (run) await this.p.lease.onRelayedPoints(run, frame.points);
+  }
+
+  /**
+   * A histogram committed elsewhere: the frame names it (a batch's latest step per name), the store has it. Earlier
+   * steps of the same batch are not relayed; the detectors that read distributions judge by the latest.
+   */
+  private async distribution(m: ClusterMessage): Promise<void> {
+    const frame = JSON.parse(m.body) as Extract<LiveServerFrame, { type: 'distribution' }>;
+    const run = await this.p.store.runs.ref(m.run);
+    if (!run) return;
+    const [r] = (await this.p.store.distributions.read(run.rid, frame.name, 1, frame.step, frame.step)).records;
+    if (!r) return;
+    const record = { name: frame.name, step: r.step, edges: r.edges, counts: r.counts, nonFinite: r.nonFinite };
+    await this.p.lease.onRelayedDistributions(run, [record]);
   }
 
   private inOrder(m: ClusterMessage, work: () => Promise<void>): void {

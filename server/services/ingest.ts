@@ -9,6 +9,8 @@ import type { LiveHub } from './live-hub.js';
 /** Something that observes every committed batch of a run, in commit order (the alert engine). Must not throw. */
 export interface PointsListener {
   onPoints(run: RunRef, points: readonly LivePoint[]): Promise<void> | void;
+  /** A committed batch of histograms, in the same order as the points around it. */
+  onDistributions?(run: RunRef, records: readonly Distribution[]): Promise<void> | void;
 }
 
 export class IngestService {
@@ -46,6 +48,7 @@ export class IngestService {
       const latest = new Map<string, number>();
       for (const d of records) latest.set(d.name, Math.max(d.step, latest.get(d.name) ?? 0));
       for (const [name, step] of latest) this.hub.publish(run.id, { type: 'distribution', run: run.id, name, step });
+      for (const l of this.listeners) await l.onDistributions?.(run, records);
       return accepted;
     });
   }

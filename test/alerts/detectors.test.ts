@@ -14,7 +14,19 @@ import { trainingStall } from '../../server/alerts/detectors/training-stall.js';
 import { templateKlCollapse } from '../../server/alerts/detectors/_template.js';
 import type { StepValues } from '../../server/alerts/types.js';
 import { describe, runDetector, type HarnessResult } from '../support/detector-harness.js';
-import { ar1, CONTROLS_AT_DEFAULTS, epochs, ramp, Rng, sine, steps } from '../support/streams.js';
+import {
+  ar1,
+  CONTROLS_AT_DEFAULTS,
+  dVerdicts,
+  epochs,
+  OVERLAPPING_VERDICTS,
+  ramp,
+  Rng,
+  SEPARATED_VERDICTS,
+  sine,
+  steps,
+  type VerdictSpreads,
+} from '../support/streams.js';
 
 const SEEDS = [1, 2, 3, 4, 5];
 const FEW_SEEDS = [1, 2, 3];
@@ -254,6 +266,48 @@ test('d_overpowering: against a G that learns 1000× slower than D (d_wins) the 
   // 2 × lr_D / lr_G = 2000, capped at the ×100 the A/B measured (bench/remedies.ts, lr G and E ×100).
   assert.deepEqual(f?.evaluation.remedy?.action, { action: 'scale_lr', args: { net: 'G', factor: 100 } });
   assert.match(f?.evaluation.remedy?.text ?? '', /lr_E likewise/);
+});
+
+/** D's verdict histograms every 10 steps up to `until`, as the detector is handed them. */
+function verdicts(spreads: VerdictSpreads, until = Infinity) {
+  return (step: number) =>
+    step % 10 === 0 && step <= until
+      ? dVerdicts(step, spreads).map((d) => ({ ...d, histogram: { edges: d.edges, counts: d.counts, nonFinite: 0 } }))
+      : [];
+}
+
+const D_WINNING = (seed: number) =>
+  dStream(
+    new Rng(seed),
+    4000,
+    (t) => ramp(t, 2000, 2300, 0.7, 0.99),
+    (t) => ramp(t, 2000, 2300, 1, 0.05),
+  );
+
+test('d_overpowering: accuracies of 0.99 whose real and fake verdict histograms still overlap (separation 0.84) do not fire', () => {
+  for (const seed of FEW_SEEDS) {
+    const r = runDetector(dOverpowering, D_WINNING(seed), { histograms: verdicts(OVERLAPPING_VERDICTS) });
+    assertNoFiring(r, `seed ${seed}`);
+  }
+});
+
+test('d_overpowering: separated verdict histograms fire where the accuracies alone do, naming the separation', () => {
+  for (const seed of FEW_SEEDS) {
+    const alone = firingStep(runDetector(dOverpowering, D_WINNING(seed)), 'D');
+    const r = runDetector(dOverpowering, D_WINNING(seed), { histograms: verdicts(SEPARATED_VERDICTS) });
+    assert.equal(firingStep(r, 'D'), alone, `seed ${seed}`);
+    const ev = r.firstFiring('D')!.evaluation;
+    assert.equal(ev.evidence.separation, 1);
+    assert.ok(Math.abs(Number(ev.evidence.verdict_real_p10) - 0.915) < 0.01, String(ev.evidence.verdict_real_p10));
+    assert.match(ev.message, /separation 1 at its weakest scale/);
+  }
+});
+
+test('d_overpowering: verdict histograms older than 500 steps no longer hold the rule back', () => {
+  const alone = firingStep(runDetector(dOverpowering, D_WINNING(1)), 'D');
+  const r = runDetector(dOverpowering, D_WINNING(1), { histograms: verdicts(OVERLAPPING_VERDICTS, 1500) });
+  assert.equal(firingStep(r, 'D'), alone);
+  assert.equal(r.firstFiring('D')!.evaluation.evidence.separation, null);
 });
 
 test('d_overpowering: accuracies wandering in 0.6–0.9, and a 300-point excursion to 0.97, do not fire', () => {

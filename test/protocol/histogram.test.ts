@@ -1,11 +1,13 @@
 // The arithmetic of distributions: merging consecutive histograms (a downsampled read) keeps the overall min and max
-// as its outer edges, keeps every total exactly, and spreads counts in proportion to overlap.
+// as its outer edges, keeps every total exactly, and spreads counts in proportion to overlap; the separation of two
+// histograms is the probability that a draw from one exceeds a draw from the other.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   histogramOf,
   histogramProblem,
   histogramQuantile,
+  histogramSeparation,
   histogramTotal,
   mergeHistograms,
   type Histogram,
@@ -109,4 +111,26 @@ test('merging only empty or non-finite histograms gives an empty histogram with 
     counts: [4],
     nonFinite: 0,
   });
+});
+
+test('separation: disjoint histograms give 1 (or 0 swapped), identical ones 0.5', () => {
+  const high = histogramOf(Array.from({ length: 500 }, (_, i) => 0.9 + i / 5000));
+  const low = histogramOf(Array.from({ length: 500 }, (_, i) => i / 5000));
+  assert.equal(histogramSeparation(high, low), 1);
+  assert.equal(histogramSeparation(low, high), 0);
+  assert.equal(histogramSeparation(low, low), 0.5);
+});
+
+test('separation of two overlapping uniform spreads is P(X > Y) to within 1/128', () => {
+  // X ~ U(0.5, 1.5), Y ~ U(0, 1): P(X > Y) = 1 − ½·½·½ = 0.875.
+  const x = histogramOf(Array.from({ length: 10_000 }, (_, i) => 0.5 + (i + 0.5) / 10_000));
+  const y = histogramOf(Array.from({ length: 10_000 }, (_, i) => (i + 0.5) / 10_000));
+  assert.ok(Math.abs(histogramSeparation(x, y) - 0.875) < 1 / 128, String(histogramSeparation(x, y)));
+  assert.ok(Math.abs(histogramSeparation(y, x) - 0.125) < 1 / 128);
+});
+
+test('separation is NaN when either histogram holds no finite value', () => {
+  const some = histogramOf([1, 2, 3]);
+  assert.ok(Number.isNaN(histogramSeparation(some, histogramOf([Number.NaN]))));
+  assert.ok(Number.isNaN(histogramSeparation(histogramOf([]), some)));
 });

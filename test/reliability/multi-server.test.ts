@@ -1,6 +1,6 @@
 // Specification of several servers on one PostgreSQL store (real server processes): live frames reach every server's
 // browsers whichever server stored the data, a control issued through one server reaches the trainer connected to
-// another, a server killed mid-ingest loses nothing (its clients fail over and every value is stored once) and its
+// another (and so do D's verdict histograms, to the detectors), a server killed mid-ingest loses nothing (its clients fail over and every value is stored once) and its
 // other runs are marked disconnected by the survivors, a run's detectors run on one server and move with its trainer,
 // and servers starting together on an empty database all come up.
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import pg from 'pg';
 import { connect, type Control, type Run } from '../../clients/node/index.js';
 import { api, startServer, tempDir, type RunningServer } from '../../harness/server.js';
 import { freshLocation, onPostgres } from '../../harness/store.js';
+import { dVerdicts, OVERLAPPING_VERDICTS, SEPARATED_VERDICTS } from '../support/streams.js';
 import { FrameClient } from '../support/ws.js';
 
 const skip: string | false =
@@ -247,6 +248,35 @@ test(
       alerts.body.alerts.filter((x) => x.key === 'D').map((x) => x.id),
       [fired.alert.id],
     );
+    await watcher.close();
+  },
+);
+
+test(
+  "D's verdict histograms posted through another server reach the holder's detectors, which hold the alert back until D separates",
+  { skip },
+  async () => {
+    const [a, b, c] = await cluster(3);
+    const watcher = await live(c!);
+    const trainer = await open('verdicts through B', a!.url);
+    trainer.log({ loss: 0 }, 0);
+    assert.equal(await trainer.flush(HANG_GUARD_MS), true);
+    // D wins on accuracy from step ~2,300 (alone that fires by ~3,000); its verdicts overlap until 4,000, then part.
+    const stream = overpowering(1, 5000);
+    for (let i = 0; i < stream.length; i += 100) {
+      const points = stream.slice(i, i + 100);
+      assert.equal((await api(b!, 'POST', `/api/v1/runs/${trainer.id}/points`, { points })).status, 200);
+      const distributions = points
+        .filter((p) => p.step % 10 === 0)
+        .flatMap((p) => dVerdicts(p.step, p.step < 4000 ? OVERLAPPING_VERDICTS : SEPARATED_VERDICTS));
+      assert.equal((await api(b!, 'POST', `/api/v1/runs/${trainer.id}/distributions`, { distributions })).status, 200);
+    }
+    const fired = await watcher.next(
+      (f) => f.type === 'alert' && f.alert.rule === 'd_overpowering' && f.alert.key === 'D',
+      HANG_GUARD_MS,
+    );
+    assert.ok(fired.alert.evidence.step > 4000, `fired at ${fired.alert.evidence.step}`);
+    assert.equal(fired.alert.evidence.separation, 1);
     await watcher.close();
   },
 );

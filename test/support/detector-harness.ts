@@ -5,7 +5,7 @@ import type { RuleOverride } from '../../protocol/index.js';
 import { mergeSettings } from '../../server/alerts/config.js';
 import { changeCause, ControlWatch } from '../../server/alerts/control-watch.js';
 import { AlertStateMachine, type AlertState, type Transition } from '../../server/alerts/state.js';
-import type { DetectorFactory, Marker, RebaselineCause, StepValues } from '../../server/alerts/types.js';
+import type { DetectorFactory, Marker, RebaselineCause, StepHistogram, StepValues } from '../../server/alerts/types.js';
 
 export interface HarnessOptions {
   /** Overrides of the rule's defaults (params merged key by key). */
@@ -14,6 +14,8 @@ export interface HarnessOptions {
   rebaselineOnChange?: boolean;
   /** Start the rule's cooldown on every key when an alert fires, as if its remedy were applied at once (default false). */
   cooldownOnFire?: boolean;
+  /** Histograms the run sends at a step, handed to the detector (those it reads) before that step's point. */
+  histograms?: (step: number) => readonly StepHistogram[];
 }
 
 export interface KeyedTransition extends Transition {
@@ -50,6 +52,8 @@ export function runDetector(
     let changed: RebaselineCause | null = null;
     for (const [name, v] of point.values) if (controls.see(name, v)) changed = changeCause(name, changed);
     if (changed && rebaselineOnChange) detector.rebaseline(point.step, changed);
+    for (const h of opts.histograms?.(point.step) ?? [])
+      if (detector.distributionNames?.includes(h.name)) detector.observeDistribution?.(h);
     const out = detector.observe(point);
     if (!out) continue;
     if (out.markers) markers.push(...out.markers);

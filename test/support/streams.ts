@@ -1,7 +1,8 @@
 // Test support: seeded synthetic metric streams for the alert detectors (docs/detectors.md §8 tests):
 // mulberry32 + Box–Muller normals, Student-t(3), lognormal, AR(1), sines and ramps, and StepValues builders;
-// also Park–Miller, the stream the Python fixture scripts of the eval tests regenerate.
-import { METRIC } from '../../protocol/metric-names.js';
+// D's verdict histograms; also Park–Miller, the stream the Python fixture scripts of the eval tests regenerate.
+import { histogramOf } from '../../protocol/histogram.js';
+import { discriminatorOutputDistribution, METRIC } from '../../protocol/metric-names.js';
 import type { StepValues } from '../../server/alerts/types.js';
 import { DEFAULT_OPTIONS as MODEL } from '../../trainer/models/bicyclegan-options.js';
 
@@ -144,3 +145,24 @@ export const CONTROLS_AT_DEFAULTS: Readonly<Record<string, number>> = {
   [METRIC.lambdaKl]: MODEL.lambdaKl,
   [METRIC.clipMaxNorm]: MODEL.clipMaxNorm,
 };
+
+/** Where D's verdicts on real and on fake patches lie: each spread evenly over its [lo, hi]. */
+export type VerdictSpreads = { real: [number, number]; fake: [number, number] };
+/** Real verdicts overlapping the fake ones (separation ≈ 0.84): D is right on average but not saturated. */
+export const OVERLAPPING_VERDICTS: VerdictSpreads = { real: [0.3, 1], fake: [0, 0.7] };
+/** Real and fake verdicts apart (separation 1): a saturated D. */
+export const SEPARATED_VERDICTS: VerdictSpreads = { real: [0.9, 1.05], fake: [-0.05, 0.1] };
+
+/** D's verdict histograms at both scales at one step, as the trainer sends them (dist/D/<real|fake>/scale<k>). */
+export function dVerdicts(
+  step: number,
+  spreads: VerdictSpreads,
+): Array<{ name: string; step: number; edges: number[]; counts: number[] }> {
+  return [0, 1].flatMap((k) =>
+    (['real', 'fake'] as const).map((side) => {
+      const [lo, hi] = spreads[side];
+      const h = histogramOf(Array.from({ length: 256 }, (_, i) => lo + ((hi - lo) * (i + 0.5)) / 256));
+      return { name: discriminatorOutputDistribution('D', side, k), step, edges: h.edges, counts: h.counts };
+    }),
+  );
+}

@@ -24,6 +24,9 @@
 //      stricter than !enter, or the alert flaps), with a one-line message, evidence numbers, and the remedy text plus
 //      the ControlCommand that applies it (or null). Remedies other rules offer are in common.ts (LOWER_LR_D,
 //      LambdaStep for a λ step with a cap); use them rather than writing the command again.
+//      To read histograms too (protocol/distributions.ts), list their exact names in `distributionNames` and take
+//      them in observeDistribution(): keep the latest (or a window), and use them at observe()'s evaluations, ignoring
+//      stale ones; d-overpowering.ts does this with D's verdicts (detector-harness's `histograms` option feeds them).
 //   4. rebaseline(step): forget level-dependent baselines (an lr or λ just changed) and be quiet for `relearn` points
 //      (default RELEARN_POINTS).
 //   5. Register the factory in ../registry.ts (DETECTOR_FACTORIES; its place is the order of the API listing), add the

@@ -1,7 +1,9 @@
 // Rule `d_overpowering` (docs/detectors.md §2, WARN; CRITICAL when G is starved of gradient), one alert per
 // discriminator (keys 'D' and 'D2'): a_t = min(real acc, fake acc), A = EWMA span 200 of a_t, D_loss_n = D loss / D_eq
 // (D_eq = the loss when D outputs 0.5 everywhere: BCE 2·ln2, LSGAN 0.5, per scale, summed over `numScales`).
-// Enter: A ≥ 0.95 and EWMA200(D_loss_n) ≤ 0.1, after W0; `for` 20 evaluations of 25 points = 500 points. Exit: A ≤ 0.85
+// Enter: A ≥ 0.95 and EWMA200(D_loss_n) ≤ 0.1, after W0, and, when the run sends D's verdicts as histograms
+// (dist/<D|D2>/<real|fake>/scale<k>), D separates real from fake patches at every scale (P(real > fake) ≥ 0.99): a D
+// right on average whose verdicts still overlap has not saturated. `for` 20 evaluations of 25 points = 500 points. Exit: A ≤ 0.85
 // (`clear` 8 evaluations = 200 points). CRITICAL when the median ‖∇G‖ of the last 200 points is below 0.1× its
 // baseline median (B = the 1000 points after W0).
 // Remedy: lower lr_D ×0.5, unless G learns far slower than D (lr/G < slowG × lr/D; BicycleGAN's default is lr/G = 2 ×
@@ -11,6 +13,9 @@
 // (at most ×100) and says to raise lr_E likewise.
 import {
   DISCRIMINATOR_METRICS,
+  discriminatorOutputDistribution,
+  histogramQuantile,
+  histogramSeparation,
   METRIC,
   type ControlCommand,
   type DiscriminatorKey,
@@ -24,6 +29,7 @@ import type {
   DetectorOutput,
   Evaluation,
   RuleSettings,
+  StepHistogram,
   StepValues,
 } from '../types.js';
 import { evaluation, finite, fmt, FrozenBaseline, LOWER_LR_D, num, paramsOf, RELEARN_POINTS } from './common.js';
@@ -52,11 +58,28 @@ const DEFAULTS = {
     relearn: RELEARN_POINTS,
     /** lr/G below this × lr/D: G is too slow, and the remedy raises lr_G instead of lowering lr_D. */
     slowG: 0.1,
+    /**
+     * When the run sends D's verdicts as distributions (dist/<D|D2>/<real|fake>/scale<k>), D dominates only if it
+     * also separates real from fake patches at every scale: P(verdict on a real patch > on a fake one) ≥ this.
+     * 0 = do not use them.
+     */
+    separationEnter: 0.99,
+    /** Histograms older than this many steps no longer count (the trainer stopped sending them). */
+    separationStale: 500,
   },
 } satisfies RuleSettings;
 
 /** The rule's parameters, by name. */
 type Params = (typeof DEFAULTS)['params'];
+
+/** How well D told real from fake patches in its latest verdict histograms (its weakest scale). */
+interface Separation {
+  /** P(verdict on a real patch > on a fake one), ties half: 1 = no overlap. */
+  auc: number;
+  realP10: number;
+  fakeP90: number;
+  step: number;
+}
 
 interface Disc {
   key: DiscriminatorKey;
@@ -80,6 +103,8 @@ class DOverpoweringDetector implements Detector {
   private relearnUntil = 0;
   private lrG = Number.NaN;
   private lrD = Number.NaN;
+  readonly distributionNames: readonly string[];
+  private readonly verdicts = new Map<string, StepHistogram>();
 
   constructor(env: DetectorEnv) {
     const p = (this.p = paramsOf(env, DEFAULTS));
@@ -98,6 +123,38 @@ class DOverpoweringDetector implements Detector {
     this.gRecent = new Ring(p.starveWindow);
     this.gScratch = new Float64Array(p.starveWindow);
     this.gBaseline = new FrozenBaseline(p.baselinePoints, p.warmup);
+    this.distributionNames =
+      p.separationEnter > 0
+        ? this.discs.flatMap((d) =>
+            Array.from({ length: p.numScales }, (_, k) => [
+              discriminatorOutputDistribution(d.key, 'real', k),
+              discriminatorOutputDistribution(d.key, 'fake', k),
+            ]).flat(),
+          )
+        : [];
+  }
+
+  observeDistribution(d: StepHistogram): void {
+    this.verdicts.set(d.name, d);
+  }
+
+  /** D's separation at its weakest scale, from real and fake histograms of one step no older than separationStale. */
+  private separation(key: DiscriminatorKey, step: number): Separation | null {
+    let worst: Separation | null = null;
+    for (let k = 0; k < this.p.numScales; k++) {
+      const real = this.verdicts.get(discriminatorOutputDistribution(key, 'real', k));
+      const fake = this.verdicts.get(discriminatorOutputDistribution(key, 'fake', k));
+      if (!real || !fake || real.step !== fake.step || real.step < step - this.p.separationStale) continue;
+      const auc = histogramSeparation(real.histogram, fake.histogram);
+      if (Number.isNaN(auc) || (worst && worst.auc <= auc)) continue;
+      worst = {
+        auc,
+        realP10: histogramQuantile(real.histogram, 0.1),
+        fakeP90: histogramQuantile(fake.histogram, 0.9),
+        step: real.step,
+      };
+    }
+    return worst;
   }
 
   rebaseline(_step: number): void {
@@ -139,7 +196,9 @@ class DOverpoweringDetector implements Detector {
       if (!d.seen) continue;
       const A = d.acc.value;
       const L = d.loss_n.value;
-      const enter = A >= p.accEnter && (d.loss_n.count === 0 || L <= p.lossEnter);
+      const sep = this.separation(d.key, point.step);
+      const separates = sep === null || sep.auc >= p.separationEnter;
+      const enter = A >= p.accEnter && (d.loss_n.count === 0 || L <= p.lossEnter) && separates;
       const exit = A <= p.accExit;
       let starved = false;
       if (enter && this.gBaseline.frozen && this.gRecent.size > 0) {
@@ -148,7 +207,7 @@ class DOverpoweringDetector implements Detector {
       }
       const lrD = Number.isFinite(this.lrD) ? this.lrD : undefined;
       const lrText = lrD !== undefined ? ` (${fmt(lrD)} → ${fmt(lrD * 0.5)})` : '';
-      const what = `accuracy ${fmt(A)} ≥ ${fmt(p.accEnter)} and D loss ${fmt(L)}×D_eq ≤ ${fmt(p.lossEnter)}`;
+      const what = `accuracy ${fmt(A)} ≥ ${fmt(p.accEnter)} and D loss ${fmt(L)}×D_eq ≤ ${fmt(p.lossEnter)}${separationText(sep)}`;
       evals.push(
         evaluation(
           d.key,
@@ -157,10 +216,14 @@ class DOverpoweringDetector implements Detector {
           starved ? 'critical' : 'warn',
           enter
             ? `Discriminator ${d.key} dominates: ${what}${starved ? `; G is starved of gradient (median ‖∇G‖ ${fmt(gMedian)} < ${fmt(p.starve)}× baseline ${fmt(this.gBaseline.median)})` : ''}`
-            : `Discriminator ${d.key} balanced: accuracy ${fmt(A)}, D loss ${fmt(L)}×D_eq`,
+            : `Discriminator ${d.key} balanced: accuracy ${fmt(A)}, D loss ${fmt(L)}×D_eq${separationText(sep)}`,
           {
             accuracy_ewma: num(A),
             d_loss_n_ewma: num(L),
+            separation: sep ? num(sep.auc) : null,
+            verdict_real_p10: sep ? num(sep.realP10) : null,
+            verdict_fake_p90: sep ? num(sep.fakeP90) : null,
+            verdicts_step: sep?.step ?? null,
             d_eq: num(this.dEq),
             grad_G_median: num(gMedian),
             grad_G_baseline: num(this.gBaseline.median),
@@ -196,10 +259,17 @@ class DOverpoweringDetector implements Detector {
   }
 }
 
+/** The verdict histograms' part of a message: how far apart D puts real and fake patches. */
+function separationText(sep: Separation | null): string {
+  if (!sep) return '';
+  return `; separation ${fmt(sep.auc)} at its weakest scale (D(real) 10th percentile ${fmt(sep.realP10)}, D(fake) 90th percentile ${fmt(sep.fakeP90)}, step ${sep.step})`;
+}
+
 export const dOverpowering: DetectorFactory = {
   rule: RULE,
   description:
-    'Discriminator overpowering (D and D2): min(real, fake) accuracy EWMA ≥ 0.95 and normalised D loss ≤ 0.1 for 500 steps. ' +
+    'Discriminator overpowering (D and D2): min(real, fake) accuracy EWMA ≥ 0.95 and normalised D loss ≤ 0.1 for 500 steps ' +
+    "(and, when the run sends D's verdict histograms, real and fake verdicts apart: P(real > fake) ≥ 0.99). " +
     'Remedy: lower lr_D ×0.5 (raise lr_G when it is below 0.1 × lr_D).',
   defaults: DEFAULTS,
   create: (env) => new DOverpoweringDetector(env),
