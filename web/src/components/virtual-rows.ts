@@ -5,8 +5,13 @@ import { h } from '../dom.js';
 
 /** Rows kept in the DOM beyond each edge of the view: Tab and short scrolls reach rows already there. */
 const MARGIN_ROWS = 20;
-/** Rows drawn before any row height is known. */
-const FIRST_ROWS = 60;
+/**
+ * The margin until the first rows are painted: a row costs time to make and to lay out, and the first paint needs
+ * only those in view; the margin grows to MARGIN_ROWS right after it.
+ */
+const FIRST_MARGIN_ROWS = 2;
+/** Rows drawn to measure the row height (the first is half a collapsed border shorter, so three). */
+const MEASURE_ROWS = 3;
 
 export interface VirtualRowsSource<T> {
   key(item: T): string;
@@ -22,9 +27,10 @@ export class VirtualRows<T> {
   private items: readonly T[] = [];
   private readonly mounted = new Map<string, HTMLTableRowElement>();
   private rowHeight = 0;
+  private margin = FIRST_MARGIN_ROWS;
   private frame = 0;
-  private readonly topSpacer = spacer();
-  private readonly bottomSpacer = spacer();
+  /** Spacer rows, reused in order: above the window, below it, and around a focused row kept outside it. */
+  private readonly spacers: HTMLTableRowElement[] = [];
   private readonly onScroll = (): void => this.drawSoon();
   private readonly onResize = (): void => {
     this.rowHeight = 0;
@@ -76,48 +82,104 @@ export class VirtualRows<T> {
   /** The items to have in the DOM: those in view, MARGIN_ROWS either side. */
   private range(): { from: number; to: number } {
     const n = this.items.length;
-    if (!this.rowHeight) return { from: 0, to: Math.min(n, FIRST_ROWS) };
+    if (!this.rowHeight) return { from: 0, to: Math.min(n, MEASURE_ROWS) };
     // Where the body starts in the scroll box's content: the header's height (the spacer sits right under it).
     const head = this.tbody.offsetTop;
     const view = Math.max(this.scroller.clientHeight, window.innerHeight);
     const top = this.scroller.scrollTop - head;
-    const from = Math.max(0, Math.floor(top / this.rowHeight) - MARGIN_ROWS);
-    const to = Math.min(n, Math.ceil((top + view) / this.rowHeight) + MARGIN_ROWS);
+    const from = Math.max(0, Math.floor(top / this.rowHeight) - this.margin);
+    const to = Math.min(n, Math.ceil((top + view) / this.rowHeight) + this.margin);
     return { from: Math.min(from, to), to };
   }
 
   private draw(): void {
     const { from, to } = this.range();
+    const indices: number[] = [];
+    for (let i = from; i < to; i++) indices.push(i);
+    // The row holding the keyboard focus stays mounted where it belongs however far the view scrolls from it, so the
+    // focus is not lost with it (Tab and Shift+Tab then continue from there).
+    const focused = this.focusedIndex();
+    if (focused !== null && (focused < from || focused >= to)) {
+      indices.push(focused);
+      indices.sort((a, b) => a - b);
+    }
     const want = new Map<string, T>();
-    for (let i = from; i < to; i++) want.set(this.source.key(this.items[i]!), this.items[i]!);
+    for (const i of indices) want.set(this.source.key(this.items[i]!), this.items[i]!);
     for (const [key, tr] of this.mounted)
       if (!want.has(key)) {
         tr.remove();
         this.mounted.delete(key);
         this.source.release(key);
       }
-    this.placeSpacer(this.topSpacer, from, true);
-    // Rows already in place stay put (a focused one keeps its focus); only the others are moved or inserted.
-    let ref: ChildNode | null = this.topSpacer.isConnected ? this.topSpacer.nextSibling : this.tbody.firstChild;
-    for (const [key, item] of want) {
-      let tr = this.mounted.get(key);
-      if (!tr) this.mounted.set(key, (tr = this.source.create(item)));
-      if (tr === ref) ref = ref.nextSibling;
-      else this.tbody.insertBefore(tr, ref);
+    this.place(this.layout(indices));
+    if (!this.rowHeight && this.measure()) {
+      this.draw();
+      if (this.margin < MARGIN_ROWS) this.widenAfterPaint();
     }
-    this.placeSpacer(this.bottomSpacer, this.items.length - to, false);
-    if (!this.rowHeight && this.measure()) this.draw();
   }
 
-  /** A spacer standing for `rows` rows, at the top or the bottom of the body; none for no rows. */
-  private placeSpacer(tr: HTMLTableRowElement, rows: number, top: boolean): void {
-    const px = rows * this.rowHeight;
-    if (px <= 0) return tr.remove();
-    const cell = tr.firstElementChild as HTMLTableCellElement;
-    cell.colSpan = this.source.columns();
-    cell.style.height = `${px}px`;
-    if (top && this.tbody.firstChild !== tr) this.tbody.prepend(tr);
-    if (!top && this.tbody.lastChild !== tr) this.tbody.append(tr);
+  /** Grows the margin once the first rows are on screen (the frame after the next has painted them). */
+  private widenAfterPaint(): void {
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        this.margin = MARGIN_ROWS;
+        this.drawSoon();
+      }),
+    );
+  }
+
+  /** The index of the item whose row holds the focus, if one does and it is still listed. */
+  private focusedIndex(): number | null {
+    const active = document.activeElement;
+    if (!active || !this.tbody.contains(active)) return null;
+    for (const [key, tr] of this.mounted) {
+      if (!tr.contains(active)) continue;
+      const i = this.items.findIndex((item) => this.source.key(item) === key);
+      return i < 0 ? null : i;
+    }
+    return null;
+  }
+
+  /** The body's rows in order for these item indices (ascending), with a spacer for every gap between them. */
+  private layout(indices: readonly number[]): HTMLTableRowElement[] {
+    const nodes: HTMLTableRowElement[] = [];
+    let next = 0;
+    let spacers = 0;
+    const gap = (rows: number): void => {
+      const px = rows * this.rowHeight;
+      if (px <= 0) return;
+      const spacer = (this.spacers[spacers++] ??= newSpacer());
+      const cell = spacer.firstElementChild as HTMLTableCellElement;
+      cell.colSpan = this.source.columns();
+      cell.style.height = `${px}px`;
+      nodes.push(spacer);
+    };
+    for (const i of indices) {
+      gap(i - next);
+      const key = this.source.key(this.items[i]!);
+      let tr = this.mounted.get(key);
+      if (!tr) this.mounted.set(key, (tr = this.source.create(this.items[i]!)));
+      nodes.push(tr);
+      next = i + 1;
+    }
+    gap(this.items.length - next);
+    return nodes;
+  }
+
+  /**
+   * Makes the body hold exactly `nodes`, in order. Rows already in place stay put and the others are inserted before
+   * them, so the focused row is not moved (moving it would drop its focus); should a reorder move it, focus goes back.
+   */
+  private place(nodes: readonly HTMLTableRowElement[]): void {
+    const active = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    const wanted = new Set<Node>(nodes);
+    for (const child of Array.from(this.tbody.children)) if (!wanted.has(child)) child.remove();
+    let ref: ChildNode | null = this.tbody.firstChild;
+    for (const node of nodes) {
+      if (node === ref) ref = ref.nextSibling;
+      else this.tbody.insertBefore(node, ref);
+    }
+    if (active?.isConnected && document.activeElement !== active) active.focus({ preventScroll: true });
   }
 
   /**
@@ -136,6 +198,6 @@ export class VirtualRows<T> {
   }
 }
 
-function spacer(): HTMLTableRowElement {
+function newSpacer(): HTMLTableRowElement {
   return h('tr', { class: 'virtual-spacer', 'aria-hidden': 'true' }, h('td', null));
 }

@@ -682,8 +682,11 @@ function configValue(config: Record<string, unknown>, path: string[]): unknown {
   return v;
 }
 
+/** The run's age; its date as a tooltip, written when first pointed at (formatting dates costs, per row). */
 function ageOf(run: Run): HTMLElement {
-  return h('span', { title: fmtDate(run.created_at) }, fmtAge(run.created_at));
+  const span = h('span', null, fmtAge(run.created_at));
+  span.addEventListener('pointerenter', () => (span.title ||= fmtDate(run.created_at)));
+  return span;
 }
 
 /** A drag handle on a header's right edge; the width is kept per column in this browser. */
