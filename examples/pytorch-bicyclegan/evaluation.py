@@ -10,6 +10,7 @@ encoded-z output G(A, μ(E(B))), then the random-z outputs. Metrics:
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 
@@ -124,6 +125,15 @@ class ValidationResult:
     code_labels: list[int] | None
 
 
+def fingerprint(*tensors: torch.Tensor) -> str:
+    """The first 16 hex digits of SHA-256 over the tensors' float32 bytes, as ganwatch's trainer fingerprints its grid's
+    inputs and z (trainer/validate.ts): equal for two runs of this example with the same data and seed."""
+    h = hashlib.sha256()
+    for t in tensors:
+        h.update(t.detach().to(torch.float32).contiguous().cpu().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 class Validator:
     """Fixed inputs (the first ``count`` validation pairs) and fixed z (seeded), so every validation compares."""
 
@@ -135,6 +145,9 @@ class Validator:
         self.palettes = palettes
         self.a, self.b = val.batch(range(self.count))
         self.z = torch.randn(self.count * samples, nz, generator=torch.Generator().manual_seed(seed))
+        # What lets the dashboard's Compare swipe and difference two runs' grids: the same inputs and the same z.
+        self.inputs_id = fingerprint(self.a, self.b)
+        self.z_id = fingerprint(self.z)
 
     @property
     def columns(self) -> list[str]:
@@ -170,6 +183,8 @@ class Validator:
             "tile": a.size(-1),
             "row_labels": labels[: self.count] if labels is not None else None,
             "z": "fixed per row and column across validations; encoded uses z = mu(E(target))",
+            "inputs_id": self.inputs_id,
+            "z_id": self.z_id,
         }
         codes = code_labels = None
         if self.latent_count > 0:

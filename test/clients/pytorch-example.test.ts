@@ -242,6 +242,11 @@ test('the PyTorch example pushes PNG sample grids and latent codes labelled by p
   assert.ok(media.length >= 1);
   const grid = media[0];
   assert.deepEqual(grid.meta.labels, ['input', 'target', 'encoded', 'z1', 'z2', 'z3', 'z4']);
+  // Fingerprints of the fixed inputs and z, the same at every validation: what Compare's swipe needs.
+  for (const key of ['inputs_id', 'z_id'])
+    assert.deepEqual(new Set(media.map((m: any) => m.meta[key])), new Set([grid.meta[key]]), key);
+  assert.match(grid.meta.inputs_id, /^[0-9a-f]{16}$/);
+  assert.notEqual(grid.meta.inputs_id, grid.meta.z_id);
   const png = await fetch(server.url + grid.url);
   const image = await decodeRgb(Buffer.from(await png.arrayBuffer()));
   // 8 rows × 7 columns of 32 px tiles with 2 px gaps.
