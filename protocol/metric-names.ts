@@ -365,7 +365,7 @@ export const METRICS: { readonly [N in KnownMetric]: MetricContract } = {
   'lambda/cyc': {
     meaning: 'λ_cyc (image L1 weight) in force',
     source: 'step',
-    readBy: { color_distortion: 'the cap of the λ step in the remedy' },
+    readBy: { color_distortion: 'the cap of the λ step in the remedy, and the value it sets back after a cut' },
     required: false,
     rebaseline: true,
   },

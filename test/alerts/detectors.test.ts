@@ -767,6 +767,38 @@ test('color_distortion C2: a sustained SSIM drop beyond 3× its validation noise
   }
 });
 
+test('color_distortion: after λ_cyc was cut far below its value at the best SSIM, the remedy sets it back', () => {
+  // cyc_off on real training: λ_cyc 10 → 0.01, SSIM falls; ×1.5 steps cannot undo a ×1000 cut (bench/remedies.ts).
+  const rng = new Rng(1);
+  const ssim = Array.from({ length: 24 }, (_, e) => (e >= 14 ? 0.45 : 0.6) + rng.gauss(0, 0.01));
+  const r = runDetector(
+    colorDistortion,
+    epochs(
+      ssim.map((v, e) => ({ 'val/ssim': v, 'lambda/cyc': e >= 13 ? 0.01 : 10 })),
+      (e) => e * 500,
+    ),
+  );
+  const remedy = r.firstFiring()?.evaluation.remedy;
+  assert.deepEqual(remedy?.action, { action: 'set_lambda', args: { name: 'cyc', value: 10 } });
+  assert.match(remedy?.text ?? '', /λ_cyc was lowered from 10 .* to 0\.01: set it back to 10/);
+});
+
+test('color_distortion: with λ_cyc where it was at the best SSIM, the remedy stays λ_cyc ×1.5', () => {
+  const rng = new Rng(1);
+  const ssim = Array.from({ length: 24 }, (_, e) => (e >= 14 ? 0.45 : 0.6) + rng.gauss(0, 0.01));
+  const r = runDetector(
+    colorDistortion,
+    epochs(
+      ssim.map((v) => ({ 'val/ssim': v, 'lambda/cyc': 10 })),
+      (e) => e * 500,
+    ),
+  );
+  assert.deepEqual(r.firstFiring()?.evaluation.remedy?.action, {
+    action: 'scale_lambda',
+    args: { name: 'cyc', factor: 1.5 },
+  });
+});
+
 test('color_distortion C2: the demo’s validation SSIM (8 images, σ ≈ 0.03 between validations) does not fire', () => {
   // val/ssim of `npm run demo` (seed 0, previous palettes) as bench/alerts-real.ts recorded it: the old C2 fired at
   // the 10th and the 23rd validation and resolved each time.
