@@ -767,33 +767,26 @@ test('color_distortion C2: a sustained SSIM drop beyond 3× its validation noise
   }
 });
 
-test('color_distortion: after λ_cyc was cut far below its value at the best SSIM, the remedy sets it back', () => {
-  // cyc_off on real training: λ_cyc 10 → 0.01, SSIM falls; ×1.5 steps cannot undo a ×1000 cut (bench/remedies.ts).
+/** SSIM 0.6 then 0.45 from validation 14 (one every 500 steps), with λ_cyc at each validation: the first alert's remedy. */
+function ssimDropRemedy(lambdaCyc: (e: number) => number) {
   const rng = new Rng(1);
   const ssim = Array.from({ length: 24 }, (_, e) => (e >= 14 ? 0.45 : 0.6) + rng.gauss(0, 0.01));
-  const r = runDetector(
+  const records = ssim.map((v, e) => ({ 'val/ssim': v, 'lambda/cyc': lambdaCyc(e) }));
+  return runDetector(
     colorDistortion,
-    epochs(
-      ssim.map((v, e) => ({ 'val/ssim': v, 'lambda/cyc': e >= 13 ? 0.01 : 10 })),
-      (e) => e * 500,
-    ),
-  );
-  const remedy = r.firstFiring()?.evaluation.remedy;
+    epochs(records, (e) => e * 500),
+  ).firstFiring()?.evaluation.remedy;
+}
+
+test('color_distortion: after λ_cyc was cut far below its value while the SSIM was good, the remedy sets it back', () => {
+  // cyc_off on real training: λ_cyc 10 → 0.01, SSIM falls; ×1.5 steps cannot undo a ×1000 cut (bench/remedies.ts).
+  const remedy = ssimDropRemedy((e) => (e >= 13 ? 0.01 : 10));
   assert.deepEqual(remedy?.action, { action: 'set_lambda', args: { name: 'cyc', value: 10 } });
   assert.match(remedy?.text ?? '', /λ_cyc was lowered from 10 .* to 0\.01: set it back to 10/);
 });
 
-test('color_distortion: with λ_cyc where it was at the best SSIM, the remedy stays λ_cyc ×1.5', () => {
-  const rng = new Rng(1);
-  const ssim = Array.from({ length: 24 }, (_, e) => (e >= 14 ? 0.45 : 0.6) + rng.gauss(0, 0.01));
-  const r = runDetector(
-    colorDistortion,
-    epochs(
-      ssim.map((v) => ({ 'val/ssim': v, 'lambda/cyc': 10 })),
-      (e) => e * 500,
-    ),
-  );
-  assert.deepEqual(r.firstFiring()?.evaluation.remedy?.action, {
+test('color_distortion: with λ_cyc where it was while the SSIM was good, the remedy stays λ_cyc ×1.5', () => {
+  assert.deepEqual(ssimDropRemedy(() => 10)?.action, {
     action: 'scale_lambda',
     args: { name: 'cyc', factor: 1.5 },
   });
