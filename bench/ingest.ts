@@ -48,6 +48,64 @@ export async function runIngestClient(
   return JSON.parse(out).ms as number;
 }
 
+/**
+ * Several ingest clients (as runIngestClient, one process each, to `urls`) connected first and then started at the same
+ * moment; resolves with the ms from that moment to the last client's last ack.
+ */
+export async function runIngestClientsTogether(
+  urls: readonly string[],
+  metrics: string,
+  steps: number,
+  stepsPerFrame: number,
+  window: number,
+  onStart?: () => void,
+): Promise<number> {
+  const clients = urls.map((url) =>
+    spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'bench/support/ingest-client.ts'),
+        url,
+        metrics,
+        String(steps),
+        String(stepsPerFrame),
+        String(window),
+        '--start-on-go',
+      ],
+      { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
+    ),
+  );
+  const exited = clients.map(
+    (c) =>
+      new Promise<number | null>((resolve, reject) => {
+        c.once('error', reject);
+        c.once('close', resolve);
+      }),
+  );
+  await Promise.all(
+    clients.map(
+      (c) =>
+        new Promise<void>((resolve, reject) => {
+          let out = '';
+          const onData = (chunk: Buffer): void => {
+            out += chunk.toString();
+            if (out.includes('ready\n')) resolve();
+          };
+          c.stdout.on('data', onData);
+          c.once('close', (code) => reject(new Error(`an ingest client exited ${code} before it was ready`)));
+        }),
+    ),
+  );
+  onStart?.();
+  const t0 = performance.now();
+  for (const c of clients) c.stdin.end('go\n');
+  const codes = await Promise.all(exited);
+  if (codes.some((code) => code !== 0)) throw new Error(`an ingest client failed (exit codes ${codes.join(', ')})`);
+  return performance.now() - t0;
+}
+
 export async function run(): Promise<void> {
   const total = METRICS * STEPS;
   const baselineMs = rawInsert(join(tempDir(), 'baseline.db'), METRICS, STEPS);

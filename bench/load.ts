@@ -79,7 +79,7 @@ function client<T>(script: string, args: string[], onReady?: () => void): Promis
     }
   });
   return new Promise((resolve, reject) =>
-    child.once('exit', (code) => {
+    child.once('close', (code) => {
       const last = out.trim().split('\n').pop() ?? '';
       try {
         resolve(JSON.parse(last) as T);

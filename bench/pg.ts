@@ -6,14 +6,14 @@
 // servers on one PostgreSQL store: 3 ingest clients (3 runs) spread over 1, 2 and 3 servers, against one server on
 // SQLite; and the 32-trainer load of bench/load.ts on 2 servers, its live subscribers on the other server than half the
 // trainers (so their frames cross servers through LISTEN/NOTIFY), against one server on SQLite and one on PostgreSQL.
-// `--multi`: (3) only.
+// `--multi`: (3) only; `--multi --no-load`: its ingest part only.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, type Store } from '../db/store.js';
 import { ROOT, api, startServer, tempDir } from '../harness/server.js';
 import { createPgDatabase } from '../harness/store.js';
-import { runIngestClient } from './ingest.js';
+import { runIngestClient, runIngestClientsTogether } from './ingest.js';
 import { cpuSeconds, loadAverage, runLoad, type LoadResult } from './load.js';
 import { upperMedian } from './support/stats.js';
 
@@ -40,7 +40,7 @@ async function ingest(location: string, extraArgs: string[] = []): Promise<{ rat
 }
 
 const SHARED_CLIENTS = 3;
-const SHARED_STEPS = 10_000;
+const SHARED_STEPS = 30_000;
 const LOAD_SECONDS = 30;
 
 /** CPU seconds used so far by every PostgreSQL process of the machine (the throwaway cluster's). */
@@ -60,28 +60,25 @@ function postgresCpu(): number {
 async function ingestShared(
   location: string,
   count: number,
+  extraArgs: string[] = [],
 ): Promise<{ rate: number; stored: number; serverCpu: number; pgCpu: number }> {
-  const servers = [await startServer({ dbPath: location })];
+  const servers = [await startServer({ dbPath: location, extraArgs })];
   for (let i = 1; i < count; i++) servers.push(await startServer({ dbPath: location }));
   try {
     const runs: string[] = [];
     for (let i = 0; i < SHARED_CLIENTS; i++)
       runs.push((await api(servers[0]!, 'POST', '/api/v1/runs', { name: `bench-shared-${i}` })).body.id);
     const serverCpu = (): number => servers.reduce((n, s) => n + cpuSeconds(s.process.pid!), 0);
-    const [server0, pg0] = [serverCpu(), postgresCpu()];
-    const t0 = performance.now();
-    await Promise.all(
-      runs.map((id, i) =>
-        runIngestClient(
-          `${servers[i % count]!.url.replace('http', 'ws')}/api/v1/ingest?run=${id}`,
-          String(METRICS),
-          SHARED_STEPS,
-          1000,
-          4,
-        ),
-      ),
+    let [server0, pg0] = [0, 0];
+    const ms = await runIngestClientsTogether(
+      runs.map((id, i) => `${servers[i % count]!.url.replace('http', 'ws')}/api/v1/ingest?run=${id}`),
+      String(METRICS),
+      SHARED_STEPS,
+      1000,
+      4,
+      () => ([server0, pg0] = [serverCpu(), postgresCpu()]),
     );
-    const seconds = (performance.now() - t0) / 1000;
+    const seconds = ms / 1000;
     const cpu = { serverCpu: (serverCpu() - server0) / seconds, pgCpu: (postgresCpu() - pg0) / seconds };
     let stored = 0;
     for (const id of runs) {
@@ -96,25 +93,33 @@ async function ingestShared(
   }
 }
 
-async function shared(fmt: (n: number) => string): Promise<void> {
+async function shared(fmt: (n: number) => string, withLoad = true): Promise<void> {
   const total = SHARED_CLIENTS * METRICS * SHARED_STEPS;
   const lite = await ingestShared(join(tempDir(), 'bench-shared.db'), 1);
   console.log(
     `shared store: ${SHARED_CLIENTS} ingest clients × ${fmt(METRICS * SHARED_STEPS)} points (frames of 1,000 steps × 10 metrics, 4 in flight), spread over the servers`,
   );
-  const cores = (r: { serverCpu: number; pgCpu: number }): string =>
-    `CPU: servers ${(r.serverCpu * 100).toFixed(0)}%, PostgreSQL ${(r.pgCpu * 100).toFixed(0)}% of a core`;
+  // CPU seconds per second, and per point stored (µs): what each point costs the servers and the database.
+  const cores = (r: { rate: number; serverCpu: number; pgCpu: number }): string =>
+    `CPU: servers ${(r.serverCpu * 100).toFixed(0)}%, PostgreSQL ${(r.pgCpu * 100).toFixed(0)}% of a core; ` +
+    `per point: servers ${((r.serverCpu / r.rate) * 1e6).toFixed(1)} µs, PostgreSQL ${((r.pgCpu / r.rate) * 1e6).toFixed(1)} µs`;
   console.log(
     `  one server on SQLite:         ${fmt(lite.rate)} points/s (stored ${fmt(lite.stored)} of ${fmt(total)}; ${cores(lite)})`,
+  );
+  // --durable: every acknowledged batch on disk (fsync per commit), as PostgreSQL's commits are here.
+  const durable = await ingestShared(join(tempDir(), 'bench-shared-durable.db'), 1, ['--durable']);
+  console.log(
+    `  one server on SQLite --durable: ${fmt(durable.rate)} points/s (stored ${fmt(durable.stored)} of ${fmt(total)}; ${cores(durable)})`,
   );
   let one = 0;
   for (const count of [1, 2, 3]) {
     const r = await ingestShared(await createPgDatabase(), count);
     one ||= r.rate;
     console.log(
-      `  ${count} server${count > 1 ? 's' : ' '} on PostgreSQL:       ${fmt(r.rate)} points/s (stored ${fmt(r.stored)} of ${fmt(total)}; ${cores(r)}); ratio to SQLite ${(r.rate / lite.rate).toFixed(2)}, to 1 server ${(r.rate / one).toFixed(2)}`,
+      `  ${count} server${count > 1 ? 's' : ' '} on PostgreSQL:       ${fmt(r.rate)} points/s (stored ${fmt(r.stored)} of ${fmt(total)}; ${cores(r)}); ratio to SQLite ${(r.rate / lite.rate).toFixed(2)} (--durable ${(r.rate / durable.rate).toFixed(2)}), to 1 server ${(r.rate / one).toFixed(2)}`,
     );
   }
+  if (!withLoad) return;
   const ms = (v: number): string => `${v.toFixed(1)} ms`;
   const line = (what: string, r: LoadResult): void =>
     console.log(
@@ -193,7 +198,7 @@ export async function run(args: string[] = []): Promise<void> {
     return;
   }
   const fmt = (n: number): string => Math.round(n).toLocaleString('en');
-  if (args.includes('--multi')) return shared(fmt);
+  if (args.includes('--multi')) return shared(fmt, !args.includes('--no-load'));
 
   const lite = await ingest(join(tempDir(), 'bench.db'));
   const durable = await ingest(join(tempDir(), 'bench-durable.db'), ['--durable']);

@@ -12,6 +12,7 @@ import type {
   DistributionNamesResponse,
   DistributionsResponse,
   ListRunsQuery,
+  LivePoint,
   MarkerRecord,
   MetricSummary,
   PatchRunBody,
@@ -79,6 +80,17 @@ export interface ExportRow {
   step: number;
   value: WireValue;
   wall: number;
+}
+
+/** Rows in step order regrouped by step, as live frames carry points. */
+export function stepsOf(rows: readonly ExportRow[]): LivePoint[] {
+  const points: LivePoint[] = [];
+  for (const row of rows) {
+    let p = points[points.length - 1];
+    if (p?.step !== row.step) points.push((p = { step: row.step, wall: row.wall, values: {} }));
+    p.values[row.metric] = row.value;
+  }
+  return points;
 }
 
 export interface SeriesRepo {
@@ -211,11 +223,18 @@ export interface AlertsRepo {
   appliedCount(rid: number, rule: string): Promise<number>;
 }
 
+/** A marker to store: a change point found by a detector, or a connection gap. */
+export interface NewMarker {
+  metric: string;
+  step: number;
+  changeAt: number | null;
+  kind: string;
+  evidence: Record<string, unknown>;
+}
+
 export interface MarkersRepo {
-  add(
-    rid: number,
-    m: { metric: string; step: number; changeAt: number | null; kind: string; evidence: Record<string, unknown> },
-  ): Promise<MarkerRecord>;
+  /** Stores the markers in one transaction (a batch's change points cost one commit); returns them in order. */
+  add(rid: number, markers: readonly NewMarker[]): Promise<MarkerRecord[]>;
   list(rid: number, metric?: string): Promise<MarkerRecord[]>;
 }
 

@@ -4,7 +4,9 @@ import WebSocket from 'ws';
 import { METRIC, METRIC_PREFIX } from '../../protocol/metric-names.js';
 
 // METRICS is a count (names m0/loss, m1/loss, ...) or a comma-separated list of metric names.
-const [url, metricsArg, stepsArg, perFrameArg, windowArg] = process.argv.slice(2);
+// With --start-on-go it prints `ready` once connected and starts on a line on stdin, so that several clients, each
+// started in its own process, send at the same moment (their start-up is then not part of what is measured).
+const [url, metricsArg, stepsArg, perFrameArg, windowArg, startArg] = process.argv.slice(2);
 const listed = /^\d+$/.test(metricsArg!) ? null : metricsArg!.split(',');
 const metrics = listed ? listed.length : Number(metricsArg);
 const steps = Number(stepsArg);
@@ -38,6 +40,12 @@ function frame(seq: number): string {
 const frames = Math.ceil(steps / stepsPerFrame);
 const socket = new WebSocket(url!);
 socket.on('open', () => {
+  if (startArg !== '--start-on-go') return start();
+  process.stdout.write('ready\n');
+  process.stdin.once('data', start);
+});
+
+function start(): void {
   let next = 0;
   let acked = 0;
   const t0 = performance.now();
@@ -57,7 +65,7 @@ socket.on('open', () => {
     } else pump();
   });
   pump();
-});
+}
 socket.on('error', (e) => {
   console.error(e);
   process.exit(1);

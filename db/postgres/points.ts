@@ -1,10 +1,14 @@
-// Writing metric points on PostgreSQL: a batch is one call of gw_write_points (db/postgres/migrations), so one
-// statement, one transaction and one round trip: metrics created, values upserted from arrays, every touched block
-// envelope recomputed in SQL, the run touched. Resolves after the commit.
+// Writing metric points on PostgreSQL: the server prepares a batch (point-batch.ts) and writes it with one call of
+// gw_write_points (db/postgres/migrations, 009), so one statement, one transaction and one round trip: metrics created,
+// values stored, touched envelopes and summaries brought up to date, the run touched. Resolves after the commit.
 import type pg from 'pg';
-import { decodeValue, gwError, type Point } from '../../protocol/index.js';
+import { gwError, type Point } from '../../protocol/index.js';
+import type { Envelope } from '../blocks.js';
 import type { PointsRepo, RunRef } from '../store.js';
+import { preparePointBatch } from './point-batch.js';
 import { mapError, numberArray } from './pool.js';
+
+const WRITE_POINTS = `SELECT gw_write_points(${Array.from({ length: 24 }, (_, i) => `$${i + 1}`).join(', ')})`;
 
 export class PgPointsRepo implements PointsRepo {
   constructor(private readonly pool: pg.Pool) {}
@@ -14,40 +18,40 @@ export class PgPointsRepo implements PointsRepo {
     points: readonly Point[],
     serverWall = Date.now() / 1000,
   ): Promise<number> {
-    const names: string[] = [];
-    const index = new Map<string, number>();
-    const metric: number[] = [];
-    const step: number[] = [];
-    const value: number[] = [];
-    const wall: number[] = [];
-    let maxStep = -1;
-    for (const p of points) {
-      const w = p.wall ?? serverWall;
-      if (p.step > maxStep) maxStep = p.step;
-      for (const name in p.values) {
-        let i = index.get(name);
-        if (i === undefined) index.set(name, (i = names.push(name)));
-        metric.push(i);
-        step.push(p.step);
-        value.push(decodeValue(p.values[name]!));
-        wall.push(w);
-      }
-    }
+    const b = preparePointBatch(points, serverWall);
+    const envelopes = b.blocks.map((x) => x.envelope);
+    const column = (pick: (e: Envelope) => number | null): string => numberArray(envelopes.map(pick));
     try {
-      await this.pool.query('SELECT gw_write_points($1, $2, $3, $4, $5, $6, $7, $8)', [
+      await this.pool.query(WRITE_POINTS, [
         run.rid,
-        names,
-        numberArray(metric),
-        numberArray(step),
-        numberArray(value),
-        numberArray(wall),
-        maxStep,
+        b.names,
+        numberArray(b.metric),
+        numberArray(b.step),
+        numberArray(b.value),
+        numberArray(b.wall),
+        b.highestStep,
         Date.now() / 1000,
+        numberArray(b.first),
+        numberArray(b.count),
+        numberArray(b.minStep),
+        numberArray(b.minValue),
+        numberArray(b.maxStep),
+        numberArray(b.maxValue),
+        numberArray(b.blocks.map((x) => x.metric)),
+        column((e) => e.block),
+        column((e) => e.cnt),
+        column((e) => e.nonfinite),
+        column((e) => e.vmin),
+        column((e) => e.vmax),
+        column((e) => e.vsum),
+        column((e) => e.vlast),
+        column((e) => e.lastStep),
+        column((e) => e.wall),
       ]);
     } catch (err) {
       if ((err as { code?: string }).code === 'GW404') throw gwError('GW_ERR_RUN_NOT_FOUND', run.id);
       throw mapError(err);
     }
-    return value.length;
+    return b.received;
   }
 }

@@ -1,6 +1,6 @@
 // Markers on a run's curves on SQLite (change points found by the CUSUM detector, connection gaps).
 import type { MarkerRecord } from '../../protocol/index.js';
-import { now, type MarkersRepo } from '../store.js';
+import { now, type MarkersRepo, type NewMarker } from '../store.js';
 import type { Connection } from './connection.js';
 
 interface MarkerRow extends Omit<MarkerRecord, 'evidence'> {
@@ -21,20 +21,30 @@ export class SqliteMarkersRepo implements MarkersRepo {
       'INSERT INTO markers (rid, metric, step, change_at, kind, evidence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.getStmt = db.prepare<[number], MarkerRow>(`${SELECT} WHERE m.id = ?`);
+    this.insertAll = db.transaction((rid: number, markers: readonly NewMarker[]) =>
+      markers.map((m) => {
+        const stored = this.insertStmt.run(
+          rid,
+          m.metric,
+          m.step,
+          m.changeAt,
+          m.kind,
+          JSON.stringify(m.evidence),
+          now(),
+        );
+        return toMarker(this.getStmt.get(Number(stored.lastInsertRowid))!);
+      }),
+    );
     this.byRun = db.prepare<[number], MarkerRow>(`${SELECT} WHERE m.rid = ? ORDER BY m.metric, m.step`);
     this.byMetric = db.prepare<[number, string], MarkerRow>(
       `${SELECT} WHERE m.rid = ? AND m.metric = ? ORDER BY m.step`,
     );
   }
 
-  async add(
-    rid: number,
-    m: { metric: string; step: number; changeAt: number | null; kind: string; evidence: Record<string, unknown> },
-  ): Promise<MarkerRecord> {
-    const id = Number(
-      this.insertStmt.run(rid, m.metric, m.step, m.changeAt, m.kind, JSON.stringify(m.evidence), now()).lastInsertRowid,
-    );
-    return toMarker(this.getStmt.get(id)!);
+  private readonly insertAll;
+
+  async add(rid: number, markers: readonly NewMarker[]): Promise<MarkerRecord[]> {
+    return this.insertAll(rid, markers);
   }
 
   async list(rid: number, metric?: string): Promise<MarkerRecord[]> {

@@ -12,7 +12,7 @@ import {
   type Histogram,
   type LivePoint,
 } from '../../protocol/index.js';
-import type { ExportRow, RunRef, Store } from '../../db/store.js';
+import { stepsOf, type NewMarker, type RunRef, type Store } from '../../db/store.js';
 import type { ControlService } from '../services/controls.js';
 import type { LiveHub } from '../services/live-hub.js';
 import type { PointsListener } from '../services/ingest.js';
@@ -152,10 +152,15 @@ export class AlertEngine implements PointsListener {
     try {
       if (this.rolledBackRuns.has(run.id)) return;
       const state = this.runs.get(run.id) ?? (await this.runState(run, firstStep(points)));
+      const markers: NewMarker[] = [];
       for (const p of points) {
         const outputs = this.observe(state, p);
-        if (outputs && !this.rolledBackRuns.has(run.id)) await this.act(run, outputs, p.step);
+        if (outputs && !this.rolledBackRuns.has(run.id)) await this.act(run, outputs, p.step, markers);
       }
+      // A batch's change points are stored together: one commit, not one per marker.
+      if (markers.length > 0)
+        for (const marker of await this.store.markers.add(run.rid, markers))
+          this.o.hub.publish(run.id, { type: 'marker', run: run.id, marker });
     } catch (err) {
       this.o.log?.(`alert engine failed on run ${run.id}`, err);
     }
@@ -255,20 +260,20 @@ export class AlertEngine implements PointsListener {
     return outputs;
   }
 
-  /** Drives the state machines with what the detectors reported for one step, storing and announcing transitions. */
-  private async act(run: RunRef, outputs: Array<[RuleState, DetectorOutput]>, step: number): Promise<void> {
+  /**
+   * Drives the state machines with what the detectors reported for one step, storing and announcing transitions;
+   * the markers they found go to `markers`, stored once the batch is done.
+   */
+  private async act(
+    run: RunRef,
+    outputs: Array<[RuleState, DetectorOutput]>,
+    step: number,
+    markers: NewMarker[],
+  ): Promise<void> {
     for (const [r, out] of outputs) {
       for (const ev of out.evaluations) await this.evaluate(run, r, ev, step);
-      for (const m of out.markers ?? []) {
-        const marker = await this.store.markers.add(run.rid, {
-          metric: m.metric,
-          step: m.step,
-          changeAt: m.changeAt,
-          kind: m.direction,
-          evidence: m.evidence,
-        });
-        this.o.hub.publish(run.id, { type: 'marker', run: run.id, marker });
-      }
+      for (const m of out.markers ?? [])
+        markers.push({ metric: m.metric, step: m.step, changeAt: m.changeAt, kind: m.direction, evidence: m.evidence });
     }
   }
 
@@ -404,17 +409,6 @@ function firstStep(points: readonly LivePoint[]): number {
   let first = Number.POSITIVE_INFINITY;
   for (const p of points) if (p.step < first) first = p.step;
   return first === Number.POSITIVE_INFINITY ? 0 : first;
-}
-
-/** Rows in step order grouped into one point per step, as a trainer pushed them. */
-function stepsOf(rows: readonly ExportRow[]): LivePoint[] {
-  const points: LivePoint[] = [];
-  for (const row of rows) {
-    let p = points[points.length - 1];
-    if (p?.step !== row.step) points.push((p = { step: row.step, wall: row.wall, values: {} }));
-    p.values[row.metric] = row.value;
-  }
-  return points;
 }
 
 /** Every distribution name some detector of the run reads. */

@@ -1,15 +1,24 @@
 // The servers sharing a store, as one: live frames published on any server reach every server's browsers, a control
 // issued on one server reaches the trainer connected to another, a claimed run moves its detectors, a remedy applied
 // on one server cools the rule down where the run's detectors are, and alert settings changed on one server apply on
-// all. Messages travel over the store's events channel (PostgreSQL
-// LISTEN/NOTIFY); a server never receives its own, so nothing is delivered twice.
-import type { LiveServerFrame } from '../../protocol/index.js';
-import type { Store } from '../../db/store.js';
+// all. Messages travel over the store's events channel (PostgreSQL LISTEN/NOTIFY); a server never receives its own,
+// so nothing is delivered twice. A large batch of points travels as a reference to the stored batch: every server
+// would otherwise receive it whole (through PostgreSQL, which pays for it once per server), while only those whose
+// browsers watch the run, or that hold the run, need it; they read it back from the store.
+import type { LivePoint, LiveServerFrame } from '../../protocol/index.js';
+import { stepsOf, type Store } from '../../db/store.js';
 import type { AlertEngine } from '../alerts/engine.js';
 import type { ControlService } from '../services/controls.js';
 import type { LiveHub } from '../services/live-hub.js';
 import type { DetectorLease } from './detectors.js';
-import { decodeMessage, encodeMessage, type ClusterMessage, type MessageKind } from './messages.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  storedBatch,
+  type ClusterMessage,
+  type MessageKind,
+  type StoredBatch,
+} from './messages.js';
 import type { PresenceService } from './presence.js';
 
 export interface RelayParts {
@@ -21,6 +30,9 @@ export interface RelayParts {
   lease: DetectorLease;
   log: (msg: string, err?: unknown) => void;
 }
+
+/** A points frame with more values than this crosses to the other servers as a reference ('stored'). */
+export const INLINE_VALUES = 1000;
 
 export class ClusterRelay {
   private unsubscribe: (() => void) | null = null;
@@ -35,8 +47,11 @@ export class ClusterRelay {
     this.unsubscribe = store.events.subscribe((text) => this.receive(text));
     this.unsubscribeResumed = store.events.onResumed(() => void this.resumed());
     // Frames are relayed only while another server is alive to receive them: one server pays nothing.
-    hub.relay = (run, json) => {
-      if (this.p.presence.alive > 1) this.send('frame', run, json);
+    hub.relay = (run, frame, encode) => {
+      if (this.p.presence.alive <= 1) return;
+      if (frame.type === 'points' && valueCount(frame.points) > INLINE_VALUES)
+        this.send('stored', run, JSON.stringify(storedBatch(frame.points)));
+      else this.send('frame', run, encode());
     };
     controls.onUndelivered = (run, control) => this.send('control', run.id, String(control.id));
     alerts.onConfigChanged = (run) => this.send('alerts', run ?? '*', '');
@@ -66,12 +81,16 @@ export class ClusterRelay {
     if (!m || m.origin === this.p.presence.id) return;
     switch (m.kind) {
       case 'frame':
-        this.p.hub.deliver(m.run, m.body);
-        if (this.p.presence.holds(m.run) && m.body.startsWith('{"type":"points"'))
-          this.inOrder(m, () => this.points(m));
-        else if (this.p.presence.holds(m.run) && m.body.startsWith('{"type":"distribution"'))
-          this.inOrder(m, () => this.distribution(m));
-        return;
+        // In order with the run's stored batches being read back, so browsers see its frames in the order sent.
+        return this.inOrder(m, async () => {
+          this.p.hub.deliver(m.run, m.body);
+          if (this.p.presence.holds(m.run) && m.body.startsWith('{"type":"points"')) await this.points(m);
+          else if (this.p.presence.holds(m.run) && m.body.startsWith('{"type":"distribution"'))
+            await this.distribution(m);
+        });
+      case 'stored':
+        if (!this.p.hub.watched(m.run) && !this.p.presence.holds(m.run)) return;
+        return this.inOrder(m, () => this.stored(m));
       case 'control':
         return this.inOrder(m, () => this.p.controls.deliverIssuedElsewhere(m.run, Number(m.body)));
       case 'claim':
@@ -106,6 +125,19 @@ export class ClusterRelay {
         .catch((err: unknown) => log(`cluster: delivering controls of run ${run} after an outage`, err));
   }
 
+  /** A large batch committed elsewhere: read back for the browsers watching the run here and for its detectors. */
+  private async stored(m: ClusterMessage): Promise<void> {
+    const batch = JSON.parse(m.body) as StoredBatch;
+    const run = await this.p.store.runs.ref(m.run);
+    if (!run) return;
+    const metrics = new Set(batch.metrics);
+    const rows = await this.p.store.series.window(run.rid, batch.from, batch.to + 1);
+    const points = stepsOf(rows.filter((r) => metrics.has(r.metric)));
+    if (points.length === 0) return;
+    this.p.hub.deliver(m.run, JSON.stringify({ type: 'points', run: m.run, points }));
+    if (this.p.presence.holds(m.run)) await this.p.lease.onRelayedPoints(run, points);
+  }
+
   private async points(m: ClusterMessage): Promise<void> {
     const frame = JSON.parse(m.body) as Extract<LiveServerFrame, { type: 'points' }>;
     const run = await this.p.store.runs.ref(m.run);
@@ -135,4 +167,10 @@ export class ClusterRelay {
       if (this.tails.get(m.run) === tail) this.tails.delete(m.run);
     });
   }
+}
+
+function valueCount(points: readonly LivePoint[]): number {
+  let n = 0;
+  for (const p of points) for (const _ in p.values) n++;
+  return n;
 }

@@ -23,20 +23,22 @@ export async function trainerConnected(ctx: ServerContext, run: RunRef): Promise
   const since = current.last_seen_at ?? current.updated_at;
   const until = Date.now() / 1000;
   if (until - since < MIN_GAP_SECONDS) return;
-  const marker = await ctx.store.markers.add(run.rid, {
-    metric: GAP_METRIC,
-    step: current.last_step ?? 0,
-    changeAt: null,
-    kind: 'gap',
-    evidence: {
-      from: since,
-      to: until,
-      seconds: Math.round((until - since) * 10) / 10,
-      last_step: current.last_step,
-      disconnected_at: current.updated_at,
+  const [marker] = await ctx.store.markers.add(run.rid, [
+    {
+      metric: GAP_METRIC,
+      step: current.last_step ?? 0,
+      changeAt: null,
+      kind: 'gap',
+      evidence: {
+        from: since,
+        to: until,
+        seconds: Math.round((until - since) * 10) / 10,
+        last_step: current.last_step,
+        disconnected_at: current.updated_at,
+      },
     },
-  });
-  ctx.hub.publish(run.id, { type: 'marker', run: run.id, marker });
+  ]);
+  ctx.hub.publish(run.id, { type: 'marker', run: run.id, marker: marker! });
 }
 
 /**

@@ -17,8 +17,11 @@ export class LiveHub {
   private readonly byRun = new Map<string, Set<LiveSocket>>();
   private readonly everything = new Set<LiveSocket>();
   private readonly subscriptions = new Map<LiveSocket, Set<string>>();
-  /** Called with every frame published here (not those delivered from elsewhere), already encoded. */
-  relay: ((run: string, json: string) => void) | null = null;
+  /**
+   * Called with every frame published here (not those delivered from elsewhere); `encode` gives its JSON, encoded
+   * once whoever asks (the relay may carry a large frame without it: server/cluster/relay.ts).
+   */
+  relay: ((run: string, frame: LiveServerFrame, encode: () => string) => void) | null = null;
 
   subscribe(socket: LiveSocket, runs: readonly string[]): void {
     const mine = this.subscriptions.get(socket) ?? new Set<string>();
@@ -53,9 +56,10 @@ export class LiveHub {
   publish(run: string, frame: LiveServerFrame): void {
     const watched = this.watched(run);
     if (!watched && !this.relay) return;
-    const json = JSON.stringify(frame);
-    if (watched) this.deliver(run, json);
-    this.relay?.(run, json);
+    let json: string | undefined;
+    const encode = (): string => (json ??= JSON.stringify(frame));
+    if (watched) this.deliver(run, encode());
+    this.relay?.(run, frame, encode);
   }
 
   /** Sends an encoded frame about `run` to this server's watchers only (a frame another server published). */
@@ -86,7 +90,8 @@ export class LiveHub {
     for (const socket of this.subscriptions.keys()) socket.send(bytes, { binary: false });
   }
 
-  private watched(run: string): boolean {
+  /** Whether a browser connected here watches `run` (or every run). */
+  watched(run: string): boolean {
     return (this.byRun.get(run)?.size ?? 0) > 0 || this.everything.size > 0;
   }
 }

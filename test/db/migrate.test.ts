@@ -67,7 +67,7 @@ async function fill(store: Store): Promise<void> {
     });
     await store.alerts.attachControl(alert.id, control.id);
     await store.alerts.acknowledge(alert.id);
-    await store.markers.add(run.rid, { metric: 'loss/D', step: 50, changeAt: 40, kind: 'up', evidence: { d: 1 } });
+    await store.markers.add(run.rid, [{ metric: 'loss/D', step: 50, changeAt: 40, kind: 'up', evidence: { d: 1 } }]);
     await store.projections.markPending(run.rid, 1, 'tsne', { sourceCount: 2, count: 2, stratified: true });
     await store.projections.putReady(run.rid, 1, 'tsne', {
       xy: Float32Array.from([1, 2, 3, 4]),

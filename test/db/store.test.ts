@@ -8,6 +8,7 @@ import { listMigrations as listPgMigrations } from '../../db/postgres/migrate.js
 import { listMigrations } from '../../db/sqlite/migrate.js';
 import { openSqliteStore } from '../../db/sqlite/store.js';
 import { openStore, type Store } from '../../db/store.js';
+import type { Point } from '../../protocol/index.js';
 import { tempDir } from '../../harness/server.js';
 import { freshLocation, openTestStore, postgresOnly, sqliteOnly } from '../../harness/store.js';
 
@@ -67,6 +68,82 @@ test('overwriting points keeps every level of block envelopes exact', async () =
   assert.equal(await store.check(), 'ok');
   await store.close();
 });
+
+test('batches of appends, overwrites, gaps, repeated steps and non-finite values keep every value and envelope exact', async () => {
+  const store = await openTestStore();
+  const run = await newRun(store, 'mixed');
+  const expected = new Map<string, number>(); // "metric@step" -> value
+  let seed = 7;
+  const rand = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const wire = (v: number): number | 'NaN' | 'Infinity' | '-Infinity' =>
+    Number.isNaN(v) ? 'NaN' : v === Infinity ? 'Infinity' : v === -Infinity ? '-Infinity' : v;
+  let next = 0;
+  for (let batch = 0; batch < 40; batch++) {
+    const points: Point[] = [];
+    const kind = rand();
+    const n = 1 + Math.floor(rand() * 300);
+    for (let i = 0; i < n; i++) {
+      // Mostly appends (a trainer's batches), some after a gap; some batches go back over stored steps.
+      if (kind >= 0.7 && kind < 0.8) next += Math.floor(rand() * 40);
+      const step = kind < 0.8 ? next++ : Math.floor(rand() * next);
+      const values: Point['values'] = {};
+      for (const metric of ['a', 'b', 'c']) {
+        if (rand() < 0.2) continue;
+        const r = rand();
+        const v = r < 0.04 ? NaN : r < 0.06 ? -Infinity : Math.round(rand() * 200) / 8 - 12;
+        values[metric] = wire(v);
+        expected.set(`${metric}@${step}`, v);
+      }
+      points.push({ step, values });
+      if (rand() < 0.05) {
+        points.push({ step, values: { a: 99 } }); // the same step again, later in the batch: the last value wins
+        expected.set(`a@${step}`, 99);
+      }
+    }
+    await store.points.write(run, points);
+  }
+  const stored = await store.series.window(run.rid, 0, next + 1);
+  assert.deepEqual(
+    new Map(
+      stored.map((r) => [
+        `${r.metric}@${r.step}`,
+        r.value === 'NaN' ? NaN : r.value === '-Infinity' ? -Infinity : r.value,
+      ]),
+    ),
+    expected,
+  );
+  assert.equal(await store.check(), 'ok');
+  await store.close();
+});
+
+test(
+  'PostgreSQL: a batch lands exactly even where the summaries do not know a stored step (it then upserts it all)',
+  { skip: postgresOnly },
+  async () => {
+    const location = await freshLocation();
+    const store = await openStore(location);
+    const run = await newRun(store, 'stale');
+    await store.points.write(
+      run,
+      Array.from({ length: 100 }, (_, i) => ({ step: i, values: { v: i } })),
+    );
+    const pool = new pg.Pool({ connectionString: location });
+    await pool.query('UPDATE metrics SET last_step = NULL'); // as if the summary had missed every stored step
+    await pool.end();
+    await store.points.write(run, [
+      { step: 50, values: { v: -1 } },
+      { step: 100, values: { v: 100 } },
+    ]);
+    const stored = await store.series.window(run.rid, 0, 101);
+    assert.equal(stored.length, 101);
+    assert.deepEqual(
+      stored.filter((r) => r.step === 50 || r.step === 100).map((r) => r.value),
+      [-1, 100],
+    );
+    assert.equal(await store.check(), 'ok');
+    await store.close();
+  },
+);
 
 test('a batch is atomic: a failure part-way stores nothing', async () => {
   const store = await openTestStore();
@@ -134,6 +211,31 @@ test('writing to a deleted run is refused as GW_ERR_RUN_NOT_FOUND and stores not
   assert.equal(await store.runs.delete(run.id), true);
   await assert.rejects(store.points.write(run, [{ step: 0, values: { v: 1 } }]), { code: 'GW_ERR_RUN_NOT_FOUND' });
   assert.equal(await store.check(), 'ok');
+  await store.close();
+});
+
+test("a batch's markers are stored together and come back in the order given, with their run and evidence", async () => {
+  const store = await openTestStore();
+  const run = await newRun(store, 'markers');
+  const added = await store.markers.add(run.rid, [
+    { metric: 'loss/D', step: 120, changeAt: 100, kind: 'up', evidence: { level: 0.5, scale: 0.1 } },
+    { metric: 'loss/D', step: 40, changeAt: 30, kind: 'down', evidence: {} },
+    { metric: '__gap__', step: 7, changeAt: null, kind: 'gap', evidence: { seconds: 12.5 } },
+  ]);
+  assert.deepEqual(
+    added.map((m) => [m.run, m.metric, m.step, m.change_at, m.kind, m.evidence]),
+    [
+      [run.id, 'loss/D', 120, 100, 'up', { level: 0.5, scale: 0.1 }],
+      [run.id, 'loss/D', 40, 30, 'down', {}],
+      [run.id, '__gap__', 7, null, 'gap', { seconds: 12.5 }],
+    ],
+  );
+  assert.ok(added[0]!.id < added[1]!.id && added[1]!.id < added[2]!.id);
+  assert.deepEqual(
+    (await store.markers.list(run.rid, 'loss/D')).map((m) => m.step),
+    [40, 120],
+  );
+  assert.deepEqual(await store.markers.add(run.rid, []), []);
   await store.close();
 });
 

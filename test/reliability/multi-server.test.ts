@@ -101,6 +101,37 @@ test(
 );
 
 test(
+  'a batch too large to carry between servers reaches a browser on another one whole and in order',
+  { skip },
+  async () => {
+    const [a, b] = await cluster(2);
+    const watcher = await live(b!);
+    const run = await api<{ id: string }>(a!, 'POST', '/api/v1/runs', { name: 'large batches' });
+    const big = range(0, 2000).map((step) => ({
+      step,
+      values: { 'loss/G': step, 'loss/D': -step, x: step % 7 === 0 ? 'NaN' : step / 2, y: 1, z: 2 },
+    }));
+    assert.equal((await api(a!, 'POST', `/api/v1/runs/${run.body.id}/points`, { points: big })).status, 200);
+    const small = [{ step: 2000, values: { 'loss/G': 1 } }];
+    assert.equal((await api(a!, 'POST', `/api/v1/runs/${run.body.id}/points`, { points: small })).status, 200);
+    await until('both batches on the other server', () => liveSteps(watcher, run.body.id).includes(2000));
+    const frames = watcher.frames.filter((f) => f.type === 'points' && f.run === run.body.id);
+    assert.deepEqual(
+      frames.map((f: { points: unknown[] }) => f.points.length),
+      [2000, 1],
+    );
+    const first = frames[0]!.points as Array<{ step: number; values: Record<string, unknown> }>;
+    const { step, values } = first[7]!;
+    assert.deepEqual({ step, values }, { step: 7, values: { 'loss/D': -7, 'loss/G': 7, x: 'NaN', y: 1, z: 2 } });
+    assert.deepEqual(
+      first.map((p) => p.step),
+      range(0, 2000),
+    );
+    await watcher.close();
+  },
+);
+
+test(
   'a control issued through server B is delivered to the trainer on server A, applied, and seen on C',
   { skip },
   async () => {

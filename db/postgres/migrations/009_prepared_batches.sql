@@ -1,0 +1,254 @@
+-- 009: a batch arrives prepared by the server that received it (db/postgres/point-batch.ts): grouped by metric, in
+-- step order, one value per step, with each metric's extremes and the level-1 envelope of every block it touches.
+-- The database then does the least it can per point, because its work is shared by every server while the servers'
+-- work is not (measured: `npm run bench -- pg --multi`):
+--   - values after a metric's last stored step cannot collide with a stored one: a plain INSERT (no conflict probe);
+--     only the others take the upsert. Should a value collide anyway, the batch falls back to upserting everything.
+--   - a level-1 block after the block of the metric's last stored step held no points: its envelope is the batch's,
+--     stored as it is; only blocks that already held points are recomputed from them.
+--   - the summaries are merged from the batch's extremes, O(metrics), no longer by scanning the batch per metric.
+
+-- The summaries of the metrics a batch wrote, brought up to date from the batch's own extremes (the rules of
+-- db/summaries.ts, as gw_refresh_summaries of 004 applies them): p_first/p_count give each metric's slice of the
+-- step-ordered p_step/p_value; the slice is searched only when it spans the step of a stored extreme.
+CREATE FUNCTION gw_merge_summaries(
+  p_rid bigint, p_mids bigint[], p_first integer[], p_count integer[], p_step bigint[], p_value float8[],
+  p_min_step bigint[], p_min_value float8[], p_max_step bigint[], p_max_value float8[]
+) RETURNS void LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan
+SET jit = off
+AS $$
+DECLARE
+  m record;
+  i integer;
+  a integer;
+  z integer;
+  hit boolean;
+  at float8;
+  new_last_step bigint;
+  new_last_value float8;
+  new_min_step bigint;
+  new_min_value float8;
+  new_max_step bigint;
+  new_max_value float8;
+BEGIN
+  FOR i IN 1 .. coalesce(array_length(p_mids, 1), 0) LOOP
+    SELECT mt.last_step, mt.last_value, mt.min_value, mt.min_step, mt.max_value, mt.max_step INTO m
+    FROM metrics mt WHERE mt.mid = p_mids[i];
+    a := p_first[i];
+    z := p_first[i] + p_count[i] - 1;
+
+    IF m.last_step IS NULL OR p_step[z] >= m.last_step THEN
+      new_last_step := p_step[z];
+      new_last_value := p_value[z];
+    ELSE
+      new_last_step := m.last_step;
+      new_last_value := m.last_value;
+    END IF;
+
+    new_min_step := m.min_step;
+    new_min_value := m.min_value;
+    hit := false;
+    IF m.min_step BETWEEN p_step[a] AND p_step[z] THEN
+      SELECT true, CASE WHEN abs(u.value) < 'Infinity' THEN u.value END INTO hit, at
+      FROM unnest(p_step[a:z], p_value[a:z]) AS u(step, value) WHERE u.step = m.min_step;
+      hit := coalesce(hit, false);
+    END IF;
+    IF hit AND (at IS NULL OR at > m.min_value) THEN
+      SELECT e.o_step, e.o_value INTO new_min_step, new_min_value FROM gw_extreme(p_rid, p_mids[i], false) e;
+    ELSE
+      IF hit THEN
+        new_min_value := at;
+      END IF;
+      IF p_min_value[i] IS NOT NULL AND (new_min_value IS NULL OR p_min_value[i] < new_min_value
+          OR (p_min_value[i] = new_min_value AND p_min_step[i] < new_min_step)) THEN
+        new_min_step := p_min_step[i];
+        new_min_value := p_min_value[i];
+      END IF;
+    END IF;
+
+    new_max_step := m.max_step;
+    new_max_value := m.max_value;
+    hit := false;
+    IF m.max_step BETWEEN p_step[a] AND p_step[z] THEN
+      SELECT true, CASE WHEN abs(u.value) < 'Infinity' THEN u.value END INTO hit, at
+      FROM unnest(p_step[a:z], p_value[a:z]) AS u(step, value) WHERE u.step = m.max_step;
+      hit := coalesce(hit, false);
+    END IF;
+    IF hit AND (at IS NULL OR at < m.max_value) THEN
+      SELECT e.o_step, e.o_value INTO new_max_step, new_max_value FROM gw_extreme(p_rid, p_mids[i], true) e;
+    ELSE
+      IF hit THEN
+        new_max_value := at;
+      END IF;
+      IF p_max_value[i] IS NOT NULL AND (new_max_value IS NULL OR p_max_value[i] > new_max_value
+          OR (p_max_value[i] = new_max_value AND p_max_step[i] < new_max_step)) THEN
+        new_max_step := p_max_step[i];
+        new_max_value := p_max_value[i];
+      END IF;
+    END IF;
+
+    UPDATE metrics SET last_step = new_last_step, last_value = new_last_value, min_step = new_min_step,
+      min_value = new_min_value, max_step = new_max_step, max_value = new_max_value
+    WHERE mid = p_mids[i];
+  END LOOP;
+END
+$$;
+
+-- The envelopes a prepared batch touched: level-1 blocks after p_fresh_after[metric] (the block of the metric's last
+-- stored step) stored from the batch's envelopes; the other touched level-1 blocks recomputed from their points;
+-- levels 2..4 from the 16 children below, as gw_refresh_envelopes does. p_safe sums as numeric (see 001).
+CREATE FUNCTION gw_write_envelopes(
+  p_rid bigint, p_mids bigint[], p_fresh_after bigint[],
+  e_metric integer[], e_block bigint[], e_cnt integer[], e_nonfinite integer[], e_vmin float8[], e_vmax float8[],
+  e_vsum float8[], e_vlast float8[], e_last_step bigint[], e_wall float8[], p_safe boolean
+) RETURNS void LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan
+SET enable_seqscan = off
+SET jit = off
+AS $$
+DECLARE
+  lvl integer;
+BEGIN
+  INSERT INTO blocks (rid, mid, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall)
+  SELECT p_rid, p_mids[e.metric], 1, e.block, e.cnt, e.nonfinite, e.vmin, e.vmax, e.vsum, e.vlast, e.last_step, e.wall
+  FROM unnest(e_metric, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall)
+    AS e(metric, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall)
+  WHERE e.block > p_fresh_after[e.metric];
+
+  INSERT INTO blocks AS b (rid, mid, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall)
+  SELECT p_rid, t.mid, 1, t.block, e.cnt, e.nonfinite, e.vmin, e.vmax, e.vsum, e.vlast, e.last_step, e.wall
+  FROM (
+    SELECT p_mids[u.metric] AS mid, u.block FROM unnest(e_metric, e_block) AS u(metric, block)
+    WHERE u.block <= p_fresh_after[u.metric]
+  ) t
+  CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE f.ok) AS cnt,
+      count(*) FILTER (WHERE NOT f.ok) AS nonfinite,
+      min(p.value) FILTER (WHERE f.ok) AS vmin,
+      max(p.value) FILTER (WHERE f.ok) AS vmax,
+      coalesce(
+        sum(p.value) FILTER (WHERE f.ok AND NOT p_safe),
+        gw_float8(sum(p.value::numeric) FILTER (WHERE f.ok AND p_safe)),
+        0
+      ) AS vsum,
+      (array_agg(p.value ORDER BY p.step DESC) FILTER (WHERE f.ok))[1] AS vlast,
+      max(p.step) AS last_step,
+      (array_agg(p.wall ORDER BY p.step DESC))[1] AS wall
+    FROM points p CROSS JOIN LATERAL (SELECT abs(p.value) < 'Infinity'::float8 AS ok) f
+    WHERE p.rid = p_rid AND p.mid = t.mid AND p.step BETWEEN t.block * 16 AND t.block * 16 + 15
+  ) e
+  ON CONFLICT (rid, mid, level, block) DO UPDATE SET cnt = excluded.cnt, nonfinite = excluded.nonfinite,
+    vmin = excluded.vmin, vmax = excluded.vmax, vsum = excluded.vsum, vlast = excluded.vlast,
+    last_step = excluded.last_step, wall = excluded.wall;
+
+  FOR lvl IN 2..4 LOOP
+    INSERT INTO blocks AS b (rid, mid, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall)
+    SELECT p_rid, t.mid, lvl, t.block, e.cnt, e.nonfinite, e.vmin, e.vmax, e.vsum, e.vlast, e.last_step, e.wall
+    FROM (
+      SELECT DISTINCT p_mids[u.metric] AS mid, u.block >> (4 * (lvl - 1)) AS block
+      FROM unnest(e_metric, e_block) AS u(metric, block)
+    ) t
+    CROSS JOIN LATERAL (
+      SELECT sum(c.cnt) AS cnt, sum(c.nonfinite) AS nonfinite, min(c.vmin) AS vmin, max(c.vmax) AS vmax,
+        coalesce(
+          sum(c.vsum) FILTER (WHERE NOT p_safe),
+          gw_float8(sum(c.vsum::numeric) FILTER (WHERE p_safe))
+        ) AS vsum,
+        (array_agg(c.vlast ORDER BY c.block DESC) FILTER (WHERE c.cnt > 0))[1] AS vlast,
+        max(c.last_step) AS last_step,
+        (array_agg(c.wall ORDER BY c.block DESC))[1] AS wall
+      FROM blocks c
+      WHERE c.rid = p_rid AND c.mid = t.mid AND c.level = lvl - 1 AND c.block BETWEEN t.block * 16 AND t.block * 16 + 15
+    ) e
+    ON CONFLICT (rid, mid, level, block) DO UPDATE SET cnt = excluded.cnt, nonfinite = excluded.nonfinite,
+      vmin = excluded.vmin, vmax = excluded.vmax, vsum = excluded.vsum, vlast = excluded.vlast,
+      last_step = excluded.last_step, wall = excluded.wall;
+  END LOOP;
+END
+$$;
+
+-- Writes one prepared batch in one statement (so in one transaction and one round trip): the metrics it names are
+-- created if new, the values stored (upserted where a stored step may collide), the envelopes and summaries brought
+-- up to date, the run's last step and last-seen time moved on. Raises GW404 when the run does not exist.
+DROP FUNCTION gw_write_points(bigint, text[], integer[], bigint[], float8[], float8[], bigint, float8);
+CREATE FUNCTION gw_write_points(
+  p_rid bigint,
+  p_names text[],
+  p_metric integer[],
+  p_step bigint[],
+  p_value float8[],
+  p_wall float8[],
+  p_max_step bigint,
+  p_now float8,
+  p_first integer[],
+  p_count integer[],
+  p_min_step bigint[],
+  p_min_value float8[],
+  p_max_step_of bigint[],
+  p_max_value float8[],
+  e_metric integer[],
+  e_block bigint[],
+  e_cnt integer[],
+  e_nonfinite integer[],
+  e_vmin float8[],
+  e_vmax float8[],
+  e_vsum float8[],
+  e_vlast float8[],
+  e_last_step bigint[],
+  e_wall float8[]
+) RETURNS void LANGUAGE plpgsql
+-- No forced custom plans here (unlike the functions that read a run's partition): none of these statements reads
+-- points, and a custom plan would copy the batch's arrays into every plan as constants.
+SET jit = off
+AS $$
+DECLARE
+  mids bigint[];
+  stored_last bigint[];  -- per metric, the last stored step before this batch (-1: none)
+  fresh_after bigint[];  -- per metric, the last level-1 block that may already hold points
+BEGIN
+  PERFORM gw_lock_run(p_rid);
+  PERFORM 1 FROM runs WHERE rid = p_rid;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'run % does not exist', p_rid USING ERRCODE = 'GW404';
+  END IF;
+
+  INSERT INTO metrics (rid, name)
+  SELECT p_rid, n.name FROM unnest(p_names) AS n(name)
+  WHERE NOT EXISTS (SELECT 1 FROM metrics m WHERE m.rid = p_rid AND m.name = n.name);
+  SELECT array_agg(m.mid ORDER BY n.i), array_agg(coalesce(m.last_step, -1) ORDER BY n.i) INTO mids, stored_last
+  FROM unnest(p_names) WITH ORDINALITY AS n(name, i) JOIN metrics m ON m.rid = p_rid AND m.name = n.name;
+
+  BEGIN
+    INSERT INTO points (rid, mid, step, value, wall)
+    SELECT p_rid, mids[v.metric], v.step, v.value, v.wall
+    FROM unnest(p_metric, p_step, p_value, p_wall) AS v(metric, step, value, wall)
+    WHERE v.step > stored_last[v.metric];
+  EXCEPTION WHEN unique_violation THEN
+    -- The summaries did not know a stored step (they always should): trust nothing, upsert and recompute it all.
+    stored_last := array_fill(9223372036854775807::bigint, ARRAY[array_length(mids, 1)]);
+  END;
+  -- Each metric's values are in step order: its first value is at or before its stored last step, or none is.
+  IF EXISTS (SELECT 1 FROM unnest(p_first) WITH ORDINALITY AS f(first, i) WHERE p_step[f.first] <= stored_last[f.i]) THEN
+    INSERT INTO points (rid, mid, step, value, wall)
+    SELECT p_rid, mids[v.metric], v.step, v.value, v.wall
+    FROM unnest(p_metric, p_step, p_value, p_wall) AS v(metric, step, value, wall)
+    WHERE v.step <= stored_last[v.metric]
+    ON CONFLICT (rid, mid, step) DO UPDATE SET value = excluded.value, wall = excluded.wall;
+  END IF;
+
+  SELECT array_agg(s >> 4 ORDER BY i) INTO fresh_after FROM unnest(stored_last) WITH ORDINALITY AS u(s, i);
+  BEGIN
+    PERFORM gw_write_envelopes(p_rid, mids, fresh_after, e_metric, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax,
+      e_vsum, e_vlast, e_last_step, e_wall, false);
+  EXCEPTION WHEN numeric_value_out_of_range THEN
+    PERFORM gw_write_envelopes(p_rid, mids, fresh_after, e_metric, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax,
+      e_vsum, e_vlast, e_last_step, e_wall, true);
+  END;
+
+  PERFORM gw_merge_summaries(p_rid, mids, p_first, p_count, p_step, p_value, p_min_step, p_min_value, p_max_step_of,
+    p_max_value);
+
+  UPDATE runs SET last_step = greatest(coalesce(last_step, -1), p_max_step), last_seen_at = p_now WHERE rid = p_rid;
+END
+$$;
