@@ -1,6 +1,7 @@
 // `npm run bench -- ingest`: 1,000,000 points (10 metrics × 100,000 steps) sent over the WS ingest socket by a separate
 // client process, acked and committed, against bare better-sqlite3 batched inserts into the same schema; server peak RSS.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rawInsert } from './support/sqlite-baseline.js';
@@ -25,27 +26,19 @@ export async function runIngestClient(
   stepsPerFrame: number,
   window: number,
 ): Promise<number> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(ROOT, 'bench/support/ingest-client.ts'),
-      url,
-      metrics,
-      String(steps),
-      String(stepsPerFrame),
-      String(window),
-    ],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const child = spawnIngestClient([url, metrics, String(steps), String(stepsPerFrame), String(window)]);
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  await new Promise((r) => child.once('exit', r));
+  await new Promise((r) => child.once('close', r));
   return JSON.parse(out).ms as number;
+}
+
+/** bench/support/ingest-client.ts in its own process (its stdin piped: see --start-on-go). */
+function spawnIngestClient(args: string[]): ChildProcessByStdio<Writable, Readable, null> {
+  return spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/support/ingest-client.ts'), ...args], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
 }
 
 /**
@@ -61,21 +54,7 @@ export async function runIngestClientsTogether(
   onStart?: () => void,
 ): Promise<number> {
   const clients = urls.map((url) =>
-    spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(ROOT, 'bench/support/ingest-client.ts'),
-        url,
-        metrics,
-        String(steps),
-        String(stepsPerFrame),
-        String(window),
-        '--start-on-go',
-      ],
-      { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
-    ),
+    spawnIngestClient([url, metrics, String(steps), String(stepsPerFrame), String(window), '--start-on-go']),
   );
   const exited = clients.map(
     (c) =>

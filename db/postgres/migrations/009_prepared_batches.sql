@@ -9,7 +9,7 @@
 --   - the summaries are merged from the batch's extremes, O(metrics), no longer by scanning the batch per metric.
 
 -- The summaries of the metrics a batch wrote, brought up to date from the batch's own extremes (the rules of
--- db/summaries.ts, as gw_refresh_summaries of 004 applies them): p_first/p_count give each metric's slice of the
+-- db/summaries.ts, as gw_refresh_summaries of 004 applied them): p_first/p_count give each metric's slice of the
 -- step-ordered p_step/p_value; the slice is searched only when it spans the step of a stored extreme.
 CREATE FUNCTION gw_merge_summaries(
   p_rid bigint, p_mids bigint[], p_first integer[], p_count integer[], p_step bigint[], p_value float8[],
@@ -97,7 +97,7 @@ $$;
 
 -- The envelopes a prepared batch touched: level-1 blocks after p_fresh_after[metric] (the block of the metric's last
 -- stored step) stored from the batch's envelopes; the other touched level-1 blocks recomputed from their points;
--- levels 2..4 from the 16 children below, as gw_refresh_envelopes does. p_safe sums as numeric (see 001).
+-- levels 2..4 from the 16 children below (as 001's gw_refresh_envelopes did). p_safe sums as numeric (see 001).
 CREATE FUNCTION gw_write_envelopes(
   p_rid bigint, p_mids bigint[], p_fresh_after bigint[],
   e_metric integer[], e_block bigint[], e_cnt integer[], e_nonfinite integer[], e_vmin float8[], e_vmax float8[],
@@ -172,6 +172,9 @@ $$;
 -- created if new, the values stored (upserted where a stored step may collide), the envelopes and summaries brought
 -- up to date, the run's last step and last-seen time moved on. Raises GW404 when the run does not exist.
 DROP FUNCTION gw_write_points(bigint, text[], integer[], bigint[], float8[], float8[], bigint, float8);
+-- What it called, replaced by gw_write_envelopes and gw_merge_summaries above.
+DROP FUNCTION gw_refresh_envelopes(bigint, bigint[], integer[], bigint[], boolean);
+DROP FUNCTION gw_refresh_summaries(bigint, bigint[], integer[], bigint[], float8[]);
 CREATE FUNCTION gw_write_points(
   p_rid bigint,
   p_names text[],
