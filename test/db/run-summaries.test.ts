@@ -155,6 +155,30 @@ test('random overwrites, out-of-order steps and non-finite values leave the summ
   await store.close();
 });
 
+test('appended batches with now and then a rewrite of earlier steps keep the summary equal to one computed from every point', async () => {
+  const store = await openTestStore();
+  const run = await newRun(store, 'appends');
+  const values = new Map<number, number>();
+  let seed = 9;
+  const rand = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  let next = 0;
+  for (let batch = 0; batch < 60; batch++) {
+    const points: Point[] = [];
+    const rewrite = rand() < 0.15;
+    const n = 1 + Math.floor(rand() * 30);
+    for (let i = 0; i < n; i++) {
+      const step = rewrite ? Math.floor(rand() * next) : next++;
+      const r = rand();
+      const v = r < 0.05 ? NaN : r < 0.08 ? -Infinity : Math.round(rand() * 20) - 10;
+      values.set(step, v);
+      points.push({ step, values: { v: Number.isNaN(v) ? 'NaN' : v === -Infinity ? '-Infinity' : v } });
+    }
+    await store.points.write(run, points);
+    assert.deepEqual(pick(await summary(store, run.id)), expected(values), `after batch ${batch}`);
+  }
+  await store.close();
+});
+
 test("a batch that fails part-way changes no summary (the summaries share the points' transaction)", async () => {
   const store = await openTestStore();
   const run = await newRun(store, 'atomic');

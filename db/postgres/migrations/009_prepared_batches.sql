@@ -10,12 +10,13 @@
 
 -- The summaries of the metrics a batch wrote, brought up to date from the batch's own extremes (the rules of
 -- db/summaries.ts, as gw_refresh_summaries of 004 applied them): p_first/p_count give each metric's slice of the
--- step-ordered p_step/p_value; the slice is searched only when it spans the step of a stored extreme.
+-- step-ordered p_step/p_value. A metric whose stored minimum and maximum lie outside the batch's step range (a
+-- trainer's usual batch) is merged in one statement with the others; only a metric whose batch may have rewritten
+-- the step of an extreme is taken alone, its slice searched for that step.
 CREATE FUNCTION gw_merge_summaries(
   p_rid bigint, p_mids bigint[], p_first integer[], p_count integer[], p_step bigint[], p_value float8[],
   p_min_step bigint[], p_min_value float8[], p_max_step bigint[], p_max_value float8[]
 ) RETURNS void LANGUAGE plpgsql
-SET plan_cache_mode = force_custom_plan
 SET jit = off
 AS $$
 DECLARE
@@ -25,6 +26,7 @@ DECLARE
   z integer;
   hit boolean;
   at float8;
+  overlapping integer[];
   new_last_step bigint;
   new_last_value float8;
   new_min_step bigint;
@@ -32,7 +34,32 @@ DECLARE
   new_max_step bigint;
   new_max_value float8;
 BEGIN
-  FOR i IN 1 .. coalesce(array_length(p_mids, 1), 0) LOOP
+  SELECT coalesce(array_agg(u.i::integer), '{}') INTO overlapping
+  FROM unnest(p_mids, p_first, p_count) WITH ORDINALITY AS u(mid, first, count, i) JOIN metrics mt ON mt.mid = u.mid
+  WHERE mt.min_step BETWEEN p_step[u.first] AND p_step[u.first + u.count - 1]
+     OR mt.max_step BETWEEN p_step[u.first] AND p_step[u.first + u.count - 1];
+
+  UPDATE metrics mt SET
+    last_step = CASE WHEN mt.last_step IS NULL OR b.last_step >= mt.last_step THEN b.last_step ELSE mt.last_step END,
+    last_value = CASE WHEN mt.last_step IS NULL OR b.last_step >= mt.last_step THEN b.last_value ELSE mt.last_value END,
+    min_step = CASE WHEN b.min_value IS NOT NULL AND (mt.min_value IS NULL OR b.min_value < mt.min_value
+        OR (b.min_value = mt.min_value AND b.min_step < mt.min_step)) THEN b.min_step ELSE mt.min_step END,
+    min_value = CASE WHEN b.min_value IS NOT NULL AND (mt.min_value IS NULL OR b.min_value < mt.min_value
+        OR (b.min_value = mt.min_value AND b.min_step < mt.min_step)) THEN b.min_value ELSE mt.min_value END,
+    max_step = CASE WHEN b.max_value IS NOT NULL AND (mt.max_value IS NULL OR b.max_value > mt.max_value
+        OR (b.max_value = mt.max_value AND b.max_step < mt.max_step)) THEN b.max_step ELSE mt.max_step END,
+    max_value = CASE WHEN b.max_value IS NOT NULL AND (mt.max_value IS NULL OR b.max_value > mt.max_value
+        OR (b.max_value = mt.max_value AND b.max_step < mt.max_step)) THEN b.max_value ELSE mt.max_value END
+  FROM (
+    SELECT u.mid, p_step[u.first + u.count - 1] AS last_step, p_value[u.first + u.count - 1] AS last_value,
+      u.min_step, u.min_value, u.max_step, u.max_value
+    FROM unnest(p_mids, p_first, p_count, p_min_step, p_min_value, p_max_step, p_max_value) WITH ORDINALITY
+      AS u(mid, first, count, min_step, min_value, max_step, max_value, i)
+    WHERE u.i::integer <> ALL (overlapping)
+  ) b
+  WHERE mt.mid = b.mid;
+
+  FOREACH i IN ARRAY overlapping LOOP
     SELECT mt.last_step, mt.last_value, mt.min_value, mt.min_step, mt.max_value, mt.max_step INTO m
     FROM metrics mt WHERE mt.mid = p_mids[i];
     a := p_first[i];
