@@ -117,7 +117,7 @@ test('batches of appends, overwrites, gaps, repeated steps and non-finite values
 });
 
 test(
-  'PostgreSQL: a batch lands exactly even where the summaries do not know a stored step (it then upserts it all)',
+  'PostgreSQL: a batch lands exactly even where the summaries are behind the stored steps (it then upserts and recomputes it all)',
   { skip: postgresOnly },
   async () => {
     const location = await freshLocation();
@@ -141,6 +141,15 @@ test(
       [-1, 100],
     );
     assert.equal(await store.check(), 'ok');
+    // Behind again, and this time no step collides: step 101 lands in a block that holds steps 96..100.
+    const again = new pg.Pool({ connectionString: location });
+    await again.query('UPDATE metrics SET last_step = 40');
+    await again.end();
+    await store.points.write(run, [{ step: 101, values: { v: 1e6 } }]);
+    assert.equal((await store.series.window(run.rid, 0, 102)).length, 102);
+    assert.equal(await store.check(), 'ok');
+    const [m] = await store.series.summaries(run.rid);
+    assert.equal(m!.max, 1e6);
     await store.close();
   },
 );

@@ -3,7 +3,8 @@
 -- The database then does the least it can per point, because its work is shared by every server while the servers'
 -- work is not (measured: `npm run bench -- pg --multi`):
 --   - values after a metric's last stored step cannot collide with a stored one: a plain INSERT (no conflict probe);
---     only the others take the upsert. Should a value collide anyway, the batch falls back to upserting everything.
+--     only the others take the upsert. Should a value collide anyway, the batch falls back to upserting everything
+--     (and a block taken for new that holds points, to recomputing every touched block).
 --   - a level-1 block after the block of the metric's last stored step held no points: its envelope is the batch's,
 --     stored as it is; only blocks that already held points are recomputed from them.
 --   - the summaries are merged from the batch's extremes, O(metrics), no longer by scanning the batch per metric.
@@ -271,9 +272,15 @@ BEGIN
   BEGIN
     PERFORM gw_write_envelopes(p_rid, mids, fresh_after, e_metric, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax,
       e_vsum, e_vlast, e_last_step, e_wall, false);
-  EXCEPTION WHEN numeric_value_out_of_range THEN
-    PERFORM gw_write_envelopes(p_rid, mids, fresh_after, e_metric, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax,
-      e_vsum, e_vlast, e_last_step, e_wall, true);
+  EXCEPTION
+    WHEN numeric_value_out_of_range THEN
+      PERFORM gw_write_envelopes(p_rid, mids, fresh_after, e_metric, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax,
+        e_vsum, e_vlast, e_last_step, e_wall, true);
+    WHEN unique_violation THEN
+      -- A block taken for new already held points (the summaries were behind): recompute every touched block, with
+      -- sums that cannot overflow.
+      PERFORM gw_write_envelopes(p_rid, mids, array_fill(9223372036854775807::bigint, ARRAY[array_length(mids, 1)]),
+        e_metric, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall, true);
   END;
 
   PERFORM gw_merge_summaries(p_rid, mids, p_first, p_count, p_step, p_value, p_min_step, p_min_value, p_max_step_of,
