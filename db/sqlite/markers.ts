@@ -13,6 +13,7 @@ const SELECT =
 export class SqliteMarkersRepo implements MarkersRepo {
   private readonly insertStmt;
   private readonly getStmt;
+  private readonly insertAll;
   private readonly byRun;
   private readonly byMetric;
 
@@ -40,8 +41,6 @@ export class SqliteMarkersRepo implements MarkersRepo {
       `${SELECT} WHERE m.rid = ? AND m.metric = ? ORDER BY m.step`,
     );
   }
-
-  private readonly insertAll;
 
   async add(rid: number, markers: readonly NewMarker[]): Promise<MarkerRecord[]> {
     return this.insertAll(rid, markers);

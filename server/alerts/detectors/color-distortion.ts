@@ -248,16 +248,14 @@ class ColorDistortionDetector implements Detector {
       const mid = median(diffs);
       this.ssimNoise = (1.4826 * median(diffs.map((d) => Math.abs(d - mid)))) / Math.SQRT2;
     }
-    if (!Number.isFinite(this.ssimNoise)) {
-      this.ssimBest = Math.max(this.ssimBest, this.ssimLevel);
-      this.lambdaWhileGood = Math.max(this.lambdaWhileGood, this.lambdaCyc.value || 0);
-      return;
-    }
-    const margin = (this.ssimMargin = Math.max(p.ssimDrop, p.ssimNoise * this.ssimNoise));
+    // Until the noise is known there is no margin to judge a level by: every level counts as good, none as low.
+    const margin = Number.isFinite(this.ssimNoise) ? Math.max(p.ssimDrop, p.ssimNoise * this.ssimNoise) : Infinity;
     const low = Number.isFinite(this.ssimBest) && this.ssimLevel <= this.ssimBest - margin;
     this.ssimBest = Math.max(this.ssimBest, this.ssimLevel);
     if (this.ssimLevel > this.ssimBest - margin)
       this.lambdaWhileGood = Math.max(this.lambdaWhileGood, this.lambdaCyc.value || 0);
+    if (margin === Infinity) return;
+    this.ssimMargin = margin;
     this.c2Run = low ? this.c2Run + 1 : 0;
     if (this.c2Run >= p.c2Epochs) this.c2 = true;
     if (this.c2 && this.ssimLevel >= this.ssimBest - margin / 2) this.c2 = false;
