@@ -9,11 +9,25 @@
 --     stored as it is; only blocks that already held points are recomputed from them.
 --   - the summaries are merged from the batch's extremes, O(metrics), no longer by scanning the batch per metric.
 
+-- The better of a stored extreme and a batch's (p_max: the maximum, else the minimum): the batch's when it is beyond
+-- the stored one, or equal to it at an earlier step (a tie keeps the earliest step); NULL values are no extreme.
+CREATE FUNCTION gw_better_extreme(
+  p_max boolean, p_old_step bigint, p_old_value float8, p_new_step bigint, p_new_value float8,
+  OUT o_step bigint, OUT o_value float8
+) LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN better THEN p_new_step ELSE p_old_step END, CASE WHEN better THEN p_new_value ELSE p_old_value END
+  FROM (
+    SELECT p_new_value IS NOT NULL AND (p_old_value IS NULL
+      OR CASE WHEN p_max THEN p_new_value > p_old_value ELSE p_new_value < p_old_value END
+      OR (p_new_value = p_old_value AND p_new_step < p_old_step)) AS better
+  ) b
+$$;
+
 -- The summaries of the metrics a batch wrote, brought up to date from the batch's own extremes (the rules of
 -- db/summaries.ts, as gw_refresh_summaries of 004 applied them): p_first/p_count give each metric's slice of the
 -- step-ordered p_step/p_value. A metric whose stored minimum and maximum lie outside the batch's step range (a
 -- trainer's usual batch) is merged in one statement with the others; only a metric whose batch may have rewritten
--- the step of an extreme is taken alone, its slice searched for that step.
+-- the step of an extreme is taken alone (gw_merge_overlapping_extreme).
 CREATE FUNCTION gw_merge_summaries(
   p_rid bigint, p_mids bigint[], p_first integer[], p_count integer[], p_step bigint[], p_value float8[],
   p_min_step bigint[], p_min_value float8[], p_max_step bigint[], p_max_value float8[]
@@ -23,17 +37,10 @@ AS $$
 DECLARE
   m record;
   i integer;
-  a integer;
   z integer;
-  hit boolean;
-  at float8;
   overlapping integer[];
-  new_last_step bigint;
-  new_last_value float8;
-  new_min_step bigint;
-  new_min_value float8;
-  new_max_step bigint;
-  new_max_value float8;
+  new_min record;
+  new_max record;
 BEGIN
   SELECT coalesce(array_agg(u.i::integer), '{}') INTO overlapping
   FROM unnest(p_mids, p_first, p_count) WITH ORDINALITY AS u(mid, first, count, i) JOIN metrics mt ON mt.mid = u.mid
@@ -43,14 +50,10 @@ BEGIN
   UPDATE metrics mt SET
     last_step = CASE WHEN mt.last_step IS NULL OR b.last_step >= mt.last_step THEN b.last_step ELSE mt.last_step END,
     last_value = CASE WHEN mt.last_step IS NULL OR b.last_step >= mt.last_step THEN b.last_value ELSE mt.last_value END,
-    min_step = CASE WHEN b.min_value IS NOT NULL AND (mt.min_value IS NULL OR b.min_value < mt.min_value
-        OR (b.min_value = mt.min_value AND b.min_step < mt.min_step)) THEN b.min_step ELSE mt.min_step END,
-    min_value = CASE WHEN b.min_value IS NOT NULL AND (mt.min_value IS NULL OR b.min_value < mt.min_value
-        OR (b.min_value = mt.min_value AND b.min_step < mt.min_step)) THEN b.min_value ELSE mt.min_value END,
-    max_step = CASE WHEN b.max_value IS NOT NULL AND (mt.max_value IS NULL OR b.max_value > mt.max_value
-        OR (b.max_value = mt.max_value AND b.max_step < mt.max_step)) THEN b.max_step ELSE mt.max_step END,
-    max_value = CASE WHEN b.max_value IS NOT NULL AND (mt.max_value IS NULL OR b.max_value > mt.max_value
-        OR (b.max_value = mt.max_value AND b.max_step < mt.max_step)) THEN b.max_value ELSE mt.max_value END
+    (min_step, min_value) = (
+      SELECT o_step, o_value FROM gw_better_extreme(false, mt.min_step, mt.min_value, b.min_step, b.min_value)),
+    (max_step, max_value) = (
+      SELECT o_step, o_value FROM gw_better_extreme(true, mt.max_step, mt.max_value, b.max_step, b.max_value))
   FROM (
     SELECT u.mid, p_step[u.first + u.count - 1] AS last_step, p_value[u.first + u.count - 1] AS last_value,
       u.min_step, u.min_value, u.max_step, u.max_value
@@ -63,63 +66,42 @@ BEGIN
   FOREACH i IN ARRAY overlapping LOOP
     SELECT mt.last_step, mt.last_value, mt.min_value, mt.min_step, mt.max_value, mt.max_step INTO m
     FROM metrics mt WHERE mt.mid = p_mids[i];
-    a := p_first[i];
     z := p_first[i] + p_count[i] - 1;
-
-    IF m.last_step IS NULL OR p_step[z] >= m.last_step THEN
-      new_last_step := p_step[z];
-      new_last_value := p_value[z];
-    ELSE
-      new_last_step := m.last_step;
-      new_last_value := m.last_value;
-    END IF;
-
-    new_min_step := m.min_step;
-    new_min_value := m.min_value;
-    hit := false;
-    IF m.min_step BETWEEN p_step[a] AND p_step[z] THEN
-      SELECT true, CASE WHEN abs(u.value) < 'Infinity' THEN u.value END INTO hit, at
-      FROM unnest(p_step[a:z], p_value[a:z]) AS u(step, value) WHERE u.step = m.min_step;
-      hit := coalesce(hit, false);
-    END IF;
-    IF hit AND (at IS NULL OR at > m.min_value) THEN
-      SELECT e.o_step, e.o_value INTO new_min_step, new_min_value FROM gw_extreme(p_rid, p_mids[i], false) e;
-    ELSE
-      IF hit THEN
-        new_min_value := at;
-      END IF;
-      IF p_min_value[i] IS NOT NULL AND (new_min_value IS NULL OR p_min_value[i] < new_min_value
-          OR (p_min_value[i] = new_min_value AND p_min_step[i] < new_min_step)) THEN
-        new_min_step := p_min_step[i];
-        new_min_value := p_min_value[i];
-      END IF;
-    END IF;
-
-    new_max_step := m.max_step;
-    new_max_value := m.max_value;
-    hit := false;
-    IF m.max_step BETWEEN p_step[a] AND p_step[z] THEN
-      SELECT true, CASE WHEN abs(u.value) < 'Infinity' THEN u.value END INTO hit, at
-      FROM unnest(p_step[a:z], p_value[a:z]) AS u(step, value) WHERE u.step = m.max_step;
-      hit := coalesce(hit, false);
-    END IF;
-    IF hit AND (at IS NULL OR at < m.max_value) THEN
-      SELECT e.o_step, e.o_value INTO new_max_step, new_max_value FROM gw_extreme(p_rid, p_mids[i], true) e;
-    ELSE
-      IF hit THEN
-        new_max_value := at;
-      END IF;
-      IF p_max_value[i] IS NOT NULL AND (new_max_value IS NULL OR p_max_value[i] > new_max_value
-          OR (p_max_value[i] = new_max_value AND p_max_step[i] < new_max_step)) THEN
-        new_max_step := p_max_step[i];
-        new_max_value := p_max_value[i];
-      END IF;
-    END IF;
-
-    UPDATE metrics SET last_step = new_last_step, last_value = new_last_value, min_step = new_min_step,
-      min_value = new_min_value, max_step = new_max_step, max_value = new_max_value
+    SELECT * INTO new_min FROM gw_merge_overlapping_extreme(p_rid, p_mids[i], false, m.min_step, m.min_value,
+      p_step[p_first[i]:z], p_value[p_first[i]:z], p_min_step[i], p_min_value[i]);
+    SELECT * INTO new_max FROM gw_merge_overlapping_extreme(p_rid, p_mids[i], true, m.max_step, m.max_value,
+      p_step[p_first[i]:z], p_value[p_first[i]:z], p_max_step[i], p_max_value[i]);
+    UPDATE metrics SET
+      last_step = CASE WHEN m.last_step IS NULL OR p_step[z] >= m.last_step THEN p_step[z] ELSE m.last_step END,
+      last_value = CASE WHEN m.last_step IS NULL OR p_step[z] >= m.last_step THEN p_value[z] ELSE m.last_value END,
+      min_step = new_min.o_step, min_value = new_min.o_value, max_step = new_max.o_step, max_value = new_max.o_value
     WHERE mid = p_mids[i];
   END LOOP;
+END
+$$;
+
+-- One extreme of a metric whose batch (p_steps/p_values, in step order) may have rewritten the step of the stored
+-- extreme: rewritten with a worse value (or a non-finite one), the extreme is found again down the blocks
+-- (gw_extreme, which sees the batch's points); otherwise the value there, then the batch's own extreme, may beat it.
+CREATE FUNCTION gw_merge_overlapping_extreme(
+  p_rid bigint, p_mid bigint, p_max boolean, p_old_step bigint, p_old_value float8,
+  p_steps bigint[], p_values float8[], p_batch_step bigint, p_batch_value float8,
+  OUT o_step bigint, OUT o_value float8
+) LANGUAGE plpgsql
+SET jit = off
+AS $$
+DECLARE
+  hit boolean;
+  at float8;  -- the batch's value at the stored extreme's step, if finite
+BEGIN
+  SELECT true, CASE WHEN abs(u.value) < 'Infinity' THEN u.value END INTO hit, at
+  FROM unnest(p_steps, p_values) AS u(step, value) WHERE u.step = p_old_step;
+  IF coalesce(hit, false) AND (at IS NULL OR CASE WHEN p_max THEN at < p_old_value ELSE at > p_old_value END) THEN
+    SELECT e.o_step, e.o_value INTO o_step, o_value FROM gw_extreme(p_rid, p_mid, p_max) e;
+    RETURN;
+  END IF;
+  SELECT b.o_step, b.o_value INTO o_step, o_value
+  FROM gw_better_extreme(p_max, p_old_step, CASE WHEN hit THEN at ELSE p_old_value END, p_batch_step, p_batch_value) b;
 END
 $$;
 
