@@ -1,11 +1,12 @@
 // `ganwatch migrate`: copies a SQLite database into an empty PostgreSQL store, table by table, keeping every id, every
-// point (NaN as NaN), and the block envelopes exactly as they are. One transaction per run (a run's rows and its two
-// partitions), so memory and lock counts stay bounded however many runs there are; the target must be empty, so a
+// point (NaN as NaN), and the block envelopes exactly as they are. One transaction per run (a run's rows and its
+// partition), so memory and lock counts stay bounded however many runs there are; the target must be empty, so a
 // failed copy is redone into a freshly created database.
 import type Database from 'better-sqlite3';
 import type pg from 'pg';
 import { gwError } from '../protocol/index.js';
 import { openPostgresStore } from './postgres/store.js';
+import { BLOCK_FANOUT } from './blocks.js';
 import { STORED_RUN_FIELDS } from './run-fields.js';
 import { numberArray, query, transaction } from './postgres/pool.js';
 import { openConnection } from './sqlite/connection.js';
@@ -133,52 +134,69 @@ async function insertRows(client: pg.PoolClient, table: string, columns: string[
   }
 }
 
-/** Copies one metric's points and block envelopes in chunks; returns the number of points. */
-async function copySeries(client: pg.PoolClient, sqlite: Database.Database, rid: number, mid: number): Promise<number> {
-  let copied = 0;
-  const steps: number[] = [];
-  const values: number[] = [];
-  const walls: number[] = [];
-  const flush = async (): Promise<void> => {
-    if (!steps.length) return;
-    await client.query(
-      `INSERT INTO points (rid, mid, step, value, wall)
-       SELECT $1, $2, s, v, w FROM unnest($3::bigint[], $4::float8[], $5::float8[]) AS t(s, v, w)`,
-      [rid, mid, numberArray(steps), numberArray(values), numberArray(walls)],
-    );
-    copied += steps.length;
-    steps.length = values.length = walls.length = 0;
-  };
-  const points = sqlite.prepare('SELECT step, value, wall FROM points WHERE mid = ? ORDER BY step').raw(true);
-  for (const [step, value, wall] of points.iterate(mid) as Iterable<[number, number | null, number]>) {
-    steps.push(step);
-    values.push(value === null ? Number.NaN : value); // SQLite cannot store NaN; PostgreSQL can
-    walls.push(wall);
-    if (steps.length === CHUNK) await flush();
-  }
-  await flush();
+const ENVELOPE = 'cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall';
 
-  const blocks = sqlite
-    .prepare(
-      'SELECT level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall FROM blocks WHERE mid = ? ORDER BY level, block',
-    )
-    .raw(true);
-  const cols: Array<Array<number | null>> = Array.from({ length: 10 }, () => []);
-  const flushBlocks = async (): Promise<void> => {
+/**
+ * Copies one metric's block envelopes and its points, which PostgreSQL keeps in the 16 slots of their level-1 block row
+ * (db/postgres/migrations 010), in chunks; returns the number of points.
+ */
+async function copySeries(client: pg.PoolClient, sqlite: Database.Database, rid: number, mid: number): Promise<number> {
+  const cols: Array<Array<number | null>> = Array.from({ length: 12 }, () => []);
+  const flush = async (): Promise<void> => {
     if (!cols[0]!.length) return;
     await client.query(
-      `INSERT INTO blocks (rid, mid, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall)
-       SELECT $1, $2, * FROM unnest($3::smallint[], $4::bigint[], $5::integer[], $6::integer[], $7::float8[],
-         $8::float8[], $9::float8[], $10::float8[], $11::bigint[], $12::float8[])`,
+      `INSERT INTO blocks (rid, mid, level, block, ${ENVELOPE}, point_values, point_walls)
+       SELECT $1, $2, b.level, b.block, b.cnt, b.nonfinite, b.vmin, b.vmax, b.vsum, b.vlast, b.last_step, b.wall,
+         CASE WHEN b.level = 1 THEN ($13::float8[])[b.i * 16 - 15 : b.i * 16] END,
+         CASE WHEN b.level = 1 THEN ($14::float8[])[b.i * 16 - 15 : b.i * 16] END
+       FROM unnest($3::smallint[], $4::bigint[], $5::integer[], $6::integer[], $7::float8[], $8::float8[], $9::float8[],
+         $10::float8[], $11::bigint[], $12::float8[]) WITH ORDINALITY
+         AS b(level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall, i)`,
       [rid, mid, ...cols.map(numberArray)],
     );
     for (const c of cols) c.length = 0;
   };
-  for (const row of blocks.iterate(mid) as Iterable<Array<number | null>>) {
-    row.forEach((v, i) => cols[i]!.push(v));
-    if (cols[0]!.length === CHUNK) await flushBlocks();
+
+  // Level 1 a chunk of blocks at a time, each with its points (steps block·16 .. block·16 + 15).
+  const level1 = sqlite.prepare(
+    `SELECT level, block, ${ENVELOPE} FROM blocks WHERE mid = ? AND level = 1 AND block > ? ORDER BY block LIMIT ?`,
+  );
+  const points = sqlite.prepare('SELECT step, value, wall FROM points WHERE mid = ? AND step BETWEEN ? AND ? ORDER BY step');
+  const perChunk = Math.ceil(CHUNK / BLOCK_FANOUT);
+  let copied = 0;
+  for (let after = -1; ; ) {
+    const blocks = level1.raw(true).all(mid, after, perChunk) as Array<Array<number | null>>;
+    if (!blocks.length) break;
+    const first = blocks[0]![1]! * BLOCK_FANOUT;
+    after = blocks[blocks.length - 1]![1]!;
+    const slots = new Map<number, { values: Array<number | null>; walls: Array<number | null> }>();
+    for (const [step, value, wall] of points.raw(true).all(mid, first, after * BLOCK_FANOUT + BLOCK_FANOUT - 1) as Array<
+      [number, number | null, number]
+    >) {
+      const block = Math.floor(step / BLOCK_FANOUT);
+      let s = slots.get(block);
+      if (!s) slots.set(block, (s = { values: Array(BLOCK_FANOUT).fill(null), walls: Array(BLOCK_FANOUT).fill(null) }));
+      s.values[step % BLOCK_FANOUT] = value === null ? Number.NaN : value; // SQLite cannot store NaN; PostgreSQL can
+      s.walls[step % BLOCK_FANOUT] = wall;
+      copied++;
+    }
+    for (const row of blocks) {
+      row.forEach((v, i) => cols[i]!.push(v));
+      const s = slots.get(row[1]!);
+      cols[10]!.push(...(s?.values ?? Array(BLOCK_FANOUT).fill(null)));
+      cols[11]!.push(...(s?.walls ?? Array(BLOCK_FANOUT).fill(null)));
+    }
+    await flush();
   }
-  await flushBlocks();
+
+  const coarser = sqlite
+    .prepare(`SELECT level, block, ${ENVELOPE} FROM blocks WHERE mid = ? AND level > 1 ORDER BY level, block`)
+    .raw(true);
+  for (const row of coarser.iterate(mid) as Iterable<Array<number | null>>) {
+    row.forEach((v, i) => cols[i]!.push(v));
+    if (cols[0]!.length === CHUNK) await flush();
+  }
+  await flush();
   return copied;
 }
 

@@ -37,17 +37,11 @@ const ENVELOPE_MISMATCH = `b.cnt IS DISTINCT FROM e.cnt OR b.nonfinite IS DISTIN
   OR b.vsum IS NULL OR e.vsum IS NULL
   OR (b.vsum IS DISTINCT FROM e.vsum AND NOT abs(b.vsum - e.vsum) <= 1e-9 * (abs(e.vsum) + 1))`;
 
-/** Level 1 envelopes recomputed from the points; level L from level L-1 (as gw_write_points computes them). */
+/** Level 1 envelopes recomputed from the block's own slots; level L from level L-1 (as gw_write_points computes them). */
 function expectedEnvelopes(level: number): string {
   if (level === 1)
-    return `SELECT p.rid, p.mid, p.step >> 4 AS block,
-        count(*) FILTER (WHERE f.ok) AS cnt, count(*) FILTER (WHERE NOT f.ok) AS nonfinite,
-        min(p.value) FILTER (WHERE f.ok) AS vmin, max(p.value) FILTER (WHERE f.ok) AS vmax,
-        coalesce(gw_float8(sum(p.value::numeric) FILTER (WHERE f.ok)), 0) AS vsum,
-        (array_agg(p.value ORDER BY p.step DESC) FILTER (WHERE f.ok))[1] AS vlast,
-        max(p.step) AS last_step, (array_agg(p.wall ORDER BY p.step DESC))[1] AS wall
-      FROM points p CROSS JOIN LATERAL (SELECT abs(p.value) < 'Infinity'::float8 AS ok) f
-      GROUP BY p.rid, p.mid, p.step >> 4`;
+    return `SELECT p.rid, p.mid, p.block, e.* FROM blocks p
+      CROSS JOIN LATERAL gw_slots_envelope(p.block, p.point_values, p.point_walls, true) e WHERE p.level = 1`;
   return `SELECT c.rid, c.mid, c.block >> 4 AS block, sum(c.cnt) AS cnt, sum(c.nonfinite) AS nonfinite,
       min(c.vmin) AS vmin, max(c.vmax) AS vmax, gw_float8(sum(c.vsum::numeric)) AS vsum,
       (array_agg(c.vlast ORDER BY c.block DESC) FILTER (WHERE c.cnt > 0))[1] AS vlast,
@@ -58,8 +52,8 @@ function expectedEnvelopes(level: number): string {
 /**
  * The store's consistency, one problem per line, or 'ok': amcheck's verification of every B-tree index and that each
  * holds every row of its table (when the amcheck extension can be used: it is created inside the check's transaction,
- * which is rolled back), every run has its partitions and no partition outlives its run, every point belongs to a
- * metric of its run, and every block envelope at every level equals what the level below gives. Reads everything: on a
+ * which is rolled back), every run has its partition and no partition outlives its run, every block row belongs to
+ * a metric of its run, and every block envelope at every level equals what the level below gives. Reads everything: on a
  * large store this takes a while, but never blocks the servers.
  */
 export async function checkPool(pool: pg.Pool): Promise<string> {
@@ -88,20 +82,19 @@ export async function checkPool(pool: pg.Pool): Promise<string> {
       }
     }
     const missing = await client.query<{ id: string; table: string }>(
-      `SELECT r.id, t.tbl AS table FROM runs r CROSS JOIN (VALUES ('points'), ('blocks')) AS t(tbl)
-       WHERE to_regclass(t.tbl || '_' || r.rid) IS NULL ORDER BY r.rid`,
+      `SELECT r.id, 'blocks' AS table FROM runs r WHERE to_regclass('blocks_' || r.rid) IS NULL ORDER BY r.rid`,
     );
     for (const m of missing.rows) problems.push(`run ${m.id} has no ${m.table} partition`);
     const orphans = await client.query<{ name: string }>(
       `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-       WHERE i.inhparent IN ('points'::regclass, 'blocks'::regclass)
-         AND NOT EXISTS (SELECT 1 FROM runs r WHERE c.relname IN ('points_' || r.rid, 'blocks_' || r.rid))`,
+       WHERE i.inhparent = 'blocks'::regclass
+         AND NOT EXISTS (SELECT 1 FROM runs r WHERE c.relname = 'blocks_' || r.rid)`,
     );
     for (const o of orphans.rows) problems.push(`partition ${o.name} belongs to no run`);
     const stray = await client.query<{ n: number }>(
-      `SELECT count(*) AS n FROM points p WHERE NOT EXISTS (SELECT 1 FROM metrics m WHERE m.mid = p.mid AND m.rid = p.rid)`,
+      `SELECT count(*) AS n FROM blocks b WHERE NOT EXISTS (SELECT 1 FROM metrics m WHERE m.mid = b.mid AND m.rid = b.rid)`,
     );
-    if (stray.rows[0]!.n > 0) problems.push(`${stray.rows[0]!.n} points belong to no metric of their run`);
+    if (stray.rows[0]!.n > 0) problems.push(`${stray.rows[0]!.n} block rows belong to no metric of their run`);
     const bad = await client.query<{ n: number; example: string | null }>(DISTRIBUTION_PROBLEMS_SQL);
     const problem = distributionProblem(bad.rows[0]!.n, bad.rows[0]!.example);
     if (problem !== null) problems.push(problem);
@@ -129,21 +122,21 @@ export function checkDatabase(url: string): Promise<string> {
 const PRESENCE_TABLES = "'servers', 'run_holders'";
 
 /**
- * A digest per table (partitioned tables whole, in primary-key order, every value as PostgreSQL prints it) except the
+ * A digest per table and view (partitioned tables whole, in primary-key order, every value as PostgreSQL prints it) except the
  * presence tables, plus `schema` (the columns of every table and the applied migrations): equal digests mean equal contents.
  */
 export function tableDigests(url: string): Promise<Record<string, TableDigest>> {
   return withPool(url, (pool) =>
     inSnapshot(pool, async (client) => {
       const out: Record<string, TableDigest> = {};
-      const tables = await client.query<{ name: string; pk: string[] | null }>(
-        `SELECT c.relname AS name,
+      const tables = await client.query<{ name: string; view: boolean; pk: string[] | null }>(
+        `SELECT c.relname AS name, c.relkind = 'v' AS view,
            (SELECT array_agg(a.attname::text ORDER BY k.i) FROM pg_index x
               CROSS JOIN unnest(x.indkey) WITH ORDINALITY AS k(attnum, i)
               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
             WHERE x.indrelid = c.oid AND x.indisprimary) AS pk
          FROM pg_class c
-         WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relnamespace = current_schema()::regnamespace
+         WHERE c.relkind IN ('r', 'p', 'v') AND NOT c.relispartition AND c.relnamespace = current_schema()::regnamespace
            AND c.relname NOT IN (${PRESENCE_TABLES})
          ORDER BY c.relname`,
       );
@@ -157,8 +150,9 @@ export function tableDigests(url: string): Promise<Record<string, TableDigest>> 
         rows: tables.rows.length,
         sha256: createHash('sha256').update(schema.rows[0]!.text).digest('hex'),
       };
-      for (const { name, pk } of tables.rows) {
-        const order = (pk ?? ['ctid']).map((c) => `t.${JSON.stringify(c)}`).join(', ');
+      for (const { name, view, pk } of tables.rows) {
+        // A view (`points`, migration 010) has neither key nor ctid: its rows are ordered whole.
+        const order = view ? 't' : (pk ?? ['ctid']).map((c) => `t.${JSON.stringify(c)}`).join(', ');
         const { rows } = await client.query<{ rows: number; sha256: string | null }>(
           `SELECT count(*) AS rows,
              encode(sha256(convert_to(coalesce(string_agg(t::text, E'\\n' ORDER BY ${order}), ''), 'UTF8')), 'hex') AS sha256

@@ -1,32 +1,40 @@
 // A batch of points made ready for gw_write_points on the server, so the database does the least work per point: the
-// values grouped by metric, in step order, a step written twice keeping its last value (as the upsert would); each
-// metric's extremes within the batch; and the level-1 envelope of every 16-step block the batch touches, which the
-// database stores as it is wherever the block held no points before. Work done here is done by whichever ganwatch
+// values grouped by metric and laid out in the 16 slots of each level-1 block they fall in (the row that stores them,
+// db/postgres/migrations 010), a step written twice keeping its last value (as an upsert would); each metric's
+// extremes, step range and last value within the batch; and the envelope of every touched block, which the database
+// stores as it is wherever the block held no points before. Work done here is done by whichever ganwatch
 // server received the batch, so it scales with the servers; work done in SQL is shared by them all.
 import { decodeValue, type Point } from '../../protocol/index.js';
 import { BLOCK_FANOUT, addPoint, emptyEnvelope, type Envelope } from '../blocks.js';
 
-/** Parallel arrays, 1-based for SQL: value i is metric `metric[i]` (an index into `names`) at `step[i]`. */
+/** Per metric, index i of each array describing `names[i]`; per touched block, `metric` is 1-based for SQL. */
 export interface PointBatch {
   names: string[];
-  metric: number[];
-  step: number[];
-  value: number[];
-  wall: number[];
   /** Every value the batch carried, a step written twice counted twice (what a write reports on either store). */
   received: number;
   /** The highest step of the batch. */
   highestStep: number;
-  /** Per metric (index into names): where its values start in the arrays (1-based) and how many there are. */
-  first: number[];
-  count: number[];
+  /** Per metric: the batch's first and last step, and its value at the last. */
+  firstStep: number[];
+  lastStep: number[];
+  lastValue: number[];
   /** Per metric: its finite minimum and maximum in this batch, the earliest step of each; null when none is finite. */
   minStep: Array<number | null>;
   minValue: Array<number | null>;
   maxStep: Array<number | null>;
   maxValue: Array<number | null>;
-  /** The level-1 envelope of each touched block, per metric, from this batch's values alone. */
-  blocks: Array<{ metric: number; envelope: Envelope }>;
+  /**
+   * Each touched level-1 block, per metric in block order: the envelope of this batch's values there, and its 16
+   * slots (slot i holds step block·16 + i; null where the batch wrote nothing), as the block row stores them.
+   */
+  blocks: BatchBlock[];
+}
+
+export interface BatchBlock {
+  metric: number;
+  envelope: Envelope;
+  values: Array<number | null>;
+  walls: Array<number | null>;
 }
 
 type Column = { step: number[]; value: number[]; wall: number[]; ordered: boolean };
@@ -50,14 +58,11 @@ export function preparePointBatch(points: readonly Point[], serverWall: number):
   }
   const batch: PointBatch = {
     names: [],
-    metric: [],
-    step: [],
-    value: [],
-    wall: [],
     received,
     highestStep,
-    first: [],
-    count: [],
+    firstStep: [],
+    lastStep: [],
+    lastValue: [],
     minStep: [],
     minValue: [],
     maxStep: [],
@@ -70,27 +75,27 @@ export function preparePointBatch(points: readonly Point[], serverWall: number):
 
 function addMetric(batch: PointBatch, name: string, c: Column): void {
   const metric = batch.names.push(name);
-  batch.first.push(batch.step.length + 1);
-  batch.count.push(c.step.length);
+  const last = c.step.length - 1;
+  batch.firstStep.push(c.step[0]!);
+  batch.lastStep.push(c.step[last]!);
+  batch.lastValue.push(c.value[last]!);
   let min: number | null = null;
   let max: number | null = null;
   let minStep: number | null = null;
   let maxStep: number | null = null;
-  let envelope: Envelope | null = null;
+  let block: BatchBlock | null = null;
   for (let i = 0; i < c.step.length; i++) {
     const [step, value, wall] = [c.step[i]!, c.value[i]!, c.wall[i]!];
-    batch.metric.push(metric);
-    batch.step.push(step);
-    batch.value.push(value);
-    batch.wall.push(wall);
     // Strict comparisons in step order keep the earliest step of a tie, as the summaries' rules ask.
     if (Number.isFinite(value)) {
       if (min === null || value < min) [min, minStep] = [value, step];
       if (max === null || value > max) [max, maxStep] = [value, step];
     }
-    const block = Math.floor(step / BLOCK_FANOUT);
-    if (envelope?.block !== block) batch.blocks.push({ metric, envelope: (envelope = emptyEnvelope(block)) });
-    addPoint(envelope, step, value, wall);
+    const number = Math.floor(step / BLOCK_FANOUT);
+    if (block?.envelope.block !== number) batch.blocks.push((block = emptyBlock(metric, number)));
+    addPoint(block.envelope, step, value, wall);
+    block.values[step % BLOCK_FANOUT] = value;
+    block.walls[step % BLOCK_FANOUT] = wall;
   }
   batch.minStep.push(minStep);
   batch.minValue.push(min);
@@ -98,6 +103,10 @@ function addMetric(batch: PointBatch, name: string, c: Column): void {
   batch.maxValue.push(max);
 }
 
+function emptyBlock(metric: number, block: number): BatchBlock {
+  const empty = (): null[] => new Array<null>(BLOCK_FANOUT).fill(null);
+  return { metric, envelope: emptyEnvelope(block), values: empty(), walls: empty() };
+}
 /** A metric's values in step order, the last write of a step written twice winning. */
 function lastWinsInStepOrder(c: Column): Column {
   const byStep = new Map<number, number>();

@@ -1,14 +1,14 @@
 // Writing metric points on PostgreSQL: the server prepares a batch (point-batch.ts) and writes it with one call of
-// gw_write_points (db/postgres/migrations, 009), so one statement, one transaction and one round trip: metrics created,
-// values stored, touched envelopes and summaries brought up to date, the run touched. Resolves after the commit.
+// gw_write_points (db/postgres/migrations, 010), so one statement, one transaction and one round trip: metrics created,
+// values stored in their blocks' slots, touched envelopes and summaries brought up to date, the run touched. Resolves after the commit.
 import type pg from 'pg';
 import { gwError, type Point } from '../../protocol/index.js';
 import type { Envelope } from '../blocks.js';
 import type { PointsRepo, RunRef } from '../store.js';
-import { preparePointBatch } from './point-batch.js';
+import { preparePointBatch, type BatchBlock } from './point-batch.js';
 import { mapError, numberArray } from './pool.js';
 
-const WRITE_POINTS = `SELECT gw_write_points(${Array.from({ length: 24 }, (_, i) => `$${i + 1}`).join(', ')})`;
+const WRITE_POINTS = `SELECT gw_write_points(${Array.from({ length: 23 }, (_, i) => `$${i + 1}`).join(', ')})`;
 
 export class PgPointsRepo implements PointsRepo {
   constructor(private readonly pool: pg.Pool) {}
@@ -19,20 +19,17 @@ export class PgPointsRepo implements PointsRepo {
     serverWall = Date.now() / 1000,
   ): Promise<number> {
     const b = preparePointBatch(points, serverWall);
-    const envelopes = b.blocks.map((x) => x.envelope);
-    const column = (pick: (e: Envelope) => number | null): string => numberArray(envelopes.map(pick));
+    const column = (pick: (e: Envelope) => number | null): string => numberArray(b.blocks.map((x) => pick(x.envelope)));
+    const slots = (pick: (x: BatchBlock) => Array<number | null>): string => numberArray(b.blocks.flatMap(pick));
     try {
       await this.pool.query(WRITE_POINTS, [
         run.rid,
         b.names,
-        numberArray(b.metric),
-        numberArray(b.step),
-        numberArray(b.value),
-        numberArray(b.wall),
         b.highestStep,
         Date.now() / 1000,
-        numberArray(b.first),
-        numberArray(b.count),
+        numberArray(b.firstStep),
+        numberArray(b.lastStep),
+        numberArray(b.lastValue),
         numberArray(b.minStep),
         numberArray(b.minValue),
         numberArray(b.maxStep),
@@ -47,6 +44,8 @@ export class PgPointsRepo implements PointsRepo {
         column((e) => e.vlast),
         column((e) => e.lastStep),
         column((e) => e.wall),
+        slots((x) => x.values),
+        slots((x) => x.walls),
       ]);
     } catch (err) {
       if ((err as { code?: string }).code === 'GW404') throw gwError('GW_ERR_RUN_NOT_FOUND', run.id);

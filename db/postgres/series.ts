@@ -1,12 +1,17 @@
 // Reading metrics back from PostgreSQL: per-metric summaries in one query, raw points, bucketed envelopes (the same
 // arithmetic as SQLite's, db/series-read.ts), and the full export in pages. Every query names the run, so it reads one
-// run's partitions only.
+// run's partition only. Points live in the 16 slots of their level-1 block row (migration 010): a read of steps a..b
+// is an index range scan over blocks a>>4..b>>4, unnested in (block, slot) order so that a LIMIT stops it early.
 import type pg from 'pg';
 import type { MetricSummary } from '../../protocol/index.js';
 import { ENVELOPE_COLUMNS, LEVELS, type RawBlock, type WrittenPoint } from '../blocks.js';
 import { readSeries, wire, type SeriesResult, type SeriesSource } from '../series-read.js';
 import type { ExportRow, MetricRef, SeriesRepo } from '../store.js';
 import { query, queryRows } from './pool.js';
+
+/** A level-1 block row `b`'s slots as rows u(value, wall, i), and the step of slot i. */
+const SLOTS = 'LATERAL unnest(b.point_values, b.point_walls) WITH ORDINALITY AS u(value, wall, i)';
+const STEP = '(b.block * 16 + u.i - 1)';
 
 interface SummaryRow {
   name: string;
@@ -34,16 +39,17 @@ export class PgSeriesRepo implements SeriesRepo {
   async summaries(rid: number): Promise<MetricSummary[]> {
     const rows = await query<SummaryRow>(
       this.pool,
-      `SELECT m.name, b.cnt, b.nonfinite, b.vmin, b.vmax, f.step AS first_step, l.step AS last_step, l.value AS last_value
+      `SELECT m.name, b.cnt, b.nonfinite, b.vmin, b.vmax, f.step AS first_step, m.last_step, m.last_value
        FROM metrics m
        LEFT JOIN LATERAL (
          SELECT sum(cnt) AS cnt, sum(nonfinite) AS nonfinite, min(vmin) AS vmin, max(vmax) AS vmax
          FROM blocks WHERE rid = m.rid AND mid = m.mid AND level = $2
        ) b ON true
-       LEFT JOIN LATERAL (SELECT step FROM points WHERE rid = m.rid AND mid = m.mid ORDER BY step LIMIT 1) f ON true
        LEFT JOIN LATERAL (
-         SELECT step, value FROM points WHERE rid = m.rid AND mid = m.mid ORDER BY step DESC LIMIT 1
-       ) l ON true
+         SELECT ${STEP} AS step FROM blocks b, ${SLOTS}
+         WHERE b.rid = m.rid AND b.mid = m.mid AND b.level = 1 AND u.value IS NOT NULL
+         ORDER BY b.block, u.i LIMIT 1
+       ) f ON true
        WHERE m.rid = $1 ORDER BY m.name`,
       [rid, LEVELS],
     );
@@ -62,19 +68,19 @@ export class PgSeriesRepo implements SeriesRepo {
   read(metric: MetricRef, buckets: number, from = 0, to = Number.MAX_SAFE_INTEGER): Promise<SeriesResult> {
     const { rid, mid } = metric;
     const source: SeriesSource = {
-      points: (a, b, limit) =>
-        queryRows<WrittenPoint>(
-          this.pool,
-          `SELECT step, value, wall FROM points WHERE rid = $1 AND mid = $2 AND step BETWEEN $3 AND $4
-           ORDER BY step LIMIT $5`,
-          [rid, mid, a, b, limit],
-        ),
+      points: (a, b, limit) => this.points(rid, mid, a, b, limit),
+      // The last step is in one of the last two blocks of the range that hold points: if the last one's points all lie
+      // beyond b, the one before it lies wholly inside.
       lastStep: async (a, b) =>
         (
           await queryRows<[number]>(
             this.pool,
-            `SELECT step FROM points WHERE rid = $1 AND mid = $2 AND step BETWEEN $3 AND $4
-             ORDER BY step DESC LIMIT 1`,
+            `SELECT max(${STEP}) FROM (
+               SELECT block, point_values, point_walls FROM blocks
+               WHERE rid = $1 AND mid = $2 AND level = 1 AND block BETWEEN $3::bigint >> 4 AND $4::bigint >> 4
+               ORDER BY block DESC LIMIT 2
+             ) b, ${SLOTS}
+             WHERE u.value IS NOT NULL AND ${STEP} BETWEEN $3 AND $4`,
             [rid, mid, a, b],
           )
         )[0]![0],
@@ -89,11 +95,25 @@ export class PgSeriesRepo implements SeriesRepo {
     return readSeries(source, buckets, from, to);
   }
 
+  /** A metric's points with from ≤ step ≤ to, in step order, at most `limit`. */
+  private points(rid: number, mid: number, from: number, to: number, limit: number): Promise<WrittenPoint[]> {
+    return queryRows<WrittenPoint>(
+      this.pool,
+      `SELECT ${STEP} AS step, u.value, u.wall FROM blocks b, ${SLOTS}
+       WHERE b.rid = $1 AND b.mid = $2 AND b.level = 1 AND b.block BETWEEN $3::bigint >> 4 AND $4::bigint >> 4
+         AND u.value IS NOT NULL AND ${STEP} BETWEEN $3 AND $4
+       ORDER BY b.block, u.i LIMIT $5`,
+      [rid, mid, from, to, limit],
+    );
+  }
+
   async window(rid: number, from: number, to: number): Promise<ExportRow[]> {
     const rows = await queryRows<[number, string, number, number]>(
       this.pool,
-      `SELECT p.step, m.name, p.value, p.wall FROM points p JOIN metrics m ON m.mid = p.mid
-       WHERE p.rid = $1 AND p.step >= $2 AND p.step < $3 ORDER BY p.step, m.name`,
+      `SELECT ${STEP} AS step, m.name, u.value, u.wall FROM blocks b JOIN metrics m ON m.mid = b.mid, ${SLOTS}
+       WHERE b.rid = $1 AND b.level = 1 AND b.block BETWEEN $2::bigint >> 4 AND ($3::bigint - 1) >> 4
+         AND u.value IS NOT NULL AND ${STEP} >= $2 AND ${STEP} < $3
+       ORDER BY step, m.name`,
       [rid, from, to],
     );
     return rows.map(([step, metric, v, wall]) => ({ metric, step, value: wire(v), wall }));
@@ -108,11 +128,7 @@ export class PgSeriesRepo implements SeriesRepo {
     for (const { mid, name } of metrics) {
       let after = -1;
       for (;;) {
-        const rows = await queryRows<WrittenPoint>(
-          this.pool,
-          'SELECT step, value, wall FROM points WHERE rid = $1 AND mid = $2 AND step > $3 ORDER BY step LIMIT $4',
-          [rid, mid, after, pageSize],
-        );
+        const rows = await this.points(rid, mid, after + 1, Number.MAX_SAFE_INTEGER, pageSize);
         if (rows.length === 0) break;
         yield rows.map(([step, v, wall]) => ({ metric: name, step, value: wire(v), wall }));
         after = rows[rows.length - 1]![0];

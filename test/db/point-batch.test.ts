@@ -4,29 +4,44 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { preparePointBatch } from '../../db/postgres/point-batch.js';
 
-test('values come grouped by metric in step order, the last write of a step written twice winning', () => {
+test('values land in the 16 slots of their block, per metric, the last write of a step written twice winning', () => {
   const b = preparePointBatch(
     [
       { step: 5, values: { a: 1, b: 10 } },
       { step: 3, values: { a: 2 } },
-      { step: 5, values: { a: 3 } },
-      { step: 6, values: { b: 'NaN' } },
+      { step: 5, wall: 7, values: { a: 3 } },
+      { step: 17, values: { b: 'NaN' } },
     ],
     100,
   );
   assert.deepEqual(b.names, ['a', 'b']);
-  assert.deepEqual(b.metric, [1, 1, 2, 2]);
-  assert.deepEqual(b.step, [3, 5, 5, 6]);
-  assert.deepEqual(b.value, [2, 3, 10, NaN]);
+  const slots = (pairs: Array<[number, number]>): Array<number | null> => {
+    const out = new Array<number | null>(16).fill(null);
+    for (const [i, v] of pairs) out[i] = v;
+    return out;
+  };
   assert.deepEqual(
-    [b.first, b.count],
+    b.blocks.map((x) => [x.metric, x.envelope.block, x.values, x.walls]),
     [
-      [1, 3],
-      [2, 2],
+      [1, 0, slots([[3, 2], [5, 3]]), slots([[3, 100], [5, 7]])],
+      [2, 0, slots([[5, 10]]), slots([[5, 100]])],
+      [2, 1, slots([[1, NaN]]), slots([[1, 100]])],
     ],
   );
   assert.equal(b.received, 5, 'every value received counts, as on SQLite');
-  assert.equal(b.highestStep, 6);
+  assert.equal(b.highestStep, 17);
+});
+
+test("each metric's step range and last value are the batch's own", () => {
+  const b = preparePointBatch(
+    [
+      { step: 9, values: { a: 1 } },
+      { step: 4, values: { a: 2, b: 5 } },
+      { step: 9, values: { a: 'NaN' } },
+    ],
+    100,
+  );
+  assert.deepEqual([b.firstStep, b.lastStep, b.lastValue], [[4, 4], [9, 4], [NaN, 5]]);
 });
 
 test("each metric's extremes are its finite minimum and maximum at their earliest steps; null when none is finite", () => {
