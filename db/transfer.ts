@@ -141,50 +141,54 @@ const ENVELOPE = 'cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall';
  * (db/postgres/migrations 010), in chunks; returns the number of points.
  */
 async function copySeries(client: pg.PoolClient, sqlite: Database.Database, rid: number, mid: number): Promise<number> {
-  const cols: Array<Array<number | null>> = Array.from({ length: 12 }, () => []);
+  const cols: Array<Array<number | null>> = Array.from({ length: 10 }, () => []);
+  const slots: { values: string[]; walls: string[] } = { values: [], walls: [] }; // level 1: the text of each float8[]
   const flush = async (): Promise<void> => {
     if (!cols[0]!.length) return;
     await client.query(
       `INSERT INTO blocks (rid, mid, level, block, ${ENVELOPE}, point_values, point_walls)
        SELECT $1, $2, b.level, b.block, b.cnt, b.nonfinite, b.vmin, b.vmax, b.vsum, b.vlast, b.last_step, b.wall,
-         CASE WHEN b.level = 1 THEN ($13::float8[])[b.i * 16 - 15 : b.i * 16] END,
-         CASE WHEN b.level = 1 THEN ($14::float8[])[b.i * 16 - 15 : b.i * 16] END
+         b.point_values::float8[], b.point_walls::float8[]
        FROM unnest($3::smallint[], $4::bigint[], $5::integer[], $6::integer[], $7::float8[], $8::float8[], $9::float8[],
-         $10::float8[], $11::bigint[], $12::float8[]) WITH ORDINALITY
-         AS b(level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall, i)`,
-      [rid, mid, ...cols.map(numberArray)],
+         $10::float8[], $11::bigint[], $12::float8[], $13::text[], $14::text[])
+         AS b(level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall, point_values, point_walls)`,
+      [rid, mid, ...cols.map(numberArray), slots.values, slots.walls],
     );
     for (const c of cols) c.length = 0;
+    slots.values.length = slots.walls.length = 0;
   };
 
   // Level 1 a chunk of blocks at a time, each with its points (steps block·16 .. block·16 + 15).
   const level1 = sqlite.prepare(
     `SELECT level, block, ${ENVELOPE} FROM blocks WHERE mid = ? AND level = 1 AND block > ? ORDER BY block LIMIT ?`,
   );
-  const points = sqlite.prepare('SELECT step, value, wall FROM points WHERE mid = ? AND step BETWEEN ? AND ? ORDER BY step');
+  const points = sqlite.prepare(
+    'SELECT step, value, wall FROM points WHERE mid = ? AND step BETWEEN ? AND ? ORDER BY step',
+  );
   const perChunk = Math.ceil(CHUNK / BLOCK_FANOUT);
   let copied = 0;
-  for (let after = -1; ; ) {
+  for (let after = -1; ;) {
     const blocks = level1.raw(true).all(mid, after, perChunk) as Array<Array<number | null>>;
     if (!blocks.length) break;
     const first = blocks[0]![1]! * BLOCK_FANOUT;
     after = blocks[blocks.length - 1]![1]!;
-    const slots = new Map<number, { values: Array<number | null>; walls: Array<number | null> }>();
-    for (const [step, value, wall] of points.raw(true).all(mid, first, after * BLOCK_FANOUT + BLOCK_FANOUT - 1) as Array<
-      [number, number | null, number]
-    >) {
+    const byBlock = new Map<number, { values: Array<number | null>; walls: Array<number | null> }>();
+    for (const [step, value, wall] of points
+      .raw(true)
+      .all(mid, first, after * BLOCK_FANOUT + BLOCK_FANOUT - 1) as Array<[number, number | null, number]>) {
       const block = Math.floor(step / BLOCK_FANOUT);
-      let s = slots.get(block);
-      if (!s) slots.set(block, (s = { values: Array(BLOCK_FANOUT).fill(null), walls: Array(BLOCK_FANOUT).fill(null) }));
+      let s = byBlock.get(block);
+      if (!s)
+        byBlock.set(block, (s = { values: Array(BLOCK_FANOUT).fill(null), walls: Array(BLOCK_FANOUT).fill(null) }));
       s.values[step % BLOCK_FANOUT] = value === null ? Number.NaN : value; // SQLite cannot store NaN; PostgreSQL can
       s.walls[step % BLOCK_FANOUT] = wall;
       copied++;
     }
     for (const row of blocks) {
       row.forEach((v, i) => cols[i]!.push(v));
-      const s = slots.get(row[1]!);
-      cols[10]!.push(...(s?.values ?? Array(BLOCK_FANOUT).fill(null)));
-      cols[11]!.push(...(s?.walls ?? Array(BLOCK_FANOUT).fill(null)));
+      const s = byBlock.get(row[1]!);
+      slots.values.push(numberArray(s?.values ?? []));
+      slots.walls.push(numberArray(s?.walls ?? []));
     }
     await flush();
   }

@@ -1,11 +1,12 @@
 // A batch of points made ready for gw_write_points on the server, so the database does the least work per point: the
 // values grouped by metric and laid out in the 16 slots of each level-1 block they fall in (the row that stores them,
 // db/postgres/migrations 010), a step written twice keeping its last value (as an upsert would); each metric's
-// extremes, step range and last value within the batch; and the envelope of every touched block, which the database
-// stores as it is wherever the block held no points before. Work done here is done by whichever ganwatch
+// extremes, step range and last value within the batch; and the envelope of every block it touches at each level,
+// which the database stores as it is wherever the block held no points before, and merges with the stored one where
+// the batch only appends to it. Work done here is done by whichever ganwatch
 // server received the batch, so it scales with the servers; work done in SQL is shared by them all.
 import { decodeValue, type Point } from '../../protocol/index.js';
-import { BLOCK_FANOUT, addPoint, emptyEnvelope, type Envelope } from '../blocks.js';
+import { BLOCK_FANOUT, LEVELS, addPoint, blockSize, emptyEnvelope, type Envelope } from '../blocks.js';
 
 /** Per metric, index i of each array describing `names[i]`; per touched block, `metric` is 1-based for SQL. */
 export interface PointBatch {
@@ -24,18 +25,21 @@ export interface PointBatch {
   maxStep: Array<number | null>;
   maxValue: Array<number | null>;
   /**
-   * Each touched level-1 block, per metric in block order: the envelope of this batch's values there, and its 16
-   * slots (slot i holds step block·16 + i; null where the batch wrote nothing), as the block row stores them.
+   * Each block the batch touches at every level, per metric, level 1 first, in block order: the envelope of this
+   * batch's values there, and at level 1 its 16 slots (slot i holds step block·16 + i; null where the batch wrote
+   * nothing), as the block row stores them.
    */
   blocks: BatchBlock[];
 }
 
-export interface BatchBlock {
+export type Level1Block = {
   metric: number;
+  level: 1;
   envelope: Envelope;
   values: Array<number | null>;
   walls: Array<number | null>;
-}
+};
+export type BatchBlock = Level1Block | { metric: number; level: 2 | 3 | 4; envelope: Envelope };
 
 type Column = { step: number[]; value: number[]; wall: number[]; ordered: boolean };
 
@@ -83,7 +87,7 @@ function addMetric(batch: PointBatch, name: string, c: Column): void {
   let max: number | null = null;
   let minStep: number | null = null;
   let maxStep: number | null = null;
-  let block: BatchBlock | null = null;
+  const levels = new Map<number, BatchBlock[]>(LEVEL_NUMBERS.map((l) => [l, []]));
   for (let i = 0; i < c.step.length; i++) {
     const [step, value, wall] = [c.step[i]!, c.value[i]!, c.wall[i]!];
     // Strict comparisons in step order keep the earliest step of a tie, as the summaries' rules ask.
@@ -91,21 +95,30 @@ function addMetric(batch: PointBatch, name: string, c: Column): void {
       if (min === null || value < min) [min, minStep] = [value, step];
       if (max === null || value > max) [max, maxStep] = [value, step];
     }
-    const number = Math.floor(step / BLOCK_FANOUT);
-    if (block?.envelope.block !== number) batch.blocks.push((block = emptyBlock(metric, number)));
-    addPoint(block.envelope, step, value, wall);
-    block.values[step % BLOCK_FANOUT] = value;
-    block.walls[step % BLOCK_FANOUT] = wall;
+    for (const [level, blocks] of levels) {
+      const number = Math.floor(step / blockSize(level));
+      let block = blocks[blocks.length - 1];
+      if (block?.envelope.block !== number) blocks.push((block = emptyBlock(metric, level, number)));
+      addPoint(block.envelope, step, value, wall);
+      if (block.level === 1) {
+        block.values[step % BLOCK_FANOUT] = value;
+        block.walls[step % BLOCK_FANOUT] = wall;
+      }
+    }
   }
+  for (const blocks of levels.values()) for (const block of blocks) batch.blocks.push(block);
   batch.minStep.push(minStep);
   batch.minValue.push(min);
   batch.maxStep.push(maxStep);
   batch.maxValue.push(max);
 }
 
-function emptyBlock(metric: number, block: number): BatchBlock {
+const LEVEL_NUMBERS = Array.from({ length: LEVELS }, (_, i) => i + 1);
+
+function emptyBlock(metric: number, level: number, block: number): BatchBlock {
+  if (level !== 1) return { metric, level: level as 2 | 3 | 4, envelope: emptyEnvelope(block) };
   const empty = (): null[] => new Array<null>(BLOCK_FANOUT).fill(null);
-  return { metric, envelope: emptyEnvelope(block), values: empty(), walls: empty() };
+  return { metric, level: 1, envelope: emptyEnvelope(block), values: empty(), walls: empty() };
 }
 /** A metric's values in step order, the last write of a step written twice winning. */
 function lastWinsInStepOrder(c: Column): Column {

@@ -1,14 +1,15 @@
 // Writing metric points on PostgreSQL: the server prepares a batch (point-batch.ts) and writes it with one call of
 // gw_write_points (db/postgres/migrations, 010), so one statement, one transaction and one round trip: metrics created,
-// values stored in their blocks' slots, touched envelopes and summaries brought up to date, the run touched. Resolves after the commit.
+// values stored in their blocks' slots, touched envelopes and summaries brought up to date, the run touched. Resolves
+// after the commit.
 import type pg from 'pg';
 import { gwError, type Point } from '../../protocol/index.js';
 import type { Envelope } from '../blocks.js';
 import type { PointsRepo, RunRef } from '../store.js';
-import { preparePointBatch, type BatchBlock } from './point-batch.js';
+import { preparePointBatch, type Level1Block } from './point-batch.js';
 import { mapError, numberArray } from './pool.js';
 
-const WRITE_POINTS = `SELECT gw_write_points(${Array.from({ length: 23 }, (_, i) => `$${i + 1}`).join(', ')})`;
+const WRITE_POINTS = `SELECT gw_write_points(${Array.from({ length: 24 }, (_, i) => `$${i + 1}`).join(', ')})`;
 
 export class PgPointsRepo implements PointsRepo {
   constructor(private readonly pool: pg.Pool) {}
@@ -20,7 +21,8 @@ export class PgPointsRepo implements PointsRepo {
   ): Promise<number> {
     const b = preparePointBatch(points, serverWall);
     const column = (pick: (e: Envelope) => number | null): string => numberArray(b.blocks.map((x) => pick(x.envelope)));
-    const slots = (pick: (x: BatchBlock) => Array<number | null>): string => numberArray(b.blocks.flatMap(pick));
+    const slots = (pick: (x: Level1Block) => Array<number | null>): Array<string | null> =>
+      b.blocks.map((x) => (x.level === 1 ? numberArray(pick(x)) : null));
     try {
       await this.pool.query(WRITE_POINTS, [
         run.rid,
@@ -35,6 +37,7 @@ export class PgPointsRepo implements PointsRepo {
         numberArray(b.maxStep),
         numberArray(b.maxValue),
         numberArray(b.blocks.map((x) => x.metric)),
+        numberArray(b.blocks.map((x) => x.level)),
         column((e) => e.block),
         column((e) => e.cnt),
         column((e) => e.nonfinite),

@@ -4,7 +4,7 @@
 // is an index range scan over blocks a>>4..b>>4, unnested in (block, slot) order so that a LIMIT stops it early.
 import type pg from 'pg';
 import type { MetricSummary } from '../../protocol/index.js';
-import { ENVELOPE_COLUMNS, LEVELS, type RawBlock, type WrittenPoint } from '../blocks.js';
+import { BLOCK_FANOUT, ENVELOPE_COLUMNS, LEVELS, type RawBlock, type WrittenPoint } from '../blocks.js';
 import { readSeries, wire, type SeriesResult, type SeriesSource } from '../series-read.js';
 import type { ExportRow, MetricRef, SeriesRepo } from '../store.js';
 import { query, queryRows } from './pool.js';
@@ -46,9 +46,11 @@ export class PgSeriesRepo implements SeriesRepo {
          FROM blocks WHERE rid = m.rid AND mid = m.mid AND level = $2
        ) b ON true
        LEFT JOIN LATERAL (
-         SELECT ${STEP} AS step FROM blocks b, ${SLOTS}
-         WHERE b.rid = m.rid AND b.mid = m.mid AND b.level = 1 AND u.value IS NOT NULL
-         ORDER BY b.block, u.i LIMIT 1
+         SELECT ${STEP} AS step FROM (
+           SELECT block, point_values, point_walls FROM blocks
+           WHERE rid = m.rid AND mid = m.mid AND level = 1 ORDER BY block LIMIT 1
+         ) b, ${SLOTS}
+         WHERE u.value IS NOT NULL ORDER BY u.i LIMIT 1
        ) f ON true
        WHERE m.rid = $1 ORDER BY m.name`,
       [rid, LEVELS],
@@ -95,15 +97,38 @@ export class PgSeriesRepo implements SeriesRepo {
     return readSeries(source, buckets, from, to);
   }
 
-  /** A metric's points with from ≤ step ≤ to, in step order, at most `limit`. */
-  private points(rid: number, mid: number, from: number, to: number, limit: number): Promise<WrittenPoint[]> {
+  /**
+   * A metric's points with from ≤ step ≤ to, in step order, at most `limit`. Every block holds a point, and only the
+   * first block of the range can lie wholly before it and only the last wholly after it, so limit + 2 blocks hold the
+   * first `limit` points; a dense series needs a sixteenth of that, which is read first.
+   */
+  private async points(rid: number, mid: number, from: number, to: number, limit: number): Promise<WrittenPoint[]> {
+    const first = Math.ceil(limit / BLOCK_FANOUT) + 2;
+    const dense = await this.pointsInBlocks(rid, mid, from, to, limit, first);
+    const inRange = Math.floor(to / BLOCK_FANOUT) - Math.floor(from / BLOCK_FANOUT) + 1;
+    if (dense.length === limit || inRange <= first) return dense;
+    return this.pointsInBlocks(rid, mid, from, to, limit, limit + 2);
+  }
+
+  /** As points(), from the first `blocks` blocks of the range. */
+  private pointsInBlocks(
+    rid: number,
+    mid: number,
+    from: number,
+    to: number,
+    limit: number,
+    blocks: number,
+  ): Promise<WrittenPoint[]> {
     return queryRows<WrittenPoint>(
       this.pool,
-      `SELECT ${STEP} AS step, u.value, u.wall FROM blocks b, ${SLOTS}
-       WHERE b.rid = $1 AND b.mid = $2 AND b.level = 1 AND b.block BETWEEN $3::bigint >> 4 AND $4::bigint >> 4
-         AND u.value IS NOT NULL AND ${STEP} BETWEEN $3 AND $4
+      `SELECT ${STEP} AS step, u.value, u.wall FROM (
+         SELECT block, point_values, point_walls FROM blocks
+         WHERE rid = $1 AND mid = $2 AND level = 1 AND block BETWEEN $3::bigint >> 4 AND $4::bigint >> 4
+         ORDER BY block LIMIT $6
+       ) b, ${SLOTS}
+       WHERE u.value IS NOT NULL AND ${STEP} BETWEEN $3 AND $4
        ORDER BY b.block, u.i LIMIT $5`,
-      [rid, mid, from, to, limit],
+      [rid, mid, from, to, limit, blocks],
     );
   }
 

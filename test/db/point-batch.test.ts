@@ -21,9 +21,20 @@ test('values land in the 16 slots of their block, per metric, the last write of 
     return out;
   };
   assert.deepEqual(
-    b.blocks.map((x) => [x.metric, x.envelope.block, x.values, x.walls]),
+    b.blocks.flatMap((x) => (x.level === 1 ? [[x.metric, x.envelope.block, x.values, x.walls]] : [])),
     [
-      [1, 0, slots([[3, 2], [5, 3]]), slots([[3, 100], [5, 7]])],
+      [
+        1,
+        0,
+        slots([
+          [3, 2],
+          [5, 3],
+        ]),
+        slots([
+          [3, 100],
+          [5, 7],
+        ]),
+      ],
       [2, 0, slots([[5, 10]]), slots([[5, 100]])],
       [2, 1, slots([[1, NaN]]), slots([[1, 100]])],
     ],
@@ -41,7 +52,14 @@ test("each metric's step range and last value are the batch's own", () => {
     ],
     100,
   );
-  assert.deepEqual([b.firstStep, b.lastStep, b.lastValue], [[4, 4], [9, 4], [NaN, 5]]);
+  assert.deepEqual(
+    [b.firstStep, b.lastStep, b.lastValue],
+    [
+      [4, 4],
+      [9, 4],
+      [NaN, 5],
+    ],
+  );
 });
 
 test("each metric's extremes are its finite minimum and maximum at their earliest steps; null when none is finite", () => {
@@ -78,22 +96,49 @@ test('each 16-step block the batch touches gets the envelope of its values there
     9,
   );
   assert.deepEqual(
-    b.blocks.map(({ metric, envelope: e }) => [
-      metric,
-      e.block,
-      e.cnt,
-      e.nonfinite,
-      e.vmin,
-      e.vmax,
-      e.vsum,
-      e.vlast,
-      e.lastStep,
-      e.wall,
-    ]),
+    b.blocks
+      .filter((x) => x.level === 1)
+      .map(({ metric, envelope: e }) => [
+        metric,
+        e.block,
+        e.cnt,
+        e.nonfinite,
+        e.vmin,
+        e.vmax,
+        e.vsum,
+        e.vlast,
+        e.lastStep,
+        e.wall,
+      ]),
     [
       [1, 0, 1, 1, 2, 2, 2, 2, 15, 2],
       [1, 1, 1, 0, 5, 5, 5, 5, 16, 9],
       [1, 2, 2, 0, -3, 7, 4, 7, 41, 4],
+    ],
+  );
+});
+
+test('the batch also gets its envelope in each coarser block it touches (256, 4096 and 65536 steps)', () => {
+  const b = preparePointBatch(
+    [
+      { step: 250, wall: 1, values: { a: 2 } },
+      { step: 256, wall: 2, values: { a: 'Infinity' } },
+      { step: 70_000, wall: 3, values: { a: -1 } },
+    ],
+    9,
+  );
+  assert.deepEqual(
+    b.blocks
+      .filter((x) => x.level > 1)
+      .map(({ level, envelope: e }) => [level, e.block, e.cnt, e.nonfinite, e.vsum, e.lastStep]),
+    [
+      [2, 0, 1, 0, 2, 250],
+      [2, 1, 0, 1, 0, 256],
+      [2, 273, 1, 0, -1, 70_000],
+      [3, 0, 1, 1, 2, 256],
+      [3, 17, 1, 0, -1, 70_000],
+      [4, 0, 1, 1, 2, 256],
+      [4, 1, 1, 0, -1, 70_000],
     ],
   );
 });

@@ -146,14 +146,14 @@ END
 $$;
 
 -- The summaries of the metrics a batch wrote (as 009's), from what the server computed per metric: the batch's step
--- range, its last value, its extremes; e_metric/e_block/e_values are the batch's blocks and their slots, where the batch's
--- value at a stored extreme's step is looked up.
+-- range, its last value, its extremes; e_* are the batch's blocks (gw_write_points), where the batch's value at a stored
+-- extreme's step is looked up.
 DROP FUNCTION gw_merge_summaries(bigint, bigint[], integer[], integer[], bigint[], float8[], bigint[], float8[], bigint[],
   float8[]);
 CREATE FUNCTION gw_merge_summaries(
   p_rid bigint, p_mids bigint[], p_first_step bigint[], p_last_step bigint[], p_last_value float8[],
   p_min_step bigint[], p_min_value float8[], p_max_step bigint[], p_max_value float8[],
-  e_metric integer[], e_block bigint[], e_values float8[]
+  e_metric integer[], e_level integer[], e_block bigint[], e_values text[]
 ) RETURNS void LANGUAGE plpgsql
 SET jit = off
 AS $$
@@ -183,9 +183,9 @@ BEGIN
     SELECT mt.last_step, mt.last_value, mt.min_value, mt.min_step, mt.max_value, mt.max_step INTO m
     FROM metrics mt WHERE mt.mid = p_mids[i];
     SELECT * INTO new_min FROM gw_merge_overlapping_extreme(p_rid, p_mids[i], false, m.min_step, m.min_value,
-      gw_batch_value(i, m.min_step, e_metric, e_block, e_values), p_min_step[i], p_min_value[i]);
+      gw_batch_value(i, m.min_step, e_metric, e_level, e_block, e_values), p_min_step[i], p_min_value[i]);
     SELECT * INTO new_max FROM gw_merge_overlapping_extreme(p_rid, p_mids[i], true, m.max_step, m.max_value,
-      gw_batch_value(i, m.max_step, e_metric, e_block, e_values), p_max_step[i], p_max_value[i]);
+      gw_batch_value(i, m.max_step, e_metric, e_level, e_block, e_values), p_max_step[i], p_max_value[i]);
     UPDATE metrics SET
       last_step = CASE WHEN m.last_step IS NULL OR p_last_step[i] >= m.last_step THEN p_last_step[i] ELSE m.last_step END,
       last_value = CASE WHEN m.last_step IS NULL OR p_last_step[i] >= m.last_step THEN p_last_value[i]
@@ -196,48 +196,55 @@ BEGIN
 END
 $$;
 
--- The value a batch wrote for metric p_metric at p_step, or NULL: slot p_step & 15 of its block's 16 in e_values.
-CREATE FUNCTION gw_batch_value(p_metric integer, p_step bigint, e_metric integer[], e_block bigint[], e_values float8[])
-RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
-  SELECT e_values[(u.i - 1) * 16 + (p_step & 15) + 1]
-  FROM unnest(e_metric, e_block) WITH ORDINALITY AS u(metric, block, i)
-  WHERE u.metric = p_metric AND u.block = p_step >> 4
+-- The value a batch wrote for metric p_metric at p_step, or NULL: slot p_step & 15 of its level-1 block's in e_values.
+CREATE FUNCTION gw_batch_value(
+  p_metric integer, p_step bigint, e_metric integer[], e_level integer[], e_block bigint[], e_values text[]
+) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
+  SELECT (u.slots::float8[])[(p_step & 15) + 1]
+  FROM unnest(e_metric, e_level, e_block, e_values) AS u(metric, level, block, slots)
+  WHERE u.metric = p_metric AND u.level = 1 AND u.block = p_step >> 4
 $$;
 
--- The blocks a prepared batch touched. Level 1: a block after p_fresh_after[metric] (the block of the metric's last
--- stored step) held no points, so it is inserted as the server prepared it (slots and envelope); any other touched block
--- is upserted, its slots merged with the batch's and its envelope recomputed from them. Levels 2..4 from the 16 children
--- below (as 009's). p_safe sums as numeric (see 001).
+-- The blocks a prepared batch touched, at every level (e_*: each one's metric, an index into p_mids; level; number;
+-- the envelope of the batch's values in it; at level 1 its slots, the text of a float8[]). p_stored_last: per metric,
+-- its last stored step before the batch (-1: none); p_appending: whether all its values in the batch come after it.
+--   1. A block after the block of the stored last step (at its level) holds no stored points: the batch's envelope is
+--      its envelope, and the row is inserted as it came.
+--   2. A level-1 block that may hold points: its slots merged with the batch's, its envelope recomputed from them.
+--   3. A coarser block that may hold points, of a metric the batch appends to: its envelope extended by the batch's
+--      (its sum then adds in the order the values came, which may differ in the last bits from adding its children).
+--   4. A coarser block of a metric whose batch rewrote stored steps: recomputed from the 16 below (gw_recompute_coarser).
+-- p_safe sums as numeric (see 001).
 DROP FUNCTION gw_write_envelopes(bigint, bigint[], bigint[], integer[], bigint[], integer[], integer[], float8[], float8[],
   float8[], float8[], bigint[], float8[], boolean);
 CREATE FUNCTION gw_write_blocks(
-  p_rid bigint, p_mids bigint[], p_fresh_after bigint[],
-  e_metric integer[], e_block bigint[], e_cnt integer[], e_nonfinite integer[], e_vmin float8[], e_vmax float8[],
-  e_vsum float8[], e_vlast float8[], e_last_step bigint[], e_wall float8[], e_values float8[], e_walls float8[],
-  p_safe boolean
+  p_rid bigint, p_mids bigint[], p_stored_last bigint[], p_appending boolean[],
+  e_metric integer[], e_level integer[], e_block bigint[], e_cnt integer[], e_nonfinite integer[], e_vmin float8[],
+  e_vmax float8[], e_vsum float8[], e_vlast float8[], e_last_step bigint[], e_wall float8[], e_values text[],
+  e_walls text[], p_safe boolean
 ) RETURNS void LANGUAGE plpgsql
-SET plan_cache_mode = force_custom_plan
-SET enable_seqscan = off
+-- No forced custom plans: none of these statements reads a partition (the conflicts are found through the key), and
+-- a generic plan spares planning each of them per batch.
 SET jit = off
 AS $$
-DECLARE
-  lvl integer;
 BEGIN
   INSERT INTO blocks (rid, mid, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall, point_values,
     point_walls)
-  SELECT p_rid, p_mids[e.metric], 1, e.block, e.cnt, e.nonfinite, e.vmin, e.vmax, e.vsum, e.vlast, e.last_step, e.wall,
-    e_values[e.i * 16 - 15 : e.i * 16], e_walls[e.i * 16 - 15 : e.i * 16]
-  FROM unnest(e_metric, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall)
-    WITH ORDINALITY AS e(metric, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall, i)
-  WHERE e.block > p_fresh_after[e.metric];
+  SELECT p_rid, p_mids[e.metric], e.level, e.block, e.cnt, e.nonfinite, e.vmin, e.vmax, e.vsum, e.vlast, e.last_step,
+    e.wall, e.point_values::float8[], e.point_walls::float8[]
+  FROM unnest(e_metric, e_level, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall,
+    e_values, e_walls)
+    AS e(metric, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall, point_values, point_walls)
+  WHERE e.block > p_stored_last[e.metric] >> (4 * e.level);
 
   INSERT INTO blocks AS b (rid, mid, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall,
     point_values, point_walls)
   SELECT p_rid, p_mids[e.metric], 1, e.block, e.cnt, e.nonfinite, e.vmin, e.vmax, e.vsum, e.vlast, e.last_step, e.wall,
-    e_values[e.i * 16 - 15 : e.i * 16], e_walls[e.i * 16 - 15 : e.i * 16]
-  FROM unnest(e_metric, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall)
-    WITH ORDINALITY AS e(metric, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall, i)
-  WHERE e.block <= p_fresh_after[e.metric]
+    e.point_values::float8[], e.point_walls::float8[]
+  FROM unnest(e_metric, e_level, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall,
+    e_values, e_walls)
+    AS e(metric, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall, point_values, point_walls)
+  WHERE e.level = 1 AND e.block <= p_stored_last[e.metric] >> 4
   ON CONFLICT (rid, mid, level, block) DO UPDATE SET
     (point_values, point_walls, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall) = (
       SELECT s.point_values, s.point_walls, e.cnt, e.nonfinite, e.vmin, e.vmax, e.vsum, e.vlast, e.last_step, e.wall
@@ -245,12 +252,48 @@ BEGIN
       CROSS JOIN LATERAL gw_slots_envelope(b.block, s.point_values, s.point_walls, p_safe) e
     );
 
+  INSERT INTO blocks AS b (rid, mid, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall)
+  SELECT p_rid, p_mids[e.metric], e.level, e.block, e.cnt, e.nonfinite, e.vmin, e.vmax, e.vsum, e.vlast, e.last_step,
+    e.wall
+  FROM unnest(e_metric, e_level, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall)
+    AS e(metric, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall)
+  WHERE e.level > 1 AND e.block <= p_stored_last[e.metric] >> (4 * e.level) AND p_appending[e.metric]
+  ON CONFLICT (rid, mid, level, block) DO UPDATE SET
+    cnt = b.cnt + excluded.cnt,
+    nonfinite = b.nonfinite + excluded.nonfinite,
+    vmin = least(b.vmin, excluded.vmin),
+    vmax = greatest(b.vmax, excluded.vmax),
+    vsum = CASE WHEN p_safe THEN gw_float8(b.vsum::numeric + excluded.vsum::numeric) ELSE b.vsum + excluded.vsum END,
+    vlast = coalesce(excluded.vlast, b.vlast),
+    last_step = excluded.last_step,
+    wall = excluded.wall;
+
+  IF false = ANY (p_appending) THEN
+    PERFORM gw_recompute_coarser(p_rid, p_mids, p_stored_last, p_appending, e_metric, e_level, e_block, p_safe);
+  END IF;
+END
+$$;
+
+-- Step 4 of gw_write_blocks: levels 2..4 of the metrics whose batch rewrote stored steps, each touched block that may
+-- hold stored points recomputed from the 16 below (as 009's gw_write_envelopes did), level by level.
+CREATE FUNCTION gw_recompute_coarser(
+  p_rid bigint, p_mids bigint[], p_stored_last bigint[], p_appending boolean[], e_metric integer[], e_level integer[],
+  e_block bigint[], p_safe boolean
+) RETURNS void LANGUAGE plpgsql
+-- These statements read the run's partition: plan each for that run (see 001's gw_refresh_envelopes).
+SET plan_cache_mode = force_custom_plan
+SET enable_seqscan = off
+SET jit = off
+AS $$
+DECLARE
+  lvl integer;
+BEGIN
   FOR lvl IN 2..4 LOOP
     INSERT INTO blocks AS b (rid, mid, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall)
     SELECT p_rid, t.mid, lvl, t.block, e.cnt, e.nonfinite, e.vmin, e.vmax, e.vsum, e.vlast, e.last_step, e.wall
     FROM (
-      SELECT DISTINCT p_mids[u.metric] AS mid, u.block >> (4 * (lvl - 1)) AS block
-      FROM unnest(e_metric, e_block) AS u(metric, block)
+      SELECT p_mids[u.metric] AS mid, u.block FROM unnest(e_metric, e_level, e_block) AS u(metric, level, block)
+      WHERE u.level = lvl AND u.block <= p_stored_last[u.metric] >> (4 * lvl) AND NOT p_appending[u.metric]
     ) t
     CROSS JOIN LATERAL (
       SELECT sum(c.cnt) AS cnt, sum(c.nonfinite) AS nonfinite, min(c.vmin) AS vmin, max(c.vmax) AS vmax,
@@ -274,8 +317,9 @@ $$;
 -- Writes one prepared batch (db/postgres/point-batch.ts) in one statement, so in one transaction and one round trip:
 -- the metrics it names created if new, its blocks written (gw_write_blocks), the summaries merged, the run's last step
 -- and last-seen time moved on. Per metric (m_*): the batch's first and last step, last value and extremes; per touched
--- block (e_*): its metric (an index into p_names), number, envelope and 16 slots of values and walls. Raises GW404 when
--- the run does not exist.
+-- block (e_*, every level): its metric (an index into p_names), level, number, the envelope of the batch's values in it
+-- and, at level 1, its 16 slots of values and of walls, each as the text of a float8[] (parsed per block: a slice of
+-- one long array with NULLs in it costs a walk from its start). Raises GW404 when the run does not exist.
 DROP FUNCTION gw_write_points(bigint, text[], integer[], bigint[], float8[], float8[], bigint, float8, integer[],
   integer[], bigint[], float8[], bigint[], float8[], integer[], bigint[], integer[], integer[], float8[], float8[],
   float8[], float8[], bigint[], float8[]);
@@ -292,6 +336,7 @@ CREATE FUNCTION gw_write_points(
   m_max_step bigint[],
   m_max_value float8[],
   e_metric integer[],
+  e_level integer[],
   e_block bigint[],
   e_cnt integer[],
   e_nonfinite integer[],
@@ -301,14 +346,16 @@ CREATE FUNCTION gw_write_points(
   e_vlast float8[],
   e_last_step bigint[],
   e_wall float8[],
-  e_values float8[],
-  e_walls float8[]
+  e_values text[],
+  e_walls text[]
 ) RETURNS void LANGUAGE plpgsql
 SET jit = off
 AS $$
 DECLARE
   mids bigint[];
-  fresh_after bigint[];  -- per metric, the last level-1 block that may already hold points (-1: none)
+  stored_last bigint[];  -- per metric, its last stored step before this batch (-1: none)
+  appending boolean[];   -- per metric, whether all its values in this batch come after stored_last
+  unknown bigint[];      -- as stored_last, when the summaries cannot be trusted: every block may hold points
 BEGIN
   PERFORM gw_lock_run(p_rid);
   PERFORM 1 FROM runs WHERE rid = p_rid;
@@ -319,26 +366,30 @@ BEGIN
   INSERT INTO metrics (rid, name)
   SELECT p_rid, n.name FROM unnest(p_names) AS n(name)
   WHERE NOT EXISTS (SELECT 1 FROM metrics m WHERE m.rid = p_rid AND m.name = n.name);
-  SELECT array_agg(m.mid ORDER BY n.i), array_agg(coalesce(m.last_step >> 4, -1) ORDER BY n.i) INTO mids, fresh_after
+  SELECT array_agg(m.mid ORDER BY n.i), array_agg(coalesce(m.last_step, -1) ORDER BY n.i),
+    array_agg(m_first_step[n.i] > coalesce(m.last_step, -1) ORDER BY n.i)
+  INTO mids, stored_last, appending
   FROM unnest(p_names) WITH ORDINALITY AS n(name, i) JOIN metrics m ON m.rid = p_rid AND m.name = n.name;
 
   BEGIN
-    PERFORM gw_write_blocks(p_rid, mids, fresh_after, e_metric, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax,
-      e_vsum, e_vlast, e_last_step, e_wall, e_values, e_walls, false);
+    PERFORM gw_write_blocks(p_rid, mids, stored_last, appending, e_metric, e_level, e_block, e_cnt, e_nonfinite,
+      e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall, e_values, e_walls, false);
   EXCEPTION
     WHEN numeric_value_out_of_range THEN
-      PERFORM gw_write_blocks(p_rid, mids, fresh_after, e_metric, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax,
-        e_vsum, e_vlast, e_last_step, e_wall, e_values, e_walls, true);
+      PERFORM gw_write_blocks(p_rid, mids, stored_last, appending, e_metric, e_level, e_block, e_cnt, e_nonfinite,
+        e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall, e_values, e_walls, true);
     WHEN unique_violation THEN
       -- A block taken for new already held points (the summaries were behind the stored steps, which they never
-      -- should be): merge into every touched block, with sums that cannot overflow.
-      PERFORM gw_write_blocks(p_rid, mids, array_fill(9223372036854775807::bigint, ARRAY[array_length(mids, 1)]),
-        e_metric, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall, e_values, e_walls,
+      -- should be): merge into every touched level-1 block and recompute every coarser one, with sums that cannot
+      -- overflow.
+      unknown := array_fill(9223372036854775807::bigint, ARRAY[array_length(mids, 1)]);
+      PERFORM gw_write_blocks(p_rid, mids, unknown, array_fill(false, ARRAY[array_length(mids, 1)]), e_metric,
+        e_level, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall, e_values, e_walls,
         true);
   END;
 
   PERFORM gw_merge_summaries(p_rid, mids, m_first_step, m_last_step, m_last_value, m_min_step, m_min_value,
-    m_max_step, m_max_value, e_metric, e_block, e_values);
+    m_max_step, m_max_value, e_metric, e_level, e_block, e_values);
 
   UPDATE runs SET last_step = greatest(coalesce(last_step, -1), p_max_step), last_seen_at = p_now WHERE rid = p_rid;
 END
