@@ -8,7 +8,8 @@ import { gwError } from '../protocol/index.js';
 import { openPostgresStore } from './postgres/store.js';
 import { BLOCK_FANOUT } from './blocks.js';
 import { STORED_RUN_FIELDS } from './run-fields.js';
-import { numberArray, query, transaction } from './postgres/pool.js';
+import { float8Array, numberArray, query, transaction } from './postgres/pool.js';
+import { slotColumns } from './postgres/point-batch.js';
 import { openConnection } from './sqlite/connection.js';
 import { assertNotInUse } from './sqlite/maintenance.js';
 import { isPostgresUrl, redactLocation } from './store.js';
@@ -142,20 +143,23 @@ const ENVELOPE = 'cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall';
  */
 async function copySeries(client: pg.PoolClient, sqlite: Database.Database, rid: number, mid: number): Promise<number> {
   const cols: Array<Array<number | null>> = Array.from({ length: 10 }, () => []);
-  const slots: { values: string[]; walls: string[] } = { values: [], walls: [] }; // level 1: the text of each float8[]
+  const slots: Array<{ values: Array<number | null>; walls: Array<number | null> }> = [];
+  // Level-1 rows carry their points' slots (as gw_write_points takes them: see point-batch.ts), coarser rows none.
   const flush = async (): Promise<void> => {
     if (!cols[0]!.length) return;
+    const { mask, values, walls } = slotColumns(slots);
     await client.query(
       `INSERT INTO blocks (rid, mid, level, block, ${ENVELOPE}, point_values, point_walls)
        SELECT $1, $2, b.level, b.block, b.cnt, b.nonfinite, b.vmin, b.vmax, b.vsum, b.vlast, b.last_step, b.wall,
-         b.point_values::float8[], b.point_walls::float8[]
+         gw_level1_slots(b.level, b.mask, ($13::float8[])[b.i * 16 - 15 : b.i * 16]),
+         gw_level1_slots(b.level, b.mask, ($14::float8[])[b.i * 16 - 15 : b.i * 16])
        FROM unnest($3::smallint[], $4::bigint[], $5::integer[], $6::integer[], $7::float8[], $8::float8[], $9::float8[],
-         $10::float8[], $11::bigint[], $12::float8[], $13::text[], $14::text[])
-         AS b(level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall, point_values, point_walls)`,
-      [rid, mid, ...cols.map(numberArray), slots.values, slots.walls],
+         $10::float8[], $11::bigint[], $12::float8[], $15::integer[]) WITH ORDINALITY
+         AS b(level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall, mask, i)`,
+      [rid, mid, ...cols.map(numberArray), float8Array(values), float8Array(walls), numberArray(mask)],
     );
     for (const c of cols) c.length = 0;
-    slots.values.length = slots.walls.length = 0;
+    slots.length = 0;
   };
 
   // Level 1 a chunk of blocks at a time, each with its points (steps block·16 .. block·16 + 15).
@@ -179,16 +183,20 @@ async function copySeries(client: pg.PoolClient, sqlite: Database.Database, rid:
       const block = Math.floor(step / BLOCK_FANOUT);
       let s = byBlock.get(block);
       if (!s)
-        byBlock.set(block, (s = { values: Array(BLOCK_FANOUT).fill(null), walls: Array(BLOCK_FANOUT).fill(null) }));
+        byBlock.set(
+          block,
+          (s = {
+            values: new Array<number | null>(BLOCK_FANOUT).fill(null),
+            walls: new Array<number | null>(BLOCK_FANOUT).fill(null),
+          }),
+        );
       s.values[step % BLOCK_FANOUT] = value === null ? Number.NaN : value; // SQLite cannot store NaN; PostgreSQL can
       s.walls[step % BLOCK_FANOUT] = wall;
       copied++;
     }
     for (const row of blocks) {
       row.forEach((v, i) => cols[i]!.push(v));
-      const s = byBlock.get(row[1]!);
-      slots.values.push(numberArray(s?.values ?? []));
-      slots.walls.push(numberArray(s?.walls ?? []));
+      slots.push(byBlock.get(row[1]!) ?? { values: [], walls: [] });
     }
     await flush();
   }

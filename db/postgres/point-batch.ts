@@ -25,7 +25,7 @@ export interface PointBatch {
   maxStep: Array<number | null>;
   maxValue: Array<number | null>;
   /**
-   * Each block the batch touches at every level, per metric, level 1 first, in block order: the envelope of this
+   * Each block the batch touches at every level, level 1 first, then per metric in block order: the envelope of this
    * batch's values there, and at level 1 its 16 slots (slot i holds step block·16 + i; null where the batch wrote
    * nothing), as the block row stores them.
    */
@@ -73,11 +73,14 @@ export function preparePointBatch(points: readonly Point[], serverWall: number):
     maxValue: [],
     blocks: [],
   };
-  for (const [name, column] of columns) addMetric(batch, name, column.ordered ? column : lastWinsInStepOrder(column));
+  const byLevel: BatchBlock[][] = LEVEL_SIZES.map(() => []);
+  for (const [name, column] of columns)
+    addMetric(batch, byLevel, name, column.ordered ? column : lastWinsInStepOrder(column));
+  for (const blocks of byLevel) for (const block of blocks) batch.blocks.push(block);
   return batch;
 }
 
-function addMetric(batch: PointBatch, name: string, c: Column): void {
+function addMetric(batch: PointBatch, byLevel: BatchBlock[][], name: string, c: Column): void {
   const metric = batch.names.push(name);
   const last = c.step.length - 1;
   batch.firstStep.push(c.step[0]!);
@@ -87,7 +90,6 @@ function addMetric(batch: PointBatch, name: string, c: Column): void {
   let max: number | null = null;
   let minStep: number | null = null;
   let maxStep: number | null = null;
-  const levels = new Map<number, BatchBlock[]>(LEVEL_NUMBERS.map((l) => [l, []]));
   for (let i = 0; i < c.step.length; i++) {
     const [step, value, wall] = [c.step[i]!, c.value[i]!, c.wall[i]!];
     // Strict comparisons in step order keep the earliest step of a tie, as the summaries' rules ask.
@@ -95,10 +97,12 @@ function addMetric(batch: PointBatch, name: string, c: Column): void {
       if (min === null || value < min) [min, minStep] = [value, step];
       if (max === null || value > max) [max, maxStep] = [value, step];
     }
-    for (const [level, blocks] of levels) {
-      const number = Math.floor(step / blockSize(level));
+    for (let l = 0; l < LEVEL_SIZES.length; l++) {
+      const blocks = byLevel[l]!;
+      const number = Math.floor(step / LEVEL_SIZES[l]!);
       let block = blocks[blocks.length - 1];
-      if (block?.envelope.block !== number) blocks.push((block = emptyBlock(metric, level, number)));
+      if (block?.metric !== metric || block.envelope.block !== number)
+        blocks.push((block = emptyBlock(metric, l + 1, number)));
       addPoint(block.envelope, step, value, wall);
       if (block.level === 1) {
         block.values[step % BLOCK_FANOUT] = value;
@@ -106,14 +110,14 @@ function addMetric(batch: PointBatch, name: string, c: Column): void {
       }
     }
   }
-  for (const blocks of levels.values()) for (const block of blocks) batch.blocks.push(block);
   batch.minStep.push(minStep);
   batch.minValue.push(min);
   batch.maxStep.push(maxStep);
   batch.maxValue.push(max);
 }
 
-const LEVEL_NUMBERS = Array.from({ length: LEVELS }, (_, i) => i + 1);
+/** The steps a block spans at levels 1..LEVELS. */
+const LEVEL_SIZES = Array.from({ length: LEVELS }, (_, i) => blockSize(i + 1));
 
 function emptyBlock(metric: number, level: number, block: number): BatchBlock {
   if (level !== 1) return { metric, level: level as 2 | 3 | 4, envelope: emptyEnvelope(block) };
@@ -131,4 +135,30 @@ function lastWinsInStepOrder(c: Column): Column {
     wall: order.map((i) => c.wall[i]!),
     ordered: true,
   };
+}
+
+/**
+ * Level-1 blocks' slots as gw_write_points takes them: 16 values per block in one array with 0 where nothing was
+ * written (an array without NULLs, so that SQL finds a block's slice without walking it), and per block the mask of the
+ * slots written (bit i: slot i).
+ */
+export function slotColumns(
+  blocks: ReadonlyArray<{ values: ReadonlyArray<number | null>; walls: ReadonlyArray<number | null> }>,
+): {
+  mask: number[];
+  values: number[];
+  walls: number[];
+} {
+  const out = { mask: [] as number[], values: [] as number[], walls: [] as number[] };
+  for (const b of blocks) {
+    let mask = 0;
+    for (let i = 0; i < BLOCK_FANOUT; i++) {
+      const v = b.values[i];
+      if (v !== null && v !== undefined) mask |= 1 << i;
+      out.values.push(v ?? 0);
+      out.walls.push(b.walls[i] ?? 0);
+    }
+    out.mask.push(mask);
+  }
+  return out;
 }

@@ -6,10 +6,10 @@ import type pg from 'pg';
 import { gwError, type Point } from '../../protocol/index.js';
 import type { Envelope } from '../blocks.js';
 import type { PointsRepo, RunRef } from '../store.js';
-import { preparePointBatch, type Level1Block } from './point-batch.js';
-import { mapError, numberArray } from './pool.js';
+import { preparePointBatch, slotColumns, type Level1Block } from './point-batch.js';
+import { float8Array, mapError, numberArray } from './pool.js';
 
-const WRITE_POINTS = `SELECT gw_write_points(${Array.from({ length: 24 }, (_, i) => `$${i + 1}`).join(', ')})`;
+const WRITE_POINTS = `SELECT gw_write_points(${Array.from({ length: 25 }, (_, i) => `$${i + 1}`).join(', ')})`;
 
 export class PgPointsRepo implements PointsRepo {
   constructor(private readonly pool: pg.Pool) {}
@@ -20,9 +20,9 @@ export class PgPointsRepo implements PointsRepo {
     serverWall = Date.now() / 1000,
   ): Promise<number> {
     const b = preparePointBatch(points, serverWall);
-    const column = (pick: (e: Envelope) => number | null): string => numberArray(b.blocks.map((x) => pick(x.envelope)));
-    const slots = (pick: (x: Level1Block) => Array<number | null>): Array<string | null> =>
-      b.blocks.map((x) => (x.level === 1 ? numberArray(pick(x)) : null));
+    const ints = (pick: (e: Envelope) => number | null): string => numberArray(b.blocks.map((x) => pick(x.envelope)));
+    const floats = (pick: (e: Envelope) => number | null): Buffer => float8Array(b.blocks.map((x) => pick(x.envelope)));
+    const slots = slotColumns(b.blocks.filter((x): x is Level1Block => x.level === 1));
     try {
       await this.pool.query(WRITE_POINTS, [
         run.rid,
@@ -31,24 +31,25 @@ export class PgPointsRepo implements PointsRepo {
         Date.now() / 1000,
         numberArray(b.firstStep),
         numberArray(b.lastStep),
-        numberArray(b.lastValue),
+        float8Array(b.lastValue),
         numberArray(b.minStep),
-        numberArray(b.minValue),
+        float8Array(b.minValue),
         numberArray(b.maxStep),
-        numberArray(b.maxValue),
+        float8Array(b.maxValue),
         numberArray(b.blocks.map((x) => x.metric)),
         numberArray(b.blocks.map((x) => x.level)),
-        column((e) => e.block),
-        column((e) => e.cnt),
-        column((e) => e.nonfinite),
-        column((e) => e.vmin),
-        column((e) => e.vmax),
-        column((e) => e.vsum),
-        column((e) => e.vlast),
-        column((e) => e.lastStep),
-        column((e) => e.wall),
-        slots((x) => x.values),
-        slots((x) => x.walls),
+        ints((e) => e.block),
+        ints((e) => e.cnt),
+        ints((e) => e.nonfinite),
+        floats((e) => e.vmin),
+        floats((e) => e.vmax),
+        floats((e) => e.vsum),
+        floats((e) => e.vlast),
+        ints((e) => e.lastStep),
+        floats((e) => e.wall),
+        numberArray(slots.mask),
+        float8Array(slots.values),
+        float8Array(slots.walls),
       ]);
     } catch (err) {
       if ((err as { code?: string }).code === 'GW404') throw gwError('GW_ERR_RUN_NOT_FOUND', run.id);

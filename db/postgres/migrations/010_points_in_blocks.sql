@@ -153,7 +153,7 @@ DROP FUNCTION gw_merge_summaries(bigint, bigint[], integer[], integer[], bigint[
 CREATE FUNCTION gw_merge_summaries(
   p_rid bigint, p_mids bigint[], p_first_step bigint[], p_last_step bigint[], p_last_value float8[],
   p_min_step bigint[], p_min_value float8[], p_max_step bigint[], p_max_value float8[],
-  e_metric integer[], e_level integer[], e_block bigint[], e_values text[]
+  e_metric integer[], e_level integer[], e_block bigint[], e_mask integer[], e_values float8[]
 ) RETURNS void LANGUAGE plpgsql
 SET jit = off
 AS $$
@@ -183,9 +183,9 @@ BEGIN
     SELECT mt.last_step, mt.last_value, mt.min_value, mt.min_step, mt.max_value, mt.max_step INTO m
     FROM metrics mt WHERE mt.mid = p_mids[i];
     SELECT * INTO new_min FROM gw_merge_overlapping_extreme(p_rid, p_mids[i], false, m.min_step, m.min_value,
-      gw_batch_value(i, m.min_step, e_metric, e_level, e_block, e_values), p_min_step[i], p_min_value[i]);
+      gw_batch_value(i, m.min_step, e_metric, e_level, e_block, e_mask, e_values), p_min_step[i], p_min_value[i]);
     SELECT * INTO new_max FROM gw_merge_overlapping_extreme(p_rid, p_mids[i], true, m.max_step, m.max_value,
-      gw_batch_value(i, m.max_step, e_metric, e_level, e_block, e_values), p_max_step[i], p_max_value[i]);
+      gw_batch_value(i, m.max_step, e_metric, e_level, e_block, e_mask, e_values), p_max_step[i], p_max_value[i]);
     UPDATE metrics SET
       last_step = CASE WHEN m.last_step IS NULL OR p_last_step[i] >= m.last_step THEN p_last_step[i] ELSE m.last_step END,
       last_value = CASE WHEN m.last_step IS NULL OR p_last_step[i] >= m.last_step THEN p_last_value[i]
@@ -196,17 +196,32 @@ BEGIN
 END
 $$;
 
--- The value a batch wrote for metric p_metric at p_step, or NULL: slot p_step & 15 of its level-1 block's in e_values.
+-- The value a batch wrote for metric p_metric at p_step, or NULL: slot p_step & 15 of its level-1 block (see
+-- gw_write_points for e_mask and e_values).
 CREATE FUNCTION gw_batch_value(
-  p_metric integer, p_step bigint, e_metric integer[], e_level integer[], e_block bigint[], e_values text[]
+  p_metric integer, p_step bigint, e_metric integer[], e_level integer[], e_block bigint[], e_mask integer[],
+  e_values float8[]
 ) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
-  SELECT (u.slots::float8[])[(p_step & 15) + 1]
-  FROM unnest(e_metric, e_level, e_block, e_values) AS u(metric, level, block, slots)
+  SELECT CASE WHEN u.mask & (1 << (p_step & 15)::integer) <> 0 THEN e_values[(u.i - 1) * 16 + (p_step & 15) + 1] END
+  FROM unnest(e_metric, e_level, e_block, e_mask) WITH ORDINALITY AS u(metric, level, block, mask, i)
   WHERE u.metric = p_metric AND u.level = 1 AND u.block = p_step >> 4
 $$;
 
--- The blocks a prepared batch touched, at every level (e_*: each one's metric, an index into p_mids; level; number;
--- the envelope of the batch's values in it; at level 1 its slots, the text of a float8[]). p_stored_last: per metric,
+-- A level-1 block's slots from the 16 values sent for it, where p_mask says which were written (bit i: slot i + 1).
+CREATE FUNCTION gw_masked_slots(p_values float8[], p_mask integer) RETURNS float8[]
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT array_agg(CASE WHEN p_mask & (1 << (u.i - 1)::integer) <> 0 THEN u.value END ORDER BY u.i)
+  FROM unnest(p_values) WITH ORDINALITY AS u(value, i)
+$$;
+
+-- A block's slots from the 16 values sent for it and the mask of those written (bit i: slot i + 1); none above level 1.
+-- Inlined into the statement that calls it (a plain CASE), so that a full block, a trainer's usual, costs no call.
+CREATE FUNCTION gw_level1_slots(p_level integer, p_mask integer, p_values float8[]) RETURNS float8[]
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN p_level <> 1 THEN NULL WHEN p_mask = 65535 THEN p_values ELSE gw_masked_slots(p_values, p_mask) END
+$$;
+
+-- The blocks a prepared batch touched, at every level (e_*, as gw_write_points takes them). p_stored_last: per metric,
 -- its last stored step before the batch (-1: none); p_appending: whether all its values in the batch come after it.
 --   1. A block after the block of the stored last step (at its level) holds no stored points: the batch's envelope is
 --      its envelope, and the row is inserted as it came.
@@ -220,8 +235,8 @@ DROP FUNCTION gw_write_envelopes(bigint, bigint[], bigint[], integer[], bigint[]
 CREATE FUNCTION gw_write_blocks(
   p_rid bigint, p_mids bigint[], p_stored_last bigint[], p_appending boolean[],
   e_metric integer[], e_level integer[], e_block bigint[], e_cnt integer[], e_nonfinite integer[], e_vmin float8[],
-  e_vmax float8[], e_vsum float8[], e_vlast float8[], e_last_step bigint[], e_wall float8[], e_values text[],
-  e_walls text[], p_safe boolean
+  e_vmax float8[], e_vsum float8[], e_vlast float8[], e_last_step bigint[], e_wall float8[], e_mask integer[],
+  e_values float8[], e_walls float8[], p_safe boolean
 ) RETURNS void LANGUAGE plpgsql
 -- No forced custom plans: none of these statements reads a partition (the conflicts are found through the key), and
 -- a generic plan spares planning each of them per batch.
@@ -231,19 +246,19 @@ BEGIN
   INSERT INTO blocks (rid, mid, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall, point_values,
     point_walls)
   SELECT p_rid, p_mids[e.metric], e.level, e.block, e.cnt, e.nonfinite, e.vmin, e.vmax, e.vsum, e.vlast, e.last_step,
-    e.wall, e.point_values::float8[], e.point_walls::float8[]
+    e.wall, gw_level1_slots(e.level, e.mask, e_values[e.i * 16 - 15 : e.i * 16]),
+    gw_level1_slots(e.level, e.mask, e_walls[e.i * 16 - 15 : e.i * 16])
   FROM unnest(e_metric, e_level, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall,
-    e_values, e_walls)
-    AS e(metric, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall, point_values, point_walls)
+    e_mask) WITH ORDINALITY AS e(metric, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall, mask, i)
   WHERE e.block > p_stored_last[e.metric] >> (4 * e.level);
 
   INSERT INTO blocks AS b (rid, mid, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall,
     point_values, point_walls)
   SELECT p_rid, p_mids[e.metric], 1, e.block, e.cnt, e.nonfinite, e.vmin, e.vmax, e.vsum, e.vlast, e.last_step, e.wall,
-    e.point_values::float8[], e.point_walls::float8[]
+    gw_level1_slots(e.level, e.mask, e_values[e.i * 16 - 15 : e.i * 16]),
+    gw_level1_slots(e.level, e.mask, e_walls[e.i * 16 - 15 : e.i * 16])
   FROM unnest(e_metric, e_level, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall,
-    e_values, e_walls)
-    AS e(metric, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall, point_values, point_walls)
+    e_mask) WITH ORDINALITY AS e(metric, level, block, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall, mask, i)
   WHERE e.level = 1 AND e.block <= p_stored_last[e.metric] >> 4
   ON CONFLICT (rid, mid, level, block) DO UPDATE SET
     (point_values, point_walls, cnt, nonfinite, vmin, vmax, vsum, vlast, last_step, wall) = (
@@ -317,9 +332,10 @@ $$;
 -- Writes one prepared batch (db/postgres/point-batch.ts) in one statement, so in one transaction and one round trip:
 -- the metrics it names created if new, its blocks written (gw_write_blocks), the summaries merged, the run's last step
 -- and last-seen time moved on. Per metric (m_*): the batch's first and last step, last value and extremes; per touched
--- block (e_*, every level): its metric (an index into p_names), level, number, the envelope of the batch's values in it
--- and, at level 1, its 16 slots of values and of walls, each as the text of a float8[] (parsed per block: a slice of
--- one long array with NULLs in it costs a walk from its start). Raises GW404 when the run does not exist.
+-- block (e_*, every level, level-1 blocks first): its metric (an index into p_names), level, number, the envelope of
+-- the batch's values in it and, at level 1, the mask of the slots written (bit i: slot i + 1). e_values and e_walls hold
+-- 16 values per level-1 block, in order, 0 where nothing was written: no NULL in them, so a block's slice is found
+-- without walking the array from its start. Raises GW404 when the run does not exist.
 DROP FUNCTION gw_write_points(bigint, text[], integer[], bigint[], float8[], float8[], bigint, float8, integer[],
   integer[], bigint[], float8[], bigint[], float8[], integer[], bigint[], integer[], integer[], float8[], float8[],
   float8[], float8[], bigint[], float8[]);
@@ -346,8 +362,9 @@ CREATE FUNCTION gw_write_points(
   e_vlast float8[],
   e_last_step bigint[],
   e_wall float8[],
-  e_values text[],
-  e_walls text[]
+  e_mask integer[],
+  e_values float8[],
+  e_walls float8[]
 ) RETURNS void LANGUAGE plpgsql
 SET jit = off
 AS $$
@@ -373,23 +390,23 @@ BEGIN
 
   BEGIN
     PERFORM gw_write_blocks(p_rid, mids, stored_last, appending, e_metric, e_level, e_block, e_cnt, e_nonfinite,
-      e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall, e_values, e_walls, false);
+      e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall, e_mask, e_values, e_walls, false);
   EXCEPTION
     WHEN numeric_value_out_of_range THEN
       PERFORM gw_write_blocks(p_rid, mids, stored_last, appending, e_metric, e_level, e_block, e_cnt, e_nonfinite,
-        e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall, e_values, e_walls, true);
+        e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall, e_mask, e_values, e_walls, true);
     WHEN unique_violation THEN
       -- A block taken for new already held points (the summaries were behind the stored steps, which they never
       -- should be): merge into every touched level-1 block and recompute every coarser one, with sums that cannot
       -- overflow.
       unknown := array_fill(9223372036854775807::bigint, ARRAY[array_length(mids, 1)]);
       PERFORM gw_write_blocks(p_rid, mids, unknown, array_fill(false, ARRAY[array_length(mids, 1)]), e_metric,
-        e_level, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall, e_values, e_walls,
-        true);
+        e_level, e_block, e_cnt, e_nonfinite, e_vmin, e_vmax, e_vsum, e_vlast, e_last_step, e_wall, e_mask, e_values,
+        e_walls, true);
   END;
 
   PERFORM gw_merge_summaries(p_rid, mids, m_first_step, m_last_step, m_last_value, m_min_step, m_min_value,
-    m_max_step, m_max_value, e_metric, e_level, e_block, e_values);
+    m_max_step, m_max_value, e_metric, e_level, e_block, e_mask, e_values);
 
   UPDATE runs SET last_step = greatest(coalesce(last_step, -1), p_max_step), last_seen_at = p_now WHERE rid = p_rid;
 END
