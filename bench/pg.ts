@@ -40,19 +40,29 @@ async function ingest(location: string, extraArgs: string[] = []): Promise<{ rat
 }
 
 const SHARED_CLIENTS = 3;
-const SHARED_STEPS = 30_000;
+const SHARED_STEPS = 100_000;
 const LOAD_SECONDS = 30;
 
-/** CPU seconds used so far by every PostgreSQL process of the machine (the throwaway cluster's). */
-function postgresCpu(): number {
-  let total = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+/** CPU seconds used so far by each PostgreSQL process of the machine (the throwaway cluster's), by pid. */
+function postgresCpu(): Map<number, number> {
+  const used = new Map<number, number>();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number)) {
     try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') total += cpuSeconds(Number(pid)) || 0;
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') used.set(pid, cpuSeconds(pid) || 0);
     } catch {
       // the process ended meanwhile
     }
   }
+  return used;
+}
+
+/**
+ * PostgreSQL's CPU seconds between two readings: each process's own growth (a backend that ended in between no longer
+ * counts, rather than making the sum go down).
+ */
+function postgresCpuSince(before: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, now] of postgresCpu()) total += now - (before.get(pid) ?? 0);
   return total;
 }
 
@@ -69,7 +79,8 @@ async function ingestShared(
     for (let i = 0; i < SHARED_CLIENTS; i++)
       runs.push((await api(servers[0]!, 'POST', '/api/v1/runs', { name: `bench-shared-${i}` })).body.id);
     const serverCpu = (): number => servers.reduce((n, s) => n + cpuSeconds(s.process.pid!), 0);
-    let [server0, pg0] = [0, 0];
+    let server0 = 0;
+    let pg0 = new Map<number, number>();
     const ms = await runIngestClientsTogether(
       runs.map((id, i) => `${servers[i % count]!.url.replace('http', 'ws')}/api/v1/ingest?run=${id}`),
       String(METRICS),
@@ -79,7 +90,7 @@ async function ingestShared(
       () => ([server0, pg0] = [serverCpu(), postgresCpu()]),
     );
     const seconds = ms / 1000;
-    const cpu = { serverCpu: (serverCpu() - server0) / seconds, pgCpu: (postgresCpu() - pg0) / seconds };
+    const cpu = { serverCpu: (serverCpu() - server0) / seconds, pgCpu: postgresCpuSince(pg0) / seconds };
     let stored = 0;
     for (const id of runs) {
       const metrics = (await api(servers[count - 1]!, 'GET', `/api/v1/runs/${id}/metrics`)).body.metrics as Array<{
