@@ -434,6 +434,25 @@ test(
   },
 );
 
+test('a batch appended to a block whose sum then overflows leaves the sum -Infinity, as in JS', async () => {
+  const store = await openTestStore();
+  const run = await newRun(store, 'overflow');
+  // Each batch's own sums are finite; the 256-step block both fall in sums past the double range once they meet.
+  await store.points.write(run, [{ step: 0, values: { v: -1e308 } }]);
+  await store.points.write(run, [{ step: 20, values: { v: -1e308 } }]);
+  await store.points.write(run, [{ step: 40, values: { v: 1 } }]);
+  assert.equal(await store.check(), 'ok');
+  const metric = (await store.series.metricId(run.rid, 'v'))!;
+  const env = await store.series.read(metric, 1);
+  assert.equal(env.mode, 'buckets');
+  if (env.mode === 'buckets')
+    assert.deepEqual(
+      env.buckets.map((b) => [b.count, b.mean]),
+      [[3, Number.NEGATIVE_INFINITY]],
+    );
+  await store.close();
+});
+
 test('values at the edge of the double range are stored, and their envelope sums overflow to -Infinity as in JS', async () => {
   const store = await openTestStore();
   const run = await newRun(store, 'edge');
