@@ -20,6 +20,8 @@ export class PgPointsRepo implements PointsRepo {
     serverWall = Date.now() / 1000,
   ): Promise<number> {
     const b = preparePointBatch(points, serverWall);
+    // Doubles go in binary: printing and parsing them as text cost both sides more than the rest of the write did.
+    // Integers print cheaply. b.blocks holds the level-1 blocks first, in the order of their slots.
     const ints = (pick: (e: Envelope) => number | null): string => numberArray(b.blocks.map((x) => pick(x.envelope)));
     const floats = (pick: (e: Envelope) => number | null): Buffer => float8Array(b.blocks.map((x) => pick(x.envelope)));
     const slots = slotColumns(b.blocks.filter((x): x is Level1Block => x.level === 1));
