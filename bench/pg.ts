@@ -46,7 +46,9 @@ const LOAD_SECONDS = 30;
 /** CPU seconds used so far by each PostgreSQL process of the machine (the throwaway cluster's), by pid. */
 function postgresCpu(): Map<number, number> {
   const used = new Map<number, number>();
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number)) {
+  for (const pid of readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)) {
     try {
       if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') used.set(pid, cpuSeconds(pid) || 0);
     } catch {
